@@ -1,0 +1,313 @@
+//! The generator: turns the one table of operations (`ops.rs`) into everything that must
+//! agree with it: argument structs, the `Request` and `Reply` enums, the metadata the shell
+//! uses for help and completion, the daemon's dispatch, the client methods, and the shell's
+//! request builder. Nothing else in the project lists the operations.
+
+/// What an operation may do to the disks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Never changes a guest filesystem or disk.
+    Read,
+    /// May change a filesystem, partition table or disk.
+    Write,
+}
+
+/// Whether an operation moves unbounded data as a stream of chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Arguments and result only.
+    None,
+    /// The host sends a byte stream (upload, tar-in).
+    Input,
+    /// The daemon sends a byte stream (download, tar-out).
+    Output,
+}
+
+/// One argument of an operation.
+#[derive(Debug, Clone, Copy)]
+pub struct ArgInfo {
+    /// Its name, as in `name:value`.
+    pub name: &'static str,
+    /// The kind of word it takes.
+    pub kind: crate::shell::ArgKind,
+    /// Optional arguments are given as `name:value` after the required ones.
+    pub optional: bool,
+}
+
+/// Everything the front ends need to know about an operation.
+#[derive(Debug, Clone, Copy)]
+pub struct OpInfo {
+    /// Name with underscores (`mount_ro`); the shell also accepts dashes.
+    pub name: &'static str,
+    /// The help text.
+    pub doc: &'static str,
+    /// A group for `help`: `basic`, `mount`, `files`, ...
+    pub group: &'static str,
+    /// Whether it may write.
+    pub access: Access,
+    /// Whether it streams.
+    pub stream: Stream,
+    /// Arguments in order; optional ones last.
+    pub args: &'static [ArgInfo],
+}
+
+impl OpInfo {
+    /// The shell's spelling: dashes instead of underscores.
+    pub fn shell_name(&self) -> String {
+        self.name.replace('_', "-")
+    }
+
+    /// `name REQUIRED... [optional:VALUE]...`, for help.
+    pub fn usage(&self) -> String {
+        let mut s = self.shell_name();
+        for a in self.args {
+            if a.optional {
+                s.push_str(&format!(" [{}:..]", a.name));
+            } else {
+                s.push_str(&format!(" {}", a.name));
+            }
+        }
+        s
+    }
+
+    /// Looks an operation up by name (dashes or underscores).
+    pub fn find(name: &str) -> Option<&'static OpInfo> {
+        let name = name.replace('-', "_");
+        crate::OPERATIONS.iter().find(|op| op.name == name)
+    }
+}
+
+/// How a client passes the stream of a streaming operation.
+pub enum CallStream<'a> {
+    /// No stream.
+    None,
+    /// Bytes to send to the daemon.
+    Input(&'a mut dyn std::io::Read),
+    /// Where the daemon's bytes go.
+    Output(&'a mut dyn std::io::Write),
+}
+
+impl std::fmt::Debug for CallStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CallStream::None => "None",
+            CallStream::Input(_) => "Input",
+            CallStream::Output(_) => "Output",
+        })
+    }
+}
+
+macro_rules! access {
+    (Read) => {
+        $crate::generate::Access::Read
+    };
+    (Write) => {
+        $crate::generate::Access::Write
+    };
+}
+
+macro_rules! stream_kind {
+    (None) => {
+        $crate::generate::Stream::None
+    };
+    (Input) => {
+        $crate::generate::Stream::Input
+    };
+    (Output) => {
+        $crate::generate::Stream::Output
+    };
+}
+
+/// One client method; the stream kind decides whether it takes a reader or a writer.
+macro_rules! client_method {
+    (None, $Variant:ident, $name:ident, [$($doc:literal)*], [$($arg:ident : $aty:ty),*], [$($opt:ident : $oty:ty),*], $ret:ty) => {
+        $(#[doc = $doc])*
+        fn $name(&self, $($arg: impl Into<$aty>,)* $($opt: Option<$oty>,)*) -> Result<$ret, Self::Error> {
+            let req = $crate::Request::$Variant($crate::args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
+            let bytes = self.call(req, $crate::CallStream::None)?;
+            self.decode_reply(&bytes)
+        }
+    };
+    (Input, $Variant:ident, $name:ident, [$($doc:literal)*], [$($arg:ident : $aty:ty),*], [$($opt:ident : $oty:ty),*], $ret:ty) => {
+        $(#[doc = $doc])*
+        ///
+        /// The data is read from `input` until its end and streamed to the daemon.
+        fn $name(&self, $($arg: impl Into<$aty>,)* $($opt: Option<$oty>,)* input: &mut dyn std::io::Read) -> Result<$ret, Self::Error> {
+            let req = $crate::Request::$Variant($crate::args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
+            let bytes = self.call(req, $crate::CallStream::Input(input))?;
+            self.decode_reply(&bytes)
+        }
+    };
+    (Output, $Variant:ident, $name:ident, [$($doc:literal)*], [$($arg:ident : $aty:ty),*], [$($opt:ident : $oty:ty),*], $ret:ty) => {
+        $(#[doc = $doc])*
+        ///
+        /// The data the daemon streams back is written to `output`.
+        fn $name(&self, $($arg: impl Into<$aty>,)* $($opt: Option<$oty>,)* output: &mut dyn std::io::Write) -> Result<$ret, Self::Error> {
+            let req = $crate::Request::$Variant($crate::args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
+            let bytes = self.call(req, $crate::CallStream::Output(output))?;
+            self.decode_reply(&bytes)
+        }
+    };
+}
+
+/// Expands the table. See `ops.rs` for the grammar.
+macro_rules! define_operations {
+    (
+        $(
+            $(#[doc = $doc:literal])*
+            $Variant:ident $name:ident ( $($arg:ident : $aty:ty),* $(,)? )
+            $([ $($opt:ident : $oty:ty),* $(,)? ])?
+            -> $ret:ty
+            { group: $group:ident, access: $access:ident, stream: $stream:ident }
+        )*
+    ) => {
+        /// The argument structs, one per operation, named like the operation.
+        pub mod args {
+            #[allow(unused_imports)]
+            use $crate::types::*;
+            $(
+                $(#[doc = $doc])*
+                #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+                pub struct $Variant {
+                    $(#[allow(missing_docs)] pub $arg: $aty,)*
+                    $($(#[allow(missing_docs)] pub $opt: Option<$oty>,)*)?
+                }
+            )*
+        }
+
+        /// A request for one operation. Variants are appended, never reordered: the order is
+        /// the wire encoding.
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+        pub enum Request {
+            $(
+                $(#[doc = $doc])*
+                $Variant(args::$Variant),
+            )*
+        }
+
+        /// The result of any operation, for front ends that print whatever comes back.
+        #[derive(Debug, serde::Serialize)]
+        #[serde(untagged)]
+        pub enum Reply {
+            $(
+                #[allow(missing_docs)]
+                $Variant($ret),
+            )*
+        }
+
+        /// The table itself, for help, completion and access checks.
+        pub static OPERATIONS: &[OpInfo] = &[
+            $(
+                OpInfo {
+                    name: stringify!($name),
+                    doc: concat!($($doc, "\n",)*),
+                    group: stringify!($group),
+                    access: access!($access),
+                    stream: stream_kind!($stream),
+                    args: &[
+                        $(ArgInfo { name: stringify!($arg), kind: <$aty as $crate::shell::ShellArg>::KIND, optional: false },)*
+                        $($(ArgInfo { name: stringify!($opt), kind: <$oty as $crate::shell::ShellArg>::KIND, optional: true },)*)?
+                    ],
+                },
+            )*
+        ];
+
+        impl Request {
+            /// The operation's entry in the table.
+            pub fn info(&self) -> &'static OpInfo {
+                let mut _index = 0usize;
+                $(
+                    if let Request::$Variant(_) = self {
+                        return &OPERATIONS[_index];
+                    }
+                    _index += 1;
+                )*
+                unreachable!("every request variant has a table entry")
+            }
+
+            /// The operation's name.
+            pub fn name(&self) -> &'static str {
+                self.info().name
+            }
+
+            /// Builds a request from shell words: `name` then the required arguments in order,
+            /// then optional ones as `name:value`.
+            pub fn from_words(name: &str, words: &[String]) -> Result<Request, ArgError> {
+                let op = name.replace('-', "_");
+                $(
+                    if op == stringify!($name) {
+                        let required: &[&str] = &[$(stringify!($arg)),*];
+                        let known: &[&str] = &[$($(stringify!($opt)),*)?];
+                        let (req_words, opt_words) = words.split_at(required.len().min(words.len()));
+                        let mut _it = req_words.iter();
+                        let _optional = $crate::shell::split_optional(name, opt_words, known)?;
+                        return Ok(Request::$Variant(args::$Variant {
+                            $($arg: $crate::shell::parse_required::<$aty>(name, stringify!($arg), _it.next())?,)*
+                            $($($opt: $crate::shell::parse_optional::<$oty>(name, stringify!($opt), &_optional)?,)*)?
+                        }));
+                    }
+                )*
+                Err(ArgError(format!("unknown command '{name}': 'help' lists the commands")))
+            }
+        }
+
+        impl Reply {
+            /// Decodes the reply payload of `request`.
+            pub fn decode(request: &Request, bytes: &[u8]) -> Result<Reply, $crate::codec::CodecError> {
+                Ok(match request {
+                    $(Request::$Variant(_) => Reply::$Variant($crate::codec::decode::<$ret>(bytes)?),)*
+                })
+            }
+        }
+
+        impl $crate::shell::ShellText for Reply {
+            fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+                match self {
+                    $(Reply::$Variant(v) => v.shell_text(out, escape),)*
+                }
+            }
+        }
+
+        /// The daemon side: one method per operation. Operations return `io::Result` so the
+        /// errno reaches the host intact.
+        pub trait Daemon {
+            /// Per-call context: request id, cancellation, the stream of streaming operations.
+            type Call;
+            $(
+                $(#[doc = $doc])*
+                fn $name(&self, call: &mut Self::Call, $($arg: $aty,)* $($($opt: Option<$oty>,)*)?) -> std::io::Result<$ret>;
+            )*
+        }
+
+        /// Runs `request` on `daemon` and encodes its result.
+        pub fn dispatch<D: Daemon + ?Sized>(daemon: &D, call: &mut D::Call, request: Request) -> std::io::Result<Vec<u8>> {
+            match request {
+                $(
+                    Request::$Variant(_a) => {
+                        let value = daemon.$name(call, $(_a.$arg,)* $($(_a.$opt,)*)?)?;
+                        Ok($crate::codec::encode(&value)?)
+                    }
+                )*
+            }
+        }
+
+        /// The host side: one method per operation over any transport that can carry a
+        /// request and bring back its reply.
+        pub trait Client {
+            /// The transport's error type.
+            type Error: From<$crate::codec::CodecError>;
+
+            /// Sends one request (with its stream) and waits for its encoded reply.
+            fn call(&self, request: Request, stream: CallStream<'_>) -> Result<Vec<u8>, Self::Error>;
+
+            /// Decodes a reply payload.
+            fn decode_reply<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Self::Error> {
+                Ok($crate::codec::decode(bytes)?)
+            }
+
+            $(
+                client_method!($stream, $Variant, $name, [$($doc)*], [$($arg : $aty),*], [$($($opt : $oty),*)?], $ret);
+            )*
+        }
+    };
+}

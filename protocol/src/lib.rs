@@ -1,0 +1,161 @@
+//! The guestwright wire protocol: what the host library and the in-appliance daemon say to
+//! each other over the virtio-serial channel.
+//!
+//! * [`frame`]: the 16-byte header, kinds and size limits; [`read_frame`]/[`write_frame`].
+//! * [`codec`]: bincode 2 encoding of payloads, bounded.
+//! * [`ops`](mod@ops): the one table of operations. From it come [`Request`], [`Reply`],
+//!   [`args`], the daemon's [`Daemon`] trait and [`dispatch`], the host's [`Client`] trait,
+//!   and [`OPERATIONS`] for the shell.
+//! * [`errno`]: symbolic errno plus message, [`RemoteError`].
+//!
+//! A conversation: the daemon sends [`FrameKind::Hello`] with a [`Hello`]; then the host
+//! sends `Request` frames, each with its own id. Several may be in flight. A request ends
+//! with one `Reply` (the encoded return value) or one `Error` frame carrying the same id.
+//! Streaming operations move their data as `Chunk` frames closed by an `End` frame; the
+//! daemon may send `Progress` frames; the host may send `Cancel`.
+//!
+//! This crate does no I/O beyond `Read` and `Write`.
+
+#[macro_use]
+pub mod generate;
+pub mod codec;
+pub mod errno;
+pub mod frame;
+pub mod ops;
+pub mod shell;
+pub mod types;
+
+pub use errno::{Errno, RemoteError};
+pub use frame::{read_frame, write_frame, Frame, FrameError, FrameKind, CHUNK_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION};
+pub use generate::{Access, ArgInfo, CallStream, OpInfo, Stream};
+pub use ops::{args, dispatch, Client, Daemon, Reply, Request, OPERATIONS};
+pub use types::*;
+
+/// The version of this crate, which the daemon reports and the host checks.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The name of the virtio-serial port the daemon talks on.
+pub const CHANNEL_NAME: &str = "org.guestwright.channel.0";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    /// A daemon that answers from memory, to check dispatch and the client methods agree.
+    struct Fake;
+    impl Daemon for Fake {
+        type Call = ();
+        fn ping(&self, _: &mut ()) -> io::Result<()> {
+            Ok(())
+        }
+        fn version(&self, _: &mut ()) -> io::Result<String> {
+            Ok("1.2.3".into())
+        }
+        fn list_devices(&self, _: &mut ()) -> io::Result<Vec<BlockDevice>> {
+            Ok(vec![BlockDevice { device: Device::from("/dev/sda"), size: 1 << 30, read_only: false }])
+        }
+        fn list_partitions(&self, _: &mut ()) -> io::Result<Vec<PartitionDevice>> {
+            Ok(vec![])
+        }
+        fn mount(&self, _: &mut (), device: Device, mountpoint: GuestPath, options: Option<String>, fstype: Option<FsType>, readonly: Option<bool>) -> io::Result<()> {
+            assert_eq!(device.as_str(), "/dev/sda1");
+            assert_eq!(mountpoint.as_bytes(), b"/");
+            assert_eq!(options.as_deref(), Some("noatime"));
+            assert_eq!(fstype, None);
+            assert_eq!(readonly, Some(true));
+            Ok(())
+        }
+        fn umount_all(&self, _: &mut ()) -> io::Result<()> {
+            Ok(())
+        }
+        fn mounts(&self, _: &mut ()) -> io::Result<Vec<MountEntry>> {
+            Ok(vec![])
+        }
+        fn read_file(&self, _: &mut (), path: GuestPath) -> io::Result<Data> {
+            if path.as_bytes() == b"/missing" {
+                return Err(io::Error::from_raw_os_error(2));
+            }
+            Ok(Data(path.into_bytes()))
+        }
+        fn write_file(&self, _: &mut (), _: GuestPath, _: Data) -> io::Result<()> {
+            Ok(())
+        }
+        fn sync(&self, _: &mut ()) -> io::Result<()> {
+            Ok(())
+        }
+        fn shutdown(&self, _: &mut ()) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A client whose transport is a direct call into `Fake` through the codec.
+    struct Loopback;
+    impl Client for Loopback {
+        type Error = RemoteError;
+        fn call(&self, request: Request, _: CallStream<'_>) -> Result<Vec<u8>, RemoteError> {
+            let wire = codec::encode(&request).unwrap();
+            let request: Request = codec::decode(&wire).unwrap();
+            dispatch(&Fake, &mut (), request).map_err(|e| RemoteError::from(&e))
+        }
+    }
+    impl From<codec::CodecError> for RemoteError {
+        fn from(e: codec::CodecError) -> Self {
+            RemoteError::new(Errno::EBADMSG, e.to_string())
+        }
+    }
+
+    #[test]
+    fn client_and_dispatch_agree() {
+        let c = Loopback;
+        c.ping().unwrap();
+        assert_eq!(c.version().unwrap(), "1.2.3");
+        assert_eq!(c.list_devices().unwrap()[0].size, 1 << 30);
+        c.mount("/dev/sda1", "/", Some("noatime".into()), None, Some(true)).unwrap();
+        assert_eq!(c.read_file("/etc/x").unwrap().0, b"/etc/x");
+        let err = c.read_file("/missing").unwrap_err();
+        assert_eq!(err.errno, Errno::ENOENT);
+    }
+
+    #[test]
+    fn shell_words_build_requests() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let req = Request::from_words("mount", &words(&["/dev/sda1", "/", "readonly:true", "fstype:ext4"])).unwrap();
+        match &req {
+            Request::Mount(a) => {
+                assert_eq!(a.device.as_str(), "/dev/sda1");
+                assert_eq!(a.readonly, Some(true));
+                assert_eq!(a.fstype, Some(FsType::from("ext4")));
+                assert_eq!(a.options, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(req.name(), "mount");
+        assert_eq!(req.info().access, Access::Write);
+
+        let err = Request::from_words("mount", &words(&["/dev/sda1"])).unwrap_err();
+        assert!(err.0.contains("missing argument 'mountpoint'"), "{err}");
+        let err = Request::from_words("mount", &words(&["/dev/sda1", "/", "bogus:1"])).unwrap_err();
+        assert!(err.0.contains("unknown optional argument 'bogus'"), "{err}");
+        let err = Request::from_words("read-file", &words(&["/a", "/b"])).unwrap_err();
+        assert!(err.0.contains("too many arguments"), "{err}");
+        assert!(Request::from_words("no-such-op", &[]).is_err());
+        assert!(matches!(Request::from_words("read-file", &words(&["/a"])), Ok(Request::ReadFile(_))));
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        let mut names: Vec<_> = OPERATIONS.iter().map(|o| o.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), OPERATIONS.len(), "duplicate operation names");
+        for op in OPERATIONS {
+            assert!(!op.doc.trim().is_empty(), "{} has no help text", op.name);
+            assert_eq!(OpInfo::find(&op.shell_name()).unwrap().name, op.name);
+            // Optional arguments come last.
+            let first_opt = op.args.iter().position(|a| a.optional).unwrap_or(op.args.len());
+            assert!(op.args[first_opt..].iter().all(|a| a.optional), "{}", op.name);
+        }
+        assert_eq!(OpInfo::find("mount").unwrap().usage(), "mount device mountpoint [options:..] [fstype:..] [readonly:..]");
+    }
+}

@@ -1,0 +1,314 @@
+//! How operation arguments are read from shell words and how results are printed as text.
+//!
+//! The shell (and any other textual front end) builds requests from words through
+//! [`ShellArg`] and prints replies through [`ShellText`]; both are implemented here, once per
+//! type, so every operation in the table gets them for free.
+
+use crate::types::*;
+
+/// What kind of word an argument is; drives completion and help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    /// A path in the guest.
+    GuestPath,
+    /// A device name.
+    Device,
+    /// A byte count with optional suffix.
+    Size,
+    /// An octal mode.
+    Mode,
+    /// Free text that becomes file contents.
+    Data,
+    /// `true`/`false`.
+    Bool,
+    /// An integer.
+    Int,
+    /// A word.
+    String,
+    /// A list of words, written as one space-separated word.
+    StringList,
+    /// A filesystem type.
+    FsType,
+}
+
+/// A type an operation argument can have, parsed from one shell word.
+pub trait ShellArg: Sized {
+    /// The kind of word.
+    const KIND: ArgKind;
+    /// Parses the word.
+    fn parse_word(word: &str) -> Result<Self, ArgError>;
+}
+
+impl ShellArg for GuestPath {
+    const KIND: ArgKind = ArgKind::GuestPath;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        if !word.starts_with('/') {
+            return Err(ArgError(format!(
+                "'{}' is not an absolute guest path (guest paths start with /)",
+                escape_bytes(word.as_bytes())
+            )));
+        }
+        Ok(GuestPath::from(word))
+    }
+}
+impl ShellArg for Device {
+    const KIND: ArgKind = ArgKind::Device;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Device::new(word)
+    }
+}
+impl ShellArg for ByteSize {
+    const KIND: ArgKind = ArgKind::Size;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        word.parse()
+    }
+}
+impl ShellArg for Mode {
+    const KIND: ArgKind = ArgKind::Mode;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        word.parse()
+    }
+}
+impl ShellArg for Data {
+    const KIND: ArgKind = ArgKind::Data;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Ok(Data(word.as_bytes().to_vec()))
+    }
+}
+impl ShellArg for FsType {
+    const KIND: ArgKind = ArgKind::FsType;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        word.parse()
+    }
+}
+impl ShellArg for String {
+    const KIND: ArgKind = ArgKind::String;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Ok(word.to_string())
+    }
+}
+impl ShellArg for Vec<String> {
+    const KIND: ArgKind = ArgKind::StringList;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Ok(word.split_whitespace().map(str::to_string).collect())
+    }
+}
+impl ShellArg for bool {
+    const KIND: ArgKind = ArgKind::Bool;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        match word.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" | "y" => Ok(true),
+            "false" | "no" | "off" | "0" | "n" => Ok(false),
+            _ => Err(ArgError(format!("'{word}' is not true or false"))),
+        }
+    }
+}
+macro_rules! int_arg {
+    ($($t:ty),*) => {$(
+        impl ShellArg for $t {
+            const KIND: ArgKind = ArgKind::Int;
+            fn parse_word(word: &str) -> Result<Self, ArgError> {
+                let parsed = match word.strip_prefix("0x") {
+                    Some(hex) => <$t>::from_str_radix(hex, 16),
+                    None => word.parse(),
+                };
+                parsed.map_err(|_| ArgError(format!("'{word}' is not a number in range")))
+            }
+        }
+    )*};
+}
+int_arg!(i32, i64, u32, u64);
+
+/// Shell word parsing for the generated request builder: required words in order, then
+/// optional `name:value` words.
+#[doc(hidden)]
+pub fn parse_required<T: ShellArg>(op: &str, name: &str, word: Option<&String>) -> Result<T, ArgError> {
+    let word = word.ok_or_else(|| ArgError(format!("{op}: missing argument '{name}' (see 'help {op}')")))?;
+    T::parse_word(word).map_err(|e| ArgError(format!("{op}: {name}: {e}")))
+}
+
+#[doc(hidden)]
+pub fn parse_optional<T: ShellArg>(op: &str, name: &str, optional: &[(&str, &str)]) -> Result<Option<T>, ArgError> {
+    let mut found = None;
+    for (key, value) in optional {
+        if key.replace('-', "_") == name {
+            found = Some(T::parse_word(value).map_err(|e| ArgError(format!("{op}: {name}: {e}")))?);
+        }
+    }
+    Ok(found)
+}
+
+#[doc(hidden)]
+pub fn split_optional<'a>(
+    op: &str,
+    words: &'a [String],
+    known: &[&str],
+) -> Result<Vec<(&'a str, &'a str)>, ArgError> {
+    words
+        .iter()
+        .map(|w| {
+            let (k, v) = w.split_once(':').ok_or_else(|| {
+                ArgError(format!("{op}: too many arguments: '{w}' (optional arguments are written name:value)"))
+            })?;
+            if !known.iter().any(|n| *n == k.replace('-', "_")) {
+                let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                return Err(ArgError(format!("{op}: unknown optional argument '{k}' (known: {list})")));
+            }
+            Ok((k, v))
+        })
+        .collect()
+}
+
+/// How a result prints in the shell. Guest-supplied names are escaped when `escape` is set
+/// (the output is a terminal).
+pub trait ShellText {
+    /// Appends the text form, including a final newline where there is any output.
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool);
+}
+
+fn push_line(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'\n');
+}
+
+impl ShellText for () {
+    fn shell_text(&self, _: &mut Vec<u8>, _: bool) {}
+}
+impl ShellText for String {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        if escape {
+            // Keep line breaks in multi-line text, escape everything else.
+            let lines: Vec<String> = self.split('\n').map(|l| escape_bytes(l.as_bytes())).collect();
+            out.extend_from_slice(lines.join("\n").as_bytes());
+        } else {
+            out.extend_from_slice(self.as_bytes());
+        }
+        if !self.ends_with('\n') {
+            out.push(b'\n');
+        }
+    }
+}
+impl ShellText for bool {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        push_line(out, if *self { "true" } else { "false" });
+    }
+}
+macro_rules! int_text {
+    ($($t:ty),*) => {$(
+        impl ShellText for $t {
+            fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+                push_line(out, &self.to_string());
+            }
+        }
+    )*};
+}
+int_text!(i32, i64, u32, u64);
+
+impl ShellText for Data {
+    /// File contents print raw: that is what `cat` is for.
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        out.extend_from_slice(&self.0);
+    }
+}
+impl ShellText for GuestPath {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        if escape {
+            push_line(out, &self.escaped());
+        } else {
+            out.extend_from_slice(self.as_bytes());
+            out.push(b'\n');
+        }
+    }
+}
+impl ShellText for Device {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        push_line(out, &self.to_string());
+    }
+}
+impl<T: ShellText> ShellText for Vec<T> {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        for item in self {
+            item.shell_text(out, escape);
+        }
+    }
+}
+impl<T: ShellText> ShellText for Option<T> {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        if let Some(v) = self {
+            v.shell_text(out, escape);
+        }
+    }
+}
+
+/// Prints a struct the way guestfish does: one `field: value` line per field.
+macro_rules! struct_text {
+    ($($t:ty { $($field:ident),* $(,)? })*) => {$(
+        impl ShellText for $t {
+            fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+                $(
+                    out.extend_from_slice(concat!(stringify!($field), ": ").as_bytes());
+                    let mut value = Vec::new();
+                    self.$field.shell_text(&mut value, escape);
+                    if value.is_empty() { value.push(b'\n'); }
+                    out.extend_from_slice(&value);
+                )*
+            }
+        }
+    )*};
+}
+
+/// One line per item: `device: size` for block devices and partitions.
+impl ShellText for BlockDevice {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        push_line(out, &format!("{}: {}{}", self.device, self.size, if self.read_only { " (read-only)" } else { "" }));
+    }
+}
+
+struct_text! {
+    PartitionDevice { device, parent, number, start, size }
+    MountEntry { device, mountpoint, fstype, options }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_mean_bytes() {
+        assert_eq!(ByteSize::parse_word("512").unwrap().0, 512);
+        assert_eq!(ByteSize::parse_word("64K").unwrap().0, 65536);
+        assert_eq!(ByteSize::parse_word("1M").unwrap().0, 1 << 20);
+        assert_eq!(ByteSize::parse_word("10G").unwrap().0, 10 << 30);
+        assert_eq!(ByteSize::parse_word("2MiB").unwrap().0, 2 << 20);
+        assert!(ByteSize::parse_word("12Q").is_err());
+        assert!(ByteSize::parse_word("-1").is_err());
+        assert!(ByteSize::parse_word("99999999999P").is_err());
+    }
+
+    #[test]
+    fn modes_are_octal() {
+        assert_eq!(Mode::parse_word("0644").unwrap().0, 0o644);
+        assert_eq!(Mode::parse_word("755").unwrap().0, 0o755);
+        assert!(Mode::parse_word("0999").is_err());
+        assert!(Mode::parse_word("77777").is_err());
+    }
+
+    #[test]
+    fn guest_paths_must_be_absolute() {
+        assert!(GuestPath::parse_word("etc/passwd").is_err());
+        assert_eq!(GuestPath::parse_word("/etc").unwrap().as_bytes(), b"/etc");
+    }
+
+    #[test]
+    fn escaping_of_guest_names() {
+        assert_eq!(escape_bytes(b"a\x1b]2;pwned\x07\r"), "a\\e]2;pwned\\x07\\r");
+        assert_eq!(escape_bytes(b"caf\xc3\xa9 \xff"), "caf\u{e9} \\xff");
+        assert_eq!(escape_bytes(b"back\\slash"), "back\\\\slash");
+        let mut out = Vec::new();
+        GuestPath::from(&b"/tmp/\x1bx"[..]).shell_text(&mut out, true);
+        assert_eq!(out, b"/tmp/\\ex\n");
+        let mut out = Vec::new();
+        GuestPath::from(&b"/tmp/\x1bx"[..]).shell_text(&mut out, false);
+        assert_eq!(out, b"/tmp/\x1bx\n");
+    }
+}
