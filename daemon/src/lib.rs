@@ -1,1 +1,98 @@
-//! The guestwright daemon: PID 1 of the appliance. See `main.rs`.
+//! The guestwright daemon: PID 1 of the appliance.
+//!
+//! It mounts the pseudo-filesystems, loads the modules the channel and disks need, finds its
+//! virtio-serial port by name, says hello, and serves requests until the host asks it to shut
+//! down or goes away; then it unmounts, flushes every disk and powers the appliance off.
+//!
+//! It must never trust what it reads from the guest's disks, and never panic on what the host
+//! sends: bad input is an error reply.
+
+#[macro_use]
+mod log;
+pub mod boot;
+pub mod conn;
+pub mod devices;
+pub mod files;
+pub mod guestfs;
+pub mod modules;
+pub mod mounts;
+pub mod reaper;
+pub mod server;
+mod sys;
+
+use guestwright_protocol::{codec, FrameKind, Hello, CHANNEL_NAME, PROTOCOL_VERSION, VERSION};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Modules needed before the channel and the disks exist. Whichever the kernel lacks as
+/// modules it has built in (or the machine type does not use: virtio_pci on microvm).
+const BOOT_MODULES: &[&str] = &["virtio_mmio", "virtio_pci", "virtio_console", "virtio_blk"];
+
+/// Entry point of the `guestwright-daemon` binary.
+pub fn main() -> ExitCode {
+    if std::process::id() != 1 {
+        eprintln!(
+            "guestwright-daemon: this is the init of the guestwright appliance; it only runs as PID 1 inside it \
+             (the guestwright tool starts it for you)"
+        );
+        return ExitCode::from(2);
+    }
+    if let Err(e) = run() {
+        info!("fatal: {e}");
+    }
+    power_off()
+}
+
+fn run() -> std::io::Result<()> {
+    boot::mount_pseudo_filesystems()?;
+    let args = boot::BootArgs::read()?;
+    log::set_verbose(args.verbose);
+    debug!("started at {} ms", boot::uptime_ms());
+    reaper::start();
+
+    let modules = modules::Modules::load_index(&args.cmdline);
+    for module in BOOT_MODULES {
+        if let Err(e) = modules.load(module) {
+            info!("{module}: {e}");
+        }
+    }
+    debug!("boot modules loaded at {} ms", boot::uptime_ms());
+    let port = boot::open_port(CHANNEL_NAME, Duration::from_secs(10))?;
+    let disks = devices::Disks::discover(args.drives, Duration::from_secs(10))?;
+    debug!(
+        "{} drive(s) and the channel are up at {} ms",
+        disks.len(),
+        boot::uptime_ms()
+    );
+
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        daemon_version: VERSION.to_string(),
+        kernel_release: sys::kernel_release(),
+        uptime_ms: boot::uptime_ms(),
+        drives: disks.len() as u32,
+    };
+    let server = Arc::new(server::Server {
+        disks,
+        modules,
+        mounts: mounts::Mounts::default(),
+    });
+    let conn_port = port.try_clone()?;
+    conn::Conn::new(port).send(FrameKind::Hello, 0, &codec::encode(&hello)?)?;
+    let result = conn::serve(server.clone(), conn_port);
+    // The host went away without a shutdown: save what can be saved.
+    let _ = server.mounts.umount_all();
+    let _ = server.sync_all();
+    result
+}
+
+/// Flushes what the kernel holds and ends the appliance.
+pub fn power_off() -> ! {
+    sys::sync();
+    let err = sys::reboot();
+    info!("cannot power off: {err}");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}

@@ -18,10 +18,13 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 
 /// Decodes a payload; trailing bytes are an error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used) =
-        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| CodecError(e.to_string()))?;
+    let (value, used) = bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|e| CodecError(e.to_string()))?;
     if used != bytes.len() {
-        return Err(CodecError(format!("{} trailing bytes after the message", bytes.len() - used)));
+        return Err(CodecError(format!(
+            "{} trailing bytes after the message",
+            bytes.len() - used
+        )));
     }
     Ok(value)
 }
@@ -51,7 +54,9 @@ mod tests {
 
     #[test]
     fn request_round_trip() {
-        let req = Request::ReadFile(args::ReadFile { path: GuestPath::from(&b"/etc/\xffhost"[..]) });
+        let req = Request::ReadFile(args::ReadFile {
+            path: GuestPath::from(&b"/etc/\xffhost"[..]),
+        });
         let bytes = encode(&req).unwrap();
         let back: Request = decode(&bytes).unwrap();
         assert_eq!(format!("{back:?}"), format!("{req:?}"));

@@ -100,11 +100,60 @@ mod libc_errno {
 }
 
 errnos!(
-    EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM,
-    EACCES, EFAULT, ENOTBLK, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE,
-    EMFILE, ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, EDOM, ERANGE, EDEADLK,
-    ENAMETOOLONG, ENOLCK, ENOSYS, ENOTEMPTY, ELOOP, ENOMSG, ENODATA, ETIME, EOVERFLOW, EBADMSG,
-    EILSEQ, EUSERS, EOPNOTSUPP, ETIMEDOUT, ESTALE, EUCLEAN, EDQUOT, ECANCELED, EKEYREJECTED,
+    EPERM,
+    ENOENT,
+    ESRCH,
+    EINTR,
+    EIO,
+    ENXIO,
+    E2BIG,
+    ENOEXEC,
+    EBADF,
+    ECHILD,
+    EAGAIN,
+    ENOMEM,
+    EACCES,
+    EFAULT,
+    ENOTBLK,
+    EBUSY,
+    EEXIST,
+    EXDEV,
+    ENODEV,
+    ENOTDIR,
+    EISDIR,
+    EINVAL,
+    ENFILE,
+    EMFILE,
+    ENOTTY,
+    ETXTBSY,
+    EFBIG,
+    ENOSPC,
+    ESPIPE,
+    EROFS,
+    EMLINK,
+    EPIPE,
+    EDOM,
+    ERANGE,
+    EDEADLK,
+    ENAMETOOLONG,
+    ENOLCK,
+    ENOSYS,
+    ENOTEMPTY,
+    ELOOP,
+    ENOMSG,
+    ENODATA,
+    ETIME,
+    EOVERFLOW,
+    EBADMSG,
+    EILSEQ,
+    EUSERS,
+    EOPNOTSUPP,
+    ETIMEDOUT,
+    ESTALE,
+    EUCLEAN,
+    EDQUOT,
+    ECANCELED,
+    EKEYREJECTED,
 );
 
 impl fmt::Display for Errno {
@@ -125,7 +174,10 @@ pub struct RemoteError {
 impl RemoteError {
     /// Builds an error from an errno and a message.
     pub fn new(errno: Errno, message: impl Into<String>) -> Self {
-        RemoteError { errno, message: message.into() }
+        RemoteError {
+            errno,
+            message: message.into(),
+        }
     }
 }
 
@@ -192,7 +244,10 @@ mod tests {
     fn io_errors_keep_their_errno() {
         let e = io::Error::from_raw_os_error(28);
         assert_eq!(RemoteError::from(&e).errno, Errno::ENOSPC);
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "device name must start with /dev/");
+        let e = io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "device name must start with /dev/",
+        );
         let r = RemoteError::from(&e);
         assert_eq!(r.errno, Errno::EINVAL);
         assert_eq!(r.message, "device name must start with /dev/");

@@ -95,13 +95,19 @@ impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Io(_) => write!(f, "channel read failed"),
-            Self::BadMagic(m) => write!(f, "bad frame magic {m:02x?}: the peer is not a guestwright daemon"),
+            Self::BadMagic(m) => write!(
+                f,
+                "bad frame magic {m:02x?}: the peer is not a guestwright daemon"
+            ),
             Self::Version(v) => write!(
                 f,
                 "peer speaks protocol version {v}, this side speaks {PROTOCOL_VERSION}"
             ),
             Self::Kind(k) => write!(f, "unknown frame kind {k}"),
-            Self::TooLarge(n) => write!(f, "frame payload of {n} bytes exceeds the limit of {MAX_PAYLOAD}"),
+            Self::TooLarge(n) => write!(
+                f,
+                "frame payload of {n} bytes exceeds the limit of {MAX_PAYLOAD}"
+            ),
         }
     }
 }
@@ -157,7 +163,12 @@ impl Header {
         if len > MAX_PAYLOAD {
             return Err(FrameError::TooLarge(len));
         }
-        Ok(Header { kind, flags: b[7], id: u32::from_le_bytes([b[8], b[9], b[10], b[11]]), len })
+        Ok(Header {
+            kind,
+            flags: b[7],
+            id: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+            len,
+        })
     }
 }
 
@@ -179,7 +190,11 @@ pub fn read_frame(r: &mut impl Read) -> Result<Frame, FrameError> {
     let header = Header::decode(&hb)?;
     let mut payload = vec![0u8; header.len as usize];
     r.read_exact(&mut payload)?;
-    Ok(Frame { kind: header.kind, id: header.id, payload })
+    Ok(Frame {
+        kind: header.kind,
+        id: header.id,
+        payload,
+    })
 }
 
 /// Writes one frame (header and payload) and does not flush.
@@ -190,7 +205,13 @@ pub fn write_frame(w: &mut impl Write, kind: FrameKind, id: u32, payload: &[u8])
         .ok()
         .filter(|&n| n <= MAX_PAYLOAD)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "frame payload too large"))?;
-    let header = Header { kind, flags: 0, id, len }.encode();
+    let header = Header {
+        kind,
+        flags: 0,
+        id,
+        len,
+    }
+    .encode();
     w.write_all(&header)?;
     w.write_all(payload)
 }
@@ -215,7 +236,14 @@ mod tests {
             write_frame(&mut buf, kind, 0xdead_beef, b"payload").unwrap();
             assert_eq!(buf.len(), HEADER_LEN + 7);
             let f = read_frame(&mut buf.as_slice()).unwrap();
-            assert_eq!(f, Frame { kind, id: 0xdead_beef, payload: b"payload".to_vec() });
+            assert_eq!(
+                f,
+                Frame {
+                    kind,
+                    id: 0xdead_beef,
+                    payload: b"payload".to_vec()
+                }
+            );
         }
     }
 
@@ -223,12 +251,18 @@ mod tests {
     fn empty_and_maximal_payloads() {
         let mut buf = Vec::new();
         write_frame(&mut buf, FrameKind::End, 1, &[]).unwrap();
-        assert_eq!(read_frame(&mut buf.as_slice()).unwrap().payload, Vec::<u8>::new());
+        assert_eq!(
+            read_frame(&mut buf.as_slice()).unwrap().payload,
+            Vec::<u8>::new()
+        );
 
         let big = vec![7u8; MAX_PAYLOAD as usize];
         let mut buf = Vec::new();
         write_frame(&mut buf, FrameKind::Chunk, 2, &big).unwrap();
-        assert_eq!(read_frame(&mut buf.as_slice()).unwrap().payload.len(), big.len());
+        assert_eq!(
+            read_frame(&mut buf.as_slice()).unwrap().payload.len(),
+            big.len()
+        );
     }
 
     #[test]
@@ -236,7 +270,13 @@ mod tests {
         // A header announcing 4 GiB followed by nothing: must fail on the length, not try to
         // allocate or read 4 GiB.
         for len in [MAX_PAYLOAD + 1, u32::MAX] {
-            let mut h = Header { kind: FrameKind::Chunk, flags: 0, id: 1, len: 0 }.encode();
+            let mut h = Header {
+                kind: FrameKind::Chunk,
+                flags: 0,
+                id: 1,
+                len: 0,
+            }
+            .encode();
             h[12..16].copy_from_slice(&len.to_le_bytes());
             match read_frame(&mut h.as_slice()) {
                 Err(FrameError::TooLarge(n)) => assert_eq!(n, len),
@@ -263,12 +303,30 @@ mod tests {
         let err = read_frame(&mut &b"GET / HTTP/1.1\r\n\r\n"[..]).unwrap_err();
         assert!(matches!(err, FrameError::BadMagic(_)), "{err:?}");
 
-        let mut h = Header { kind: FrameKind::Reply, flags: 0, id: 1, len: 0 }.encode();
+        let mut h = Header {
+            kind: FrameKind::Reply,
+            flags: 0,
+            id: 1,
+            len: 0,
+        }
+        .encode();
         h[4] = 99;
-        assert!(matches!(read_frame(&mut h.as_slice()), Err(FrameError::Version(_))));
+        assert!(matches!(
+            read_frame(&mut h.as_slice()),
+            Err(FrameError::Version(_))
+        ));
 
-        let mut h = Header { kind: FrameKind::Reply, flags: 0, id: 1, len: 0 }.encode();
+        let mut h = Header {
+            kind: FrameKind::Reply,
+            flags: 0,
+            id: 1,
+            len: 0,
+        }
+        .encode();
         h[6] = 200;
-        assert!(matches!(read_frame(&mut h.as_slice()), Err(FrameError::Kind(200))));
+        assert!(matches!(
+            read_frame(&mut h.as_slice()),
+            Err(FrameError::Kind(200))
+        ));
     }
 }

@@ -26,7 +26,10 @@ pub mod shell;
 pub mod types;
 
 pub use errno::{Errno, RemoteError};
-pub use frame::{read_frame, write_frame, Frame, FrameError, FrameKind, CHUNK_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION};
+pub use frame::{
+    read_frame, write_frame, Frame, FrameError, FrameKind, CHUNK_SIZE, MAX_PAYLOAD,
+    PROTOCOL_VERSION,
+};
 pub use generate::{Access, ArgInfo, CallStream, OpInfo, Stream};
 pub use ops::{args, dispatch, Client, Daemon, Reply, Request, OPERATIONS};
 pub use types::*;
@@ -53,12 +56,24 @@ mod tests {
             Ok("1.2.3".into())
         }
         fn list_devices(&self, _: &mut ()) -> io::Result<Vec<BlockDevice>> {
-            Ok(vec![BlockDevice { device: Device::from("/dev/sda"), size: 1 << 30, read_only: false }])
+            Ok(vec![BlockDevice {
+                device: Device::from("/dev/sda"),
+                size: 1 << 30,
+                read_only: false,
+            }])
         }
         fn list_partitions(&self, _: &mut ()) -> io::Result<Vec<PartitionDevice>> {
             Ok(vec![])
         }
-        fn mount(&self, _: &mut (), device: Device, mountpoint: GuestPath, options: Option<String>, fstype: Option<FsType>, readonly: Option<bool>) -> io::Result<()> {
+        fn mount(
+            &self,
+            _: &mut (),
+            device: Device,
+            mountpoint: GuestPath,
+            options: Option<String>,
+            fstype: Option<FsType>,
+            readonly: Option<bool>,
+        ) -> io::Result<()> {
             assert_eq!(device.as_str(), "/dev/sda1");
             assert_eq!(mountpoint.as_bytes(), b"/");
             assert_eq!(options.as_deref(), Some("noatime"));
@@ -111,7 +126,8 @@ mod tests {
         c.ping().unwrap();
         assert_eq!(c.version().unwrap(), "1.2.3");
         assert_eq!(c.list_devices().unwrap()[0].size, 1 << 30);
-        c.mount("/dev/sda1", "/", Some("noatime".into()), None, Some(true)).unwrap();
+        c.mount("/dev/sda1", "/", Some("noatime".into()), None, Some(true))
+            .unwrap();
         assert_eq!(c.read_file("/etc/x").unwrap().0, b"/etc/x");
         let err = c.read_file("/missing").unwrap_err();
         assert_eq!(err.errno, Errno::ENOENT);
@@ -120,7 +136,11 @@ mod tests {
     #[test]
     fn shell_words_build_requests() {
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let req = Request::from_words("mount", &words(&["/dev/sda1", "/", "readonly:true", "fstype:ext4"])).unwrap();
+        let req = Request::from_words(
+            "mount",
+            &words(&["/dev/sda1", "/", "readonly:true", "fstype:ext4"]),
+        )
+        .unwrap();
         match &req {
             Request::Mount(a) => {
                 assert_eq!(a.device.as_str(), "/dev/sda1");
@@ -140,7 +160,10 @@ mod tests {
         let err = Request::from_words("read-file", &words(&["/a", "/b"])).unwrap_err();
         assert!(err.0.contains("too many arguments"), "{err}");
         assert!(Request::from_words("no-such-op", &[]).is_err());
-        assert!(matches!(Request::from_words("read-file", &words(&["/a"])), Ok(Request::ReadFile(_))));
+        assert!(matches!(
+            Request::from_words("read-file", &words(&["/a"])),
+            Ok(Request::ReadFile(_))
+        ));
     }
 
     #[test]
@@ -153,9 +176,20 @@ mod tests {
             assert!(!op.doc.trim().is_empty(), "{} has no help text", op.name);
             assert_eq!(OpInfo::find(&op.shell_name()).unwrap().name, op.name);
             // Optional arguments come last.
-            let first_opt = op.args.iter().position(|a| a.optional).unwrap_or(op.args.len());
-            assert!(op.args[first_opt..].iter().all(|a| a.optional), "{}", op.name);
+            let first_opt = op
+                .args
+                .iter()
+                .position(|a| a.optional)
+                .unwrap_or(op.args.len());
+            assert!(
+                op.args[first_opt..].iter().all(|a| a.optional),
+                "{}",
+                op.name
+            );
         }
-        assert_eq!(OpInfo::find("mount").unwrap().usage(), "mount device mountpoint [options:..] [fstype:..] [readonly:..]");
+        assert_eq!(
+            OpInfo::find("mount").unwrap().usage(),
+            "mount device mountpoint [options:..] [fstype:..] [readonly:..]"
+        );
     }
 }

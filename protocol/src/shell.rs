@@ -122,13 +122,22 @@ int_arg!(i32, i64, u32, u64);
 /// Shell word parsing for the generated request builder: required words in order, then
 /// optional `name:value` words.
 #[doc(hidden)]
-pub fn parse_required<T: ShellArg>(op: &str, name: &str, word: Option<&String>) -> Result<T, ArgError> {
-    let word = word.ok_or_else(|| ArgError(format!("{op}: missing argument '{name}' (see 'help {op}')")))?;
+pub fn parse_required<T: ShellArg>(
+    op: &str,
+    name: &str,
+    word: Option<&String>,
+) -> Result<T, ArgError> {
+    let word =
+        word.ok_or_else(|| ArgError(format!("{op}: missing argument '{name}' (see 'help {op}')")))?;
     T::parse_word(word).map_err(|e| ArgError(format!("{op}: {name}: {e}")))
 }
 
 #[doc(hidden)]
-pub fn parse_optional<T: ShellArg>(op: &str, name: &str, optional: &[(&str, &str)]) -> Result<Option<T>, ArgError> {
+pub fn parse_optional<T: ShellArg>(
+    op: &str,
+    name: &str,
+    optional: &[(&str, &str)],
+) -> Result<Option<T>, ArgError> {
     let mut found = None;
     for (key, value) in optional {
         if key.replace('-', "_") == name {
@@ -148,11 +157,19 @@ pub fn split_optional<'a>(
         .iter()
         .map(|w| {
             let (k, v) = w.split_once(':').ok_or_else(|| {
-                ArgError(format!("{op}: too many arguments: '{w}' (optional arguments are written name:value)"))
+                ArgError(format!(
+                    "{op}: too many arguments: '{w}' (optional arguments are written name:value)"
+                ))
             })?;
             if !known.iter().any(|n| *n == k.replace('-', "_")) {
-                let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                return Err(ArgError(format!("{op}: unknown optional argument '{k}' (known: {list})")));
+                let list = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                };
+                return Err(ArgError(format!(
+                    "{op}: unknown optional argument '{k}' (known: {list})"
+                )));
             }
             Ok((k, v))
         })
@@ -178,7 +195,10 @@ impl ShellText for String {
     fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
         if escape {
             // Keep line breaks in multi-line text, escape everything else.
-            let lines: Vec<String> = self.split('\n').map(|l| escape_bytes(l.as_bytes())).collect();
+            let lines: Vec<String> = self
+                .split('\n')
+                .map(|l| escape_bytes(l.as_bytes()))
+                .collect();
             out.extend_from_slice(lines.join("\n").as_bytes());
         } else {
             out.extend_from_slice(self.as_bytes());
@@ -260,7 +280,15 @@ macro_rules! struct_text {
 /// One line per item: `device: size` for block devices and partitions.
 impl ShellText for BlockDevice {
     fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
-        push_line(out, &format!("{}: {}{}", self.device, self.size, if self.read_only { " (read-only)" } else { "" }));
+        push_line(
+            out,
+            &format!(
+                "{}: {}{}",
+                self.device,
+                self.size,
+                if self.read_only { " (read-only)" } else { "" }
+            ),
+        );
     }
 }
 

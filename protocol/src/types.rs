@@ -126,7 +126,10 @@ impl Device {
     pub fn new(name: impl Into<String>) -> Result<Self, ArgError> {
         let name = name.into();
         if !name.starts_with("/dev/") || name.len() <= 5 || name.contains('\0') {
-            return Err(ArgError(format!("'{}' is not a device name such as /dev/sda1", escape_bytes(name.as_bytes()))));
+            return Err(ArgError(format!(
+                "'{}' is not a device name such as /dev/sda1",
+                escape_bytes(name.as_bytes())
+            )));
         }
         Ok(Device(name))
     }
@@ -172,7 +175,9 @@ impl From<String> for Device {
 
 /// A size or offset in bytes. Written with an optional binary suffix in the shell:
 /// `512`, `64K`, `1M`, `10G`, `1T` (K = 1024 bytes; `KiB`, `MiB` and friends too).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct ByteSize(pub u64);
 
 impl FromStr for ByteSize {
@@ -181,7 +186,11 @@ impl FromStr for ByteSize {
         let s = s.trim();
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (digits, suffix) = s.split_at(split);
-        let bad = || ArgError(format!("'{s}' is not a size: use bytes or a suffix, as in 4096, 64K, 10M, 2G"));
+        let bad = || {
+            ArgError(format!(
+                "'{s}' is not a size: use bytes or a suffix, as in 4096, 64K, 10M, 2G"
+            ))
+        };
         let n: u64 = digits.parse().map_err(|_| bad())?;
         let shift = match suffix {
             "" | "b" | "B" => 0,
@@ -273,8 +282,15 @@ pub struct FsType(pub String);
 impl FromStr for FsType {
     type Err = ArgError;
     fn from_str(s: &str) -> Result<Self, ArgError> {
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
-            return Err(ArgError(format!("'{}' is not a filesystem type such as ext4", escape_bytes(s.as_bytes()))));
+        if s.is_empty()
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        {
+            return Err(ArgError(format!(
+                "'{}' is not a filesystem type such as ext4",
+                escape_bytes(s.as_bytes())
+            )));
         }
         Ok(FsType(s.to_string()))
     }

@@ -1,0 +1,175 @@
+//! Boot phases of PID 1: the pseudo-filesystems, the kernel command line, the modules the
+//! channel and the disks need, and the channel's port.
+
+use crate::sys;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Mounts /proc, /sys, /dev, /dev/pts, /dev/shm, /tmp and /run. Already-mounted ones (the
+/// kernel may mount devtmpfs itself) are left as they are.
+pub fn mount_pseudo_filesystems() -> io::Result<()> {
+    let nosuid_nodev_noexec = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    let mounts: [(&str, &str, &str, libc::c_ulong, Option<&str>); 7] = [
+        ("proc", "/proc", "proc", nosuid_nodev_noexec, None),
+        ("sysfs", "/sys", "sysfs", nosuid_nodev_noexec, None),
+        (
+            "devtmpfs",
+            "/dev",
+            "devtmpfs",
+            libc::MS_NOSUID,
+            Some("mode=0755"),
+        ),
+        (
+            "devpts",
+            "/dev/pts",
+            "devpts",
+            libc::MS_NOSUID | libc::MS_NOEXEC,
+            Some("mode=0620,ptmxmode=0666"),
+        ),
+        (
+            "tmpfs",
+            "/dev/shm",
+            "tmpfs",
+            libc::MS_NOSUID | libc::MS_NODEV,
+            None,
+        ),
+        (
+            "tmpfs",
+            "/tmp",
+            "tmpfs",
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some("mode=1777"),
+        ),
+        (
+            "tmpfs",
+            "/run",
+            "tmpfs",
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some("mode=0755"),
+        ),
+    ];
+    for (source, target, fstype, flags, data) in mounts {
+        let target = Path::new(target);
+        fs::create_dir_all(target)?;
+        match sys::mount(source, target, Some(fstype), flags, data) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("mount {fstype} on {}: {e}", target.display()),
+                ))
+            }
+        }
+    }
+    for (link, target) in [
+        ("/dev/fd", "/proc/self/fd"),
+        ("/dev/stdin", "/proc/self/fd/0"),
+        ("/dev/stdout", "/proc/self/fd/1"),
+        ("/dev/stderr", "/proc/self/fd/2"),
+    ] {
+        let _ = std::os::unix::fs::symlink(target, link);
+    }
+    fs::create_dir_all(crate::guestfs::SYSROOT)?;
+    Ok(())
+}
+
+/// What the host told the daemon on the kernel command line.
+#[derive(Debug, Default)]
+pub struct BootArgs {
+    /// The whole command line (module parameters are taken from it).
+    pub cmdline: String,
+    /// How many drives the host attached.
+    pub drives: usize,
+    /// Print debug messages on the console.
+    pub verbose: bool,
+}
+
+impl BootArgs {
+    /// Reads /proc/cmdline.
+    pub fn read() -> io::Result<BootArgs> {
+        let cmdline = fs::read_to_string("/proc/cmdline")?;
+        Ok(BootArgs::parse(cmdline.trim()))
+    }
+
+    fn parse(cmdline: &str) -> BootArgs {
+        let mut args = BootArgs {
+            cmdline: cmdline.to_string(),
+            ..BootArgs::default()
+        };
+        for word in cmdline.split_whitespace() {
+            match word.split_once('=') {
+                Some(("guestwright.drives", n)) => args.drives = n.parse().unwrap_or(0),
+                Some(("guestwright.verbose", v)) => args.verbose = v != "0",
+                None if word == "guestwright.verbose" => args.verbose = true,
+                _ => {}
+            }
+        }
+        args
+    }
+}
+
+/// Finds the virtio-serial port named `name` and opens it. The port's sysfs entry and its
+/// /dev node appear asynchronously after virtio_console loads, so this waits for them.
+pub fn open_port(name: &str, timeout: Duration) -> io::Result<File> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(dev) = find_port(name) {
+            match File::options().read(true).write(true).open(&dev) {
+                Ok(f) => return Ok(f),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("open {}: {e}", dev.display()),
+                    ))
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no virtio-serial port named {name} appeared"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn find_port(name: &str) -> Option<PathBuf> {
+    for entry in fs::read_dir("/sys/class/virtio-ports").ok()?.flatten() {
+        let port_name = fs::read_to_string(entry.path().join("name")).unwrap_or_default();
+        if port_name.trim() == name {
+            return Some(Path::new("/dev").join(entry.file_name()));
+        }
+    }
+    None
+}
+
+/// Seconds since boot, in milliseconds.
+pub fn uptime_ms() -> u64 {
+    let text = fs::read_to_string("/proc/uptime").unwrap_or_default();
+    let secs: f64 = text
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
+    (secs * 1000.0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line() {
+        let a = BootArgs::parse("console=ttyS0 guestwright.drives=3 guestwright.verbose quiet");
+        assert_eq!(a.drives, 3);
+        assert!(a.verbose);
+        let a = BootArgs::parse("guestwright.drives=x guestwright.verbose=0");
+        assert_eq!(a.drives, 0);
+        assert!(!a.verbose);
+    }
+}

@@ -1,0 +1,337 @@
+//! The channel to the host: reads frames, runs each request on its own thread so several can
+//! be in flight, routes upload chunks and cancellations to the request they belong to, and
+//! writes replies, chunks and progress frames whole under one lock.
+
+use crate::server::Server;
+use guestwright_protocol::{
+    codec, dispatch, read_frame, write_frame, FrameKind, Progress, RemoteError, Request, CHUNK_SIZE,
+};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How many upload chunks may wait for a slow operation before the reader stops reading.
+const INPUT_QUEUE: usize = 4;
+/// Progress frames go out at most this often per request.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Debug)]
+enum Input {
+    Chunk(Vec<u8>),
+    End,
+    Cancelled,
+}
+
+#[derive(Debug)]
+struct CallState {
+    cancel: AtomicBool,
+    input: Mutex<Option<SyncSender<Input>>>,
+}
+
+/// The shared channel: the writer half and the table of running requests.
+#[derive(Debug)]
+pub struct Conn {
+    writer: Mutex<File>,
+    calls: Mutex<HashMap<u32, Arc<CallState>>>,
+}
+
+impl Conn {
+    /// Wraps the opened virtio-serial port.
+    pub fn new(port: File) -> Conn {
+        Conn {
+            writer: Mutex::new(port),
+            calls: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Writes one frame whole; frames of different requests never interleave.
+    pub fn send(&self, kind: FrameKind, id: u32, payload: &[u8]) -> io::Result<()> {
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        write_frame(&mut *w, kind, id, payload)?;
+        w.flush()
+    }
+
+    fn send_error(&self, id: u32, err: &RemoteError) {
+        let payload = codec::encode(err).unwrap_or_default();
+        if let Err(e) = self.send(FrameKind::Error, id, &payload) {
+            info!("cannot send error reply for request {id}: {e}");
+        }
+    }
+}
+
+/// What an operation gets besides its arguments: its id, whether it was cancelled, and its
+/// stream.
+#[derive(Debug)]
+pub struct Call {
+    id: u32,
+    state: Arc<CallState>,
+    conn: Arc<Conn>,
+    input: Option<Receiver<Input>>,
+    pending: Vec<u8>,
+    pending_pos: usize,
+    input_done: bool,
+    last_progress: Option<Instant>,
+}
+
+impl Call {
+    /// True once the host asked to cancel this request.
+    pub fn cancelled(&self) -> bool {
+        self.state.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Fails with `ECANCELED` if the host cancelled this request.
+    pub fn check_cancel(&self) -> io::Result<()> {
+        if self.cancelled() {
+            Err(io::Error::from_raw_os_error(libc::ECANCELED))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Reports progress to the host, at most every 250 ms.
+    pub fn progress(&mut self, done: u64, total: u64) {
+        let now = Instant::now();
+        if self
+            .last_progress
+            .is_some_and(|t| now.duration_since(t) < PROGRESS_INTERVAL)
+        {
+            return;
+        }
+        self.last_progress = Some(now);
+        if let Ok(payload) = codec::encode(&Progress { done, total }) {
+            let _ = self.conn.send(FrameKind::Progress, self.id, &payload);
+        }
+    }
+
+    /// The bytes the host streams to an `Input` operation.
+    pub fn input(&mut self) -> &mut dyn Read {
+        self
+    }
+
+    /// Where an `Output` operation writes its stream; chunks of up to 1 MiB go to the host.
+    pub fn output(&mut self) -> ChunkWriter<'_> {
+        ChunkWriter {
+            call: self,
+            buf: Vec::with_capacity(CHUNK_SIZE),
+        }
+    }
+}
+
+impl Read for Call {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pending_pos < self.pending.len() {
+                let n = out.len().min(self.pending.len() - self.pending_pos);
+                out[..n].copy_from_slice(&self.pending[self.pending_pos..self.pending_pos + n]);
+                self.pending_pos += n;
+                return Ok(n);
+            }
+            if self.input_done {
+                return Ok(0);
+            }
+            let rx = self
+                .input
+                .as_ref()
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+            match rx.recv() {
+                Ok(Input::Chunk(data)) => {
+                    self.pending = data;
+                    self.pending_pos = 0;
+                }
+                Ok(Input::End) => self.input_done = true,
+                Ok(Input::Cancelled) | Err(_) => {
+                    return Err(io::Error::from_raw_os_error(libc::ECANCELED))
+                }
+            }
+        }
+    }
+}
+
+/// Buffers an output stream into chunk frames.
+#[derive(Debug)]
+pub struct ChunkWriter<'a> {
+    call: &'a mut Call,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter<'_> {
+    fn send_buf(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.call.check_cancel()?;
+            self.call
+                .conn
+                .send(FrameKind::Chunk, self.call.id, &self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Write for ChunkWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(CHUNK_SIZE - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK_SIZE {
+            self.send_buf()?;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.send_buf()
+    }
+}
+
+impl Drop for ChunkWriter<'_> {
+    fn drop(&mut self) {
+        // Operations flush explicitly; a drop after an error has nothing worth sending.
+        self.buf.clear();
+    }
+}
+
+/// Serves requests until the host closes the channel or asks for shutdown.
+pub fn serve(server: Arc<Server>, port: File) -> io::Result<()> {
+    let mut reader = port.try_clone()?;
+    let conn = Arc::new(Conn::new(port));
+    loop {
+        let frame = match read_frame(&mut reader) {
+            Ok(f) => f,
+            Err(e) if e.is_eof() => {
+                info!("the host closed the channel");
+                return Ok(());
+            }
+            Err(e) => {
+                // A corrupt frame means the stream is out of step; nothing after it can be
+                // trusted, so stop serving (the host sees the channel close).
+                info!("bad frame from the host: {e}");
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
+            }
+        };
+        match frame.kind {
+            FrameKind::Request => start_request(&server, &conn, frame.id, &frame.payload),
+            FrameKind::Chunk | FrameKind::End | FrameKind::Cancel => {
+                route(&conn, frame.kind, frame.id, frame.payload)
+            }
+            other => info!("ignoring unexpected {other:?} frame from the host"),
+        }
+    }
+}
+
+fn route(conn: &Conn, kind: FrameKind, id: u32, payload: Vec<u8>) {
+    let state = conn
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .cloned();
+    let Some(state) = state else { return };
+    if kind == FrameKind::Cancel {
+        state.cancel.store(true, Ordering::Relaxed);
+    }
+    let msg = match kind {
+        FrameKind::Chunk => Input::Chunk(payload),
+        FrameKind::End => Input::End,
+        _ => Input::Cancelled,
+    };
+    let sender = state
+        .input
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if let Some(sender) = sender {
+        // Blocks while the operation is behind: that is the flow control. An operation that
+        // already finished dropped its receiver and the send fails harmlessly.
+        let _ = sender.send(msg);
+    }
+}
+
+fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]) {
+    let request: Request = match codec::decode(payload) {
+        Ok(r) => r,
+        Err(e) => {
+            conn.send_error(
+                id,
+                &RemoteError::new(guestwright_protocol::Errno::EBADMSG, e.to_string()),
+            );
+            return;
+        }
+    };
+    let (input_tx, input_rx) = if request.info().stream == guestwright_protocol::Stream::Input {
+        let (tx, rx) = sync_channel(INPUT_QUEUE);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let state = Arc::new(CallState {
+        cancel: AtomicBool::new(false),
+        input: Mutex::new(input_tx),
+    });
+    conn.calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, state.clone());
+    let mut call = Call {
+        id,
+        state,
+        conn: conn.clone(),
+        input: input_rx,
+        pending: Vec::new(),
+        pending_pos: 0,
+        input_done: false,
+        last_progress: None,
+    };
+    let server = server.clone();
+    let conn_for_thread = conn.clone();
+    let name = request.name();
+    let spawned = std::thread::Builder::new()
+        .name(format!("req-{id}-{name}"))
+        .spawn(move || {
+            let conn = conn_for_thread;
+            debug!("request {id}: {name}");
+            let is_shutdown = matches!(request, Request::Shutdown(_));
+            // A bug in one operation must not take the daemon (PID 1) down with it.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                dispatch(&*server, &mut call, request)
+            }))
+            .unwrap_or_else(|_| {
+                Err(io::Error::other(format!(
+                    "daemon bug: the {name} operation panicked (see the appliance console)"
+                )))
+            });
+            conn.calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            drop(call);
+            match result {
+                Ok(reply) => {
+                    if let Err(e) = conn.send(FrameKind::Reply, id, &reply) {
+                        info!("cannot send reply for request {id}: {e}");
+                    }
+                }
+                Err(e) => {
+                    debug!("request {id} ({name}) failed: {e}");
+                    conn.send_error(id, &RemoteError::from(&e));
+                }
+            }
+            if is_shutdown {
+                crate::power_off();
+            }
+        });
+    if let Err(e) = spawned {
+        conn.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        conn.send_error(
+            id,
+            &RemoteError::new(
+                guestwright_protocol::Errno::EAGAIN,
+                format!("cannot start a thread for {name}: {e}"),
+            ),
+        );
+    }
+}

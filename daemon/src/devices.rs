@@ -1,0 +1,288 @@
+//! Device names. Callers use the names libguestfs uses, whatever the appliance kernel calls
+//! the disks: `/dev/sda`, `/dev/sdb`, ... in the order the drives were added, partitions
+//! `/dev/sda1`, .... The host gives each drive the serial `gw<index>`; this module maps
+//! those to the kernel's names (`vdb`, `vda`, ...) and translates both ways.
+
+use guestwright_protocol::{BlockDevice, Device, PartitionDevice};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The serial prefix the host sets on each drive.
+pub const SERIAL_PREFIX: &str = "gw";
+
+/// The disks, by the index the host added them at.
+#[derive(Debug, Default)]
+pub struct Disks {
+    /// Kernel names by index: `["vda", "vdb"]`.
+    kernel: Vec<String>,
+}
+
+fn einval(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+/// `0 → "a"`, `25 → "z"`, `26 → "aa"`, like the kernel's sd naming.
+pub fn disk_letters(mut index: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'a' + (index % 26) as u8);
+        if index < 26 {
+            break;
+        }
+        index = index / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).expect("ascii")
+}
+
+fn letters_index(letters: &str) -> Option<usize> {
+    if letters.is_empty() || letters.len() > 3 || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let mut n = 0usize;
+    for b in letters.bytes() {
+        n = n * 26 + (b - b'a') as usize + 1;
+    }
+    Some(n - 1)
+}
+
+fn partition_name(disk: &str, number: u32) -> String {
+    if disk.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{disk}p{number}")
+    } else {
+        format!("{disk}{number}")
+    }
+}
+
+impl Disks {
+    /// Waits until the `expected` drives the host added are visible and maps them by serial.
+    pub fn discover(expected: usize, timeout: Duration) -> io::Result<Disks> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut found: Vec<Option<String>> = vec![None; expected];
+            for entry in fs::read_dir("/sys/block")?.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let serial = fs::read_to_string(entry.path().join("serial")).unwrap_or_default();
+                let Some(index) = serial
+                    .trim()
+                    .strip_prefix(SERIAL_PREFIX)
+                    .and_then(|i| i.parse::<usize>().ok())
+                else {
+                    continue;
+                };
+                if index < expected {
+                    found[index] = Some(name);
+                }
+            }
+            // The nodes in /dev appear a moment after the sysfs entries.
+            if found.iter().all(|k| {
+                k.as_ref()
+                    .is_some_and(|k| Path::new("/dev").join(k).exists())
+            }) {
+                return Ok(Disks {
+                    kernel: found.into_iter().flatten().collect(),
+                });
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "only {} of {expected} drives appeared",
+                        found.iter().flatten().count()
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Number of disks.
+    pub fn len(&self) -> usize {
+        self.kernel.len()
+    }
+
+    /// True with no disks.
+    pub fn is_empty(&self) -> bool {
+        self.kernel.is_empty()
+    }
+
+    /// The kernel's name of disk `index` (`vdb`).
+    pub fn kernel_name(&self, index: usize) -> Option<&str> {
+        self.kernel.get(index).map(String::as_str)
+    }
+
+    /// The kernel path of a caller's device name. Disk and partition names are mapped;
+    /// `/dev/hdX` and `/dev/vdX` are accepted as spellings of `/dev/sdX` like libguestfs
+    /// does; other names under /dev (LVM, device-mapper, md) must exist and be block devices.
+    pub fn to_kernel(&self, dev: &Device) -> io::Result<PathBuf> {
+        let name = dev.as_str();
+        let rest = name
+            .strip_prefix("/dev/")
+            .ok_or_else(|| einval(format!("{dev}: not a device name")))?;
+        if rest.contains("..") || rest.contains('\0') || rest.is_empty() {
+            return Err(einval(format!("{dev}: not a device name")));
+        }
+        for prefix in ["sd", "hd", "vd"] {
+            if let Some(tail) = rest.strip_prefix(prefix) {
+                let split = tail
+                    .find(|c: char| c.is_ascii_digit())
+                    .unwrap_or(tail.len());
+                let (letters, digits) = tail.split_at(split);
+                if let Some(index) = letters_index(letters) {
+                    let disk = self.kernel.get(index).ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::NotFound,
+                            format!(
+                                "{dev}: no such disk ({} drive(s) were added)",
+                                self.kernel.len()
+                            ),
+                        )
+                    })?;
+                    let path = if digits.is_empty() {
+                        Path::new("/dev").join(disk)
+                    } else {
+                        let n: u32 = digits
+                            .parse()
+                            .map_err(|_| einval(format!("{dev}: bad partition number")))?;
+                        Path::new("/dev").join(partition_name(disk, n))
+                    };
+                    if !path.exists() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            format!("{dev}: no such partition"),
+                        ));
+                    }
+                    return Ok(path);
+                }
+            }
+        }
+        let path = PathBuf::from(name);
+        let meta =
+            fs::metadata(&path).map_err(|e| io::Error::new(e.kind(), format!("{dev}: {e}")))?;
+        use std::os::unix::fs::FileTypeExt;
+        if !meta.file_type().is_block_device() {
+            return Err(einval(format!("{dev}: not a block device")));
+        }
+        Ok(path)
+    }
+
+    /// The caller's name for a kernel device path (`/dev/vdb1` → `/dev/sda1`); other
+    /// devices keep their names.
+    pub fn to_user(&self, kernel_path: &str) -> Device {
+        let Some(name) = kernel_path.strip_prefix("/dev/") else {
+            return Device::from(kernel_path);
+        };
+        for (index, disk) in self.kernel.iter().enumerate() {
+            if name == disk {
+                return Device::from(format!("/dev/sd{}", disk_letters(index)));
+            }
+            if let Some(tail) = name.strip_prefix(disk.as_str()) {
+                let tail = if disk.ends_with(|c: char| c.is_ascii_digit()) {
+                    tail.strip_prefix('p').unwrap_or("")
+                } else {
+                    tail
+                };
+                if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) {
+                    return Device::from(format!("/dev/sd{}{tail}", disk_letters(index)));
+                }
+            }
+        }
+        Device::from(kernel_path)
+    }
+
+    /// The whole disks.
+    pub fn list(&self) -> io::Result<Vec<BlockDevice>> {
+        self.kernel
+            .iter()
+            .enumerate()
+            .map(|(index, disk)| {
+                let sys = Path::new("/sys/block").join(disk);
+                Ok(BlockDevice {
+                    device: Device::from(format!("/dev/sd{}", disk_letters(index))),
+                    size: read_u64(&sys.join("size"))? * 512,
+                    read_only: read_u64(&sys.join("ro"))? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// The partitions of every disk, in disk then partition order.
+    pub fn partitions(&self) -> io::Result<Vec<PartitionDevice>> {
+        let mut out = Vec::new();
+        for (index, disk) in self.kernel.iter().enumerate() {
+            let sys = Path::new("/sys/block").join(disk);
+            let mut parts = Vec::new();
+            for entry in fs::read_dir(&sys)?.flatten() {
+                let p = entry.path();
+                let Ok(number) = read_u64(&p.join("partition")) else {
+                    continue;
+                };
+                parts.push(PartitionDevice {
+                    device: Device::from(format!("/dev/sd{}{number}", disk_letters(index))),
+                    parent: Device::from(format!("/dev/sd{}", disk_letters(index))),
+                    number: number as u32,
+                    start: read_u64(&p.join("start"))? * 512,
+                    size: read_u64(&p.join("size"))? * 512,
+                });
+            }
+            parts.sort_by_key(|p| p.number);
+            out.extend(parts);
+        }
+        Ok(out)
+    }
+}
+
+fn read_u64(path: &Path) -> io::Result<u64> {
+    let s = fs::read_to_string(path)?;
+    s.trim().parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: not a number", path.display()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_follow_kernel_naming() {
+        assert_eq!(disk_letters(0), "a");
+        assert_eq!(disk_letters(25), "z");
+        assert_eq!(disk_letters(26), "aa");
+        assert_eq!(disk_letters(27), "ab");
+        assert_eq!(disk_letters(701), "zz");
+        assert_eq!(disk_letters(702), "aaa");
+        for i in 0..800 {
+            assert_eq!(letters_index(&disk_letters(i)), Some(i));
+        }
+        assert_eq!(letters_index(""), None);
+        assert_eq!(letters_index("A"), None);
+    }
+
+    #[test]
+    fn names_translate_both_ways() {
+        let d = Disks {
+            kernel: vec!["vdb".into(), "vda".into()],
+        };
+        assert_eq!(d.to_user("/dev/vdb").as_str(), "/dev/sda");
+        assert_eq!(d.to_user("/dev/vda2").as_str(), "/dev/sdb2");
+        assert_eq!(
+            d.to_user("/dev/mapper/vg-root").as_str(),
+            "/dev/mapper/vg-root"
+        );
+        assert_eq!(d.to_user("/dev/vdc").as_str(), "/dev/vdc");
+        let e = d.to_kernel(&Device::from("/dev/sdc")).unwrap_err();
+        assert!(e.to_string().contains("2 drive(s)"), "{e}");
+        assert!(d.to_kernel(&Device::from("/dev/../etc/passwd")).is_err());
+        assert!(d.to_kernel(&Device::from("/etc/passwd")).is_err());
+        assert_eq!(partition_name("nbd0", 1), "nbd0p1");
+        let n = Disks {
+            kernel: vec!["nvme0n1".into()],
+        };
+        assert_eq!(n.to_user("/dev/nvme0n1p3").as_str(), "/dev/sda3");
+    }
+}

@@ -1,0 +1,85 @@
+//! Reading and writing whole files in the guest tree.
+
+use crate::guestfs;
+use guestwright_protocol::{Data, GuestPath};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileTypeExt;
+
+/// Largest file `read_file` returns in one reply; bigger ones go through `download`.
+pub const READ_FILE_MAX: u64 = 4 * 1024 * 1024;
+
+/// Opens a guest path for reading and insists on a regular file. `O_NONBLOCK` keeps a FIFO
+/// planted in the guest from blocking the open.
+pub fn open_regular(path: &GuestPath) -> io::Result<File> {
+    let fd = guestfs::open(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)?;
+    let file = File::from(fd);
+    let kind = file.metadata()?.file_type();
+    if kind.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    if !kind.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{path}: not a regular file ({})", describe(kind)),
+        ));
+    }
+    Ok(file)
+}
+
+fn describe(kind: std::fs::FileType) -> &'static str {
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+/// Reads a whole regular file of at most [`READ_FILE_MAX`] bytes.
+pub fn read_file(path: &GuestPath) -> io::Result<Data> {
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > READ_FILE_MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("{path} is {len} bytes, more than read_file returns ({READ_FILE_MAX}); use download"),
+        ));
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    // The size may change under us; never read past the limit.
+    file.take(READ_FILE_MAX + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > READ_FILE_MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("{path} grew past {READ_FILE_MAX} bytes while being read"),
+        ));
+    }
+    Ok(Data(data))
+}
+
+/// Creates or truncates a file and writes `content`; the data is on the disk (fsync) when
+/// this returns. A new file gets mode 0644.
+pub fn write_file(path: &GuestPath, content: &[u8]) -> io::Result<()> {
+    let fd = guestfs::open(
+        path,
+        libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY,
+        0o644,
+    )?;
+    let mut file = File::from(fd);
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{path}: not a regular file ({})", describe(kind)),
+        ));
+    }
+    file.set_len(0)?;
+    file.write_all(content)?;
+    file.sync_all()
+}

@@ -1,0 +1,33 @@
+//! Logging to the appliance console, which the host keeps in a bounded buffer (and shows with
+//! `-v`). Verbose messages are printed only when the host asked for them on the kernel
+//! command line (`guestwright.verbose`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// Turns verbose messages on or off.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+/// Whether verbose messages are printed.
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
+/// Prints a line on the console, always.
+macro_rules! info {
+    ($($arg:tt)*) => {
+        eprintln!("guestwright-daemon: {}", format_args!($($arg)*))
+    };
+}
+
+/// Prints a line on the console when verbose.
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        if $crate::log::verbose() {
+            eprintln!("guestwright-daemon: {}", format_args!($($arg)*))
+        }
+    };
+}

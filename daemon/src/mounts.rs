@@ -1,0 +1,259 @@
+//! Mounting guest filesystems into the guest tree at /sysroot, and taking them down again.
+
+use crate::devices::Disks;
+use crate::guestfs::{self, SYSROOT};
+use crate::modules::Modules;
+use crate::sys;
+use guestwright_protocol::{Device, FsType, GuestPath, MountEntry};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// One filesystem mounted in the guest tree.
+#[derive(Debug, Clone)]
+struct Mounted {
+    device: Device,
+    mountpoint: GuestPath,
+    target: PathBuf,
+}
+
+/// The mounts this daemon made, in the order it made them.
+#[derive(Debug, Default)]
+pub struct Mounts {
+    table: Mutex<Vec<Mounted>>,
+}
+
+/// Options every guest mount gets: a device node or a setuid file in a guest filesystem must
+/// never act on the appliance.
+const ALWAYS: libc::c_ulong = libc::MS_NODEV | libc::MS_NOSUID;
+
+/// Splits `ro,noatime,data=ordered` into mount flags and the filesystem-specific rest.
+fn parse_options(options: &str) -> (libc::c_ulong, String) {
+    let mut flags = 0;
+    let mut data = Vec::new();
+    for opt in options.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let flag = match opt {
+            "ro" => libc::MS_RDONLY,
+            "rw" | "defaults" | "nodev" | "nosuid" => 0,
+            "noexec" => libc::MS_NOEXEC,
+            "sync" => libc::MS_SYNCHRONOUS,
+            "dirsync" => libc::MS_DIRSYNC,
+            "noatime" => libc::MS_NOATIME,
+            "nodiratime" => libc::MS_NODIRATIME,
+            "relatime" => libc::MS_RELATIME,
+            "strictatime" => libc::MS_STRICTATIME,
+            "lazytime" => libc::MS_LAZYTIME,
+            _ => {
+                data.push(opt);
+                continue;
+            }
+        };
+        flags |= flag;
+    }
+    (flags, data.join(","))
+}
+
+fn mountinfo() -> io::Result<Vec<(PathBuf, String, String, String)>> {
+    // Fields: id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+    let text = std::fs::read_to_string("/proc/self/mountinfo")?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let left: Vec<&str> = left.split(' ').collect();
+            let right: Vec<&str> = right.split(' ').collect();
+            let mountpoint = unescape_octal(left.get(4)?);
+            Some((
+                PathBuf::from(mountpoint),
+                right.first()?.to_string(),
+                right.get(1)?.to_string(),
+                format!("{},{}", left.get(5)?, right.get(2).unwrap_or(&"")),
+            ))
+        })
+        .collect())
+}
+
+/// /proc/self/mountinfo escapes space, tab, newline and backslash as `\ooo`.
+fn unescape_octal(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Mounts {
+    /// True when something is mounted on the guest's `/`.
+    pub fn root_mounted(&self) -> bool {
+        self.table
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|m| m.mountpoint.as_bytes() == b"/")
+    }
+
+    /// Mounts `device` at `mountpoint` in the guest tree.
+    pub fn mount(
+        &self,
+        disks: &Disks,
+        modules: &Modules,
+        device: &Device,
+        mountpoint: &GuestPath,
+        options: Option<&str>,
+        fstype: Option<&FsType>,
+        readonly: bool,
+    ) -> io::Result<()> {
+        let source = disks.to_kernel(device)?;
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let is_root = mountpoint.as_bytes() == b"/";
+        if !is_root && !table.iter().any(|m| m.mountpoint.as_bytes() == b"/") {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("mount {mountpoint}: mount a filesystem on / first"),
+            ));
+        }
+        let target = if is_root {
+            if table.iter().any(|m| m.mountpoint.as_bytes() == b"/") {
+                return Err(io::Error::from_raw_os_error(libc::EBUSY));
+            }
+            PathBuf::from(SYSROOT)
+        } else {
+            let dir = guestfs::open(mountpoint, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+            guestfs::real_path(&dir)?
+        };
+        let (mut flags, data) = parse_options(options.unwrap_or(""));
+        flags |= ALWAYS;
+        if readonly {
+            flags |= libc::MS_RDONLY;
+        }
+        let data = (!data.is_empty()).then_some(data);
+        let source_str = source.to_string_lossy().into_owned();
+        let candidates: Vec<String> = match fstype {
+            Some(t) => vec![t.0.clone()],
+            None => detect_fstypes(&source),
+        };
+        let mut last_err = io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{device}: no filesystem the appliance recognises"),
+        );
+        for fstype in &candidates {
+            let _ = modules.load(module_for(fstype));
+            match sys::mount(&source_str, &target, Some(fstype), flags, data.as_deref()) {
+                Ok(()) => {
+                    debug!("mounted {device} ({source_str}, {fstype}) on {mountpoint}");
+                    table.push(Mounted {
+                        device: device.clone(),
+                        mountpoint: mountpoint.clone(),
+                        target,
+                    });
+                    return Ok(());
+                }
+                Err(e) => last_err = e,
+            }
+        }
+        Err(last_err)
+    }
+
+    /// Unmounts everything in the guest tree, deepest first. Filesystems the daemon did not
+    /// mount itself (a `command` may have mounted /proc in the guest) go too.
+    pub fn umount_all(&self) -> io::Result<()> {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        // mountinfo lists mounts in the order they were made; undo them in reverse.
+        let targets: Vec<PathBuf> = mountinfo()?
+            .into_iter()
+            .map(|m| m.0)
+            .filter(|p| p.starts_with(SYSROOT))
+            .collect();
+        let mut first_err = None;
+        for target in targets.iter().rev() {
+            if let Err(e) = sys::umount(target, 0) {
+                info!("cannot unmount {}: {e}", target.display());
+                first_err.get_or_insert(e);
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => {
+                table.clear();
+                Ok(())
+            }
+        }
+    }
+
+    /// What is mounted in the guest tree.
+    pub fn list(&self) -> io::Result<Vec<MountEntry>> {
+        let info = mountinfo()?;
+        let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(table
+            .iter()
+            .map(|m| {
+                let (fstype, options) = info
+                    .iter()
+                    .rev()
+                    .find(|i| i.0 == m.target)
+                    .map(|i| (i.1.clone(), i.3.clone()))
+                    .unwrap_or_default();
+                MountEntry {
+                    device: m.device.clone(),
+                    mountpoint: m.mountpoint.clone(),
+                    fstype,
+                    options,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The kernel module that provides a filesystem type.
+fn module_for(fstype: &str) -> &str {
+    match fstype {
+        "iso9660" => "isofs",
+        "ntfs" => "ntfs3",
+        "ext2" | "ext3" => "ext4",
+        other => other,
+    }
+}
+
+/// Filesystem types to try on a device: the probed one if the probe knows it, otherwise
+/// every block filesystem the kernel has, like mount(8) does.
+fn detect_fstypes(source: &Path) -> Vec<String> {
+    let _ = source;
+    std::fs::read_to_string("/proc/filesystems")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with("nodev"))
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_split_into_flags_and_data() {
+        let (flags, data) = parse_options("ro,noatime,data=ordered,errors=remount-ro");
+        assert_eq!(flags, libc::MS_RDONLY | libc::MS_NOATIME);
+        assert_eq!(data, "data=ordered,errors=remount-ro");
+        assert_eq!(parse_options(""), (0, String::new()));
+    }
+
+    #[test]
+    fn mountinfo_escapes() {
+        assert_eq!(unescape_octal("/sysroot/a\\040b"), "/sysroot/a b");
+        assert_eq!(unescape_octal("/x\\134"), "/x\\");
+        assert_eq!(unescape_octal("/end\\04"), "/end\\04");
+    }
+}
