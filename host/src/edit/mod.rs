@@ -1,0 +1,36 @@
+//! Customize and sysprep edit logic: pure functions from a guest file's current contents and a
+//! requested change to its new contents.
+//!
+//! Nothing in this module does I/O, boots a VM or reads the clock: the caller reads each file
+//! from the appliance (a missing file is `None`), calls an editor, and writes the result back
+//! atomically with the old file's mode, owner and label. Every editor keeps comments, order,
+//! blank lines, tabs, CRLF line endings and a missing final newline of the lines it does not
+//! change, and is idempotent: applied to its own output it returns the same bytes.
+
+pub mod hostname;
+pub mod sysconfig;
+pub(crate) mod text;
+
+/// What to do with one guest file, for editors that decide which files to touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEdit {
+    /// Absolute path inside the guest.
+    pub path: String,
+    /// The change.
+    pub change: FileChange,
+}
+
+/// The change to one guest file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChange {
+    /// Replace (or create) the file with these bytes.
+    Write {
+        /// The new contents.
+        content: Vec<u8>,
+        /// `Some(mode)`: the file must have this mode (e.g. 0600 for secrets), new or not.
+        /// `None`: keep an existing file's mode; a new file gets 0644.
+        mode: Option<u32>,
+    },
+    /// Remove the file.
+    Delete,
+}
