@@ -8,8 +8,11 @@
 //! change, and is idempotent: applied to its own output it returns the same bytes.
 
 pub mod hostname;
+pub mod password;
+pub mod shadow;
 pub mod sysconfig;
 pub(crate) mod text;
+pub mod users;
 
 /// What to do with one guest file, for editors that decide which files to touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
