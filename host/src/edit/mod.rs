@@ -7,11 +7,18 @@
 //! blank lines, tabs, CRLF line endings and a missing final newline of the lines it does not
 //! change, and is idempotent: applied to its own output it returns the same bytes.
 
+pub mod diff;
+pub mod edit_expr;
+pub mod firstboot;
 pub mod hostname;
 pub mod password;
 pub mod shadow;
+pub mod ssh;
 pub mod sysconfig;
+pub mod sysprep;
 pub(crate) mod text;
+pub mod timezone;
+pub mod udev;
 pub mod users;
 
 /// What to do with one guest file, for editors that decide which files to touch.
@@ -33,6 +40,11 @@ pub enum FileChange {
         /// `Some(mode)`: the file must have this mode (e.g. 0600 for secrets), new or not.
         /// `None`: keep an existing file's mode; a new file gets 0644.
         mode: Option<u32>,
+    },
+    /// Make the path a symbolic link to `target` (replacing a file or link already there).
+    Symlink {
+        /// The link's target, as stored in the link (may be relative).
+        target: String,
     },
     /// Remove the file.
     Delete,
