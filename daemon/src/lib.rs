@@ -16,6 +16,7 @@ pub mod files;
 pub mod guestfs;
 pub mod modules;
 pub mod mounts;
+pub mod probe;
 pub mod reaper;
 pub mod server;
 mod sys;
