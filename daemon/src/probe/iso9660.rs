@@ -104,9 +104,6 @@ fn date_uuid(pvd: &[u8], at: usize) -> Option<String> {
     if digits.iter().all(|&d| d == b'0') && zone == 0 {
         return None;
     }
-    if digits.iter().all(|&d| d == 0) {
-        return None;
-    }
     // "%c%c%c%c-%c%c-%c%c-%c%c-%c%c-%c%c-%c%c", read as a C string.
     let mut text = Vec::with_capacity(22);
     for (i, &d) in digits.iter().enumerate() {
@@ -118,7 +115,8 @@ fn date_uuid(pvd: &[u8], at: usize) -> Option<String> {
         }
         text.push(d);
     }
-    Some(String::from_utf8_lossy(&text).into_owned())
+    // A NUL first digit leaves nothing, which is no UUID either.
+    (!text.is_empty()).then(|| String::from_utf8_lossy(&text).into_owned())
 }
 
 /// Joliet keeps 16 UTF-16 characters of the label, the primary descriptor 32 ASCII ones with

@@ -46,6 +46,13 @@ fn parse(label: &[u8], sector: u64) -> Option<Probe> {
     }
     let pv_header = usize::try_from(le32(label, OFFSET_XL)?).ok()?;
     let raw_uuid = slice(label, pv_header, PV_UUID_LEN)?;
+    // LVM's own `id_valid`: IDs are made of letters, digits, '!' and '#' only.
+    if !raw_uuid
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || c == b'!' || c == b'#')
+    {
+        return None;
+    }
     let device_size = le64(label, pv_header.checked_add(PV_UUID_LEN)?)?;
     let mut probe = Probe::new(Kind::LvmPv);
     probe.uuid = Some(format_uuid(raw_uuid));
