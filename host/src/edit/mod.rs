@@ -11,6 +11,7 @@ pub mod diff;
 pub mod edit_expr;
 pub mod firstboot;
 pub mod hostname;
+pub mod network;
 pub mod password;
 pub mod shadow;
 pub mod ssh;

@@ -104,11 +104,6 @@ impl Builder {
         }
     }
 
-    /// The line ending new lines get.
-    pub fn eol(&self) -> &'static [u8] {
-        self.eol
-    }
-
     /// Copies an existing line byte for byte.
     pub fn keep(&mut self, line: &Line<'_>) {
         self.out.extend_from_slice(line.body);
@@ -129,17 +124,6 @@ impl Builder {
         }
         self.out.extend_from_slice(body);
         self.out.extend_from_slice(self.eol);
-    }
-
-    /// True if nothing has been written yet.
-    pub fn is_empty(&self) -> bool {
-        self.out.is_empty()
-    }
-
-    /// True if the last line written is blank (or nothing was written).
-    pub fn ends_with_blank_line(&self) -> bool {
-        let o = &self.out;
-        o.is_empty() || o.ends_with(b"\n\n") || o.ends_with(b"\n\r\n") || o == b"\n" || o == b"\r\n"
     }
 
     /// The finished file.

@@ -1,0 +1,433 @@
+//! Ubuntu netplan, /etc/netplan/*.yaml.
+//!
+//! Why edit in place rather than only drop our own file: netplan merges all files in name
+//! order, and while a later file's scalars override earlier ones, *sequences are appended*. A
+//! `90-guestwright-eth0.yaml` with `addresses: [192.0.2.5/24]` on top of an installer file with
+//! `addresses: [10.0.0.9/24]` would give the interface both addresses. So:
+//! - the first file (in netplan's order) that defines `ethernets: IFACE:` (by id or by
+//!   `set-name: IFACE`) has that interface's block rewritten: `dhcp4`/`gateway4` (or the v6
+//!   ones), this family's `addresses`, default `routes` and `nameservers.addresses` are
+//!   replaced; `match`, `set-name`, `mtu`, `optional`, other routes, `search` and the other
+//!   family's settings stay; other interfaces and the rest of the file stay byte for byte;
+//! - later files that also define the interface lose this family's settings for it;
+//! - when no file defines it, `/etc/netplan/90-guestwright-IFACE.yaml` is created.
+//!
+//! Only block-style YAML is edited (what netplan, cloud-init and the Ubuntu installer write);
+//! an interface written in flow style (`eth0: {dhcp4: true}`) is treated as not defined.
+//! Files are written mode 0600: netplan warns about (and newer versions refuse) readable ones.
+
+use super::{Family, GuestNetwork, IpConfig, NetworkSpec};
+use crate::edit::text::{self, Line};
+use crate::edit::{FileChange, FileEdit};
+
+/// The netplan directory.
+pub const DIR: &str = "/etc/netplan";
+
+/// Path of our own file for `iface`.
+pub fn path(iface: &str) -> String {
+    format!("{DIR}/90-guestwright-{iface}.yaml")
+}
+
+fn indent_of(l: &Line<'_>) -> usize {
+    text::indent(l.body).len()
+}
+
+fn is_blank_or_comment(l: &Line<'_>) -> bool {
+    l.is_comment_or_blank()
+}
+
+/// `key` of a `key:` or `key: value` line, unquoted; `None` for list items and others.
+fn key_of<'a>(l: &Line<'a>) -> Option<(String, &'a [u8])> {
+    let t = text::trim(l.body);
+    if t.starts_with(b"-") || t.starts_with(b"#") {
+        return None;
+    }
+    let colon = t
+        .windows(2)
+        .position(|w| w == b": ")
+        .or_else(|| t.ends_with(b":").then(|| t.len() - 1))?;
+    let k = String::from_utf8_lossy(&t[..colon])
+        .trim_matches(['"', '\''])
+        .to_owned();
+    let v = text::trim(&t[colon + 1..]);
+    Some((k, v))
+}
+
+/// Value without a trailing comment.
+fn scalar(v: &[u8]) -> String {
+    let v = match v.windows(2).position(|w| w == b" #") {
+        Some(i) => &v[..i],
+        None => v,
+    };
+    String::from_utf8_lossy(text::trim(v))
+        .trim_matches(['"', '\''])
+        .to_owned()
+}
+
+/// The child lines of line `i` (deeper indentation, blank and comment lines included, trailing
+/// ones excluded): returns one past the last child.
+fn block_end(lines: &[Line<'_>], i: usize) -> usize {
+    let base = indent_of(&lines[i]);
+    let mut end = i + 1;
+    let mut j = i + 1;
+    while j < lines.len() {
+        if !is_blank_or_comment(&lines[j]) {
+            if indent_of(&lines[j]) <= base {
+                break;
+            }
+            end = j + 1;
+        }
+        j += 1;
+    }
+    end
+}
+
+/// Children entries of the block `(start, end)`: each begins at a non-blank line at the
+/// children's indentation. Returns `(child indent, [(entry start, entry end)])`.
+fn children(lines: &[Line<'_>], start: usize, end: usize) -> (usize, Vec<(usize, usize)>) {
+    let Some(first) = (start + 1..end).find(|&j| !is_blank_or_comment(&lines[j])) else {
+        return (indent_of(&lines[start]) + 2, Vec::new());
+    };
+    let ci = indent_of(&lines[first]);
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (j, line) in lines.iter().enumerate().take(end).skip(start + 1) {
+        // a `- item` at the key's own indentation belongs to the key above (YAML allows it)
+        let item = text::trim(line.body).starts_with(b"-");
+        if !is_blank_or_comment(line) && indent_of(line) == ci && !item {
+            if let Some(last) = out.last_mut() {
+                last.1 = j;
+            }
+            out.push((j, end));
+        }
+    }
+    if let Some(first_entry) = out.first_mut() {
+        first_entry.0 = first_entry.0.min(start + 1);
+    }
+    (ci, out)
+}
+
+/// Finds `network: ethernets: IFACE:` in block style: the iface line index and block end.
+fn find_iface(lines: &[Line<'_>], iface: &str) -> Option<(usize, usize)> {
+    let net = (0..lines.len()).find(|&i| {
+        indent_of(&lines[i]) == 0
+            && key_of(&lines[i]).is_some_and(|(k, v)| k == "network" && v.is_empty())
+    })?;
+    let (_, net_children) = children(lines, net, block_end(lines, net));
+    for (s, e) in net_children {
+        let Some(eth) = (s..e).find(|&j| !is_blank_or_comment(&lines[j])) else {
+            continue;
+        };
+        if !key_of(&lines[eth]).is_some_and(|(k, v)| k == "ethernets" && v.is_empty()) {
+            continue;
+        }
+        let (_, devs) = children(lines, eth, block_end(lines, eth));
+        for (ds, de) in devs {
+            let Some(d) = (ds..de).find(|&j| !is_blank_or_comment(&lines[j])) else {
+                continue;
+            };
+            let Some((id, v)) = key_of(&lines[d]) else {
+                continue;
+            };
+            if !v.is_empty() && !v.starts_with(b"#") {
+                continue; // flow style: not ours to edit
+            }
+            let end = block_end(lines, d);
+            let set_name = (d + 1..end).any(|j| {
+                key_of(&lines[j]).is_some_and(|(k, v)| k == "set-name" && scalar(v) == iface)
+            });
+            if id == iface || set_name {
+                return Some((d, end));
+            }
+        }
+    }
+    None
+}
+
+/// A list under a key: flow `[a, b]` on the key line, or `- item` lines below it. Items that
+/// are not plain scalars are returned as raw line groups.
+#[derive(Debug, Default)]
+struct List {
+    scalars: Vec<String>,
+    raw_items: Vec<Vec<Vec<u8>>>,
+}
+
+fn parse_list(lines: &[Line<'_>], key_line: usize, end: usize, inline: &[u8]) -> List {
+    let mut l = List::default();
+    let inline = text::trim(inline);
+    if inline.starts_with(b"[") {
+        let body = String::from_utf8_lossy(inline);
+        let body = body.trim_start_matches('[').split(']').next().unwrap_or("");
+        l.scalars = body
+            .split(',')
+            .map(|s| s.trim().trim_matches(['"', '\'']).to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        return l;
+    }
+    let mut items: Vec<(usize, Vec<&Line<'_>>)> = Vec::new();
+    let mut item_indent = None;
+    for line in &lines[key_line + 1..end] {
+        if is_blank_or_comment(line) {
+            continue;
+        }
+        let t = text::trim(line.body);
+        let ind = indent_of(line);
+        if (t.starts_with(b"- ") || t == b"-") && item_indent.is_none_or(|ii| ii == ind) {
+            item_indent = Some(ind);
+            items.push((ind, vec![line]));
+            continue;
+        }
+        if let Some(last) = items.last_mut() {
+            last.1.push(line);
+        }
+    }
+    for (ind, group) in items {
+        let first = text::trim(group[0].body);
+        let rest = text::trim(&first[1..]);
+        let simple = group.len() == 1
+            && !rest.is_empty()
+            && (rest.starts_with(b"\"")
+                || rest.starts_with(b"'")
+                || !rest.windows(2).any(|w| w == b": ") && !rest.ends_with(b":"));
+        if simple {
+            l.scalars.push(scalar(rest));
+        } else {
+            l.raw_items.push(
+                group
+                    .iter()
+                    .map(|g| g.body[ind.min(g.body.len())..].to_vec())
+                    .collect(),
+            );
+        }
+    }
+    l
+}
+
+fn quote(addr: &str) -> String {
+    if addr.contains(':') {
+        format!("\"{addr}\"")
+    } else {
+        addr.to_owned()
+    }
+}
+
+/// Rewrites one interface block (`lines[start..end]`, `start` being the `IFACE:` line).
+/// `render` false: only strip this family's settings (a later file defining it again).
+fn rewrite_block(
+    lines: &[Line<'_>],
+    start: usize,
+    end: usize,
+    spec: &NetworkSpec,
+    render: bool,
+    eol: &[u8],
+) -> Vec<u8> {
+    let fam = spec.family();
+    let (dhcp_key, gw_key) = match fam {
+        Family::V4 => ("dhcp4", "gateway4"),
+        Family::V6 => ("dhcp6", "gateway6"),
+    };
+    let (ci, entries) = children(lines, start, end);
+    let base = indent_of(&lines[start]);
+    let step = ci.saturating_sub(base).max(1);
+    let pad = |n: usize| " ".repeat(n);
+    let mut kept: Vec<u8> = Vec::new();
+    let mut addresses = List::default();
+    let mut routes = List::default();
+    let mut ns_addresses = List::default();
+    let mut ns_other: Vec<Vec<u8>> = Vec::new();
+    let mut ns_other_base = ci + step;
+    for &(s, e) in &entries {
+        let Some(k) = (s..e).find(|&j| !is_blank_or_comment(&lines[j])) else {
+            continue;
+        };
+        let key = key_of(&lines[k]).map(|(k, v)| (k, v.to_vec()));
+        match key.as_ref().map(|(k, v)| (k.as_str(), v.as_slice())) {
+            Some((k, _)) if k == dhcp_key || k == gw_key => {}
+            Some(("addresses", v)) => addresses = parse_list(lines, k, e, v),
+            Some(("routes", v)) => routes = parse_list(lines, k, e, v),
+            Some(("nameservers", _)) => {
+                let (nci, subs) = children(lines, k, e);
+                ns_other_base = nci;
+                for (ss, se) in subs {
+                    let Some(sk) = (ss..se).find(|&j| !is_blank_or_comment(&lines[j])) else {
+                        continue;
+                    };
+                    match key_of(&lines[sk]) {
+                        Some((kk, v)) if kk == "addresses" => {
+                            ns_addresses = parse_list(lines, sk, se, v)
+                        }
+                        _ => ns_other.extend(
+                            lines[ss..se]
+                                .iter()
+                                .filter(|l| !is_blank_or_comment(l))
+                                .map(|l| l.body.to_vec()),
+                        ),
+                    }
+                }
+            }
+            _ => {
+                for l in &lines[s..e] {
+                    kept.extend_from_slice(l.body);
+                    kept.extend_from_slice(eol);
+                }
+            }
+        }
+    }
+    // this family's settings out
+    addresses
+        .scalars
+        .retain(|a| Family::of_text(a) != Some(fam));
+    ns_addresses
+        .scalars
+        .retain(|a| Family::of_text(a) != Some(fam));
+    routes.raw_items.retain(|item| {
+        let mut to = None;
+        let mut via = None;
+        for l in item {
+            let t = String::from_utf8_lossy(l);
+            let t = t.trim_start_matches(['-', ' ']);
+            if let Some(v) = t.strip_prefix("to:") {
+                to = Some(v.trim().trim_matches(['"', '\'']).to_owned());
+            } else if let Some(v) = t.strip_prefix("via:") {
+                via = Some(v.trim().trim_matches(['"', '\'']).to_owned());
+            }
+        }
+        let default_fam = match to.as_deref() {
+            Some("0.0.0.0/0") => Some(Family::V4),
+            Some("::/0") => Some(Family::V6),
+            Some("default") => via.as_deref().and_then(Family::of_text),
+            _ => None,
+        };
+        default_fam != Some(fam)
+    });
+    let mut route_new: Option<String> = None;
+    if render {
+        if let IpConfig::Static(s) = &spec.config {
+            addresses.scalars.push(s.cidr());
+            route_new = s.gateway.map(|g| g.to_string());
+            for d in &s.dns {
+                let d = d.to_string();
+                if !ns_addresses.scalars.contains(&d) {
+                    ns_addresses.scalars.push(d);
+                }
+            }
+        }
+    }
+
+    let mut out = Vec::new();
+    out.extend_from_slice(lines[start].body);
+    out.extend_from_slice(eol);
+    out.extend_from_slice(&kept);
+    let mut put = |n: usize, s: &str| {
+        out.extend_from_slice(pad(n).as_bytes());
+        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(eol);
+    };
+    if render && matches!(spec.config, IpConfig::Dhcp) {
+        put(ci, &format!("{dhcp_key}: true"));
+    }
+    if !addresses.scalars.is_empty() || !addresses.raw_items.is_empty() {
+        put(ci, "addresses:");
+        for a in &addresses.scalars {
+            put(ci + step, &format!("- {}", quote(a)));
+        }
+        for item in &addresses.raw_items {
+            for l in item {
+                put(ci + step, &String::from_utf8_lossy(l));
+            }
+        }
+    }
+    if !routes.raw_items.is_empty() || route_new.is_some() || !routes.scalars.is_empty() {
+        put(ci, "routes:");
+        for item in &routes.raw_items {
+            for l in item {
+                put(ci + step, &String::from_utf8_lossy(l));
+            }
+        }
+        if let Some(g) = &route_new {
+            put(ci + step, "- to: default");
+            put(ci + step + 2, &format!("via: {}", quote(g)));
+        }
+    }
+    if !ns_addresses.scalars.is_empty() || !ns_other.is_empty() {
+        put(ci, "nameservers:");
+        if !ns_addresses.scalars.is_empty() {
+            put(ci + step, "addresses:");
+            for a in &ns_addresses.scalars {
+                put(ci + 2 * step, &format!("- {}", quote(a)));
+            }
+        }
+        for l in &ns_other {
+            let ind = text::indent(l).len();
+            let rel = ind.saturating_sub(ns_other_base);
+            put(ci + step + rel, &String::from_utf8_lossy(text::trim(l)));
+        }
+    }
+    out
+}
+
+/// Rewrites `IFACE` in one file; `None` when the file does not define it (in block style).
+pub fn edit_netplan_file(content: &[u8], spec: &NetworkSpec, render: bool) -> Option<Vec<u8>> {
+    let lines = text::lines(content);
+    let (start, end) = find_iface(&lines, spec.iface.as_str())?;
+    let eol = text::eol_of(content);
+    let mut out = Vec::new();
+    for l in &lines[..start] {
+        out.extend_from_slice(l.body);
+        out.extend_from_slice(l.eol);
+    }
+    let block = rewrite_block(&lines, start, end, spec, render, eol);
+    out.extend_from_slice(&block);
+    if end == lines.len() && lines[end - 1].eol.is_empty() {
+        out.truncate(out.len() - eol.len()); // keep a missing final newline missing
+    }
+    for l in &lines[end..] {
+        out.extend_from_slice(l.body);
+        out.extend_from_slice(l.eol);
+    }
+    Some(out)
+}
+
+/// Our own file for an interface no netplan file defines.
+pub fn new_file(spec: &NetworkSpec) -> Vec<u8> {
+    let skeleton = format!(
+        "# Written by guestwright --network {}.\nnetwork:\n  version: 2\n  ethernets:\n    {}:\n",
+        spec.iface, spec.iface
+    );
+    edit_netplan_file(skeleton.as_bytes(), spec, true).unwrap_or_else(|| skeleton.into_bytes())
+}
+
+/// The edits for `spec`; see the module documentation.
+pub fn edits(guest: &GuestNetwork<'_>, spec: &NetworkSpec) -> Vec<FileEdit> {
+    let mut files: Vec<_> = guest
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with(&format!("{DIR}/")) && f.path.ends_with(".yaml"))
+        .collect();
+    // netplan reads files in order of their base name
+    files.sort_by_key(|f| f.path.rsplit('/').next().unwrap_or(f.path).to_owned());
+    let mut out = Vec::new();
+    let mut rendered = false;
+    for f in files {
+        if let Some(new) = edit_netplan_file(f.content, spec, !rendered) {
+            rendered = true;
+            out.push(FileEdit {
+                path: f.path.to_owned(),
+                change: FileChange::Write {
+                    content: new,
+                    mode: Some(0o600),
+                },
+            });
+        }
+    }
+    if !rendered {
+        out.push(FileEdit {
+            path: path(spec.iface.as_str()),
+            change: FileChange::Write {
+                content: new_file(spec),
+                mode: Some(0o600),
+            },
+        });
+    }
+    out
+}
