@@ -5,6 +5,7 @@
 //! cargo run -p guestwright-appliance --example prepare
 //! ```
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -13,16 +14,18 @@ fn main() -> ExitCode {
     let start = Instant::now();
     match guestwright_appliance::prepare(&config) {
         Ok(appliance) => {
-            println!("prepared in {:?}", start.elapsed());
-            println!(
-                "kernel  {} ({:?})",
-                appliance.kernel.display(),
-                appliance.boot
-            );
-            println!("initrd  {}", appliance.initrd.display());
-            println!("release {}", appliance.kernel_release);
             let tools: Vec<&str> = appliance.carried.iter().map(|t| t.name.as_str()).collect();
-            println!("carried {}", tools.join(" "));
+            let report = format!(
+                "prepared in {:?}\nkernel  {} ({:?})\ninitrd  {}\nrelease {}\ncarried {}\n",
+                start.elapsed(),
+                appliance.kernel.display(),
+                appliance.boot,
+                appliance.initrd.display(),
+                appliance.kernel_release,
+                tools.join(" ")
+            );
+            // A closed pipe (`| head -1`) is not a failure.
+            let _ = std::io::stdout().write_all(report.as_bytes());
             ExitCode::SUCCESS
         }
         Err(e) => {
