@@ -6,6 +6,20 @@
 //! atomically with the old file's mode, owner and label. Every editor keeps comments, order,
 //! blank lines, tabs, CRLF line endings and a missing final newline of the lines it does not
 //! change, and is idempotent: applied to its own output it returns the same bytes.
+//!
+//! | module | customize / sysprep operation |
+//! |---|---|
+//! | [`hostname`] | `--hostname`: /etc/hostname, /etc/hosts, sysconfig/network, machine-info |
+//! | [`password`], [`shadow`] | `--root-password`, `--password`: selectors, SHA-512 crypt, /etc/shadow |
+//! | [`users`] | `--user-add`: passwd, shadow, group, gshadow, the home directory to make |
+//! | [`ssh`] | `--ssh-inject`: key validation, authorized_keys, modes |
+//! | [`network`] | `--network`: style choice and the files of each style |
+//! | [`udev`] | `--udev-net`: 70-persistent-net.rules |
+//! | [`sysprep`] | sysprep operations table, `--operations`, ifcfg clean-ups |
+//! | [`edit_expr`] | `--edit PATH:s/…/…/` |
+//! | [`diff`] | `--dry-run` unified diffs |
+//! | [`timezone`], [`firstboot`] | `--timezone`, `--firstboot-command` |
+//! | [`sysconfig`] | shell `KEY=value` files, shared by the above |
 
 pub mod diff;
 pub mod edit_expr;
