@@ -4,7 +4,7 @@
 #   make-corpus.sh [--images-only] [OUT]      (OUT defaults to fuzz/corpus)
 #
 # probe: a small image of every format the probe knows, made with the real tools, cut to its
-# first 128 KiB (where every superblock the probe reads lives). Then, unless --images-only,
+# first 128 KiB (where every superblock the probe reads lives; 192 KiB for UDF). Then, unless --images-only,
 # the seeds made in code (frames and command lines for every operation, an LVM2 label) via
 # `cargo run --example write-seeds`. Nothing here is committed: the corpus is rebuilt on
 # demand, and the stable harness (`cargo test`) runs this script itself when it needs to.
@@ -39,12 +39,13 @@ need cryptsetup cryptsetup-bin
 need mksquashfs squashfs-tools
 need sgdisk gdisk
 need sfdisk fdisk
+need mkudffs udftools
 
 mkdir -p "$out/probe"
 # img NAME SIZE: a sparse image to format.
 img() { rm -f "$work/$1"; truncate -s "$2" "$work/$1"; echo "$work/$1"; }
-# seed NAME: keep the image's first 128 KiB.
-seed() { head -c 131072 "$work/$1" >"$out/probe/$1"; }
+# seed NAME [BYTES]: keep the image's first 128 KiB (or BYTES).
+seed() { head -c "${2:-131072}" "$work/$1" >"$out/probe/$1"; }
 # quiet CMD...: run it, showing its output only when it fails.
 quiet() { "$@" >"$work/log" 2>&1 || { cat "$work/log" >&2; echo "make-corpus.sh: failed: $*" >&2; exit 1; }; }
 
@@ -73,6 +74,8 @@ quiet mksquashfs "$work/tree" "$work/squashfs" -noappend -no-progress; seed squa
 quiet xorriso -as mkisofs -V ISO_LABEL -o "$work/iso9660" "$work/tree"; seed iso9660
 quiet xorriso -as mkisofs -J -V "Joliet Label" -o "$work/joliet" "$work/tree"; seed joliet
 quiet xorriso -as mkisofs --protective-msdos-label -V HYBRID -o "$work/hybrid" "$work/tree"; seed hybrid
+# UDF's anchor is at block 256: with 512-byte blocks, just past 128 KiB.
+quiet mkudffs --blocksize=512 --label=udf-label "$(img udf 8M)"; seed udf $((192 * 1024))
 quiet sgdisk -o -n 1:2048:+1M -t 1:ef00 -n 2:0:0 "$(img gpt 8M)"; seed gpt
 printf 'label: dos\n2048,2048,c,*\n,,83\n' | quiet sfdisk -q "$(img mbr 8M)"; seed mbr
 

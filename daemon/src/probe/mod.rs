@@ -7,13 +7,13 @@
 //! trust it: every offset is bounds-checked (the lints below forbid indexing, unchecked
 //! arithmetic, `unwrap` and panics in this module), nothing is allocated from an on-disk
 //! length that was not checked against a small limit, every walk over on-disk structures has
-//! a fixed bound, and the whole probe reads at most a few megabytes ([`dev`]). A superblock
+//! a fixed bound, and the whole probe reads at most a few megabytes. A superblock
 //! that is short, inconsistent or fails its checksum is simply "no match"; only a failing
 //! device is an error.
 //!
 //! One module per format, each with the on-disk fields it relies on quoted in its comments:
-//! [`ext`], [`xfs`], [`btrfs`], [`fat`], [`exfat`], [`ntfs`], [`iso9660`], [`squashfs`],
-//! [`swap`], [`lvm`], [`luks`], [`parttable`]; [`bytes`] holds the bounds-checked readers.
+//! `ext`, `xfs`, `btrfs`, `fat`, `exfat`, `ntfs`, `iso9660`, `udf`, `squashfs`, `swap`, `lvm`,
+//! `luks`, `parttable`; `bytes` holds the bounds-checked readers and `dev` the bounded reads.
 
 #![cfg_attr(
     not(test),
@@ -41,6 +41,7 @@ mod ntfs;
 mod parttable;
 mod squashfs;
 mod swap;
+mod udf;
 mod xfs;
 
 #[cfg(test)]
@@ -106,6 +107,7 @@ pub enum Fs {
     Ntfs,
     Iso9660,
     Squashfs,
+    Udf,
 }
 
 /// Partition table types.
@@ -134,6 +136,7 @@ impl Kind {
                 Fs::Ntfs => "ntfs",
                 Fs::Iso9660 => "iso9660",
                 Fs::Squashfs => "squashfs",
+                Fs::Udf => "udf",
             },
             Kind::Swap => "swap",
             Kind::LvmPv => "LVM2_member",
@@ -177,6 +180,8 @@ const CONTENT_PROBES: &[ContentProbe] = &[
     fat::probe,
     ext::probe,
     swap::probe,
+    // Before ISO 9660, as in libblkid: a UDF bridge disc carries both, and is UDF.
+    udf::probe,
     iso9660::probe,
     btrfs::probe,
 ];

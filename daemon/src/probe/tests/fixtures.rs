@@ -26,6 +26,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("xorriso", "xorriso"),
     ("cryptsetup", "cryptsetup-bin"),
     ("mksquashfs", "squashfs-tools"),
+    ("mkudffs", "udftools"),
 ];
 
 /// The full path of a tool, looked up in `PATH` and the sbin directories a non-root `PATH`

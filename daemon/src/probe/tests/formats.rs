@@ -77,6 +77,27 @@ fn ext2_ext3_ext4_match_blkid() {
         // ext4 as Debian makes it carries metadata_csum: every superblock bit is covered.
         survives_bit_flips(&img, 1024..2048, fs == Fs::Ext4, &p);
     }
+    // An external journal shares the superblock format; blkid calls it jbd.
+    let img = sparse(dir.path(), "journal.img", 16 * MIB);
+    run(
+        "mkfs.ext4",
+        &[
+            "-q",
+            "-F",
+            "-O",
+            "journal_dev",
+            "-L",
+            "journal",
+            "-U",
+            "66666666-2222-3333-4444-555555555555",
+        ],
+        &img,
+    );
+    let p = agrees_with_blkid(&img);
+    assert_eq!(
+        (p.kind, p.label.as_deref()),
+        (Kind::ExtJournal, Some("journal"))
+    );
 }
 
 #[test]
@@ -302,6 +323,25 @@ fn hybrid_iso_is_iso9660() {
         (p.kind, p.label.as_deref()),
         (Kind::Filesystem(Fs::Iso9660), Some("HYBRID"))
     );
+}
+
+#[test]
+fn udf_matches_blkid() {
+    let dir = tmp();
+    for (block, label) in [("512", "udf label"), ("2048", "UDF2048")] {
+        let img = sparse(dir.path(), &format!("udf{block}.img"), 64 * MIB);
+        run("mkudffs", &["--blocksize", block, "--label", label], &img);
+        let p = agrees_with_blkid(&img);
+        assert_eq!(p.kind, Kind::Filesystem(Fs::Udf));
+        assert_eq!(p.label.as_deref(), Some(label));
+        assert_eq!(p.block_size, Some(block.parse().unwrap()));
+        assert!(
+            p.uuid.as_deref().is_some_and(|u| u.len() == 16),
+            "{:?}",
+            p.uuid
+        );
+        survives_bit_flips(&img, 32768..32768 + 3 * 2048, false, &p);
+    }
 }
 
 #[test]
