@@ -68,9 +68,9 @@ pub struct Probe {
     /// The format version where blkid reports one (`VERSION=`): `"1.0"` for ext, `"FAT32"`,
     /// `"2"` for LUKS2, `"Joliet Extension"`, ....
     pub version: Option<String>,
-    /// The allocation unit in bytes: the block (ext, XFS, squashfs), sector (btrfs), cluster
-    /// (FAT, exFAT, NTFS), logical block (ISO 9660) or page (swap) size; for a partition
-    /// table, the sector size it was found with.
+    /// The allocation unit in bytes: the block (ext, XFS, squashfs, UDF), sector (btrfs),
+    /// cluster (FAT, exFAT, NTFS), logical block (ISO 9660) or page (swap) size; for a
+    /// partition table, the sector size it was found with.
     pub block_size: Option<u32>,
     /// The size in bytes the superblock claims (filesystem, swap area or physical volume), when
     /// it says.
@@ -193,12 +193,13 @@ const CONTENT_PROBES: &[ContentProbe] = &[
 /// An error is an I/O error of the device itself. A device that ends before `dev_size` is
 /// treated as ending where it ends.
 ///
-/// When a partition table and a filesystem signature are both present, the table wins (a
-/// partitioned disk keeps stale superblocks of an earlier whole-disk filesystem in the gaps
-/// the partitioning tools do not touch), except for an ISO 9660 image whose table only
-/// describes areas inside the image (a hybrid ISO), an LVM label (`pvcreate` wipes the first
-/// sectors, so it is the newer of the two), and a filesystem that owns the first sector (a
-/// FAT, NTFS or exFAT boot sector also ends in `55 AA`).
+/// When a partition table and another signature are both present, the table wins: a disk
+/// that was partitioned keeps stale superblocks of an earlier whole-disk filesystem, or an LVM
+/// label, in the places the partitioning tools do not touch, while every mkfs, `pvcreate` and
+/// `cryptsetup luksFormat` overwrites sector 0, so a table there is the newer of the two. The
+/// exception is an ISO 9660 image whose table only describes areas inside the image (a hybrid
+/// ISO): that is the ISO. (FAT, NTFS and exFAT boot sectors, which also end in `55 AA`, are
+/// not taken for tables in the first place.)
 pub fn probe(dev: &mut (impl Read + Seek), dev_size: u64) -> io::Result<Option<Probe>> {
     let mut dev = Dev::new(dev, dev_size)?;
     let table = parttable::probe(&mut dev)?;
@@ -214,19 +215,14 @@ pub fn probe(dev: &mut (impl Read + Seek), dev_size: u64) -> io::Result<Option<P
 
 fn resolve(table: Option<parttable::Table>, content: Option<Probe>) -> Option<Probe> {
     let Some(table) = table else { return content };
-    let Some(content) = content else {
-        return Some(table.probe);
-    };
-    let is_mbr = table.probe.kind == Kind::PartitionTable(TableType::Mbr);
-    let content_wins = match content.kind {
-        Kind::LvmPv => true,
-        Kind::Filesystem(Fs::Iso9660) => content
-            .size
-            .is_some_and(|iso_end| table.extents.iter().all(|&(_, end)| end <= iso_end)),
-        Kind::Filesystem(Fs::Vfat | Fs::Ntfs | Fs::Exfat | Fs::Xfs | Fs::Squashfs) | Kind::Luks => {
-            is_mbr
-        }
-        _ => false,
-    };
-    Some(if content_wins { content } else { table.probe })
+    let hybrid_iso = content.as_ref().is_some_and(|c| {
+        c.kind == Kind::Filesystem(Fs::Iso9660)
+            && c.size
+                .is_some_and(|iso_end| table.extents.iter().all(|&(_, end)| end <= iso_end))
+    });
+    if hybrid_iso {
+        content
+    } else {
+        Some(table.probe)
+    }
 }

@@ -524,6 +524,30 @@ fn lvm2_pv_matches_blkid() {
     );
     assert_eq!(p.size, Some(8 * MIB));
     survives_bit_flips(&img, 512..1024, true, &p);
+
+    // An MS-DOS table written over it later (pvcreate zeroes sector 0, so the table is the
+    // newer of the two): the table, as blkid says.
+    let script = b"label: dos\nlabel-id: 0x11223344\n2048,,83\n";
+    run_with_input(
+        "sfdisk",
+        &[
+            OsStr::new("-q"),
+            OsStr::new("--wipe"),
+            OsStr::new("never"),
+            img.as_os_str(),
+        ],
+        script,
+    );
+    assert_eq!(
+        &read_at(&img, 512, 8),
+        b"LABELONE",
+        "the label is still there"
+    );
+    let p = agrees_with_blkid(&img);
+    assert_eq!(
+        (p.kind, p.uuid.as_deref()),
+        (Kind::PartitionTable(TableType::Mbr), Some("11223344"))
+    );
 }
 
 /// Sector 1 of a fresh PV the way lvm2's `label_write` and `_text_write` lay it out.
