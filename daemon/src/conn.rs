@@ -291,7 +291,7 @@ fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]
         .spawn(move || {
             let conn = conn_for_thread;
             debug!("request {id}: {name}");
-            let is_shutdown = matches!(request, Request::Shutdown(_));
+            let is_poweroff = matches!(request, Request::Poweroff(_));
             // A bug in one operation must not take the daemon (PID 1) down with it.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 dispatch(&*server, &mut call, request)
@@ -317,7 +317,7 @@ fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]
                     conn.send_error(id, &RemoteError::from(&e));
                 }
             }
-            if is_shutdown {
+            if is_poweroff {
                 crate::power_off();
             }
         });

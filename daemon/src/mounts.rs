@@ -17,6 +17,17 @@ struct Mounted {
     target: PathBuf,
 }
 
+/// How to mount: options, a forced type, read-only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MountHow<'a> {
+    /// Comma-separated mount options.
+    pub options: Option<&'a str>,
+    /// The filesystem type, instead of detecting it.
+    pub fstype: Option<&'a FsType>,
+    /// Mount read-only.
+    pub readonly: bool,
+}
+
 /// The mounts this daemon made, in the order it made them.
 #[derive(Debug, Default)]
 pub struct Mounts {
@@ -110,10 +121,13 @@ impl Mounts {
         modules: &Modules,
         device: &Device,
         mountpoint: &GuestPath,
-        options: Option<&str>,
-        fstype: Option<&FsType>,
-        readonly: bool,
+        how: MountHow<'_>,
     ) -> io::Result<()> {
+        let MountHow {
+            options,
+            fstype,
+            readonly,
+        } = how;
         let source = disks.to_kernel(device)?;
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let is_root = mountpoint.as_bytes() == b"/";

@@ -4,7 +4,7 @@
 use crate::conn::Call;
 use crate::devices::Disks;
 use crate::modules::Modules;
-use crate::mounts::Mounts;
+use crate::mounts::{MountHow, Mounts};
 use crate::{files, sys};
 use guestwright_protocol::*;
 use std::fs::File;
@@ -82,15 +82,13 @@ impl Daemon for Server {
         fstype: Option<FsType>,
         readonly: Option<bool>,
     ) -> io::Result<()> {
-        self.mounts.mount(
-            &self.disks,
-            &self.modules,
-            &device,
-            &mountpoint,
-            options.as_deref(),
-            fstype.as_ref(),
-            readonly.unwrap_or(false),
-        )
+        let how = MountHow {
+            options: options.as_deref(),
+            fstype: fstype.as_ref(),
+            readonly: readonly.unwrap_or(false),
+        };
+        self.mounts
+            .mount(&self.disks, &self.modules, &device, &mountpoint, how)
     }
 
     fn umount_all(&self, _: &mut Call) -> io::Result<()> {
@@ -115,7 +113,7 @@ impl Daemon for Server {
         self.sync_all()
     }
 
-    fn shutdown(&self, _: &mut Call) -> io::Result<()> {
+    fn poweroff(&self, _: &mut Call) -> io::Result<()> {
         // Unmount what can be unmounted; whatever happens, flush the disks. A failure to
         // flush is reported: the host must not claim success then.
         let umounted = self.mounts.umount_all();

@@ -230,6 +230,23 @@ macro_rules! define_operations {
                 self.info().name
             }
 
+            /// `name arg1 arg2` with the required arguments, for error messages.
+            pub fn summary(&self) -> String {
+                match self {
+                    $(
+                        Request::$Variant(_a) => {
+                            #[allow(unused_mut)]
+                            let mut s = String::from(stringify!($name));
+                            $(
+                                s.push(' ');
+                                s.push_str(&$crate::shell::Brief::brief(&_a.$arg));
+                            )*
+                            s
+                        }
+                    )*
+                }
+            }
+
             /// Builds a request from shell words: `name` then the required arguments in order,
             /// then optional ones as `name:value`.
             pub fn from_words(name: &str, words: &[String]) -> Result<Request, ArgError> {

@@ -99,7 +99,7 @@ mod tests {
         fn sync(&self, _: &mut ()) -> io::Result<()> {
             Ok(())
         }
-        fn shutdown(&self, _: &mut ()) -> io::Result<()> {
+        fn poweroff(&self, _: &mut ()) -> io::Result<()> {
             Ok(())
         }
     }
@@ -151,6 +151,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(req.name(), "mount");
+        assert_eq!(req.summary(), "mount /dev/sda1 /");
         assert_eq!(req.info().access, Access::Write);
 
         let err = Request::from_words("mount", &words(&["/dev/sda1"])).unwrap_err();

@@ -60,6 +60,8 @@ define_operations! {
         { group: basic, access: Read, stream: None }
 
     /// Unmount everything, flush the disks and power the appliance off after replying.
-    Shutdown shutdown() -> ()
-        { group: basic, access: Read, stream: None }
+    /// Used by the library's shutdown; callers use `Handle::shutdown`, which also waits for
+    /// QEMU and flushes the images on the host.
+    Poweroff poweroff() -> ()
+        { group: internal, access: Read, stream: None }
 }

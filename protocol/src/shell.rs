@@ -119,6 +119,45 @@ macro_rules! int_arg {
 }
 int_arg!(i32, i64, u32, u64);
 
+/// A short description of an argument value for error messages and traces: paths and
+/// devices as written (escaped), data by its length.
+pub trait Brief {
+    /// The description.
+    fn brief(&self) -> String;
+}
+
+macro_rules! brief_display {
+    ($($t:ty),*) => {$(
+        impl Brief for $t {
+            fn brief(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+brief_display!(GuestPath, Device, ByteSize, Mode, FsType, bool, i32, i64, u32, u64);
+
+impl Brief for String {
+    fn brief(&self) -> String {
+        escape_bytes(self.as_bytes())
+    }
+}
+impl Brief for Data {
+    fn brief(&self) -> String {
+        format!("<{} bytes>", self.0.len())
+    }
+}
+impl Brief for Vec<String> {
+    fn brief(&self) -> String {
+        escape_bytes(self.join(" ").as_bytes())
+    }
+}
+impl<T: Brief> Brief for Option<T> {
+    fn brief(&self) -> String {
+        self.as_ref().map(Brief::brief).unwrap_or_default()
+    }
+}
+
 /// Shell word parsing for the generated request builder: required words in order, then
 /// optional `name:value` words.
 #[doc(hidden)]

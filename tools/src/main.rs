@@ -1,1 +1,57 @@
-fn main() {}
+//! `guestwright`: edit and inspect virtual-machine disk images without root.
+
+mod cmd;
+mod error;
+mod logger;
+mod options;
+mod session;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Edit and inspect virtual-machine disk images without root and without booting them.
+///
+/// Each command starts a small appliance (this host's kernel and a daemon) under QEMU with
+/// the images attached; the guest's filesystems are only ever parsed by the appliance's
+/// kernel. Readers open images read-only: their bytes never change.
+///
+/// Exit status: 0 success, 1 failure, 2 usage error.
+#[derive(Debug, Parser)]
+#[command(
+    name = "guestwright",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// Print what happens, including the appliance's console (repeat for more).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(flatten)]
+    appliance: options::ApplianceArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Cat(cmd::cat::CatArgs),
+    Write(cmd::write::WriteArgs),
+}
+
+fn run(cli: &Cli) -> error::Result {
+    let verbose = cli.verbose > 0;
+    match &cli.command {
+        Command::Cat(a) => cmd::cat::run(a, &cli.appliance, verbose),
+        Command::Write(a) => cmd::write::run(a, &cli.appliance, verbose),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logger::init(cli.verbose);
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
+}

@@ -1,0 +1,340 @@
+//! [`Handle`]: the library's entry point. Add drives, launch, call operations, shut down.
+
+use crate::drive::{Drive, DriveOptions};
+use crate::error::{Error, Result};
+use crate::launch::{self, Booted, LaunchConfig};
+use crate::qemu::Accelerator;
+use crate::rpc::{CallError, Channel, ProgressFn};
+use guestwright_protocol::{CallStream, Client, Hello, Request};
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long an operation may go without any frame from the appliance.
+const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long shutdown waits for QEMU to exit after the daemon's reply.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection to one appliance with its disk images attached.
+///
+/// Operations come from the protocol's [`Client`] trait (bring it into scope with
+/// `use guestwright::prelude::*`). They may be called from several threads at once: each
+/// call is a separate request on the channel.
+///
+/// Dropping a launched handle shuts the appliance down (syncing its disks) and never leaves
+/// a QEMU process behind; call [`Handle::shutdown`] to learn whether that succeeded.
+#[derive(Debug)]
+pub struct Handle {
+    drives: Vec<Drive>,
+    config: LaunchConfig,
+    call_timeout: Duration,
+    running: Option<Running>,
+}
+
+#[derive(Debug)]
+struct Running {
+    child: Child,
+    channel: Arc<Channel>,
+    console: crate::console::Console,
+    hello: Hello,
+    accel: Accelerator,
+    launched_in: Duration,
+    _runtime: tempfile::TempDir,
+}
+
+/// Cancels the calls in flight on a handle from another thread (a Ctrl-C handler).
+#[derive(Debug, Clone)]
+pub struct Canceller {
+    channel: Arc<Channel>,
+}
+
+impl Canceller {
+    /// Asks the daemon to stop every call in flight; they fail with `ECANCELED`.
+    pub fn cancel(&self) {
+        self.channel.cancel_all();
+    }
+}
+
+impl Default for Handle {
+    fn default() -> Self {
+        Handle::new()
+    }
+}
+
+impl Handle {
+    /// A handle with default settings (see [`LaunchConfig::default`]).
+    pub fn new() -> Handle {
+        Handle::with_config(LaunchConfig::default())
+    }
+
+    /// A handle with the given launch settings.
+    pub fn with_config(config: LaunchConfig) -> Handle {
+        Handle {
+            drives: Vec::new(),
+            config,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            running: None,
+        }
+    }
+
+    /// The launch settings, to change before [`Handle::launch`].
+    pub fn config_mut(&mut self) -> &mut LaunchConfig {
+        &mut self.config
+    }
+
+    /// How long an operation may go without hearing from the appliance.
+    pub fn set_call_timeout(&mut self, timeout: Duration) {
+        self.call_timeout = timeout;
+    }
+
+    /// Attaches a disk image. Its format is checked now (detected from its magic bytes
+    /// unless given) along with anything its header refers to. Drives appear in the
+    /// appliance as `/dev/sda`, `/dev/sdb`, ... in the order they are added.
+    pub fn add_drive(&mut self, path: impl AsRef<Path>, options: DriveOptions) -> Result<()> {
+        if self.running.is_some() {
+            return Err(Error::AlreadyLaunched);
+        }
+        self.drives.push(Drive::open(path.as_ref(), &options)?);
+        Ok(())
+    }
+
+    /// The drives added so far.
+    pub fn drives(&self) -> &[Drive] {
+        &self.drives
+    }
+
+    /// True when every drive is read-only (then writes cannot reach any image).
+    pub fn is_readonly(&self) -> bool {
+        self.drives.iter().all(|d| d.readonly)
+    }
+
+    /// Boots the appliance. Takes about a second under TCG with a cached appliance.
+    pub fn launch(&mut self) -> Result<()> {
+        if self.running.is_some() {
+            return Err(Error::AlreadyLaunched);
+        }
+        let Booted {
+            child,
+            stream,
+            hello,
+            console,
+            runtime,
+            accel,
+            elapsed,
+        } = launch::launch(&self.drives, &self.config)?;
+        let channel =
+            Channel::start(stream, self.call_timeout).map_err(|source| Error::HostIo {
+                path: runtime.path().to_path_buf(),
+                source,
+            })?;
+        self.running = Some(Running {
+            child,
+            channel,
+            console,
+            hello,
+            accel,
+            launched_in: elapsed,
+            _runtime: runtime,
+        });
+        Ok(())
+    }
+
+    /// Whether the appliance is running.
+    pub fn is_launched(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// The accelerator the appliance runs under.
+    pub fn accelerator(&self) -> Option<Accelerator> {
+        self.running.as_ref().map(|r| r.accel)
+    }
+
+    /// The daemon's greeting.
+    pub fn hello(&self) -> Option<&Hello> {
+        self.running.as_ref().map(|r| &r.hello)
+    }
+
+    /// How long the launch took.
+    pub fn launch_time(&self) -> Option<Duration> {
+        self.running.as_ref().map(|r| r.launched_in)
+    }
+
+    /// The last lines of the appliance console.
+    pub fn console_tail(&self, lines: usize) -> String {
+        self.running
+            .as_ref()
+            .map(|r| r.console.tail(lines))
+            .unwrap_or_default()
+    }
+
+    /// The QEMU process id (for tests and diagnostics).
+    pub fn qemu_pid(&self) -> Option<u32> {
+        self.running.as_ref().map(|r| r.child.id())
+    }
+
+    /// A way to cancel calls in flight from another thread.
+    pub fn canceller(&self) -> Option<Canceller> {
+        self.running.as_ref().map(|r| Canceller {
+            channel: r.channel.clone(),
+        })
+    }
+
+    /// Receives progress of long operations (transfers): request id, done, total.
+    pub fn set_progress_callback(&self, callback: Option<ProgressFn>) {
+        if let Some(r) = &self.running {
+            r.channel.set_progress(callback);
+        }
+    }
+
+    /// Unmounts everything, flushes every disk, stops the appliance and waits for QEMU to
+    /// exit; then flushes the images on the host. Success means every write the appliance
+    /// acknowledged is in the image files.
+    pub fn shutdown(&mut self) -> Result<()> {
+        let Some(mut r) = self.running.take() else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let reply = r.channel.call(
+            &Request::Poweroff(guestwright_protocol::args::Poweroff {}),
+            CallStream::None,
+        );
+        let exit = wait_exit(&mut r.child, EXIT_TIMEOUT);
+        r.channel.close("the appliance was shut down");
+        let console = r.console.tail(20);
+        let mut problems = Vec::new();
+        if let Err(e) = reply {
+            problems.push(format!(
+                "the appliance could not flush the disks: {}",
+                describe_call_error(&e)
+            ));
+        }
+        match exit {
+            Some(status) if status.success() => {}
+            Some(status) => problems.push(format!("QEMU exited with {status}")),
+            None => problems.push(format!(
+                "QEMU did not exit within {EXIT_TIMEOUT:?} and was killed"
+            )),
+        }
+        // The appliance flushed to QEMU and QEMU flushed to the files; make it durable.
+        for d in self.drives.iter().filter(|d| !d.readonly) {
+            if let Err(e) = std::fs::File::open(d.path()).and_then(|f| f.sync_all()) {
+                problems.push(format!("cannot fsync {}: {e}", d.path().display()));
+            }
+        }
+        log::debug!("shutdown took {:?}", started.elapsed());
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Shutdown {
+                detail: problems.join("; "),
+                console,
+            })
+        }
+    }
+
+    /// Kills QEMU at once, without syncing (for tests of crash handling).
+    pub fn kill(&mut self) {
+        if let Some(mut r) = self.running.take() {
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+            r.channel.close("the appliance was killed");
+        }
+    }
+
+    fn running(&self) -> Result<&Running> {
+        self.running.as_ref().ok_or(Error::NotLaunched)
+    }
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+fn describe_call_error(e: &CallError) -> String {
+    match e {
+        CallError::Remote(r) => r.to_string(),
+        CallError::Closed(reason) => reason.clone(),
+        CallError::Timeout(t) => format!("no answer for {t:?}"),
+        CallError::Stream(e) => e.to_string(),
+        CallError::Protocol(p) => p.clone(),
+    }
+}
+
+impl Client for Handle {
+    type Error = Error;
+
+    fn call(&self, request: Request, stream: CallStream<'_>) -> Result<Vec<u8>> {
+        let r = self.running()?;
+        r.channel.call(&request, stream).map_err(|e| match e {
+            CallError::Remote(source) => Error::Remote {
+                operation: request.summary(),
+                source,
+            },
+            CallError::Closed(reason) => {
+                // Let the console catch the appliance's last words.
+                std::thread::sleep(Duration::from_millis(50));
+                Error::ApplianceDied {
+                    operation: request.summary(),
+                    reason,
+                    console: r.console.tail(20),
+                }
+            }
+            CallError::Timeout(after) => Error::Timeout {
+                operation: request.summary(),
+                after,
+                console: r.console.tail(20),
+            },
+            CallError::Stream(source) => Error::Transfer {
+                operation: request.summary(),
+                source,
+            },
+            CallError::Protocol(detail) => Error::Protocol {
+                operation: request.summary(),
+                detail,
+            },
+        })
+    }
+
+    fn decode_reply<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
+        guestwright_protocol::codec::decode(bytes).map_err(|e| Error::Protocol {
+            operation: "decode".into(),
+            detail: e.to_string(),
+        })
+    }
+}
+
+impl From<guestwright_protocol::codec::CodecError> for Error {
+    fn from(e: guestwright_protocol::codec::CodecError) -> Self {
+        Error::Protocol {
+            operation: "decode".into(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if self.running.is_some() {
+            if let Err(e) = self.shutdown() {
+                log::warn!("{}", crate::error::chain(&e));
+            }
+        }
+    }
+}
+
+/// Paths of the images of a handle (for messages).
+pub fn image_paths(h: &Handle) -> Vec<PathBuf> {
+    h.drives.iter().map(|d| d.path().to_path_buf()).collect()
+}

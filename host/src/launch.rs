@@ -1,0 +1,546 @@
+//! Launching the appliance: the private runtime directory, overlays for read-only drives, the
+//! QEMU process, the channel connection and the daemon's hello. Every failure names its cause
+//! and what to do about it.
+
+use crate::accel::{self, AccelChoice, Verdict};
+use crate::console::Console;
+use crate::drive::{overlay, Drive};
+use crate::qemu::{self, Accelerator, Machine, QemuConfig};
+use crate::sys;
+use guestwright_appliance::ApplianceError;
+use guestwright_protocol::frame::HEADER_LEN;
+use guestwright_protocol::{codec, read_frame, FrameKind, Hello, PROTOCOL_VERSION, VERSION};
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a launch is done.
+#[derive(Debug, Clone)]
+pub struct LaunchConfig {
+    /// Which accelerator.
+    pub accel: AccelChoice,
+    /// Echo the console to stderr.
+    pub verbose: bool,
+    /// Appliance memory.
+    pub memory_mib: u32,
+    /// Give the appliance a network.
+    pub network: bool,
+    /// Where the kernel and cache are.
+    pub appliance: guestwright_appliance::Config,
+    /// The QEMU binary (default: `qemu-system-<arch>` on PATH, or `GUESTWRIGHT_QEMU`).
+    pub qemu: Option<PathBuf>,
+    /// How long a launch may take before it is abandoned.
+    pub timeout: Duration,
+    /// How long `auto` gives KVM before falling back to TCG.
+    pub kvm_trial: Duration,
+}
+
+impl Default for LaunchConfig {
+    fn default() -> Self {
+        LaunchConfig {
+            accel: AccelChoice::Auto,
+            verbose: false,
+            memory_mib: 512,
+            network: false,
+            appliance: guestwright_appliance::Config::default(),
+            qemu: None,
+            timeout: Duration::from_secs(120),
+            kvm_trial: Duration::from_secs(10),
+        }
+    }
+}
+
+impl LaunchConfig {
+    /// Defaults, then the environment: `GUESTWRIGHT_ACCEL`, `GUESTWRIGHT_QEMU`,
+    /// `GUESTWRIGHT_MEMORY` (MiB), `GUESTWRIGHT_VERBOSE`, and the appliance's variables.
+    pub fn from_env() -> Result<LaunchConfig, String> {
+        let mut c = LaunchConfig {
+            appliance: guestwright_appliance::Config::from_env(),
+            ..LaunchConfig::default()
+        };
+        if let Ok(a) = std::env::var("GUESTWRIGHT_ACCEL") {
+            c.accel = a.parse().map_err(|e| format!("GUESTWRIGHT_ACCEL: {e}"))?;
+        }
+        if let Some(q) = std::env::var_os("GUESTWRIGHT_QEMU") {
+            c.qemu = Some(q.into());
+        }
+        if let Ok(m) = std::env::var("GUESTWRIGHT_MEMORY") {
+            c.memory_mib = m
+                .parse()
+                .map_err(|_| format!("GUESTWRIGHT_MEMORY: '{m}' is not a number of MiB"))?;
+        }
+        if std::env::var_os("GUESTWRIGHT_VERBOSE").is_some_and(|v| v != "0") {
+            c.verbose = true;
+        }
+        Ok(c)
+    }
+}
+
+/// Why the appliance did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// No QEMU.
+    #[error("{binary} not found: install QEMU (Debian 12: `apt-get install -t bookworm-backports qemu-system-x86`) or set GUESTWRIGHT_QEMU")]
+    QemuNotFound {
+        /// The binary looked for.
+        binary: String,
+    },
+    /// The appliance could not be built.
+    #[error("cannot prepare the appliance")]
+    Appliance(#[from] ApplianceError),
+    /// The private runtime directory could not be made.
+    #[error("cannot create a private runtime directory in {}", base.display())]
+    RuntimeDir {
+        /// Where.
+        base: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A read-only overlay could not be written.
+    #[error("cannot create the read-only overlay {}", path.display())]
+    Overlay {
+        /// The overlay file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// QEMU could not be started.
+    #[error("cannot start {}", binary.display())]
+    Spawn {
+        /// The binary.
+        binary: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// QEMU exited before the daemon answered.
+    #[error(
+        "QEMU exited during launch ({status}){}{}",
+        tail("QEMU said", stderr),
+        tail("appliance console", console)
+    )]
+    QemuFailed {
+        /// The exit status.
+        status: String,
+        /// QEMU's stderr.
+        stderr: String,
+        /// The console.
+        console: String,
+    },
+    /// The daemon did not say hello in time.
+    #[error(
+        "the appliance did not answer within {after:?} ({accel}){}",
+        tail("last console lines", console)
+    )]
+    Timeout {
+        /// How long we waited.
+        after: Duration,
+        /// Which accelerator.
+        accel: &'static str,
+        /// The console.
+        console: String,
+    },
+    /// KVM was requested but cannot be used.
+    #[error("KVM was requested but {reason}; or use --accel tcg")]
+    KvmUnavailable {
+        /// Why.
+        reason: String,
+    },
+    /// The first frame was not a valid hello.
+    #[error(
+        "the appliance's greeting is not valid: {detail}{}",
+        tail("appliance console", console)
+    )]
+    Handshake {
+        /// What was wrong.
+        detail: String,
+        /// The console.
+        console: String,
+    },
+    /// The daemon is another version.
+    #[error("the appliance runs daemon {daemon} but this is guestwright {VERSION}: remove the appliance cache ({}) and try again", cache.display())]
+    VersionMismatch {
+        /// The daemon's version.
+        daemon: String,
+        /// The cache to clear.
+        cache: PathBuf,
+    },
+}
+
+fn tail(what: &str, text: &str) -> String {
+    if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\n{what}:\n{}", text.trim_end())
+    }
+}
+
+/// A running appliance, connected and greeted.
+#[derive(Debug)]
+pub struct Booted {
+    /// The QEMU process.
+    pub child: Child,
+    /// The connected channel.
+    pub stream: UnixStream,
+    /// The daemon's greeting.
+    pub hello: Hello,
+    /// Console capture.
+    pub console: Console,
+    /// The private directory (socket, overlays); removed when dropped.
+    pub runtime: tempfile::TempDir,
+    /// The accelerator that booted it.
+    pub accel: Accelerator,
+    /// How long the launch took.
+    pub elapsed: Duration,
+}
+
+fn find_qemu(config: &LaunchConfig) -> Result<PathBuf, LaunchError> {
+    if let Some(q) = &config.qemu {
+        return Ok(q.clone());
+    }
+    let name = format!("qemu-system-{}", std::env::consts::ARCH);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(&name))
+        .find(|p| p.is_file())
+        .or_else(|| Some(PathBuf::from("/usr/libexec/qemu-kvm")).filter(|p| p.is_file()))
+        .ok_or(LaunchError::QemuNotFound { binary: name })
+}
+
+fn runtime_dir() -> Result<tempfile::TempDir, LaunchError> {
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    tempfile::Builder::new()
+        .prefix("guestwright-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(&base)
+        .map_err(|source| LaunchError::RuntimeDir { base, source })
+}
+
+/// Boots the appliance with `drives` attached.
+pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchError> {
+    let started = Instant::now();
+    let binary = find_qemu(config)?;
+    let appliance = guestwright_appliance::prepare(&config.appliance)?;
+    log::debug!(
+        "appliance ready in {:?}: {}",
+        started.elapsed(),
+        appliance.dir.display()
+    );
+    let cache_root = appliance
+        .dir
+        .parent()
+        .unwrap_or(&appliance.dir)
+        .to_path_buf();
+    let verdict = Verdict::new(&cache_root, &binary, &appliance.kernel_release);
+
+    let plan: Vec<(Accelerator, Duration)> = match config.accel {
+        AccelChoice::Tcg => vec![(Accelerator::Tcg, config.timeout)],
+        AccelChoice::Kvm => {
+            if let Some(reason) = accel::kvm_unusable() {
+                return Err(LaunchError::KvmUnavailable { reason });
+            }
+            vec![(Accelerator::Kvm, config.timeout)]
+        }
+        AccelChoice::Auto => match (accel::kvm_unusable(), verdict.load()) {
+            (Some(reason), _) => {
+                log::info!("using TCG: {reason}");
+                vec![(Accelerator::Tcg, config.timeout)]
+            }
+            (None, Some(Accelerator::Tcg)) => vec![(Accelerator::Tcg, config.timeout)],
+            (None, _) => vec![
+                (Accelerator::Kvm, config.kvm_trial),
+                (Accelerator::Tcg, config.timeout),
+            ],
+        },
+    };
+
+    let mut last_err = None;
+    for (accel, deadline) in plan {
+        match boot(
+            drives,
+            config,
+            &binary,
+            &appliance,
+            accel,
+            Machine::Microvm,
+            deadline,
+        ) {
+            Ok(mut booted) => {
+                if config.accel == AccelChoice::Auto {
+                    verdict.store(accel);
+                }
+                booted.elapsed = started.elapsed();
+                return Ok(booted);
+            }
+            Err(e @ LaunchError::Timeout { .. }) | Err(e @ LaunchError::QemuFailed { .. })
+                if accel == Accelerator::Kvm && config.accel == AccelChoice::Auto =>
+            {
+                log::warn!(
+                    "KVM did not boot the appliance ({e}); using TCG from now on on this host \
+                     (set GUESTWRIGHT_ACCEL=kvm to insist)"
+                );
+                verdict.store(Accelerator::Tcg);
+                last_err = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.expect("the plan is never empty"))
+}
+
+fn boot(
+    drives: &[Drive],
+    config: &LaunchConfig,
+    binary: &Path,
+    appliance: &guestwright_appliance::Appliance,
+    accel: Accelerator,
+    machine: Machine,
+    deadline: Duration,
+) -> Result<Booted, LaunchError> {
+    let started = Instant::now();
+    let runtime = runtime_dir()?;
+    let mut blockdevs = Vec::new();
+    for (i, drive) in drives.iter().enumerate() {
+        let overlay_path = runtime.path().join(format!("overlay{i}.qcow2"));
+        let overlay = if drive.readonly {
+            overlay::create(&overlay_path, drive.virtual_size).map_err(|source| {
+                LaunchError::Overlay {
+                    path: overlay_path.clone(),
+                    source,
+                }
+            })?;
+            Some(overlay_path.as_path())
+        } else {
+            None
+        };
+        blockdevs.push(drive.blockdev(&format!("drive{i}"), overlay));
+    }
+    let socket = runtime.path().join("channel");
+    let listener = UnixListener::bind(&socket).map_err(|source| LaunchError::RuntimeDir {
+        base: socket.clone(),
+        source,
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| LaunchError::RuntimeDir {
+            base: socket.clone(),
+            source,
+        })?;
+
+    let qc = QemuConfig {
+        binary: binary.to_path_buf(),
+        accel,
+        machine,
+        kernel: appliance.kernel.clone(),
+        initrd: appliance.initrd.clone(),
+        memory_mib: config.memory_mib,
+        channel_socket: socket.clone(),
+        drives: blockdevs,
+        verbose: config.verbose,
+        network: config.network,
+    };
+    let mut cmd = Command::new(binary);
+    cmd.args(qemu::args(&qc))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Its own process group: Ctrl-C in a terminal reaches us (to cancel a command), not QEMU.
+    cmd.process_group(0);
+    sys::die_with_parent(&mut cmd);
+    log::debug!("starting {} {:?}", binary.display(), qemu::args(&qc));
+    let mut child = cmd.spawn().map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => LaunchError::QemuNotFound {
+            binary: binary.display().to_string(),
+        },
+        _ => LaunchError::Spawn {
+            binary: binary.to_path_buf(),
+            source,
+        },
+    })?;
+    let console = Console::default();
+    let qemu_stderr = Console::default();
+    if let Some(out) = child.stdout.take() {
+        console.capture(out, "", config.verbose);
+    }
+    if let Some(err) = child.stderr.take() {
+        qemu_stderr.capture(err, "", config.verbose);
+    }
+
+    let fail = |child: &mut Child, e: LaunchError| {
+        let _ = child.kill();
+        let _ = child.wait();
+        e
+    };
+    let limit = started + deadline;
+    let exited = |child: &mut Child| -> Option<LaunchError> {
+        let status = child.try_wait().ok().flatten()?;
+        // Give the capture threads a moment to collect QEMU's last words.
+        std::thread::sleep(Duration::from_millis(50));
+        Some(LaunchError::QemuFailed {
+            status: status.to_string(),
+            stderr: qemu_stderr.all(),
+            console: console.tail(30),
+        })
+    };
+    let stream = loop {
+        match listener.accept() {
+            Ok((s, _)) => break s,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(source) => {
+                return Err(fail(
+                    &mut child,
+                    LaunchError::RuntimeDir {
+                        base: socket,
+                        source,
+                    },
+                ))
+            }
+        }
+        if let Some(e) = exited(&mut child) {
+            return Err(e);
+        }
+        if Instant::now() > limit {
+            return Err(fail(
+                &mut child,
+                LaunchError::Timeout {
+                    after: deadline,
+                    accel: accel.name(),
+                    console: console.tail(30),
+                },
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let _ = stream.set_nonblocking(false);
+
+    // Wait for the hello, checking on QEMU while we do.
+    let mut raw = Vec::new();
+    let hello_frame = loop {
+        let remaining = limit.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(fail(
+                &mut child,
+                LaunchError::Timeout {
+                    after: deadline,
+                    accel: accel.name(),
+                    console: console.tail(30),
+                },
+            ));
+        }
+        let _ = stream.set_read_timeout(Some(remaining.min(Duration::from_millis(100))));
+        let mut buf = [0u8; 4096];
+        match (&stream).read(&mut buf) {
+            Ok(0) => {
+                std::thread::sleep(Duration::from_millis(50));
+                if let Some(e) = exited(&mut child) {
+                    return Err(e);
+                }
+                return Err(fail(
+                    &mut child,
+                    LaunchError::Handshake {
+                        detail: "the channel closed".into(),
+                        console: console.tail(30),
+                    },
+                ));
+            }
+            Ok(n) => {
+                raw.extend_from_slice(&buf[..n]);
+                // The daemon sends nothing after the hello until asked, so whatever arrived
+                // is the hello or a part of it.
+                if raw.len() >= HEADER_LEN {
+                    match read_frame(&mut raw.as_slice()) {
+                        Ok(f) => break f,
+                        Err(e) if e.is_eof() => {}
+                        Err(e) => {
+                            return Err(fail(
+                                &mut child,
+                                LaunchError::Handshake {
+                                    detail: e.to_string(),
+                                    console: console.tail(30),
+                                },
+                            ))
+                        }
+                    }
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                if let Some(e) = exited(&mut child) {
+                    return Err(e);
+                }
+            }
+            Err(e) => {
+                return Err(fail(
+                    &mut child,
+                    LaunchError::Handshake {
+                        detail: e.to_string(),
+                        console: console.tail(30),
+                    },
+                ))
+            }
+        }
+    };
+    let _ = stream.set_read_timeout(None);
+    if hello_frame.kind != FrameKind::Hello {
+        return Err(fail(
+            &mut child,
+            LaunchError::Handshake {
+                detail: format!("expected a hello, got {:?}", hello_frame.kind),
+                console: console.tail(30),
+            },
+        ));
+    }
+    let hello: Hello = match codec::decode(&hello_frame.payload) {
+        Ok(h) => h,
+        Err(e) => {
+            return Err(fail(
+                &mut child,
+                LaunchError::Handshake {
+                    detail: e.to_string(),
+                    console: console.tail(30),
+                },
+            ))
+        }
+    };
+    if hello.protocol_version != PROTOCOL_VERSION || hello.daemon_version != VERSION {
+        let cache = appliance.dir.clone();
+        return Err(fail(
+            &mut child,
+            LaunchError::VersionMismatch {
+                daemon: hello.daemon_version,
+                cache,
+            },
+        ));
+    }
+    log::debug!(
+        "appliance up with {} in {:?} (kernel {}, daemon ready at {} ms guest time)",
+        accel.name(),
+        started.elapsed(),
+        hello.kernel_release,
+        hello.uptime_ms
+    );
+    Ok(Booted {
+        child,
+        stream,
+        hello,
+        console,
+        runtime,
+        accel,
+        elapsed: started.elapsed(),
+    })
+}

@@ -1,0 +1,351 @@
+//! The host end of the channel: one reader thread routes every frame from the daemon to the
+//! call it belongs to, so any number of threads can have requests in flight at once.
+//! Streams move as 1 MiB chunks; a slow consumer slows the reader (bounded queues), never
+//! grows memory.
+
+use guestwright_protocol::{
+    codec, read_frame, write_frame, CallStream, FrameKind, Progress, RemoteError, Request,
+    CHUNK_SIZE,
+};
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// Called with the request id and its progress.
+pub type ProgressFn = Arc<dyn Fn(u32, Progress) + Send + Sync>;
+
+/// Frames queued per call before the reader waits for the caller.
+const QUEUE: usize = 8;
+
+#[derive(Debug)]
+enum Event {
+    Chunk(Vec<u8>),
+    Progress(Progress),
+    Reply(Vec<u8>),
+    Error(RemoteError),
+    Closed(String),
+}
+
+/// Why a call did not produce a reply.
+#[derive(Debug)]
+pub enum CallError {
+    /// The daemon ran the operation and it failed.
+    Remote(RemoteError),
+    /// The channel is gone (the appliance died or was shut down).
+    Closed(String),
+    /// Nothing came back for this long.
+    Timeout(Duration),
+    /// Reading the caller's input or writing the caller's output failed.
+    Stream(io::Error),
+    /// The daemon sent something that makes no sense.
+    Protocol(String),
+}
+
+/// The host end of the channel.
+pub struct Channel {
+    writer: Mutex<UnixStream>,
+    pending: Mutex<HashMap<u32, SyncSender<Event>>>,
+    next_id: AtomicU32,
+    closed: Mutex<Option<String>>,
+    progress: RwLock<Option<ProgressFn>>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("next_id", &self.next_id)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Channel {
+    /// Starts the reader thread on a connected stream (after the hello).
+    pub fn start(stream: UnixStream, timeout: Duration) -> io::Result<Arc<Channel>> {
+        let reader = stream.try_clone()?;
+        let channel = Arc::new(Channel {
+            writer: Mutex::new(stream),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU32::new(1),
+            closed: Mutex::new(None),
+            progress: RwLock::new(None),
+            timeout,
+        });
+        let weak = Arc::downgrade(&channel);
+        std::thread::Builder::new()
+            .name("channel-reader".into())
+            .spawn(move || read_loop(reader, weak))?;
+        Ok(channel)
+    }
+
+    /// Installs the progress callback.
+    pub fn set_progress(&self, f: Option<ProgressFn>) {
+        *self.progress.write().unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    fn send(&self, kind: FrameKind, id: u32, payload: &[u8]) -> io::Result<()> {
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        write_frame(&mut *w, kind, id, payload)?;
+        w.flush()
+    }
+
+    /// Why the channel closed, if it did.
+    pub fn closed_reason(&self) -> Option<String> {
+        self.closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Asks the daemon to cancel every call in flight.
+    pub fn cancel_all(&self) {
+        let ids: Vec<u32> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        for id in ids {
+            let _ = self.send(FrameKind::Cancel, id, &[]);
+        }
+    }
+
+    /// Closes the channel from this side; calls in flight fail.
+    pub fn close(&self, reason: &str) {
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = w.shutdown(std::net::Shutdown::Both);
+        drop(w);
+        mark_closed(self, reason.to_string());
+    }
+
+    /// Sends a request with its stream and waits for the encoded reply.
+    pub fn call(&self, request: &Request, stream: CallStream<'_>) -> Result<Vec<u8>, CallError> {
+        let payload = codec::encode(request).map_err(|e| CallError::Protocol(e.to_string()))?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = sync_channel(QUEUE);
+        {
+            // Registered before the check so a close racing with us still reaches this call.
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.insert(id, tx);
+        }
+        if let Some(reason) = self.closed_reason() {
+            self.forget(id);
+            return Err(CallError::Closed(reason));
+        }
+        let result = self.run_call(id, &payload, stream, &rx);
+        self.forget(id);
+        result
+    }
+
+    fn forget(&self, id: u32) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    fn run_call(
+        &self,
+        id: u32,
+        payload: &[u8],
+        stream: CallStream<'_>,
+        rx: &Receiver<Event>,
+    ) -> Result<Vec<u8>, CallError> {
+        self.send(FrameKind::Request, id, payload)
+            .map_err(|e| CallError::Closed(format!("cannot send the request: {e}")))?;
+        let mut early = None;
+        let mut stream_err = None;
+        let mut output = None;
+        match stream {
+            CallStream::None => {}
+            CallStream::Output(w) => output = Some(w),
+            CallStream::Input(r) => match self.send_input(id, r, rx) {
+                Ok(None) => {}
+                Ok(Some(event)) => early = Some(event),
+                Err(e) => stream_err = Some(e),
+            },
+        }
+        loop {
+            let event = match early.take() {
+                Some(e) => e,
+                None => match rx.recv_timeout(self.timeout) {
+                    Ok(e) => e,
+                    Err(RecvTimeoutError::Timeout) => return Err(CallError::Timeout(self.timeout)),
+                    Err(RecvTimeoutError::Disconnected) => {
+                        return Err(CallError::Closed(
+                            self.closed_reason()
+                                .unwrap_or_else(|| "channel closed".into()),
+                        ))
+                    }
+                },
+            };
+            match event {
+                Event::Chunk(data) => match (&mut output, &stream_err) {
+                    (Some(w), None) => {
+                        if let Err(e) = w.write_all(&data) {
+                            // Stop the daemon; keep draining until it ends the call.
+                            let _ = self.send(FrameKind::Cancel, id, &[]);
+                            stream_err = Some(e);
+                        }
+                    }
+                    (Some(_), Some(_)) => {}
+                    (None, _) => {
+                        return Err(CallError::Protocol(
+                            "data chunk for a call without an output stream".into(),
+                        ))
+                    }
+                },
+                Event::Progress(p) => {
+                    let cb = self
+                        .progress
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone();
+                    if let Some(cb) = cb {
+                        cb(id, p);
+                    }
+                }
+                Event::Reply(bytes) => {
+                    if let Some(w) = &mut output {
+                        if stream_err.is_none() {
+                            if let Err(e) = w.flush() {
+                                stream_err = Some(e);
+                            }
+                        }
+                    }
+                    return match stream_err {
+                        Some(e) => Err(CallError::Stream(e)),
+                        None => Ok(bytes),
+                    };
+                }
+                Event::Error(e) => {
+                    return match stream_err {
+                        Some(s) => Err(CallError::Stream(s)),
+                        None => Err(CallError::Remote(e)),
+                    }
+                }
+                Event::Closed(reason) => return Err(CallError::Closed(reason)),
+            }
+        }
+    }
+
+    /// Streams `input` to the daemon. Returns early with the daemon's answer if it ends the
+    /// call before the input does (an error such as ENOSPC).
+    fn send_input(
+        &self,
+        id: u32,
+        input: &mut dyn Read,
+        rx: &Receiver<Event>,
+    ) -> Result<Option<Event>, io::Error> {
+        let mut buf = vec![0u8; CHUNK_SIZE];
+        loop {
+            let mut filled = 0;
+            while filled < buf.len() {
+                match input.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = self.send(FrameKind::Cancel, id, &[]);
+                        return Err(e);
+                    }
+                }
+            }
+            if filled > 0 {
+                self.send(FrameKind::Chunk, id, &buf[..filled])
+                    .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
+            }
+            match rx.try_recv() {
+                Ok(Event::Progress(p)) => {
+                    let cb = self
+                        .progress
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone();
+                    if let Some(cb) = cb {
+                        cb(id, p);
+                    }
+                }
+                Ok(event) => return Ok(Some(event)),
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => {
+                    return Ok(Some(Event::Closed("channel closed".into())))
+                }
+            }
+            if filled < buf.len() {
+                self.send(FrameKind::End, id, &[])
+                    .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
+                return Ok(None);
+            }
+        }
+    }
+}
+
+fn mark_closed(channel: &Channel, reason: String) {
+    {
+        let mut closed = channel.closed.lock().unwrap_or_else(|e| e.into_inner());
+        if closed.is_none() {
+            *closed = Some(reason.clone());
+        }
+    }
+    // Taking the senders out drops them, so a caller whose queue is full still sees the
+    // channel disconnect once it has drained it.
+    let pending = std::mem::take(&mut *channel.pending.lock().unwrap_or_else(|e| e.into_inner()));
+    for tx in pending.into_values() {
+        let _ = tx.try_send(Event::Closed(reason.clone()));
+    }
+}
+
+fn read_loop(mut reader: UnixStream, channel: std::sync::Weak<Channel>) {
+    loop {
+        let frame = read_frame(&mut reader);
+        let Some(ch) = channel.upgrade() else { return };
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                let reason = if e.is_eof() {
+                    "the appliance closed the channel".to_string()
+                } else {
+                    format!("channel failed: {e}")
+                };
+                mark_closed(&ch, reason);
+                return;
+            }
+        };
+        let event = match frame.kind {
+            FrameKind::Chunk => Event::Chunk(frame.payload),
+            FrameKind::Reply => Event::Reply(frame.payload),
+            FrameKind::Error => match codec::decode::<RemoteError>(&frame.payload) {
+                Ok(e) => Event::Error(e),
+                Err(e) => Event::Error(RemoteError::new(
+                    guestwright_protocol::Errno::EBADMSG,
+                    format!("undecodable error reply: {e}"),
+                )),
+            },
+            FrameKind::Progress => match codec::decode::<Progress>(&frame.payload) {
+                Ok(p) => Event::Progress(p),
+                Err(_) => continue,
+            },
+            _ => continue,
+        };
+        let terminal = matches!(event, Event::Reply(_) | Event::Error(_));
+        let tx = {
+            let mut pending = ch.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if terminal {
+                pending.remove(&frame.id)
+            } else {
+                pending.get(&frame.id).cloned()
+            }
+        };
+        // A frame for a call nobody waits for any more (it timed out or was abandoned).
+        let Some(tx) = tx else { continue };
+        drop(ch);
+        let _ = tx.send(event);
+    }
+}

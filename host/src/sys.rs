@@ -1,0 +1,32 @@
+//! The few system calls the host library makes that std does not wrap.
+
+use std::io;
+
+/// Asks the kernel to SIGKILL the calling (child) process when its parent thread exits, so
+/// QEMU never outlives the program that started it. Called between fork and exec.
+pub fn set_parent_death_signal() -> io::Result<()> {
+    // SAFETY: prctl with PR_SET_PDEATHSIG and a signal number; async-signal-safe.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether the file can be opened for reading and writing by this user (for /dev/kvm).
+pub fn can_open_rw(path: &std::path::Path) -> io::Result<()> {
+    std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map(drop)
+}
+
+/// Makes a command's child die with its parent (see [`set_parent_death_signal`]).
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls prctl, which is
+    // async-signal-safe; it touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(set_parent_death_signal);
+    }
+}

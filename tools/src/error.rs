@@ -1,0 +1,40 @@
+//! The command-line tool's error and its exit codes.
+//!
+//! Exit codes: 0 success; 1 an operation failed (the message says which and why);
+//! 2 bad usage (clap's own code, also for arguments we reject after parsing).
+//! Writing to a closed pipe (`guestwright cat ... | head`) is success.
+
+use std::io;
+use std::process::ExitCode;
+
+/// Result of a subcommand.
+pub type Result<T = ()> = std::result::Result<T, CliError>;
+
+/// Why a subcommand failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The library reported an error.
+    #[error(transparent)]
+    Library(#[from] guestwright::Error),
+    /// Writing our own output failed.
+    #[error("cannot write to standard output")]
+    Stdout(#[source] io::Error),
+}
+
+/// Wraps a stdout write error.
+pub fn stdout(e: io::Error) -> CliError {
+    CliError::Stdout(e)
+}
+
+impl CliError {
+    /// Prints the error (with its causes, once) and returns the exit code.
+    pub fn report(&self) -> ExitCode {
+        if let CliError::Stdout(e) = self {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return ExitCode::SUCCESS;
+            }
+        }
+        eprintln!("guestwright: {}", guestwright::error::chain(self));
+        ExitCode::from(1)
+    }
+}

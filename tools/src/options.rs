@@ -1,0 +1,114 @@
+//! Options shared by the subcommands, parsed by clap and then checked into a plain
+//! configuration before any work starts.
+
+use clap::Args;
+use guestwright::{AccelChoice, Format};
+use std::path::PathBuf;
+
+/// How to open the disk images.
+#[derive(Debug, Args, Clone)]
+pub struct ImageArgs {
+    /// A disk image to open (repeat for several disks: /dev/sda, /dev/sdb, ...).
+    #[arg(short = 'a', long = "add", value_name = "IMAGE", required = true)]
+    pub images: Vec<PathBuf>,
+    /// The format of the images: raw, qcow2, vmdk, vdi, vhdx, vpc. Detected from the
+    /// image's header when not given; QEMU never guesses.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Mount a filesystem: DEVICE[:MOUNTPOINT[:OPTIONS[:FSTYPE]]] (mountpoint defaults to /).
+    #[arg(short = 'm', long = "mount", value_name = "DEV[:MP[:OPTS[:FSTYPE]]]", value_parser = parse_mount)]
+    pub mounts: Vec<MountSpec>,
+}
+
+/// How to run the appliance.
+#[derive(Debug, Args, Clone)]
+pub struct ApplianceArgs {
+    /// Accelerator: auto (KVM when it works here, else TCG), kvm or tcg.
+    #[arg(
+        long,
+        value_name = "ACCEL",
+        env = "GUESTWRIGHT_ACCEL",
+        default_value = "auto",
+        global = true
+    )]
+    pub accel: AccelChoice,
+}
+
+/// One `-m` option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountSpec {
+    /// The device, e.g. /dev/sda1.
+    pub device: String,
+    /// Where in the guest tree.
+    pub mountpoint: String,
+    /// Mount options.
+    pub options: Option<String>,
+    /// A forced filesystem type.
+    pub fstype: Option<String>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// Parses `DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]]`.
+pub fn parse_mount(s: &str) -> Result<MountSpec, String> {
+    let mut parts = s.splitn(4, ':');
+    let device = parts.next().unwrap_or_default().to_string();
+    if !device.starts_with("/dev/") {
+        return Err(format!(
+            "'{device}' is not a device: write -m /dev/sda1 or -m /dev/sda1:/boot"
+        ));
+    }
+    let mountpoint = parts
+        .next()
+        .filter(|m| !m.is_empty())
+        .unwrap_or("/")
+        .to_string();
+    if !mountpoint.starts_with('/') {
+        return Err(format!(
+            "mountpoint '{mountpoint}' must be an absolute guest path"
+        ));
+    }
+    let options = parts.next().filter(|o| !o.is_empty()).map(str::to_string);
+    let fstype = parts.next().filter(|o| !o.is_empty()).map(str::to_string);
+    Ok(MountSpec {
+        device,
+        mountpoint,
+        options,
+        fstype,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_specs() {
+        assert_eq!(
+            parse_mount("/dev/sda2").unwrap(),
+            MountSpec {
+                device: "/dev/sda2".into(),
+                mountpoint: "/".into(),
+                options: None,
+                fstype: None
+            }
+        );
+        assert_eq!(
+            parse_mount("/dev/sda1:/boot:ro,noatime:ext4").unwrap(),
+            MountSpec {
+                device: "/dev/sda1".into(),
+                mountpoint: "/boot".into(),
+                options: Some("ro,noatime".into()),
+                fstype: Some("ext4".into())
+            }
+        );
+        assert_eq!(
+            parse_mount("/dev/vg/lv::ro").unwrap().options.as_deref(),
+            Some("ro")
+        );
+        assert!(parse_mount("sda1").is_err());
+        assert!(parse_mount("/dev/sda1:boot").is_err());
+    }
+}
