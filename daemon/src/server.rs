@@ -120,4 +120,10 @@ impl Daemon for Server {
         self.sync_all()?;
         umounted
     }
+
+    // ==== files, directories, attributes, transfers, commands ====
+    // ==== end of files ====
+
+    // ==== block devices, partitions, filesystems, LVM ====
+    // ==== end of block devices ====
 }

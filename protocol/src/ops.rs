@@ -64,4 +64,10 @@ define_operations! {
     /// QEMU and flushes the images on the host.
     Poweroff poweroff() -> ()
         { group: internal, access: Read, stream: None }
+
+    // ==== files, directories, attributes, transfers, commands ====
+    // ==== end of files ====
+
+    // ==== block devices, partitions, filesystems, LVM ====
+    // ==== end of block devices ====
 }
