@@ -286,13 +286,20 @@ macro_rules! define_operations {
         }
 
         /// The daemon side: one method per operation. Operations return `io::Result` so the
-        /// errno reaches the host intact.
+        /// errno reaches the host intact. An operation a daemon does not implement fails as
+        /// unsupported (this keeps test doubles small; the real daemon implements them all).
         pub trait Daemon {
             /// Per-call context: request id, cancellation, the stream of streaming operations.
             type Call;
             $(
                 $(#[doc = $doc])*
-                fn $name(&self, call: &mut Self::Call, $($arg: $aty,)* $($($opt: Option<$oty>,)*)?) -> std::io::Result<$ret>;
+                #[allow(unused_variables)]
+                fn $name(&self, call: &mut Self::Call, $($arg: $aty,)* $($($opt: Option<$oty>,)*)?) -> std::io::Result<$ret> {
+                    Err(std::io::Error::new(
+                        std::io::Error::from_raw_os_error(38).kind(),
+                        concat!("this daemon does not implement ", stringify!($name)),
+                    ))
+                }
             )*
         }
 
