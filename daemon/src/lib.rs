@@ -9,10 +9,15 @@
 
 #[macro_use]
 mod log;
+pub mod attrs;
 pub mod boot;
 pub mod conn;
+pub mod copy;
 pub mod devices;
+pub mod dirs;
+pub mod fileops;
 pub mod files;
+pub mod glob;
 pub mod guestfs;
 pub mod modules;
 pub mod mounts;
@@ -20,6 +25,7 @@ pub mod probe;
 pub mod reaper;
 pub mod server;
 mod sys;
+pub mod walk;
 
 use guestwright_protocol::{codec, FrameKind, Hello, CHANNEL_NAME, PROTOCOL_VERSION, VERSION};
 use std::process::ExitCode;

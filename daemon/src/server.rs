@@ -5,7 +5,7 @@ use crate::conn::Call;
 use crate::devices::Disks;
 use crate::modules::Modules;
 use crate::mounts::{MountHow, Mounts};
-use crate::{files, sys};
+use crate::{attrs, copy, dirs, fileops, files, sys};
 use guestwright_protocol::*;
 use std::fs::File;
 use std::io;
@@ -122,6 +122,411 @@ impl Daemon for Server {
     }
 
     // ==== files, directories, attributes, transfers, commands ====
+    fn exists(&self, _: &mut Call, path: GuestPath) -> io::Result<bool> {
+        self.need_root()?;
+        fileops::exists(&path)
+    }
+
+    fn is_file(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
+        self.need_root()?;
+        fileops::is_kind(&path, FileKind::Regular, follow.unwrap_or(false))
+    }
+
+    fn is_dir(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
+        self.need_root()?;
+        fileops::is_kind(&path, FileKind::Directory, follow.unwrap_or(false))
+    }
+
+    fn is_symlink(&self, _: &mut Call, path: GuestPath) -> io::Result<bool> {
+        self.need_root()?;
+        fileops::is_kind(&path, FileKind::Symlink, false)
+    }
+
+    fn is_fifo(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
+        self.need_root()?;
+        fileops::is_kind(&path, FileKind::Fifo, follow.unwrap_or(false))
+    }
+
+    fn is_blockdev(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
+        self.need_root()?;
+        fileops::is_kind(&path, FileKind::BlockDevice, follow.unwrap_or(false))
+    }
+
+    fn is_chardev(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
+        self.need_root()?;
+        fileops::is_kind(&path, FileKind::CharDevice, follow.unwrap_or(false))
+    }
+
+    fn is_socket(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
+        self.need_root()?;
+        fileops::is_kind(&path, FileKind::Socket, follow.unwrap_or(false))
+    }
+
+    fn stat(&self, _: &mut Call, path: GuestPath) -> io::Result<Stat> {
+        self.need_root()?;
+        fileops::stat(&path)
+    }
+
+    fn lstat(&self, _: &mut Call, path: GuestPath) -> io::Result<Stat> {
+        self.need_root()?;
+        fileops::lstat(&path)
+    }
+
+    fn statvfs(&self, _: &mut Call, path: GuestPath) -> io::Result<StatVfs> {
+        self.need_root()?;
+        fileops::statvfs(&path)
+    }
+
+    fn readlink(&self, _: &mut Call, path: GuestPath) -> io::Result<GuestPath> {
+        self.need_root()?;
+        fileops::readlink(&path)
+    }
+
+    fn realpath(&self, _: &mut Call, path: GuestPath) -> io::Result<GuestPath> {
+        self.need_root()?;
+        fileops::realpath(&path)
+    }
+
+    fn du(&self, call: &mut Call, path: GuestPath) -> io::Result<u64> {
+        self.need_root()?;
+        dirs::du(call, &path)
+    }
+
+    fn ls(&self, _: &mut Call, dir: GuestPath) -> io::Result<Vec<FileName>> {
+        self.need_root()?;
+        dirs::ls(&dir)
+    }
+
+    fn ll(&self, _: &mut Call, dir: GuestPath) -> io::Result<String> {
+        self.need_root()?;
+        dirs::ll(&dir)
+    }
+
+    fn readdir(
+        &self,
+        _: &mut Call,
+        dir: GuestPath,
+        offset: Option<u64>,
+        count: Option<u32>,
+    ) -> io::Result<DirPage> {
+        self.need_root()?;
+        dirs::readdir(&dir, offset, count)
+    }
+
+    fn readdir_plus(
+        &self,
+        _: &mut Call,
+        dir: GuestPath,
+        offset: Option<u64>,
+        count: Option<u32>,
+    ) -> io::Result<DirPlusPage> {
+        self.need_root()?;
+        dirs::readdir_plus(&dir, offset, count)
+    }
+
+    fn find(&self, call: &mut Call, dir: GuestPath) -> io::Result<Vec<GuestPath>> {
+        self.need_root()?;
+        dirs::find(call, &dir)
+    }
+
+    fn find0(&self, call: &mut Call, dir: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        dirs::find0(call, &dir)
+    }
+
+    fn glob_expand(
+        &self,
+        _: &mut Call,
+        pattern: GuestPath,
+        directoryslash: Option<bool>,
+    ) -> io::Result<Vec<GuestPath>> {
+        self.need_root()?;
+        dirs::glob_expand(&pattern, directoryslash)
+    }
+
+    fn mkdir(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        dirs::mkdir(&path, 0o755)
+    }
+
+    fn mkdir_p(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        dirs::mkdir_p(&path)
+    }
+
+    fn mkdir_mode(&self, _: &mut Call, path: GuestPath, mode: Mode) -> io::Result<()> {
+        self.need_root()?;
+        dirs::mkdir(&path, mode.0)
+    }
+
+    fn rmdir(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        dirs::rmdir(&path)
+    }
+
+    fn rm(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        dirs::rm(&path, false)
+    }
+
+    fn rm_f(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        dirs::rm(&path, true)
+    }
+
+    fn rm_rf(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        dirs::rm_rf(call, &path)
+    }
+
+    fn mv(&self, call: &mut Call, src: GuestPath, dest: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        copy::mv(call, &src, &dest)
+    }
+
+    fn cp(&self, call: &mut Call, src: GuestPath, dest: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        let how = copy::CopyHow {
+            recursive: false,
+            preserve: false,
+        };
+        copy::cp(call, &src, &dest, how)
+    }
+
+    fn cp_a(&self, call: &mut Call, src: GuestPath, dest: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        let how = copy::CopyHow {
+            recursive: true,
+            preserve: true,
+        };
+        copy::cp(call, &src, &dest, how)
+    }
+
+    fn cp_r(&self, call: &mut Call, src: GuestPath, dest: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        let how = copy::CopyHow {
+            recursive: true,
+            preserve: false,
+        };
+        copy::cp(call, &src, &dest, how)
+    }
+
+    fn touch(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        fileops::touch(&path)
+    }
+
+    fn truncate(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        fileops::truncate(&path, 0)
+    }
+
+    fn truncate_size(&self, _: &mut Call, path: GuestPath, size: ByteSize) -> io::Result<()> {
+        self.need_root()?;
+        fileops::truncate(&path, size.0)
+    }
+
+    fn ln(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        fileops::ln(&target, &linkname, false)
+    }
+
+    fn ln_f(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        fileops::ln(&target, &linkname, true)
+    }
+
+    fn ln_s(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        fileops::ln_s(&target, &linkname, false)
+    }
+
+    fn ln_sf(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        fileops::ln_s(&target, &linkname, true)
+    }
+
+    fn mknod(
+        &self,
+        _: &mut Call,
+        mode: u32,
+        major: u32,
+        minor: u32,
+        path: GuestPath,
+    ) -> io::Result<()> {
+        self.need_root()?;
+        fileops::mknod(mode, major, minor, &path)
+    }
+
+    fn mkfifo(&self, _: &mut Call, mode: Mode, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        fileops::mknod(libc::S_IFIFO | mode.0, 0, 0, &path)
+    }
+
+    fn mknod_b(
+        &self,
+        _: &mut Call,
+        mode: Mode,
+        major: u32,
+        minor: u32,
+        path: GuestPath,
+    ) -> io::Result<()> {
+        self.need_root()?;
+        fileops::mknod(libc::S_IFBLK | mode.0, major, minor, &path)
+    }
+
+    fn mknod_c(
+        &self,
+        _: &mut Call,
+        mode: Mode,
+        major: u32,
+        minor: u32,
+        path: GuestPath,
+    ) -> io::Result<()> {
+        self.need_root()?;
+        fileops::mknod(libc::S_IFCHR | mode.0, major, minor, &path)
+    }
+
+    fn rename(
+        &self,
+        _: &mut Call,
+        src: GuestPath,
+        dest: GuestPath,
+        noreplace: Option<bool>,
+        exchange: Option<bool>,
+    ) -> io::Result<()> {
+        self.need_root()?;
+        fileops::rename(
+            &src,
+            &dest,
+            noreplace.unwrap_or(false),
+            exchange.unwrap_or(false),
+        )
+    }
+
+    fn access(&self, _: &mut Call, path: GuestPath, mode: i32) -> io::Result<()> {
+        self.need_root()?;
+        fileops::access(&path, mode)
+    }
+
+    fn chmod(&self, _: &mut Call, mode: Mode, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        attrs::chmod(mode.0, &path)
+    }
+
+    fn chown(&self, _: &mut Call, owner: i64, group: i64, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        attrs::chown(owner, group, &path, true)
+    }
+
+    fn lchown(&self, _: &mut Call, owner: i64, group: i64, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        attrs::chown(owner, group, &path, false)
+    }
+
+    fn utimens(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        atsecs: i64,
+        atnsecs: i64,
+        mtsecs: i64,
+        mtnsecs: i64,
+    ) -> io::Result<()> {
+        self.need_root()?;
+        attrs::utimens(&path, [(atsecs, atnsecs), (mtsecs, mtnsecs)], true)
+    }
+
+    fn lutimens(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        atsecs: i64,
+        atnsecs: i64,
+        mtsecs: i64,
+        mtnsecs: i64,
+    ) -> io::Result<()> {
+        self.need_root()?;
+        attrs::utimens(&path, [(atsecs, atnsecs), (mtsecs, mtnsecs)], false)
+    }
+
+    fn getxattrs(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<XAttr>> {
+        self.need_root()?;
+        attrs::getxattrs(&path, true)
+    }
+
+    fn lgetxattrs(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<XAttr>> {
+        self.need_root()?;
+        attrs::getxattrs(&path, false)
+    }
+
+    fn getxattr(&self, _: &mut Call, path: GuestPath, name: String) -> io::Result<Data> {
+        self.need_root()?;
+        attrs::getxattr(&path, &name, true)
+    }
+
+    fn lgetxattr(&self, _: &mut Call, path: GuestPath, name: String) -> io::Result<Data> {
+        self.need_root()?;
+        attrs::getxattr(&path, &name, false)
+    }
+
+    fn setxattr(&self, _: &mut Call, name: String, val: Data, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        attrs::setxattr(&name, &val.0, &path, true)
+    }
+
+    fn lsetxattr(&self, _: &mut Call, name: String, val: Data, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        attrs::setxattr(&name, &val.0, &path, false)
+    }
+
+    fn removexattr(&self, _: &mut Call, name: String, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        attrs::removexattr(&name, &path, true)
+    }
+
+    fn lremovexattr(&self, _: &mut Call, name: String, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        attrs::removexattr(&name, &path, false)
+    }
+
+    fn read_lines(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<Line>> {
+        self.need_root()?;
+        fileops::read_lines(&path)
+    }
+
+    fn pread(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        count: ByteSize,
+        offset: ByteSize,
+    ) -> io::Result<Data> {
+        self.need_root()?;
+        fileops::pread(&path, count.0, offset.0)
+    }
+
+    fn pwrite(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        content: Data,
+        offset: ByteSize,
+    ) -> io::Result<u64> {
+        self.need_root()?;
+        fileops::pwrite(&path, &content.0, offset.0)
+    }
+
+    fn write_append(&self, _: &mut Call, path: GuestPath, content: Data) -> io::Result<()> {
+        self.need_root()?;
+        fileops::write_append(&path, &content.0)
+    }
+
+    fn replace_file(&self, _: &mut Call, path: GuestPath, content: Data) -> io::Result<()> {
+        self.need_root()?;
+        fileops::replace_file(&path, &content.0)
+    }
+
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====

@@ -181,3 +181,313 @@ pub fn reap(pid: libc::pid_t) {
 pub fn fd_path(fd: BorrowedFd<'_>) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
+
+// ==== file API system calls ====
+
+/// openat2: fail on any symlink in the path.
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+/// openat2: fail if the path leaves the starting directory.
+pub const RESOLVE_BENEATH: u64 = 0x08;
+
+/// A C string from bytes that must not contain NUL (guest names never do).
+pub fn cstring(bytes: &[u8]) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// getdents64(2): fills `buf` with `linux_dirent64` records; 0 at the end of the directory.
+pub fn getdents64(dir: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_getdents64,
+            dir.as_raw_fd(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// lseek(2) on a directory: positions it at a `d_off` cookie from getdents64.
+pub fn seek_dir(dir: BorrowedFd<'_>, cookie: u64) -> io::Result<()> {
+    // SAFETY: lseek takes plain integers.
+    let r = unsafe { libc::lseek(dir.as_raw_fd(), cookie as libc::off_t, libc::SEEK_SET) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// fstatat(2). `flags` may hold `AT_SYMLINK_NOFOLLOW` and `AT_EMPTY_PATH`.
+pub fn fstatat(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result<libc::stat> {
+    // SAFETY: stat is plain data that fstatat fills.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `name` is NUL-terminated and `st` is valid for writes.
+    check(unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, flags) })?;
+    Ok(st)
+}
+
+/// fstatvfs(3) (works on O_PATH descriptors).
+pub fn fstatvfs(fd: BorrowedFd<'_>) -> io::Result<libc::statvfs> {
+    // SAFETY: statvfs is plain data that fstatvfs fills.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is valid for writes.
+    check(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) })?;
+    Ok(st)
+}
+
+/// readlinkat(2): the target of the symlink `name` in `dir` (or of `dir` itself with "").
+pub fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
+    // SAFETY: the kernel writes at most `buf.len()` bytes.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+/// unlinkat(2); `AT_REMOVEDIR` removes an empty directory.
+pub fn unlinkat(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) }).map(drop)
+}
+
+/// mkdirat(2).
+pub fn mkdirat(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode as libc::mode_t) }).map(drop)
+}
+
+/// symlinkat(2): creates `name` in `dir` holding `target`.
+pub fn symlinkat(target: &CStr, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    // SAFETY: both strings are NUL-terminated.
+    check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) }).map(drop)
+}
+
+/// linkat(2). With `AT_EMPTY_PATH` and an empty `old_name`, links the file `old_dir` is.
+pub fn linkat(
+    old_dir: BorrowedFd<'_>,
+    old_name: &CStr,
+    new_dir: BorrowedFd<'_>,
+    new_name: &CStr,
+    flags: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: both names are NUL-terminated.
+    check(unsafe {
+        libc::linkat(
+            old_dir.as_raw_fd(),
+            old_name.as_ptr(),
+            new_dir.as_raw_fd(),
+            new_name.as_ptr(),
+            flags,
+        )
+    })
+    .map(drop)
+}
+
+/// renameat2(2); `flags` may hold `RENAME_NOREPLACE` or `RENAME_EXCHANGE`.
+pub fn renameat2(
+    old_dir: BorrowedFd<'_>,
+    old_name: &CStr,
+    new_dir: BorrowedFd<'_>,
+    new_name: &CStr,
+    flags: libc::c_uint,
+) -> io::Result<()> {
+    // SAFETY: both names are NUL-terminated.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            old_dir.as_raw_fd(),
+            old_name.as_ptr(),
+            new_dir.as_raw_fd(),
+            new_name.as_ptr(),
+            flags,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// mknodat(2).
+pub fn mknodat(dir: BorrowedFd<'_>, name: &CStr, mode: u32, dev: u64) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe {
+        libc::mknodat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            mode as libc::mode_t,
+            dev as libc::dev_t,
+        )
+    })
+    .map(drop)
+}
+
+/// fchownat(2); `u32::MAX` leaves an id unchanged.
+pub fn fchownat(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    uid: u32,
+    gid: u32,
+    flags: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::fchownat(dir.as_raw_fd(), name.as_ptr(), uid, gid, flags) }).map(drop)
+}
+
+/// utimensat(2). `dir` None means the current directory (for /proc/self/fd paths).
+pub fn utimensat(
+    dir: Option<BorrowedFd<'_>>,
+    name: &CStr,
+    times: [(i64, i64); 2],
+    flags: libc::c_int,
+) -> io::Result<()> {
+    let ts = times.map(|(sec, nsec)| libc::timespec {
+        tv_sec: sec as libc::time_t,
+        tv_nsec: nsec as libc::c_long,
+    });
+    let fd = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    // SAFETY: `name` is NUL-terminated and `ts` holds two timespecs.
+    check(unsafe { libc::utimensat(fd, name.as_ptr(), ts.as_ptr(), flags) }).map(drop)
+}
+
+/// faccessat(2) on a path (a /proc/self/fd path for guest files).
+pub fn access(path: &CStr, mode: libc::c_int) -> io::Result<()> {
+    // SAFETY: `path` is NUL-terminated.
+    check(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), mode, 0) }).map(drop)
+}
+
+/// getxattr(2) or, with `nofollow`, lgetxattr(2). Returns the value.
+pub fn getxattr(path: &CStr, name: &CStr, nofollow: bool) -> io::Result<Vec<u8>> {
+    let call = |buf: &mut [u8]| {
+        let (ptr, len) = if buf.is_empty() {
+            (std::ptr::null_mut(), 0)
+        } else {
+            (buf.as_mut_ptr().cast(), buf.len())
+        };
+        // SAFETY: the kernel writes at most `len` bytes at `ptr` (nothing when len is 0).
+        let n = unsafe {
+            if nofollow {
+                libc::lgetxattr(path.as_ptr(), name.as_ptr(), ptr, len)
+            } else {
+                libc::getxattr(path.as_ptr(), name.as_ptr(), ptr, len)
+            }
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    };
+    sized_read(call)
+}
+
+/// listxattr(2) or llistxattr(2): the names, NUL-separated.
+pub fn listxattr(path: &CStr, nofollow: bool) -> io::Result<Vec<u8>> {
+    let call = |buf: &mut [u8]| {
+        let (ptr, len) = if buf.is_empty() {
+            (std::ptr::null_mut(), 0)
+        } else {
+            (buf.as_mut_ptr().cast(), buf.len())
+        };
+        // SAFETY: the kernel writes at most `len` bytes at `ptr` (nothing when len is 0).
+        let n = unsafe {
+            if nofollow {
+                libc::llistxattr(path.as_ptr(), ptr, len)
+            } else {
+                libc::listxattr(path.as_ptr(), ptr, len)
+            }
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    };
+    sized_read(call)
+}
+
+/// Asks for the size, then reads; retries if the value grew in between.
+fn sized_read(mut call: impl FnMut(&mut [u8]) -> io::Result<usize>) -> io::Result<Vec<u8>> {
+    loop {
+        let size = call(&mut [])?;
+        let mut buf = vec![0u8; size];
+        if size == 0 {
+            return Ok(buf);
+        }
+        match call(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ERANGE) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// setxattr(2) or lsetxattr(2).
+pub fn setxattr(path: &CStr, name: &CStr, value: &[u8], nofollow: bool) -> io::Result<()> {
+    // SAFETY: the strings are NUL-terminated and `value` is valid for `value.len()` bytes.
+    check(unsafe {
+        if nofollow {
+            libc::lsetxattr(
+                path.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            )
+        } else {
+            libc::setxattr(
+                path.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            )
+        }
+    })
+    .map(drop)
+}
+
+/// removexattr(2) or lremovexattr(2).
+pub fn removexattr(path: &CStr, name: &CStr, nofollow: bool) -> io::Result<()> {
+    // SAFETY: the strings are NUL-terminated.
+    check(unsafe {
+        if nofollow {
+            libc::lremovexattr(path.as_ptr(), name.as_ptr())
+        } else {
+            libc::removexattr(path.as_ptr(), name.as_ptr())
+        }
+    })
+    .map(drop)
+}
+
+/// Raises the open-file limit to `want` (deep trees keep one descriptor per level).
+pub fn raise_nofile_limit(want: u64) {
+    let lim = libc::rlimit {
+        rlim_cur: want as libc::rlim_t,
+        rlim_max: want as libc::rlim_t,
+    };
+    // SAFETY: `lim` is a valid rlimit; failure leaves the old limit, which is fine.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+}
+
+// ==== end of file API system calls ====

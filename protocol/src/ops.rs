@@ -66,6 +66,275 @@ define_operations! {
         { group: internal, access: Read, stream: None }
 
     // ==== files, directories, attributes, transfers, commands ====
+    /// True if anything exists at the path (symlinks are followed inside the guest).
+    Exists exists(path: GuestPath) -> bool
+        { group: files, access: Read, stream: None }
+
+    /// True if the path is a regular file. A missing path is false. With
+    /// `followsymlinks:true` a symlink to a regular file counts too.
+    IsFile is_file(path: GuestPath) [followsymlinks: bool] -> bool
+        { group: files, access: Read, stream: None }
+
+    /// True if the path is a directory (`followsymlinks:true`: or a symlink to one).
+    IsDir is_dir(path: GuestPath) [followsymlinks: bool] -> bool
+        { group: files, access: Read, stream: None }
+
+    /// True if the path is a symbolic link.
+    IsSymlink is_symlink(path: GuestPath) -> bool
+        { group: files, access: Read, stream: None }
+
+    /// True if the path is a FIFO (named pipe).
+    IsFifo is_fifo(path: GuestPath) [followsymlinks: bool] -> bool
+        { group: files, access: Read, stream: None }
+
+    /// True if the path is a block device node.
+    IsBlockdev is_blockdev(path: GuestPath) [followsymlinks: bool] -> bool
+        { group: files, access: Read, stream: None }
+
+    /// True if the path is a character device node.
+    IsChardev is_chardev(path: GuestPath) [followsymlinks: bool] -> bool
+        { group: files, access: Read, stream: None }
+
+    /// True if the path is a Unix socket.
+    IsSocket is_socket(path: GuestPath) [followsymlinks: bool] -> bool
+        { group: files, access: Read, stream: None }
+
+    /// File metadata, following symlinks inside the guest (all fields, times with
+    /// nanoseconds).
+    Stat stat(path: GuestPath) -> Stat
+        { group: files, access: Read, stream: None }
+
+    /// File metadata of the path itself: a symlink is not followed.
+    Lstat lstat(path: GuestPath) -> Stat
+        { group: files, access: Read, stream: None }
+
+    /// Size and usage of the filesystem that holds the path.
+    Statvfs statvfs(path: GuestPath) -> StatVfs
+        { group: files, access: Read, stream: None }
+
+    /// The target of a symbolic link, as stored.
+    Readlink readlink(path: GuestPath) -> GuestPath
+        { group: files, access: Read, stream: None }
+
+    /// The canonical absolute guest path, with every symlink resolved inside the guest.
+    Realpath realpath(path: GuestPath) -> GuestPath
+        { group: files, access: Read, stream: None }
+
+    /// Bytes allocated to the path and everything below it (`du -s`, in bytes; hard links
+    /// counted once).
+    Du du(path: GuestPath) -> u64
+        { group: files, access: Read, stream: None }
+
+    /// The names in a directory, sorted, without `.` and `..`.
+    Ls ls(directory: GuestPath) -> Vec<FileName>
+        { group: files, access: Read, stream: None }
+
+    /// A long listing of a directory, like `ls -la` (numeric owners, UTC times).
+    Ll ll(directory: GuestPath) -> String
+        { group: files, access: Read, stream: None }
+
+    /// One page of a directory's entries (name, kind, inode), `.` and `..` included. Start
+    /// at `offset:0` (the default) and pass the returned `next` while `more` is true;
+    /// `count` caps the entries per page (default 4096).
+    Readdir readdir(directory: GuestPath) [offset: u64, count: u32] -> DirPage
+        { group: files, access: Read, stream: None }
+
+    /// One page of a directory's entries, each with its lstat and symlink target, in one
+    /// call (`.` and `..` left out). Paged like `readdir`.
+    ReaddirPlus readdir_plus(directory: GuestPath) [offset: u64, count: u32] -> DirPlusPage
+        { group: files, access: Read, stream: None }
+
+    /// Every path below a directory, relative to it and sorted (at most 4 MiB of names;
+    /// `find0` streams any number).
+    Find find(directory: GuestPath) -> Vec<GuestPath>
+        { group: files, access: Read, stream: None }
+
+    /// Streams every path below a directory, relative to it, each ended by a NUL byte.
+    Find0 find0(directory: GuestPath) -> ()
+        { group: files, access: Read, stream: Output }
+
+    /// Expands a shell pattern (`*`, `?`, `[...]`) in the guest; sorted matches, directories
+    /// with a trailing `/` unless `directoryslash:false`.
+    GlobExpand glob_expand(pattern: GuestPath) [directoryslash: bool] -> Vec<GuestPath>
+        { group: files, access: Read, stream: None }
+
+    /// Creates a directory (mode 0755 less the umask).
+    Mkdir mkdir(path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a directory and any missing parents; an existing directory is fine.
+    MkdirP mkdir_p(path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a directory with the given mode (less the umask).
+    MkdirMode mkdir_mode(path: GuestPath, mode: Mode) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Removes an empty directory.
+    Rmdir rmdir(path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Removes a file (not a directory).
+    Rm rm(path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Removes a file; a missing one is not an error.
+    RmF rm_f(path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Removes a tree recursively. Symlinks are removed, never followed; a missing path is
+    /// not an error.
+    RmRf rm_rf(path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Moves or renames a file or directory (into `dest` when it is a directory; across
+    /// filesystems by copying).
+    Mv mv(src: GuestPath, dest: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Copies a file (into `dest` when it is a directory), with its mode.
+    Cp cp(src: GuestPath, dest: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Copies a file or tree keeping owners, modes, times, extended attributes, symlinks
+    /// and special files (`cp -a`).
+    CpA cp_a(src: GuestPath, dest: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Copies a file or tree recursively, symlinks as symlinks (`cp -rP`).
+    CpR cp_r(src: GuestPath, dest: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates an empty file if missing and sets its times to now.
+    Touch touch(path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Truncates a file to zero bytes.
+    Truncate truncate(path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Sets a file's size in bytes, cutting it or extending it with zeros.
+    TruncateSize truncate_size(path: GuestPath, size: ByteSize) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a hard link `linkname` to `target`.
+    Ln ln(target: GuestPath, linkname: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a hard link, replacing an existing `linkname`.
+    LnF ln_f(target: GuestPath, linkname: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a symbolic link `linkname` holding `target` as given (it may be relative).
+    LnS ln_s(target: GuestPath, linkname: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a symbolic link, replacing an existing `linkname`.
+    LnSf ln_sf(target: GuestPath, linkname: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a special file. `mode` holds the type bits (0o20000 character, 0o60000 block,
+    /// 0o10000 FIFO, 0o140000 socket) and the permissions.
+    Mknod mknod(mode: u32, devmajor: u32, devminor: u32, path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a FIFO (named pipe).
+    Mkfifo mkfifo(mode: Mode, path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a block device node.
+    MknodB mknod_b(mode: Mode, devmajor: u32, devminor: u32, path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Creates a character device node.
+    MknodC mknod_c(mode: Mode, devmajor: u32, devminor: u32, path: GuestPath) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Renames like renameat2(2): `noreplace:true` fails with EEXIST rather than replace,
+    /// `exchange:true` swaps the two paths atomically.
+    Rename rename(src: GuestPath, dest: GuestPath) [noreplace: bool, exchange: bool] -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Checks access like access(2): `mode` is a mask of 4 (read), 2 (write), 1 (execute),
+    /// or 0 (exists). EROFS means a read-only filesystem.
+    Access access(path: GuestPath, mode: i32) -> ()
+        { group: files, access: Read, stream: None }
+
+    /// Sets the permission bits (symlinks are followed).
+    Chmod chmod(mode: Mode, path: GuestPath) -> ()
+        { group: attributes, access: Write, stream: None }
+
+    /// Sets owner and group (numeric; -1 keeps one). Symlinks are followed.
+    Chown chown(owner: i64, group: i64, path: GuestPath) -> ()
+        { group: attributes, access: Write, stream: None }
+
+    /// Sets owner and group of the path itself (a symlink is not followed).
+    Lchown lchown(owner: i64, group: i64, path: GuestPath) -> ()
+        { group: attributes, access: Write, stream: None }
+
+    /// Sets access and modification times (seconds and nanoseconds; nanoseconds -1 = now,
+    /// -2 = leave unchanged). Symlinks are followed.
+    Utimens utimens(path: GuestPath, atsecs: i64, atnsecs: i64, mtsecs: i64, mtnsecs: i64) -> ()
+        { group: attributes, access: Write, stream: None }
+
+    /// Like `utimens` on the path itself: a symlink is not followed.
+    Lutimens lutimens(path: GuestPath, atsecs: i64, atnsecs: i64, mtsecs: i64, mtnsecs: i64) -> ()
+        { group: attributes, access: Write, stream: None }
+
+    /// Every extended attribute of a file (symlinks followed): names and values.
+    Getxattrs getxattrs(path: GuestPath) -> Vec<XAttr>
+        { group: attributes, access: Read, stream: None }
+
+    /// Every extended attribute of the path itself (a symlink is not followed).
+    Lgetxattrs lgetxattrs(path: GuestPath) -> Vec<XAttr>
+        { group: attributes, access: Read, stream: None }
+
+    /// One extended attribute's value (ENODATA if not set).
+    Getxattr getxattr(path: GuestPath, name: String) -> Data
+        { group: attributes, access: Read, stream: None }
+
+    /// One extended attribute of the path itself.
+    Lgetxattr lgetxattr(path: GuestPath, name: String) -> Data
+        { group: attributes, access: Read, stream: None }
+
+    /// Sets an extended attribute (symlinks followed).
+    Setxattr setxattr(xattr: String, val: Data, path: GuestPath) -> ()
+        { group: attributes, access: Write, stream: None }
+
+    /// Sets an extended attribute of the path itself.
+    Lsetxattr lsetxattr(xattr: String, val: Data, path: GuestPath) -> ()
+        { group: attributes, access: Write, stream: None }
+
+    /// Removes an extended attribute (symlinks followed).
+    Removexattr removexattr(xattr: String, path: GuestPath) -> ()
+        { group: attributes, access: Write, stream: None }
+
+    /// Removes an extended attribute of the path itself.
+    Lremovexattr lremovexattr(xattr: String, path: GuestPath) -> ()
+        { group: attributes, access: Write, stream: None }
+
+    /// The lines of a text file (at most 4 MiB), without their `\n` or `\r\n`.
+    ReadLines read_lines(path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None }
+
+    /// Up to `count` bytes (at most 4 MiB) from `offset`; fewer at the end of the file.
+    Pread pread(path: GuestPath, count: ByteSize, offset: ByteSize) -> Data
+        { group: files, access: Read, stream: None }
+
+    /// Writes data at `offset` of an existing file; returns the bytes written.
+    Pwrite pwrite(path: GuestPath, content: Data, offset: ByteSize) -> u64
+        { group: files, access: Write, stream: None }
+
+    /// Appends to a file, creating it (0644) if missing; on disk when the call returns.
+    WriteAppend write_append(path: GuestPath, content: Data) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Replaces a file atomically: a temporary file in the same directory takes the
+    /// content and the old file's owner, group, mode and extended attributes (SELinux
+    /// label), is flushed and renamed over the old one. Readers never see a partial file.
+    ReplaceFile replace_file(path: GuestPath, content: Data) -> ()
+        { group: files, access: Write, stream: None }
+
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====

@@ -336,6 +336,145 @@ struct_text! {
     MountEntry { device, mountpoint, fstype, options }
 }
 
+// ==== file API shell forms ====
+
+impl ShellArg for ChecksumType {
+    const KIND: ArgKind = ArgKind::String;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        word.parse()
+    }
+}
+impl ShellArg for Compression {
+    const KIND: ArgKind = ArgKind::String;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        word.parse()
+    }
+}
+impl ShellArg for FileHandle {
+    const KIND: ArgKind = ArgKind::Int;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        u64::parse_word(word).map(FileHandle)
+    }
+}
+impl Brief for ChecksumType {
+    fn brief(&self) -> String {
+        self.to_string()
+    }
+}
+impl Brief for Compression {
+    fn brief(&self) -> String {
+        self.to_string()
+    }
+}
+impl Brief for FileHandle {
+    fn brief(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ShellText for FileName {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        if escape {
+            push_line(out, &self.escaped());
+        } else {
+            out.extend_from_slice(&self.0);
+            out.push(b'\n');
+        }
+    }
+}
+impl ShellText for Line {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        if escape {
+            push_line(out, &escape_bytes(&self.0));
+        } else {
+            out.extend_from_slice(&self.0);
+            out.push(b'\n');
+        }
+    }
+}
+impl ShellText for FileKind {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        push_line(out, &format!("{self:?}").to_ascii_lowercase());
+    }
+}
+impl ShellText for FileHandle {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        push_line(out, &self.to_string());
+    }
+}
+/// `kind inode name`, one line per entry (the kind as `ls -l` shows it).
+impl ShellText for DirEntry {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        out.extend_from_slice(format!("{} {} ", self.kind.ls_char(), self.ino).as_bytes());
+        self.name.shell_text(out, escape);
+    }
+}
+/// Like one line of `ls -l`: mode, links, owner, group, size, mtime, name, link target.
+impl ShellText for DirEntryPlus {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        let st = &self.stat;
+        out.extend_from_slice(
+            format!(
+                "{} {:>3} {:>5} {:>5} {:>10} {} ",
+                mode_string(st.mode),
+                st.nlink,
+                st.uid,
+                st.gid,
+                st.size,
+                st.mtime
+            )
+            .as_bytes(),
+        );
+        let mut name = Vec::new();
+        self.name.shell_text(&mut name, escape);
+        name.pop();
+        out.extend_from_slice(&name);
+        if let Some(link) = &self.link {
+            out.extend_from_slice(b" -> ");
+            link.shell_text(out, escape);
+        } else {
+            out.push(b'\n');
+        }
+    }
+}
+fn page_trailer(out: &mut Vec<u8>, more: bool, next: u64) {
+    if more {
+        push_line(out, &format!("(more entries: offset:{next})"));
+    }
+}
+impl ShellText for DirPage {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        self.entries.shell_text(out, escape);
+        page_trailer(out, self.more, self.next);
+    }
+}
+impl ShellText for DirPlusPage {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        self.entries.shell_text(out, escape);
+        page_trailer(out, self.more, self.next);
+    }
+}
+/// `name: value`, the value escaped on a terminal.
+impl ShellText for XAttr {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        out.extend_from_slice(escape_bytes(self.name.as_bytes()).as_bytes());
+        out.extend_from_slice(b": ");
+        if escape {
+            push_line(out, &escape_bytes(&self.value.0));
+        } else {
+            out.extend_from_slice(&self.value.0);
+            out.push(b'\n');
+        }
+    }
+}
+
+struct_text! {
+    Stat { dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime, atime_nsec, mtime, mtime_nsec, ctime, ctime_nsec }
+    StatVfs { bsize, frsize, blocks, bfree, bavail, files, ffree, favail, fsid, flag, namemax }
+}
+
+// ==== end of file API shell forms ====
+
 #[cfg(test)]
 mod tests {
     use super::*;

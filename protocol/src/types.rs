@@ -379,3 +379,383 @@ pub struct MountEntry {
     /// Mount options as the kernel reports them.
     pub options: String,
 }
+
+// ==== file API types ====
+
+/// One name inside a directory, as raw bytes: never contains `/` or NUL.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FileName(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+impl FileName {
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    /// The name with control characters and invalid UTF-8 escaped, safe to print.
+    pub fn escaped(&self) -> String {
+        escape_bytes(&self.0)
+    }
+}
+impl fmt::Debug for FileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.escaped())
+    }
+}
+impl fmt::Display for FileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.escaped())
+    }
+}
+impl From<&str> for FileName {
+    fn from(s: &str) -> Self {
+        FileName(s.as_bytes().to_vec())
+    }
+}
+impl From<&[u8]> for FileName {
+    fn from(s: &[u8]) -> Self {
+        FileName(s.to_vec())
+    }
+}
+
+/// What kind of file an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FileKind {
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A symbolic link.
+    Symlink,
+    /// A block device node.
+    BlockDevice,
+    /// A character device node.
+    CharDevice,
+    /// A named pipe.
+    Fifo,
+    /// A Unix socket.
+    Socket,
+    /// The filesystem did not say (some filesystems leave `d_type` unknown).
+    Unknown,
+}
+
+impl FileKind {
+    /// The kind encoded in the `S_IFMT` bits of a mode.
+    pub fn from_mode(mode: u32) -> FileKind {
+        match mode & 0o170000 {
+            0o100000 => FileKind::Regular,
+            0o040000 => FileKind::Directory,
+            0o120000 => FileKind::Symlink,
+            0o060000 => FileKind::BlockDevice,
+            0o020000 => FileKind::CharDevice,
+            0o010000 => FileKind::Fifo,
+            0o140000 => FileKind::Socket,
+            _ => FileKind::Unknown,
+        }
+    }
+    /// The letter `ls -l` shows for the kind (`-` for a regular file).
+    pub fn ls_char(self) -> char {
+        match self {
+            FileKind::Regular => '-',
+            FileKind::Directory => 'd',
+            FileKind::Symlink => 'l',
+            FileKind::BlockDevice => 'b',
+            FileKind::CharDevice => 'c',
+            FileKind::Fifo => 'p',
+            FileKind::Socket => 's',
+            FileKind::Unknown => '?',
+        }
+    }
+}
+
+/// `ls -l` permission text of a mode: `drwxr-xr-x`, with setuid, setgid and sticky bits.
+pub fn mode_string(mode: u32) -> String {
+    let mut s = String::with_capacity(10);
+    s.push(FileKind::from_mode(mode).ls_char());
+    let bit = |m: u32, c: char| if mode & m != 0 { c } else { '-' };
+    let exec =
+        |x: u32, special: u32, set: char, unset: char| match (mode & x != 0, mode & special != 0) {
+            (true, true) => set,
+            (false, true) => unset,
+            (true, false) => 'x',
+            (false, false) => '-',
+        };
+    s.push(bit(0o400, 'r'));
+    s.push(bit(0o200, 'w'));
+    s.push(exec(0o100, 0o4000, 's', 'S'));
+    s.push(bit(0o040, 'r'));
+    s.push(bit(0o020, 'w'));
+    s.push(exec(0o010, 0o2000, 's', 'S'));
+    s.push(bit(0o004, 'r'));
+    s.push(bit(0o002, 'w'));
+    s.push(exec(0o001, 0o1000, 't', 'T'));
+    s
+}
+
+/// Everything `stat(2)` says about a file. Times are seconds and nanoseconds since the epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stat {
+    /// Device of the filesystem that holds the file.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// File type and permission bits.
+    pub mode: u32,
+    /// Number of hard links.
+    pub nlink: u64,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Device number, for device nodes.
+    pub rdev: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Preferred I/O block size in bytes.
+    pub blksize: u64,
+    /// Allocated 512-byte blocks.
+    pub blocks: u64,
+    /// Last access, seconds.
+    pub atime: i64,
+    /// Last access, nanoseconds.
+    pub atime_nsec: i64,
+    /// Last modification, seconds.
+    pub mtime: i64,
+    /// Last modification, nanoseconds.
+    pub mtime_nsec: i64,
+    /// Last status change, seconds.
+    pub ctime: i64,
+    /// Last status change, nanoseconds.
+    pub ctime_nsec: i64,
+}
+
+impl Stat {
+    /// The kind of file.
+    pub fn kind(&self) -> FileKind {
+        FileKind::from_mode(self.mode)
+    }
+    /// The permission bits (with setuid, setgid, sticky).
+    pub fn perm(&self) -> Mode {
+        Mode(self.mode & 0o7777)
+    }
+    /// Major number of a device node.
+    pub fn rdev_major(&self) -> u32 {
+        (((self.rdev >> 32) & 0xffff_f000) | ((self.rdev >> 8) & 0xfff)) as u32
+    }
+    /// Minor number of a device node.
+    pub fn rdev_minor(&self) -> u32 {
+        (((self.rdev >> 12) & 0xffff_ff00) | (self.rdev & 0xff)) as u32
+    }
+}
+
+/// What `statvfs(2)` says about a filesystem. Block counts are in units of `frsize` bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatVfs {
+    /// Filesystem block size.
+    pub bsize: u64,
+    /// Fragment size: the unit of `blocks`, `bfree` and `bavail`.
+    pub frsize: u64,
+    /// Size of the filesystem in `frsize` units.
+    pub blocks: u64,
+    /// Free blocks.
+    pub bfree: u64,
+    /// Free blocks available to unprivileged users.
+    pub bavail: u64,
+    /// Inodes.
+    pub files: u64,
+    /// Free inodes.
+    pub ffree: u64,
+    /// Free inodes available to unprivileged users.
+    pub favail: u64,
+    /// Filesystem id.
+    pub fsid: u64,
+    /// Mount flags (`ST_RDONLY` = 1, `ST_NOSUID` = 2, ...).
+    pub flag: u64,
+    /// Longest file name.
+    pub namemax: u64,
+}
+
+/// One entry of a directory listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirEntry {
+    /// The name.
+    pub name: FileName,
+    /// The kind, as the directory says (without a stat).
+    pub kind: FileKind,
+    /// The inode number.
+    pub ino: u64,
+}
+
+/// One page of a directory listing. Ask again with `offset: next` while `more` is true.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirPage {
+    /// The entries of this page.
+    pub entries: Vec<DirEntry>,
+    /// The offset to pass to get the next page.
+    pub next: u64,
+    /// Whether entries remain after this page.
+    pub more: bool,
+}
+
+/// A directory entry with its `lstat` and, for a symlink, its target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirEntryPlus {
+    /// The name.
+    pub name: FileName,
+    /// `lstat` of the entry (a symlink is not followed).
+    pub stat: Stat,
+    /// The target of a symlink.
+    pub link: Option<GuestPath>,
+}
+
+/// One page of a listing with per-entry metadata. Ask again with `offset: next` while
+/// `more` is true.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirPlusPage {
+    /// The entries of this page.
+    pub entries: Vec<DirEntryPlus>,
+    /// The offset to pass to get the next page.
+    pub next: u64,
+    /// Whether entries remain after this page.
+    pub more: bool,
+}
+
+/// An extended attribute: name and value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XAttr {
+    /// The name with its namespace: `user.comment`, `security.selinux`.
+    pub name: String,
+    /// The value, raw.
+    pub value: Data,
+}
+
+/// One line of a text file, without its line ending; the bytes are kept as they are.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+impl fmt::Debug for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", escape_bytes(&self.0))
+    }
+}
+impl From<&str> for Line {
+    fn from(s: &str) -> Self {
+        Line(s.as_bytes().to_vec())
+    }
+}
+
+/// A checksum algorithm: `md5`, `sha1`, `sha224`, `sha256`, `sha384`, `sha512`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChecksumType {
+    /// MD5 (128 bits).
+    Md5,
+    /// SHA-1 (160 bits).
+    Sha1,
+    /// SHA-224.
+    Sha224,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl FromStr for ChecksumType {
+    type Err = ArgError;
+    fn from_str(s: &str) -> Result<Self, ArgError> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "md5" => ChecksumType::Md5,
+            "sha1" => ChecksumType::Sha1,
+            "sha224" => ChecksumType::Sha224,
+            "sha256" => ChecksumType::Sha256,
+            "sha384" => ChecksumType::Sha384,
+            "sha512" => ChecksumType::Sha512,
+            _ => {
+                return Err(ArgError(format!(
+                    "'{}' is not a checksum type: use md5, sha1, sha224, sha256, sha384 or sha512",
+                    escape_bytes(s.as_bytes())
+                )))
+            }
+        })
+    }
+}
+impl fmt::Display for ChecksumType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChecksumType::Md5 => "md5",
+            ChecksumType::Sha1 => "sha1",
+            ChecksumType::Sha224 => "sha224",
+            ChecksumType::Sha256 => "sha256",
+            ChecksumType::Sha384 => "sha384",
+            ChecksumType::Sha512 => "sha512",
+        })
+    }
+}
+impl From<&str> for ChecksumType {
+    /// Unchecked convenience for callers with a literal: an unknown name becomes sha256.
+    fn from(s: &str) -> Self {
+        s.parse().unwrap_or(ChecksumType::Sha256)
+    }
+}
+
+/// Compression of a tar stream: `none`, `gzip`, `xz`, `zstd`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Compression {
+    /// Plain tar.
+    #[default]
+    None,
+    /// gzip.
+    Gzip,
+    /// xz.
+    Xz,
+    /// Zstandard.
+    Zstd,
+}
+
+impl FromStr for Compression {
+    type Err = ArgError;
+    fn from_str(s: &str) -> Result<Self, ArgError> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "none" | "" => Compression::None,
+            "gzip" | "gz" => Compression::Gzip,
+            "xz" => Compression::Xz,
+            "zstd" | "zst" => Compression::Zstd,
+            _ => {
+                return Err(ArgError(format!(
+                    "'{}' is not a compression: use none, gzip, xz or zstd",
+                    escape_bytes(s.as_bytes())
+                )))
+            }
+        })
+    }
+}
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zstd",
+        })
+    }
+}
+
+/// A file the daemon holds open for the caller (FUSE); valid until closed or shutdown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FileHandle(pub u64);
+
+impl fmt::Display for FileHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+impl From<u64> for FileHandle {
+    fn from(n: u64) -> Self {
+        FileHandle(n)
+    }
+}
+
+/// Who owns a file: a uid or gid, or `-1` to leave it unchanged (as chown(2) takes).
+pub const OWNER_UNCHANGED: i64 = -1;
+
+// ==== end of file API types ====
