@@ -5,6 +5,7 @@ mod error;
 mod logger;
 mod options;
 mod session;
+mod shell;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ struct Cli {
 enum Command {
     Cat(cmd::cat::CatArgs),
     Write(cmd::write::WriteArgs),
+    Shell(shell::ShellArgs),
 }
 
 fn run(cli: &Cli) -> error::Result {
@@ -44,12 +46,17 @@ fn run(cli: &Cli) -> error::Result {
     match &cli.command {
         Command::Cat(a) => cmd::cat::run(a, &cli.appliance, verbose),
         Command::Write(a) => cmd::write::run(a, &cli.appliance, verbose),
+        // Run from `main`: the shell reports its own errors and has its own exit codes.
+        Command::Shell(_) => Ok(()),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logger::init(cli.verbose);
+    if let Command::Shell(a) = &cli.command {
+        return shell::run(a, &cli.appliance, cli.verbose);
+    }
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),

@@ -1,0 +1,287 @@
+//! `guestwright shell` in script mode: scripts with `-f`, on standard input and as commands
+//! on the command line; exact output, exit codes, the first error stopping a script, `-`
+//! ignoring it, read-only refusal, JSON, pipes and host commands. Each test shares one
+//! launch among many commands.
+
+use guestwright_tests::*;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// What a run of the shell produced.
+#[derive(Debug)]
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn shell(args: &[&str]) -> Command {
+    let mut c = guestwright();
+    c.arg("shell").args(args);
+    c
+}
+
+fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Ran {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("guestwright");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn run(cmd: &mut Command) -> Ran {
+    run_with_stdin(cmd, b"")
+}
+
+fn script(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn base_files() -> Vec<File<'static>> {
+    vec![
+        file("/etc/hostname", "testhost\n"),
+        file("/etc/os-release", "ID=debian\n"),
+    ]
+}
+
+#[test]
+fn a_script_writes_the_image_in_one_launch() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(dir.path(), "disk.img", &base_files());
+    let img_s = img.to_str().unwrap();
+    let s = script(
+        dir.path(),
+        "edit.gw",
+        "#!/usr/bin/env -S guestwright shell -f\n\
+         # comments and blank lines are skipped\n\
+         \n\
+         mount /dev/sda1 /\n\
+         read-file /etc/hostname\n\
+         write-file /etc/hostname \"newhost\\n\"\n\
+         write_file /etc/motd 'Hello, world\\n'\n\
+         read-file /etc/hostname\n\
+         read-file /etc/motd\n\
+         read-file /etc/os-release | tr a-z A-Z\n\
+         echo a  b   c\n\
+         !echo from the host\n\
+         <! printf 'echo one\\necho two\\n'\n\
+         json on\n\
+         read-file /etc/hostname\n\
+         list-partitions\n\
+         json off\n\
+         list-devices\n",
+    );
+    let r = run(&mut shell(&["--rw", "-a", img_s, "-f", &s]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "testhost\n\
+         newhost\n\
+         Hello, world\\n\
+         ID=DEBIAN\n\
+         a b c\n\
+         from the host\n\
+         one\n\
+         two\n\
+         \"newhost\\n\"\n\
+         [{\"device\":\"/dev/sda1\",\"number\":1,\"parent\":\"/dev/sda\",\"size\":65011712,\"start\":1048576}]\n\
+         /dev/sda: 67108864\n"
+    );
+    assert_eq!(r.stderr, "");
+    assert_fsck_clean(&img);
+    assert_eq!(debugfs_cat(&img, "/etc/hostname"), b"newhost\n");
+    assert_eq!(debugfs_cat(&img, "/etc/motd"), b"Hello, world\\n");
+}
+
+#[test]
+fn the_first_error_stops_a_script_unless_the_command_starts_with_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(dir.path(), "disk.img", &base_files());
+    let img_s = img.to_str().unwrap();
+
+    // From a file: stops at the failing command, exit status 1.
+    let s = script(
+        dir.path(),
+        "fail.gw",
+        "mount /dev/sda1 /\nread-file /etc/hostname\nread-file /missing\necho not reached\n",
+    );
+    let r = run(&mut shell(&["-a", img_s, "-f", &s]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout, "testhost\n");
+    assert!(
+        r.stderr.starts_with("guestwright: read_file /missing: ") && r.stderr.contains("ENOENT"),
+        "{}",
+        r.stderr
+    );
+
+    // On standard input, with `-`: reported, and the script goes on to succeed.
+    let r = run_with_stdin(
+        &mut shell(&["-a", img_s, "-m", "/dev/sda1"]),
+        b"-read-file /missing\nread-file /etc/hostname\n-no-such-command\necho reached\n",
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "testhost\nreached\n");
+    assert_eq!(r.stderr.lines().count(), 2, "{}", r.stderr);
+    assert!(r.stderr.contains("unknown command 'no-such-command'"));
+
+    // Commands on the command line, separated by ':'.
+    let r = run(&mut shell(&[
+        "-a",
+        img_s,
+        "-m",
+        "/dev/sda1",
+        "read-file",
+        "/etc/hostname",
+        ":",
+        "-read-file",
+        "/nope",
+        ":",
+        "read-file",
+        "/etc/os-release",
+        ":",
+        "read-file",
+        "/missing",
+        ":",
+        "echo",
+        "not reached",
+    ]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout, "testhost\nID=debian\n");
+    assert_eq!(r.stderr.lines().count(), 2, "{}", r.stderr);
+}
+
+#[test]
+fn read_only_is_the_default_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(dir.path(), "disk.img", &base_files());
+    let before = sha256(&img);
+    let r = run(&mut shell(&[
+        "-a",
+        img.to_str().unwrap(),
+        // Mounting works: read-only, since the images are.
+        "mount",
+        "/dev/sda1",
+        "/",
+        ":",
+        "mounts",
+        ":",
+        "write-file",
+        "/etc/hostname",
+        "evil",
+    ]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("options: ro,"), "{}", r.stdout);
+    assert_eq!(
+        r.stderr,
+        "guestwright: write-file: the disk images are open read-only; to change them, start \
+         the shell with --rw (guestwright shell --rw -a IMAGE ...) or, before the appliance \
+         starts, add them with 'add IMAGE' instead of 'add-ro'\n"
+    );
+    assert_eq!(sha256(&img), before, "the image changed");
+}
+
+#[test]
+fn drives_added_in_the_script_and_a_lazy_launch() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(dir.path(), "disk.img", &base_files());
+    let ro = gpt_ext4(dir.path(), "ro.img", &[file("/etc/hostname", "second\n")]);
+    let before = sha256(&ro);
+    let text = format!(
+        "help add\n\
+         add {} format:raw\n\
+         add-ro {}\n\
+         run\n\
+         -add {}\n\
+         list-devices\n\
+         mount /dev/sdb1 /\n\
+         read-file /etc/hostname\n\
+         umount-all\n\
+         mount /dev/sda1 /\n\
+         write-file /etc/hostname \"changed\\n\"\n\
+         reopen\n\
+         mount /dev/sda1 /\n\
+         read-file /etc/hostname\n",
+        img.display(),
+        ro.display(),
+        img.display()
+    );
+    let s = script(dir.path(), "drives.gw", &text);
+    let r = run(&mut shell(&["-f", &s]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r
+        .stdout
+        .starts_with("add IMAGE [format:FORMAT] [readonly:true|false]\n"));
+    assert!(
+        r.stdout
+            .ends_with("/dev/sda: 67108864\n/dev/sdb: 67108864\nsecond\nchanged\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("the appliance is running; drives are added before it starts"),
+        "{}",
+        r.stderr
+    );
+    assert!(r
+        .stderr
+        .contains("ro.img is read-only: writes to it are discarded"));
+    assert_eq!(sha256(&ro), before);
+    assert_eq!(debugfs_cat(&img, "/etc/hostname"), b"changed\n");
+}
+
+#[test]
+fn usage_errors_help_and_exit_codes_without_an_appliance() {
+    let r = run(&mut shell(&["--no-such-option"]));
+    assert_eq!(r.code, 2, "{r:?}");
+    let r = run(&mut shell(&["-rm", "/x"]));
+    assert_eq!(r.code, 2, "{r:?}");
+    let r = run(&mut shell(&[":", "-echo", "-x", ":", "echo", "y"]));
+    assert_eq!((r.code, r.stdout.as_str()), (0, "-x\ny\n"), "{r:?}");
+    let r = run(&mut shell(&["-f", "/dev/null", "echo", "x"]));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("not both"), "{}", r.stderr);
+
+    // Help comes from the table: every operation is listed, by group.
+    let r = run(&mut shell(&[
+        "help", ":", "help", "mount", ":", "help", "copy-out",
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    for op in guestwright::protocol::OPERATIONS
+        .iter()
+        .filter(|op| op.group != "internal")
+    {
+        assert!(r.stdout.contains(&op.shell_name()), "{} missing", op.name);
+    }
+    assert!(r
+        .stdout
+        .contains("\nmount device mountpoint [options:..] [fstype:..] [readonly:..]\n"));
+    assert!(r.stdout.contains("copy-out PATH... HOSTDIR"));
+
+    // A mistake in a command's words is found before anything is launched.
+    let r = run(&mut shell(&["mount", "sda1", "/"]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("is not a device name"), "{}", r.stderr);
+    let r = run(&mut shell(&["muont", "/dev/sda1", "/"]));
+    assert!(r.stderr.contains("did you mean 'mount'"), "{}", r.stderr);
+
+    // The appliance cannot start: exit status 3.
+    let r = run(shell(&["ping"]).env("GUESTWRIGHT_QEMU", "/nonexistent/qemu"));
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr.contains("cannot launch the appliance"),
+        "{}",
+        r.stderr
+    );
+}

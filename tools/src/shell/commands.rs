@@ -1,0 +1,498 @@
+//! The shell's own commands: the few that are not operations of the appliance (drives,
+//! launch, help, host commands, editing a guest file, copying trees). Each is declared once
+//! in [`COMMANDS`], which gives `help`, completion and dispatch.
+
+use super::output::{Output, PipeError};
+use super::script::Input;
+use super::{copy, help, table, Flow, Shell, ShellError};
+use guestwright::prelude::*;
+use guestwright::protocol::shell::ShellArg;
+use guestwright::protocol::{CallStream, Request};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// What a word of a host-side command is, for completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// A host file or directory.
+    HostFile,
+    /// A guest path.
+    GuestPath,
+    /// A host or guest path (copy-in and copy-out: the last word is the other side).
+    HostOrGuest,
+    /// A command name.
+    Command,
+    /// One of these words.
+    Words(&'static [&'static str]),
+}
+
+/// A host-side command.
+#[derive(Debug)]
+pub struct HostCommand {
+    /// Its name, then its aliases.
+    pub names: &'static [&'static str],
+    /// The usage line.
+    pub usage: &'static str,
+    /// One line for `help`.
+    pub summary: &'static str,
+    /// The text of `help CMD`.
+    pub help: &'static str,
+    /// Completion of its words; the last slot repeats.
+    pub slots: &'static [Slot],
+    /// Its optional `name:value` arguments.
+    pub options: &'static [&'static str],
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Add,
+    AddRo,
+    Run,
+    Reopen,
+    Quit,
+    Help,
+    Echo,
+    Lcd,
+    Json,
+    Time,
+    Edit,
+    CopyIn,
+    CopyOut,
+}
+
+/// The host-side commands.
+pub static COMMANDS: &[HostCommand] = &[
+    HostCommand {
+        names: &["add", "add-drive"],
+        usage: "add IMAGE [format:FORMAT] [readonly:true|false]",
+        summary: "add a disk image, read-write unless readonly:true",
+        help: "Adds a disk image before the appliance starts: the first is /dev/sda, the next\n\
+               /dev/sdb, ... FORMAT is raw, qcow2, vmdk, vdi, vhdx or vpc, detected from the\n\
+               image's header when not given.",
+        slots: &[Slot::HostFile],
+        options: &["format", "readonly"],
+        kind: Kind::Add,
+    },
+    HostCommand {
+        names: &["add-ro", "add-drive-ro"],
+        usage: "add-ro IMAGE [format:FORMAT]",
+        summary: "add a disk image read-only",
+        help: "Adds a disk image read-only: its bytes never change, and commands that would\n\
+               write are refused while every image is read-only.",
+        slots: &[Slot::HostFile],
+        options: &["format"],
+        kind: Kind::AddRo,
+    },
+    HostCommand {
+        names: &["run", "launch"],
+        usage: "run",
+        summary: "start the appliance now (the first command that needs it does too)",
+        help: "Starts the appliance with the drives added so far, and mounts what -m and -i\n\
+               ask for. Commands start it by themselves when they need it.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Run,
+    },
+    HostCommand {
+        names: &["reopen", "shutdown"],
+        usage: "reopen",
+        summary: "stop the appliance, writing everything to the images",
+        help: "Stops the appliance: every write is then in the image files. The next command\n\
+               starts it again with the same drives (and -m mounts); drives may be added in\n\
+               between.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Reopen,
+    },
+    HostCommand {
+        names: &["quit", "exit", "q"],
+        usage: "quit",
+        summary: "leave the shell (Ctrl-D too)",
+        help: "Stops the appliance, writing everything to the images, and leaves the shell.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Quit,
+    },
+    HostCommand {
+        names: &["help"],
+        usage: "help [COMMAND]",
+        summary: "list the commands, or explain one",
+        help: "Without an argument, lists every command by group. With one, shows its usage,\n\
+               what it does and what each argument is.",
+        slots: &[Slot::Command],
+        options: &[],
+        kind: Kind::Help,
+    },
+    HostCommand {
+        names: &["echo"],
+        usage: "echo [WORD...]",
+        summary: "print the words",
+        help: "Prints the words separated by spaces.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Echo,
+    },
+    HostCommand {
+        names: &["lcd"],
+        usage: "lcd [DIR]",
+        summary: "change the shell's directory on the host",
+        help: "Changes the host directory that relative host file names start from (home\n\
+               when DIR is not given).",
+        slots: &[Slot::HostFile],
+        options: &[],
+        kind: Kind::Lcd,
+    },
+    HostCommand {
+        names: &["json"],
+        usage: "json [on|off]",
+        summary: "print results as JSON, or as text",
+        help: "'json on' prints each result as one JSON value per line (like --json); 'json\n\
+               off' goes back to text. Without an argument, says which is in effect.",
+        slots: &[Slot::Words(&["on", "off"])],
+        options: &[],
+        kind: Kind::Json,
+    },
+    HostCommand {
+        names: &["time"],
+        usage: "time COMMAND [ARG...]",
+        summary: "run a command and print how long it took",
+        help: "Runs the command, then prints the elapsed time on standard error.",
+        slots: &[Slot::Command],
+        options: &[],
+        kind: Kind::Time,
+    },
+    HostCommand {
+        names: &["edit", "vi", "emacs"],
+        usage: "edit PATH",
+        summary: "edit a guest file with $EDITOR",
+        help: "Copies the guest file to the host, runs $EDITOR on it (vi if unset; 'vi' and\n\
+               'emacs' run those), and, only if the content changed, writes it back\n\
+               atomically: the file is replaced as a whole, keeping its owner and mode.",
+        slots: &[Slot::GuestPath],
+        options: &[],
+        kind: Kind::Edit,
+    },
+    HostCommand {
+        names: &["copy-in"],
+        usage: "copy-in HOSTPATH... DIR",
+        summary: "copy host files and directories into a guest directory",
+        help: "Copies each host file or directory (recursively, with modes and times;\n\
+               symlinks as symlinks) into the guest directory DIR.",
+        slots: &[Slot::HostFile, Slot::HostOrGuest],
+        options: &[],
+        kind: Kind::CopyIn,
+    },
+    HostCommand {
+        names: &["copy-out"],
+        usage: "copy-out PATH... HOSTDIR",
+        summary: "copy guest files and directories into a host directory",
+        help: "Copies each guest file or directory (recursively) into the host directory\n\
+               HOSTDIR. Nothing is written outside HOSTDIR: entries named with '..' or an\n\
+               absolute path, or reached through a symlink, are refused; device nodes are\n\
+               skipped; setuid, setgid and sticky bits and owners are dropped.",
+        slots: &[Slot::GuestPath, Slot::HostOrGuest],
+        options: &[],
+        kind: Kind::CopyOut,
+    },
+];
+
+/// Looks a host-side command up (dashes or underscores).
+pub fn find(name: &str) -> Option<&'static HostCommand> {
+    let name = name.replace('_', "-");
+    COMMANDS.iter().find(|c| c.names.contains(&name.as_str()))
+}
+
+fn usage_error(c: &HostCommand) -> ShellError {
+    ShellError::Usage(format!("usage: {}", c.usage))
+}
+
+/// Splits `name:value` options off the end of the words.
+fn options<'a>(c: &HostCommand, words: &'a [String]) -> (Vec<&'a String>, Vec<(&'a str, &'a str)>) {
+    let mut plain = Vec::new();
+    let mut opts = Vec::new();
+    for w in words {
+        match w.split_once(':') {
+            Some((k, v)) if c.options.contains(&k) => opts.push((k, v)),
+            _ => plain.push(w),
+        }
+    }
+    (plain, opts)
+}
+
+/// Runs a host-side command.
+pub fn run(
+    shell: &mut Shell,
+    c: &'static HostCommand,
+    name: &str,
+    args: &[String],
+    out: &mut Output,
+    input: &mut Input,
+) -> Result<Flow, ShellError> {
+    match c.kind {
+        Kind::Add | Kind::AddRo => {
+            let (plain, opts) = options(c, args);
+            let [image] = plain[..] else {
+                return Err(usage_error(c));
+            };
+            let mut drive = DriveOptions {
+                format: None,
+                readonly: c.kind == Kind::AddRo,
+            };
+            for (k, v) in opts {
+                match k {
+                    "format" => drive.format = Some(v.parse().map_err(ShellError::Usage)?),
+                    _ => {
+                        drive.readonly = bool::parse_word(v)
+                            .map_err(|e| ShellError::Usage(format!("{}: {e}", c.names[0])))?
+                    }
+                }
+            }
+            if shell.h.is_launched() {
+                return Err(ShellError::Usage(format!(
+                    "{}: the appliance is running; drives are added before it starts \
+                     ('reopen' stops it, then add)",
+                    c.names[0]
+                )));
+            }
+            shell.h.add_drive(image, drive)?;
+        }
+        Kind::Run => {
+            no_args(c, args)?;
+            shell.ensure_launched()?;
+        }
+        Kind::Reopen => {
+            no_args(c, args)?;
+            shell.close()?;
+        }
+        Kind::Quit => return Ok(Flow::Quit),
+        Kind::Help => {
+            let text = match args {
+                [] => help::list(),
+                [name] => help::describe(name)
+                    .ok_or_else(|| ShellError::Usage(help::unknown_command(name)))?,
+                _ => return Err(usage_error(c)),
+            };
+            out.write_all(text.as_bytes()).map_err(ShellError::Output)?;
+        }
+        Kind::Echo => {
+            let mut text = args.join(" ");
+            text.push('\n');
+            out.write_all(text.as_bytes()).map_err(ShellError::Output)?;
+        }
+        Kind::Lcd => {
+            let dir = match args {
+                [] => std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_default(),
+                [d] => PathBuf::from(d),
+                _ => return Err(usage_error(c)),
+            };
+            std::env::set_current_dir(&dir)
+                .map_err(|source| ShellError::HostIo { path: dir, source })?;
+        }
+        Kind::Json => match args {
+            [] => {
+                let state = if shell.json { "on\n" } else { "off\n" };
+                out.write_all(state.as_bytes())
+                    .map_err(ShellError::Output)?;
+            }
+            [v] => {
+                shell.json = bool::parse_word(v)
+                    .map_err(|_| ShellError::Usage("usage: json on|off".into()))?
+            }
+            _ => return Err(usage_error(c)),
+        },
+        Kind::Time => {
+            let [name, rest @ ..] = args else {
+                return Err(usage_error(c));
+            };
+            let started = Instant::now();
+            let flow = shell.command(name, rest, out, input);
+            eprintln!(
+                "elapsed time: {:.2} seconds",
+                started.elapsed().as_secs_f64()
+            );
+            return flow;
+        }
+        Kind::Edit => {
+            let [path] = args else {
+                return Err(usage_error(c));
+            };
+            let editor = match name {
+                "vi" | "emacs" => name.to_string(),
+                _ => std::env::var("EDITOR")
+                    .ok()
+                    .filter(|e| !e.trim().is_empty())
+                    .unwrap_or_else(|| "vi".to_string()),
+            };
+            edit(shell, path, &editor)?;
+        }
+        Kind::CopyIn => {
+            let [sources @ .., dest] = args else {
+                return Err(usage_error(c));
+            };
+            if sources.is_empty() {
+                return Err(usage_error(c));
+            }
+            copy::copy_in(shell, sources, dest)?;
+        }
+        Kind::CopyOut => {
+            let [sources @ .., dest] = args else {
+                return Err(usage_error(c));
+            };
+            if sources.is_empty() {
+                return Err(usage_error(c));
+            }
+            copy::copy_out(shell, sources, Path::new(dest))?;
+        }
+    }
+    Ok(Flow::Continue)
+}
+
+fn no_args(c: &HostCommand, args: &[String]) -> Result<(), ShellError> {
+    if args.is_empty() {
+        Ok(())
+    } else {
+        Err(usage_error(c))
+    }
+}
+
+/// `edit PATH`: download, run the editor, and replace the file only if it changed.
+fn edit(shell: &mut Shell, path: &str, editor: &str) -> Result<(), ShellError> {
+    let guest = GuestPath::parse_word(path).map_err(|e| ShellError::Usage(format!("edit: {e}")))?;
+    // Refused before the editor runs, not after the user's work.
+    if let Some(replace) = table::find("replace_file") {
+        shell.check_access(replace, &mut Vec::new(), "edit")?;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("guestwright-edit-")
+        .tempdir()
+        .map_err(|source| ShellError::HostIo {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    // The guest's own file name, so the editor picks its syntax; never a path.
+    let name = guest
+        .as_bytes()
+        .rsplit(|b| *b == b'/')
+        .next()
+        .filter(|n| !n.is_empty() && *n != b"." && *n != b"..")
+        .map(|n| String::from_utf8_lossy(n).replace(|c: char| c.is_control(), "_"))
+        .unwrap_or_else(|| "file".into());
+    let local = dir.path().join(name);
+    let host_io = |source| ShellError::HostIo {
+        path: local.clone(),
+        source,
+    };
+    let original = fetch(shell, &guest)?;
+    std::fs::write(&local, &original).map_err(host_io)?;
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("guestwright-edit")
+        .arg(&local)
+        .status()
+        .map_err(|source| PipeError::Spawn {
+            command: editor.to_string(),
+            source,
+        })?;
+    if !status.success() {
+        return Err(PipeError::Failed {
+            command: editor.to_string(),
+            status,
+        }
+        .into());
+    }
+    let edited = std::fs::read(&local).map_err(host_io)?;
+    if edited == original {
+        return Ok(());
+    }
+    shell.h.replace_file(guest, Data(edited))?;
+    Ok(())
+}
+
+/// A guest file's content: streamed with `download` when the table has it.
+fn fetch(shell: &mut Shell, path: &GuestPath) -> Result<Vec<u8>, ShellError> {
+    if table::find("download").is_some() {
+        let request = Request::from_words(
+            "download",
+            &[String::from_utf8_lossy(path.as_bytes()).into_owned()],
+        )
+        .map_err(|e| ShellError::Usage(e.to_string()))?;
+        let mut data = Vec::new();
+        shell.call(request, CallStream::Output(&mut data))?;
+        return Ok(data);
+    }
+    shell.ensure_launched()?;
+    Ok(shell.h.read_file(path)?.0)
+}
+
+/// `!CMD`: runs a host command with the shell's standard streams.
+pub fn host_shell(command: &str) -> Result<(), ShellError> {
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .status()
+        .map_err(|source| PipeError::Spawn {
+            command: command.to_string(),
+            source,
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(PipeError::Failed {
+            command: command.to_string(),
+            status,
+        }
+        .into())
+    }
+}
+
+/// `<! CMD`: what a host command prints.
+pub fn host_output(command: &str) -> Result<String, ShellError> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|source| PipeError::Spawn {
+            command: command.to_string(),
+            source,
+        })?;
+    let mut text = Vec::new();
+    let read = child
+        .stdout
+        .take()
+        .map(|mut o| o.read_to_end(&mut text))
+        .transpose();
+    let status = child.wait().map_err(|source| PipeError::Spawn {
+        command: command.to_string(),
+        source,
+    })?;
+    if let Err(source) = read {
+        return Err(PipeError::Spawn {
+            command: command.to_string(),
+            source,
+        }
+        .into());
+    }
+    if !status.success() {
+        return Err(PipeError::Failed {
+            command: command.to_string(),
+            status,
+        }
+        .into());
+    }
+    let _ = std::io::stdout().flush();
+    Ok(String::from_utf8_lossy(&text).into_owned())
+}
+
+/// `-i`: inspection and mounting as the guest would.
+pub fn mount_inspected(_shell: &mut Shell) -> Result<(), ShellError> {
+    Err(ShellError::Usage(
+        "-i: this build cannot inspect images yet; mount with -m DEVICE instead".into(),
+    ))
+}

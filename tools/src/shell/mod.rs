@@ -1,0 +1,534 @@
+//! `guestwright shell`: a guestfish-like shell for people and scripts.
+//!
+//! Every operation of the protocol's table is a command (parsed, checked, completed and
+//! documented from the table: this module names none of them); a few host-side commands
+//! (`add`, `run`, `edit`, `copy-in`, `!CMD`, ...) live in [`commands`]. The appliance
+//! launches when the first command needs it. Interactively an error is reported and the
+//! shell goes on; in a script or with commands on the command line the first error stops it
+//! (unless the command starts with `-`).
+//!
+//! Modules: [`parse`] (syntax), [`table`] (running table operations), [`commands`]
+//! (host-side commands), [`help`], [`output`] (text, JSON, pipes), [`json`], [`script`]
+//! (line sources, here-documents), [`interactive`] (prompt, history, Ctrl-C),
+//! [`complete`] (tab completion), [`copy`] and [`untar`] (copy-in, copy-out).
+
+mod commands;
+mod complete;
+mod copy;
+mod help;
+mod interactive;
+mod json;
+mod output;
+mod parse;
+mod script;
+mod table;
+mod untar;
+
+use crate::options::{parse_mount, ApplianceArgs, ImageArgs, MountSpec};
+use crate::session::{self, Access};
+use clap::Args;
+use guestwright::prelude::*;
+use guestwright::Canceller;
+use output::Output;
+use parse::Line;
+use script::LineSource;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Every command succeeded.
+pub const EXIT_OK: u8 = 0;
+/// A command failed (its message says which and why).
+pub const EXIT_FAILED: u8 = 1;
+/// The shell's own options are wrong.
+pub const EXIT_USAGE: u8 = 2;
+/// The appliance could not be started, or shutting it down failed (then the images may lack
+/// the last writes).
+pub const EXIT_APPLIANCE: u8 = 3;
+
+/// Explore and change disk images with guestfish's commands.
+///
+/// With commands after the options (separated by ':'), the shell runs them and exits.
+/// With -f SCRIPT, or with standard input not a terminal, it runs the script. Otherwise it
+/// prompts. The appliance starts when the first command needs it. 'help' lists the
+/// commands; 'help CMD' explains one.
+///
+///   guestwright shell -a disk.img -m /dev/sda1 : cat /etc/hostname : ls /etc
+///
+///   guestwright shell --rw -a disk.img -f fix.gw
+///
+/// Interactively, an error is reported and the shell goes on. In a script or with commands
+/// on the command line, the first error stops the shell, unless the command is written with
+/// a leading '-' (as in '-rm /tmp/x').
+///
+/// Exit status: 0 every command succeeded; 1 a command failed; 2 usage error (bad options);
+/// 3 the appliance could not be started, or shutting it down failed (the images may lack
+/// the last writes).
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ShellArgs {
+    /// A disk image to add (repeat for several: /dev/sda, /dev/sdb, ...).
+    #[arg(short = 'a', long = "add", value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// The format of the -a images: raw, qcow2, vmdk, vdi, vhdx, vpc (detected from the
+    /// header when not given; QEMU never guesses).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    format: Option<Format>,
+    /// Open the -a images read-only (the default): their bytes never change, and commands
+    /// that would write are refused.
+    #[arg(long, overrides_with = "rw")]
+    ro: bool,
+    /// Open the -a images read-write.
+    #[arg(short = 'w', long, overrides_with = "ro")]
+    rw: bool,
+    /// Inspect the images for operating systems and mount their filesystems as the guest
+    /// would.
+    #[arg(short = 'i', long = "inspector")]
+    inspector: bool,
+    /// Mount a filesystem: DEVICE[:MOUNTPOINT[:OPTIONS[:FSTYPE]]] (mountpoint defaults to /).
+    #[arg(short = 'm', long = "mount", value_name = "DEV[:MP[:OPTS[:FSTYPE]]]", value_parser = parse_mount)]
+    mounts: Vec<MountSpec>,
+    /// Run the commands in SCRIPT ('-' for standard input). Also works as an interpreter:
+    /// '#!/usr/bin/env -S guestwright shell -f'.
+    #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
+    file: Option<PathBuf>,
+    /// Echo each command to standard error before running it.
+    #[arg(short = 'x')]
+    echo: bool,
+    /// Print results as JSON, one value per line (same as the 'json on' command).
+    #[arg(long)]
+    json: bool,
+    /// Commands to run, separated by ':' words (a command written with a leading '-' to
+    /// ignore its error goes after a ':').
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
+    commands: Vec<String>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    /// The line does not parse.
+    #[error(transparent)]
+    Syntax(#[from] parse::ParseError),
+    /// Wrong arguments, or an unknown command.
+    #[error("{0}")]
+    Usage(String),
+    /// A command that writes, with every image read-only.
+    #[error(
+        "{command}: the disk images are open read-only; to change them, start the shell \
+         with --rw (guestwright shell --rw -a IMAGE ...) or, before the appliance starts, \
+         add them with 'add IMAGE' instead of 'add-ro'"
+    )]
+    ReadOnly {
+        /// The command refused.
+        command: String,
+    },
+    /// The appliance did not start.
+    #[error("cannot launch the appliance")]
+    Launch(#[source] guestwright::Error),
+    /// Stopping the appliance failed: the images may lack the last writes.
+    #[error(transparent)]
+    Shutdown(guestwright::Error),
+    /// The operation failed.
+    #[error(transparent)]
+    Library(#[from] guestwright::Error),
+    /// A host file could not be used.
+    #[error("{}", path.display())]
+    HostIo {
+        /// The host file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A host command (`!`, `|`, `<!`, the editor) failed.
+    #[error(transparent)]
+    Pipe(#[from] output::PipeError),
+    /// copy-in or copy-out failed.
+    #[error(transparent)]
+    Copy(#[from] copy::CopyError),
+    /// Writing the command's output failed.
+    #[error("cannot write the output")]
+    Output(#[source] std::io::Error),
+    /// Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl ShellError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            ShellError::Launch(_) | ShellError::Shutdown(_) => EXIT_APPLIANCE,
+            _ => EXIT_FAILED,
+        }
+    }
+}
+
+/// What Ctrl-C reaches: the flag the shell checks between commands, and the canceller of
+/// the running appliance.
+#[derive(Debug, Default)]
+pub(crate) struct Interrupt {
+    requested: AtomicBool,
+    canceller: Mutex<Option<Canceller>>,
+}
+
+impl Interrupt {
+    /// Called from the Ctrl-C handler: cancels every call in flight.
+    fn fire(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        if let Some(c) = self
+            .canceller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            c.cancel();
+        }
+    }
+
+    fn take(&self) -> bool {
+        self.requested.swap(false, Ordering::SeqCst)
+    }
+
+    fn set_canceller(&self, c: Option<Canceller>) {
+        *self.canceller.lock().unwrap_or_else(|e| e.into_inner()) = c;
+    }
+}
+
+/// What to do after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
+/// Why a run of commands stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// `quit`, or standard output was closed (then the exit status is 0).
+    Quit,
+    /// A command failed with this exit code (already reported).
+    Failed(u8),
+}
+
+/// The shell's state.
+pub(crate) struct Shell {
+    h: Handle,
+    mounts: Vec<MountSpec>,
+    inspect: bool,
+    json: bool,
+    echo: bool,
+    /// Errors are reported and the shell goes on.
+    interactive: bool,
+    interrupt: Arc<Interrupt>,
+    stdout_closed: bool,
+}
+
+impl std::fmt::Debug for Shell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shell")
+            .field("drives", &self.h.drives().len())
+            .field("launched", &self.h.is_launched())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `guestwright shell`.
+pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode {
+    if args.file.is_some() && !args.commands.is_empty() {
+        eprintln!(
+            "guestwright: shell: give commands either with -f SCRIPT or after the options, \
+             not both"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let commands = match parse::split_command_line(&args.commands) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("guestwright: shell: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let interactive = args.file.is_none() && commands.is_empty() && std::io::stdin().is_terminal();
+    let mut shell = match Shell::open(args, appliance, verbose, interactive) {
+        Ok(s) => s,
+        Err(e) => {
+            report(&e);
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let interrupt = shell.interrupt.clone();
+    // The `ctrlc` crate (a self-pipe and a handler thread, widely used) rather than our own
+    // sigaction: the handler then runs as ordinary code and may take locks and send the
+    // cancel frame.
+    if let Err(e) = ctrlc::set_handler(move || interrupt.fire()) {
+        log::warn!("Ctrl-C will not cancel commands: {e}");
+    }
+    let stop = if let Some(path) = &args.file {
+        match script::open(path) {
+            Ok(mut source) => shell.run_source(&mut *source),
+            Err(e) => {
+                report(&e);
+                Err(Stop::Failed(EXIT_FAILED))
+            }
+        }
+    } else if !commands.is_empty() {
+        shell.run_lines(commands)
+    } else if interactive {
+        return ExitCode::from(interactive::run(shell));
+    } else {
+        shell.run_source(&mut script::Reader::stdin())
+    };
+    let mut code = match stop {
+        Ok(()) | Err(Stop::Quit) => EXIT_OK,
+        Err(Stop::Failed(code)) => code,
+    };
+    if let Err(e) = shell.close() {
+        report(&e);
+        code = EXIT_APPLIANCE;
+    }
+    ExitCode::from(code)
+}
+
+/// Prints an error with its causes, once.
+fn report(e: &ShellError) {
+    if let ShellError::Library(lib) = e {
+        if lib.errno() == Some(Errno::ECANCELED) {
+            eprintln!("guestwright: {lib}: cancelled");
+            return;
+        }
+    }
+    eprintln!("guestwright: {}", guestwright::error::chain(e));
+}
+
+impl Shell {
+    /// Adds the `-a` images; launches at once only for `-m` and `-i`, whose mistakes should
+    /// show before any command runs.
+    fn open(
+        args: &ShellArgs,
+        appliance: &ApplianceArgs,
+        verbose: u8,
+        interactive: bool,
+    ) -> Result<Shell, ShellError> {
+        let mut config = LaunchConfig::from_env().map_err(ShellError::Usage)?;
+        config.accel = appliance.accel;
+        config.verbose |= verbose > 1;
+        let mut h = Handle::with_config(config);
+        let options = DriveOptions {
+            format: args.format,
+            readonly: !args.rw,
+        };
+        for image in &args.images {
+            h.add_drive(image, options.clone())?;
+        }
+        let mut shell = Shell {
+            h,
+            mounts: args.mounts.clone(),
+            inspect: args.inspector,
+            json: args.json,
+            echo: args.echo,
+            interactive,
+            interrupt: Arc::new(Interrupt::default()),
+            stdout_closed: false,
+        };
+        if !shell.mounts.is_empty() || shell.inspect {
+            shell.ensure_launched()?;
+        }
+        Ok(shell)
+    }
+
+    /// Launches the appliance if it is not running, then mounts what `-m` and `-i` ask for.
+    fn ensure_launched(&mut self) -> Result<(), ShellError> {
+        if self.h.is_launched() {
+            return Ok(());
+        }
+        self.h.launch().map_err(ShellError::Launch)?;
+        self.interrupt.set_canceller(self.h.canceller());
+        log::debug!(
+            "appliance launched in {:?} ({:?})",
+            self.h.launch_time().unwrap_or_default(),
+            self.h.accelerator()
+        );
+        let readonly: Vec<_> = self.h.drives().iter().filter(|d| d.readonly).collect();
+        if !readonly.is_empty() && readonly.len() < self.h.drives().len() {
+            for d in readonly {
+                eprintln!(
+                    "guestwright: note: {} is read-only: writes to it are discarded",
+                    d.path().display()
+                );
+            }
+        }
+        let access = if self.h.is_readonly() {
+            Access::ReadOnly
+        } else {
+            Access::ReadWrite
+        };
+        let images = ImageArgs {
+            images: Vec::new(),
+            format: None,
+            mounts: self.mounts.clone(),
+        };
+        session::mount_all(&self.h, &images, access)?;
+        if self.inspect {
+            commands::mount_inspected(self)?;
+        }
+        Ok(())
+    }
+
+    /// Shuts the appliance down, so every write is in the images.
+    fn close(&mut self) -> Result<(), ShellError> {
+        self.interrupt.set_canceller(None);
+        self.h.shutdown().map_err(ShellError::Shutdown)
+    }
+
+    /// Runs lines from a source until its end, `quit`, or (in a script) the first error.
+    fn run_source(&mut self, source: &mut dyn LineSource) -> Result<(), Stop> {
+        while let Some(text) = source.next_line("") {
+            self.run_text(&text, source)?;
+        }
+        Ok(())
+    }
+
+    /// Parses and runs one line of text.
+    fn run_text(&mut self, text: &str, source: &mut dyn LineSource) -> Result<(), Stop> {
+        match parse::parse_line(text) {
+            Ok(line) => self.run_line(line, source),
+            Err(e) => {
+                report(&e.into());
+                self.failed(EXIT_FAILED, false)
+            }
+        }
+    }
+
+    /// Runs already-parsed lines (from the command line).
+    fn run_lines(&mut self, lines: Vec<Line>) -> Result<(), Stop> {
+        let mut none = script::NoLines;
+        for line in lines {
+            self.run_line(line, &mut none)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one line, reports its error, and decides whether to go on.
+    fn run_line(&mut self, line: Line, source: &mut dyn LineSource) -> Result<(), Stop> {
+        let ignore = match &line {
+            Line::Empty => return Ok(()),
+            Line::Host { ignore_error, .. } | Line::Eval { ignore_error, .. } => *ignore_error,
+            Line::Command(c) => c.ignore_error,
+        };
+        if !self.interactive && self.interrupt.take() {
+            report(&ShellError::Interrupted);
+            return Err(Stop::Failed(EXIT_FAILED));
+        }
+        self.interrupt.take();
+        let result = self.execute(line, source);
+        if self.stdout_closed {
+            return Err(Stop::Quit);
+        }
+        match result {
+            Ok(Flow::Continue) => Ok(()),
+            Ok(Flow::Quit) => Err(Stop::Quit),
+            Err(Failure::Reported(code)) => self.failed(code, ignore),
+            Err(Failure::Error(e)) => {
+                report(&e);
+                self.failed(e.exit_code(), ignore)
+            }
+        }
+    }
+
+    fn failed(&self, code: u8, ignore: bool) -> Result<(), Stop> {
+        if ignore || self.interactive {
+            Ok(())
+        } else {
+            Err(Stop::Failed(code))
+        }
+    }
+
+    fn execute(&mut self, line: Line, source: &mut dyn LineSource) -> Result<Flow, Failure> {
+        match line {
+            Line::Empty => Ok(Flow::Continue),
+            Line::Host { command, .. } => {
+                self.echo_line(&format!("!{command}"));
+                commands::host_shell(&command)?;
+                Ok(Flow::Continue)
+            }
+            Line::Eval { command, .. } => {
+                self.echo_line(&format!("<! {command}"));
+                let text = commands::host_output(&command)?;
+                let mut lines = script::Reader::text(text);
+                match self.run_source(&mut lines) {
+                    Ok(()) => Ok(Flow::Continue),
+                    Err(Stop::Quit) => Ok(Flow::Quit),
+                    Err(Stop::Failed(code)) => Err(Failure::Reported(code)),
+                }
+            }
+            Line::Command(cmd) => {
+                if self.echo {
+                    let mut text = cmd.name.clone();
+                    for a in &cmd.args {
+                        text.push(' ');
+                        text.push_str(&parse::quote(a));
+                    }
+                    self.echo_line(&text);
+                }
+                let mut input = match &cmd.heredoc {
+                    Some(end) => script::Input::Bytes(script::heredoc(source, end)?),
+                    None => script::Input::Stdin,
+                };
+                let mut out = match &cmd.pipe {
+                    Some(p) => Output::pipe(p).map_err(ShellError::from)?,
+                    None => Output::stdout(),
+                };
+                let flow = self.command(&cmd.name, &cmd.args, &mut out, &mut input);
+                self.stdout_closed |= out.stdout_closed;
+                let finished = out.finish();
+                let flow = flow?;
+                finished.map_err(ShellError::from)?;
+                Ok(flow)
+            }
+        }
+    }
+
+    fn echo_line(&self, text: &str) {
+        if self.echo {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Runs a command by name: a host-side command, or an operation from the table.
+    fn command(
+        &mut self,
+        name: &str,
+        args: &[String],
+        out: &mut Output,
+        input: &mut script::Input,
+    ) -> Result<Flow, ShellError> {
+        if let Some(host) = commands::find(name) {
+            return commands::run(self, host, &name.replace('_', "-"), args, out, input);
+        }
+        if let Some(op) = table::find(name) {
+            self.run_op(op, args, out, input)?;
+            return Ok(Flow::Continue);
+        }
+        Err(ShellError::Usage(help::unknown_command(name)))
+    }
+}
+
+/// A failed line: an error to report, or one already reported (inside `<!`).
+#[derive(Debug)]
+enum Failure {
+    Error(ShellError),
+    Reported(u8),
+}
+
+impl<E: Into<ShellError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Error(e.into())
+    }
+}

@@ -1,0 +1,160 @@
+//! Running the operations of the protocol's table as shell commands. Nothing here names an
+//! operation: words become a request through the generated `Request::from_words`, the
+//! table's metadata says whether a command writes and whether it streams, and the reply
+//! prints through its `ShellText` or as JSON.
+//!
+//! Streaming operations take one more word, a host file or `-`: before the table's
+//! arguments for an input stream (`upload FILE|- PATH`, `tar-in FILE|- DIR`), after the
+//! required ones for an output stream (`download PATH FILE|-`, `tar-out DIR FILE|-`), as in
+//! guestfish.
+
+use super::output::Output;
+use super::script::Input;
+use super::{Shell, ShellError};
+use guestwright::protocol::shell::{ArgKind, ShellArg};
+use guestwright::protocol::{Access, CallStream, Client, OpInfo, Reply, Request, Stream};
+use std::fs::File;
+use std::path::PathBuf;
+
+/// The table's operations that are shell commands (all but the `internal` group).
+pub fn commands() -> impl Iterator<Item = &'static OpInfo> {
+    guestwright::protocol::OPERATIONS
+        .iter()
+        .filter(|op| op.group != "internal")
+}
+
+/// Looks a command up in the table (dashes or underscores).
+pub fn find(name: &str) -> Option<&'static OpInfo> {
+    OpInfo::find(name).filter(|op| op.group != "internal")
+}
+
+/// Where the host file word of a streaming operation sits among its words.
+pub fn stream_word_index(op: &OpInfo) -> Option<usize> {
+    match op.stream {
+        Stream::None => None,
+        Stream::Input => Some(0),
+        Stream::Output => Some(required_args(op)),
+    }
+}
+
+/// How many required arguments the table gives the operation.
+pub fn required_args(op: &OpInfo) -> usize {
+    op.args.iter().filter(|a| !a.optional).count()
+}
+
+/// Whether the operation can be told to stay read-only (`readonly:true`, as `mount`).
+pub fn has_readonly_flag(op: &OpInfo) -> bool {
+    op.args
+        .iter()
+        .any(|a| a.optional && a.name == "readonly" && a.kind == ArgKind::Bool)
+}
+
+/// The host side of a stream.
+enum HostEnd {
+    Dash,
+    File(PathBuf),
+}
+
+impl Shell {
+    /// Runs a table operation with shell words.
+    pub(super) fn run_op(
+        &mut self,
+        op: &'static OpInfo,
+        args: &[String],
+        out: &mut Output,
+        input: &mut Input,
+    ) -> Result<(), ShellError> {
+        let mut words = args.to_vec();
+        let host_end = match stream_word_index(op) {
+            Some(i) if i < words.len() => Some(match words.remove(i) {
+                w if w == "-" => HostEnd::Dash,
+                w => HostEnd::File(PathBuf::from(w)),
+            }),
+            Some(_) => {
+                return Err(ShellError::Usage(format!(
+                    "{}: missing the host file (or - for standard {}): {}",
+                    op.shell_name(),
+                    if op.stream == Stream::Input {
+                        "input"
+                    } else {
+                        "output"
+                    },
+                    super::help::usage(op)
+                )))
+            }
+            None => None,
+        };
+        self.check_access(op, &mut words, &op.shell_name())?;
+        let request =
+            Request::from_words(op.name, &words).map_err(|e| ShellError::Usage(e.to_string()))?;
+        let reply = match host_end {
+            None => self.call(request, CallStream::None)?,
+            Some(HostEnd::Dash) if op.stream == Stream::Input => {
+                let mut reader = input.reader();
+                self.call(request, CallStream::Input(&mut reader))?
+            }
+            Some(HostEnd::Dash) => {
+                let mut w = out.writer();
+                self.call(request, CallStream::Output(&mut w))?
+            }
+            Some(HostEnd::File(path)) if op.stream == Stream::Input => {
+                let mut f = File::open(&path).map_err(|source| ShellError::HostIo {
+                    path: path.clone(),
+                    source,
+                })?;
+                self.call(request, CallStream::Input(&mut f))?
+            }
+            Some(HostEnd::File(path)) => {
+                let mut f = File::create(&path).map_err(|source| ShellError::HostIo {
+                    path: path.clone(),
+                    source,
+                })?;
+                self.call(request, CallStream::Output(&mut f))?
+            }
+        };
+        out.reply(&reply, self.json).map_err(ShellError::Output)
+    }
+
+    /// Launches if needed, sends the request and decodes its reply.
+    pub(super) fn call(
+        &mut self,
+        request: Request,
+        stream: CallStream<'_>,
+    ) -> Result<Reply, ShellError> {
+        self.ensure_launched()?;
+        let bytes = self.h.call(request.clone(), stream)?;
+        Reply::decode(&request, &bytes).map_err(|e| ShellError::Library(e.into()))
+    }
+
+    /// Refuses an operation that writes when every image is read-only. An operation that
+    /// can be told to stay read-only itself (an optional `readonly` flag, as `mount` has)
+    /// runs with `readonly:true` instead.
+    /// `command` is what the user typed, for the message.
+    pub(super) fn check_access(
+        &self,
+        op: &OpInfo,
+        words: &mut Vec<String>,
+        command: &str,
+    ) -> Result<(), ShellError> {
+        if op.access != Access::Write || !self.h.is_readonly() {
+            return Ok(());
+        }
+        if has_readonly_flag(op) && words.len() >= required_args(op) {
+            let given = words.iter().find_map(|w| {
+                let (k, v) = w.split_once(':')?;
+                (k.replace('-', "_") == "readonly").then_some(v)
+            });
+            match given.map(bool::parse_word) {
+                None => {
+                    words.push("readonly:true".into());
+                    return Ok(());
+                }
+                Some(Ok(true)) => return Ok(()),
+                Some(_) => {}
+            }
+        }
+        Err(ShellError::ReadOnly {
+            command: command.to_string(),
+        })
+    }
+}
