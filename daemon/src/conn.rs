@@ -107,6 +107,47 @@ impl Call {
         }
     }
 
+    /// The call's cancel flag, usable while the call's stream is borrowed.
+    pub fn cancel_flag(&self) -> CancelFlag {
+        CancelFlag(self.state.clone())
+    }
+
+    /// The next piece of an `Input` stream as the host sent it (no copy), or None at its
+    /// end. Fails with `ECANCELED` if the host cancelled.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Vec<u8>>> {
+        if self.pending_pos < self.pending.len() {
+            let rest = self.pending.split_off(self.pending_pos);
+            self.pending.clear();
+            self.pending_pos = 0;
+            return Ok(Some(rest));
+        }
+        if self.input_done {
+            return Ok(None);
+        }
+        let rx = self
+            .input
+            .as_ref()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        match rx.recv() {
+            Ok(Input::Chunk(data)) => Ok(Some(data)),
+            Ok(Input::End) => {
+                self.input_done = true;
+                Ok(None)
+            }
+            Ok(Input::Cancelled) | Err(_) => Err(io::Error::from_raw_os_error(libc::ECANCELED)),
+        }
+    }
+
+    /// Sends bytes of an `Output` stream as chunk frames without buffering them (large
+    /// reads go out as they are). Fails with `ECANCELED` if the host cancelled.
+    pub fn send_chunk(&mut self, data: &[u8]) -> io::Result<()> {
+        for piece in data.chunks(CHUNK_SIZE) {
+            self.check_cancel()?;
+            self.conn.send(FrameKind::Chunk, self.id, piece)?;
+        }
+        Ok(())
+    }
+
     /// The bytes the host streams to an `Input` operation.
     pub fn input(&mut self) -> &mut dyn Read {
         self
@@ -117,6 +158,21 @@ impl Call {
         ChunkWriter {
             call: self,
             buf: Vec::with_capacity(CHUNK_SIZE),
+        }
+    }
+}
+
+/// Whether the host cancelled a call, without borrowing the call.
+#[derive(Debug, Clone)]
+pub struct CancelFlag(Arc<CallState>);
+
+impl CancelFlag {
+    /// Fails with `ECANCELED` if the host cancelled the call.
+    pub fn check(&self) -> io::Result<()> {
+        if self.0.cancel.load(Ordering::Relaxed) {
+            Err(io::Error::from_raw_os_error(libc::ECANCELED))
+        } else {
+            Ok(())
         }
     }
 }

@@ -11,6 +11,8 @@
 mod log;
 pub mod attrs;
 pub mod boot;
+pub mod checksum;
+pub mod command;
 pub mod conn;
 pub mod copy;
 pub mod devices;
@@ -19,12 +21,15 @@ pub mod fileops;
 pub mod files;
 pub mod glob;
 pub mod guestfs;
+pub mod handles;
 pub mod modules;
 pub mod mounts;
 pub mod probe;
 pub mod reaper;
 pub mod server;
 mod sys;
+pub mod tario;
+pub mod transfer;
 pub mod walk;
 
 use guestwright_protocol::{codec, FrameKind, Hello, CHANNEL_NAME, PROTOCOL_VERSION, VERSION};

@@ -5,7 +5,7 @@ use crate::conn::Call;
 use crate::devices::Disks;
 use crate::modules::Modules;
 use crate::mounts::{MountHow, Mounts};
-use crate::{attrs, copy, dirs, fileops, files, sys};
+use crate::{attrs, checksum, command, copy, dirs, fileops, files, handles, sys, tario, transfer};
 use guestwright_protocol::*;
 use std::fs::File;
 use std::io;
@@ -92,6 +92,7 @@ impl Daemon for Server {
     }
 
     fn umount_all(&self, _: &mut Call) -> io::Result<()> {
+        handles::close_all();
         self.mounts.umount_all()
     }
 
@@ -116,6 +117,7 @@ impl Daemon for Server {
     fn poweroff(&self, _: &mut Call) -> io::Result<()> {
         // Unmount what can be unmounted; whatever happens, flush the disks. A failure to
         // flush is reported: the host must not claim success then.
+        handles::close_all();
         let umounted = self.mounts.umount_all();
         self.sync_all()?;
         umounted
@@ -525,6 +527,176 @@ impl Daemon for Server {
     fn replace_file(&self, _: &mut Call, path: GuestPath, content: Data) -> io::Result<()> {
         self.need_root()?;
         fileops::replace_file(&path, &content.0)
+    }
+
+    fn upload(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        transfer::upload(call, &path)
+    }
+
+    fn upload_offset(&self, call: &mut Call, path: GuestPath, offset: ByteSize) -> io::Result<()> {
+        self.need_root()?;
+        transfer::upload_offset(call, &path, offset.0)
+    }
+
+    fn download(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        transfer::download(call, &path)
+    }
+
+    fn download_offset(
+        &self,
+        call: &mut Call,
+        path: GuestPath,
+        offset: ByteSize,
+        size: ByteSize,
+    ) -> io::Result<()> {
+        self.need_root()?;
+        transfer::download_offset(call, &path, offset.0, size.0)
+    }
+
+    fn checksum(&self, call: &mut Call, t: ChecksumType, path: GuestPath) -> io::Result<String> {
+        self.need_root()?;
+        checksum::checksum(call, t, &path)
+    }
+
+    fn checksum_device(
+        &self,
+        call: &mut Call,
+        t: ChecksumType,
+        device: Device,
+    ) -> io::Result<String> {
+        checksum::checksum_device(call, t, &self.disks.to_kernel(&device)?)
+    }
+
+    fn checksums_out(&self, call: &mut Call, t: ChecksumType, dir: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        checksum::checksums_out(call, t, &dir)
+    }
+
+    fn tar_in(
+        &self,
+        call: &mut Call,
+        dir: GuestPath,
+        compress: Option<Compression>,
+        xattrs: Option<bool>,
+        numericowner: Option<bool>,
+    ) -> io::Result<u64> {
+        self.need_root()?;
+        let how = tario::TarHow {
+            compress: compress.unwrap_or_default(),
+            xattrs: xattrs.unwrap_or(false),
+            numericowner: numericowner.unwrap_or(false),
+            excludes: Vec::new(),
+        };
+        tario::tar_in(call, &dir, &how)
+    }
+
+    fn tar_out(
+        &self,
+        call: &mut Call,
+        dir: GuestPath,
+        compress: Option<Compression>,
+        xattrs: Option<bool>,
+        numericowner: Option<bool>,
+        excludes: Option<Vec<String>>,
+    ) -> io::Result<()> {
+        self.need_root()?;
+        let how = tario::TarHow {
+            compress: compress.unwrap_or_default(),
+            xattrs: xattrs.unwrap_or(false),
+            numericowner: numericowner.unwrap_or(false),
+            excludes: excludes.unwrap_or_default(),
+        };
+        tario::tar_out(call, &dir, &how)
+    }
+
+    fn command(
+        &self,
+        call: &mut Call,
+        argv: Vec<String>,
+        timeout: Option<u64>,
+    ) -> io::Result<String> {
+        self.need_root()?;
+        command::run(call, &argv, timeout)
+    }
+
+    fn command_lines(
+        &self,
+        call: &mut Call,
+        argv: Vec<String>,
+        timeout: Option<u64>,
+    ) -> io::Result<Vec<String>> {
+        self.need_root()?;
+        command::run(call, &argv, timeout).map(|o| command::lines(&o))
+    }
+
+    fn sh(&self, call: &mut Call, line: String, timeout: Option<u64>) -> io::Result<String> {
+        self.need_root()?;
+        command::run(call, &["/bin/sh".into(), "-c".into(), line], timeout)
+    }
+
+    fn sh_lines(
+        &self,
+        call: &mut Call,
+        line: String,
+        timeout: Option<u64>,
+    ) -> io::Result<Vec<String>> {
+        self.need_root()?;
+        let out = command::run(call, &["/bin/sh".into(), "-c".into(), line], timeout)?;
+        Ok(command::lines(&out))
+    }
+
+    fn fh_open(&self, _: &mut Call, path: GuestPath, flags: i32) -> io::Result<FileHandle> {
+        self.need_root()?;
+        handles::open(&path, flags)
+    }
+
+    fn fh_create(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        mode: Mode,
+        flags: i32,
+    ) -> io::Result<FileHandle> {
+        self.need_root()?;
+        handles::create(&path, mode.0, flags)
+    }
+
+    fn fh_read(
+        &self,
+        _: &mut Call,
+        h: FileHandle,
+        offset: ByteSize,
+        size: ByteSize,
+    ) -> io::Result<Data> {
+        handles::read(h, offset.0, size.0)
+    }
+
+    fn fh_write(
+        &self,
+        _: &mut Call,
+        h: FileHandle,
+        offset: ByteSize,
+        data: Data,
+    ) -> io::Result<u64> {
+        handles::write(h, offset.0, &data.0)
+    }
+
+    fn fh_fsync(&self, _: &mut Call, h: FileHandle, datasync: Option<bool>) -> io::Result<()> {
+        handles::fsync(h, datasync.unwrap_or(false))
+    }
+
+    fn fh_truncate(&self, _: &mut Call, h: FileHandle, size: ByteSize) -> io::Result<()> {
+        handles::truncate(h, size.0)
+    }
+
+    fn fh_stat(&self, _: &mut Call, h: FileHandle) -> io::Result<Stat> {
+        handles::stat(h)
+    }
+
+    fn fh_close(&self, _: &mut Call, h: FileHandle) -> io::Result<()> {
+        handles::close(h)
     }
 
     // ==== end of files ====

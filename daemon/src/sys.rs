@@ -480,6 +480,12 @@ pub fn removexattr(path: &CStr, name: &CStr, nofollow: bool) -> io::Result<()> {
     .map(drop)
 }
 
+/// Sends `signal` to every process of the process group `pgid`.
+pub fn kill_group(pgid: libc::pid_t, signal: libc::c_int) -> io::Result<()> {
+    // SAFETY: kill takes plain integers; a negative pid names a process group.
+    check(unsafe { libc::kill(-pgid, signal) }).map(drop)
+}
+
 /// Raises the open-file limit to `want` (deep trees keep one descriptor per level).
 pub fn raise_nofile_limit(want: u64) {
     let lim = libc::rlimit {
@@ -488,6 +494,22 @@ pub fn raise_nofile_limit(want: u64) {
     };
     // SAFETY: `lim` is a valid rlimit; failure leaves the old limit, which is fine.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+}
+
+/// Makes `cmd` chroot into `root` (and chdir to its `/`) in the child before exec.
+pub fn chroot_on_exec(cmd: &mut std::process::Command, root: CString) {
+    use std::os::unix::process::CommandExt;
+    let slash = c"/";
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+    // system calls (chroot, chdir) on strings allocated before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::chroot(root.as_ptr()) != 0 || libc::chdir(slash.as_ptr()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 // ==== end of file API system calls ====

@@ -335,6 +335,105 @@ define_operations! {
     ReplaceFile replace_file(path: GuestPath, content: Data) -> ()
         { group: files, access: Write, stream: None }
 
+    /// Uploads the input stream to a file (created with mode 0644 or truncated), of any
+    /// size; the data is on disk when the call returns.
+    Upload upload(path: GuestPath) -> ()
+        { group: transfer, access: Write, stream: Input }
+
+    /// Writes the input stream into a file from `offset` without truncating it (the file is
+    /// created if missing).
+    UploadOffset upload_offset(path: GuestPath, offset: ByteSize) -> ()
+        { group: transfer, access: Write, stream: Input }
+
+    /// Streams a whole file, of any size.
+    Download download(path: GuestPath) -> ()
+        { group: transfer, access: Read, stream: Output }
+
+    /// Streams `size` bytes of a file from `offset` (fewer at its end).
+    DownloadOffset download_offset(path: GuestPath, offset: ByteSize, size: ByteSize) -> ()
+        { group: transfer, access: Read, stream: Output }
+
+    /// The checksum of a file as lowercase hex: md5, sha1, sha224, sha256, sha384, sha512.
+    Checksum checksum(csumtype: ChecksumType, path: GuestPath) -> String
+        { group: files, access: Read, stream: None }
+
+    /// The checksum of a whole device (`/dev/sda`, `/dev/sda1`, ...).
+    ChecksumDevice checksum_device(csumtype: ChecksumType, device: Device) -> String
+        { group: files, access: Read, stream: None }
+
+    /// Streams `HASH  ./path` lines (as sha256sum prints them) for every regular file below
+    /// a directory.
+    ChecksumsOut checksums_out(csumtype: ChecksumType, directory: GuestPath) -> ()
+        { group: files, access: Read, stream: Output }
+
+    /// Unpacks a tar stream into a directory. `compress`: none (default), gzip, xz or zstd.
+    /// `xattrs:true` restores extended attributes; `numericowner:true` ignores user and
+    /// group names (otherwise they map through the guest's /etc/passwd and /etc/group).
+    /// Nothing is ever written outside the directory, whatever names or links the archive
+    /// holds; returns the number of members written.
+    TarIn tar_in(directory: GuestPath) [compress: Compression, xattrs: bool, numericowner: bool] -> u64
+        { group: transfer, access: Write, stream: Input }
+
+    /// Packs a directory as a tar stream. `compress`: none (default), gzip or xz;
+    /// `xattrs:true` stores extended attributes; `numericowner:true` leaves out user and
+    /// group names; `excludes` are patterns of names to leave out (`*` also matches `/`).
+    TarOut tar_out(directory: GuestPath) [compress: Compression, xattrs: bool, numericowner: bool, excludes: Vec<String>] -> ()
+        { group: transfer, access: Read, stream: Output }
+
+    /// Runs a guest program (chrooted into the guest, /dev, /proc and /sys bound in, guest
+    /// PATH, stdin empty, no network) and returns its stdout. A non-zero exit is an error
+    /// with the status and stderr; after `timeout_secs` (default 600) the program and its
+    /// children are killed.
+    Command command(arguments: Vec<String>) [timeout_secs: u64] -> String
+        { group: commands, access: Write, stream: None }
+
+    /// Like `command`, with the output split into lines.
+    CommandLines command_lines(arguments: Vec<String>) [timeout_secs: u64] -> Vec<String>
+        { group: commands, access: Write, stream: None }
+
+    /// Runs a shell command line with the guest's /bin/sh (see `command`).
+    Sh sh(command: String) [timeout_secs: u64] -> String
+        { group: commands, access: Write, stream: None }
+
+    /// Like `sh`, with the output split into lines.
+    ShLines sh_lines(command: String) [timeout_secs: u64] -> Vec<String>
+        { group: commands, access: Write, stream: None }
+
+    /// Opens an existing regular file for `fh_read`/`fh_write` and returns a handle.
+    /// `flags` are Linux open(2) flags: the access mode (0 read, 1 write, 2 both) plus
+    /// O_APPEND, O_TRUNC, O_SYNC, O_DSYNC, O_NOATIME, O_DIRECT.
+    FhOpen fh_open(path: GuestPath, flags: i32) -> FileHandle
+        { group: handles, access: Write, stream: None }
+
+    /// Creates a new file (it must not exist; never through a symlink) with `mode` and
+    /// opens it like `fh_open`.
+    FhCreate fh_create(path: GuestPath, mode: Mode, flags: i32) -> FileHandle
+        { group: handles, access: Write, stream: None }
+
+    /// Reads up to `size` bytes (at most 4 MiB) at `offset` of an open file.
+    FhRead fh_read(handle: FileHandle, offset: ByteSize, size: ByteSize) -> Data
+        { group: handles, access: Read, stream: None }
+
+    /// Writes data at `offset` of an open file; returns the bytes written.
+    FhWrite fh_write(handle: FileHandle, offset: ByteSize, data: Data) -> u64
+        { group: handles, access: Write, stream: None }
+
+    /// Flushes an open file to disk (`datasync:true`: its data only).
+    FhFsync fh_fsync(handle: FileHandle) [datasync: bool] -> ()
+        { group: handles, access: Write, stream: None }
+
+    /// Sets the size of an open file.
+    FhTruncate fh_truncate(handle: FileHandle, size: ByteSize) -> ()
+        { group: handles, access: Write, stream: None }
+
+    /// The metadata of an open file.
+    FhStat fh_stat(handle: FileHandle) -> Stat
+        { group: handles, access: Read, stream: None }
+
+    /// Closes a handle.
+    FhClose fh_close(handle: FileHandle) -> ()
+        { group: handles, access: Read, stream: None }
+
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====

@@ -1,0 +1,138 @@
+//! Checksums of files, devices and trees: md5, sha1 and the SHA-2 family, computed in the
+//! daemon so only the digest crosses the channel. `checksums_out` prints lines in the
+//! format of `sha256sum` (`HASH  ./path`, with its backslash escape for odd names).
+
+use crate::conn::{Call, CancelFlag};
+use crate::walk::{self, Visit, Visitor};
+use crate::{dirs, files, sys};
+use guestwright_protocol::{ChecksumType, GuestPath};
+use sha2::digest::DynDigest;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::path::Path;
+
+/// Bytes hashed per read.
+const BLOCK: usize = 1024 * 1024;
+
+fn hasher(t: ChecksumType) -> Box<dyn DynDigest> {
+    match t {
+        ChecksumType::Md5 => Box::new(md5::Md5::default()),
+        ChecksumType::Sha1 => Box::new(sha1::Sha1::default()),
+        ChecksumType::Sha224 => Box::new(sha2::Sha224::default()),
+        ChecksumType::Sha256 => Box::new(sha2::Sha256::default()),
+        ChecksumType::Sha384 => Box::new(sha2::Sha384::default()),
+        ChecksumType::Sha512 => Box::new(sha2::Sha512::default()),
+    }
+}
+
+/// Hashes everything `r` yields, checking for a cancel between blocks; lowercase hex.
+pub fn digest(t: ChecksumType, call: &Call, r: &mut dyn Read) -> io::Result<String> {
+    let mut h = hasher(t);
+    let mut buf = vec![0u8; BLOCK];
+    loop {
+        call.check_cancel()?;
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The checksum of a regular file.
+pub fn checksum(call: &Call, t: ChecksumType, path: &GuestPath) -> io::Result<String> {
+    let mut f = files::open_regular(path)?;
+    digest(t, call, &mut f)
+}
+
+/// The checksum of a whole block device (the kernel path of a guest device name).
+pub fn checksum_device(call: &Call, t: ChecksumType, dev: &Path) -> io::Result<String> {
+    let mut f = File::open(dev)?;
+    digest(t, call, &mut f)
+}
+
+/// `./path` as sha256sum prints it: names holding `\n` or `\` get a leading `\` and those
+/// characters escaped.
+fn sum_line(hash: &str, rel: &[u8]) -> Vec<u8> {
+    let odd = rel.iter().any(|&b| b == b'\n' || b == b'\\');
+    let mut line = Vec::with_capacity(hash.len() + rel.len() + 6);
+    if odd {
+        line.push(b'\\');
+    }
+    line.extend_from_slice(hash.as_bytes());
+    line.extend_from_slice(b"  ./");
+    for &b in rel {
+        match b {
+            b'\n' if odd => line.extend_from_slice(b"\\n"),
+            b'\\' if odd => line.extend_from_slice(b"\\\\"),
+            b => line.push(b),
+        }
+    }
+    line.push(b'\n');
+    line
+}
+
+struct Sums<W: Write> {
+    t: ChecksumType,
+    out: W,
+    cancel: CancelFlag,
+}
+
+impl<W: Write> Visitor for Sums<W> {
+    fn enter(&mut self, v: &Visit<'_>) -> io::Result<bool> {
+        self.cancel.check()?;
+        if v.stat.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Ok(true);
+        }
+        let fd = sys::openat2(
+            v.dir,
+            v.name,
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+            0,
+            sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS,
+        )?;
+        let mut f = File::from(fd);
+        let mut h = hasher(self.t);
+        let mut buf = vec![0u8; BLOCK];
+        loop {
+            self.cancel.check()?;
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        self.out.write_all(&sum_line(&hex, v.rel))?;
+        Ok(true)
+    }
+}
+
+/// Streams `HASH  ./path` lines for every regular file below `dir`, in walk order.
+pub fn checksums_out(call: &mut Call, t: ChecksumType, dir: &GuestPath) -> io::Result<()> {
+    let root = dirs::open_dir(dir)?;
+    let cancel = call.cancel_flag();
+    let mut out = call.output();
+    {
+        let mut sums = Sums {
+            t,
+            out: &mut out,
+            cancel,
+        };
+        walk::walk(root.as_fd(), &mut sums)?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lines_escape_like_sha256sum() {
+        assert_eq!(super::sum_line("ab", b"x/y"), b"ab  ./x/y\n");
+        assert_eq!(super::sum_line("ab", b"a\nb"), b"\\ab  ./a\\nb\n");
+    }
+}

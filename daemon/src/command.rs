@@ -1,0 +1,204 @@
+//! Running guest programs: `command` and `sh` chroot into the mounted guest root with the
+//! appliance's /dev, /proc and /sys bound in, the guest's usual PATH, stdin from /dev/null
+//! and no network (the appliance has none). Output is captured with a bound; a timeout (and
+//! a cancel) kills the whole process group; a non-zero exit is an error that carries the
+//! status and stderr.
+//!
+//! This runs code from the image: it is as safe as the guest's binaries are (libguestfs says
+//! the same of its `command`).
+
+use crate::conn::Call;
+use crate::guestfs::{self, SYSROOT};
+use crate::{reaper, sys};
+use std::ffi::CString;
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Default time a command may run.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Most stdout bytes a command may produce (it is returned in one reply).
+const STDOUT_MAX: usize = 3 * 1024 * 1024;
+/// Stderr bytes kept for the error message.
+const STDERR_KEEP: usize = 16 * 1024;
+/// The guest's PATH.
+const GUEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The bind mounts of /dev, /proc and /sys into the guest root, shared by the commands
+/// running at the same time: made by the first, removed by the last.
+static BINDS: Mutex<(usize, Vec<PathBuf>)> = Mutex::new((0, Vec::new()));
+
+struct Binds;
+
+impl Binds {
+    fn acquire() -> io::Result<Binds> {
+        let mut b = BINDS.lock().unwrap_or_else(|e| e.into_inner());
+        if b.0 == 0 {
+            let mut made = Vec::new();
+            for dir in ["/dev", "/proc", "/sys"] {
+                // Only onto a real directory of the guest (resolved inside it).
+                let Ok(fd) = guestfs::open(
+                    &guestwright_protocol::GuestPath::from(dir),
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                    0,
+                ) else {
+                    continue;
+                };
+                let real = guestfs::real_path(&fd)?;
+                let target = sys::fd_path(fd.as_fd());
+                match sys::mount(dir, &target, None, libc::MS_BIND | libc::MS_REC, None) {
+                    Ok(()) => made.push(real),
+                    Err(e) => {
+                        for m in made.iter().rev() {
+                            let _ = sys::umount(m, libc::MNT_DETACH);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            b.1 = made;
+        }
+        b.0 += 1;
+        Ok(Binds)
+    }
+}
+
+impl Drop for Binds {
+    fn drop(&mut self) {
+        let mut b = BINDS.lock().unwrap_or_else(|e| e.into_inner());
+        b.0 -= 1;
+        if b.0 == 0 {
+            for m in std::mem::take(&mut b.1).iter().rev() {
+                if let Err(e) = sys::umount(m, libc::MNT_DETACH) {
+                    info!("cannot unmount {}: {e}", m.display());
+                }
+            }
+        }
+    }
+}
+
+/// Reads a pipe to its end, keeping at most `keep` bytes; returns them and whether more came.
+fn drain(
+    mut r: impl Read + Send + 'static,
+    keep: usize,
+) -> std::thread::JoinHandle<(Vec<u8>, bool)> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut over = false;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let room = keep.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                    over |= n > room;
+                }
+            }
+        }
+        (kept, over)
+    })
+}
+
+/// Runs `argv` in the guest and returns its stdout.
+pub fn run(call: &Call, argv: &[String], timeout: Option<u64>) -> io::Result<String> {
+    let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no command given",
+        ));
+    };
+    if argv.iter().any(|a| a.contains('\0')) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "arguments cannot contain NUL",
+        ));
+    }
+    let timeout = timeout.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+    let _binds = Binds::acquire()?;
+    let mut cmd = Command::new(program);
+    cmd.args(&argv[1..])
+        .env_clear()
+        .env("PATH", GUEST_PATH)
+        .env("HOME", "/root")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    sys::chroot_on_exec(&mut cmd, CString::new(SYSROOT).expect("no NUL"));
+    let mut child = reaper::spawn(&mut cmd)?;
+    let pgid = child.id() as libc::pid_t;
+    let out = drain(child.stdout.take().expect("piped"), STDOUT_MAX);
+    let err = drain(child.stderr.take().expect("piped"), STDERR_KEEP);
+    let started = Instant::now();
+    let mut why_killed = None;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if why_killed.is_none() {
+            if call.cancelled() {
+                why_killed = Some("cancelled");
+            } else if started.elapsed() > timeout {
+                why_killed = Some("timeout");
+            }
+            if why_killed.is_some() {
+                let _ = sys::kill_group(pgid, libc::SIGKILL);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Background children of the command would hold the pipes open: end them too.
+    let _ = sys::kill_group(pgid, libc::SIGKILL);
+    let _ = reaper::wait(child);
+    let (stdout, stdout_over) = out.join().unwrap_or_default();
+    let (stderr, _) = err.join().unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&stderr);
+    let stderr = stderr.trim_end();
+    let with_stderr = |msg: String| {
+        if stderr.is_empty() {
+            msg
+        } else {
+            format!("{msg}; stderr: {stderr}")
+        }
+    };
+    match why_killed {
+        Some("cancelled") => return Err(io::Error::from_raw_os_error(libc::ECANCELED)),
+        Some(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                with_stderr(format!(
+                    "{program} did not finish within {} s and was killed",
+                    timeout.as_secs()
+                )),
+            ))
+        }
+        None => {}
+    }
+    if !status.success() {
+        let how = match (
+            status.code(),
+            std::os::unix::process::ExitStatusExt::signal(&status),
+        ) {
+            (Some(code), _) => format!("exited with status {code}"),
+            (None, Some(sig)) => format!("was killed by signal {sig}"),
+            _ => "failed".to_string(),
+        };
+        return Err(io::Error::other(with_stderr(format!("{program} {how}"))));
+    }
+    if stdout_over {
+        return Err(io::Error::other(format!(
+            "{program} wrote more than {STDOUT_MAX} bytes to stdout; redirect its output to a file in the guest and download it"
+        )));
+    }
+    Ok(String::from_utf8_lossy(&stdout).into_owned())
+}
+
+/// Output split into lines, without their line ends.
+pub fn lines(out: &str) -> Vec<String> {
+    out.lines().map(str::to_string).collect()
+}

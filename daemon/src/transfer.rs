@@ -1,0 +1,113 @@
+//! Streams of file contents: `upload` and `download` of any size, and their `_offset`
+//! forms. Data moves in the channel's 1 MiB chunks straight to and from the file, with
+//! progress reports and a cancel check at every chunk.
+
+use crate::conn::Call;
+use crate::{files, guestfs};
+use guestwright_protocol::GuestPath;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+
+/// Bytes read from a file per read(2) on download.
+const READ_BLOCK: usize = 1024 * 1024;
+
+fn open_for_write(path: &GuestPath, truncate: bool) -> io::Result<File> {
+    let mut flags = libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY;
+    if truncate {
+        flags |= libc::O_TRUNC;
+    }
+    let file = File::from(guestfs::open(path, flags, 0o644)?);
+    let kind = file.metadata()?.file_type();
+    if kind.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    if !kind.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{path}: not a regular file"),
+        ));
+    }
+    Ok(file)
+}
+
+/// Writes the whole input stream into `file` from `offset`; returns the bytes written.
+fn receive(call: &mut Call, file: &File, offset: u64) -> io::Result<u64> {
+    let mut done = 0u64;
+    while let Some(chunk) = call.next_chunk()? {
+        file.write_all_at(&chunk, offset + done)?;
+        done += chunk.len() as u64;
+        call.progress(done, 0);
+    }
+    Ok(done)
+}
+
+/// `upload`: creates or truncates `path` (mode 0644 when new) and writes the stream into
+/// it; the data is on disk when the call returns.
+pub fn upload(call: &mut Call, path: &GuestPath) -> io::Result<()> {
+    let file = open_for_write(path, true)?;
+    receive(call, &file, 0)?;
+    file.sync_all()
+}
+
+/// `upload_offset`: writes the stream into `path` from `offset`, without truncating;
+/// creates the file if missing.
+pub fn upload_offset(call: &mut Call, path: &GuestPath, offset: u64) -> io::Result<()> {
+    let file = open_for_write(path, false)?;
+    receive(call, &file, offset)?;
+    file.sync_all()
+}
+
+/// Sends up to `size` bytes of `file` from `offset` (to its end when `size` is None).
+fn send(call: &mut Call, file: &File, offset: u64, size: Option<u64>) -> io::Result<()> {
+    let len = file.metadata()?.len();
+    let total = size.unwrap_or(len.saturating_sub(offset));
+    let mut buf = vec![0u8; READ_BLOCK];
+    let mut done = 0u64;
+    while done < total {
+        let want = (total - done).min(READ_BLOCK as u64) as usize;
+        let n = match file.read_at(&mut buf[..want], offset + done) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        call.send_chunk(&buf[..n])?;
+        done += n as u64;
+        call.progress(done, total);
+    }
+    Ok(())
+}
+
+/// `download`: streams a whole regular file.
+pub fn download(call: &mut Call, path: &GuestPath) -> io::Result<()> {
+    let file = files::open_regular(path)?;
+    send(call, &file, 0, None)
+}
+
+/// `download_offset`: streams `size` bytes from `offset` (fewer at the end of the file).
+pub fn download_offset(
+    call: &mut Call,
+    path: &GuestPath,
+    offset: u64,
+    size: u64,
+) -> io::Result<()> {
+    let file = files::open_regular(path)?;
+    send(call, &file, offset, Some(size))
+}
+
+/// Reads a whole stream into a writer in large blocks (tar and checksum streams).
+pub fn copy_stream(from: &mut dyn Read, to: &mut dyn Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; READ_BLOCK];
+    let mut total = 0;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
