@@ -285,3 +285,204 @@ fn usage_errors_help_and_exit_codes_without_an_appliance() {
         r.stderr
     );
 }
+
+#[test]
+fn a_guestfish_script_with_transfers_runs_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(dir.path(), "disk.img", &base_files());
+    let host = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    std::fs::write(host("up.txt"), "uploaded\n").unwrap();
+    let text = format!(
+        "mount /dev/sda1 /\n\
+         ls /etc\n\
+         cat /etc/hostname\n\
+         write /etc/motd \"Welcome\\n\"\n\
+         mkdir-p /srv/app/data\n\
+         upload {up} /srv/app/data/up.txt\n\
+         upload -<<END /srv/app/data/here.txt\n\
+         line one\n\
+         line two\n\
+         END\n\
+         cat /srv/app/data/here.txt\n\
+         download /srv/app/data/up.txt {down}\n\
+         download /etc/motd -\n\
+         checksum sha256 /srv/app/data/up.txt\n\
+         tar-out /srv {tar}\n\
+         tar-out /srv - | tar tf - | sort\n\
+         ls /srv/app/data\n",
+        up = host("up.txt"),
+        down = host("down.txt"),
+        tar = host("srv.tar"),
+    );
+    let s = script(dir.path(), "transfers.gf", &text);
+    let r = run(&mut shell(&["--rw", "-a", img.to_str().unwrap(), "-f", &s]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "hostname\nos-release\n\
+         testhost\n\
+         line one\nline two\n\
+         Welcome\n\
+         cc55d9dd9d9cce2a469483f4610d735d219b12b8dfe0c6e5e3a4b6336c3ccefc\n\
+         ./\napp/\napp/data/\napp/data/here.txt\napp/data/up.txt\n\
+         here.txt\nup.txt\n"
+    );
+    assert_eq!(r.stderr, "");
+    assert_eq!(std::fs::read(host("down.txt")).unwrap(), b"uploaded\n");
+    let listing = run_host(Command::new("tar").arg("tf").arg(host("srv.tar")));
+    assert!(listing.contains("app/data/up.txt\n"), "{listing}");
+    assert_fsck_clean(&img);
+    assert_eq!(
+        debugfs_cat(&img, "/srv/app/data/here.txt"),
+        b"line one\nline two\n"
+    );
+    assert_eq!(debugfs_cat(&img, "/etc/motd"), b"Welcome\n");
+
+    // The same kind of work as commands on the command line; `upload -` reads the shell's
+    // standard input, `download ... -` writes to its standard output.
+    let r = run_with_stdin(
+        &mut shell(&[
+            "--rw",
+            "-a",
+            img.to_str().unwrap(),
+            "-m",
+            "/dev/sda1",
+            "mkdir-p",
+            "/x/y",
+            ":",
+            "upload",
+            "-",
+            "/x/y/stdin.txt",
+            ":",
+            "download",
+            "/x/y/stdin.txt",
+            "-",
+            ":",
+            "checksum",
+            "md5",
+            "/x/y/stdin.txt",
+            ":",
+            "cat",
+            "/srv/app/data/up.txt",
+        ]),
+        b"from stdin\n",
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "from stdin\n5f0cd7c4e8b2a1ad06fb00e2fa2a8b6a\nuploaded\n"
+            .replace("5f0cd7c4e8b2a1ad06fb00e2fa2a8b6a", &md5(b"from stdin\n"))
+    );
+    assert_eq!(debugfs_cat(&img, "/x/y/stdin.txt"), b"from stdin\n");
+}
+
+fn run_host(cmd: &mut Command) -> String {
+    String::from_utf8_lossy(&guestwright_tests::run(cmd).stdout).into_owned()
+}
+
+fn md5(data: &[u8]) -> String {
+    let mut child = Command::new("md5sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("md5sum (coreutils)");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn copy_in_copy_out_and_edit() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[
+            file("/etc/hostname", "testhost\n"),
+            File {
+                path: "/srv/bin/tool",
+                content: b"#!/bin/sh\n",
+                mode: 0o4755,
+            },
+            file("/srv/data/a.txt", "a\n"),
+        ],
+    );
+    // A host tree to copy in: a file, a directory, a symlink.
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("sub/file.txt"), "host file\n").unwrap();
+    std::os::unix::fs::symlink("sub/file.txt", src.join("link")).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let text = format!(
+        "mount /dev/sda1 /\n\
+         # hostile entries for copy-out: an absolute symlink and a device node\n\
+         ln-s /etc/shadow /srv/data/evil\n\
+         mknod-c 0644 1 3 /srv/data/null\n\
+         copy-out /srv {out}\n\
+         copy-in {src} /etc\n\
+         ls /etc/src\n\
+         cat /etc/src/sub/file.txt\n\
+         readlink /etc/src/link\n\
+         stat /etc/hostname | grep ^ino:\n\
+         edit /etc/hostname\n\
+         stat /etc/hostname | grep ^ino:\n\
+         cat /etc/hostname\n",
+        out = out.display(),
+        src = src.display(),
+    );
+    let s = script(dir.path(), "copy.gw", &text);
+    // The editor changes nothing the first time: the file is not rewritten.
+    let r = run(shell(&["--rw", "-a", img.to_str().unwrap(), "-f", &s]).env("EDITOR", "true"));
+    assert_eq!(r.code, 0, "{r:?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[..4],
+        ["link", "sub", "host file", "sub/file.txt"],
+        "{r:?}"
+    );
+    assert_eq!(lines[4], lines[5], "an unchanged file was replaced");
+    assert_eq!(lines[6], "testhost");
+    assert_eq!(
+        r.stderr,
+        "guestwright: copy-out: skipped 'data/null' (not a file, directory or link)\n"
+    );
+
+    // copy-out: links stay links, setuid is dropped, the device node is not made.
+    let srv = out.join("srv");
+    assert_eq!(std::fs::read(srv.join("data/a.txt")).unwrap(), b"a\n");
+    assert_eq!(
+        std::fs::read_link(srv.join("data/evil")).unwrap(),
+        Path::new("/etc/shadow")
+    );
+    let mode = std::fs::metadata(srv.join("bin/tool"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o755);
+    assert!(std::fs::symlink_metadata(srv.join("data/null")).is_err());
+
+    // Now an editor that changes the file: it is replaced atomically (a new inode).
+    let s = script(
+        dir.path(),
+        "edit.gw",
+        "mount /dev/sda1 /\n\
+         stat /etc/hostname | grep ^ino:\n\
+         edit /etc/hostname\n\
+         stat /etc/hostname | grep ^ino:\n\
+         cat /etc/hostname\n",
+    );
+    let r = run(shell(&["--rw", "-a", img.to_str().unwrap(), "-f", &s])
+        .env("EDITOR", "sed -i s/testhost/edited/"));
+    assert_eq!(r.code, 0, "{r:?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_ne!(lines[0], lines[1]);
+    assert_eq!(lines[2], "edited");
+    assert_fsck_clean(&img);
+    assert_eq!(debugfs_cat(&img, "/etc/hostname"), b"edited\n");
+}

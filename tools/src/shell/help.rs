@@ -82,7 +82,11 @@ pub fn list() -> String {
     for group in groups {
         let _ = writeln!(s, "\nOperations: {group}");
         for op in table::commands().filter(|op| op.group == group) {
-            let _ = writeln!(s, "  {:<22} {}", op.shell_name(), summary(op.doc));
+            let mut name = op.shell_name();
+            for alias in table::aliases(op) {
+                name = format!("{name}, {alias}");
+            }
+            let _ = writeln!(s, "  {:<22} {}", name, summary(op.doc));
         }
     }
     s.push_str(
@@ -127,6 +131,10 @@ pub fn describe(name: &str) -> Option<String> {
             let _ = writeln!(s, "  {:<14} {}{optional}", name, kind_text(a.kind));
         }
     }
+    let aliases: Vec<&str> = table::aliases(op).collect();
+    if !aliases.is_empty() {
+        let _ = writeln!(s, "\nAlso: {} (guestfish's name)", aliases.join(", "));
+    }
     if op.access == Access::Write {
         s.push_str(if table::has_readonly_flag(op) {
             "\nWhile the disk images are open read-only, it runs with readonly:true.\n"
@@ -155,6 +163,10 @@ pub fn all_names() -> Vec<String> {
         .iter()
         .flat_map(|c| c.names.iter().map(|n| n.to_string()))
         .chain(table::commands().map(OpInfo::shell_name))
+        .chain(
+            table::commands()
+                .flat_map(|op| table::aliases(op).map(str::to_string).collect::<Vec<_>>()),
+        )
         .collect();
     names.sort();
     names.dedup();
@@ -232,6 +244,18 @@ mod tests {
         assert!(!d.contains("refused"), "{d}");
         let d = describe("write-file").unwrap();
         assert!(d.contains("refused while they are open read-only"), "{d}");
+    }
+
+    #[test]
+    fn guestfish_names() {
+        assert_eq!(table::find("cat").unwrap().name, "read_file");
+        assert_eq!(table::find("write").unwrap().name, "write_file");
+        assert!(describe("cat").unwrap().starts_with("read-file path\n"));
+        assert!(describe("read-file")
+            .unwrap()
+            .contains("Also: cat (guestfish's name)"));
+        assert!(all_names().contains(&"cat".to_string()));
+        assert!(list().contains("  read-file, cat "));
     }
 
     #[test]

@@ -318,7 +318,7 @@ impl Shell {
     ) -> Result<Shell, ShellError> {
         let mut config = LaunchConfig::from_env().map_err(ShellError::Usage)?;
         config.accel = appliance.accel;
-        config.verbose |= verbose > 1;
+        config.verbose |= verbose > 0;
         let mut h = Handle::with_config(config);
         let options = DriveOptions {
             format: args.format,

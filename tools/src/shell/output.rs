@@ -20,6 +20,11 @@ pub struct Output {
     pub stdout_closed: bool,
 }
 
+/// Whether an error is the reader of the output going away.
+pub fn is_broken_pipe(e: &guestwright::Error) -> bool {
+    matches!(e, guestwright::Error::Transfer { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+}
+
 #[derive(Debug)]
 enum Sink {
     Stdout {
@@ -117,6 +122,15 @@ impl Output {
         }
     }
 
+    /// Whether the reader went away (`| head -1`, or standard output closed): a transfer
+    /// into it stops, and that is not the command's failure.
+    pub fn reader_gone(&self) -> bool {
+        match &self.sink {
+            Sink::Stdout { .. } => self.stdout_closed,
+            Sink::Pipe { stdin, .. } => stdin.is_none(),
+        }
+    }
+
     /// Prints a reply as text or JSON.
     pub fn reply(&mut self, reply: &Reply, as_json: bool) -> io::Result<()> {
         let mut buf = Vec::new();
@@ -169,7 +183,7 @@ pub struct OutputWriter<'a>(&'a mut Output);
 impl Write for OutputWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.write_all(buf)?;
-        if self.0.stdout_closed {
+        if self.0.reader_gone() {
             // Stop the transfer: nobody reads it any more.
             return Err(io::Error::from(io::ErrorKind::BrokenPipe));
         }

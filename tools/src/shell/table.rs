@@ -8,7 +8,7 @@
 //! required ones for an output stream (`download PATH FILE|-`, `tar-out DIR FILE|-`), as in
 //! guestfish.
 
-use super::output::Output;
+use super::output::{is_broken_pipe, Output};
 use super::script::Input;
 use super::{Shell, ShellError};
 use guestwright::protocol::shell::{ArgKind, ShellArg};
@@ -23,9 +23,27 @@ pub fn commands() -> impl Iterator<Item = &'static OpInfo> {
         .filter(|op| op.group != "internal")
 }
 
-/// Looks a command up in the table (dashes or underscores).
+/// guestfish's names for operations the table names otherwise, so that guestfish scripts
+/// run unchanged. Names only: the operation is the table's.
+pub const GUESTFISH_NAMES: &[(&str, &str)] = &[("cat", "read_file"), ("write", "write_file")];
+
+/// Looks a command up in the table (dashes or underscores), or by its guestfish name.
 pub fn find(name: &str) -> Option<&'static OpInfo> {
-    OpInfo::find(name).filter(|op| op.group != "internal")
+    OpInfo::find(name)
+        .or_else(|| {
+            let name = name.replace('-', "_");
+            let (_, op) = GUESTFISH_NAMES.iter().find(|(alias, _)| *alias == name)?;
+            OpInfo::find(op)
+        })
+        .filter(|op| op.group != "internal")
+}
+
+/// The guestfish names of an operation.
+pub fn aliases(op: &OpInfo) -> impl Iterator<Item = &'static str> + '_ {
+    GUESTFISH_NAMES
+        .iter()
+        .filter(move |(alias, name)| *name == op.name && OpInfo::find(alias).is_none())
+        .map(|(alias, _)| *alias)
 }
 
 /// Where the host file word of a streaming operation sits among its words.
@@ -95,7 +113,13 @@ impl Shell {
             }
             Some(HostEnd::Dash) => {
                 let mut w = out.writer();
-                self.call(request, CallStream::Output(&mut w))?
+                match self.call(request, CallStream::Output(&mut w)) {
+                    // `download /big - | head -1`: the reader has all it wanted.
+                    Err(ShellError::Library(e)) if is_broken_pipe(&e) && out.reader_gone() => {
+                        return Ok(())
+                    }
+                    other => other?,
+                }
             }
             Some(HostEnd::File(path)) if op.stream == Stream::Input => {
                 let mut f = File::open(&path).map_err(|source| ShellError::HostIo {

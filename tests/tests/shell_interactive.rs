@@ -1,0 +1,248 @@
+//! `guestwright shell` at its prompt, driven through a real terminal (tmux): typing a
+//! command, tab completion of a guest path, history, escaping of hostile guest names,
+//! Ctrl-C cancelling a long download without leaving the shell, Ctrl-D leaving cleanly, no
+//! QEMU left behind, and the history kept for next time.
+
+use guestwright_tests::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A private tmux server running one pane.
+struct Tmux {
+    socket: PathBuf,
+}
+
+impl Tmux {
+    fn start(dir: &Path, command: &str) -> Tmux {
+        require("tmux", "tmux");
+        let t = Tmux {
+            socket: dir.join("tmux.sock"),
+        };
+        t.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "gw",
+            "-x",
+            "160",
+            "-y",
+            "50",
+            command,
+        ]);
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types keys (tmux key names such as `Enter`, `Tab`, `Up`, `C-c`, `C-d`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "gw"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    /// Types text literally.
+    fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "gw", "-l", text]);
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-J", "-t", "gw", "-S", "-500"])
+    }
+
+    /// Waits until the screen satisfies `done`; fails with the screen after `timeout`.
+    fn wait_for(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if done(&s) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "waited {timeout:?} for {what}; the screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// Processes whose command line mentions `needle` (QEMU names its runtime directory).
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(needle) && !cmdline.contains("tmux") {
+                found.push(format!(
+                    "{}: {cmdline}",
+                    entry.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    found
+}
+
+fn count(screen: &str, needle: &str) -> usize {
+    screen.matches(needle).count()
+}
+
+/// An ext4 filesystem on a whole disk with a hostname, a 4 GiB sparse file to download
+/// slowly, and a file whose name is a terminal escape sequence.
+fn image(dir: &Path) -> PathBuf {
+    require("mkfs.ext4", "e2fsprogs");
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(tree.join("etc")).unwrap();
+    std::fs::create_dir_all(tree.join("esc")).unwrap();
+    std::fs::write(tree.join("etc/hostname"), "testhost\n").unwrap();
+    std::fs::write(tree.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+    std::fs::File::create(tree.join("big"))
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    std::fs::write(tree.join("esc/\x1b]2;pwned\x07\r"), "").unwrap();
+    let img = dir.join("disk.img");
+    run(Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(&tree)
+        .arg(&img)
+        .arg("6G"));
+    img
+}
+
+#[test]
+fn the_prompt_completes_recalls_cancels_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let runtime = dir.path().join("run");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&runtime).unwrap();
+    let accel = std::env::var("GUESTWRIGHT_ACCEL").unwrap_or_else(|_| "tcg".into());
+    let command = format!(
+        "env GUESTWRIGHT_ACCEL={accel} XDG_RUNTIME_DIR={run} XDG_STATE_HOME={state} \
+         {bin} shell -a {img} -m /dev/sda; echo \"shell exited with $?\"; sleep 600",
+        run = runtime.display(),
+        state = state.display(),
+        bin = guestwright_bin().display(),
+        img = img.display(),
+    );
+    let t = Tmux::start(dir.path(), &command);
+    let minute = Duration::from_secs(60);
+    t.wait_for("the prompt", 3 * minute, |s| s.contains("><fs> "));
+
+    // A command.
+    t.text("read-file /etc/hostname");
+    t.keys(&["Enter"]);
+    t.wait_for("the hostname", minute, |s| count(s, "testhost") == 1);
+
+    // Tab completes a guest path the appliance lists.
+    t.text("read-file /etc/hostn");
+    t.keys(&["Tab"]);
+    t.wait_for("the completed path", minute, |s| {
+        s.lines()
+            .any(|l| l.trim_end() == "><fs> read-file /etc/hostname")
+    });
+    t.keys(&["Enter"]);
+    t.wait_for("the hostname again", minute, |s| count(s, "testhost") == 2);
+
+    // Two candidates: the common part, then both listed.
+    t.text("read-file /etc/ho");
+    t.keys(&["Tab", "Tab"]);
+    t.wait_for("both candidates", minute, |s| {
+        s.lines()
+            .any(|l| l.contains("hostname") && l.contains("hosts") && !l.contains("><fs>"))
+    });
+    t.keys(&["C-u"]);
+
+    // Up recalls the previous command.
+    t.keys(&["Up"]);
+    t.wait_for("the recalled line", minute, |s| {
+        s.trim_end().ends_with("><fs> read-file /etc/hostname")
+    });
+    t.keys(&["Enter"]);
+    t.wait_for("the hostname a third time", minute, |s| {
+        count(s, "testhost") == 3
+    });
+
+    // A hostile name is shown escaped: the terminal's title is not touched.
+    t.text("ls /esc");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the escaped name", minute, |s| {
+        s.contains("\\e]2;pwned\\x07\\r")
+    });
+    assert!(!s.contains("pwned\x07"), "{s}");
+    let title = t.tmux(&["display-message", "-p", "-t", "gw", "#{pane_title}"]);
+    assert!(
+        !title.contains("pwned"),
+        "the terminal's title became {title:?}"
+    );
+
+    // Ctrl-C cancels a long download (4 GiB of a sparse file), not the shell.
+    t.text("download /big /dev/null");
+    t.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let prompts = count(&t.screen(), "><fs> ");
+    let pressed = Instant::now();
+    t.keys(&["C-c"]);
+    let s = t.wait_for("the cancelled download", minute, |s| {
+        count(s, "><fs> ") > prompts
+    });
+    assert!(
+        pressed.elapsed() < Duration::from_secs(10),
+        "cancelling took {:?}",
+        pressed.elapsed()
+    );
+    assert!(s.contains("guestwright: download /big: cancelled"), "{s}");
+    // The appliance is still there.
+    t.text("cat /etc/hostname");
+    t.keys(&["Enter"]);
+    t.wait_for("the hostname after the cancel", minute, |s| {
+        count(s, "testhost") == 4
+    });
+
+    // Ctrl-D leaves; the appliance is shut down.
+    t.keys(&["C-d"]);
+    t.wait_for("the shell to exit", minute, |s| {
+        s.contains("shell exited with 0")
+    });
+    let left = processes_mentioning(runtime.to_str().unwrap());
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+
+    // The history is kept, privately.
+    let history = state.join("guestwright/history");
+    let text = std::fs::read_to_string(&history).unwrap();
+    assert!(text.contains("read-file /etc/hostname\n"), "{text}");
+    assert!(text.contains("ls /esc\n"), "{text}");
+    assert!(text.contains("download /big /dev/null\n"), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(history.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
