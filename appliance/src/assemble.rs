@@ -103,6 +103,7 @@ fn appliance(entry: &Path, manifest: Manifest) -> Appliance {
         kernel: entry.join(&manifest.kernel),
         boot: manifest.boot,
         initrd: entry.join("initrd"),
+        extras: entry.join("extras"),
         kernel_release: manifest.release,
         carried: manifest.carried,
         dir: entry.to_path_buf(),
@@ -204,10 +205,17 @@ fn build_into(dir: &Path, inputs: &Inputs) -> Result<Manifest, ApplianceError> {
     };
 
     let t = Instant::now();
-    let sizes = initramfs::write(&dir.join("initrd"), DAEMON, &inputs.modules, &inputs.carry)?;
+    let sizes = initramfs::write(
+        &dir.join("initrd"),
+        &dir.join("extras"),
+        DAEMON,
+        &inputs.modules,
+        &inputs.carry,
+    )?;
     log::debug!(
-        "initramfs: {} bytes (daemon {}, {} modules {}, carried files {}) in {:?}",
+        "initramfs: {} bytes, extras {} bytes (daemon {}, {} modules {}, carried files {}) in {:?}",
         sizes.total,
+        sizes.extras,
         sizes.daemon,
         inputs.modules.len(),
         sizes.modules,

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::{sys, ApplianceError, BootProtocol, CarriedTool};
 
 /// Bump when the layout of an entry or of the initramfs changes.
-pub(crate) const LAYOUT_VERSION: u32 = 1;
+pub(crate) const LAYOUT_VERSION: u32 = 2;
 /// Entries besides the one just built that survive a clean-up.
 const KEEP_OTHERS: usize = 2;
 /// An entry used this recently may be booting right now: never removed.
@@ -235,7 +235,10 @@ impl Manifest {
 pub(crate) fn read_entry(dir: &Path) -> Option<Manifest> {
     let text = fs::read_to_string(dir.join(MANIFEST)).ok()?;
     let manifest = Manifest::parse(&text)?;
-    (dir.join(&manifest.kernel).is_file() && dir.join("initrd").is_file()).then_some(manifest)
+    (dir.join(&manifest.kernel).is_file()
+        && dir.join("initrd").is_file()
+        && dir.join("extras").is_file())
+    .then_some(manifest)
 }
 
 /// Marks an entry as just used, so a clean-up elsewhere leaves it alone. Best effort.

@@ -1,15 +1,22 @@
-//! Lays out the appliance's initramfs. This is the contract with the daemon:
+//! Lays out the appliance's two archives. This is the contract with the daemon:
 //!
+//! The **initramfs** (`initrd`), unpacked by the kernel at every boot, holds only what every
+//! launch needs, because under TCG each megabyte in it costs about 20 ms of boot:
 //! - `/init`: the daemon, mode 0755.
-//! - `/modules/<name>.ko`: each included module, uncompressed, name normalised with `_`.
-//! - `/modules/modules.index`: one line per module, `name dep1 dep2 ...` (its direct
-//!   dependencies), each line after the lines of its dependencies.
+//! - `/modules/<name>.ko`: the boot modules ([`BOOT_MODULES`] and their dependencies),
+//!   uncompressed, names normalised with `_`.
+//! - `/modules/modules.index`: one line per included module (boot or extra),
+//!   `name dep1 dep2 ...` (its direct dependencies), each line after those of its dependencies.
 //! - `/etc/guestwright/carried`: one line per carried tool, `name /absolute/path`.
 //! - the directories of a root filesystem, `/etc/mtab -> /proc/mounts`, and an `/etc/passwd`
 //!   and `/etc/group` that know root.
 //!
-//! The archive is not compressed: under TCG, decompressing in the guest costs more than
-//! copying the bytes.
+//! The **extras** archive (`extras`), attached read-only as a raw disk with serial
+//! [`EXTRAS_SERIAL`], holds everything else: the other modules at `/modules/<name>.ko` and the
+//! carried tools with their libraries at their host paths. The daemon reads from it only
+//! when an operation needs a module or a tool.
+//!
+//! Neither archive is compressed: under TCG, decompressing costs more than copying.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -47,20 +54,27 @@ const DIRS: &[(&str, u32)] = &[
 ];
 
 pub(crate) const MODULES_INDEX: &str = "/modules/modules.index";
+/// The serial number of the extras disk, which the daemon looks for.
+pub const EXTRAS_SERIAL: &str = "gwx";
+/// The modules every boot loads: the channel, the disks, and their buses.
+pub(crate) const BOOT_MODULES: &[&str] =
+    &["virtio_mmio", "virtio_pci", "virtio_console", "virtio_blk"];
 pub(crate) const CARRIED_LIST: &str = "/etc/guestwright/carried";
 
 /// How big the archive came out, and what took the space.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Sizes {
     pub(crate) total: u64,
+    pub(crate) extras: u64,
     pub(crate) daemon: u64,
     pub(crate) modules: u64,
     pub(crate) carried: u64,
 }
 
-/// Writes the initramfs to `path`, fsynced.
+/// Writes the initramfs to `path` and the extras archive to `extras_path`, fsynced.
 pub(crate) fn write(
     path: &Path,
+    extras_path: &Path,
     daemon: &[u8],
     modules: &[Module],
     carry: &CarryPlan,
@@ -69,8 +83,14 @@ pub(crate) fn write(
         path: path.to_path_buf(),
         source,
     };
+    let extras_written = |source: io::Error| ApplianceError::WriteAppliance {
+        path: extras_path.to_path_buf(),
+        source,
+    };
     let file = File::create(path).map_err(written)?;
     let mut cpio = CpioWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let extras_file = File::create(extras_path).map_err(extras_written)?;
+    let mut extras = CpioWriter::new(BufWriter::with_capacity(1 << 20, extras_file));
     let mut sizes = Sizes {
         daemon: daemon.len() as u64,
         ..Sizes::default()
@@ -86,11 +106,11 @@ pub(crate) fn write(
     cpio.file("/etc/group", 0o644, b"root:x:0:\n")
         .map_err(written)?;
 
-    sizes.modules = write_modules(&mut cpio, modules).map_err(|e| match e {
+    sizes.modules = write_modules(&mut cpio, &mut extras, modules).map_err(|e| match e {
         WriteError::Io(source) => written(source),
         WriteError::Module(e) => e,
     })?;
-    sizes.carried = write_carried(&mut cpio, carry).map_err(|e| match e {
+    sizes.carried = write_carried(&mut cpio, &mut extras, carry).map_err(|e| match e {
         WriteError::Io(source) => written(source),
         WriteError::Module(e) => e,
     })?;
@@ -99,7 +119,26 @@ pub(crate) fn write(
     let file = out.into_inner().map_err(|e| written(e.into_error()))?;
     file.sync_all().map_err(written)?;
     sizes.total = total;
+    let (out, total) = extras.finish().map_err(extras_written)?;
+    let file = out
+        .into_inner()
+        .map_err(|e| extras_written(e.into_error()))?;
+    file.sync_all().map_err(extras_written)?;
+    sizes.extras = total;
     Ok(sizes)
+}
+
+/// The boot modules and everything they depend on.
+fn boot_set(modules: &[Module]) -> HashSet<&str> {
+    let mut set = HashSet::new();
+    for module in modules
+        .iter()
+        .filter(|m| BOOT_MODULES.contains(&m.name.as_str()))
+    {
+        set.insert(module.name.as_str());
+        set.extend(module.deps.iter().map(String::as_str));
+    }
+    set
 }
 
 enum WriteError {
@@ -115,9 +154,11 @@ impl From<io::Error> for WriteError {
 
 fn write_modules<W: Write>(
     cpio: &mut CpioWriter<W>,
+    extras: &mut CpioWriter<W>,
     modules: &[Module],
 ) -> Result<u64, WriteError> {
     let included: HashSet<&str> = modules.iter().map(|m| m.name.as_str()).collect();
+    let boot = boot_set(modules);
     let mut index = String::new();
     let mut bytes = 0;
     for module in modules {
@@ -130,14 +171,23 @@ fn write_modules<W: Write>(
             index.push_str(dep);
         }
         index.push('\n');
-        cpio.file(&format!("/modules/{}.ko", module.name), 0o644, &ko)?;
+        let archive = if boot.contains(module.name.as_str()) {
+            &mut *cpio
+        } else {
+            &mut *extras
+        };
+        archive.file(&format!("/modules/{}.ko", module.name), 0o644, &ko)?;
         bytes += ko.len() as u64;
     }
     cpio.file(MODULES_INDEX, 0o644, index.as_bytes())?;
     Ok(bytes)
 }
 
-fn write_carried<W: Write>(cpio: &mut CpioWriter<W>, carry: &CarryPlan) -> Result<u64, WriteError> {
+fn write_carried<W: Write>(
+    cpio: &mut CpioWriter<W>,
+    extras: &mut CpioWriter<W>,
+    carry: &CarryPlan,
+) -> Result<u64, WriteError> {
     let mut bytes = 0;
     for file in &carry.files {
         let dest = file.dest.to_string_lossy();
@@ -154,11 +204,11 @@ fn write_carried<W: Write>(cpio: &mut CpioWriter<W>, carry: &CarryPlan) -> Resul
         } else {
             0o644
         };
-        cpio.file_from(&dest, mode, meta.len(), &mut source)?;
+        extras.file_from(&dest, mode, meta.len(), &mut source)?;
         bytes += meta.len();
     }
     for (path, target) in &carry.symlinks {
-        cpio.symlink(&path.to_string_lossy(), target)?;
+        extras.symlink(&path.to_string_lossy(), target)?;
     }
     let mut list = String::new();
     for tool in &carry.tools {

@@ -33,6 +33,7 @@ use std::path::PathBuf;
 
 pub use carry::CarriedTool;
 pub use error::ApplianceError;
+pub use initramfs::EXTRAS_SERIAL;
 
 /// The static daemon binary that becomes the appliance's `/init` (built by `build.rs`).
 pub static DAEMON: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guestwright-daemon"));
@@ -86,8 +87,12 @@ pub struct Appliance {
     pub kernel: PathBuf,
     /// How that kernel boots.
     pub boot: BootProtocol,
-    /// The initramfs (uncompressed newc cpio) for `qemu -initrd`.
+    /// The initramfs (uncompressed newc cpio) for `qemu -initrd`: the daemon and the boot
+    /// modules.
     pub initrd: PathBuf,
+    /// The extras archive (uncompressed newc cpio) to attach read-only as a raw disk with
+    /// serial [`EXTRAS_SERIAL`]: the other modules and the carried tools, read on demand.
+    pub extras: PathBuf,
     /// The kernel release, e.g. `6.1.0-56-cloud-amd64`.
     pub kernel_release: String,
     /// The host tools carried into the appliance, with their paths there.

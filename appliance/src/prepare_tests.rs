@@ -119,11 +119,21 @@ fn builds_once_then_hits_the_cache() {
     assert!(first.carried.is_empty());
     crate::vmlinux::check_pvh(&fs::read(&first.kernel).unwrap()).expect("a PVH vmlinux");
 
+    // Modules outside the boot set go to the extras archive, read on demand.
+    let extras = cpio_list(&first.extras);
+    for expected in ["modules/a.ko", "modules/b_x.ko"] {
+        assert!(
+            extras.iter().any(|n| n == expected),
+            "{expected} missing from {extras:?}"
+        );
+    }
     let names = cpio_list(&first.initrd);
+    assert!(
+        !names.iter().any(|n| n == "modules/a.ko"),
+        "a is not a boot module"
+    );
     for expected in [
         "init",
-        "modules/a.ko",
-        "modules/b_x.ko",
         "modules/modules.index",
         "etc/mtab",
         "etc/guestwright/carried",
@@ -141,6 +151,7 @@ fn builds_once_then_hits_the_cache() {
     );
     let unpacked = tempfile::tempdir().unwrap();
     unpack(&first.initrd, unpacked.path());
+    unpack(&first.extras, unpacked.path());
     assert_eq!(
         fs::read_to_string(unpacked.path().join("modules/modules.index")).unwrap(),
         "a\nb_x a\n"
@@ -475,18 +486,45 @@ fn host_appliance_builds_and_carried_tools_run() {
     );
 
     let initrd_size = fs::metadata(&appliance.initrd).unwrap().len();
+    let extras_size = fs::metadata(&appliance.extras).unwrap().len();
+    assert!(
+        initrd_size < 6 << 20,
+        "the initramfs should hold only the daemon and the boot modules: {initrd_size} bytes"
+    );
+    let boot_only = tmp.path().join("boot");
+    fs::create_dir(&boot_only).unwrap();
+    unpack(&appliance.initrd, &boot_only);
+    for boot in [
+        "virtio_blk",
+        "virtio_console",
+        "virtio_mmio",
+        "virtio_ring",
+        "virtio",
+    ] {
+        assert!(
+            boot_only.join(format!("modules/{boot}.ko")).is_file(),
+            "boot module {boot} not in the initramfs"
+        );
+    }
+    assert!(
+        !boot_only.join("modules/xfs.ko").exists(),
+        "xfs belongs in the extras"
+    );
+    // What the daemon sees once it has read the extras: both archives in one tree.
     let unpacked = tmp.path().join("root");
     fs::create_dir(&unpacked).unwrap();
     unpack(&appliance.initrd, &unpacked);
+    unpack(&appliance.extras, &unpacked);
     let carried_bytes: u64 = walk(&unpacked)
         .into_iter()
         .filter(|(p, _)| !p.starts_with(unpacked.join("modules")) && *p != unpacked.join("init"))
         .map(|(_, n)| n)
         .sum();
     eprintln!(
-        "host appliance: cold build {cold:?}, cache hit {hit:?}, initramfs {} bytes ({:.1} MiB), of which carried files {:.1} MiB; {} tools",
+        "host appliance: cold build {cold:?}, cache hit {hit:?}, initramfs {} bytes ({:.1} MiB), extras {:.1} MiB, of which carried files {:.1} MiB; {} tools",
         initrd_size,
         initrd_size as f64 / 1048576.0,
+        extras_size as f64 / 1048576.0,
         carried_bytes as f64 / 1048576.0,
         appliance.carried.len()
     );

@@ -17,6 +17,7 @@ pub mod conn;
 pub mod copy;
 pub mod devices;
 pub mod dirs;
+pub mod extras;
 pub mod fileops;
 pub mod files;
 pub mod glob;
@@ -37,9 +38,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Modules needed before the channel and the disks exist. Whichever the kernel lacks as
-/// modules it has built in (or the machine type does not use: virtio_pci on microvm).
-const BOOT_MODULES: &[&str] = &["virtio_mmio", "virtio_pci", "virtio_console", "virtio_blk"];
+/// Modules needed before the channel and the disks exist, after the bus (virtio-mmio on
+/// microvm, virtio-pci on q35). Whichever the kernel lacks as modules it has built in.
+const BOOT_MODULES: &[&str] = &["virtio_console", "virtio_blk"];
 
 /// Entry point of the `guestwright-daemon` binary.
 pub fn main() -> ExitCode {
@@ -58,12 +59,25 @@ pub fn main() -> ExitCode {
 
 fn run() -> std::io::Result<()> {
     boot::mount_pseudo_filesystems()?;
+    // The kernel starts init without PATH; carried tools and their helpers need one.
+    std::env::set_var("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
     let args = boot::BootArgs::read()?;
     log::set_verbose(args.verbose);
     debug!("started at {} ms", boot::uptime_ms());
     reaper::start();
 
     let modules = modules::Modules::load_index(&args.cmdline);
+    // microvm's devices are on virtio-mmio; only a machine without them needs virtio-pci.
+    if let Err(e) = modules.load("virtio_mmio") {
+        info!("virtio_mmio: {e}");
+    }
+    let on_mmio =
+        std::fs::read_dir("/sys/bus/virtio/devices").is_ok_and(|mut d| d.next().is_some());
+    if !on_mmio {
+        if let Err(e) = modules.load("virtio_pci") {
+            info!("virtio_pci: {e}");
+        }
+    }
     for module in BOOT_MODULES {
         if let Err(e) = modules.load(module) {
             info!("{module}: {e}");

@@ -46,6 +46,10 @@ impl Modules {
                 continue;
             }
             let path = Path::new(MODULE_DIR).join(format!("{module}.ko"));
+            if !path.exists() && self.deps.contains_key(&module) {
+                // Not a boot module: it waits on the extras disk.
+                crate::extras::fetch(&format!("modules/{module}.ko"))?;
+            }
             let file = match File::open(&path) {
                 Ok(f) => f,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {

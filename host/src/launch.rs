@@ -37,6 +37,9 @@ pub struct LaunchConfig {
     pub timeout: Duration,
     /// How long `auto` gives KVM before falling back to TCG.
     pub kvm_trial: Duration,
+    /// The machine type: microvm unless forced (`GUESTWRIGHT_MACHINE=q35`); q35 is also the
+    /// fallback when this QEMU has no microvm.
+    pub machine: Option<Machine>,
 }
 
 impl Default for LaunchConfig {
@@ -50,6 +53,7 @@ impl Default for LaunchConfig {
             qemu: None,
             timeout: Duration::from_secs(120),
             kvm_trial: Duration::from_secs(10),
+            machine: None,
         }
     }
 }
@@ -72,6 +76,16 @@ impl LaunchConfig {
             c.memory_mib = m
                 .parse()
                 .map_err(|_| format!("GUESTWRIGHT_MEMORY: '{m}' is not a number of MiB"))?;
+        }
+        match std::env::var("GUESTWRIGHT_MACHINE").as_deref() {
+            Ok("microvm") => c.machine = Some(Machine::Microvm),
+            Ok("q35") => c.machine = Some(Machine::Q35),
+            Ok(other) => {
+                return Err(format!(
+                    "GUESTWRIGHT_MACHINE: '{other}' is not microvm or q35"
+                ))
+            }
+            Err(_) => {}
         }
         if std::env::var_os("GUESTWRIGHT_VERBOSE").is_some_and(|v| v != "0") {
             c.verbose = true;
@@ -242,8 +256,18 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
         .to_path_buf();
     let verdict = Verdict::new(&cache_root, &binary, &appliance.kernel_release);
 
+    // Under TCG a boot now and then hangs early in the kernel's timer set-up (rarely, and
+    // only on a loaded host); a second boot gets past it, so the first attempt has a deadline
+    // well above a normal boot (1-3 s) but well below the whole launch timeout.
+    let tcg = || {
+        let first = (config.timeout / 3).min(Duration::from_secs(30));
+        vec![
+            (Accelerator::Tcg, first),
+            (Accelerator::Tcg, config.timeout),
+        ]
+    };
     let plan: Vec<(Accelerator, Duration)> = match config.accel {
-        AccelChoice::Tcg => vec![(Accelerator::Tcg, config.timeout)],
+        AccelChoice::Tcg => tcg(),
         AccelChoice::Kvm => {
             if let Some(reason) = accel::kvm_unusable() {
                 return Err(LaunchError::KvmUnavailable { reason });
@@ -253,27 +277,31 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
         AccelChoice::Auto => match (accel::kvm_unusable(), verdict.load()) {
             (Some(reason), _) => {
                 log::info!("using TCG: {reason}");
-                vec![(Accelerator::Tcg, config.timeout)]
+                tcg()
             }
-            (None, Some(Accelerator::Tcg)) => vec![(Accelerator::Tcg, config.timeout)],
-            (None, _) => vec![
-                (Accelerator::Kvm, config.kvm_trial),
-                (Accelerator::Tcg, config.timeout),
-            ],
+            (None, Some(Accelerator::Tcg)) => tcg(),
+            (None, _) => [vec![(Accelerator::Kvm, config.kvm_trial)], tcg()].concat(),
         },
     };
 
     let mut last_err = None;
-    for (accel, deadline) in plan {
-        match boot(
-            drives,
-            config,
-            &binary,
-            &appliance,
-            accel,
-            Machine::Microvm,
-            deadline,
-        ) {
+    let attempts = plan.len();
+    let mut machine = config.machine.unwrap_or(Machine::Microvm);
+    for (n, (accel, deadline)) in plan.into_iter().enumerate() {
+        let mut result = boot(
+            drives, config, &binary, &appliance, accel, machine, deadline,
+        );
+        if let Err(LaunchError::QemuFailed { stderr, .. }) = &result {
+            if machine == Machine::Microvm && config.machine.is_none() && stderr.contains("microvm")
+            {
+                log::info!("this QEMU has no microvm machine; using q35 (slower to boot)");
+                machine = Machine::Q35;
+                result = boot(
+                    drives, config, &binary, &appliance, accel, machine, deadline,
+                );
+            }
+        }
+        match result {
             Ok(mut booted) => {
                 if config.accel == AccelChoice::Auto {
                     verdict.store(accel);
@@ -289,6 +317,12 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
                      (set GUESTWRIGHT_ACCEL=kvm to insist)"
                 );
                 verdict.store(Accelerator::Tcg);
+                last_err = Some(e);
+            }
+            Err(e @ LaunchError::Timeout { .. })
+                if accel == Accelerator::Tcg && n + 1 < attempts =>
+            {
+                log::warn!("the appliance hung while booting; starting it again ({e})");
                 last_err = Some(e);
             }
             Err(e) => return Err(e),
@@ -345,6 +379,7 @@ fn boot(
         memory_mib: config.memory_mib,
         channel_socket: socket.clone(),
         drives: blockdevs,
+        extras: Some(appliance.extras.clone()),
         verbose: config.verbose,
         network: config.network,
     };

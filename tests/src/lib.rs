@@ -240,7 +240,12 @@ impl Drop for TestHandle {
 
 /// Launches a handle with the given images.
 pub fn launch(images: &[(&Path, DriveOptions)]) -> TestHandle {
-    let mut h = Handle::with_config(test_config());
+    launch_with(test_config(), images)
+}
+
+/// Launches a handle with the given settings and images.
+pub fn launch_with(config: LaunchConfig, images: &[(&Path, DriveOptions)]) -> TestHandle {
+    let mut h = Handle::with_config(config);
     for (img, opts) in images {
         h.add_drive(img, opts.clone())
             .unwrap_or_else(|e| panic!("add {}: {}", img.display(), guestwright::error::chain(&e)));
@@ -292,4 +297,56 @@ pub fn guestwright() -> Command {
         c.env("GUESTWRIGHT_ACCEL", "tcg");
     }
     c
+}
+
+/// Small helpers for the benchmarks in `tests/benches/`.
+pub mod bench {
+    use std::time::Duration;
+
+    /// Median, min and max of a set of timings.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Stats {
+        /// The median.
+        pub median: Duration,
+        /// The fastest.
+        pub min: Duration,
+        /// The slowest.
+        pub max: Duration,
+    }
+
+    impl Stats {
+        /// Computes the statistics.
+        pub fn of(samples: &[Duration]) -> Stats {
+            let mut v = samples.to_vec();
+            v.sort();
+            Stats {
+                median: median(samples),
+                min: v[0],
+                max: v[v.len() - 1],
+            }
+        }
+    }
+
+    /// The median (the mean of the two middle samples for an even count).
+    pub fn median(samples: &[Duration]) -> Duration {
+        let mut v = samples.to_vec();
+        v.sort();
+        let n = v.len();
+        assert!(n > 0, "no samples");
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2
+        }
+    }
+
+    /// `label: median 1.234 s (min 1.1, max 1.5)`.
+    pub fn report_line(label: &str, s: &Stats) -> String {
+        format!(
+            "  {label:<28} median {:.3} s  (min {:.3}, max {:.3})",
+            s.median.as_secs_f64(),
+            s.min.as_secs_f64(),
+            s.max.as_secs_f64()
+        )
+    }
 }

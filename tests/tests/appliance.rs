@@ -282,3 +282,21 @@ fn dropping_a_handle_leaves_no_qemu_behind() {
     assert_eq!(debugfs_cat(&img, "/dropped"), b"yes\n");
     assert_fsck_clean(&img);
 }
+
+#[test]
+fn the_q35_fallback_machine_boots_too() {
+    // QEMU builds without microvm get q35 (virtio-pci instead of virtio-mmio, SeaBIOS).
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(dir.path(), "q35.img", &base_files());
+    let mut config = test_config();
+    config.machine = Some(guestwright::qemu::Machine::Q35);
+    let mut h = launch_with(config, &[(&img, DriveOptions::readonly())]);
+    h.mount("/dev/sda1", "/", None, None, None).check("mount");
+    assert_eq!(h.read_file("/etc/hostname").check("read").0, b"testhost\n");
+    assert_eq!(
+        h.list_devices().check("list").len(),
+        1,
+        "the extras disk is not a guest drive"
+    );
+    h.shutdown().check("shutdown");
+}
