@@ -269,6 +269,26 @@ fn usage_errors_help_and_exit_codes_without_an_appliance() {
         .contains("\nmount device mountpoint [options:..] [fstype:..] [readonly:..]\n"));
     assert!(r.stdout.contains("copy-out PATH... HOSTDIR"));
 
+    // Host-side commands need no appliance: -x echoes each command on stderr.
+    let r = run(&mut shell(&[
+        "-x", "lcd", "/tmp", ":", "!pwd", ":", "time", "echo", "a b", ":", "json", ":", "json",
+        "on", ":", "json",
+    ]));
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "/tmp\na b\noff\non\n"),
+        "{r:?}"
+    );
+    let echoed: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        echoed[..3],
+        ["lcd /tmp", "!pwd", "time echo \"a b\""],
+        "{}",
+        r.stderr
+    );
+    assert!(echoed[3].starts_with("elapsed time: "), "{}", r.stderr);
+    assert_eq!(echoed[4..], ["json", "json on", "json"], "{}", r.stderr);
+
     // A mistake in a command's words is found before anything is launched.
     let r = run(&mut shell(&["mount", "sda1", "/"]));
     assert_eq!(r.code, 1, "{r:?}");

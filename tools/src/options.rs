@@ -47,7 +47,8 @@ pub struct MountSpec {
     pub fstype: Option<String>,
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
+/// Parses a `--format` value.
+pub fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
 

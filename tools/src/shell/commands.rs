@@ -7,7 +7,6 @@ use super::script::Input;
 use super::{copy, help, table, Flow, Shell, ShellError};
 use guestwright::prelude::*;
 use guestwright::protocol::shell::ShellArg;
-use guestwright::protocol::{CallStream, Request};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -414,20 +413,12 @@ fn edit(shell: &mut Shell, path: &str, editor: &str) -> Result<(), ShellError> {
     Ok(())
 }
 
-/// A guest file's content: streamed with `download` when the table has it.
+/// A guest file's content, streamed.
 fn fetch(shell: &mut Shell, path: &GuestPath) -> Result<Vec<u8>, ShellError> {
-    if table::find("download").is_some() {
-        let request = Request::from_words(
-            "download",
-            &[String::from_utf8_lossy(path.as_bytes()).into_owned()],
-        )
-        .map_err(|e| ShellError::Usage(e.to_string()))?;
-        let mut data = Vec::new();
-        shell.call(request, CallStream::Output(&mut data))?;
-        return Ok(data);
-    }
     shell.ensure_launched()?;
-    Ok(shell.h.read_file(path)?.0)
+    let mut data = Vec::new();
+    shell.h.download(path, &mut data)?;
+    Ok(data)
 }
 
 /// `!CMD`: runs a host command with the shell's standard streams.

@@ -1,11 +1,12 @@
 //! `copy-in` and `copy-out`: whole trees between the host and the guest as tar streams
-//! through the table's `tar_in` and `tar_out`, packed and unpacked on the host while they
+//! through the `tar_in` and `tar_out` operations, packed and unpacked on the host while they
 //! stream (nothing is staged in a temporary file). Unpacking on the host is [`untar`]'s
 //! job, which never writes outside the destination.
 
 use super::untar::{self, UntarError};
 use super::{table, Shell, ShellError};
-use guestwright::protocol::{CallStream, Client, Request};
+use guestwright::protocol::shell::ShellArg;
+use guestwright::protocol::{Client, GuestPath};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -13,14 +14,6 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 /// Why a copy failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
-    /// The table lacks an operation the command is built on.
-    #[error("{command} needs the appliance's '{operation}' operation, which this build lacks")]
-    Missing {
-        /// The shell command.
-        command: &'static str,
-        /// The operation.
-        operation: &'static str,
-    },
     /// copy-out's destination is not a host directory.
     #[error("copy-out: {} is not a directory on the host", path.display())]
     NotADirectory {
@@ -96,8 +89,8 @@ impl Read for PipeReader {
     }
 }
 
-fn request(operation: &str, words: &[String]) -> Result<Request, ShellError> {
-    Request::from_words(operation, words).map_err(|e| ShellError::Usage(e.to_string()))
+fn guest_path(word: &str) -> Result<GuestPath, ShellError> {
+    GuestPath::parse_word(word).map_err(|e| ShellError::Usage(e.to_string()))
 }
 
 /// The last component of a path the user typed, to copy it under.
@@ -110,13 +103,10 @@ fn name_of(path: &str) -> Result<String, CopyError> {
 
 /// `copy-in HOSTPATH... DIR`.
 pub fn copy_in(shell: &mut Shell, sources: &[String], dest: &str) -> Result<(), ShellError> {
-    let op = table::find("tar_in").ok_or(CopyError::Missing {
-        command: "copy-in",
-        operation: "tar_in",
-    })?;
-    let mut words = vec![dest.to_string()];
-    shell.check_access(op, &mut words, "copy-in")?;
-    let request = request(op.name, &words)?;
+    let dest = guest_path(dest)?;
+    if let Some(op) = table::find("tar_in") {
+        shell.check_access(op, &mut Vec::new(), "copy-in")?;
+    }
     let mut items = Vec::new();
     for s in sources {
         let path = PathBuf::from(s);
@@ -135,7 +125,7 @@ pub fn copy_in(shell: &mut Shell, sources: &[String], dest: &str) -> Result<(), 
                 let _ = writer.0.send(Err(e));
             }
         });
-        let result = h.call(request, CallStream::Input(&mut reader));
+        let result = h.tar_in(dest, None, None, None, &mut reader);
         drop(reader);
         result
     })?;
@@ -165,17 +155,14 @@ pub fn copy_out(shell: &mut Shell, sources: &[String], dest: &Path) -> Result<()
         }
         .into());
     }
+    shell.ensure_launched()?;
     for src in sources {
-        let name = name_of(src).ok();
-        if is_dir(shell, src)? {
-            let op = table::find("tar_out").ok_or(CopyError::Missing {
-                command: "copy-out",
-                operation: "tar_out",
-            })?;
-            let request = request(op.name, std::slice::from_ref(src))?;
-            let target = match &name {
-                Some(n) => dest.join(n),
-                None => dest.to_path_buf(),
+        let path = guest_path(src)?;
+        if shell.h.is_dir(&path, None)? {
+            let target = match name_of(src) {
+                Ok(n) => dest.join(n),
+                // `/`: its contents go into the destination itself.
+                Err(_) => dest.to_path_buf(),
             };
             if !std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
                 std::fs::create_dir(&target).map_err(|source| ShellError::HostIo {
@@ -183,35 +170,29 @@ pub fn copy_out(shell: &mut Shell, sources: &[String], dest: &Path) -> Result<()
                     source,
                 })?;
             }
-            unpack_from(shell, request, &target)?;
+            unpack_from(shell, path, &target)?;
         } else {
             let name = name_of(src)?;
-            let op = table::find("download").ok_or(CopyError::Missing {
-                command: "copy-out",
-                operation: "download",
-            })?;
-            let request = request(op.name, std::slice::from_ref(src))?;
-            let path = dest.join(&name);
+            let file_path = dest.join(&name);
             let mut file =
-                untar::create_file(&path, &name, &mut io::empty()).map_err(|source| {
+                untar::create_file(&file_path, &name, &mut io::empty()).map_err(|source| {
                     CopyError::Unpack {
                         dest: dest.to_path_buf(),
                         source,
                     }
                 })?;
-            shell.call(request, CallStream::Output(&mut file))?;
+            shell.h.download(path, &mut file)?;
         }
     }
     Ok(())
 }
 
-/// Runs a `tar_out` request while unpacking its stream into `target`.
-fn unpack_from(shell: &mut Shell, request: Request, target: &Path) -> Result<(), ShellError> {
-    shell.ensure_launched()?;
+/// Streams a guest directory with `tar_out` while unpacking it into `target`.
+fn unpack_from(shell: &Shell, dir: GuestPath, target: &Path) -> Result<(), ShellError> {
     let (mut writer, reader) = pipe();
     let h = &shell.h;
     let (call, unpacked) = std::thread::scope(|scope| {
-        let call = scope.spawn(move || h.call(request, CallStream::Output(&mut writer)));
+        let call = scope.spawn(move || h.tar_out(dir, None, None, None, None, &mut writer));
         // Unpacking stops at the first unsafe entry; dropping the reader then stops the
         // transfer.
         let unpacked = untar::unpack(reader, target);
@@ -222,27 +203,13 @@ fn unpack_from(shell: &mut Shell, request: Request, target: &Path) -> Result<(),
         source,
     })?;
     match call {
-        Ok(result) => {
-            result?;
-        }
+        Ok(result) => result?,
         Err(panic) => std::panic::resume_unwind(panic),
     }
     for name in unpacked.skipped {
         eprintln!("guestwright: copy-out: skipped '{name}' (not a file, directory or link)");
     }
     Ok(())
-}
-
-/// Whether a guest path is a directory, from the table's `is_dir`.
-fn is_dir(shell: &mut Shell, path: &str) -> Result<bool, ShellError> {
-    let op = table::find("is_dir").ok_or(CopyError::Missing {
-        command: "copy-out",
-        operation: "is_dir",
-    })?;
-    let request = request(op.name, &[path.to_string()])?;
-    shell.ensure_launched()?;
-    let bytes = shell.h.call(request, CallStream::None)?;
-    Ok(shell.h.decode_reply::<bool>(&bytes)?)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ mod script;
 mod table;
 mod untar;
 
-use crate::options::{parse_mount, ApplianceArgs, ImageArgs, MountSpec};
+use crate::options::{parse_format, parse_mount, ApplianceArgs, ImageArgs, MountSpec};
 use crate::session::{self, Access};
 use clap::Args;
 use guestwright::prelude::*;
@@ -104,10 +104,6 @@ pub struct ShellArgs {
     /// ignore its error goes after a ':').
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     commands: Vec<String>,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse()
 }
 
 /// Why a command failed.
