@@ -122,9 +122,10 @@ macro_rules! stream_kind {
 macro_rules! client_method {
     (None, $Variant:ident, $name:ident, [$($doc:literal)*], [$($arg:ident : $aty:ty),*], [$($opt:ident : $oty:ty),*], $ret:ty) => {
         $(#[doc = $doc])*
+        #[allow(clippy::too_many_arguments)]
         fn $name(&self, $($arg: impl Into<$aty>,)* $($opt: Option<$oty>,)*) -> Result<$ret, Self::Error> {
-            let req = $crate::Request::$Variant($crate::args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
-            let bytes = self.call(req, $crate::CallStream::None)?;
+            let req = Request::$Variant(args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
+            let bytes = self.call(req, CallStream::None)?;
             self.decode_reply(&bytes)
         }
     };
@@ -133,8 +134,8 @@ macro_rules! client_method {
         ///
         /// The data is read from `input` until its end and streamed to the daemon.
         fn $name(&self, $($arg: impl Into<$aty>,)* $($opt: Option<$oty>,)* input: &mut dyn std::io::Read) -> Result<$ret, Self::Error> {
-            let req = $crate::Request::$Variant($crate::args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
-            let bytes = self.call(req, $crate::CallStream::Input(input))?;
+            let req = Request::$Variant(args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
+            let bytes = self.call(req, CallStream::Input(input))?;
             self.decode_reply(&bytes)
         }
     };
@@ -143,8 +144,8 @@ macro_rules! client_method {
         ///
         /// The data the daemon streams back is written to `output`.
         fn $name(&self, $($arg: impl Into<$aty>,)* $($opt: Option<$oty>,)* output: &mut dyn std::io::Write) -> Result<$ret, Self::Error> {
-            let req = $crate::Request::$Variant($crate::args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
-            let bytes = self.call(req, $crate::CallStream::Output(output))?;
+            let req = Request::$Variant(args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
+            let bytes = self.call(req, CallStream::Output(output))?;
             self.decode_reply(&bytes)
         }
     };
@@ -293,7 +294,7 @@ macro_rules! define_operations {
             type Call;
             $(
                 $(#[doc = $doc])*
-                #[allow(unused_variables)]
+                #[allow(unused_variables, clippy::too_many_arguments)]
                 fn $name(&self, call: &mut Self::Call, $($arg: $aty,)* $($($opt: Option<$oty>,)*)?) -> std::io::Result<$ret> {
                     Err(std::io::Error::new(
                         std::io::Error::from_raw_os_error(38).kind(),
