@@ -83,6 +83,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Inspection found no single operating system to work on.
+    #[error("{detail}")]
+    Inspection {
+        /// What was found and what to do.
+        detail: String,
+    },
     /// Shutting the appliance down did not finish cleanly: the images may lack the last
     /// writes.
     #[error(

@@ -27,6 +27,7 @@ pub mod drive;
 pub mod edit;
 pub mod error;
 pub mod handle;
+pub mod inspect;
 pub mod launch;
 pub mod qemu;
 pub mod rpc;

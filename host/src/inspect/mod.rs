@@ -1,0 +1,412 @@
+//! Inspection: which operating systems are on the attached disks, what they are, and how
+//! their filesystems fit together (their fstab), so a tool can mount them the way the guest
+//! would (`-i`).
+//!
+//! Everything read here comes from the guest and is untrusted: files may be missing, empty,
+//! huge, FIFOs or symlinks to devices. Every read is bounded, and a file that cannot be read
+//! the ordinary way is treated as missing. Inspection leaves nothing mounted.
+
+pub mod elf;
+pub mod fstab;
+pub mod osrelease;
+pub mod packages;
+
+use crate::error::{Error, Result};
+use crate::handle::Handle;
+use guestwright_protocol::{ByteSize, Client, Device, Errno, Filesystem, FsType, GuestPath};
+use packages::Application;
+use serde::Serialize;
+
+/// Filesystem types a Linux root can live on.
+const ROOT_TYPES: &[&str] = &["ext2", "ext3", "ext4", "xfs", "btrfs", "jfs", "reiserfs", "f2fs"];
+/// The most a small guest file may hold before inspection ignores the rest.
+const SMALL_FILE: u64 = 256 * 1024;
+/// The most of the dpkg database inspection will read.
+const DPKG_STATUS_MAX: usize = 128 << 20;
+
+/// One operating system found on the disks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OsInfo {
+    /// The device holding its root filesystem.
+    pub root: Device,
+    /// Mount options the root needs (a btrfs subvolume: `subvol=root`).
+    pub root_options: Option<String>,
+    /// `linux`, `windows` or `unknown`.
+    pub os_type: String,
+    /// `debian`, `ubuntu`, `rhel`, `fedora`, ... (libguestfs's names).
+    pub distro: String,
+    /// The product name (`PRETTY_NAME`).
+    pub product_name: String,
+    /// Major version.
+    pub major_version: u32,
+    /// Minor version.
+    pub minor_version: u32,
+    /// Architecture from the ELF header of a guest binary: `x86_64`, `aarch64`, ...
+    pub arch: String,
+    /// The guest's hostname, as configured.
+    pub hostname: String,
+    /// `deb`, `rpm`, `apk`, `pacman`, ...
+    pub package_format: String,
+    /// `apt`, `dnf`, `yum`, `zypper`, ...
+    pub package_management: String,
+    /// Where the guest mounts its filesystems, from its fstab, in mounting order.
+    pub mountpoints: Vec<Mountpoint>,
+    /// Every filesystem on the disks, with type, label and UUID.
+    pub filesystems: Vec<Filesystem>,
+}
+
+/// A line of the guest's fstab, resolved to an appliance device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mountpoint {
+    /// Where in the guest tree.
+    pub mountpoint: String,
+    /// The device.
+    pub device: Device,
+    /// The type the fstab names (`auto` lets the appliance detect it).
+    pub fstype: String,
+    /// Options that change what gets mounted (a btrfs subvolume); other fstab options are
+    /// the guest's business and are not passed on.
+    pub options: Option<String>,
+}
+
+/// Reads at most [`SMALL_FILE`] bytes of a guest file; `None` when it is missing or not a
+/// regular file. Only the appliance dying is an error.
+fn read_small(h: &Handle, path: &str) -> Result<Option<Vec<u8>>> {
+    match h.pread(GuestPath::from(path), ByteSize(SMALL_FILE), ByteSize(0)) {
+        Ok(d) => Ok(Some(d.0)),
+        Err(e) if e.errno().is_some() => {
+            log::debug!("inspect: {path}: {}", crate::error::chain(&e));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn exists(h: &Handle, path: &str) -> Result<bool> {
+    match h.exists(GuestPath::from(path)) {
+        Ok(b) => Ok(b),
+        Err(e) if e.errno().is_some() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Mounts a candidate root read-only; `false` if it does not mount.
+fn mount_candidate(h: &Handle, device: &Device, options: Option<&str>) -> Result<bool> {
+    match h.mount(device, "/", options.map(str::to_string), None, Some(true)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.errno().is_some() => {
+            // An XFS log that needs replaying refuses a read-only mount; look anyway.
+            if e.errno() == Some(Errno::EROFS) || e.errno() == Some(Errno::EINVAL) {
+                let mut opts = options.map(|o| format!("{o},")).unwrap_or_default();
+                opts.push_str("norecovery");
+                if h.mount(device, "/", Some(opts), None, Some(true)).is_ok() {
+                    return Ok(true);
+                }
+            }
+            log::debug!("inspect: {device} does not mount: {}", crate::error::chain(&e));
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Finds the operating systems on the attached disks. Nothing stays mounted.
+pub fn inspect(h: &Handle) -> Result<Vec<OsInfo>> {
+    let filesystems = h.list_filesystems()?;
+    let disks = h.list_devices()?.len();
+    let mut found = Vec::new();
+    for fs in filesystems.iter().filter(|f| ROOT_TYPES.contains(&f.fstype.as_str())) {
+        if !mount_candidate(h, &fs.device, None)? {
+            continue;
+        }
+        let mut result = inspect_mounted(h, &fs.device, None, &filesystems, disks);
+        if matches!(result, Ok(None)) && fs.fstype == "btrfs" {
+            // A btrfs root often lives in a subvolume (Fedora's `root`, openSUSE's and
+            // Ubuntu's `@`).
+            let subvols: Vec<String> = ["root", "@", "@root"]
+                .iter()
+                .filter(|s| exists(h, &format!("/{s}/etc")).unwrap_or(false))
+                .map(|s| s.to_string())
+                .collect();
+            h.umount_all()?;
+            for sub in subvols {
+                let opts = format!("subvol={sub}");
+                if mount_candidate(h, &fs.device, Some(&opts))? {
+                    result = inspect_mounted(h, &fs.device, Some(opts), &filesystems, disks);
+                    h.umount_all()?;
+                    if matches!(result, Ok(Some(_))) {
+                        break;
+                    }
+                }
+            }
+        }
+        h.umount_all()?;
+        if let Some(os) = result? {
+            found.push(os);
+        }
+    }
+    Ok(found)
+}
+
+/// Inspects what is mounted on `/`; `None` if it is not an operating system's root.
+fn inspect_mounted(
+    h: &Handle,
+    root: &Device,
+    root_options: Option<String>,
+    filesystems: &[Filesystem],
+    disks: usize,
+) -> Result<Option<OsInfo>> {
+    let is_windows = exists(h, "/Windows/System32")?;
+    let is_linux = exists(h, "/etc")? && (exists(h, "/usr/bin")? || exists(h, "/bin")?);
+    if !is_linux && !is_windows {
+        return Ok(None);
+    }
+    let mut os = OsInfo {
+        root: root.clone(),
+        root_options: root_options.clone(),
+        os_type: if is_linux { "linux" } else { "windows" }.into(),
+        distro: if is_linux { "unknown" } else { "windows" }.into(),
+        product_name: String::new(),
+        major_version: 0,
+        minor_version: 0,
+        arch: "unknown".into(),
+        hostname: String::new(),
+        package_format: "unknown".into(),
+        package_management: "unknown".into(),
+        mountpoints: vec![Mountpoint { mountpoint: "/".into(), device: root.clone(), fstype: "auto".into(), options: root_options }],
+        filesystems: filesystems.to_vec(),
+    };
+    if is_windows {
+        os.product_name = "Windows".into();
+        return Ok(Some(os));
+    }
+
+    let release = match read_small(h, "/etc/os-release")?.or(read_small(h, "/usr/lib/os-release")?) {
+        Some(t) => osrelease::from_os_release(&text(&t)),
+        None => None,
+    };
+    let release = match release {
+        Some(r) => Some(r),
+        None => {
+            let mut legacy = None;
+            for path in [
+                "/etc/redhat-release",
+                "/etc/centos-release",
+                "/etc/fedora-release",
+                "/etc/SuSE-release",
+                "/etc/debian_version",
+                "/etc/alpine-release",
+                "/etc/arch-release",
+                "/etc/gentoo-release",
+            ] {
+                if let Some(t) = read_small(h, path)? {
+                    legacy = osrelease::from_legacy(path, &text(&t));
+                    if legacy.is_some() {
+                        break;
+                    }
+                }
+            }
+            legacy
+        }
+    };
+    if let Some(r) = release {
+        (os.distro, os.product_name, os.major_version, os.minor_version) = (r.distro, r.product_name, r.major, r.minor);
+    }
+    let (format, manager) = osrelease::package_tools(&os.distro, os.major_version);
+    (os.package_format, os.package_management) = (format.into(), manager.into());
+
+    for binary in ["/bin/sh", "/usr/bin/sh", "/bin/ls", "/usr/bin/ls", "/sbin/init"] {
+        if let Some(header) = read_small_prefix(h, binary, 64)? {
+            if let Some(arch) = elf::arch(&header) {
+                os.arch = arch.into();
+                break;
+            }
+        }
+    }
+
+    os.hostname = hostname(h)?;
+
+    if let Some(t) = read_small(h, "/etc/fstab")? {
+        let mut partuuids = None;
+        for entry in fstab::parse(&text(&t)) {
+            if entry.mountpoint == "/" {
+                continue;
+            }
+            let mut device = fstab::resolve(&entry.spec, filesystems, &Vec::new(), disks);
+            if device.is_none() && entry.spec.contains("PARTUUID") {
+                let known = match &partuuids {
+                    Some(p) => p,
+                    None => partuuids.insert(partition_uuids(h)?),
+                };
+                device = fstab::resolve(&entry.spec, filesystems, known, disks);
+            }
+            let Some(device) = device else {
+                log::debug!("inspect: fstab entry {} for {} matches no filesystem here", entry.spec, entry.mountpoint);
+                continue;
+            };
+            let options = entry
+                .options
+                .split(',')
+                .filter(|o| o.starts_with("subvol=") || o.starts_with("subvolid="))
+                .collect::<Vec<_>>()
+                .join(",");
+            os.mountpoints.push(Mountpoint {
+                mountpoint: entry.mountpoint,
+                device,
+                fstype: entry.fstype,
+                options: (!options.is_empty()).then_some(options),
+            });
+        }
+    }
+    // Parents before children; `/` first.
+    os.mountpoints.sort_by(|a, b| depth(&a.mountpoint).cmp(&depth(&b.mountpoint)).then(a.mountpoint.cmp(&b.mountpoint)));
+    Ok(Some(os))
+}
+
+fn depth(mountpoint: &str) -> usize {
+    mountpoint.trim_end_matches('/').matches('/').count()
+}
+
+fn read_small_prefix(h: &Handle, path: &str, n: u64) -> Result<Option<Vec<u8>>> {
+    match h.pread(GuestPath::from(path), ByteSize(n), ByteSize(0)) {
+        Ok(d) => Ok(Some(d.0)),
+        Err(e) if e.errno().is_some() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The configured hostname: /etc/hostname, or the older places.
+fn hostname(h: &Handle) -> Result<String> {
+    for path in ["/etc/hostname", "/etc/HOSTNAME"] {
+        if let Some(t) = read_small(h, path)? {
+            let name = text(&t).lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or("").to_string();
+            if !name.is_empty() {
+                return Ok(name);
+            }
+        }
+    }
+    if let Some(t) = read_small(h, "/etc/sysconfig/network")? {
+        for (k, v) in osrelease::parse_os_release(&text(&t)) {
+            if k == "HOSTNAME" && !v.is_empty() {
+                return Ok(v);
+            }
+        }
+    }
+    Ok(String::new())
+}
+
+/// PARTUUIDs of every partition: GPT unique GUIDs, and `SIGNATURE-NN` on MBR disks.
+fn partition_uuids(h: &Handle) -> Result<fstab::PartUuids> {
+    let mut out = Vec::new();
+    for disk in h.list_devices()? {
+        let Ok(parts) = h.part_list(&disk.device) else { continue };
+        let signature = h.blkid(&disk.device).ok().and_then(|b| b.uuid);
+        for p in parts {
+            let dev = Device::from(format!("{}{}", disk.device.as_str(), p.partnum));
+            if let Some(uuid) = p.uuid {
+                out.push((uuid, dev));
+            } else if let Some(sig) = &signature {
+                out.push((format!("{sig}-{:02x}", p.partnum), dev));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Mounts an inspected OS's filesystems as the guest would: `/` first, then the rest in
+/// order. A filesystem that fails to mount (other than `/`) is skipped with a warning, like
+/// libguestfs's `-i`.
+pub fn mount_inspected(h: &Handle, os: &OsInfo, readonly: bool) -> Result<()> {
+    for (i, m) in os.mountpoints.iter().enumerate() {
+        let fstype = (m.fstype != "auto" && m.fstype != "none").then(|| FsType::from(m.fstype.as_str()));
+        let result = h.mount(&m.device, GuestPath::from(m.mountpoint.as_str()), m.options.clone(), fstype, Some(readonly));
+        match result {
+            Ok(()) => {}
+            Err(e) if i == 0 => return Err(e),
+            Err(e) if e.errno().is_some() => {
+                log::warn!("{} not mounted on {}: {}", m.device, m.mountpoint, crate::error::chain(&e));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Inspects and mounts the one operating system on the disks (what `-i` does). Several
+/// operating systems, or none, are an error that says what was found.
+pub fn inspect_and_mount(h: &Handle, readonly: bool) -> Result<OsInfo> {
+    let mut found = inspect(h)?;
+    match found.len() {
+        1 => {
+            let os = found.remove(0);
+            mount_inspected(h, &os, readonly)?;
+            Ok(os)
+        }
+        0 => Err(Error::Inspection {
+            detail: "no operating system was found on the disks: mount filesystems yourself with -m DEVICE[:MOUNTPOINT] \
+                     (`guestwright filesystems -a IMAGE` lists them)"
+                .into(),
+        }),
+        n => Err(Error::Inspection {
+            detail: format!(
+                "{n} operating systems were found (roots {}): choose one with -m ROOTDEVICE",
+                found.iter().map(|o| o.root.to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        }),
+    }
+}
+
+/// The installed packages of an inspected OS whose filesystems are mounted.
+pub fn applications(h: &Handle, os: &OsInfo) -> Result<Vec<Application>> {
+    match os.package_format.as_str() {
+        "deb" => {
+            let mut buf = CappedBuffer { data: Vec::new(), cap: DPKG_STATUS_MAX };
+            match h.download(GuestPath::from("/var/lib/dpkg/status"), &mut buf) {
+                Ok(()) => Ok(packages::parse_dpkg_status(&text(&buf.data))),
+                Err(e) if e.errno().is_some() || matches!(e, Error::Transfer { .. }) => {
+                    log::warn!("cannot read the dpkg database: {}", crate::error::chain(&e));
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        "rpm" => {
+            // The rpm database format changed over the years (Berkeley DB, NDB, SQLite); the
+            // guest's own rpm reads whichever it has. This needs a guest of the appliance's
+            // architecture.
+            let args = vec!["rpm".to_string(), "-qa".to_string(), "--qf".to_string(), packages::RPM_QUERY_FORMAT.replace("\\t", "\t").replace("\\n", "\n")];
+            match h.command(args, Some(120)) {
+                Ok(out) => Ok(packages::parse_rpm_query(&out)),
+                Err(e) if e.errno().is_some() => {
+                    log::warn!("cannot list rpm packages: {}", crate::error::chain(&e));
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// A `Write` that refuses to grow past its cap.
+struct CappedBuffer {
+    data: Vec<u8>,
+    cap: usize,
+}
+
+impl std::io::Write for CappedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.data.len() + buf.len() > self.cap {
+            return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, format!("larger than {} bytes", self.cap)));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
