@@ -168,12 +168,16 @@ impl Disks {
         Ok(path)
     }
 
-    /// The caller's name for a kernel device path (`/dev/vdb1` → `/dev/sda1`); other
-    /// devices keep their names.
+    /// The caller's name for a kernel device path (`/dev/vdb1` → `/dev/sda1`, a logical
+    /// volume's `/dev/dm-3` or `/dev/mapper/vg-lv` → `/dev/vg/lv`, another device-mapper
+    /// device → `/dev/mapper/NAME`); other devices keep their names.
     pub fn to_user(&self, kernel_path: &str) -> Device {
         let Some(name) = kernel_path.strip_prefix("/dev/") else {
             return Device::from(kernel_path);
         };
+        if let Some(dev) = dm_user_name(name) {
+            return dev;
+        }
         for (index, disk) in self.kernel.iter().enumerate() {
             if name == disk {
                 return Device::from(format!("/dev/sd{}", disk_letters(index)));
@@ -232,6 +236,32 @@ impl Disks {
         }
         Ok(out)
     }
+}
+
+/// The caller's name of a device-mapper device named `dm-N` or `mapper/NAME`: LVM's
+/// `/dev/VG/LV` when its dm UUID says it is a logical volume, else `/dev/mapper/NAME`.
+fn dm_user_name(name: &str) -> Option<Device> {
+    let dm_dir = if let Some(n) = name.strip_prefix("dm-") {
+        n.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| Path::new("/sys/block").join(name))?
+    } else {
+        let mapped = name.strip_prefix("mapper/")?;
+        fs::read_dir("/sys/block")
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| fs::read_to_string(p.join("dm/name")).is_ok_and(|n| n.trim() == mapped))?
+    };
+    let dm_name = fs::read_to_string(dm_dir.join("dm/name")).ok()?;
+    let dm_name = dm_name.trim();
+    let uuid = fs::read_to_string(dm_dir.join("dm/uuid")).unwrap_or_default();
+    if uuid.starts_with("LVM-") {
+        if let Some((vg, lv)) = crate::lvm::split_dm_name(dm_name) {
+            return Some(Device::from(format!("/dev/{vg}/{lv}")));
+        }
+    }
+    Some(Device::from(format!("/dev/mapper/{dm_name}")))
 }
 
 fn read_u64(path: &Path) -> io::Result<u64> {

@@ -10,6 +10,7 @@
 #[macro_use]
 mod log;
 pub mod attrs;
+pub mod blockdev;
 pub mod boot;
 pub mod checksum;
 pub mod command;
@@ -20,16 +21,22 @@ pub mod dirs;
 pub mod extras;
 pub mod fileops;
 pub mod files;
+pub mod fsinfo;
 pub mod glob;
 pub mod guestfs;
 pub mod handles;
+pub mod luks;
+pub mod lvm;
+pub mod mkfs;
 pub mod modules;
 pub mod mounts;
+pub mod parts;
 pub mod probe;
 pub mod reaper;
 pub mod server;
 mod sys;
 pub mod tario;
+pub mod tools;
 pub mod transfer;
 pub mod walk;
 

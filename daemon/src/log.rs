@@ -16,10 +16,18 @@ pub fn verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
+/// Writes one line on the console. Unlike `eprintln!`, a console write that fails (the tty
+/// can refuse while the serial port starts up) is ignored: `eprintln!` would panic, and a
+/// panic in PID 1 kills the appliance with nothing on the console to say why.
+pub fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "guestwright-daemon: {args}");
+}
+
 /// Prints a line on the console, always.
 macro_rules! info {
     ($($arg:tt)*) => {
-        eprintln!("guestwright-daemon: {}", format_args!($($arg)*))
+        $crate::log::emit(format_args!($($arg)*))
     };
 }
 
@@ -27,7 +35,7 @@ macro_rules! info {
 macro_rules! debug {
     ($($arg:tt)*) => {
         if $crate::log::verbose() {
-            eprintln!("guestwright-daemon: {}", format_args!($($arg)*))
+            $crate::log::emit(format_args!($($arg)*))
         }
     };
 }

@@ -128,7 +128,7 @@ impl Mounts {
             fstype,
             readonly,
         } = how;
-        let source = disks.to_kernel(device)?;
+        let source = crate::blockdev::resolve(disks, modules, device)?;
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let is_root = mountpoint.as_bytes() == b"/";
         if !is_root && !table.iter().any(|m| m.mountpoint.as_bytes() == b"/") {
@@ -163,6 +163,16 @@ impl Mounts {
         );
         for fstype in &candidates {
             let _ = modules.load(module_for(fstype));
+            // The kernel would ask modprobe for the character sets; there is none here.
+            if matches!(
+                fstype.as_str(),
+                "vfat" | "msdos" | "exfat" | "iso9660" | "udf" | "ntfs3"
+            ) {
+                for nls in ["nls_cp437", "nls_iso8859_1", "nls_utf8"] {
+                    let _ = modules.load(nls);
+                }
+            }
+            let data = with_charset(fstype, data.as_deref());
             match sys::mount(&source_str, &target, Some(fstype), flags, data.as_deref()) {
                 Ok(()) => {
                     debug!("mounted {device} ({source_str}, {fstype}) on {mountpoint}");
@@ -229,6 +239,18 @@ impl Mounts {
     }
 }
 
+/// FAT's default character set may be one the appliance does not carry (`ascii` on
+/// Debian's kernels); UTF-8 is always there and shows every name.
+fn with_charset(fstype: &str, data: Option<&str>) -> Option<String> {
+    let fat = matches!(fstype, "vfat" | "msdos");
+    match data {
+        Some(d) if !fat || d.contains("iocharset=") => Some(d.to_string()),
+        Some(d) => Some(format!("{d},iocharset=utf8")),
+        None if fat => Some("iocharset=utf8".to_string()),
+        None => None,
+    }
+}
+
 /// The kernel module that provides a filesystem type.
 fn module_for(fstype: &str) -> &str {
     match fstype {
@@ -242,7 +264,20 @@ fn module_for(fstype: &str) -> &str {
 /// Filesystem types to try on a device: the probed one if the probe knows it, otherwise
 /// every block filesystem the kernel has, like mount(8) does.
 fn detect_fstypes(source: &Path) -> Vec<String> {
-    let _ = source;
+    match crate::fsinfo::probe_path(source) {
+        Ok(Some(p)) if matches!(p.kind, crate::probe::Kind::Filesystem(_)) => {
+            return vec![p.fstype.to_string()];
+        }
+        Ok(Some(p)) => {
+            debug!(
+                "{}: holds {}, not a filesystem; trying every type",
+                source.display(),
+                p.fstype
+            );
+        }
+        Ok(None) => {}
+        Err(e) => debug!("{}: cannot probe: {e}", source.display()),
+    }
     std::fs::read_to_string("/proc/filesystems")
         .unwrap_or_default()
         .lines()

@@ -702,5 +702,422 @@ impl Daemon for Server {
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====
+    fn list_filesystems(&self, _: &mut Call) -> io::Result<Vec<Filesystem>> {
+        crate::fsinfo::list_filesystems(&self.disks, &self.modules)
+    }
+
+    fn vfs_type(&self, _: &mut Call, device: Device) -> io::Result<String> {
+        crate::fsinfo::vfs_type(&crate::blockdev::resolve(
+            &self.disks,
+            &self.modules,
+            &device,
+        )?)
+    }
+
+    fn vfs_label(&self, _: &mut Call, device: Device) -> io::Result<String> {
+        crate::fsinfo::vfs_label(&crate::blockdev::resolve(
+            &self.disks,
+            &self.modules,
+            &device,
+        )?)
+    }
+
+    fn vfs_uuid(&self, _: &mut Call, device: Device) -> io::Result<String> {
+        crate::fsinfo::vfs_uuid(&crate::blockdev::resolve(
+            &self.disks,
+            &self.modules,
+            &device,
+        )?)
+    }
+
+    fn blkid(&self, _: &mut Call, device: Device) -> io::Result<BlkidInfo> {
+        crate::fsinfo::blkid(&crate::blockdev::resolve(
+            &self.disks,
+            &self.modules,
+            &device,
+        )?)
+    }
+
+    fn blockdev_getsize64(&self, _: &mut Call, device: Device) -> io::Result<u64> {
+        crate::blockdev::size64(&crate::blockdev::resolve(
+            &self.disks,
+            &self.modules,
+            &device,
+        )?)
+    }
+
+    fn blockdev_getss(&self, _: &mut Call, device: Device) -> io::Result<u32> {
+        crate::blockdev::sector_size(&crate::blockdev::resolve(
+            &self.disks,
+            &self.modules,
+            &device,
+        )?)
+    }
+
+    fn blockdev_getro(&self, _: &mut Call, device: Device) -> io::Result<bool> {
+        crate::blockdev::read_only(&crate::blockdev::resolve(
+            &self.disks,
+            &self.modules,
+            &device,
+        )?)
+    }
+
+    fn blockdev_rereadpt(&self, _: &mut Call, device: Device) -> io::Result<()> {
+        crate::blockdev::reread(&crate::blockdev::resolve_disk(&self.disks, &device)?)
+    }
+
+    fn available(&self, _: &mut Call, groups: Vec<String>) -> io::Result<()> {
+        crate::fsinfo::available(&self.modules, &groups)
+    }
+
+    fn feature_available(&self, _: &mut Call, groups: Vec<String>) -> io::Result<bool> {
+        crate::fsinfo::feature_available(&self.modules, &groups)
+    }
+
+    fn part_init(&self, _: &mut Call, device: Device, parttype: PartTableType) -> io::Result<()> {
+        crate::parts::init(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            parttype,
+        )
+    }
+
+    fn part_disk(&self, _: &mut Call, device: Device, parttype: PartTableType) -> io::Result<()> {
+        crate::parts::part_disk(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            parttype,
+        )
+    }
+
+    fn part_add(
+        &self,
+        _: &mut Call,
+        device: Device,
+        prlogex: PartKind,
+        start: ByteSize,
+        end: ByteSize,
+    ) -> io::Result<()> {
+        let disk = crate::blockdev::resolve_disk(&self.disks, &device)?;
+        crate::parts::add(&disk, prlogex, start.0, end.0)
+    }
+
+    fn part_del(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<()> {
+        crate::parts::delete(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            partnum,
+        )
+    }
+
+    fn part_list(&self, _: &mut Call, device: Device) -> io::Result<Vec<PartitionEntry>> {
+        crate::parts::list(&crate::blockdev::resolve_disk(&self.disks, &device)?)
+    }
+
+    fn part_get_parttype(&self, _: &mut Call, device: Device) -> io::Result<PartTableType> {
+        crate::parts::parttype(&crate::blockdev::resolve_disk(&self.disks, &device)?)
+    }
+
+    fn part_set_name(
+        &self,
+        _: &mut Call,
+        device: Device,
+        partnum: u32,
+        name: String,
+    ) -> io::Result<()> {
+        crate::parts::set_name(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            partnum,
+            &name,
+        )
+    }
+
+    fn part_get_name(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<String> {
+        crate::parts::get_name(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            partnum,
+        )
+    }
+
+    fn part_set_gpt_type(
+        &self,
+        _: &mut Call,
+        device: Device,
+        partnum: u32,
+        guid: String,
+    ) -> io::Result<()> {
+        crate::parts::set_gpt_type(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            partnum,
+            &guid,
+        )
+    }
+
+    fn part_get_gpt_type(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<String> {
+        crate::parts::get_gpt_type(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            partnum,
+        )
+    }
+
+    fn part_set_mbr_id(
+        &self,
+        _: &mut Call,
+        device: Device,
+        partnum: u32,
+        id: u32,
+    ) -> io::Result<()> {
+        crate::parts::set_mbr_id(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            partnum,
+            id,
+        )
+    }
+
+    fn part_get_mbr_id(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<u32> {
+        crate::parts::get_mbr_id(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            partnum,
+        )
+    }
+
+    fn part_set_bootable(
+        &self,
+        _: &mut Call,
+        device: Device,
+        partnum: u32,
+        bootable: bool,
+    ) -> io::Result<()> {
+        crate::parts::set_bootable(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            partnum,
+            bootable,
+        )
+    }
+
+    fn part_get_bootable(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<bool> {
+        crate::parts::get_bootable(
+            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+            partnum,
+        )
+    }
+
+    fn part_to_dev(&self, _: &mut Call, partition: Device) -> io::Result<Device> {
+        Ok(crate::blockdev::part_to_dev(&self.disks, &partition)?.0)
+    }
+
+    fn part_to_partnum(&self, _: &mut Call, partition: Device) -> io::Result<u32> {
+        Ok(crate::blockdev::part_to_dev(&self.disks, &partition)?.1)
+    }
+
+    fn part_expand_gpt(&self, _: &mut Call, device: Device) -> io::Result<()> {
+        crate::parts::expand_gpt(&crate::blockdev::resolve_disk(&self.disks, &device)?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mkfs(
+        &self,
+        _: &mut Call,
+        fstype: FsType,
+        device: Device,
+        blocksize: Option<ByteSize>,
+        label: Option<String>,
+        features: Option<String>,
+        inode: Option<u32>,
+        sectorsize: Option<u32>,
+    ) -> io::Result<()> {
+        let opts = crate::mkfs::MkfsOptions {
+            blocksize: blocksize.map(|b| b.0),
+            label: label.as_deref(),
+            features: features.as_deref(),
+            inode,
+            sectorsize,
+        };
+        crate::mkfs::mkfs(
+            &fstype,
+            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
+            &opts,
+        )
+    }
+
+    fn mkswap(
+        &self,
+        _: &mut Call,
+        device: Device,
+        label: Option<String>,
+        uuid: Option<String>,
+    ) -> io::Result<()> {
+        let path = crate::blockdev::resolve(&self.disks, &self.modules, &device)?;
+        crate::mkfs::mkswap(&path, label.as_deref(), uuid.as_deref())
+    }
+
+    fn set_label(&self, _: &mut Call, device: Device, label: String) -> io::Result<()> {
+        crate::mkfs::set_label(
+            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
+            &label,
+        )
+    }
+
+    fn set_uuid(&self, _: &mut Call, device: Device, uuid: String) -> io::Result<()> {
+        crate::mkfs::set_uuid(
+            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
+            &uuid,
+        )
+    }
+
+    fn e2fsck(
+        &self,
+        _: &mut Call,
+        device: Device,
+        correct: Option<bool>,
+        forceall: Option<bool>,
+    ) -> io::Result<()> {
+        let path = crate::blockdev::resolve(&self.disks, &self.modules, &device)?;
+        crate::mkfs::e2fsck(&path, correct.unwrap_or(false), forceall.unwrap_or(false))
+    }
+
+    fn fsck(&self, _: &mut Call, fstype: FsType, device: Device) -> io::Result<i32> {
+        crate::mkfs::fsck(
+            &fstype,
+            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
+        )
+    }
+
+    fn resize2fs(&self, _: &mut Call, device: Device, size: Option<ByteSize>) -> io::Result<()> {
+        crate::mkfs::resize2fs(
+            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
+            size.map(|s| s.0),
+        )
+    }
+
+    fn zero(&self, _: &mut Call, device: Device) -> io::Result<()> {
+        crate::mkfs::zero(&crate::blockdev::resolve(
+            &self.disks,
+            &self.modules,
+            &device,
+        )?)
+    }
+
+    fn zero_device(&self, call: &mut Call, device: Device) -> io::Result<()> {
+        crate::mkfs::zero_device(
+            call,
+            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
+        )
+    }
+
+    fn wipefs(&self, _: &mut Call, device: Device) -> io::Result<()> {
+        let path = crate::blockdev::resolve(&self.disks, &self.modules, &device)?;
+        let whole_disk = crate::blockdev::disk_index(&self.disks, &path).is_some();
+        crate::mkfs::wipefs(&path, whole_disk)
+    }
+
+    fn fstrim(&self, _: &mut Call, mountpoint: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        crate::mkfs::fstrim(&mountpoint)
+    }
+
+    fn lvm_scan(&self, _: &mut Call, activate: bool) -> io::Result<()> {
+        crate::lvm::scan(&self.disks, &self.modules, activate)
+    }
+
+    fn vg_activate_all(&self, _: &mut Call, activate: bool) -> io::Result<()> {
+        crate::lvm::vg_activate_all(&self.disks, &self.modules, activate)
+    }
+
+    fn pvs(&self, _: &mut Call) -> io::Result<Vec<Device>> {
+        Ok(crate::lvm::pvs_full(&self.disks, &self.modules)?
+            .into_iter()
+            .map(|p| p.device)
+            .collect())
+    }
+
+    fn vgs(&self, _: &mut Call) -> io::Result<Vec<String>> {
+        Ok(crate::lvm::vgs_full(&self.disks, &self.modules)?
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
+    }
+
+    fn lvs(&self, _: &mut Call) -> io::Result<Vec<Device>> {
+        Ok(crate::lvm::lvs_full(&self.disks, &self.modules)?
+            .into_iter()
+            .map(|l| l.device)
+            .collect())
+    }
+
+    fn pvs_full(&self, _: &mut Call) -> io::Result<Vec<PhysicalVolume>> {
+        crate::lvm::pvs_full(&self.disks, &self.modules)
+    }
+
+    fn vgs_full(&self, _: &mut Call) -> io::Result<Vec<VolumeGroup>> {
+        crate::lvm::vgs_full(&self.disks, &self.modules)
+    }
+
+    fn lvs_full(&self, _: &mut Call) -> io::Result<Vec<LogicalVolume>> {
+        crate::lvm::lvs_full(&self.disks, &self.modules)
+    }
+
+    fn pvcreate(&self, _: &mut Call, device: Device) -> io::Result<()> {
+        crate::lvm::pvcreate(&self.disks, &self.modules, &device)
+    }
+
+    fn vgcreate(&self, _: &mut Call, vgname: String, pvs: Vec<Device>) -> io::Result<()> {
+        crate::lvm::vgcreate(&self.disks, &self.modules, &vgname, &pvs)
+    }
+
+    fn lvcreate(
+        &self,
+        _: &mut Call,
+        lvname: String,
+        vgname: String,
+        size: ByteSize,
+    ) -> io::Result<()> {
+        crate::lvm::lvcreate(&self.disks, &self.modules, &lvname, &vgname, size.0)
+    }
+
+    fn lvcreate_free(
+        &self,
+        _: &mut Call,
+        lvname: String,
+        vgname: String,
+        percent: u32,
+    ) -> io::Result<()> {
+        crate::lvm::lvcreate_free(&self.disks, &self.modules, &lvname, &vgname, percent)
+    }
+
+    fn lvresize(&self, _: &mut Call, device: Device, size: ByteSize) -> io::Result<()> {
+        crate::lvm::lvresize(&self.disks, &self.modules, &device, size.0)
+    }
+
+    fn lvremove(&self, _: &mut Call, device: Device) -> io::Result<()> {
+        crate::lvm::lvremove(&self.disks, &self.modules, &device)
+    }
+
+    fn vgremove(&self, _: &mut Call, vgname: String) -> io::Result<()> {
+        crate::lvm::vgremove(&self.disks, &self.modules, &vgname)
+    }
+
+    fn pvremove(&self, _: &mut Call, device: Device) -> io::Result<()> {
+        crate::lvm::pvremove(&self.disks, &self.modules, &device)
+    }
+
+    fn vgrename(&self, _: &mut Call, vgname: String, newvgname: String) -> io::Result<()> {
+        crate::lvm::vgrename(&self.disks, &self.modules, &vgname, &newvgname)
+    }
+
+    fn lvrename(&self, _: &mut Call, logvol: Device, newname: String) -> io::Result<()> {
+        crate::lvm::lvrename(&self.disks, &self.modules, &logvol, &newname)
+    }
+
+    fn luks_open(
+        &self,
+        _: &mut Call,
+        device: Device,
+        key: Secret,
+        mapname: String,
+    ) -> io::Result<()> {
+        crate::luks::open(&self.disks, &self.modules, &device, &key, &mapname)
+    }
+
+    fn luks_close(&self, _: &mut Call, device: Device) -> io::Result<()> {
+        crate::luks::close(&device)
+    }
     // ==== end of block devices ====
 }

@@ -513,3 +513,113 @@ pub fn chroot_on_exec(cmd: &mut std::process::Command, root: CString) {
 }
 
 // ==== end of file API system calls ====
+// ---- block devices (from <linux/fs.h> and <linux/blkpg.h>) ----
+
+const BLKROGET: libc::c_ulong = 0x125e;
+const BLKRRPART: libc::c_ulong = 0x125f;
+const BLKSSZGET: libc::c_ulong = 0x1268;
+const BLKPG: libc::c_ulong = 0x1269;
+const BLKGETSIZE64: libc::c_ulong = 0x8008_1272;
+const FITRIM: libc::c_ulong = 0xc018_5879;
+const BLKPG_ADD_PARTITION: libc::c_int = 1;
+const BLKPG_DEL_PARTITION: libc::c_int = 2;
+
+/// BLKGETSIZE64: the size of a block device in bytes.
+pub fn block_size64(file: &File) -> io::Result<u64> {
+    let mut size: u64 = 0;
+    // SAFETY: BLKGETSIZE64 writes one u64 through the pointer, which is valid.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKGETSIZE64, &mut size as *mut u64) })?;
+    Ok(size)
+}
+
+/// BLKSSZGET: the logical sector size in bytes.
+pub fn block_sector_size(file: &File) -> io::Result<u32> {
+    let mut size: libc::c_int = 0;
+    // SAFETY: BLKSSZGET writes one int through the pointer, which is valid.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKSSZGET, &mut size as *mut libc::c_int) })?;
+    Ok(size as u32)
+}
+
+/// BLKROGET: whether the device is read-only.
+pub fn block_read_only(file: &File) -> io::Result<bool> {
+    let mut ro: libc::c_int = 0;
+    // SAFETY: BLKROGET writes one int through the pointer, which is valid.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKROGET, &mut ro as *mut libc::c_int) })?;
+    Ok(ro != 0)
+}
+
+/// BLKRRPART: make the kernel re-read the partition table. `EBUSY` while a partition is in
+/// use (mounted, an active PV); then [`block_add_partition`] and [`block_del_partition`]
+/// change the others one by one.
+pub fn block_reread_partitions(file: &File) -> io::Result<()> {
+    // SAFETY: BLKRRPART takes no argument.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKRRPART, 0) }).map(drop)
+}
+
+/// `struct blkpg_partition`.
+#[repr(C)]
+struct BlkpgPartition {
+    start: libc::c_longlong,
+    length: libc::c_longlong,
+    pno: libc::c_int,
+    devname: [libc::c_char; 64],
+    volname: [libc::c_char; 64],
+}
+
+/// `struct blkpg_ioctl_arg`.
+#[repr(C)]
+struct BlkpgIoctlArg {
+    op: libc::c_int,
+    flags: libc::c_int,
+    datalen: libc::c_int,
+    data: *mut libc::c_void,
+}
+
+fn blkpg(file: &File, op: libc::c_int, pno: u32, start: u64, length: u64) -> io::Result<()> {
+    let invalid = || io::Error::from_raw_os_error(libc::EINVAL);
+    let mut part = BlkpgPartition {
+        start: i64::try_from(start).map_err(|_| invalid())?,
+        length: i64::try_from(length).map_err(|_| invalid())?,
+        pno: libc::c_int::try_from(pno).map_err(|_| invalid())?,
+        devname: [0; 64],
+        volname: [0; 64],
+    };
+    let mut arg = BlkpgIoctlArg {
+        op,
+        flags: 0,
+        datalen: std::mem::size_of::<BlkpgPartition>() as libc::c_int,
+        data: (&mut part as *mut BlkpgPartition).cast(),
+    };
+    // SAFETY: `arg` points at a valid blkpg_partition of the size it states; both outlive
+    // the call.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKPG, &mut arg as *mut BlkpgIoctlArg) }).map(drop)
+}
+
+/// BLKPG_ADD_PARTITION: tell the kernel about partition `pno` (bytes).
+pub fn block_add_partition(file: &File, pno: u32, start: u64, length: u64) -> io::Result<()> {
+    blkpg(file, BLKPG_ADD_PARTITION, pno, start, length)
+}
+
+/// BLKPG_DEL_PARTITION: make the kernel forget partition `pno`.
+pub fn block_del_partition(file: &File, pno: u32) -> io::Result<()> {
+    blkpg(file, BLKPG_DEL_PARTITION, pno, 0, 0)
+}
+
+/// `struct fstrim_range`.
+#[repr(C)]
+struct FstrimRange {
+    start: u64,
+    len: u64,
+    minlen: u64,
+}
+
+/// FITRIM on a mounted filesystem (any file of it): discards its unused blocks.
+pub fn fitrim(dir: &File) -> io::Result<()> {
+    let mut range = FstrimRange {
+        start: 0,
+        len: u64::MAX,
+        minlen: 0,
+    };
+    // SAFETY: FITRIM reads and writes one fstrim_range through the pointer, which is valid.
+    check(unsafe { libc::ioctl(dir.as_raw_fd(), FITRIM, &mut range as *mut FstrimRange) }).map(drop)
+}

@@ -203,6 +203,7 @@ impl From<&io::Error> for RemoteError {
                 io::ErrorKind::OutOfMemory => Errno::ENOMEM,
                 io::ErrorKind::Interrupted => Errno::EINTR,
                 io::ErrorKind::BrokenPipe => Errno::EPIPE,
+                io::ErrorKind::ResourceBusy => Errno::EBUSY,
                 _ => Errno::EIO,
             },
         };

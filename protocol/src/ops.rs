@@ -437,5 +437,269 @@ define_operations! {
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====
+    /// List every filesystem: whole disks without partitions, partitions (not MBR extended
+    /// ones), logical volumes and opened LUKS volumes, with type, label and UUID. The type is
+    /// `swap` for swap, `crypto_LUKS` for a LUKS volume and `unknown` when nothing is
+    /// recognised; LVM physical volumes are left out (their LVs are listed).
+    ListFilesystems list_filesystems() -> Vec<Filesystem>
+        { group: blockdev, access: Read, stream: None }
+
+    /// The filesystem type of a device as blkid's `TYPE` (`ext4`, `vfat`, `swap`,
+    /// `LVM2_member`, ...), or an empty string when nothing is recognised.
+    VfsType vfs_type(device: Device) -> String
+        { group: blockdev, access: Read, stream: None }
+
+    /// The label of the filesystem on a device, or an empty string.
+    VfsLabel vfs_label(device: Device) -> String
+        { group: blockdev, access: Read, stream: None }
+
+    /// The UUID of the filesystem on a device as blkid prints it, or an empty string.
+    VfsUuid vfs_uuid(device: Device) -> String
+        { group: blockdev, access: Read, stream: None }
+
+    /// What the superblock probe finds on a device: type, label, UUID, version, block size
+    /// and size. The type is empty when nothing is recognised.
+    Blkid blkid(device: Device) -> BlkidInfo
+        { group: blockdev, access: Read, stream: None }
+
+    /// The size of a device in bytes.
+    BlockdevGetsize64 blockdev_getsize64(device: Device) -> u64
+        { group: blockdev, access: Read, stream: None }
+
+    /// The logical sector size of a device in bytes.
+    BlockdevGetss blockdev_getss(device: Device) -> u32
+        { group: blockdev, access: Read, stream: None }
+
+    /// Whether a device is read-only.
+    BlockdevGetro blockdev_getro(device: Device) -> bool
+        { group: blockdev, access: Read, stream: None }
+
+    /// Make the kernel re-read the partition table of a whole disk; returns when the
+    /// partition devices exist.
+    BlockdevRereadpt blockdev_rereadpt(device: Device) -> ()
+        { group: blockdev, access: Read, stream: None }
+
+    /// Succeed if the appliance supports every optional group named (`lvm2`, `luks`,
+    /// `ext2`, `xfs`, `btrfs`, `mkswap`, `vfat`, `exfat`, `ntfs3`, `gdisk`, `fstrim`,
+    /// `wipefs`); otherwise fail naming the first missing one and what it needs.
+    Available available(groups: Vec<String>) -> ()
+        { group: blockdev, access: Read, stream: None }
+
+    /// True if the appliance supports every optional group named (see `available`).
+    FeatureAvailable feature_available(groups: Vec<String>) -> bool
+        { group: blockdev, access: Read, stream: None }
+
+    /// Create a new, empty partition table (`gpt` or `mbr`/`msdos`) on a whole disk.
+    /// Everything on the old table is lost.
+    PartInit part_init(device: Device, parttype: PartTableType) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// Create a new partition table with one partition from 1 MiB to the end of the disk.
+    PartDisk part_disk(device: Device, parttype: PartTableType) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// Add a partition from byte `start` to byte `end` inclusive (`end` is the last byte, as
+    /// `part_list` reports it: `start` and `end + 1` are multiples of the sector size).
+    /// `prlogex` is `primary`, `extended` or `logical` (MBR only). Overlaps and ranges
+    /// outside the disk are refused. The kernel sees the partition when this returns.
+    PartAdd part_add(device: Device, prlogex: PartKind, start: ByteSize, end: ByteSize) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// Delete partition `partnum`. GPT partitions keep their numbers; MBR logical
+    /// partitions after it move down by one, as the kernel numbers them.
+    PartDel part_del(device: Device, partnum: u32) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// List the partitions of a disk's table: number, start, end (inclusive) and size in
+    /// bytes, type (GPT type GUID or MBR id), GPT name and UUID, bootable flag.
+    PartList part_list(device: Device) -> Vec<PartitionEntry>
+        { group: partitions, access: Read, stream: None }
+
+    /// The partition table type of a disk: `gpt` or `msdos`.
+    PartGetParttype part_get_parttype(device: Device) -> PartTableType
+        { group: partitions, access: Read, stream: None }
+
+    /// Set the name of a GPT partition (at most 36 characters).
+    PartSetName part_set_name(device: Device, partnum: u32, name: String) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// The name of a GPT partition.
+    PartGetName part_get_name(device: Device, partnum: u32) -> String
+        { group: partitions, access: Read, stream: None }
+
+    /// Set the type GUID of a GPT partition.
+    PartSetGptType part_set_gpt_type(device: Device, partnum: u32, guid: String) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// The type GUID of a GPT partition, in upper case.
+    PartGetGptType part_get_gpt_type(device: Device, partnum: u32) -> String
+        { group: partitions, access: Read, stream: None }
+
+    /// Set the type byte of an MBR partition (`0x83`, `0x8e`, ...).
+    PartSetMbrId part_set_mbr_id(device: Device, partnum: u32, id: u32) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// The type byte of an MBR partition.
+    PartGetMbrId part_get_mbr_id(device: Device, partnum: u32) -> u32
+        { group: partitions, access: Read, stream: None }
+
+    /// Set or clear the bootable flag: the MBR active flag, or the GPT legacy BIOS bootable
+    /// attribute.
+    PartSetBootable part_set_bootable(device: Device, partnum: u32, bootable: bool) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// The bootable flag (see `part_set_bootable`).
+    PartGetBootable part_get_bootable(device: Device, partnum: u32) -> bool
+        { group: partitions, access: Read, stream: None }
+
+    /// The disk a partition is on: `/dev/sda1` → `/dev/sda`.
+    PartToDev part_to_dev(partition: Device) -> Device
+        { group: partitions, access: Read, stream: None }
+
+    /// The number of a partition: `/dev/sda1` → 1.
+    PartToPartnum part_to_partnum(partition: Device) -> u32
+        { group: partitions, access: Read, stream: None }
+
+    /// After a GPT disk grew, move the backup GPT header to the new end of the disk and let
+    /// partitions use the new space.
+    PartExpandGpt part_expand_gpt(device: Device) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// Make a filesystem: `ext2`, `ext3`, `ext4`, `xfs`, `btrfs` (with the tools the
+    /// appliance carries), `vfat` (built in) or `swap`. `blocksize` is the block (cluster for
+    /// vfat) size in bytes, `features` the ext `-O` list (xfs `-m`, btrfs `-O`), `inode` the
+    /// inode size in bytes, `sectorsize` the sector size in bytes (xfs, vfat). A device in
+    /// use is refused.
+    Mkfs mkfs(fstype: FsType, device: Device) [blocksize: ByteSize, label: String, features: String, inode: u32, sectorsize: u32] -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Make a swap area, with an optional label and UUID.
+    Mkswap mkswap(device: Device) [label: String, uuid: String] -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Change the label of a filesystem (ext2/3/4 with tune2fs, and swap).
+    SetLabel set_label(device: Device, label: String) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Change the UUID of a filesystem (ext2/3/4 with tune2fs, and swap).
+    SetUuid set_uuid(device: Device, uuid: String) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Check an ext2/3/4 filesystem (`e2fsck -f`): with `correct:true` fix what is safe to
+    /// fix, with `forceall:true` answer yes to everything, with neither only check. Fails
+    /// when errors remain.
+    E2fsck e2fsck(device: Device) [correct: bool, forceall: bool] -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Check and repair a filesystem automatically (`fsck -a`) and return the checker's exit
+    /// status: 0 clean, 1 errors corrected, 4 or more errors left. ext2/3/4 and xfs.
+    Fsck fsck(fstype: FsType, device: Device) -> i32
+        { group: mkfs, access: Write, stream: None }
+
+    /// Resize an ext2/3/4 filesystem to `size` bytes (a multiple of 512) or, without it, to
+    /// fill its device. Run `e2fsck` with `forceall:true` first, as resize2fs requires.
+    Resize2fs resize2fs(device: Device) [size: ByteSize] -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Zero the first 128 KiB of a device, so its old content is no longer recognised.
+    Zero zero(device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Zero a whole device, with progress; blocks already zero are not written.
+    ZeroDevice zero_device(device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Erase the filesystem, partition table, LVM and LUKS signatures of a device (zeroes its
+    /// first and last MiB and btrfs's mirror superblocks).
+    Wipefs wipefs(device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Discard the unused blocks of the filesystem mounted at `mountpoint`.
+    Fstrim fstrim(mountpoint: GuestPath) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Rescan the devices for LVM physical volumes; with `activate:true` activate every
+    /// volume group found.
+    LvmScan lvm_scan(activate: bool) -> ()
+        { group: lvm, access: Read, stream: None }
+
+    /// Activate (or deactivate) every logical volume in every volume group.
+    VgActivateAll vg_activate_all(activate: bool) -> ()
+        { group: lvm, access: Read, stream: None }
+
+    /// The LVM physical volumes (`/dev/sda2`, ...).
+    Pvs pvs() -> Vec<Device>
+        { group: lvm, access: Read, stream: None }
+
+    /// The LVM volume group names.
+    Vgs vgs() -> Vec<String>
+        { group: lvm, access: Read, stream: None }
+
+    /// The LVM logical volumes as `/dev/VG/LV`.
+    Lvs lvs() -> Vec<Device>
+        { group: lvm, access: Read, stream: None }
+
+    /// The physical volumes with UUID, size and free bytes, and their volume group.
+    PvsFull pvs_full() -> Vec<PhysicalVolume>
+        { group: lvm, access: Read, stream: None }
+
+    /// The volume groups with UUID, size, free bytes, extent size and counts.
+    VgsFull vgs_full() -> Vec<VolumeGroup>
+        { group: lvm, access: Read, stream: None }
+
+    /// The logical volumes with UUID, size in bytes, volume group and whether active.
+    LvsFull lvs_full() -> Vec<LogicalVolume>
+        { group: lvm, access: Read, stream: None }
+
+    /// Make a disk or partition an LVM physical volume.
+    Pvcreate pvcreate(device: Device) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Create a volume group from physical volumes (a space-separated list in the shell).
+    Vgcreate vgcreate(vgname: String, pvs: Vec<Device>) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Create a logical volume of `size` bytes (rounded up to whole extents, 4 MiB by
+    /// default). Sizes are bytes, never megabytes: write `100M` in the shell.
+    Lvcreate lvcreate(lvname: String, vgname: String, size: ByteSize) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Create a logical volume using `percent` (1 to 100) of the volume group's free space.
+    LvcreateFree lvcreate_free(lvname: String, vgname: String, percent: u32) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Resize a logical volume to `size` bytes. The filesystem in it is not resized.
+    Lvresize lvresize(device: Device, size: ByteSize) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Remove a logical volume (`/dev/VG/LV`).
+    Lvremove lvremove(device: Device) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Remove a volume group and every logical volume in it.
+    Vgremove vgremove(vgname: String) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Remove the LVM label from a physical volume.
+    Pvremove pvremove(device: Device) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Rename a volume group.
+    Vgrename vgrename(vgname: String, newvgname: String) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Rename a logical volume; `newname` is the new LV name (or `/dev/VG/NEW` in the same
+    /// volume group).
+    Lvrename lvrename(logvol: Device, newname: String) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Open a LUKS volume as `/dev/mapper/{mapname}` with `key` (never printed or logged).
+    /// Volume groups inside it are found by the next LVM operation.
+    LuksOpen luks_open(device: Device, key: Secret, mapname: String) -> ()
+        { group: luks, access: Read, stream: None }
+
+    /// Close a LUKS volume opened with `luks_open` (`/dev/mapper/NAME`).
+    LuksClose luks_close(device: Device) -> ()
+        { group: luks, access: Read, stream: None }
     // ==== end of block devices ====
 }

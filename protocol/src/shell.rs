@@ -475,6 +475,100 @@ struct_text! {
 
 // ==== end of file API shell forms ====
 
+// ---- block devices, partitions, filesystems, LVM ----
+
+impl ShellArg for PartTableType {
+    const KIND: ArgKind = ArgKind::String;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        word.parse()
+    }
+}
+impl ShellArg for PartKind {
+    const KIND: ArgKind = ArgKind::String;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        word.parse()
+    }
+}
+impl ShellArg for Secret {
+    const KIND: ArgKind = ArgKind::String;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Ok(Secret::from(word))
+    }
+}
+impl ShellArg for Vec<Device> {
+    const KIND: ArgKind = ArgKind::StringList;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        word.split_whitespace().map(Device::new).collect()
+    }
+}
+brief_display!(PartTableType, PartKind);
+impl Brief for Secret {
+    fn brief(&self) -> String {
+        "<secret>".to_string()
+    }
+}
+impl Brief for Vec<Device> {
+    fn brief(&self) -> String {
+        let names: Vec<String> = self.iter().map(Device::to_string).collect();
+        names.join(" ")
+    }
+}
+impl ShellText for PartTableType {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        push_line(out, &self.to_string());
+    }
+}
+/// Guest-supplied text (labels, names): escaped on a terminal.
+fn push_guest(out: &mut Vec<u8>, s: &str, escape: bool) {
+    if escape {
+        push_line(out, &escape_bytes(s.as_bytes()));
+    } else {
+        push_line(out, s);
+    }
+}
+/// `device: type`, as guestfish's list-filesystems prints it.
+impl ShellText for Filesystem {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        push_guest(out, &format!("{}: {}", self.device, self.fstype), escape);
+    }
+}
+/// An MBR type byte in hex, as sfdisk and guestfish print it.
+fn hex_id(out: &mut Vec<u8>, id: Option<u32>) {
+    if let Some(id) = id {
+        push_line(out, &format!("{id:02x}"));
+    }
+}
+impl ShellText for PartitionEntry {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        out.extend_from_slice(format!("part_num: {}\n", self.partnum).as_bytes());
+        out.extend_from_slice(format!("part_start: {}\n", self.start).as_bytes());
+        out.extend_from_slice(format!("part_end: {}\n", self.end).as_bytes());
+        out.extend_from_slice(format!("part_size: {}\n", self.size).as_bytes());
+        if let Some(t) = &self.gpt_type {
+            out.extend_from_slice(format!("part_type: {t}\n").as_bytes());
+        }
+        if self.mbr_id.is_some() {
+            out.extend_from_slice(b"part_mbr_id: ");
+            hex_id(out, self.mbr_id);
+        }
+        if let Some(name) = &self.name {
+            out.extend_from_slice(b"part_name: ");
+            push_guest(out, name, escape);
+        }
+        out.extend_from_slice(format!("part_bootable: {}\n", self.bootable).as_bytes());
+        if let Some(uuid) = &self.uuid {
+            out.extend_from_slice(format!("part_uuid: {uuid}\n").as_bytes());
+        }
+    }
+}
+
+struct_text! {
+    BlkidInfo { fstype, label, uuid, version, block_size, size }
+    PhysicalVolume { device, uuid, size, free, vg }
+    VolumeGroup { name, uuid, size, free, extent_size, pv_count, lv_count }
+    LogicalVolume { device, name, vg, uuid, size, active }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -759,3 +759,222 @@ impl From<u64> for FileHandle {
 pub const OWNER_UNCHANGED: i64 = -1;
 
 // ==== end of file API types ====
+// ---- block devices, partitions, filesystems, LVM ----
+
+/// A partition table type: `gpt`, or `mbr` (also written `msdos` or `dos`, as parted and
+/// blkid call it). Printed as libguestfs prints it: `gpt` or `msdos`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PartTableType {
+    /// A GUID partition table.
+    Gpt,
+    /// An MS-DOS (MBR) partition table.
+    Mbr,
+}
+
+impl FromStr for PartTableType {
+    type Err = ArgError;
+    fn from_str(s: &str) -> Result<Self, ArgError> {
+        match s.to_ascii_lowercase().as_str() {
+            "gpt" | "efi" => Ok(PartTableType::Gpt),
+            "mbr" | "msdos" | "dos" => Ok(PartTableType::Mbr),
+            _ => Err(ArgError(format!(
+                "'{}' is not a partition table type: use gpt or mbr (msdos)",
+                escape_bytes(s.as_bytes())
+            ))),
+        }
+    }
+}
+impl fmt::Display for PartTableType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PartTableType::Gpt => "gpt",
+            PartTableType::Mbr => "msdos",
+        })
+    }
+}
+
+/// What kind of partition `part_add` makes on an MBR disk: `primary` (`p`), `extended`
+/// (`e`) or `logical` (`l`). GPT has only primary partitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PartKind {
+    /// A primary partition (the only kind on GPT).
+    Primary,
+    /// An MBR extended partition, the container of logical partitions.
+    Extended,
+    /// An MBR logical partition, inside the extended one.
+    Logical,
+}
+
+impl FromStr for PartKind {
+    type Err = ArgError;
+    fn from_str(s: &str) -> Result<Self, ArgError> {
+        match s.to_ascii_lowercase().as_str() {
+            "p" | "primary" => Ok(PartKind::Primary),
+            "e" | "extended" => Ok(PartKind::Extended),
+            "l" | "logical" => Ok(PartKind::Logical),
+            _ => Err(ArgError(format!(
+                "'{}' is not a partition kind: use primary, extended or logical",
+                escape_bytes(s.as_bytes())
+            ))),
+        }
+    }
+}
+impl fmt::Display for PartKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PartKind::Primary => "primary",
+            PartKind::Extended => "extended",
+            PartKind::Logical => "logical",
+        })
+    }
+}
+
+/// A passphrase or key. It never prints: `Debug` and the shell's traces show `<secret>`, and
+/// its bytes are wiped when it is dropped.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Secret(#[serde(with = "serde_bytes")] Vec<u8>);
+
+impl Secret {
+    /// Wraps key bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+    /// The key bytes, for the one place that hands them to the tool that needs them.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.fill(0);
+        // Keeps the stores from being optimised away as dead.
+        std::hint::black_box(&self.0);
+    }
+}
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.as_bytes().to_vec())
+    }
+}
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s.into_bytes())
+    }
+}
+impl From<&[u8]> for Secret {
+    fn from(s: &[u8]) -> Self {
+        Secret(s.to_vec())
+    }
+}
+
+/// One filesystem (or other content) found on a disk, partition, logical volume or opened
+/// LUKS volume, as `list_filesystems` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filesystem {
+    /// The device, in the caller's names (`/dev/sda1`, `/dev/VG/LV`, `/dev/mapper/NAME`).
+    pub device: Device,
+    /// `ext4`, `xfs`, `vfat`, `swap`, `crypto_LUKS`, ... or `unknown`.
+    pub fstype: String,
+    /// The label, when the filesystem has one.
+    pub label: Option<String>,
+    /// The UUID as blkid prints it, when the filesystem has one.
+    pub uuid: Option<String>,
+}
+
+/// What the superblock probe found on a device: blkid's `TYPE`, `LABEL`, `UUID`, `VERSION`,
+/// `BLOCK_SIZE` and the size the superblock claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlkidInfo {
+    /// `TYPE` (or `PTTYPE` for a partition table: `gpt`, `dos`).
+    pub fstype: String,
+    /// `LABEL`.
+    pub label: Option<String>,
+    /// `UUID` (or `PTUUID`).
+    pub uuid: Option<String>,
+    /// `VERSION`.
+    pub version: Option<String>,
+    /// `BLOCK_SIZE`: the allocation unit in bytes.
+    pub block_size: Option<u32>,
+    /// The size in bytes the superblock claims.
+    pub size: Option<u64>,
+}
+
+/// One partition of a partition table, as `part_list` reports it. Offsets and sizes are in
+/// bytes; `end` is the last byte of the partition (inclusive, like libguestfs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionEntry {
+    /// The partition number: `/dev/sda{partnum}`.
+    pub partnum: u32,
+    /// First byte.
+    pub start: u64,
+    /// Last byte (inclusive): `start + size - 1`.
+    pub end: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// GPT: the partition type GUID (upper case, as sgdisk prints it).
+    pub gpt_type: Option<String>,
+    /// MBR: the partition type byte (`0x83`, `0x8e`, ...).
+    pub mbr_id: Option<u32>,
+    /// GPT: the partition name.
+    pub name: Option<String>,
+    /// MBR: the active flag. GPT: the legacy BIOS bootable attribute (bit 2).
+    pub bootable: bool,
+    /// GPT: the unique partition GUID (PARTUUID).
+    pub uuid: Option<String>,
+}
+
+/// An LVM physical volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhysicalVolume {
+    /// The device, in the caller's names (`/dev/sda2`).
+    pub device: Device,
+    /// The PV UUID (`6-4-4-4-4-4-6`).
+    pub uuid: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Unallocated bytes.
+    pub free: u64,
+    /// The volume group it belongs to, if any.
+    pub vg: Option<String>,
+}
+
+/// An LVM volume group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeGroup {
+    /// Its name.
+    pub name: String,
+    /// The VG UUID.
+    pub uuid: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Unallocated bytes.
+    pub free: u64,
+    /// The extent size in bytes; LV sizes are rounded up to it.
+    pub extent_size: u64,
+    /// Number of physical volumes.
+    pub pv_count: u32,
+    /// Number of logical volumes.
+    pub lv_count: u32,
+}
+
+/// An LVM logical volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogicalVolume {
+    /// `/dev/VG/LV`.
+    pub device: Device,
+    /// The LV's name.
+    pub name: String,
+    /// The volume group it is in.
+    pub vg: String,
+    /// The LV UUID.
+    pub uuid: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Whether it is active (its device exists).
+    pub active: bool,
+}

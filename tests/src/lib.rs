@@ -6,6 +6,9 @@
 
 use guestwright::prelude::*;
 use std::path::{Path, PathBuf};
+
+mod images;
+pub use images::{mbr_boot_lvm_root, LVM_BOOT, LVM_ROOT, LVM_SWAP, LVM_VG};
 use std::process::{Command, Output};
 
 /// Runs a host command and insists on success.

@@ -1,0 +1,218 @@
+//! What is on the block devices: `list_filesystems`, `vfs_type`/`vfs_label`/`vfs_uuid`,
+//! `blkid`, all answered by the Rust superblock probes (`probe/`), and `available`, which
+//! says which optional groups of operations this appliance supports.
+
+use crate::blockdev;
+use crate::devices::Disks;
+use crate::modules::Modules;
+use crate::probe::{self, Kind, Probe};
+use crate::{luks, lvm, parts, tools};
+use guestwright_protocol::{BlkidInfo, Device, Filesystem};
+use std::io;
+use std::path::Path;
+
+/// Probes the content of a block device.
+pub fn probe_path(path: &Path) -> io::Result<Option<Probe>> {
+    let mut file = blockdev::open_read(path)?;
+    let size = crate::sys::block_size64(&file)?;
+    probe::probe(&mut file, size)
+}
+
+fn entry(device: Device, found: Option<Probe>) -> Filesystem {
+    match found {
+        Some(p) if !matches!(p.kind, Kind::PartitionTable(_)) => Filesystem {
+            device,
+            fstype: p.fstype.to_string(),
+            label: p.label,
+            uuid: p.uuid,
+        },
+        _ => Filesystem {
+            device,
+            fstype: "unknown".to_string(),
+            label: None,
+            uuid: None,
+        },
+    }
+}
+
+/// Every disk without partitions, every partition that can hold a filesystem (not an MBR
+/// extended partition, a Microsoft reserved or an LDM metadata partition), every logical
+/// volume and every opened LUKS volume, with what it holds. LVM physical volumes are left
+/// out, as libguestfs does: their logical volumes are listed instead.
+pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<Filesystem>> {
+    let mut out = Vec::new();
+    let mut push = |device: Device, found: Option<Probe>| {
+        if found.as_ref().is_some_and(|p| p.kind == Kind::LvmPv) {
+            return;
+        }
+        out.push(entry(device, found));
+    };
+    for index in 0..disks.len() {
+        let Some(disk) = disks.kernel_name(index) else {
+            continue;
+        };
+        let disk_path = Path::new("/dev").join(disk);
+        let partitions = blockdev::kernel_partitions(disk)?;
+        if partitions.is_empty() {
+            let found = probe_path(&disk_path)?;
+            push(disks.to_user(&disk_path.to_string_lossy()), found);
+            continue;
+        }
+        let skip = parts::not_for_filesystems(&disk_path).unwrap_or_default();
+        for p in partitions {
+            if skip.contains(&p.number) {
+                continue;
+            }
+            let node = blockdev::partition_node(disk, p.number);
+            let found = probe_path(&node)?;
+            push(disks.to_user(&node.to_string_lossy()), found);
+        }
+    }
+    for map in luks::opened() {
+        let path = Path::new("/dev/mapper").join(&map);
+        if let Ok(found) = probe_path(&path) {
+            push(Device::from(format!("/dev/mapper/{map}")), found);
+        }
+    }
+    match lvm::lvs_full(disks, modules) {
+        Ok(lvs) => {
+            for lv in lvs.into_iter().filter(|lv| lv.active) {
+                let found = probe_path(Path::new(lv.device.as_str()))?;
+                push(lv.device, found);
+            }
+        }
+        // No lvm in this appliance: no logical volumes to list.
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
+        Err(e) => return Err(e),
+    }
+    Ok(out)
+}
+
+/// blkid's `TYPE` of a device: empty when nothing is recognised, and for a partition table
+/// (which blkid reports as `PTTYPE`, not `TYPE`).
+pub fn vfs_type(path: &Path) -> io::Result<String> {
+    Ok(match probe_path(path)? {
+        Some(p) if !matches!(p.kind, Kind::PartitionTable(_)) => p.fstype.to_string(),
+        _ => String::new(),
+    })
+}
+
+/// The label, or an empty string.
+pub fn vfs_label(path: &Path) -> io::Result<String> {
+    Ok(probe_path(path)?.and_then(|p| p.label).unwrap_or_default())
+}
+
+/// The UUID as blkid prints it, or an empty string.
+pub fn vfs_uuid(path: &Path) -> io::Result<String> {
+    Ok(probe_path(path)?.and_then(|p| p.uuid).unwrap_or_default())
+}
+
+/// Everything the probe found; `fstype` is empty when it found nothing.
+pub fn blkid(path: &Path) -> io::Result<BlkidInfo> {
+    Ok(match probe_path(path)? {
+        Some(p) => BlkidInfo {
+            fstype: p.fstype.to_string(),
+            label: p.label,
+            uuid: p.uuid,
+            version: p.version,
+            block_size: p.block_size,
+            size: p.size,
+        },
+        None => BlkidInfo {
+            fstype: String::new(),
+            label: None,
+            uuid: None,
+            version: None,
+            block_size: None,
+            size: None,
+        },
+    })
+}
+
+/// The optional groups and what decides them.
+const GROUPS: &[&str] = &[
+    "lvm2", "luks", "ext2", "xfs", "btrfs", "mkswap", "vfat", "exfat", "ntfs3", "gdisk", "fstrim",
+    "wipefs",
+];
+
+fn fs_in_kernel(modules: &Modules, fs: &str, module: &str) -> bool {
+    modules.has(module)
+        || std::fs::read_to_string("/proc/filesystems")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.split_whitespace().last() == Some(fs))
+}
+
+fn module_or_builtin(modules: &Modules, module: &str) -> bool {
+    modules.has(module) || Path::new("/sys/module").join(module).exists()
+}
+
+/// Whether the appliance supports one group, or `None` for a group that does not exist.
+fn group_available(modules: &Modules, group: &str) -> Option<bool> {
+    Some(match group {
+        "lvm2" => tools::has("lvm") && module_or_builtin(modules, "dm_mod"),
+        "luks" => tools::has("cryptsetup") && module_or_builtin(modules, "dm_crypt"),
+        "ext2" => tools::has("mke2fs"),
+        "xfs" => tools::has("mkfs.xfs") && fs_in_kernel(modules, "xfs", "xfs"),
+        "btrfs" => tools::has("mkfs.btrfs") && fs_in_kernel(modules, "btrfs", "btrfs"),
+        "mkswap" => tools::has("mkswap"),
+        "vfat" => fs_in_kernel(modules, "vfat", "vfat"),
+        "exfat" => fs_in_kernel(modules, "exfat", "exfat"),
+        "ntfs3" => fs_in_kernel(modules, "ntfs3", "ntfs3"),
+        // Partition tables, trimming and wiping are built into the daemon.
+        "gdisk" | "fstrim" | "wipefs" => true,
+        _ => return None,
+    })
+}
+
+/// `available`: every group must be supported; the error names the first that is not.
+pub fn available(modules: &Modules, groups: &[String]) -> io::Result<()> {
+    for group in groups {
+        match group_available(modules, group) {
+            Some(true) => {}
+            Some(false) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!(
+                        "the {group} group is not available in this appliance: the host lacks the \
+                         tool or kernel module it needs{}",
+                        hint(group)
+                    ),
+                ))
+            }
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "'{}' is not an optional group; the groups are: {}",
+                        guestwright_protocol::escape_bytes(group.as_bytes()),
+                        GROUPS.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hint(group: &str) -> String {
+    let tool = match group {
+        "lvm2" => "lvm",
+        "luks" => "cryptsetup",
+        "ext2" => "mke2fs",
+        "xfs" => "mkfs.xfs",
+        "btrfs" => "mkfs.btrfs",
+        "mkswap" => "mkswap",
+        _ => return String::new(),
+    };
+    format!(" (install {} on the host)", tools::package_of(tool))
+}
+
+/// `feature_available`: true when every group is supported; unknown groups are errors.
+pub fn feature_available(modules: &Modules, groups: &[String]) -> io::Result<bool> {
+    match available(modules, groups) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,565 @@
+//! LVM through the carried `lvm` binary.
+//!
+//! The appliance has no udev and no lvmetad, so every command runs with a configuration the
+//! daemon writes under /run: no udev synchronisation or rules (LVM creates `/dev/VG/LV` and
+//! `/dev/mapper/VG-LV` itself), no devices file, locks in /run/lock/lvm, no metadata backups
+//! in the appliance, and a device filter that accepts only the attached disks, their
+//! partitions and the LUKS volumes this daemon opened, so LVM never scans anything else.
+//!
+//! Activation is lazy: boot does not pay for it. The first operation that needs logical
+//! volumes (`list_filesystems`, `lvs`, a device name that could be an LV) scans and activates
+//! every volume group once.
+//!
+//! Sizes go to LVM in bytes (`-L 1073741824b`) and come back in bytes (`--units b`), so a
+//! size never means megabytes by accident. LVM rounds LV sizes up to whole extents.
+
+use crate::devices::Disks;
+use crate::modules::Modules;
+use crate::tools;
+use guestwright_protocol::{Device, LogicalVolume, PhysicalVolume, VolumeGroup};
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Where the daemon's LVM configuration lives (`LVM_SYSTEM_DIR`).
+const SYSTEM_DIR: &str = "/run/guestwright/lvm";
+/// The device-mapper targets LVM may need; without modprobe in the appliance, the daemon
+/// loads them itself before activating.
+const DM_MODULES: &[&str] = &[
+    "dm_mod",
+    "dm_zero",
+    "dm_snapshot",
+    "dm_mirror",
+    "dm_thin_pool",
+];
+
+/// Whether volume groups were activated, and the extra devices (opened LUKS volumes) LVM may
+/// scan. The Server's fields belong to the basic section, so this one piece of daemon-wide
+/// state lives here.
+#[derive(Debug, Default)]
+struct State {
+    activated: bool,
+    extra_devices: Vec<String>,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    activated: false,
+    extra_devices: Vec::new(),
+});
+
+fn state() -> std::sync::MutexGuard<'static, State> {
+    STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn einval(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+/// Lets LVM scan a device-mapper device this daemon created (an opened LUKS volume), so a
+/// PV inside it is found.
+pub fn allow_device(path: &str) {
+    let mut s = state();
+    if !s.extra_devices.iter().any(|d| d == path) {
+        s.extra_devices.push(path.to_string());
+    }
+    // Volume groups inside it have not been activated yet.
+    s.activated = false;
+}
+
+/// Whether a caller's name could be a logical volume: `/dev/VG/LV` or `/dev/mapper/NAME`.
+pub fn could_be_lv(dev: &Device) -> bool {
+    let Some(rest) = dev.as_str().strip_prefix("/dev/") else {
+        return false;
+    };
+    match rest.split_once('/') {
+        Some(("mapper", name)) => !name.is_empty() && !name.contains('/'),
+        Some((vg, lv)) => valid_name(vg) && valid_name(lv),
+        None => false,
+    }
+}
+
+/// LVM's own rule for VG and LV names: letters, digits and `+_.-`, not starting with `-`,
+/// not `.` or `..`, at most 127 characters.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 127
+        && !name.starts_with('-')
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+_.-".contains(&b))
+}
+
+fn check_name(what: &str, name: &str) -> io::Result<()> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(einval(format!(
+            "'{}' is not a valid {what} name: use letters, digits and + _ . - (not starting with -)",
+            guestwright_protocol::escape_bytes(name.as_bytes())
+        )))
+    }
+}
+
+/// Writes the configuration and loads the device-mapper core.
+fn prepare(disks: &Disks, modules: &Modules) -> io::Result<()> {
+    tools::find("lvm")?;
+    modules.load("dm_mod")?;
+    let extra = state().extra_devices.clone();
+    std::fs::create_dir_all(SYSTEM_DIR)?;
+    std::fs::create_dir_all("/run/lock/lvm")?;
+    std::fs::create_dir_all("/run/lvm")?;
+    let disk_names: Vec<String> = (0..disks.len())
+        .filter_map(|i| disks.kernel_name(i).map(str::to_string))
+        .collect();
+    std::fs::write(
+        Path::new(SYSTEM_DIR).join("lvm.conf"),
+        config(&disk_names, &extra),
+    )
+}
+
+/// The configuration text: see the module documentation for why each setting.
+fn config(disks: &[String], extra: &[String]) -> String {
+    let mut filter: Vec<String> = disks
+        .iter()
+        .map(|d| {
+            if d.ends_with(|c: char| c.is_ascii_digit()) {
+                format!("\"a|^/dev/{d}(p[0-9]+)?$|\"")
+            } else {
+                format!("\"a|^/dev/{d}[0-9]*$|\"")
+            }
+        })
+        .collect();
+    for path in extra {
+        filter.push(format!("\"a|^{}$|\"", regex_escape(path)));
+    }
+    filter.push("\"r|.*|\"".to_string());
+    let filter = filter.join(", ");
+    format!(
+        "devices {{\n\
+         \tdir = \"/dev\"\n\
+         \tscan = [ \"/dev\" ]\n\
+         \tobtain_device_list_from_udev = 0\n\
+         \texternal_device_info_source = \"none\"\n\
+         \tuse_devicesfile = 0\n\
+         \thints = \"none\"\n\
+         \tmd_component_detection = 0\n\
+         \tmultipath_component_detection = 0\n\
+         \tfw_raid_component_detection = 0\n\
+         \twrite_cache_state = 0\n\
+         \tfilter = [ {filter} ]\n\
+         \tglobal_filter = [ {filter} ]\n\
+         }}\n\
+         activation {{\n\
+         \tudev_sync = 0\n\
+         \tudev_rules = 0\n\
+         \tverify_udev_operations = 0\n\
+         \tmonitoring = 0\n\
+         }}\n\
+         global {{\n\
+         \tlocking_dir = \"/run/lock/lvm\"\n\
+         \tuse_lvmlockd = 0\n\
+         \tevent_activation = 0\n\
+         }}\n\
+         backup {{\n\
+         \tbackup = 0\n\
+         \tarchive = 0\n\
+         }}\n\
+         log {{\n\
+         \tsyslog = 0\n\
+         }}\n"
+    )
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\^$.|?*+()[]{}\"".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Runs `lvm ARGS` with the daemon's configuration.
+fn lvm(disks: &Disks, modules: &Modules, args: &[OsString]) -> io::Result<String> {
+    prepare(disks, modules)?;
+    let out = tools::run_with(
+        "lvm",
+        args,
+        &[
+            ("LVM_SYSTEM_DIR", SYSTEM_DIR),
+            ("LVM_SUPPRESS_FD_WARNINGS", "1"),
+        ],
+        None,
+    )?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn args(words: &[&str]) -> Vec<OsString> {
+    words.iter().map(OsString::from).collect()
+}
+
+/// Scans and activates every volume group, once per boot (or again after a LUKS volume was
+/// opened). Without a carried `lvm` there is nothing to activate: `EOPNOTSUPP`.
+pub fn activate_once(disks: &Disks, modules: &Modules) -> io::Result<()> {
+    if state().activated {
+        return Ok(());
+    }
+    vg_activate_all(disks, modules, true)
+}
+
+/// `vgchange -a y|n` on every volume group.
+pub fn vg_activate_all(disks: &Disks, modules: &Modules, activate: bool) -> io::Result<()> {
+    prepare(disks, modules)?;
+    if activate {
+        for m in DM_MODULES {
+            if let Err(e) = modules.load(m) {
+                info!("{m}: {e} (LVs that need it will not activate)");
+            }
+        }
+    }
+    let flag = if activate { "y" } else { "n" };
+    let result = lvm(disks, modules, &args(&["vgchange", "-a", flag]));
+    state().activated = activate;
+    result.map(drop)
+}
+
+/// `lvm_scan`: rescans the devices for PVs and, when asked, activates what it found.
+pub fn scan(disks: &Disks, modules: &Modules, activate: bool) -> io::Result<()> {
+    lvm(disks, modules, &args(&["pvscan", "--cache"]))
+        .or_else(|_| lvm(disks, modules, &args(&["pvscan"])))?;
+    if activate {
+        vg_activate_all(disks, modules, true)?;
+    }
+    Ok(())
+}
+
+/// Report fields, separated by `|` (never part of a VG, LV or device name).
+fn report(
+    disks: &Disks,
+    modules: &Modules,
+    command: &str,
+    fields: &str,
+) -> io::Result<Vec<Vec<String>>> {
+    let out = lvm(
+        disks,
+        modules,
+        &args(&[
+            command,
+            "--noheadings",
+            "--nosuffix",
+            "--units",
+            "b",
+            "--separator",
+            "|",
+            "-o",
+            fields,
+        ]),
+    )?;
+    Ok(out
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.trim().split('|').map(|f| f.trim().to_string()).collect())
+        .collect())
+}
+
+fn num(s: &str) -> u64 {
+    s.parse().unwrap_or(0)
+}
+
+/// The physical volumes, with the caller's device names.
+pub fn pvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<PhysicalVolume>> {
+    activate_once(disks, modules)?;
+    let rows = report(
+        disks,
+        modules,
+        "pvs",
+        "pv_name,pv_uuid,pv_size,pv_free,vg_name",
+    )?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.len() >= 5)
+        .map(|r| PhysicalVolume {
+            device: disks.to_user(&r[0]),
+            uuid: r[1].clone(),
+            size: num(&r[2]),
+            free: num(&r[3]),
+            vg: Some(r[4].clone()).filter(|v| !v.is_empty()),
+        })
+        .collect())
+}
+
+/// The volume groups.
+pub fn vgs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<VolumeGroup>> {
+    activate_once(disks, modules)?;
+    let rows = report(
+        disks,
+        modules,
+        "vgs",
+        "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,pv_count,lv_count",
+    )?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.len() >= 7)
+        .map(|r| VolumeGroup {
+            name: r[0].clone(),
+            uuid: r[1].clone(),
+            size: num(&r[2]),
+            free: num(&r[3]),
+            extent_size: num(&r[4]),
+            pv_count: num(&r[5]) as u32,
+            lv_count: num(&r[6]) as u32,
+        })
+        .collect())
+}
+
+/// The logical volumes, as `/dev/VG/LV`.
+pub fn lvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<LogicalVolume>> {
+    activate_once(disks, modules)?;
+    let rows = report(
+        disks,
+        modules,
+        "lvs",
+        "lv_name,vg_name,lv_uuid,lv_size,lv_attr",
+    )?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.len() >= 5)
+        .map(|r| LogicalVolume {
+            device: Device::from(format!("/dev/{}/{}", r[1], r[0])),
+            name: r[0].clone(),
+            vg: r[1].clone(),
+            uuid: r[2].clone(),
+            size: num(&r[3]),
+            active: r[4].as_bytes().get(4) == Some(&b'a'),
+        })
+        .collect())
+}
+
+/// A caller's device that must be a PV candidate: a disk, a partition or an opened LUKS
+/// volume, as LVM should see it.
+fn pv_path(disks: &Disks, dev: &Device) -> io::Result<PathBuf> {
+    disks.to_kernel(dev)
+}
+
+/// The `VG/LV` LVM understands for a caller's `/dev/VG/LV` or `/dev/mapper/VG-LV`.
+pub fn lv_path(dev: &Device) -> io::Result<String> {
+    let rest = dev.as_str().strip_prefix("/dev/").unwrap_or("");
+    let (vg, lv) = match rest.split_once('/') {
+        Some(("mapper", name)) => split_dm_name(name)
+            .ok_or_else(|| einval(format!("{dev}: not the name of a logical volume")))?,
+        Some((vg, lv)) => (vg.to_string(), lv.to_string()),
+        None => return Err(einval(format!("{dev}: not a logical volume (/dev/VG/LV)"))),
+    };
+    check_name("volume group", &vg)?;
+    check_name("logical volume", &lv)?;
+    Ok(format!("{vg}/{lv}"))
+}
+
+/// Splits a device-mapper name `VG-LV` (with `-` in either name doubled) into its parts.
+pub fn split_dm_name(name: &str) -> Option<(String, String)> {
+    let b = name.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'-' {
+            if b.get(i + 1) == Some(&b'-') {
+                i += 2;
+                continue;
+            }
+            let vg = name[..i].replace("--", "-");
+            let lv = name[i + 1..].replace("--", "-");
+            return (!vg.is_empty() && !lv.is_empty()).then_some((vg, lv));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `pvcreate`: makes a disk or partition a physical volume.
+pub fn pvcreate(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<()> {
+    let path = pv_path(disks, dev)?;
+    let mut a = args(&["pvcreate", "-ff", "-y"]);
+    a.push(path.into_os_string());
+    lvm(disks, modules, &a).map(drop)
+}
+
+/// `pvremove`: wipes the PV label.
+pub fn pvremove(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<()> {
+    let path = pv_path(disks, dev)?;
+    let mut a = args(&["pvremove", "-ff", "-y"]);
+    a.push(path.into_os_string());
+    lvm(disks, modules, &a).map(drop)
+}
+
+/// `vgcreate NAME PV...`.
+pub fn vgcreate(disks: &Disks, modules: &Modules, name: &str, pvs: &[Device]) -> io::Result<()> {
+    check_name("volume group", name)?;
+    if pvs.is_empty() {
+        return Err(einval(format!(
+            "vgcreate {name}: name at least one physical volume"
+        )));
+    }
+    let mut a = args(&["vgcreate", "-y", name]);
+    for pv in pvs {
+        a.push(pv_path(disks, pv)?.into_os_string());
+    }
+    lvm(disks, modules, &a).map(drop)
+}
+
+/// A size for `-L`: bytes, rounded up to a multiple of 512 as LVM insists (it rounds up to
+/// whole extents after that anyway).
+fn lvm_bytes(size: u64) -> String {
+    format!("{}b", size.div_ceil(512).saturating_mul(512))
+}
+
+/// `lvcreate -L SIZE` with the size in bytes (rounded up to whole extents by LVM).
+pub fn lvcreate(
+    disks: &Disks,
+    modules: &Modules,
+    name: &str,
+    vg: &str,
+    size: u64,
+) -> io::Result<()> {
+    check_name("logical volume", name)?;
+    check_name("volume group", vg)?;
+    if size == 0 {
+        return Err(einval(format!("lvcreate {vg}/{name}: the size is 0 bytes")));
+    }
+    let size = lvm_bytes(size);
+    lvm(
+        disks,
+        modules,
+        &args(&["lvcreate", "-y", "-W", "y", "-L", &size, "-n", name, vg]),
+    )
+    .map(drop)
+}
+
+/// `lvcreate -l PERCENT%FREE`.
+pub fn lvcreate_free(
+    disks: &Disks,
+    modules: &Modules,
+    name: &str,
+    vg: &str,
+    percent: u32,
+) -> io::Result<()> {
+    check_name("logical volume", name)?;
+    check_name("volume group", vg)?;
+    if percent == 0 || percent > 100 {
+        return Err(einval(format!(
+            "lvcreate_free {vg}/{name}: the percentage must be 1 to 100, not {percent}"
+        )));
+    }
+    let extents = format!("{percent}%FREE");
+    lvm(
+        disks,
+        modules,
+        &args(&["lvcreate", "-y", "-W", "y", "-l", &extents, "-n", name, vg]),
+    )
+    .map(drop)
+}
+
+/// `lvresize -L SIZE` in bytes. Shrinking does not shrink the filesystem in it.
+pub fn lvresize(disks: &Disks, modules: &Modules, dev: &Device, size: u64) -> io::Result<()> {
+    let lv = lv_path(dev)?;
+    if size == 0 {
+        return Err(einval(format!("lvresize {dev}: the size is 0 bytes")));
+    }
+    let size = lvm_bytes(size);
+    lvm(disks, modules, &args(&["lvresize", "-f", "-L", &size, &lv])).map(drop)
+}
+
+/// `lvremove -f`.
+pub fn lvremove(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<()> {
+    let lv = lv_path(dev)?;
+    lvm(disks, modules, &args(&["lvremove", "-f", &lv])).map(drop)
+}
+
+/// `vgremove -f`: removes the VG and every LV in it.
+pub fn vgremove(disks: &Disks, modules: &Modules, vg: &str) -> io::Result<()> {
+    check_name("volume group", vg)?;
+    lvm(disks, modules, &args(&["vgremove", "-f", vg])).map(drop)
+}
+
+/// `vgrename OLD NEW`.
+pub fn vgrename(disks: &Disks, modules: &Modules, old: &str, new: &str) -> io::Result<()> {
+    check_name("volume group", old)?;
+    check_name("volume group", new)?;
+    lvm(disks, modules, &args(&["vgrename", old, new])).map(drop)
+}
+
+/// `lvrename /dev/VG/LV NEW`; `new` is the new LV name or `/dev/VG/NEW` in the same VG.
+pub fn lvrename(disks: &Disks, modules: &Modules, dev: &Device, new: &str) -> io::Result<()> {
+    let lv = lv_path(dev)?;
+    let (vg, _) = lv.split_once('/').unwrap_or_default();
+    let new_name = match new.strip_prefix("/dev/") {
+        Some(_) => {
+            let target = lv_path(&Device::from(new))?;
+            let (new_vg, name) = target.split_once('/').unwrap_or_default();
+            if new_vg != vg {
+                return Err(einval(format!(
+                    "lvrename {dev} {new}: a logical volume cannot move to another volume group"
+                )));
+            }
+            name.to_string()
+        }
+        None => new.to_string(),
+    };
+    check_name("logical volume", &new_name)?;
+    lvm(
+        disks,
+        modules,
+        &args(&["lvrename", vg, &lv[vg.len() + 1..], &new_name]),
+    )
+    .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_mapper_names_split_like_lvm_joins_them() {
+        assert_eq!(split_dm_name("vg-root"), Some(("vg".into(), "root".into())));
+        assert_eq!(
+            split_dm_name("my--vg-lv--a"),
+            Some(("my-vg".into(), "lv-a".into()))
+        );
+        assert_eq!(split_dm_name("novg"), None);
+        assert_eq!(split_dm_name("-lv"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(could_be_lv(&Device::from("/dev/vg0/root")));
+        assert!(could_be_lv(&Device::from("/dev/mapper/vg0-root")));
+        assert!(!could_be_lv(&Device::from("/dev/sda1")));
+        assert!(!could_be_lv(&Device::from("/dev/a/b/c")));
+        assert!(!could_be_lv(&Device::from("/dev/vg/..")));
+        assert_eq!(lv_path(&Device::from("/dev/vg0/root")).unwrap(), "vg0/root");
+        assert_eq!(
+            lv_path(&Device::from("/dev/mapper/my--vg-root")).unwrap(),
+            "my-vg/root"
+        );
+        assert!(lv_path(&Device::from("/dev/sda1")).is_err());
+        assert!(!valid_name("-x"));
+        assert!(!valid_name("a b"));
+    }
+
+    #[test]
+    fn the_filter_accepts_only_our_disks() {
+        let c = config(
+            &["vda".into(), "nvme0n1".into()],
+            &["/dev/mapper/luks-a".into()],
+        );
+        assert!(c.contains("\"a|^/dev/vda[0-9]*$|\""), "{c}");
+        assert!(c.contains("\"a|^/dev/nvme0n1(p[0-9]+)?$|\""), "{c}");
+        assert!(c.contains("\"a|^/dev/mapper/luks-a$|\""), "{c}");
+        assert!(c.contains("\"r|.*|\" ]"), "{c}");
+        assert!(c.contains("udev_sync = 0"));
+        assert!(c.contains("use_devicesfile = 0"));
+    }
+}

@@ -1,0 +1,178 @@
+//! Host tools the appliance carries (`lvm`, `mke2fs`, `mkfs.xfs`, ...): finding them, and
+//! running them with their stderr kept for the error message.
+//!
+//! The appliance builder lists what it carried in `/etc/guestwright/carried`, one
+//! `name /path` per line. A tool that is not there was not installed on the host when the
+//! appliance was built; the error says which host package brings it (the appliance cache is
+//! keyed on the carried files, so installing it is enough).
+
+use crate::reaper;
+use std::ffi::OsStr;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// Where the appliance builder lists the carried tools.
+const CARRIED_LIST: &str = "/etc/guestwright/carried";
+
+/// The Debian package that provides each tool the daemon uses.
+const PACKAGES: &[(&str, &str)] = &[
+    ("lvm", "lvm2"),
+    ("mke2fs", "e2fsprogs"),
+    ("e2fsck", "e2fsprogs"),
+    ("tune2fs", "e2fsprogs"),
+    ("resize2fs", "e2fsprogs"),
+    ("mkfs.xfs", "xfsprogs"),
+    ("xfs_repair", "xfsprogs"),
+    ("mkfs.btrfs", "btrfs-progs"),
+    ("mkswap", "util-linux"),
+    ("cryptsetup", "cryptsetup-bin"),
+];
+
+fn carried() -> &'static [(String, PathBuf)] {
+    static LIST: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        std::fs::read_to_string(CARRIED_LIST)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (name, path) = l.trim().split_once(' ')?;
+                Some((name.to_string(), PathBuf::from(path.trim())))
+            })
+            .collect()
+    })
+}
+
+/// The host package that provides `tool`.
+pub fn package_of(tool: &str) -> &'static str {
+    PACKAGES
+        .iter()
+        .find(|(t, _)| *t == tool)
+        .map_or("the package that provides it", |(_, p)| p)
+}
+
+/// Whether the appliance carries `tool`.
+pub fn has(tool: &str) -> bool {
+    find(tool).is_ok()
+}
+
+/// The path of a carried tool, or `EOPNOTSUPP` naming the host package to install.
+pub fn find(tool: &str) -> io::Result<PathBuf> {
+    // The tools wait on the extras disk until one is first needed.
+    if carried().iter().any(|(name, _)| name == tool) {
+        crate::extras::ensure_tools()?;
+    }
+    carried()
+        .iter()
+        .find(|(name, path)| name == tool && path.is_file())
+        .map(|(_, path)| path.clone())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "{tool} is not available in this appliance: install {} on the host \
+                     (the appliance carries the host's tools when they are installed)",
+                    package_of(tool)
+                ),
+            )
+        })
+}
+
+/// Runs a carried tool and returns its output whatever its exit status.
+pub fn run_status<S: AsRef<OsStr>>(
+    tool: &str,
+    args: &[S],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> io::Result<Output> {
+    let path = find(tool)?;
+    let mut cmd = Command::new(&path);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("LC_ALL", "C")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let shown = show(tool, args);
+    debug!("running {shown}");
+    let mut child = reaper::spawn(&mut cmd)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run {shown}: {e}")))?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A tool that exits without reading its input closes the pipe: its exit status
+        // says what went wrong, not the EPIPE.
+        let _ = pipe.write_all(input);
+    }
+    reaper::wait(child)
+}
+
+/// Runs a carried tool and insists on exit status 0; otherwise the error holds the command
+/// and its stderr.
+pub fn run<S: AsRef<OsStr>>(tool: &str, args: &[S]) -> io::Result<Output> {
+    run_with(tool, args, &[], None)
+}
+
+/// [`run`] with extra environment variables and standard input.
+pub fn run_with<S: AsRef<OsStr>>(
+    tool: &str,
+    args: &[S],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> io::Result<Output> {
+    let out = run_status(tool, args, env, stdin)?;
+    if out.status.success() {
+        return Ok(out);
+    }
+    Err(failed(tool, args, &out))
+}
+
+/// The error for a tool that exited unsuccessfully: the command and its stderr (or its
+/// stdout, when it reported there).
+pub fn failed<S: AsRef<OsStr>>(tool: &str, args: &[S], out: &Output) -> io::Error {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let said = if stderr.trim().is_empty() {
+        stdout.trim()
+    } else {
+        stderr.trim()
+    };
+    let status = match out.status.code() {
+        Some(code) => format!("exit status {code}"),
+        None => "a signal".to_string(),
+    };
+    io::Error::other(format!(
+        "{} failed with {status}: {}",
+        show(tool, args),
+        said
+    ))
+}
+
+fn show<S: AsRef<OsStr>>(tool: &str, args: &[S]) -> String {
+    let mut s = tool.to_string();
+    for a in args {
+        s.push(' ');
+        s.push_str(&a.as_ref().to_string_lossy());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_tools_name_their_package() {
+        let e = find("mkfs.xfs").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+        assert!(e.to_string().contains("install xfsprogs"), "{e}");
+        assert_eq!(package_of("lvm"), "lvm2");
+    }
+}
