@@ -3,8 +3,10 @@
 //! writes replies, chunks and progress frames whole under one lock.
 
 use crate::server::Server;
+pub use crate::xfer::Chunk;
 use guestwright_protocol::{
-    codec, dispatch, read_frame, write_frame, FrameKind, Progress, RemoteError, Request, CHUNK_SIZE,
+    codec, dispatch, read_frame, write_frame, FrameKind, Progress, Region, RemoteError, Request,
+    CHUNK_SIZE,
 };
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,9 +23,10 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
 #[derive(Debug)]
 enum Input {
-    Chunk(Vec<u8>),
+    Chunk(Chunk),
     End,
     Cancelled,
+    Failed(String),
 }
 
 #[derive(Debug)]
@@ -114,12 +117,12 @@ impl Call {
 
     /// The next piece of an `Input` stream as the host sent it (no copy), or None at its
     /// end. Fails with `ECANCELED` if the host cancelled.
-    pub fn next_chunk(&mut self) -> io::Result<Option<Vec<u8>>> {
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         if self.pending_pos < self.pending.len() {
             let rest = self.pending.split_off(self.pending_pos);
             self.pending.clear();
             self.pending_pos = 0;
-            return Ok(Some(rest));
+            return Ok(Some(Chunk::plain(rest)));
         }
         if self.input_done {
             return Ok(None);
@@ -134,6 +137,7 @@ impl Call {
                 self.input_done = true;
                 Ok(None)
             }
+            Ok(Input::Failed(why)) => Err(io::Error::other(why)),
             Ok(Input::Cancelled) | Err(_) => Err(io::Error::from_raw_os_error(libc::ECANCELED)),
         }
     }
@@ -195,10 +199,11 @@ impl Read for Call {
                 .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
             match rx.recv() {
                 Ok(Input::Chunk(data)) => {
-                    self.pending = data;
+                    self.pending = data.into_vec();
                     self.pending_pos = 0;
                 }
                 Ok(Input::End) => self.input_done = true,
+                Ok(Input::Failed(why)) => return Err(io::Error::other(why)),
                 Ok(Input::Cancelled) | Err(_) => {
                     return Err(io::Error::from_raw_os_error(libc::ECANCELED))
                 }
@@ -268,15 +273,40 @@ pub fn serve(server: Arc<Server>, port: File) -> io::Result<()> {
         };
         match frame.kind {
             FrameKind::Request => start_request(&server, &conn, frame.id, &frame.payload),
-            FrameKind::Chunk | FrameKind::End | FrameKind::Cancel => {
-                route(&conn, frame.kind, frame.id, frame.payload)
+            FrameKind::Chunk | FrameKind::End | FrameKind::Cancel => route(
+                &conn,
+                frame.kind,
+                frame.id,
+                Input::from_frame(frame.kind, frame.payload),
+            ),
+            FrameKind::ChunkAt => {
+                // Read the region before acknowledging it: the host then reuses it.
+                let input = match Region::decode(&frame.payload) {
+                    Some(region) => match crate::xfer::read(region) {
+                        Ok(data) => Input::Chunk(data),
+                        Err(e) => Input::Failed(format!("cannot read upload data: {e}")),
+                    },
+                    None => Input::Failed("malformed transfer-disk region".into()),
+                };
+                let _ = conn.send(FrameKind::Consumed, frame.id, &frame.payload);
+                route(&conn, frame.kind, frame.id, input)
             }
             other => info!("ignoring unexpected {other:?} frame from the host"),
         }
     }
 }
 
-fn route(conn: &Conn, kind: FrameKind, id: u32, payload: Vec<u8>) {
+impl Input {
+    fn from_frame(kind: FrameKind, payload: Vec<u8>) -> Input {
+        match kind {
+            FrameKind::Chunk => Input::Chunk(Chunk::plain(payload)),
+            FrameKind::End => Input::End,
+            _ => Input::Cancelled,
+        }
+    }
+}
+
+fn route(conn: &Conn, kind: FrameKind, id: u32, msg: Input) {
     let state = conn
         .calls
         .lock()
@@ -287,11 +317,6 @@ fn route(conn: &Conn, kind: FrameKind, id: u32, payload: Vec<u8>) {
     if kind == FrameKind::Cancel {
         state.cancel.store(true, Ordering::Relaxed);
     }
-    let msg = match kind {
-        FrameKind::Chunk => Input::Chunk(payload),
-        FrameKind::End => Input::End,
-        _ => Input::Cancelled,
-    };
     let sender = state
         .input
         .lock()

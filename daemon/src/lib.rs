@@ -39,6 +39,7 @@ pub mod tario;
 pub mod tools;
 pub mod transfer;
 pub mod walk;
+pub mod xfer;
 
 use guestwright_protocol::{codec, FrameKind, Hello, CHANNEL_NAME, PROTOCOL_VERSION, VERSION};
 use std::process::ExitCode;

@@ -7,7 +7,9 @@ use crate::{files, guestfs};
 use guestwright_protocol::GuestPath;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::FileExt;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 
 /// Bytes read from a file per read(2) on download.
 const READ_BLOCK: usize = 1024 * 1024;
@@ -31,12 +33,37 @@ fn open_for_write(path: &GuestPath, truncate: bool) -> io::Result<File> {
     Ok(file)
 }
 
+/// The same file opened again with O_DIRECT, when its filesystem allows that.
+fn direct(file: &File) -> Option<File> {
+    let path = crate::attrs::proc_fd(file.as_fd());
+    File::options()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(std::ffi::OsStr::from_bytes(path.as_bytes()))
+        .ok()
+}
+
 /// Writes the whole input stream into `file` from `offset`; returns the bytes written.
+///
+/// Whole aligned blocks from the transfer disk are written with O_DIRECT: under TCG the
+/// page cache's per-page work, not the copy, is what limits buffered writes (about 65
+/// against 150+ MB/s here). The rest goes through the page cache.
 fn receive(call: &mut Call, file: &File, offset: u64) -> io::Result<u64> {
+    let dio = direct(file);
     let mut done = 0u64;
     while let Some(chunk) = call.next_chunk()? {
-        file.write_all_at(&chunk, offset + done)?;
-        done += chunk.len() as u64;
+        let data = chunk.as_slice();
+        let at = offset + done;
+        let aligned = chunk.is_aligned() && at % 4096 == 0 && data.len() % 4096 == 0;
+        match &dio {
+            Some(d) if aligned => match d.write_all_at(data, at) {
+                // Some filesystems refuse particular direct writes; the page cache takes them.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => file.write_all_at(data, at)?,
+                other => other?,
+            },
+            _ => file.write_all_at(data, at)?,
+        }
+        done += data.len() as u64;
         call.progress(done, 0);
     }
     Ok(done)

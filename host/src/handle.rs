@@ -122,12 +122,16 @@ impl Handle {
             runtime,
             accel,
             elapsed,
+            xfer,
         } = launch::launch(&self.drives, &self.config)?;
         let channel =
             Channel::start(stream, self.call_timeout).map_err(|source| Error::HostIo {
                 path: runtime.path().to_path_buf(),
                 source,
             })?;
+        if let Some((file, size)) = xfer {
+            channel.set_lane(file, size);
+        }
         self.running = Some(Running {
             child,
             channel,

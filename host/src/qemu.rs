@@ -59,6 +59,9 @@ pub struct QemuConfig {
     pub verbose: bool,
     /// Give the appliance a user-mode network.
     pub network: bool,
+    /// The transfer disk: a scratch file the host writes upload data to (serial
+    /// [`guestwright_protocol::XFER_SERIAL`]).
+    pub xfer: Option<PathBuf>,
 }
 
 /// The kernel command line.
@@ -218,6 +221,22 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
             ),
         ]);
     }
+    if let Some(xfer) = &config.xfer {
+        // Only this host process writes it and only the daemon reads it (O_DIRECT).
+        let node = serde_json::json!({
+            "driver": "raw",
+            "node-name": "xfer",
+            "file": { "driver": "file", "filename": xfer.to_string_lossy(), "locking": "off" },
+        });
+        push(&["-blockdev".into(), node.to_string()]);
+        push(&[
+            "-device".into(),
+            format!(
+                "virtio-blk-{bus_suffix},drive=xfer,serial={}",
+                guestwright_protocol::XFER_SERIAL
+            ),
+        ]);
+    }
     if config.network {
         push(&["-netdev".into(), "user,id=net0".into()]);
         push(&[
@@ -252,6 +271,7 @@ mod tests {
             ],
             verbose: false,
             network: false,
+            xfer: None,
             extras: Some("/cache/extras".into()),
         }
     }
@@ -286,6 +306,18 @@ mod tests {
         let bd = a.iter().position(|x| x == "-blockdev").unwrap();
         let v: serde_json::Value = serde_json::from_str(a[bd + 1].to_str().unwrap()).unwrap();
         assert_eq!(v["file"]["filename"], "/img,-hda json:{}");
+    }
+
+    #[test]
+    fn the_transfer_disk_is_a_virtio_blk_with_its_serial() {
+        let mut c = config();
+        c.xfer = Some("/dev/shm/guestwright-xfer-1".into());
+        let s = joined(&c);
+        assert!(s.contains("virtio-blk-device,drive=xfer,serial=gwt"), "{s}");
+        assert!(
+            s.contains("\"filename\":\"/dev/shm/guestwright-xfer-1\""),
+            "{s}"
+        );
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //! grows memory.
 
 use guestwright_protocol::{
-    codec, read_frame, write_frame, CallStream, FrameKind, Progress, RemoteError, Request,
+    codec, read_frame, write_frame, CallStream, FrameKind, Progress, Region, RemoteError, Request,
     CHUNK_SIZE,
 };
 use std::collections::HashMap;
+use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
@@ -28,6 +30,16 @@ enum Event {
     Reply(Vec<u8>),
     Error(RemoteError),
     Closed(String),
+    /// The daemon read a transfer-disk region.
+    Consumed,
+}
+
+/// The transfer disk: upload data goes into this file (a drive of the appliance) and only
+/// its regions cross the channel. One upload at a time uses it; others use chunks.
+#[derive(Debug)]
+struct Lane {
+    file: File,
+    slots: u64,
 }
 
 /// Why a call did not produce a reply.
@@ -53,6 +65,7 @@ pub struct Channel {
     closed: Mutex<Option<String>>,
     progress: RwLock<Option<ProgressFn>>,
     timeout: Duration,
+    lane: Mutex<Option<Lane>>,
 }
 
 impl std::fmt::Debug for Channel {
@@ -75,12 +88,22 @@ impl Channel {
             closed: Mutex::new(None),
             progress: RwLock::new(None),
             timeout,
+            lane: Mutex::new(None),
         });
         let weak = Arc::downgrade(&channel);
         std::thread::Builder::new()
             .name("channel-reader".into())
             .spawn(move || read_loop(reader, weak))?;
         Ok(channel)
+    }
+
+    /// Gives uploads the transfer disk: `file` of `size` bytes is attached to the appliance
+    /// with serial [`guestwright_protocol::XFER_SERIAL`].
+    pub fn set_lane(&self, file: File, size: u64) {
+        let slots = size / CHUNK_SIZE as u64;
+        if slots > 0 {
+            *self.lane.lock().unwrap_or_else(|e| e.into_inner()) = Some(Lane { file, slots });
+        }
     }
 
     /// Installs the progress callback.
@@ -231,6 +254,7 @@ impl Channel {
                     }
                 }
                 Event::Closed(reason) => return Err(CallError::Closed(reason)),
+                Event::Consumed => {}
             }
         }
     }
@@ -243,6 +267,11 @@ impl Channel {
         input: &mut dyn Read,
         rx: &Receiver<Event>,
     ) -> Result<Option<Event>, io::Error> {
+        if let Ok(mut lane) = self.lane.try_lock() {
+            if let Some(lane) = lane.as_mut() {
+                return self.send_input_by_lane(id, input, rx, lane);
+            }
+        }
         let mut buf = vec![0u8; CHUNK_SIZE];
         loop {
             let mut filled = 0;
@@ -277,6 +306,94 @@ impl Channel {
                 Err(TryRecvError::Disconnected) => {
                     return Ok(Some(Event::Closed("channel closed".into())))
                 }
+            }
+            if filled < buf.len() {
+                self.send(FrameKind::End, id, &[])
+                    .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl Channel {
+    fn report_progress(&self, id: u32, p: Progress) {
+        let cb = self
+            .progress
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(cb) = cb {
+            cb(id, p);
+        }
+    }
+
+    /// Streams `input` through the transfer disk: each 1 MiB piece goes into the next free
+    /// slot of the file and a `ChunkAt` frame names it; a slot is reused only after the
+    /// daemon said `Consumed`. Returns early with the daemon's answer if it ends the call.
+    fn send_input_by_lane(
+        &self,
+        id: u32,
+        input: &mut dyn Read,
+        rx: &Receiver<Event>,
+        lane: &mut Lane,
+    ) -> Result<Option<Event>, io::Error> {
+        let mut buf = vec![0u8; CHUNK_SIZE];
+        let mut next_slot = 0u64;
+        let mut in_flight = 0u64;
+        loop {
+            let mut filled = 0;
+            while filled < buf.len() {
+                match input.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = self.send(FrameKind::Cancel, id, &[]);
+                        return Err(e);
+                    }
+                }
+            }
+            // Take in what the daemon said so far; wait only while every slot is in use.
+            loop {
+                let event = if in_flight >= lane.slots && filled > 0 {
+                    match rx.recv_timeout(self.timeout) {
+                        Ok(e) => e,
+                        Err(RecvTimeoutError::Timeout) => {
+                            return Ok(Some(Event::Closed(format!(
+                                "no answer from the appliance for {:?}",
+                                self.timeout
+                            ))))
+                        }
+                        Err(RecvTimeoutError::Disconnected) => {
+                            return Ok(Some(Event::Closed("channel closed".into())))
+                        }
+                    }
+                } else {
+                    match rx.try_recv() {
+                        Ok(e) => e,
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            return Ok(Some(Event::Closed("channel closed".into())))
+                        }
+                    }
+                };
+                match event {
+                    Event::Consumed => in_flight = in_flight.saturating_sub(1),
+                    Event::Progress(p) => self.report_progress(id, p),
+                    other => return Ok(Some(other)),
+                }
+            }
+            if filled > 0 {
+                let region = Region {
+                    offset: next_slot * CHUNK_SIZE as u64,
+                    len: filled as u32,
+                };
+                lane.file.write_all_at(&buf[..filled], region.offset)?;
+                self.send(FrameKind::ChunkAt, id, &region.encode())
+                    .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
+                in_flight += 1;
+                next_slot = (next_slot + 1) % lane.slots;
             }
             if filled < buf.len() {
                 self.send(FrameKind::End, id, &[])
@@ -328,6 +445,7 @@ fn read_loop(mut reader: UnixStream, channel: std::sync::Weak<Channel>) {
                     format!("undecodable error reply: {e}"),
                 )),
             },
+            FrameKind::Consumed => Event::Consumed,
             FrameKind::Progress => match codec::decode::<Progress>(&frame.payload) {
                 Ok(p) => Event::Progress(p),
                 Err(_) => continue,

@@ -45,6 +45,44 @@ pub enum FrameKind {
     Progress = 7,
     /// Host → daemon: stop the request as soon as possible; it ends with `ECANCELED`.
     Cancel = 8,
+    /// Host → daemon: the next piece of a request's input stream lies on the transfer disk
+    /// ([`XFER_SERIAL`]); the payload is a [`Region`]. Bulk uploads go this way: the
+    /// virtio-serial channel moves host-to-guest data in 4 KiB buffers, one interrupt each.
+    ChunkAt = 9,
+    /// Daemon → host: the transfer-disk [`Region`] of a `ChunkAt` was read; the host may
+    /// reuse it.
+    Consumed = 10,
+}
+
+/// The serial of the transfer disk, a scratch drive the host writes upload data to.
+pub const XFER_SERIAL: &str = "gwt";
+
+/// A byte range of the transfer disk: the payload of `ChunkAt` and `Consumed` frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    /// Offset in bytes, a multiple of 4096.
+    pub offset: u64,
+    /// Length in bytes, at most [`CHUNK_SIZE`].
+    pub len: u32,
+}
+
+impl Region {
+    /// The 12 payload bytes.
+    pub fn encode(&self) -> [u8; 12] {
+        let mut b = [0u8; 12];
+        b[..8].copy_from_slice(&self.offset.to_le_bytes());
+        b[8..].copy_from_slice(&self.len.to_le_bytes());
+        b
+    }
+    /// Decodes and checks a payload.
+    pub fn decode(b: &[u8]) -> Option<Region> {
+        let b: &[u8; 12] = b.try_into().ok()?;
+        let r = Region {
+            offset: u64::from_le_bytes(b[..8].try_into().ok()?),
+            len: u32::from_le_bytes(b[8..].try_into().ok()?),
+        };
+        (r.offset % 4096 == 0 && r.len as usize <= CHUNK_SIZE).then_some(r)
+    }
 }
 
 impl FrameKind {
@@ -58,6 +96,8 @@ impl FrameKind {
             6 => Self::End,
             7 => Self::Progress,
             8 => Self::Cancel,
+            9 => Self::ChunkAt,
+            10 => Self::Consumed,
             _ => return None,
         })
     }
@@ -221,6 +261,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn regions_round_trip_and_are_checked() {
+        let r = Region {
+            offset: 64 << 20,
+            len: 4096,
+        };
+        assert_eq!(Region::decode(&r.encode()), Some(r));
+        let unaligned = Region { offset: 7, len: 1 };
+        assert_eq!(Region::decode(&unaligned.encode()), None);
+        let huge = Region {
+            offset: 0,
+            len: CHUNK_SIZE as u32 + 1,
+        };
+        assert_eq!(Region::decode(&huge.encode()), None);
+        assert_eq!(Region::decode(&[0; 11]), None);
+    }
+
+    #[test]
     fn round_trip_every_kind() {
         for kind in [
             FrameKind::Hello,
@@ -231,6 +288,8 @@ mod tests {
             FrameKind::End,
             FrameKind::Progress,
             FrameKind::Cancel,
+            FrameKind::ChunkAt,
+            FrameKind::Consumed,
         ] {
             let mut buf = Vec::new();
             write_frame(&mut buf, kind, 0xdead_beef, b"payload").unwrap();

@@ -27,8 +27,8 @@ pub mod types;
 
 pub use errno::{Errno, RemoteError};
 pub use frame::{
-    read_frame, write_frame, Frame, FrameError, FrameKind, CHUNK_SIZE, MAX_PAYLOAD,
-    PROTOCOL_VERSION,
+    read_frame, write_frame, Frame, FrameError, FrameKind, Region, CHUNK_SIZE, MAX_PAYLOAD,
+    PROTOCOL_VERSION, XFER_SERIAL,
 };
 pub use generate::{Access, ArgInfo, CallStream, OpInfo, Stream};
 pub use ops::{args, dispatch, Client, Daemon, Reply, Request, OPERATIONS};

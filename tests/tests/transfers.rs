@@ -99,6 +99,25 @@ fn large_transfers_offsets_checksums_progress_cancel_and_enospc() {
     );
     h.set_progress_callback(None);
 
+    // Two uploads at once (one takes the transfer disk, the other the channel), with sizes
+    // off the 4 KiB grid; then both compared.
+    let a = pseudo_random((9 << 20) + 123, 2);
+    let b = pseudo_random((5 << 20) + 4095, 3);
+    std::thread::scope(|s| {
+        let hr: &Handle = &h;
+        let (a, b) = (&a, &b);
+        s.spawn(move || hr.upload("/par-a", &mut &a[..]).check("upload a"));
+        s.spawn(move || hr.upload("/par-b", &mut &b[..]).check("upload b"));
+    });
+    assert_eq!(
+        h.checksum("sha256", "/par-a").check("sum a"),
+        host_sum("sha256sum", &a)
+    );
+    assert_eq!(
+        h.checksum("sha256", "/par-b").check("sum b"),
+        host_sum("sha256sum", &b)
+    );
+
     // The offset forms.
     let mut part = Vec::new();
     h.download_offset("/big", 1_000_000u64, 70_000u64, &mut part)
@@ -211,8 +230,11 @@ fn large_transfers_offsets_checksums_progress_cancel_and_enospc() {
     assert_eq!(image_cat(&small, "/ok"), b"ok");
 }
 
-/// Upload and download speed of 256 MiB; prints the figures. The floor is loose because the
-/// machines are shared; `cargo test --release` gives the real number.
+/// Upload and download speed of 256 MiB; prints the figures. The floors are loose because
+/// the machines are shared (here, on a loaded host: upload 120-380 MB/s through the transfer
+/// disk, 26-43 MB/s over the channel alone; download 90-170 MB/s); the upload floor still
+/// fails if uploads stop using the transfer disk. `cargo test --release` gives the real
+/// number.
 #[test]
 fn transfers_of_256_mib_are_fast() {
     let dir = tempfile::Builder::new()
@@ -234,7 +256,7 @@ fn transfers_of_256_mib_are_fast() {
     eprintln!("256 MiB: upload {up:.0} MB/s, download {down:.0} MB/s");
     h.shutdown().check("shutdown");
     assert!(
-        up > 40.0 && down > 40.0,
+        up > 55.0 && down > 40.0,
         "upload {up:.0} MB/s, download {down:.0} MB/s"
     );
 }
