@@ -329,7 +329,8 @@ fn a_guestfish_script_with_transfers_runs_unchanged() {
          checksum sha256 /srv/app/data/up.txt\n\
          tar-out /srv {tar}\n\
          tar-out /srv - | tar tf - | sort\n\
-         ls /srv/app/data\n",
+         ls /srv/app/data\n\
+         part-list /dev/sda | grep -v part_uuid\n",
         up = host("up.txt"),
         down = host("down.txt"),
         tar = host("srv.tar"),
@@ -345,7 +346,10 @@ fn a_guestfish_script_with_transfers_runs_unchanged() {
          Welcome\n\
          cc55d9dd9d9cce2a469483f4610d735d219b12b8dfe0c6e5e3a4b6336c3ccefc\n\
          ./\napp/\napp/data/\napp/data/here.txt\napp/data/up.txt\n\
-         here.txt\nup.txt\n"
+         here.txt\nup.txt\n\
+         part_num: 1\npart_start: 1048576\npart_end: 66060287\npart_size: 65011712\n\
+         part_type: 0FC63DAF-8483-4772-8E79-3D69D8477DE4\npart_name: root\n\
+         part_bootable: false\n"
     );
     assert_eq!(r.stderr, "");
     assert_eq!(std::fs::read(host("down.txt")).unwrap(), b"uploaded\n");
@@ -505,4 +509,54 @@ fn copy_in_copy_out_and_edit() {
     assert_eq!(lines[2], "edited");
     assert_fsck_clean(&img);
     assert_eq!(debugfs_cat(&img, "/etc/hostname"), b"edited\n");
+}
+
+#[test]
+fn dash_i_mounts_the_guest_as_it_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "os.img",
+        &[
+            file(
+                "/etc/os-release",
+                "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+            ),
+            file("/etc/hostname", "oshost\n"),
+            file("/etc/fstab", "LABEL=root / ext4 defaults 0 1\n"),
+            file("/usr/bin/true", ""),
+        ],
+    );
+    let r = run(&mut shell(&[
+        "-a",
+        img.to_str().unwrap(),
+        "-i",
+        "cat",
+        "/etc/hostname",
+        ":",
+        "mounts",
+    ]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "oshost\ndevice: /dev/sda1\nmountpoint: /\nfstype: ext4\n\
+         options: ro,nosuid,nodev,relatime,ro\n"
+    );
+
+    // No operating system: -i fails before any command runs.
+    let plain = gpt_ext4(dir.path(), "data.img", &[file("/data.txt", "x")]);
+    let r = run(&mut shell(&[
+        "-a",
+        plain.to_str().unwrap(),
+        "-i",
+        "echo",
+        "not reached",
+    ]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr.contains("no operating system was found"),
+        "{}",
+        r.stderr
+    );
 }

@@ -6,6 +6,7 @@ use super::output::{Output, PipeError};
 use super::script::Input;
 use super::{copy, help, table, Flow, Shell, ShellError};
 use guestwright::prelude::*;
+use guestwright::protocol::escape_bytes;
 use guestwright::protocol::shell::ShellArg;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -481,9 +482,18 @@ pub fn host_output(command: &str) -> Result<String, ShellError> {
     Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
-/// `-i`: inspection and mounting as the guest would.
-pub fn mount_inspected(_shell: &mut Shell) -> Result<(), ShellError> {
-    Err(ShellError::Usage(
-        "-i: this build cannot inspect images yet; mount with -m DEVICE instead".into(),
-    ))
+/// `-i`: finds the one operating system on the disks and mounts its filesystems as it
+/// would (read-only when the images are). Interactively, says what was mounted where.
+pub fn mount_inspected(shell: &mut Shell) -> Result<(), ShellError> {
+    let os = guestwright::inspect::inspect_and_mount(&shell.h, shell.h.is_readonly())?;
+    if shell.interactive {
+        eprintln!(
+            "Operating system: {}",
+            escape_bytes(os.product_name.as_bytes())
+        );
+        for m in shell.h.mounts()? {
+            eprintln!("{} mounted on {}", m.device, m.mountpoint);
+        }
+    }
+    Ok(())
 }
