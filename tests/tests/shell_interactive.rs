@@ -112,7 +112,7 @@ fn count(screen: &str, needle: &str) -> usize {
     screen.matches(needle).count()
 }
 
-/// An ext4 filesystem on a whole disk with a hostname, a 4 GiB sparse file to download
+/// An ext4 filesystem on a whole disk with a hostname, a 16 GiB sparse file to download
 /// slowly, and a file whose name is a terminal escape sequence.
 fn image(dir: &Path) -> PathBuf {
     require("mkfs.ext4", "e2fsprogs");
@@ -123,7 +123,7 @@ fn image(dir: &Path) -> PathBuf {
     std::fs::write(tree.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
     std::fs::File::create(tree.join("big"))
         .unwrap()
-        .set_len(4 << 30)
+        .set_len(16 << 30)
         .unwrap();
     std::fs::write(tree.join("esc/\x1b]2;pwned\x07\r"), "").unwrap();
     let img = dir.join("disk.img");
@@ -131,7 +131,7 @@ fn image(dir: &Path) -> PathBuf {
         .args(["-q", "-F", "-d"])
         .arg(&tree)
         .arg(&img)
-        .arg("6G"));
+        .arg("20G"));
     img
 }
 
@@ -202,7 +202,7 @@ fn the_prompt_completes_recalls_cancels_and_exits_cleanly() {
         "the terminal's title became {title:?}"
     );
 
-    // Ctrl-C cancels a long download (4 GiB of a sparse file), not the shell.
+    // Ctrl-C cancels a long download (16 GiB of a sparse file), not the shell.
     t.text("download /big /dev/null");
     t.keys(&["Enter"]);
     std::thread::sleep(Duration::from_millis(1500));

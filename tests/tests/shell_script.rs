@@ -289,6 +289,29 @@ fn usage_errors_help_and_exit_codes_without_an_appliance() {
     assert!(echoed[3].starts_with("elapsed time: "), "{}", r.stderr);
     assert_eq!(echoed[4..], ["json", "json on", "json"], "{}", r.stderr);
 
+    // A script with guestwright as its interpreter.
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("hello.gw");
+    std::fs::write(
+        &exe,
+        "#!/usr/bin/env -S guestwright shell -f\n# a comment\necho hello from a script\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(guestwright_bin().parent().unwrap().to_path_buf()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ),
+    )
+    .unwrap();
+    let r = run(Command::new(&exe).env("PATH", path));
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "hello from a script\n"),
+        "{r:?}"
+    );
+
     // A mistake in a command's words is found before anything is launched.
     let r = run(&mut shell(&["mount", "sda1", "/"]));
     assert_eq!(r.code, 1, "{r:?}");
