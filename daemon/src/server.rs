@@ -566,7 +566,8 @@ impl Daemon for Server {
         t: ChecksumType,
         device: Device,
     ) -> io::Result<String> {
-        checksum::checksum_device(call, t, &self.disks.to_kernel(&device)?)
+        let dev = crate::blockdev::resolve(&self.disks, &self.modules, &device)?;
+        checksum::checksum_device(call, t, &dev)
     }
 
     fn checksums_out(&self, call: &mut Call, t: ChecksumType, dir: GuestPath) -> io::Result<()> {
