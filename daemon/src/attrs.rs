@@ -173,6 +173,27 @@ pub fn getxattrs(path: &GuestPath, follow: bool) -> io::Result<Vec<XAttr>> {
     Ok(out)
 }
 
+/// Every extended attribute of the entry `name` in `dir` itself (a symlink is not
+/// followed); empty where the filesystem has none.
+pub fn xattrs_at(dir: BorrowedFd<'_>, name: &CString) -> io::Result<Vec<XAttr>> {
+    let path = proc_at(dir, name);
+    let list = list_raw(&path, true)?;
+    let mut out = Vec::new();
+    for name in split_names(&list) {
+        let cname = sys::cstring(name)?;
+        match sys::getxattr(&path, &cname, true) {
+            Ok(value) => out.push(XAttr {
+                name: String::from_utf8_lossy(name).into_owned(),
+                value: Data(value),
+            }),
+            // Removed between the list and the read.
+            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// One extended attribute's value; ENODATA if it is not set.
 pub fn getxattr(path: &GuestPath, name: &str, follow: bool) -> io::Result<Data> {
     let t = target(path, follow)?;

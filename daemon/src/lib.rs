@@ -38,6 +38,7 @@ mod sys;
 pub mod tario;
 pub mod tools;
 pub mod transfer;
+pub mod tree;
 pub mod walk;
 pub mod xfer;
 

@@ -5,7 +5,9 @@ use crate::conn::Call;
 use crate::devices::Disks;
 use crate::modules::Modules;
 use crate::mounts::{MountHow, Mounts};
-use crate::{attrs, checksum, command, copy, dirs, fileops, files, handles, sys, tario, transfer};
+use crate::{
+    attrs, checksum, command, copy, dirs, fileops, files, handles, sys, tario, transfer, tree,
+};
 use guestwright_protocol::*;
 use std::fs::File;
 use std::io;
@@ -224,6 +226,16 @@ impl Daemon for Server {
     ) -> io::Result<DirPlusPage> {
         self.need_root()?;
         dirs::readdir_plus(&dir, offset, count)
+    }
+
+    fn readdir_tree(
+        &self,
+        _: &mut Call,
+        dir: GuestPath,
+        max: Option<u32>,
+    ) -> io::Result<Vec<DirListing>> {
+        self.need_root()?;
+        tree::readdir_tree(&dir, max)
     }
 
     fn find(&self, call: &mut Call, dir: GuestPath) -> io::Result<Vec<GuestPath>> {

@@ -434,6 +434,15 @@ define_operations! {
     FhClose fh_close(handle: FileHandle) -> ()
         { group: handles, access: Read, stream: None }
 
+    /// Lists a directory and, breadth first, the directories below it: every entry with its
+    /// lstat, symlink target and extended attributes (the FUSE mount's prefetch: one call
+    /// replaces thousands of lookups, getattrs, readlinks and getxattrs). The directory is
+    /// listed whole unless it alone passes 3 MiB (`complete:false`: go on with `readdir_plus`
+    /// from its `next`); directories below it follow, each whole, while fewer than
+    /// `maxentries` entries (default 16384) are listed and the answer stays under 3 MiB.
+    ReaddirTree readdir_tree(directory: GuestPath) [maxentries: u32] -> Vec<DirListing>
+        { group: files, access: Read, stream: None }
+
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====

@@ -467,6 +467,24 @@ impl ShellText for XAttr {
         }
     }
 }
+/// A `path:` line, then one `ls -l` line per entry.
+impl ShellText for DirListing {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        let mut path = Vec::new();
+        self.path.shell_text(&mut path, escape);
+        path.pop();
+        out.extend_from_slice(&path);
+        push_line(out, if self.complete { ":" } else { ": (incomplete)" });
+        for e in &self.entries {
+            DirEntryPlus {
+                name: e.name.clone(),
+                stat: e.stat,
+                link: e.link.clone(),
+            }
+            .shell_text(out, escape);
+        }
+    }
+}
 
 struct_text! {
     Stat { dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime, atime_nsec, mtime, mtime_nsec, ctime, ctime_nsec }

@@ -758,6 +758,34 @@ impl From<u64> for FileHandle {
 /// Who owns a file: a uid or gid, or `-1` to leave it unchanged (as chown(2) takes).
 pub const OWNER_UNCHANGED: i64 = -1;
 
+/// A directory entry with everything a FUSE mount shows about it, as `readdir_tree` lists
+/// it: `lstat`, the symlink target and the extended attributes (of the entry itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirEntryFull {
+    /// The name.
+    pub name: FileName,
+    /// `lstat` of the entry (a symlink is not followed).
+    pub stat: Stat,
+    /// The target of a symlink.
+    pub link: Option<GuestPath>,
+    /// The extended attributes of the entry itself (empty where the filesystem has none).
+    pub xattrs: Vec<XAttr>,
+}
+
+/// One directory of a `readdir_tree` answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirListing {
+    /// The directory, as an absolute guest path.
+    pub path: GuestPath,
+    /// Its entries in directory order, without `.` and `..`.
+    pub entries: Vec<DirEntryFull>,
+    /// True when `entries` is the whole directory; otherwise continue with `readdir_plus`
+    /// from offset `next`.
+    pub complete: bool,
+    /// The cookie after the last entry listed.
+    pub next: u64,
+}
+
 // ==== end of file API types ====
 // ---- block devices, partitions, filesystems, LVM ----
 

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod error;
+mod fuse;
 mod logger;
 mod options;
 mod session;
@@ -39,6 +40,8 @@ enum Command {
     Cat(cmd::cat::CatArgs),
     Write(cmd::write::WriteArgs),
     Shell(shell::ShellArgs),
+    Mount(fuse::MountArgs),
+    Umount(fuse::UmountArgs),
 }
 
 fn run(cli: &Cli) -> error::Result {
@@ -46,16 +49,19 @@ fn run(cli: &Cli) -> error::Result {
     match &cli.command {
         Command::Cat(a) => cmd::cat::run(a, &cli.appliance, verbose),
         Command::Write(a) => cmd::write::run(a, &cli.appliance, verbose),
-        // Run from `main`: the shell reports its own errors and has its own exit codes.
-        Command::Shell(_) => Ok(()),
+        // Run from `main`: these report their own errors and have their own exit codes.
+        Command::Shell(_) | Command::Mount(_) | Command::Umount(_) => Ok(()),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logger::init(cli.verbose);
-    if let Command::Shell(a) = &cli.command {
-        return shell::run(a, &cli.appliance, cli.verbose);
+    match &cli.command {
+        Command::Shell(a) => return shell::run(a, &cli.appliance, cli.verbose),
+        Command::Mount(a) => return fuse::mount(a, &cli.appliance, cli.verbose > 0),
+        Command::Umount(a) => return fuse::umount(a),
+        _ => {}
     }
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,

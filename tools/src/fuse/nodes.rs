@@ -1,0 +1,523 @@
+//! The mount's view of the guest tree: FUSE node ids, the names that lead to them, and what
+//! is cached about each (attributes, symlink target, extended attributes, the directory's
+//! listing).
+//!
+//! The protocol is path based and FUSE is inode based. Each node remembers the names
+//! (parent node, name) it is known by, so its guest path is rebuilt by walking up; a rename
+//! moves one name and everything below follows. A hard link is one node with several names.
+//!
+//! Node ids are the guest's inode numbers for the filesystem mounted at `/` (so `ls -i` and
+//! `stat` show real inode numbers, like guestmount's `use_ino`); the root is FUSE's node 1,
+//! and inodes of other filesystems (`-m /dev/sda1:/boot`) get ids from a high range.
+//!
+//! Every cached item carries the time it was fetched and is trusted for the attribute
+//! timeout. The mount is the only writer of the guest filesystem, so each change made
+//! through it updates or invalidates exactly what it touched. This table is only ever locked
+//! around memory updates, never around a round trip to the appliance.
+
+use guestwright::protocol::{DirListing, FileKind, GuestPath, Stat, XAttr};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// FUSE's node id of the mount's root.
+pub const ROOT: u64 = 1;
+/// Ids handed to inodes of filesystems other than the one at `/`.
+const FOREIGN_BASE: u64 = 1 << 62;
+/// Nodes kept before the ones the kernel no longer references are dropped.
+const MAX_NODES: usize = 500_000;
+/// Deepest path rebuilt (guards against a cycle the table should never hold).
+const MAX_DEPTH: usize = 4096;
+
+#[derive(Debug, Default)]
+struct Node {
+    /// (parent, name) pairs leading here; the first one is used to build the path.
+    names: Vec<(u64, Vec<u8>)>,
+    /// How many times the kernel was told about this node and has not forgotten it.
+    nlookup: u64,
+    stat: Option<(Stat, Instant)>,
+    link: Option<Vec<u8>>,
+    xattrs: Option<(Vec<XAttr>, Instant)>,
+    /// The directory's names in listing order, when the whole directory is known.
+    listing: Option<(Vec<Vec<u8>>, Instant)>,
+}
+
+/// What the cache says about a name in a directory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// The name exists: its node and attributes.
+    Found(u64, Stat),
+    /// The directory is fully known and has no such name.
+    Missing,
+    /// Unknown: ask the appliance.
+    Unknown,
+}
+
+/// The node table.
+#[derive(Debug)]
+pub struct Table {
+    nodes: HashMap<u64, Node>,
+    dentries: HashMap<(u64, Vec<u8>), u64>,
+    foreign: HashMap<(u64, u64), u64>,
+    next_foreign: u64,
+    root: (u64, u64),
+    ttl: Duration,
+}
+
+impl Table {
+    /// A table whose root has the given attributes; cached items live for `ttl`.
+    pub fn new(root: &Stat, ttl: Duration) -> Table {
+        let mut t = Table {
+            nodes: HashMap::new(),
+            dentries: HashMap::new(),
+            foreign: HashMap::new(),
+            next_foreign: FOREIGN_BASE,
+            root: (root.dev, root.ino),
+            ttl,
+        };
+        let node = t.nodes.entry(ROOT).or_default();
+        node.stat = Some((*root, Instant::now()));
+        node.nlookup = 1;
+        t
+    }
+
+    fn fresh(&self, at: Instant) -> bool {
+        at.elapsed() < self.ttl
+    }
+
+    /// The node id of an inode.
+    pub fn id_for(&mut self, st: &Stat) -> u64 {
+        if (st.dev, st.ino) == self.root {
+            return ROOT;
+        }
+        if st.dev == self.root.0 && st.ino > ROOT && st.ino < FOREIGN_BASE {
+            return st.ino;
+        }
+        if let Some(id) = self.foreign.get(&(st.dev, st.ino)) {
+            return *id;
+        }
+        let id = self.next_foreign;
+        self.next_foreign += 1;
+        self.foreign.insert((st.dev, st.ino), id);
+        id
+    }
+
+    /// The guest path of a node, or None when no name leads to it any more (an unlinked
+    /// file still open) or a parent is no longer known.
+    pub fn path(&self, id: u64) -> Option<GuestPath> {
+        let mut parts: Vec<&[u8]> = Vec::new();
+        let mut cur = id;
+        while cur != ROOT {
+            let (parent, name) = self.nodes.get(&cur)?.names.first()?;
+            parts.push(name);
+            cur = *parent;
+            if parts.len() > MAX_DEPTH {
+                return None;
+            }
+        }
+        let mut path = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 1);
+        for p in parts.iter().rev() {
+            path.push(b'/');
+            path.extend_from_slice(p);
+        }
+        if path.is_empty() {
+            path.push(b'/');
+        }
+        Some(GuestPath::from(path))
+    }
+
+    /// The guest path of `name` in directory `parent`.
+    pub fn child_path(&self, parent: u64, name: &[u8]) -> Option<GuestPath> {
+        Some(self.path(parent)?.join(name))
+    }
+
+    /// Records that `name` in `parent` is the inode `st` (with its symlink target and
+    /// extended attributes when known) and returns its node id.
+    pub fn remember(
+        &mut self,
+        parent: u64,
+        name: &[u8],
+        st: &Stat,
+        link: Option<Vec<u8>>,
+        xattrs: Option<Vec<XAttr>>,
+    ) -> u64 {
+        let id = self.id_for(st);
+        let now = Instant::now();
+        let key = (parent, name.to_vec());
+        if let Some(old) = self.dentries.insert(key.clone(), id) {
+            if old != id {
+                self.drop_name(old, parent, name);
+            }
+        }
+        let node = self.nodes.entry(id).or_default();
+        if let Some((old, _)) = &node.stat {
+            if old.kind() != st.kind() {
+                // The inode number was reused for another kind of file.
+                node.link = None;
+                node.xattrs = None;
+                node.listing = None;
+            }
+        }
+        if !node.names.contains(&key) {
+            node.names.push(key);
+        }
+        node.stat = Some((*st, now));
+        if link.is_some() {
+            node.link = link;
+        }
+        if let Some(x) = xattrs {
+            node.xattrs = Some((x, now));
+        }
+        self.listing_add(parent, name);
+        id
+    }
+
+    fn listing_add(&mut self, dir: u64, name: &[u8]) {
+        if let Some((names, _)) = self.nodes.get_mut(&dir).and_then(|d| d.listing.as_mut()) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_vec());
+            }
+        }
+    }
+
+    fn listing_remove(&mut self, dir: u64, name: &[u8]) {
+        if let Some((names, _)) = self.nodes.get_mut(&dir).and_then(|d| d.listing.as_mut()) {
+            names.retain(|n| n != name);
+        }
+    }
+
+    fn drop_name(&mut self, id: u64, parent: u64, name: &[u8]) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.names.retain(|(p, n)| !(*p == parent && n == name));
+        }
+    }
+
+    /// The kernel learned about the node once more (a lookup, create or readdirplus entry).
+    pub fn add_lookup(&mut self, id: u64) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.nlookup += 1;
+        }
+    }
+
+    /// The kernel forgot `n` references to a node.
+    pub fn forget(&mut self, id: u64, n: u64) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.nlookup = node.nlookup.saturating_sub(n);
+        }
+    }
+
+    /// What the cache knows about `name` in `parent`.
+    pub fn lookup(&self, parent: u64, name: &[u8]) -> Lookup {
+        if let Some(id) = self.dentries.get(&(parent, name.to_vec())) {
+            if let Some(st) = self.stat(*id) {
+                return Lookup::Found(*id, st);
+            }
+            return Lookup::Unknown;
+        }
+        match self.nodes.get(&parent).and_then(|p| p.listing.as_ref()) {
+            Some((_, at)) if self.fresh(*at) => Lookup::Missing,
+            _ => Lookup::Unknown,
+        }
+    }
+
+    /// Whether the directory's whole listing is known and fresh.
+    pub fn listing_known(&self, dir: u64) -> bool {
+        matches!(
+            self.nodes.get(&dir).and_then(|n| n.listing.as_ref()),
+            Some((_, at)) if self.fresh(*at)
+        )
+    }
+
+    /// The directory a node is in (by its first name).
+    pub fn parent(&self, id: u64) -> Option<u64> {
+        self.nodes.get(&id)?.names.first().map(|(p, _)| *p)
+    }
+
+    /// The node's attributes, when fresh.
+    pub fn stat(&self, id: u64) -> Option<Stat> {
+        match self.nodes.get(&id)?.stat {
+            Some((st, at)) if self.fresh(at) => Some(st),
+            _ => None,
+        }
+    }
+
+    /// The node's last known attributes, fresh or not.
+    pub fn last_stat(&self, id: u64) -> Option<Stat> {
+        self.nodes.get(&id)?.stat.map(|(st, _)| st)
+    }
+
+    /// Stores fresh attributes of a node.
+    pub fn set_stat(&mut self, id: u64, st: &Stat) {
+        let node = self.nodes.entry(id).or_default();
+        node.stat = Some((*st, Instant::now()));
+    }
+
+    /// Forgets a node's attributes (it changed).
+    pub fn invalidate_stat(&mut self, id: u64) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.stat = None;
+        }
+    }
+
+    /// The target of a symlink, when known.
+    pub fn link(&self, id: u64) -> Option<Vec<u8>> {
+        self.nodes.get(&id)?.link.clone()
+    }
+
+    /// Stores the target of a symlink.
+    pub fn set_link(&mut self, id: u64, target: Vec<u8>) {
+        self.nodes.entry(id).or_default().link = Some(target);
+    }
+
+    /// The node's extended attributes, when fresh.
+    pub fn xattrs(&self, id: u64) -> Option<Vec<XAttr>> {
+        match &self.nodes.get(&id)?.xattrs {
+            Some((x, at)) if self.fresh(*at) => Some(x.clone()),
+            _ => None,
+        }
+    }
+
+    /// Stores the node's extended attributes.
+    pub fn set_xattrs(&mut self, id: u64, x: Vec<XAttr>) {
+        self.nodes.entry(id).or_default().xattrs = Some((x, Instant::now()));
+    }
+
+    /// Forgets the node's extended attributes (one was set or removed).
+    pub fn invalidate_xattrs(&mut self, id: u64) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.xattrs = None;
+        }
+    }
+
+    /// The directory's entries (name, node, attributes) when its listing and every entry's
+    /// attributes are fresh.
+    pub fn listing(&self, dir: u64) -> Option<Vec<(Vec<u8>, u64, Stat)>> {
+        let (names, at) = self.nodes.get(&dir)?.listing.as_ref()?;
+        if !self.fresh(*at) {
+            return None;
+        }
+        names
+            .iter()
+            .map(|name| {
+                let id = *self.dentries.get(&(dir, name.clone()))?;
+                Some((name.clone(), id, self.stat(id)?))
+            })
+            .collect()
+    }
+
+    /// Stores what `readdir_tree` (or paged `readdir_plus`) found. The first listing is
+    /// directory `first`; the others are below it, parents before children. Listings that
+    /// are not complete only add their entries.
+    pub fn load(&mut self, first: u64, listings: Vec<DirListing>) {
+        let mut dirs: HashMap<GuestPath, u64> = HashMap::new();
+        for (i, listing) in listings.into_iter().enumerate() {
+            let dir = if i == 0 {
+                first
+            } else {
+                match dirs.get(&listing.path) {
+                    Some(id) => *id,
+                    None => continue,
+                }
+            };
+            let mut names = Vec::with_capacity(listing.entries.len());
+            for e in listing.entries {
+                let name = e.name.0;
+                let link = e.link.map(GuestPath::into_bytes);
+                let id = self.remember(dir, &name, &e.stat, link, Some(e.xattrs));
+                if e.stat.kind() == FileKind::Directory {
+                    dirs.insert(listing.path.join(&name), id);
+                }
+                names.push(name);
+            }
+            if listing.complete {
+                self.set_listing(dir, names);
+            }
+        }
+    }
+
+    /// Stores a directory's complete list of names (their entries must be remembered), and
+    /// drops names that are no longer in it.
+    pub fn set_listing(&mut self, dir: u64, names: Vec<Vec<u8>>) {
+        let old = self
+            .nodes
+            .get_mut(&dir)
+            .and_then(|n| n.listing.take())
+            .map(|(n, _)| n)
+            .unwrap_or_default();
+        if !old.is_empty() {
+            let keep: std::collections::HashSet<&Vec<u8>> = names.iter().collect();
+            for gone in old.iter().filter(|n| !keep.contains(n)) {
+                if let Some(id) = self.dentries.remove(&(dir, gone.clone())) {
+                    self.drop_name(id, dir, gone);
+                }
+            }
+        }
+        self.nodes.entry(dir).or_default().listing = Some((names, Instant::now()));
+    }
+
+    /// `name` was removed from `parent` (unlink, rmdir).
+    pub fn removed(&mut self, parent: u64, name: &[u8]) {
+        if let Some(id) = self.dentries.remove(&(parent, name.to_vec())) {
+            self.drop_name(id, parent, name);
+            // Its link count and ctime changed.
+            self.invalidate_stat(id);
+        }
+        self.listing_remove(parent, name);
+        self.invalidate_stat(parent);
+    }
+
+    /// `name` in `parent` moved to `newname` in `newparent`; with `exchange` the two swapped.
+    pub fn renamed(
+        &mut self,
+        parent: u64,
+        name: &[u8],
+        newparent: u64,
+        newname: &[u8],
+        exchange: bool,
+    ) {
+        let src = self.dentries.remove(&(parent, name.to_vec()));
+        let dst = self.dentries.remove(&(newparent, newname.to_vec()));
+        if let Some(id) = src {
+            self.drop_name(id, parent, name);
+            self.invalidate_stat(id);
+        }
+        if let Some(id) = dst {
+            self.drop_name(id, newparent, newname);
+            self.invalidate_stat(id);
+        }
+        let place = |t: &mut Table, id: u64, p: u64, n: &[u8]| {
+            t.dentries.insert((p, n.to_vec()), id);
+            let node = t.nodes.entry(id).or_default();
+            // The new name comes first: it is the one paths are built from.
+            node.names.insert(0, (p, n.to_vec()));
+            t.listing_add(p, n);
+        };
+        if let Some(id) = src {
+            place(self, id, newparent, newname);
+        }
+        if exchange {
+            if let Some(id) = dst {
+                place(self, id, parent, name);
+            }
+        } else {
+            self.listing_remove(parent, name);
+        }
+        self.invalidate_stat(parent);
+        self.invalidate_stat(newparent);
+    }
+
+    /// Drops what the kernel no longer references once the table is large, keeping the
+    /// root. A node the kernel holds keeps its parents held too, so paths stay buildable.
+    pub fn trim(&mut self) {
+        if self.nodes.len() <= MAX_NODES {
+            return;
+        }
+        self.nodes.retain(|id, n| *id == ROOT || n.nlookup > 0);
+        for node in self.nodes.values_mut() {
+            node.listing = None;
+        }
+        let nodes = &self.nodes;
+        self.dentries.retain(|_, id| nodes.contains_key(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guestwright::protocol::{DirEntryFull, FileName};
+
+    fn st(ino: u64, mode: u32) -> Stat {
+        Stat {
+            dev: 7,
+            ino,
+            mode,
+            nlink: 1,
+            ..Stat::default()
+        }
+    }
+
+    fn table() -> Table {
+        Table::new(&st(2, 0o40755), Duration::from_secs(60))
+    }
+
+    #[test]
+    fn ids_are_inode_numbers_and_root_is_one() {
+        let mut t = table();
+        assert_eq!(t.id_for(&st(2, 0o40755)), ROOT);
+        assert_eq!(t.id_for(&st(12, 0o100644)), 12);
+        // Another filesystem (another dev) and an inode 1 get ids from the high range.
+        let other = Stat {
+            dev: 9,
+            ..st(12, 0o100644)
+        };
+        let a = t.id_for(&other);
+        assert!(a >= FOREIGN_BASE);
+        assert_eq!(t.id_for(&other), a);
+        assert_ne!(t.id_for(&st(1, 0o100644)), 1);
+    }
+
+    #[test]
+    fn paths_follow_renames_of_parents() {
+        let mut t = table();
+        let d = t.remember(ROOT, b"dir", &st(10, 0o40755), None, None);
+        let f = t.remember(d, b"f", &st(11, 0o100644), None, None);
+        assert_eq!(t.path(f).unwrap().as_bytes(), b"/dir/f");
+        t.renamed(ROOT, b"dir", ROOT, b"moved", false);
+        assert_eq!(t.path(f).unwrap().as_bytes(), b"/moved/f");
+        assert_eq!(t.lookup(ROOT, b"dir"), Lookup::Unknown);
+        t.removed(d, b"f");
+        assert_eq!(t.path(f), None);
+    }
+
+    #[test]
+    fn hard_links_keep_a_path_when_one_name_goes() {
+        let mut t = table();
+        let a = t.remember(ROOT, b"a", &st(20, 0o100644), None, None);
+        let b = t.remember(ROOT, b"b", &st(20, 0o100644), None, None);
+        assert_eq!(a, b);
+        t.removed(ROOT, b"a");
+        assert_eq!(t.path(a).unwrap().as_bytes(), b"/b");
+    }
+
+    #[test]
+    fn listings_answer_negative_lookups_and_track_changes() {
+        let mut t = table();
+        let entry = |name: &str, ino| DirEntryFull {
+            name: FileName::from(name),
+            stat: st(ino, if name == "sub" { 0o40755 } else { 0o100644 }),
+            link: None,
+            xattrs: vec![],
+        };
+        t.load(
+            ROOT,
+            vec![
+                DirListing {
+                    path: GuestPath::from("/"),
+                    entries: vec![entry("x", 30), entry("sub", 31)],
+                    complete: true,
+                    next: 9,
+                },
+                DirListing {
+                    path: GuestPath::from("/sub"),
+                    entries: vec![entry("y", 32)],
+                    complete: true,
+                    next: 9,
+                },
+            ],
+        );
+        assert!(matches!(t.lookup(ROOT, b"x"), Lookup::Found(30, _)));
+        assert_eq!(t.lookup(ROOT, b"nope"), Lookup::Missing);
+        assert!(matches!(t.lookup(31, b"y"), Lookup::Found(32, _)));
+        assert_eq!(t.path(32).unwrap().as_bytes(), b"/sub/y");
+        t.removed(ROOT, b"x");
+        assert_eq!(t.lookup(ROOT, b"x"), Lookup::Missing);
+        let names: Vec<_> = t.listing(31).unwrap().into_iter().map(|e| e.0).collect();
+        assert_eq!(names, vec![b"y".to_vec()]);
+        let names: Vec<_> = t.listing(ROOT).unwrap().into_iter().map(|e| e.0).collect();
+        assert_eq!(names, vec![b"sub".to_vec()]);
+        t.renamed(31, b"y", ROOT, b"z", false);
+        // The moved file's ctime changed: it must be asked for again, under its new name.
+        assert_eq!(t.lookup(ROOT, b"z"), Lookup::Unknown);
+        assert_eq!(t.path(32).unwrap().as_bytes(), b"/z");
+        assert_eq!(t.lookup(31, b"y"), Lookup::Missing);
+    }
+}

@@ -1,0 +1,643 @@
+//! What each FUSE request does, as calls on the handle: metadata from the node table when it
+//! is fresh, round trips only for what it does not know, and every change recorded in the
+//! table so the caches stay true. These functions run on the pool's workers (or, when they
+//! need no round trip, on fuser's thread) and may run many at once.
+
+use super::attr::{errno, file_attr, negative};
+use super::io::{Generation, OpenFile};
+use super::nodes::{Lookup, Table, ROOT};
+use fuser::FileAttr;
+use guestwright::prelude::*;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Entries `readdir_tree` lists per round trip when prefetching below a directory.
+const PREFETCH_ENTRIES: u32 = 16384;
+/// Entries per page when a directory is too large for `readdir_tree`.
+const PAGE: u32 = 8192;
+
+/// A failed request: the errno for the kernel.
+pub type Errno = i32;
+
+/// A directory entry as the kernel gets it: name, node, attributes.
+pub type Entry = (Vec<u8>, u64, Stat);
+
+/// A directory the kernel has open: the entries it is being given, fixed at the first read.
+#[derive(Debug, Default)]
+pub struct OpenDir {
+    /// (name, node, attributes) in order, `.` and `..` first.
+    pub entries: Option<Arc<Vec<Entry>>>,
+}
+
+/// Everything the request handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The appliance.
+    pub h: Arc<Handle>,
+    /// Nodes and caches.
+    pub table: Mutex<Table>,
+    /// Read-only mount.
+    pub readonly: bool,
+    /// How long the kernel may trust attributes.
+    pub attr_ttl: Duration,
+    /// How long the kernel may trust names (and absent names).
+    pub entry_ttl: Duration,
+    /// Open files by FUSE file handle (the daemon's handle number).
+    pub files: Mutex<HashMap<u64, Arc<OpenFile>>>,
+    /// Open directories by FUSE file handle.
+    pub dirs: Mutex<HashMap<u64, Arc<Mutex<OpenDir>>>>,
+    next_dir: AtomicU64,
+    /// Bumped by every change of file data, to drop read-ahead.
+    pub generation: Arc<Generation>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// open(2) flags passed on to the daemon.
+const OPEN_FLAGS: i32 = libc::O_ACCMODE
+    | libc::O_APPEND
+    | libc::O_TRUNC
+    | libc::O_SYNC
+    | libc::O_DSYNC
+    | libc::O_NOATIME;
+
+impl Shared {
+    /// State for a mount of the appliance's guest tree; `root` is the lstat of `/`.
+    pub fn new(
+        h: Arc<Handle>,
+        root: &Stat,
+        readonly: bool,
+        attr_ttl: Duration,
+        entry_ttl: Duration,
+    ) -> Shared {
+        Shared {
+            h,
+            table: Mutex::new(Table::new(root, attr_ttl)),
+            readonly,
+            attr_ttl,
+            entry_ttl,
+            files: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(HashMap::new()),
+            next_dir: AtomicU64::new(1),
+            generation: Arc::new(Generation::default()),
+        }
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        lock(&self.table)
+    }
+
+    fn path(&self, id: u64) -> Result<GuestPath, Errno> {
+        self.table().path(id).ok_or(libc::ENOENT)
+    }
+
+    fn child_path(&self, parent: u64, name: &[u8]) -> Result<GuestPath, Errno> {
+        if name.is_empty() || name.contains(&b'/') || name == b"." || name == b".." {
+            return Err(libc::EINVAL);
+        }
+        self.table().child_path(parent, name).ok_or(libc::ENOENT)
+    }
+
+    fn writable(&self) -> Result<(), Errno> {
+        if self.readonly {
+            Err(libc::EROFS)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The attributes the kernel gets for a node.
+    pub fn attr(&self, id: u64, st: &Stat) -> FileAttr {
+        file_attr(id, st)
+    }
+
+    // ---- names and attributes ----
+
+    /// Answers a lookup from the cache: Some(entry) for a hit (the kernel's reference is
+    /// counted), Some(negative) for a name known to be absent, None when a round trip is
+    /// needed.
+    pub fn lookup_cached(&self, parent: u64, name: &[u8]) -> Option<FileAttr> {
+        let mut t = self.table();
+        match t.lookup(parent, name) {
+            Lookup::Found(id, st) => {
+                t.add_lookup(id);
+                Some(file_attr(id, &st))
+            }
+            Lookup::Missing => Some(negative()),
+            Lookup::Unknown => None,
+        }
+    }
+
+    /// Looks a name up with round trips: lists the directory (and prefetches below it) when
+    /// its listing is not known, otherwise asks for the one entry.
+    pub fn lookup(&self, parent: u64, name: &[u8]) -> Result<FileAttr, Errno> {
+        let listed = self.table().listing_known(parent);
+        if !listed {
+            self.load_dir(parent)?;
+            if let Some(a) = self.lookup_cached(parent, name) {
+                return Ok(a);
+            }
+        }
+        let path = self.child_path(parent, name)?;
+        match self.h.lstat(&path) {
+            Ok(st) => {
+                let mut t = self.table();
+                let id = t.remember(parent, name, &st, None, None);
+                t.add_lookup(id);
+                Ok(file_attr(id, &st))
+            }
+            Err(e) if errno(&e) == libc::ENOENT => Ok(negative()),
+            Err(e) => Err(errno(&e)),
+        }
+    }
+
+    /// Lists directory `dir` with `readdir_tree`, which also prefetches the directories below
+    /// it; a directory too large for one answer is completed page by page.
+    pub fn load_dir(&self, dir: u64) -> Result<(), Errno> {
+        let path = self.path(dir)?;
+        let listings = self
+            .h
+            .readdir_tree(&path, Some(PREFETCH_ENTRIES))
+            .map_err(|e| errno(&e))?;
+        let partial = listings.first().filter(|l| !l.complete).map(|l| {
+            (
+                l.next,
+                l.entries
+                    .iter()
+                    .map(|e| e.name.0.clone())
+                    .collect::<Vec<_>>(),
+            )
+        });
+        self.table().load(dir, listings);
+        if let Some((mut next, mut names)) = partial {
+            loop {
+                let page = self
+                    .h
+                    .readdir_plus(&path, Some(next), Some(PAGE))
+                    .map_err(|e| errno(&e))?;
+                let mut t = self.table();
+                for e in page.entries {
+                    let link = e.link.map(GuestPath::into_bytes);
+                    t.remember(dir, &e.name.0, &e.stat, link, None);
+                    names.push(e.name.0);
+                }
+                if !page.more {
+                    t.set_listing(dir, names);
+                    break;
+                }
+                next = page.next;
+            }
+        }
+        Ok(())
+    }
+
+    /// Attributes from the cache, if fresh.
+    pub fn getattr_cached(&self, id: u64) -> Option<FileAttr> {
+        self.table().stat(id).map(|st| file_attr(id, &st))
+    }
+
+    /// Attributes with a round trip: by path, or by the open file when no name leads to it.
+    pub fn getattr(&self, id: u64, fh: Option<u64>) -> Result<FileAttr, Errno> {
+        let path = self.table().path(id);
+        let st = match (path, fh.and_then(|fh| self.file(fh))) {
+            (Some(p), _) => self.h.lstat(&p),
+            (None, Some(f)) => self.h.fh_stat(f.handle),
+            (None, None) => return Err(libc::ENOENT),
+        }
+        .map_err(|e| errno(&e))?;
+        self.table().set_stat(id, &st);
+        Ok(file_attr(id, &st))
+    }
+
+    fn refresh(&self, id: u64, path: &GuestPath) -> Result<Stat, Errno> {
+        let st = self.h.lstat(path).map_err(|e| errno(&e))?;
+        self.table().set_stat(id, &st);
+        Ok(st)
+    }
+
+    /// chmod, chown, truncate and utimens, then the new attributes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn setattr(
+        &self,
+        id: u64,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: (i64, i64),
+        mtime: (i64, i64),
+        fh: Option<u64>,
+    ) -> Result<FileAttr, Errno> {
+        self.writable()?;
+        let file = fh.and_then(|fh| self.file(fh));
+        let path = self.table().path(id);
+        let result = (|| {
+            if let Some(size) = size {
+                self.generation.bump();
+                match (&file, &path) {
+                    (Some(f), _) => self.h.fh_truncate(f.handle, ByteSize(size)),
+                    (None, Some(p)) => self.h.truncate_size(p, ByteSize(size)),
+                    (None, None) => return Err(libc::ENOENT),
+                }
+                .map_err(|e| errno(&e))?;
+            }
+            let needs_path =
+                mode.is_some() || uid.is_some() || gid.is_some() || atime.1 != -2 || mtime.1 != -2;
+            if needs_path {
+                let p = path.as_ref().ok_or(libc::ENOENT)?;
+                if let Some(mode) = mode {
+                    self.h
+                        .chmod(Mode(mode & 0o7777), p)
+                        .map_err(|e| errno(&e))?;
+                }
+                if uid.is_some() || gid.is_some() {
+                    let owner = uid.map_or(OWNER_UNCHANGED, i64::from);
+                    let group = gid.map_or(OWNER_UNCHANGED, i64::from);
+                    self.h.lchown(owner, group, p).map_err(|e| errno(&e))?;
+                }
+                if atime.1 != -2 || mtime.1 != -2 {
+                    self.h
+                        .lutimens(p, atime.0, atime.1, mtime.0, mtime.1)
+                        .map_err(|e| errno(&e))?;
+                }
+            }
+            Ok(())
+        })();
+        self.table().invalidate_stat(id);
+        result?;
+        match (&path, &file) {
+            (Some(p), _) => self.refresh(id, p).map(|st| file_attr(id, &st)),
+            (None, _) => self.getattr(id, fh),
+        }
+    }
+
+    /// The target of a symlink.
+    pub fn readlink(&self, id: u64) -> Result<Vec<u8>, Errno> {
+        if let Some(l) = self.table().link(id) {
+            return Ok(l);
+        }
+        let path = self.path(id)?;
+        let target = self.h.readlink(&path).map_err(|e| errno(&e))?.into_bytes();
+        self.table().set_link(id, target.clone());
+        Ok(target)
+    }
+
+    /// Answers access(2) from the attributes: the appliance acts as root, so only a write
+    /// to a read-only mount and executing a file without any execute bit are refused.
+    pub fn access(&self, id: u64, mask: i32) -> Result<(), Errno> {
+        let st = match self.table().stat(id) {
+            Some(st) => st,
+            None => {
+                let path = self.path(id)?;
+                self.refresh(id, &path)?
+            }
+        };
+        if mask & libc::W_OK != 0 && self.readonly {
+            return Err(libc::EROFS);
+        }
+        if mask & libc::X_OK != 0 && st.kind() != FileKind::Directory && st.mode & 0o111 == 0 {
+            return Err(libc::EACCES);
+        }
+        Ok(())
+    }
+
+    // ---- creating and removing names ----
+
+    /// After creating `name` in `parent`: its attributes, with the permission bits the
+    /// caller asked for (the daemon's own umask may have cleared some), counted as a lookup.
+    fn created(
+        &self,
+        parent: u64,
+        name: &[u8],
+        path: &GuestPath,
+        perm: Option<u32>,
+    ) -> Result<(u64, Stat), Errno> {
+        let mut st = self.h.lstat(path).map_err(|e| errno(&e))?;
+        if let Some(perm) = perm {
+            if st.mode & 0o777 != perm & 0o777 {
+                self.h
+                    .chmod(Mode((perm & 0o7777) | (st.mode & 0o7000)), path)
+                    .map_err(|e| errno(&e))?;
+                st = self.h.lstat(path).map_err(|e| errno(&e))?;
+            }
+        }
+        let link = if st.kind() == FileKind::Symlink {
+            self.h.readlink(path).ok().map(GuestPath::into_bytes)
+        } else {
+            None
+        };
+        let mut t = self.table();
+        let id = t.remember(parent, name, &st, link, None);
+        t.add_lookup(id);
+        t.invalidate_stat(parent);
+        Ok((id, st))
+    }
+
+    /// mkdir(2).
+    pub fn mkdir(&self, parent: u64, name: &[u8], mode: u32) -> Result<FileAttr, Errno> {
+        self.writable()?;
+        let path = self.child_path(parent, name)?;
+        self.h
+            .mkdir_mode(&path, Mode(mode & 0o7777))
+            .map_err(|e| errno(&e))?;
+        let (id, st) = self.created(parent, name, &path, Some(mode))?;
+        Ok(file_attr(id, &st))
+    }
+
+    /// mknod(2): device nodes, FIFOs, sockets and empty regular files.
+    pub fn mknod(&self, parent: u64, name: &[u8], mode: u32, rdev: u32) -> Result<FileAttr, Errno> {
+        self.writable()?;
+        let path = self.child_path(parent, name)?;
+        if mode & libc::S_IFMT == libc::S_IFREG || mode & libc::S_IFMT == 0 {
+            let fh = self
+                .h
+                .fh_create(&path, Mode(mode & 0o7777), libc::O_WRONLY)
+                .map_err(|e| errno(&e))?;
+            let _ = self.h.fh_close(fh);
+        } else {
+            let (major, minor) = super::attr::decode_dev(rdev);
+            self.h
+                .mknod(mode, major, minor, &path)
+                .map_err(|e| errno(&e))?;
+        }
+        let (id, st) = self.created(parent, name, &path, Some(mode))?;
+        Ok(file_attr(id, &st))
+    }
+
+    /// symlink(2).
+    pub fn symlink(&self, parent: u64, name: &[u8], target: &[u8]) -> Result<FileAttr, Errno> {
+        self.writable()?;
+        let path = self.child_path(parent, name)?;
+        self.h
+            .ln_s(GuestPath::from(target), &path)
+            .map_err(|e| errno(&e))?;
+        let (id, st) = self.created(parent, name, &path, None)?;
+        Ok(file_attr(id, &st))
+    }
+
+    /// link(2): a new name for node `id`.
+    pub fn link(&self, id: u64, newparent: u64, newname: &[u8]) -> Result<FileAttr, Errno> {
+        self.writable()?;
+        let target = self.path(id)?;
+        let path = self.child_path(newparent, newname)?;
+        self.h.ln(&target, &path).map_err(|e| errno(&e))?;
+        let (id, st) = self.created(newparent, newname, &path, None)?;
+        Ok(file_attr(id, &st))
+    }
+
+    /// unlink(2) or rmdir(2).
+    pub fn remove(&self, parent: u64, name: &[u8], dir: bool) -> Result<(), Errno> {
+        self.writable()?;
+        let path = self.child_path(parent, name)?;
+        let r = if dir {
+            self.h.rmdir(&path)
+        } else {
+            self.h.rm(&path)
+        };
+        r.map_err(|e| errno(&e))?;
+        self.table().removed(parent, name);
+        Ok(())
+    }
+
+    /// rename(2) with renameat2's RENAME_NOREPLACE and RENAME_EXCHANGE.
+    pub fn rename(
+        &self,
+        parent: u64,
+        name: &[u8],
+        newparent: u64,
+        newname: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
+        self.writable()?;
+        let noreplace = flags & libc::RENAME_NOREPLACE != 0;
+        let exchange = flags & libc::RENAME_EXCHANGE != 0;
+        if flags & !(libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE) != 0 {
+            return Err(libc::EINVAL);
+        }
+        let from = self.child_path(parent, name)?;
+        let to = self.child_path(newparent, newname)?;
+        self.h
+            .rename(&from, &to, Some(noreplace), Some(exchange))
+            .map_err(|e| errno(&e))?;
+        self.table()
+            .renamed(parent, name, newparent, newname, exchange);
+        Ok(())
+    }
+
+    // ---- files ----
+
+    /// The open file behind a FUSE file handle.
+    pub fn file(&self, fh: u64) -> Option<Arc<OpenFile>> {
+        lock(&self.files).get(&fh).cloned()
+    }
+
+    fn register(&self, handle: FileHandle, id: u64) -> u64 {
+        lock(&self.files).insert(handle.0, Arc::new(OpenFile::new(handle, id)));
+        handle.0
+    }
+
+    /// open(2) of an existing file.
+    pub fn open(&self, id: u64, flags: i32) -> Result<u64, Errno> {
+        if flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0 {
+            self.writable()?;
+        }
+        let path = self.path(id)?;
+        let handle = self
+            .h
+            .fh_open(&path, flags & OPEN_FLAGS)
+            .map_err(|e| errno(&e))?;
+        if flags & libc::O_TRUNC != 0 {
+            self.generation.bump();
+            self.table().invalidate_stat(id);
+        }
+        Ok(self.register(handle, id))
+    }
+
+    /// open(2) with O_CREAT of a name the kernel saw absent.
+    pub fn create(
+        &self,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        flags: i32,
+    ) -> Result<(FileAttr, u64), Errno> {
+        self.writable()?;
+        let path = self.child_path(parent, name)?;
+        let handle = match self
+            .h
+            .fh_create(&path, Mode(mode & 0o7777), flags & OPEN_FLAGS)
+        {
+            Ok(h) => h,
+            // Created meanwhile: without O_EXCL, open(2) opens it.
+            Err(e) if errno(&e) == libc::EEXIST && flags & libc::O_EXCL == 0 => self
+                .h
+                .fh_open(&path, flags & OPEN_FLAGS)
+                .map_err(|e| errno(&e))?,
+            Err(e) => return Err(errno(&e)),
+        };
+        match self.created(parent, name, &path, Some(mode)) {
+            Ok((id, st)) => Ok((file_attr(id, &st), self.register(handle, id))),
+            Err(e) => {
+                let _ = self.h.fh_close(handle);
+                Err(e)
+            }
+        }
+    }
+
+    /// read(2) at an offset, through read-ahead.
+    pub fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>, Errno> {
+        let file = self.file(fh).ok_or(libc::EBADF)?;
+        let size_hint = self
+            .table()
+            .last_stat(file.ino)
+            .map_or(u64::MAX, |s| s.size);
+        super::io::read(&self.h, &file, &self.generation, offset, size, size_hint)
+    }
+
+    /// write(2) at an offset.
+    pub fn write(&self, fh: u64, offset: u64, data: Vec<u8>) -> Result<u32, Errno> {
+        self.writable()?;
+        let file = self.file(fh).ok_or(libc::EBADF)?;
+        self.generation.bump();
+        let r = self.h.fh_write(file.handle, ByteSize(offset), Data(data));
+        self.table().invalidate_stat(file.ino);
+        r.map(|n| n as u32).map_err(|e| errno(&e))
+    }
+
+    /// fsync(2) / fdatasync(2).
+    pub fn fsync(&self, fh: u64, datasync: bool) -> Result<(), Errno> {
+        let file = self.file(fh).ok_or(libc::EBADF)?;
+        self.h
+            .fh_fsync(file.handle, Some(datasync))
+            .map_err(|e| errno(&e))
+    }
+
+    /// The last close of an open file.
+    pub fn release(&self, fh: u64) {
+        if let Some(f) = lock(&self.files).remove(&fh) {
+            if let Err(e) = self.h.fh_close(f.handle) {
+                log::debug!("closing {fh}: {}", guestwright::error::chain(&e));
+            }
+        }
+    }
+
+    // ---- directories ----
+
+    /// opendir(3): a handle whose entries are fixed at the first read.
+    pub fn opendir(&self) -> u64 {
+        let dh = self.next_dir.fetch_add(1, Ordering::Relaxed);
+        lock(&self.dirs).insert(dh, Arc::new(Mutex::new(OpenDir::default())));
+        dh
+    }
+
+    /// closedir(3).
+    pub fn releasedir(&self, dh: u64) {
+        lock(&self.dirs).remove(&dh);
+    }
+
+    /// The open directory behind a handle.
+    pub fn dir(&self, dh: u64) -> Option<Arc<Mutex<OpenDir>>> {
+        lock(&self.dirs).get(&dh).cloned()
+    }
+
+    /// The entries of directory `id` for a new read from the start: `.`, `..` and the
+    /// listing, listing the directory first when the cache does not know it.
+    pub fn entries(&self, id: u64) -> Result<Vec<Entry>, Errno> {
+        let cached = self.table().listing(id);
+        let listing = match cached {
+            Some(l) => l,
+            None => {
+                self.load_dir(id)?;
+                self.table().listing(id).ok_or(libc::EIO)?
+            }
+        };
+        let t = self.table();
+        let me = t.last_stat(id).unwrap_or_default();
+        let parent = t.parent(id).unwrap_or(ROOT);
+        let up = t.last_stat(parent).unwrap_or(me);
+        let mut out = Vec::with_capacity(listing.len() + 2);
+        out.push((b".".to_vec(), id, me));
+        out.push((b"..".to_vec(), parent, up));
+        out.extend(listing);
+        Ok(out)
+    }
+
+    /// Counts readdirplus entries the kernel was given as lookups.
+    pub fn counted(&self, ids: &[u64]) {
+        let mut t = self.table();
+        for id in ids {
+            t.add_lookup(*id);
+        }
+    }
+
+    /// Forgets kernel references.
+    pub fn forget(&self, id: u64, n: u64) {
+        let mut t = self.table();
+        t.forget(id, n);
+        t.trim();
+    }
+
+    // ---- filesystem ----
+
+    /// statfs(2) of the guest root.
+    pub fn statfs(&self) -> Result<StatVfs, Errno> {
+        self.h.statvfs(GuestPath::from("/")).map_err(|e| errno(&e))
+    }
+
+    // ---- extended attributes ----
+
+    /// Every extended attribute of a node, from the cache or with one round trip.
+    pub fn xattrs(&self, id: u64) -> Result<Vec<XAttr>, Errno> {
+        if let Some(x) = self.table().xattrs(id) {
+            return Ok(x);
+        }
+        let path = self.path(id)?;
+        let x = match self.h.lgetxattrs(&path) {
+            Ok(x) => x,
+            Err(e) if errno(&e) == libc::EOPNOTSUPP => Vec::new(),
+            Err(e) => return Err(errno(&e)),
+        };
+        self.table().set_xattrs(id, x.clone());
+        Ok(x)
+    }
+
+    /// The cached extended attributes of a node, if fresh.
+    pub fn xattrs_cached(&self, id: u64) -> Option<Vec<XAttr>> {
+        self.table().xattrs(id)
+    }
+
+    /// setxattr(2) with XATTR_CREATE / XATTR_REPLACE.
+    pub fn setxattr(&self, id: u64, name: &str, value: &[u8], flags: i32) -> Result<(), Errno> {
+        self.writable()?;
+        if flags & (libc::XATTR_CREATE | libc::XATTR_REPLACE) != 0 {
+            let exists = self.xattrs(id)?.iter().any(|x| x.name == name);
+            if flags & libc::XATTR_CREATE != 0 && exists {
+                return Err(libc::EEXIST);
+            }
+            if flags & libc::XATTR_REPLACE != 0 && !exists {
+                return Err(libc::ENODATA);
+            }
+        }
+        let path = self.path(id)?;
+        let r = self.h.lsetxattr(name, Data(value.to_vec()), &path);
+        let mut t = self.table();
+        t.invalidate_xattrs(id);
+        t.invalidate_stat(id);
+        r.map_err(|e| errno(&e))
+    }
+
+    /// removexattr(2).
+    pub fn removexattr(&self, id: u64, name: &str) -> Result<(), Errno> {
+        self.writable()?;
+        let path = self.path(id)?;
+        let r = self.h.lremovexattr(name, &path);
+        let mut t = self.table();
+        t.invalidate_xattrs(id);
+        t.invalidate_stat(id);
+        r.map_err(|e| errno(&e))
+    }
+}
