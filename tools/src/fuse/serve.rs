@@ -213,10 +213,11 @@ fn serve(mut config: Config, notify: &mut dyn FnMut(Result<(), &str>)) -> Result
     if let Err(e) = &outcome {
         log::error!("{e}");
     }
-    lock.finish(&outcome);
     if let Some(p) = &config.pid_file {
         let _ = std::fs::remove_file(p);
     }
+    // Last: this lets `umount` return.
+    lock.finish(&outcome);
     outcome
 }
 

@@ -1,0 +1,159 @@
+//! `guestwright mount` read-only: the mounted image shows exactly the tree it was built
+//! from (contents, stat of every entry, tar output, xattrs), writers get EROFS, nothing
+//! executes, other users see nothing, concurrent readers get correct data, and when QEMU
+//! is killed under the mount, operations fail with EIO and `umount` still works.
+//! One launch.
+
+mod fusekit;
+
+use fusekit::*;
+use guestwright_tests::*;
+use std::time::{Duration, Instant};
+
+#[test]
+fn read_only_mount_shows_the_tree_and_survives_a_dead_appliance() {
+    require("setfattr", "attr");
+    require("setpriv", "util-linux");
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    known_tree(&tree, 64 << 20);
+    let img = tmp.path().join("disk.img");
+    image_of(&tree, &img, 200);
+    let image_sum = sha256(&img);
+    let mnt = tmp.path().join("mnt");
+    let mut m = Mount::new(&img, &mnt, &[]);
+    let (t, mp) = (tree.join("data"), mnt.join("data"));
+
+    // Safe by default: nosuid, nodev, noexec (read-only), read-only.
+    let opts = mount_options(&mnt);
+    for o in ["ro", "nosuid", "nodev", "noexec"] {
+        assert!(opts.split(',').any(|x| x == o), "{o} missing from {opts}");
+    }
+
+    // The contents, every entry's stat, the tar stream and the xattrs are the tree's.
+    ok(
+        &format!("diff -r --no-dereference {} {}", t.display(), mp.display()),
+        None,
+    );
+    assert_eq!(stat_listing(&mp, true), stat_listing(&t, true));
+    let tar = |dir: &std::path::Path| {
+        ok(
+            &format!(
+                "tar -C {} -c --sort=name --numeric-owner data | sha256sum",
+                dir.display()
+            ),
+            None,
+        )
+    };
+    assert_eq!(tar(&mnt), tar(&tree));
+    let xattrs = "getfattr -R -h -d -m '^user\\.' . 2>/dev/null | LC_ALL=C sort";
+    let x = ok(xattrs, Some(&mp));
+    assert!(x.contains("user.comment=\"hello\""), "xattrs: {x}");
+    assert_eq!(x, ok(xattrs, Some(&t)));
+    // Hard links are one inode; the setuid bit is shown (and never honoured).
+    let ino = ok("stat -c '%i %h' hard1 dir/hard2", Some(&mp));
+    let lines: Vec<&str> = ino.lines().collect();
+    assert_eq!(lines[0], lines[1]);
+    assert!(lines[0].ends_with(" 2"), "{ino}");
+    assert_eq!(ok("stat -c %a bin/setuid", Some(&mp)).trim(), "4755");
+    assert_eq!(ok("readlink links/abs", Some(&mp)).trim(), "/data/one");
+    assert_eq!(ok("cat links/rel", Some(&mp)), "1");
+    assert!(
+        ok("stat -f -c %b .", Some(&mnt))
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+
+    // Writers get EROFS; nothing runs from a read-only mount.
+    for w in [
+        "touch new",
+        "echo x >> one",
+        "mkdir newdir",
+        "rm one",
+        "mv one two",
+        "chmod 600 one",
+        "ln -s one l2",
+        "setfattr -n user.x -v 1 one",
+        "truncate -s 0 one",
+    ] {
+        let out = bash(w, Some(&mp));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("Read-only file system"),
+            "`{w}` should fail with EROFS: {err}"
+        );
+    }
+    let out = bash("./bin/run.sh", Some(&mp));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+        "a read-only mount is noexec"
+    );
+    // Another user sees nothing without -o allow_other.
+    let out = bash(
+        &format!(
+            "setpriv --reuid=65534 --regid=65534 --clear-groups ls {}",
+            mp.display()
+        ),
+        None,
+    );
+    assert!(!out.status.success(), "another user could list the mount");
+
+    // Concurrent readers get correct data.
+    let expect = ok("sha256sum big odd dir/a/mid.txt", Some(&t));
+    let out = ok(
+        "for i in 1 2 3; do cat big > /tmp/$$.big$i & done; cat odd > /tmp/$$.odd & \
+         cat dir/a/mid.txt > /tmp/$$.mid & wait; \
+         for i in 1 2 3; do sha256sum < /tmp/$$.big$i; done; sha256sum < /tmp/$$.odd; \
+         sha256sum < /tmp/$$.mid; rm -f /tmp/$$.*",
+        Some(&mp),
+    );
+    let want: Vec<&str> = expect
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    let got: Vec<&str> = out.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(got, vec![want[0], want[0], want[0], want[1], want[2]]);
+
+    // QEMU dies: operations that need the appliance fail with EIO, nothing hangs, and
+    // umount still unmounts (reporting that the shutdown failed).
+    let server = m.server_pid();
+    let qemu = m.qemu_pid();
+    run(std::process::Command::new("kill")
+        .arg("-9")
+        .arg(qemu.to_string()));
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let out = bash("cat spare.bin > /dev/null", Some(&mnt));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Input/output error"),
+        "reading after QEMU died: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "EIO took {:?}",
+        started.elapsed()
+    );
+    let out = m.umount_with(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "umount after QEMU died: {err}");
+    assert!(err.contains("finishing the image failed"), "{err}");
+    assert!(!is_mounted(&mnt), "still mounted after umount");
+    // The server lets umount go as its very last step; it is gone a moment later.
+    let gone = Instant::now();
+    while std::path::Path::new(&format!("/proc/{server}")).exists() {
+        assert!(
+            gone.elapsed() < Duration::from_secs(5),
+            "the server outlived umount"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!m.pid_file.exists(), "the pid file outlived the server");
+    // A read-only mount never changes the image.
+    assert_eq!(sha256(&img), image_sum);
+    // umount of something not mounted: exit 3.
+    let out = m.umount_with(&[]);
+    assert_eq!(out.status.code(), Some(3));
+}
