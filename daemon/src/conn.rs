@@ -11,9 +11,9 @@ use guestwright_protocol::{
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// How many upload chunks may wait for a slow operation before the reader stops reading.
@@ -33,6 +33,11 @@ enum Input {
 struct CallState {
     cancel: AtomicBool,
     input: Mutex<Option<SyncSender<Input>>>,
+    /// Slots of the transfer disk the host granted this call's output (0: none).
+    lane_slots: AtomicU64,
+    /// Output chunks the host has read off the transfer disk, and a wakeup for the call.
+    lane_acked: Mutex<u64>,
+    lane_wake: Condvar,
 }
 
 /// The shared channel: the writer half and the table of running requests.
@@ -78,6 +83,7 @@ pub struct Call {
     pending_pos: usize,
     input_done: bool,
     last_progress: Option<Instant>,
+    lane_sent: u64,
 }
 
 impl Call {
@@ -149,6 +155,44 @@ impl Call {
             self.check_cancel()?;
             self.conn.send(FrameKind::Chunk, self.id, piece)?;
         }
+        Ok(())
+    }
+
+    /// Sends the first `len` bytes of `block` as the next piece of an `Output` stream.
+    /// `block` must be 4096-aligned in memory and length: when the host granted the transfer
+    /// disk it goes there with one O_DIRECT write (no copy), otherwise as chunk frames.
+    pub fn send_block(&mut self, block: &[u8], len: usize) -> io::Result<()> {
+        let slots = self.state.lane_slots.load(Ordering::Relaxed);
+        if slots == 0 || len > CHUNK_SIZE {
+            return self.send_chunk(&block[..len]);
+        }
+        // Wait for a free slot: the host acknowledges each chunk it has read.
+        {
+            let mut acked = self
+                .state
+                .lane_acked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            while self.lane_sent - *acked >= slots {
+                self.check_cancel()?;
+                acked = self
+                    .state
+                    .lane_wake
+                    .wait_timeout(acked, Duration::from_millis(200))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        }
+        self.check_cancel()?;
+        let region = Region {
+            offset: (self.lane_sent % slots) * CHUNK_SIZE as u64,
+            len: len as u32,
+        };
+        let whole = len.div_ceil(4096) * 4096;
+        crate::xfer::write(region, &block[..whole])?;
+        self.conn
+            .send(FrameKind::ChunkAt, self.id, &region.encode())?;
+        self.lane_sent += 1;
         Ok(())
     }
 
@@ -279,6 +323,9 @@ pub fn serve(server: Arc<Server>, port: File) -> io::Result<()> {
                 frame.id,
                 Input::from_frame(frame.kind, frame.payload),
             ),
+            FrameKind::Lane | FrameKind::Consumed => {
+                lane_event(&conn, frame.kind, frame.id, &frame.payload)
+            }
             FrameKind::ChunkAt => {
                 // Read the region before acknowledging it: the host then reuses it.
                 let input = match Region::decode(&frame.payload) {
@@ -293,6 +340,27 @@ pub fn serve(server: Arc<Server>, port: File) -> io::Result<()> {
             }
             other => info!("ignoring unexpected {other:?} frame from the host"),
         }
+    }
+}
+
+/// The host granted the transfer disk to a call (`Lane`), or read one of its chunks off it
+/// (`Consumed`).
+fn lane_event(conn: &Conn, kind: FrameKind, id: u32, payload: &[u8]) {
+    let state = conn
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .cloned();
+    let Some(state) = state else { return };
+    if kind == FrameKind::Lane {
+        let size = payload.try_into().map(u64::from_le_bytes).unwrap_or(0);
+        state
+            .lane_slots
+            .store(size / CHUNK_SIZE as u64, Ordering::Relaxed);
+    } else {
+        *state.lane_acked.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        state.lane_wake.notify_all();
     }
 }
 
@@ -349,6 +417,9 @@ fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]
     let state = Arc::new(CallState {
         cancel: AtomicBool::new(false),
         input: Mutex::new(input_tx),
+        lane_slots: AtomicU64::new(0),
+        lane_acked: Mutex::new(0),
+        lane_wake: Condvar::new(),
     });
     conn.calls
         .lock()
@@ -363,6 +434,7 @@ fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]
         pending_pos: 0,
         input_done: false,
         last_progress: None,
+        lane_sent: 0,
     };
     let server = server.clone();
     let conn_for_thread = conn.clone();

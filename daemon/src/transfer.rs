@@ -85,21 +85,52 @@ pub fn upload_offset(call: &mut Call, path: &GuestPath, offset: u64) -> io::Resu
     file.sync_all()
 }
 
+/// The same file opened again for reading with O_DIRECT, when its filesystem allows that.
+fn direct_read(file: &File) -> Option<File> {
+    let path = crate::attrs::proc_fd(file.as_fd());
+    File::options()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(std::ffi::OsStr::from_bytes(path.as_bytes()))
+        .ok()
+}
+
 /// Sends up to `size` bytes of `file` from `offset` (to its end when `size` is None).
 fn send(call: &mut Call, file: &File, offset: u64, size: Option<u64>) -> io::Result<()> {
     let len = file.metadata()?.len();
     let total = size.unwrap_or(len.saturating_sub(offset));
-    let mut buf = vec![0u8; READ_BLOCK];
+    // Aligned, so a block can go to the transfer disk with O_DIRECT as it is.
+    let mut buf = vec![0u8; READ_BLOCK + 2 * 4096];
+    let start = buf.as_ptr().align_offset(4096);
+    // Whole blocks are read with O_DIRECT too: then no byte passes through the guest's CPU.
+    let mut dio = (offset % 4096 == 0).then(|| direct_read(file)).flatten();
     let mut done = 0u64;
     while done < total {
         let want = (total - done).min(READ_BLOCK as u64) as usize;
-        let n = match file.read_at(&mut buf[..want], offset + done) {
+        let at = offset + done;
+        let read = match &dio {
+            Some(d) => d
+                .read_at(&mut buf[start..start + want.div_ceil(4096) * 4096], at)
+                .map(|n| n.min(want)),
+            None => file.read_at(&mut buf[start..start + want], at),
+        };
+        let n = match read {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Some filesystems refuse direct reads: the page cache serves them.
+            Err(e) if dio.is_some() && e.raw_os_error() == Some(libc::EINVAL) => {
+                dio = None;
+                continue;
+            }
             Err(e) => return Err(e),
         };
-        call.send_chunk(&buf[..n])?;
+        // A short direct read leaves the block grid: the rest goes through the page cache.
+        if n % 4096 != 0 {
+            dio = None;
+        }
+        let whole = n.div_ceil(4096) * 4096;
+        call.send_block(&buf[start..start + whole], n)?;
         done += n as u64;
         call.progress(done, total);
     }

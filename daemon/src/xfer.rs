@@ -24,6 +24,7 @@ fn find() -> Option<File> {
             let dev = std::path::Path::new("/dev").join(entry.file_name());
             return File::options()
                 .read(true)
+                .write(true)
                 .custom_flags(libc::O_DIRECT)
                 .open(&dev)
                 .map_err(|e| info!("cannot open the transfer disk {}: {e}", dev.display()))
@@ -66,14 +67,30 @@ impl Chunk {
     }
 }
 
-/// Reads one region of the transfer disk.
-pub fn read(region: Region) -> io::Result<Chunk> {
-    let dev = DEVICE.get_or_init(find).as_ref().ok_or_else(|| {
+fn device() -> io::Result<&'static File> {
+    DEVICE.get_or_init(find).as_ref().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
-            "the host sent upload data on a transfer disk this appliance does not have",
+            "the host offered a transfer disk this appliance does not have",
         )
-    })?;
+    })
+}
+
+/// Writes `block` (4096-aligned in memory and in length; its first `region.len` bytes are
+/// the data) at the region's offset.
+pub fn write(region: Region, block: &[u8]) -> io::Result<()> {
+    if block.as_ptr().align_offset(ALIGN) != 0
+        || block.len() % ALIGN != 0
+        || block.len() < region.len as usize
+    {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    device()?.write_all_at(block, region.offset)
+}
+
+/// Reads one region of the transfer disk.
+pub fn read(region: Region) -> io::Result<Chunk> {
+    let dev = device()?;
     let len = region.len as usize;
     let padded = len.div_ceil(ALIGN) * ALIGN;
     let mut buf = vec![0u8; padded + ALIGN];

@@ -32,6 +32,8 @@ enum Event {
     Closed(String),
     /// The daemon read a transfer-disk region.
     Consumed,
+    /// The next piece of the output stream is on the transfer disk.
+    ChunkAt(Region),
 }
 
 /// The transfer disk: upload data goes into this file (a drive of the appliance) and only
@@ -185,9 +187,21 @@ impl Channel {
         let mut early = None;
         let mut stream_err = None;
         let mut output = None;
+        // An output stream takes the transfer disk when no other transfer has it.
+        let mut lane_guard = None;
         match stream {
             CallStream::None => {}
-            CallStream::Output(w) => output = Some(w),
+            CallStream::Output(w) => {
+                output = Some(w);
+                if let Ok(guard) = self.lane.try_lock() {
+                    if let Some(lane) = guard.as_ref() {
+                        let size = lane.slots * CHUNK_SIZE as u64;
+                        if self.send(FrameKind::Lane, id, &size.to_le_bytes()).is_ok() {
+                            lane_guard = Some(guard);
+                        }
+                    }
+                }
+            }
             CallStream::Input(r) => match self.send_input(id, r, rx) {
                 Ok(None) => {}
                 Ok(Some(event)) => early = Some(event),
@@ -255,6 +269,30 @@ impl Channel {
                 }
                 Event::Closed(reason) => return Err(CallError::Closed(reason)),
                 Event::Consumed => {}
+                Event::ChunkAt(region) => {
+                    let Some(lane) = lane_guard.as_ref().and_then(|g| g.as_ref()) else {
+                        return Err(CallError::Protocol(
+                            "transfer-disk chunk for a call that was not given the disk".into(),
+                        ));
+                    };
+                    let mut data = vec![0u8; region.len as usize];
+                    let read = lane.file.read_exact_at(&mut data, region.offset);
+                    // The slot is free again as soon as it is read.
+                    let _ = self.send(FrameKind::Consumed, id, &region.encode());
+                    match (read, &mut output, &stream_err) {
+                        (Err(e), _, None) => {
+                            let _ = self.send(FrameKind::Cancel, id, &[]);
+                            stream_err = Some(e);
+                        }
+                        (Ok(()), Some(w), None) => {
+                            if let Err(e) = w.write_all(&data) {
+                                let _ = self.send(FrameKind::Cancel, id, &[]);
+                                stream_err = Some(e);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
             }
         }
     }
@@ -446,6 +484,13 @@ fn read_loop(mut reader: UnixStream, channel: std::sync::Weak<Channel>) {
                 )),
             },
             FrameKind::Consumed => Event::Consumed,
+            FrameKind::ChunkAt => match Region::decode(&frame.payload) {
+                Some(r) => Event::ChunkAt(r),
+                None => Event::Error(RemoteError::new(
+                    guestwright_protocol::Errno::EBADMSG,
+                    "malformed transfer-disk region from the appliance",
+                )),
+            },
             FrameKind::Progress => match codec::decode::<Progress>(&frame.payload) {
                 Ok(p) => Event::Progress(p),
                 Err(_) => continue,

@@ -45,13 +45,17 @@ pub enum FrameKind {
     Progress = 7,
     /// Host → daemon: stop the request as soon as possible; it ends with `ECANCELED`.
     Cancel = 8,
-    /// Host → daemon: the next piece of a request's input stream lies on the transfer disk
-    /// ([`XFER_SERIAL`]); the payload is a [`Region`]. Bulk uploads go this way: the
-    /// virtio-serial channel moves host-to-guest data in 4 KiB buffers, one interrupt each.
+    /// Either way: the next piece of a request's stream lies on the transfer disk
+    /// ([`XFER_SERIAL`]); the payload is a [`Region`]. Bulk transfers go this way: the
+    /// virtio-serial channel moves host-to-guest data in 4 KiB buffers, one interrupt each,
+    /// and guest-to-host data in 32 KiB writes.
     ChunkAt = 9,
-    /// Daemon → host: the transfer-disk [`Region`] of a `ChunkAt` was read; the host may
+    /// Either way: the transfer-disk [`Region`] of a `ChunkAt` was read; its writer may
     /// reuse it.
     Consumed = 10,
+    /// Host → daemon, right after an `Output` request: the call may send its stream through
+    /// the transfer disk, whose size in bytes (u64, little-endian) is the payload.
+    Lane = 11,
 }
 
 /// The serial of the transfer disk, a scratch drive the host writes upload data to.
@@ -98,6 +102,7 @@ impl FrameKind {
             8 => Self::Cancel,
             9 => Self::ChunkAt,
             10 => Self::Consumed,
+            11 => Self::Lane,
             _ => return None,
         })
     }
@@ -290,6 +295,7 @@ mod tests {
             FrameKind::Cancel,
             FrameKind::ChunkAt,
             FrameKind::Consumed,
+            FrameKind::Lane,
         ] {
             let mut buf = Vec::new();
             write_frame(&mut buf, kind, 0xdead_beef, b"payload").unwrap();

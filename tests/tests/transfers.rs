@@ -117,6 +117,18 @@ fn large_transfers_offsets_checksums_progress_cancel_and_enospc() {
         h.checksum("sha256", "/par-b").check("sum b"),
         host_sum("sha256sum", &b)
     );
+    // And two downloads at once, the same way.
+    let (mut da, mut db) = (Vec::new(), Vec::new());
+    std::thread::scope(|s| {
+        let hr: &Handle = &h;
+        let (da, db) = (&mut da, &mut db);
+        s.spawn(move || hr.download("/par-a", da).check("download a"));
+        s.spawn(move || hr.download("/par-b", db).check("download b"));
+    });
+    assert!(
+        da == a && db == b,
+        "concurrent downloads returned other bytes"
+    );
 
     // The offset forms.
     let mut part = Vec::new();
@@ -231,10 +243,10 @@ fn large_transfers_offsets_checksums_progress_cancel_and_enospc() {
 }
 
 /// Upload and download speed of 256 MiB; prints the figures. The floors are loose because
-/// the machines are shared (here, on a loaded host: upload 120-380 MB/s through the transfer
-/// disk, 26-43 MB/s over the channel alone; download 90-170 MB/s); the upload floor still
-/// fails if uploads stop using the transfer disk. `cargo test --release` gives the real
-/// number.
+/// the machines are shared (here, on a loaded host: upload 100-380 MB/s and download
+/// 600-750 MB/s through the transfer disk, against 26-43 and 90-170 MB/s over the channel
+/// alone); they still fail if transfers stop using the transfer disk. `cargo test --release`
+/// gives the real numbers.
 #[test]
 fn transfers_of_256_mib_are_fast() {
     let dir = tempfile::Builder::new()
@@ -256,7 +268,7 @@ fn transfers_of_256_mib_are_fast() {
     eprintln!("256 MiB: upload {up:.0} MB/s, download {down:.0} MB/s");
     h.shutdown().check("shutdown");
     assert!(
-        up > 55.0 && down > 40.0,
+        up > 55.0 && down > 100.0,
         "upload {up:.0} MB/s, download {down:.0} MB/s"
     );
 }
