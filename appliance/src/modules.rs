@@ -53,6 +53,15 @@ pub(crate) const WANTED: &[&str] = &[
     "crc32c_generic",
     "crc32c_intel",
     "libcrc32c",
+    // LUKS: dm-crypt asks for its ciphers through request_module, which an appliance
+    // without modprobe cannot answer, so the daemon loads these itself.
+    "xts",
+    "ecb",
+    "essiv",
+    "aesni_intel",
+    "algif_skcipher",
+    "algif_hash",
+    "nls_ascii",
 ];
 
 /// A decompressed module larger than this is not a module.

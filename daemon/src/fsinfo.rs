@@ -41,8 +41,10 @@ fn entry(device: Device, found: Option<Probe>) -> Filesystem {
 /// out, as libguestfs does: their logical volumes are listed instead.
 pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<Filesystem>> {
     let mut out = Vec::new();
+    let saw_pv = std::cell::Cell::new(false);
     let mut push = |device: Device, found: Option<Probe>| {
         if found.as_ref().is_some_and(|p| p.kind == Kind::LvmPv) {
+            saw_pv.set(true);
             return;
         }
         out.push(entry(device, found));
@@ -73,6 +75,11 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
         if let Ok(found) = probe_path(&path) {
             push(Device::from(format!("/dev/mapper/{map}")), found);
         }
+    }
+    // LVM costs the tools, the device-mapper modules and an lvm run; a disk set without a
+    // physical volume (the probe recognises their labels) has no logical volumes to list.
+    if !saw_pv.get() && !lvm::activated() {
+        return Ok(out);
     }
     match lvm::lvs_full(disks, modules) {
         Ok(lvs) => {

@@ -203,6 +203,11 @@ fn args(words: &[&str]) -> Vec<OsString> {
     words.iter().map(OsString::from).collect()
 }
 
+/// Whether volume groups were activated in this appliance (by a scan or by creating one).
+pub fn activated() -> bool {
+    state().activated
+}
+
 /// Scans and activates every volume group, once per boot (or again after a LUKS volume was
 /// opened). Without a carried `lvm` there is nothing to activate: `EOPNOTSUPP`.
 pub fn activate_once(disks: &Disks, modules: &Modules) -> io::Result<()> {

@@ -7,7 +7,9 @@
 use guestwright::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod guests;
 mod images;
+pub use guests::*;
 pub use images::{mbr_boot_lvm_root, LVM_BOOT, LVM_ROOT, LVM_SWAP, LVM_VG};
 use std::process::{Command, Output};
 
@@ -167,8 +169,13 @@ pub fn debugfs_cat(img: &Path, path: &str) -> Vec<u8> {
 /// Runs debugfs commands (one per line, paths relative to the root) read-write on the ext4
 /// partition of a [`gpt_ext4`] image, and puts the partition back.
 pub fn debugfs_write(img: &Path, script: &str) {
+    debugfs_write_at(img, PART_OFFSET, PART_SIZE, script)
+}
+
+/// [`debugfs_write`] on the ext4 filesystem at `offset` (`len` bytes) of an image.
+pub fn debugfs_write_at(img: &Path, offset: u64, len: u64, script: &str) {
     use std::io::Write;
-    let part = extract(img, PART_OFFSET, PART_SIZE);
+    let part = extract(img, offset, len);
     let mut child = Command::new("debugfs")
         .args(["-w", "-f", "-"])
         .arg(part.path())
@@ -185,7 +192,7 @@ pub fn debugfs_write(img: &Path, script: &str) {
     assert!(child.wait().unwrap().success(), "debugfs failed");
     let mut out = std::fs::OpenOptions::new().write(true).open(img).unwrap();
     use std::io::{Seek, SeekFrom};
-    out.seek(SeekFrom::Start(PART_OFFSET)).unwrap();
+    out.seek(SeekFrom::Start(offset)).unwrap();
     std::io::copy(&mut std::fs::File::open(part.path()).unwrap(), &mut out).unwrap();
     out.sync_all().unwrap();
 }

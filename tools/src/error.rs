@@ -16,6 +16,18 @@ pub enum CliError {
     /// The library reported an error.
     #[error(transparent)]
     Library(#[from] guestwright::Error),
+    /// A host file could not be read or written.
+    #[error("{}", path.display())]
+    HostIo {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The arguments make no sense together.
+    #[error("{0}")]
+    Usage(String),
     /// Writing our own output failed.
     #[error("cannot write to standard output")]
     Stdout(#[source] io::Error),
@@ -35,6 +47,9 @@ impl CliError {
             }
         }
         eprintln!("guestwright: {}", guestwright::error::chain(self));
-        ExitCode::from(1)
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            _ => ExitCode::from(1),
+        }
     }
 }

@@ -2,9 +2,11 @@
 
 mod cmd;
 mod error;
+mod format;
 mod fuse;
 mod logger;
 mod options;
+mod progress;
 mod session;
 mod shell;
 
@@ -38,7 +40,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Cat(cmd::cat::CatArgs),
+    Ls(cmd::ls::LsArgs),
+    Edit(cmd::edit::EditArgs),
     Write(cmd::write::WriteArgs),
+    TarIn(cmd::tar::TarInArgs),
+    TarOut(cmd::tar::TarOutArgs),
+    Inspect(cmd::inspect::InspectArgs),
+    Filesystems(cmd::filesystems::FilesystemsArgs),
+    Df(cmd::df::DfArgs),
     Shell(shell::ShellArgs),
     Mount(fuse::MountArgs),
     Umount(fuse::UmountArgs),
@@ -48,7 +57,14 @@ fn run(cli: &Cli) -> error::Result {
     let verbose = cli.verbose > 0;
     match &cli.command {
         Command::Cat(a) => cmd::cat::run(a, &cli.appliance, verbose),
+        Command::Ls(a) => cmd::ls::run(a, &cli.appliance, verbose),
+        Command::Edit(a) => cmd::edit::run(a, &cli.appliance, verbose),
         Command::Write(a) => cmd::write::run(a, &cli.appliance, verbose),
+        Command::TarIn(a) => cmd::tar::run_in(a, &cli.appliance, verbose),
+        Command::TarOut(a) => cmd::tar::run_out(a, &cli.appliance, verbose),
+        Command::Inspect(a) => cmd::inspect::run(a, &cli.appliance, verbose),
+        Command::Filesystems(a) => cmd::filesystems::run(a, &cli.appliance, verbose),
+        Command::Df(a) => cmd::df::run(a, &cli.appliance, verbose),
         // Run from `main`: these report their own errors and have their own exit codes.
         Command::Shell(_) | Command::Mount(_) | Command::Umount(_) => Ok(()),
     }

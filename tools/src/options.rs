@@ -18,6 +18,29 @@ pub struct ImageArgs {
     /// Mount a filesystem: DEVICE[:MOUNTPOINT[:OPTIONS[:FSTYPE]]] (mountpoint defaults to /).
     #[arg(short = 'm', long = "mount", value_name = "DEV[:MP[:OPTS[:FSTYPE]]]", value_parser = parse_mount)]
     pub mounts: Vec<MountSpec>,
+    /// Inspect the disks and mount the guest's filesystems the way the guest would (what
+    /// commands that work on guest paths do when no -m is given).
+    #[arg(short = 'i', long = "inspector")]
+    pub inspect: bool,
+    /// Open the images read-only: their bytes never change (the default for commands that
+    /// only read).
+    #[arg(long, conflicts_with = "rw")]
+    pub ro: bool,
+    /// Open the images read-write (the default for commands that write).
+    #[arg(short = 'w', long)]
+    pub rw: bool,
+}
+
+impl ImageArgs {
+    /// Read-write only when asked, or when the command writes and read-only was not asked.
+    pub fn access(&self, default: crate::session::Access) -> crate::session::Access {
+        use crate::session::Access;
+        match (self.ro, self.rw) {
+            (true, _) => Access::ReadOnly,
+            (_, true) => Access::ReadWrite,
+            _ => default,
+        }
+    }
 }
 
 /// How to run the appliance.

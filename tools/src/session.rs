@@ -1,6 +1,7 @@
-//! Opening images for a one-shot command: add the drives, launch, mount what `-m` asks for.
+//! Opening images for a one-shot command: add the drives, launch, and mount what `-m` asks
+//! for, or what inspection finds.
 
-use crate::options::{ApplianceArgs, ImageArgs};
+use crate::options::{ApplianceArgs, ImageArgs, MountSpec};
 use guestwright::prelude::*;
 
 /// Read-only or read-write.
@@ -12,20 +13,25 @@ pub enum Access {
     ReadWrite,
 }
 
-/// Adds the images, launches the appliance and mounts the `-m` filesystems.
-pub fn open(
-    images: &ImageArgs,
-    appliance: &ApplianceArgs,
-    access: Access,
-    verbose: bool,
-) -> Result<Handle, Error> {
+/// The launch settings: environment first, then the command line.
+pub fn launch_config(appliance: &ApplianceArgs, verbose: bool) -> Result<LaunchConfig, Error> {
     let mut config = LaunchConfig::from_env().map_err(|e| Error::Protocol {
         operation: "environment".into(),
         detail: e,
     })?;
     config.accel = appliance.accel;
     config.verbose |= verbose;
-    let mut h = Handle::with_config(config);
+    Ok(config)
+}
+
+/// Adds the images and launches the appliance, mounting nothing.
+pub fn launch(
+    images: &ImageArgs,
+    appliance: &ApplianceArgs,
+    access: Access,
+    verbose: bool,
+) -> Result<Handle, Error> {
+    let mut h = Handle::with_config(launch_config(appliance, verbose)?);
     let options = DriveOptions {
         format: images.format,
         readonly: access == Access::ReadOnly,
@@ -39,13 +45,31 @@ pub fn open(
         h.launch_time().unwrap_or_default(),
         h.accelerator()
     );
-    mount_all(&h, images, access)?;
+    Ok(h)
+}
+
+/// For commands that work on guest paths: adds the images, launches the appliance and mounts
+/// the `-m` filesystems, or, without `-m`, inspects the disks and mounts the guest the way it
+/// mounts itself (`-i` is implied).
+pub fn open(
+    images: &ImageArgs,
+    appliance: &ApplianceArgs,
+    default_access: Access,
+    verbose: bool,
+) -> Result<Handle, Error> {
+    let access = images.access(default_access);
+    let h = launch(images, appliance, access, verbose)?;
+    if images.mounts.is_empty() {
+        guestwright::inspect::inspect_and_mount(&h, access == Access::ReadOnly)?;
+    } else {
+        mount_all(&h, &images.mounts, access)?;
+    }
     Ok(h)
 }
 
 /// Mounts the `-m` filesystems in order of mountpoint depth, so `/` comes before `/boot`.
-pub fn mount_all(h: &Handle, images: &ImageArgs, access: Access) -> Result<(), Error> {
-    let mut specs = images.mounts.clone();
+pub fn mount_all(h: &Handle, mounts: &[MountSpec], access: Access) -> Result<(), Error> {
+    let mut specs = mounts.to_vec();
     specs.sort_by_key(|m| {
         m.mountpoint.trim_end_matches('/').matches('/').count() + usize::from(m.mountpoint != "/")
     });

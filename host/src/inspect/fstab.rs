@@ -22,7 +22,10 @@ fn unescape(field: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -35,10 +38,36 @@ fn unescape(field: &str) -> String {
 
 /// Types that are never on one of the guest's disks.
 const VIRTUAL: &[&str] = &[
-    "swap", "proc", "sysfs", "tmpfs", "devpts", "devtmpfs", "cgroup", "cgroup2", "securityfs",
-    "debugfs", "nfs", "nfs4", "cifs", "smbfs", "fuse", "none", "bind", "rbind", "autofs",
-    "hugetlbfs", "mqueue", "efivarfs", "binfmt_misc", "configfs", "pstore", "tracefs",
-    "rpc_pipefs", "9p", "virtiofs", "overlay",
+    "swap",
+    "proc",
+    "sysfs",
+    "tmpfs",
+    "devpts",
+    "devtmpfs",
+    "cgroup",
+    "cgroup2",
+    "securityfs",
+    "debugfs",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smbfs",
+    "fuse",
+    "none",
+    "bind",
+    "rbind",
+    "autofs",
+    "hugetlbfs",
+    "mqueue",
+    "efivarfs",
+    "binfmt_misc",
+    "configfs",
+    "pstore",
+    "tracefs",
+    "rpc_pipefs",
+    "9p",
+    "virtiofs",
+    "overlay",
 ];
 
 /// The lines that mount local filesystems, in file order.
@@ -60,7 +89,12 @@ pub fn parse(text: &str) -> Vec<FstabEntry> {
             if options.split(',').any(|o| o == "bind") {
                 return None;
             }
-            Some(FstabEntry { spec, mountpoint, fstype, options })
+            Some(FstabEntry {
+                spec,
+                mountpoint,
+                fstype,
+                options,
+            })
         })
         .collect()
 }
@@ -69,19 +103,41 @@ pub fn parse(text: &str) -> Vec<FstabEntry> {
 pub type PartUuids = Vec<(String, Device)>;
 
 /// Resolves an fstab spec to one of the appliance's filesystems.
-pub fn resolve(spec: &str, filesystems: &[Filesystem], partuuids: &PartUuids, disks: usize) -> Option<Device> {
-    let by = |f: &dyn Fn(&Filesystem) -> bool| filesystems.iter().find(|fs| f(fs)).map(|fs| fs.device.clone());
+pub fn resolve(
+    spec: &str,
+    filesystems: &[Filesystem],
+    partuuids: &PartUuids,
+    disks: usize,
+) -> Option<Device> {
+    let by = |f: &dyn Fn(&Filesystem) -> bool| {
+        filesystems
+            .iter()
+            .find(|fs| f(fs))
+            .map(|fs| fs.device.clone())
+    };
     let eq = |a: &Option<String>, b: &str| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(b));
-    if let Some(uuid) = spec.strip_prefix("UUID=").or_else(|| spec.strip_prefix("/dev/disk/by-uuid/")) {
+    if let Some(uuid) = spec
+        .strip_prefix("UUID=")
+        .or_else(|| spec.strip_prefix("/dev/disk/by-uuid/"))
+    {
         return by(&|fs| eq(&fs.uuid, uuid.trim_matches('"')));
     }
-    if let Some(label) = spec.strip_prefix("LABEL=").or_else(|| spec.strip_prefix("/dev/disk/by-label/")) {
+    if let Some(label) = spec
+        .strip_prefix("LABEL=")
+        .or_else(|| spec.strip_prefix("/dev/disk/by-label/"))
+    {
         let label = label.trim_matches('"');
         return by(&|fs| fs.label.as_deref() == Some(label));
     }
-    if let Some(pu) = spec.strip_prefix("PARTUUID=").or_else(|| spec.strip_prefix("/dev/disk/by-partuuid/")) {
+    if let Some(pu) = spec
+        .strip_prefix("PARTUUID=")
+        .or_else(|| spec.strip_prefix("/dev/disk/by-partuuid/"))
+    {
         let pu = pu.trim_matches('"');
-        return partuuids.iter().find(|(u, _)| u.eq_ignore_ascii_case(pu)).map(|(_, d)| d.clone());
+        return partuuids
+            .iter()
+            .find(|(u, _)| u.eq_ignore_ascii_case(pu))
+            .map(|(_, d)| d.clone());
     }
     if let Some(rest) = spec.strip_prefix("/dev/mapper/") {
         // VG-LV with dashes inside names doubled.
@@ -130,8 +186,12 @@ fn guest_disk_name(spec: &str, disks: usize) -> Option<Device> {
         let part = tail.split_once('p').map(|(_, p)| p).unwrap_or("");
         (index, part)
     } else {
-        let tail = ["xvd", "vd", "sd", "hd"].iter().find_map(|p| rest.strip_prefix(p))?;
-        let split = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let tail = ["xvd", "vd", "sd", "hd"]
+            .iter()
+            .find_map(|p| rest.strip_prefix(p))?;
+        let split = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (letters, part) = tail.split_at(split);
         if letters.len() != 1 || !letters.as_bytes()[0].is_ascii_lowercase() {
             return None;
@@ -141,7 +201,10 @@ fn guest_disk_name(spec: &str, disks: usize) -> Option<Device> {
     if index >= disks || !part.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(Device::from(format!("/dev/sd{}{part}", (b'a' + index as u8) as char)))
+    Some(Device::from(format!(
+        "/dev/sd{}{part}",
+        (b'a' + index as u8) as char
+    )))
 }
 
 #[cfg(test)]
@@ -149,7 +212,12 @@ mod tests {
     use super::*;
 
     fn fs(dev: &str, fstype: &str, label: Option<&str>, uuid: Option<&str>) -> Filesystem {
-        Filesystem { device: Device::from(dev), fstype: fstype.into(), label: label.map(Into::into), uuid: uuid.map(Into::into) }
+        Filesystem {
+            device: Device::from(dev),
+            fstype: fstype.into(),
+            label: label.map(Into::into),
+            uuid: uuid.map(Into::into),
+        }
     }
 
     #[test]
@@ -164,13 +232,25 @@ mod tests {
             tmpfs /tmp tmpfs defaults 0 0\n\
             /srv/a /mnt/a none bind 0 0\n";
         let entries = parse(text);
-        assert_eq!(entries.iter().map(|e| e.mountpoint.as_str()).collect::<Vec<_>>(), ["/", "/boot/efi", "/srv data"]);
+        assert_eq!(
+            entries
+                .iter()
+                .map(|e| e.mountpoint.as_str())
+                .collect::<Vec<_>>(),
+            ["/", "/boot/efi", "/srv data"]
+        );
         let filesystems = vec![
             fs("/dev/sda1", "vfat", None, Some("A1B2-C3D4")),
-            fs("/dev/sda2", "ext4", Some("root"), Some("4a8c1a5e-1d3f-4c2b-9f61-3d7e0e1f2a3b")),
+            fs(
+                "/dev/sda2",
+                "ext4",
+                Some("root"),
+                Some("4a8c1a5e-1d3f-4c2b-9f61-3d7e0e1f2a3b"),
+            ),
             fs("/dev/sdb1", "ext4", None, None),
         ];
-        let r = |spec: &str| resolve(spec, &filesystems, &vec![], 2).map(|d| d.as_str().to_string());
+        let r =
+            |spec: &str| resolve(spec, &filesystems, &vec![], 2).map(|d| d.as_str().to_string());
         assert_eq!(r(&entries[0].spec).as_deref(), Some("/dev/sda2"));
         assert_eq!(r("UUID=a1b2-c3d4").as_deref(), Some("/dev/sda1"));
         assert_eq!(r("/dev/vdb1").as_deref(), Some("/dev/sdb1"));
@@ -183,11 +263,29 @@ mod tests {
 
     #[test]
     fn lvm_and_partuuid_names() {
-        let filesystems = vec![fs("/dev/rhel-x/root", "xfs", None, None), fs("/dev/sda1", "xfs", None, None)];
+        let filesystems = vec![
+            fs("/dev/rhel-x/root", "xfs", None, None),
+            fs("/dev/sda1", "xfs", None, None),
+        ];
         let pu: PartUuids = vec![("6f1c2d3e-01".into(), Device::from("/dev/sda1"))];
-        assert_eq!(resolve("/dev/mapper/rhel--x-root", &filesystems, &pu, 1).unwrap().as_str(), "/dev/rhel-x/root");
-        assert_eq!(resolve("/dev/rhel-x/root", &filesystems, &pu, 1).unwrap().as_str(), "/dev/rhel-x/root");
-        assert_eq!(resolve("PARTUUID=6F1C2D3E-01", &filesystems, &pu, 1).unwrap().as_str(), "/dev/sda1");
+        assert_eq!(
+            resolve("/dev/mapper/rhel--x-root", &filesystems, &pu, 1)
+                .unwrap()
+                .as_str(),
+            "/dev/rhel-x/root"
+        );
+        assert_eq!(
+            resolve("/dev/rhel-x/root", &filesystems, &pu, 1)
+                .unwrap()
+                .as_str(),
+            "/dev/rhel-x/root"
+        );
+        assert_eq!(
+            resolve("PARTUUID=6F1C2D3E-01", &filesystems, &pu, 1)
+                .unwrap()
+                .as_str(),
+            "/dev/sda1"
+        );
         assert_eq!(split_mapper("vg-lv--x"), Some(("vg".into(), "lv-x".into())));
         assert_eq!(split_mapper("novg"), None);
     }

@@ -18,7 +18,9 @@ use packages::Application;
 use serde::Serialize;
 
 /// Filesystem types a Linux root can live on.
-const ROOT_TYPES: &[&str] = &["ext2", "ext3", "ext4", "xfs", "btrfs", "jfs", "reiserfs", "f2fs"];
+const ROOT_TYPES: &[&str] = &[
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "jfs", "reiserfs", "f2fs",
+];
 /// The most a small guest file may hold before inspection ignores the rest.
 const SMALL_FILE: u64 = 256 * 1024;
 /// The most of the dpkg database inspection will read.
@@ -107,7 +109,10 @@ fn mount_candidate(h: &Handle, device: &Device, options: Option<&str>) -> Result
                     return Ok(true);
                 }
             }
-            log::debug!("inspect: {device} does not mount: {}", crate::error::chain(&e));
+            log::debug!(
+                "inspect: {device} does not mount: {}",
+                crate::error::chain(&e)
+            );
             Ok(false)
         }
         Err(e) => Err(e),
@@ -119,7 +124,10 @@ pub fn inspect(h: &Handle) -> Result<Vec<OsInfo>> {
     let filesystems = h.list_filesystems()?;
     let disks = h.list_devices()?.len();
     let mut found = Vec::new();
-    for fs in filesystems.iter().filter(|f| ROOT_TYPES.contains(&f.fstype.as_str())) {
+    for fs in filesystems
+        .iter()
+        .filter(|f| ROOT_TYPES.contains(&f.fstype.as_str()))
+    {
         if !mount_candidate(h, &fs.device, None)? {
             continue;
         }
@@ -177,7 +185,12 @@ fn inspect_mounted(
         hostname: String::new(),
         package_format: "unknown".into(),
         package_management: "unknown".into(),
-        mountpoints: vec![Mountpoint { mountpoint: "/".into(), device: root.clone(), fstype: "auto".into(), options: root_options }],
+        mountpoints: vec![Mountpoint {
+            mountpoint: "/".into(),
+            device: root.clone(),
+            fstype: "auto".into(),
+            options: root_options,
+        }],
         filesystems: filesystems.to_vec(),
     };
     if is_windows {
@@ -185,7 +198,8 @@ fn inspect_mounted(
         return Ok(Some(os));
     }
 
-    let release = match read_small(h, "/etc/os-release")?.or(read_small(h, "/usr/lib/os-release")?) {
+    let release = match read_small(h, "/etc/os-release")?.or(read_small(h, "/usr/lib/os-release")?)
+    {
         Some(t) => osrelease::from_os_release(&text(&t)),
         None => None,
     };
@@ -214,12 +228,23 @@ fn inspect_mounted(
         }
     };
     if let Some(r) = release {
-        (os.distro, os.product_name, os.major_version, os.minor_version) = (r.distro, r.product_name, r.major, r.minor);
+        (
+            os.distro,
+            os.product_name,
+            os.major_version,
+            os.minor_version,
+        ) = (r.distro, r.product_name, r.major, r.minor);
     }
     let (format, manager) = osrelease::package_tools(&os.distro, os.major_version);
     (os.package_format, os.package_management) = (format.into(), manager.into());
 
-    for binary in ["/bin/sh", "/usr/bin/sh", "/bin/ls", "/usr/bin/ls", "/sbin/init"] {
+    for binary in [
+        "/bin/sh",
+        "/usr/bin/sh",
+        "/bin/ls",
+        "/usr/bin/ls",
+        "/sbin/init",
+    ] {
         if let Some(header) = read_small_prefix(h, binary, 64)? {
             if let Some(arch) = elf::arch(&header) {
                 os.arch = arch.into();
@@ -245,7 +270,11 @@ fn inspect_mounted(
                 device = fstab::resolve(&entry.spec, filesystems, known, disks);
             }
             let Some(device) = device else {
-                log::debug!("inspect: fstab entry {} for {} matches no filesystem here", entry.spec, entry.mountpoint);
+                log::debug!(
+                    "inspect: fstab entry {} for {} matches no filesystem here",
+                    entry.spec,
+                    entry.mountpoint
+                );
                 continue;
             };
             let options = entry
@@ -263,7 +292,11 @@ fn inspect_mounted(
         }
     }
     // Parents before children; `/` first.
-    os.mountpoints.sort_by(|a, b| depth(&a.mountpoint).cmp(&depth(&b.mountpoint)).then(a.mountpoint.cmp(&b.mountpoint)));
+    os.mountpoints.sort_by(|a, b| {
+        depth(&a.mountpoint)
+            .cmp(&depth(&b.mountpoint))
+            .then(a.mountpoint.cmp(&b.mountpoint))
+    });
     Ok(Some(os))
 }
 
@@ -283,7 +316,12 @@ fn read_small_prefix(h: &Handle, path: &str, n: u64) -> Result<Option<Vec<u8>>> 
 fn hostname(h: &Handle) -> Result<String> {
     for path in ["/etc/hostname", "/etc/HOSTNAME"] {
         if let Some(t) = read_small(h, path)? {
-            let name = text(&t).lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or("").to_string();
+            let name = text(&t)
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .unwrap_or("")
+                .to_string();
             if !name.is_empty() {
                 return Ok(name);
             }
@@ -303,7 +341,9 @@ fn hostname(h: &Handle) -> Result<String> {
 fn partition_uuids(h: &Handle) -> Result<fstab::PartUuids> {
     let mut out = Vec::new();
     for disk in h.list_devices()? {
-        let Ok(parts) = h.part_list(&disk.device) else { continue };
+        let Ok(parts) = h.part_list(&disk.device) else {
+            continue;
+        };
         let signature = h.blkid(&disk.device).ok().and_then(|b| b.uuid);
         for p in parts {
             let dev = Device::from(format!("{}{}", disk.device.as_str(), p.partnum));
@@ -322,13 +362,25 @@ fn partition_uuids(h: &Handle) -> Result<fstab::PartUuids> {
 /// libguestfs's `-i`.
 pub fn mount_inspected(h: &Handle, os: &OsInfo, readonly: bool) -> Result<()> {
     for (i, m) in os.mountpoints.iter().enumerate() {
-        let fstype = (m.fstype != "auto" && m.fstype != "none").then(|| FsType::from(m.fstype.as_str()));
-        let result = h.mount(&m.device, GuestPath::from(m.mountpoint.as_str()), m.options.clone(), fstype, Some(readonly));
+        let fstype =
+            (m.fstype != "auto" && m.fstype != "none").then(|| FsType::from(m.fstype.as_str()));
+        let result = h.mount(
+            &m.device,
+            GuestPath::from(m.mountpoint.as_str()),
+            m.options.clone(),
+            fstype,
+            Some(readonly),
+        );
         match result {
             Ok(()) => {}
             Err(e) if i == 0 => return Err(e),
             Err(e) if e.errno().is_some() => {
-                log::warn!("{} not mounted on {}: {}", m.device, m.mountpoint, crate::error::chain(&e));
+                log::warn!(
+                    "{} not mounted on {}: {}",
+                    m.device,
+                    m.mountpoint,
+                    crate::error::chain(&e)
+                );
             }
             Err(e) => return Err(e),
         }
@@ -364,7 +416,10 @@ pub fn inspect_and_mount(h: &Handle, readonly: bool) -> Result<OsInfo> {
 pub fn applications(h: &Handle, os: &OsInfo) -> Result<Vec<Application>> {
     match os.package_format.as_str() {
         "deb" => {
-            let mut buf = CappedBuffer { data: Vec::new(), cap: DPKG_STATUS_MAX };
+            let mut buf = CappedBuffer {
+                data: Vec::new(),
+                cap: DPKG_STATUS_MAX,
+            };
             match h.download(GuestPath::from("/var/lib/dpkg/status"), &mut buf) {
                 Ok(()) => Ok(packages::parse_dpkg_status(&text(&buf.data))),
                 Err(e) if e.errno().is_some() || matches!(e, Error::Transfer { .. }) => {
@@ -378,7 +433,14 @@ pub fn applications(h: &Handle, os: &OsInfo) -> Result<Vec<Application>> {
             // The rpm database format changed over the years (Berkeley DB, NDB, SQLite); the
             // guest's own rpm reads whichever it has. This needs a guest of the appliance's
             // architecture.
-            let args = vec!["rpm".to_string(), "-qa".to_string(), "--qf".to_string(), packages::RPM_QUERY_FORMAT.replace("\\t", "\t").replace("\\n", "\n")];
+            let args = vec![
+                "rpm".to_string(),
+                "-qa".to_string(),
+                "--qf".to_string(),
+                packages::RPM_QUERY_FORMAT
+                    .replace("\\t", "\t")
+                    .replace("\\n", "\n"),
+            ];
             match h.command(args, Some(120)) {
                 Ok(out) => Ok(packages::parse_rpm_query(&out)),
                 Err(e) if e.errno().is_some() => {
@@ -401,7 +463,10 @@ struct CappedBuffer {
 impl std::io::Write for CappedBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.data.len() + buf.len() > self.cap {
-            return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, format!("larger than {} bytes", self.cap)));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!("larger than {} bytes", self.cap),
+            ));
         }
         self.data.extend_from_slice(buf);
         Ok(buf.len())

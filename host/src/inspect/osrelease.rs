@@ -61,7 +61,9 @@ pub fn parse_os_release(text: &str) -> Vec<(String, String)> {
 
 /// Splits `12`, `22.04`, `9.3`, `8.10.1`, `bookworm/sid` into (major, minor).
 fn version_numbers(v: &str) -> (u32, u32) {
-    let mut parts = v.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty());
+    let mut parts = v
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty());
     let major = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     (major, minor)
@@ -96,7 +98,12 @@ fn distro_of(id: &str) -> &str {
 /// Reads `/etc/os-release` contents.
 pub fn from_os_release(text: &str) -> Option<Release> {
     let kv = parse_os_release(text);
-    let get = |k: &str| kv.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| {
+        kv.iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
     let id = get("ID")?;
     let version_id = get("VERSION_ID").unwrap_or("");
     let (mut major, mut minor) = version_numbers(version_id);
@@ -105,8 +112,16 @@ pub fn from_os_release(text: &str) -> Option<Release> {
     if version_id.is_empty() {
         (major, minor) = (0, 0);
     }
-    let product_name = get("PRETTY_NAME").or_else(|| get("NAME")).unwrap_or(id).to_string();
-    Some(Release { distro, product_name, major, minor })
+    let product_name = get("PRETTY_NAME")
+        .or_else(|| get("NAME"))
+        .unwrap_or(id)
+        .to_string();
+    Some(Release {
+        distro,
+        product_name,
+        major,
+        minor,
+    })
 }
 
 /// Reads a legacy release file (`/etc/redhat-release`, `/etc/debian_version`, ...).
@@ -147,7 +162,12 @@ pub fn from_legacy(path: &str, text: &str) -> Option<Release> {
         _ if first.is_empty() => distro.to_string(),
         _ => first.to_string(),
     };
-    Some(Release { distro: distro.to_string(), product_name, major, minor })
+    Some(Release {
+        distro: distro.to_string(),
+        product_name,
+        major,
+        minor,
+    })
 }
 
 /// The package format and manager of a distribution.
@@ -176,7 +196,12 @@ mod tests {
         let debian = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\n";
         assert_eq!(
             from_os_release(debian).unwrap(),
-            Release { distro: "debian".into(), product_name: "Debian GNU/Linux 12 (bookworm)".into(), major: 12, minor: 0 }
+            Release {
+                distro: "debian".into(),
+                product_name: "Debian GNU/Linux 12 (bookworm)".into(),
+                major: 12,
+                minor: 0
+            }
         );
         let ubuntu = "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n";
         let r = from_os_release(ubuntu).unwrap();
@@ -204,10 +229,17 @@ mod tests {
 
     #[test]
     fn legacy_files() {
-        let r = from_legacy("/etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n").unwrap();
+        let r = from_legacy(
+            "/etc/redhat-release",
+            "CentOS Linux release 7.9.2009 (Core)\n",
+        )
+        .unwrap();
         assert_eq!((r.distro.as_str(), r.major, r.minor), ("centos", 7, 9));
         let r = from_legacy("/etc/debian_version", "11.7\n").unwrap();
-        assert_eq!((r.distro.as_str(), r.product_name.as_str(), r.major), ("debian", "Debian 11.7", 11));
+        assert_eq!(
+            (r.distro.as_str(), r.product_name.as_str(), r.major),
+            ("debian", "Debian 11.7", 11)
+        );
         assert_eq!(from_legacy("/etc/issue", "x"), None);
         assert_eq!(package_tools("rhel", 7), ("rpm", "yum"));
         assert_eq!(package_tools("rocky", 9), ("rpm", "dnf"));

@@ -29,7 +29,9 @@ pub fn parse_dpkg_status(text: &str) -> Vec<Application> {
             if line.starts_with([' ', '\t']) {
                 continue;
             }
-            let Some((k, v)) = line.split_once(':') else { continue };
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
             let v = v.trim();
             match k {
                 "Package" => name = Some(v),
@@ -39,7 +41,9 @@ pub fn parse_dpkg_status(text: &str) -> Vec<Application> {
                 _ => {}
             }
         }
-        let (Some(name), Some(version)) = (name, version) else { continue };
+        let (Some(name), Some(version)) = (name, version) else {
+            continue;
+        };
         if status.is_some_and(|s| !s.ends_with(" installed")) {
             continue;
         }
@@ -81,7 +85,11 @@ pub fn parse_rpm_query(text: &str) -> Vec<Application> {
                 epoch: f[1].parse().unwrap_or(0),
                 version: f[2].to_string(),
                 release: f[3].to_string(),
-                arch: if f[4] == "(none)" { String::new() } else { f[4].to_string() },
+                arch: if f[4] == "(none)" {
+                    String::new()
+                } else {
+                    f[4].to_string()
+                },
             })
         })
         .collect();
@@ -101,16 +109,33 @@ mod tests {
             Package: vim\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2:9.0.1378-2\n";
         let apps = parse_dpkg_status(text);
         assert_eq!(apps.len(), 3);
-        assert_eq!(apps[0], Application { name: "adduser".into(), epoch: 0, version: "3.134".into(), release: "".into(), arch: "all".into() });
+        assert_eq!(
+            apps[0],
+            Application {
+                name: "adduser".into(),
+                epoch: 0,
+                version: "3.134".into(),
+                release: "".into(),
+                arch: "all".into()
+            }
+        );
         assert_eq!(apps[1].release, "9+deb12u4");
-        assert_eq!((apps[2].epoch, apps[2].version.as_str(), apps[2].release.as_str()), (2, "9.0.1378", "2"));
+        assert_eq!(
+            (
+                apps[2].epoch,
+                apps[2].version.as_str(),
+                apps[2].release.as_str()
+            ),
+            (2, "9.0.1378", "2")
+        );
         assert!(parse_dpkg_status("").is_empty());
         assert!(parse_dpkg_status("\0garbage\n:::\n").is_empty());
     }
 
     #[test]
     fn rpm_query() {
-        let text = "bash\t0\t5.1.8\t6.el9\tx86_64\ngpg-pubkey\t0\tfd431d51\t4ae0493b\t(none)\nbad line\n";
+        let text =
+            "bash\t0\t5.1.8\t6.el9\tx86_64\ngpg-pubkey\t0\tfd431d51\t4ae0493b\t(none)\nbad line\n";
         let apps = parse_rpm_query(text);
         assert_eq!(apps.len(), 2);
         assert_eq!(apps[0].name, "bash");

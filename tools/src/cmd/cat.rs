@@ -1,12 +1,15 @@
-//! `guestwright cat`: print guest files.
+//! `guestwright cat`: print guest files, like virt-cat.
 
+use crate::error::{stdout, Result};
 use crate::options::{ApplianceArgs, ImageArgs};
+use crate::progress::Bar;
 use crate::session::{self, Access};
 use clap::Args;
 use guestwright::prelude::*;
 use std::io::Write;
 
-/// Print files from a disk image (read-only).
+/// Print files from a disk image (read-only unless --rw). Without -m, the guest is inspected
+/// and mounted the way it mounts itself.
 #[derive(Debug, Args)]
 pub struct CatArgs {
     #[command(flatten)]
@@ -17,14 +20,19 @@ pub struct CatArgs {
 }
 
 /// Runs `cat`.
-pub fn run(args: &CatArgs, appliance: &ApplianceArgs, verbose: bool) -> crate::error::Result {
+pub fn run(args: &CatArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     let mut h = session::open(&args.image, appliance, Access::ReadOnly, verbose)?;
+    let _bar = Bar::attach(&h, "cat");
     let mut out = std::io::stdout().lock();
     for path in &args.paths {
-        let data = h.read_file(GuestPath::from(path))?;
-        out.write_all(&data.0).map_err(crate::error::stdout)?;
+        // Streamed: files of any size, no 4 MiB reply limit.
+        h.download(GuestPath::from(path), &mut out)
+            .map_err(|e| match e {
+                Error::Transfer { source, .. } => stdout(source),
+                other => other.into(),
+            })?;
     }
-    out.flush().map_err(crate::error::stdout)?;
+    out.flush().map_err(stdout)?;
     h.shutdown()?;
     Ok(())
 }

@@ -1,11 +1,13 @@
 //! `guestwright write`: create or replace a guest file.
 
+use crate::error::Result;
 use crate::options::{ApplianceArgs, ImageArgs};
 use crate::session::{self, Access};
 use clap::Args;
 use guestwright::prelude::*;
 
-/// Write a file in a disk image (read-write): CONTENT replaces the file's contents.
+/// Write a file in a disk image (read-write): CONTENT replaces the file's contents, atomically
+/// when the file exists (its mode, owner and SELinux label are kept).
 #[derive(Debug, Args)]
 pub struct WriteArgs {
     #[command(flatten)]
@@ -19,9 +21,9 @@ pub struct WriteArgs {
 }
 
 /// Runs `write`.
-pub fn run(args: &WriteArgs, appliance: &ApplianceArgs, verbose: bool) -> crate::error::Result {
+pub fn run(args: &WriteArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     let mut h = session::open(&args.image, appliance, Access::ReadWrite, verbose)?;
-    h.write_file(GuestPath::from(&args.path), args.content.as_str())?;
+    h.replace_file(GuestPath::from(&args.path), args.content.as_str())?;
     h.shutdown()?;
     Ok(())
 }

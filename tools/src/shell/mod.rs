@@ -24,7 +24,7 @@ mod script;
 mod table;
 mod untar;
 
-use crate::options::{parse_format, parse_mount, ApplianceArgs, ImageArgs, MountSpec};
+use crate::options::{parse_format, parse_mount, ApplianceArgs, MountSpec};
 use crate::session::{self, Access};
 use clap::Args;
 use guestwright::prelude::*;
@@ -365,12 +365,7 @@ impl Shell {
         } else {
             Access::ReadWrite
         };
-        let images = ImageArgs {
-            images: Vec::new(),
-            format: None,
-            mounts: self.mounts.clone(),
-        };
-        session::mount_all(&self.h, &images, access)?;
+        session::mount_all(&self.h, &self.mounts, access)?;
         if self.inspect {
             commands::mount_inspected(self)?;
         }

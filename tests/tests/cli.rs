@@ -1,0 +1,266 @@
+//! The one-shot commands, driven through the real `guestwright` binary: exact output, exit
+//! statuses, and what the image holds afterwards.
+
+use guestwright_tests::*;
+use std::path::Path;
+use std::process::Output;
+
+fn gw(args: &[&str]) -> Output {
+    guestwright().args(args).output().expect("run guestwright")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = gw(args);
+    assert!(
+        out.status.success(),
+        "guestwright {args:?} failed with {}:\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn readers_print_what_the_guest_holds_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = debian_like(dir.path(), "debian.img", &[]);
+    let before = sha256(&img);
+    let i = s(&img);
+
+    // cat inspects and mounts by default; -m works too.
+    assert_eq!(
+        ok(&["cat", "-a", i, "/etc/hostname"]),
+        format!("{DEBIAN_HOSTNAME}\n")
+    );
+    assert_eq!(
+        ok(&[
+            "cat",
+            "-a",
+            i,
+            "-m",
+            "/dev/sda2",
+            "/etc/debian_version",
+            "/etc/hostname"
+        ]),
+        format!("12.5\n{DEBIAN_HOSTNAME}\n")
+    );
+
+    // ls: plain, long, recursive, with checksums.
+    let names = ok(&["ls", "-a", i, "/etc"]);
+    assert_eq!(
+        names,
+        "debian_version\nfstab\ngroup\nhostname\nhosts\nnetwork\nos-release\npasswd\nshadow\n"
+    );
+    let long = ok(&["ls", "-a", i, "-l", "/etc"]);
+    let shadow = long.lines().find(|l| l.ends_with(" shadow")).unwrap();
+    assert!(shadow.starts_with("-rw-r----- "), "{shadow}");
+    let hostname = long.lines().find(|l| l.ends_with(" hostname")).unwrap();
+    assert!(
+        hostname.contains(&format!(" {} ", DEBIAN_HOSTNAME.len() + 1)),
+        "{hostname}"
+    );
+    assert_eq!(
+        ok(&["ls", "-a", i, "-R", "/etc/network"]),
+        "/etc/network/interfaces\n"
+    );
+    let sums = ok(&["ls", "-a", i, "--checksum", "/etc/network"]);
+    let expected = run(std::process::Command::new("sh").arg("-c").arg(
+        "printf 'source /etc/network/interfaces.d/*\\n\\nauto lo\\niface lo inet loopback\\n\\nallow-hotplug eth0\\niface eth0 inet dhcp\\n' | sha256sum",
+    ));
+    let expected = String::from_utf8_lossy(&expected.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(sums, format!("{expected}  interfaces\n"));
+
+    // inspect: JSON by default, virt-inspector XML on request.
+    let json: serde_json::Value = serde_json::from_str(&ok(&["inspect", "-a", i])).unwrap();
+    assert_eq!(json[0]["distro"], "debian");
+    assert_eq!(json[0]["hostname"], DEBIAN_HOSTNAME);
+    assert_eq!(json[0]["mountpoints"][1]["mountpoint"], "/boot/efi");
+    let apps: Vec<&str> = json[0]["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(apps, ["base-files", "bash", "vim-tiny"]);
+    let xml = ok(&["inspect", "-a", i, "--xml", "--no-applications"]);
+    assert!(xml.starts_with("<?xml version=\"1.0\"?>\n<operatingsystems>\n  <operatingsystem>\n    <root>/dev/sda2</root>\n    <name>linux</name>\n"), "{xml}");
+    assert!(
+        xml.contains("      <mountpoint dev=\"/dev/sda1\">/boot/efi</mountpoint>\n"),
+        "{xml}"
+    );
+    assert!(!xml.contains("<applications>"));
+
+    // filesystems and df.
+    assert_eq!(ok(&["filesystems", "-a", i]), "/dev/sda1\n/dev/sda2\n");
+    let long = ok(&["filesystems", "-a", i, "--long"]);
+    assert_eq!(
+        long.lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["Name", "Type", "VFS", "Label", "Size", "Parent"]
+    );
+    assert!(long.contains(&format!("{}", DEBIAN_ROOT_SIZE)), "{long}");
+    let all = ok(&["filesystems", "-a", i, "--all"]);
+    assert!(
+        all.contains("/dev/sda\n") && all.contains("/dev/sda2\n"),
+        "{all}"
+    );
+    let df = ok(&["df", "-a", i]);
+    let lines: Vec<&str> = df.lines().collect();
+    assert_eq!(lines.len(), 3, "{df}");
+    assert!(
+        lines[1].starts_with("debian.img:/dev/sda1 ")
+            && lines[2].starts_with("debian.img:/dev/sda2 "),
+        "{df}"
+    );
+
+    // tar-out to stdout is a real tar.
+    let tarball = dir.path().join("etc.tar");
+    let out = gw(&["tar-out", "-a", i, "/etc/network", s(&tarball)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = run(std::process::Command::new("tar").arg("-tf").arg(&tarball));
+    assert!(
+        String::from_utf8_lossy(&listing.stdout)
+            .lines()
+            .any(|l| l.trim_start_matches("./") == "interfaces"),
+        "{listing:?}"
+    );
+
+    assert_eq!(sha256(&img), before, "readers changed the image");
+}
+
+#[test]
+fn writers_change_exactly_what_they_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = debian_like(dir.path(), "rw.img", &[]);
+    let i = s(&img);
+    ok(&["write", "-a", i, "/etc/motd", "Welcome\n"]);
+    ok(&[
+        "edit",
+        "-a",
+        i,
+        "-e",
+        "s/bookworm-vm/edited-vm/",
+        "/etc/hosts",
+    ]);
+    ok(&[
+        "edit",
+        "-a",
+        i,
+        "-e",
+        "s/^debian:!:/debian:*:/",
+        "/etc/shadow",
+    ]);
+
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a.txt"), "alpha\n").unwrap();
+    std::fs::write(src.join("sub/b.txt"), "beta\n").unwrap();
+    let tarball = dir.path().join("in.tar");
+    run(std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&src)
+        .arg("."));
+    let out = guestwright()
+        .args(["tar-in", "-a", i, "-", "/srv"])
+        .stdin(std::fs::File::open(&tarball).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let root = |p: &str| {
+        let part = extract(&img, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
+        run(std::process::Command::new("debugfs")
+            .arg("-R")
+            .arg(format!("cat {p}"))
+            .arg(part.path()))
+        .stdout
+    };
+    assert_eq!(root("/etc/motd"), b"Welcome\n");
+    assert_eq!(root("/etc/hosts"), b"127.0.0.1\tlocalhost\n127.0.1.1\tedited-vm\n\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    assert_eq!(
+        root("/etc/shadow"),
+        b"root:*:19700:0:99999:7:::\ndaemon:*:19700:0:99999:7:::\ndebian:*:19700:0:99999:7:::\n"
+    );
+    assert_eq!(root("/srv/a.txt"), b"alpha\n");
+    assert_eq!(root("/srv/sub/b.txt"), b"beta\n");
+    // The edit kept /etc/shadow's mode.
+    let long = ok(&["ls", "-a", i, "-l", "/etc"]);
+    assert!(
+        long.lines()
+            .any(|l| l.starts_with("-rw-r----- ") && l.ends_with(" shadow")),
+        "{long}"
+    );
+    let part = extract(&img, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
+    let fsck = std::process::Command::new("e2fsck")
+        .arg("-fn")
+        .arg(part.path())
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+}
+
+#[test]
+fn errors_say_what_went_wrong_with_the_documented_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = debian_like(dir.path(), "err.img", &[]);
+    let out = gw(&["cat", "-a", s(&img), "/etc/no-such-file"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("guestwright: ")
+            && err.contains("/etc/no-such-file")
+            && err.contains("ENOENT"),
+        "{err}"
+    );
+
+    let out = gw(&["cat", "-a", "/nonexistent.img", "/etc/hostname"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot open disk image /nonexistent.img")
+    );
+
+    let out = gw(&["cat", "-a", s(&img), "-m", "sda1", "/x"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+    let out = gw(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // Two operating systems' worth of nothing: a blank disk has none to inspect.
+    let blank = dir.path().join("blank.img");
+    std::fs::File::create(&blank)
+        .unwrap()
+        .set_len(8 << 20)
+        .unwrap();
+    let out = gw(&["cat", "-a", s(&blank), "--format", "raw", "/etc/hostname"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no operating system was found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,181 @@
+//! `guestwright inspect`: what operating system is on a disk image, like virt-inspector.
+
+use crate::error::{stdout, Result};
+use crate::options::{ApplianceArgs, ImageArgs};
+use crate::session::{self, Access};
+use clap::Args;
+use guestwright::inspect::{self, packages::Application, OsInfo};
+use guestwright::prelude::*;
+use serde::Serialize;
+use std::io::Write;
+
+/// Inspect a disk image (read-only): operating system, distribution and version,
+/// architecture, hostname, package format, mountpoints, filesystems and installed packages.
+/// JSON by default; --xml prints virt-inspector's XML.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    image: ImageArgs,
+    /// Print virt-inspector's XML instead of JSON.
+    #[arg(long)]
+    xml: bool,
+    /// Do not list installed packages (faster).
+    #[arg(long)]
+    no_applications: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    os: &'a OsInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applications: Option<&'a [Application]>,
+}
+
+/// Runs `inspect`.
+pub fn run(args: &InspectArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    let access = args.image.access(Access::ReadOnly);
+    let mut h = session::launch(&args.image, appliance, access, verbose)?;
+    let found = inspect::inspect(&h)?;
+    let mut apps = Vec::new();
+    for os in &found {
+        if args.no_applications {
+            apps.push(None);
+            continue;
+        }
+        inspect::mount_inspected(&h, os, true)?;
+        apps.push(Some(inspect::applications(&h, os)?));
+        h.umount_all()?;
+    }
+    h.shutdown()?;
+    let text = if args.xml {
+        xml(&found, &apps)
+    } else {
+        let reports: Vec<Report<'_>> = found
+            .iter()
+            .zip(&apps)
+            .map(|(os, a)| Report {
+                os,
+                applications: a.as_deref(),
+            })
+            .collect();
+        let mut s = serde_json::to_string_pretty(&reports).expect("serialisable");
+        s.push('\n');
+        s
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).map_err(stdout)?;
+    out.flush().map_err(stdout)
+}
+
+/// Escapes text for XML content and attribute values.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0 at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// virt-inspector's XML.
+fn xml(found: &[OsInfo], apps: &[Option<Vec<Application>>]) -> String {
+    let mut x = String::from("<?xml version=\"1.0\"?>\n<operatingsystems>\n");
+    for (os, apps) in found.iter().zip(apps) {
+        let tag = |x: &mut String, name: &str, value: &str| {
+            if !value.is_empty() {
+                x.push_str(&format!("    <{name}>{}</{name}>\n", esc(value)));
+            }
+        };
+        x.push_str("  <operatingsystem>\n");
+        tag(&mut x, "root", os.root.as_str());
+        tag(&mut x, "name", &os.os_type);
+        tag(&mut x, "arch", &os.arch);
+        tag(&mut x, "distro", &os.distro);
+        tag(&mut x, "product_name", &os.product_name);
+        tag(&mut x, "major_version", &os.major_version.to_string());
+        tag(&mut x, "minor_version", &os.minor_version.to_string());
+        tag(&mut x, "package_format", &os.package_format);
+        tag(&mut x, "package_management", &os.package_management);
+        tag(&mut x, "hostname", &os.hostname);
+        x.push_str("    <mountpoints>\n");
+        for m in &os.mountpoints {
+            x.push_str(&format!(
+                "      <mountpoint dev=\"{}\">{}</mountpoint>\n",
+                esc(m.device.as_str()),
+                esc(&m.mountpoint)
+            ));
+        }
+        x.push_str("    </mountpoints>\n    <filesystems>\n");
+        for f in &os.filesystems {
+            x.push_str(&format!(
+                "      <filesystem dev=\"{}\">\n        <type>{}</type>\n",
+                esc(f.device.as_str()),
+                esc(&f.fstype)
+            ));
+            if let Some(l) = &f.label {
+                x.push_str(&format!("        <label>{}</label>\n", esc(l)));
+            }
+            if let Some(u) = &f.uuid {
+                x.push_str(&format!("        <uuid>{}</uuid>\n", esc(u)));
+            }
+            x.push_str("      </filesystem>\n");
+        }
+        x.push_str("    </filesystems>\n");
+        if let Some(apps) = apps {
+            x.push_str("    <applications>\n");
+            for a in apps {
+                x.push_str(&format!(
+                    "      <application>\n        <name>{}</name>\n        <epoch>{}</epoch>\n        <version>{}</version>\n        <release>{}</release>\n        <arch>{}</arch>\n      </application>\n",
+                    esc(&a.name), a.epoch, esc(&a.version), esc(&a.release), esc(&a.arch)
+                ));
+            }
+            x.push_str("    </applications>\n");
+        }
+        x.push_str("  </operatingsystem>\n");
+    }
+    x.push_str("</operatingsystems>\n");
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escapes_guest_strings() {
+        assert_eq!(esc("a<b>&\"c'\u{1b}"), "a&lt;b&gt;&amp;&quot;c&apos;\\x1b");
+        let os = OsInfo {
+            root: Device::from("/dev/sda2"),
+            root_options: None,
+            os_type: "linux".into(),
+            distro: "debian".into(),
+            product_name: "Debian <12>".into(),
+            major_version: 12,
+            minor_version: 0,
+            arch: "x86_64".into(),
+            hostname: "h&h".into(),
+            package_format: "deb".into(),
+            package_management: "apt".into(),
+            mountpoints: vec![],
+            filesystems: vec![],
+        };
+        let x = xml(&[os], &[None]);
+        assert!(
+            x.contains("<product_name>Debian &lt;12&gt;</product_name>"),
+            "{x}"
+        );
+        assert!(x.contains("<hostname>h&amp;h</hostname>"), "{x}");
+        assert!(!x.contains("<applications>"));
+    }
+}
