@@ -23,6 +23,7 @@
 
 pub mod accel;
 pub mod console;
+pub mod customize;
 pub mod drive;
 pub mod edit;
 pub mod error;

@@ -28,6 +28,9 @@ pub enum CliError {
     /// The arguments make no sense together.
     #[error("{0}")]
     Usage(String),
+    /// customize, sysprep or clone failed.
+    #[error(transparent)]
+    Customize(#[from] guestwright::customize::CustomizeError),
     /// Writing our own output failed.
     #[error("cannot write to standard output")]
     Stdout(#[source] io::Error),
@@ -49,6 +52,7 @@ impl CliError {
         eprintln!("guestwright: {}", guestwright::error::chain(self));
         match self {
             CliError::Usage(_) => ExitCode::from(2),
+            CliError::Customize(e) if e.is_usage() => ExitCode::from(2),
             _ => ExitCode::from(1),
         }
     }

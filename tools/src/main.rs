@@ -48,6 +48,9 @@ enum Command {
     Inspect(cmd::inspect::InspectArgs),
     Filesystems(cmd::filesystems::FilesystemsArgs),
     Df(cmd::df::DfArgs),
+    Customize(cmd::customize::CustomizeArgs),
+    Sysprep(cmd::sysprep::SysprepArgs),
+    Clone(cmd::clone::CloneArgs),
     Shell(shell::ShellArgs),
     Mount(fuse::MountArgs),
     Umount(fuse::UmountArgs),
@@ -65,6 +68,9 @@ fn run(cli: &Cli) -> error::Result {
         Command::Inspect(a) => cmd::inspect::run(a, &cli.appliance, verbose),
         Command::Filesystems(a) => cmd::filesystems::run(a, &cli.appliance, verbose),
         Command::Df(a) => cmd::df::run(a, &cli.appliance, verbose),
+        Command::Customize(a) => cmd::customize::run(a, &cli.appliance, verbose),
+        Command::Sysprep(a) => cmd::sysprep::run(a, &cli.appliance, verbose),
+        Command::Clone(a) => cmd::clone::run(a, &cli.appliance, verbose),
         // Run from `main`: these report their own errors and have their own exit codes.
         Command::Shell(_) | Command::Mount(_) | Command::Umount(_) => Ok(()),
     }

@@ -1,10 +1,13 @@
 //! The one-shot subcommands, one module each.
 
 pub mod cat;
+pub mod clone;
+pub mod customize;
 pub mod df;
 pub mod edit;
 pub mod filesystems;
 pub mod inspect;
 pub mod ls;
+pub mod sysprep;
 pub mod tar;
 pub mod write;

@@ -1,0 +1,450 @@
+//! Runs one [`Operation`] against the mounted guest: reads the files it needs, calls the pure
+//! editors of [`crate::edit`], and writes back what changed through [`Guest`].
+//!
+//! The distribution decides where some settings live (see [`hostname`]); everything else is
+//! chosen from the files the guest has.
+
+use std::io::Read;
+
+use guestwright_protocol::{ChecksumType, Client};
+use rand::Rng;
+
+use super::guest::{guest_err, parent, Guest};
+use super::ops::Operation;
+use super::report::{Change, Step};
+use super::CustomizeError;
+use crate::edit::hostname::{self, Hostname, LoopbackAlias};
+use crate::edit::network::{self, GuestFile, GuestNetwork};
+use crate::edit::password::Secret;
+use crate::edit::{firstboot, shadow, ssh, text, timezone, udev, users};
+use crate::inspect::OsInfo;
+
+/// Files up to this size are uploaded with one atomic `replace_file`; larger ones stream to a
+/// temporary file that is then renamed.
+const UPLOAD_INLINE_MAX: u64 = 2 << 20;
+
+/// What every operation may need besides the guest.
+#[derive(Debug)]
+pub struct Context<'a> {
+    /// The inspected guest.
+    pub os: &'a OsInfo,
+    /// Days since 1970-01-01, for shadow's last-change field.
+    pub today: u64,
+    /// Passwords made by `random` selectors.
+    pub generated: Vec<(String, Secret)>,
+}
+
+/// Runs one operation; the changes it made are in `g` (take them after).
+pub fn run<R: Rng>(
+    g: &mut Guest<'_>,
+    cx: &mut Context<'_>,
+    op: &Operation,
+    step: &mut Step,
+    rng: &mut R,
+) -> Result<(), CustomizeError> {
+    match op {
+        Operation::Hostname(name) => set_hostname(g, cx.os, name),
+        Operation::Password { user, selector } => {
+            let old = g.read("/etc/shadow")?.ok_or_else(|| {
+                CustomizeError::Refused("the guest has no /etc/shadow: cannot set passwords".into())
+            })?;
+            let change = shadow::set_user_password(&old, user, selector, None, cx.today, rng)
+                .map_err(|e| CustomizeError::Refused(crate::error::chain(&e)))?;
+            g.write("/etc/shadow", Some(&old), &change.shadow, None, false)?;
+            if let Some(p) = change.generated {
+                cx.generated.push((user.clone(), p));
+            }
+            Ok(())
+        }
+        Operation::UserAdd(spec) => add_user(g, cx, spec),
+        Operation::SshInject(s) => ssh_inject(g, s),
+        Operation::Network(spec) => set_network(g, spec, step),
+        Operation::UdevNet(net) => {
+            g.edit_file(udev::RULES_PATH, |old| udev::set_udev_net(old, net), true)?;
+            Ok(())
+        }
+        Operation::UdevNetClear => {
+            g.delete(udev::RULES_PATH)?;
+            Ok(())
+        }
+        Operation::Write { path, content } => {
+            let old = g.read(path)?;
+            if old.is_none() && !g.is_dir(parent(path))? {
+                return Err(CustomizeError::Refused(format!(
+                    "cannot write {path}: {} does not exist in the guest (add --mkdir {} before it)",
+                    parent(path),
+                    parent(path)
+                )));
+            }
+            g.write(path, old.as_deref(), content, None, false)?;
+            Ok(())
+        }
+        Operation::AppendLine { path, line } => {
+            let old = g.read(path)?;
+            let present = old
+                .as_deref()
+                .is_some_and(|c| text::lines(c).iter().any(|l| l.body == line.as_bytes()));
+            if !present {
+                let new = text::append_line(old.as_deref().unwrap_or_default(), line.as_bytes());
+                g.write(path, old.as_deref(), &new, None, false)?;
+            }
+            Ok(())
+        }
+        Operation::Upload { host, path } => upload(g, host, path),
+        Operation::Mkdir(p) => {
+            g.mkdir_p(p)?;
+            Ok(())
+        }
+        Operation::Delete(p) => {
+            g.delete_glob(p)?;
+            Ok(())
+        }
+        Operation::Chmod { mode, path } => {
+            g.chmod(path, *mode)?;
+            Ok(())
+        }
+        Operation::Link { target, links } => {
+            for l in links {
+                g.symlink(l, target)?;
+            }
+            Ok(())
+        }
+        Operation::Timezone(tz) => {
+            let zone = tz.zoneinfo_path();
+            let found = g
+                .stat(&zone)?
+                .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFREG);
+            if !found {
+                return Err(CustomizeError::Refused(format!(
+                    "time zone {} is not installed in the guest ({zone} is missing): pick one that exists (install tzdata) or use UTC",
+                    tz.as_str()
+                )));
+            }
+            let etc_tz = g.read("/etc/timezone")?;
+            let clock = g.read("/etc/sysconfig/clock")?;
+            g.apply(&timezone::timezone_edits(
+                tz,
+                etc_tz.as_deref(),
+                clock.as_deref(),
+            ))
+        }
+        Operation::Edit { path, expr, .. } => {
+            let old = g.read(path)?.ok_or_else(|| {
+                CustomizeError::Refused(format!(
+                    "{path} does not exist in the guest: nothing to edit"
+                ))
+            })?;
+            let new = expr.apply(&old);
+            g.write(path, Some(&old), &new, None, false)?;
+            Ok(())
+        }
+        Operation::RunCommand(cmd) => {
+            let out =
+                g.h.sh(cmd.as_str(), None)
+                    .map_err(guest_err(format!("command `{cmd}` failed")))?;
+            g.record(Change::Ran {
+                command: cmd.clone(),
+            });
+            if !out.is_empty() {
+                step.output = Some(out);
+            }
+            Ok(())
+        }
+        Operation::FirstbootCommand(cmd) => firstboot(g, cmd),
+    }
+}
+
+/// `--hostname`, per distribution as virt-customize does it, plus /etc/hosts everywhere it
+/// names the old host.
+fn set_hostname(g: &mut Guest<'_>, os: &OsInfo, name: &Hostname) -> Result<(), CustomizeError> {
+    let rh = matches!(
+        os.distro.as_str(),
+        "fedora"
+            | "rhel"
+            | "centos"
+            | "scientificlinux"
+            | "oraclelinux"
+            | "rocky"
+            | "almalinux"
+            | "redhat-based"
+            | "openeuler"
+    );
+    let modern_rh =
+        rh && (os.major_version >= 7 || (os.distro == "fedora" && os.major_version >= 18));
+    let debian = matches!(
+        os.distro.as_str(),
+        "debian" | "ubuntu" | "kalilinux" | "linuxmint"
+    );
+    let suse = matches!(os.distro.as_str(), "opensuse" | "sles" | "suse-based");
+
+    let old_file = g.read("/etc/hostname")?;
+    let mut old_name = old_file.as_deref().and_then(hostname::read_hostname);
+    if rh && !modern_rh {
+        // RHEL 6 and older: /etc/sysconfig/network is where the name lives.
+        let cur = g.read("/etc/sysconfig/network")?;
+        if old_name.is_none() {
+            old_name = cur
+                .as_deref()
+                .and_then(|c| crate::edit::sysconfig::get(c, "HOSTNAME"))
+                .map(|v| String::from_utf8_lossy(&v).into_owned());
+        }
+        let new = hostname::edit_sysconfig_network(cur.as_deref(), name);
+        g.write("/etc/sysconfig/network", cur.as_deref(), &new, None, false)?;
+    }
+    if suse {
+        let cur = g.read("/etc/HOSTNAME")?;
+        if old_name.is_none() {
+            old_name = cur.as_deref().and_then(hostname::read_hostname);
+        }
+        let new = hostname::edit_hostname_file(cur.as_deref(), name);
+        g.write("/etc/HOSTNAME", cur.as_deref(), &new, None, false)?;
+    }
+    let old_rh = rh && !modern_rh;
+    if !old_rh || old_file.is_some() {
+        let new = hostname::edit_hostname_file(old_file.as_deref(), name);
+        g.write("/etc/hostname", old_file.as_deref(), &new, None, false)?;
+    }
+    let hosts = g.read("/etc/hosts")?;
+    if hosts.is_some() || debian {
+        let alias = if debian {
+            LoopbackAlias::AddIfMissing
+        } else {
+            LoopbackAlias::Never
+        };
+        let new = hostname::edit_hosts(hosts.as_deref(), old_name.as_deref(), name, alias);
+        g.write("/etc/hosts", hosts.as_deref(), &new, None, false)?;
+    }
+    let info = g.read("/etc/machine-info")?;
+    if modern_rh
+        || info
+            .as_deref()
+            .is_some_and(|c| crate::edit::sysconfig::get(c, "PRETTY_HOSTNAME").is_some())
+    {
+        let new = hostname::edit_machine_info(info.as_deref(), name);
+        g.write("/etc/machine-info", info.as_deref(), &new, None, false)?;
+    }
+    Ok(())
+}
+
+fn add_user(
+    g: &mut Guest<'_>,
+    cx: &Context<'_>,
+    spec: &users::UserSpec,
+) -> Result<(), CustomizeError> {
+    let need = |p: &str, c: Option<Vec<u8>>| {
+        c.ok_or_else(|| CustomizeError::Refused(format!("the guest has no {p}: cannot add users")))
+    };
+    let passwd = need("/etc/passwd", g.read("/etc/passwd")?)?;
+    let group = need("/etc/group", g.read("/etc/group")?)?;
+    let shadow = g.read("/etc/shadow")?;
+    let gshadow = g.read("/etc/gshadow")?;
+    let defs = users::LoginDefs::parse(g.read("/etc/login.defs")?.as_deref());
+    let db = users::UserDb {
+        passwd: &passwd,
+        shadow: shadow.as_deref(),
+        group: &group,
+        gshadow: gshadow.as_deref(),
+    };
+    let add = users::add_user(&db, spec, &defs, cx.today)
+        .map_err(|e| CustomizeError::Refused(e.to_string()))?;
+    g.write("/etc/passwd", Some(&passwd), &add.passwd, None, false)?;
+    g.write("/etc/group", Some(&group), &add.group, None, false)?;
+    if let (Some(old), Some(new)) = (&shadow, &add.shadow) {
+        g.write("/etc/shadow", Some(old), new, None, false)?;
+    }
+    if let (Some(old), Some(new)) = (&gshadow, &add.gshadow) {
+        g.write("/etc/gshadow", Some(old), new, None, false)?;
+    }
+    let home = &add.home;
+    if g.lstat(&home.path)?.is_none() {
+        g.mkdir_p(parent(&home.path))?;
+        if g.is_dir(home.skel)? {
+            // cp -a keeps the skeleton's modes; the owner becomes the user's below.
+            g.h.cp_a(home.skel, home.path.as_str())
+                .map_err(guest_err(format!(
+                    "cannot copy {} to {}",
+                    home.skel, home.path
+                )))?;
+            g.record(Change::Directory {
+                path: home.path.clone(),
+            });
+            let entries =
+                g.h.find(home.path.as_str())
+                    .map_err(guest_err(format!("cannot list {}", home.path)))?;
+            for rel in entries {
+                let p = format!("{}/{}", home.path, String::from_utf8_lossy(rel.as_bytes()));
+                g.h.lchown(i64::from(home.uid), i64::from(home.gid), p.as_str())
+                    .map_err(guest_err(format!("cannot change the owner of {p}")))?;
+            }
+        }
+        g.mkdir_owned(&home.path, home.mode, home.uid, home.gid)?;
+    }
+    Ok(())
+}
+
+fn ssh_inject(g: &mut Guest<'_>, s: &super::ops::SshInject) -> Result<(), CustomizeError> {
+    let passwd = g.read("/etc/passwd")?.unwrap_or_default();
+    let user = users::lookup_user(&passwd, &s.user).ok_or_else(|| {
+        CustomizeError::Refused(format!(
+            "user {:?} is not in the guest's /etc/passwd: add it first (--user-add {})",
+            s.user, s.user
+        ))
+    })?;
+    let home = user.home.trim_end_matches('/');
+    if home.is_empty() || !home.starts_with('/') || !g.is_dir(home)? {
+        return Err(CustomizeError::Refused(format!(
+            "the home directory {:?} of {} does not exist in the guest",
+            user.home, s.user
+        )));
+    }
+    let dir = format!("{home}/.ssh");
+    g.mkdir_owned(&dir, ssh::SSH_DIR_MODE, user.uid, user.gid)?;
+    let path = format!("{dir}/authorized_keys");
+    let old = g.read(&path)?;
+    let new = ssh::add_authorized_key(old.as_deref(), &s.key);
+    g.write(
+        &path,
+        old.as_deref(),
+        &new,
+        Some(ssh::AUTHORIZED_KEYS_MODE),
+        false,
+    )?;
+    g.lchown(&path, user.uid, user.gid)?;
+    Ok(())
+}
+
+/// Reads what the network editors look at, then applies the style's edits.
+fn set_network(
+    g: &mut Guest<'_>,
+    spec: &network::NetworkSpec,
+    step: &mut Step,
+) -> Result<(), CustomizeError> {
+    let patterns = [
+        "/etc/netplan/*.yaml",
+        "/etc/NetworkManager/system-connections/*.nmconnection",
+        "/etc/sysconfig/network-scripts/ifcfg-*",
+        "/etc/network/interfaces",
+        "/etc/network/interfaces.d/*",
+        "/etc/systemd/network/*.network",
+    ];
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for pat in patterns {
+        for p in g.glob(pat)? {
+            if let Some(c) = g.read(&p).or_else(|e| match e {
+                // A directory or device among the matches is not a config file.
+                CustomizeError::Guest { .. } => Ok(None),
+                e => Err(e),
+            })? {
+                files.push((p, c));
+            }
+        }
+    }
+    let guest = GuestNetwork {
+        files: files
+            .iter()
+            .map(|(p, c)| GuestFile {
+                path: p,
+                content: c,
+            })
+            .collect(),
+        netplan_dir: g.is_dir(network::netplan::DIR)?,
+        networkmanager: g.is_dir("/etc/NetworkManager")?,
+        ifcfg_dir: g.is_dir(network::ifcfg::DIR)?,
+    };
+    let style = network::pick_style(&guest, &spec.iface);
+    step.notes.push(format!("style: {style:?}"));
+    let edits = network::network_edits(&guest, spec, style);
+    g.apply(&edits)
+}
+
+fn upload(g: &mut Guest<'_>, host: &std::path::Path, path: &str) -> Result<(), CustomizeError> {
+    use std::os::unix::fs::PermissionsExt;
+    let host_err = |source| CustomizeError::HostRead {
+        path: host.to_path_buf(),
+        source,
+    };
+    let dest = if g.is_dir(path)? {
+        let base = host
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{}/{base}", path.trim_end_matches('/'))
+    } else {
+        path.to_owned()
+    };
+    let mut file = std::fs::File::open(host).map_err(host_err)?;
+    let meta = file.metadata().map_err(host_err)?;
+    let mode = meta.permissions().mode() & 0o7777;
+    let existing = g.stat(&dest)?;
+    let same = match &existing {
+        Some(st) if st.size == meta.len() => {
+            use sha2::Digest;
+            let mut hasher = sha2::Sha256::new();
+            std::io::copy(&mut file, &mut hasher).map_err(host_err)?;
+            let want = format!("{:x}", hasher.finalize());
+            let have =
+                g.h.checksum(ChecksumType::Sha256, dest.as_str())
+                    .map_err(guest_err(format!("cannot checksum {dest}")))?;
+            want == have
+        }
+        _ => false,
+    };
+    if !same {
+        let mut file = std::fs::File::open(host).map_err(host_err)?;
+        if meta.len() <= UPLOAD_INLINE_MAX {
+            let mut data = Vec::with_capacity(meta.len() as usize);
+            file.read_to_end(&mut data).map_err(host_err)?;
+            g.replace(&dest, existing.is_some(), &data)?;
+        } else {
+            let tmp = format!(
+                "{}/.guestwright-upload-{}",
+                parent(&dest),
+                std::process::id()
+            );
+            g.h.upload(tmp.as_str(), &mut file)
+                .map_err(guest_err(format!(
+                    "cannot upload {} to {dest}",
+                    host.display()
+                )))?;
+            g.h.rename(tmp.as_str(), dest.as_str(), None, None)
+                .map_err(guest_err(format!(
+                    "cannot move the upload into place at {dest}"
+                )))?;
+            g.record(match existing {
+                Some(_) => Change::Modified { path: dest.clone() },
+                None => Change::Created { path: dest.clone() },
+            });
+        }
+    }
+    let cur = g.stat(&dest)?.map(|s| s.mode & 0o7777);
+    if cur != Some(mode) {
+        g.chmod(&dest, mode)?;
+    }
+    Ok(())
+}
+
+fn firstboot(g: &mut Guest<'_>, cmd: &str) -> Result<(), CustomizeError> {
+    if !g.is_dir("/etc/systemd")? && !g.is_dir("/usr/lib/systemd")? {
+        return Err(CustomizeError::Refused(
+            "--firstboot-command needs a guest that boots with systemd, and this one has no /etc/systemd".into(),
+        ));
+    }
+    let names = match g.h.ls(firstboot::SCRIPTS_DIR) {
+        Ok(n) => n,
+        Err(e) if matches!(e.errno(), Some(guestwright_protocol::Errno::ENOENT)) => Vec::new(),
+        Err(e) => return Err(guest_err(format!("cannot list {}", firstboot::SCRIPTS_DIR))(e)),
+    };
+    let mut scripts = Vec::new();
+    for n in names {
+        let name = String::from_utf8_lossy(&n.0).into_owned();
+        if let Some(c) = g.read(&format!("{}/{name}", firstboot::SCRIPTS_DIR))? {
+            scripts.push((name, c));
+        }
+    }
+    let existing: Vec<firstboot::ExistingScript<'_>> = scripts
+        .iter()
+        .map(|(name, content)| firstboot::ExistingScript { name, content })
+        .collect();
+    let edits = firstboot::firstboot_edits(&existing, cmd);
+    g.apply(&edits)
+}

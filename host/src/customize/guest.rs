@@ -1,0 +1,421 @@
+//! Changes to the mounted guest that record themselves: every write compares the new contents
+//! with the old and does nothing when they match, so a second identical run changes nothing;
+//! every change is noted for the report, and in a dry run also as a unified diff.
+//!
+//! Files are always replaced with `replace_file` (a temporary file in the same directory takes
+//! the old file's mode, owner and extended attributes, is flushed and renamed over the old
+//! one). Paths resolve inside the guest root in the daemon, whatever symlinks the guest holds.
+
+use guestwright_protocol::{Client, Errno, GuestPath, Stat};
+
+use super::report::Change;
+use super::CustomizeError;
+use crate::edit::diff::unified_diff;
+use crate::edit::{FileChange, FileEdit};
+use crate::handle::Handle;
+
+/// Deleted files up to this size appear whole in a dry run's diff.
+const DIFF_DELETED_MAX: u64 = 64 * 1024;
+
+/// The mounted guest, with the changes made since the last [`Guest::take_changes`].
+#[derive(Debug)]
+pub struct Guest<'h> {
+    /// The handle, for operations this module does not wrap.
+    pub h: &'h Handle,
+    dry_run: bool,
+    changes: Vec<Change>,
+    diff: String,
+}
+
+/// An error from the appliance while doing `what`.
+pub fn guest_err(what: impl Into<String>) -> impl FnOnce(crate::Error) -> CustomizeError {
+    let what = what.into();
+    move |source| CustomizeError::Guest { what, source }
+}
+
+fn is_missing(e: &crate::Error) -> bool {
+    matches!(e.errno(), Some(Errno::ENOENT) | Some(Errno::ENOTDIR))
+}
+
+/// The parent directory of an absolute guest path (`/` for a top-level name).
+pub fn parent(path: &str) -> &str {
+    match path.trim_end_matches('/').rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+impl<'h> Guest<'h> {
+    /// Wraps a handle whose guest is mounted.
+    pub fn new(h: &'h Handle, dry_run: bool) -> Guest<'h> {
+        Guest {
+            h,
+            dry_run,
+            changes: Vec::new(),
+            diff: String::new(),
+        }
+    }
+
+    /// True in a dry run (the writes go to a throw-away overlay).
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// The changes recorded since the last call.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// The dry-run diff so far.
+    pub fn take_diff(&mut self) -> String {
+        std::mem::take(&mut self.diff)
+    }
+
+    /// Notes a change made by other means.
+    pub fn record(&mut self, change: Change) {
+        self.changes.push(change);
+    }
+
+    /// A file's contents; `None` when it does not exist. A path that exists but is not a
+    /// regular file (a device, a directory, a symlink loop) is an error.
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, CustomizeError> {
+        match self.h.read_file(GuestPath::from(path)) {
+            Ok(d) => Ok(Some(d.0)),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(guest_err(format!("cannot read {path} in the guest"))(e)),
+        }
+    }
+
+    /// `lstat`; `None` when nothing is there.
+    pub fn lstat(&self, path: &str) -> Result<Option<Stat>, CustomizeError> {
+        match self.h.lstat(GuestPath::from(path)) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(guest_err(format!("cannot look at {path} in the guest"))(e)),
+        }
+    }
+
+    /// `stat` (following symlinks inside the guest); `None` when nothing is there.
+    pub fn stat(&self, path: &str) -> Result<Option<Stat>, CustomizeError> {
+        match self.h.stat(GuestPath::from(path)) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(guest_err(format!("cannot look at {path} in the guest"))(e)),
+        }
+    }
+
+    /// True when `path` is a directory (following symlinks).
+    pub fn is_dir(&self, path: &str) -> Result<bool, CustomizeError> {
+        Ok(self
+            .stat(path)?
+            .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFDIR))
+    }
+
+    /// Replaces `path` with `new` unless `old` (its current contents, `None` if missing)
+    /// already equals it. `mode`: the file must end up with these permission bits. With
+    /// `parents`, missing parent directories are created (0755). Returns whether anything
+    /// changed.
+    pub fn write(
+        &mut self,
+        path: &str,
+        old: Option<&[u8]>,
+        new: &[u8],
+        mode: Option<u32>,
+        parents: bool,
+    ) -> Result<bool, CustomizeError> {
+        let mut changed = false;
+        if old != Some(new) {
+            if parents && old.is_none() {
+                self.mkdir_p(parent(path))?;
+            }
+            self.h
+                .replace_file(GuestPath::from(path), new)
+                .map_err(guest_err(format!("cannot write {path} in the guest")))?;
+            if self.dry_run {
+                self.diff.push_str(&unified_diff(path, old, Some(new)));
+            }
+            self.changes.push(match old {
+                Some(_) => Change::Modified { path: path.into() },
+                None => Change::Created { path: path.into() },
+            });
+            changed = true;
+        }
+        if let Some(m) = mode {
+            // A new file was made 0644 by the daemon: no need to ask.
+            let current = match old {
+                None => Some(0o644),
+                Some(_) => self.stat(path)?.map(|s| s.mode & 0o7777),
+            };
+            if current != Some(m) {
+                self.set_mode(path, m)?;
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Replaces `path` with `new`, which the caller knows differs from what is there
+    /// (`existed`: whether a file was there).
+    pub fn replace(&mut self, path: &str, existed: bool, new: &[u8]) -> Result<(), CustomizeError> {
+        self.h
+            .replace_file(GuestPath::from(path), new)
+            .map_err(guest_err(format!("cannot write {path} in the guest")))?;
+        if self.dry_run {
+            self.diff
+                .push_str(&format!("Replaced: {path} ({} bytes)\n", new.len()));
+        }
+        self.changes.push(match existed {
+            true => Change::Modified { path: path.into() },
+            false => Change::Created { path: path.into() },
+        });
+        Ok(())
+    }
+
+    /// Reads a file and writes it back through `edit` if that changes it.
+    pub fn edit_file(
+        &mut self,
+        path: &str,
+        edit: impl FnOnce(Option<&[u8]>) -> Vec<u8>,
+        parents: bool,
+    ) -> Result<bool, CustomizeError> {
+        let old = self.read(path)?;
+        let new = edit(old.as_deref());
+        self.write(path, old.as_deref(), &new, None, parents)
+    }
+
+    /// Applies the edits an editor decided on.
+    pub fn apply(&mut self, edits: &[FileEdit]) -> Result<(), CustomizeError> {
+        for e in edits {
+            match &e.change {
+                FileChange::Write { content, mode } => {
+                    let old = self.read(&e.path)?;
+                    self.write(&e.path, old.as_deref(), content, *mode, true)?;
+                }
+                FileChange::Symlink { target } => {
+                    self.symlink(&e.path, target)?;
+                }
+                FileChange::Delete => {
+                    self.delete(&e.path)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn set_mode(&mut self, path: &str, mode: u32) -> Result<(), CustomizeError> {
+        self.h
+            .chmod(mode, GuestPath::from(path))
+            .map_err(guest_err(format!("cannot change the mode of {path}")))?;
+        self.changes.push(Change::Mode {
+            path: path.into(),
+            mode: format!("{mode:04o}"),
+        });
+        Ok(())
+    }
+
+    /// Sets the permission bits of an existing path if they differ.
+    pub fn chmod(&mut self, path: &str, mode: u32) -> Result<bool, CustomizeError> {
+        let st = self.stat(path)?.ok_or_else(|| {
+            CustomizeError::Refused(format!(
+                "{path} does not exist in the guest: nothing to chmod"
+            ))
+        })?;
+        if st.mode & 0o7777 == mode {
+            return Ok(false);
+        }
+        self.set_mode(path, mode)?;
+        Ok(true)
+    }
+
+    /// Sets the owner of a path (not following a final symlink) if it differs.
+    pub fn lchown(&mut self, path: &str, uid: u32, gid: u32) -> Result<bool, CustomizeError> {
+        let st = self.lstat(path)?.ok_or_else(|| {
+            CustomizeError::Refused(format!(
+                "{path} does not exist in the guest: nothing to chown"
+            ))
+        })?;
+        if st.uid == uid && st.gid == gid {
+            return Ok(false);
+        }
+        self.h
+            .lchown(i64::from(uid), i64::from(gid), GuestPath::from(path))
+            .map_err(guest_err(format!("cannot change the owner of {path}")))?;
+        self.changes.push(Change::Owner {
+            path: path.into(),
+            uid,
+            gid,
+        });
+        Ok(true)
+    }
+
+    /// Creates a directory and its parents; nothing if it is there.
+    pub fn mkdir_p(&mut self, path: &str) -> Result<bool, CustomizeError> {
+        if self.is_dir(path)? {
+            return Ok(false);
+        }
+        self.h
+            .mkdir_p(GuestPath::from(path))
+            .map_err(guest_err(format!("cannot create directory {path}")))?;
+        self.changes.push(Change::Directory { path: path.into() });
+        if self.dry_run {
+            self.diff.push_str(&format!("New directory: {path}\n"));
+        }
+        Ok(true)
+    }
+
+    /// Creates a directory with exactly `mode`, owned by uid:gid; an existing directory gets
+    /// the mode and owner. Its parent must exist.
+    pub fn mkdir_owned(
+        &mut self,
+        path: &str,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(), CustomizeError> {
+        match self.lstat(path)? {
+            Some(st) if st.mode & libc::S_IFMT == libc::S_IFDIR => {
+                if st.mode & 0o7777 != mode {
+                    self.set_mode(path, mode)?;
+                }
+            }
+            Some(_) => {
+                return Err(CustomizeError::Refused(format!(
+                    "{path} exists in the guest and is not a directory: remove it first (--delete {path})"
+                )))
+            }
+            None => {
+                self.h
+                    .mkdir_mode(GuestPath::from(path), mode)
+                    .map_err(guest_err(format!("cannot create directory {path}")))?;
+                self.changes.push(Change::Directory { path: path.into() });
+                // mkdir_mode is subject to the umask.
+                self.h
+                    .chmod(mode, GuestPath::from(path))
+                    .map_err(guest_err(format!("cannot change the mode of {path}")))?;
+                if self.dry_run {
+                    self.diff.push_str(&format!("New directory: {path}\n"));
+                }
+            }
+        }
+        self.lchown(path, uid, gid)?;
+        Ok(())
+    }
+
+    /// Makes `link` a symbolic link to `target` unless it already is one.
+    pub fn symlink(&mut self, link: &str, target: &str) -> Result<bool, CustomizeError> {
+        match self.lstat(link)? {
+            Some(st) if st.mode & libc::S_IFMT == libc::S_IFLNK => {
+                let cur = self
+                    .h
+                    .readlink(GuestPath::from(link))
+                    .map_err(guest_err(format!("cannot read the link {link}")))?;
+                if cur.as_bytes() == target.as_bytes() {
+                    return Ok(false);
+                }
+            }
+            Some(st) if st.mode & libc::S_IFMT == libc::S_IFDIR => {
+                return Err(CustomizeError::Refused(format!(
+                    "{link} is a directory in the guest; refusing to replace it with a link (--delete it first)"
+                )))
+            }
+            Some(_) => {}
+            None => {
+                self.mkdir_p(parent(link))?;
+            }
+        }
+        self.h
+            .ln_sf(GuestPath::from(target), GuestPath::from(link))
+            .map_err(guest_err(format!("cannot link {link} to {target}")))?;
+        if self.dry_run {
+            self.diff
+                .push_str(&format!("Symlink: {link} -> {target}\n"));
+        }
+        self.changes.push(Change::Symlink {
+            path: link.into(),
+            target: target.into(),
+        });
+        Ok(true)
+    }
+
+    /// Removes a file, link or tree; nothing if it is not there.
+    pub fn delete(&mut self, path: &str) -> Result<bool, CustomizeError> {
+        let Some(st) = self.lstat(path)? else {
+            return Ok(false);
+        };
+        if self.dry_run {
+            let regular = st.mode & libc::S_IFMT == libc::S_IFREG;
+            if regular && st.size <= DIFF_DELETED_MAX {
+                let old = self.read(path)?;
+                self.diff
+                    .push_str(&unified_diff(path, old.as_deref(), None));
+            } else {
+                self.diff.push_str(&format!("Deleted: {path}\n"));
+            }
+        }
+        self.h
+            .rm_rf(GuestPath::from(path))
+            .map_err(guest_err(format!("cannot delete {path}")))?;
+        self.changes.push(Change::Deleted { path: path.into() });
+        Ok(true)
+    }
+
+    /// The paths matching a shell pattern (the path itself when it has no pattern
+    /// characters and exists).
+    pub fn glob(&self, pattern: &str) -> Result<Vec<String>, CustomizeError> {
+        if !pattern.contains(['*', '?', '[']) {
+            return Ok(self
+                .lstat(pattern)?
+                .map(|_| pattern.to_owned())
+                .into_iter()
+                .collect());
+        }
+        match self.h.glob_expand(GuestPath::from(pattern), Some(false)) {
+            Ok(v) => Ok(v
+                .into_iter()
+                .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
+                .collect()),
+            Err(e) if is_missing(&e) => Ok(Vec::new()),
+            Err(e) => Err(guest_err(format!("cannot expand {pattern} in the guest"))(
+                e,
+            )),
+        }
+    }
+
+    /// Removes every path matching a pattern.
+    pub fn delete_glob(&mut self, pattern: &str) -> Result<bool, CustomizeError> {
+        let mut any = false;
+        for p in self.glob(pattern)? {
+            any |= self.delete(&p)?;
+        }
+        Ok(any)
+    }
+
+    /// Truncates a regular file to zero bytes; nothing if it is missing or empty.
+    pub fn truncate(&mut self, path: &str) -> Result<bool, CustomizeError> {
+        match self.lstat(path)? {
+            Some(st) if st.mode & libc::S_IFMT == libc::S_IFREG && st.size > 0 => {
+                if self.dry_run {
+                    self.diff.push_str(&format!("Truncated: {path}\n"));
+                }
+                self.h
+                    .truncate(GuestPath::from(path))
+                    .map_err(guest_err(format!("cannot truncate {path}")))?;
+                self.changes.push(Change::Truncated { path: path.into() });
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parent;
+
+    #[test]
+    fn parents() {
+        assert_eq!(parent("/etc/hostname"), "/etc");
+        assert_eq!(parent("/etc"), "/");
+        assert_eq!(parent("/a/b/c/"), "/a/b");
+    }
+}

@@ -1,0 +1,320 @@
+//! `customize`, `sysprep` and `clone`: make a template image a specific machine, or a machine a
+//! template, without booting it.
+//!
+//! Operations are parsed ([`ops`], [`source`]) into typed [`Operation`]s before anything is
+//! started, then run in the order given against the guest that inspection found and mounted
+//! read-write ([`apply`]), each producing a [`Step`] of the [`Report`]. File edits are the pure
+//! editors of [`crate::edit`]; every write goes through [`guest::Guest`], which compares before
+//! writing (a second identical run changes nothing) and replaces files atomically. Around the
+//! operations, [`lifecycle`] does what virt-customize does (machine-id, random seed, SELinux
+//! relabel marker).
+//!
+//! A dry run opens the images read-only: the appliance writes into a throw-away overlay, so
+//! the operations really run and the diff is exact, and the images' bytes never change.
+//!
+//! ```no_run
+//! use guestwright::customize::{self, Options, Plan, Word};
+//!
+//! let ops = customize::expand(&[
+//!     Word::new("hostname", Some("web01")),
+//!     Word::new("root-password", Some("password:hunter2")),
+//! ])?;
+//! let report = customize::run_images(
+//!     &["web01.qcow2".into()],
+//!     None,
+//!     guestwright::LaunchConfig::default(),
+//!     &Plan { operations: ops, sysprep: Vec::new() },
+//!     &Options::default(),
+//! )?;
+//! print!("{}", report.summary());
+//! # Ok::<(), guestwright::customize::CustomizeError>(())
+//! ```
+
+pub mod apply;
+pub mod clone;
+pub mod guest;
+pub mod lifecycle;
+pub mod ops;
+pub mod report;
+pub mod source;
+pub mod sysprep;
+
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub use ops::{parse_operation, Operation, OPERATIONS};
+pub use report::{Change, Report, Step, Timings};
+pub use source::{expand, Word};
+
+use crate::drive::{DriveOptions, Format};
+use crate::edit::sysprep::SysprepOperation;
+use crate::handle::Handle;
+use crate::inspect::OsInfo;
+use crate::launch::LaunchConfig;
+use guest::Guest;
+
+/// Errors of customize, sysprep and clone.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomizeError {
+    /// No operation has this name.
+    #[error("unknown operation {0:?}: `guestwright customize --help` lists them")]
+    UnknownOperation(String),
+    /// An operation's argument is wrong.
+    #[error("invalid --{op}: {reason}")]
+    InvalidArgument {
+        /// The operation.
+        op: String,
+        /// What is wrong and what to write instead.
+        reason: String,
+    },
+    /// A host file an operation names cannot be read.
+    #[error("cannot read {}", path.display())]
+    HostRead {
+        /// The host file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A host file cannot be written.
+    #[error("cannot write {}", path.display())]
+    HostWrite {
+        /// The host file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An operation in a command or TOML file is wrong.
+    #[error("{}{}", path.display(), if *line > 0 { format!(", {unit} {line}") } else { String::new() })]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// `line` (command files) or `operation` (TOML entries).
+        unit: &'static str,
+        /// Line or entry number from 1; 0 for the whole file.
+        line: usize,
+        /// What is wrong.
+        #[source]
+        source: Box<CustomizeError>,
+    },
+    /// A TOML configuration is malformed.
+    #[error("invalid configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The guest is not as the operation needs it.
+    #[error("{0}")]
+    Refused(String),
+    /// A call into the appliance failed.
+    #[error("{what}")]
+    Guest {
+        /// What was being done.
+        what: String,
+        /// The library's error.
+        #[source]
+        source: crate::Error,
+    },
+    /// One operation failed (the source says how); the operations before it were applied.
+    #[error("{operation} failed")]
+    Operation {
+        /// The operation, as the report names it.
+        operation: String,
+        /// Why.
+        #[source]
+        source: Box<CustomizeError>,
+    },
+    /// Launching, inspecting or shutting down failed.
+    #[error(transparent)]
+    Library(#[from] crate::Error),
+}
+
+impl CustomizeError {
+    /// True when the command line (or a file it names) is wrong, before any work started:
+    /// the CLI exits with status 2 for these.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            CustomizeError::UnknownOperation(_)
+            | CustomizeError::InvalidArgument { .. }
+            | CustomizeError::Config { .. }
+            | CustomizeError::HostRead { .. } => true,
+            CustomizeError::InFile { source, .. } => source.is_usage(),
+            _ => false,
+        }
+    }
+}
+
+/// How to run.
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
+    /// Open the images read-only and report the diff instead of changing them.
+    pub dry_run: bool,
+    /// Touch /.autorelabel on SELinux guests when files changed.
+    pub selinux_relabel: bool,
+    /// Receives one short message per phase and operation.
+    pub progress: Option<&'a dyn Fn(&str)>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            dry_run: false,
+            selinux_relabel: true,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("dry_run", &self.dry_run)
+            .field("selinux_relabel", &self.selinux_relabel)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Options<'_> {
+    fn say(&self, msg: &str) {
+        if let Some(p) = self.progress {
+            p(msg);
+        }
+    }
+}
+
+/// What to do: sysprep operations (in table order) first, then the customize operations in
+/// the order given, so what the user adds (an SSH key, a firstboot script) is never removed by
+/// a sysprep operation of the same run.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Customize operations, in order.
+    pub operations: Vec<Operation>,
+    /// Sysprep operations.
+    pub sysprep: Vec<&'static SysprepOperation>,
+}
+
+fn today() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400)
+}
+
+/// Runs a plan against a guest that is mounted read-write (or on a dry run's overlay); the
+/// steps and the diff go into `report`.
+pub fn run_plan(
+    h: &Handle,
+    os: &OsInfo,
+    plan: &Plan,
+    opts: &Options<'_>,
+    report: &mut Report,
+) -> Result<(), CustomizeError> {
+    let mut rng = rand::rng();
+    let mut g = Guest::new(h, opts.dry_run);
+    let mut cx = apply::Context {
+        os,
+        today: today(),
+        generated: Vec::new(),
+    };
+    let sysprep_machine_id = plan.sysprep.iter().any(|o| o.name == "machine-id");
+    let result = (|| {
+        for op in &plan.sysprep {
+            opts.say(&format!("sysprep: {}", op.name));
+            let step = sysprep::run(&mut g, op).map_err(|e| CustomizeError::Operation {
+                operation: format!("sysprep {}", op.name),
+                source: Box::new(e),
+            })?;
+            report.steps.push(step);
+        }
+        if !plan.operations.is_empty() && !sysprep_machine_id {
+            lifecycle::machine_id(&mut g, &mut rng)?;
+            push_if_changed(report, &mut g, "machine-id");
+        }
+        for op in &plan.operations {
+            opts.say(&op.to_string());
+            let mut step = Step {
+                operation: op.to_string(),
+                ..Step::default()
+            };
+            apply::run(&mut g, &mut cx, op, &mut step, &mut rng).map_err(|e| {
+                CustomizeError::Operation {
+                    operation: op.to_string(),
+                    source: Box::new(e),
+                }
+            })?;
+            step.changes = g.take_changes();
+            report.steps.push(step);
+        }
+        report.update_changed();
+        if report.changed {
+            lifecycle::random_seed(&mut g, os, &mut rng)?;
+            push_if_changed(report, &mut g, "random-seed");
+            if opts.selinux_relabel {
+                lifecycle::selinux_relabel(&mut g)?;
+                push_if_changed(report, &mut g, "selinux-relabel");
+            }
+        }
+        Ok(())
+    })();
+    report.generated_passwords.append(&mut cx.generated);
+    report.diff.push_str(&g.take_diff());
+    report.update_changed();
+    result
+}
+
+fn push_if_changed(report: &mut Report, g: &mut Guest<'_>, name: &str) {
+    let changes = g.take_changes();
+    if !changes.is_empty() {
+        report.steps.push(Step {
+            operation: name.to_owned(),
+            changes,
+            ..Step::default()
+        });
+    }
+}
+
+/// Opens the images (read-only for a dry run), launches the appliance, inspects and mounts the
+/// guest, runs the plan and shuts down. Success means every change is in the image files.
+pub fn run_images(
+    images: &[PathBuf],
+    format: Option<Format>,
+    config: LaunchConfig,
+    plan: &Plan,
+    opts: &Options<'_>,
+) -> Result<Report, CustomizeError> {
+    let mut report = Report {
+        images: images.iter().map(|p| p.display().to_string()).collect(),
+        dry_run: opts.dry_run,
+        ..Report::default()
+    };
+    let mut h = Handle::with_config(config);
+    for image in images {
+        h.add_drive(
+            image,
+            DriveOptions {
+                format,
+                readonly: opts.dry_run,
+            },
+        )?;
+    }
+    let t = Instant::now();
+    opts.say("launching the appliance");
+    h.launch()?;
+    report.timings.launch = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    opts.say("inspecting the guest");
+    // A dry run mounts read-write too: the writes land in the throw-away overlay.
+    let os = crate::inspect::inspect_and_mount(&h, false)?;
+    report.guest = format!("{} {}.{}", os.distro, os.major_version, os.minor_version);
+    report.timings.inspect = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let result = run_plan(&h, &os, plan, opts, &mut report);
+    report.timings.operations = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    opts.say("flushing the changes to the image");
+    let shutdown = h.shutdown();
+    report.timings.shutdown = t.elapsed().as_secs_f64();
+    result?;
+    shutdown?;
+    Ok(report)
+}

@@ -1,0 +1,538 @@
+//! The customize operations: their one table (name, argument, help), the typed [`Operation`]
+//! each parses into, and the parser from a name and its argument.
+//!
+//! Parsing validates everything that can be checked without the guest (host names, selectors,
+//! keys, regexes) and reads the host files the operation names (`file:` passwords, SSH keys,
+//! uploads are checked to exist), so a typo fails before an appliance is started.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::CustomizeError;
+use crate::edit::edit_expr::{self, Substitution};
+use crate::edit::hostname::Hostname;
+use crate::edit::network::NetworkSpec;
+use crate::edit::password::{PasswordSelector, PasswordSource, Secret};
+use crate::edit::ssh::{self, PublicKey};
+use crate::edit::timezone::Timezone;
+use crate::edit::udev::UdevNet;
+use crate::edit::users::UserSpec;
+
+/// One entry of the operation table.
+#[derive(Debug, Clone, Copy)]
+pub struct OpSpec {
+    /// The name, as `--NAME` on the command line and `NAME` in command files and TOML.
+    pub name: &'static str,
+    /// The argument's placeholder; `None` for a flag.
+    pub value: Option<&'static str>,
+    /// One line of help.
+    pub help: &'static str,
+}
+
+const fn op(name: &'static str, value: &'static str, help: &'static str) -> OpSpec {
+    OpSpec {
+        name,
+        value: Some(value),
+        help,
+    }
+}
+
+/// Every operation, in the order `--help` lists them. They run in the order given.
+pub const OPERATIONS: &[OpSpec] = &[
+    op("hostname", "HOSTNAME", "Set the host name (/etc/hostname, /etc/hosts and the distribution's other places)"),
+    op("root-password", "SELECTOR", "Set root's password: password:P, file:PATH, random (printed once to stderr) or disabled, optionally after locked:"),
+    op("password", "USER:SELECTOR", "Set a user's password (SELECTOR as for --root-password)"),
+    op("user-add", "NAME[:uid=N,groups=G1,G2,shell=S,home=H]", "Add a user with a private group and a home directory from /etc/skel"),
+    op("ssh-inject", "USER[:file:PATH|:string:KEY]", "Add an SSH public key to the user's authorized_keys (default: the newest ~/.ssh/id_*.pub)"),
+    op("network", "IFACE:dhcp|IFACE:static:ADDR/PREFIX[:GW[:DNS,..]]", "Configure an interface in the guest's own style (ifupdown, ifcfg, NetworkManager, netplan, networkd)"),
+    op("udev-net", "IFACE=MAC", "Name the interface with this MAC address (70-persistent-net.rules)"),
+    OpSpec { name: "udev-net-clear", value: None, help: "Remove /etc/udev/rules.d/70-persistent-net.rules" },
+    op("write", "PATH:CONTENT", "Write CONTENT to a file (replacing it)"),
+    op("append-line", "PATH:LINE", "Append LINE to a file unless a line already equals it"),
+    op("upload", "HOSTFILE:PATH", "Copy a host file into the guest (into PATH when it is a directory), with the host file's mode"),
+    op("mkdir", "PATH", "Create a directory and its parents"),
+    op("delete", "PATH", "Delete a file or a directory tree (a shell pattern deletes every match)"),
+    op("chmod", "MODE:PATH", "Change the permissions of a file (octal MODE)"),
+    op("link", "TARGET:LINK[:LINK..]", "Make each LINK a symbolic link to TARGET"),
+    op("timezone", "AREA/CITY", "Set the time zone (it must exist under /usr/share/zoneinfo in the guest)"),
+    op("edit", "PATH:s/REGEX/REPLACEMENT/[gi]", "Edit a file line by line with a sed-style substitution (Rust regex)"),
+    op("run-command", "CMD", "Run a shell command in the guest (chrooted in the appliance, no network)"),
+    op("firstboot-command", "CMD", "Run a shell command once, at the guest's next boot (a systemd unit)"),
+];
+
+/// The table entry of `name`.
+pub fn spec(name: &str) -> Option<&'static OpSpec> {
+    OPERATIONS.iter().find(|o| o.name == name)
+}
+
+/// Where an SSH key comes from, resolved at parse time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshInject {
+    /// The guest user.
+    pub user: String,
+    /// The validated key.
+    pub key: PublicKey,
+}
+
+/// One customize operation, validated.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    /// `--hostname`.
+    Hostname(Hostname),
+    /// `--root-password` (user `root`) and `--password`.
+    Password {
+        /// The user.
+        user: String,
+        /// What to set.
+        selector: PasswordSelector,
+    },
+    /// `--user-add`.
+    UserAdd(UserSpec),
+    /// `--ssh-inject`.
+    SshInject(SshInject),
+    /// `--network`.
+    Network(NetworkSpec),
+    /// `--udev-net`.
+    UdevNet(UdevNet),
+    /// `--udev-net-clear`.
+    UdevNetClear,
+    /// `--write`.
+    Write {
+        /// Guest path.
+        path: String,
+        /// New contents.
+        content: Vec<u8>,
+    },
+    /// `--append-line`.
+    AppendLine {
+        /// Guest path.
+        path: String,
+        /// The line, without line ending.
+        line: String,
+    },
+    /// `--upload`.
+    Upload {
+        /// Host file.
+        host: PathBuf,
+        /// Guest path (or directory).
+        path: String,
+    },
+    /// `--mkdir`.
+    Mkdir(String),
+    /// `--delete`.
+    Delete(String),
+    /// `--chmod`.
+    Chmod {
+        /// Permission bits.
+        mode: u32,
+        /// Guest path.
+        path: String,
+    },
+    /// `--link`.
+    Link {
+        /// What the links point to.
+        target: String,
+        /// The links.
+        links: Vec<String>,
+    },
+    /// `--timezone`.
+    Timezone(Timezone),
+    /// `--edit`.
+    Edit {
+        /// Guest path.
+        path: String,
+        /// The substitution.
+        expr: Substitution,
+        /// The expression as given, for the report.
+        text: String,
+    },
+    /// `--run-command`.
+    RunCommand(String),
+    /// `--firstboot-command`.
+    FirstbootCommand(String),
+}
+
+impl Operation {
+    /// The table name of the operation (`root-password` is reported as `password`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::Hostname(_) => "hostname",
+            Operation::Password { .. } => "password",
+            Operation::UserAdd(_) => "user-add",
+            Operation::SshInject(_) => "ssh-inject",
+            Operation::Network(_) => "network",
+            Operation::UdevNet(_) => "udev-net",
+            Operation::UdevNetClear => "udev-net-clear",
+            Operation::Write { .. } => "write",
+            Operation::AppendLine { .. } => "append-line",
+            Operation::Upload { .. } => "upload",
+            Operation::Mkdir(_) => "mkdir",
+            Operation::Delete(_) => "delete",
+            Operation::Chmod { .. } => "chmod",
+            Operation::Link { .. } => "link",
+            Operation::Timezone(_) => "timezone",
+            Operation::Edit { .. } => "edit",
+            Operation::RunCommand(_) => "run-command",
+            Operation::FirstbootCommand(_) => "firstboot-command",
+        }
+    }
+}
+
+/// A summary for messages and the report; never shows a password.
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Operation::Hostname(h) => write!(f, "hostname {h}"),
+            Operation::Password { user, selector } => {
+                let lock = if selector.locked { "locked:" } else { "" };
+                let how = match &selector.source {
+                    PasswordSource::Password(_) => "password:…".to_owned(),
+                    PasswordSource::File(p) => format!("file:{}", p.display()),
+                    PasswordSource::Random => "random".to_owned(),
+                    PasswordSource::Disabled => "disabled".to_owned(),
+                };
+                write!(f, "password {user}:{lock}{how}")
+            }
+            Operation::UserAdd(u) => write!(f, "user-add {}", u.name),
+            Operation::SshInject(s) => write!(f, "ssh-inject {} ({})", s.user, s.key.key_type),
+            Operation::Network(n) => write!(f, "network {n}"),
+            Operation::UdevNet(u) => write!(f, "udev-net {}={}", u.iface, u.mac),
+            Operation::UdevNetClear => f.write_str("udev-net-clear"),
+            Operation::Write { path, .. } => write!(f, "write {path}"),
+            Operation::AppendLine { path, .. } => write!(f, "append-line {path}"),
+            Operation::Upload { host, path } => write!(f, "upload {} {path}", host.display()),
+            Operation::Mkdir(p) => write!(f, "mkdir {p}"),
+            Operation::Delete(p) => write!(f, "delete {p}"),
+            Operation::Chmod { mode, path } => write!(f, "chmod {mode:04o} {path}"),
+            Operation::Link { target, links } => write!(f, "link {} -> {target}", links.join(" ")),
+            Operation::Timezone(t) => write!(f, "timezone {}", t.as_str()),
+            Operation::Edit { path, text, .. } => write!(f, "edit {path}:{text}"),
+            Operation::RunCommand(c) => write!(f, "run-command {c}"),
+            Operation::FirstbootCommand(c) => write!(f, "firstboot-command {c}"),
+        }
+    }
+}
+
+fn invalid(op: &str, reason: impl fmt::Display) -> CustomizeError {
+    CustomizeError::InvalidArgument {
+        op: op.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// An absolute guest path without NUL bytes.
+fn guest_path(op: &str, p: &str) -> Result<String, CustomizeError> {
+    if !p.starts_with('/') || p.contains('\0') {
+        return Err(invalid(
+            op,
+            format!("{p:?} is not an absolute guest path: write it from the guest's root, e.g. /etc/motd"),
+        ));
+    }
+    Ok(p.to_owned())
+}
+
+fn split_path<'a>(op: &str, arg: &'a str, what: &str) -> Result<(String, &'a str), CustomizeError> {
+    let (p, rest) = arg
+        .split_once(':')
+        .ok_or_else(|| invalid(op, format!("expected PATH:{what}")))?;
+    Ok((guest_path(op, p)?, rest))
+}
+
+fn read_host(path: &std::path::Path) -> Result<Vec<u8>, CustomizeError> {
+    std::fs::read(path).map_err(|source| CustomizeError::HostRead {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The default key of `--ssh-inject USER`: the newest `~/.ssh/id_*.pub` of the host user.
+fn default_ssh_key() -> Result<PathBuf, CustomizeError> {
+    let home = std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| {
+        invalid(
+            "ssh-inject",
+            "HOME is not set: give the key as USER:file:PATH",
+        )
+    })?;
+    let dir = home.join(".ssh");
+    let newest = std::fs::read_dir(&dir)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with("id_") && n.ends_with(".pub")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max();
+    newest.map(|(_, p)| p).ok_or_else(|| {
+        invalid(
+            "ssh-inject",
+            format!(
+                "no id_*.pub key in {}: give the key as USER:file:PATH or USER:string:KEY",
+                dir.display()
+            ),
+        )
+    })
+}
+
+fn parse_selector(op: &str, user: String, sel: &str) -> Result<Operation, CustomizeError> {
+    let mut selector: PasswordSelector = sel.parse().map_err(|e| invalid(op, e))?;
+    // Read a password file now, so a missing one fails before the appliance starts; the
+    // selector then carries the password itself.
+    if let PasswordSource::File(p) = &selector.source {
+        let content = read_host(p)?;
+        let secret = Secret::from_file_contents(&content).map_err(|e| invalid(op, e))?;
+        selector.source = PasswordSource::Password(secret);
+    }
+    Ok(Operation::Password { user, selector })
+}
+
+/// Parses one operation: its table name (without `--`) and argument.
+pub fn parse_operation(name: &str, arg: Option<&str>) -> Result<Operation, CustomizeError> {
+    let name = name.strip_prefix("--").unwrap_or(name);
+    let spec = spec(name).ok_or_else(|| CustomizeError::UnknownOperation(name.to_owned()))?;
+    let arg = match (spec.value, arg) {
+        (None, None) => "",
+        (None, Some(_)) => return Err(invalid(name, "it takes no argument")),
+        (Some(v), None) => return Err(invalid(name, format!("it needs an argument: {v}"))),
+        (Some(_), Some(a)) => a,
+    };
+    let op = name;
+    Ok(match op {
+        "hostname" => Operation::Hostname(Hostname::parse(arg).map_err(|e| invalid(op, e))?),
+        "root-password" => parse_selector(op, "root".to_owned(), arg)?,
+        "password" => {
+            let (user, sel) = arg
+                .split_once(':')
+                .filter(|(u, _)| !u.is_empty())
+                .ok_or_else(|| invalid(op, "use USER:SELECTOR, e.g. alice:password:secret"))?;
+            parse_selector(op, user.to_owned(), sel)?
+        }
+        "user-add" => Operation::UserAdd(arg.parse().map_err(|e| invalid(op, e))?),
+        "ssh-inject" => {
+            let (user, src) = arg.split_once(':').unwrap_or((arg, ""));
+            if user.is_empty() {
+                return Err(invalid(op, "use USER[:file:PATH|:string:KEY]"));
+            }
+            let text = if let Some(p) = src.strip_prefix("file:") {
+                read_host(std::path::Path::new(p))?
+            } else if let Some(k) = src.strip_prefix("string:") {
+                k.as_bytes().to_vec()
+            } else if src.is_empty() {
+                read_host(&default_ssh_key()?)?
+            } else {
+                return Err(invalid(op, "after USER: write file:PATH or string:KEY"));
+            };
+            let text = String::from_utf8(text).map_err(|_| invalid(op, "the key is not text"))?;
+            Operation::SshInject(SshInject {
+                user: user.to_owned(),
+                key: ssh::parse_public_key(&text).map_err(|e| invalid(op, e))?,
+            })
+        }
+        "network" => Operation::Network(arg.parse().map_err(|e| invalid(op, e))?),
+        "udev-net" => Operation::UdevNet(arg.parse().map_err(|e| invalid(op, e))?),
+        "udev-net-clear" => Operation::UdevNetClear,
+        "write" => {
+            let (path, content) = split_path(op, arg, "CONTENT")?;
+            Operation::Write {
+                path,
+                content: content.as_bytes().to_vec(),
+            }
+        }
+        "append-line" => {
+            let (path, line) = split_path(op, arg, "LINE")?;
+            if line.contains(['\n', '\r']) {
+                return Err(invalid(
+                    op,
+                    "the line must not contain a line break: give one --append-line per line",
+                ));
+            }
+            Operation::AppendLine {
+                path,
+                line: line.to_owned(),
+            }
+        }
+        "upload" => {
+            let (host, path) = arg
+                .rsplit_once(':')
+                .ok_or_else(|| invalid(op, "expected HOSTFILE:PATH"))?;
+            let host = PathBuf::from(host);
+            let meta = std::fs::metadata(&host).map_err(|source| CustomizeError::HostRead {
+                path: host.clone(),
+                source,
+            })?;
+            if !meta.is_file() {
+                return Err(invalid(
+                    op,
+                    format!("{} is not a regular file", host.display()),
+                ));
+            }
+            Operation::Upload {
+                host,
+                path: guest_path(op, path)?,
+            }
+        }
+        "mkdir" => Operation::Mkdir(guest_path(op, arg)?),
+        "delete" => {
+            let p = guest_path(op, arg)?;
+            if p.trim_end_matches('/').is_empty() {
+                return Err(invalid(op, "refusing to delete the guest's root"));
+            }
+            Operation::Delete(p)
+        }
+        "chmod" => {
+            let (mode, path) = arg
+                .split_once(':')
+                .ok_or_else(|| invalid(op, "expected MODE:PATH, e.g. 0644:/etc/motd"))?;
+            let mode = u32::from_str_radix(mode, 8)
+                .ok()
+                .filter(|m| *m <= 0o7777)
+                .ok_or_else(|| {
+                    invalid(op, format!("{mode:?} is not an octal mode such as 0644"))
+                })?;
+            Operation::Chmod {
+                mode,
+                path: guest_path(op, path)?,
+            }
+        }
+        "link" => {
+            let mut parts = arg.split(':');
+            let target = parts.next().unwrap_or_default();
+            if target.is_empty() || target.contains('\0') {
+                return Err(invalid(op, "expected TARGET:LINK[:LINK..]"));
+            }
+            let links = parts
+                .map(|l| guest_path(op, l))
+                .collect::<Result<Vec<_>, _>>()?;
+            if links.is_empty() {
+                return Err(invalid(op, "expected TARGET:LINK[:LINK..]"));
+            }
+            Operation::Link {
+                target: target.to_owned(),
+                links,
+            }
+        }
+        "timezone" => Operation::Timezone(Timezone::parse(arg).map_err(|e| invalid(op, e))?),
+        "edit" => {
+            let (path, expr) =
+                edit_expr::parse_edit_arg(arg).map_err(|e| invalid(op, crate::error::chain(&e)))?;
+            Operation::Edit {
+                path: guest_path(op, &path)?,
+                expr,
+                text: arg[path.len() + 1..].to_owned(),
+            }
+        }
+        "run-command" | "firstboot-command" if arg.trim().is_empty() => {
+            return Err(invalid(op, "the command is empty"))
+        }
+        "run-command" => Operation::RunCommand(arg.to_owned()),
+        "firstboot-command" => Operation::FirstbootCommand(arg.to_owned()),
+        _ => unreachable!("every table entry is parsed above"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEByIHa20ama5zHLXTVPAL6t4SZJ+hZ5hilyBWVqGgG0 alice@laptop";
+
+    #[test]
+    fn every_table_entry_parses_with_a_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().join("f");
+        std::fs::write(&host, "x").unwrap();
+        let upload = format!("{}:/etc/f", host.display());
+        let string_key = format!("alice:string:{KEY}");
+        let samples: &[(&str, Option<&str>)] = &[
+            ("hostname", Some("web01.example.com")),
+            ("root-password", Some("password:secret")),
+            ("password", Some("alice:locked:random")),
+            ("user-add", Some("alice:uid=1001,groups=wheel")),
+            ("ssh-inject", Some(&string_key)),
+            (
+                "network",
+                Some("eth0:static:192.0.2.5/24:192.0.2.1:192.0.2.53"),
+            ),
+            ("udev-net", Some("eth0=52:54:00:12:34:56")),
+            ("udev-net-clear", None),
+            ("write", Some("/etc/motd:hello: world")),
+            (
+                "append-line",
+                Some("/etc/fstab:tmpfs /tmp tmpfs defaults 0 0"),
+            ),
+            ("upload", Some(&upload)),
+            ("mkdir", Some("/srv/data")),
+            ("delete", Some("/var/log/*.log")),
+            ("chmod", Some("0600:/etc/motd")),
+            ("link", Some("/usr/bin/vim:/usr/bin/vi:/bin/vi")),
+            ("timezone", Some("Europe/Berlin")),
+            (
+                "edit",
+                Some("/etc/ssh/sshd_config:s/^#?PermitRootLogin.*/PermitRootLogin no/"),
+            ),
+            ("run-command", Some("echo hi")),
+            ("firstboot-command", Some("echo hi")),
+        ];
+        assert_eq!(
+            samples.len(),
+            OPERATIONS.len(),
+            "a sample for every operation"
+        );
+        for (name, arg) in samples {
+            let op = parse_operation(name, *arg).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let shown = op.to_string();
+            assert!(!shown.contains("secret"), "{shown}");
+        }
+        match parse_operation("--write", Some("/etc/motd:a:b")).unwrap() {
+            Operation::Write { path, content } => {
+                assert_eq!(path, "/etc/motd");
+                assert_eq!(content, b"a:b");
+            }
+            o => panic!("{o:?}"),
+        }
+        match parse_operation("link", Some("/usr/bin/vim:/usr/bin/vi:/bin/vi")).unwrap() {
+            Operation::Link { target, links } => {
+                assert_eq!(target, "/usr/bin/vim");
+                assert_eq!(links, ["/usr/bin/vi", "/bin/vi"]);
+            }
+            o => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_arguments_say_what_to_write() {
+        let err = |n: &str, a: Option<&str>| parse_operation(n, a).unwrap_err().to_string();
+        assert!(err("hostname", Some("bad_name")).contains("invalid hostname"));
+        assert!(err("nosuch", Some("x")).contains("unknown operation"));
+        assert!(err("hostname", None).contains("needs an argument"));
+        assert!(err("udev-net-clear", Some("x")).contains("takes no argument"));
+        assert!(err("write", Some("etc/motd:x")).contains("absolute"));
+        assert!(err("chmod", Some("rw:/x")).contains("octal"));
+        assert!(err("delete", Some("/")).contains("root"));
+        assert!(err("append-line", Some("/x:a\nb")).contains("line break"));
+        assert!(err("root-password", Some("file:/nonexistent/pw")).contains("/nonexistent/pw"));
+        let e = err("root-password", Some("pasword:hunter2"));
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(err("edit", Some("/x:s/(/y/")).contains("regular expression"));
+    }
+
+    #[test]
+    fn a_password_file_is_read_at_parse_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pw");
+        std::fs::write(&p, "s3cret\nignored\n").unwrap();
+        match parse_operation("password", Some(&format!("bob:file:{}", p.display()))).unwrap() {
+            Operation::Password { user, selector } => {
+                assert_eq!(user, "bob");
+                assert_eq!(
+                    selector.source,
+                    PasswordSource::Password(Secret::new("s3cret"))
+                );
+            }
+            o => panic!("{o:?}"),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! `guestwright clone`: a new qcow2 image backed by a template, customized for one VM.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use guestwright::customize::{self, clone};
+use guestwright::Format;
+
+use super::customize::{launch_config, options, plan, print_report, OperationArgs, RunArgs};
+use crate::error::Result;
+use crate::options::ApplianceArgs;
+
+/// Create NEW as a qcow2 overlay backed by BASE, then apply customize operations to NEW only.
+///
+/// BASE is only ever opened read-only: its bytes never change. NEW records BASE's absolute
+/// path and format. If an operation fails, NEW is removed again. Exit status: 0 success, 1
+/// failure, 2 bad usage.
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The template image.
+    #[arg(value_name = "BASE")]
+    pub base: PathBuf,
+    /// The image to create (it must not exist).
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// BASE's format (raw or qcow2); detected from its header when not given.
+    #[arg(long, value_name = "FORMAT", value_parser = crate::options::parse_format)]
+    pub format: Option<Format>,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub ops: OperationArgs,
+}
+
+/// Runs `clone`.
+pub fn run(args: &CloneArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    let plan = plan(&args.ops)?;
+    let config = launch_config(appliance, verbose)?;
+    if args.run.dry_run {
+        // Nothing is created: show what the operations would do to a clone by running them on
+        // the template read-only.
+        let report = customize::run_images(
+            std::slice::from_ref(&args.base),
+            args.format,
+            config,
+            &plan,
+            &options(&args.run),
+        )?;
+        return print_report(&report, &args.run);
+    }
+    clone::create_overlay(&args.base, &args.new, args.format)?;
+    if !args.run.quiet {
+        eprintln!(
+            "guestwright: created {} backed by {}",
+            args.new.display(),
+            args.base.display()
+        );
+    }
+    if plan.operations.is_empty() {
+        return Ok(());
+    }
+    match customize::run_images(
+        std::slice::from_ref(&args.new),
+        Some(Format::Qcow2),
+        config,
+        &plan,
+        &options(&args.run),
+    ) {
+        Ok(report) => print_report(&report, &args.run),
+        Err(e) => {
+            // Half a VM is worse than none in a pipeline.
+            if std::fs::remove_file(&args.new).is_ok() {
+                eprintln!(
+                    "guestwright: removed {} after the failure below",
+                    args.new.display()
+                );
+            }
+            Err(e.into())
+        }
+    }
+}
