@@ -623,3 +623,125 @@ pub fn fitrim(dir: &File) -> io::Result<()> {
     // SAFETY: FITRIM reads and writes one fstrim_range through the pointer, which is valid.
     check(unsafe { libc::ioctl(dir.as_raw_fd(), FITRIM, &mut range as *mut FstrimRange) }).map(drop)
 }
+
+/// listxattrat(2) and getxattrat(2), Linux 6.13: the same number on every architecture
+/// (syscall numbers are shared since 5.1); the libc crate does not name them yet.
+const SYS_GETXATTRAT: libc::c_long = 464;
+const SYS_LISTXATTRAT: libc::c_long = 465;
+
+/// Set once the kernel has answered ENOSYS to the `*xattrat` calls.
+static NO_XATTRAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `struct xattr_args` of getxattrat(2).
+#[repr(C)]
+struct XattrArgs {
+    value: u64,
+    size: u32,
+    flags: u32,
+}
+
+fn xattrat<T>(
+    call: impl FnOnce() -> libc::c_long,
+    done: impl FnOnce(usize) -> T,
+) -> Option<io::Result<T>> {
+    if NO_XATTRAT.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    let n = call();
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENOSYS) {
+            NO_XATTRAT.store(true, std::sync::atomic::Ordering::Relaxed);
+            return None;
+        }
+        return Some(Err(e));
+    }
+    Some(Ok(done(n as usize)))
+}
+
+/// The extended attribute names of `name` in `dir` itself (a symlink is not followed),
+/// NUL-separated, without a trip through /proc; `None` when the kernel is older than 6.13.
+pub fn listxattr_at(dir: BorrowedFd<'_>, name: &CStr) -> Option<io::Result<Vec<u8>>> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        let len = buf.len();
+        let ptr = buf.as_mut_ptr();
+        // SAFETY: listxattrat writes at most `len` bytes at `ptr`; `name` is NUL-terminated
+        // and both outlive the call.
+        let call = || unsafe {
+            libc::syscall(
+                SYS_LISTXATTRAT,
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+                ptr,
+                len,
+            )
+        };
+        match xattrat(call, |n| n)? {
+            Ok(n) => {
+                buf.truncate(n);
+                return Some(Ok(buf));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ERANGE) && len < (1 << 20) => {
+                buf.resize(len * 8, 0);
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}
+
+/// The value of extended attribute `attr` of `name` in `dir` itself (see [`listxattr_at`]).
+pub fn getxattr_at(dir: BorrowedFd<'_>, name: &CStr, attr: &CStr) -> Option<io::Result<Vec<u8>>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        let mut args = XattrArgs {
+            value: buf.as_mut_ptr() as u64,
+            size: buf.len() as u32,
+            flags: 0,
+        };
+        let len = buf.len();
+        // SAFETY: getxattrat writes at most `args.size` bytes at `args.value`, which point
+        // into `buf`; the strings are NUL-terminated; everything outlives the call.
+        let call = || unsafe {
+            libc::syscall(
+                SYS_GETXATTRAT,
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+                attr.as_ptr(),
+                &mut args as *mut XattrArgs,
+                std::mem::size_of::<XattrArgs>(),
+            )
+        };
+        match xattrat(call, |n| n)? {
+            Ok(n) => {
+                buf.truncate(n);
+                return Some(Ok(buf));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ERANGE) && len < (1 << 20) => {
+                buf.resize(len * 16, 0);
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}
+
+/// Gives the calling thread its own working directory (unshare(CLONE_FS)), so that
+/// [`fchdir`] in it does not move the other request threads.
+pub fn unshare_fs() -> io::Result<()> {
+    // SAFETY: unshare with CLONE_FS only copies this thread's filesystem context.
+    if unsafe { libc::unshare(libc::CLONE_FS) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// fchdir(2): makes `dir` the working directory (of this thread, after [`unshare_fs`]).
+pub fn fchdir(dir: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fchdir on a descriptor we hold.
+    if unsafe { libc::fchdir(dir.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

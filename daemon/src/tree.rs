@@ -13,7 +13,7 @@ use crate::{attrs, sys};
 use guestwright_protocol::*;
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 /// Entries listed when the caller does not say.
 const DEFAULT_ENTRIES: u32 = 16384;
@@ -25,6 +25,9 @@ const ENTRY_OVERHEAD: usize = 160;
 /// Lists `root` and the directories below it until `max` entries or the reply budget.
 pub fn readdir_tree(root: &GuestPath, max: Option<u32>) -> io::Result<Vec<DirListing>> {
     let max = max.unwrap_or(DEFAULT_ENTRIES).clamp(1, MAX_ENTRIES) as usize;
+    // Extended attributes are read relative to each directory as this thread's own working
+    // directory (see `attrs::xattrs_in_cwd`); without that, through /proc/self/fd.
+    let cwd = sys::unshare_fs().is_ok();
     // Paths, not descriptors, wait in the queue: a wide tree would otherwise hold thousands
     // of directories open.
     let mut queue: VecDeque<GuestPath> = VecDeque::new();
@@ -53,7 +56,7 @@ pub fn readdir_tree(root: &GuestPath, max: Option<u32>) -> io::Result<Vec<DirLis
             bytes: REPLY_BUDGET.saturating_sub(bytes),
             partial_ok: first,
         };
-        let (listing, subdirs, used) = match list_one(&path, fd, limit) {
+        let (listing, subdirs, used) = match list_one(&path, fd, limit, cwd) {
             Ok(Some(found)) => found,
             Ok(None) => break,
             // A directory that vanished or cannot be read after the first is left for the
@@ -87,7 +90,8 @@ struct Limit {
 type Listed = (DirListing, Vec<GuestPath>, usize);
 
 /// Lists one directory. `None` when it does not fit and must not be returned in part.
-fn list_one(path: &GuestPath, fd: OwnedFd, limit: Limit) -> io::Result<Option<Listed>> {
+fn list_one(path: &GuestPath, fd: OwnedFd, limit: Limit, cwd: bool) -> io::Result<Option<Listed>> {
+    let cwd = cwd && sys::fchdir(fd.as_fd()).is_ok();
     let mut reader = DirReader::new(fd);
     let mut listing = DirListing {
         path: path.clone(),
@@ -117,7 +121,12 @@ fn list_one(path: &GuestPath, fd: OwnedFd, limit: Limit) -> io::Result<Option<Li
         } else {
             None
         };
-        let xattrs = match attrs::xattrs_at(reader.fd(), &name) {
+        let xattrs = if cwd {
+            attrs::xattrs_in_cwd(&name)
+        } else {
+            attrs::xattrs_at(reader.fd(), &name)
+        };
+        let xattrs = match xattrs {
             Ok(x) => x,
             Err(err) if err.raw_os_error() == Some(libc::ENOENT) => {
                 listing.next = e.next;

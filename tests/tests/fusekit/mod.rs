@@ -279,7 +279,7 @@ pub fn mount_options(dir: &Path) -> String {
     info.lines()
         .filter(|l| l.split(' ').nth(4) == Some(want.as_str()))
         .map(|l| l.split(' ').nth(5).unwrap_or("").to_string())
-        .last()
+        .next_back()
         .unwrap_or_default()
 }
 
@@ -289,4 +289,212 @@ pub fn now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
+}
+
+/// A small deterministic generator for the benchmark's tree.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A file size as a Debian /usr has them: mostly small, a few large.
+    fn size(&mut self) -> usize {
+        let r = self.below(100);
+        (match r {
+            0..=59 => 100 + self.below(4_000),
+            60..=89 => 4_096 + self.below(60_000),
+            90..=98 => 65_536 + self.below(200_000),
+            _ => 524_288 + self.below(500_000),
+        }) as usize
+    }
+}
+
+const STEMS: &[&str] = &[
+    "apt", "dpkg", "gpg", "ssh", "systemd", "python3", "perl", "gcc", "tar", "gzip", "xz", "bash",
+    "core", "util", "net", "crypt", "ssl", "curl", "git", "vim", "less", "grep", "sed", "find",
+    "mount", "udev", "dbus", "kmod", "procps", "sudo", "cron", "rsync", "zstd", "expat", "ffi",
+    "gnutls", "idn2", "lz4", "nettle", "pcre2", "seccomp", "selinux", "sqlite3", "tinfo", "uuid",
+    "blkid", "acl", "attr", "audit", "bz2", "cap", "gmp",
+];
+const TAILS: &[&str] = &[
+    "", "-common", "-utils", "-bin", "-data", "-dev", "-config", "-helper", "d", "ctl", "-tools",
+    "-base", "2", "3", "-extra", "-agent",
+];
+
+fn name(rng: &mut Rng, i: usize) -> String {
+    let s = STEMS[rng.below(STEMS.len() as u64) as usize];
+    let t = TAILS[rng.below(TAILS.len() as u64) as usize];
+    format!("{s}{t}{i}")
+}
+
+/// Counts of what [`debian_tree`] wrote.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TreeCounts {
+    /// Regular files.
+    pub files: usize,
+    /// Directories.
+    pub dirs: usize,
+    /// Symlinks.
+    pub links: usize,
+    /// Bytes in regular files.
+    pub bytes: u64,
+}
+
+/// Writes a Debian-like `/usr` under `root` (about 6,400 files, 1,000 directories and 700
+/// symlinks with realistic names and sizes).
+pub fn debian_tree(root: &Path) -> TreeCounts {
+    let mut rng = Rng(0x5eed);
+    let pool = bytes(9, 1 << 20);
+    let mut c = TreeCounts::default();
+    let file = |c: &mut TreeCounts, rng: &mut Rng, rel: String, mode: u32| {
+        let n = rng.size();
+        let off = rng.below((pool.len() - 1) as u64) as usize;
+        let mut content = pool[off..].to_vec();
+        while content.len() < n {
+            content.extend_from_slice(&pool);
+        }
+        content.truncate(n);
+        put(root, &rel, &content, mode);
+        c.files += 1;
+        c.bytes += n as u64;
+    };
+    let mkdir = |c: &mut TreeCounts, rel: String| {
+        std::fs::create_dir_all(root.join(rel)).unwrap();
+        c.dirs += 1;
+    };
+    let link = |c: &mut TreeCounts, target: String, rel: String| {
+        symlink(target, root.join(rel)).unwrap();
+        c.links += 1;
+    };
+    for d in [
+        "usr/bin",
+        "usr/sbin",
+        "usr/lib/x86_64-linux-gnu",
+        "usr/share/doc",
+        "usr/include",
+    ] {
+        mkdir(&mut c, d.into());
+    }
+    for i in 0..700 {
+        let n = name(&mut rng, i);
+        file(&mut c, &mut rng, format!("usr/bin/{n}"), 0o755);
+        if i % 9 == 0 {
+            link(&mut c, n.clone(), format!("usr/bin/{n}.alt"));
+        }
+    }
+    for i in 0..200 {
+        let n = name(&mut rng, i);
+        file(&mut c, &mut rng, format!("usr/sbin/{n}"), 0o755);
+    }
+    for i in 0..900 {
+        let n = name(&mut rng, i);
+        let real = format!("lib{n}.so.{}.{}.{}", i % 7, i % 13, i % 5);
+        file(
+            &mut c,
+            &mut rng,
+            format!("usr/lib/x86_64-linux-gnu/{real}"),
+            0o644,
+        );
+        if i % 3 != 0 {
+            link(
+                &mut c,
+                real,
+                format!("usr/lib/x86_64-linux-gnu/lib{n}.so.{}", i % 7),
+            );
+        }
+    }
+    for p in 0..60 {
+        let pkg = name(&mut rng, p).replace('-', "_");
+        let base = format!("usr/lib/python3/dist-packages/{pkg}");
+        for sub in 0..4 {
+            let dir = if sub == 0 {
+                base.clone()
+            } else {
+                format!("{base}/sub{sub}")
+            };
+            mkdir(&mut c, dir.clone());
+            mkdir(&mut c, format!("{dir}/__pycache__"));
+            for f in 0..3 {
+                let m = name(&mut rng, f).replace('-', "_");
+                file(&mut c, &mut rng, format!("{dir}/{m}.py"), 0o644);
+                file(
+                    &mut c,
+                    &mut rng,
+                    format!("{dir}/__pycache__/{m}.cpython-311.pyc"),
+                    0o644,
+                );
+            }
+        }
+    }
+    for p in 0..500 {
+        let pkg = name(&mut rng, p);
+        mkdir(&mut c, format!("usr/share/doc/{pkg}"));
+        file(
+            &mut c,
+            &mut rng,
+            format!("usr/share/doc/{pkg}/copyright"),
+            0o644,
+        );
+        file(
+            &mut c,
+            &mut rng,
+            format!("usr/share/doc/{pkg}/changelog.Debian.gz"),
+            0o644,
+        );
+        if p % 2 == 0 {
+            file(
+                &mut c,
+                &mut rng,
+                format!("usr/share/doc/{pkg}/README.md"),
+                0o644,
+            );
+        }
+    }
+    for s in 1..=8 {
+        mkdir(&mut c, format!("usr/share/man/man{s}"));
+    }
+    for i in 0..1000 {
+        let n = name(&mut rng, i);
+        let s = 1 + i % 8;
+        file(
+            &mut c,
+            &mut rng,
+            format!("usr/share/man/man{s}/{n}.{s}.gz"),
+            0o644,
+        );
+    }
+    for l in 0..80 {
+        let lang = format!(
+            "{}{}",
+            ["de", "fr", "es", "pt", "ja", "zh", "ru", "it"][l % 8],
+            l
+        );
+        mkdir(&mut c, format!("usr/share/locale/{lang}"));
+        mkdir(&mut c, format!("usr/share/locale/{lang}/LC_MESSAGES"));
+        for f in 0..6 {
+            let n = name(&mut rng, f);
+            file(
+                &mut c,
+                &mut rng,
+                format!("usr/share/locale/{lang}/LC_MESSAGES/{n}.mo"),
+                0o644,
+            );
+        }
+    }
+    for d in 0..30 {
+        let n = name(&mut rng, d);
+        mkdir(&mut c, format!("usr/include/{n}"));
+        for f in 0..10 {
+            let h = name(&mut rng, f);
+            file(&mut c, &mut rng, format!("usr/include/{n}/{h}.h"), 0o644);
+        }
+    }
+    c
 }

@@ -137,7 +137,7 @@ impl Shared {
     pub fn lookup(&self, parent: u64, name: &[u8]) -> Result<FileAttr, Errno> {
         let listed = self.table().listing_known(parent);
         if !listed {
-            self.load_dir(parent)?;
+            self.load_dir(parent, true)?;
             if let Some(a) = self.lookup_cached(parent, name) {
                 return Ok(a);
             }
@@ -155,13 +155,14 @@ impl Shared {
         }
     }
 
-    /// Lists directory `dir` with `readdir_tree`, which also prefetches the directories below
-    /// it; a directory too large for one answer is completed page by page.
-    pub fn load_dir(&self, dir: u64) -> Result<(), Errno> {
+    /// Lists directory `dir` with `readdir_tree`, which with `prefetch` also lists the
+    /// directories below it; a directory too large for one answer is completed page by page.
+    pub fn load_dir(&self, dir: u64, prefetch: bool) -> Result<(), Errno> {
         let path = self.path(dir)?;
+        let below = if prefetch { PREFETCH_ENTRIES } else { 1 };
         let listings = self
             .h
-            .readdir_tree(&path, Some(PREFETCH_ENTRIES))
+            .readdir_tree(&path, Some(below))
             .map_err(|e| errno(&e))?;
         let partial = listings.first().filter(|l| !l.complete).map(|l| {
             (
@@ -491,11 +492,20 @@ impl Shared {
     /// read(2) at an offset, through read-ahead.
     pub fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>, Errno> {
         let file = self.file(fh).ok_or(libc::EBADF)?;
-        let size_hint = self
-            .table()
-            .last_stat(file.ino)
-            .map_or(u64::MAX, |s| s.size);
-        super::io::read(&self.h, &file, &self.generation, offset, size, size_hint)
+        let (size_hint, path) = {
+            let t = self.table();
+            let size = t.last_stat(file.ino).map_or(u64::MAX, |s| s.size);
+            (size, t.path(file.ino))
+        };
+        super::io::read(
+            &self.h,
+            &file,
+            &self.generation,
+            offset,
+            size,
+            size_hint,
+            path,
+        )
     }
 
     /// write(2) at an offset.
@@ -547,11 +557,16 @@ impl Shared {
     /// The entries of directory `id` for a new read from the start: `.`, `..` and the
     /// listing, listing the directory first when the cache does not know it.
     pub fn entries(&self, id: u64) -> Result<Vec<Entry>, Errno> {
-        let cached = self.table().listing(id);
+        let (cached, known) = {
+            let t = self.table();
+            (t.listing(id), t.listing_known(id))
+        };
         let listing = match cached {
             Some(l) => l,
             None => {
-                self.load_dir(id)?;
+                // Known but with changed entries (the mount wrote to them): this directory
+                // alone; never listed: with what lies below.
+                self.load_dir(id, !known)?;
                 self.table().listing(id).ok_or(libc::EIO)?
             }
         };
