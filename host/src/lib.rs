@@ -23,6 +23,7 @@
 
 pub mod accel;
 pub mod console;
+pub mod copy;
 pub mod customize;
 pub mod drive;
 pub mod edit;

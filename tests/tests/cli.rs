@@ -264,3 +264,146 @@ fn errors_say_what_went_wrong_with_the_documented_exit_codes() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn copy_out_never_writes_outside_the_destination_and_copy_in_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = debian_like(
+        dir.path(),
+        "copy.img",
+        &[
+            file("/srv/tree/file.txt", "plain\n"),
+            File {
+                path: "/srv/tree/suid",
+                content: b"#!/bin/sh\n",
+                mode: 0o4755,
+            },
+        ],
+    );
+    // Links that point out of the tree (absolute, and up past the root), a chain of
+    // them, a FIFO and a device node.
+    debugfs_write_at(
+        &img,
+        DEBIAN_ROOT_OFFSET,
+        DEBIAN_ROOT_SIZE,
+        "cd /srv/tree\nsymlink a /etc\nsymlink up ../../../../../../../tmp/outside\nsymlink b a\nsymlink c b\nmknod fifo p\nmknod disk b 8 0\n",
+    );
+    let out_root = dir.path().join("out");
+    let dest = out_root.join("dest");
+    std::fs::create_dir_all(&dest).unwrap();
+    let sentinel = out_root.join("sentinel");
+    std::fs::write(&sentinel, "untouched\n").unwrap();
+
+    let out = gw(&["copy-out", "-a", s(&img), "/srv/tree", s(&dest)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warnings.contains("skipped '/srv/tree/fifo'")
+            && warnings.contains("skipped '/srv/tree/disk'"),
+        "{warnings}"
+    );
+    let t = dest.join("tree");
+    assert_eq!(
+        std::fs::read_to_string(t.join("file.txt")).unwrap(),
+        "plain\n"
+    );
+    assert_eq!(
+        std::fs::read_link(t.join("a")).unwrap(),
+        Path::new("/etc"),
+        "a symlink stays a symlink"
+    );
+    assert_eq!(std::fs::read_link(t.join("c")).unwrap(), Path::new("b"));
+    assert!(!t.join("fifo").exists() && !t.join("disk").exists());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(t.join("suid"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o755,
+        "setuid dropped"
+    );
+    assert_eq!(std::fs::read_to_string(&sentinel).unwrap(), "untouched\n");
+    let mut everything: Vec<String> = walk(&out_root);
+    everything.sort();
+    assert_eq!(
+        everything,
+        [
+            "dest",
+            "dest/tree",
+            "dest/tree/a",
+            "dest/tree/b",
+            "dest/tree/c",
+            "dest/tree/file.txt",
+            "dest/tree/suid",
+            "dest/tree/up",
+            "sentinel"
+        ],
+        "nothing else was created"
+    );
+    assert!(!Path::new("/tmp/outside").exists());
+
+    // copy-in: a host tree lands in the guest, symlinks as symlinks.
+    let src = dir.path().join("payload");
+    std::fs::create_dir_all(src.join("conf.d")).unwrap();
+    std::fs::write(src.join("conf.d/app.conf"), "key=value\n").unwrap();
+    std::os::unix::fs::symlink("conf.d/app.conf", src.join("current")).unwrap();
+    let out = gw(&["copy-in", "-a", s(&img), s(&src), "/opt/missing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("/opt/missing is not a directory in the guest"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ok(&["copy-in", "-a", s(&img), s(&src), "/srv"]);
+    let part = extract(&img, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
+    let cat = run(std::process::Command::new("debugfs")
+        .arg("-R")
+        .arg("cat /srv/payload/conf.d/app.conf")
+        .arg(part.path()))
+    .stdout;
+    assert_eq!(cat, b"key=value\n");
+    let stat = run(std::process::Command::new("debugfs")
+        .arg("-R")
+        .arg("stat /srv/payload/current")
+        .arg(part.path()))
+    .stdout;
+    assert!(
+        String::from_utf8_lossy(&stat).contains("Type: symlink"),
+        "{}",
+        String::from_utf8_lossy(&stat)
+    );
+    let fsck = std::process::Command::new("e2fsck")
+        .arg("-fn")
+        .arg(part.path())
+        .output()
+        .expect("e2fsck (e2fsprogs)");
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+}
+
+/// Every path below `root`, relative, not following symlinks.
+fn walk(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}

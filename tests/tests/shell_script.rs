@@ -497,7 +497,7 @@ fn copy_in_copy_out_and_edit() {
     assert_eq!(lines[6], "testhost");
     assert_eq!(
         r.stderr,
-        "guestwright: copy-out: skipped 'data/null' (not a file, directory or link)\n"
+        "guestwright: copy-out: skipped '/srv/data/null' (not a file, directory or link)\n"
     );
 
     // copy-out: links stay links, setuid is dropped, the device node is not made.

@@ -31,6 +31,9 @@ pub enum CliError {
     /// customize, sysprep or clone failed.
     #[error(transparent)]
     Customize(#[from] guestwright::customize::CustomizeError),
+    /// copy-in or copy-out failed.
+    #[error(transparent)]
+    Copy(#[from] guestwright::copy::CopyError),
     /// Writing our own output failed.
     #[error("cannot write to standard output")]
     Stdout(#[source] io::Error),

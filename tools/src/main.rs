@@ -41,6 +41,8 @@ struct Cli {
 enum Command {
     Cat(cmd::cat::CatArgs),
     Ls(cmd::ls::LsArgs),
+    CopyIn(cmd::copy::CopyInArgs),
+    CopyOut(cmd::copy::CopyOutArgs),
     Edit(cmd::edit::EditArgs),
     Write(cmd::write::WriteArgs),
     TarIn(cmd::tar::TarInArgs),
@@ -61,6 +63,8 @@ fn run(cli: &Cli) -> error::Result {
     match &cli.command {
         Command::Cat(a) => cmd::cat::run(a, &cli.appliance, verbose),
         Command::Ls(a) => cmd::ls::run(a, &cli.appliance, verbose),
+        Command::CopyIn(a) => cmd::copy::run_in(a, &cli.appliance, verbose),
+        Command::CopyOut(a) => cmd::copy::run_out(a, &cli.appliance, verbose),
         Command::Edit(a) => cmd::edit::run(a, &cli.appliance, verbose),
         Command::Write(a) => cmd::write::run(a, &cli.appliance, verbose),
         Command::TarIn(a) => cmd::tar::run_in(a, &cli.appliance, verbose),

@@ -2,6 +2,7 @@
 
 pub mod cat;
 pub mod clone;
+pub mod copy;
 pub mod customize;
 pub mod df;
 pub mod edit;

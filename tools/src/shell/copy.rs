@@ -1,104 +1,14 @@
-//! `copy-in` and `copy-out`: whole trees between the host and the guest as tar streams
-//! through the `tar_in` and `tar_out` operations, packed and unpacked on the host while they
-//! stream (nothing is staged in a temporary file). Unpacking on the host is [`untar`]'s
-//! job, which never writes outside the destination.
+//! `copy-in` and `copy-out` in the shell: the library's [`guestwright::copy`] after the
+//! shell's own checks (read-only mode, lazy launch).
 
-use super::untar::{self, UntarError};
 use super::{table, Shell, ShellError};
+use guestwright::copy;
 use guestwright::protocol::shell::ShellArg;
-use guestwright::protocol::{Client, GuestPath};
-use std::io::{self, BufWriter, Read, Write};
+use guestwright::protocol::GuestPath;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-
-/// Why a copy failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CopyError {
-    /// copy-out's destination is not a host directory.
-    #[error("copy-out: {} is not a directory on the host", path.display())]
-    NotADirectory {
-        /// The destination given.
-        path: PathBuf,
-    },
-    /// A path names no file to copy under its own name (`/`, `..`).
-    #[error("'{0}' has no name to copy it under: name the directory itself")]
-    NoName(String),
-    /// Unpacking the guest's archive stopped.
-    #[error("copy-out into {}", dest.display())]
-    Unpack {
-        /// Where it was unpacked.
-        dest: PathBuf,
-        /// Why it stopped.
-        #[source]
-        source: UntarError,
-    },
-}
-
-/// One end of an in-memory pipe between the thread that runs a call and the one that packs
-/// or unpacks. Bounded, so neither side runs ahead of the other by more than a few chunks.
-struct PipeWriter(SyncSender<io::Result<Vec<u8>>>);
-struct PipeReader {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    chunk: Vec<u8>,
-    pos: usize,
-}
-
-fn pipe() -> (PipeWriter, PipeReader) {
-    let (tx, rx) = sync_channel(8);
-    (
-        PipeWriter(tx),
-        PipeReader {
-            rx,
-            chunk: Vec::new(),
-            pos: 0,
-        },
-    )
-}
-
-impl Write for PipeWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.0
-            .send(Ok(buf.to_vec()))
-            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for PipeReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.chunk.len() {
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    self.chunk = chunk;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len() - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
 
 fn guest_path(word: &str) -> Result<GuestPath, ShellError> {
     GuestPath::parse_word(word).map_err(|e| ShellError::Usage(e.to_string()))
-}
-
-/// The last component of a path the user typed, to copy it under.
-fn name_of(path: &str) -> Result<String, CopyError> {
-    match path.trim_end_matches('/').rsplit('/').next() {
-        Some(n) if !n.is_empty() && n != "." && n != ".." => Ok(n.to_string()),
-        _ => Err(CopyError::NoName(path.to_string())),
-    }
 }
 
 /// `copy-in HOSTPATH... DIR`.
@@ -107,147 +17,21 @@ pub fn copy_in(shell: &mut Shell, sources: &[String], dest: &str) -> Result<(), 
     if let Some(op) = table::find("tar_in") {
         shell.check_access(op, &mut Vec::new(), "copy-in")?;
     }
-    let mut items = Vec::new();
-    for s in sources {
-        let path = PathBuf::from(s);
-        let meta = std::fs::symlink_metadata(&path).map_err(|source| ShellError::HostIo {
-            path: path.clone(),
-            source,
-        })?;
-        items.push((name_of(s)?, path, meta.is_dir()));
-    }
+    let sources: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
     shell.ensure_launched()?;
-    let (mut writer, mut reader) = pipe();
-    let h = &shell.h;
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            if let Err(e) = pack(&items, &mut writer) {
-                let _ = writer.0.send(Err(e));
-            }
-        });
-        let result = h.tar_in(dest, None, None, None, &mut reader);
-        drop(reader);
-        result
-    })?;
+    copy::copy_in(&shell.h, &sources, &dest)?;
     Ok(())
-}
-
-/// Writes a tar of `items` (symlinks as symlinks) into `out`.
-fn pack(items: &[(String, PathBuf, bool)], out: &mut PipeWriter) -> io::Result<()> {
-    let mut b = tar::Builder::new(BufWriter::with_capacity(1 << 20, out));
-    b.follow_symlinks(false);
-    for (name, path, is_dir) in items {
-        let added = if *is_dir {
-            b.append_dir_all(name, path)
-        } else {
-            b.append_path_with_name(path, name)
-        };
-        added.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    }
-    b.into_inner()?.flush()
 }
 
 /// `copy-out PATH... HOSTDIR`.
 pub fn copy_out(shell: &mut Shell, sources: &[String], dest: &Path) -> Result<(), ShellError> {
-    if !std::fs::metadata(dest).is_ok_and(|m| m.is_dir()) {
-        return Err(CopyError::NotADirectory {
-            path: dest.to_path_buf(),
-        }
-        .into());
-    }
+    let sources = sources
+        .iter()
+        .map(|s| guest_path(s))
+        .collect::<Result<Vec<_>, _>>()?;
     shell.ensure_launched()?;
-    for src in sources {
-        let path = guest_path(src)?;
-        if shell.h.is_dir(&path, None)? {
-            let target = match name_of(src) {
-                Ok(n) => dest.join(n),
-                // `/`: its contents go into the destination itself.
-                Err(_) => dest.to_path_buf(),
-            };
-            if !std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
-                std::fs::create_dir(&target).map_err(|source| ShellError::HostIo {
-                    path: target.clone(),
-                    source,
-                })?;
-            }
-            unpack_from(shell, path, &target)?;
-        } else {
-            let name = name_of(src)?;
-            let file_path = dest.join(&name);
-            let mut file =
-                untar::create_file(&file_path, &name, &mut io::empty()).map_err(|source| {
-                    CopyError::Unpack {
-                        dest: dest.to_path_buf(),
-                        source,
-                    }
-                })?;
-            shell.h.download(path, &mut file)?;
-        }
-    }
-    Ok(())
-}
-
-/// Streams a guest directory with `tar_out` while unpacking it into `target`.
-fn unpack_from(shell: &Shell, dir: GuestPath, target: &Path) -> Result<(), ShellError> {
-    let (mut writer, reader) = pipe();
-    let h = &shell.h;
-    let (call, unpacked) = std::thread::scope(|scope| {
-        let call = scope.spawn(move || h.tar_out(dir, None, None, None, None, &mut writer));
-        // Unpacking stops at the first unsafe entry; dropping the reader then stops the
-        // transfer.
-        let unpacked = untar::unpack(reader, target);
-        (call.join(), unpacked)
-    });
-    let unpacked = unpacked.map_err(|source| CopyError::Unpack {
-        dest: target.to_path_buf(),
-        source,
-    })?;
-    match call {
-        Ok(result) => result?,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-    for name in unpacked.skipped {
+    for name in copy::copy_out(&shell.h, &sources, dest)? {
         eprintln!("guestwright: copy-out: skipped '{name}' (not a file, directory or link)");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_packed_tree_unpacks_the_same() {
-        let src = tempfile::tempdir().unwrap();
-        std::fs::create_dir(src.path().join("d")).unwrap();
-        std::fs::write(src.path().join("d/f"), b"data").unwrap();
-        std::os::unix::fs::symlink("f", src.path().join("d/l")).unwrap();
-        let items = vec![("d".to_string(), src.path().join("d"), true)];
-        let (mut w, r) = pipe();
-        let packer = std::thread::spawn(move || pack(&items, &mut w));
-        let dest = tempfile::tempdir().unwrap();
-        untar::unpack(r, dest.path()).unwrap();
-        packer.join().unwrap().unwrap();
-        assert_eq!(std::fs::read(dest.path().join("d/f")).unwrap(), b"data");
-        assert_eq!(
-            std::fs::read_link(dest.path().join("d/l")).unwrap(),
-            Path::new("f")
-        );
-    }
-
-    #[test]
-    fn a_failed_pack_reaches_the_reader() {
-        let (w, mut r) = pipe();
-        w.0.send(Err(io::Error::other("boom"))).unwrap();
-        let mut buf = [0u8; 4];
-        assert_eq!(r.read(&mut buf).unwrap_err().to_string(), "boom");
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(name_of("/etc/").unwrap(), "etc");
-        assert_eq!(name_of("a/b").unwrap(), "b");
-        assert!(name_of("/").is_err());
-        assert!(name_of("/x/..").is_err());
-    }
 }

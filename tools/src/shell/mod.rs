@@ -10,7 +10,7 @@
 //! Modules: [`parse`] (syntax), [`table`] (running table operations), [`commands`]
 //! (host-side commands), [`help`], [`output`] (text, JSON, pipes), [`json`], [`script`]
 //! (line sources, here-documents), [`interactive`] (prompt, history, Ctrl-C),
-//! [`complete`] (tab completion), [`copy`] and [`untar`] (copy-in, copy-out).
+//! [`complete`] (tab completion), [`copy`] (copy-in, copy-out).
 
 mod commands;
 mod complete;
@@ -22,7 +22,6 @@ mod output;
 mod parse;
 mod script;
 mod table;
-mod untar;
 
 use crate::options::{parse_format, parse_mount, ApplianceArgs, MountSpec};
 use crate::session::{self, Access};
@@ -148,7 +147,7 @@ pub enum ShellError {
     Pipe(#[from] output::PipeError),
     /// copy-in or copy-out failed.
     #[error(transparent)]
-    Copy(#[from] copy::CopyError),
+    Copy(#[from] guestwright::copy::CopyError),
     /// Writing the command's output failed.
     #[error("cannot write the output")]
     Output(#[source] std::io::Error),

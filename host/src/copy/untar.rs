@@ -10,7 +10,7 @@
 //! sticky bit) and owners are not applied. The `tar` crate only parses; all file system
 //! work is here.
 
-use guestwright::protocol::escape_bytes;
+use guestwright_protocol::escape_bytes;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};

@@ -1,0 +1,61 @@
+//! `guestwright copy-in` and `copy-out`: files and trees between the host and the guest,
+//! like virt-copy-in and virt-copy-out.
+
+use crate::error::Result;
+use crate::options::{ApplianceArgs, ImageArgs};
+use crate::progress::Bar;
+use crate::session::{self, Access};
+use clap::Args;
+use guestwright::copy;
+use guestwright::prelude::*;
+use std::path::PathBuf;
+
+/// Copy host files and directories (recursively) into a guest directory (read-write).
+/// Symlinks are copied as symlinks.
+#[derive(Debug, Args)]
+pub struct CopyInArgs {
+    #[command(flatten)]
+    image: ImageArgs,
+    /// Host files and directories, then the guest directory to copy them into.
+    #[arg(value_name = "PATH", num_args = 2.., required = true)]
+    paths: Vec<String>,
+}
+
+/// Copy guest files and directories (recursively) into a host directory (read-only).
+/// Nothing is ever written outside that directory, whatever names or symlinks the guest
+/// holds; device nodes, FIFOs and sockets are skipped, setuid bits and owners dropped.
+#[derive(Debug, Args)]
+pub struct CopyOutArgs {
+    #[command(flatten)]
+    image: ImageArgs,
+    /// Guest files and directories, then the host directory to copy them into.
+    #[arg(value_name = "PATH", num_args = 2.., required = true)]
+    paths: Vec<String>,
+}
+
+/// Runs `copy-in`.
+pub fn run_in(args: &CopyInArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    let (dest, sources) = args.paths.split_last().expect("clap requires two paths");
+    let sources: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
+    let mut h = session::open(&args.image, appliance, Access::ReadWrite, verbose)?;
+    let _bar = Bar::attach(&h, "copy-in");
+    copy::copy_in(&h, &sources, &GuestPath::from(dest.as_str()))?;
+    h.shutdown()?;
+    Ok(())
+}
+
+/// Runs `copy-out`.
+pub fn run_out(args: &CopyOutArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    let (dest, sources) = args.paths.split_last().expect("clap requires two paths");
+    let sources: Vec<GuestPath> = sources
+        .iter()
+        .map(|s| GuestPath::from(s.as_str()))
+        .collect();
+    let mut h = session::open(&args.image, appliance, Access::ReadOnly, verbose)?;
+    let _bar = Bar::attach(&h, "copy-out");
+    for name in copy::copy_out(&h, &sources, std::path::Path::new(dest))? {
+        log::warn!("copy-out: skipped '{name}' (not a file, directory or link)");
+    }
+    h.shutdown()?;
+    Ok(())
+}
