@@ -49,12 +49,18 @@ fn a_debian_gpt_disk_and_its_qcow2_copy() {
         (os.package_format.as_str(), os.package_management.as_str()),
         ("deb", "apt")
     );
-    let mps: Vec<(&str, &str)> = os
+    let mps: Vec<(&str, &str, &str)> = os
         .mountpoints
         .iter()
-        .map(|m| (m.mountpoint.as_str(), m.device.as_str()))
+        .map(|m| (m.mountpoint.as_str(), m.device.as_str(), m.fstype.as_str()))
         .collect();
-    assert_eq!(mps, [("/", "/dev/sda2"), ("/boot/efi", "/dev/sda1")]);
+    assert_eq!(
+        mps,
+        [
+            ("/", "/dev/sda2", "ext4"),
+            ("/boot/efi", "/dev/sda1", "vfat")
+        ]
+    );
     assert_eq!(mounted, ["/=/dev/sda2", "/boot/efi=/dev/sda1"]);
     let esp = os
         .filesystems

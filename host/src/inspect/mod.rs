@@ -160,6 +160,16 @@ pub fn inspect(h: &Handle) -> Result<Vec<OsInfo>> {
     Ok(found)
 }
 
+/// The root filesystem's type as its superblock says, when it is one the appliance's kernel
+/// mounts under that name; `auto` otherwise (the kernel then probes it).
+fn root_fstype(root: &Device, filesystems: &[Filesystem]) -> String {
+    const MOUNTABLE: &[&str] = &["ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "f2fs"];
+    filesystems
+        .iter()
+        .find(|f| f.device == *root && MOUNTABLE.contains(&f.fstype.as_str()))
+        .map_or_else(|| "auto".into(), |f| f.fstype.clone())
+}
+
 /// Inspects what is mounted on `/`; `None` if it is not an operating system's root.
 fn inspect_mounted(
     h: &Handle,
@@ -188,7 +198,7 @@ fn inspect_mounted(
         mountpoints: vec![Mountpoint {
             mountpoint: "/".into(),
             device: root.clone(),
-            fstype: "auto".into(),
+            fstype: root_fstype(root, filesystems),
             options: root_options,
         }],
         filesystems: filesystems.to_vec(),
