@@ -171,7 +171,21 @@ pub fn edit_hosts(
     new: &Hostname,
     alias: LoopbackAlias,
 ) -> Vec<u8> {
-    let content = content.unwrap_or_default();
+    let Some(content) = content else {
+        // No file at all: what Debian's installer writes, so localhost still resolves.
+        return match alias {
+            LoopbackAlias::AddIfMissing => format!(
+                "127.0.0.1\tlocalhost\n127.0.1.1\t{}\n\n\
+                 # The following lines are desirable for IPv6 capable hosts\n\
+                 ::1     localhost ip6-localhost ip6-loopback\n\
+                 ff02::1 ip6-allnodes\n\
+                 ff02::2 ip6-allrouters\n",
+                new.loopback_names()
+            )
+            .into_bytes(),
+            LoopbackAlias::Never => Vec::new(),
+        };
+    };
     let old = old
         .map(str::trim)
         .filter(|o| !o.is_empty() && !is_localhost_name(o));
@@ -465,10 +479,15 @@ mod tests {
             hosts(b"", None, "a", LoopbackAlias::AddIfMissing),
             "127.0.1.1\ta\n"
         );
+        // No file: Debian's default, with localhost, so that it still resolves.
         assert_eq!(
             String::from_utf8(edit_hosts(None, None, &h("a"), LoopbackAlias::AddIfMissing))
                 .unwrap(),
-            "127.0.1.1\ta\n"
+            "127.0.0.1\tlocalhost\n127.0.1.1\ta\n\n\
+             # The following lines are desirable for IPv6 capable hosts\n\
+             ::1     localhost ip6-localhost ip6-loopback\n\
+             ff02::1 ip6-allnodes\n\
+             ff02::2 ip6-allrouters\n"
         );
         // CRLF, case-insensitive match, a comment naming the old host stays, duplicates all renamed
         let c = b"# old lives here\r\n127.0.1.1 OLD\r\n10.1.1.1 old old-db\r\n";
