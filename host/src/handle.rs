@@ -172,6 +172,14 @@ impl Handle {
             .unwrap_or_default()
     }
 
+    /// Bytes that went through the transfer disk rather than the channel, uploads and
+    /// downloads together (for diagnostics and tests: bulk data should go this way).
+    pub fn transfer_disk_bytes(&self) -> u64 {
+        self.running
+            .as_ref()
+            .map_or(0, |r| r.channel.transfer_disk_bytes())
+    }
+
     /// The QEMU process id (for tests and diagnostics).
     pub fn qemu_pid(&self) -> Option<u32> {
         self.running.as_ref().map(|r| r.child.id())

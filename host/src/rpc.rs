@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -68,6 +68,8 @@ pub struct Channel {
     progress: RwLock<Option<ProgressFn>>,
     timeout: Duration,
     lane: Mutex<Option<Lane>>,
+    /// Bytes moved through the transfer disk, both ways.
+    lane_bytes: AtomicU64,
 }
 
 impl std::fmt::Debug for Channel {
@@ -91,6 +93,7 @@ impl Channel {
             progress: RwLock::new(None),
             timeout,
             lane: Mutex::new(None),
+            lane_bytes: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&channel);
         std::thread::Builder::new()
@@ -106,6 +109,11 @@ impl Channel {
         if slots > 0 {
             *self.lane.lock().unwrap_or_else(|e| e.into_inner()) = Some(Lane { file, slots });
         }
+    }
+
+    /// Bytes moved through the transfer disk so far, uploads and downloads together.
+    pub fn transfer_disk_bytes(&self) -> u64 {
+        self.lane_bytes.load(Ordering::Relaxed)
     }
 
     /// Installs the progress callback.
@@ -277,6 +285,8 @@ impl Channel {
                     };
                     let mut data = vec![0u8; region.len as usize];
                     let read = lane.file.read_exact_at(&mut data, region.offset);
+                    self.lane_bytes
+                        .fetch_add(u64::from(region.len), Ordering::Relaxed);
                     // The slot is free again as soon as it is read.
                     let _ = self.send(FrameKind::Consumed, id, &region.encode());
                     match (read, &mut output, &stream_err) {
@@ -428,6 +438,7 @@ impl Channel {
                     len: filled as u32,
                 };
                 lane.file.write_all_at(&buf[..filled], region.offset)?;
+                self.lane_bytes.fetch_add(filled as u64, Ordering::Relaxed);
                 self.send(FrameKind::ChunkAt, id, &region.encode())
                     .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
                 in_flight += 1;

@@ -242,13 +242,12 @@ fn large_transfers_offsets_checksums_progress_cancel_and_enospc() {
     assert_eq!(image_cat(&small, "/ok"), b"ok");
 }
 
-/// Upload and download speed of 256 MiB; prints the figures. The floors are loose because
-/// the machines are shared (here, on a loaded host: upload 100-380 MB/s and download
-/// 600-750 MB/s through the transfer disk, against 26-43 and 90-170 MB/s over the channel
-/// alone); they still fail if transfers stop using the transfer disk. `cargo test --release`
-/// gives the real numbers.
+/// 256 MiB each way go through the transfer disk, not the slow channel, and arrive whole;
+/// prints the speeds. Speed itself is the readers benchmark's business (a timed assertion
+/// would fail on a loaded machine): here on a loaded host, upload 100-380 MB/s and download
+/// 600-750 MB/s through the disk, against 26-43 and 90-170 MB/s over the channel alone.
 #[test]
-fn transfers_of_256_mib_are_fast() {
+fn transfers_of_256_mib_take_the_transfer_disk() {
     let dir = tempfile::Builder::new()
         .prefix("gw-speed")
         .tempdir_in("/dev/shm")
@@ -257,26 +256,42 @@ fn transfers_of_256_mib_are_fast() {
     let mut h = launch_rw(&img);
     let size = 256usize << 20;
     let data = pseudo_random(size, 7);
+    let before = h.transfer_disk_bytes();
     let t = Instant::now();
     h.upload("/blob", &mut &data[..]).check("upload");
     let up = size as f64 / t.elapsed().as_secs_f64() / 1e6;
-    let mut sink = CountingSink(0);
+    let uploaded = h.transfer_disk_bytes() - before;
+    let mut sink = ComparingSink {
+        expected: &data,
+        pos: 0,
+        differs: false,
+    };
     let t = Instant::now();
     h.download("/blob", &mut sink).check("download");
     let down = size as f64 / t.elapsed().as_secs_f64() / 1e6;
-    assert_eq!(sink.0, size as u64);
+    let downloaded = h.transfer_disk_bytes() - before - uploaded;
     eprintln!("256 MiB: upload {up:.0} MB/s, download {down:.0} MB/s");
     h.shutdown().check("shutdown");
-    assert!(
-        up > 55.0 && down > 100.0,
-        "upload {up:.0} MB/s, download {down:.0} MB/s"
+    assert_eq!(sink.pos, size);
+    assert!(!sink.differs, "the download differs from what was uploaded");
+    assert_eq!(uploaded, size as u64, "every uploaded byte took the disk");
+    assert_eq!(
+        downloaded, size as u64,
+        "every downloaded byte took the disk"
     );
 }
 
-struct CountingSink(u64);
-impl Write for CountingSink {
+/// Compares what is written with `expected`, from its start.
+struct ComparingSink<'a> {
+    expected: &'a [u8],
+    pos: usize,
+    differs: bool,
+}
+impl Write for ComparingSink<'_> {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0 += b.len() as u64;
+        let end = self.pos + b.len();
+        self.differs |= self.expected.get(self.pos..end) != Some(b);
+        self.pos = end;
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
