@@ -712,6 +712,41 @@ impl Daemon for Server {
         handles::close(h)
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn lsetattr(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        size: Option<ByteSize>,
+        owner: Option<i64>,
+        group: Option<i64>,
+        mode: Option<Mode>,
+        atsecs: Option<i64>,
+        atnsecs: Option<i64>,
+        mtsecs: Option<i64>,
+        mtnsecs: Option<i64>,
+    ) -> io::Result<Stat> {
+        self.need_root()?;
+        if let Some(size) = size {
+            fileops::truncate(&path, size.0)?;
+        }
+        if owner.is_some() || group.is_some() {
+            attrs::chown(owner.unwrap_or(-1), group.unwrap_or(-1), &path, false)?;
+        }
+        if let Some(mode) = mode {
+            attrs::chmod(mode.0, &path)?;
+        }
+        let (atnsecs, mtnsecs) = (atnsecs.unwrap_or(-2), mtnsecs.unwrap_or(-2));
+        if atnsecs != -2 || mtnsecs != -2 {
+            let times = [
+                (atsecs.unwrap_or(0), atnsecs),
+                (mtsecs.unwrap_or(0), mtnsecs),
+            ];
+            attrs::utimens(&path, times, false)?;
+        }
+        fileops::lstat(&path)
+    }
+
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====

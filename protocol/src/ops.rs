@@ -434,6 +434,14 @@ define_operations! {
     FhClose fh_close(handle: FileHandle) -> ()
         { group: handles, access: Read, stream: None }
 
+    /// Sets what is given of a path's attributes, in this order: size, owner and group
+    /// (-1 keeps one), mode (after the owner, so setuid bits given in it stay), access and
+    /// modification times (nanoseconds -1 = now, -2 = unchanged); then returns its lstat.
+    /// Owner and times are those of a symlink itself; mode and size follow it. One round
+    /// trip for what FUSE's setattr asks.
+    Lsetattr lsetattr(path: GuestPath) [size: ByteSize, owner: i64, group: i64, mode: Mode, atsecs: i64, atnsecs: i64, mtsecs: i64, mtnsecs: i64] -> Stat
+        { group: files, access: Write, stream: None }
+
     /// Lists a directory and, breadth first, the directories below it: every entry with its
     /// lstat, symlink target and extended attributes (the FUSE mount's prefetch: one call
     /// replaces thousands of lookups, getattrs, readlinks and getxattrs). The directory is

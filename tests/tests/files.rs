@@ -363,6 +363,61 @@ fn directories_links_attributes_and_contents_are_written() {
         errno(h.utimens("/new/soft", 0, 2_000_000_000, 0, 0), "bad nsec"),
         Errno::EINVAL
     );
+    // All at once, chown before chmod so the setuid bit given stays; the stat comes back.
+    let st = h
+        .lsetattr(
+            "/new/one-copy",
+            Some(ByteSize(2)),
+            Some(5),
+            Some(6),
+            Some(Mode(0o4750)),
+            Some(10),
+            Some(0),
+            Some(20),
+            Some(500),
+        )
+        .check("lsetattr");
+    assert_eq!(
+        (st.size, st.uid, st.gid, st.mode, st.atime, st.mtime),
+        (2, 5, 6, 0o104750, 10, 20)
+    );
+    assert_eq!(h.lstat("/new/one-copy").check("lstat"), st);
+    let st = h
+        .lsetattr(
+            "/new/soft",
+            None,
+            Some(9),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+        .check("lsetattr of a symlink");
+    assert_eq!((st.uid, st.kind()), (9, FileKind::Symlink));
+    assert_ne!(
+        h.stat("/etc/hosts").check("stat").uid,
+        9,
+        "lsetattr followed"
+    );
+    assert_eq!(
+        errno(
+            h.lsetattr(
+                "/nope",
+                None,
+                None,
+                None,
+                Some(Mode(0o600)),
+                None,
+                None,
+                None,
+                None
+            ),
+            "lsetattr of a missing path"
+        ),
+        Errno::ENOENT
+    );
     h.setxattr("user.a", "1", "/new/one-copy").check("setxattr");
     h.setxattr("user.b", Data(vec![0, 255, 7]), "/new/one-copy")
         .check("setxattr binary");

@@ -220,7 +220,8 @@ impl Shared {
         Ok(st)
     }
 
-    /// chmod, chown, truncate and utimens, then the new attributes.
+    /// truncate, chown, chmod and utimens, then the new attributes: one round trip
+    /// (`lsetattr`) for a path, plus one for a truncate through an open file.
     #[allow(clippy::too_many_arguments)]
     pub fn setattr(
         &self,
@@ -236,44 +237,43 @@ impl Shared {
         self.writable()?;
         let file = fh.and_then(|fh| self.file(fh));
         let path = self.table().path(id);
-        let result = (|| {
-            if let Some(size) = size {
-                self.generation.bump();
-                match (&file, &path) {
-                    (Some(f), _) => self.h.fh_truncate(f.handle, ByteSize(size)),
-                    (None, Some(p)) => self.h.truncate_size(p, ByteSize(size)),
-                    (None, None) => return Err(libc::ENOENT),
-                }
-                .map_err(|e| errno(&e))?;
-            }
-            let needs_path =
-                mode.is_some() || uid.is_some() || gid.is_some() || atime.1 != -2 || mtime.1 != -2;
-            if needs_path {
-                let p = path.as_ref().ok_or(libc::ENOENT)?;
-                if let Some(mode) = mode {
-                    self.h
-                        .chmod(Mode(mode & 0o7777), p)
-                        .map_err(|e| errno(&e))?;
-                }
-                if uid.is_some() || gid.is_some() {
-                    let owner = uid.map_or(OWNER_UNCHANGED, i64::from);
-                    let group = gid.map_or(OWNER_UNCHANGED, i64::from);
-                    self.h.lchown(owner, group, p).map_err(|e| errno(&e))?;
-                }
-                if atime.1 != -2 || mtime.1 != -2 {
-                    self.h
-                        .lutimens(p, atime.0, atime.1, mtime.0, mtime.1)
-                        .map_err(|e| errno(&e))?;
-                }
-            }
-            Ok(())
-        })();
-        self.table().invalidate_stat(id);
-        result?;
-        match (&path, &file) {
-            (Some(p), _) => self.refresh(id, p).map(|st| file_attr(id, &st)),
-            (None, _) => self.getattr(id, fh),
+        let mut size = size;
+        if size.is_some() {
+            self.generation.bump();
         }
+        // An open file is truncated through its handle: it may be unlinked.
+        if let (Some(f), Some(n)) = (&file, size) {
+            let r = self.h.fh_truncate(f.handle, ByteSize(n));
+            self.table().invalidate_stat(id);
+            r.map_err(|e| errno(&e))?;
+            size = None;
+        }
+        let others =
+            mode.is_some() || uid.is_some() || gid.is_some() || atime.1 != -2 || mtime.1 != -2;
+        let Some(p) = path.filter(|_| others || size.is_some()) else {
+            if others || size.is_some() {
+                return Err(libc::ENOENT);
+            }
+            return self.getattr(id, fh);
+        };
+        let times = |t: (i64, i64)| (t.1 != -2).then_some(t);
+        let (at, mt) = (times(atime), times(mtime));
+        let result = self.h.lsetattr(
+            &p,
+            size.map(ByteSize),
+            uid.map(i64::from),
+            gid.map(i64::from),
+            mode.map(|m| Mode(m & 0o7777)),
+            at.map(|t| t.0),
+            at.map(|t| t.1),
+            mt.map(|t| t.0),
+            mt.map(|t| t.1),
+        );
+        let mut t = self.table();
+        t.invalidate_stat(id);
+        let st = result.map_err(|e| errno(&e))?;
+        t.set_stat(id, &st);
+        Ok(file_attr(id, &st))
     }
 
     /// The target of a symlink.
