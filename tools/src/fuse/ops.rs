@@ -137,7 +137,9 @@ impl Shared {
     pub fn lookup(&self, parent: u64, name: &[u8]) -> Result<FileAttr, Errno> {
         let listed = self.table().listing_known(parent);
         if !listed {
-            self.load_dir(parent, true)?;
+            // The parent alone: a lookup (`cat /big`, an open by path) must not wait for a
+            // listing of everything below the root. A readdir prefetches the tree.
+            self.load_dir(parent, false)?;
             if let Some(a) = self.lookup_cached(parent, name) {
                 return Ok(a);
             }
