@@ -29,6 +29,8 @@ pub enum ArgKind {
     StringList,
     /// A filesystem type.
     FsType,
+    /// A word that must not be echoed, logged or kept in the history (a key).
+    Secret,
 }
 
 /// A type an operation argument can have, parsed from one shell word.
@@ -508,7 +510,7 @@ impl ShellArg for PartKind {
     }
 }
 impl ShellArg for Secret {
-    const KIND: ArgKind = ArgKind::String;
+    const KIND: ArgKind = ArgKind::Secret;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
         Ok(Secret::from(word))
     }

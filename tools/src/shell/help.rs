@@ -49,6 +49,7 @@ pub fn kind_text(kind: ArgKind) -> &'static str {
         ArgKind::String => "a word",
         ArgKind::StringList => "words, given as one quoted word separated by spaces",
         ArgKind::FsType => "a filesystem type (ext4, xfs, vfat, ...)",
+        ArgKind::Secret => "a key or passphrase (never kept in the history or echoed by -x)",
     }
 }
 

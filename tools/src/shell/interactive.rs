@@ -82,7 +82,9 @@ pub fn run(shell: Shell) -> u8 {
     loop {
         match editor.readline(PROMPT) {
             Ok(line) => {
-                if !line.trim().is_empty() {
+                // A line with a key (luks-open) is never written to the history file.
+                let first = line.split_whitespace().next().unwrap_or("");
+                if !first.is_empty() && !super::table::takes_secret(first.trim_start_matches('-')) {
                     let _ = editor.add_history_entry(line.as_str());
                 }
                 let stop = shell.borrow_mut().run_text(&line, &mut Typed(&mut editor));

@@ -461,9 +461,9 @@ impl Shell {
             Line::Command(cmd) => {
                 if self.echo {
                     let mut text = cmd.name.clone();
-                    for a in &cmd.args {
+                    for a in table::masked_args(&cmd.name, &cmd.args) {
                         text.push(' ');
-                        text.push_str(&parse::quote(a));
+                        text.push_str(&parse::quote(&a));
                     }
                     self.echo_line(&text);
                 }

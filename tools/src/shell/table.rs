@@ -38,6 +38,36 @@ pub fn find(name: &str) -> Option<&'static OpInfo> {
         .filter(|op| op.group != "internal")
 }
 
+/// Whether a command takes a key or passphrase: such lines stay out of the history.
+pub fn takes_secret(name: &str) -> bool {
+    find(name).is_some_and(|op| op.args.iter().any(|a| a.kind == ArgKind::Secret))
+}
+
+/// The arguments as they may be shown (by `-x`): keys and passphrases masked.
+pub fn masked_args(name: &str, args: &[String]) -> Vec<String> {
+    let Some(op) = find(name) else {
+        return args.to_vec();
+    };
+    let required: Vec<_> = op.args.iter().filter(|a| !a.optional).collect();
+    args.iter()
+        .enumerate()
+        .map(|(i, word)| {
+            let named = op.args.iter().find(|a| {
+                a.optional
+                    && word
+                        .strip_prefix(a.name)
+                        .is_some_and(|rest| rest.starts_with(':'))
+            });
+            match named {
+                Some(a) if a.kind == ArgKind::Secret => format!("{}:***", a.name),
+                Some(_) => word.clone(),
+                None if required.get(i).is_some_and(|a| a.kind == ArgKind::Secret) => "***".into(),
+                None => word.clone(),
+            }
+        })
+        .collect()
+}
+
 /// The guestfish names of an operation.
 pub fn aliases(op: &OpInfo) -> impl Iterator<Item = &'static str> + '_ {
     GUESTFISH_NAMES
@@ -180,5 +210,23 @@ impl Shell {
         Err(ShellError::ReadOnly {
             command: command.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_masked_and_kept_out_of_the_history() {
+        assert!(takes_secret("luks-open") && takes_secret("luks_open"));
+        assert!(!takes_secret("cat") && !takes_secret("no-such-command"));
+        let args = ["/dev/sda2", "hunter2", "cryptroot"].map(String::from);
+        assert_eq!(
+            masked_args("luks-open", &args),
+            ["/dev/sda2", "***", "cryptroot"]
+        );
+        let args = ["/etc/hostname".to_string()];
+        assert_eq!(masked_args("cat", &args), args);
     }
 }
