@@ -79,9 +79,11 @@ pub fn kernel_cmdline(config: &QemuConfig) -> String {
         // kprobe tracing, TCP CUBIC (the appliance has no network unless asked, and then
         // Reno does), KDF self-tests, CXL, and the module-signing keyring (modules still
         // load; verifying each signature under TCG costs more than the check is worth for
-        // the host's own modules).
+        // the host's own modules). Also the BPF kfunc registrations: the first of them parses
+        // the kernel's whole BTF (about 60 ms under TCG), and the appliance loads no BPF.
         "initcall_blacklist=init_kprobe_trace,cubictcp_register,crypto_kdf108_init,cxl_core_init,\
-         init_trace_printk_function_export,load_system_certificate_list",
+         init_trace_printk_function_export,load_system_certificate_list,bpf_rstat_kfunc_init,\
+         bpf_key_sig_kfuncs_init,kfunc_init,bpf_prog_test_run_init,bpf_tcp_ca_kfunc_init",
         "8250.nr_uarts=1",
         "no_timer_check",
         "random.trust_cpu=on",

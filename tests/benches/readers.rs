@@ -18,10 +18,16 @@
 mod customize_images;
 
 use guestwright_tests::bench::{median, report_line, Stats};
-use guestwright_tests::{guestwright, run};
+use guestwright_tests::{debugfs_write_at, guestwright, run, PART_OFFSET, PART_SIZE};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+/// Two packages, as dpkg records them.
+const DPKG_STATUS: &str = "Package: base-files\nStatus: install ok installed\nPriority: required\n\
+Architecture: amd64\nVersion: 12.4+deb12u5\nDescription: Debian base system miscellaneous files\n\n\
+Package: bash\nStatus: install ok installed\nPriority: required\nArchitecture: amd64\n\
+Version: 5.2.15-2+b2\nDescription: GNU Bourne Again SHell\n";
 
 /// Bytes moved by each transfer.
 const TRANSFER: u64 = 256 << 20;
@@ -33,6 +39,18 @@ fn main() {
         .unwrap_or(5);
     let dir = tempfile::tempdir().unwrap();
     let raw = customize_images::debian(dir.path(), "bench.raw");
+    // virt-inspector gives up on a Debian guest without a dpkg database: give it one.
+    let status = dir.path().join("status");
+    std::fs::write(&status, DPKG_STATUS).unwrap();
+    debugfs_write_at(
+        &raw,
+        PART_OFFSET,
+        PART_SIZE,
+        &format!(
+            "mkdir /var/lib/dpkg\nwrite {} /var/lib/dpkg/status\n",
+            status.display()
+        ),
+    );
     let img = dir.path().join("bench.qcow2");
     run(Command::new("qemu-img")
         .args(["convert", "-f", "raw", "-O", "qcow2"])
