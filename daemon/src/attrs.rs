@@ -173,63 +173,14 @@ pub fn getxattrs(path: &GuestPath, follow: bool) -> io::Result<Vec<XAttr>> {
     Ok(out)
 }
 
-/// Every extended attribute of the entry `name` in `dir` itself (a symlink is not
-/// followed); empty where the filesystem has none.
-pub fn xattrs_at(dir: BorrowedFd<'_>, name: &CString) -> io::Result<Vec<XAttr>> {
-    // Linux 6.13 reads them relative to the directory, without resolving /proc/self/fd.
-    if let Some(list) = sys::listxattr_at(dir, name) {
-        let list = match list {
-            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => return Ok(Vec::new()),
-            other => other?,
-        };
-        let mut out = Vec::new();
-        for attr in split_names(&list) {
-            let cattr = sys::cstring(attr)?;
-            match sys::getxattr_at(dir, name, &cattr) {
-                Some(Ok(value)) => out.push(XAttr {
-                    name: String::from_utf8_lossy(attr).into_owned(),
-                    value: Data(value),
-                }),
-                // Removed between the list and the read.
-                Some(Err(e)) if e.raw_os_error() == Some(libc::ENODATA) => {}
-                Some(Err(e)) => return Err(e),
-                // listxattrat worked, so getxattrat exists too.
-                None => return Err(io::Error::from_raw_os_error(libc::ENOSYS)),
-            }
-        }
-        return Ok(out);
-    }
-    let path = proc_at(dir, name);
-    let list = list_raw(&path, true)?;
-    let mut out = Vec::new();
-    for name in split_names(&list) {
-        let cname = sys::cstring(name)?;
-        match sys::getxattr(&path, &cname, true) {
-            Ok(value) => out.push(XAttr {
-                name: String::from_utf8_lossy(name).into_owned(),
-                value: Data(value),
-            }),
-            // Removed between the list and the read.
-            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
-}
-
-/// Every extended attribute of the entry `name` in the working directory itself (a symlink
-/// is not followed). For a thread that made a guest directory its own working directory
-/// (`sys::unshare_fs`, `sys::fchdir`): one path component to resolve instead of
-/// `/proc/self/fd/N/name`, which costs several times more in a walk of thousands of entries.
-pub fn xattrs_in_cwd(name: &CString) -> io::Result<Vec<XAttr>> {
-    if name.as_bytes().contains(&b'/') || name.as_bytes().is_empty() {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    let list = list_raw(name, true)?;
+/// Every extended attribute of `path` (a /proc/self/fd path or a name in the working
+/// directory), name and value, with `nofollow` for the link itself.
+fn read_all(path: &CString, nofollow: bool) -> io::Result<Vec<XAttr>> {
+    let list = list_raw(path, nofollow)?;
     let mut out = Vec::new();
     for attr in split_names(&list) {
         let cattr = sys::cstring(attr)?;
-        match sys::getxattr(name, &cattr, true) {
+        match sys::getxattr(path, &cattr, nofollow) {
             Ok(value) => out.push(XAttr {
                 name: String::from_utf8_lossy(attr).into_owned(),
                 value: Data(value),
@@ -240,6 +191,23 @@ pub fn xattrs_in_cwd(name: &CString) -> io::Result<Vec<XAttr>> {
         }
     }
     Ok(out)
+}
+
+/// Every extended attribute of the entry `name` in `dir` itself (a symlink is not
+/// followed); empty where the filesystem has none.
+pub fn xattrs_at(dir: BorrowedFd<'_>, name: &CString) -> io::Result<Vec<XAttr>> {
+    read_all(&proc_at(dir, name), true)
+}
+
+/// Every extended attribute of the entry `name` in the working directory itself (a symlink
+/// is not followed). For a thread that made a guest directory its own working directory
+/// (`sys::unshare_fs`, `sys::fchdir`): one path component to resolve instead of
+/// `/proc/self/fd/N/name`, which costs several times more in a walk of thousands of entries.
+pub fn xattrs_in_cwd(name: &CString) -> io::Result<Vec<XAttr>> {
+    if name.as_bytes().contains(&b'/') || name.as_bytes().is_empty() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    read_all(name, true)
 }
 
 /// One extended attribute's value; ENODATA if it is not set.

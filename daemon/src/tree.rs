@@ -28,6 +28,18 @@ pub fn readdir_tree(root: &GuestPath, max: Option<u32>) -> io::Result<Vec<DirLis
     // Extended attributes are read relative to each directory as this thread's own working
     // directory (see `attrs::xattrs_in_cwd`); without that, through /proc/self/fd.
     let cwd = sys::unshare_fs().is_ok();
+    let listed = list_tree(root, max, cwd);
+    if cwd {
+        // The thread lives until its reply is sent: it must not hold a guest directory busy
+        // for an unmount that follows.
+        let _ = std::env::set_current_dir("/");
+    }
+    listed
+}
+
+/// The walk itself, breadth first; with `cwd`, each directory in turn becomes this
+/// thread's working directory.
+fn list_tree(root: &GuestPath, max: usize, cwd: bool) -> io::Result<Vec<DirListing>> {
     // Paths, not descriptors, wait in the queue: a wide tree would otherwise hold thousands
     // of directories open.
     let mut queue: VecDeque<GuestPath> = VecDeque::new();
