@@ -24,6 +24,12 @@ pub struct Server {
 }
 
 impl Server {
+    /// The appliance's node for a device named the way callers name it (`/dev/sda1`,
+    /// `/dev/VG/LV`, `/dev/mapper/NAME`).
+    fn resolve(&self, device: &Device) -> io::Result<std::path::PathBuf> {
+        crate::blockdev::resolve(&self.disks, &self.modules, device)
+    }
+
     fn need_root(&self) -> io::Result<()> {
         if self.mounts.root_mounted() {
             Ok(())
@@ -578,7 +584,7 @@ impl Daemon for Server {
         t: ChecksumType,
         device: Device,
     ) -> io::Result<String> {
-        let dev = crate::blockdev::resolve(&self.disks, &self.modules, &device)?;
+        let dev = self.resolve(&device)?;
         checksum::checksum_device(call, t, &dev)
     }
 
@@ -755,59 +761,31 @@ impl Daemon for Server {
     }
 
     fn vfs_type(&self, _: &mut Call, device: Device) -> io::Result<String> {
-        crate::fsinfo::vfs_type(&crate::blockdev::resolve(
-            &self.disks,
-            &self.modules,
-            &device,
-        )?)
+        crate::fsinfo::vfs_type(&self.resolve(&device)?)
     }
 
     fn vfs_label(&self, _: &mut Call, device: Device) -> io::Result<String> {
-        crate::fsinfo::vfs_label(&crate::blockdev::resolve(
-            &self.disks,
-            &self.modules,
-            &device,
-        )?)
+        crate::fsinfo::vfs_label(&self.resolve(&device)?)
     }
 
     fn vfs_uuid(&self, _: &mut Call, device: Device) -> io::Result<String> {
-        crate::fsinfo::vfs_uuid(&crate::blockdev::resolve(
-            &self.disks,
-            &self.modules,
-            &device,
-        )?)
+        crate::fsinfo::vfs_uuid(&self.resolve(&device)?)
     }
 
     fn blkid(&self, _: &mut Call, device: Device) -> io::Result<BlkidInfo> {
-        crate::fsinfo::blkid(&crate::blockdev::resolve(
-            &self.disks,
-            &self.modules,
-            &device,
-        )?)
+        crate::fsinfo::blkid(&self.resolve(&device)?)
     }
 
     fn blockdev_getsize64(&self, _: &mut Call, device: Device) -> io::Result<u64> {
-        crate::blockdev::size64(&crate::blockdev::resolve(
-            &self.disks,
-            &self.modules,
-            &device,
-        )?)
+        crate::blockdev::size64(&self.resolve(&device)?)
     }
 
     fn blockdev_getss(&self, _: &mut Call, device: Device) -> io::Result<u32> {
-        crate::blockdev::sector_size(&crate::blockdev::resolve(
-            &self.disks,
-            &self.modules,
-            &device,
-        )?)
+        crate::blockdev::sector_size(&self.resolve(&device)?)
     }
 
     fn blockdev_getro(&self, _: &mut Call, device: Device) -> io::Result<bool> {
-        crate::blockdev::read_only(&crate::blockdev::resolve(
-            &self.disks,
-            &self.modules,
-            &device,
-        )?)
+        crate::blockdev::read_only(&self.resolve(&device)?)
     }
 
     fn blockdev_rereadpt(&self, _: &mut Call, device: Device) -> io::Result<()> {
@@ -978,11 +956,7 @@ impl Daemon for Server {
             inode,
             sectorsize,
         };
-        crate::mkfs::mkfs(
-            &fstype,
-            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
-            &opts,
-        )
+        crate::mkfs::mkfs(&fstype, &self.resolve(&device)?, &opts)
     }
 
     fn mkswap(
@@ -992,22 +966,16 @@ impl Daemon for Server {
         label: Option<String>,
         uuid: Option<String>,
     ) -> io::Result<()> {
-        let path = crate::blockdev::resolve(&self.disks, &self.modules, &device)?;
+        let path = self.resolve(&device)?;
         crate::mkfs::mkswap(&path, label.as_deref(), uuid.as_deref())
     }
 
     fn set_label(&self, _: &mut Call, device: Device, label: String) -> io::Result<()> {
-        crate::mkfs::set_label(
-            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
-            &label,
-        )
+        crate::mkfs::set_label(&self.resolve(&device)?, &label)
     }
 
     fn set_uuid(&self, _: &mut Call, device: Device, uuid: String) -> io::Result<()> {
-        crate::mkfs::set_uuid(
-            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
-            &uuid,
-        )
+        crate::mkfs::set_uuid(&self.resolve(&device)?, &uuid)
     }
 
     fn e2fsck(
@@ -1017,41 +985,28 @@ impl Daemon for Server {
         correct: Option<bool>,
         forceall: Option<bool>,
     ) -> io::Result<()> {
-        let path = crate::blockdev::resolve(&self.disks, &self.modules, &device)?;
+        let path = self.resolve(&device)?;
         crate::mkfs::e2fsck(&path, correct.unwrap_or(false), forceall.unwrap_or(false))
     }
 
     fn fsck(&self, _: &mut Call, fstype: FsType, device: Device) -> io::Result<i32> {
-        crate::mkfs::fsck(
-            &fstype,
-            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
-        )
+        crate::mkfs::fsck(&fstype, &self.resolve(&device)?)
     }
 
     fn resize2fs(&self, _: &mut Call, device: Device, size: Option<ByteSize>) -> io::Result<()> {
-        crate::mkfs::resize2fs(
-            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
-            size.map(|s| s.0),
-        )
+        crate::mkfs::resize2fs(&self.resolve(&device)?, size.map(|s| s.0))
     }
 
     fn zero(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::mkfs::zero(&crate::blockdev::resolve(
-            &self.disks,
-            &self.modules,
-            &device,
-        )?)
+        crate::mkfs::zero(&self.resolve(&device)?)
     }
 
     fn zero_device(&self, call: &mut Call, device: Device) -> io::Result<()> {
-        crate::mkfs::zero_device(
-            call,
-            &crate::blockdev::resolve(&self.disks, &self.modules, &device)?,
-        )
+        crate::mkfs::zero_device(call, &self.resolve(&device)?)
     }
 
     fn wipefs(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        let path = crate::blockdev::resolve(&self.disks, &self.modules, &device)?;
+        let path = self.resolve(&device)?;
         let whole_disk = crate::blockdev::disk_index(&self.disks, &path).is_some();
         crate::mkfs::wipefs(&path, whole_disk)
     }
