@@ -307,6 +307,24 @@ impl Channel {
         }
     }
 
+    /// Reads from `input` until `buf` is full or the input ends; returns how much it holds.
+    /// A failed read cancels call `id` on the daemon's side.
+    fn fill(&self, id: u32, input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match input.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = self.send(FrameKind::Cancel, id, &[]);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(filled)
+    }
+
     /// Streams `input` to the daemon. Returns early with the daemon's answer if it ends the
     /// call before the input does (an error such as ENOSPC).
     fn send_input(
@@ -322,33 +340,13 @@ impl Channel {
         }
         let mut buf = vec![0u8; CHUNK_SIZE];
         loop {
-            let mut filled = 0;
-            while filled < buf.len() {
-                match input.read(&mut buf[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        let _ = self.send(FrameKind::Cancel, id, &[]);
-                        return Err(e);
-                    }
-                }
-            }
+            let filled = self.fill(id, input, &mut buf)?;
             if filled > 0 {
                 self.send(FrameKind::Chunk, id, &buf[..filled])
                     .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
             }
             match rx.try_recv() {
-                Ok(Event::Progress(p)) => {
-                    let cb = self
-                        .progress
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .clone();
-                    if let Some(cb) = cb {
-                        cb(id, p);
-                    }
-                }
+                Ok(Event::Progress(p)) => self.report_progress(id, p),
                 Ok(event) => return Ok(Some(event)),
                 Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => {
@@ -390,18 +388,7 @@ impl Channel {
         let mut next_slot = 0u64;
         let mut in_flight = 0u64;
         loop {
-            let mut filled = 0;
-            while filled < buf.len() {
-                match input.read(&mut buf[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        let _ = self.send(FrameKind::Cancel, id, &[]);
-                        return Err(e);
-                    }
-                }
-            }
+            let filled = self.fill(id, input, &mut buf)?;
             // Take in what the daemon said so far; wait only while every slot is in use.
             loop {
                 let event = if in_flight >= lane.slots && filled > 0 {
