@@ -4,7 +4,7 @@ use crate::devices::Disks;
 use crate::guestfs::{self, SYSROOT};
 use crate::modules::Modules;
 use crate::sys;
-use guestwright_protocol::{Device, FsType, GuestPath, MountEntry};
+use guestwright_protocol::{unescape_octal, Device, FsType, GuestPath, MountEntry};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -73,7 +73,7 @@ fn mountinfo() -> io::Result<Vec<(PathBuf, String, String, String)>> {
             let (left, right) = line.split_once(" - ")?;
             let left: Vec<&str> = left.split(' ').collect();
             let right: Vec<&str> = right.split(' ').collect();
-            let mountpoint = unescape_octal(left.get(4)?);
+            let mountpoint = String::from_utf8_lossy(&unescape_octal(left.get(4)?)).into_owned();
             Some((
                 PathBuf::from(mountpoint),
                 right.first()?.to_string(),
@@ -82,26 +82,6 @@ fn mountinfo() -> io::Result<Vec<(PathBuf, String, String, String)>> {
             ))
         })
         .collect())
-}
-
-/// /proc/self/mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Mounts {
@@ -301,8 +281,11 @@ mod tests {
 
     #[test]
     fn mountinfo_escapes() {
-        assert_eq!(unescape_octal("/sysroot/a\\040b"), "/sysroot/a b");
-        assert_eq!(unescape_octal("/x\\134"), "/x\\");
-        assert_eq!(unescape_octal("/end\\04"), "/end\\04");
+        assert_eq!(
+            unescape_octal("/sysroot/a\\040b"),
+            "/sysroot/a b".as_bytes()
+        );
+        assert_eq!(unescape_octal("/x\\134"), "/x\\".as_bytes());
+        assert_eq!(unescape_octal("/end\\04"), "/end\\04".as_bytes());
     }
 }

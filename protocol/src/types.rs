@@ -87,6 +87,27 @@ impl From<&GuestPath> for GuestPath {
     }
 }
 
+/// Undoes the octal escapes of fstab and /proc/self/mountinfo (`\040` for a space, `\134`
+/// for a backslash); a backslash not followed by three octal digits stays as it is.
+pub fn unescape_octal(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Escapes bytes for a terminal: printable UTF-8 stays, control characters become `\n`, `\t`,
 /// `\e`, `\xHH`; invalid UTF-8 bytes become `\xHH`; a backslash becomes `\\`.
 pub fn escape_bytes(bytes: &[u8]) -> String {

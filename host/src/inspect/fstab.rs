@@ -16,24 +16,9 @@ pub struct FstabEntry {
     pub options: String,
 }
 
-/// fstab escapes spaces and the like as `\040`.
+/// A field with fstab's `\040`-style escapes undone.
 fn unescape(field: &str) -> String {
-    let b = field.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&guestwright_protocol::unescape_octal(field)).into_owned()
 }
 
 /// Types that are never on one of the guest's disks.

@@ -10,6 +10,7 @@
 //! `/tmp`), checked for owner and mode before use.
 
 use super::sys;
+use guestwright::protocol::unescape_octal;
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -160,27 +161,6 @@ impl MountInfo {
     }
 }
 
-/// Unescapes mountinfo's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 /// The mount at `mountpoint` in mountinfo text, if any (the last one: mounts stack).
 pub fn find_mount(mountinfo: &str, mountpoint: &Path) -> Option<MountInfo> {
     mountinfo
@@ -189,11 +169,11 @@ pub fn find_mount(mountinfo: &str, mountpoint: &Path) -> Option<MountInfo> {
         .filter_map(|line| {
             let (left, right) = line.split_once(" - ")?;
             let fields: Vec<&str> = left.split(' ').collect();
-            let mp = unescape(fields.get(4)?);
+            let mp = unescape_octal(fields.get(4)?);
             let right: Vec<&str> = right.split(' ').collect();
             let fstype = right.first()?.to_string();
             let source =
-                String::from_utf8_lossy(&unescape(right.get(1).unwrap_or(&""))).into_owned();
+                String::from_utf8_lossy(&unescape_octal(right.get(1).unwrap_or(&""))).into_owned();
             let options = format!("{},{}", fields.get(5)?, right.get(2).unwrap_or(&""));
             Some(MountInfo {
                 mountpoint: PathBuf::from(std::ffi::OsStr::from_bytes(&mp)),
