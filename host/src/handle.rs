@@ -89,13 +89,22 @@ impl Handle {
     }
 
     /// Attaches a disk image. Its format is checked now (detected from its magic bytes
-    /// unless given) along with anything its header refers to. Drives appear in the
+    /// unless given) along with anything its header refers to: a raw backing file is
+    /// followed only inside the image's directory tree or under a directory of
+    /// [`LaunchConfig::allow_backing`]. Drives appear in the
     /// appliance as `/dev/sda`, `/dev/sdb`, ... in the order they are added.
     pub fn add_drive(&mut self, path: impl AsRef<Path>, options: DriveOptions) -> Result<()> {
         if self.running.is_some() {
             return Err(Error::AlreadyLaunched);
         }
-        self.drives.push(Drive::open(path.as_ref(), &options)?);
+        let drive = Drive::open_allowing(path.as_ref(), &options, &self.config.allow_backing)?;
+        log::info!(
+            "/dev/sd{}: {}{}",
+            char::from(b'a' + (self.drives.len() % 26) as u8),
+            drive.describe_chain(),
+            if drive.readonly { ", read-only" } else { "" }
+        );
+        self.drives.push(drive);
         Ok(())
     }
 

@@ -40,6 +40,10 @@ pub struct LaunchConfig {
     /// The machine type: microvm unless forced (`GUESTWRIGHT_MACHINE=q35`); q35 is also the
     /// fallback when this QEMU has no microvm.
     pub machine: Option<Machine>,
+    /// Directories under which a raw backing file named by an image is followed even when
+    /// it lies outside the image's own directory tree (`--allow-backing`,
+    /// `GUESTWRIGHT_ALLOW_BACKING`).
+    pub allow_backing: Vec<PathBuf>,
 }
 
 impl Default for LaunchConfig {
@@ -54,13 +58,15 @@ impl Default for LaunchConfig {
             timeout: Duration::from_secs(120),
             kvm_trial: Duration::from_secs(10),
             machine: None,
+            allow_backing: Vec::new(),
         }
     }
 }
 
 impl LaunchConfig {
     /// Defaults, then the environment: `GUESTWRIGHT_ACCEL`, `GUESTWRIGHT_QEMU`,
-    /// `GUESTWRIGHT_MEMORY` (MiB), `GUESTWRIGHT_VERBOSE`, and the appliance's variables.
+    /// `GUESTWRIGHT_MEMORY` (MiB), `GUESTWRIGHT_VERBOSE`, `GUESTWRIGHT_ALLOW_BACKING`
+    /// (directories separated by `:`), and the appliance's variables.
     pub fn from_env() -> Result<LaunchConfig, String> {
         let mut c = LaunchConfig {
             appliance: guestwright_appliance::Config::from_env(),
@@ -87,11 +93,30 @@ impl LaunchConfig {
             }
             Err(_) => {}
         }
+        if let Some(dirs) = std::env::var_os("GUESTWRIGHT_ALLOW_BACKING") {
+            c.allow_backing = allowed_dirs(&dirs)?;
+        }
         if std::env::var_os("GUESTWRIGHT_VERBOSE").is_some_and(|v| v != "0") {
             c.verbose = true;
         }
         Ok(c)
     }
+}
+
+/// The directories of `GUESTWRIGHT_ALLOW_BACKING`: colon-separated, empty entries
+/// ignored, each made absolute now (a background process may change directory later).
+pub fn allowed_dirs(value: &std::ffi::OsStr) -> Result<Vec<PathBuf>, String> {
+    std::env::split_paths(value)
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| {
+            std::path::absolute(&p).map_err(|e| {
+                format!(
+                    "GUESTWRIGHT_ALLOW_BACKING: '{}' cannot be made absolute ({e}): give directories separated by ':'",
+                    p.display()
+                )
+            })
+        })
+        .collect()
 }
 
 /// Why the appliance did not start.
@@ -147,6 +172,15 @@ pub enum LaunchError {
         /// The console.
         console: String,
     },
+    /// QEMU could not take its lock on an image: another process writes it (or, for a
+    /// backing file, another process writes it while this launch needs it unchanged).
+    #[error("{} is in use: another process holds QEMU's lock on it (a running VM, or another guestwright that writes to it), and two processes writing one image corrupt it; wait until that process has finished (`fuser {}` names it), or look at the image as it is now with a read-only command or --ro (readers take no lock)", escape(image), escape(image))]
+    ImageInUse {
+        /// The image QEMU named.
+        image: PathBuf,
+        /// QEMU's message.
+        stderr: String,
+    },
     /// The daemon did not say hello in time.
     #[error(
         "the appliance did not answer within {after:?} ({accel}){}",
@@ -185,6 +219,34 @@ pub enum LaunchError {
         /// The cache to clear.
         cache: PathBuf,
     },
+}
+
+fn escape(p: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    guestwright_protocol::escape_bytes(p.as_os_str().as_bytes())
+}
+
+/// QEMU's exit during launch, as [`LaunchError::ImageInUse`] when it could not lock an
+/// image (`Failed to get "write" lock` / `Failed to get shared "write" lock`, followed by
+/// `Is another process using the image [PATH]?`).
+fn qemu_failed(status: String, stderr: String, console: String) -> LaunchError {
+    if stderr.contains("Failed to get") && stderr.contains(" lock") {
+        const MARK: &str = "Is another process using the image [";
+        if let Some(at) = stderr.find(MARK) {
+            let rest = &stderr[at + MARK.len()..];
+            if let Some(end) = rest.find("]?") {
+                return LaunchError::ImageInUse {
+                    image: PathBuf::from(&rest[..end]),
+                    stderr,
+                };
+            }
+        }
+    }
+    LaunchError::QemuFailed {
+        status,
+        stderr,
+        console,
+    }
 }
 
 fn tail(what: &str, text: &str) -> String {
@@ -424,11 +486,11 @@ fn boot(
         let status = child.try_wait().ok().flatten()?;
         // Give the capture threads a moment to collect QEMU's last words.
         std::thread::sleep(Duration::from_millis(50));
-        Some(LaunchError::QemuFailed {
-            status: status.to_string(),
-            stderr: qemu_stderr.all(),
-            console: console.tail(30),
-        })
+        Some(qemu_failed(
+            status.to_string(),
+            qemu_stderr.all(),
+            console.tail(30),
+        ))
     };
     let stream = loop {
         match listener.accept() {
@@ -609,4 +671,36 @@ fn xfer_file(runtime: &tempfile::TempDir) -> Option<tempfile::NamedTempFile> {
         .ok()?;
     file.as_file().set_len(XFER_SIZE).ok()?;
     Some(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_failure_names_the_image_in_use() {
+        for qemu in [
+            "qemu-system-x86_64: -device virtio-blk-device,drive=drive0,serial=gw0: Failed to get \"write\" lock\nIs another process using the image [/vm/disk.img]?\n",
+            "qemu-system-x86_64: -blockdev {...}: Failed to get shared \"write\" lock\nIs another process using the image [/vm/base.qcow2]?\n",
+        ] {
+            let e = qemu_failed("exit status: 1".into(), qemu.into(), String::new());
+            let LaunchError::ImageInUse { image, .. } = &e else {
+                panic!("not recognised: {e}");
+            };
+            assert!(image.starts_with("/vm/"));
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("{} is in use", image.display())), "{msg}");
+            assert!(msg.contains("--ro"), "{msg}");
+        }
+        let other = qemu_failed("exit status: 1".into(), "no microvm".into(), String::new());
+        assert!(matches!(other, LaunchError::QemuFailed { .. }));
+    }
+
+    #[test]
+    fn allowed_backing_directories_from_the_environment() {
+        let dirs = allowed_dirs(std::ffi::OsStr::new("/a::/b/c:")).unwrap();
+        assert_eq!(dirs, [PathBuf::from("/a"), PathBuf::from("/b/c")]);
+        let rel = allowed_dirs(std::ffi::OsStr::new("rel")).unwrap();
+        assert!(rel[0].is_absolute() && rel[0].ends_with("rel"));
+    }
 }

@@ -21,12 +21,23 @@ pub fn can_open_rw(path: &std::path::Path) -> io::Result<()> {
         .map(drop)
 }
 
-/// Makes a command's child die with its parent (see [`set_parent_death_signal`]).
+/// Makes a command's child die with its parent (see [`set_parent_death_signal`]), also
+/// when the parent dies between the fork and the `prctl` (then the child is already an
+/// orphan and the signal would never come).
 pub fn die_with_parent(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs between fork and exec and only calls prctl, which is
-    // async-signal-safe; it touches no memory of the parent.
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs between fork and exec and only calls prctl, getppid and
+    // _exit, which are async-signal-safe; it touches no memory of the parent but the
+    // copied pid.
     unsafe {
-        cmd.pre_exec(set_parent_death_signal);
+        cmd.pre_exec(move || {
+            set_parent_death_signal()?;
+            // The parent died before the prctl: the signal would never come.
+            if libc::getppid() != parent {
+                libc::_exit(137);
+            }
+            Ok(())
+        });
     }
 }

@@ -55,6 +55,24 @@ pub struct ApplianceArgs {
         global = true
     )]
     pub accel: AccelChoice,
+    /// Follow raw backing files (which have no header to check) under DIR too, not only
+    /// in the directory tree of the image that names them. Repeatable; the directories in
+    /// GUESTWRIGHT_ALLOW_BACKING (separated by ':') are added.
+    #[arg(long = "allow-backing", value_name = "DIR", global = true)]
+    pub allow_backing: Vec<PathBuf>,
+}
+
+impl ApplianceArgs {
+    /// Puts these options into the launch settings (which hold the environment's already).
+    pub fn configure(&self, config: &mut guestwright::LaunchConfig) -> Result<(), String> {
+        config.accel = self.accel;
+        for dir in &self.allow_backing {
+            let abs = std::path::absolute(dir)
+                .map_err(|e| format!("--allow-backing {}: {e}", dir.display()))?;
+            config.allow_backing.push(abs);
+        }
+        Ok(())
+    }
 }
 
 /// One `-m` option.

@@ -19,7 +19,12 @@ pub fn launch_config(appliance: &ApplianceArgs, verbose: bool) -> Result<LaunchC
         operation: "environment".into(),
         detail: e,
     })?;
-    config.accel = appliance.accel;
+    appliance
+        .configure(&mut config)
+        .map_err(|detail| Error::Protocol {
+            operation: "options".into(),
+            detail,
+        })?;
     config.verbose |= verbose;
     Ok(config)
 }

@@ -7,19 +7,23 @@ use std::path::{Path, PathBuf};
 use super::CustomizeError;
 use crate::drive::{overlay, Drive, DriveOptions, Format};
 
-/// Creates `new` as a qcow2 overlay of `base`. `format` is the template's format (detected
-/// from its header when `None`; only raw and qcow2 templates can back an overlay).
+/// Creates `new` as a qcow2 overlay of `base` and returns the template's format. `format`
+/// is the template's format (detected from its header when `None`; only raw and qcow2
+/// templates can back an overlay); `allowed` are the directories where the template's own
+/// raw backing files may lie (see [`Drive::open_allowing`]).
 pub fn create_overlay(
     base: &Path,
     new: &Path,
     format: Option<Format>,
-) -> Result<(), CustomizeError> {
-    let drive = Drive::open(
+    allowed: &[PathBuf],
+) -> Result<Format, CustomizeError> {
+    let drive = Drive::open_allowing(
         base,
         &DriveOptions {
             format,
             readonly: true,
         },
+        allowed,
     )
     .map_err(crate::Error::from)?;
     let backing_format = match drive.chain[0].format {
@@ -55,5 +59,5 @@ pub fn create_overlay(
     )?;
     // The new file's metadata must survive a crash like its contents.
     let _ = std::fs::File::open(new).and_then(|f| f.sync_all());
-    Ok(())
+    Ok(drive.chain[0].format)
 }

@@ -203,6 +203,21 @@ pub fn virtual_size(f: &mut File, format: Format) -> io::Result<u64> {
     }
 }
 
+/// Whether a VMDK sparse header makes QEMU read an embedded descriptor and open the
+/// extents it names (capacity 0 with a descriptor offset: QEMU then treats the file as a
+/// descriptor file), which can be any host file.
+pub fn vmdk_names_extents(f: &mut File) -> io::Result<bool> {
+    let mut h = [0u8; 36];
+    if read_at(f, 0, &mut h)? < 36 {
+        return Err(bad("vmdk header is truncated"));
+    }
+    if &h[0..4] != b"KDMV" {
+        // Not a sparse header: QEMU parses the whole file as a descriptor.
+        return Ok(true);
+    }
+    Ok(le64(&h, 12) == 0 && le64(&h, 28) != 0)
+}
+
 /// VHDX: region table at 192 KiB → metadata region → "Virtual Disk Size" item.
 fn vhdx_virtual_size(f: &mut File) -> io::Result<u64> {
     const METADATA_REGION: [u8; 16] = guid(

@@ -2,9 +2,13 @@
 //! headers may refer to, and the `-blockdev` description QEMU gets for each.
 //!
 //! Format probing never happens in QEMU. A qcow2 backing file is followed only when the
-//! image records its format, only for raw and qcow2 backings, and never for `json:` or
-//! protocol names; external data files are refused. Read-only drives sit under a
-//! throw-away overlay so their bytes never change.
+//! image records its format, and never for `json:` or protocol names; external data files
+//! and VMDK descriptors (whose extents name other files) are refused. A backing file of a
+//! format with a header is opened only when its header is of that format. A raw backing
+//! file has no header to check, so an untrusted image could name any host file as one: it
+//! is followed only when it lies in the directory tree of the image that names it, after
+//! resolving symlinks, or under a directory the user allows (`--allow-backing`). Read-only
+//! drives sit under a throw-away overlay so their bytes never change.
 
 pub mod format;
 pub mod overlay;
@@ -124,8 +128,8 @@ pub enum DriveError {
         /// The backing name, escaped.
         backing: String,
     },
-    /// A backing format outside raw and qcow2.
-    #[error("{} has a backing file of format '{format}'; only raw and qcow2 backing files are followed", path.display())]
+    /// A backing format guestwright does not know.
+    #[error("{} has a backing file of format '{format}'; only raw, qcow2, vmdk, vdi, vhdx and vpc backing files are followed", path.display())]
     BackingFormat {
         /// The image.
         path: PathBuf,
@@ -140,12 +144,76 @@ pub enum DriveError {
         /// The file met twice.
         repeated: PathBuf,
     },
+    /// A backing file whose header is not of the format the image records for it.
+    #[error("refusing the backing chain {chain}: {} is recorded as a {declared} image but {found}; only a backing file whose header checks out is opened", escape_path(backing))]
+    BackingHeader {
+        /// The chain up to and including the backing file.
+        chain: String,
+        /// The backing file.
+        backing: PathBuf,
+        /// The format the image records.
+        declared: Format,
+        /// What its header says instead.
+        found: String,
+    },
+    /// A raw backing file (no header to check) outside the naming image's directory tree
+    /// and outside every allowed directory.
+    #[error("refusing the backing chain {chain}: the raw backing file {} is not inside {}, the directory of {}, and a raw file has no header to check, so an image can name any host file this way; if you trust this chain, allow its directory with --allow-backing {} (or GUESTWRIGHT_ALLOW_BACKING={})", escape_path(backing), escape_path(dir), escape_path(image), escape_path(suggest), escape_path(suggest))]
+    RawBackingOutside {
+        /// The whole chain, each file with its format.
+        chain: String,
+        /// The raw backing file, symlinks resolved.
+        backing: PathBuf,
+        /// The image that names it.
+        image: PathBuf,
+        /// That image's directory, symlinks resolved.
+        dir: PathBuf,
+        /// The directory to allow.
+        suggest: PathBuf,
+    },
+    /// An `--allow-backing` directory that cannot be resolved.
+    #[error("the allowed backing directory {} cannot be used (--allow-backing or GUESTWRIGHT_ALLOW_BACKING)", escape_path(path))]
+    AllowedDir {
+        /// The directory as given.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A virtual size no disk has: a damaged or hostile header.
+    #[error("{} claims a virtual size of {} ({size} bytes), more than the {} guestwright opens: its header is damaged or was made to mislead", path.display(), human(*size), human(MAX_VIRTUAL_SIZE))]
+    TooLarge {
+        /// The image.
+        path: PathBuf,
+        /// The size its header claims.
+        size: u64,
+    },
     /// Too many backing levels.
     #[error("the backing chain of {} is deeper than {MAX_CHAIN} levels", path.display())]
     ChainTooDeep {
         /// The image.
         path: PathBuf,
     },
+}
+
+/// Images claiming a larger virtual size are refused (64 PiB; QEMU's qcow2 stops at a few
+/// PiB with 64 KiB clusters).
+pub const MAX_VIRTUAL_SIZE: u64 = 1 << 56;
+
+/// A size in binary units: `1 EiB`, `1.5 TiB`.
+fn human(size: u64) -> String {
+    const UNITS: [&str; 7] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut unit = 0;
+    let mut value = size as f64;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 {
+        format!("{value} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// Backing chains longer than this are refused.
@@ -203,8 +271,28 @@ fn open_image(path: &Path) -> Result<File, DriveError> {
 }
 
 impl Drive {
-    /// Checks an image and its backing chain.
+    /// Checks an image and its backing chain; raw backing files are followed only inside
+    /// the directory tree of the image that names them.
     pub fn open(path: &Path, options: &DriveOptions) -> Result<Drive, DriveError> {
+        Drive::open_allowing(path, options, &[])
+    }
+
+    /// Checks an image and its backing chain; raw backing files are followed inside the
+    /// directory tree of the image that names them, and under the directories in `allowed`.
+    pub fn open_allowing(
+        path: &Path,
+        options: &DriveOptions,
+        allowed: &[PathBuf],
+    ) -> Result<Drive, DriveError> {
+        let allowed = allowed
+            .iter()
+            .map(|d| {
+                std::fs::canonicalize(d).map_err(|source| DriveError::AllowedDir {
+                    path: d.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let path = std::path::absolute(path).map_err(|source| DriveError::Open {
             path: path.to_path_buf(),
             source,
@@ -229,6 +317,13 @@ impl Drive {
             source,
         };
         let virtual_size = format::virtual_size(&mut file, format).map_err(header_err)?;
+        if virtual_size > MAX_VIRTUAL_SIZE {
+            return Err(DriveError::TooLarge {
+                path,
+                size: virtual_size,
+            });
+        }
+        check_extents(&mut file, &path, format)?;
         let mut chain = vec![Layer {
             path: path.clone(),
             format,
@@ -268,14 +363,15 @@ impl Drive {
                         backing,
                     })
                 }
-                Some("raw") => Format::Raw,
-                Some("qcow2") => Format::Qcow2,
-                Some(other) => {
-                    return Err(DriveError::BackingFormat {
-                        path: current,
-                        format: other.to_string(),
-                    })
-                }
+                Some(name) => match backing_format(name) {
+                    Some(f) => f,
+                    None => {
+                        return Err(DriveError::BackingFormat {
+                            path: current,
+                            format: name.to_string(),
+                        })
+                    }
+                },
             };
             if chain.len() > MAX_CHAIN {
                 return Err(DriveError::ChainTooDeep { path });
@@ -286,7 +382,7 @@ impl Drive {
             } else {
                 current.parent().unwrap_or(Path::new("/")).join(name)
             };
-            let next_file = open_image(&next)?;
+            let mut next_file = open_image(&next)?;
             let meta = next_file.metadata().map_err(|source| DriveError::Open {
                 path: next.clone(),
                 source,
@@ -297,17 +393,79 @@ impl Drive {
                     repeated: next,
                 });
             }
-            chain.push(Layer {
+            // QEMU gets the resolved name: the file checked is the file opened.
+            let resolved = std::fs::canonicalize(&next).map_err(|source| DriveError::Open {
                 path: next.clone(),
+                source,
+            })?;
+            let with_next = |layers: &[Layer]| {
+                describe(
+                    layers
+                        .iter()
+                        .map(|l| (l.path.as_path(), l.format))
+                        .chain([(resolved.as_path(), backing_format)]),
+                )
+            };
+            if backing_format == Format::Raw {
+                let dir = current.parent().unwrap_or(Path::new("/"));
+                let dir = std::fs::canonicalize(dir).map_err(|source| DriveError::Open {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+                if !resolved.starts_with(&dir) && !allowed.iter().any(|a| resolved.starts_with(a)) {
+                    return Err(DriveError::RawBackingOutside {
+                        chain: with_next(&chain),
+                        suggest: resolved.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                        backing: resolved,
+                        image: current,
+                        dir,
+                    });
+                }
+            } else {
+                let found =
+                    match format::detect(&mut next_file).map_err(|source| DriveError::Open {
+                        path: next.clone(),
+                        source,
+                    })? {
+                        Detected::Format(f) if f == backing_format => None,
+                        Detected::Format(Format::Raw) => {
+                            Some(format!("it has no {backing_format} header"))
+                        }
+                        Detected::Format(f) => Some(format!("its header is {f}")),
+                        Detected::VmdkDescriptor => {
+                            Some("it is a VMDK descriptor that names other files".to_string())
+                        }
+                        Detected::Ambiguous(formats) => Some(format!(
+                            "its header looks like several formats at once ({})",
+                            formats.join(", ")
+                        )),
+                    };
+                if let Some(found) = found {
+                    return Err(DriveError::BackingHeader {
+                        chain: with_next(&chain),
+                        backing: resolved,
+                        declared: backing_format,
+                        found,
+                    });
+                }
+                check_extents(&mut next_file, &resolved, backing_format)?;
+            }
+            chain.push(Layer {
+                path: resolved.clone(),
                 format: backing_format,
             });
-            (current, current_file, current_format) = (next, next_file, backing_format);
+            (current, current_file, current_format) = (resolved, next_file, backing_format);
         }
         Ok(Drive {
             chain,
             readonly: options.readonly,
             virtual_size,
         })
+    }
+
+    /// The chain as `top.qcow2 (qcow2) -> base.raw (raw)`, names escaped.
+    pub fn describe_chain(&self) -> String {
+        describe(self.chain.iter().map(|l| (l.path.as_path(), l.format)))
     }
 
     /// The image file itself.
@@ -321,10 +479,13 @@ impl Drive {
         let mut below = Value::Null;
         for (depth, layer) in self.chain.iter().enumerate().rev() {
             let readonly = self.readonly || depth > 0;
+            // Locking on, not QEMU's "auto": a second writer of the image (or of a backing
+            // file this chain reads) must be refused, never silently let in.
             let mut file = json!({
                 "driver": "file",
                 "filename": layer.path.to_string_lossy(),
                 "aio": "threads",
+                "locking": "on",
             });
             let mut fmt = json!({
                 "driver": layer.format.driver(),
@@ -349,7 +510,7 @@ impl Drive {
                 "driver": "qcow2",
                 "node-name": node,
                 "discard": "unmap",
-                "file": { "driver": "file", "filename": overlay.to_string_lossy(), "aio": "threads" },
+                "file": { "driver": "file", "filename": overlay.to_string_lossy(), "aio": "threads", "locking": "on" },
                 "backing": below,
             }),
             _ => {
@@ -358,6 +519,51 @@ impl Drive {
             }
         }
     }
+}
+
+/// The formats a qcow2 image may record for its backing file, by QEMU's driver name.
+fn backing_format(name: &str) -> Option<Format> {
+    Some(match name {
+        "raw" => Format::Raw,
+        "qcow2" => Format::Qcow2,
+        "vmdk" => Format::Vmdk,
+        "vdi" => Format::Vdi,
+        "vhdx" => Format::Vhdx,
+        "vpc" => Format::Vpc,
+        _ => return None,
+    })
+}
+
+/// Refuses a VMDK whose sparse header hands QEMU an embedded descriptor: QEMU then opens
+/// the extents that descriptor names, which can be any host file.
+fn check_extents(file: &mut File, path: &Path, format: Format) -> Result<(), DriveError> {
+    if format != Format::Vmdk {
+        return Ok(());
+    }
+    let refers = format::vmdk_names_extents(file).map_err(|source| DriveError::Header {
+        path: path.to_path_buf(),
+        format,
+        source,
+    })?;
+    if refers {
+        return Err(DriveError::VmdkDescriptor {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// A path for a message: escaped like guest names, so a newline cannot split the line.
+fn escape_path(p: &Path) -> String {
+    guestwright_protocol::escape_bytes(p.as_os_str().as_bytes())
+}
+
+/// `a (qcow2) -> b (raw)`.
+fn describe<'a>(layers: impl Iterator<Item = (&'a Path, Format)>) -> String {
+    layers
+        .map(|(p, f)| format!("{} ({f})", escape_path(p)))
+        .collect::<Vec<_>>()
+        .join(" -> ")
 }
 
 /// A backing name QEMU would treat as a plain file: not `json:...`, not `proto:...`.
@@ -447,10 +653,10 @@ mod tests {
                 "no recorded backing format",
             ),
             (
-                "vmdkback.qcow2",
-                "x.vmdk",
-                Some("vmdk"),
-                "only raw and qcow2",
+                "oddback.qcow2",
+                "x.img",
+                Some("parallels"),
+                "only raw, qcow2, vmdk, vdi, vhdx and vpc",
             ),
         ];
         for (file, backing, fmt, want) in cases {
@@ -593,6 +799,196 @@ mod tests {
             Value::Null,
             "a chain always ends in backing: null"
         );
+    }
+
+    fn backed(path: &Path, backing: &str, fmt: &str) {
+        qemu_img(&[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-u",
+            "-b",
+            backing,
+            "-F",
+            fmt,
+            path.to_str().unwrap(),
+            "1M",
+        ]);
+    }
+
+    #[test]
+    fn raw_backing_files_are_followed_only_beside_the_image_or_where_allowed() {
+        let root = tempfile::tempdir().unwrap();
+        let vms = root.path().join("vms");
+        let other = root.path().join("other");
+        std::fs::create_dir_all(vms.join("sub")).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        let secret = other.join("secret");
+        std::fs::write(&secret, b"host secret\n").unwrap();
+        std::fs::write(vms.join("base.raw"), vec![0u8; 1 << 20]).unwrap();
+        std::fs::write(vms.join("sub/base.raw"), vec![0u8; 1 << 20]).unwrap();
+        let open = |p: &Path, allowed: &[PathBuf]| {
+            Drive::open_allowing(p, &DriveOptions::readonly(), allowed)
+        };
+
+        // Beside it, or below it: followed, with no option.
+        for name in ["base.raw", "sub/base.raw", "./sub/../base.raw"] {
+            let top = vms.join("beside.qcow2");
+            let _ = std::fs::remove_file(&top);
+            backed(&top, name, "raw");
+            let d = open(&top, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(d.chain[1].format, Format::Raw);
+            assert!(d.chain[1].path.starts_with(&vms), "{:?}", d.chain);
+        }
+
+        // Anywhere else: refused, naming the chain and the option, unless allowed.
+        let escapes = [
+            secret.to_str().unwrap().to_string(),
+            "../other/secret".to_string(),
+            "sub/../../other/secret".to_string(),
+            "link.raw".to_string(),
+        ];
+        std::os::unix::fs::symlink(&secret, vms.join("link.raw")).unwrap();
+        for name in &escapes {
+            let top = vms.join("escape.qcow2");
+            let _ = std::fs::remove_file(&top);
+            backed(&top, name, "raw");
+            let err = open(&top, &[]).unwrap_err();
+            assert!(
+                matches!(err, DriveError::RawBackingOutside { .. }),
+                "{name}: {err}"
+            );
+            let msg = err.to_string();
+            for want in [
+                "escape.qcow2 (qcow2) -> ",
+                "secret (raw)",
+                "--allow-backing ",
+                "GUESTWRIGHT_ALLOW_BACKING",
+            ] {
+                assert!(msg.contains(want), "{name}: {want:?} missing in {msg}");
+            }
+            assert!(!msg.contains("host secret"), "{msg}");
+            let d = open(&top, &[other.clone()]).unwrap();
+            assert_eq!(d.chain[1].path, std::fs::canonicalize(&secret).unwrap());
+            // Allowing a sibling of the directory is not allowing the directory.
+            assert!(open(&top, &[root.path().join("oth")]).is_err());
+        }
+        assert!(matches!(
+            open(&vms.join("escape.qcow2"), &[root.path().join("missing")]),
+            Err(DriveError::AllowedDir { .. })
+        ));
+
+        // A device named as a raw backing file is no more trusted than a file.
+        let top = vms.join("device.qcow2");
+        backed(&top, "/dev/zero", "raw");
+        assert!(open(&top, &[]).is_err());
+    }
+
+    #[test]
+    fn backing_files_with_a_header_must_have_the_recorded_one() {
+        let root = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let dir = root.path();
+        // A qcow2 or vmdk template anywhere is followed: its header checks out.
+        let base = elsewhere.path().join("base.qcow2");
+        qemu_img(&["create", "-q", "-f", "qcow2", base.to_str().unwrap(), "1M"]);
+        let top = dir.join("top.qcow2");
+        backed(&top, base.to_str().unwrap(), "qcow2");
+        let d = Drive::open(&top, &DriveOptions::readonly()).unwrap();
+        assert_eq!(
+            d.describe_chain(),
+            format!(
+                "{} (qcow2) -> {} (qcow2)",
+                top.display(),
+                std::fs::canonicalize(&base).unwrap().display()
+            )
+        );
+        let vmdk = elsewhere.path().join("base.vmdk");
+        qemu_img(&["create", "-q", "-f", "vmdk", vmdk.to_str().unwrap(), "1M"]);
+        let top = dir.join("top-vmdk.qcow2");
+        backed(&top, vmdk.to_str().unwrap(), "vmdk");
+        let d = Drive::open(&top, &DriveOptions::readonly()).unwrap();
+        assert_eq!(d.chain[1].format, Format::Vmdk);
+
+        // A host file recorded as a qcow2 or vmdk backing file: refused.
+        let secret = elsewhere.path().join("secret");
+        std::fs::write(&secret, b"host secret\n").unwrap();
+        for fmt in ["qcow2", "vmdk", "vdi", "vhdx", "vpc"] {
+            let top = dir.join(format!("claims-{fmt}.qcow2"));
+            backed(&top, secret.to_str().unwrap(), fmt);
+            let err = Drive::open(&top, &DriveOptions::readonly()).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                matches!(err, DriveError::BackingHeader { .. }),
+                "{fmt}: {msg}"
+            );
+            assert!(msg.contains(&format!("recorded as a {fmt} image")), "{msg}");
+            assert!(!msg.contains("host secret"), "{msg}");
+        }
+        // A qcow2 recorded as vmdk: the header says qcow2.
+        let top = dir.join("mismatch.qcow2");
+        backed(&top, base.to_str().unwrap(), "vmdk");
+        let msg = Drive::open(&top, &DriveOptions::readonly())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("its header is qcow2"), "{msg}");
+    }
+
+    /// A VMDK sparse header with capacity 0 and a descriptor offset makes QEMU parse the
+    /// embedded descriptor and open the extents it names: any host file.
+    #[test]
+    fn a_vmdk_header_that_names_extents_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, b"host secret\n").unwrap();
+        let desc = format!(
+            "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n\
+             createType=\"monolithicFlat\"\nRW 2048 FLAT \"{}\" 0\n",
+            secret.display()
+        );
+        let mut h = vec![0u8; 4096];
+        h[0..4].copy_from_slice(b"KDMV");
+        h[4..8].copy_from_slice(&1u32.to_le_bytes());
+        h[20..28].copy_from_slice(&128u64.to_le_bytes());
+        h[28..36].copy_from_slice(&1u64.to_le_bytes());
+        h[36..44].copy_from_slice(&2u64.to_le_bytes());
+        h[512..512 + desc.len()].copy_from_slice(desc.as_bytes());
+        let img = dir.path().join("extents.vmdk");
+        std::fs::write(&img, &h).unwrap();
+        for opts in [
+            DriveOptions::readwrite(),
+            DriveOptions::readonly().with_format(Some(Format::Vmdk)),
+        ] {
+            assert!(matches!(
+                Drive::open(&img, &opts),
+                Err(DriveError::VmdkDescriptor { .. })
+            ));
+        }
+        // As a backing file too.
+        let top = dir.path().join("top.qcow2");
+        backed(&top, img.to_str().unwrap(), "vmdk");
+        assert!(matches!(
+            Drive::open(&top, &DriveOptions::readonly()),
+            Err(DriveError::VmdkDescriptor { .. })
+        ));
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_in_words() {
+        assert_eq!(human(1 << 60), "1 EiB");
+        assert_eq!(human(3 << 39), "1.5 TiB");
+        assert_eq!(human(512), "512 bytes");
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("huge.qcow2");
+        qemu_img(&["create", "-q", "-f", "qcow2", img.to_str().unwrap(), "1M"]);
+        let mut bytes = std::fs::read(&img).unwrap();
+        bytes[24..32].copy_from_slice(&(1u64 << 60).to_be_bytes());
+        std::fs::write(&img, bytes).unwrap();
+        let msg = Drive::open(&img, &DriveOptions::readwrite())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("claims a virtual size of 1 EiB"), "{msg}");
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub struct CloneArgs {
 /// Runs `clone`.
 pub fn run(args: &CloneArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     let plan = plan(&args.ops)?;
-    let config = launch_config(appliance, verbose)?;
+    let mut config = launch_config(appliance, verbose)?;
     if args.run.dry_run {
         // Nothing is created: show what the operations would do to a clone by running them on
         // the template read-only.
@@ -48,13 +48,40 @@ pub fn run(args: &CloneArgs, appliance: &ApplianceArgs, verbose: bool) -> Result
         )?;
         return print_report(&report, &args.run);
     }
-    clone::create_overlay(&args.base, &args.new, args.format)?;
+    let base_format =
+        clone::create_overlay(&args.base, &args.new, args.format, &config.allow_backing)?;
     if !args.run.quiet {
         eprintln!(
             "guestwright: created {} backed by {}",
             args.new.display(),
             args.base.display()
         );
+    }
+    if base_format == Format::Raw {
+        // A raw template outside NEW's directory is followed only where the user allows it:
+        // naming it here is that permission for this run; later commands need the option.
+        let outside = match (
+            std::fs::canonicalize(&args.base),
+            std::path::absolute(&args.new)
+                .ok()
+                .and_then(|n| n.parent().map(std::fs::canonicalize)),
+        ) {
+            (Ok(base), Some(Ok(dir))) => (!base.starts_with(&dir)).then_some(base),
+            (Ok(base), _) => Some(base),
+            _ => None,
+        };
+        if let Some(base) = outside {
+            let dir = base.parent().unwrap_or(std::path::Path::new("/"));
+            eprintln!(
+                "guestwright: note: {} is a raw template outside the directory of {}: \
+                 open the clone with --allow-backing {} (or GUESTWRIGHT_ALLOW_BACKING), \
+                 or keep the template beside its clones",
+                args.base.display(),
+                args.new.display(),
+                dir.display()
+            );
+            config.allow_backing.push(base);
+        }
     }
     if plan.operations.is_empty() {
         return Ok(());

@@ -146,7 +146,12 @@ pub fn launch_config(
             detail: e,
         })
     })?;
-    config.accel = appliance.accel;
+    appliance.configure(&mut config).map_err(|detail| {
+        CliError::Library(guestwright::Error::Protocol {
+            operation: "options".into(),
+            detail,
+        })
+    })?;
     config.verbose |= verbose;
     Ok(config)
 }

@@ -35,6 +35,7 @@ struct Config {
     pid_file: Option<PathBuf>,
     fd: Option<OwnedFd>,
     accel: AccelChoice,
+    allow_backing: Vec<PathBuf>,
     verbose: bool,
 }
 
@@ -80,6 +81,11 @@ fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<C
         pid_file,
         fd,
         accel: appliance.accel,
+        allow_backing: {
+            let mut lc = guestwright::LaunchConfig::default();
+            appliance.configure(&mut lc)?;
+            lc.allow_backing
+        },
         verbose,
     })
 }
@@ -228,6 +234,8 @@ fn start(config: &Config) -> Result<Handle, guestwright::Error> {
         detail,
     })?;
     lc.accel = config.accel;
+    lc.allow_backing
+        .extend(config.allow_backing.iter().cloned());
     lc.verbose |= config.verbose;
     let mut h = Handle::with_config(lc);
     let opts = DriveOptions {

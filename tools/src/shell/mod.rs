@@ -312,7 +312,9 @@ impl Shell {
         interactive: bool,
     ) -> Result<Shell, ShellError> {
         let mut config = LaunchConfig::from_env().map_err(ShellError::Usage)?;
-        config.accel = appliance.accel;
+        appliance
+            .configure(&mut config)
+            .map_err(ShellError::Usage)?;
         config.verbose |= verbose > 0;
         let mut h = Handle::with_config(config);
         let options = DriveOptions {
