@@ -28,6 +28,9 @@ pub enum Error {
     /// The appliance could not be started.
     #[error(transparent)]
     Launch(#[from] crate::launch::LaunchError),
+    /// A `GUESTWRIGHT_*` environment variable holds a value that cannot be used.
+    #[error(transparent)]
+    Environment(#[from] crate::launch::EnvError),
     /// The appliance went away during an operation.
     #[error("{operation}: the appliance died ({reason}){}", console_hint(console))]
     ApplianceDied {
@@ -50,6 +53,16 @@ pub enum Error {
         after: Duration,
         /// The last console lines.
         console: String,
+    },
+    /// The request or its data could not be passed to the appliance (the channel or the
+    /// transfer disk failed; usually the appliance is gone).
+    #[error("{operation}: cannot pass the request to the appliance")]
+    Channel {
+        /// What was running.
+        operation: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
     },
     /// Reading or writing the caller's data on the host failed during a transfer.
     #[error("{operation}: the host side of the transfer failed")]
@@ -75,7 +88,7 @@ pub enum Error {
     #[error("drives must be added before the appliance is launched")]
     AlreadyLaunched,
     /// A host-side file operation failed.
-    #[error("{}", path.display())]
+    #[error("{}", escape_path(path))]
     HostIo {
         /// The host file.
         path: PathBuf,
@@ -100,6 +113,9 @@ pub enum Error {
         detail: String,
         /// The last console lines.
         console: String,
+        /// The host I/O error, when syncing an image failed.
+        #[source]
+        source: Option<std::io::Error>,
     },
 }
 
@@ -120,15 +136,47 @@ impl Error {
         }
     }
 
-    /// The errno a FUSE reply or a shell exit should carry for this error.
+    /// The errno a FUSE reply or a shell exit should carry for this error: the daemon's,
+    /// or that of a host I/O error, else EIO.
     pub fn as_errno(&self) -> Errno {
         match self {
             Error::Remote { source, .. } => source.errno,
+            Error::Transfer { source, .. }
+            | Error::Channel { source, .. }
+            | Error::HostIo { source, .. } => RemoteError::from(source).errno,
             Error::Timeout { .. } => Errno::ETIMEDOUT,
-            Error::NotLaunched | Error::AlreadyLaunched => Errno::EINVAL,
+            Error::NotLaunched | Error::AlreadyLaunched | Error::Environment(_) => Errno::EINVAL,
             _ => Errno::EIO,
         }
     }
+}
+
+/// Escapes the control characters of a message (a newline, an escape sequence) as guest
+/// names are escaped elsewhere ([`guestwright_protocol::escape_bytes`]), so that a name from
+/// the guest cannot split an error over two lines or drive the terminal. Backslashes stay:
+/// the text may already hold escaped names.
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.push_str(&guestwright_protocol::escape_bytes(
+                c.to_string().as_bytes(),
+            ));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A host path for a message, escaped like a guest name: a path with a newline or an
+/// escape sequence in it stays on one line and cannot drive the terminal.
+pub fn escape_path(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    guestwright_protocol::escape_bytes(path.as_os_str().as_bytes())
 }
 
 /// Formats an error with its causes: `outer: inner: innermost`.
@@ -144,4 +192,52 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         cur = e.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_backslashes_kept() {
+        assert_eq!(
+            escape_controls("open /etc/a\nb\x1b[2J: gone"),
+            "open /etc/a\\nb\\e[2J: gone"
+        );
+        assert_eq!(
+            escape_controls("already \\n escaped"),
+            "already \\n escaped"
+        );
+        assert_eq!(escape_controls("tab\there\r"), "tab\\there\\r");
+    }
+
+    #[test]
+    fn a_host_path_in_a_message_stays_on_one_line() {
+        let e = Error::HostIo {
+            path: PathBuf::from("/tmp/two\nlines\x1b[31m"),
+            source: std::io::Error::from_raw_os_error(2),
+        };
+        assert_eq!(e.to_string(), "/tmp/two\\nlines\\e[31m");
+        assert_eq!(e.as_errno(), Errno::ENOENT);
+    }
+
+    #[test]
+    fn host_io_errors_keep_their_errno() {
+        let e = Error::Transfer {
+            operation: "download /x".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        assert_eq!(e.as_errno(), Errno::ENOSPC);
+        let e = Error::Channel {
+            operation: "ping".into(),
+            source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+        };
+        assert_eq!(e.as_errno(), Errno::EPIPE);
+        let e = Error::Environment(crate::launch::EnvError {
+            name: "GUESTWRIGHT_MEMORY",
+            value: "x".into(),
+            expected: "a number".into(),
+        });
+        assert_eq!(e.as_errno(), Errno::EINVAL);
+    }
 }

@@ -224,6 +224,7 @@ impl Handle {
         r.channel.close("the appliance was shut down");
         let console = r.console.tail(20);
         let mut problems = Vec::new();
+        let mut io_error = None;
         if let Err(e) = reply {
             problems.push(format!(
                 "the appliance could not flush the disks: {}",
@@ -240,7 +241,8 @@ impl Handle {
         // The appliance flushed to QEMU and QEMU flushed to the files; make it durable.
         for d in self.drives.iter().filter(|d| !d.readonly) {
             if let Err(e) = std::fs::File::open(d.path()).and_then(|f| f.sync_all()) {
-                problems.push(format!("cannot fsync {}: {e}", d.path().display()));
+                problems.push(format!("cannot fsync {}", d.path().display()));
+                io_error.get_or_insert(e);
             }
         }
         log::debug!("shutdown took {:?}", started.elapsed());
@@ -250,6 +252,7 @@ impl Handle {
             Err(Error::Shutdown {
                 detail: problems.join("; "),
                 console,
+                source: io_error,
             })
         }
     }
@@ -261,6 +264,26 @@ impl Handle {
             let _ = r.child.wait();
             r.channel.close("the appliance was killed");
         }
+    }
+
+    /// If the appliance died (QEMU exited or was killed, or the channel broke) while this
+    /// handle still holds it, forgets it, reaping QEMU, and returns what happened; the
+    /// handle is then not launched and [`Handle::launch`] starts a new appliance with the
+    /// same drives. Returns `None` when it is running, or was never launched.
+    pub fn forget_if_dead(&mut self) -> Option<String> {
+        let r = self.running.as_mut()?;
+        let exited = match r.child.try_wait() {
+            Ok(Some(status)) => Some(format!("QEMU exited with {status}")),
+            Ok(None) => None,
+            Err(e) => Some(format!("cannot check the QEMU process: {e}")),
+        };
+        let reason = match (exited, r.channel.closed_reason()) {
+            (Some(e), _) => e,
+            (None, Some(closed)) => closed,
+            (None, None) => return None,
+        };
+        self.kill();
+        Some(reason)
     }
 
     fn running(&self) -> Result<&Running> {
@@ -287,6 +310,7 @@ fn describe_call_error(e: &CallError) -> String {
     match e {
         CallError::Remote(r) => r.to_string(),
         CallError::Closed(reason) => reason.clone(),
+        CallError::Channel(e) => format!("cannot write to the channel: {e}"),
         CallError::Timeout(t) => format!("no answer for {t:?}"),
         CallError::Stream(e) => e.to_string(),
         CallError::Protocol(p) => p.clone(),
@@ -299,10 +323,14 @@ impl Client for Handle {
     fn call(&self, request: Request, stream: CallStream<'_>) -> Result<Vec<u8>> {
         let r = self.running()?;
         r.channel.call(&request, stream).map_err(|e| match e {
-            CallError::Remote(source) => Error::Remote {
-                operation: request.summary(),
-                source,
-            },
+            CallError::Remote(mut source) => {
+                // The message may hold guest names: one line, no terminal controls.
+                source.message = crate::error::escape_controls(&source.message);
+                Error::Remote {
+                    operation: request.summary(),
+                    source,
+                }
+            }
             CallError::Closed(reason) => {
                 // Let the console catch the appliance's last words.
                 std::thread::sleep(Duration::from_millis(50));
@@ -316,6 +344,10 @@ impl Client for Handle {
                 operation: request.summary(),
                 after,
                 console: r.console.tail(20),
+            },
+            CallError::Channel(source) => Error::Channel {
+                operation: request.summary(),
+                source,
             },
             CallError::Stream(source) => Error::Transfer {
                 operation: request.summary(),

@@ -63,40 +63,104 @@ impl Default for LaunchConfig {
     }
 }
 
+/// Appliance memory accepted from `GUESTWRIGHT_MEMORY`, in MiB: below the minimum the
+/// daemon and the guest's page cache do not fit; above the maximum QEMU refuses.
+const MEMORY_MIB: std::ops::RangeInclusive<u32> = 128..=1 << 20;
+
+/// A `GUESTWRIGHT_*` environment variable holds a value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "environment variable {name} is set to {value:?}, which is not valid: it must be \
+     {expected} (fix or unset it)"
+)]
+pub struct EnvError {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value as set (lossily decoded when it is not UTF-8).
+    pub value: String,
+    /// What it accepts.
+    pub expected: String,
+}
+
+/// Reads an environment variable (a parameter, so tests need not change the process's).
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<std::ffi::OsString>;
+
+/// The value of `name` if it is set: `Err` when it is not UTF-8.
+fn env_text(
+    var: Lookup<'_>,
+    name: &'static str,
+    expected: &str,
+) -> Result<Option<String>, EnvError> {
+    match var(name) {
+        None => Ok(None),
+        Some(v) => v.into_string().map(Some).map_err(|v| EnvError {
+            name,
+            value: v.to_string_lossy().into_owned(),
+            expected: expected.to_string(),
+        }),
+    }
+}
+
 impl LaunchConfig {
     /// Defaults, then the environment: `GUESTWRIGHT_ACCEL`, `GUESTWRIGHT_QEMU`,
-    /// `GUESTWRIGHT_MEMORY` (MiB), `GUESTWRIGHT_VERBOSE`, `GUESTWRIGHT_ALLOW_BACKING`
-    /// (directories separated by `:`), and the appliance's variables.
-    pub fn from_env() -> Result<LaunchConfig, String> {
+    /// `GUESTWRIGHT_MEMORY` (MiB), `GUESTWRIGHT_MACHINE`, `GUESTWRIGHT_VERBOSE`,
+    /// `GUESTWRIGHT_ALLOW_BACKING` (directories separated by `:`), and the appliance's
+    /// variables. A value that cannot be used is an error naming the variable, its value and
+    /// what it accepts; nothing is silently ignored.
+    pub fn from_env() -> Result<LaunchConfig, EnvError> {
+        LaunchConfig::from_vars(&|name| std::env::var_os(name))
+    }
+
+    fn from_vars(var: Lookup<'_>) -> Result<LaunchConfig, EnvError> {
         let mut c = LaunchConfig {
             appliance: guestwright_appliance::Config::from_env(),
             ..LaunchConfig::default()
         };
-        if let Ok(a) = std::env::var("GUESTWRIGHT_ACCEL") {
-            c.accel = a.parse().map_err(|e| format!("GUESTWRIGHT_ACCEL: {e}"))?;
+        const ACCEL: &str = "auto, kvm or tcg";
+        if let Some(a) = env_text(var, "GUESTWRIGHT_ACCEL", ACCEL)? {
+            c.accel = a.parse().map_err(|_| EnvError {
+                name: "GUESTWRIGHT_ACCEL",
+                value: a.clone(),
+                expected: ACCEL.into(),
+            })?;
         }
-        if let Some(q) = std::env::var_os("GUESTWRIGHT_QEMU") {
+        if let Some(q) = var("GUESTWRIGHT_QEMU").filter(|q| !q.is_empty()) {
             c.qemu = Some(q.into());
         }
-        if let Ok(m) = std::env::var("GUESTWRIGHT_MEMORY") {
+        let memory = format!(
+            "a whole number of MiB from {} to {}",
+            MEMORY_MIB.start(),
+            MEMORY_MIB.end()
+        );
+        if let Some(m) = env_text(var, "GUESTWRIGHT_MEMORY", &memory)? {
             c.memory_mib = m
+                .trim()
                 .parse()
-                .map_err(|_| format!("GUESTWRIGHT_MEMORY: '{m}' is not a number of MiB"))?;
+                .ok()
+                .filter(|m| MEMORY_MIB.contains(m))
+                .ok_or_else(|| EnvError {
+                    name: "GUESTWRIGHT_MEMORY",
+                    value: m.clone(),
+                    expected: memory.clone(),
+                })?;
         }
-        match std::env::var("GUESTWRIGHT_MACHINE").as_deref() {
-            Ok("microvm") => c.machine = Some(Machine::Microvm),
-            Ok("q35") => c.machine = Some(Machine::Q35),
-            Ok(other) => {
-                return Err(format!(
-                    "GUESTWRIGHT_MACHINE: '{other}' is not microvm or q35"
-                ))
+        const MACHINE: &str = "microvm or q35";
+        match env_text(var, "GUESTWRIGHT_MACHINE", MACHINE)?.as_deref() {
+            None => {}
+            Some("microvm") => c.machine = Some(Machine::Microvm),
+            Some("q35") => c.machine = Some(Machine::Q35),
+            Some(other) => {
+                return Err(EnvError {
+                    name: "GUESTWRIGHT_MACHINE",
+                    value: other.to_string(),
+                    expected: MACHINE.into(),
+                })
             }
-            Err(_) => {}
         }
-        if let Some(dirs) = std::env::var_os("GUESTWRIGHT_ALLOW_BACKING") {
+        if let Some(dirs) = var("GUESTWRIGHT_ALLOW_BACKING") {
             c.allow_backing = allowed_dirs(&dirs)?;
         }
-        if std::env::var_os("GUESTWRIGHT_VERBOSE").is_some_and(|v| v != "0") {
+        if var("GUESTWRIGHT_VERBOSE").is_some_and(|v| v != "0") {
             c.verbose = true;
         }
         Ok(c)
@@ -105,15 +169,17 @@ impl LaunchConfig {
 
 /// The directories of `GUESTWRIGHT_ALLOW_BACKING`: colon-separated, empty entries
 /// ignored, each made absolute now (a background process may change directory later).
-pub fn allowed_dirs(value: &std::ffi::OsStr) -> Result<Vec<PathBuf>, String> {
+pub fn allowed_dirs(value: &std::ffi::OsStr) -> Result<Vec<PathBuf>, EnvError> {
     std::env::split_paths(value)
         .filter(|p| !p.as_os_str().is_empty())
         .map(|p| {
-            std::path::absolute(&p).map_err(|e| {
-                format!(
-                    "GUESTWRIGHT_ALLOW_BACKING: '{}' cannot be made absolute ({e}): give directories separated by ':'",
+            std::path::absolute(&p).map_err(|e| EnvError {
+                name: "GUESTWRIGHT_ALLOW_BACKING",
+                value: value.to_string_lossy().into_owned(),
+                expected: format!(
+                    "directories separated by ':' ({} cannot be made absolute: {e})",
                     p.display()
-                )
+                ),
             })
         })
         .collect()
@@ -208,6 +274,18 @@ pub enum LaunchError {
     Handshake {
         /// What was wrong.
         detail: String,
+        /// The console.
+        console: String,
+    },
+    /// Reading the greeting from the channel failed.
+    #[error(
+        "cannot read the appliance's greeting{}",
+        tail("appliance console", console)
+    )]
+    Greeting {
+        /// Why.
+        #[source]
+        source: std::io::Error,
         /// The console.
         console: String,
     },
@@ -585,11 +663,11 @@ fn boot(
                     return Err(e);
                 }
             }
-            Err(e) => {
+            Err(source) => {
                 return Err(fail(
                     &mut child,
-                    LaunchError::Handshake {
-                        detail: e.to_string(),
+                    LaunchError::Greeting {
+                        source,
                         console: console.tail(30),
                     },
                 ))
@@ -702,5 +780,69 @@ mod tests {
         assert_eq!(dirs, [PathBuf::from("/a"), PathBuf::from("/b/c")]);
         let rel = allowed_dirs(std::ffi::OsStr::new("rel")).unwrap();
         assert!(rel[0].is_absolute() && rel[0].ends_with("rel"));
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn config(vars: &[(&str, OsString)]) -> Result<LaunchConfig, EnvError> {
+        LaunchConfig::from_vars(&|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn good_values_are_taken() {
+        let c = config(&[
+            ("GUESTWRIGHT_ACCEL", "tcg".into()),
+            ("GUESTWRIGHT_MEMORY", "768".into()),
+            ("GUESTWRIGHT_MACHINE", "q35".into()),
+        ])
+        .unwrap();
+        assert_eq!(c.accel, AccelChoice::Tcg);
+        assert_eq!(c.memory_mib, 768);
+        assert_eq!(c.machine, Some(Machine::Q35));
+        assert_eq!(config(&[]).unwrap().memory_mib, 512);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_the_value_and_what_is_accepted() {
+        for (name, value, accepted) in [
+            ("GUESTWRIGHT_ACCEL", "kvmm", "auto, kvm or tcg"),
+            (
+                "GUESTWRIGHT_MEMORY",
+                "1G",
+                "a whole number of MiB from 128 to",
+            ),
+            (
+                "GUESTWRIGHT_MEMORY",
+                "0",
+                "a whole number of MiB from 128 to",
+            ),
+            ("GUESTWRIGHT_MACHINE", "pc", "microvm or q35"),
+        ] {
+            let err = config(&[(name, value.into())]).unwrap_err();
+            assert_eq!(err.name, name);
+            assert_eq!(err.value, value);
+            let text = err.to_string();
+            assert!(
+                text.contains(name) && text.contains(&format!("\"{value}\"")),
+                "{text}"
+            );
+            assert!(text.contains(accepted), "{text}");
+        }
+        // Not UTF-8: an error too, not silently the default.
+        let err =
+            config(&[("GUESTWRIGHT_ACCEL", OsString::from_vec(vec![b't', 0xff]))]).unwrap_err();
+        assert_eq!(err.name, "GUESTWRIGHT_ACCEL");
+        // A newline in the value stays on one line of the message.
+        let err = config(&[("GUESTWRIGHT_MACHINE", "q35\nx".into())]).unwrap_err();
+        assert!(!err.to_string().contains('\n'), "{err}");
     }
 }

@@ -29,6 +29,7 @@ pub mod drive;
 pub mod edit;
 pub mod error;
 pub mod handle;
+pub mod hostfile;
 pub mod inspect;
 pub mod launch;
 pub mod qemu;

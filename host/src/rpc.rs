@@ -51,12 +51,24 @@ pub enum CallError {
     Remote(RemoteError),
     /// The channel is gone (the appliance died or was shut down).
     Closed(String),
+    /// Writing to the channel (or the transfer disk) failed: the request or its data did
+    /// not reach the appliance.
+    Channel(io::Error),
     /// Nothing came back for this long.
     Timeout(Duration),
     /// Reading the caller's input or writing the caller's output failed.
     Stream(io::Error),
     /// The daemon sent something that makes no sense.
     Protocol(String),
+}
+
+/// Why streaming the caller's input stopped.
+#[derive(Debug)]
+enum InputError {
+    /// Reading the caller's input failed.
+    Read(io::Error),
+    /// The data could not be passed to the appliance.
+    Channel(io::Error),
 }
 
 /// The host end of the channel.
@@ -191,7 +203,7 @@ impl Channel {
         rx: &Receiver<Event>,
     ) -> Result<Vec<u8>, CallError> {
         self.send(FrameKind::Request, id, payload)
-            .map_err(|e| CallError::Closed(format!("cannot send the request: {e}")))?;
+            .map_err(CallError::Channel)?;
         let mut early = None;
         let mut stream_err = None;
         let mut output = None;
@@ -213,7 +225,8 @@ impl Channel {
             CallStream::Input(r) => match self.send_input(id, r, rx) {
                 Ok(None) => {}
                 Ok(Some(event)) => early = Some(event),
-                Err(e) => stream_err = Some(e),
+                Err(InputError::Read(e)) => stream_err = Some(e),
+                Err(InputError::Channel(e)) => return Err(CallError::Channel(e)),
             },
         }
         loop {
@@ -309,7 +322,7 @@ impl Channel {
 
     /// Reads from `input` until `buf` is full or the input ends; returns how much it holds.
     /// A failed read cancels call `id` on the daemon's side.
-    fn fill(&self, id: u32, input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    fn fill(&self, id: u32, input: &mut dyn Read, buf: &mut [u8]) -> Result<usize, InputError> {
         let mut filled = 0;
         while filled < buf.len() {
             match input.read(&mut buf[filled..]) {
@@ -318,7 +331,7 @@ impl Channel {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     let _ = self.send(FrameKind::Cancel, id, &[]);
-                    return Err(e);
+                    return Err(InputError::Read(e));
                 }
             }
         }
@@ -332,7 +345,7 @@ impl Channel {
         id: u32,
         input: &mut dyn Read,
         rx: &Receiver<Event>,
-    ) -> Result<Option<Event>, io::Error> {
+    ) -> Result<Option<Event>, InputError> {
         if let Ok(mut lane) = self.lane.try_lock() {
             if let Some(lane) = lane.as_mut() {
                 return self.send_input_by_lane(id, input, rx, lane);
@@ -343,7 +356,7 @@ impl Channel {
             let filled = self.fill(id, input, &mut buf)?;
             if filled > 0 {
                 self.send(FrameKind::Chunk, id, &buf[..filled])
-                    .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
+                    .map_err(InputError::Channel)?;
             }
             match rx.try_recv() {
                 Ok(Event::Progress(p)) => self.report_progress(id, p),
@@ -355,7 +368,7 @@ impl Channel {
             }
             if filled < buf.len() {
                 self.send(FrameKind::End, id, &[])
-                    .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
+                    .map_err(InputError::Channel)?;
                 return Ok(None);
             }
         }
@@ -383,7 +396,7 @@ impl Channel {
         input: &mut dyn Read,
         rx: &Receiver<Event>,
         lane: &mut Lane,
-    ) -> Result<Option<Event>, io::Error> {
+    ) -> Result<Option<Event>, InputError> {
         let mut buf = vec![0u8; CHUNK_SIZE];
         let mut next_slot = 0u64;
         let mut in_flight = 0u64;
@@ -424,16 +437,18 @@ impl Channel {
                     offset: next_slot * CHUNK_SIZE as u64,
                     len: filled as u32,
                 };
-                lane.file.write_all_at(&buf[..filled], region.offset)?;
+                lane.file
+                    .write_all_at(&buf[..filled], region.offset)
+                    .map_err(InputError::Channel)?;
                 self.lane_bytes.fetch_add(filled as u64, Ordering::Relaxed);
                 self.send(FrameKind::ChunkAt, id, &region.encode())
-                    .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
+                    .map_err(InputError::Channel)?;
                 in_flight += 1;
                 next_slot = (next_slot + 1) % lane.slots;
             }
             if filled < buf.len() {
                 self.send(FrameKind::End, id, &[])
-                    .map_err(|e| io::Error::new(e.kind(), format!("channel: {e}")))?;
+                    .map_err(InputError::Channel)?;
                 return Ok(None);
             }
         }

@@ -407,3 +407,212 @@ fn walk(root: &Path) -> Vec<String> {
     }
     out
 }
+
+/// Runs guestwright with `env`; kills it (and fails) after `deadline`.
+fn gw_within(args: &[&str], env: &[(&str, &str)], deadline: std::time::Duration) -> Output {
+    let mut cmd = guestwright();
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("run guestwright");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(deadline) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("guestwright {args:?} did not finish within {deadline:?}");
+        }
+    }
+}
+
+const MINUTES: std::time::Duration = std::time::Duration::from_secs(300);
+
+#[test]
+fn tar_out_and_copy_out_replace_a_host_file_only_on_success() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[
+            file("/etc/hostname", "testhost\n"),
+            file("/data/a.txt", "alpha\n"),
+        ],
+    );
+    debugfs_write(&img, "symlink dangling /nowhere\n");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let precious = b"precious\n";
+    let archive = out.join("archive.tar");
+    let copied = out.join("dangling");
+    for p in [&archive, &copied] {
+        std::fs::write(p, precious).unwrap();
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+    let names = || {
+        let mut v: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let m = ["-a", s(&img), "-m", "/dev/sda1"];
+
+    let r = gw_within(
+        &[&["tar-out"][..], &m, &["/does-not-exist", s(&archive)]].concat(),
+        &[],
+        MINUTES,
+    );
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    let r = gw_within(
+        &[&["copy-out"][..], &m, &["/dangling", s(&out)]].concat(),
+        &[],
+        MINUTES,
+    );
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    assert_eq!(std::fs::read(&archive).unwrap(), precious);
+    assert_eq!(std::fs::read(&copied).unwrap(), precious);
+    assert_eq!(
+        names(),
+        ["archive.tar", "dangling"],
+        "no temporary file left"
+    );
+
+    let r = gw_within(
+        &[&["tar-out"][..], &m, &["/data", s(&archive)]].concat(),
+        &[],
+        MINUTES,
+    );
+    assert!(r.status.success(), "{r:?}");
+    let listed = std::process::Command::new("tar")
+        .arg("-xOf")
+        .arg(&archive)
+        .arg("a.txt")
+        .output()
+        .unwrap();
+    assert_eq!(listed.stdout, b"alpha\n", "{listed:?}");
+    assert_eq!(
+        std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777,
+        0o640,
+        "the replaced archive keeps its mode"
+    );
+    std::fs::rename(&copied, out.join("hostname")).unwrap();
+    let r = gw_within(
+        &[&["copy-out"][..], &m, &["/etc/hostname", s(&out)]].concat(),
+        &[],
+        MINUTES,
+    );
+    assert!(r.status.success(), "{r:?}");
+    assert_eq!(std::fs::read(out.join("hostname")).unwrap(), b"testhost\n");
+    assert_eq!(
+        names(),
+        ["archive.tar", "hostname"],
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn an_error_about_a_guest_path_with_a_newline_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(dir.path(), "disk.img", &[file("/etc/hostname", "h\n")]);
+    let r = gw_within(
+        &["cat", "-a", s(&img), "-m", "/dev/sda1", "/etc/no\nsuch"],
+        &[],
+        MINUTES,
+    );
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("/etc/no\\nsuch") && err.contains("ENOENT"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_environment_value_names_the_variable_and_what_it_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("never-opened.img");
+    for (var, value, accepted) in [
+        (
+            "GUESTWRIGHT_MEMORY",
+            "lots",
+            "a whole number of MiB from 128 to",
+        ),
+        ("GUESTWRIGHT_MACHINE", "pc", "microvm or q35"),
+        ("GUESTWRIGHT_ACCEL", "fast", "auto, kvm or tcg"),
+    ] {
+        let r = gw_within(
+            &["cat", "-a", s(&img), "/etc/hostname"],
+            &[(var, value)],
+            MINUTES,
+        );
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{var}: {err}");
+        assert!(
+            err.contains(var) && err.contains(&format!("\"{value}\"")) && err.contains(accepted),
+            "{err}"
+        );
+        assert!(!err.contains("malformed"), "{err}");
+        // The shell says the same.
+        let r = gw_within(
+            &["shell", "-a", s(&img), "echo", "x"],
+            &[(var, value)],
+            MINUTES,
+        );
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "shell {var}: {err}");
+        assert!(err.contains(var) && err.contains(accepted), "{err}");
+    }
+}
+
+#[test]
+fn an_error_about_a_host_path_with_a_newline_is_one_line() {
+    // Found before any appliance starts.
+    let r = gw_within(
+        &[
+            "tar-in",
+            "-a",
+            "/nonexistent.img",
+            "/tmp/no\nsuch.tar",
+            "/srv",
+        ],
+        &[],
+        MINUTES,
+    );
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(
+        err,
+        "guestwright: /tmp/no\\nsuch.tar: No such file or directory (os error 2)\n"
+    );
+    let r = guestwright()
+        .args(["shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"-lcd \"/no\\nwhere\"\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&r.stderr),
+        "guestwright: /no\\nwhere: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(r.status.code(), Some(0));
+}

@@ -7,6 +7,7 @@ use guestwright_tests::*;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// What a run of the shell produced.
 #[derive(Debug)]
@@ -582,4 +583,392 @@ fn dash_i_mounts_the_guest_as_it_would() {
         "{}",
         r.stderr
     );
+}
+
+/// Runs a shell with `stdin` as its script; kills it (and fails) after `deadline`.
+fn run_within(cmd: &mut Command, stdin: &[u8], deadline: Duration) -> Ran {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("guestwright");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(deadline) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // Its QEMU has a parent-death signal and goes with it.
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("the shell did not finish within {deadline:?}");
+        }
+    };
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The names in a host directory, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+const PRECIOUS: &[u8] = b"precious bytes, not to be lost\n";
+
+/// Host files, one per output command, each holding [`PRECIOUS`] with mode 0640.
+fn precious_files(dir: &Path, names: &[&str]) {
+    use std::os::unix::fs::PermissionsExt;
+    for n in names {
+        let p = dir.join(n);
+        std::fs::write(&p, PRECIOUS).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+}
+
+fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+const OUTPUTS: [&str; 7] = [
+    "download",
+    "download-offset",
+    "tar-out",
+    "tgz-out",
+    "checksums-out",
+    "find0",
+    "copy-out",
+];
+
+#[test]
+fn a_failed_output_command_leaves_the_host_file_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[
+            file("/etc/hostname", "testhost\n"),
+            file("/data/a.txt", "alpha\n"),
+        ],
+    );
+    // A guest name whose download fails after copy-out has chosen its host file.
+    debugfs_write(&img, "symlink dangling /nowhere\n");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    precious_files(&out, &OUTPUTS);
+    let o = |n: &str| out.join(n).to_str().unwrap().to_string();
+    let script = format!(
+        "-download /does-not-exist {}\n\
+         -download-offset /does-not-exist 0 10 {}\n\
+         -tar-out /does-not-exist {}\n\
+         -tar-out /does-not-exist {} compress:gzip\n\
+         -checksums-out sha256 /does-not-exist {}\n\
+         -find0 /does-not-exist {}\n\
+         -copy-out /dangling {}\n\
+         echo done\n",
+        o("download"),
+        o("download-offset"),
+        o("tar-out"),
+        o("tgz-out"),
+        o("checksums-out"),
+        o("find0"),
+        out.to_str().unwrap(),
+    );
+    // copy-out names its file after the guest's.
+    std::fs::rename(out.join("copy-out"), out.join("dangling")).unwrap();
+    let r = run_within(
+        &mut shell(&["-a", img.to_str().unwrap(), "-m", "/dev/sda1"]),
+        script.as_bytes(),
+        Duration::from_secs(300),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "done\n");
+    assert_eq!(
+        r.stderr.lines().count(),
+        7,
+        "one error per command: {}",
+        r.stderr
+    );
+    let mut expected: Vec<String> = OUTPUTS
+        .iter()
+        .map(|n| n.replace("copy-out", "dangling"))
+        .collect();
+    expected.sort();
+    assert_eq!(names_in(&out), expected, "no temporary file is left");
+    for n in &expected {
+        assert_eq!(std::fs::read(out.join(n)).unwrap(), PRECIOUS, "{n} changed");
+        assert_eq!(mode_of(&out.join(n)), 0o640, "{n}");
+    }
+}
+
+#[test]
+fn a_successful_output_command_replaces_the_host_file_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[
+            file("/etc/hostname", "testhost\n"),
+            file("/data/a.txt", "alpha\n"),
+        ],
+    );
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    precious_files(&out, &OUTPUTS);
+    std::fs::rename(out.join("copy-out"), out.join("hostname")).unwrap();
+    let o = |n: &str| out.join(n).to_str().unwrap().to_string();
+    let script = format!(
+        "download /etc/hostname {}\n\
+         download-offset /etc/hostname 4 4 {}\n\
+         tar-out /data {}\n\
+         tar-out /data {} compress:gzip\n\
+         checksums-out sha256 /data {}\n\
+         find0 /data {}\n\
+         copy-out /etc/hostname {}\n",
+        o("download"),
+        o("download-offset"),
+        o("tar-out"),
+        o("tgz-out"),
+        o("checksums-out"),
+        o("find0"),
+        out.to_str().unwrap(),
+    );
+    let r = run_within(
+        &mut shell(&["-a", img.to_str().unwrap(), "-m", "/dev/sda1"]),
+        script.as_bytes(),
+        Duration::from_secs(300),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stderr, "");
+    assert_eq!(std::fs::read(out.join("download")).unwrap(), b"testhost\n");
+    assert_eq!(std::fs::read(out.join("download-offset")).unwrap(), b"host");
+    assert_eq!(
+        String::from_utf8(std::fs::read(out.join("checksums-out")).unwrap()).unwrap(),
+        format!("{}  ./a.txt\n", sha256_hex(b"alpha\n"))
+    );
+    assert_eq!(std::fs::read(out.join("find0")).unwrap(), b"a.txt\0");
+    assert_eq!(std::fs::read(out.join("hostname")).unwrap(), b"testhost\n");
+    for (name, flags) in [("tar-out", "-xOf"), ("tgz-out", "-xzOf")] {
+        let listed = Command::new("tar")
+            .arg(flags)
+            .arg(out.join(name))
+            .arg("a.txt")
+            .output()
+            .unwrap();
+        assert!(listed.status.success(), "{name}: {listed:?}");
+        assert_eq!(listed.stdout, b"alpha\n", "{name}");
+    }
+    // Replaced files keep their mode; copy-out's is its own (0600).
+    for n in ["download", "tar-out", "checksums-out", "find0"] {
+        assert_eq!(mode_of(&out.join(n)), 0o640, "{n}");
+    }
+    assert_eq!(mode_of(&out.join("hostname")), 0o600);
+    let mut expected: Vec<String> = OUTPUTS
+        .iter()
+        .map(|n| n.replace("copy-out", "hostname"))
+        .collect();
+    expected.sort();
+    assert_eq!(names_in(&out), expected, "no temporary file is left");
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x");
+    std::fs::write(&p, data).unwrap();
+    sha256(&p)
+}
+
+#[test]
+fn ctrl_c_during_a_download_leaves_the_host_file_as_it_was() {
+    // Incompressible data, packed with xz: slow enough under TCG to be interrupted.
+    let big = noise(24 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[File {
+            path: "/big/data",
+            content: &big,
+            mode: 0o644,
+        }],
+    );
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    precious_files(&out, &["archive"]);
+    let script = format!(
+        "tar-out /big {} compress:xz\necho not reached\n",
+        out.join("archive").display()
+    );
+    let mut child = shell(&["-a", img.to_str().unwrap(), "-m", "/dev/sda1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let pid = child.id().to_string();
+    let kill = |sig: &str| {
+        let _ = Command::new("kill").args([sig, &pid]).status();
+    };
+    // Wait until the archive is being written beside the file, then press Ctrl-C.
+    let started = Instant::now();
+    let temp = loop {
+        let part = names_in(&out)
+            .into_iter()
+            .find(|n| n.contains("guestwright-part"))
+            .map(|n| out.join(n));
+        if let Some(p) = part.filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0)) {
+            break p;
+        }
+        if started.elapsed() > Duration::from_secs(240) || child.try_wait().unwrap().is_some() {
+            kill("-KILL");
+            panic!(
+                "the transfer never started writing: {:?}",
+                child.wait_with_output()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    kill("-INT");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(done) = rx.recv_timeout(Duration::from_secs(120)) else {
+        kill("-KILL");
+        panic!("the shell did not stop after Ctrl-C");
+    };
+    let done = done.unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cancel"), "{stderr}");
+    assert_eq!(done.stdout, b"");
+    assert!(!temp.exists(), "the temporary file is left");
+    assert_eq!(names_in(&out), ["archive"]);
+    assert_eq!(std::fs::read(out.join("archive")).unwrap(), PRECIOUS);
+}
+
+#[test]
+fn a_dash_covers_errors_in_the_arguments_too() {
+    // No appliance is needed: every line fails before anything is sent.
+    let r = run_within(
+        &mut shell(&[]),
+        b"-write /x \"unterminated\n\
+          -read-file \"\\xff\"\n\
+          -cat /a |\n\
+          -mkdir\n\
+          -mkdir /a /b\n\
+          -download-offset /x ten 10 /dev/null\n\
+          -mount /dev/sda1 / bogus:1\n\
+          -add\n\
+          -json maybe\n\
+          echo reached\n",
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "reached\n");
+    assert_eq!(
+        r.stderr.lines().count(),
+        9,
+        "one error per line: {}",
+        r.stderr
+    );
+    // Without the dash, the same syntax error stops the script.
+    let r = run_within(
+        &mut shell(&[]),
+        b"write /x \"unterminated\necho not reached\n",
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.stdout, "");
+}
+
+#[test]
+fn after_qemu_is_killed_run_or_the_next_command_starts_a_new_appliance() {
+    let big = noise(24 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[
+            file("/etc/hostname", "testhost\n"),
+            File {
+                path: "/big/data",
+                content: &big,
+                mode: 0o644,
+            },
+        ],
+    );
+    // `!` runs under sh, whose parent is the shell: its QEMU is that process's child
+    // (matched by process name: the sh's own command line names it too).
+    let qemu = "$(pgrep -P $PPID '^qemu')";
+    let script = format!(
+        "read-file /etc/hostname\n\
+         !kill -KILL {qemu}; sleep 1\n\
+         run\n\
+         read-file /etc/hostname\n\
+         !(sleep 3; kill -KILL {qemu}) >/dev/null 2>&1 &\n\
+         -tar-out /big /dev/null compress:xz\n\
+         read-file /etc/hostname\n\
+         echo done\n"
+    );
+    let r = run_within(
+        &mut shell(&["-a", img.to_str().unwrap(), "-m", "/dev/sda1"]),
+        script.as_bytes(),
+        Duration::from_secs(400),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "testhost\ntesthost\ntesthost\ndone\n");
+    // Once for the idle appliance found dead by `run`, once for the one killed under
+    // tar-out (after its own error).
+    assert_eq!(
+        r.stderr.matches("the appliance is gone").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("starts a new one"), "{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    let died = lines
+        .iter()
+        .position(|l| l.starts_with("guestwright: tar_out"))
+        .unwrap_or_else(|| panic!("tar-out's error: {}", r.stderr));
+    assert!(
+        lines[died + 1..]
+            .iter()
+            .any(|l| l.contains("the appliance is gone")),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Incompressible bytes.
+fn noise(len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in v.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    v
 }

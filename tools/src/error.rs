@@ -17,7 +17,7 @@ pub enum CliError {
     #[error(transparent)]
     Library(#[from] guestwright::Error),
     /// A host file could not be read or written.
-    #[error("{}", path.display())]
+    #[error("{}", guestwright::error::escape_path(path))]
     HostIo {
         /// The file.
         path: std::path::PathBuf,
@@ -54,7 +54,9 @@ impl CliError {
         }
         eprintln!("guestwright: {}", guestwright::error::chain(self));
         match self {
-            CliError::Usage(_) => ExitCode::from(2),
+            CliError::Usage(_) | CliError::Library(guestwright::Error::Environment(_)) => {
+                ExitCode::from(2)
+            }
             CliError::Customize(e) if e.is_usage() => ExitCode::from(2),
             _ => ExitCode::from(1),
         }

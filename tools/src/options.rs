@@ -52,6 +52,7 @@ pub struct ApplianceArgs {
         value_name = "ACCEL",
         env = "GUESTWRIGHT_ACCEL",
         default_value = "auto",
+        value_parser = parse_accel,
         global = true
     )]
     pub accel: AccelChoice,
@@ -73,6 +74,16 @@ impl ApplianceArgs {
         }
         Ok(())
     }
+}
+
+/// Parses `--accel`, which may come from `GUESTWRIGHT_ACCEL`: the message names both, as
+/// clap cannot say which one it was.
+pub fn parse_accel(s: &str) -> Result<AccelChoice, String> {
+    s.parse().map_err(|_| {
+        format!(
+            "{s:?} is not an accelerator: use auto, kvm or tcg (in --accel or GUESTWRIGHT_ACCEL)"
+        )
+    })
 }
 
 /// One `-m` option.

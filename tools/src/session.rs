@@ -15,10 +15,7 @@ pub enum Access {
 
 /// The launch settings: environment first, then the command line.
 pub fn launch_config(appliance: &ApplianceArgs, verbose: bool) -> Result<LaunchConfig, Error> {
-    let mut config = LaunchConfig::from_env().map_err(|e| Error::Protocol {
-        operation: "environment".into(),
-        detail: e,
-    })?;
+    let mut config = LaunchConfig::from_env()?;
     appliance
         .configure(&mut config)
         .map_err(|detail| Error::Protocol {
@@ -88,4 +85,52 @@ pub fn mount_all(h: &Handle, mounts: &[MountSpec], access: Access) -> Result<(),
         )?;
     }
     Ok(())
+}
+
+/// The canceller Ctrl-C reaches in a one-shot command, while a [`CtrlC`] guard lives.
+static CTRL_C_TARGET: std::sync::Mutex<Option<guestwright::Canceller>> =
+    std::sync::Mutex::new(None);
+
+/// While alive, Ctrl-C cancels the handle's calls instead of killing the process, so the
+/// command fails the ordinary way: its half-written host file is removed and QEMU is shut
+/// down. A second Ctrl-C (or one when nothing is registered) removes the unfinished host
+/// files and exits at once with status 130.
+#[derive(Debug)]
+pub struct CtrlC(());
+
+/// Routes Ctrl-C to `h`'s calls until the returned guard is dropped.
+pub fn cancel_on_ctrl_c(h: &Handle) -> CtrlC {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let pressed = std::sync::atomic::AtomicBool::new(false);
+        let installed = ctrlc::set_handler(move || {
+            let target = CTRL_C_TARGET
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            match target {
+                Some(c) if !pressed.swap(true, std::sync::atomic::Ordering::SeqCst) => {
+                    eprintln!("guestwright: interrupted: cancelling (Ctrl-C again to quit now)");
+                    c.cancel();
+                }
+                _ => {
+                    guestwright::hostfile::remove_unfinished();
+                    // The handler is the only way out once it replaced the default action;
+                    // QEMU goes with us (it has a parent-death signal).
+                    std::process::exit(130);
+                }
+            }
+        });
+        if let Err(e) = installed {
+            log::warn!("Ctrl-C will not cancel the transfer cleanly: {e}");
+        }
+    });
+    *CTRL_C_TARGET.lock().unwrap_or_else(|e| e.into_inner()) = h.canceller();
+    CtrlC(())
+}
+
+impl Drop for CtrlC {
+    fn drop(&mut self) {
+        *CTRL_C_TARGET.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }

@@ -6,8 +6,9 @@
 
 pub mod untar;
 
-use crate::error::Error;
+use crate::error::{escape_path, Error};
 use crate::handle::Handle;
+use crate::hostfile::HostFile;
 use guestwright_protocol::{Client, GuestPath};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ pub enum CopyError {
     #[error(transparent)]
     Library(#[from] Error),
     /// copy-out's destination is not a host directory.
-    #[error("{} is not a directory on the host", path.display())]
+    #[error("{} is not a directory on the host", escape_path(path))]
     NotADirectory {
         /// The destination given.
         path: PathBuf,
@@ -36,7 +37,7 @@ pub enum CopyError {
     #[error("'{0}' has no name to copy it under: name the directory itself")]
     NoName(String),
     /// A host source cannot be read.
-    #[error("{}", path.display())]
+    #[error("{}", escape_path(path))]
     HostIo {
         /// The host path.
         path: PathBuf,
@@ -45,7 +46,7 @@ pub enum CopyError {
         source: io::Error,
     },
     /// Unpacking the guest's archive stopped.
-    #[error("copy-out into {}", dest.display())]
+    #[error("copy-out into {}", escape_path(dest))]
     Unpack {
         /// Where it was unpacked.
         dest: PathBuf,
@@ -141,32 +142,79 @@ pub fn copy_in(h: &Handle, sources: &[PathBuf], dest: &GuestPath) -> Result<(), 
         ));
     }
     let (mut writer, mut reader) = pipe();
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            if let Err(e) = pack(&items, &mut writer) {
-                let _ = writer.0.send(Err(e));
+    let (packed, sent) = std::thread::scope(|scope| {
+        let packer = scope.spawn(move || {
+            let packed = pack(&items, &mut writer);
+            if let Err(e) = &packed {
+                // Ends the stream so the call stops; the error itself is returned below.
+                let _ = writer
+                    .0
+                    .send(Err(io::Error::new(e.kind(), "packing stopped")));
             }
+            packed
         });
-        let result = h.tar_in(dest, None, None, None, &mut reader);
+        let sent = h.tar_in(dest, None, None, None, &mut reader);
         drop(reader);
-        result
-    })?;
-    Ok(())
+        (packer.join(), sent)
+    });
+    match packed {
+        // A host file that could not be read, with its path and its errno intact.
+        Ok(Err(PackError::Source { path, source })) => Err(CopyError::HostIo { path, source }),
+        Ok(_) => {
+            sent?;
+            Ok(())
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Why packing stopped.
+#[derive(Debug)]
+enum PackError {
+    /// A host file or directory could not be read.
+    Source { path: PathBuf, source: io::Error },
+    /// The stream to the appliance stopped (the call failed: its error is the one to report).
+    Stream(io::Error),
+}
+
+impl PackError {
+    fn kind(&self) -> io::ErrorKind {
+        match self {
+            PackError::Source { source, .. } | PackError::Stream(source) => source.kind(),
+        }
+    }
 }
 
 /// Writes a tar of `items` (symlinks as symlinks) into `out`.
-fn pack(items: &[(String, PathBuf, bool)], out: &mut PipeWriter) -> io::Result<()> {
+fn pack(items: &[(String, PathBuf, bool)], out: &mut PipeWriter) -> Result<(), PackError> {
     let mut b = tar::Builder::new(BufWriter::with_capacity(1 << 20, out));
     b.follow_symlinks(false);
     for (name, path, is_dir) in items {
+        let source_err = |source| PackError::Source {
+            path: path.clone(),
+            source,
+        };
+        let meta = std::fs::symlink_metadata(path).map_err(source_err)?;
         let added = if *is_dir {
             b.append_dir_all(name, path)
+        } else if meta.is_file() {
+            // Opened here rather than by the tar crate, whose errors lose the errno.
+            let mut file = std::fs::File::open(path).map_err(source_err)?;
+            b.append_file(name, &mut file)
         } else {
             b.append_path_with_name(path, name)
         };
-        added.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        added.map_err(|source| match source.kind() {
+            io::ErrorKind::BrokenPipe => PackError::Stream(source),
+            _ => PackError::Source {
+                path: path.clone(),
+                source,
+            },
+        })?;
     }
-    b.into_inner()?.flush()
+    b.into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(PackError::Stream)
 }
 
 /// Copies guest files and directories (recursively) into the host directory `dest`. Returns
@@ -195,14 +243,15 @@ pub fn copy_out(h: &Handle, sources: &[GuestPath], dest: &Path) -> Result<Vec<St
         } else {
             let name = name_of(src.as_bytes())?;
             let file_path = dest.join(&name);
-            let mut file =
-                untar::create_file(&file_path, &name, &mut io::empty()).map_err(|source| {
-                    CopyError::Unpack {
-                        dest: dest.to_path_buf(),
-                        source,
-                    }
-                })?;
-            h.download(src, &mut file)?;
+            let host_io = |source| CopyError::HostIo {
+                path: file_path.clone(),
+                source,
+            };
+            // A file already there changes only if the download succeeds; a symlink there
+            // is replaced, never followed.
+            let mut file = HostFile::replace(&file_path, 0o600).map_err(host_io)?;
+            h.download(src, file.file_mut())?;
+            file.commit().map_err(host_io)?;
         }
     }
     Ok(skipped)
@@ -252,7 +301,7 @@ mod tests {
         let packer = std::thread::spawn(move || pack(&items, &mut w));
         let dest = tempfile::tempdir().unwrap();
         untar::unpack(r, dest.path()).unwrap();
-        packer.join().unwrap().unwrap();
+        assert!(packer.join().unwrap().is_ok());
         assert_eq!(std::fs::read(dest.path().join("d/f")).unwrap(), b"data");
         assert_eq!(
             std::fs::read_link(dest.path().join("d/l")).unwrap(),
@@ -266,6 +315,25 @@ mod tests {
         w.0.send(Err(io::Error::other("boom"))).unwrap();
         let mut buf = [0u8; 4];
         assert_eq!(r.read(&mut buf).unwrap_err().to_string(), "boom");
+    }
+
+    #[test]
+    fn an_unreadable_source_keeps_its_path_and_errno() {
+        let src = tempfile::tempdir().unwrap();
+        let missing = src.path().join("gone");
+        let items = vec![("gone".to_string(), missing.clone(), false)];
+        // Gone between the listing and the packing.
+        let (mut w, r) = pipe();
+        let reader = std::thread::spawn(move || io::copy(&mut { r }, &mut io::sink()));
+        match pack(&items, &mut w) {
+            Err(PackError::Source { path, source }) => {
+                assert_eq!(path, missing);
+                assert_eq!(source.raw_os_error(), Some(libc::ENOENT), "{source:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(w);
+        reader.join().unwrap().unwrap();
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub enum UntarError {
         reason: &'static str,
     },
     /// Creating something on the host failed.
-    #[error("{}", path.display())]
+    #[error("{}", crate::error::escape_path(path))]
     Write {
         /// The host path.
         path: PathBuf,

@@ -140,12 +140,7 @@ pub fn launch_config(
     appliance: &ApplianceArgs,
     verbose: bool,
 ) -> Result<guestwright::LaunchConfig> {
-    let mut config = guestwright::LaunchConfig::from_env().map_err(|e| {
-        CliError::Library(guestwright::Error::Protocol {
-            operation: "environment".into(),
-            detail: e,
-        })
-    })?;
+    let mut config = guestwright::LaunchConfig::from_env().map_err(guestwright::Error::from)?;
     appliance.configure(&mut config).map_err(|detail| {
         CliError::Library(guestwright::Error::Protocol {
             operation: "options".into(),

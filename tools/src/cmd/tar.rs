@@ -5,6 +5,7 @@ use crate::options::{ApplianceArgs, ImageArgs};
 use crate::progress::Bar;
 use crate::session::{self, Access};
 use clap::Args;
+use guestwright::hostfile::HostFile;
 use guestwright::prelude::*;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -108,35 +109,22 @@ pub fn run_out(args: &TarOutArgs, appliance: &ApplianceArgs, verbose: bool) -> R
         })?;
         out.flush().map_err(stdout)?;
     } else {
-        // Written beside and renamed, so a failed run leaves no truncated archive behind.
-        let parent = args
-            .tarfile
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(parent).map_err(|source| CliError::HostIo {
-                path: parent.to_path_buf(),
-                source,
-            })?;
+        // Written beside and renamed, so a failed run leaves the old file as it was.
+        let host_io = |source| CliError::HostIo {
+            path: args.tarfile.clone(),
+            source,
+        };
+        let mut file = HostFile::create(&args.tarfile).map_err(host_io)?;
+        let _cancel = session::cancel_on_ctrl_c(&h);
         h.tar_out(
             dir,
             Some(args.compress),
             Some(args.xattrs),
             Some(args.numeric_owner),
             excludes,
-            tmp.as_file_mut(),
+            file.file_mut(),
         )?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|source| CliError::HostIo {
-                path: args.tarfile.clone(),
-                source,
-            })?;
-        tmp.persist(&args.tarfile).map_err(|e| CliError::HostIo {
-            path: args.tarfile.clone(),
-            source: e.error,
-        })?;
+        file.commit().map_err(host_io)?;
     }
     h.shutdown()?;
     Ok(())

@@ -229,10 +229,7 @@ fn serve(mut config: Config, notify: &mut dyn FnMut(Result<(), &str>)) -> Result
 
 /// Launches the appliance with the images and mounts the guest's filesystems in it.
 fn start(config: &Config) -> Result<Handle, guestwright::Error> {
-    let mut lc = LaunchConfig::from_env().map_err(|detail| guestwright::Error::Protocol {
-        operation: "environment".into(),
-        detail,
-    })?;
+    let mut lc = LaunchConfig::from_env()?;
     lc.accel = config.accel;
     lc.allow_backing
         .extend(config.allow_backing.iter().cloned());

@@ -134,7 +134,7 @@ pub enum ShellError {
     #[error(transparent)]
     Library(#[from] guestwright::Error),
     /// A host file could not be used.
-    #[error("{}", path.display())]
+    #[error("{}", guestwright::error::escape_path(path))]
     HostIo {
         /// The host file.
         path: PathBuf,
@@ -160,6 +160,7 @@ impl ShellError {
     fn exit_code(&self) -> u8 {
         match self {
             ShellError::Launch(_) | ShellError::Shutdown(_) => EXIT_APPLIANCE,
+            ShellError::Library(guestwright::Error::Environment(_)) => EXIT_USAGE,
             _ => EXIT_FAILED,
         }
     }
@@ -311,7 +312,7 @@ impl Shell {
         verbose: u8,
         interactive: bool,
     ) -> Result<Shell, ShellError> {
-        let mut config = LaunchConfig::from_env().map_err(ShellError::Usage)?;
+        let mut config = LaunchConfig::from_env().map_err(guestwright::Error::from)?;
         appliance
             .configure(&mut config)
             .map_err(ShellError::Usage)?;
@@ -342,7 +343,7 @@ impl Shell {
 
     /// Launches the appliance if it is not running, then mounts what `-m` and `-i` ask for.
     fn ensure_launched(&mut self) -> Result<(), ShellError> {
-        if self.h.is_launched() {
+        if self.h.is_launched() && !self.forget_dead_appliance() {
             return Ok(());
         }
         self.h.launch().map_err(ShellError::Launch)?;
@@ -373,6 +374,28 @@ impl Shell {
         Ok(())
     }
 
+    /// If the appliance died (QEMU killed, crashed or powered off), says so and forgets it,
+    /// so that `run` or the next command starts a new one with the same drives. Returns
+    /// whether it had died.
+    fn forget_dead_appliance(&mut self) -> bool {
+        let Some(reason) = self.h.forget_if_dead() else {
+            return false;
+        };
+        self.interrupt.set_canceller(None);
+        eprintln!(
+            "guestwright: the appliance is gone ({reason}): writes it had not flushed to the \
+             images are lost. 'run' or the next command starts a new one with the same \
+             drives{}.",
+            if self.mounts.is_empty() && !self.inspect {
+                "; mount the filesystems again"
+            } else {
+                " and mounts what -m and -i ask for; filesystems mounted by hand must be \
+                 mounted again"
+            }
+        );
+        true
+    }
+
     /// Shuts the appliance down, so every write is in the images.
     fn close(&mut self) -> Result<(), ShellError> {
         self.interrupt.set_canceller(None);
@@ -393,7 +416,9 @@ impl Shell {
             Ok(line) => self.run_line(line, source),
             Err(e) => {
                 report(&e.into());
-                self.failed(EXIT_FAILED, false)
+                // `-` covers every error of its line, a syntax error too.
+                let ignore = text.trim_start().starts_with('-');
+                self.failed(EXIT_FAILED, ignore)
             }
         }
     }
@@ -423,15 +448,18 @@ impl Shell {
         if self.stdout_closed {
             return Err(Stop::Quit);
         }
-        match result {
-            Ok(Flow::Continue) => Ok(()),
-            Ok(Flow::Quit) => Err(Stop::Quit),
-            Err(Failure::Reported(code)) => self.failed(code, ignore),
+        let code = match result {
+            Ok(Flow::Continue) => return Ok(()),
+            Ok(Flow::Quit) => return Err(Stop::Quit),
+            Err(Failure::Reported(code)) => code,
             Err(Failure::Error(e)) => {
                 report(&e);
-                self.failed(e.exit_code(), ignore)
+                e.exit_code()
             }
-        }
+        };
+        // A command that failed because the appliance died: say so once, here.
+        self.forget_dead_appliance();
+        self.failed(code, ignore)
     }
 
     fn failed(&self, code: u8, ignore: bool) -> Result<(), Stop> {

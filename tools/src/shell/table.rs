@@ -11,6 +11,7 @@
 use super::output::{is_broken_pipe, Output};
 use super::script::Input;
 use super::{Shell, ShellError};
+use guestwright::hostfile::HostFile;
 use guestwright::protocol::shell::{ArgKind, ShellArg};
 use guestwright::protocol::{Access, CallStream, Client, OpInfo, Reply, Request, Stream};
 use std::fs::File;
@@ -159,11 +160,16 @@ impl Shell {
                 self.call(request, CallStream::Input(&mut f))?
             }
             Some(HostEnd::File(path)) => {
-                let mut f = File::create(&path).map_err(|source| ShellError::HostIo {
+                // The file is replaced only once the transfer succeeded: a failed or
+                // cancelled command leaves it as it was.
+                let host_io = |source| ShellError::HostIo {
                     path: path.clone(),
                     source,
-                })?;
-                self.call(request, CallStream::Output(&mut f))?
+                };
+                let mut f = HostFile::create(&path).map_err(host_io)?;
+                let reply = self.call(request, CallStream::Output(f.file_mut()))?;
+                f.commit().map_err(host_io)?;
+                reply
             }
         };
         out.reply(&reply, self.json).map_err(ShellError::Output)
