@@ -158,19 +158,8 @@ pub enum DriveError {
     },
     /// A raw backing file (no header to check) outside the naming image's directory tree
     /// and outside every allowed directory.
-    #[error("refusing the backing chain {chain}: the raw backing file {} is not inside {}, the directory of {}, and a raw file has no header to check, so an image can name any host file this way; if you trust this chain, allow its directory with --allow-backing {} (or GUESTWRIGHT_ALLOW_BACKING={})", escape_path(backing), escape_path(dir), escape_path(image), escape_path(suggest), escape_path(suggest))]
-    RawBackingOutside {
-        /// The whole chain, each file with its format.
-        chain: String,
-        /// The raw backing file, symlinks resolved.
-        backing: PathBuf,
-        /// The image that names it.
-        image: PathBuf,
-        /// That image's directory, symlinks resolved.
-        dir: PathBuf,
-        /// The directory to allow.
-        suggest: PathBuf,
-    },
+    #[error("{0}")]
+    RawBackingOutside(Box<Outside>),
     /// An `--allow-backing` directory that cannot be resolved.
     #[error("the allowed backing directory {} cannot be used (--allow-backing or GUESTWRIGHT_ALLOW_BACKING)", escape_path(path))]
     AllowedDir {
@@ -194,6 +183,38 @@ pub enum DriveError {
         /// The image.
         path: PathBuf,
     },
+}
+
+/// A raw backing file found outside the places where one is followed.
+#[derive(Debug)]
+pub struct Outside {
+    /// The whole chain, each file with its format.
+    pub chain: String,
+    /// The raw backing file, symlinks resolved.
+    pub backing: PathBuf,
+    /// The image that names it.
+    pub image: PathBuf,
+    /// That image's directory, symlinks resolved.
+    pub dir: PathBuf,
+    /// The directory to allow.
+    pub suggest: PathBuf,
+}
+
+impl std::fmt::Display for Outside {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let suggest = escape_path(&self.suggest);
+        write!(
+            f,
+            "refusing the backing chain {}: the raw backing file {} is not inside {}, the \
+             directory of {}, and a raw file has no header to check, so an image can name any \
+             host file this way; if you trust this chain, allow its directory with \
+             --allow-backing {suggest} (or GUESTWRIGHT_ALLOW_BACKING={suggest})",
+            self.chain,
+            escape_path(&self.backing),
+            escape_path(&self.dir),
+            escape_path(&self.image),
+        )
+    }
 }
 
 /// Images claiming a larger virtual size are refused (64 PiB; QEMU's qcow2 stops at a few
@@ -413,13 +434,13 @@ impl Drive {
                     source,
                 })?;
                 if !resolved.starts_with(&dir) && !allowed.iter().any(|a| resolved.starts_with(a)) {
-                    return Err(DriveError::RawBackingOutside {
+                    return Err(DriveError::RawBackingOutside(Box::new(Outside {
                         chain: with_next(&chain),
                         suggest: resolved.parent().unwrap_or(Path::new("/")).to_path_buf(),
                         backing: resolved,
                         image: current,
                         dir,
-                    });
+                    })));
                 }
             } else {
                 let found =
@@ -856,7 +877,7 @@ mod tests {
             backed(&top, name, "raw");
             let err = open(&top, &[]).unwrap_err();
             assert!(
-                matches!(err, DriveError::RawBackingOutside { .. }),
+                matches!(err, DriveError::RawBackingOutside(_)),
                 "{name}: {err}"
             );
             let msg = err.to_string();
@@ -869,7 +890,7 @@ mod tests {
                 assert!(msg.contains(want), "{name}: {want:?} missing in {msg}");
             }
             assert!(!msg.contains("host secret"), "{msg}");
-            let d = open(&top, &[other.clone()]).unwrap();
+            let d = open(&top, std::slice::from_ref(&other)).unwrap();
             assert_eq!(d.chain[1].path, std::fs::canonicalize(&secret).unwrap());
             // Allowing a sibling of the directory is not allowing the directory.
             assert!(open(&top, &[root.path().join("oth")]).is_err());
