@@ -345,6 +345,25 @@ impl Client for Handle {
                 after,
                 console: r.console.tail(20),
             },
+            // The other end is gone: the appliance died, whichever side noticed first.
+            CallError::Channel(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::NotConnected
+                ) =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+                Error::ApplianceDied {
+                    operation: request.summary(),
+                    reason: r
+                        .channel
+                        .closed_reason()
+                        .unwrap_or_else(|| format!("the channel broke: {e}")),
+                    console: r.console.tail(20),
+                }
+            }
             CallError::Channel(source) => Error::Channel {
                 operation: request.summary(),
                 source,

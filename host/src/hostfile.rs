@@ -8,8 +8,9 @@
 //! dropped leaves the old file as it was and removes the temporary one. This module must
 //! never truncate or open for writing an existing regular file the user named.
 //!
-//! A target that exists and is not a regular file (`/dev/null`, a FIFO, `/dev/stdout`) is
-//! written in place: there is nothing to keep, and it must not be replaced by a file.
+//! A target that exists and is not a regular file of its own (`/dev/null`, a FIFO,
+//! `/dev/stdout` even when it is redirected to a file) is written in place: there is
+//! nothing to keep, and it must not be replaced by a file.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -48,7 +49,10 @@ impl HostFile {
             Ok(meta) if meta.is_dir() => {
                 return Err(io::Error::from_raw_os_error(libc::EISDIR));
             }
-            Ok(meta) if !meta.is_file() => {
+            // Not a file of its own: a device, a FIFO, or /dev/stdout and
+            // /proc/self/fd/N, which name whatever the descriptor holds (replacing that
+            // file would leave the descriptor writing to the old one).
+            Ok(meta) if !meta.is_file() || is_special_path(target) => {
                 let file = OpenOptions::new().write(true).open(target)?;
                 return Ok(HostFile {
                     target: target.to_path_buf(),
@@ -179,6 +183,10 @@ impl Write for HostFile {
     fn flush(&mut self) -> io::Result<()> {
         self.file_mut().flush()
     }
+}
+
+fn is_special_path(path: &Path) -> bool {
+    path.starts_with("/dev") || path.starts_with("/proc")
 }
 
 fn lock_unfinished() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
@@ -314,6 +322,20 @@ mod tests {
     fn a_device_is_written_in_place_and_a_directory_refused() {
         let mut f = HostFile::create(Path::new("/dev/null")).unwrap();
         assert!(f.temp_path().is_none());
+        // /dev/stdout may be a regular file (`> out`): written through the descriptor.
+        let dir = tempfile::tempdir().unwrap();
+        let out = File::create(dir.path().join("out")).unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&out);
+        let via_fd = PathBuf::from(format!("/proc/self/fd/{fd}"));
+        let mut g = HostFile::create(&via_fd).unwrap();
+        assert!(g.temp_path().is_none());
+        g.write_all(b"through the descriptor").unwrap();
+        g.commit().unwrap();
+        assert_eq!(
+            fs::read(dir.path().join("out")).unwrap(),
+            b"through the descriptor"
+        );
+        assert_eq!(entries(dir.path()), ["out"]);
         f.write_all(b"discarded").unwrap();
         f.commit().unwrap();
         let dir = tempfile::tempdir().unwrap();

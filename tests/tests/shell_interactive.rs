@@ -1,7 +1,8 @@
 //! `guestwright shell` at its prompt, driven through a real terminal (tmux): typing a
 //! command, tab completion of a guest path, history, escaping of hostile guest names,
-//! Ctrl-C cancelling a long download without leaving the shell, Ctrl-D leaving cleanly, no
-//! QEMU left behind, and the history kept for next time.
+//! Ctrl-C cancelling a long download without leaving the shell, a killed QEMU replaced by
+//! the next command, Ctrl-D leaving cleanly, no QEMU left behind, and the history kept for
+//! next time.
 
 use guestwright_tests::*;
 use std::path::{Path, PathBuf};
@@ -224,6 +225,19 @@ fn the_prompt_completes_recalls_cancels_and_exits_cleanly() {
     t.wait_for("the hostname after the cancel", minute, |s| {
         count(s, "testhost") == 4
     });
+
+    // QEMU killed behind the shell's back: the next command says so and starts a new
+    // appliance with the same drive and mount. (`!` runs under sh, whose parent is the
+    // shell; QEMU is matched by process name, as the sh's command line names it too.)
+    t.text("!kill -KILL $(pgrep -P $PPID '^qemu')");
+    t.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    t.text("cat /etc/hostname");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the hostname from a new appliance", 3 * minute, |s| {
+        count(s, "testhost") == 5
+    });
+    assert!(s.contains("the appliance is gone"), "{s}");
 
     // Ctrl-D leaves; the appliance is shut down.
     t.keys(&["C-d"]);
