@@ -292,7 +292,9 @@ impl Shared {
     /// Answers access(2) from the attributes: the appliance acts as root, so only a write
     /// to a read-only mount and executing a file without any execute bit are refused.
     pub fn access(&self, id: u64, mask: i32) -> Result<(), Errno> {
-        let st = match self.table().stat(id) {
+        // Bound first: a guard living through the match would deadlock `self.path()`.
+        let cached = self.table().stat(id);
+        let st = match cached {
             Some(st) => st,
             None => {
                 let path = self.path(id)?;
