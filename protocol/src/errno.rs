@@ -193,19 +193,7 @@ impl From<&io::Error> for RemoteError {
     fn from(e: &io::Error) -> Self {
         let errno = match e.raw_os_error() {
             Some(raw) => Errno::from_raw(raw),
-            None => match e.kind() {
-                io::ErrorKind::NotFound => Errno::ENOENT,
-                io::ErrorKind::PermissionDenied => Errno::EACCES,
-                io::ErrorKind::AlreadyExists => Errno::EEXIST,
-                io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => Errno::EINVAL,
-                io::ErrorKind::TimedOut => Errno::ETIMEDOUT,
-                io::ErrorKind::Unsupported => Errno::EOPNOTSUPP,
-                io::ErrorKind::OutOfMemory => Errno::ENOMEM,
-                io::ErrorKind::Interrupted => Errno::EINTR,
-                io::ErrorKind::BrokenPipe => Errno::EPIPE,
-                io::ErrorKind::ResourceBusy => Errno::EBUSY,
-                _ => Errno::EIO,
-            },
+            None => kind_errno(e.kind()),
         };
         // Without an OS error the io::Error's own text is the only description there is;
         // with one, the text repeats the errno, so keep only what the daemon added.
@@ -215,6 +203,42 @@ impl From<&io::Error> for RemoteError {
             (Some(_), _) => io::Error::from_raw_os_error(errno.raw()).to_string(),
         };
         RemoteError { errno, message }
+    }
+}
+
+/// The errno of an error that carries only a kind (an OS error given context with
+/// `io::Error::new(e.kind(), ...)`, or one the daemon made up): every kind that names an
+/// errno keeps it, so a FUSE caller gets ENOTDIR or ENOSPC rather than EIO.
+fn kind_errno(kind: io::ErrorKind) -> Errno {
+    use io::ErrorKind as K;
+    match kind {
+        K::NotFound => Errno::ENOENT,
+        K::PermissionDenied => Errno::EACCES,
+        K::AlreadyExists => Errno::EEXIST,
+        K::InvalidInput | K::InvalidData => Errno::EINVAL,
+        K::TimedOut => Errno::ETIMEDOUT,
+        K::Unsupported => Errno::EOPNOTSUPP,
+        K::OutOfMemory => Errno::ENOMEM,
+        K::Interrupted => Errno::EINTR,
+        K::BrokenPipe => Errno::EPIPE,
+        K::ResourceBusy => Errno::EBUSY,
+        K::WouldBlock => Errno::EAGAIN,
+        K::NotADirectory => Errno::ENOTDIR,
+        K::IsADirectory => Errno::EISDIR,
+        K::DirectoryNotEmpty => Errno::ENOTEMPTY,
+        K::ReadOnlyFilesystem => Errno::EROFS,
+        K::StaleNetworkFileHandle => Errno::ESTALE,
+        K::StorageFull => Errno::ENOSPC,
+        K::NotSeekable => Errno::ESPIPE,
+        K::QuotaExceeded => Errno::EDQUOT,
+        K::FileTooLarge => Errno::EFBIG,
+        K::ExecutableFileBusy => Errno::ETXTBSY,
+        K::Deadlock => Errno::EDEADLK,
+        K::CrossesDevices => Errno::EXDEV,
+        K::TooManyLinks => Errno::EMLINK,
+        K::InvalidFilename => Errno::ENAMETOOLONG,
+        K::ArgumentListTooLong => Errno::E2BIG,
+        _ => Errno::EIO,
     }
 }
 
@@ -252,5 +276,22 @@ mod tests {
         let r = RemoteError::from(&e);
         assert_eq!(r.errno, Errno::EINVAL);
         assert_eq!(r.message, "device name must start with /dev/");
+    }
+
+    #[test]
+    fn an_os_error_given_context_keeps_its_errno() {
+        // What `io::Error::new(e.kind(), format!("{path}: {e}"))` leaves: the kind alone.
+        for raw in [
+            20, 21, 39, 30, 28, 122, 27, 26, 18, 31, 36, 7, 116, 29, 35, 11, 1, 13, 2, 17,
+        ] {
+            let os = io::Error::from_raw_os_error(raw);
+            let wrapped = io::Error::new(os.kind(), format!("/some/path: {os}"));
+            assert_eq!(
+                RemoteError::from(&wrapped).errno.raw(),
+                // EPERM and EACCES share a kind; the first is the one kept.
+                if raw == 1 { 13 } else { raw },
+                "{os}"
+            );
+        }
     }
 }
