@@ -702,6 +702,10 @@ fn ctrl_c_during_tar_out_leaves_the_host_file_as_it_was() {
     let err = String::from_utf8_lossy(&done.stderr);
     assert_eq!(done.status.code(), Some(1), "{err}");
     assert!(err.contains("cancel"), "{err}");
-    assert_eq!(names(), [archive.clone()], "no temporary file left");
+    assert_eq!(
+        names(),
+        std::slice::from_ref(&archive),
+        "no temporary file left"
+    );
     assert_eq!(std::fs::read(&archive).unwrap(), b"precious\n");
 }
