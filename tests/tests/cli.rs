@@ -616,3 +616,96 @@ fn an_error_about_a_host_path_with_a_newline_is_one_line() {
     );
     assert_eq!(r.status.code(), Some(0));
 }
+
+#[test]
+fn ctrl_c_during_tar_out_leaves_the_host_file_as_it_was() {
+    // Incompressible bytes, packed with xz: slow enough under TCG to be interrupted.
+    let mut big = vec![0u8; 24 << 20];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in big.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[File {
+            path: "/big/data",
+            content: &big,
+            mode: 0o644,
+        }],
+    );
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let archive = out.join("archive.tar.xz");
+    std::fs::write(&archive, b"precious\n").unwrap();
+    let mut child = guestwright()
+        .args([
+            "tar-out",
+            "-a",
+            s(&img),
+            "-m",
+            "/dev/sda1",
+            "--compress",
+            "xz",
+        ])
+        .args(["/big", s(&archive)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let kill = |sig: &str| {
+        let _ = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status();
+    };
+    let names = || {
+        let mut v: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    };
+    let started = std::time::Instant::now();
+    loop {
+        // Whatever it writes beside the archive, under whatever name.
+        let writing = names()
+            .into_iter()
+            .any(|p| p != archive && std::fs::metadata(&p).is_ok_and(|m| m.len() > 0));
+        if writing {
+            break;
+        }
+        if started.elapsed() > MINUTES || child.try_wait().unwrap().is_some() {
+            kill("-KILL");
+            panic!(
+                "tar-out never started writing: {:?}",
+                child.wait_with_output()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    kill("-INT");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(done) = rx.recv_timeout(std::time::Duration::from_secs(120)) else {
+        kill("-KILL");
+        panic!("tar-out did not stop after Ctrl-C");
+    };
+    let done = done.unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(1), "{err}");
+    assert!(err.contains("cancel"), "{err}");
+    assert_eq!(
+        names(),
+        std::slice::from_ref(&archive),
+        "no temporary file left"
+    );
+    assert_eq!(std::fs::read(&archive).unwrap(), b"precious\n");
+}
