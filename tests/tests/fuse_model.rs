@@ -68,6 +68,7 @@ fn check_seeds(allow_other: bool, seeds: &[u64], ops: u64) {
         let r = run(&cfg, &Plan::Generate { seed, ops });
         let what = format!("seed {seed}");
         eprintln!("{}", summary(&what, &r));
+        eprintln!("  per operation (succeeded/failed alike): {}", tally(&[&r]));
         if r.failure.is_some() {
             panic!("{}", report(&cfg, &what, &r, shrink_budget()));
         }
@@ -86,10 +87,11 @@ fn model_allow_other() {
 
 /// Short sequences that found bugs, each named after what broke; they run one after the
 /// other, each in its own directory, in one mount with the default options.
-const REGRESSIONS: &[(&str, &str)] = &[(
-    "access(2) of a name whose cached attributes were dropped or had expired deadlocked \
-     the mount (without allow_other)",
-    "mkdir f 777
+const REGRESSIONS: &[(&str, &str)] = &[
+    (
+        "access(2) of a name whose cached attributes were dropped or had expired deadlocked \
+         the mount (without allow_other)",
+        "mkdir f 777
      open 0 f/x WRONLY|CREAT 644
      access f X
      pwrite 0 0 100 1
@@ -97,7 +99,31 @@ const REGRESSIONS: &[(&str, &str)] = &[(
      sleep 600
      access f F
      stat f/x",
-)];
+    ),
+    (
+        "a new file showed the extended attributes cached for the deleted file whose inode \
+         number it reused",
+        "open 0 x WRONLY|CREAT 644
+     close 0
+     setxattr x user.b 22 1 -
+     listxattr x 4096
+     unlink x
+     open 0 y WRONLY|CREAT 644
+     close 0
+     llistxattr y 4096
+     getxattr y user.b 4096
+     setxattr y user.c 5 1 -
+     listxattr y 4096
+     unlink y
+     mkdir f 755
+     listxattr f 4096
+     symlink a s
+     readlink s
+     unlink s
+     symlink b t
+     readlink t",
+    ),
+];
 
 #[test]
 fn model_regressions() {

@@ -188,6 +188,15 @@ impl Table {
     fn drop_name(&mut self, id: u64, parent: u64, name: &[u8]) {
         if let Some(node) = self.nodes.get_mut(&id) {
             node.names.retain(|(p, n)| !(*p == parent && n == name));
+            if node.names.is_empty() {
+                // Its last known name is gone: the guest may free the inode and give its
+                // number to the next file it creates, which must not inherit what is
+                // cached about this one.
+                node.stat = None;
+                node.link = None;
+                node.xattrs = None;
+                node.listing = None;
+            }
         }
     }
 
@@ -423,7 +432,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use guestwright::protocol::{DirEntryFull, FileName};
+    use guestwright::protocol::{DirEntryFull, FileName, XAttr};
 
     fn st(ino: u64, mode: u32) -> Stat {
         Stat {
@@ -476,6 +485,32 @@ mod tests {
         assert_eq!(a, b);
         t.removed(ROOT, b"a");
         assert_eq!(t.path(a).unwrap().as_bytes(), b"/b");
+    }
+
+    #[test]
+    fn a_reused_inode_number_does_not_inherit_the_old_files_caches() {
+        let mut t = table();
+        let x = t.remember(ROOT, b"x", &st(40, 0o100644), None, None);
+        t.set_xattrs(
+            x,
+            vec![XAttr {
+                name: "user.b".into(),
+                value: b"old".to_vec().into(),
+            }],
+        );
+        t.remember(ROOT, b"l", &st(41, 0o120777), Some(b"old".to_vec()), None);
+        t.removed(ROOT, b"x");
+        t.removed(ROOT, b"l");
+        // The guest gives the freed numbers to new files.
+        let y = t.remember(ROOT, b"y", &st(40, 0o100644), None, None);
+        assert_eq!(t.xattrs(y), None);
+        let d = t.remember(ROOT, b"d", &st(41, 0o40755), None, None);
+        assert_eq!(t.link(d), None);
+        // A hard link keeps them while a name is left.
+        let a = t.remember(ROOT, b"a", &st(42, 0o100644), None, Some(vec![]));
+        t.remember(ROOT, b"b", &st(42, 0o100644), None, None);
+        t.removed(ROOT, b"a");
+        assert_eq!(t.xattrs(a), Some(vec![]));
     }
 
     #[test]
