@@ -498,7 +498,7 @@ mod tests {
                 value: b"old".to_vec().into(),
             }],
         );
-        let l = t.remember(ROOT, b"l", &st(41, 0o120777), Some(b"old".to_vec()), None);
+        t.remember(ROOT, b"l", &st(41, 0o120777), Some(b"old".to_vec()), None);
         t.removed(ROOT, b"x");
         t.removed(ROOT, b"l");
         // The guest gives the freed numbers to new files.
