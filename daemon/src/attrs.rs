@@ -111,6 +111,43 @@ fn nsec(value: i64) -> io::Result<i64> {
     }
 }
 
+/// Sets what is given of an open file's attributes in `lsetattr`'s order: size, owner and
+/// group (-1 keeps one), mode, then access and modification times (nanoseconds -1 = now, -2
+/// = unchanged). Through the descriptor, so it works whatever became of the file's names.
+pub fn set_fd(
+    file: &std::fs::File,
+    size: Option<u64>,
+    owner: i64,
+    group: i64,
+    mode: Option<u32>,
+    times: [(i64, i64); 2],
+) -> io::Result<()> {
+    if let Some(size) = size {
+        file.set_len(size)?;
+    }
+    if owner != -1 || group != -1 {
+        let (uid, gid) = (id(owner, "owner")?, id(group, "group")?);
+        sys::fchownat(file.as_fd(), c"", uid, gid, libc::AT_EMPTY_PATH)?;
+    }
+    if let Some(mode) = mode {
+        if mode > 0o7777 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("mode {mode:o} has bits beyond 07777"),
+            ));
+        }
+        chmod_fd(file.as_fd(), mode)?;
+    }
+    if times[0].1 != -2 || times[1].1 != -2 {
+        let times = [
+            (times[0].0, nsec(times[0].1)?),
+            (times[1].0, nsec(times[1].1)?),
+        ];
+        sys::utimensat(None, &proc_fd(file.as_fd()), times, 0)?;
+    }
+    Ok(())
+}
+
 /// `utimens`: sets access and modification times. A nanoseconds field of -1 means now, -2
 /// leaves that time unchanged.
 pub fn utimens(path: &GuestPath, times: [(i64, i64); 2], follow: bool) -> io::Result<()> {

@@ -133,6 +133,20 @@ pub fn stat(h: FileHandle) -> io::Result<Stat> {
     Ok(walk::to_stat(&walk::fstat(f.as_fd())?))
 }
 
+/// Sets attributes of an open file (see `attrs::set_fd`) and returns its fstat(2).
+pub fn setattr(
+    h: FileHandle,
+    size: Option<u64>,
+    owner: i64,
+    group: i64,
+    mode: Option<u32>,
+    times: [(i64, i64); 2],
+) -> io::Result<Stat> {
+    let f = get(h)?;
+    crate::attrs::set_fd(&f, size, owner, group, mode, times)?;
+    Ok(walk::to_stat(&walk::fstat(f.as_fd())?))
+}
+
 /// Forgets a handle; its file closes when no call uses it any more.
 pub fn close(h: FileHandle) -> io::Result<()> {
     TABLE

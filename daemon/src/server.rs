@@ -714,6 +714,34 @@ impl Daemon for Server {
         handles::stat(h)
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn fh_setattr(
+        &self,
+        _: &mut Call,
+        h: FileHandle,
+        size: Option<ByteSize>,
+        owner: Option<i64>,
+        group: Option<i64>,
+        mode: Option<Mode>,
+        atsecs: Option<i64>,
+        atnsecs: Option<i64>,
+        mtsecs: Option<i64>,
+        mtnsecs: Option<i64>,
+    ) -> io::Result<Stat> {
+        let times = [
+            (atsecs.unwrap_or(0), atnsecs.unwrap_or(-2)),
+            (mtsecs.unwrap_or(0), mtnsecs.unwrap_or(-2)),
+        ];
+        handles::setattr(
+            h,
+            size.map(|s| s.0),
+            owner.unwrap_or(-1),
+            group.unwrap_or(-1),
+            mode.map(|m| m.0),
+            times,
+        )
+    }
+
     fn fh_close(&self, _: &mut Call, h: FileHandle) -> io::Result<()> {
         handles::close(h)
     }

@@ -430,6 +430,12 @@ define_operations! {
     FhStat fh_stat(handle: FileHandle) -> Stat
         { group: handles, access: Read, stream: None }
 
+    /// Sets what is given of an open file's attributes, as `lsetattr` does for a path, and
+    /// returns its metadata: for a file that no name leads to any more (unlinked, or renamed
+    /// over while open), which fchmod, fchown and futimens still change.
+    FhSetattr fh_setattr(handle: FileHandle) [size: ByteSize, owner: i64, group: i64, mode: Mode, atsecs: i64, atnsecs: i64, mtsecs: i64, mtnsecs: i64] -> Stat
+        { group: handles, access: Write, stream: None }
+
     /// Closes a handle.
     FhClose fh_close(handle: FileHandle) -> ()
         { group: handles, access: Read, stream: None }

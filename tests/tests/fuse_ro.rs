@@ -2,7 +2,9 @@
 //! from (contents, stat of every entry, tar output, xattrs), writers get EROFS, nothing
 //! executes, other users see nothing, concurrent readers get correct data, and when QEMU
 //! is killed under the mount, operations fail with EIO and `umount` still works.
-//! One launch.
+//! One launch. Then, in a launch each: `cd`, `ls` and `test -r` in every directory once the
+//! mount's cached attributes have expired, with half-second timeouts and with the default
+//! 60 s ones after a minute idle.
 
 mod fusekit;
 
@@ -156,4 +158,72 @@ fn read_only_mount_shows_the_tree_and_survives_a_dead_appliance() {
     // umount of something not mounted: exit 3.
     let out = m.umount_with(&[]);
     assert_eq!(out.status.code(), Some(3));
+}
+
+/// Lists `data` (the mount fetches and caches everything below it; the kernel learns only
+/// the names in `data`), lists the whole tree after `first` seconds (the kernel learns the
+/// names below from the mount's cache and trusts them from now on, while the attributes the
+/// mount holds are as old as the first listing), waits `second` seconds more (the mount's
+/// attributes have expired, the kernel's names not yet) and then goes into every directory
+/// and reads every file there: `cd` and `test -r` make the kernel ask the mount (ACCESS)
+/// about a node whose cached attributes have expired.
+fn expire_then_enter(first: &str, second: &str) -> String {
+    format!(
+        r#"set -e
+ls -la data > /dev/null
+sleep {first}
+ls -laR data > /dev/null
+sleep {second}
+find data -type d -print0 | while IFS= read -r -d '' d; do
+  ( cd "$d" && ls -la > /dev/null && test -r . && test -x . && ! test -w .
+    for f in *; do
+      if test -f "$f" && ! test -L "$f"; then test -r "$f" && cat -- "$f" > /dev/null; fi
+    done )
+done
+cat data/dir/a/b/c/d/e/deep.txt
+"#
+    )
+}
+
+/// A read-only mount whose attributes and names expire after half a second: once what the
+/// mount cached has expired while the kernel still trusts a name, `cd` into the directory
+/// and `test -r` still answer (access(2) used to look the node table up twice and hang).
+#[test]
+fn read_only_mount_answers_access_after_its_caches_expire() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    known_tree(&tree, 1 << 20);
+    let img = tmp.path().join("disk.img");
+    image_of(&tree, &img, 64);
+    let mnt = tmp.path().join("mnt");
+    let mut m = Mount::new(&img, &mnt, &["-o", "attr_timeout=0.5,entry_timeout=0.5"]);
+    for (first, second) in [("0.3", "0.35"), ("0.1", "0.45"), ("0.4", "0.2")] {
+        let out = ok_within(
+            &expire_then_enter(first, second),
+            Some(&mnt),
+            Duration::from_secs(300),
+        );
+        assert_eq!(out, "deep down\n");
+    }
+    m.umount();
+}
+
+/// The same at the default timeouts (60 s): 30 s after the first listing, the second one,
+/// then 35 s idle. About 65 s of waiting: run with the others (`scripts/test`).
+#[test]
+fn read_only_mount_answers_after_a_minute_idle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    known_tree(&tree, 1 << 20);
+    let img = tmp.path().join("disk.img");
+    image_of(&tree, &img, 64);
+    let mnt = tmp.path().join("mnt");
+    let mut m = Mount::new(&img, &mnt, &[]);
+    let out = ok_within(
+        &expire_then_enter("30", "35"),
+        Some(&mnt),
+        Duration::from_secs(400),
+    );
+    assert_eq!(out, "deep down\n");
+    m.umount();
 }

@@ -3,14 +3,19 @@
 //! as they change a host copy of the same tree; `umount` returns only once the image is
 //! final, so a copy taken at once holds every change (libguestfs's guestunmount race), is
 //! clean for `e2fsck -fn` and shows the same tree in a new launch. A busy mountpoint makes
-//! `umount` exit 2; a guest setuid program never runs with its owner's rights.
-//! Two launches.
+//! `umount` exit 2; a guest setuid program never runs with its owner's rights. The first
+//! mount has the options a user gets (no allow_other), the second allow_other. Two launches.
+//!
+//! Real workloads (git, tar, rsync, mkdir -p, cp -a) each under a deadline, in a default
+//! mount and in one whose caches expire after half a second, then `e2fsck -fn`: one launch
+//! each.
 
 mod fusekit;
 
 use fusekit::*;
 use guestwright_tests::*;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// The same changes, applied to the host copy and to the mount (`$1` is the source of the
 /// copies, `$PWD` the tree).
@@ -52,6 +57,12 @@ fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
         require(tool, pkg);
     }
     let tmp = tempfile::tempdir().unwrap();
+    // Another user must reach the second mount.
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let src = tmp.path().join("src");
     known_tree(&src, 16 << 20);
     let img = tmp.path().join("disk.img");
@@ -72,7 +83,9 @@ fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
     );
 
     let mnt = tmp.path().join("mnt");
-    let mut m = Mount::new(&img, &mnt, &["--rw", "-o", "allow_other"]);
+    // The options a user gets: without allow_other the kernel leaves permission checks to
+    // the mount and asks it for every access(2) and chdir.
+    let mut m = Mount::new(&img, &mnt, &["--rw"]);
     let data = mnt.join("data");
     let opts = mount_options(&mnt);
     assert!(opts.contains("nosuid") && opts.contains("nodev"), "{opts}");
@@ -107,20 +120,12 @@ fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
         Some(&mnt),
     );
 
-    // A guest setuid-root program runs with the caller's rights (nosuid).
+    // A guest setuid-root program, run below from the second mount.
     ok(
         "cp /usr/bin/id suid-id && chown 0:0 suid-id && chmod 4755 suid-id",
         Some(&mnt),
     );
     assert_eq!(ok("stat -c %a suid-id", Some(&mnt)).trim(), "4755");
-    let who = ok(
-        &format!(
-            "setpriv --reuid=65534 --regid=65534 --clear-groups {}/suid-id -u",
-            mnt.display()
-        ),
-        None,
-    );
-    assert_eq!(who.trim(), "65534", "a guest setuid program ran elevated");
 
     // Busy: exit 2, and the mount stays.
     let mut holder = std::process::Command::new("sleep")
@@ -155,9 +160,12 @@ fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // A new launch of the copy shows every change.
+    // A new launch of the copy shows every change, here with allow_other (and so
+    // default_permissions: the host kernel checks modes and owners itself).
     let mnt2 = tmp.path().join("mnt2");
-    let mut m2 = Mount::new(&copy, &mnt2, &[]);
+    let mut m2 = Mount::new(&copy, &mnt2, &["-o", "allow_other,exec"]);
+    let opts = mount_options(&mnt2);
+    assert!(opts.contains("nosuid") && opts.contains("nodev"), "{opts}");
     let data2 = mnt2.join("data");
     ok(
         &format!(
@@ -180,6 +188,166 @@ fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
         ok("git log --format=%s", Some(&mnt2.join("repo"))),
         "two\none\n"
     );
+    // Another user: sees the files the guest modes let everyone see, gets EACCES for the
+    // others, and a guest setuid-root program runs with that user's rights (nosuid).
+    let other = |cmd: &str| {
+        bash(
+            &format!("setpriv --reuid=65534 --regid=65534 --clear-groups {cmd}"),
+            Some(&data2),
+        )
+    };
+    let out = other("cat dir/hard2");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"linked\n");
+    let out = other("cat owned");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+        "another user read a file of mode 0640 owned by 1000:1000: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let who = other("../suid-id -u");
+    assert!(
+        who.status.success(),
+        "{}",
+        String::from_utf8_lossy(&who.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&who.stdout).trim(),
+        "65534",
+        "a guest setuid program ran elevated"
+    );
     m2.umount();
     assert!(!Path::new(&mnt2).join("data").exists());
+}
+
+/// The workloads of [`workloads`] under this deadline each: far more than a loaded TCG
+/// machine needs, so reaching it means the mount hung.
+const WORKLOAD_DEADLINE: Duration = Duration::from_secs(480);
+
+/// Real programs in a read-write mount made with `extra` options: `git init` + add + commit
+/// of 200 files, `tar x`, `rsync -aH`, `mkdir -p` 40 deep and `cp -a` of a tree with
+/// symlinks and hard links, each compared with the source; with `pause`, a sleep between
+/// steps (`pause`) lets the attributes and names of what was just written expire. Then umount and
+/// `e2fsck -fn` of the image.
+fn workloads(extra: &[&str], pause: &str) {
+    for (tool, pkg) in [("git", "git"), ("rsync", "rsync"), ("tar", "tar")] {
+        require(tool, pkg);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    workload_tree(&src);
+    let tarball = tmp.path().join("src.tar");
+    ok(
+        &format!(
+            "tar -C {} -cf {} --numeric-owner .",
+            src.display(),
+            tarball.display()
+        ),
+        None,
+    );
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let img = tmp.path().join("disk.img");
+    image_of(&empty, &img, 160);
+    let mnt = tmp.path().join("mnt");
+    let mut m = Mount::new(&img, &mnt, extra);
+    let step = |name: &str, script: &str| {
+        let started = Instant::now();
+        let script = format!("set -e\npause() {{ {pause}; }}\n{script}\npause");
+        ok_within(&script, Some(&mnt), WORKLOAD_DEADLINE);
+        eprintln!("{name}: {:?}", started.elapsed());
+    };
+    let same_tree = |copy: &str| {
+        let copy = mnt.join(copy);
+        ok(
+            &format!(
+                "diff -r --no-dereference {} {}",
+                src.display(),
+                copy.display()
+            ),
+            None,
+        );
+        assert_eq!(
+            stat_listing(&copy, true),
+            stat_listing(&src, true),
+            "{copy:?}"
+        );
+        assert_eq!(link_groups(&copy), link_groups(&src), "{copy:?}");
+    };
+
+    // git: a repository of 200 files in 10 directories, committed twice, checked.
+    step(
+        "git",
+        "git init -q repo && pause && cd repo
+         for d in $(seq 10); do mkdir dir$d; for f in $(seq 20); do
+           echo \"file $d/$f\" > dir$d/f$f; done; done
+         git add -A
+         git -c user.name=t -c user.email=t@t commit -qm first
+         pause
+         echo changed >> dir3/f7 && git rm -q dir9/f1 && git mv dir1/f2 moved
+         git -c user.name=t -c user.email=t@t commit -qam second
+         git fsck --strict --no-progress
+         test -z \"$(git status --porcelain)\"
+         test \"$(git ls-files | wc -l)\" = 199
+         test \"$(git log --oneline | wc -l)\" = 2",
+    );
+    assert_eq!(
+        ok("git show HEAD:dir3/f7", Some(&mnt.join("repo"))),
+        "file 3/7\nchanged\n"
+    );
+    step(
+        "tar x",
+        &format!(
+            "mkdir tarx && tar -C tarx -xpf {} --numeric-owner",
+            tarball.display()
+        ),
+    );
+    same_tree("tarx");
+    step("rsync", &format!("rsync -aH {}/ rsynced/", src.display()));
+    same_tree("rsynced");
+    let deep: Vec<String> = (1..=40).map(|i| format!("level{i}")).collect();
+    let deep = deep.join("/");
+    step(
+        "mkdir -p",
+        &format!(
+            "mkdir -p deep/{deep} && echo bottom > deep/{deep}/file && pause && cd deep/{deep} && \
+             test \"$(cat file)\" = bottom && test -r file && test -w . && test -x ."
+        ),
+    );
+    assert_eq!(
+        ok("find deep -type d | wc -l", Some(&mnt)).trim(),
+        "41",
+        "40 levels below deep"
+    );
+    step("cp -a", &format!("cp -a {} copied", src.display()));
+    same_tree("copied");
+    // The whole tree as a second pass would see it, after every cache expired or not.
+    step(
+        "walk",
+        "ls -lR . > /dev/null && find . -type f -exec test -r {} \\; ",
+    );
+
+    m.umount();
+    assert_e2fsck_clean(&img);
+}
+
+/// The workloads with the options a user gets (no allow_other: the kernel asks the mount
+/// for every access(2) and chdir; 60 s timeouts).
+#[test]
+fn real_workloads_in_a_default_mount() {
+    workloads(&["--rw"], ":");
+}
+
+/// The workloads with attributes and names expiring after half a second, so that the
+/// paths that run once cached attributes are stale run in seconds.
+#[test]
+fn real_workloads_with_short_timeouts() {
+    workloads(
+        &["--rw", "-o", "attr_timeout=0.5,entry_timeout=0.5"],
+        "sleep 0.7",
+    );
 }

@@ -8,7 +8,8 @@ use guestwright_tests::*;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Deterministic bytes (xorshift64*), so a failure can be reproduced.
 pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
@@ -114,14 +115,174 @@ pub fn image_of(tree: &Path, img: &Path, size_mib: u64) {
         .arg(format!("{size_mib}M")));
 }
 
+/// How long a script may run before the test calls it a hang, unless the test says.
+pub const SCRIPT_DEADLINE: Duration = Duration::from_secs(600);
+
+/// The mounts this test process serves: (mountpoint, pid file of the server). A script that
+/// hangs has the server of its mount killed, which aborts the FUSE connection and frees the
+/// processes blocked on it (even in D state), so the test fails instead of hanging.
+static MOUNTS: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+
+fn mounts() -> Vec<(PathBuf, PathBuf)> {
+    MOUNTS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// Runs a bash script, optionally in a directory; returns its output whatever the status.
+/// A script still running after [`SCRIPT_DEADLINE`] fails the test (see [`bash_within`]).
 pub fn bash(script: &str, cwd: Option<&Path>) -> Output {
+    bash_within(script, cwd, SCRIPT_DEADLINE)
+}
+
+/// Runs a bash script with a deadline. Past it, the test fails with the state of the
+/// script's processes and of the FUSE server's threads (a deadlock shows there), after
+/// killing the server of the mount the script works in (every mount of this process when
+/// `cwd` is in none), then the script's process group.
+pub fn bash_within(script: &str, cwd: Option<&Path>, limit: Duration) -> Output {
+    use std::os::unix::process::CommandExt;
+    let out = tempfile::tempfile().unwrap();
+    let err = tempfile::tempfile().unwrap();
     let mut c = Command::new("bash");
-    c.arg("-c").arg(script);
+    c.arg("-c")
+        .arg(script)
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(err.try_clone().unwrap());
     if let Some(d) = cwd {
         c.current_dir(d);
     }
-    c.output().expect("bash")
+    let mut child = c.spawn().expect("bash");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            hung(script, cwd, &mut child, limit, &out, &err);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |mut f: &std::fs::File| {
+        use std::io::{Read, Seek};
+        let mut v = Vec::new();
+        f.rewind().unwrap();
+        f.read_to_end(&mut v).unwrap();
+        v
+    };
+    Output {
+        status,
+        stdout: read(&out),
+        stderr: read(&err),
+    }
+}
+
+/// The threads of a process with their state and where they wait.
+fn threads(pid: &str) -> String {
+    let mut s = String::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return format!("  (process {pid} is gone)\n");
+    };
+    for t in tasks.flatten() {
+        let p = t.path();
+        let read = |f: &str| std::fs::read_to_string(p.join(f)).unwrap_or_default();
+        let stat = read("stat");
+        // "tid (comm) S ...": the state follows the last ')'.
+        let state = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .next();
+        s += &format!(
+            "  {} {} {} wchan={}\n",
+            t.file_name().to_string_lossy(),
+            read("comm").trim(),
+            state.unwrap_or("?"),
+            read("wchan").trim()
+        );
+    }
+    s
+}
+
+fn hung(
+    script: &str,
+    cwd: Option<&Path>,
+    child: &mut std::process::Child,
+    limit: Duration,
+    out: &std::fs::File,
+    err: &std::fs::File,
+) -> ! {
+    let pgid = child.id().to_string();
+    // Every process of the script's group (ps -g selects sessions).
+    let ps = Command::new("timeout")
+        .args(["10", "ps", "-e", "-o", "pgid=,pid=,stat=,wchan:32=,args="])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| l.split_whitespace().next() == Some(pgid.as_str()))
+                .map(|l| format!("  {}\n", l.trim()))
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    let all = mounts();
+    let mine: Vec<_> = all
+        .iter()
+        .filter(|(dir, _)| cwd.is_some_and(|c| c.starts_with(dir)))
+        .cloned()
+        .collect();
+    let victims = if mine.is_empty() { all } else { mine };
+    let mut servers = String::new();
+    for (dir, pid_file) in &victims {
+        let Ok(pid) = std::fs::read_to_string(pid_file) else {
+            continue;
+        };
+        let pid = pid.trim().to_string();
+        servers += &format!("server {pid} of {}:\n{}", dir.display(), threads(&pid));
+        let _ = Command::new("kill").args(["-9", &pid]).status();
+    }
+    let _ = Command::new("kill")
+        .args(["-9", "--", &format!("-{pgid}")])
+        .status();
+    let freed = Instant::now();
+    while child.try_wait().ok().flatten().is_none() && freed.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let tail = |mut f: &std::fs::File| {
+        use std::io::{Read, Seek};
+        let mut v = Vec::new();
+        let _ = f.rewind();
+        let _ = f.read_to_end(&mut v);
+        let s = String::from_utf8_lossy(&v).into_owned();
+        s.chars()
+            .rev()
+            .take(2000)
+            .collect::<String>()
+            .chars()
+            .rev()
+            .collect::<String>()
+    };
+    panic!(
+        "`{script}` (in {}) did not finish within {limit:?}: the mount hung (a deadlock in the \
+         server?). Its server was killed to free the blocked processes.\n\
+         processes of the script (pgid pid state wchan command):\n{ps}\n{servers}\nstdout:\n{}\nstderr:\n{}",
+        cwd.map_or("the current directory".into(), |c| c.display().to_string()),
+        tail(out),
+        tail(err)
+    );
+}
+
+/// Runs a bash script that must succeed within `limit`; returns its stdout.
+pub fn ok_within(script: &str, cwd: Option<&Path>, limit: Duration) -> String {
+    let out = bash_within(script, cwd, limit);
+    assert!(
+        out.status.success(),
+        "`{script}` failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs a bash script that must succeed; returns its stdout.
@@ -191,6 +352,10 @@ impl Mount {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
+        MOUNTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((dir.to_path_buf(), pid_file.clone()));
         Mount {
             dir: dir.to_path_buf(),
             pid_file,
@@ -254,6 +419,10 @@ impl Mount {
 
 impl Drop for Mount {
     fn drop(&mut self) {
+        MOUNTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(d, _)| d != &self.dir);
         if !self.unmounted && is_mounted(&self.dir) {
             let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
             if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
@@ -497,4 +666,90 @@ pub fn debian_tree(root: &Path) -> TreeCounts {
         }
     }
     c
+}
+
+/// `e2fsck -fn` of a bare ext4 image (made by [`image_of`]) must find nothing to fix.
+pub fn assert_e2fsck_clean(img: &Path) {
+    require("e2fsck", "e2fsprogs");
+    let out = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(img)
+        .output()
+        .expect("e2fsck");
+    assert!(
+        out.status.success(),
+        "e2fsck -fn {} found problems ({}):\n{}{}",
+        img.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The hard-link groups below `root`: for every inode with more than one name, its names
+/// sorted, one group a line, groups sorted. Two trees with the same groups link the same
+/// names together, whatever the inode numbers.
+pub fn link_groups(root: &Path) -> String {
+    let out = ok(
+        "find . -mindepth 1 ! -type d -printf '%i %P\\n'",
+        Some(root),
+    );
+    let mut by_inode: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for l in out.lines() {
+        let (ino, name) = l.split_once(' ').unwrap();
+        by_inode.entry(ino).or_default().push(name);
+    }
+    let mut groups: Vec<String> = by_inode
+        .into_values()
+        .filter(|v| v.len() > 1)
+        .map(|mut v| {
+            v.sort();
+            v.join(" ")
+        })
+        .collect();
+    groups.sort();
+    groups.join("\n")
+}
+
+/// Writes a tree for the copy workloads under `root`: 300 files of 0 to 200 KiB in nested
+/// directories, one of 3 MiB, modes from 0600 to 4755, a setgid and a sticky directory,
+/// relative, absolute, dangling and directory symlinks, hard links (pairs, a triple, one
+/// across directories), names with spaces and unicode, and fixed modification times.
+pub fn workload_tree(root: &Path) {
+    let mut rng = Rng(0x7ee);
+    for i in 0..300 {
+        let rel = format!("d{}/s{}/file {i}.dat", i % 6, i % 4);
+        let n = match rng.below(10) {
+            0 => 0,
+            1..=6 => rng.below(4096),
+            _ => rng.below(200 << 10),
+        } as usize;
+        let mode = [0o644, 0o600, 0o755, 0o640][i % 4];
+        put(root, &rel, &bytes(100 + i as u64, n), mode);
+        mtime(root, &rel, 1_500_000_000 + i as u64 * 3600, 0);
+    }
+    put(root, "big.bin", &bytes(7, 3 << 20), 0o644);
+    put(root, "setuid", b"#!/bin/sh\n", 0o4755);
+    put(root, "ünïcødé ✓/名前.txt", "名前\n".as_bytes(), 0o644);
+    dir(root, "setgid", 0o2775);
+    put(root, "setgid/in", b"in\n", 0o664);
+    dir(root, "sticky", 0o1777);
+    dir(root, "empty", 0o700);
+    put(root, "links/target", b"target\n", 0o644);
+    symlink("target", root.join("links/rel")).unwrap();
+    symlink("../d1/s1", root.join("links/dir")).unwrap();
+    symlink("/etc/passwd", root.join("links/abs")).unwrap();
+    symlink("missing/nowhere", root.join("links/dangling")).unwrap();
+    put(root, "hard/a", b"pair\n", 0o644);
+    std::fs::hard_link(root.join("hard/a"), root.join("hard/b")).unwrap();
+    put(root, "hard/t1", b"triple\n", 0o600);
+    std::fs::hard_link(root.join("hard/t1"), root.join("hard/t2")).unwrap();
+    std::fs::hard_link(root.join("hard/t1"), root.join("hard/t3")).unwrap();
+    std::fs::hard_link(root.join("hard/a"), root.join("d2/s2/a-too")).unwrap();
+    // Directories last: writing into them changed their times.
+    for d in [
+        "d0", "d1", "d2", "hard", "links", "setgid", "sticky", "empty",
+    ] {
+        mtime(root, d, 1_400_000_000, 0);
+    }
 }

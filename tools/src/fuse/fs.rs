@@ -122,6 +122,9 @@ impl Filesystem for GuestFs {
     }
 
     fn lookup(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEntry) {
+        if let Err(e) = super::ops::check_name(name.as_bytes()) {
+            return reply.error(e);
+        }
         if let Some(a) = self.shared.lookup_cached(parent, name.as_bytes()) {
             return reply.entry(&self.shared.entry_ttl, &a, 0);
         }
@@ -503,12 +506,18 @@ impl Filesystem for GuestFs {
 type Entries = Arc<Vec<super::ops::Entry>>;
 
 /// The entries of an open directory, fixed at its first read from offset 0 so that offsets
-/// stay meaningful while the directory changes.
+/// stay meaningful while the directory changes. The directory's lock is not held while the
+/// entries are fetched (a round trip).
 fn snapshot(s: &Shared, ino: u64, fh: u64, offset: i64) -> Result<Entries, i32> {
     let dir = s.dir(fh).ok_or(libc::EBADF)?;
-    let mut d = dir.lock().unwrap_or_else(|e| e.into_inner());
-    if offset == 0 || d.entries.is_none() {
-        d.entries = Some(Arc::new(s.entries(ino)?));
+    let lock = || dir.lock().unwrap_or_else(|e| e.into_inner());
+    if offset != 0 {
+        let fixed = lock().entries.clone();
+        if let Some(e) = fixed {
+            return Ok(e);
+        }
     }
-    Ok(d.entries.clone().unwrap_or_default())
+    let entries = Arc::new(s.entries(ino)?);
+    lock().entries = Some(entries.clone());
+    Ok(entries)
 }

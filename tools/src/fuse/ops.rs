@@ -17,6 +17,8 @@ use std::time::Duration;
 const PREFETCH_ENTRIES: u32 = 16384;
 /// Entries per page when a directory is too large for `readdir_tree`.
 const PAGE: u32 = 8192;
+/// The longest name a Linux filesystem keeps, in bytes (NAME_MAX).
+pub const NAME_MAX: usize = 255;
 
 /// A failed request: the errno for the kernel.
 pub type Errno = i32;
@@ -55,6 +57,16 @@ pub struct Shared {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// ENAMETOOLONG for a name longer than any Linux filesystem keeps, as a local filesystem
+/// answers before it looks the name up.
+pub fn check_name(name: &[u8]) -> Result<(), Errno> {
+    if name.len() > NAME_MAX {
+        Err(libc::ENAMETOOLONG)
+    } else {
+        Ok(())
+    }
 }
 
 /// open(2) flags passed on to the daemon.
@@ -99,6 +111,7 @@ impl Shared {
         if name.is_empty() || name.contains(&b'/') || name == b"." || name == b".." {
             return Err(libc::EINVAL);
         }
+        check_name(name)?;
         self.table().child_path(parent, name).ok_or(libc::ENOENT)
     }
 
@@ -203,21 +216,31 @@ impl Shared {
         self.table().stat(id).map(|st| file_attr(id, &st))
     }
 
-    /// Attributes with a round trip: by path, or by the open file when no name leads to it.
+    /// Attributes with a round trip (see `stat_now`).
     pub fn getattr(&self, id: u64, fh: Option<u64>) -> Result<FileAttr, Errno> {
-        let path = self.table().path(id);
-        let st = match (path, fh.and_then(|fh| self.file(fh))) {
-            (Some(p), _) => self.h.lstat(&p),
-            (None, Some(f)) => self.h.fh_stat(f.handle),
-            (None, None) => return Err(libc::ENOENT),
-        }
-        .map_err(|e| errno(&e))?;
-        self.table().set_stat(id, &st);
+        let st = self.stat_now(id, fh)?;
         Ok(file_attr(id, &st))
     }
 
-    fn refresh(&self, id: u64, path: &GuestPath) -> Result<Stat, Errno> {
-        let st = self.h.lstat(path).map_err(|e| errno(&e))?;
+    /// The attributes of node `id` with a round trip, stored in the table: through the open
+    /// file `fh` when there is one (fstat reaches the file whatever became of its names),
+    /// else by path, else through any open file of the node (unlinked or renamed over while
+    /// open: the kernel's fstat sends no handle).
+    fn stat_now(&self, id: u64, fh: Option<u64>) -> Result<Stat, Errno> {
+        let mut file = fh.and_then(|fh| self.file(fh));
+        let path = match file {
+            Some(_) => None,
+            None => self.table().path(id),
+        };
+        if file.is_none() && path.is_none() {
+            file = self.open_file_of(id);
+        }
+        let st = match (file, path) {
+            (Some(f), _) => self.h.fh_stat(f.handle),
+            (None, Some(p)) => self.h.lstat(&p),
+            (None, None) => return Err(libc::ENOENT),
+        }
+        .map_err(|e| errno(&e))?;
         self.table().set_stat(id, &st);
         Ok(st)
     }
@@ -252,25 +275,32 @@ impl Shared {
         }
         let others =
             mode.is_some() || uid.is_some() || gid.is_some() || atime.1 != -2 || mtime.1 != -2;
-        let Some(p) = path.filter(|_| others || size.is_some()) else {
-            if others || size.is_some() {
-                return Err(libc::ENOENT);
-            }
+        if !others && size.is_none() {
             return self.getattr(id, fh);
-        };
+        }
         let times = |t: (i64, i64)| (t.1 != -2).then_some(t);
         let (at, mt) = (times(atime), times(mtime));
-        let result = self.h.lsetattr(
-            &p,
-            size.map(ByteSize),
-            uid.map(i64::from),
-            gid.map(i64::from),
-            mode.map(|m| Mode(m & 0o7777)),
+        let (size, uid, gid) = (size.map(ByteSize), uid.map(i64::from), gid.map(i64::from));
+        let mode = mode.map(|m| Mode(m & 0o7777));
+        let (ats, atn, mts, mtn) = (
             at.map(|t| t.0),
             at.map(|t| t.1),
             mt.map(|t| t.0),
             mt.map(|t| t.1),
         );
+        let result = match path {
+            Some(p) => self
+                .h
+                .lsetattr(&p, size, uid, gid, mode, ats, atn, mts, mtn),
+            // No name leads to it (fchmod, fchown or futimens of a file unlinked or renamed
+            // over while open; the kernel sends no handle for those): through an open file.
+            None => match file.or_else(|| self.open_file_of(id)) {
+                Some(f) => self
+                    .h
+                    .fh_setattr(f.handle, size, uid, gid, mode, ats, atn, mts, mtn),
+                None => return Err(libc::ENOENT),
+            },
+        };
         let mut t = self.table();
         t.invalidate_stat(id);
         let st = result.map_err(|e| errno(&e))?;
@@ -292,14 +322,11 @@ impl Shared {
     /// Answers access(2) from the attributes: the appliance acts as root, so only a write
     /// to a read-only mount and executing a file without any execute bit are refused.
     pub fn access(&self, id: u64, mask: i32) -> Result<(), Errno> {
-        // Bound first: a guard living through the match would deadlock `self.path()`.
+        // The table's guard ends with this statement: the round trip below locks it again.
         let cached = self.table().stat(id);
         let st = match cached {
             Some(st) => st,
-            None => {
-                let path = self.path(id)?;
-                self.refresh(id, &path)?
-            }
+            None => self.stat_now(id, None)?,
         };
         if mask & libc::W_OK != 0 && self.readonly {
             return Err(libc::EROFS);
@@ -440,6 +467,15 @@ impl Shared {
         lock(&self.files).get(&fh).cloned()
     }
 
+    /// One open file of node `id` (the oldest handle), if any.
+    fn open_file_of(&self, id: u64) -> Option<Arc<OpenFile>> {
+        lock(&self.files)
+            .values()
+            .filter(|f| f.ino == id)
+            .min_by_key(|f| f.handle.0)
+            .cloned()
+    }
+
     fn register(&self, handle: FileHandle, id: u64) -> u64 {
         lock(&self.files).insert(handle.0, Arc::new(OpenFile::new(handle, id)));
         handle.0
@@ -532,7 +568,10 @@ impl Shared {
 
     /// The last close of an open file.
     pub fn release(&self, fh: u64) {
-        if let Some(f) = lock(&self.files).remove(&fh) {
+        // Out of the table first: the open-files lock must not be held across the round trip
+        // (every read, write and fstat takes it).
+        let file = lock(&self.files).remove(&fh);
+        if let Some(f) = file {
             if let Err(e) = self.h.fh_close(f.handle) {
                 log::debug!("closing {fh}: {}", guestwright::error::chain(&e));
             }
