@@ -76,6 +76,23 @@ pub fn chmod(mode: u32, path: &GuestPath) -> io::Result<()> {
     chmod_fd(fd.as_fd(), mode)
 }
 
+/// `lchmod`: sets the permission bits of the entry itself; a symbolic link there is refused
+/// (Linux keeps no mode on links, and the file it points to is not the one named).
+pub fn lchmod(mode: u32, path: &GuestPath) -> io::Result<()> {
+    if mode > 0o7777 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("mode {mode:o} has bits beyond 07777"),
+        ));
+    }
+    let fd = if guestfs::relative(path)?.as_bytes() == b"." {
+        guestfs::open(path, libc::O_PATH, 0)?
+    } else {
+        guestfs::open_last(path, libc::O_PATH, 0, "change the mode of")?
+    };
+    chmod_fd(fd.as_fd(), mode)
+}
+
 fn id(value: i64, what: &str) -> io::Result<u32> {
     match value {
         -1 => Ok(u32::MAX),

@@ -306,11 +306,16 @@ pub fn glob_expand(
     let mut bytes = 0;
     for p in current {
         let gp = GuestPath::from(p);
-        let Ok(fd) = guestfs::open(&gp, libc::O_PATH, 0) else {
+        // An entry that is there matches, a dangling or looping symlink too (as glob(3) and
+        // `ls` give them): sysprep must find such a link to remove it.
+        let Ok(st) = crate::fileops::lstat_raw(&gp) else {
             continue;
         };
+        let is_dir = walk::is_dir(&st)
+            || (st.st_mode & libc::S_IFMT == libc::S_IFLNK
+                && crate::fileops::stat_raw(&gp).is_ok_and(|st| walk::is_dir(&st)));
         let mut bytes_p = gp.into_bytes();
-        if slash && walk::is_dir(&walk::fstat(fd.as_fd())?) && bytes_p.last() != Some(&b'/') {
+        if slash && is_dir && bytes_p.last() != Some(&b'/') {
             bytes_p.push(b'/');
         }
         bytes += bytes_p.len() + 2;

@@ -1,9 +1,12 @@
 //! Single files: tests (`exists`, `is_*`), metadata (`stat`, `lstat`, `statvfs`, `readlink`,
 //! `realpath`), names (`mv`, `rename`, `ln*`, `mknod`, `touch`, `truncate`, `access`) and
-//! contents (`read_lines`, `pread`, `pwrite`, `write_append`, `replace_file`).
+//! contents (`read_lines`, `pread`, `pwrite`, `write_append`).
 //!
 //! Operations that act on the last component itself (lstat, readlink, rm, ln, rename) use the
-//! `*at()` calls on the parent directory from [`guestfs::parent`] and never follow it.
+//! `*at()` calls on the parent directory from [`guestfs::parent`] and never follow it. Those
+//! that change a file in place (`pwrite`, `write_append`, `truncate`) open it with
+//! [`guestfs::open_last`]: a symbolic link there is refused, never written through. Whole-file
+//! writes are in [`crate::replace`].
 
 use crate::files::{self, READ_FILE_MAX};
 use crate::walk;
@@ -145,9 +148,18 @@ pub fn touch(path: &GuestPath) -> io::Result<()> {
     sys::utimensat(None, &proc, [(0, libc::UTIME_NOW), (0, libc::UTIME_NOW)], 0)
 }
 
-/// Sets the size of an existing regular file, extending with zeros or cutting.
+/// Sets the size of an existing regular file, extending with zeros or cutting (a symbolic
+/// link there is refused).
 pub fn truncate(path: &GuestPath, size: u64) -> io::Result<()> {
-    let fd = guestfs::open(path, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)?;
+    if is_root(path)? {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    let fd = guestfs::open_last(
+        path,
+        libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+        0,
+        "truncate",
+    )?;
     let file = regular(File::from(fd), path)?;
     file.set_len(size)
 }
@@ -263,119 +275,30 @@ pub fn read_at(file: &File, count: usize, offset: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Writes `content` at `offset` of an existing regular file; returns the bytes written.
+/// Writes `content` at `offset` of an existing regular file; returns the bytes written (a
+/// symbolic link there is refused).
 pub fn pwrite(path: &GuestPath, content: &[u8], offset: u64) -> io::Result<u64> {
-    let fd = guestfs::open(path, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)?;
+    let fd = guestfs::open_last(
+        path,
+        libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+        0,
+        "write into",
+    )?;
     let file = regular(File::from(fd), path)?;
     file.write_all_at(content, offset)?;
     Ok(content.len() as u64)
 }
 
-/// Appends `content` to a file, creating it (mode 0644) if missing; on disk on return.
+/// Appends `content` to a file, creating it (mode 0644) if missing; on disk on return (a
+/// symbolic link there is refused).
 pub fn write_append(path: &GuestPath, content: &[u8]) -> io::Result<()> {
-    let fd = guestfs::open(
+    let fd = guestfs::open_last(
         path,
         libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY,
         0o644,
+        "append to",
     )?;
     let mut file = regular(File::from(fd), path)?;
     file.write_all(content)?;
     file.sync_all()
-}
-
-/// A name for a temporary file that nothing else uses (checked with O_EXCL by the caller).
-pub fn temp_name(prefix: &str) -> CString {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::time::{SystemTime, UNIX_EPOCH};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    CString::new(format!("{prefix}{nanos:08x}{n:x}")).expect("no NUL")
-}
-
-/// Replaces a file atomically: the content goes to a new file in the same directory, which
-/// takes the old file's owner, group, mode and extended attributes (SELinux label, ACLs),
-/// is flushed, and is renamed over the old one; then the directory is flushed. A reader sees
-/// the old file or the new one, never a mix. A symlink is replaced at its target (inside the
-/// guest); a new file gets mode 0644.
-pub fn replace_file(path: &GuestPath, content: &[u8]) -> io::Result<()> {
-    // Write where the symlink points, as an editor would.
-    let target = match lstat_raw(path) {
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => match realpath(path) {
-            Ok(real) => real,
-            // A dangling symlink: create its target.
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                let (dir, name) = guestfs::parent(path)?;
-                let link = sys::readlinkat(dir.as_fd(), &name)?;
-                let base = realpath(&GuestPath::from(
-                    &path.as_bytes()[..path.as_bytes().len() - name.as_bytes().len()],
-                ))?;
-                if link.starts_with(b"/") {
-                    GuestPath::from(link)
-                } else {
-                    base.join(link)
-                }
-            }
-            Err(e) => return Err(e),
-        },
-        _ => path.clone(),
-    };
-    let (dir, name) = guestfs::parent(&target)?;
-    let old = match sys::openat2(
-        dir.as_fd(),
-        &name,
-        libc::O_PATH | libc::O_NOFOLLOW,
-        0,
-        sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS,
-    ) {
-        Ok(fd) => {
-            let st = walk::fstat(fd.as_fd())?;
-            if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{target}: not a regular file; refusing to replace it"),
-                ));
-            }
-            Some((fd, st))
-        }
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
-        Err(e) => return Err(e),
-    };
-    let (tmp_name, tmp) = loop {
-        let tmp_name = temp_name(".guestwright-");
-        match sys::openat2(
-            dir.as_fd(),
-            &tmp_name,
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-            0o600,
-            sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS,
-        ) {
-            Ok(fd) => break (tmp_name, File::from(fd)),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-            Err(e) => return Err(e),
-        }
-    };
-    let result = (|| {
-        let mut tmp = tmp;
-        tmp.write_all(content)?;
-        match &old {
-            Some((fd, st)) => {
-                crate::attrs::copy_xattrs(fd.as_fd(), tmp.as_fd())?;
-                // Owner first: chown clears setuid bits that chmod then restores.
-                sys::fchownat(tmp.as_fd(), c"", st.st_uid, st.st_gid, libc::AT_EMPTY_PATH)?;
-                crate::attrs::chmod_fd(tmp.as_fd(), st.st_mode & 0o7777)?;
-            }
-            None => crate::attrs::chmod_fd(tmp.as_fd(), 0o644)?,
-        }
-        tmp.sync_all()?;
-        sys::renameat2(dir.as_fd(), &tmp_name, dir.as_fd(), &name, 0)?;
-        let d = walk::reopen_dir(dir.as_fd())?;
-        File::from(d).sync_all()
-    })();
-    if result.is_err() {
-        let _ = sys::unlinkat(dir.as_fd(), &tmp_name, 0);
-    }
-    result
 }

@@ -3,17 +3,21 @@
 use crate::guestfs;
 use guestwright_protocol::{Data, GuestPath};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::FileTypeExt;
 
 /// Largest file `read_file` returns in one reply; bigger ones go through `download`.
 pub const READ_FILE_MAX: u64 = 4 * 1024 * 1024;
 
+const READ_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
+
 /// Opens a guest path for reading and insists on a regular file. `O_NONBLOCK` keeps a FIFO
 /// planted in the guest from blocking the open.
 pub fn open_regular(path: &GuestPath) -> io::Result<File> {
-    let fd = guestfs::open(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)?;
-    let file = File::from(fd);
+    regular(File::from(guestfs::open(path, READ_FLAGS, 0)?), path)
+}
+
+fn regular(file: File, path: &GuestPath) -> io::Result<File> {
     let kind = file.metadata()?.file_type();
     if kind.is_dir() {
         return Err(io::Error::from_raw_os_error(libc::EISDIR));
@@ -43,7 +47,17 @@ fn describe(kind: std::fs::FileType) -> &'static str {
 
 /// Reads a whole regular file of at most [`READ_FILE_MAX`] bytes.
 pub fn read_file(path: &GuestPath) -> io::Result<Data> {
-    let file = open_regular(path)?;
+    read_all(open_regular(path)?, path)
+}
+
+/// [`read_file`] of the entry itself, to edit it: a symbolic link at the last component is
+/// refused, so an edit never reads one file and writes another (see [`crate::replace`]).
+pub fn read_file_nofollow(path: &GuestPath) -> io::Result<Data> {
+    let fd = guestfs::open_last(path, READ_FLAGS, 0, "edit")?;
+    read_all(regular(File::from(fd), path)?, path)
+}
+
+fn read_all(file: File, path: &GuestPath) -> io::Result<Data> {
     let len = file.metadata()?.len();
     if len > READ_FILE_MAX {
         return Err(io::Error::new(
@@ -63,23 +77,8 @@ pub fn read_file(path: &GuestPath) -> io::Result<Data> {
     Ok(Data(data))
 }
 
-/// Creates or truncates a file and writes `content`; the data is on the disk (fsync) when
-/// this returns. A new file gets mode 0644.
+/// Creates or replaces a file with `content`, atomically, as [`crate::replace`] does (a
+/// symbolic link there is replaced, not followed); the data is on the disk when this returns.
 pub fn write_file(path: &GuestPath, content: &[u8]) -> io::Result<()> {
-    let fd = guestfs::open(
-        path,
-        libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY,
-        0o644,
-    )?;
-    let mut file = File::from(fd);
-    let kind = file.metadata()?.file_type();
-    if !kind.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{path}: not a regular file ({})", describe(kind)),
-        ));
-    }
-    file.set_len(0)?;
-    file.write_all(content)?;
-    file.sync_all()
+    crate::replace::replace_file(path, content)
 }

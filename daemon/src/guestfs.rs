@@ -2,9 +2,13 @@
 //! `openat2(RESOLVE_IN_ROOT)`: `..` stops at the guest root and absolute symlinks are
 //! relative to it, so no path and no symlink in the guest can reach the appliance's own files.
 //! Operations work on the resulting file descriptors, never on re-joined path strings.
+//!
+//! Writes never follow a symbolic link at the last component (see [`open_last`] and
+//! [`crate::replace`]): directories on the way resolve inside the guest, the name written is
+//! the entry itself.
 
 use crate::sys;
-use guestwright_protocol::GuestPath;
+use guestwright_protocol::{Errno, GuestPath, RemoteError};
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
@@ -93,4 +97,52 @@ pub fn to_guest(real: &std::path::Path) -> Option<GuestPath> {
     let mut v = b"/".to_vec();
     v.extend_from_slice(rest.as_os_str().as_bytes());
     Some(GuestPath::from(v))
+}
+
+/// The refusal of an operation on a path whose last component is a symbolic link: ELOOP, as
+/// `O_NOFOLLOW` gives, with a message that names the link, its target and what to do.
+pub fn link_refused(path: &GuestPath, target: &[u8], what: &str) -> io::Error {
+    io::Error::from(RemoteError::new(
+        Errno::ELOOP,
+        format!(
+            "{path} is a symbolic link to {}: guestwright does not {what} a file through a link \
+             (remove the link, or name the file it points to)",
+            GuestPath::from(target)
+        ),
+    ))
+}
+
+/// Opens the last component of `path` itself, never following it: directories on the way
+/// resolve inside the guest, and a symbolic link at the end is refused with
+/// [`link_refused`] (`what` says what was to be done: "append to", "truncate", ...), also
+/// for `O_PATH` opens, which would otherwise return the link.
+pub fn open_last(
+    path: &GuestPath,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+    what: &str,
+) -> io::Result<OwnedFd> {
+    let (dir, name) = parent(path)?;
+    let opened = sys::openat2(
+        dir.as_fd(),
+        &name,
+        flags | libc::O_NOFOLLOW,
+        mode,
+        sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_NO_MAGICLINKS,
+    );
+    let is_link = match &opened {
+        Err(e) => e.raw_os_error() == Some(libc::ELOOP),
+        Ok(fd) => {
+            flags & libc::O_PATH != 0 && {
+                let st = crate::walk::fstat(fd.as_fd())?;
+                st.st_mode & libc::S_IFMT == libc::S_IFLNK
+            }
+        }
+    };
+    if is_link {
+        if let Ok(target) = sys::readlinkat(dir.as_fd(), &name) {
+            return Err(link_refused(path, &target, what));
+        }
+    }
+    opened
 }

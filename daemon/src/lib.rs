@@ -33,6 +33,7 @@ pub mod mounts;
 pub mod parts;
 pub mod probe;
 pub mod reaper;
+pub mod replace;
 pub mod server;
 mod sys;
 pub mod tario;

@@ -544,7 +544,7 @@ impl Daemon for Server {
 
     fn replace_file(&self, _: &mut Call, path: GuestPath, content: Data) -> io::Result<()> {
         self.need_root()?;
-        fileops::replace_file(&path, &content.0)
+        crate::replace::replace_file(&path, &content.0)
     }
 
     fn upload(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
@@ -779,6 +779,16 @@ impl Daemon for Server {
             attrs::utimens(&path, times, false)?;
         }
         fileops::lstat(&path)
+    }
+
+    fn read_file_nofollow(&self, _: &mut Call, path: GuestPath) -> io::Result<Data> {
+        self.need_root()?;
+        files::read_file_nofollow(&path)
+    }
+
+    fn lchmod(&self, _: &mut Call, mode: Mode, path: GuestPath) -> io::Result<()> {
+        self.need_root()?;
+        attrs::lchmod(mode.0, &path)
     }
 
     // ==== end of files ====

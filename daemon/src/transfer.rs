@@ -14,12 +14,11 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 /// Bytes read from a file per read(2) on download.
 const READ_BLOCK: usize = 1024 * 1024;
 
-fn open_for_write(path: &GuestPath, truncate: bool) -> io::Result<File> {
-    let mut flags = libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY;
-    if truncate {
-        flags |= libc::O_TRUNC;
-    }
-    let file = File::from(guestfs::open(path, flags, 0o644)?);
+/// Opens an existing file (or creates one, 0644) to write into it in place; a symbolic link
+/// at the last component is refused, never written through.
+fn open_in_place(path: &GuestPath) -> io::Result<File> {
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY;
+    let file = File::from(guestfs::open_last(path, flags, 0o644, "write into")?);
     let kind = file.metadata()?.file_type();
     if kind.is_dir() {
         return Err(io::Error::from_raw_os_error(libc::EISDIR));
@@ -69,18 +68,19 @@ fn receive(call: &mut Call, file: &File, offset: u64) -> io::Result<u64> {
     Ok(done)
 }
 
-/// `upload`: creates or truncates `path` (mode 0644 when new) and writes the stream into
-/// it; the data is on disk when the call returns.
+/// `upload`: writes the stream into a new file that replaces `path` at the end, as
+/// [`crate::replace`] does (mode 0644 when new; a symbolic link there is replaced, not
+/// followed); the data is on disk when the call returns, and on failure the old file stays.
 pub fn upload(call: &mut Call, path: &GuestPath) -> io::Result<()> {
-    let file = open_for_write(path, true)?;
-    receive(call, &file, 0)?;
-    file.sync_all()
+    let mut r = crate::replace::Replacement::begin(path)?;
+    receive(call, r.file(), 0)?;
+    r.commit()
 }
 
 /// `upload_offset`: writes the stream into `path` from `offset`, without truncating;
 /// creates the file if missing.
 pub fn upload_offset(call: &mut Call, path: &GuestPath, offset: u64) -> io::Result<()> {
-    let file = open_for_write(path, false)?;
+    let file = open_in_place(path)?;
     receive(call, &file, offset)?;
     file.sync_all()
 }

@@ -191,6 +191,10 @@ impl std::error::Error for RemoteError {}
 
 impl From<&io::Error> for RemoteError {
     fn from(e: &io::Error) -> Self {
+        // Made from a RemoteError (an errno with a message of its own): both as they were.
+        if let Some(r) = e.get_ref().and_then(|i| i.downcast_ref::<RemoteError>()) {
+            return r.clone();
+        }
         let errno = match e.raw_os_error() {
             Some(raw) => Errno::from_raw(raw),
             None => kind_errno(e.kind()),
@@ -293,5 +297,12 @@ mod tests {
                 "{os}"
             );
         }
+    }
+
+    #[test]
+    fn an_errno_with_its_own_message_survives_io_error() {
+        let e = io::Error::from(RemoteError::new(Errno::ELOOP, "/etc/shadow is a link"));
+        let r = RemoteError::from(&e);
+        assert_eq!(r, RemoteError::new(Errno::ELOOP, "/etc/shadow is a link"));
     }
 }

@@ -50,8 +50,9 @@ define_operations! {
     ReadFile read_file(path: GuestPath) -> Data
         { group: files, access: Read, stream: None }
 
-    /// Create or replace a file with the given content. The content is on disk when the
-    /// call returns.
+    /// Create or replace a file with the given content, atomically (see `replace_file`; a
+    /// symbolic link there is replaced, not followed). The content is on disk when the call
+    /// returns.
     WriteFile write_file(path: GuestPath, content: Data) -> ()
         { group: files, access: Write, stream: None }
 
@@ -209,11 +210,12 @@ define_operations! {
     Touch touch(path: GuestPath) -> ()
         { group: files, access: Write, stream: None }
 
-    /// Truncates a file to zero bytes.
+    /// Truncates a file to zero bytes (a symbolic link there is refused, ELOOP).
     Truncate truncate(path: GuestPath) -> ()
         { group: files, access: Write, stream: None }
 
-    /// Sets a file's size in bytes, cutting it or extending it with zeros.
+    /// Sets a file's size in bytes, cutting it or extending it with zeros (a symbolic link
+    /// there is refused, ELOOP).
     TruncateSize truncate_size(path: GuestPath, size: ByteSize) -> ()
         { group: files, access: Write, stream: None }
 
@@ -321,27 +323,34 @@ define_operations! {
     Pread pread(path: GuestPath, count: ByteSize, offset: ByteSize) -> Data
         { group: files, access: Read, stream: None }
 
-    /// Writes data at `offset` of an existing file; returns the bytes written.
+    /// Writes data at `offset` of an existing file; returns the bytes written. A symbolic
+    /// link at the last component is refused (ELOOP), never written through.
     Pwrite pwrite(path: GuestPath, content: Data, offset: ByteSize) -> u64
         { group: files, access: Write, stream: None }
 
-    /// Appends to a file, creating it (0644) if missing; on disk when the call returns.
+    /// Appends to a file, creating it (0644) if missing; on disk when the call returns. A
+    /// symbolic link at the last component is refused (ELOOP), never written through.
     WriteAppend write_append(path: GuestPath, content: Data) -> ()
         { group: files, access: Write, stream: None }
 
     /// Replaces a file atomically: a temporary file in the same directory takes the
     /// content and the old file's owner, group, mode and extended attributes (SELinux
-    /// label), is flushed and renamed over the old one. Readers never see a partial file.
+    /// label), is flushed and renamed over the old one. Readers never see a partial file. A
+    /// symbolic link at the last component is itself replaced (a new file, 0644, with the
+    /// link's owner); what it points to is never opened.
     ReplaceFile replace_file(path: GuestPath, content: Data) -> ()
         { group: files, access: Write, stream: None }
 
-    /// Uploads the input stream to a file (created with mode 0644 or truncated), of any
-    /// size; the data is on disk when the call returns.
+    /// Uploads the input stream to a file of any size, atomically like `replace_file`: into
+    /// a temporary file beside it, renamed over it at the end (an existing file keeps its
+    /// mode, owner and extended attributes; a new one gets 0644; a symbolic link there is
+    /// replaced, not followed). The data is on disk when the call returns; on failure the old
+    /// file is untouched.
     Upload upload(path: GuestPath) -> ()
         { group: transfer, access: Write, stream: Input }
 
     /// Writes the input stream into a file from `offset` without truncating it (the file is
-    /// created if missing).
+    /// created if missing). A symbolic link at the last component is refused (ELOOP).
     UploadOffset upload_offset(path: GuestPath, offset: ByteSize) -> ()
         { group: transfer, access: Write, stream: Input }
 
@@ -443,8 +452,8 @@ define_operations! {
     /// Sets what is given of a path's attributes, in this order: size, owner and group
     /// (-1 keeps one), mode (after the owner, so setuid bits given in it stay), access and
     /// modification times (nanoseconds -1 = now, -2 = unchanged); then returns its lstat.
-    /// Owner and times are those of a symlink itself; mode and size follow it. One round
-    /// trip for what FUSE's setattr asks.
+    /// Owner and times are those of a symlink itself; mode follows it, and a size on a
+    /// symlink is refused (ELOOP). One round trip for what FUSE's setattr asks.
     Lsetattr lsetattr(path: GuestPath) [size: ByteSize, owner: i64, group: i64, mode: Mode, atsecs: i64, atnsecs: i64, mtsecs: i64, mtnsecs: i64] -> Stat
         { group: files, access: Write, stream: None }
 
@@ -456,6 +465,18 @@ define_operations! {
     /// `maxentries` entries (default 16384) are listed and the answer stays under 3 MiB.
     ReaddirTree readdir_tree(directory: GuestPath) [maxentries: u32] -> Vec<DirListing>
         { group: files, access: Read, stream: None }
+
+    /// Reads a whole file (at most 4 MiB) to edit it: like `read_file`, but a symbolic link
+    /// at the last component is refused (ELOOP, naming the link and its target), never
+    /// followed. The library's edits read with this and write with `replace_file`, so an
+    /// edit never reaches a file through a link.
+    ReadFileNofollow read_file_nofollow(path: GuestPath) -> Data
+        { group: files, access: Read, stream: None }
+
+    /// Sets the permission bits of the path itself: a symbolic link there is refused (ELOOP,
+    /// naming its target) and what it points to keeps its mode.
+    Lchmod lchmod(mode: Mode, path: GuestPath) -> ()
+        { group: attributes, access: Write, stream: None }
 
     // ==== end of files ====
 

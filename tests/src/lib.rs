@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 mod guests;
 mod images;
+pub mod tree;
 pub use guests::*;
 pub use images::{mbr_boot_lvm_root, LVM_BOOT, LVM_ROOT, LVM_SWAP, LVM_VG};
 use std::process::{Command, Output};

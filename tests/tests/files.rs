@@ -522,13 +522,20 @@ fn directories_links_attributes_and_contents_are_written() {
         ["hosts", "shadow"],
         "no temporary file left behind"
     );
+    // A symbolic link is replaced itself; what it points to keeps every byte.
+    let hosts = h.read_file("/etc/hosts").check("read").0;
     h.ln_s("hosts", "/etc/hosts-link").check("ln_s");
     h.replace_file("/etc/hosts-link", "10.0.0.1 x\n")
-        .check("replace through symlink");
-    assert!(h
+        .check("replace a symlink");
+    assert!(!h
         .is_symlink("/etc/hosts-link")
-        .check("the link stays a link"));
-    assert_eq!(h.read_file("/etc/hosts").check("read").0, b"10.0.0.1 x\n");
+        .check("the link is replaced"));
+    assert_eq!(
+        h.read_file("/etc/hosts-link").check("read").0,
+        b"10.0.0.1 x\n"
+    );
+    assert_eq!(h.read_file("/etc/hosts").check("read").0, hosts);
+    h.rm("/etc/hosts-link").check("rm");
     h.replace_file("/etc/brand-new", "new\n")
         .check("replace_file creates");
     assert_eq!(h.stat("/etc/brand-new").check("stat").mode, 0o100644);

@@ -68,7 +68,8 @@ pub fn run<R: Rng>(
             Ok(())
         }
         Operation::Write { path, content } => {
-            let old = g.read(path)?;
+            // The content does not depend on the old one: a link there is replaced.
+            let old = g.read_replaceable(path)?;
             if old.is_none() && !g.is_dir(parent(path))? {
                 return Err(CustomizeError::Refused(format!(
                     "cannot write {path}: {} does not exist in the guest (add --mkdir {} before it)",
@@ -238,7 +239,7 @@ fn add_user(
     let group = need("/etc/group", g.read("/etc/group")?)?;
     let shadow = g.read("/etc/shadow")?;
     let gshadow = g.read("/etc/gshadow")?;
-    let defs = users::LoginDefs::parse(g.read("/etc/login.defs")?.as_deref());
+    let defs = users::LoginDefs::parse(g.read_config("/etc/login.defs")?.as_deref());
     let db = users::UserDb {
         passwd: &passwd,
         shadow: shadow.as_deref(),
@@ -283,7 +284,7 @@ fn add_user(
 }
 
 fn ssh_inject(g: &mut Guest<'_>, s: &super::ops::SshInject) -> Result<(), CustomizeError> {
-    let passwd = g.read("/etc/passwd")?.unwrap_or_default();
+    let passwd = g.read_config("/etc/passwd")?.unwrap_or_default();
     let user = users::lookup_user(&passwd, &s.user).ok_or_else(|| {
         CustomizeError::Refused(format!(
             "user {:?} is not in the guest's /etc/passwd: add it first (--user-add {})",
@@ -375,9 +376,10 @@ fn upload(g: &mut Guest<'_>, host: &std::path::Path, path: &str) -> Result<(), C
     let mut file = std::fs::File::open(host).map_err(host_err)?;
     let meta = file.metadata().map_err(host_err)?;
     let mode = meta.permissions().mode() & 0o7777;
-    let existing = g.stat(&dest)?;
+    // A symbolic link at the destination is replaced, never compared through or followed.
+    let existing = g.lstat(&dest)?;
     let same = match &existing {
-        Some(st) if st.size == meta.len() => {
+        Some(st) if st.mode & libc::S_IFMT == libc::S_IFREG && st.size == meta.len() => {
             use sha2::Digest;
             let mut hasher = sha2::Sha256::new();
             std::io::copy(&mut file, &mut hasher).map_err(host_err)?;
@@ -416,7 +418,7 @@ fn upload(g: &mut Guest<'_>, host: &std::path::Path, path: &str) -> Result<(), C
             });
         }
     }
-    let cur = g.stat(&dest)?.map(|s| s.mode & 0o7777);
+    let cur = g.lstat(&dest)?.map(|s| s.mode & 0o7777);
     if cur != Some(mode) {
         g.chmod(&dest, mode)?;
     }

@@ -5,6 +5,13 @@
 //! Files are always replaced with `replace_file` (a temporary file in the same directory takes
 //! the old file's mode, owner and extended attributes, is flushed and renamed over the old
 //! one). Paths resolve inside the guest root in the daemon, whatever symlinks the guest holds.
+//!
+//! Symbolic links at the last component are never followed by a write: `replace_file`
+//! replaces the link itself, and the reads that feed an edit ([`Guest::read`]) and mode
+//! changes refuse a link, naming it and its target. An edit through a link would change a
+//! file nobody named (`/etc/hostname -> /etc/passwd`), and an edit of the link would copy
+//! another file's contents to a new place (`~/.ssh/authorized_keys -> /etc/shadow` would
+//! hand the hashes to the owner of that home).
 
 use guestwright_protocol::{Client, Errno, GuestPath, Stat};
 
@@ -76,14 +83,50 @@ impl<'h> Guest<'h> {
         self.changes.push(change);
     }
 
-    /// A file's contents; `None` when it does not exist. A path that exists but is not a
-    /// regular file (a device, a directory, a symlink loop) is an error.
+    /// A file's contents, to edit them; `None` when it does not exist. A symbolic link at
+    /// the last component is refused (see the module's documentation), and so is anything
+    /// else that is not a regular file (a device, a directory).
     pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, CustomizeError> {
+        match self.h.read_file_nofollow(GuestPath::from(path)) {
+            Ok(d) => Ok(Some(d.0)),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(match e.errno() {
+                Some(Errno::ELOOP) => self.link_refusal(path, "edits a file"),
+                _ => None,
+            }
+            .unwrap_or_else(|| guest_err(format!("cannot read {path} in the guest"))(e))),
+        }
+    }
+
+    /// A file's contents, only to learn something from them (a user's home in /etc/passwd,
+    /// /etc/login.defs): symbolic links are followed inside the guest. Never write back what
+    /// this returns; [`Guest::read`] is for that.
+    pub fn read_config(&self, path: &str) -> Result<Option<Vec<u8>>, CustomizeError> {
         match self.h.read_file(GuestPath::from(path)) {
             Ok(d) => Ok(Some(d.0)),
             Err(e) if is_missing(&e) => Ok(None),
             Err(e) => Err(guest_err(format!("cannot read {path} in the guest"))(e)),
         }
+    }
+
+    /// The contents a whole-file write compares with: `None` when nothing is there or a
+    /// symbolic link is (the write replaces the link, whatever it points to).
+    pub fn read_replaceable(&self, path: &str) -> Result<Option<Vec<u8>>, CustomizeError> {
+        match self.lstat(path)? {
+            Some(st) if st.mode & libc::S_IFMT == libc::S_IFLNK => Ok(None),
+            _ => self.read(path),
+        }
+    }
+
+    /// The refusal of `what` ("edits a file") at `path` when it is a symbolic link, naming
+    /// its target; `None` when it is not one (an ELOOP from a loop of directories on the
+    /// way, say).
+    fn link_refusal(&self, path: &str, what: &str) -> Option<CustomizeError> {
+        let target = self.h.readlink(GuestPath::from(path)).ok()?;
+        Some(CustomizeError::Refused(format!(
+            "{path} is a symbolic link to {target} in the guest, and customize never {what} \
+             through a link: remove the link first (--delete {path}) or name what it points to"
+        )))
     }
 
     /// `lstat`; `None` when nothing is there.
@@ -104,11 +147,13 @@ impl<'h> Guest<'h> {
         }
     }
 
-    /// True when `path` is a directory (following symlinks).
+    /// True when `path` is a directory (following symlinks; a symlink loop is none).
     pub fn is_dir(&self, path: &str) -> Result<bool, CustomizeError> {
-        Ok(self
-            .stat(path)?
-            .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFDIR))
+        match self.h.stat(GuestPath::from(path)) {
+            Ok(s) => Ok(s.mode & libc::S_IFMT == libc::S_IFDIR),
+            Err(e) if is_missing(&e) || e.errno() == Some(Errno::ELOOP) => Ok(false),
+            Err(e) => Err(guest_err(format!("cannot look at {path} in the guest"))(e)),
+        }
     }
 
     /// Replaces `path` with `new` unless `old` (its current contents, `None` if missing)
@@ -144,7 +189,7 @@ impl<'h> Guest<'h> {
             // A new file was made 0644 by the daemon: no need to ask.
             let current = match old {
                 None => Some(0o644),
-                Some(_) => self.stat(path)?.map(|s| s.mode & 0o7777),
+                Some(_) => self.lstat(path)?.map(|s| s.mode & 0o7777),
             };
             if current != Some(m) {
                 self.set_mode(path, m)?;
@@ -203,9 +248,13 @@ impl<'h> Guest<'h> {
     }
 
     fn set_mode(&mut self, path: &str, mode: u32) -> Result<(), CustomizeError> {
-        self.h
-            .chmod(mode, GuestPath::from(path))
-            .map_err(guest_err(format!("cannot change the mode of {path}")))?;
+        if let Err(e) = self.h.lchmod(mode, GuestPath::from(path)) {
+            return Err(match e.errno() {
+                Some(Errno::ELOOP) => self.link_refusal(path, "changes the mode of a file"),
+                _ => None,
+            }
+            .unwrap_or_else(|| guest_err(format!("cannot change the mode of {path}"))(e)));
+        }
         self.changes.push(Change::Mode {
             path: path.into(),
             mode: format!("{mode:04o}"),
@@ -213,14 +262,15 @@ impl<'h> Guest<'h> {
         Ok(())
     }
 
-    /// Sets the permission bits of an existing path if they differ.
+    /// Sets the permission bits of an existing path if they differ; a symbolic link is
+    /// refused, never followed.
     pub fn chmod(&mut self, path: &str, mode: u32) -> Result<bool, CustomizeError> {
-        let st = self.stat(path)?.ok_or_else(|| {
+        let st = self.lstat(path)?.ok_or_else(|| {
             CustomizeError::Refused(format!(
                 "{path} does not exist in the guest: nothing to chmod"
             ))
         })?;
-        if st.mode & 0o7777 == mode {
+        if st.mode & libc::S_IFMT != libc::S_IFLNK && st.mode & 0o7777 == mode {
             return Ok(false);
         }
         self.set_mode(path, mode)?;
@@ -277,6 +327,15 @@ impl<'h> Guest<'h> {
                 if st.mode & 0o7777 != mode {
                     self.set_mode(path, mode)?;
                 }
+            }
+            Some(st) if st.mode & libc::S_IFMT == libc::S_IFLNK => {
+                return Err(self
+                    .link_refusal(path, "makes a directory")
+                    .unwrap_or_else(|| {
+                        CustomizeError::Refused(format!(
+                            "{path} is a symbolic link in the guest: remove it first (--delete {path})"
+                        ))
+                    }));
             }
             Some(_) => {
                 return Err(CustomizeError::Refused(format!(

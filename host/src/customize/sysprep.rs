@@ -28,7 +28,7 @@ pub fn run(g: &mut Guest<'_>, op: &SysprepOperation) -> Result<Step, CustomizeEr
             }
             SysprepAction::RemoveInHomes(rel) => {
                 if passwd.is_none() {
-                    passwd = Some(g.read("/etc/passwd")?.unwrap_or_default());
+                    passwd = Some(g.read_config("/etc/passwd")?.unwrap_or_default());
                 }
                 for pattern in home_paths(passwd.as_deref().unwrap_or_default(), rel) {
                     g.delete_glob(&pattern)?;

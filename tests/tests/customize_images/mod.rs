@@ -164,10 +164,12 @@ pub const SSHD_CONFIG: &str = "Include /etc/ssh/sshd_config.d/*.conf\n\n#PermitR
 
 /// A Debian 12-like guest with a few users, ifupdown networking, logs and host keys.
 pub fn debian(dir: &Path, name: &str) -> PathBuf {
-    image(
-        dir,
-        name,
-        &[
+    image(dir, name, &debian_entries())
+}
+
+/// The tree of [`debian`], for tests that change parts of it.
+pub fn debian_entries() -> Vec<Entry<'static>> {
+    vec![
             f("/etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n"),
             f("/etc/debian_version", "12.5\n"),
             f("/etc/hostname", "debian-tmpl\n"),
@@ -213,8 +215,7 @@ pub fn debian(dir: &Path, name: &str) -> PathBuf {
             Entry::Dir("/usr/sbin", 0o755, 0, 0),
             Entry::Dir("/srv", 0o755, 0, 0),
             Entry::Dir("/etc/systemd/system/multi-user.target.wants", 0o755, 0, 0),
-        ],
-    )
+    ]
 }
 
 pub const SHADOW_RHEL: &str = "root:!!:19700:0:99999:7:::\nbin:*:19700:0:99999:7:::\nsshd:!!:19700::::::\ncloud-user:!!:19700:0:99999:7:::\n";

@@ -10,6 +10,7 @@ use std::process::Command;
 
 /// Edit a file in a disk image (read-write). The file is downloaded, edited, and uploaded
 /// back atomically, keeping its mode, owner and SELinux label, only if its content changed.
+/// A symbolic link is refused: edit the file it points to by name.
 #[derive(Debug, Args)]
 pub struct EditArgs {
     #[command(flatten)]
@@ -30,7 +31,9 @@ pub fn run(args: &EditArgs, appliance: &ApplianceArgs, verbose: bool) -> Result 
     };
     let mut h = session::open(&args.image, appliance, Access::ReadWrite, verbose)?;
     let path = GuestPath::from(args.path.as_str());
-    let old = h.read_file(&path)?.0;
+    // The entry itself: a symbolic link is refused, naming its target, so the edit never
+    // changes the file it points to nor copies that file's contents here.
+    let old = h.read_file_nofollow(&path)?.0;
     let new = match &substitution {
         Some(sub) => sub.apply(&old),
         None => run_editor(&args.path, &old)?,
