@@ -5,8 +5,14 @@
 //! with `..` are skipped, absolute names are taken as relative, every parent directory is
 //! resolved with `openat2(RESOLVE_IN_ROOT)` rooted at the target (a symlink planted earlier
 //! in the archive, `a -> /etc`, resolves to `target/etc`), the last component is created
-//! with `O_EXCL|O_NOFOLLOW` (an existing entry is unlinked first, never written through),
-//! and hard links resolve their target inside the target directory too.
+//! with `O_EXCL|O_NOFOLLOW` (an existing entry is replaced, never written through), and
+//! hard links resolve their target inside the target directory too.
+//!
+//! Regular files are written under a temporary name beside their own, and renamed over it
+//! only after every member's data is on disk (one `sync` for the whole archive): an
+//! extraction that is interrupted at any point (the host process killed, the disk full)
+//! leaves each file whole, in its old or its new version. An error removes the temporary
+//! files; only a kill can leave some behind (`.gw-tar-*`).
 
 use crate::attrs;
 use crate::conn::{Call, CancelFlag};
@@ -23,6 +29,51 @@ use std::path::Path;
 
 const ONE: u64 = sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_NO_MAGICLINKS;
 const IN_ROOT: u64 = sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS;
+
+/// Files written under temporary names, renamed into place at the end.
+#[derive(Debug)]
+struct Pending {
+    /// Makes the temporary names of this extraction unlike those a killed one left.
+    stamp: u128,
+    /// (parent components, temporary name, real name).
+    files: Vec<(Vec<Vec<u8>>, CString, CString)>,
+    /// Member path -> index in `files`, for hard links to a file not yet in place.
+    by_path: HashMap<Vec<u8>, usize>,
+}
+
+impl Pending {
+    fn new() -> Pending {
+        Pending {
+            stamp: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+            files: Vec::new(),
+            by_path: HashMap::new(),
+        }
+    }
+
+    fn temp_name(&self) -> CString {
+        CString::new(format!(".gw-tar-{:x}-{}", self.stamp, self.files.len())).expect("no NUL")
+    }
+
+    fn push(&mut self, parts: &[&[u8]], tmp: CString, name: CString) {
+        let (_, parents) = parts.split_last().expect("a member has a name");
+        self.by_path.insert(join(parts), self.files.len());
+        self.files
+            .push((parents.iter().map(|p| p.to_vec()).collect(), tmp, name));
+    }
+
+    /// Removes every temporary file (after an error).
+    fn discard(&self, target: BorrowedFd<'_>) {
+        for (parents, tmp, _) in &self.files {
+            let parents: Vec<&[u8]> = parents.iter().map(Vec::as_slice).collect();
+            if let Ok(dir) = parent_dir(target, &parents) {
+                let _ = sys::unlinkat(dir.as_fd(), tmp, 0);
+            }
+        }
+    }
+}
 
 /// Names and ids from the guest's /etc/passwd and /etc/group.
 #[derive(Debug, Default)]
@@ -167,8 +218,15 @@ pub fn tar_in(call: &mut Call, dir: &GuestPath, how: &TarHow) -> io::Result<u64>
     let mut count = 0;
     let mut failed = 0u64;
     let mut first_failure: Option<(Vec<u8>, io::Error)> = None;
+    let mut pending = Pending::new();
     for entry in archive.entries()? {
-        let mut entry = entry?;
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                pending.discard(target.as_fd());
+                return Err(e);
+            }
+        };
         let raw = entry.path_bytes().into_owned();
         let Some(parts) = sanitize(&raw) else {
             info!(
@@ -177,14 +235,24 @@ pub fn tar_in(call: &mut Call, dir: &GuestPath, how: &TarHow) -> io::Result<u64>
             );
             continue;
         };
-        match extract(&mut entry, target.as_fd(), &parts, &owners, how) {
+        match extract(
+            &mut entry,
+            target.as_fd(),
+            &parts,
+            &owners,
+            how,
+            &mut pending,
+        ) {
             Ok(Some(dir_time)) => {
                 dir_times.push(dir_time);
                 count += 1;
             }
             Ok(None) => count += 1,
             // The stream or the filesystem failed: nothing after this can work.
-            Err(e) if fatal(&e) => return Err(e),
+            Err(e) if fatal(&e) => {
+                pending.discard(target.as_fd());
+                return Err(e);
+            }
             Err(e) => {
                 info!(
                     "tar_in: cannot extract {}: {e}",
@@ -193,6 +261,36 @@ pub fn tar_in(call: &mut Call, dir: &GuestPath, how: &TarHow) -> io::Result<u64>
                 failed += 1;
                 first_failure.get_or_insert((raw.clone(), e));
             }
+        }
+    }
+    // Every new file's data on disk before any of them replaces an old one.
+    sys::sync();
+    for (parents, tmp, name) in &pending.files {
+        let parents: Vec<&[u8]> = parents.iter().map(Vec::as_slice).collect();
+        let placed = parent_dir(target.as_fd(), &parents).and_then(|dir| {
+            let replaced = match walk::lstat_at(dir.as_fd(), name) {
+                // GNU tar refuses to replace a directory with a file, and so do we.
+                Ok(st) if walk::is_dir(&st) => Err(io::Error::from_raw_os_error(libc::EISDIR)),
+                _ => sys::renameat2(dir.as_fd(), tmp, dir.as_fd(), name, 0),
+            };
+            if replaced.is_err() {
+                let _ = sys::unlinkat(dir.as_fd(), tmp, 0);
+            }
+            replaced
+        });
+        if let Err(e) = placed {
+            let mut rel = join(&parents);
+            if !rel.is_empty() {
+                rel.push(b'/');
+            }
+            rel.extend_from_slice(name.to_bytes());
+            info!(
+                "tar_in: cannot extract {}: {e}",
+                guestwright_protocol::escape_bytes(&rel)
+            );
+            failed += 1;
+            count -= 1;
+            first_failure.get_or_insert((rel, e));
         }
     }
     for (rel, mtime) in dir_times.iter().rev() {
@@ -235,6 +333,7 @@ fn extract<R: Read>(
     parts: &[&[u8]],
     owners: &Owners,
     how: &TarHow,
+    pending: &mut Pending,
 ) -> io::Result<Option<(Vec<u8>, i64)>> {
     let kind = entry.header().entry_type();
     let Some((last, parents)) = parts.split_last() else {
@@ -246,17 +345,23 @@ fn extract<R: Read>(
     let header = entry.header().clone();
     let mode = header.mode().unwrap_or(0o644) & 0o7777;
     let mut is_dir = false;
+    // A regular file's temporary name: the metadata goes onto it, the rename comes last.
+    let mut written: Option<CString> = None;
     match kind {
         tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-            clear(parent.as_fd(), &name, false)?;
+            let tmp = pending.temp_name();
             let mut f = File::from(sys::openat2(
                 parent.as_fd(),
-                &name,
+                &tmp,
                 libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
                 0o600,
                 ONE,
             )?);
-            crate::transfer::copy_stream(entry, &mut f)?;
+            written = Some(tmp);
+            if let Err(e) = crate::transfer::copy_stream(entry, &mut f) {
+                let _ = sys::unlinkat(parent.as_fd(), written.as_deref().expect("set"), 0);
+                return Err(e);
+            }
         }
         tar::EntryType::Directory => {
             is_dir = true;
@@ -275,6 +380,17 @@ fn extract<R: Read>(
                 info!("tar_in: skipping a hard link that leaves the target directory");
                 return Ok(None);
             };
+            if let Some(&i) = pending.by_path.get(&join(&lparts)) {
+                // Its target is not in place yet: link its temporary file, and put this
+                // name in place with it.
+                let (tparents, ttmp, _) = &pending.files[i];
+                let tparents: Vec<&[u8]> = tparents.iter().map(Vec::as_slice).collect();
+                let tdir = parent_dir(target, &tparents)?;
+                let tmp = pending.temp_name();
+                sys::linkat(tdir.as_fd(), ttmp, parent.as_fd(), &tmp, 0)?;
+                pending.push(parts, tmp, name);
+                return Ok(None);
+            }
             let from = sys::openat2(
                 target,
                 &sys::cstring(&join(&lparts))?,
@@ -310,7 +426,40 @@ fn extract<R: Read>(
         }
         _ => return Ok(None),
     }
-    // Owner, then extended attributes, then mode (chown clears setuid), then times.
+    let at: &CStr = written.as_deref().unwrap_or(&name);
+    let meta = set_metadata(entry, parent.as_fd(), at, kind, owners, how, mode, is_dir);
+    if let Some(tmp) = written {
+        if let Err(e) = meta {
+            let _ = sys::unlinkat(parent.as_fd(), &tmp, 0);
+            return Err(e);
+        }
+        pending.push(parts, tmp, name);
+        return Ok(None);
+    }
+    meta?;
+    let mtime = header.mtime().unwrap_or(0) as i64;
+    // Later members change a directory's mtime; the caller sets it at the end.
+    Ok(if is_dir {
+        Some((join(parts), mtime))
+    } else {
+        None
+    })
+}
+
+/// Owner, then extended attributes, then mode (chown clears setuid), then times (a
+/// directory's at the end of the extraction).
+#[allow(clippy::too_many_arguments)]
+fn set_metadata<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    parent: BorrowedFd<'_>,
+    name: &CStr,
+    kind: tar::EntryType,
+    owners: &Owners,
+    how: &TarHow,
+    mode: u32,
+    is_dir: bool,
+) -> io::Result<()> {
+    let header = entry.header().clone();
     let uid = header
         .username_bytes()
         .and_then(|n| owners.users.get(n).copied())
@@ -321,43 +470,32 @@ fn extract<R: Read>(
         .and_then(|n| owners.groups.get(n).copied())
         .or_else(|| header.gid().ok().map(|g| g as u32))
         .unwrap_or(0);
-    sys::fchownat(parent.as_fd(), &name, uid, gid, libc::AT_SYMLINK_NOFOLLOW)?;
+    sys::fchownat(parent, name, uid, gid, libc::AT_SYMLINK_NOFOLLOW)?;
     if how.xattrs {
         if let Some(exts) = entry.pax_extensions()? {
             for ext in exts {
                 let ext = ext?;
                 if let Some(xname) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
-                    let path = attrs_path(parent.as_fd(), &name);
+                    let path = attrs_path(parent, name);
                     sys::setxattr(&path, &sys::cstring(xname)?, ext.value_bytes(), true)?;
                 }
             }
         }
     }
     if kind != tar::EntryType::Symlink {
-        let fd = sys::openat2(
-            parent.as_fd(),
-            &name,
-            libc::O_PATH | libc::O_NOFOLLOW,
-            0,
-            ONE,
-        )?;
+        let fd = sys::openat2(parent, name, libc::O_PATH | libc::O_NOFOLLOW, 0, ONE)?;
         attrs::chmod_fd(fd.as_fd(), mode)?;
     }
     let mtime = header.mtime().unwrap_or(0) as i64;
     if !is_dir {
         sys::utimensat(
-            Some(parent.as_fd()),
-            &name,
+            Some(parent),
+            name,
             [(0, libc::UTIME_NOW), (mtime, 0)],
             libc::AT_SYMLINK_NOFOLLOW,
         )?;
     }
-    // Later members change a directory's mtime; the caller sets it at the end.
-    Ok(if is_dir {
-        Some((join(parts), mtime))
-    } else {
-        None
-    })
+    Ok(())
 }
 
 fn attrs_path(dir: BorrowedFd<'_>, name: &CStr) -> CString {

@@ -191,7 +191,36 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = e.source();
     }
+    if let Some(hint) = hint(err) {
+        s.push_str(": ");
+        s.push_str(hint);
+    }
     s
+}
+
+/// What to do about an error whose cause the user can fix, found anywhere in its chain.
+fn hint(err: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        let errno = e
+            .downcast_ref::<RemoteError>()
+            .map(|r| r.errno)
+            .or_else(|| {
+                e.downcast_ref::<std::io::Error>()
+                    .and_then(std::io::Error::raw_os_error)
+                    .filter(|n| *n == libc::ENOSPC)
+                    .map(|_| Errno::ENOSPC)
+            });
+        if errno == Some(Errno::ENOSPC) {
+            return Some(
+                "the guest filesystem is full: free space in it (remove files) or give it more \
+                 (grow the image with `qemu-img resize`, then its partition and filesystem), \
+                 and try again",
+            );
+        }
+        cur = e.source();
+    }
+    None
 }
 
 #[cfg(test)]

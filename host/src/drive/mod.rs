@@ -514,9 +514,13 @@ impl Drive {
                 "discard": "unmap",
             });
             if readonly {
-                // Another process may hold the image open for writing (a running VM); a
-                // read-only look must still work, as with `qemu-img info -U`.
                 file["read-only"] = json!(true);
+            }
+            if self.readonly {
+                // Another process may hold the image open for writing (a running VM); a
+                // read-only look must still work, as with `qemu-img info -U`. Not for the
+                // backing files of a writable drive: they keep their lock, so nobody writes
+                // a template under a clone that is being written.
                 file["force-share"] = json!(true);
                 fmt["force-share"] = json!(true);
             }
@@ -792,6 +796,12 @@ mod tests {
         assert_eq!(j["read-only"], false);
         assert_eq!(j["backing"]["driver"], "qcow2");
         assert_eq!(j["backing"]["read-only"], true);
+        assert_eq!(j["file"]["locking"], "on");
+        assert_eq!(j["backing"]["file"]["locking"], "on");
+        assert!(
+            j["backing"].get("force-share").is_none(),
+            "a writable drive's backing files keep their lock"
+        );
         assert_eq!(j["backing"]["backing"]["driver"], "raw");
         assert_eq!(
             j["backing"]["backing"]["file"]["filename"],

@@ -141,19 +141,30 @@ impl Rng {
     }
 }
 
-/// QEMU processes whose command line mentions `needle` (an image path unique to a test).
+/// Processes that are a QEMU whose command line mentions `needle` (an image path unique to
+/// a test), or that still hold `needle` open: a process on its way out has no command line
+/// any more but keeps its files (and their locks) until the very end.
 pub fn qemu_processes_naming(needle: &Path) -> Vec<u32> {
-    let needle = needle.to_string_lossy().into_owned();
+    let text = needle.to_string_lossy().into_owned();
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+        if pid == std::process::id() {
             continue;
-        };
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline);
-        if cmdline.contains("qemu-system") && cmdline.contains(&needle) {
+        let named = cmdline.contains("qemu-system") && cmdline.contains(&text);
+        let holds = || {
+            std::fs::read_dir(entry.path().join("fd"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == needle))
+        };
+        if named || holds() {
             found.push(pid);
         }
     }

@@ -1,0 +1,521 @@
+//! Faults: the guestwright process killed with SIGKILL at seeded random points during
+//! customize and copy-in, a guest filesystem that fills up, and two processes that want to
+//! write one image. What a user checks afterwards: `qemu-img check`, `e2fsck -fn` (after
+//! the journal replay any mount would do), each file whole in its old or its new version,
+//! no QEMU left behind, and messages that say what happened.
+
+mod drivekit;
+
+use drivekit::{qemu_processes_naming, run_within, sigkill, Ran, Rng};
+use guestwright_tests::*;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Kill points per command; `GW_FAULT_POINTS` raises it for a longer soak.
+fn points() -> u64 {
+    std::env::var("GW_FAULT_POINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// What the image holds after a kill, read by the host's own tools.
+#[derive(Debug, Default)]
+struct Verdict {
+    /// `qemu-img check` found leaked clusters (harmless: space, not data).
+    leaks: bool,
+    /// The journal had to be replayed before e2fsck could check the filesystem.
+    replayed: bool,
+    /// Each checked guest path's content (`None`: absent).
+    files: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+/// `qemu-img check`, journal replay on a copy when needed (what any mount does first),
+/// `e2fsck -fn`, and the content of `paths`. Panics on anything a user would call damage.
+fn examine(img: &Path, paths: &[String], context: &str) -> Verdict {
+    let mut v = Verdict::default();
+    let check = Command::new("qemu-img")
+        .args(["check", "-f", "qcow2"])
+        .arg(img)
+        .output()
+        .expect("qemu-img (qemu-utils)");
+    // 0: clean; 3: leaked clusters only. Anything else is corruption or failure.
+    match check.status.code() {
+        Some(0) => {}
+        Some(3) => v.leaks = true,
+        _ => panic!(
+            "{context}: qemu-img check failed ({}):\n{}{}",
+            check.status,
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        ),
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("disk.raw");
+    run(Command::new("qemu-img")
+        .args(["convert", "-f", "qcow2", "-O", "raw"])
+        .arg(img)
+        .arg(&raw));
+    let part = extract(&raw, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
+    let features = run(Command::new("dumpe2fs").arg("-h").arg(part.path())).stdout;
+    if String::from_utf8_lossy(&features).contains("needs_recovery") {
+        v.replayed = true;
+        let out = Command::new("e2fsck")
+            .args(["-E", "journal_only", "-y"])
+            .arg(part.path())
+            .output()
+            .expect("e2fsck (e2fsprogs)");
+        assert!(
+            out.status.code().unwrap_or(8) < 4,
+            "{context}: journal replay failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let fsck = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(part.path())
+        .output()
+        .expect("e2fsck (e2fsprogs)");
+    assert!(
+        fsck.status.success(),
+        "{context}: e2fsck -fn found problems ({}):\n{}{}",
+        fsck.status,
+        String::from_utf8_lossy(&fsck.stdout),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    for path in paths {
+        let out = Command::new("debugfs")
+            .arg("-R")
+            .arg(format!("cat {path}"))
+            .arg(part.path())
+            .output()
+            .expect("debugfs (e2fsprogs)");
+        let absent = String::from_utf8_lossy(&out.stderr).contains("File not found");
+        v.files
+            .insert(path.clone(), (!absent).then_some(out.stdout));
+    }
+    v
+}
+
+/// Waits up to `within` for every QEMU naming `img` to go; kills and fails if one stays.
+fn assert_no_qemu_survives(img: &Path, within: Duration, context: &str) {
+    let started = Instant::now();
+    loop {
+        let left = qemu_processes_naming(img);
+        if left.is_empty() {
+            return;
+        }
+        if started.elapsed() > within {
+            for pid in &left {
+                sigkill(*pid as i32);
+            }
+            panic!("{context}: QEMU {left:?} outlived the killed guestwright by {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs `args` on a fresh copy of `template`, SIGKILLs guestwright (only it: QEMU must go
+/// by itself) after `delay`, and examines what is left. Returns whether the run finished
+/// before the kill.
+fn kill_run(
+    template: &Path,
+    work: &Path,
+    args: &[String],
+    delay: Duration,
+    paths: &[String],
+    context: &str,
+) -> (Verdict, bool) {
+    std::fs::copy(template, work).unwrap();
+    let mut child = guestwright()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("guestwright");
+    let stderr = child.stderr.take().unwrap();
+    let collected = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let started = Instant::now();
+    let mut finished = false;
+    while started.elapsed() < delay {
+        if child.try_wait().unwrap().is_some() {
+            finished = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if !finished {
+        sigkill(child.id() as i32);
+    }
+    let status = child.wait().unwrap();
+    let err = collected.join().unwrap();
+    assert!(!err.contains("panicked at"), "{context}: panic:\n{err}");
+    if finished {
+        assert!(status.success(), "{context}: failed without a kill:\n{err}");
+    }
+    assert_no_qemu_survives(work, Duration::from_secs(5), context);
+    (examine(work, paths, context), finished)
+}
+
+/// A Debian-like guest (ESP on /dev/sda1, root on /dev/sda2) with `files`, as qcow2.
+fn qcow2_guest(dir: &Path, files: &[File<'_>]) -> PathBuf {
+    let raw = debian_like(dir, "template.raw", files);
+    let q = dir.join("template.qcow2");
+    run(Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(&raw)
+        .arg(&q));
+    std::fs::remove_file(raw).unwrap();
+    q
+}
+
+/// A full run first (the new content of each file, and how long a run takes), then
+/// `points()` runs killed at seeded random moments across that time. Each file must then
+/// be whole in one of its states: the template's, one an operation of the run leaves
+/// (`between`: files written twice), or the full run's.
+fn kill_points(
+    name: &str,
+    seed: u64,
+    template: &Path,
+    work: &Path,
+    args: &[String],
+    paths: &[String],
+    between: &[(&str, &[u8])],
+) -> String {
+    let old = examine(template, paths, &format!("{name} template"));
+    std::fs::copy(template, work).unwrap();
+    let ran = run_within(guestwright().args(args), LIMIT);
+    assert!(ran.status.success(), "{name}: the full run failed:\n{ran}");
+    let new = examine(work, paths, &format!("{name} full run"));
+    for p in paths {
+        assert_ne!(
+            old.files[p], new.files[p],
+            "{name}: the run does not change {p}"
+        );
+        assert!(new.files[p].is_some(), "{name}: the full run removed {p}");
+    }
+    let span = ran.elapsed;
+    let mut rng = Rng::new(seed);
+    let (mut killed, mut completed, mut leaks, mut replays) = (0, 0, 0, 0);
+    let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for i in 0..points() {
+        // Anywhere from the start to a little past a typical run's end.
+        let delay = span.mul_f64(rng.below(1051) as f64 / 1000.0);
+        let context = format!("{name} kill point {i} (seed {seed}) at {delay:?}");
+        let (v, finished) = kill_run(template, work, args, delay, paths, &context);
+        if finished {
+            completed += 1;
+        } else {
+            killed += 1;
+        }
+        leaks += usize::from(v.leaks);
+        replays += usize::from(v.replayed);
+        for p in paths {
+            let got = &v.files[p];
+            let state = if *got == new.files[p] {
+                "new"
+            } else if *got == old.files[p] {
+                if got.is_some() {
+                    "old"
+                } else {
+                    "absent"
+                }
+            } else if between
+                .iter()
+                .any(|(bp, c)| bp == p && got.as_deref() == Some(*c))
+            {
+                "between"
+            } else {
+                panic!(
+                    "{context}: {p} holds neither its old nor its new content: {:?} bytes (old {:?}, new {:?})",
+                    got.as_ref().map(Vec::len),
+                    old.files[p].as_ref().map(Vec::len),
+                    new.files[p].as_ref().map(Vec::len)
+                );
+            };
+            *states.entry(state).or_default() += 1;
+        }
+    }
+    format!(
+        "{name}: full run {:.1} s; {} kill points: {killed} killed, {completed} finished first; \
+         {leaks} with leaked clusters, {replays} needed a journal replay; file states {states:?}",
+        span.as_secs_f64(),
+        points()
+    )
+}
+
+#[test]
+fn sigkill_during_customize_and_copy_in_leaves_a_consistent_image() {
+    require("qemu-img", "qemu-utils");
+    require("e2fsck", "e2fsprogs");
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(10);
+    let big_old: Vec<u8> = (0..300_000).map(|_| rng.next() as u8).collect();
+    let big_new: Vec<u8> = (0..700_000).map(|_| rng.next() as u8).collect();
+    let template = qcow2_guest(
+        dir.path(),
+        &[
+            file("/etc/motd", "old motd\n"),
+            file("/etc/issue", "Debian\n"),
+            File {
+                path: "/srv/tree/big.bin",
+                content: &big_old,
+                mode: 0o644,
+            },
+            file("/srv/tree/a.txt", "old a\n"),
+        ],
+    );
+    let work = dir.path().join("work.qcow2");
+    let mut report = Vec::new();
+
+    // customize: several operations, each writing a file.
+    let upload = dir.path().join("upload.bin");
+    std::fs::write(&upload, &big_new).unwrap();
+    let app_new = "x".repeat(50_000);
+    let args: Vec<String> = [
+        "customize",
+        "-a",
+        s(&work),
+        "--hostname",
+        "new-host",
+        "--write",
+        "/etc/motd:new motd",
+        "--write",
+        &format!("/etc/app.conf:{app_new}"),
+        "--upload",
+        &format!("{}:/srv/tree/big.bin", s(&upload)),
+        "--append-line",
+        "/etc/issue:Managed here",
+    ]
+    .map(String::from)
+    .to_vec();
+    let paths: Vec<String> = [
+        "/etc/hostname",
+        "/etc/motd",
+        "/etc/app.conf",
+        "/srv/tree/big.bin",
+        "/etc/issue",
+    ]
+    .map(String::from)
+    .to_vec();
+    report.push(kill_points(
+        "customize",
+        100,
+        &template,
+        &work,
+        &args,
+        &paths,
+        &[],
+    ));
+
+    // copy-in of a tree over files that exist.
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    let mut paths = vec![
+        "/srv/tree/a.txt".to_string(),
+        "/srv/tree/big.bin".to_string(),
+    ];
+    for i in 0..20 {
+        let len = [10, 4096, 70_000, 400_000][i % 4];
+        let content: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let rel = if i % 3 == 0 {
+            format!("sub/f{i}.bin")
+        } else {
+            format!("f{i}.bin")
+        };
+        std::fs::write(tree.join(&rel), &content).unwrap();
+        paths.push(format!("/srv/tree/{rel}"));
+    }
+    std::fs::write(tree.join("a.txt"), b"new a\n").unwrap();
+    std::fs::write(tree.join("big.bin"), &big_new).unwrap();
+    let args: Vec<String> = [
+        "copy-in",
+        "-a",
+        s(&work),
+        "-m",
+        "/dev/sda2",
+        s(&tree),
+        "/srv",
+    ]
+    .map(String::from)
+    .to_vec();
+    report.push(kill_points(
+        "copy-in",
+        200,
+        &template,
+        &work,
+        &args,
+        &paths,
+        &[],
+    ));
+    eprintln!("{}", report.join("\n"));
+}
+
+fn shell_holding(
+    img: &Path,
+    extra: &[&str],
+) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+    let mut child = guestwright()
+        .args(["shell", "--rw", "-a", s(img)])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("guestwright shell");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let stdin = child.stdin.as_mut().unwrap();
+    writeln!(stdin, "run").unwrap();
+    writeln!(stdin, "echo ready").unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    let started = Instant::now();
+    // The shell echoes "ready" once the appliance is up and holds the image.
+    while !line.contains("ready") {
+        line.clear();
+        assert!(
+            started.elapsed() < LIMIT,
+            "the first shell did not start within {LIMIT:?}"
+        );
+        if out.read_line(&mut line).unwrap() == 0 {
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
+            panic!("the first shell ended before holding the image: {err}");
+        }
+    }
+    (child, out)
+}
+
+/// Two writers: the second is refused with a message that says the image is in use; a
+/// reader meanwhile works (it takes no lock and reads the image as it is on disk); a writer
+/// of a clone's template is refused while the clone is open for writing.
+#[test]
+fn a_second_writer_is_refused_and_a_reader_is_let_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[
+            file("/etc/hostname", "locked\n"),
+            file("/etc/os-release", "ID=debian\n"),
+            file("/etc/fstab", "LABEL=root / ext4 defaults 0 1\n"),
+        ],
+    );
+    let (mut first, _out) = shell_holding(&img, &[]);
+    let in_use = |ran: &Ran, image: &Path| {
+        assert!(!ran.stderr.contains("panicked at"), "{ran}");
+        // 1 for one-shot commands, 3 for the shell (the appliance could not be started).
+        assert!(matches!(ran.status.code(), Some(1 | 3)), "{ran}");
+        let want = format!("{} is in use", image.display());
+        assert!(ran.stderr.contains(&want), "{want:?} missing:\n{ran}");
+        assert!(ran.stderr.contains("--ro"), "{ran}");
+    };
+    let second = run_within(
+        guestwright().args(["write", "-a", s(&img), "/etc/motd", "second\n"]),
+        LIMIT,
+    );
+    in_use(&second, &img);
+    let shell2 = run_within(
+        guestwright().args(["shell", "--rw", "-a", s(&img), ":", "run"]),
+        LIMIT,
+    );
+    in_use(&shell2, &img);
+    let reader = run_within(
+        guestwright().args(["cat", "-a", s(&img), "-m", "/dev/sda1", "/etc/hostname"]),
+        LIMIT,
+    );
+    assert!(reader.status.success(), "{reader}");
+    assert_eq!(reader.stdout, "locked\n");
+    drop(first.stdin.take());
+    let status = first.wait().unwrap();
+    assert!(status.success(), "the first shell failed: {status}");
+    assert_fsck_clean(&img);
+
+    // A clone open for writing keeps its template from being written.
+    let base = dir.path().join("base.qcow2");
+    run(Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(&img)
+        .arg(&base));
+    let vm = dir.path().join("vm.qcow2");
+    run(guestwright().arg("clone").arg(&base).arg(&vm));
+    let (mut holder, _out) = shell_holding(&vm, &[]);
+    let writer = run_within(
+        guestwright().args(["write", "-a", s(&base), "/etc/motd", "x\n"]),
+        LIMIT,
+    );
+    in_use(&writer, &base);
+    drop(holder.stdin.take());
+    assert!(holder.wait().unwrap().success());
+}
+
+/// A write that fills the guest filesystem: a message that says the disk is full and what
+/// to do, exit 1, and a clean filesystem afterwards.
+#[test]
+fn a_full_guest_filesystem_is_reported_as_such() {
+    require("mkfs.ext4", "e2fsprogs");
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("small.img");
+    run(Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-L", "small"])
+        .arg(&img)
+        .arg("8M"));
+    let big = dir.path().join("big.bin");
+    let mut rng = Rng::new(28);
+    let data: Vec<u8> = (0..(12 << 20)).map(|_| rng.next() as u8).collect();
+    std::fs::write(&big, &data).unwrap();
+    let full = |ran: &Ran| {
+        assert!(!ran.stderr.contains("panicked at"), "{ran}");
+        assert_eq!(ran.status.code(), Some(1), "{ran}");
+        assert!(ran.stderr.contains("is full"), "no 'is full' in:\n{ran}");
+        assert!(ran.stderr.contains("free space"), "no advice in:\n{ran}");
+        let out = Command::new("e2fsck")
+            .arg("-fn")
+            .arg(&img)
+            .output()
+            .expect("e2fsck");
+        assert!(
+            out.status.success(),
+            "e2fsck -fn after ENOSPC: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    };
+    full(&run_within(
+        guestwright().args(["copy-in", "-a", s(&img), "-m", "/dev/sda", s(&big), "/"]),
+        LIMIT,
+    ));
+    full(&run_within(
+        guestwright().args([
+            "shell",
+            "--rw",
+            "-a",
+            s(&img),
+            "-m",
+            "/dev/sda",
+            ":",
+            "upload",
+            s(&big),
+            "/big.bin",
+        ]),
+        LIMIT,
+    ));
+}
