@@ -10,12 +10,12 @@
 use crate::conn::Call;
 use crate::guestfs::{self, SYSROOT};
 use crate::{reaper, sys};
+use guestwright_sync::Mutex;
 use std::ffi::CString;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Default time a command may run.
@@ -28,47 +28,55 @@ const STDERR_KEEP: usize = 16 * 1024;
 const GUEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The bind mounts of /dev, /proc and /sys into the guest root, shared by the commands
-/// running at the same time: made by the first, removed by the last.
+/// running at the same time: made by the first, removed by the last. The lock is held while
+/// the binds are made or removed (mount syscalls, no other lock, no round trip), so a second
+/// command never runs before they exist, nor the last one's removal after a new first one.
 static BINDS: Mutex<(usize, Vec<PathBuf>)> = Mutex::new((0, Vec::new()));
 
 struct Binds;
 
 impl Binds {
     fn acquire() -> io::Result<Binds> {
-        let mut b = BINDS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut b = BINDS.lock();
         if b.0 == 0 {
-            let mut made = Vec::new();
-            for dir in ["/dev", "/proc", "/sys"] {
-                // Only onto a real directory of the guest (resolved inside it).
-                let Ok(fd) = guestfs::open(
-                    &guestwright_protocol::GuestPath::from(dir),
-                    libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-                    0,
-                ) else {
-                    continue;
-                };
-                let real = guestfs::real_path(&fd)?;
-                let target = sys::fd_path(fd.as_fd());
-                match sys::mount(dir, &target, None, libc::MS_BIND | libc::MS_REC, None) {
-                    Ok(()) => made.push(real),
-                    Err(e) => {
-                        for m in made.iter().rev() {
-                            let _ = sys::umount(m, libc::MNT_DETACH);
-                        }
-                        return Err(e);
-                    }
-                }
-            }
-            b.1 = made;
+            b.1 = bind_all()?;
         }
         b.0 += 1;
+        drop(b);
         Ok(Binds)
     }
 }
 
+/// Binds the appliance's /dev, /proc and /sys onto the guest's; all or none.
+fn bind_all() -> io::Result<Vec<PathBuf>> {
+    let mut made = Vec::new();
+    for dir in ["/dev", "/proc", "/sys"] {
+        // Only onto a real directory of the guest (resolved inside it).
+        let Ok(fd) = guestfs::open(
+            &guestwright_protocol::GuestPath::from(dir),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            0,
+        ) else {
+            continue;
+        };
+        let real = guestfs::real_path(&fd)?;
+        let target = sys::fd_path(fd.as_fd());
+        match sys::mount(dir, &target, None, libc::MS_BIND | libc::MS_REC, None) {
+            Ok(()) => made.push(real),
+            Err(e) => {
+                for m in made.iter().rev() {
+                    let _ = sys::umount(m, libc::MNT_DETACH);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(made)
+}
+
 impl Drop for Binds {
     fn drop(&mut self) {
-        let mut b = BINDS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut b = BINDS.lock();
         b.0 -= 1;
         if b.0 == 0 {
             for m in std::mem::take(&mut b.1).iter().rev() {

@@ -8,12 +8,13 @@ use guestwright_protocol::{
     codec, dispatch, read_frame, write_frame, FrameKind, Progress, Region, RemoteError, Request,
     CHUNK_SIZE,
 };
+use guestwright_sync::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How many upload chunks may wait for a slow operation before the reader stops reading.
@@ -58,7 +59,7 @@ impl Conn {
 
     /// Writes one frame whole; frames of different requests never interleave.
     pub fn send(&self, kind: FrameKind, id: u32, payload: &[u8]) -> io::Result<()> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.writer.lock();
         write_frame(&mut *w, kind, id, payload)?;
         w.flush()
     }
@@ -167,22 +168,16 @@ impl Call {
             return self.send_chunk(&block[..len]);
         }
         // Wait for a free slot: the host acknowledges each chunk it has read.
-        {
-            let mut acked = self
+        let mut acked = self.state.lane_acked.lock();
+        while self.lane_sent - *acked >= slots {
+            self.check_cancel()?;
+            acked = self
                 .state
-                .lane_acked
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            while self.lane_sent - *acked >= slots {
-                self.check_cancel()?;
-                acked = self
-                    .state
-                    .lane_wake
-                    .wait_timeout(acked, Duration::from_millis(200))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
+                .lane_wake
+                .wait_timeout(acked, Duration::from_millis(200))
+                .0;
         }
+        drop(acked);
         self.check_cancel()?;
         let region = Region {
             offset: (self.lane_sent % slots) * CHUNK_SIZE as u64,
@@ -346,12 +341,7 @@ pub fn serve(server: Arc<Server>, port: File) -> io::Result<()> {
 /// The host granted the transfer disk to a call (`Lane`), or read one of its chunks off it
 /// (`Consumed`).
 fn lane_event(conn: &Conn, kind: FrameKind, id: u32, payload: &[u8]) {
-    let state = conn
-        .calls
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&id)
-        .cloned();
+    let state = conn.calls.lock().get(&id).cloned();
     let Some(state) = state else { return };
     if kind == FrameKind::Lane {
         let size = payload.try_into().map(u64::from_le_bytes).unwrap_or(0);
@@ -359,7 +349,7 @@ fn lane_event(conn: &Conn, kind: FrameKind, id: u32, payload: &[u8]) {
             .lane_slots
             .store(size / CHUNK_SIZE as u64, Ordering::Relaxed);
     } else {
-        *state.lane_acked.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        *state.lane_acked.lock() += 1;
         state.lane_wake.notify_all();
     }
 }
@@ -375,21 +365,12 @@ impl Input {
 }
 
 fn route(conn: &Conn, kind: FrameKind, id: u32, msg: Input) {
-    let state = conn
-        .calls
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&id)
-        .cloned();
+    let state = conn.calls.lock().get(&id).cloned();
     let Some(state) = state else { return };
     if kind == FrameKind::Cancel {
         state.cancel.store(true, Ordering::Relaxed);
     }
-    let sender = state
-        .input
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let sender = state.input.lock().clone();
     if let Some(sender) = sender {
         // Blocks while the operation is behind: that is the flow control. An operation that
         // already finished dropped its receiver and the send fails harmlessly.
@@ -421,10 +402,7 @@ fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]
         lane_acked: Mutex::new(0),
         lane_wake: Condvar::new(),
     });
-    conn.calls
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(id, state.clone());
+    conn.calls.lock().insert(id, state.clone());
     let mut call = Call {
         id,
         state,
@@ -454,10 +432,7 @@ fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]
                     "daemon bug: the {name} operation panicked (see the appliance console)"
                 )))
             });
-            conn.calls
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+            conn.calls.lock().remove(&id);
             drop(call);
             match result {
                 Ok(reply) => {
@@ -475,10 +450,7 @@ fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]
             }
         });
     if let Err(e) = spawned {
-        conn.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        conn.calls.lock().remove(&id);
         conn.send_error(
             id,
             &RemoteError::new(

@@ -7,12 +7,13 @@
 //! The archive comes from the host's appliance cache, but it is still parsed defensively:
 //! names and sizes are checked, and nothing is written outside the appliance's root.
 
+use guestwright_sync::Mutex;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// The serial the host gives the extras disk (`guestwright_appliance::EXTRAS_SERIAL`).
 pub const SERIAL: &str = "gwx";
@@ -189,7 +190,7 @@ impl Read for SliceReader<'_> {
 }
 
 fn with_index<T>(f: impl FnOnce(&File, &[Entry], &mut State) -> io::Result<T>) -> io::Result<T> {
-    let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
+    let mut st = state().lock();
     let device = st.device.clone().ok_or_else(|| {
         io::Error::new(io::ErrorKind::NotFound, "the appliance has no extras disk")
     })?;

@@ -7,13 +7,14 @@
 
 use crate::{guestfs, walk};
 use guestwright_protocol::{Data, FileHandle, GuestPath, Stat};
+use guestwright_sync::Mutex;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Most files open at once.
 pub const MAX_HANDLES: usize = 4096;
@@ -37,20 +38,20 @@ const ALLOWED: i32 = libc::O_ACCMODE
     | libc::O_NOCTTY;
 
 fn insert(file: File) -> io::Result<FileHandle> {
-    let mut t = TABLE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut t = TABLE.lock();
     let table = t.get_or_insert_with(HashMap::new);
     if table.len() >= MAX_HANDLES {
         return Err(io::Error::from_raw_os_error(libc::EMFILE));
     }
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
     table.insert(id, Arc::new(file));
+    drop(t);
     Ok(FileHandle(id))
 }
 
 fn get(h: FileHandle) -> io::Result<Arc<File>> {
     TABLE
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
         .as_ref()
         .and_then(|t| t.get(&h.0).cloned())
         .ok_or_else(|| io::Error::from_raw_os_error(libc::EBADF))
@@ -151,7 +152,6 @@ pub fn setattr(
 pub fn close(h: FileHandle) -> io::Result<()> {
     TABLE
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
         .as_mut()
         .and_then(|t| t.remove(&h.0))
         .map(drop)
@@ -160,7 +160,7 @@ pub fn close(h: FileHandle) -> io::Result<()> {
 
 /// Closes every handle (before unmounting).
 pub fn close_all() {
-    if let Some(t) = TABLE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+    if let Some(t) = TABLE.lock().as_mut() {
         t.clear();
     }
 }

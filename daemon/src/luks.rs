@@ -5,16 +5,16 @@ use crate::devices::Disks;
 use crate::modules::Modules;
 use crate::{lvm, tools};
 use guestwright_protocol::{escape_bytes, Device, Secret};
+use guestwright_sync::Mutex;
 use std::io;
 use std::path::Path;
-use std::sync::Mutex;
 
 /// The mappings this daemon opened, by name.
 static OPENED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// The names of the opened LUKS volumes (`/dev/mapper/NAME`).
 pub fn opened() -> Vec<String> {
-    OPENED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    OPENED.lock().clone()
 }
 
 fn check_mapname(name: &str) -> io::Result<()> {
@@ -77,10 +77,7 @@ pub fn open(
             e
         });
     }
-    OPENED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(mapname.to_string());
+    OPENED.lock().push(mapname.to_string());
     lvm::allow_device(&format!("/dev/mapper/{mapname}"));
     Ok(())
 }
@@ -105,9 +102,6 @@ pub fn close(dev: &Device) -> io::Result<()> {
         ));
     }
     tools::run_with("cryptsetup", &["close", name.as_str()], ENV, None)?;
-    OPENED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|n| *n != name);
+    OPENED.lock().retain(|n| *n != name);
     Ok(())
 }

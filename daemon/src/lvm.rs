@@ -17,10 +17,10 @@ use crate::devices::Disks;
 use crate::modules::Modules;
 use crate::tools;
 use guestwright_protocol::{Device, LogicalVolume, PhysicalVolume, VolumeGroup};
+use guestwright_sync::Mutex;
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// Where the daemon's LVM configuration lives (`LVM_SYSTEM_DIR`).
 const SYSTEM_DIR: &str = "/run/guestwright/lvm";
@@ -48,8 +48,9 @@ static STATE: Mutex<State> = Mutex::new(State {
     extra_devices: Vec::new(),
 });
 
-fn state() -> std::sync::MutexGuard<'static, State> {
-    STATE.lock().unwrap_or_else(|e| e.into_inner())
+#[track_caller]
+fn state() -> guestwright_sync::MutexGuard<'static, State> {
+    STATE.lock()
 }
 
 fn einval(msg: String) -> io::Error {

@@ -3,11 +3,11 @@
 //! disks need; filesystems and device-mapper are loaded on first use, which keeps boot short.
 
 use crate::sys;
+use guestwright_sync::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io;
 use std::path::Path;
-use std::sync::Mutex;
 
 const MODULE_DIR: &str = "/modules";
 
@@ -40,7 +40,13 @@ impl Modules {
         let name = name.replace('-', "_");
         let mut order = Vec::new();
         self.resolve(&name, &mut order, &mut HashSet::new());
-        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        // Loading is serialised: a module and its dependencies go in one after the other,
+        // never half-way while another thread loads the same ones. The extras disk's lock
+        // may be taken under this one (to copy a module out), never the other way round.
+        self.load_in_order(&mut self.loaded.lock(), order)
+    }
+
+    fn load_in_order(&self, loaded: &mut HashSet<String>, order: Vec<String>) -> io::Result<()> {
         for module in order {
             if loaded.contains(&module) {
                 continue;

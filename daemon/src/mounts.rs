@@ -5,9 +5,9 @@ use crate::guestfs::{self, SYSROOT};
 use crate::modules::Modules;
 use crate::sys;
 use guestwright_protocol::{unescape_octal, Device, FsType, GuestPath, MountEntry};
+use guestwright_sync::Mutex;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// One filesystem mounted in the guest tree.
 #[derive(Debug, Clone)]
@@ -89,7 +89,6 @@ impl Mounts {
     pub fn root_mounted(&self) -> bool {
         self.table
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .any(|m| m.mountpoint.as_bytes() == b"/")
     }
@@ -109,7 +108,10 @@ impl Mounts {
             readonly,
         } = how;
         let source = crate::blockdev::resolve(disks, modules, device)?;
-        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        // Held until the mount is recorded, so the check for `/`, the mount and its record
+        // are one step. Module loading (and the extras disk's lock) may be taken under it,
+        // never the other way round; no round trip happens here.
+        let mut table = self.table.lock();
         let is_root = mountpoint.as_bytes() == b"/";
         if !is_root && !table.iter().any(|m| m.mountpoint.as_bytes() == b"/") {
             return Err(io::Error::new(
@@ -161,6 +163,7 @@ impl Mounts {
                         mountpoint: mountpoint.clone(),
                         target,
                     });
+                    drop(table);
                     return Ok(());
                 }
                 Err(e) => last_err = e,
@@ -172,7 +175,12 @@ impl Mounts {
     /// Unmounts everything in the guest tree, deepest first. Filesystems the daemon did not
     /// mount itself (a `command` may have mounted /proc in the guest) go too.
     pub fn umount_all(&self) -> io::Result<()> {
-        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        // The table stays locked throughout, so no mount slips in between.
+        Self::umount_all_locked(&mut self.table.lock())
+    }
+
+    /// [`Mounts::umount_all`] with the table locked.
+    fn umount_all_locked(table: &mut Vec<Mounted>) -> io::Result<()> {
         // mountinfo lists mounts in the order they were made; undo them in reverse.
         let targets: Vec<PathBuf> = mountinfo()?
             .into_iter()
@@ -198,7 +206,7 @@ impl Mounts {
     /// What is mounted in the guest tree.
     pub fn list(&self) -> io::Result<Vec<MountEntry>> {
         let info = mountinfo()?;
-        let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let table = self.table.lock();
         Ok(table
             .iter()
             .map(|m| {

@@ -4,10 +4,10 @@
 //! not find there.
 
 use crate::sys;
+use guestwright_sync::Mutex;
 use std::collections::HashSet;
 use std::io;
 use std::process::{Child, Command};
-use std::sync::Mutex;
 use std::time::Duration;
 
 static OWNED: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
@@ -25,11 +25,7 @@ pub fn start() {
                     continue;
                 }
             };
-            let owned = OWNED
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
-                .is_some_and(|s| s.contains(&pid));
+            let owned = OWNED.lock().as_ref().is_some_and(|s| s.contains(&pid));
             if owned {
                 // Its owner will wait for it; give it the time.
                 std::thread::sleep(Duration::from_millis(10));
@@ -41,7 +37,12 @@ pub fn start() {
 
 /// Spawns a child the caller will wait for with [`wait`].
 pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
-    let mut owned = OWNED.lock().unwrap_or_else(|e| e.into_inner());
+    // Locked before the child exists: the reaper looks under the same lock, so it cannot
+    // find the child exited and reap it before it is recorded here.
+    spawn_locked(&mut OWNED.lock(), cmd)
+}
+
+fn spawn_locked(owned: &mut Option<HashSet<i32>>, cmd: &mut Command) -> io::Result<Child> {
     let child = cmd.spawn()?;
     owned
         .get_or_insert_with(HashSet::new)
@@ -53,7 +54,7 @@ pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
 pub fn wait(child: Child) -> io::Result<std::process::Output> {
     let pid = child.id() as i32;
     let out = child.wait_with_output();
-    if let Some(s) = OWNED.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+    if let Some(s) = OWNED.lock().as_mut() {
         s.remove(&pid);
     }
     out

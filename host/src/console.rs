@@ -3,9 +3,10 @@
 //! verbose mode. Console text comes from the appliance and is escaped before it reaches a
 //! terminal.
 
+use guestwright_sync::Mutex;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Bytes of console output kept.
 const KEEP: usize = 64 * 1024;
@@ -46,7 +47,7 @@ impl Console {
                     if echo {
                         let _ = writeln!(std::io::stderr().lock(), "{line}");
                     }
-                    let mut g = inner.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut g = inner.lock();
                     g.bytes += line.len() + 1;
                     g.lines.push_back(line);
                     while g.bytes > KEEP {
@@ -61,7 +62,7 @@ impl Console {
 
     /// The last `n` lines.
     pub fn tail(&self, n: usize) -> String {
-        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let g = self.inner.lock();
         let skip = g.lines.len().saturating_sub(n);
         g.lines
             .iter()

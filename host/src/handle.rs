@@ -50,6 +50,12 @@ pub struct Canceller {
 }
 
 impl Canceller {
+    /// Cancels the calls on a channel the caller started itself ([`Channel::start`]);
+    /// [`Handle::canceller`] gives the one of a launched appliance.
+    pub fn new(channel: Arc<Channel>) -> Canceller {
+        Canceller { channel }
+    }
+
     /// Asks the daemon to stop every call in flight; they fail with `ECANCELED`.
     pub fn cancel(&self) {
         self.channel.cancel_all();

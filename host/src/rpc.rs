@@ -7,14 +7,16 @@ use guestwright_protocol::{
     codec, read_frame, write_frame, CallStream, FrameKind, Progress, Region, RemoteError, Request,
     CHUNK_SIZE,
 };
+use guestwright_sync::Mutex;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::ops::Deref;
 use std::os::unix::fs::FileExt;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Called with the request id and its progress.
@@ -42,6 +44,27 @@ enum Event {
 struct Lane {
     file: File,
     slots: u64,
+}
+
+/// The transfer disk, lent to one call until dropped. A transfer lasts many round trips,
+/// so what marks the disk taken is a flag, not a lock guard: no guard lives that long.
+#[derive(Debug)]
+struct LaneLoan<'a> {
+    lane: Arc<Lane>,
+    busy: &'a AtomicBool,
+}
+
+impl Deref for LaneLoan<'_> {
+    type Target = Lane;
+    fn deref(&self) -> &Lane {
+        &self.lane
+    }
+}
+
+impl Drop for LaneLoan<'_> {
+    fn drop(&mut self) {
+        self.busy.store(false, Ordering::Release);
+    }
 }
 
 /// Why a call did not produce a reply.
@@ -72,14 +95,23 @@ enum InputError {
 }
 
 /// The host end of the channel.
+///
+/// Locks: `writer` is held for the write of one whole frame and nothing is locked under it;
+/// `pending`, `closed`, `progress` and `lane` are held only to copy or change what they
+/// hold, never across a send, a callback or a wait. No two are ever held at once.
 pub struct Channel {
     writer: Mutex<UnixStream>,
+    /// The same socket, to shut it down without the writer's lock: a send blocks on a full
+    /// channel for as long as the appliance does not read, and closing must not wait for it.
+    control: UnixStream,
     pending: Mutex<HashMap<u32, SyncSender<Event>>>,
     next_id: AtomicU32,
     closed: Mutex<Option<String>>,
-    progress: RwLock<Option<ProgressFn>>,
+    progress: Mutex<Option<ProgressFn>>,
     timeout: Duration,
-    lane: Mutex<Option<Lane>>,
+    lane: Mutex<Option<Arc<Lane>>>,
+    /// Whether a call has the transfer disk (see [`LaneLoan`]).
+    lane_busy: AtomicBool,
     /// Bytes moved through the transfer disk, both ways.
     lane_bytes: AtomicU64,
 }
@@ -97,14 +129,17 @@ impl Channel {
     /// Starts the reader thread on a connected stream (after the hello).
     pub fn start(stream: UnixStream, timeout: Duration) -> io::Result<Arc<Channel>> {
         let reader = stream.try_clone()?;
+        let control = stream.try_clone()?;
         let channel = Arc::new(Channel {
             writer: Mutex::new(stream),
+            control,
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
             closed: Mutex::new(None),
-            progress: RwLock::new(None),
+            progress: Mutex::new(None),
             timeout,
             lane: Mutex::new(None),
+            lane_busy: AtomicBool::new(false),
             lane_bytes: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&channel);
@@ -119,7 +154,7 @@ impl Channel {
     pub fn set_lane(&self, file: File, size: u64) {
         let slots = size / CHUNK_SIZE as u64;
         if slots > 0 {
-            *self.lane.lock().unwrap_or_else(|e| e.into_inner()) = Some(Lane { file, slots });
+            *self.lane.lock() = Some(Arc::new(Lane { file, slots }));
         }
     }
 
@@ -130,43 +165,45 @@ impl Channel {
 
     /// Installs the progress callback.
     pub fn set_progress(&self, f: Option<ProgressFn>) {
-        *self.progress.write().unwrap_or_else(|e| e.into_inner()) = f;
+        *self.progress.lock() = f;
     }
 
     fn send(&self, kind: FrameKind, id: u32, payload: &[u8]) -> io::Result<()> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.writer.lock();
         write_frame(&mut *w, kind, id, payload)?;
         w.flush()
     }
 
     /// Why the channel closed, if it did.
     pub fn closed_reason(&self) -> Option<String> {
-        self.closed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.closed.lock().clone()
     }
 
     /// Asks the daemon to cancel every call in flight.
     pub fn cancel_all(&self) {
-        let ids: Vec<u32> = self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .copied()
-            .collect();
+        let ids: Vec<u32> = self.pending.lock().keys().copied().collect();
         for id in ids {
             let _ = self.send(FrameKind::Cancel, id, &[]);
         }
     }
 
-    /// Closes the channel from this side; calls in flight fail.
+    /// Closes the channel from this side; calls in flight fail, a send blocked on a full
+    /// channel included.
     pub fn close(&self, reason: &str) {
-        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = w.shutdown(std::net::Shutdown::Both);
-        drop(w);
+        let _ = self.control.shutdown(std::net::Shutdown::Both);
         mark_closed(self, reason.to_string());
+    }
+
+    /// Takes the transfer disk for one call, if there is one and no other call has it.
+    fn borrow_lane(&self) -> Option<LaneLoan<'_>> {
+        let lane = self.lane.lock().clone()?;
+        self.lane_busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()?;
+        Some(LaneLoan {
+            lane,
+            busy: &self.lane_busy,
+        })
     }
 
     /// Sends a request with its stream and waits for the encoded reply.
@@ -176,7 +213,7 @@ impl Channel {
         let (tx, rx) = sync_channel(QUEUE);
         {
             // Registered before the check so a close racing with us still reaches this call.
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let mut pending = self.pending.lock();
             pending.insert(id, tx);
         }
         if let Some(reason) = self.closed_reason() {
@@ -189,10 +226,7 @@ impl Channel {
     }
 
     fn forget(&self, id: u32) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        self.pending.lock().remove(&id);
     }
 
     fn run_call(
@@ -208,17 +242,15 @@ impl Channel {
         let mut stream_err = None;
         let mut output = None;
         // An output stream takes the transfer disk when no other transfer has it.
-        let mut lane_guard = None;
+        let mut lane = None;
         match stream {
             CallStream::None => {}
             CallStream::Output(w) => {
                 output = Some(w);
-                if let Ok(guard) = self.lane.try_lock() {
-                    if let Some(lane) = guard.as_ref() {
-                        let size = lane.slots * CHUNK_SIZE as u64;
-                        if self.send(FrameKind::Lane, id, &size.to_le_bytes()).is_ok() {
-                            lane_guard = Some(guard);
-                        }
+                if let Some(loan) = self.borrow_lane() {
+                    let size = loan.slots * CHUNK_SIZE as u64;
+                    if self.send(FrameKind::Lane, id, &size.to_le_bytes()).is_ok() {
+                        lane = Some(loan);
                     }
                 }
             }
@@ -260,11 +292,7 @@ impl Channel {
                     }
                 },
                 Event::Progress(p) => {
-                    let cb = self
-                        .progress
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .clone();
+                    let cb = self.progress.lock().clone();
                     if let Some(cb) = cb {
                         cb(id, p);
                     }
@@ -291,7 +319,7 @@ impl Channel {
                 Event::Closed(reason) => return Err(CallError::Closed(reason)),
                 Event::Consumed => {}
                 Event::ChunkAt(region) => {
-                    let Some(lane) = lane_guard.as_ref().and_then(|g| g.as_ref()) else {
+                    let Some(lane) = lane.as_deref() else {
                         return Err(CallError::Protocol(
                             "transfer-disk chunk for a call that was not given the disk".into(),
                         ));
@@ -346,10 +374,8 @@ impl Channel {
         input: &mut dyn Read,
         rx: &Receiver<Event>,
     ) -> Result<Option<Event>, InputError> {
-        if let Ok(mut lane) = self.lane.try_lock() {
-            if let Some(lane) = lane.as_mut() {
-                return self.send_input_by_lane(id, input, rx, lane);
-            }
+        if let Some(lane) = self.borrow_lane() {
+            return self.send_input_by_lane(id, input, rx, &lane);
         }
         let mut buf = vec![0u8; CHUNK_SIZE];
         loop {
@@ -377,11 +403,7 @@ impl Channel {
 
 impl Channel {
     fn report_progress(&self, id: u32, p: Progress) {
-        let cb = self
-            .progress
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let cb = self.progress.lock().clone();
         if let Some(cb) = cb {
             cb(id, p);
         }
@@ -395,7 +417,7 @@ impl Channel {
         id: u32,
         input: &mut dyn Read,
         rx: &Receiver<Event>,
-        lane: &mut Lane,
+        lane: &Lane,
     ) -> Result<Option<Event>, InputError> {
         let mut buf = vec![0u8; CHUNK_SIZE];
         let mut next_slot = 0u64;
@@ -457,14 +479,14 @@ impl Channel {
 
 fn mark_closed(channel: &Channel, reason: String) {
     {
-        let mut closed = channel.closed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut closed = channel.closed.lock();
         if closed.is_none() {
             *closed = Some(reason.clone());
         }
     }
     // Taking the senders out drops them, so a caller whose queue is full still sees the
     // channel disconnect once it has drained it.
-    let pending = std::mem::take(&mut *channel.pending.lock().unwrap_or_else(|e| e.into_inner()));
+    let pending = std::mem::take(&mut *channel.pending.lock());
     for tx in pending.into_values() {
         let _ = tx.try_send(Event::Closed(reason.clone()));
     }
@@ -512,7 +534,7 @@ fn read_loop(mut reader: UnixStream, channel: std::sync::Weak<Channel>) {
         };
         let terminal = matches!(event, Event::Reply(_) | Event::Error(_));
         let tx = {
-            let mut pending = ch.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let mut pending = ch.pending.lock();
             if terminal {
                 pending.remove(&frame.id)
             } else {
@@ -523,5 +545,101 @@ fn read_loop(mut reader: UnixStream, channel: std::sync::Weak<Channel>) {
         let Some(tx) = tx else { continue };
         drop(ch);
         let _ = tx.send(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guestwright_protocol::args::Poweroff;
+    use std::sync::mpsc;
+    use std::thread::{self, JoinHandle};
+    use std::time::Instant;
+
+    /// Far more than any step here needs, even on a loaded machine; a step that blocks for
+    /// good fails the test at this deadline instead of hanging it.
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    /// A channel whose far end never reads: once the socket's buffer is full, sends block.
+    fn stalled_channel() -> (Arc<Channel>, UnixStream) {
+        let (near, far) = UnixStream::pair().unwrap();
+        (Channel::start(near, DEADLINE).unwrap(), far)
+    }
+
+    /// Starts an upload that fills the channel and then blocks in a send, with the writer's
+    /// lock held (as an upload to an appliance that stopped reading does); returns once it
+    /// is blocked there.
+    fn blocked_upload(ch: &Arc<Channel>) -> JoinHandle<Result<Vec<u8>, CallError>> {
+        let uploader = ch.clone();
+        let upload = thread::spawn(move || {
+            let mut input = io::repeat(0).take(1 << 32);
+            uploader.call(
+                &Request::Poweroff(Poweroff {}),
+                CallStream::Input(&mut input),
+            )
+        });
+        let start = Instant::now();
+        let mut held = 0;
+        while held < 50 {
+            assert!(start.elapsed() < DEADLINE, "the upload never blocked");
+            held = if ch.writer.try_lock().is_none() {
+                held + 1
+            } else {
+                0
+            };
+            thread::sleep(Duration::from_millis(5));
+        }
+        upload
+    }
+
+    fn join_within<T: Send + 'static>(h: JoinHandle<T>) -> T {
+        let start = Instant::now();
+        while !h.is_finished() {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "thread still blocked after {DEADLINE:?}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+        h.join().unwrap()
+    }
+
+    /// Closing used to take the writer's lock to shut the socket down, so it waited for a
+    /// send stuck on a full channel: that is, for ever, when the appliance stopped reading.
+    #[test]
+    fn close_does_not_wait_for_a_send_blocked_on_a_full_channel() {
+        let (ch, _far) = stalled_channel();
+        let upload = blocked_upload(&ch);
+        let (done_tx, done_rx) = mpsc::channel();
+        let closer = ch.clone();
+        thread::spawn(move || {
+            closer.close("closed by the test");
+            let _ = done_tx.send(());
+        });
+        done_rx
+            .recv_timeout(DEADLINE)
+            .expect("close() waited for the blocked send");
+        // Closed by the test, or seen closed by the reader thread first: either way, closed.
+        let result = join_within(upload);
+        assert!(
+            matches!(result, Err(CallError::Closed(_))),
+            "the blocked upload should fail as closed: {result:?}"
+        );
+    }
+
+    /// The transfer disk goes to one call at a time and comes back when the call ends,
+    /// without any lock held in between.
+    #[test]
+    fn the_transfer_disk_is_lent_to_one_call_at_a_time() {
+        let (ch, _far) = stalled_channel();
+        assert!(ch.borrow_lane().is_none(), "no disk was attached");
+        ch.set_lane(tempfile::tempfile().unwrap(), 4 * CHUNK_SIZE as u64);
+        let first = ch.borrow_lane().expect("the disk is free");
+        assert_eq!(first.slots, 4);
+        assert!(ch.borrow_lane().is_none(), "lent twice");
+        // Nothing is locked while it is lent.
+        assert!(ch.lane.try_lock().is_some());
+        drop(first);
+        assert!(ch.borrow_lane().is_some(), "not given back");
     }
 }

@@ -506,18 +506,29 @@ impl Filesystem for GuestFs {
 type Entries = Arc<Vec<super::ops::Entry>>;
 
 /// The entries of an open directory, fixed at its first read from offset 0 so that offsets
-/// stay meaningful while the directory changes. The directory's lock is not held while the
-/// entries are fetched (a round trip).
+/// stay meaningful while the directory changes. Listing may take round trips and the node
+/// table's lock, so it runs with the directory unlocked.
 fn snapshot(s: &Shared, ino: u64, fh: u64, offset: i64) -> Result<Entries, i32> {
     let dir = s.dir(fh).ok_or(libc::EBADF)?;
-    let lock = || dir.lock().unwrap_or_else(|e| e.into_inner());
-    if offset != 0 {
-        let fixed = lock().entries.clone();
-        if let Some(e) = fixed {
-            return Ok(e);
-        }
+    let cached = if offset == 0 {
+        None
+    } else {
+        dir.lock().entries.clone()
+    };
+    if let Some(entries) = cached {
+        return Ok(entries);
     }
-    let entries = Arc::new(s.entries(ino)?);
-    lock().entries = Some(entries.clone());
+    let fresh = Arc::new(s.entries(ino)?);
+    let mut d = dir.lock();
+    // A read past the start keeps what a concurrent read installed meanwhile: its offsets
+    // may already have been handed out.
+    let entries = match &d.entries {
+        Some(e) if offset != 0 => e.clone(),
+        _ => {
+            d.entries = Some(fresh.clone());
+            fresh
+        }
+    };
+    drop(d);
     Ok(entries)
 }

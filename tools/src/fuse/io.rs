@@ -10,9 +10,10 @@
 //! go by `fh_read`. A write anywhere drops every chunk.
 
 use guestwright::prelude::*;
+use guestwright_sync::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 
 /// Bytes fetched per read-ahead round trip (the daemon's limit per `fh_read`).
 pub const CHUNK: u64 = 4 << 20;
@@ -36,17 +37,17 @@ struct Slot {
 
 impl Slot {
     fn put(&self, r: Result<Arc<Vec<u8>>, i32>) {
-        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        *self.result.lock() = Some(r);
         self.ready.notify_all();
     }
 
     fn wait(&self) -> Result<Arc<Vec<u8>>, i32> {
-        let mut g = self.result.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = self.result.lock();
         loop {
             if let Some(r) = g.as_ref() {
                 return r.clone();
             }
-            g = self.ready.wait(g).unwrap_or_else(|e| e.into_inner());
+            g = self.ready.wait(g);
         }
     }
 }
@@ -118,7 +119,7 @@ pub fn read(
     let start = offset - offset % CHUNK;
     let current = gen.get();
     let slot = {
-        let mut chunks = file.chunks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut chunks = file.chunks.lock();
         chunks.retain(|c| c.generation == current);
         match chunks.iter().position(|c| c.offset == start) {
             Some(i) => {

@@ -8,9 +8,10 @@ use super::io::{Generation, OpenFile};
 use super::nodes::{Lookup, Table, ROOT};
 use fuser::FileAttr;
 use guestwright::prelude::*;
+use guestwright_sync::{Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Entries `readdir_tree` lists per round trip when prefetching below a directory.
@@ -55,8 +56,9 @@ pub struct Shared {
     pub generation: Arc<Generation>,
 }
 
+#[track_caller]
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock()
 }
 
 /// ENAMETOOLONG for a name longer than any Linux filesystem keeps, as a local filesystem
@@ -99,6 +101,7 @@ impl Shared {
         }
     }
 
+    #[track_caller]
     fn table(&self) -> MutexGuard<'_, Table> {
         lock(&self.table)
     }
@@ -138,6 +141,7 @@ impl Shared {
         match t.lookup(parent, name) {
             Lookup::Found(id, st) => {
                 t.add_lookup(id);
+                drop(t);
                 Some(file_attr(id, &st))
             }
             Lookup::Missing => Some(negative()),
@@ -163,6 +167,7 @@ impl Shared {
                 let mut t = self.table();
                 let id = t.remember(parent, name, &st, None, None);
                 t.add_lookup(id);
+                drop(t);
                 Ok(file_attr(id, &st))
             }
             Err(e) if errno(&e) == libc::ENOENT => Ok(negative()),
@@ -195,6 +200,7 @@ impl Shared {
                     .h
                     .readdir_plus(&path, Some(next), Some(PAGE))
                     .map_err(|e| errno(&e))?;
+                // Locked for this page only, never across the next round trip.
                 let mut t = self.table();
                 for e in page.entries {
                     let link = e.link.map(GuestPath::into_bytes);
@@ -203,8 +209,10 @@ impl Shared {
                 }
                 if !page.more {
                     t.set_listing(dir, names);
+                    drop(t);
                     break;
                 }
+                drop(t);
                 next = page.next;
             }
         }
@@ -305,12 +313,14 @@ impl Shared {
         t.invalidate_stat(id);
         let st = result.map_err(|e| errno(&e))?;
         t.set_stat(id, &st);
+        drop(t);
         Ok(file_attr(id, &st))
     }
 
     /// The target of a symlink.
     pub fn readlink(&self, id: u64) -> Result<Vec<u8>, Errno> {
-        if let Some(l) = self.table().link(id) {
+        let cached = self.table().link(id);
+        if let Some(l) = cached {
             return Ok(l);
         }
         let path = self.path(id)?;
@@ -321,6 +331,11 @@ impl Shared {
 
     /// Answers access(2) from the attributes: the appliance acts as root, so only a write
     /// to a read-only mount and executing a file without any execute bit are refused.
+    #[expect(
+        clippy::significant_drop_in_scrutinee,
+        reason = "the table's guard lives on into self.path(), which locks it again: the \
+                  deadlock of issue 10, fixed with its reproduction on the fuse branch"
+    )]
     pub fn access(&self, id: u64, mask: i32) -> Result<(), Errno> {
         // The table's guard ends with this statement: the round trip below locks it again.
         let cached = self.table().stat(id);
@@ -366,6 +381,7 @@ impl Shared {
         let id = t.remember(parent, name, &st, link, None);
         t.add_lookup(id);
         t.invalidate_stat(parent);
+        drop(t);
         Ok((id, st))
     }
 
@@ -567,6 +583,11 @@ impl Shared {
     }
 
     /// The last close of an open file.
+    #[expect(
+        clippy::significant_drop_in_scrutinee,
+        reason = "the open-files guard lives across the fh_close round trip: fixed with its \
+                  reproduction on the fuse branch"
+    )]
     pub fn release(&self, fh: u64) {
         // Out of the table first: the open-files lock must not be held across the round trip
         // (every read, write and fstat takes it).
@@ -613,10 +634,12 @@ impl Shared {
                 self.table().listing(id).ok_or(libc::EIO)?
             }
         };
-        let t = self.table();
-        let me = t.last_stat(id).unwrap_or_default();
-        let parent = t.parent(id).unwrap_or(ROOT);
-        let up = t.last_stat(parent).unwrap_or(me);
+        let (me, parent, up) = {
+            let t = self.table();
+            let me = t.last_stat(id).unwrap_or_default();
+            let parent = t.parent(id).unwrap_or(ROOT);
+            (me, parent, t.last_stat(parent).unwrap_or(me))
+        };
         let mut out = Vec::with_capacity(listing.len() + 2);
         out.push((b".".to_vec(), id, me));
         out.push((b"..".to_vec(), parent, up));
@@ -650,7 +673,8 @@ impl Shared {
 
     /// Every extended attribute of a node, from the cache or with one round trip.
     pub fn xattrs(&self, id: u64) -> Result<Vec<XAttr>, Errno> {
-        if let Some(x) = self.table().xattrs(id) {
+        let cached = self.table().xattrs(id);
+        if let Some(x) = cached {
             return Ok(x);
         }
         let path = self.path(id)?;
@@ -685,6 +709,7 @@ impl Shared {
         let mut t = self.table();
         t.invalidate_xattrs(id);
         t.invalidate_stat(id);
+        drop(t);
         r.map_err(|e| errno(&e))
     }
 
@@ -696,6 +721,7 @@ impl Shared {
         let mut t = self.table();
         t.invalidate_xattrs(id);
         t.invalidate_stat(id);
+        drop(t);
         r.map_err(|e| errno(&e))
     }
 }

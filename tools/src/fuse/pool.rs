@@ -3,8 +3,9 @@
 //! flight at once and a slow one (a 4 MiB read) never holds up a lookup. A full queue makes
 //! the reading thread wait, which is the back pressure the kernel expects.
 
+use guestwright_sync::Mutex;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -48,11 +49,10 @@ impl Pool {
 
 fn work(rx: &Mutex<Receiver<Job>>) {
     loop {
-        // The lock is held only to take one job, never while running it.
-        let job = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
-            Ok(job) => job,
-            Err(_) => return,
-        };
+        // The lock is held only to take one job, never while running it: one idle worker
+        // waits in recv() holding it, the others wait for the lock.
+        let next = rx.lock().recv();
+        let Ok(job) = next else { return };
         job();
     }
 }

@@ -28,6 +28,7 @@ use crate::session::{self, Access};
 use clap::Args;
 use guestwright::prelude::*;
 use guestwright::Canceller;
+use guestwright_sync::Mutex;
 use output::Output;
 use parse::Line;
 use script::LineSource;
@@ -35,7 +36,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Every command succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -178,12 +179,10 @@ impl Interrupt {
     /// Called from the Ctrl-C handler: cancels every call in flight.
     fn fire(&self) {
         self.requested.store(true, Ordering::SeqCst);
-        if let Some(c) = self
-            .canceller
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
+        // Cloned out first: cancelling writes to the channel, which blocks while it is full
+        // (a long upload), and the shell must still be able to change the canceller.
+        let canceller = self.canceller.lock().clone();
+        if let Some(c) = canceller {
             c.cancel();
         }
     }
@@ -193,7 +192,7 @@ impl Interrupt {
     }
 
     fn set_canceller(&self, c: Option<Canceller>) {
-        *self.canceller.lock().unwrap_or_else(|e| e.into_inner()) = c;
+        *self.canceller.lock() = c;
     }
 }
 
@@ -550,5 +549,69 @@ enum Failure {
 impl<E: Into<ShellError>> From<E> for Failure {
     fn from(e: E) -> Self {
         Failure::Error(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guestwright::protocol::{args::Poweroff, CallStream, Request};
+    use guestwright::rpc::Channel;
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    /// Far more than any step here needs on a loaded machine; a step that blocks for good
+    /// fails the test here instead of hanging it.
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    /// Ctrl-C during an upload to an appliance that stopped reading: the cancel frame waits
+    /// behind the upload's. `fire` used to hold the canceller's lock while it waited, so
+    /// the shell could not even drop the canceller (as it does on shutdown) and hung too.
+    #[test]
+    fn a_cancel_stuck_on_the_channel_does_not_hold_the_canceller() {
+        let (near, far) = UnixStream::pair().unwrap();
+        let ch = Channel::start(near, DEADLINE).unwrap();
+        let interrupt = Arc::new(Interrupt::default());
+        interrupt.set_canceller(Some(Canceller::new(ch.clone())));
+        let uploader = ch.clone();
+        let upload = std::thread::spawn(move || {
+            // Never read at the far end: fills the socket, then blocks in a send.
+            let mut input = std::io::repeat(0).take(1 << 32);
+            uploader.call(
+                &Request::Poweroff(Poweroff {}),
+                CallStream::Input(&mut input),
+            )
+        });
+        // Fire until a cancel is stuck (the first may run before the upload is registered).
+        let started = Instant::now();
+        let firing = loop {
+            assert!(started.elapsed() < DEADLINE, "no cancel ever blocked");
+            let i = interrupt.clone();
+            let firing = std::thread::spawn(move || i.fire());
+            std::thread::sleep(Duration::from_millis(300));
+            if !firing.is_finished() {
+                break firing;
+            }
+        };
+        let (done_tx, done_rx) = mpsc::channel();
+        let i = interrupt.clone();
+        std::thread::spawn(move || {
+            i.set_canceller(None);
+            let _ = done_tx.send(());
+        });
+        let waited = done_rx.recv_timeout(DEADLINE);
+        // Unblock everything before judging, so a failure does not leave threads stuck.
+        ch.close("closed by the test");
+        drop(far);
+        waited.expect("set_canceller waited for the cancel stuck on the channel");
+        assert!(interrupt.take(), "the interrupt was not recorded");
+        let start = Instant::now();
+        while !(firing.is_finished() && upload.is_finished()) {
+            assert!(start.elapsed() < DEADLINE, "closing left a thread blocked");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(upload.join().unwrap().is_err());
     }
 }
