@@ -6,8 +6,9 @@
 # probe: a small image of every format the probe knows, made with the real tools, cut to its
 # first 128 KiB (where every superblock the probe reads lives; 192 KiB for UDF). Then, unless --images-only,
 # the seeds made in code (frames and command lines for every operation, an LVM2 label) via
-# `cargo run --example write-seeds`. Nothing here is committed: the corpus is rebuilt on
-# demand, and the stable harness (`cargo test`) runs this script itself when it needs to.
+# `cargo run --example write-seeds`, and the committed seeds of the guest-file targets
+# (seeds/TARGET). The corpus itself is not committed: it is rebuilt on demand, and the stable
+# harness (`cargo test`) runs this script itself when it needs to.
 set -euo pipefail
 
 images_only=false
@@ -81,5 +82,11 @@ printf 'label: dos\n2048,2048,c,*\n,,83\n' | quiet sfdisk -q "$(img mbr 8M)"; se
 
 if ! $images_only; then
     cargo run --quiet --manifest-path "$here/Cargo.toml" --example write-seeds -- "$out"
+    # The guest-file targets: the committed seeds.
+    for dir in "$here"/seeds/*/; do
+        target=$(basename "$dir")
+        mkdir -p "$out/$target"
+        cp "$dir"* "$out/$target/"
+    done
 fi
 echo "make-corpus.sh: seeds in $out: $(ls "$out/probe" | wc -l) for probe"

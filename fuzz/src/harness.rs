@@ -259,3 +259,166 @@ fn shell_words_target() {
         256,
     );
 }
+
+/// The seeds of a guest-file target, committed in `seeds/TARGET/`, and variants of each that
+/// real guests produce: CRLF line endings, no final newline, a non-UTF-8 byte in every line,
+/// and a very long line.
+fn guest_seeds(target: &str, control: bool) -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(target);
+    let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            let path: PathBuf = e.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
+        })
+        .collect();
+    seeds.sort();
+    let mut out = Vec::new();
+    for (name, data) in seeds {
+        out.extend(variants(&data, control).map(|(v, d)| (format!("{name}{v}"), d)));
+        out.push((name, data));
+    }
+    out
+}
+
+/// The variants of one seed, named by a suffix. With `control`, the first line (the editor
+/// targets' control line) stays as it is and the variants change the guest's bytes after it.
+fn variants(data: &[u8], control: bool) -> impl Iterator<Item = (&'static str, Vec<u8>)> + '_ {
+    let split = if control {
+        data.iter()
+            .position(|&b| b == b'\n')
+            .map_or(data.len(), |i| i + 1)
+    } else {
+        0
+    };
+    let (head, data) = data.split_at(split);
+    let crlf = |d: &[u8]| -> Vec<u8> {
+        let mut out = Vec::with_capacity(d.len() * 2);
+        for &b in d {
+            if b == b'\n' && !out.ends_with(b"\r") {
+                out.push(b'\r');
+            }
+            out.push(b);
+        }
+        out
+    };
+    let no_final_newline = |d: &[u8]| d.strip_suffix(b"\n").unwrap_or(d).to_vec();
+    let latin1 = |d: &[u8]| -> Vec<u8> {
+        let mut out = Vec::with_capacity(d.len() * 2);
+        for &b in d {
+            if b == b'\n' {
+                out.extend_from_slice(b" \xe9\xff");
+            }
+            out.push(b);
+        }
+        out
+    };
+    let long = |d: &[u8]| -> Vec<u8> {
+        let mut out = d.to_vec();
+        out.extend(std::iter::repeat_n(b'x', 70_000));
+        out.extend_from_slice(b" y z\n");
+        out.extend_from_slice(d);
+        out
+    };
+    [
+        ("-crlf", crlf(data)),
+        ("-no-final-newline", no_final_newline(data)),
+        ("-non-utf8", latin1(data)),
+        ("-long-line", long(data)),
+    ]
+    .into_iter()
+    .map(move |(name, d)| (name, [head, &d].concat()))
+}
+
+/// The guest-file targets: name, body, whether the input starts with a control line, and
+/// the maximum size of a random input. Each runs over its seeds and their variants, 150
+/// mutations of each, and 1500 random inputs: a few seconds in all.
+type GuestTarget = (&'static str, fn(&[u8]), bool, usize);
+
+const GUEST_TARGETS: &[GuestTarget] = &[
+    ("fstab", crate::guest::fstab, false, 512),
+    ("os_release", crate::guest::os_release, false, 512),
+    ("dpkg_status", crate::guest::dpkg_status, false, 512),
+    ("rpm_query", crate::guest::rpm_query, false, 512),
+    ("passwd", crate::guest::passwd, true, 512),
+    ("shadow", crate::guest::shadow, true, 256),
+    ("sysconfig", crate::guest::sysconfig, true, 256),
+    ("hosts", crate::guest::hosts, true, 256),
+    ("udev_rules", crate::guest::udev_rules, true, 256),
+    ("authorized_keys", crate::guest::authorized_keys, true, 256),
+    ("netplan", crate::guest::netplan, true, 512),
+    ("ifcfg", crate::guest::ifcfg, true, 512),
+    ("interfaces", crate::guest::interfaces, true, 512),
+    ("nm_keyfile", crate::guest::nm_keyfile, true, 512),
+    ("networkd", crate::guest::networkd, true, 512),
+];
+
+fn guest_target(name: &str) {
+    let &(_, body, control, max_random) = GUEST_TARGETS
+        .iter()
+        .find(|t| t.0 == name)
+        .expect("a listed target");
+    let seeds = guest_seeds(name, control);
+    assert!(
+        seeds.len() >= 10,
+        "{name}: only {} seeds and variants",
+        seeds.len()
+    );
+    exercise(name, body, &seeds, 150, 1500, max_random);
+}
+
+#[test]
+fn every_guest_target_has_seeds_and_a_binary() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(here.join("Cargo.toml")).unwrap();
+    for (name, _, _, _) in GUEST_TARGETS {
+        assert!(
+            here.join("fuzz_targets")
+                .join(format!("{name}.rs"))
+                .exists(),
+            "{name}: no fuzz_targets/{name}.rs"
+        );
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "{name}: no [[bin]] in Cargo.toml"
+        );
+        assert!(
+            has_files(&here.join("seeds").join(name)),
+            "{name}: no seeds"
+        );
+    }
+}
+
+macro_rules! guest_tests {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                guest_target($name);
+            }
+        )*
+    };
+}
+
+guest_tests! {
+    fstab_target => "fstab",
+    os_release_target => "os_release",
+    dpkg_status_target => "dpkg_status",
+    rpm_query_target => "rpm_query",
+    passwd_target => "passwd",
+    shadow_target => "shadow",
+    sysconfig_target => "sysconfig",
+    hosts_target => "hosts",
+    udev_rules_target => "udev_rules",
+    authorized_keys_target => "authorized_keys",
+    netplan_target => "netplan",
+    ifcfg_target => "ifcfg",
+    interfaces_target => "interfaces",
+    nm_keyfile_target => "nm_keyfile",
+    networkd_target => "networkd",
+}

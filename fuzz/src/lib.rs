@@ -12,10 +12,38 @@ use guestwright_protocol::{
 };
 use std::io::Cursor;
 
+pub mod guest;
+pub mod input;
 pub mod seeds;
 
 #[cfg(test)]
 mod harness;
+
+/// The body of the target called `name`, for replaying inputs (`examples/replay.rs`).
+pub fn body(name: &str) -> Option<fn(&[u8])> {
+    let b: fn(&[u8]) = match name {
+        "probe" => probe,
+        "frame_decode" => frame_decode,
+        "shell_words" => shell_words,
+        "fstab" => guest::fstab,
+        "os_release" => guest::os_release,
+        "dpkg_status" => guest::dpkg_status,
+        "rpm_query" => guest::rpm_query,
+        "passwd" => guest::passwd,
+        "shadow" => guest::shadow,
+        "sysconfig" => guest::sysconfig,
+        "hosts" => guest::hosts,
+        "udev_rules" => guest::udev_rules,
+        "authorized_keys" => guest::authorized_keys,
+        "netplan" => guest::netplan,
+        "ifcfg" => guest::ifcfg,
+        "interfaces" => guest::interfaces,
+        "nm_keyfile" => guest::nm_keyfile,
+        "networkd" => guest::networkd,
+        _ => return None,
+    };
+    Some(b)
+}
 
 /// `probe`: the bytes are a whole device. The probe reads an in-memory device, so it can never
 /// fail; whatever it recognises must be well-formed. The same bytes are probed again behind a

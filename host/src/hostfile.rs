@@ -16,7 +16,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+
+use guestwright_sync::{Mutex, MutexGuard};
 
 /// Temporary files not yet committed or dropped, for [`remove_unfinished`].
 static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -189,8 +190,8 @@ fn is_special_path(path: &Path) -> bool {
     path.starts_with("/dev") || path.starts_with("/proc")
 }
 
-fn lock_unfinished() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    UNFINISHED.lock().unwrap_or_else(|e| e.into_inner())
+fn lock_unfinished() -> MutexGuard<'static, Vec<PathBuf>> {
+    UNFINISHED.lock()
 }
 
 fn forget_unfinished(path: &Path) {

@@ -88,7 +88,8 @@ impl From<&GuestPath> for GuestPath {
 }
 
 /// Undoes the octal escapes of fstab and /proc/self/mountinfo (`\040` for a space, `\134`
-/// for a backslash); a backslash not followed by three octal digits stays as it is.
+/// for a backslash); a backslash not followed by three octal digits of one byte (`\000` to
+/// `\377`) stays as it is.
 pub fn unescape_octal(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -96,7 +97,8 @@ pub fn unescape_octal(s: &str) -> Vec<u8> {
     while i < b.len() {
         if b[i] == b'\\'
             && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+            && (b'0'..=b'3').contains(&b[i + 1])
+            && b[i + 2..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
@@ -1026,4 +1028,18 @@ pub struct LogicalVolume {
     pub size: u64,
     /// Whether it is active (its device exists).
     pub active: bool,
+}
+
+#[cfg(test)]
+mod octal_tests {
+    use super::unescape_octal;
+
+    #[test]
+    fn only_escapes_of_one_byte_are_undone() {
+        assert_eq!(unescape_octal("/srv\\040data\\134"), b"/srv data\\");
+        assert_eq!(unescape_octal("\\377"), [0xff]);
+        // `\400` and above are not a byte: a hostile fstab used to overflow here.
+        assert_eq!(unescape_octal("/a\\440b"), b"/a\\440b");
+        assert_eq!(unescape_octal("\\777"), b"\\777");
+    }
 }

@@ -88,8 +88,8 @@ pub fn mount_all(h: &Handle, mounts: &[MountSpec], access: Access) -> Result<(),
 }
 
 /// The canceller Ctrl-C reaches in a one-shot command, while a [`CtrlC`] guard lives.
-static CTRL_C_TARGET: std::sync::Mutex<Option<guestwright::Canceller>> =
-    std::sync::Mutex::new(None);
+static CTRL_C_TARGET: guestwright_sync::Mutex<Option<guestwright::Canceller>> =
+    guestwright_sync::Mutex::new(None);
 
 /// While alive, Ctrl-C cancels the handle's calls instead of killing the process, so the
 /// command fails the ordinary way: its half-written host file is removed and QEMU is shut
@@ -104,10 +104,7 @@ pub fn cancel_on_ctrl_c(h: &Handle) -> CtrlC {
     INSTALL.call_once(|| {
         let pressed = std::sync::atomic::AtomicBool::new(false);
         let installed = ctrlc::set_handler(move || {
-            let target = CTRL_C_TARGET
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
+            let target = CTRL_C_TARGET.lock().clone();
             match target {
                 Some(c) if !pressed.swap(true, std::sync::atomic::Ordering::SeqCst) => {
                     eprintln!("guestwright: interrupted: cancelling (Ctrl-C again to quit now)");
@@ -125,12 +122,12 @@ pub fn cancel_on_ctrl_c(h: &Handle) -> CtrlC {
             log::warn!("Ctrl-C will not cancel the transfer cleanly: {e}");
         }
     });
-    *CTRL_C_TARGET.lock().unwrap_or_else(|e| e.into_inner()) = h.canceller();
+    *CTRL_C_TARGET.lock() = h.canceller();
     CtrlC(())
 }
 
 impl Drop for CtrlC {
     fn drop(&mut self) {
-        *CTRL_C_TARGET.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *CTRL_C_TARGET.lock() = None;
     }
 }

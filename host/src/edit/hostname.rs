@@ -192,7 +192,11 @@ pub fn edit_hosts(
     let old_short = old.map(|o| o.split('.').next().unwrap_or(o));
     let rename = |word: &[u8]| -> Option<&str> {
         let w = std::str::from_utf8(word).ok()?;
-        if old.is_some_and(|o| w.eq_ignore_ascii_case(o)) {
+        // Host names ignore case: a word that already is the new name stays as written (a
+        // rerun, whose old name is the new one, must not change `web` into `WEB`).
+        if w.eq_ignore_ascii_case(new.as_str()) || w.eq_ignore_ascii_case(new.short()) {
+            None
+        } else if old.is_some_and(|o| w.eq_ignore_ascii_case(o)) {
             Some(new.as_str())
         } else if old_short.is_some_and(|o| old != Some(o) && w.eq_ignore_ascii_case(o)) {
             Some(new.short())
@@ -496,6 +500,15 @@ mod tests {
             out,
             "# old lives here\r\n127.0.1.1 new\r\n10.1.1.1 new old-db\r\n"
         );
+        // a name that already is the new one in another case stays as written, also on the
+        // rerun whose old name is the new one
+        let out = hosts(
+            b"10.1.1.1 old old-db\n",
+            Some("ol1"),
+            "OLD",
+            LoopbackAlias::Never,
+        );
+        assert_eq!(out, "10.1.1.1 old old-db\n");
         // a very long line passes through untouched
         let long = format!("10.0.0.1 {}\n", "alias ".repeat(5000));
         let out = hosts(long.as_bytes(), Some("old"), "new", LoopbackAlias::Never);

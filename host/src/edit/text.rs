@@ -53,10 +53,12 @@ pub(crate) fn lines(data: &[u8]) -> Vec<Line<'_>> {
 }
 
 /// The line ending a new line in `data` should get: CRLF when the file's first line ends in
-/// CRLF, LF otherwise (also for an empty file).
+/// CRLF, or when its only line has no LF but ends in CR (adding LF there makes it a CRLF
+/// file, so the next edit would use CRLF); LF otherwise (also for an empty file).
 pub(crate) fn eol_of(data: &[u8]) -> &'static [u8] {
     match data.iter().position(|&b| b == b'\n') {
         Some(i) if i > 0 && data[i - 1] == b'\r' => b"\r\n",
+        None if data.ends_with(b"\r") => b"\r\n",
         _ => b"\n",
     }
 }
@@ -173,6 +175,9 @@ mod tests {
         assert_eq!(eol_of(b"a\nb\r\n"), b"\n");
         assert_eq!(eol_of(b""), b"\n");
         assert_eq!(eol_of(b"no newline"), b"\n");
+        // A lone line ending in CR: the LF that terminates it makes the file CRLF.
+        assert_eq!(eol_of(b"source x\r"), b"\r\n");
+        assert_eq!(eol_of(b"a\nb\r"), b"\n");
     }
 
     #[test]

@@ -188,8 +188,22 @@ fn guest_disk_name(spec: &str, disks: usize) -> Option<Device> {
     }
     Some(Device::from(format!(
         "/dev/sd{}{part}",
-        (b'a' + index as u8) as char
+        disk_letters(index)
     )))
+}
+
+/// The letters the kernel gives the SCSI disk at `index`: `a` .. `z`, then `aa` .. `zz`,
+/// `aaa` ...
+fn disk_letters(mut index: usize) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'a' + (index % 26) as u8);
+        if index < 26 {
+            break;
+        }
+        index = index / 26 - 1;
+    }
+    letters.iter().rev().map(|&b| b as char).collect()
 }
 
 #[cfg(test)]
@@ -273,6 +287,22 @@ mod tests {
         );
         assert_eq!(split_mapper("vg-lv--x"), Some(("vg".into(), "lv-x".into())));
         assert_eq!(split_mapper("novg"), None);
+    }
+
+    #[test]
+    fn disks_past_the_26th_have_two_letters() {
+        // The kernel names the 27th disk sdaa; a guest's nvme26n1 or 200th disk must not
+        // become `/dev/sd{` or overflow.
+        let filesystems = vec![
+            fs("/dev/sdz1", "ext4", None, None),
+            fs("/dev/sdaa1", "ext4", None, None),
+            fs("/dev/sdgs2", "ext4", None, None),
+        ];
+        let r = |spec: &str, disks| resolve(spec, &filesystems, &Vec::new(), disks);
+        assert_eq!(r("/dev/nvme25n1p1", 30).unwrap().as_str(), "/dev/sdz1");
+        assert_eq!(r("/dev/nvme26n1p1", 30).unwrap().as_str(), "/dev/sdaa1");
+        assert_eq!(r("/dev/nvme200n1p2", 255).unwrap().as_str(), "/dev/sdgs2");
+        assert_eq!(r("/dev/nvme255n1p1", 255), None);
     }
 
     #[test]

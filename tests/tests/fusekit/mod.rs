@@ -4,11 +4,11 @@
 
 #![allow(dead_code)]
 
+use guestwright_sync::Mutex;
 use guestwright_tests::*;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Deterministic bytes (xorshift64*), so a failure can be reproduced.
@@ -124,7 +124,7 @@ pub const SCRIPT_DEADLINE: Duration = Duration::from_secs(600);
 static MOUNTS: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
 
 fn mounts() -> Vec<(PathBuf, PathBuf)> {
-    MOUNTS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    MOUNTS.lock().clone()
 }
 
 /// Runs a bash script, optionally in a directory; returns its output whatever the status.
@@ -352,10 +352,7 @@ impl Mount {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        MOUNTS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((dir.to_path_buf(), pid_file.clone()));
+        MOUNTS.lock().push((dir.to_path_buf(), pid_file.clone()));
         Mount {
             dir: dir.to_path_buf(),
             pid_file,
@@ -419,10 +416,7 @@ impl Mount {
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        MOUNTS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(d, _)| d != &self.dir);
+        MOUNTS.lock().retain(|(d, _)| d != &self.dir);
         if !self.unmounted && is_mounted(&self.dir) {
             let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
             if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {

@@ -4,9 +4,10 @@
 //! returns (ENOTCONN) and the test reports the hang; if even that does not free the test
 //! within a minute, the mountpoint is detached and the test process aborts.
 
+use guestwright_sync::{Condvar, Mutex, MutexGuard};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,8 +25,8 @@ struct Inner {
 }
 
 impl Inner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock()
     }
 }
 
@@ -105,10 +106,6 @@ fn watch(inner: &Inner, deadline: Duration, server: u32, mountpoint: &std::path:
                 std::process::abort();
             }
         }
-        s = inner
-            .wake
-            .wait_timeout(s, Duration::from_millis(500))
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
+        s = inner.wake.wait_timeout(s, Duration::from_millis(500)).0;
     }
 }

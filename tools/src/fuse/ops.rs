@@ -331,11 +331,6 @@ impl Shared {
 
     /// Answers access(2) from the attributes: the appliance acts as root, so only a write
     /// to a read-only mount and executing a file without any execute bit are refused.
-    #[expect(
-        clippy::significant_drop_in_scrutinee,
-        reason = "the table's guard lives on into self.path(), which locks it again: the \
-                  deadlock of issue 10, fixed with its reproduction on the fuse branch"
-    )]
     pub fn access(&self, id: u64, mask: i32) -> Result<(), Errno> {
         // The table's guard ends with this statement: the round trip below locks it again.
         let cached = self.table().stat(id);
@@ -583,11 +578,6 @@ impl Shared {
     }
 
     /// The last close of an open file.
-    #[expect(
-        clippy::significant_drop_in_scrutinee,
-        reason = "the open-files guard lives across the fh_close round trip: fixed with its \
-                  reproduction on the fuse branch"
-    )]
     pub fn release(&self, fh: u64) {
         // Out of the table first: the open-files lock must not be held across the round trip
         // (every read, write and fstat takes it).

@@ -176,16 +176,40 @@ fn rebuild(
 }
 
 /// Shell-glob match of one pattern against a path (`*` and `?` within a component).
+///
+/// The pattern comes from the guest, so the match must not take exponential time: on a
+/// mismatch only the last `*` takes one more byte (as in glibc's `fnmatch`). That is enough
+/// because neither `*` nor `?` crosses a `/`: components match one by one, and within one the
+/// last star can take whatever an earlier one would have.
 fn glob(pat: &[u8], s: &[u8]) -> bool {
-    match (pat.first(), s.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            glob(&pat[1..], s) || (s.first().is_some_and(|&c| c != b'/') && glob(pat, &s[1..]))
+    let (mut p, mut i) = (0, 0);
+    // Where to resume after the last star: its pattern index + 1, and the end of its match.
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p + 1, i));
+                p += 1;
+            }
+            Some(b'?') if s[i] != b'/' => {
+                p += 1;
+                i += 1;
+            }
+            Some(&c) if c != b'?' && c == s[i] => {
+                p += 1;
+                i += 1;
+            }
+            _ => match star {
+                Some((after, end)) if s[end] != b'/' => {
+                    star = Some((after, end + 1));
+                    p = after;
+                    i = end + 1;
+                }
+                _ => return false,
+            },
         }
-        (Some(b'?'), Some(&c)) if c != b'/' => glob(&pat[1..], &s[1..]),
-        (Some(p), Some(c)) if p == c => glob(&pat[1..], &s[1..]),
-        _ => false,
     }
+    pat[p..].iter().all(|&c| c == b'*')
 }
 
 /// The files the main file sources, in the order ifupdown reads them.
@@ -319,4 +343,44 @@ pub fn edits(guest: &GuestNetwork<'_>, spec: &NetworkSpec) -> Vec<FileEdit> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_within_a_component() {
+        assert!(glob(
+            b"/etc/network/interfaces.d/*",
+            b"/etc/network/interfaces.d/eth0"
+        ));
+        assert!(glob(
+            b"/etc/network/*.d/e?h*",
+            b"/etc/network/interfaces.d/eth0"
+        ));
+        assert!(glob(b"*", b""));
+        assert!(glob(b"a**b", b"axxb"));
+        assert!(!glob(b"/etc/network/*", b"/etc/network/interfaces.d/eth0"));
+        assert!(!glob(b"/etc/?", b"/etc//"));
+        assert!(!glob(b"/etc/*x", b"/etc/ab"));
+        assert!(glob(b"/a/*/c*", b"/a/b/cd"));
+        assert!(!glob(b"/a/*c", b"/a/b/c"));
+    }
+
+    #[test]
+    fn a_hostile_source_pattern_does_not_hang() {
+        // A guest's `source` line is matched against every guest file path: a pattern with
+        // many stars must not take exponential time (it hung customize --network).
+        let pat = format!("/etc/network/interfaces.d/{}b", "*a".repeat(30));
+        let path = format!("/etc/network/interfaces.d/{}", "a".repeat(60));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(glob(pat.as_bytes(), path.as_bytes()));
+        });
+        let matched = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("glob took longer than 5 s");
+        assert!(!matched);
+    }
 }

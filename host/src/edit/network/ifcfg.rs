@@ -7,6 +7,8 @@
 //! servers and replaces this family's. `ONBOOT=yes`; `DEVICE`, `HWADDR`, `UUID`, `NAME` and every
 //! other key stay as they are.
 
+use std::collections::BTreeMap;
+
 use super::{Family, GuestNetwork, IpConfig, NetworkSpec};
 use crate::edit::sysconfig;
 use crate::edit::udev::IfaceName;
@@ -25,6 +27,31 @@ fn numbered(k: &[u8], base: &[u8]) -> bool {
         .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
 }
 
+/// The `n` of a `DNSn` key, `n` from 1 (`DNS0` and indexes too large to be one are not
+/// servers anyone reads).
+fn dns_index(k: &[u8]) -> Option<usize> {
+    if !numbered(k, b"DNS") {
+        return None;
+    }
+    std::str::from_utf8(&k[3..])
+        .ok()?
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n >= 1)
+}
+
+/// The DNS servers as initscripts and NetworkManager read them: `DNS1`, `DNS2`, ... in index
+/// order whatever the line order, the last assignment of a key winning.
+fn dns_servers(c: &[u8]) -> Vec<String> {
+    let mut by_index = BTreeMap::new();
+    for (k, v) in sysconfig::entries(c) {
+        if let Some(n) = dns_index(k.as_bytes()) {
+            by_index.insert(n, String::from_utf8_lossy(&v).into_owned());
+        }
+    }
+    by_index.into_values().collect()
+}
+
 /// New ifcfg contents for `spec`; a missing file starts as `DEVICE`, `NAME`, `TYPE=Ethernet`.
 pub fn edit_ifcfg(content: Option<&[u8]>, spec: &NetworkSpec) -> Vec<u8> {
     let fresh;
@@ -37,20 +64,20 @@ pub fn edit_ifcfg(content: Option<&[u8]>, spec: &NetworkSpec) -> Vec<u8> {
     };
     let fam = spec.family();
     // DNS: collect current servers, drop this family's, add the new ones.
-    let old_dns: Vec<String> = sysconfig::entries(&c)
-        .into_iter()
-        .filter(|(k, _)| numbered(k.as_bytes(), b"DNS"))
-        .map(|(_, v)| String::from_utf8_lossy(&v).into_owned())
-        .collect();
+    let old_dns = dns_servers(&c);
+    // The other family's servers stay first; given servers join them, the other family's
+    // before this family's, so that a second run finds them all where the first put them.
     let mut dns: Vec<String> = old_dns
         .iter()
         .filter(|d| Family::of_text(d) != Some(fam))
         .cloned()
         .collect();
-    for d in spec.dns_of_family() {
-        let d = d.to_string();
-        if !dns.contains(&d) {
-            dns.push(d);
+    let given: Vec<String> = spec.dns_of_family().iter().map(|d| d.to_string()).collect();
+    let (this, other): (Vec<&String>, Vec<&String>) =
+        given.iter().partition(|d| Family::of_text(d) == Some(fam));
+    for d in other.into_iter().chain(this) {
+        if !dns.contains(d) {
+            dns.push(d.clone());
         }
     }
     match (&spec.config, fam) {
@@ -95,13 +122,7 @@ pub fn edit_ifcfg(content: Option<&[u8]>, spec: &NetworkSpec) -> Vec<u8> {
             c = sysconfig::set(&c, &format!("DNS{}", i + 1), d);
         }
         let count = dns.len();
-        c = sysconfig::remove_where(&c, |k| {
-            numbered(k, b"DNS")
-                && std::str::from_utf8(&k[3..])
-                    .ok()
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .is_some_and(|n| n > count)
-        });
+        c = sysconfig::remove_where(&c, |k| dns_index(k).is_some_and(|n| n > count));
     }
     sysconfig::set(&c, "ONBOOT", "yes")
 }

@@ -195,7 +195,9 @@ fn parse_list(lines: &[Line<'_>], key_line: usize, end: usize, inline: &[u8]) ->
             l.raw_items.push(
                 group
                     .iter()
-                    .map(|g| g.body[ind.min(g.body.len())..].to_vec())
+                    // Only blanks go: a continuation line indented less than the item
+                    // keeps every other byte.
+                    .map(|g| g.body[ind.min(indent_of(g))..].to_vec())
                     .collect(),
             );
         }
@@ -203,8 +205,15 @@ fn parse_list(lines: &[Line<'_>], key_line: usize, end: usize, inline: &[u8]) ->
     l
 }
 
+/// A list item as YAML reads it back: quoted when it has a `:` (IPv6), is empty (a bare `- `
+/// reads as a null item, not a string) or starts or ends with a blank (which a bare item
+/// loses).
 fn quote(addr: &str) -> String {
-    if addr.contains(':') {
+    if addr.is_empty()
+        || addr.contains(':')
+        || addr.starts_with([' ', '\t'])
+        || addr.ends_with([' ', '\t'])
+    {
         format!("\"{addr}\"")
     } else {
         addr.to_owned()
@@ -305,7 +314,12 @@ fn rewrite_block(
         if let IpConfig::Static(s) = &spec.config {
             addresses.scalars.push(s.cidr());
             route_new = s.gateway.map(|g| g.to_string());
-            for d in &s.dns {
+            // The other family's servers stay first; given servers join them, the other
+            // family's before this family's, so that a second run finds them all where the
+            // first put them.
+            let (this, other): (Vec<&std::net::IpAddr>, Vec<&std::net::IpAddr>) =
+                s.dns.iter().partition(|d| Family::of(d) == fam);
+            for d in other.into_iter().chain(this) {
                 let d = d.to_string();
                 if !ns_addresses.scalars.contains(&d) {
                     ns_addresses.scalars.push(d);
@@ -318,49 +332,54 @@ fn rewrite_block(
     out.extend_from_slice(lines[start].body);
     out.extend_from_slice(eol);
     out.extend_from_slice(&kept);
-    let mut put = |n: usize, s: &str| {
+    // Lines kept from the file are written as bytes: a non-UTF-8 byte stays what it was.
+    let mut put = |n: usize, s: &[u8]| {
         out.extend_from_slice(pad(n).as_bytes());
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(s);
         out.extend_from_slice(eol);
     };
     if render && matches!(spec.config, IpConfig::Dhcp) {
-        put(ci, &format!("{dhcp_key}: true"));
+        put(ci, format!("{dhcp_key}: true").as_bytes());
     }
     if !addresses.scalars.is_empty() || !addresses.raw_items.is_empty() {
-        put(ci, "addresses:");
+        put(ci, b"addresses:");
         for a in &addresses.scalars {
-            put(ci + step, &format!("- {}", quote(a)));
+            put(ci + step, format!("- {}", quote(a)).as_bytes());
         }
         for item in &addresses.raw_items {
             for l in item {
-                put(ci + step, &String::from_utf8_lossy(l));
+                put(ci + step, l);
             }
         }
     }
     if !routes.raw_items.is_empty() || route_new.is_some() || !routes.scalars.is_empty() {
-        put(ci, "routes:");
+        put(ci, b"routes:");
+        // A route written as a plain item is not one netplan takes, but it is the guest's.
+        for r in &routes.scalars {
+            put(ci + step, format!("- {}", quote(r)).as_bytes());
+        }
         for item in &routes.raw_items {
             for l in item {
-                put(ci + step, &String::from_utf8_lossy(l));
+                put(ci + step, l);
             }
         }
         if let Some(g) = &route_new {
-            put(ci + step, "- to: default");
-            put(ci + step + 2, &format!("via: {}", quote(g)));
+            put(ci + step, b"- to: default");
+            put(ci + step + 2, format!("via: {}", quote(g)).as_bytes());
         }
     }
     if !ns_addresses.scalars.is_empty() || !ns_other.is_empty() {
-        put(ci, "nameservers:");
+        put(ci, b"nameservers:");
         if !ns_addresses.scalars.is_empty() {
-            put(ci + step, "addresses:");
+            put(ci + step, b"addresses:");
             for a in &ns_addresses.scalars {
-                put(ci + 2 * step, &format!("- {}", quote(a)));
+                put(ci + 2 * step, format!("- {}", quote(a)).as_bytes());
             }
         }
         for l in &ns_other {
             let ind = text::indent(l).len();
             let rel = ind.saturating_sub(ns_other_base);
-            put(ci + step + rel, &String::from_utf8_lossy(text::trim(l)));
+            put(ci + step + rel, text::trim(l));
         }
     }
     out

@@ -570,3 +570,95 @@ fn networkd_catch_all_gets_an_earlier_file_and_exact_match_is_edited() {
     );
     assert_eq!(back[0].1, "# managed by ops\n[Match]\nName=ens3\n\n[Network]\nDHCP=yes\nAddress=2001:db8::5/64\nLLMNR=no\nDNS=2001:db8::53\n\n[Link]\nMTUBytes=9000");
 }
+
+#[test]
+fn ifcfg_dns_keys_out_of_order_are_read_by_index() {
+    // DNS2 above DNS1 (a hand edit): the servers are DNS1, DNS2, whatever the line order, so a
+    // second run must not swap them. An index too large to be one is nobody's server.
+    let c = "DEVICE=eth0\nDNS2=2001:db8::2\nDNS1=2001:db8::1\nDNS99999999999999999999=9.9.9.9\n";
+    let out = apply(
+        &[(&ifcfg::path(&spec("eth0:dhcp").iface), c)],
+        (false, false, true),
+        "eth0:static:192.0.2.10/24::8.8.8.8",
+        NetworkStyle::Ifcfg,
+    );
+    let get = |k: &str| crate::edit::sysconfig::get(out[0].1.as_bytes(), k);
+    assert_eq!(get("DNS1").as_deref(), Some(&b"2001:db8::1"[..]));
+    assert_eq!(get("DNS2").as_deref(), Some(&b"2001:db8::2"[..]));
+    assert_eq!(get("DNS3").as_deref(), Some(&b"8.8.8.8"[..]));
+}
+
+#[test]
+fn netplan_dns_of_the_other_family_keeps_its_place() {
+    // An IPv6 spec with an IPv4 DNS server too: the other family's server comes first (as
+    // one already there would), run after run.
+    let out = apply(
+        &[],
+        (true, false, false),
+        "enp1s0:static:[2001:db8::5]/64:[2001:db8::1]:2001:4860:4860::8888,8.8.8.8",
+        NetworkStyle::Netplan,
+    );
+    assert!(
+        out[0]
+            .1
+            .ends_with("addresses:\n          - 8.8.8.8\n          - \"2001:4860:4860::8888\"\n"),
+        "{}",
+        out[0].1
+    );
+}
+
+#[test]
+fn ifcfg_dns_of_the_other_family_keeps_its_place() {
+    let out = apply(
+        &[],
+        (false, false, true),
+        "enp1s0:static:[2001:db8::5]/64:[2001:db8::1]:2001:4860:4860::8888,8.8.8.8",
+        NetworkStyle::Ifcfg,
+    );
+    assert!(
+        out[0]
+            .1
+            .contains("DNS1=8.8.8.8\nDNS2=2001:4860:4860::8888\n"),
+        "{}",
+        out[0].1
+    );
+}
+
+#[test]
+fn debian_main_file_of_one_line_ending_in_cr() {
+    // No LF at all, a CR at the end: the LF added before the new stanza makes the file CRLF,
+    // so the stanza must be CRLF too, or the next run rewrites it.
+    let out = apply(
+        &[(debian::MAIN, "source /etc/network/interfaces.d/*\r")],
+        (false, false, false),
+        "eth0:dhcp",
+        NetworkStyle::Debian,
+    );
+    assert_eq!(
+        out[0].1,
+        "source /etc/network/interfaces.d/*\r\r\n\r\nauto eth0\r\niface eth0 inet dhcp\r\n"
+    );
+}
+
+#[test]
+fn netplan_empty_list_item_stays_a_string() {
+    // `- ""` written back as a bare `- ` would read as a null item the next time, and move.
+    let p = "/etc/netplan/00-installer-config.yaml";
+    let c = "network:\n  ethernets:\n    ens3:\n      addresses:\n      - 10.0.0.9/24\n      - \"\"\n  version: 2\n";
+    let out = apply(
+        &[(p, c)],
+        (true, false, false),
+        "ens3:static:2001:db8::5/64",
+        NetworkStyle::Netplan,
+    );
+    assert!(
+        out[0]
+            .1
+            .contains("      - 10.0.0.9/24\n        - \"\"\n        - \"2001:db8::5/64\"\n")
+            || out[0]
+                .1
+                .contains("        - 10.0.0.9/24\n        - \"\"\n        - \"2001:db8::5/64\"\n"),
+        "{}",
+        out[0].1
+    );
+}
