@@ -113,14 +113,26 @@ fn assert_no_qemu_survives(img: &Path, within: Duration, context: &str) {
     let started = Instant::now();
     loop {
         let left = qemu_processes_naming(img);
-        if left.is_empty() {
+        // Gone from /proc is not enough: a process on its way out keeps its locks until
+        // its last file is closed. The image is free when qemu-img can open it.
+        let free = || {
+            Command::new("qemu-img")
+                .args(["info", "-f", "qcow2"])
+                .arg(img)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if left.is_empty() && free() {
             return;
         }
         if started.elapsed() > within {
             for pid in &left {
                 sigkill(*pid as i32);
             }
-            panic!("{context}: QEMU {left:?} outlived the killed guestwright by {within:?}");
+            panic!(
+                "{context}: QEMU {left:?} (or a lock on the image) outlived the killed \
+                 guestwright by {within:?}"
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -218,8 +230,9 @@ fn kill_points(
     let (mut killed, mut completed, mut leaks, mut replays) = (0, 0, 0, 0);
     let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
     for i in 0..points() {
-        // Anywhere from the start to a little past a typical run's end.
-        let delay = span.mul_f64(rng.below(1051) as f64 / 1000.0);
+        // Mostly in the second half of a typical run (the first is the launch, where a
+        // kill finds nothing written), up to a little past its end.
+        let delay = span.mul_f64(0.4 + rng.below(801) as f64 / 1000.0);
         let context = format!("{name} kill point {i} (seed {seed}) at {delay:?}");
         let (v, finished) = kill_run(template, work, args, delay, paths, &context);
         if finished {
