@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Kill points per command; `GW_FAULT_POINTS` raises it for a longer soak.
+/// Kill points per command (at least 20 in CI); `GW_FAULT_POINTS` raises it for a longer soak.
 fn points() -> u64 {
     std::env::var("GW_FAULT_POINTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(12)
+        .unwrap_or(20)
 }
 
 fn s(p: &Path) -> &str {
