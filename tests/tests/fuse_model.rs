@@ -123,6 +123,48 @@ const REGRESSIONS: &[(&str, &str)] = &[
      symlink b t
      readlink t",
     ),
+    (
+        "a file given the inode number of a deleted directory still open was taken for that \
+         directory: the kernel marked the open directory bad and its fsync gave EIO",
+        "mkdir d 755
+     open 0 d RDONLY 0
+     rmdir d
+     symlink t s1
+     symlink t s2
+     symlink t s3
+     symlink t s4
+     symlink t s5
+     symlink t s6
+     symlink t s7
+     symlink t s8
+     fsync 0
+     close 0",
+    ),
+    (
+        "a directory given the inode number of a deleted directory still open was taken for \
+         the deleted one: creating in it gave ENOENT",
+        "mkdir d 755
+     open 0 d RDONLY 0
+     rmdir d
+     mkdir e1 755
+     mkdir e2 755
+     mkdir e3 755
+     mkdir e4 755
+     mkdir e5 755
+     mkdir e6 755
+     mkdir e7 755
+     mkdir e8 755
+     symlink t e1/s
+     symlink t e2/s
+     symlink t e3/s
+     symlink t e4/s
+     symlink t e5/s
+     symlink t e6/s
+     symlink t e7/s
+     symlink t e8/s
+     rename e1/s e2/r -
+     close 0",
+    ),
 ];
 
 #[test]
