@@ -290,10 +290,14 @@ impl Side {
         Res(sys::stat(&self.path(rel), false).map(|st| Value::Attr(Attr::of(&st))))
     }
 
-    /// The host's view of an open descriptor: (file size, unlinked).
-    pub fn fd_state(&self, slot: usize) -> Option<(u64, bool)> {
+    /// The host's view of an open descriptor: (file size, unlinked, a directory).
+    pub fn fd_state(&self, slot: usize) -> Option<(u64, bool, bool)> {
         let st = sys::fstat(self.fds[slot]?).ok()?;
-        Some((st.size, st.nlink == 0))
+        Some((
+            st.size,
+            st.nlink == 0,
+            st.mode & libc::S_IFMT == libc::S_IFDIR,
+        ))
     }
 
     /// Closes every open descriptor; the results in slot order.

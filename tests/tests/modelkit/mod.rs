@@ -135,9 +135,11 @@ fn view(host: &Side) -> View {
     let mut v = View::default();
     walk(&host.root, ".", &mut v.entries);
     for (slot, fd) in v.fds.iter_mut().enumerate() {
-        *fd = host
-            .fd_state(slot)
-            .map(|(size, unlinked)| FdView { unlinked, size });
+        *fd = host.fd_state(slot).map(|(size, unlinked, dir)| FdView {
+            unlinked,
+            dir,
+            size,
+        });
     }
     v
 }

@@ -642,6 +642,8 @@ pub enum Kind {
 pub struct FdView {
     /// Its file has no name left (nlink 0 on the host).
     pub unlinked: bool,
+    /// It is a directory.
+    pub dir: bool,
     /// The file's size on the host.
     pub size: u64,
 }
@@ -668,9 +670,9 @@ pub const EXPLICIT_BEFORE: i64 = 1_500_000_000;
 /// Which known bugs the generator steers around (see `KNOWN_BUGS` in the test).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Exclusions {
-    /// fstat, fchmod and futimens of a descriptor whose file was unlinked (the mount
-    /// answers ENOENT: issue 10, item 5).
-    pub unlinked_fd_attrs: bool,
+    /// fstat, fchmod and futimens of a descriptor of a directory that was removed (the
+    /// mount answers ENOENT: issue 10, item 5).
+    pub removed_dir_fd_attrs: bool,
     /// Names longer than 255 bytes (the mount answers ENOENT, not ENAMETOOLONG: issue 10,
     /// item 5).
     pub long_names: bool,
@@ -869,7 +871,7 @@ impl Gen {
         let Some((slot, fd)) = self.open_slot(v) else {
             return self.open(v);
         };
-        let attrs_excluded = fd.unlinked && self.excluded.unlinked_fd_attrs;
+        let attrs_excluded = fd.unlinked && fd.dir && self.excluded.removed_dir_fd_attrs;
         loop {
             let op = match self.rng.random_range(0..100) {
                 0..=29 => Op::Pwrite {
@@ -1126,6 +1128,7 @@ mod tests {
         v.entries.push(("d".into(), Kind::Dir, 0));
         v.fds[0] = Some(FdView {
             unlinked: false,
+            dir: false,
             size: 10,
         });
         for _ in 0..5000 {

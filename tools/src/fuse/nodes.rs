@@ -7,8 +7,14 @@
 //! moves one name and everything below follows. A hard link is one node with several names.
 //!
 //! Node ids are the guest's inode numbers for the filesystem mounted at `/` (so `ls -i` and
-//! `stat` show real inode numbers, like guestmount's `use_ino`); the root is FUSE's node 1,
+//! `stat` show real inode numbers, like guestmount's `use_ino`, but for the case below); the root is FUSE's node 1,
 //! and inodes of other filesystems (`-m /dev/sda1:/boot`) get ids from a high range.
+//! The guest gives the number of a deleted inode to the next file it creates, while the
+//! kernel may still hold the deleted one (an open directory or file, a cwd): the new inode
+//! then gets an id of its own from another high range (which `stat` shows as its inode
+//! number: fuser answers with one number for both), or the kernel would take it for the
+//! old one (and fail both: a file of another type makes the old inode "bad", so its fsync
+//! gives EIO; a directory would be the deleted one, in which nothing can be created).
 //!
 //! Every cached item carries the time it was fetched and is trusted for the attribute
 //! timeout. The mount is the only writer of the guest filesystem, so each change made
@@ -23,6 +29,9 @@ use std::time::{Duration, Instant};
 pub const ROOT: u64 = 1;
 /// Ids handed to inodes of filesystems other than the one at `/`.
 const FOREIGN_BASE: u64 = 1 << 62;
+/// Ids handed to inodes of the filesystem at `/` whose number the guest reused while the
+/// kernel still held the deleted file under it (see [`Table::remember`]).
+const REUSED_BASE: u64 = 1 << 61;
 /// Nodes kept before the ones the kernel no longer references are dropped.
 const MAX_NODES: usize = 500_000;
 /// Deepest path rebuilt (guards against a cycle the table should never hold).
@@ -39,6 +48,8 @@ struct Node {
     xattrs: Option<(Vec<XAttr>, Instant)>,
     /// The directory's names in listing order, when the whole directory is known.
     listing: Option<(Vec<Vec<u8>>, Instant)>,
+    /// Its last name was removed: the guest may have freed the inode.
+    gone: bool,
 }
 
 /// What the cache says about a name in a directory.
@@ -59,6 +70,9 @@ pub struct Table {
     dentries: HashMap<(u64, Vec<u8>), u64>,
     foreign: HashMap<(u64, u64), u64>,
     next_foreign: u64,
+    /// Inode numbers of `/`'s filesystem mapped to an id of the reused range.
+    reused: HashMap<u64, u64>,
+    next_reused: u64,
     root: (u64, u64),
     ttl: Duration,
 }
@@ -71,6 +85,8 @@ impl Table {
             dentries: HashMap::new(),
             foreign: HashMap::new(),
             next_foreign: FOREIGN_BASE,
+            reused: HashMap::new(),
+            next_reused: REUSED_BASE,
             root: (root.dev, root.ino),
             ttl,
         };
@@ -89,8 +105,8 @@ impl Table {
         if (st.dev, st.ino) == self.root {
             return ROOT;
         }
-        if st.dev == self.root.0 && st.ino > ROOT && st.ino < FOREIGN_BASE {
-            return st.ino;
+        if st.dev == self.root.0 && st.ino > ROOT && st.ino < REUSED_BASE {
+            return self.reused.get(&st.ino).copied().unwrap_or(st.ino);
         }
         if let Some(id) = self.foreign.get(&(st.dev, st.ino)) {
             return *id;
@@ -140,7 +156,26 @@ impl Table {
         link: Option<Vec<u8>>,
         xattrs: Option<Vec<XAttr>>,
     ) -> u64 {
-        let id = self.id_for(st);
+        let mut id = self.id_for(st);
+        if let Some(old) = self.nodes.get_mut(&id).filter(|n| n.gone) {
+            if old.nlookup > 0 && id != ROOT {
+                // The guest reused the number of a deleted inode the kernel still holds:
+                // the new inode must not be taken for it.
+                id = if id < FOREIGN_BASE {
+                    let fresh = self.next_reused;
+                    self.next_reused += 1;
+                    self.reused.insert(st.ino, fresh);
+                    fresh
+                } else {
+                    let fresh = self.next_foreign;
+                    self.next_foreign += 1;
+                    self.foreign.insert((st.dev, st.ino), fresh);
+                    fresh
+                };
+            } else {
+                old.gone = false;
+            }
+        }
         let now = Instant::now();
         let key = (parent, name.to_vec());
         if let Some(old) = self.dentries.insert(key.clone(), id) {
@@ -189,6 +224,7 @@ impl Table {
         if let Some(node) = self.nodes.get_mut(&id) {
             node.names.retain(|(p, n)| !(*p == parent && n == name));
             if node.names.is_empty() {
+                node.gone = true;
                 // Its last known name is gone: the guest may free the inode and give its
                 // number to the next file it creates, which must not inherit what is
                 // cached about this one.
@@ -398,6 +434,7 @@ impl Table {
             let node = t.nodes.entry(id).or_default();
             // The new name comes first: it is the one paths are built from.
             node.names.insert(0, (p, n.to_vec()));
+            node.gone = false;
             t.listing_add(p, n);
         };
         if let Some(id) = src {
@@ -511,6 +548,30 @@ mod tests {
         t.remember(ROOT, b"b", &st(42, 0o100644), None, None);
         t.removed(ROOT, b"a");
         assert_eq!(t.xattrs(a), Some(vec![]));
+    }
+
+    #[test]
+    fn a_number_reused_while_the_kernel_holds_the_deleted_inode_gets_a_new_id() {
+        let mut t = table();
+        let d = t.remember(ROOT, b"d", &st(50, 0o40755), None, None);
+        t.add_lookup(d);
+        t.removed(ROOT, b"d");
+        // The kernel still holds the deleted directory (an open fd): the new directory
+        // with its number must be another node.
+        let e = t.remember(ROOT, b"e", &st(50, 0o40755), None, None);
+        assert_ne!(e, d);
+        let f = t.remember(e, b"f", &st(51, 0o100644), None, None);
+        assert_eq!(t.path(f).unwrap().as_bytes(), b"/e/f");
+        assert_eq!(t.remember(ROOT, b"e", &st(50, 0o40755), None, None), e);
+        // Once the kernel forgot it, a number is used as it is.
+        t.add_lookup(f);
+        t.forget(f, 1);
+        t.removed(e, b"f");
+        assert_eq!(t.remember(ROOT, b"g", &st(51, 0o120777), None, None), 51);
+        // A renamed node keeps its id.
+        t.add_lookup(51);
+        t.renamed(ROOT, b"g", e, b"h", false);
+        assert_eq!(t.remember(e, b"h", &st(51, 0o120777), None, None), 51);
     }
 
     #[test]
