@@ -190,8 +190,18 @@ impl Channel {
     /// Closes the channel from this side; calls in flight fail, a send blocked on a full
     /// channel included.
     pub fn close(&self, reason: &str) {
-        let _ = self.control.shutdown(std::net::Shutdown::Both);
+        // Marked first, so a send that the shutdown breaks finds the reason (see `broken`).
         mark_closed(self, reason.to_string());
+        let _ = self.control.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// A write to the channel failed: the channel's closing if it was closed (the write
+    /// broke because of it), the write's own error otherwise.
+    fn broken(&self, e: io::Error) -> CallError {
+        match self.closed_reason() {
+            Some(reason) => CallError::Closed(reason),
+            None => CallError::Channel(e),
+        }
     }
 
     /// Takes the transfer disk for one call, if there is one and no other call has it.
@@ -237,7 +247,7 @@ impl Channel {
         rx: &Receiver<Event>,
     ) -> Result<Vec<u8>, CallError> {
         self.send(FrameKind::Request, id, payload)
-            .map_err(CallError::Channel)?;
+            .map_err(|e| self.broken(e))?;
         let mut early = None;
         let mut stream_err = None;
         let mut output = None;
@@ -258,7 +268,7 @@ impl Channel {
                 Ok(None) => {}
                 Ok(Some(event)) => early = Some(event),
                 Err(InputError::Read(e)) => stream_err = Some(e),
-                Err(InputError::Channel(e)) => return Err(CallError::Channel(e)),
+                Err(InputError::Channel(e)) => return Err(self.broken(e)),
             },
         }
         loop {
