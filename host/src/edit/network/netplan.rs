@@ -387,7 +387,16 @@ fn rewrite_block(
 
 /// Rewrites `IFACE` in one file; `None` when the file does not define it (in block style).
 pub fn edit_netplan_file(content: &[u8], spec: &NetworkSpec, render: bool) -> Option<Vec<u8>> {
-    let lines = text::lines(content);
+    let mut lines = text::lines(content);
+    // YAML reads a CR as a line break too: a bare CR that ends the file ends its last line
+    // and is no part of its value. The file keeps ending in it (below), so that a second run,
+    // which sees it as before, writes the same bytes.
+    if let Some(last) = lines.last_mut() {
+        if last.eol.is_empty() && last.body.ends_with(b"\r") {
+            let (body, eol) = last.body.split_at(last.body.len() - 1);
+            *last = Line { body, eol };
+        }
+    }
     let (start, end) = find_iface(&lines, spec.iface.as_str())?;
     let eol = text::eol_of(content);
     let mut out = Vec::new();
@@ -397,8 +406,11 @@ pub fn edit_netplan_file(content: &[u8], spec: &NetworkSpec, render: bool) -> Op
     }
     let block = rewrite_block(&lines, start, end, spec, render, eol);
     out.extend_from_slice(&block);
-    if end == lines.len() && lines[end - 1].eol.is_empty() {
-        out.truncate(out.len() - eol.len()); // keep a missing final newline missing
+    let final_eol = lines[end - 1].eol;
+    if end == lines.len() && !final_eol.ends_with(b"\n") {
+        // keep a missing final newline missing, and a final bare CR a bare CR
+        out.truncate(out.len() - eol.len());
+        out.extend_from_slice(final_eol);
     }
     for l in &lines[end..] {
         out.extend_from_slice(l.body);
