@@ -283,27 +283,36 @@ fn map_names(body: &[u8], f: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Vec<u8> {
 }
 
 /// Replaces all names of a hosts line by `names`, keeping the address, the separator after it
-/// and any trailing whitespace or comment.
+/// and any trailing whitespace or comment. A `#` starts the comment wherever it is, also right
+/// after the address (`127.0.1.1# note`), as hosts(5) reads it: the names go before it.
 fn replace_all_names(body: &[u8], names: &[u8]) -> Vec<u8> {
-    let ind = text::indent(body).len();
-    let addr_len = body[ind..]
+    let data_end = body.iter().position(|&b| b == b'#').unwrap_or(body.len());
+    let data = &body[..data_end];
+    let ind = text::indent(data).len();
+    let addr_len = data[ind..]
         .iter()
         .take_while(|&&b| b != b' ' && b != b'\t')
         .count();
     let after_addr = ind + addr_len;
-    let sep_len = text::indent(&body[after_addr..]).len();
+    let sep_len = text::indent(&data[after_addr..]).len();
     let sep: &[u8] = if sep_len == 0 {
         b"\t"
     } else {
-        &body[after_addr..after_addr + sep_len]
+        &data[after_addr..after_addr + sep_len]
     };
-    let data_end = body.iter().position(|&b| b == b'#').unwrap_or(body.len());
-    let names_end = body[..data_end]
+    let names_end = data
         .iter()
         .rposition(|&b| b != b' ' && b != b'\t')
         .map_or(0, |p| p + 1)
         .max(after_addr);
-    [&body[..after_addr], sep, names, &body[names_end..]].concat()
+    // A comment right after the last name (`web# note`) is one to hosts(5), but not to a
+    // reader that splits on blanks: keep a blank between them.
+    let gap: &[u8] = if names_end == data_end && data_end < body.len() {
+        b" "
+    } else {
+        b""
+    };
+    [&body[..after_addr], sep, names, gap, &body[names_end..]].concat()
 }
 
 /// New /etc/sysconfig/network contents with `HOSTNAME=` set (RHEL 6 and older); other keys
@@ -451,6 +460,21 @@ mod tests {
             out,
             "127.0.0.1 localhost\n127.0.1.1   web  # set by installer\n"
         );
+    }
+
+    #[test]
+    fn comment_right_after_the_127_0_1_1_address_gets_the_names_before_it() {
+        // `#` starts a comment wherever it is: the names go before it, not into it, so a
+        // second run finds them and changes nothing.
+        let c = b"127.0.0.1 localhost\n127.0.1.1# set by installer\n";
+        let out = hosts(c, Some("debian"), "web", LoopbackAlias::AddIfMissing);
+        assert_eq!(
+            out,
+            "127.0.0.1 localhost\n127.0.1.1\tweb # set by installer\n"
+        );
+        let c = b"127.0.1.1\told#note\n";
+        let out = hosts(c, None, "new.example", LoopbackAlias::AddIfMissing);
+        assert_eq!(out, "127.0.1.1\tnew.example new #note\n");
     }
 
     #[test]

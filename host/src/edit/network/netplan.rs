@@ -143,12 +143,57 @@ fn find_iface(lines: &[Line<'_>], iface: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// A list under a key: flow `[a, b]` on the key line, or `- item` lines below it. Items that
-/// are not plain scalars are returned as raw line groups.
+/// A list under a key: flow `[a, b]` on the key line, or `- item` lines below it, in the
+/// file's order (written back in it, so that a second run finds them where the first put
+/// them).
 #[derive(Debug, Default)]
 struct List {
-    scalars: Vec<String>,
-    raw_items: Vec<Vec<Vec<u8>>>,
+    items: Vec<Item>,
+}
+
+/// One item of a [`List`].
+#[derive(Debug)]
+enum Item {
+    /// A plain scalar, unquoted, and the item's line (less the list's indentation) when it
+    /// comes from a block list: written back as those bytes, whatever they are.
+    Scalar(String, Option<Vec<u8>>),
+    /// Any other item: its lines, less the list's indentation.
+    Raw(Vec<Vec<u8>>),
+}
+
+impl List {
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn has_scalar(&self, s: &str) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::Scalar(x, _) if x == s))
+    }
+
+    /// Drops the scalars of family `fam`.
+    fn drop_family(&mut self, fam: Family) {
+        self.items.retain(|i| match i {
+            Item::Scalar(a, _) => Family::of_text(a) != Some(fam),
+            Item::Raw(_) => true,
+        });
+    }
+
+    /// Writes the items, each line at indentation `n`.
+    fn put(&self, n: usize, put: &mut impl FnMut(usize, &[u8])) {
+        for item in &self.items {
+            match item {
+                Item::Scalar(_, Some(line)) => put(n, line),
+                Item::Scalar(a, None) => put(n, format!("- {}", quote(a)).as_bytes()),
+                Item::Raw(lines) => {
+                    for l in lines {
+                        put(n, l);
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn parse_list(lines: &[Line<'_>], key_line: usize, end: usize, inline: &[u8]) -> List {
@@ -157,10 +202,11 @@ fn parse_list(lines: &[Line<'_>], key_line: usize, end: usize, inline: &[u8]) ->
     if inline.starts_with(b"[") {
         let body = String::from_utf8_lossy(inline);
         let body = body.trim_start_matches('[').split(']').next().unwrap_or("");
-        l.scalars = body
+        l.items = body
             .split(',')
             .map(|s| s.trim().trim_matches(['"', '\'']).to_owned())
             .filter(|s| !s.is_empty())
+            .map(|s| Item::Scalar(s, None))
             .collect();
         return l;
     }
@@ -190,16 +236,18 @@ fn parse_list(lines: &[Line<'_>], key_line: usize, end: usize, inline: &[u8]) ->
                 || rest.starts_with(b"'")
                 || !rest.windows(2).any(|w| w == b": ") && !rest.ends_with(b":"));
         if simple {
-            l.scalars.push(scalar(rest));
+            let line = &group[0].body[ind.min(indent_of(group[0]))..];
+            l.items
+                .push(Item::Scalar(scalar(rest), Some(line.to_vec())));
         } else {
-            l.raw_items.push(
+            l.items.push(Item::Raw(
                 group
                     .iter()
                     // Only blanks go: a continuation line indented less than the item
                     // keeps every other byte.
                     .map(|g| g.body[ind.min(indent_of(g))..].to_vec())
                     .collect(),
-            );
+            ));
         }
     }
     l
@@ -283,13 +331,12 @@ fn rewrite_block(
         }
     }
     // this family's settings out
-    addresses
-        .scalars
-        .retain(|a| Family::of_text(a) != Some(fam));
-    ns_addresses
-        .scalars
-        .retain(|a| Family::of_text(a) != Some(fam));
-    routes.raw_items.retain(|item| {
+    addresses.drop_family(fam);
+    ns_addresses.drop_family(fam);
+    routes.items.retain(|item| {
+        let Item::Raw(item) = item else {
+            return true;
+        };
         let mut to = None;
         let mut via = None;
         for l in item {
@@ -312,7 +359,7 @@ fn rewrite_block(
     let mut route_new: Option<String> = None;
     if render {
         if let IpConfig::Static(s) = &spec.config {
-            addresses.scalars.push(s.cidr());
+            addresses.items.push(Item::Scalar(s.cidr(), None));
             route_new = s.gateway.map(|g| g.to_string());
             // The other family's servers stay first; given servers join them, the other
             // family's before this family's, so that a second run finds them all where the
@@ -321,8 +368,8 @@ fn rewrite_block(
                 s.dns.iter().partition(|d| Family::of(d) == fam);
             for d in other.into_iter().chain(this) {
                 let d = d.to_string();
-                if !ns_addresses.scalars.contains(&d) {
-                    ns_addresses.scalars.push(d);
+                if !ns_addresses.has_scalar(&d) {
+                    ns_addresses.items.push(Item::Scalar(d, None));
                 }
             }
         }
@@ -341,40 +388,24 @@ fn rewrite_block(
     if render && matches!(spec.config, IpConfig::Dhcp) {
         put(ci, format!("{dhcp_key}: true").as_bytes());
     }
-    if !addresses.scalars.is_empty() || !addresses.raw_items.is_empty() {
+    if !addresses.is_empty() {
         put(ci, b"addresses:");
-        for a in &addresses.scalars {
-            put(ci + step, format!("- {}", quote(a)).as_bytes());
-        }
-        for item in &addresses.raw_items {
-            for l in item {
-                put(ci + step, l);
-            }
-        }
+        addresses.put(ci + step, &mut put);
     }
-    if !routes.raw_items.is_empty() || route_new.is_some() || !routes.scalars.is_empty() {
+    if !routes.is_empty() || route_new.is_some() {
         put(ci, b"routes:");
         // A route written as a plain item is not one netplan takes, but it is the guest's.
-        for r in &routes.scalars {
-            put(ci + step, format!("- {}", quote(r)).as_bytes());
-        }
-        for item in &routes.raw_items {
-            for l in item {
-                put(ci + step, l);
-            }
-        }
+        routes.put(ci + step, &mut put);
         if let Some(g) = &route_new {
             put(ci + step, b"- to: default");
             put(ci + step + 2, format!("via: {}", quote(g)).as_bytes());
         }
     }
-    if !ns_addresses.scalars.is_empty() || !ns_other.is_empty() {
+    if !ns_addresses.is_empty() || !ns_other.is_empty() {
         put(ci, b"nameservers:");
-        if !ns_addresses.scalars.is_empty() {
+        if !ns_addresses.is_empty() {
             put(ci + step, b"addresses:");
-            for a in &ns_addresses.scalars {
-                put(ci + 2 * step, format!("- {}", quote(a)).as_bytes());
-            }
+            ns_addresses.put(ci + 2 * step, &mut put);
         }
         for l in &ns_other {
             let ind = text::indent(l).len();
@@ -387,7 +418,16 @@ fn rewrite_block(
 
 /// Rewrites `IFACE` in one file; `None` when the file does not define it (in block style).
 pub fn edit_netplan_file(content: &[u8], spec: &NetworkSpec, render: bool) -> Option<Vec<u8>> {
-    let lines = text::lines(content);
+    let mut lines = text::lines(content);
+    // YAML reads a CR as a line break too: a bare CR that ends the file ends its last line
+    // and is no part of its value. The file keeps ending in it (below), so that a second run,
+    // which sees it as before, writes the same bytes.
+    if let Some(last) = lines.last_mut() {
+        if last.eol.is_empty() && last.body.ends_with(b"\r") {
+            let (body, eol) = last.body.split_at(last.body.len() - 1);
+            *last = Line { body, eol };
+        }
+    }
     let (start, end) = find_iface(&lines, spec.iface.as_str())?;
     let eol = text::eol_of(content);
     let mut out = Vec::new();
@@ -397,8 +437,11 @@ pub fn edit_netplan_file(content: &[u8], spec: &NetworkSpec, render: bool) -> Op
     }
     let block = rewrite_block(&lines, start, end, spec, render, eol);
     out.extend_from_slice(&block);
-    if end == lines.len() && lines[end - 1].eol.is_empty() {
-        out.truncate(out.len() - eol.len()); // keep a missing final newline missing
+    let final_eol = lines[end - 1].eol;
+    if end == lines.len() && !final_eol.ends_with(b"\n") {
+        // keep a missing final newline missing, and a final bare CR a bare CR
+        out.truncate(out.len() - eol.len());
+        out.extend_from_slice(final_eol);
     }
     for l in &lines[end..] {
         out.extend_from_slice(l.body);

@@ -662,3 +662,80 @@ fn netplan_empty_list_item_stays_a_string() {
         out[0].1
     );
 }
+
+#[test]
+fn netplan_last_line_ending_in_a_bare_cr_keeps_it_as_its_line_end() {
+    // No LF after the last item, a CR instead (and a quote never closed): the CR ends the
+    // line, as YAML reads it. It is no part of the item, which stays as the guest wrote it,
+    // and the file still ends in it, so the second run reads what the first wrote.
+    let p = "/etc/netplan/50-cloud-init.yaml";
+    let c = "network:\n  ethernets:\n    eth0:\n      mtu: 1500\n      addresses:\n        - \"10.0.0.9/24\r";
+    let out = apply(
+        &[(p, c)],
+        (true, false, false),
+        "eth0:static:2001:db8::5/64",
+        NetworkStyle::Netplan,
+    );
+    assert_eq!(
+        out[0].1,
+        "network:\n  ethernets:\n    eth0:\n      mtu: 1500\n      addresses:\n        - \"10.0.0.9/24\n        - \"2001:db8::5/64\"\r"
+    );
+    // A kept line last: the same.
+    let c = "network:\n  ethernets:\n    eth0:\n      dhcp4: true\n      mtu: 1500\r";
+    let out = apply(
+        &[(p, c)],
+        (true, false, false),
+        "eth0:static:10.0.0.9/24",
+        NetworkStyle::Netplan,
+    );
+    assert_eq!(
+        out[0].1,
+        "network:\n  ethernets:\n    eth0:\n      mtu: 1500\n      addresses:\n        - 10.0.0.9/24\r"
+    );
+    // After the interface's block, the guest's own last line stays byte for byte.
+    let c = "network:\n  ethernets:\n    eth0:\n      dhcp4: true\n  version: \"2\r";
+    let out = apply(
+        &[(p, c)],
+        (true, false, false),
+        "eth0:static:10.0.0.9/24",
+        NetworkStyle::Netplan,
+    );
+    assert_eq!(
+        out[0].1,
+        "network:\n  ethernets:\n    eth0:\n      addresses:\n        - 10.0.0.9/24\n  version: \"2\r"
+    );
+}
+
+#[test]
+fn netplan_list_items_keep_their_order() {
+    // A `- x` line indented less than the route items belongs to the item above; written back
+    // at the items' indentation it is an item of its own. The next run must find it where
+    // the first put it, not move the plain items before the others.
+    let p = "/etc/netplan/00-installer-config.yaml";
+    let c = "network:\n  ethernets:\n    ens3:\n      routes:\n      - to: default\n     - corp.example\n";
+    let out = apply(
+        &[(p, c)],
+        (true, false, false),
+        "ens3:static:2001:db8::5/64",
+        NetworkStyle::Netplan,
+    );
+    assert_eq!(
+        out[0].1,
+        "network:\n  ethernets:\n    ens3:\n      addresses:\n        - \"2001:db8::5/64\"\n      routes:\n        - to: default\n        - corp.example\n"
+    );
+    // Kept as its bytes too: a plain item is not quoted anew (`a:b` would be).
+    let c = "network:\n  ethernets:\n    ens3:\n      routes:\n      - to: default\n     - corp:example\n";
+    let out = apply(
+        &[(p, c)],
+        (true, false, false),
+        "ens3:static:2001:db8::5/64",
+        NetworkStyle::Netplan,
+    );
+    assert!(
+        out[0]
+            .1
+            .ends_with("        - to: default\n        - corp:example\n"),
+        "{}",
+        out[0].1
+    );
+}
