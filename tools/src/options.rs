@@ -59,21 +59,25 @@ pub struct ApplianceArgs {
     /// Follow raw backing files (which have no header to check) under DIR too, not only
     /// in the directory tree of the image that names them. Repeatable; the directories in
     /// GUESTWRIGHT_ALLOW_BACKING (separated by ':') are added.
-    #[arg(long = "allow-backing", value_name = "DIR", global = true)]
+    #[arg(long = "allow-backing", value_name = "DIR", global = true,
+          value_parser = parse_absolute_dir)]
     pub allow_backing: Vec<PathBuf>,
 }
 
 impl ApplianceArgs {
     /// Puts these options into the launch settings (which hold the environment's already).
-    pub fn configure(&self, config: &mut guestwright::LaunchConfig) -> Result<(), String> {
+    pub fn configure(&self, config: &mut guestwright::LaunchConfig) {
         config.accel = self.accel;
-        for dir in &self.allow_backing {
-            let abs = std::path::absolute(dir)
-                .map_err(|e| format!("--allow-backing {}: {e}", dir.display()))?;
-            config.allow_backing.push(abs);
-        }
-        Ok(())
+        config
+            .allow_backing
+            .extend(self.allow_backing.iter().cloned());
     }
+}
+
+/// Parses `--allow-backing DIR` into an absolute path, so a later change of directory
+/// cannot change what it allows.
+fn parse_absolute_dir(s: &str) -> Result<PathBuf, String> {
+    std::path::absolute(s).map_err(|e| format!("{s:?} cannot be made absolute: {e}"))
 }
 
 /// Parses `--accel`, which may come from `GUESTWRIGHT_ACCEL`: the message names both, as

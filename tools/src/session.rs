@@ -16,12 +16,7 @@ pub enum Access {
 /// The launch settings: environment first, then the command line.
 pub fn launch_config(appliance: &ApplianceArgs, verbose: bool) -> Result<LaunchConfig, Error> {
     let mut config = LaunchConfig::from_env()?;
-    appliance
-        .configure(&mut config)
-        .map_err(|detail| Error::Protocol {
-            operation: "options".into(),
-            detail,
-        })?;
+    appliance.configure(&mut config);
     config.verbose |= verbose;
     Ok(config)
 }

@@ -6,9 +6,10 @@ use clap::Args;
 use guestwright::customize::{self, clone};
 use guestwright::Format;
 
-use super::customize::{launch_config, options, plan, print_report, OperationArgs, RunArgs};
+use super::customize::{options, plan, print_report, OperationArgs, RunArgs};
 use crate::error::Result;
 use crate::options::ApplianceArgs;
+use crate::session::launch_config;
 
 /// Create NEW as a qcow2 overlay backed by BASE, then apply customize operations to NEW only.
 ///

@@ -13,6 +13,7 @@ use guestwright::Format;
 
 use crate::error::{CliError, Result};
 use crate::options::ApplianceArgs;
+use crate::session::launch_config;
 
 /// Operations that name files of further operations.
 const FILE_OPERATIONS: &[(&str, &str, &str)] = &[
@@ -133,22 +134,6 @@ pub struct CustomizeArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub ops: OperationArgs,
-}
-
-/// The launch settings: environment first, then the command line.
-pub fn launch_config(
-    appliance: &ApplianceArgs,
-    verbose: bool,
-) -> Result<guestwright::LaunchConfig> {
-    let mut config = guestwright::LaunchConfig::from_env().map_err(guestwright::Error::from)?;
-    appliance.configure(&mut config).map_err(|detail| {
-        CliError::Library(guestwright::Error::Protocol {
-            operation: "options".into(),
-            detail,
-        })
-    })?;
-    config.verbose |= verbose;
-    Ok(config)
 }
 
 fn progress(msg: &str) {

@@ -8,9 +8,10 @@ use guestwright::customize::{self, CustomizeError};
 use guestwright::edit::sysprep::{default_operations, parse_operations, OPERATIONS};
 use guestwright::Format;
 
-use super::customize::{launch_config, options, plan, print_report, OperationArgs, RunArgs};
+use super::customize::{options, plan, print_report, OperationArgs, RunArgs};
 use crate::error::{CliError, Result};
 use crate::options::ApplianceArgs;
+use crate::session::launch_config;
 
 /// Reset a disk image to a template: machine-id, SSH host keys, logs, udev net rules, ...
 ///

@@ -81,11 +81,7 @@ fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<C
         pid_file,
         fd,
         accel: appliance.accel,
-        allow_backing: {
-            let mut lc = guestwright::LaunchConfig::default();
-            appliance.configure(&mut lc)?;
-            lc.allow_backing
-        },
+        allow_backing: appliance.allow_backing.clone(),
         verbose,
     })
 }

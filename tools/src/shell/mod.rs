@@ -311,11 +311,7 @@ impl Shell {
         verbose: u8,
         interactive: bool,
     ) -> Result<Shell, ShellError> {
-        let mut config = LaunchConfig::from_env().map_err(guestwright::Error::from)?;
-        appliance
-            .configure(&mut config)
-            .map_err(ShellError::Usage)?;
-        config.verbose |= verbose > 0;
+        let config = crate::session::launch_config(appliance, verbose > 0)?;
         let mut h = Handle::with_config(config);
         let options = DriveOptions {
             format: args.format,
