@@ -9,39 +9,13 @@
 
 #[macro_use]
 mod log;
-pub mod attrs;
-pub mod blockdev;
+pub mod block;
 pub mod boot;
-pub mod checksum;
-pub mod command;
-pub mod conn;
-pub mod copy;
-pub mod devices;
-pub mod dirs;
-pub mod extras;
-pub mod fileops;
-pub mod files;
-pub mod fsinfo;
-pub mod glob;
-pub mod guestfs;
-pub mod handles;
-pub mod luks;
-pub mod lvm;
-pub mod mkfs;
-pub mod modules;
-pub mod mounts;
-pub mod parts;
+pub mod fs;
 pub mod probe;
-pub mod reaper;
-pub mod replace;
-pub mod server;
+pub mod rpc;
+pub mod stream;
 mod sys;
-pub mod tario;
-pub mod tools;
-pub mod transfer;
-pub mod tree;
-pub mod walk;
-pub mod xfer;
 
 use guestwright_protocol::{codec, FrameKind, Hello, CHANNEL_NAME, PROTOCOL_VERSION, VERSION};
 use std::process::ExitCode;
@@ -74,9 +48,9 @@ fn run() -> std::io::Result<()> {
     let args = boot::BootArgs::read()?;
     log::set_verbose(args.verbose);
     debug!("started at {} ms", boot::uptime_ms());
-    reaper::start();
+    boot::reaper::start();
 
-    let modules = modules::Modules::load_index(&args.cmdline);
+    let modules = boot::modules::Modules::load_index(&args.cmdline);
     // microvm's devices are on virtio-mmio; only a machine without them needs virtio-pci.
     if let Err(e) = modules.load("virtio_mmio") {
         info!("virtio_mmio: {e}");
@@ -95,7 +69,7 @@ fn run() -> std::io::Result<()> {
     }
     debug!("boot modules loaded at {} ms", boot::uptime_ms());
     let port = boot::open_port(CHANNEL_NAME, Duration::from_secs(10))?;
-    let disks = devices::Disks::discover(args.drives, Duration::from_secs(10))?;
+    let disks = block::devices::Disks::discover(args.drives, Duration::from_secs(10))?;
     debug!(
         "{} drive(s) and the channel are up at {} ms",
         disks.len(),
@@ -109,14 +83,14 @@ fn run() -> std::io::Result<()> {
         uptime_ms: boot::uptime_ms(),
         drives: disks.len() as u32,
     };
-    let server = Arc::new(server::Server {
+    let server = Arc::new(rpc::server::Server {
         disks,
         modules,
-        mounts: mounts::Mounts::default(),
+        mounts: fs::mounts::Mounts::default(),
     });
     let conn_port = port.try_clone()?;
-    conn::Conn::new(port).send(FrameKind::Hello, 0, &codec::encode(&hello)?)?;
-    let result = conn::serve(server.clone(), conn_port);
+    rpc::conn::Conn::new(port).send(FrameKind::Hello, 0, &codec::encode(&hello)?)?;
+    let result = rpc::conn::serve(server.clone(), conn_port);
     // The host went away without a shutdown: save what can be saved.
     let _ = server.mounts.umount_all();
     let _ = server.sync_all();

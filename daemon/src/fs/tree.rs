@@ -7,9 +7,9 @@
 //! lstat showed as directories: a symlink is listed, never followed into. The answer is
 //! bounded by an entry count and a byte budget that keep it inside one reply.
 
-use crate::dirs::{open_dir, REPLY_BUDGET};
-use crate::walk::{self, DirReader};
-use crate::{attrs, sys};
+use crate::fs::dirs::{open_dir, REPLY_BUDGET};
+use crate::fs::walk::{self, DirReader};
+use crate::{fs::attrs, sys};
 use guestwright_protocol::*;
 use std::collections::VecDeque;
 use std::io;

@@ -6,11 +6,11 @@
 //! package; what a tool prints on failure is part of the error. A device that is in use
 //! (mounted, an active PV) is refused with `EBUSY` before anything is written.
 
-use crate::blockdev;
-use crate::conn::Call;
-use crate::guestfs;
+use crate::block::blockdev;
+use crate::fs::guestfs;
 use crate::probe::{Fs, Kind};
-use crate::{fsinfo, sys, tools};
+use crate::rpc::conn::Call;
+use crate::{block::fsinfo, boot::tools, sys};
 use guestwright_protocol::{escape_bytes, FsType, GuestPath};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};

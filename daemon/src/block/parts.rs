@@ -15,7 +15,7 @@
 //! Tables come from the guest's disk: every number read is checked before it is used, and
 //! the walk along the chain of extended boot records is bounded.
 
-use crate::blockdev::{self, KernelPart};
+use crate::block::blockdev::{self, KernelPart};
 use guestwright_protocol::{PartKind, PartTableType, PartitionEntry};
 use std::collections::BTreeMap;
 use std::fs::File;

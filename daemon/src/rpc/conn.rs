@@ -2,8 +2,8 @@
 //! be in flight, routes upload chunks and cancellations to the request they belong to, and
 //! writes replies, chunks and progress frames whole under one lock.
 
-use crate::server::Server;
-pub use crate::xfer::Chunk;
+use crate::rpc::server::Server;
+pub use crate::stream::xfer::Chunk;
 use guestwright_protocol::{
     codec, dispatch, read_frame, write_frame, FrameKind, Progress, Region, RemoteError, Request,
     CHUNK_SIZE,
@@ -184,7 +184,7 @@ impl Call {
             len: len as u32,
         };
         let whole = len.div_ceil(4096) * 4096;
-        crate::xfer::write(region, &block[..whole])?;
+        crate::stream::xfer::write(region, &block[..whole])?;
         self.conn
             .send(FrameKind::ChunkAt, self.id, &region.encode())?;
         self.lane_sent += 1;
@@ -324,7 +324,7 @@ pub fn serve(server: Arc<Server>, port: File) -> io::Result<()> {
             FrameKind::ChunkAt => {
                 // Read the region before acknowledging it: the host then reuses it.
                 let input = match Region::decode(&frame.payload) {
-                    Some(region) => match crate::xfer::read(region) {
+                    Some(region) => match crate::stream::xfer::read(region) {
                         Ok(data) => Input::Chunk(data),
                         Err(e) => Input::Failed(format!("cannot read upload data: {e}")),
                     },

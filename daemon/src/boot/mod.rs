@@ -1,5 +1,11 @@
 //! Boot phases of PID 1: the pseudo-filesystems, the kernel command line, the modules the
-//! channel and the disks need, and the channel's port.
+//! channel and the disks need, and the channel's port; the kernel modules (`modules`), the
+//! extras disk and the host tools it carries (`extras`, `tools`), and the reaper of children.
+
+pub mod extras;
+pub mod modules;
+pub mod reaper;
+pub mod tools;
 
 use crate::sys;
 use std::fs::{self, File};
@@ -72,7 +78,7 @@ pub fn mount_pseudo_filesystems() -> io::Result<()> {
     ] {
         let _ = std::os::unix::fs::symlink(target, link);
     }
-    fs::create_dir_all(crate::guestfs::SYSROOT)?;
+    fs::create_dir_all(crate::fs::guestfs::SYSROOT)?;
     Ok(())
 }
 

@@ -257,7 +257,7 @@ fn dm_user_name(name: &str) -> Option<Device> {
     let dm_name = dm_name.trim();
     let uuid = fs::read_to_string(dm_dir.join("dm/uuid")).unwrap_or_default();
     if uuid.starts_with("LVM-") {
-        if let Some((vg, lv)) = crate::lvm::split_dm_name(dm_name) {
+        if let Some((vg, lv)) = crate::block::lvm::split_dm_name(dm_name) {
             return Some(Device::from(format!("/dev/{vg}/{lv}")));
         }
     }

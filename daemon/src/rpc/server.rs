@@ -1,12 +1,13 @@
 //! The operations: the daemon's implementation of the protocol's [`Daemon`] trait. Each
 //! method is short and hands the work to the module that owns it.
 
-use crate::conn::Call;
-use crate::devices::Disks;
-use crate::modules::Modules;
-use crate::mounts::{MountHow, Mounts};
+use crate::block::devices::Disks;
+use crate::boot::modules::Modules;
+use crate::fs::mounts::{MountHow, Mounts};
+use crate::rpc::conn::Call;
 use crate::{
-    attrs, checksum, command, copy, dirs, fileops, files, handles, sys, tario, transfer, tree,
+    fs::attrs, fs::command, fs::dirs, fs::fileops, fs::files, fs::tree, rpc::handles,
+    stream::checksum, stream::copy, stream::tario, stream::transfer, sys,
 };
 use guestwright_protocol::*;
 use std::fs::File;
@@ -27,7 +28,7 @@ impl Server {
     /// The appliance's node for a device named the way callers name it (`/dev/sda1`,
     /// `/dev/VG/LV`, `/dev/mapper/NAME`).
     fn resolve(&self, device: &Device) -> io::Result<std::path::PathBuf> {
-        crate::blockdev::resolve(&self.disks, &self.modules, device)
+        crate::block::blockdev::resolve(&self.disks, &self.modules, device)
     }
 
     fn need_root(&self) -> io::Result<()> {
@@ -544,7 +545,7 @@ impl Daemon for Server {
 
     fn replace_file(&self, _: &mut Call, path: GuestPath, content: Data) -> io::Result<()> {
         self.need_root()?;
-        crate::replace::replace_file(&path, &content.0)
+        crate::fs::replace::replace_file(&path, &content.0)
     }
 
     fn upload(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
@@ -795,59 +796,59 @@ impl Daemon for Server {
 
     // ==== block devices, partitions, filesystems, LVM ====
     fn list_filesystems(&self, _: &mut Call) -> io::Result<Vec<Filesystem>> {
-        crate::fsinfo::list_filesystems(&self.disks, &self.modules)
+        crate::block::fsinfo::list_filesystems(&self.disks, &self.modules)
     }
 
     fn vfs_type(&self, _: &mut Call, device: Device) -> io::Result<String> {
-        crate::fsinfo::vfs_type(&self.resolve(&device)?)
+        crate::block::fsinfo::vfs_type(&self.resolve(&device)?)
     }
 
     fn vfs_label(&self, _: &mut Call, device: Device) -> io::Result<String> {
-        crate::fsinfo::vfs_label(&self.resolve(&device)?)
+        crate::block::fsinfo::vfs_label(&self.resolve(&device)?)
     }
 
     fn vfs_uuid(&self, _: &mut Call, device: Device) -> io::Result<String> {
-        crate::fsinfo::vfs_uuid(&self.resolve(&device)?)
+        crate::block::fsinfo::vfs_uuid(&self.resolve(&device)?)
     }
 
     fn blkid(&self, _: &mut Call, device: Device) -> io::Result<BlkidInfo> {
-        crate::fsinfo::blkid(&self.resolve(&device)?)
+        crate::block::fsinfo::blkid(&self.resolve(&device)?)
     }
 
     fn blockdev_getsize64(&self, _: &mut Call, device: Device) -> io::Result<u64> {
-        crate::blockdev::size64(&self.resolve(&device)?)
+        crate::block::blockdev::size64(&self.resolve(&device)?)
     }
 
     fn blockdev_getss(&self, _: &mut Call, device: Device) -> io::Result<u32> {
-        crate::blockdev::sector_size(&self.resolve(&device)?)
+        crate::block::blockdev::sector_size(&self.resolve(&device)?)
     }
 
     fn blockdev_getro(&self, _: &mut Call, device: Device) -> io::Result<bool> {
-        crate::blockdev::read_only(&self.resolve(&device)?)
+        crate::block::blockdev::read_only(&self.resolve(&device)?)
     }
 
     fn blockdev_rereadpt(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::blockdev::reread(&crate::blockdev::resolve_disk(&self.disks, &device)?)
+        crate::block::blockdev::reread(&crate::block::blockdev::resolve_disk(&self.disks, &device)?)
     }
 
     fn available(&self, _: &mut Call, groups: Vec<String>) -> io::Result<()> {
-        crate::fsinfo::available(&self.modules, &groups)
+        crate::block::fsinfo::available(&self.modules, &groups)
     }
 
     fn feature_available(&self, _: &mut Call, groups: Vec<String>) -> io::Result<bool> {
-        crate::fsinfo::feature_available(&self.modules, &groups)
+        crate::block::fsinfo::feature_available(&self.modules, &groups)
     }
 
     fn part_init(&self, _: &mut Call, device: Device, parttype: PartTableType) -> io::Result<()> {
-        crate::parts::init(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::init(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             parttype,
         )
     }
 
     fn part_disk(&self, _: &mut Call, device: Device, parttype: PartTableType) -> io::Result<()> {
-        crate::parts::part_disk(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::part_disk(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             parttype,
         )
     }
@@ -860,23 +861,23 @@ impl Daemon for Server {
         start: ByteSize,
         end: ByteSize,
     ) -> io::Result<()> {
-        let disk = crate::blockdev::resolve_disk(&self.disks, &device)?;
-        crate::parts::add(&disk, prlogex, start.0, end.0)
+        let disk = crate::block::blockdev::resolve_disk(&self.disks, &device)?;
+        crate::block::parts::add(&disk, prlogex, start.0, end.0)
     }
 
     fn part_del(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<()> {
-        crate::parts::delete(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::delete(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             partnum,
         )
     }
 
     fn part_list(&self, _: &mut Call, device: Device) -> io::Result<Vec<PartitionEntry>> {
-        crate::parts::list(&crate::blockdev::resolve_disk(&self.disks, &device)?)
+        crate::block::parts::list(&crate::block::blockdev::resolve_disk(&self.disks, &device)?)
     }
 
     fn part_get_parttype(&self, _: &mut Call, device: Device) -> io::Result<PartTableType> {
-        crate::parts::parttype(&crate::blockdev::resolve_disk(&self.disks, &device)?)
+        crate::block::parts::parttype(&crate::block::blockdev::resolve_disk(&self.disks, &device)?)
     }
 
     fn part_set_name(
@@ -886,16 +887,16 @@ impl Daemon for Server {
         partnum: u32,
         name: String,
     ) -> io::Result<()> {
-        crate::parts::set_name(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::set_name(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             partnum,
             &name,
         )
     }
 
     fn part_get_name(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<String> {
-        crate::parts::get_name(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::get_name(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             partnum,
         )
     }
@@ -907,16 +908,16 @@ impl Daemon for Server {
         partnum: u32,
         guid: String,
     ) -> io::Result<()> {
-        crate::parts::set_gpt_type(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::set_gpt_type(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             partnum,
             &guid,
         )
     }
 
     fn part_get_gpt_type(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<String> {
-        crate::parts::get_gpt_type(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::get_gpt_type(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             partnum,
         )
     }
@@ -928,16 +929,16 @@ impl Daemon for Server {
         partnum: u32,
         id: u32,
     ) -> io::Result<()> {
-        crate::parts::set_mbr_id(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::set_mbr_id(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             partnum,
             id,
         )
     }
 
     fn part_get_mbr_id(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<u32> {
-        crate::parts::get_mbr_id(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::get_mbr_id(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             partnum,
         )
     }
@@ -949,30 +950,33 @@ impl Daemon for Server {
         partnum: u32,
         bootable: bool,
     ) -> io::Result<()> {
-        crate::parts::set_bootable(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::set_bootable(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             partnum,
             bootable,
         )
     }
 
     fn part_get_bootable(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<bool> {
-        crate::parts::get_bootable(
-            &crate::blockdev::resolve_disk(&self.disks, &device)?,
+        crate::block::parts::get_bootable(
+            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
             partnum,
         )
     }
 
     fn part_to_dev(&self, _: &mut Call, partition: Device) -> io::Result<Device> {
-        Ok(crate::blockdev::part_to_dev(&self.disks, &partition)?.0)
+        Ok(crate::block::blockdev::part_to_dev(&self.disks, &partition)?.0)
     }
 
     fn part_to_partnum(&self, _: &mut Call, partition: Device) -> io::Result<u32> {
-        Ok(crate::blockdev::part_to_dev(&self.disks, &partition)?.1)
+        Ok(crate::block::blockdev::part_to_dev(&self.disks, &partition)?.1)
     }
 
     fn part_expand_gpt(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::parts::expand_gpt(&crate::blockdev::resolve_disk(&self.disks, &device)?)
+        crate::block::parts::expand_gpt(&crate::block::blockdev::resolve_disk(
+            &self.disks,
+            &device,
+        )?)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -987,14 +991,14 @@ impl Daemon for Server {
         inode: Option<u32>,
         sectorsize: Option<u32>,
     ) -> io::Result<()> {
-        let opts = crate::mkfs::MkfsOptions {
+        let opts = crate::fs::mkfs::MkfsOptions {
             blocksize: blocksize.map(|b| b.0),
             label: label.as_deref(),
             features: features.as_deref(),
             inode,
             sectorsize,
         };
-        crate::mkfs::mkfs(&fstype, &self.resolve(&device)?, &opts)
+        crate::fs::mkfs::mkfs(&fstype, &self.resolve(&device)?, &opts)
     }
 
     fn mkswap(
@@ -1005,15 +1009,15 @@ impl Daemon for Server {
         uuid: Option<String>,
     ) -> io::Result<()> {
         let path = self.resolve(&device)?;
-        crate::mkfs::mkswap(&path, label.as_deref(), uuid.as_deref())
+        crate::fs::mkfs::mkswap(&path, label.as_deref(), uuid.as_deref())
     }
 
     fn set_label(&self, _: &mut Call, device: Device, label: String) -> io::Result<()> {
-        crate::mkfs::set_label(&self.resolve(&device)?, &label)
+        crate::fs::mkfs::set_label(&self.resolve(&device)?, &label)
     }
 
     fn set_uuid(&self, _: &mut Call, device: Device, uuid: String) -> io::Result<()> {
-        crate::mkfs::set_uuid(&self.resolve(&device)?, &uuid)
+        crate::fs::mkfs::set_uuid(&self.resolve(&device)?, &uuid)
     }
 
     fn e2fsck(
@@ -1024,83 +1028,83 @@ impl Daemon for Server {
         forceall: Option<bool>,
     ) -> io::Result<()> {
         let path = self.resolve(&device)?;
-        crate::mkfs::e2fsck(&path, correct.unwrap_or(false), forceall.unwrap_or(false))
+        crate::fs::mkfs::e2fsck(&path, correct.unwrap_or(false), forceall.unwrap_or(false))
     }
 
     fn fsck(&self, _: &mut Call, fstype: FsType, device: Device) -> io::Result<i32> {
-        crate::mkfs::fsck(&fstype, &self.resolve(&device)?)
+        crate::fs::mkfs::fsck(&fstype, &self.resolve(&device)?)
     }
 
     fn resize2fs(&self, _: &mut Call, device: Device, size: Option<ByteSize>) -> io::Result<()> {
-        crate::mkfs::resize2fs(&self.resolve(&device)?, size.map(|s| s.0))
+        crate::fs::mkfs::resize2fs(&self.resolve(&device)?, size.map(|s| s.0))
     }
 
     fn zero(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::mkfs::zero(&self.resolve(&device)?)
+        crate::fs::mkfs::zero(&self.resolve(&device)?)
     }
 
     fn zero_device(&self, call: &mut Call, device: Device) -> io::Result<()> {
-        crate::mkfs::zero_device(call, &self.resolve(&device)?)
+        crate::fs::mkfs::zero_device(call, &self.resolve(&device)?)
     }
 
     fn wipefs(&self, _: &mut Call, device: Device) -> io::Result<()> {
         let path = self.resolve(&device)?;
-        let whole_disk = crate::blockdev::disk_index(&self.disks, &path).is_some();
-        crate::mkfs::wipefs(&path, whole_disk)
+        let whole_disk = crate::block::blockdev::disk_index(&self.disks, &path).is_some();
+        crate::fs::mkfs::wipefs(&path, whole_disk)
     }
 
     fn fstrim(&self, _: &mut Call, mountpoint: GuestPath) -> io::Result<()> {
         self.need_root()?;
-        crate::mkfs::fstrim(&mountpoint)
+        crate::fs::mkfs::fstrim(&mountpoint)
     }
 
     fn lvm_scan(&self, _: &mut Call, activate: bool) -> io::Result<()> {
-        crate::lvm::scan(&self.disks, &self.modules, activate)
+        crate::block::lvm::scan(&self.disks, &self.modules, activate)
     }
 
     fn vg_activate_all(&self, _: &mut Call, activate: bool) -> io::Result<()> {
-        crate::lvm::vg_activate_all(&self.disks, &self.modules, activate)
+        crate::block::lvm::vg_activate_all(&self.disks, &self.modules, activate)
     }
 
     fn pvs(&self, _: &mut Call) -> io::Result<Vec<Device>> {
-        Ok(crate::lvm::pvs_full(&self.disks, &self.modules)?
+        Ok(crate::block::lvm::pvs_full(&self.disks, &self.modules)?
             .into_iter()
             .map(|p| p.device)
             .collect())
     }
 
     fn vgs(&self, _: &mut Call) -> io::Result<Vec<String>> {
-        Ok(crate::lvm::vgs_full(&self.disks, &self.modules)?
+        Ok(crate::block::lvm::vgs_full(&self.disks, &self.modules)?
             .into_iter()
             .map(|v| v.name)
             .collect())
     }
 
     fn lvs(&self, _: &mut Call) -> io::Result<Vec<Device>> {
-        Ok(crate::lvm::lvs_full(&self.disks, &self.modules)?
+        Ok(crate::block::lvm::lvs_full(&self.disks, &self.modules)?
             .into_iter()
             .map(|l| l.device)
             .collect())
     }
 
     fn pvs_full(&self, _: &mut Call) -> io::Result<Vec<PhysicalVolume>> {
-        crate::lvm::pvs_full(&self.disks, &self.modules)
+        crate::block::lvm::pvs_full(&self.disks, &self.modules)
     }
 
     fn vgs_full(&self, _: &mut Call) -> io::Result<Vec<VolumeGroup>> {
-        crate::lvm::vgs_full(&self.disks, &self.modules)
+        crate::block::lvm::vgs_full(&self.disks, &self.modules)
     }
 
     fn lvs_full(&self, _: &mut Call) -> io::Result<Vec<LogicalVolume>> {
-        crate::lvm::lvs_full(&self.disks, &self.modules)
+        crate::block::lvm::lvs_full(&self.disks, &self.modules)
     }
 
     fn pvcreate(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::lvm::pvcreate(&self.disks, &self.modules, &device)
+        crate::block::lvm::pvcreate(&self.disks, &self.modules, &device)
     }
 
     fn vgcreate(&self, _: &mut Call, vgname: String, pvs: Vec<Device>) -> io::Result<()> {
-        crate::lvm::vgcreate(&self.disks, &self.modules, &vgname, &pvs)
+        crate::block::lvm::vgcreate(&self.disks, &self.modules, &vgname, &pvs)
     }
 
     fn lvcreate(
@@ -1110,7 +1114,7 @@ impl Daemon for Server {
         vgname: String,
         size: ByteSize,
     ) -> io::Result<()> {
-        crate::lvm::lvcreate(&self.disks, &self.modules, &lvname, &vgname, size.0)
+        crate::block::lvm::lvcreate(&self.disks, &self.modules, &lvname, &vgname, size.0)
     }
 
     fn lvcreate_free(
@@ -1120,31 +1124,31 @@ impl Daemon for Server {
         vgname: String,
         percent: u32,
     ) -> io::Result<()> {
-        crate::lvm::lvcreate_free(&self.disks, &self.modules, &lvname, &vgname, percent)
+        crate::block::lvm::lvcreate_free(&self.disks, &self.modules, &lvname, &vgname, percent)
     }
 
     fn lvresize(&self, _: &mut Call, device: Device, size: ByteSize) -> io::Result<()> {
-        crate::lvm::lvresize(&self.disks, &self.modules, &device, size.0)
+        crate::block::lvm::lvresize(&self.disks, &self.modules, &device, size.0)
     }
 
     fn lvremove(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::lvm::lvremove(&self.disks, &self.modules, &device)
+        crate::block::lvm::lvremove(&self.disks, &self.modules, &device)
     }
 
     fn vgremove(&self, _: &mut Call, vgname: String) -> io::Result<()> {
-        crate::lvm::vgremove(&self.disks, &self.modules, &vgname)
+        crate::block::lvm::vgremove(&self.disks, &self.modules, &vgname)
     }
 
     fn pvremove(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::lvm::pvremove(&self.disks, &self.modules, &device)
+        crate::block::lvm::pvremove(&self.disks, &self.modules, &device)
     }
 
     fn vgrename(&self, _: &mut Call, vgname: String, newvgname: String) -> io::Result<()> {
-        crate::lvm::vgrename(&self.disks, &self.modules, &vgname, &newvgname)
+        crate::block::lvm::vgrename(&self.disks, &self.modules, &vgname, &newvgname)
     }
 
     fn lvrename(&self, _: &mut Call, logvol: Device, newname: String) -> io::Result<()> {
-        crate::lvm::lvrename(&self.disks, &self.modules, &logvol, &newname)
+        crate::block::lvm::lvrename(&self.disks, &self.modules, &logvol, &newname)
     }
 
     fn luks_open(
@@ -1154,11 +1158,11 @@ impl Daemon for Server {
         key: Secret,
         mapname: String,
     ) -> io::Result<()> {
-        crate::luks::open(&self.disks, &self.modules, &device, &key, &mapname)
+        crate::block::luks::open(&self.disks, &self.modules, &device, &key, &mapname)
     }
 
     fn luks_close(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::luks::close(&device)
+        crate::block::luks::close(&device)
     }
     // ==== end of block devices ====
 }

@@ -4,7 +4,7 @@
 //! Operations work on the resulting file descriptors, never on re-joined path strings.
 //!
 //! Writes never follow a symbolic link at the last component (see [`open_last`] and
-//! [`crate::replace`]): directories on the way resolve inside the guest, the name written is
+//! [`crate::fs::replace`]): directories on the way resolve inside the guest, the name written is
 //! the entry itself.
 
 use crate::sys;
@@ -134,7 +134,7 @@ pub fn open_last(
         Err(e) => e.raw_os_error() == Some(libc::ELOOP),
         Ok(fd) => {
             flags & libc::O_PATH != 0 && {
-                let st = crate::walk::fstat(fd.as_fd())?;
+                let st = crate::fs::walk::fstat(fd.as_fd())?;
                 st.st_mode & libc::S_IFMT == libc::S_IFLNK
             }
         }

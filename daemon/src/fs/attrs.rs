@@ -5,8 +5,8 @@
 //! `/proc/self/fd/N/name` for the `l*` forms that must not follow the last component: the
 //! kernel never re-walks a guest path string.
 
-use crate::dirs::REPLY_BUDGET;
-use crate::{guestfs, sys};
+use crate::fs::dirs::REPLY_BUDGET;
+use crate::{fs::guestfs, sys};
 use guestwright_protocol::*;
 use std::ffi::CString;
 use std::io;

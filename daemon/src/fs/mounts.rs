@@ -1,8 +1,8 @@
 //! Mounting guest filesystems into the guest tree at /sysroot, and taking them down again.
 
-use crate::devices::Disks;
-use crate::guestfs::{self, SYSROOT};
-use crate::modules::Modules;
+use crate::block::devices::Disks;
+use crate::boot::modules::Modules;
+use crate::fs::guestfs::{self, SYSROOT};
 use crate::sys;
 use guestwright_protocol::{unescape_octal, Device, FsType, GuestPath, MountEntry};
 use guestwright_sync::Mutex;
@@ -107,7 +107,7 @@ impl Mounts {
             fstype,
             readonly,
         } = how;
-        let source = crate::blockdev::resolve(disks, modules, device)?;
+        let source = crate::block::blockdev::resolve(disks, modules, device)?;
         // Held until the mount is recorded, so the check for `/`, the mount and its record
         // are one step. Module loading (and the extras disk's lock) may be taken under it,
         // never the other way round; no round trip happens here.
@@ -252,7 +252,7 @@ fn module_for(fstype: &str) -> &str {
 /// Filesystem types to try on a device: the probed one if the probe knows it, otherwise
 /// every block filesystem the kernel has, like mount(8) does.
 fn detect_fstypes(source: &Path) -> Vec<String> {
-    match crate::fsinfo::probe_path(source) {
+    match crate::block::fsinfo::probe_path(source) {
         Ok(Some(p)) if matches!(p.kind, crate::probe::Kind::Filesystem(_)) => {
             return vec![p.fstype.to_string()];
         }

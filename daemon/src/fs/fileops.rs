@@ -6,11 +6,11 @@
 //! `*at()` calls on the parent directory from [`guestfs::parent`] and never follow it. Those
 //! that change a file in place (`pwrite`, `write_append`, `truncate`) open it with
 //! [`guestfs::open_last`]: a symbolic link there is refused, never written through. Whole-file
-//! writes are in [`crate::replace`].
+//! writes are in [`crate::fs::replace`].
 
-use crate::files::{self, READ_FILE_MAX};
-use crate::walk;
-use crate::{guestfs, sys};
+use crate::fs::files::{self, READ_FILE_MAX};
+use crate::fs::walk;
+use crate::{fs::guestfs, sys};
 use guestwright_protocol::*;
 use std::ffi::CString;
 use std::fs::File;

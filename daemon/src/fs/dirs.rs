@@ -5,10 +5,10 @@
 //! each fit in one reply. Removal of trees goes through [`walk`], which never follows a
 //! symlink: `rm_rf` of a tree that holds `a -> /` removes the link, not the guest.
 
-use crate::glob::{fnmatch, has_magic};
-use crate::guestfs;
-use crate::walk::{self, DirReader, Visit, Visitor};
-use crate::{conn::Call, sys};
+use crate::fs::glob::{fnmatch, has_magic};
+use crate::fs::guestfs;
+use crate::fs::walk::{self, DirReader, Visit, Visitor};
+use crate::{rpc::conn::Call, sys};
 use guestwright_protocol::*;
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -308,12 +308,12 @@ pub fn glob_expand(
         let gp = GuestPath::from(p);
         // An entry that is there matches, a dangling or looping symlink too (as glob(3) and
         // `ls` give them): sysprep must find such a link to remove it.
-        let Ok(st) = crate::fileops::lstat_raw(&gp) else {
+        let Ok(st) = crate::fs::fileops::lstat_raw(&gp) else {
             continue;
         };
         let is_dir = walk::is_dir(&st)
             || (st.st_mode & libc::S_IFMT == libc::S_IFLNK
-                && crate::fileops::stat_raw(&gp).is_ok_and(|st| walk::is_dir(&st)));
+                && crate::fs::fileops::stat_raw(&gp).is_ok_and(|st| walk::is_dir(&st)));
         let mut bytes_p = gp.into_bytes();
         if slash && is_dir && bytes_p.last() != Some(&b'/') {
             bytes_p.push(b'/');

@@ -2,11 +2,11 @@
 //! `blkid`, all answered by the Rust superblock probes (`probe/`), and `available`, which
 //! says which optional groups of operations this appliance supports.
 
-use crate::blockdev;
-use crate::devices::Disks;
-use crate::modules::Modules;
+use crate::block::blockdev;
+use crate::block::devices::Disks;
+use crate::boot::modules::Modules;
 use crate::probe::{self, Kind, Probe};
-use crate::{luks, lvm, parts, tools};
+use crate::{block::luks, block::lvm, block::parts, boot::tools};
 use guestwright_protocol::{BlkidInfo, Device, Filesystem};
 use std::io;
 use std::path::Path;

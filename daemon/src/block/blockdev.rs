@@ -1,9 +1,9 @@
 //! Block devices: resolving the caller's names (activating LVM on first need), sizes, and
 //! making partition-table changes reach the kernel before an operation returns.
 
-use crate::devices::Disks;
-use crate::modules::Modules;
-use crate::{lvm, sys};
+use crate::block::devices::Disks;
+use crate::boot::modules::Modules;
+use crate::{block::lvm, sys};
 use guestwright_protocol::Device;
 use std::fs::{self, File};
 use std::io;

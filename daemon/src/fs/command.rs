@@ -7,9 +7,9 @@
 //! This runs code from the image: it is as safe as the guest's binaries are (libguestfs says
 //! the same of its `command`).
 
-use crate::conn::Call;
-use crate::guestfs::{self, SYSROOT};
-use crate::{reaper, sys};
+use crate::fs::guestfs::{self, SYSROOT};
+use crate::rpc::conn::Call;
+use crate::{boot::reaper, sys};
 use guestwright_sync::Mutex;
 use std::ffi::CString;
 use std::io::{self, Read};

@@ -2,8 +2,8 @@
 //! forms. Data moves in the channel's 1 MiB chunks straight to and from the file, with
 //! progress reports and a cancel check at every chunk.
 
-use crate::conn::Call;
-use crate::{files, guestfs};
+use crate::rpc::conn::Call;
+use crate::{fs::files, fs::guestfs};
 use guestwright_protocol::GuestPath;
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -34,7 +34,7 @@ fn open_in_place(path: &GuestPath) -> io::Result<File> {
 
 /// The same file opened again with O_DIRECT, when its filesystem allows that.
 fn direct(file: &File) -> Option<File> {
-    let path = crate::attrs::proc_fd(file.as_fd());
+    let path = crate::fs::attrs::proc_fd(file.as_fd());
     File::options()
         .write(true)
         .custom_flags(libc::O_DIRECT)
@@ -69,10 +69,10 @@ fn receive(call: &mut Call, file: &File, offset: u64) -> io::Result<u64> {
 }
 
 /// `upload`: writes the stream into a new file that replaces `path` at the end, as
-/// [`crate::replace`] does (mode 0644 when new; a symbolic link there is replaced, not
+/// [`crate::fs::replace`] does (mode 0644 when new; a symbolic link there is replaced, not
 /// followed); the data is on disk when the call returns, and on failure the old file stays.
 pub fn upload(call: &mut Call, path: &GuestPath) -> io::Result<()> {
-    let mut r = crate::replace::Replacement::begin(path)?;
+    let mut r = crate::fs::replace::Replacement::begin(path)?;
     receive(call, r.file(), 0)?;
     r.commit()
 }
@@ -87,7 +87,7 @@ pub fn upload_offset(call: &mut Call, path: &GuestPath, offset: u64) -> io::Resu
 
 /// The same file opened again for reading with O_DIRECT, when its filesystem allows that.
 fn direct_read(file: &File) -> Option<File> {
-    let path = crate::attrs::proc_fd(file.as_fd());
+    let path = crate::fs::attrs::proc_fd(file.as_fd());
     File::options()
         .read(true)
         .custom_flags(libc::O_DIRECT)

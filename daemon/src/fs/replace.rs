@@ -11,7 +11,7 @@
 //! guest, nowhere, itself). Operations that change a file in place use
 //! [`guestfs::open_last`], which refuses a link instead.
 
-use crate::{attrs, guestfs, sys, walk};
+use crate::{fs::attrs, fs::guestfs, fs::walk, sys};
 use guestwright_protocol::GuestPath;
 use std::ffi::CString;
 use std::fs::File;

@@ -6,7 +6,7 @@
 //! appliance was built; the error says which host package brings it (the appliance cache is
 //! keyed on the carried files, so installing it is enough).
 
-use crate::reaper;
+use crate::boot::reaper;
 use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -61,7 +61,7 @@ pub fn has(tool: &str) -> bool {
 pub fn find(tool: &str) -> io::Result<PathBuf> {
     // The tools wait on the extras disk until one is first needed.
     if carried().iter().any(|(name, _)| name == tool) {
-        crate::extras::ensure_tools()?;
+        crate::boot::extras::ensure_tools()?;
     }
     carried()
         .iter()

@@ -2,9 +2,9 @@
 //! daemon so only the digest crosses the channel. `checksums_out` prints lines in the
 //! format of `sha256sum` (`HASH  ./path`, with its backslash escape for odd names).
 
-use crate::conn::{Call, CancelFlag};
-use crate::walk::{self, Visit, Visitor};
-use crate::{dirs, files, sys};
+use crate::fs::walk::{self, Visit, Visitor};
+use crate::rpc::conn::{Call, CancelFlag};
+use crate::{fs::dirs, fs::files, sys};
 use guestwright_protocol::{ChecksumType, GuestPath};
 use sha2::digest::DynDigest;
 use std::fs::File;

@@ -14,10 +14,10 @@
 //! leaves each file whole, in its old or its new version. An error removes the temporary
 //! files; only a kill can leave some behind (`.gw-tar-*`).
 
-use crate::attrs;
-use crate::conn::{Call, CancelFlag};
-use crate::walk::{self, Visit, Visitor};
-use crate::{dirs, files, guestfs, sys};
+use crate::fs::attrs;
+use crate::fs::walk::{self, Visit, Visitor};
+use crate::rpc::conn::{Call, CancelFlag};
+use crate::{fs::dirs, fs::files, fs::guestfs, sys};
 use guestwright_protocol::{Compression, GuestPath};
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
@@ -358,7 +358,7 @@ fn extract<R: Read>(
                 ONE,
             )?);
             written = Some(tmp);
-            if let Err(e) = crate::transfer::copy_stream(entry, &mut f) {
+            if let Err(e) = crate::stream::transfer::copy_stream(entry, &mut f) {
                 let _ = sys::unlinkat(parent.as_fd(), written.as_deref().expect("set"), 0);
                 return Err(e);
             }
@@ -544,9 +544,9 @@ impl<W: Write> Packer<'_, W> {
         let dotted = [b"./", rel].concat();
         self.how.excludes.iter().any(|p| {
             let p = p.as_bytes();
-            crate::glob::fnmatch(p, rel, false)
-                || crate::glob::fnmatch(p, &dotted, false)
-                || crate::glob::fnmatch(p, base, false)
+            crate::fs::glob::fnmatch(p, rel, false)
+                || crate::fs::glob::fnmatch(p, &dotted, false)
+                || crate::fs::glob::fnmatch(p, base, false)
         })
     }
 

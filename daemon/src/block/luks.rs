@@ -1,9 +1,9 @@
 //! LUKS volumes through the carried `cryptsetup`: open one as `/dev/mapper/NAME`, close it.
 //! The key goes to cryptsetup on its standard input, never on a command line or in a file.
 
-use crate::devices::Disks;
-use crate::modules::Modules;
-use crate::{lvm, tools};
+use crate::block::devices::Disks;
+use crate::boot::modules::Modules;
+use crate::{block::lvm, boot::tools};
 use guestwright_protocol::{escape_bytes, Device, Secret};
 use guestwright_sync::Mutex;
 use std::io;

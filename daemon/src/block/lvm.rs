@@ -13,9 +13,9 @@
 //! Sizes go to LVM in bytes (`-L 1073741824b`) and come back in bytes (`--units b`), so a
 //! size never means megabytes by accident. LVM rounds LV sizes up to whole extents.
 
-use crate::devices::Disks;
-use crate::modules::Modules;
-use crate::tools;
+use crate::block::devices::Disks;
+use crate::boot::modules::Modules;
+use crate::boot::tools;
 use guestwright_protocol::{Device, LogicalVolume, PhysicalVolume, VolumeGroup};
 use guestwright_sync::Mutex;
 use std::ffi::OsString;

@@ -54,7 +54,7 @@ impl Modules {
             let path = Path::new(MODULE_DIR).join(format!("{module}.ko"));
             if !path.exists() && self.deps.contains_key(&module) {
                 // Not a boot module: it waits on the extras disk.
-                crate::extras::fetch(&format!("modules/{module}.ko"))?;
+                crate::boot::extras::fetch(&format!("modules/{module}.ko"))?;
             }
             let file = match File::open(&path) {
                 Ok(f) => f,

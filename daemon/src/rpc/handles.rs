@@ -5,7 +5,7 @@
 //! `Arc`), never around I/O. A closed handle's file is closed once the last call using it
 //! returns. The table is bounded and emptied before unmounting.
 
-use crate::{guestfs, walk};
+use crate::{fs::guestfs, fs::walk};
 use guestwright_protocol::{Data, FileHandle, GuestPath, Stat};
 use guestwright_sync::Mutex;
 use std::collections::HashMap;
@@ -103,7 +103,7 @@ pub fn read(h: FileHandle, offset: u64, size: u64) -> io::Result<Data> {
         ));
     }
     let f = get(h)?;
-    crate::fileops::read_at(&f, size as usize, offset).map(Data)
+    crate::fs::fileops::read_at(&f, size as usize, offset).map(Data)
 }
 
 /// Writes `data` at `offset` (at the end for O_APPEND); returns the bytes written.
@@ -144,7 +144,7 @@ pub fn setattr(
     times: [(i64, i64); 2],
 ) -> io::Result<Stat> {
     let f = get(h)?;
-    crate::attrs::set_fd(&f, size, owner, group, mode, times)?;
+    crate::fs::attrs::set_fd(&f, size, owner, group, mode, times)?;
     Ok(walk::to_stat(&walk::fstat(f.as_fd())?))
 }
 

@@ -1,6 +1,6 @@
 //! Reading and writing whole files in the guest tree.
 
-use crate::guestfs;
+use crate::fs::guestfs;
 use guestwright_protocol::{Data, GuestPath};
 use std::fs::File;
 use std::io::{self, Read};
@@ -51,7 +51,7 @@ pub fn read_file(path: &GuestPath) -> io::Result<Data> {
 }
 
 /// [`read_file`] of the entry itself, to edit it: a symbolic link at the last component is
-/// refused, so an edit never reads one file and writes another (see [`crate::replace`]).
+/// refused, so an edit never reads one file and writes another (see [`crate::fs::replace`]).
 pub fn read_file_nofollow(path: &GuestPath) -> io::Result<Data> {
     let fd = guestfs::open_last(path, READ_FLAGS, 0, "edit")?;
     read_all(regular(File::from(fd), path)?, path)
@@ -77,8 +77,8 @@ fn read_all(file: File, path: &GuestPath) -> io::Result<Data> {
     Ok(Data(data))
 }
 
-/// Creates or replaces a file with `content`, atomically, as [`crate::replace`] does (a
+/// Creates or replaces a file with `content`, atomically, as [`crate::fs::replace`] does (a
 /// symbolic link there is replaced, not followed); the data is on the disk when this returns.
 pub fn write_file(path: &GuestPath, content: &[u8]) -> io::Result<()> {
-    crate::replace::replace_file(path, content)
+    crate::fs::replace::replace_file(path, content)
 }

@@ -5,9 +5,9 @@
 //! Sources are read through [`walk`], which never follows a symlink; destinations are
 //! created with `*at()` calls on descriptors of the destination tree, with `O_NOFOLLOW`.
 
-use crate::conn::Call;
-use crate::walk::{self, Visit, Visitor};
-use crate::{attrs, dirs, fileops, guestfs, sys};
+use crate::fs::walk::{self, Visit, Visitor};
+use crate::rpc::conn::Call;
+use crate::{fs::attrs, fs::dirs, fs::fileops, fs::guestfs, sys};
 use guestwright_protocol::GuestPath;
 use std::ffi::{CStr, CString};
 use std::fs::File;
@@ -152,7 +152,7 @@ pub fn cp(call: &Call, src: &GuestPath, dest: &GuestPath, how: CopyHow) -> io::R
         if walk::is_dir(&st) {
             return Err(io::Error::from_raw_os_error(libc::EISDIR));
         }
-        let mut from = crate::files::open_regular(src)?;
+        let mut from = crate::fs::files::open_regular(src)?;
         let mut to = create_file(ddir.as_fd(), &dname, st.st_mode & 0o777)?;
         io::copy(&mut from, &mut to)?;
         return Ok(());

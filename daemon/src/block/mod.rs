@@ -1,0 +1,9 @@
+//! Block devices: the disks the host added, their partition tables, LVM and LUKS, and what
+//! the superblock probes find on them. Nothing here looks inside a mounted filesystem.
+
+pub mod blockdev;
+pub mod devices;
+pub mod fsinfo;
+pub mod luks;
+pub mod lvm;
+pub mod parts;

@@ -1,0 +1,17 @@
+//! The guest's filesystems: mounting them under the guest root, resolving guest paths beneath
+//! it, and the operations on files, directories and attributes; making and checking
+//! filesystems; running guest programs. Every guest path is opened beneath the root
+//! (`guestfs`), never joined into a string.
+
+pub mod attrs;
+pub mod command;
+pub mod dirs;
+pub mod fileops;
+pub mod files;
+pub mod glob;
+pub mod guestfs;
+pub mod mkfs;
+pub mod mounts;
+pub mod replace;
+pub mod tree;
+pub mod walk;

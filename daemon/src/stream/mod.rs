@@ -1,0 +1,8 @@
+//! Operations that move unbounded data between the host and the guest as a stream: uploads
+//! and downloads, tar archives, checksums of trees, copies, and the transfer disk.
+
+pub mod checksum;
+pub mod copy;
+pub mod tario;
+pub mod transfer;
+pub mod xfer;
