@@ -1,7 +1,10 @@
 //! The generator: turns the one table of operations (`ops.rs`) into everything that must
 //! agree with it: argument structs, the `Request` and `Reply` enums, the metadata the shell
-//! uses for help and completion, the daemon's dispatch, the client methods, and the shell's
-//! request builder. Nothing else in the project lists the operations.
+//! uses for help and completion, the daemon's trait and the stub that checks arguments
+//! before an operation sees them, the client methods, and the shell's request builder.
+//! Nothing else in the project lists the operations.
+
+use crate::types::*;
 
 /// What an operation may do to the disks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +52,8 @@ pub struct OpInfo {
     pub stream: Stream,
     /// Arguments in order; optional ones last.
     pub args: &'static [ArgInfo],
+    /// Whether it needs a filesystem mounted on the guest root (`needs: root`).
+    pub needs_root: bool,
 }
 
 impl OpInfo {
@@ -95,6 +100,102 @@ impl std::fmt::Debug for CallStream<'_> {
             CallStream::Output(_) => "Output",
         })
     }
+}
+
+/// The checks a daemon performs for the generated stub, before any operation runs: the
+/// operation's needs from the table, and the conversion of the argument types that imply a
+/// check. The implementation of an operation then holds its logic alone.
+pub trait Checks {
+    /// What a [`Device`] argument becomes: a device that exists, resolved to its node.
+    type Device;
+    /// What a [`Disk`] argument becomes: a whole disk that exists.
+    type Disk;
+    /// Fails unless a filesystem is mounted on the guest root; run first for operations
+    /// declared with `needs: root`.
+    fn need_root(&self) -> std::io::Result<()>;
+    /// Checks and resolves a device argument.
+    fn device(&self, device: Device) -> std::io::Result<Self::Device>;
+    /// Checks and resolves a whole-disk argument.
+    fn disk(&self, disk: Disk) -> std::io::Result<Self::Disk>;
+}
+
+/// An argument type as the daemon's implementation receives it: the generated stub calls
+/// [`Arg::check`] on every argument, in order, and hands over what it returns. Types that
+/// imply no check arrive as they came.
+pub trait Arg<D: Checks + ?Sized>: Sized {
+    /// What the implementation receives.
+    type Checked;
+    /// Checks and converts the value; an error is the operation's error.
+    fn check(self, daemon: &D) -> std::io::Result<Self::Checked>;
+}
+
+impl<D: Checks + ?Sized> Arg<D> for Device {
+    type Checked = D::Device;
+    fn check(self, daemon: &D) -> std::io::Result<D::Device> {
+        daemon.device(self)
+    }
+}
+
+impl<D: Checks + ?Sized> Arg<D> for Disk {
+    type Checked = D::Disk;
+    fn check(self, daemon: &D) -> std::io::Result<D::Disk> {
+        daemon.disk(self)
+    }
+}
+
+impl<D: Checks + ?Sized, T: Arg<D>> Arg<D> for Vec<T> {
+    type Checked = Vec<T::Checked>;
+    fn check(self, daemon: &D) -> std::io::Result<Self::Checked> {
+        self.into_iter().map(|v| v.check(daemon)).collect()
+    }
+}
+
+/// Types that arrive as they came.
+macro_rules! unchecked_args {
+    ($($t:ty),* $(,)?) => {$(
+        impl<D: Checks + ?Sized> Arg<D> for $t {
+            type Checked = $t;
+            fn check(self, _: &D) -> std::io::Result<$t> {
+                Ok(self)
+            }
+        }
+    )*};
+}
+unchecked_args!(
+    bool,
+    i32,
+    i64,
+    u32,
+    u64,
+    String,
+    GuestPath,
+    VolumeName,
+    Data,
+    Mode,
+    ByteSize,
+    FsType,
+    ChecksumType,
+    Compression,
+    FileHandle,
+    PartTableType,
+    PartKind,
+    Secret,
+);
+
+/// Runs the check of a `needs:` key (a misspelt need does not compile).
+macro_rules! needs {
+    (root, $daemon:expr) => {
+        $crate::generate::Checks::need_root($daemon)?
+    };
+}
+
+macro_rules! needs_root {
+    () => {
+        false
+    };
+    (root) => {
+        true
+    };
 }
 
 macro_rules! access {
@@ -159,7 +260,7 @@ macro_rules! define_operations {
             $Variant:ident $name:ident ( $($arg:ident : $aty:ty),* $(,)? )
             $([ $($opt:ident : $oty:ty),* $(,)? ])?
             -> $ret:ty
-            { group: $group:ident, access: $access:ident, stream: $stream:ident }
+            { group: $group:ident, access: $access:ident, stream: $stream:ident $(, needs: $needs:ident)? }
         )*
     ) => {
         /// The argument structs, one per operation, named like the operation.
@@ -209,6 +310,7 @@ macro_rules! define_operations {
                         $(ArgInfo { name: stringify!($arg), kind: <$aty as $crate::shell::ShellArg>::KIND, optional: false },)*
                         $($(ArgInfo { name: stringify!($opt), kind: <$oty as $crate::shell::ShellArg>::KIND, optional: true },)*)?
                     ],
+                    needs_root: needs_root!($($needs)?),
                 },
             )*
         ];
@@ -286,30 +388,38 @@ macro_rules! define_operations {
             }
         }
 
-        /// The daemon side: one method per operation. Operations return `io::Result` so the
-        /// errno reaches the host intact. An operation a daemon does not implement fails as
-        /// unsupported (this keeps test doubles small; the real daemon implements them all).
-        pub trait Daemon {
+        /// The daemon side: one method per operation, and no default: an operation in the
+        /// table without an implementation does not compile. Operations return `io::Result`
+        /// so the errno reaches the host intact. Each receives its arguments as [`dispatch`]
+        /// checked them (see [`Checks`](crate::generate::Checks)).
+        pub trait Daemon: $crate::generate::Checks {
             /// Per-call context: request id, cancellation, the stream of streaming operations.
             type Call;
             $(
                 $(#[doc = $doc])*
-                #[allow(unused_variables, clippy::too_many_arguments)]
-                fn $name(&self, call: &mut Self::Call, $($arg: $aty,)* $($($opt: Option<$oty>,)*)?) -> std::io::Result<$ret> {
-                    Err(std::io::Error::new(
-                        std::io::Error::from_raw_os_error(38).kind(),
-                        concat!("this daemon does not implement ", stringify!($name)),
-                    ))
-                }
+                #[allow(clippy::too_many_arguments)]
+                fn $name(
+                    &self,
+                    call: &mut Self::Call,
+                    $($arg: <$aty as $crate::generate::Arg<Self>>::Checked,)*
+                    $($($opt: Option<<$oty as $crate::generate::Arg<Self>>::Checked>,)*)?
+                ) -> std::io::Result<$ret>;
             )*
         }
 
-        /// Runs `request` on `daemon` and encodes its result.
+        /// The daemon's stub: runs the checks the entry implies (`needs: root` first, then
+        /// each argument in order, see [`Arg`](crate::generate::Arg)), then the operation,
+        /// and encodes its result.
         pub fn dispatch<D: Daemon + ?Sized>(daemon: &D, call: &mut D::Call, request: Request) -> std::io::Result<Vec<u8>> {
             match request {
                 $(
                     Request::$Variant(_a) => {
-                        let value = daemon.$name(call, $(_a.$arg,)* $($(_a.$opt,)*)?)?;
+                        $(needs!($needs, daemon);)?
+                        let value = daemon.$name(
+                            call,
+                            $($crate::generate::Arg::check(_a.$arg, daemon)?,)*
+                            $($(_a.$opt.map(|v| $crate::generate::Arg::check(v, daemon)).transpose()?,)*)?
+                        )?;
                         Ok($crate::codec::encode(&value)?)
                     }
                 )*

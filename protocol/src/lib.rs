@@ -4,8 +4,9 @@
 //! * [`frame`]: the 16-byte header, kinds and size limits; [`read_frame`]/[`write_frame`].
 //! * [`codec`]: bincode 2 encoding of payloads, bounded.
 //! * [`ops`](mod@ops): the one table of operations. From it come [`Request`], [`Reply`],
-//!   [`args`], the daemon's [`Daemon`] trait and [`dispatch`], the host's [`Client`] trait,
-//!   and [`OPERATIONS`] for the shell.
+//!   [`args`], the daemon's [`Daemon`] trait and [`dispatch`] (the stub that runs the
+//!   [`Checks`] the table implies before an operation), the host's [`Client`] trait, and
+//!   [`OPERATIONS`] for the shell.
 //! * [`errno`]: symbolic errno plus message, [`RemoteError`].
 //!
 //! A conversation: the daemon sends [`FrameKind::Hello`] with a [`Hello`]; then the host
@@ -30,7 +31,7 @@ pub use frame::{
     read_frame, write_frame, Frame, FrameError, FrameKind, Region, CHUNK_SIZE, MAX_PAYLOAD,
     PROTOCOL_VERSION, XFER_SERIAL,
 };
-pub use generate::{Access, ArgInfo, CallStream, OpInfo, Stream};
+pub use generate::{Access, Arg, ArgInfo, CallStream, Checks, OpInfo, Stream};
 pub use ops::{args, dispatch, Client, Daemon, Reply, Request, OPERATIONS};
 pub use types::*;
 
@@ -63,12 +64,39 @@ mod tests {
             Mount mount(device: Device, mountpoint: GuestPath) [options: String, fstype: FsType, readonly: bool] -> ()
                 { group: mount, access: Write, stream: None }
             /// Read a file.
-            ReadFile read_file(path: GuestPath) -> Data { group: files, access: Read, stream: None }
+            ReadFile read_file(path: GuestPath) -> Data
+                { group: files, access: Read, stream: None, needs: root }
+            /// List a disk's partitions.
+            PartList part_list(device: Disk) -> Vec<u32> { group: partitions, access: Read, stream: None }
         }
     }
 
     /// A daemon that answers from memory, to check dispatch and the client methods agree.
-    struct Fake;
+    /// Its checks mark what they converted, so the tests see that the stub ran them.
+    struct Fake {
+        root_mounted: bool,
+    }
+    impl Checks for Fake {
+        type Device = String;
+        type Disk = String;
+        fn need_root(&self) -> io::Result<()> {
+            if self.root_mounted {
+                Ok(())
+            } else {
+                Err(io::Error::from_raw_os_error(22))
+            }
+        }
+        fn device(&self, device: Device) -> io::Result<String> {
+            Ok(format!("device {device}"))
+        }
+        fn disk(&self, disk: Disk) -> io::Result<String> {
+            if disk.as_str() == "/dev/sda" {
+                Ok(format!("disk {disk}"))
+            } else {
+                Err(io::Error::from_raw_os_error(19))
+            }
+        }
+    }
     impl table::Daemon for Fake {
         type Call = ();
         fn ping(&self, _: &mut ()) -> io::Result<()> {
@@ -87,13 +115,13 @@ mod tests {
         fn mount(
             &self,
             _: &mut (),
-            device: Device,
+            device: String,
             mountpoint: GuestPath,
             options: Option<String>,
             fstype: Option<FsType>,
             readonly: Option<bool>,
         ) -> io::Result<()> {
-            assert_eq!(device.as_str(), "/dev/sda1");
+            assert_eq!(device, "device /dev/sda1");
             assert_eq!(mountpoint.as_bytes(), b"/");
             assert_eq!(options.as_deref(), Some("noatime"));
             assert_eq!(fstype, None);
@@ -106,16 +134,20 @@ mod tests {
             }
             Ok(Data(path.into_bytes()))
         }
+        fn part_list(&self, _: &mut (), device: String) -> io::Result<Vec<u32>> {
+            assert_eq!(device, "disk /dev/sda");
+            Ok(vec![1, 2])
+        }
     }
 
     /// A client whose transport is a direct call into `Fake` through the codec.
-    struct Loopback;
+    struct Loopback(Fake);
     impl table::Client for Loopback {
         type Error = RemoteError;
         fn call(&self, request: table::Request, _: CallStream<'_>) -> Result<Vec<u8>, RemoteError> {
             let wire = codec::encode(&request).unwrap();
             let request: table::Request = codec::decode(&wire).unwrap();
-            table::dispatch(&Fake, &mut (), request).map_err(|e| RemoteError::from(&e))
+            table::dispatch(&self.0, &mut (), request).map_err(|e| RemoteError::from(&e))
         }
     }
     impl From<codec::CodecError> for RemoteError {
@@ -127,7 +159,7 @@ mod tests {
     #[test]
     fn client_and_dispatch_agree() {
         use table::Client as _;
-        let c = Loopback;
+        let c = Loopback(Fake { root_mounted: true });
         c.ping().unwrap();
         assert_eq!(c.version().unwrap(), "1.2.3");
         assert_eq!(c.list_devices().unwrap()[0].size, 1 << 30);
@@ -136,6 +168,23 @@ mod tests {
         assert_eq!(c.read_file("/etc/x").unwrap().0, b"/etc/x");
         let err = c.read_file("/missing").unwrap_err();
         assert_eq!(err.errno, Errno::ENOENT);
+        assert_eq!(c.part_list("/dev/sda").unwrap(), [1, 2]);
+    }
+
+    #[test]
+    fn dispatch_runs_the_declared_checks_first() {
+        use table::Client as _;
+        let c = Loopback(Fake {
+            root_mounted: false,
+        });
+        // `needs: root`: the operation never runs (it would answer with the path).
+        assert_eq!(c.read_file("/etc/x").unwrap_err().errno, Errno::EINVAL);
+        // A `Disk` argument the daemon's check refuses never reaches the operation.
+        assert_eq!(c.part_list("/dev/sda1").unwrap_err().errno, Errno::ENODEV);
+        // Operations without needs run as before.
+        assert_eq!(c.version().unwrap(), "1.2.3");
+        assert!(!OpInfo::find("ping").unwrap().needs_root);
+        assert!(OpInfo::find("read_file").unwrap().needs_root);
     }
 
     #[test]

@@ -5,12 +5,18 @@
 //! ```text
 //! /// Help text (first line is the summary).
 //! Variant name(required: Type, ...) [optional: Type, ...] -> Return
-//!     { group: GROUP, access: Read|Write, stream: None|Input|Output }
+//!     { group: GROUP, access: Read|Write, stream: None|Input|Output[, needs: root] }
 //! ```
 //!
 //! Entries are only ever appended: their order is the wire encoding of `Request`.
-//! Everything else (argument structs, dispatch, client methods, shell parsing, help) is
-//! generated from here by `generate.rs`.
+//! Everything else (argument structs, the daemon's trait and the stub that checks arguments,
+//! client methods, shell parsing, help) is generated from here by `generate.rs`.
+//!
+//! The checks follow from the declaration, so an implementation never repeats them:
+//! `needs: root` fails the call unless a filesystem is mounted on `/`; a `Device` argument
+//! arrives resolved to a device that exists, a `Disk` as a whole disk; a `VolumeName` (an LV
+//! or an opened LUKS volume, which need not be active) and a `GuestPath` arrive as given
+//! (guest paths are resolved beneath the guest root when the operation opens them).
 
 use crate::generate::{ArgInfo, CallStream, OpInfo};
 use crate::types::*;
@@ -48,13 +54,13 @@ define_operations! {
 
     /// Read a whole file (at most 4 MiB; use `download` for larger files).
     ReadFile read_file(path: GuestPath) -> Data
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Create or replace a file with the given content, atomically (see `replace_file`; a
     /// symbolic link there is replaced, not followed). The content is on disk when the call
     /// returns.
     WriteFile write_file(path: GuestPath, content: Data) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Flush every filesystem and block device to the disk images.
     Sync sync() -> ()
@@ -69,269 +75,269 @@ define_operations! {
     // ==== files, directories, attributes, transfers, commands ====
     /// True if anything exists at the path (symlinks are followed inside the guest).
     Exists exists(path: GuestPath) -> bool
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// True if the path is a regular file. A missing path is false. With
     /// `followsymlinks:true` a symlink to a regular file counts too.
     IsFile is_file(path: GuestPath) [followsymlinks: bool] -> bool
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// True if the path is a directory (`followsymlinks:true`: or a symlink to one).
     IsDir is_dir(path: GuestPath) [followsymlinks: bool] -> bool
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// True if the path is a symbolic link.
     IsSymlink is_symlink(path: GuestPath) -> bool
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// True if the path is a FIFO (named pipe).
     IsFifo is_fifo(path: GuestPath) [followsymlinks: bool] -> bool
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// True if the path is a block device node.
     IsBlockdev is_blockdev(path: GuestPath) [followsymlinks: bool] -> bool
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// True if the path is a character device node.
     IsChardev is_chardev(path: GuestPath) [followsymlinks: bool] -> bool
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// True if the path is a Unix socket.
     IsSocket is_socket(path: GuestPath) [followsymlinks: bool] -> bool
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// File metadata, following symlinks inside the guest (all fields, times with
     /// nanoseconds).
     Stat stat(path: GuestPath) -> Stat
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// File metadata of the path itself: a symlink is not followed.
     Lstat lstat(path: GuestPath) -> Stat
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Size and usage of the filesystem that holds the path.
     Statvfs statvfs(path: GuestPath) -> StatVfs
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// The target of a symbolic link, as stored.
     Readlink readlink(path: GuestPath) -> GuestPath
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// The canonical absolute guest path, with every symlink resolved inside the guest.
     Realpath realpath(path: GuestPath) -> GuestPath
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Bytes allocated to the path and everything below it (`du -s`, in bytes; hard links
     /// counted once).
     Du du(path: GuestPath) -> u64
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// The names in a directory, sorted, without `.` and `..`.
     Ls ls(directory: GuestPath) -> Vec<FileName>
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// A long listing of a directory, like `ls -la` (numeric owners, UTC times).
     Ll ll(directory: GuestPath) -> String
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// One page of a directory's entries (name, kind, inode), `.` and `..` included. Start
     /// at `offset:0` (the default) and pass the returned `next` while `more` is true;
     /// `count` caps the entries per page (default 4096).
     Readdir readdir(directory: GuestPath) [offset: u64, count: u32] -> DirPage
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// One page of a directory's entries, each with its lstat and symlink target, in one
     /// call (`.` and `..` left out). Paged like `readdir`.
     ReaddirPlus readdir_plus(directory: GuestPath) [offset: u64, count: u32] -> DirPlusPage
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Every path below a directory, relative to it and sorted (at most 4 MiB of names;
     /// `find0` streams any number).
     Find find(directory: GuestPath) -> Vec<GuestPath>
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Streams every path below a directory, relative to it, each ended by a NUL byte.
     Find0 find0(directory: GuestPath) -> ()
-        { group: files, access: Read, stream: Output }
+        { group: files, access: Read, stream: Output, needs: root }
 
     /// Expands a shell pattern (`*`, `?`, `[...]`) in the guest; sorted matches, directories
     /// with a trailing `/` unless `directoryslash:false`.
     GlobExpand glob_expand(pattern: GuestPath) [directoryslash: bool] -> Vec<GuestPath>
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Creates a directory (mode 0755 less the umask).
     Mkdir mkdir(path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a directory and any missing parents; an existing directory is fine.
     MkdirP mkdir_p(path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a directory with the given mode (less the umask).
     MkdirMode mkdir_mode(path: GuestPath, mode: Mode) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Removes an empty directory.
     Rmdir rmdir(path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Removes a file (not a directory).
     Rm rm(path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Removes a file; a missing one is not an error.
     RmF rm_f(path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Removes a tree recursively. Symlinks are removed, never followed; a missing path is
     /// not an error.
     RmRf rm_rf(path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Moves or renames a file or directory (into `dest` when it is a directory; across
     /// filesystems by copying).
     Mv mv(src: GuestPath, dest: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Copies a file (into `dest` when it is a directory), with its mode.
     Cp cp(src: GuestPath, dest: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Copies a file or tree keeping owners, modes, times, extended attributes, symlinks
     /// and special files (`cp -a`).
     CpA cp_a(src: GuestPath, dest: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Copies a file or tree recursively, symlinks as symlinks (`cp -rP`).
     CpR cp_r(src: GuestPath, dest: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates an empty file if missing and sets its times to now.
     Touch touch(path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Truncates a file to zero bytes (a symbolic link there is refused, ELOOP).
     Truncate truncate(path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Sets a file's size in bytes, cutting it or extending it with zeros (a symbolic link
     /// there is refused, ELOOP).
     TruncateSize truncate_size(path: GuestPath, size: ByteSize) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a hard link `linkname` to `target`.
     Ln ln(target: GuestPath, linkname: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a hard link, replacing an existing `linkname`.
     LnF ln_f(target: GuestPath, linkname: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a symbolic link `linkname` holding `target` as given (it may be relative).
     LnS ln_s(target: GuestPath, linkname: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a symbolic link, replacing an existing `linkname`.
     LnSf ln_sf(target: GuestPath, linkname: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a special file. `mode` holds the type bits (0o20000 character, 0o60000 block,
     /// 0o10000 FIFO, 0o140000 socket) and the permissions.
     Mknod mknod(mode: u32, devmajor: u32, devminor: u32, path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a FIFO (named pipe).
     Mkfifo mkfifo(mode: Mode, path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a block device node.
     MknodB mknod_b(mode: Mode, devmajor: u32, devminor: u32, path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a character device node.
     MknodC mknod_c(mode: Mode, devmajor: u32, devminor: u32, path: GuestPath) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Renames like renameat2(2): `noreplace:true` fails with EEXIST rather than replace,
     /// `exchange:true` swaps the two paths atomically.
     Rename rename(src: GuestPath, dest: GuestPath) [noreplace: bool, exchange: bool] -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Checks access like access(2): `mode` is a mask of 4 (read), 2 (write), 1 (execute),
     /// or 0 (exists). EROFS means a read-only filesystem.
     Access access(path: GuestPath, mode: i32) -> ()
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Sets the permission bits (symlinks are followed).
     Chmod chmod(mode: Mode, path: GuestPath) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     /// Sets owner and group (numeric; -1 keeps one). Symlinks are followed.
     Chown chown(owner: i64, group: i64, path: GuestPath) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     /// Sets owner and group of the path itself (a symlink is not followed).
     Lchown lchown(owner: i64, group: i64, path: GuestPath) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     /// Sets access and modification times (seconds and nanoseconds; nanoseconds -1 = now,
     /// -2 = leave unchanged). Symlinks are followed.
     Utimens utimens(path: GuestPath, atsecs: i64, atnsecs: i64, mtsecs: i64, mtnsecs: i64) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     /// Like `utimens` on the path itself: a symlink is not followed.
     Lutimens lutimens(path: GuestPath, atsecs: i64, atnsecs: i64, mtsecs: i64, mtnsecs: i64) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     /// Every extended attribute of a file (symlinks followed): names and values.
     Getxattrs getxattrs(path: GuestPath) -> Vec<XAttr>
-        { group: attributes, access: Read, stream: None }
+        { group: attributes, access: Read, stream: None, needs: root }
 
     /// Every extended attribute of the path itself (a symlink is not followed).
     Lgetxattrs lgetxattrs(path: GuestPath) -> Vec<XAttr>
-        { group: attributes, access: Read, stream: None }
+        { group: attributes, access: Read, stream: None, needs: root }
 
     /// One extended attribute's value (ENODATA if not set).
     Getxattr getxattr(path: GuestPath, name: String) -> Data
-        { group: attributes, access: Read, stream: None }
+        { group: attributes, access: Read, stream: None, needs: root }
 
     /// One extended attribute of the path itself.
     Lgetxattr lgetxattr(path: GuestPath, name: String) -> Data
-        { group: attributes, access: Read, stream: None }
+        { group: attributes, access: Read, stream: None, needs: root }
 
     /// Sets an extended attribute (symlinks followed).
     Setxattr setxattr(xattr: String, val: Data, path: GuestPath) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     /// Sets an extended attribute of the path itself.
     Lsetxattr lsetxattr(xattr: String, val: Data, path: GuestPath) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     /// Removes an extended attribute (symlinks followed).
     Removexattr removexattr(xattr: String, path: GuestPath) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     /// Removes an extended attribute of the path itself.
     Lremovexattr lremovexattr(xattr: String, path: GuestPath) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     /// The lines of a text file (at most 4 MiB), without their `\n` or `\r\n`.
     ReadLines read_lines(path: GuestPath) -> Vec<Line>
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Up to `count` bytes (at most 4 MiB) from `offset`; fewer at the end of the file.
     Pread pread(path: GuestPath, count: ByteSize, offset: ByteSize) -> Data
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Writes data at `offset` of an existing file; returns the bytes written. A symbolic
     /// link at the last component is refused (ELOOP), never written through.
     Pwrite pwrite(path: GuestPath, content: Data, offset: ByteSize) -> u64
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Appends to a file, creating it (0644) if missing; on disk when the call returns. A
     /// symbolic link at the last component is refused (ELOOP), never written through.
     WriteAppend write_append(path: GuestPath, content: Data) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Replaces a file atomically: a temporary file in the same directory takes the
     /// content and the old file's owner, group, mode and extended attributes (SELinux
@@ -339,7 +345,7 @@ define_operations! {
     /// symbolic link at the last component is itself replaced (a new file, 0644, with the
     /// link's owner); what it points to is never opened.
     ReplaceFile replace_file(path: GuestPath, content: Data) -> ()
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Uploads the input stream to a file of any size, atomically like `replace_file`: into
     /// a temporary file beside it, renamed over it at the end (an existing file keeps its
@@ -347,24 +353,24 @@ define_operations! {
     /// replaced, not followed). The data is on disk when the call returns; on failure the old
     /// file is untouched.
     Upload upload(path: GuestPath) -> ()
-        { group: transfer, access: Write, stream: Input }
+        { group: transfer, access: Write, stream: Input, needs: root }
 
     /// Writes the input stream into a file from `offset` without truncating it (the file is
     /// created if missing). A symbolic link at the last component is refused (ELOOP).
     UploadOffset upload_offset(path: GuestPath, offset: ByteSize) -> ()
-        { group: transfer, access: Write, stream: Input }
+        { group: transfer, access: Write, stream: Input, needs: root }
 
     /// Streams a whole file, of any size.
     Download download(path: GuestPath) -> ()
-        { group: transfer, access: Read, stream: Output }
+        { group: transfer, access: Read, stream: Output, needs: root }
 
     /// Streams `size` bytes of a file from `offset` (fewer at its end).
     DownloadOffset download_offset(path: GuestPath, offset: ByteSize, size: ByteSize) -> ()
-        { group: transfer, access: Read, stream: Output }
+        { group: transfer, access: Read, stream: Output, needs: root }
 
     /// The checksum of a file as lowercase hex: md5, sha1, sha224, sha256, sha384, sha512.
     Checksum checksum(csumtype: ChecksumType, path: GuestPath) -> String
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// The checksum of a whole device (`/dev/sda`, `/dev/sda1`, ...).
     ChecksumDevice checksum_device(csumtype: ChecksumType, device: Device) -> String
@@ -373,7 +379,7 @@ define_operations! {
     /// Streams `HASH  ./path` lines (as sha256sum prints them) for every regular file below
     /// a directory.
     ChecksumsOut checksums_out(csumtype: ChecksumType, directory: GuestPath) -> ()
-        { group: files, access: Read, stream: Output }
+        { group: files, access: Read, stream: Output, needs: root }
 
     /// Unpacks a tar stream into a directory. `compress`: none (default), gzip, xz or zstd.
     /// `xattrs:true` restores extended attributes; `numericowner:true` ignores user and
@@ -381,43 +387,43 @@ define_operations! {
     /// Nothing is ever written outside the directory, whatever names or links the archive
     /// holds; returns the number of members written.
     TarIn tar_in(directory: GuestPath) [compress: Compression, xattrs: bool, numericowner: bool] -> u64
-        { group: transfer, access: Write, stream: Input }
+        { group: transfer, access: Write, stream: Input, needs: root }
 
     /// Packs a directory as a tar stream. `compress`: none (default), gzip or xz;
     /// `xattrs:true` stores extended attributes; `numericowner:true` leaves out user and
     /// group names; `excludes` are patterns of names to leave out (`*` also matches `/`).
     TarOut tar_out(directory: GuestPath) [compress: Compression, xattrs: bool, numericowner: bool, excludes: Vec<String>] -> ()
-        { group: transfer, access: Read, stream: Output }
+        { group: transfer, access: Read, stream: Output, needs: root }
 
     /// Runs a guest program (chrooted into the guest, /dev, /proc and /sys bound in, guest
     /// PATH, stdin empty, no network) and returns its stdout. A non-zero exit is an error
     /// with the status and stderr; after `timeout_secs` (default 600) the program and its
     /// children are killed.
     Command command(arguments: Vec<String>) [timeout_secs: u64] -> String
-        { group: commands, access: Write, stream: None }
+        { group: commands, access: Write, stream: None, needs: root }
 
     /// Like `command`, with the output split into lines.
     CommandLines command_lines(arguments: Vec<String>) [timeout_secs: u64] -> Vec<String>
-        { group: commands, access: Write, stream: None }
+        { group: commands, access: Write, stream: None, needs: root }
 
     /// Runs a shell command line with the guest's /bin/sh (see `command`).
     Sh sh(command: String) [timeout_secs: u64] -> String
-        { group: commands, access: Write, stream: None }
+        { group: commands, access: Write, stream: None, needs: root }
 
     /// Like `sh`, with the output split into lines.
     ShLines sh_lines(command: String) [timeout_secs: u64] -> Vec<String>
-        { group: commands, access: Write, stream: None }
+        { group: commands, access: Write, stream: None, needs: root }
 
     /// Opens an existing regular file for `fh_read`/`fh_write` and returns a handle.
     /// `flags` are Linux open(2) flags: the access mode (0 read, 1 write, 2 both) plus
     /// O_APPEND, O_TRUNC, O_SYNC, O_DSYNC, O_NOATIME, O_DIRECT.
     FhOpen fh_open(path: GuestPath, flags: i32) -> FileHandle
-        { group: handles, access: Write, stream: None }
+        { group: handles, access: Write, stream: None, needs: root }
 
     /// Creates a new file (it must not exist; never through a symlink) with `mode` and
     /// opens it like `fh_open`.
     FhCreate fh_create(path: GuestPath, mode: Mode, flags: i32) -> FileHandle
-        { group: handles, access: Write, stream: None }
+        { group: handles, access: Write, stream: None, needs: root }
 
     /// Reads up to `size` bytes (at most 4 MiB) at `offset` of an open file.
     FhRead fh_read(handle: FileHandle, offset: ByteSize, size: ByteSize) -> Data
@@ -455,7 +461,7 @@ define_operations! {
     /// Owner and times are those of a symlink itself; mode follows it, and a size on a
     /// symlink is refused (ELOOP). One round trip for what FUSE's setattr asks.
     Lsetattr lsetattr(path: GuestPath) [size: ByteSize, owner: i64, group: i64, mode: Mode, atsecs: i64, atnsecs: i64, mtsecs: i64, mtnsecs: i64] -> Stat
-        { group: files, access: Write, stream: None }
+        { group: files, access: Write, stream: None, needs: root }
 
     /// Lists a directory and, breadth first, the directories below it: every entry with its
     /// lstat, symlink target and extended attributes (the FUSE mount's prefetch: one call
@@ -464,19 +470,19 @@ define_operations! {
     /// from its `next`); directories below it follow, each whole, while fewer than
     /// `maxentries` entries (default 16384) are listed and the answer stays under 3 MiB.
     ReaddirTree readdir_tree(directory: GuestPath) [maxentries: u32] -> Vec<DirListing>
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Reads a whole file (at most 4 MiB) to edit it: like `read_file`, but a symbolic link
     /// at the last component is refused (ELOOP, naming the link and its target), never
     /// followed. The library's edits read with this and write with `replace_file`, so an
     /// edit never reaches a file through a link.
     ReadFileNofollow read_file_nofollow(path: GuestPath) -> Data
-        { group: files, access: Read, stream: None }
+        { group: files, access: Read, stream: None, needs: root }
 
     /// Sets the permission bits of the path itself: a symbolic link there is refused (ELOOP,
     /// naming its target) and what it points to keeps its mode.
     Lchmod lchmod(mode: Mode, path: GuestPath) -> ()
-        { group: attributes, access: Write, stream: None }
+        { group: attributes, access: Write, stream: None, needs: root }
 
     // ==== end of files ====
 
@@ -520,7 +526,7 @@ define_operations! {
 
     /// Make the kernel re-read the partition table of a whole disk; returns when the
     /// partition devices exist.
-    BlockdevRereadpt blockdev_rereadpt(device: Device) -> ()
+    BlockdevRereadpt blockdev_rereadpt(device: Disk) -> ()
         { group: blockdev, access: Read, stream: None }
 
     /// Succeed if the appliance supports every optional group named (`lvm2`, `luks`,
@@ -535,65 +541,65 @@ define_operations! {
 
     /// Create a new, empty partition table (`gpt` or `mbr`/`msdos`) on a whole disk.
     /// Everything on the old table is lost.
-    PartInit part_init(device: Device, parttype: PartTableType) -> ()
+    PartInit part_init(device: Disk, parttype: PartTableType) -> ()
         { group: partitions, access: Write, stream: None }
 
     /// Create a new partition table with one partition from 1 MiB to the end of the disk.
-    PartDisk part_disk(device: Device, parttype: PartTableType) -> ()
+    PartDisk part_disk(device: Disk, parttype: PartTableType) -> ()
         { group: partitions, access: Write, stream: None }
 
     /// Add a partition from byte `start` to byte `end` inclusive (`end` is the last byte, as
     /// `part_list` reports it: `start` and `end + 1` are multiples of the sector size).
     /// `prlogex` is `primary`, `extended` or `logical` (MBR only). Overlaps and ranges
     /// outside the disk are refused. The kernel sees the partition when this returns.
-    PartAdd part_add(device: Device, prlogex: PartKind, start: ByteSize, end: ByteSize) -> ()
+    PartAdd part_add(device: Disk, prlogex: PartKind, start: ByteSize, end: ByteSize) -> ()
         { group: partitions, access: Write, stream: None }
 
     /// Delete partition `partnum`. GPT partitions keep their numbers; MBR logical
     /// partitions after it move down by one, as the kernel numbers them.
-    PartDel part_del(device: Device, partnum: u32) -> ()
+    PartDel part_del(device: Disk, partnum: u32) -> ()
         { group: partitions, access: Write, stream: None }
 
     /// List the partitions of a disk's table: number, start, end (inclusive) and size in
     /// bytes, type (GPT type GUID or MBR id), GPT name and UUID, bootable flag.
-    PartList part_list(device: Device) -> Vec<PartitionEntry>
+    PartList part_list(device: Disk) -> Vec<PartitionEntry>
         { group: partitions, access: Read, stream: None }
 
     /// The partition table type of a disk: `gpt` or `msdos`.
-    PartGetParttype part_get_parttype(device: Device) -> PartTableType
+    PartGetParttype part_get_parttype(device: Disk) -> PartTableType
         { group: partitions, access: Read, stream: None }
 
     /// Set the name of a GPT partition (at most 36 characters).
-    PartSetName part_set_name(device: Device, partnum: u32, name: String) -> ()
+    PartSetName part_set_name(device: Disk, partnum: u32, name: String) -> ()
         { group: partitions, access: Write, stream: None }
 
     /// The name of a GPT partition.
-    PartGetName part_get_name(device: Device, partnum: u32) -> String
+    PartGetName part_get_name(device: Disk, partnum: u32) -> String
         { group: partitions, access: Read, stream: None }
 
     /// Set the type GUID of a GPT partition.
-    PartSetGptType part_set_gpt_type(device: Device, partnum: u32, guid: String) -> ()
+    PartSetGptType part_set_gpt_type(device: Disk, partnum: u32, guid: String) -> ()
         { group: partitions, access: Write, stream: None }
 
     /// The type GUID of a GPT partition, in upper case.
-    PartGetGptType part_get_gpt_type(device: Device, partnum: u32) -> String
+    PartGetGptType part_get_gpt_type(device: Disk, partnum: u32) -> String
         { group: partitions, access: Read, stream: None }
 
     /// Set the type byte of an MBR partition (`0x83`, `0x8e`, ...).
-    PartSetMbrId part_set_mbr_id(device: Device, partnum: u32, id: u32) -> ()
+    PartSetMbrId part_set_mbr_id(device: Disk, partnum: u32, id: u32) -> ()
         { group: partitions, access: Write, stream: None }
 
     /// The type byte of an MBR partition.
-    PartGetMbrId part_get_mbr_id(device: Device, partnum: u32) -> u32
+    PartGetMbrId part_get_mbr_id(device: Disk, partnum: u32) -> u32
         { group: partitions, access: Read, stream: None }
 
     /// Set or clear the bootable flag: the MBR active flag, or the GPT legacy BIOS bootable
     /// attribute.
-    PartSetBootable part_set_bootable(device: Device, partnum: u32, bootable: bool) -> ()
+    PartSetBootable part_set_bootable(device: Disk, partnum: u32, bootable: bool) -> ()
         { group: partitions, access: Write, stream: None }
 
     /// The bootable flag (see `part_set_bootable`).
-    PartGetBootable part_get_bootable(device: Device, partnum: u32) -> bool
+    PartGetBootable part_get_bootable(device: Disk, partnum: u32) -> bool
         { group: partitions, access: Read, stream: None }
 
     /// The disk a partition is on: `/dev/sda1` → `/dev/sda`.
@@ -606,7 +612,7 @@ define_operations! {
 
     /// After a GPT disk grew, move the backup GPT header to the new end of the disk and let
     /// partitions use the new space.
-    PartExpandGpt part_expand_gpt(device: Device) -> ()
+    PartExpandGpt part_expand_gpt(device: Disk) -> ()
         { group: partitions, access: Write, stream: None }
 
     /// Make a filesystem: `ext2`, `ext3`, `ext4`, `xfs`, `btrfs` (with the tools the
@@ -660,7 +666,7 @@ define_operations! {
 
     /// Discard the unused blocks of the filesystem mounted at `mountpoint`.
     Fstrim fstrim(mountpoint: GuestPath) -> ()
-        { group: mkfs, access: Write, stream: None }
+        { group: mkfs, access: Write, stream: None, needs: root }
 
     /// Rescan the devices for LVM physical volumes; with `activate:true` activate every
     /// volume group found.
@@ -713,11 +719,11 @@ define_operations! {
         { group: lvm, access: Write, stream: None }
 
     /// Resize a logical volume to `size` bytes. The filesystem in it is not resized.
-    Lvresize lvresize(device: Device, size: ByteSize) -> ()
+    Lvresize lvresize(device: VolumeName, size: ByteSize) -> ()
         { group: lvm, access: Write, stream: None }
 
     /// Remove a logical volume (`/dev/VG/LV`).
-    Lvremove lvremove(device: Device) -> ()
+    Lvremove lvremove(device: VolumeName) -> ()
         { group: lvm, access: Write, stream: None }
 
     /// Remove a volume group and every logical volume in it.
@@ -734,7 +740,7 @@ define_operations! {
 
     /// Rename a logical volume; `newname` is the new LV name (or `/dev/VG/NEW` in the same
     /// volume group).
-    Lvrename lvrename(logvol: Device, newname: String) -> ()
+    Lvrename lvrename(logvol: VolumeName, newname: String) -> ()
         { group: lvm, access: Write, stream: None }
 
     /// Open a LUKS volume as `/dev/mapper/{mapname}` with `key` (never printed or logged).
@@ -743,7 +749,7 @@ define_operations! {
         { group: luks, access: Read, stream: None }
 
     /// Close a LUKS volume opened with `luks_open` (`/dev/mapper/NAME`).
-    LuksClose luks_close(device: Device) -> ()
+    LuksClose luks_close(device: VolumeName) -> ()
         { group: luks, access: Read, stream: None }
     // ==== end of block devices ====
 }

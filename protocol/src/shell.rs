@@ -59,6 +59,18 @@ impl ShellArg for Device {
         Device::new(word)
     }
 }
+impl ShellArg for Disk {
+    const KIND: ArgKind = ArgKind::Device;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Device::new(word).map(Disk)
+    }
+}
+impl ShellArg for VolumeName {
+    const KIND: ArgKind = ArgKind::Device;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Device::new(word).map(VolumeName)
+    }
+}
 impl ShellArg for ByteSize {
     const KIND: ArgKind = ArgKind::Size;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
@@ -137,7 +149,9 @@ macro_rules! brief_display {
         }
     )*};
 }
-brief_display!(GuestPath, Device, ByteSize, Mode, FsType, bool, i32, i64, u32, u64);
+brief_display!(
+    GuestPath, Device, Disk, VolumeName, ByteSize, Mode, FsType, bool, i32, i64, u32, u64
+);
 
 impl Brief for String {
     fn brief(&self) -> String {

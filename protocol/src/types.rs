@@ -196,6 +196,80 @@ impl From<String> for Device {
     }
 }
 
+/// A kind of device name with its own check in the daemon: a [`Device`] on the wire and in
+/// the shell, converted from any device name.
+macro_rules! device_kind {
+    ($(#[doc = $doc:literal])* $Kind:ident) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $Kind(pub Device);
+
+        impl $Kind {
+            /// The name, for example `/dev/sda`.
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+        }
+        impl fmt::Debug for $Kind {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+        impl fmt::Display for $Kind {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+        impl FromStr for $Kind {
+            type Err = ArgError;
+            fn from_str(s: &str) -> Result<Self, ArgError> {
+                Device::new(s).map($Kind)
+            }
+        }
+        impl From<Device> for $Kind {
+            fn from(d: Device) -> Self {
+                $Kind(d)
+            }
+        }
+        impl From<&Device> for $Kind {
+            fn from(d: &Device) -> Self {
+                $Kind(d.clone())
+            }
+        }
+        impl From<&$Kind> for $Kind {
+            fn from(d: &$Kind) -> Self {
+                d.clone()
+            }
+        }
+        /// Unchecked, like [`Device`]'s.
+        impl From<&str> for $Kind {
+            fn from(s: &str) -> Self {
+                $Kind(Device::from(s))
+            }
+        }
+        /// Unchecked, like [`Device`]'s.
+        impl From<String> for $Kind {
+            fn from(s: String) -> Self {
+                $Kind(Device::from(s))
+            }
+        }
+    };
+}
+
+device_kind! {
+    /// A whole disk (`/dev/sda`), where a partition table lives; the daemon refuses a
+    /// partition or a logical volume with `EINVAL`.
+    Disk
+}
+
+device_kind! {
+    /// A volume named for the tool that manages it: an LVM logical volume (`/dev/VG/LV`,
+    /// `/dev/mapper/VG-LV`) or an opened LUKS volume (`/dev/mapper/NAME`). It need not be
+    /// active, so the daemon passes the name on as given instead of resolving it.
+    VolumeName
+}
+
 /// A size or offset in bytes. Written with an optional binary suffix in the shell:
 /// `512`, `64K`, `1M`, `10G`, `1T` (K = 1024 bytes; `KiB`, `MiB` and friends too).
 #[derive(

@@ -4,7 +4,7 @@
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::{block::lvm, sys};
-use guestwright_protocol::Device;
+use guestwright_protocol::{Device, Disk};
 use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -13,6 +13,53 @@ use std::time::{Duration, Instant};
 
 /// How long the kernel gets to create or remove partition nodes after a change.
 const NODE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A `Device` argument as operations receive it: the caller's name and the kernel node it
+/// resolved to. Made only by [`ResolvedDevice::new`], so holding one means the device exists.
+#[derive(Debug, Clone)]
+pub struct ResolvedDevice {
+    name: Device,
+    node: PathBuf,
+}
+
+impl ResolvedDevice {
+    /// Resolves a caller's device name (see [`resolve`]).
+    pub fn new(disks: &Disks, modules: &Modules, name: Device) -> io::Result<ResolvedDevice> {
+        let node = resolve(disks, modules, &name)?;
+        Ok(ResolvedDevice { name, node })
+    }
+
+    /// The name the caller used (`/dev/sda1`, `/dev/VG/LV`), for messages and answers.
+    pub fn name(&self) -> &Device {
+        &self.name
+    }
+
+    /// The appliance's node for it (`/dev/vda1`, `/dev/dm-0`).
+    pub fn node(&self) -> &Path {
+        &self.node
+    }
+}
+
+/// A `Disk` argument as operations receive it: a whole disk (never a partition or an LV)
+/// and its kernel node.
+#[derive(Debug, Clone)]
+pub struct ResolvedDisk {
+    node: PathBuf,
+}
+
+impl ResolvedDisk {
+    /// Checks that a caller's name is a whole disk (see [`resolve_disk`]).
+    pub fn new(disks: &Disks, name: &Disk) -> io::Result<ResolvedDisk> {
+        Ok(ResolvedDisk {
+            node: resolve_disk(disks, &name.0)?,
+        })
+    }
+
+    /// The appliance's node for the disk (`/dev/vda`).
+    pub fn node(&self) -> &Path {
+        &self.node
+    }
+}
 
 /// The kernel path of a caller's device name. Names that could be logical volumes
 /// (`/dev/VG/LV`, `/dev/mapper/VG-LV`) and do not exist yet activate LVM once, then are
@@ -250,8 +297,8 @@ pub fn reread(disk_path: &Path) -> io::Result<()> {
 }
 
 /// The disk a partition is on and its number, in the caller's names.
-pub fn part_to_dev(disks: &Disks, dev: &Device) -> io::Result<(Device, u32)> {
-    let path = disks.to_kernel(dev)?;
+pub fn part_to_dev(disks: &Disks, partition: &ResolvedDevice) -> io::Result<(Device, u32)> {
+    let (dev, path) = (partition.name(), partition.node());
     let name = path
         .file_name()
         .and_then(|n| n.to_str())

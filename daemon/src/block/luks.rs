@@ -1,7 +1,7 @@
 //! LUKS volumes through the carried `cryptsetup`: open one as `/dev/mapper/NAME`, close it.
 //! The key goes to cryptsetup on its standard input, never on a command line or in a file.
 
-use crate::block::devices::Disks;
+use crate::block::blockdev::ResolvedDevice;
 use crate::boot::modules::Modules;
 use crate::{block::lvm, boot::tools};
 use guestwright_protocol::{escape_bytes, Device, Secret};
@@ -44,14 +44,13 @@ const ENV: &[(&str, &str)] = &[("DM_DISABLE_UDEV", "1")];
 /// `cryptsetup open --type luks`: unlocks `dev` as `/dev/mapper/{mapname}`. A wrong key is
 /// `EKEYREJECTED`-like: `EPERM` with cryptsetup's message.
 pub fn open(
-    disks: &Disks,
     modules: &Modules,
-    dev: &Device,
+    dev: &ResolvedDevice,
     key: &Secret,
     mapname: &str,
 ) -> io::Result<()> {
     check_mapname(mapname)?;
-    let path = disks.to_kernel(dev)?;
+    let path = dev.node();
     tools::find("cryptsetup")?;
     modules.load("dm_mod")?;
     modules.load("dm_crypt")?;

@@ -13,6 +13,7 @@
 //! Sizes go to LVM in bytes (`-L 1073741824b`) and come back in bytes (`--units b`), so a
 //! size never means megabytes by accident. LVM rounds LV sizes up to whole extents.
 
+use crate::block::blockdev::ResolvedDevice;
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::boot::tools;
@@ -20,7 +21,7 @@ use guestwright_protocol::{Device, LogicalVolume, PhysicalVolume, VolumeGroup};
 use guestwright_sync::Mutex;
 use std::ffi::OsString;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where the daemon's LVM configuration lives (`LVM_SYSTEM_DIR`).
 const SYSTEM_DIR: &str = "/run/guestwright/lvm";
@@ -346,12 +347,6 @@ pub fn lvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<LogicalVolum
         .collect())
 }
 
-/// A caller's device that must be a PV candidate: a disk, a partition or an opened LUKS
-/// volume, as LVM should see it.
-fn pv_path(disks: &Disks, dev: &Device) -> io::Result<PathBuf> {
-    disks.to_kernel(dev)
-}
-
 /// The `VG/LV` LVM understands for a caller's `/dev/VG/LV` or `/dev/mapper/VG-LV`.
 pub fn lv_path(dev: &Device) -> io::Result<String> {
     let rest = dev.as_str().strip_prefix("/dev/").unwrap_or("");
@@ -386,23 +381,26 @@ pub fn split_dm_name(name: &str) -> Option<(String, String)> {
 }
 
 /// `pvcreate`: makes a disk or partition a physical volume.
-pub fn pvcreate(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<()> {
-    let path = pv_path(disks, dev)?;
+pub fn pvcreate(disks: &Disks, modules: &Modules, dev: &ResolvedDevice) -> io::Result<()> {
     let mut a = args(&["pvcreate", "-ff", "-y"]);
-    a.push(path.into_os_string());
+    a.push(dev.node().into());
     lvm(disks, modules, &a).map(drop)
 }
 
 /// `pvremove`: wipes the PV label.
-pub fn pvremove(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<()> {
-    let path = pv_path(disks, dev)?;
+pub fn pvremove(disks: &Disks, modules: &Modules, dev: &ResolvedDevice) -> io::Result<()> {
     let mut a = args(&["pvremove", "-ff", "-y"]);
-    a.push(path.into_os_string());
+    a.push(dev.node().into());
     lvm(disks, modules, &a).map(drop)
 }
 
 /// `vgcreate NAME PV...`.
-pub fn vgcreate(disks: &Disks, modules: &Modules, name: &str, pvs: &[Device]) -> io::Result<()> {
+pub fn vgcreate(
+    disks: &Disks,
+    modules: &Modules,
+    name: &str,
+    pvs: &[ResolvedDevice],
+) -> io::Result<()> {
     check_name("volume group", name)?;
     if pvs.is_empty() {
         return Err(einval(format!(
@@ -411,7 +409,7 @@ pub fn vgcreate(disks: &Disks, modules: &Modules, name: &str, pvs: &[Device]) ->
     }
     let mut a = args(&["vgcreate", "-y", name]);
     for pv in pvs {
-        a.push(pv_path(disks, pv)?.into_os_string());
+        a.push(pv.node().into());
     }
     lvm(disks, modules, &a).map(drop)
 }

@@ -1,6 +1,6 @@
 //! Mounting guest filesystems into the guest tree at /sysroot, and taking them down again.
 
-use crate::block::devices::Disks;
+use crate::block::blockdev::ResolvedDevice;
 use crate::boot::modules::Modules;
 use crate::fs::guestfs::{self, SYSROOT};
 use crate::sys;
@@ -96,9 +96,8 @@ impl Mounts {
     /// Mounts `device` at `mountpoint` in the guest tree.
     pub fn mount(
         &self,
-        disks: &Disks,
         modules: &Modules,
-        device: &Device,
+        device: &ResolvedDevice,
         mountpoint: &GuestPath,
         how: MountHow<'_>,
     ) -> io::Result<()> {
@@ -107,7 +106,7 @@ impl Mounts {
             fstype,
             readonly,
         } = how;
-        let source = crate::block::blockdev::resolve(disks, modules, device)?;
+        let (source, device) = (device.node().to_path_buf(), device.name());
         // Held until the mount is recorded, so the check for `/`, the mount and its record
         // are one step. Module loading (and the extras disk's lock) may be taken under it,
         // never the other way round; no round trip happens here.

@@ -1,6 +1,9 @@
 //! The operations: the daemon's implementation of the protocol's [`Daemon`] trait. Each
-//! method is short and hands the work to the module that owns it.
+//! method is short and hands the work to the module that owns it. The checks an operation's
+//! declaration implies (a mounted root, devices that exist, whole disks) are in [`Checks`],
+//! which the generated stub runs first; no method repeats them.
 
+use crate::block::blockdev::{ResolvedDevice, ResolvedDisk};
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::fs::mounts::{MountHow, Mounts};
@@ -25,23 +28,6 @@ pub struct Server {
 }
 
 impl Server {
-    /// The appliance's node for a device named the way callers name it (`/dev/sda1`,
-    /// `/dev/VG/LV`, `/dev/mapper/NAME`).
-    fn resolve(&self, device: &Device) -> io::Result<std::path::PathBuf> {
-        crate::block::blockdev::resolve(&self.disks, &self.modules, device)
-    }
-
-    fn need_root(&self) -> io::Result<()> {
-        if self.mounts.root_mounted() {
-            Ok(())
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "no filesystem is mounted on /: mount one first (or open the image with -i or -m)",
-            ))
-        }
-    }
-
     /// Flushes filesystems, then every disk: sync(2) alone leaves data in QEMU's hands
     /// without a barrier, so each block device gets an fsync and a buffer flush.
     pub fn sync_all(&self) -> io::Result<()> {
@@ -60,6 +46,32 @@ impl Server {
             sys::block_flush_buffers(&dev)?;
         }
         Ok(())
+    }
+}
+
+/// The checks the table's declarations imply, which the generated stub runs before an
+/// operation: the operations below never repeat them.
+impl Checks for Server {
+    type Device = ResolvedDevice;
+    type Disk = ResolvedDisk;
+
+    fn need_root(&self) -> io::Result<()> {
+        if self.mounts.root_mounted() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no filesystem is mounted on /: mount one first (or open the image with -i or -m)",
+            ))
+        }
+    }
+
+    fn device(&self, device: Device) -> io::Result<ResolvedDevice> {
+        ResolvedDevice::new(&self.disks, &self.modules, device)
+    }
+
+    fn disk(&self, disk: Disk) -> io::Result<ResolvedDisk> {
+        ResolvedDisk::new(&self.disks, &disk)
     }
 }
 
@@ -85,7 +97,7 @@ impl Daemon for Server {
     fn mount(
         &self,
         _: &mut Call,
-        device: Device,
+        device: ResolvedDevice,
         mountpoint: GuestPath,
         options: Option<String>,
         fstype: Option<FsType>,
@@ -96,8 +108,7 @@ impl Daemon for Server {
             fstype: fstype.as_ref(),
             readonly: readonly.unwrap_or(false),
         };
-        self.mounts
-            .mount(&self.disks, &self.modules, &device, &mountpoint, how)
+        self.mounts.mount(&self.modules, &device, &mountpoint, how)
     }
 
     fn umount_all(&self, _: &mut Call) -> io::Result<()> {
@@ -110,12 +121,10 @@ impl Daemon for Server {
     }
 
     fn read_file(&self, _: &mut Call, path: GuestPath) -> io::Result<Data> {
-        self.need_root()?;
         files::read_file(&path)
     }
 
     fn write_file(&self, _: &mut Call, path: GuestPath, content: Data) -> io::Result<()> {
-        self.need_root()?;
         files::write_file(&path, &content.0)
     }
 
@@ -134,82 +143,66 @@ impl Daemon for Server {
 
     // ==== files, directories, attributes, transfers, commands ====
     fn exists(&self, _: &mut Call, path: GuestPath) -> io::Result<bool> {
-        self.need_root()?;
         fileops::exists(&path)
     }
 
     fn is_file(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
-        self.need_root()?;
         fileops::is_kind(&path, FileKind::Regular, follow.unwrap_or(false))
     }
 
     fn is_dir(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
-        self.need_root()?;
         fileops::is_kind(&path, FileKind::Directory, follow.unwrap_or(false))
     }
 
     fn is_symlink(&self, _: &mut Call, path: GuestPath) -> io::Result<bool> {
-        self.need_root()?;
         fileops::is_kind(&path, FileKind::Symlink, false)
     }
 
     fn is_fifo(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
-        self.need_root()?;
         fileops::is_kind(&path, FileKind::Fifo, follow.unwrap_or(false))
     }
 
     fn is_blockdev(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
-        self.need_root()?;
         fileops::is_kind(&path, FileKind::BlockDevice, follow.unwrap_or(false))
     }
 
     fn is_chardev(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
-        self.need_root()?;
         fileops::is_kind(&path, FileKind::CharDevice, follow.unwrap_or(false))
     }
 
     fn is_socket(&self, _: &mut Call, path: GuestPath, follow: Option<bool>) -> io::Result<bool> {
-        self.need_root()?;
         fileops::is_kind(&path, FileKind::Socket, follow.unwrap_or(false))
     }
 
     fn stat(&self, _: &mut Call, path: GuestPath) -> io::Result<Stat> {
-        self.need_root()?;
         fileops::stat(&path)
     }
 
     fn lstat(&self, _: &mut Call, path: GuestPath) -> io::Result<Stat> {
-        self.need_root()?;
         fileops::lstat(&path)
     }
 
     fn statvfs(&self, _: &mut Call, path: GuestPath) -> io::Result<StatVfs> {
-        self.need_root()?;
         fileops::statvfs(&path)
     }
 
     fn readlink(&self, _: &mut Call, path: GuestPath) -> io::Result<GuestPath> {
-        self.need_root()?;
         fileops::readlink(&path)
     }
 
     fn realpath(&self, _: &mut Call, path: GuestPath) -> io::Result<GuestPath> {
-        self.need_root()?;
         fileops::realpath(&path)
     }
 
     fn du(&self, call: &mut Call, path: GuestPath) -> io::Result<u64> {
-        self.need_root()?;
         dirs::du(call, &path)
     }
 
     fn ls(&self, _: &mut Call, dir: GuestPath) -> io::Result<Vec<FileName>> {
-        self.need_root()?;
         dirs::ls(&dir)
     }
 
     fn ll(&self, _: &mut Call, dir: GuestPath) -> io::Result<String> {
-        self.need_root()?;
         dirs::ll(&dir)
     }
 
@@ -220,7 +213,6 @@ impl Daemon for Server {
         offset: Option<u64>,
         count: Option<u32>,
     ) -> io::Result<DirPage> {
-        self.need_root()?;
         dirs::readdir(&dir, offset, count)
     }
 
@@ -231,7 +223,6 @@ impl Daemon for Server {
         offset: Option<u64>,
         count: Option<u32>,
     ) -> io::Result<DirPlusPage> {
-        self.need_root()?;
         dirs::readdir_plus(&dir, offset, count)
     }
 
@@ -241,17 +232,14 @@ impl Daemon for Server {
         dir: GuestPath,
         max: Option<u32>,
     ) -> io::Result<Vec<DirListing>> {
-        self.need_root()?;
         tree::readdir_tree(&dir, max)
     }
 
     fn find(&self, call: &mut Call, dir: GuestPath) -> io::Result<Vec<GuestPath>> {
-        self.need_root()?;
         dirs::find(call, &dir)
     }
 
     fn find0(&self, call: &mut Call, dir: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         dirs::find0(call, &dir)
     }
 
@@ -261,52 +249,42 @@ impl Daemon for Server {
         pattern: GuestPath,
         directoryslash: Option<bool>,
     ) -> io::Result<Vec<GuestPath>> {
-        self.need_root()?;
         dirs::glob_expand(&pattern, directoryslash)
     }
 
     fn mkdir(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         dirs::mkdir(&path, 0o755)
     }
 
     fn mkdir_p(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         dirs::mkdir_p(&path)
     }
 
     fn mkdir_mode(&self, _: &mut Call, path: GuestPath, mode: Mode) -> io::Result<()> {
-        self.need_root()?;
         dirs::mkdir(&path, mode.0)
     }
 
     fn rmdir(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         dirs::rmdir(&path)
     }
 
     fn rm(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         dirs::rm(&path, false)
     }
 
     fn rm_f(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         dirs::rm(&path, true)
     }
 
     fn rm_rf(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         dirs::rm_rf(call, &path)
     }
 
     fn mv(&self, call: &mut Call, src: GuestPath, dest: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         copy::mv(call, &src, &dest)
     }
 
     fn cp(&self, call: &mut Call, src: GuestPath, dest: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         let how = copy::CopyHow {
             recursive: false,
             preserve: false,
@@ -315,7 +293,6 @@ impl Daemon for Server {
     }
 
     fn cp_a(&self, call: &mut Call, src: GuestPath, dest: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         let how = copy::CopyHow {
             recursive: true,
             preserve: true,
@@ -324,7 +301,6 @@ impl Daemon for Server {
     }
 
     fn cp_r(&self, call: &mut Call, src: GuestPath, dest: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         let how = copy::CopyHow {
             recursive: true,
             preserve: false,
@@ -333,37 +309,30 @@ impl Daemon for Server {
     }
 
     fn touch(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         fileops::touch(&path)
     }
 
     fn truncate(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         fileops::truncate(&path, 0)
     }
 
     fn truncate_size(&self, _: &mut Call, path: GuestPath, size: ByteSize) -> io::Result<()> {
-        self.need_root()?;
         fileops::truncate(&path, size.0)
     }
 
     fn ln(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         fileops::ln(&target, &linkname, false)
     }
 
     fn ln_f(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         fileops::ln(&target, &linkname, true)
     }
 
     fn ln_s(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         fileops::ln_s(&target, &linkname, false)
     }
 
     fn ln_sf(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         fileops::ln_s(&target, &linkname, true)
     }
 
@@ -375,12 +344,10 @@ impl Daemon for Server {
         minor: u32,
         path: GuestPath,
     ) -> io::Result<()> {
-        self.need_root()?;
         fileops::mknod(mode, major, minor, &path)
     }
 
     fn mkfifo(&self, _: &mut Call, mode: Mode, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         fileops::mknod(libc::S_IFIFO | mode.0, 0, 0, &path)
     }
 
@@ -392,7 +359,6 @@ impl Daemon for Server {
         minor: u32,
         path: GuestPath,
     ) -> io::Result<()> {
-        self.need_root()?;
         fileops::mknod(libc::S_IFBLK | mode.0, major, minor, &path)
     }
 
@@ -404,7 +370,6 @@ impl Daemon for Server {
         minor: u32,
         path: GuestPath,
     ) -> io::Result<()> {
-        self.need_root()?;
         fileops::mknod(libc::S_IFCHR | mode.0, major, minor, &path)
     }
 
@@ -416,7 +381,6 @@ impl Daemon for Server {
         noreplace: Option<bool>,
         exchange: Option<bool>,
     ) -> io::Result<()> {
-        self.need_root()?;
         fileops::rename(
             &src,
             &dest,
@@ -426,22 +390,18 @@ impl Daemon for Server {
     }
 
     fn access(&self, _: &mut Call, path: GuestPath, mode: i32) -> io::Result<()> {
-        self.need_root()?;
         fileops::access(&path, mode)
     }
 
     fn chmod(&self, _: &mut Call, mode: Mode, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         attrs::chmod(mode.0, &path)
     }
 
     fn chown(&self, _: &mut Call, owner: i64, group: i64, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         attrs::chown(owner, group, &path, true)
     }
 
     fn lchown(&self, _: &mut Call, owner: i64, group: i64, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         attrs::chown(owner, group, &path, false)
     }
 
@@ -454,7 +414,6 @@ impl Daemon for Server {
         mtsecs: i64,
         mtnsecs: i64,
     ) -> io::Result<()> {
-        self.need_root()?;
         attrs::utimens(&path, [(atsecs, atnsecs), (mtsecs, mtnsecs)], true)
     }
 
@@ -467,52 +426,42 @@ impl Daemon for Server {
         mtsecs: i64,
         mtnsecs: i64,
     ) -> io::Result<()> {
-        self.need_root()?;
         attrs::utimens(&path, [(atsecs, atnsecs), (mtsecs, mtnsecs)], false)
     }
 
     fn getxattrs(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<XAttr>> {
-        self.need_root()?;
         attrs::getxattrs(&path, true)
     }
 
     fn lgetxattrs(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<XAttr>> {
-        self.need_root()?;
         attrs::getxattrs(&path, false)
     }
 
     fn getxattr(&self, _: &mut Call, path: GuestPath, name: String) -> io::Result<Data> {
-        self.need_root()?;
         attrs::getxattr(&path, &name, true)
     }
 
     fn lgetxattr(&self, _: &mut Call, path: GuestPath, name: String) -> io::Result<Data> {
-        self.need_root()?;
         attrs::getxattr(&path, &name, false)
     }
 
     fn setxattr(&self, _: &mut Call, name: String, val: Data, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         attrs::setxattr(&name, &val.0, &path, true)
     }
 
     fn lsetxattr(&self, _: &mut Call, name: String, val: Data, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         attrs::setxattr(&name, &val.0, &path, false)
     }
 
     fn removexattr(&self, _: &mut Call, name: String, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         attrs::removexattr(&name, &path, true)
     }
 
     fn lremovexattr(&self, _: &mut Call, name: String, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         attrs::removexattr(&name, &path, false)
     }
 
     fn read_lines(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<Line>> {
-        self.need_root()?;
         fileops::read_lines(&path)
     }
 
@@ -523,7 +472,6 @@ impl Daemon for Server {
         count: ByteSize,
         offset: ByteSize,
     ) -> io::Result<Data> {
-        self.need_root()?;
         fileops::pread(&path, count.0, offset.0)
     }
 
@@ -534,32 +482,26 @@ impl Daemon for Server {
         content: Data,
         offset: ByteSize,
     ) -> io::Result<u64> {
-        self.need_root()?;
         fileops::pwrite(&path, &content.0, offset.0)
     }
 
     fn write_append(&self, _: &mut Call, path: GuestPath, content: Data) -> io::Result<()> {
-        self.need_root()?;
         fileops::write_append(&path, &content.0)
     }
 
     fn replace_file(&self, _: &mut Call, path: GuestPath, content: Data) -> io::Result<()> {
-        self.need_root()?;
         crate::fs::replace::replace_file(&path, &content.0)
     }
 
     fn upload(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         transfer::upload(call, &path)
     }
 
     fn upload_offset(&self, call: &mut Call, path: GuestPath, offset: ByteSize) -> io::Result<()> {
-        self.need_root()?;
         transfer::upload_offset(call, &path, offset.0)
     }
 
     fn download(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         transfer::download(call, &path)
     }
 
@@ -570,12 +512,10 @@ impl Daemon for Server {
         offset: ByteSize,
         size: ByteSize,
     ) -> io::Result<()> {
-        self.need_root()?;
         transfer::download_offset(call, &path, offset.0, size.0)
     }
 
     fn checksum(&self, call: &mut Call, t: ChecksumType, path: GuestPath) -> io::Result<String> {
-        self.need_root()?;
         checksum::checksum(call, t, &path)
     }
 
@@ -583,14 +523,12 @@ impl Daemon for Server {
         &self,
         call: &mut Call,
         t: ChecksumType,
-        device: Device,
+        device: ResolvedDevice,
     ) -> io::Result<String> {
-        let dev = self.resolve(&device)?;
-        checksum::checksum_device(call, t, &dev)
+        checksum::checksum_device(call, t, device.node())
     }
 
     fn checksums_out(&self, call: &mut Call, t: ChecksumType, dir: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         checksum::checksums_out(call, t, &dir)
     }
 
@@ -602,7 +540,6 @@ impl Daemon for Server {
         xattrs: Option<bool>,
         numericowner: Option<bool>,
     ) -> io::Result<u64> {
-        self.need_root()?;
         let how = tario::TarHow {
             compress: compress.unwrap_or_default(),
             xattrs: xattrs.unwrap_or(false),
@@ -621,7 +558,6 @@ impl Daemon for Server {
         numericowner: Option<bool>,
         excludes: Option<Vec<String>>,
     ) -> io::Result<()> {
-        self.need_root()?;
         let how = tario::TarHow {
             compress: compress.unwrap_or_default(),
             xattrs: xattrs.unwrap_or(false),
@@ -637,7 +573,6 @@ impl Daemon for Server {
         argv: Vec<String>,
         timeout: Option<u64>,
     ) -> io::Result<String> {
-        self.need_root()?;
         command::run(call, &argv, timeout)
     }
 
@@ -647,12 +582,10 @@ impl Daemon for Server {
         argv: Vec<String>,
         timeout: Option<u64>,
     ) -> io::Result<Vec<String>> {
-        self.need_root()?;
         command::run(call, &argv, timeout).map(|o| command::lines(&o))
     }
 
     fn sh(&self, call: &mut Call, line: String, timeout: Option<u64>) -> io::Result<String> {
-        self.need_root()?;
         command::run(call, &["/bin/sh".into(), "-c".into(), line], timeout)
     }
 
@@ -662,13 +595,11 @@ impl Daemon for Server {
         line: String,
         timeout: Option<u64>,
     ) -> io::Result<Vec<String>> {
-        self.need_root()?;
         let out = command::run(call, &["/bin/sh".into(), "-c".into(), line], timeout)?;
         Ok(command::lines(&out))
     }
 
     fn fh_open(&self, _: &mut Call, path: GuestPath, flags: i32) -> io::Result<FileHandle> {
-        self.need_root()?;
         handles::open(&path, flags)
     }
 
@@ -679,7 +610,6 @@ impl Daemon for Server {
         mode: Mode,
         flags: i32,
     ) -> io::Result<FileHandle> {
-        self.need_root()?;
         handles::create(&path, mode.0, flags)
     }
 
@@ -761,7 +691,6 @@ impl Daemon for Server {
         mtsecs: Option<i64>,
         mtnsecs: Option<i64>,
     ) -> io::Result<Stat> {
-        self.need_root()?;
         if let Some(size) = size {
             fileops::truncate(&path, size.0)?;
         }
@@ -783,12 +712,10 @@ impl Daemon for Server {
     }
 
     fn read_file_nofollow(&self, _: &mut Call, path: GuestPath) -> io::Result<Data> {
-        self.need_root()?;
         files::read_file_nofollow(&path)
     }
 
     fn lchmod(&self, _: &mut Call, mode: Mode, path: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         attrs::lchmod(mode.0, &path)
     }
 
@@ -799,36 +726,36 @@ impl Daemon for Server {
         crate::block::fsinfo::list_filesystems(&self.disks, &self.modules)
     }
 
-    fn vfs_type(&self, _: &mut Call, device: Device) -> io::Result<String> {
-        crate::block::fsinfo::vfs_type(&self.resolve(&device)?)
+    fn vfs_type(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
+        crate::block::fsinfo::vfs_type(device.node())
     }
 
-    fn vfs_label(&self, _: &mut Call, device: Device) -> io::Result<String> {
-        crate::block::fsinfo::vfs_label(&self.resolve(&device)?)
+    fn vfs_label(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
+        crate::block::fsinfo::vfs_label(device.node())
     }
 
-    fn vfs_uuid(&self, _: &mut Call, device: Device) -> io::Result<String> {
-        crate::block::fsinfo::vfs_uuid(&self.resolve(&device)?)
+    fn vfs_uuid(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
+        crate::block::fsinfo::vfs_uuid(device.node())
     }
 
-    fn blkid(&self, _: &mut Call, device: Device) -> io::Result<BlkidInfo> {
-        crate::block::fsinfo::blkid(&self.resolve(&device)?)
+    fn blkid(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<BlkidInfo> {
+        crate::block::fsinfo::blkid(device.node())
     }
 
-    fn blockdev_getsize64(&self, _: &mut Call, device: Device) -> io::Result<u64> {
-        crate::block::blockdev::size64(&self.resolve(&device)?)
+    fn blockdev_getsize64(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<u64> {
+        crate::block::blockdev::size64(device.node())
     }
 
-    fn blockdev_getss(&self, _: &mut Call, device: Device) -> io::Result<u32> {
-        crate::block::blockdev::sector_size(&self.resolve(&device)?)
+    fn blockdev_getss(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<u32> {
+        crate::block::blockdev::sector_size(device.node())
     }
 
-    fn blockdev_getro(&self, _: &mut Call, device: Device) -> io::Result<bool> {
-        crate::block::blockdev::read_only(&self.resolve(&device)?)
+    fn blockdev_getro(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<bool> {
+        crate::block::blockdev::read_only(device.node())
     }
 
-    fn blockdev_rereadpt(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::block::blockdev::reread(&crate::block::blockdev::resolve_disk(&self.disks, &device)?)
+    fn blockdev_rereadpt(&self, _: &mut Call, device: ResolvedDisk) -> io::Result<()> {
+        crate::block::blockdev::reread(device.node())
     }
 
     fn available(&self, _: &mut Call, groups: Vec<String>) -> io::Result<()> {
@@ -839,144 +766,128 @@ impl Daemon for Server {
         crate::block::fsinfo::feature_available(&self.modules, &groups)
     }
 
-    fn part_init(&self, _: &mut Call, device: Device, parttype: PartTableType) -> io::Result<()> {
-        crate::block::parts::init(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            parttype,
-        )
+    fn part_init(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        parttype: PartTableType,
+    ) -> io::Result<()> {
+        crate::block::parts::init(device.node(), parttype)
     }
 
-    fn part_disk(&self, _: &mut Call, device: Device, parttype: PartTableType) -> io::Result<()> {
-        crate::block::parts::part_disk(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            parttype,
-        )
+    fn part_disk(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        parttype: PartTableType,
+    ) -> io::Result<()> {
+        crate::block::parts::part_disk(device.node(), parttype)
     }
 
     fn part_add(
         &self,
         _: &mut Call,
-        device: Device,
+        device: ResolvedDisk,
         prlogex: PartKind,
         start: ByteSize,
         end: ByteSize,
     ) -> io::Result<()> {
-        let disk = crate::block::blockdev::resolve_disk(&self.disks, &device)?;
-        crate::block::parts::add(&disk, prlogex, start.0, end.0)
+        crate::block::parts::add(device.node(), prlogex, start.0, end.0)
     }
 
-    fn part_del(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<()> {
-        crate::block::parts::delete(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            partnum,
-        )
+    fn part_del(&self, _: &mut Call, device: ResolvedDisk, partnum: u32) -> io::Result<()> {
+        crate::block::parts::delete(device.node(), partnum)
     }
 
-    fn part_list(&self, _: &mut Call, device: Device) -> io::Result<Vec<PartitionEntry>> {
-        crate::block::parts::list(&crate::block::blockdev::resolve_disk(&self.disks, &device)?)
+    fn part_list(&self, _: &mut Call, device: ResolvedDisk) -> io::Result<Vec<PartitionEntry>> {
+        crate::block::parts::list(device.node())
     }
 
-    fn part_get_parttype(&self, _: &mut Call, device: Device) -> io::Result<PartTableType> {
-        crate::block::parts::parttype(&crate::block::blockdev::resolve_disk(&self.disks, &device)?)
+    fn part_get_parttype(&self, _: &mut Call, device: ResolvedDisk) -> io::Result<PartTableType> {
+        crate::block::parts::parttype(device.node())
     }
 
     fn part_set_name(
         &self,
         _: &mut Call,
-        device: Device,
+        device: ResolvedDisk,
         partnum: u32,
         name: String,
     ) -> io::Result<()> {
-        crate::block::parts::set_name(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            partnum,
-            &name,
-        )
+        crate::block::parts::set_name(device.node(), partnum, &name)
     }
 
-    fn part_get_name(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<String> {
-        crate::block::parts::get_name(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            partnum,
-        )
+    fn part_get_name(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        partnum: u32,
+    ) -> io::Result<String> {
+        crate::block::parts::get_name(device.node(), partnum)
     }
 
     fn part_set_gpt_type(
         &self,
         _: &mut Call,
-        device: Device,
+        device: ResolvedDisk,
         partnum: u32,
         guid: String,
     ) -> io::Result<()> {
-        crate::block::parts::set_gpt_type(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            partnum,
-            &guid,
-        )
+        crate::block::parts::set_gpt_type(device.node(), partnum, &guid)
     }
 
-    fn part_get_gpt_type(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<String> {
-        crate::block::parts::get_gpt_type(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            partnum,
-        )
+    fn part_get_gpt_type(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        partnum: u32,
+    ) -> io::Result<String> {
+        crate::block::parts::get_gpt_type(device.node(), partnum)
     }
 
     fn part_set_mbr_id(
         &self,
         _: &mut Call,
-        device: Device,
+        device: ResolvedDisk,
         partnum: u32,
         id: u32,
     ) -> io::Result<()> {
-        crate::block::parts::set_mbr_id(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            partnum,
-            id,
-        )
+        crate::block::parts::set_mbr_id(device.node(), partnum, id)
     }
 
-    fn part_get_mbr_id(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<u32> {
-        crate::block::parts::get_mbr_id(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            partnum,
-        )
+    fn part_get_mbr_id(&self, _: &mut Call, device: ResolvedDisk, partnum: u32) -> io::Result<u32> {
+        crate::block::parts::get_mbr_id(device.node(), partnum)
     }
 
     fn part_set_bootable(
         &self,
         _: &mut Call,
-        device: Device,
+        device: ResolvedDisk,
         partnum: u32,
         bootable: bool,
     ) -> io::Result<()> {
-        crate::block::parts::set_bootable(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            partnum,
-            bootable,
-        )
+        crate::block::parts::set_bootable(device.node(), partnum, bootable)
     }
 
-    fn part_get_bootable(&self, _: &mut Call, device: Device, partnum: u32) -> io::Result<bool> {
-        crate::block::parts::get_bootable(
-            &crate::block::blockdev::resolve_disk(&self.disks, &device)?,
-            partnum,
-        )
+    fn part_get_bootable(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        partnum: u32,
+    ) -> io::Result<bool> {
+        crate::block::parts::get_bootable(device.node(), partnum)
     }
 
-    fn part_to_dev(&self, _: &mut Call, partition: Device) -> io::Result<Device> {
+    fn part_to_dev(&self, _: &mut Call, partition: ResolvedDevice) -> io::Result<Device> {
         Ok(crate::block::blockdev::part_to_dev(&self.disks, &partition)?.0)
     }
 
-    fn part_to_partnum(&self, _: &mut Call, partition: Device) -> io::Result<u32> {
+    fn part_to_partnum(&self, _: &mut Call, partition: ResolvedDevice) -> io::Result<u32> {
         Ok(crate::block::blockdev::part_to_dev(&self.disks, &partition)?.1)
     }
 
-    fn part_expand_gpt(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::block::parts::expand_gpt(&crate::block::blockdev::resolve_disk(
-            &self.disks,
-            &device,
-        )?)
+    fn part_expand_gpt(&self, _: &mut Call, device: ResolvedDisk) -> io::Result<()> {
+        crate::block::parts::expand_gpt(device.node())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -984,7 +895,7 @@ impl Daemon for Server {
         &self,
         _: &mut Call,
         fstype: FsType,
-        device: Device,
+        device: ResolvedDevice,
         blocksize: Option<ByteSize>,
         label: Option<String>,
         features: Option<String>,
@@ -998,63 +909,66 @@ impl Daemon for Server {
             inode,
             sectorsize,
         };
-        crate::fs::mkfs::mkfs(&fstype, &self.resolve(&device)?, &opts)
+        crate::fs::mkfs::mkfs(&fstype, device.node(), &opts)
     }
 
     fn mkswap(
         &self,
         _: &mut Call,
-        device: Device,
+        device: ResolvedDevice,
         label: Option<String>,
         uuid: Option<String>,
     ) -> io::Result<()> {
-        let path = self.resolve(&device)?;
-        crate::fs::mkfs::mkswap(&path, label.as_deref(), uuid.as_deref())
+        crate::fs::mkfs::mkswap(device.node(), label.as_deref(), uuid.as_deref())
     }
 
-    fn set_label(&self, _: &mut Call, device: Device, label: String) -> io::Result<()> {
-        crate::fs::mkfs::set_label(&self.resolve(&device)?, &label)
+    fn set_label(&self, _: &mut Call, device: ResolvedDevice, label: String) -> io::Result<()> {
+        crate::fs::mkfs::set_label(device.node(), &label)
     }
 
-    fn set_uuid(&self, _: &mut Call, device: Device, uuid: String) -> io::Result<()> {
-        crate::fs::mkfs::set_uuid(&self.resolve(&device)?, &uuid)
+    fn set_uuid(&self, _: &mut Call, device: ResolvedDevice, uuid: String) -> io::Result<()> {
+        crate::fs::mkfs::set_uuid(device.node(), &uuid)
     }
 
     fn e2fsck(
         &self,
         _: &mut Call,
-        device: Device,
+        device: ResolvedDevice,
         correct: Option<bool>,
         forceall: Option<bool>,
     ) -> io::Result<()> {
-        let path = self.resolve(&device)?;
-        crate::fs::mkfs::e2fsck(&path, correct.unwrap_or(false), forceall.unwrap_or(false))
+        let (correct, forceall) = (correct.unwrap_or(false), forceall.unwrap_or(false));
+        crate::fs::mkfs::e2fsck(device.node(), correct, forceall)
     }
 
-    fn fsck(&self, _: &mut Call, fstype: FsType, device: Device) -> io::Result<i32> {
-        crate::fs::mkfs::fsck(&fstype, &self.resolve(&device)?)
+    fn fsck(&self, _: &mut Call, fstype: FsType, device: ResolvedDevice) -> io::Result<i32> {
+        crate::fs::mkfs::fsck(&fstype, device.node())
     }
 
-    fn resize2fs(&self, _: &mut Call, device: Device, size: Option<ByteSize>) -> io::Result<()> {
-        crate::fs::mkfs::resize2fs(&self.resolve(&device)?, size.map(|s| s.0))
+    fn resize2fs(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        size: Option<ByteSize>,
+    ) -> io::Result<()> {
+        crate::fs::mkfs::resize2fs(device.node(), size.map(|s| s.0))
     }
 
-    fn zero(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::fs::mkfs::zero(&self.resolve(&device)?)
+    fn zero(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::mkfs::zero(device.node())
     }
 
-    fn zero_device(&self, call: &mut Call, device: Device) -> io::Result<()> {
-        crate::fs::mkfs::zero_device(call, &self.resolve(&device)?)
+    fn zero_device(&self, call: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::mkfs::zero_device(call, device.node())
     }
 
-    fn wipefs(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        let path = self.resolve(&device)?;
-        let whole_disk = crate::block::blockdev::disk_index(&self.disks, &path).is_some();
-        crate::fs::mkfs::wipefs(&path, whole_disk)
+    fn wipefs(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        let path = device.node();
+        let whole_disk = crate::block::blockdev::disk_index(&self.disks, path).is_some();
+        crate::fs::mkfs::wipefs(path, whole_disk)
     }
 
     fn fstrim(&self, _: &mut Call, mountpoint: GuestPath) -> io::Result<()> {
-        self.need_root()?;
         crate::fs::mkfs::fstrim(&mountpoint)
     }
 
@@ -1099,11 +1013,11 @@ impl Daemon for Server {
         crate::block::lvm::lvs_full(&self.disks, &self.modules)
     }
 
-    fn pvcreate(&self, _: &mut Call, device: Device) -> io::Result<()> {
+    fn pvcreate(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
         crate::block::lvm::pvcreate(&self.disks, &self.modules, &device)
     }
 
-    fn vgcreate(&self, _: &mut Call, vgname: String, pvs: Vec<Device>) -> io::Result<()> {
+    fn vgcreate(&self, _: &mut Call, vgname: String, pvs: Vec<ResolvedDevice>) -> io::Result<()> {
         crate::block::lvm::vgcreate(&self.disks, &self.modules, &vgname, &pvs)
     }
 
@@ -1127,19 +1041,19 @@ impl Daemon for Server {
         crate::block::lvm::lvcreate_free(&self.disks, &self.modules, &lvname, &vgname, percent)
     }
 
-    fn lvresize(&self, _: &mut Call, device: Device, size: ByteSize) -> io::Result<()> {
-        crate::block::lvm::lvresize(&self.disks, &self.modules, &device, size.0)
+    fn lvresize(&self, _: &mut Call, device: VolumeName, size: ByteSize) -> io::Result<()> {
+        crate::block::lvm::lvresize(&self.disks, &self.modules, &device.0, size.0)
     }
 
-    fn lvremove(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::block::lvm::lvremove(&self.disks, &self.modules, &device)
+    fn lvremove(&self, _: &mut Call, device: VolumeName) -> io::Result<()> {
+        crate::block::lvm::lvremove(&self.disks, &self.modules, &device.0)
     }
 
     fn vgremove(&self, _: &mut Call, vgname: String) -> io::Result<()> {
         crate::block::lvm::vgremove(&self.disks, &self.modules, &vgname)
     }
 
-    fn pvremove(&self, _: &mut Call, device: Device) -> io::Result<()> {
+    fn pvremove(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
         crate::block::lvm::pvremove(&self.disks, &self.modules, &device)
     }
 
@@ -1147,22 +1061,22 @@ impl Daemon for Server {
         crate::block::lvm::vgrename(&self.disks, &self.modules, &vgname, &newvgname)
     }
 
-    fn lvrename(&self, _: &mut Call, logvol: Device, newname: String) -> io::Result<()> {
-        crate::block::lvm::lvrename(&self.disks, &self.modules, &logvol, &newname)
+    fn lvrename(&self, _: &mut Call, logvol: VolumeName, newname: String) -> io::Result<()> {
+        crate::block::lvm::lvrename(&self.disks, &self.modules, &logvol.0, &newname)
     }
 
     fn luks_open(
         &self,
         _: &mut Call,
-        device: Device,
+        device: ResolvedDevice,
         key: Secret,
         mapname: String,
     ) -> io::Result<()> {
-        crate::block::luks::open(&self.disks, &self.modules, &device, &key, &mapname)
+        crate::block::luks::open(&self.modules, &device, &key, &mapname)
     }
 
-    fn luks_close(&self, _: &mut Call, device: Device) -> io::Result<()> {
-        crate::block::luks::close(&device)
+    fn luks_close(&self, _: &mut Call, device: VolumeName) -> io::Result<()> {
+        crate::block::luks::close(&device.0)
     }
     // ==== end of block devices ====
 }
