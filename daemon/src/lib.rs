@@ -6,11 +6,18 @@
 //!
 //! It must never trust what it reads from the guest's disks, and never panic on what the host
 //! sends: bad input is an error reply.
+//!
+//! The folders are layers; each uses only the ones after it, never one before:
+//! `rpc/` (the channel loop and the operations) → `stream/` (uploads, downloads, tar,
+//! checksums, copies) → `fs/` (the guest's filesystems and paths) → `block/` (disks,
+//! partitions, LVM, LUKS) → `boot/` (boot phases, kernel modules, carried tools) → `call/`
+//! (what an operation gets besides its arguments), `probe/` (superblocks), `sys`.
 
 #[macro_use]
 mod log;
 pub mod block;
 pub mod boot;
+pub mod call;
 pub mod fs;
 pub mod probe;
 pub mod rpc;
@@ -38,11 +45,12 @@ pub fn main() -> ExitCode {
     if let Err(e) = run() {
         info!("fatal: {e}");
     }
-    power_off()
+    boot::power_off()
 }
 
 fn run() -> std::io::Result<()> {
     boot::mount_pseudo_filesystems()?;
+    std::fs::create_dir_all(fs::guestfs::SYSROOT)?;
     // The kernel starts init without PATH; carried tools and their helpers need one.
     std::env::set_var("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
     let args = boot::BootArgs::read()?;
@@ -89,20 +97,10 @@ fn run() -> std::io::Result<()> {
         mounts: fs::mounts::Mounts::default(),
     });
     let conn_port = port.try_clone()?;
-    rpc::conn::Conn::new(port).send(FrameKind::Hello, 0, &codec::encode(&hello)?)?;
+    call::Conn::new(port).send(FrameKind::Hello, 0, &codec::encode(&hello)?)?;
     let result = rpc::conn::serve(server.clone(), conn_port);
     // The host went away without a shutdown: save what can be saved.
     let _ = server.mounts.umount_all();
     let _ = server.sync_all();
     result
-}
-
-/// Flushes what the kernel holds and ends the appliance.
-pub fn power_off() -> ! {
-    sys::sync();
-    let err = sys::reboot();
-    info!("cannot power off: {err}");
-    loop {
-        std::thread::sleep(Duration::from_secs(3600));
-    }
 }

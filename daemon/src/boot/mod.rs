@@ -78,7 +78,6 @@ pub fn mount_pseudo_filesystems() -> io::Result<()> {
     ] {
         let _ = std::os::unix::fs::symlink(target, link);
     }
-    fs::create_dir_all(crate::fs::guestfs::SYSROOT)?;
     Ok(())
 }
 
@@ -163,6 +162,16 @@ pub fn uptime_ms() -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0.0);
     (secs * 1000.0) as u64
+}
+
+/// Flushes what the kernel holds and ends the appliance.
+pub fn power_off() -> ! {
+    sys::sync();
+    let err = sys::reboot();
+    info!("cannot power off: {err}");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
 }
 
 #[cfg(test)]

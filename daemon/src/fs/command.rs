@@ -7,8 +7,8 @@
 //! This runs code from the image: it is as safe as the guest's binaries are (libguestfs says
 //! the same of its `command`).
 
+use crate::call::Call;
 use crate::fs::guestfs::{self, SYSROOT};
-use crate::rpc::conn::Call;
 use crate::{boot::reaper, sys};
 use guestwright_sync::Mutex;
 use std::ffi::CString;

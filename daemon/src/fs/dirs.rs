@@ -8,7 +8,7 @@
 use crate::fs::glob::{fnmatch, has_magic};
 use crate::fs::guestfs;
 use crate::fs::walk::{self, DirReader, Visit, Visitor};
-use crate::{rpc::conn::Call, sys};
+use crate::{call::Call, sys};
 use guestwright_protocol::*;
 use std::collections::HashSet;
 use std::io::{self, Write};

@@ -7,9 +7,9 @@
 //! (mounted, an active PV) is refused with `EBUSY` before anything is written.
 
 use crate::block::blockdev;
+use crate::call::Call;
 use crate::fs::guestfs;
 use crate::probe::{Fs, Kind};
-use crate::rpc::conn::Call;
 use crate::{block::fsinfo, boot::tools, sys};
 use guestwright_protocol::{escape_bytes, FsType, GuestPath};
 use std::fs::File;

@@ -6,8 +6,8 @@
 use crate::block::blockdev::{ResolvedDevice, ResolvedDisk};
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
+use crate::call::Call;
 use crate::fs::mounts::{MountHow, Mounts};
-use crate::rpc::conn::Call;
 use crate::{
     fs::attrs, fs::command, fs::dirs, fs::fileops, fs::files, fs::tree, rpc::handles,
     stream::checksum, stream::copy, stream::tario, stream::transfer, sys,

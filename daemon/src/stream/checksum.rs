@@ -2,8 +2,8 @@
 //! daemon so only the digest crosses the channel. `checksums_out` prints lines in the
 //! format of `sha256sum` (`HASH  ./path`, with its backslash escape for odd names).
 
+use crate::call::{Call, CancelFlag};
 use crate::fs::walk::{self, Visit, Visitor};
-use crate::rpc::conn::{Call, CancelFlag};
 use crate::{fs::dirs, fs::files, sys};
 use guestwright_protocol::{ChecksumType, GuestPath};
 use sha2::digest::DynDigest;

@@ -5,8 +5,8 @@
 //! Sources are read through [`walk`], which never follows a symlink; destinations are
 //! created with `*at()` calls on descriptors of the destination tree, with `O_NOFOLLOW`.
 
+use crate::call::Call;
 use crate::fs::walk::{self, Visit, Visitor};
-use crate::rpc::conn::Call;
 use crate::{fs::attrs, fs::dirs, fs::fileops, fs::guestfs, sys};
 use guestwright_protocol::GuestPath;
 use std::ffi::{CStr, CString};

@@ -5,4 +5,3 @@ pub mod checksum;
 pub mod copy;
 pub mod tario;
 pub mod transfer;
-pub mod xfer;

@@ -14,9 +14,9 @@
 //! leaves each file whole, in its old or its new version. An error removes the temporary
 //! files; only a kill can leave some behind (`.gw-tar-*`).
 
+use crate::call::{Call, CancelFlag};
 use crate::fs::attrs;
 use crate::fs::walk::{self, Visit, Visitor};
-use crate::rpc::conn::{Call, CancelFlag};
 use crate::{fs::dirs, fs::files, fs::guestfs, sys};
 use guestwright_protocol::{Compression, GuestPath};
 use std::collections::HashMap;

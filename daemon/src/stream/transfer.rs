@@ -2,7 +2,7 @@
 //! forms. Data moves in the channel's 1 MiB chunks straight to and from the file, with
 //! progress reports and a cancel check at every chunk.
 
-use crate::rpc::conn::Call;
+use crate::call::Call;
 use crate::{fs::files, fs::guestfs};
 use guestwright_protocol::GuestPath;
 use std::fs::File;
