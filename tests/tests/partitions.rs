@@ -238,13 +238,22 @@ fn gpt_tables_reach_the_kernel_at_once_and_agree_with_sfdisk() {
                 .errno(),
             Some(Errno::EINVAL)
         );
-        assert_eq!(
-            h.part_init("/dev/sda1", PartTableType::Gpt)
-                .unwrap_err()
-                .errno(),
-            Some(Errno::EINVAL),
-            "a partition is not a disk"
-        );
+        // A partition where a whole disk is wanted: refused before the operation runs
+        // (the table's `Disk` argument type), for reads as for writes.
+        let not_a_disk =
+            "/dev/sda1: not a whole disk (partition tables live on /dev/sda, /dev/sdb, ...)";
+        for e in [
+            h.part_init("/dev/sda1", PartTableType::Gpt).unwrap_err(),
+            h.part_list("/dev/sda1").unwrap_err(),
+            h.blockdev_rereadpt("/dev/sda1").unwrap_err(),
+        ] {
+            assert_eq!(e.errno(), Some(Errno::EINVAL), "a partition is not a disk");
+            assert!(
+                guestwright::error::chain(&e).contains(not_a_disk),
+                "{}",
+                guestwright::error::chain(&e)
+            );
+        }
 
         // Names, types, flags.
         h.part_set_name("/dev/sda", 1u32, "root").check("set name");
