@@ -21,6 +21,8 @@ pub struct Console {
 struct Inner {
     lines: VecDeque<String>,
     bytes: usize,
+    /// The source reached its end (the process exited).
+    ended: bool,
 }
 
 impl Console {
@@ -37,7 +39,10 @@ impl Console {
                     raw.clear();
                     // Lines are bounded so one endless line cannot grow memory.
                     match reader.by_ref().take(4096).read_until(b'\n', &mut raw) {
-                        Ok(0) | Err(_) => break,
+                        Ok(0) | Err(_) => {
+                            inner.lock().ended = true;
+                            break;
+                        }
                         Ok(_) => {}
                     }
                     while raw.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
@@ -75,6 +80,19 @@ impl Console {
     /// Everything kept.
     pub fn all(&self) -> String {
         self.tail(usize::MAX)
+    }
+
+    /// Waits up to `limit` for the source to end, so that a process's last words are in
+    /// (a fixed pause loses them on a loaded machine). Returns whether it ended.
+    pub fn wait_ended(&self, limit: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + limit;
+        loop {
+            let ended = self.inner.lock().ended;
+            if ended || std::time::Instant::now() >= until {
+                return ended;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use guestwright_appliance::ApplianceError;
 use guestwright_protocol::frame::HEADER_LEN;
 use guestwright_protocol::{codec, read_frame, FrameKind, Hello, PROTOCOL_VERSION, VERSION};
 use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
@@ -194,6 +195,9 @@ pub enum LaunchError {
         /// The binary looked for.
         binary: String,
     },
+    /// A drive's file could not be opened again for QEMU.
+    #[error(transparent)]
+    Drive(#[from] crate::drive::DriveError),
     /// The appliance could not be built.
     #[error("cannot prepare the appliance")]
     Appliance(#[from] ApplianceError),
@@ -324,6 +328,22 @@ fn qemu_failed(status: String, stderr: String, console: String) -> LaunchError {
         status,
         stderr,
         console,
+    }
+}
+
+/// An image in use named by its path rather than by the descriptor QEMU was given.
+fn named_files(e: LaunchError, passed: &[PathBuf]) -> LaunchError {
+    match e {
+        LaunchError::ImageInUse { image, stderr } => {
+            let path = (0..passed.len())
+                .find(|i| image == Path::new(&qemu::fdset_name(*i)))
+                .map_or(image, |i| passed[i].clone());
+            LaunchError::ImageInUse {
+                image: path,
+                stderr,
+            }
+        }
+        e => e,
     }
 }
 
@@ -485,6 +505,9 @@ fn boot(
     let started = Instant::now();
     let runtime = runtime_dir()?;
     let mut blockdevs = Vec::new();
+    // Each drive's files, opened anew from the descriptors that were checked: QEMU inherits
+    // these and opens no image by its path. Closed here once QEMU has them.
+    let mut passed = Vec::new();
     for (i, drive) in drives.iter().enumerate() {
         let overlay_path = runtime.path().join(format!("overlay{i}.qcow2"));
         let overlay = if drive.readonly {
@@ -498,7 +521,7 @@ fn boot(
         } else {
             None
         };
-        blockdevs.push(drive.blockdev(&format!("drive{i}"), overlay));
+        blockdevs.push(drive.blockdev(&format!("drive{i}"), overlay, &mut passed)?);
     }
     let socket = runtime.path().join("channel");
     let listener = UnixListener::bind(&socket).map_err(|source| LaunchError::RuntimeDir {
@@ -522,6 +545,7 @@ fn boot(
         memory_mib: config.memory_mib,
         channel_socket: socket.clone(),
         drives: blockdevs,
+        fdsets: passed.iter().map(|(f, _)| f.as_raw_fd()).collect(),
         extras: Some(appliance.extras.clone()),
         verbose: config.verbose,
         network: config.network,
@@ -535,6 +559,7 @@ fn boot(
     // Its own process group: Ctrl-C in a terminal reaches us (to cancel a command), not QEMU.
     cmd.process_group(0);
     sys::die_with_parent(&mut cmd);
+    sys::inherit_fds(&mut cmd, qc.fdsets.clone());
     log::debug!("starting {} {:?}", binary.display(), qemu::args(&qc));
     let mut child = cmd.spawn().map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => LaunchError::QemuNotFound {
@@ -545,6 +570,8 @@ fn boot(
             source,
         },
     })?;
+    // QEMU holds its own copies now; the names stay for its messages.
+    let passed: Vec<PathBuf> = passed.into_iter().map(|(_, path)| path).collect();
     let console = Console::default();
     let qemu_stderr = Console::default();
     if let Some(out) = child.stdout.take() {
@@ -562,12 +589,12 @@ fn boot(
     let limit = started + deadline;
     let exited = |child: &mut Child| -> Option<LaunchError> {
         let status = child.try_wait().ok().flatten()?;
-        // Give the capture threads a moment to collect QEMU's last words.
-        std::thread::sleep(Duration::from_millis(50));
-        Some(qemu_failed(
-            status.to_string(),
-            qemu_stderr.all(),
-            console.tail(30),
+        // Let the capture threads collect QEMU's last words: its pipes end as it exits.
+        qemu_stderr.wait_ended(Duration::from_secs(2));
+        console.wait_ended(Duration::from_millis(200));
+        Some(named_files(
+            qemu_failed(status.to_string(), qemu_stderr.all(), console.tail(30)),
+            &passed,
         ))
     };
     let stream = loop {

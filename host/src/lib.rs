@@ -31,6 +31,7 @@ pub mod error;
 pub mod handle;
 pub mod hostfile;
 pub mod inspect;
+pub mod interrupt;
 pub mod launch;
 pub mod qemu;
 pub mod rpc;

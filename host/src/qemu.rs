@@ -53,6 +53,9 @@ pub struct QemuConfig {
     pub channel_socket: PathBuf,
     /// One `-blockdev` JSON per drive, in order; drive `i` gets serial `gw<i>`.
     pub drives: Vec<serde_json::Value>,
+    /// Descriptors QEMU inherits, fd set `i + 1` each (`-add-fd`): the drives' files,
+    /// named `/dev/fdset/<i + 1>` in their `-blockdev` (see [`fdset_name`]).
+    pub fdsets: Vec<i32>,
     /// The appliance's extras archive, attached read-only after the drives.
     pub extras: Option<PathBuf>,
     /// Print the kernel's and the daemon's messages.
@@ -122,6 +125,12 @@ fn host_tsc_khz() -> Option<u64> {
         .parse()
         .ok()?;
     Some((mhz * 1000.0) as u64).filter(|k| *k > 0)
+}
+
+/// How a `-blockdev` names the file passed as descriptor number `index` of
+/// [`QemuConfig::fdsets`]: QEMU opens it by dup(2), never by a path.
+pub fn fdset_name(index: usize) -> String {
+    format!("/dev/fdset/{}", index + 1)
 }
 
 /// The full argument list (without the binary).
@@ -194,6 +203,9 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
             guestwright_protocol::CHANNEL_NAME
         ),
     ]);
+    for (i, fd) in config.fdsets.iter().enumerate() {
+        push(&["-add-fd".into(), format!("fd={fd},set={}", i + 1)]);
+    }
     for (i, drive) in config.drives.iter().enumerate() {
         let node = drive["node-name"].as_str().unwrap_or_default().to_string();
         push(&["-blockdev".into(), drive.to_string()]);
@@ -271,6 +283,7 @@ mod tests {
             drives: vec![
                 json!({"driver": "raw", "node-name": "drive0", "file": {"driver": "file", "filename": "/img,-hda json:{}"}}),
             ],
+            fdsets: vec![],
             verbose: false,
             network: false,
             xfer: None,
@@ -308,6 +321,18 @@ mod tests {
         let bd = a.iter().position(|x| x == "-blockdev").unwrap();
         let v: serde_json::Value = serde_json::from_str(a[bd + 1].to_str().unwrap()).unwrap();
         assert_eq!(v["file"]["filename"], "/img,-hda json:{}");
+    }
+
+    #[test]
+    fn passed_descriptors_come_before_the_drives_that_name_them() {
+        let mut c = config();
+        c.fdsets = vec![7, 9];
+        let a = args(&c);
+        let at = |s: &str| a.iter().position(|x| x == s).unwrap();
+        assert_eq!(a[at("fd=7,set=1") - 1], "-add-fd");
+        assert_eq!(a[at("fd=9,set=2") - 1], "-add-fd");
+        assert!(at("fd=9,set=2") < at("-blockdev"));
+        assert_eq!(fdset_name(1), "/dev/fdset/2");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! grows memory.
 
 use guestwright_protocol::{
-    codec, read_frame, write_frame, CallStream, FrameKind, Progress, Region, RemoteError, Request,
-    CHUNK_SIZE,
+    codec, read_frame, write_frame, CallStream, Errno, FrameKind, Progress, Region, RemoteError,
+    Request, CHUNK_SIZE,
 };
 use guestwright_sync::Mutex;
 use std::collections::HashMap;
@@ -146,6 +146,7 @@ impl Channel {
         std::thread::Builder::new()
             .name("channel-reader".into())
             .spawn(move || read_loop(reader, weak))?;
+        crate::interrupt::register(&channel);
         Ok(channel)
     }
 
@@ -229,6 +230,14 @@ impl Channel {
         if let Some(reason) = self.closed_reason() {
             self.forget(id);
             return Err(CallError::Closed(reason));
+        }
+        // After the registration, so a `stop_all` racing with us cancels it or is seen here.
+        if crate::interrupt::stopping() && !matches!(request, Request::Poweroff(_)) {
+            self.forget(id);
+            return Err(CallError::Remote(RemoteError::new(
+                Errno::ECANCELED,
+                "interrupted: the program is stopping",
+            )));
         }
         let result = self.run_call(id, &payload, stream, &rx);
         self.forget(id);

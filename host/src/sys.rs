@@ -41,3 +41,23 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
         });
     }
 }
+
+/// Lets a command's child inherit the descriptors `fds` (std opens every file close-on-exec):
+/// their close-on-exec flag is cleared in the child alone, between fork and exec, so no other
+/// child this process starts meanwhile gets them.
+pub fn inherit_fds(cmd: &mut std::process::Command, fds: Vec<i32>) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls fcntl, which is
+    // async-signal-safe, on descriptors the parent keeps open until the child has started;
+    // it reads only the moved vector, allocating nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            for fd in &fds {
+                if libc::fcntl(*fd, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}

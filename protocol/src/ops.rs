@@ -416,7 +416,8 @@ define_operations! {
 
     /// Opens an existing regular file for `fh_read`/`fh_write` and returns a handle.
     /// `flags` are Linux open(2) flags: the access mode (0 read, 1 write, 2 both) plus
-    /// O_APPEND, O_TRUNC, O_SYNC, O_DSYNC, O_NOATIME, O_DIRECT.
+    /// O_APPEND, O_TRUNC, O_SYNC, O_DSYNC, O_NOATIME, O_DIRECT. With O_DIRECTORY (read
+    /// access only) it opens a directory instead, for `fh_stat` and `fh_setattr`.
     FhOpen fh_open(path: GuestPath, flags: i32) -> FileHandle
         { group: handles, access: Write, stream: None, needs: root }
 

@@ -615,3 +615,64 @@ fn ext4_images_with_damaged_metadata() {
     }
     eprintln!("{}", outcomes.join("\n"));
 }
+
+/// The backing chain is checked when the drive is added and QEMU starts later (at launch,
+/// or at the shell's `run`): a backing file swapped in between for a symlink to a host
+/// file used to be opened by its name, unchecked. QEMU now gets the files that were
+/// checked, as descriptors, and the device reads the checked file's bytes.
+#[test]
+fn a_backing_file_swapped_after_the_check_is_never_opened() {
+    let root = tempfile::tempdir().unwrap();
+    let host = root.path().join("host");
+    let vms = root.path().join("vms");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::create_dir_all(&vms).unwrap();
+    let (secret, line) = canary(&host);
+    let base = vms.join("base.raw");
+    let mut good = b"checked base\n".repeat(100);
+    good.resize(1 << 20, 0);
+    std::fs::write(&base, &good).unwrap();
+    let top = vms.join("top.qcow2");
+    qemu_img(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-b",
+        "base.raw",
+        "-F",
+        "raw",
+        s(&top),
+    ]);
+    let mut leak = std::fs::read(&secret).unwrap();
+    leak.resize(1 << 20, 0);
+    for options in [
+        guestwright::DriveOptions::readonly(),
+        guestwright::DriveOptions::readwrite(),
+    ] {
+        let mut h = guestwright::Handle::with_config(guestwright_tests::test_config());
+        h.add_drive(&top, options.clone()).unwrap();
+        // After the check, before QEMU starts: the checked file goes, a symlink to the
+        // host file takes its name.
+        std::fs::rename(&base, vms.join("checked.raw")).unwrap();
+        std::os::unix::fs::symlink(&secret, &base).unwrap();
+        h.launch().unwrap();
+        use guestwright::prelude::Client;
+        let sum = h
+            .checksum_device(
+                guestwright::prelude::ChecksumType::Sha256,
+                guestwright::prelude::Device::from("/dev/sda"),
+            )
+            .unwrap();
+        h.shutdown().unwrap();
+        assert_ne!(
+            sum,
+            sha256_of(&leak),
+            "the host file was read ({options:?})"
+        );
+        assert_eq!(sum, sha256_of(&good), "not the checked file ({options:?})");
+        std::fs::remove_file(&base).unwrap();
+        std::fs::rename(vms.join("checked.raw"), &base).unwrap();
+    }
+    assert!(std::fs::read_to_string(&secret).unwrap().contains(&line));
+}

@@ -532,3 +532,382 @@ fn a_full_guest_filesystem_is_reported_as_such() {
         LIMIT,
     ));
 }
+
+/// How a signalled run is watched: what says it is under way, then the signal.
+enum Moment {
+    /// A QEMU process holds the image, then this long.
+    QemuUpFor(Duration),
+    /// A file other than the ones listed exists in this directory and is not empty (the
+    /// command's temporary host file).
+    TempFileIn(PathBuf, Vec<PathBuf>),
+    /// Standard output has produced this many bytes.
+    StdoutBytes(u64),
+}
+
+/// QEMU processes that hold `img` open.
+fn qemu_holding(img: &Path) -> Vec<u32> {
+    qemu_processes_naming(img)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("qemu-system"))
+        })
+        .collect()
+}
+
+/// Runs `args`, sends `signal` at `moment`, and checks what every interrupted command must
+/// do: exit with 128 + the signal within a deadline, with one line on stderr that says so,
+/// and leave no QEMU. Returns the stderr line, or `None` when the command finished first.
+fn signal_run(
+    args: &[String],
+    img: &Path,
+    signal: i32,
+    moment: Moment,
+    context: &str,
+) -> Option<String> {
+    use std::os::unix::process::CommandExt;
+    let mut child = guestwright()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("guestwright");
+    let pid = child.id() as i32;
+    let mut stdout = child.stdout.take().unwrap();
+    let out_bytes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = out_bytes.clone();
+    let drained = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            counter.fetch_add(n as u64, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let stderr = child.stderr.take().unwrap();
+    let collected = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+        text
+    });
+    let started = Instant::now();
+    let mut up_since: Option<Instant> = None;
+    let mut finished = false;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            finished = true;
+            break;
+        }
+        let now = Instant::now();
+        let ready = match &moment {
+            Moment::QemuUpFor(d) => {
+                if up_since.is_none() && !qemu_holding(img).is_empty() {
+                    up_since = Some(now);
+                }
+                up_since.is_some_and(|t| now - t >= *d)
+            }
+            Moment::TempFileIn(dir, known) => std::fs::read_dir(dir)
+                .unwrap()
+                .flatten()
+                .any(|e| !known.contains(&e.path()) && e.metadata().is_ok_and(|m| m.len() > 0)),
+            Moment::StdoutBytes(n) => out_bytes.load(std::sync::atomic::Ordering::SeqCst) >= *n,
+        };
+        if ready {
+            send_signal(pid, signal);
+            break;
+        }
+        if started.elapsed() > LIMIT {
+            sigkill(pid);
+            panic!("{context}: the moment to signal never came within {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            sigkill(pid);
+            panic!("{context}: still running {LIMIT:?} after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = drained.join();
+    let err = collected.join().unwrap();
+    assert!(!err.contains("panicked at"), "{context}: panic:\n{err}");
+    assert_no_qemu_survives(img, Duration::from_secs(10), context);
+    if finished {
+        assert!(
+            status.success(),
+            "{context}: failed without a signal:\n{err}"
+        );
+        return None;
+    }
+    let name = if signal == libc::SIGINT {
+        "SIGINT"
+    } else {
+        "SIGTERM"
+    };
+    assert_eq!(
+        status.code(),
+        Some(128 + signal),
+        "{context}: exit status after {name}:\n{err}"
+    );
+    // Progress lines (customize's steps) may come first; then one line, and no error.
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last = lines.last().copied().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("guestwright: interrupted by {name}: stopped")),
+        "{context}: {err}"
+    );
+    assert!(
+        !lines[..lines.len() - 1]
+            .iter()
+            .any(|l| l.contains("interrupted") || l.contains("error") || l.contains("warning")),
+        "{context}: more than one line about the interruption:\n{err}"
+    );
+    Some(last.to_string())
+}
+
+/// kill(1) of one process (never a group: QEMU must stop because guestwright stops it).
+fn send_signal(pid: i32, signal: i32) {
+    let ok = Command::new("kill")
+        .args([format!("-{signal}"), "--".into(), pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{signal} {pid} failed");
+}
+
+fn listing(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM during customize, copy-in, tar-out to a file and cat of a
+/// big file, and SIGTERM to a mount: each stops within the deadline with 130 or 143 and
+/// one line, no QEMU survives, no temporary host file is left, the host file a reader was
+/// writing keeps its old content, and a writer's image passes `qemu-img check` and
+/// `e2fsck -fn`.
+#[test]
+fn sigint_and_sigterm_stop_every_command_cleanly() {
+    require("qemu-img", "qemu-utils");
+    require("e2fsck", "e2fsprogs");
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(77);
+    let big: Vec<u8> = (0..(24 << 20)).map(|_| rng.next() as u8).collect();
+    let template = qcow2_guest(
+        dir.path(),
+        &[
+            file("/etc/motd", "old motd\n"),
+            File {
+                path: "/srv/big.bin",
+                content: &big,
+                mode: 0o644,
+            },
+        ],
+    );
+    let work = dir.path().join("work.qcow2");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let upload = dir.path().join("upload.bin");
+    std::fs::write(&upload, &big[..16 << 20]).unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    for i in 0..8 {
+        std::fs::write(tree.join(format!("f{i}.bin")), &big[i << 20..(i + 3) << 20]).unwrap();
+    }
+    let mut report = Vec::new();
+    let mut interrupted = 0;
+
+    let customize: Vec<String> = [
+        "customize",
+        "-a",
+        s(&work),
+        "--hostname",
+        "new-host",
+        "--upload",
+        &format!("{}:/srv/up.bin", s(&upload)),
+        "--write",
+        "/etc/motd:new motd",
+    ]
+    .map(String::from)
+    .to_vec();
+    let copy_in: Vec<String> = [
+        "copy-in",
+        "-a",
+        s(&work),
+        "-m",
+        "/dev/sda2",
+        s(&tree),
+        "/srv",
+    ]
+    .map(String::from)
+    .to_vec();
+    // Writers: several moments after the appliance is up, SIGINT and SIGTERM.
+    for (name, args) in [("customize", &customize), ("copy-in", &copy_in)] {
+        for (i, (after, signal)) in [
+            (0, libc::SIGINT),
+            (700, libc::SIGINT),
+            (1500, libc::SIGTERM),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            std::fs::copy(&template, &work).unwrap();
+            let context = format!("{name} signal {signal} {after} ms after QEMU started ({i})");
+            let r = signal_run(
+                args,
+                &work,
+                signal,
+                Moment::QemuUpFor(Duration::from_millis(after)),
+                &context,
+            );
+            let v = examine(&work, &[], &context);
+            report.push(format!(
+                "{context}: {} (leaks {}, journal replayed {})",
+                r.as_deref().unwrap_or("finished first"),
+                v.leaks,
+                v.replayed
+            ));
+            interrupted += usize::from(r.is_some());
+        }
+    }
+
+    // Readers: tar-out to a file and cat of a big file.
+    std::fs::copy(&template, &work).unwrap();
+    let before = guestwright_tests::sha256(&work);
+    let archive = out.join("srv.tar");
+    std::fs::write(&archive, b"precious\n").unwrap();
+    let known = listing(&out);
+    let tar_out: Vec<String> = [
+        "tar-out",
+        "-a",
+        s(&work),
+        "-m",
+        "/dev/sda2",
+        "/srv",
+        s(&archive),
+    ]
+    .map(String::from)
+    .to_vec();
+    let r = signal_run(
+        &tar_out,
+        &work,
+        libc::SIGINT,
+        Moment::TempFileIn(out.clone(), known.clone()),
+        "tar-out",
+    );
+    assert!(r.is_some(), "tar-out finished before the signal");
+    assert_eq!(listing(&out), known, "tar-out left a temporary file");
+    assert_eq!(std::fs::read(&archive).unwrap(), b"precious\n");
+    report.push(format!("tar-out: {}", r.unwrap()));
+    let cat: Vec<String> = ["cat", "-a", s(&work), "-m", "/dev/sda2", "/srv/big.bin"]
+        .map(String::from)
+        .to_vec();
+    let r = signal_run(
+        &cat,
+        &work,
+        libc::SIGINT,
+        Moment::StdoutBytes(1 << 20),
+        "cat",
+    );
+    assert!(r.is_some(), "cat finished before the signal");
+    report.push(format!("cat: {}", r.unwrap()));
+    assert_eq!(
+        guestwright_tests::sha256(&work),
+        before,
+        "a reader changed the image"
+    );
+    assert!(
+        interrupted >= 4,
+        "too few runs were interrupted:\n{}",
+        report.join("\n")
+    );
+    eprintln!("{}", report.join("\n"));
+}
+
+/// SIGTERM to `guestwright mount --no-fork`: it unmounts, shuts the appliance down, exits
+/// with 143 and one line; what was written through the mount is in the image.
+#[test]
+fn sigterm_unmounts_a_mount_and_exits() {
+    require("qemu-img", "qemu-utils");
+    require("e2fsck", "e2fsprogs");
+    let dir = tempfile::tempdir().unwrap();
+    let template = qcow2_guest(dir.path(), &[file("/etc/motd", "old motd\n")]);
+    let work = dir.path().join("work.qcow2");
+    std::fs::copy(&template, &work).unwrap();
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mut child = guestwright()
+        .args([
+            "mount",
+            "--rw",
+            "--no-fork",
+            "-a",
+            s(&work),
+            "-m",
+            "/dev/sda2",
+            s(&mnt),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("guestwright mount");
+    let mounted = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(s(&mnt)))
+    };
+    let started = Instant::now();
+    while !mounted() {
+        if started.elapsed() > LIMIT || child.try_wait().unwrap().is_some() {
+            sigkill(child.id() as i32);
+            panic!(
+                "the mount was not ready within {LIMIT:?}: {:?}",
+                child.wait_with_output()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(mnt.join("etc/written"), b"through the mount\n").unwrap();
+    send_signal(child.id() as i32, libc::SIGTERM);
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            sigkill(child.id() as i32);
+            let _ = Command::new("fusermount3").args(["-uz", s(&mnt)]).status();
+            panic!("the mount still ran {LIMIT:?} after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(!mounted(), "still mounted after SIGTERM");
+    assert_eq!(status.code(), Some(143), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "not one line:\n{err}");
+    assert!(
+        lines[0].starts_with("guestwright: interrupted by SIGTERM: unmounted"),
+        "{err}"
+    );
+    assert_no_qemu_survives(&work, Duration::from_secs(10), "mount");
+    let v = examine(&work, &["/etc/written".to_string()], "mount");
+    assert_eq!(
+        v.files["/etc/written"].as_deref(),
+        Some(&b"through the mount\n"[..])
+    );
+    assert!(!v.replayed, "the mount's image was not closed cleanly");
+}

@@ -2,7 +2,9 @@
 //! same order, give the same results and the same errno in both. Names over 255 bytes give
 //! ENAMETOOLONG for every call that takes a name; a file stays usable through its open
 //! descriptor (fstat, read, write, ftruncate) after it is unlinked, renamed, renamed over
-//! or moved with its directory, and fchmod, fchown and futimens still change it; the errors of ordinary misuse (EEXIST, ENOTEMPTY, ENOTDIR,
+//! or moved with its directory, and fchmod, fchown and futimens still change it; so do
+//! fstat, fchmod and futimens of a directory removed or renamed over while open; the
+//! errors of ordinary misuse (EEXIST, ENOTEMPTY, ENOTDIR,
 //! EISDIR, EINVAL, EPERM, ELOOP, ENOENT) arrive as they are. One launch, then `e2fsck -fn`.
 
 mod fusekit;
@@ -284,7 +286,64 @@ fn probe(d: &Path) -> Vec<String> {
     say("read through the other", through(&b));
     drop(a);
     say("after closing the first", through(&b));
+    drop(b);
+
+    // An open directory, then removed: its descriptor still stats, and fchmod and
+    // futimens still change it (the kernel sends those by node, with no handle).
+    fs::create_dir(p("gone")).unwrap();
+    let dir = File::open(p("gone")).unwrap();
+    say("rmdir open directory", res(fs::remove_dir(p("gone"))));
+    say("fstat after rmdir", dir_state(&dir));
+    say(
+        "fchmod after rmdir",
+        res(dir.set_permissions(fs::Permissions::from_mode(0o711))),
+    );
+    say(
+        "futimens after rmdir",
+        res(dir.set_modified(UNIX_EPOCH + Duration::from_secs(1_100_000_000))),
+    );
+    say("attributes after rmdir", attributes(&dir));
+    say(
+        "stat of the removed name",
+        res(fs::symlink_metadata(p("gone"))),
+    );
+    drop(dir);
+    // The same for a directory renamed over, twice open.
+    fs::create_dir(p("old")).unwrap();
+    fs::create_dir(p("new")).unwrap();
+    let a = File::open(p("old")).unwrap();
+    let b = File::open(p("old")).unwrap();
+    say(
+        "rename over open directory",
+        res(fs::rename(p("new"), p("old"))),
+    );
+    say("fstat after being renamed over", dir_state(&a));
+    drop(a);
+    say(
+        "fchmod through the other descriptor",
+        res(b.set_permissions(fs::Permissions::from_mode(0o700))),
+    );
+    say(
+        "mode through the other descriptor",
+        res(b.metadata().map(|st| assert_eq!(st.mode() & 0o7777, 0o700))),
+    );
+    say(
+        "the name now holds",
+        dir_state(&File::open(p("old")).unwrap()),
+    );
     out
+}
+
+/// What fstat says of an open directory: its kind and link count.
+fn dir_state(f: &File) -> String {
+    match f.metadata() {
+        Ok(st) => format!(
+            "{} nlink={}",
+            if st.is_dir() { "dir" } else { "not-a-dir" },
+            st.nlink()
+        ),
+        Err(e) => format!("fstat {}", errno_name(&e)),
+    }
 }
 
 #[test]
@@ -353,6 +412,14 @@ fn mount_answers_system_calls_as_a_local_filesystem_does() {
         "after unlinking one name: file nlink=1 size=6 content=\"linked\"",
         "after unlinking both: file nlink=0 size=6 content=\"linked\"",
         "after closing the first: file nlink=0 size=6 content=\"from a\"",
+        "fstat after rmdir: dir nlink=0",
+        "fchmod after rmdir: ok",
+        "futimens after rmdir: ok",
+        "attributes after rmdir: mode=711 owner=0:0 mtime=1100000000",
+        "stat of the removed name: ENOENT",
+        "fstat after being renamed over: dir nlink=0",
+        "mode through the other descriptor: ok",
+        "the name now holds: dir nlink=2",
     ] {
         assert!(
             got.iter().any(|g| g == line),

@@ -28,13 +28,11 @@ use modelkit::*;
 use std::time::Duration;
 
 /// Operations that known bugs fail, left out of the generated sequences until they are
-/// fixed (`GUESTWRIGHT_MODEL_KNOWN_BUGS=1` puts them back):
-///
-/// - fstat, fchmod and futimens of an open directory after it was removed answer ENOENT
-///   (issue 10, item 5: open files must stay usable after unlink; files do, directories,
-///   which have no handle in the appliance, not yet).
+/// fixed (`GUESTWRIGHT_MODEL_KNOWN_BUGS=1` puts them back). None at present: fstat, fchmod
+/// and futimens of an open directory after it was removed answered ENOENT until the mount
+/// kept a handle of every directory removed while open.
 const KNOWN_BUGS: Exclusions = Exclusions {
-    removed_dir_fd_attrs: true,
+    removed_dir_fd_attrs: false,
     long_names: false,
 };
 

@@ -14,6 +14,12 @@ impl log::Log for Stderr {
         if !self.enabled(record.metadata()) {
             return;
         }
+        // The FUSE library's own messages are its internals, shown with -v only: what fails
+        // reaches us as an error that we report. (It says "Unmount failed" when a mount
+        // that a signal already detached ends.)
+        if record.target().starts_with("fuser") && log::max_level() < LevelFilter::Debug {
+            return;
+        }
         let level = match record.level() {
             Level::Error => "error: ",
             Level::Warn => "warning: ",

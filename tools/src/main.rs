@@ -9,6 +9,8 @@ mod options;
 mod progress;
 mod session;
 mod shell;
+mod signals;
+mod sys;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -19,7 +21,8 @@ use std::process::ExitCode;
 /// the images attached; the guest's filesystems are only ever parsed by the appliance's
 /// kernel. Readers open images read-only: their bytes never change.
 ///
-/// Exit status: 0 success, 1 failure, 2 usage error.
+/// Exit status: 0 success, 1 failure, 2 usage error, 128 + N stopped by signal N (130
+/// Ctrl-C, 143 SIGTERM: the images are closed cleanly and unfinished host files removed).
 #[derive(Debug, Parser)]
 #[command(
     name = "guestwright",
@@ -87,9 +90,14 @@ fn main() -> ExitCode {
         Command::Shell(a) => return shell::run(a, &cli.appliance, cli.verbose),
         Command::Mount(a) => return fuse::mount(a, &cli.appliance, cli.verbose > 0),
         Command::Umount(a) => return fuse::umount(a),
-        _ => {}
+        _ => signals::install(),
     }
-    match run(&cli) {
+    let result = run(&cli);
+    // Stopped by a signal: whatever the command made of its cancelled call, one line.
+    if let Some(sig) = signals::received() {
+        return signals::report(sig);
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }

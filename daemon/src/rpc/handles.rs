@@ -35,7 +35,8 @@ const ALLOWED: i32 = libc::O_ACCMODE
     | libc::O_LARGEFILE
     | libc::O_NONBLOCK
     | libc::O_CLOEXEC
-    | libc::O_NOCTTY;
+    | libc::O_NOCTTY
+    | libc::O_DIRECTORY;
 
 fn insert(file: File) -> io::Result<FileHandle> {
     let mut t = TABLE.lock();
@@ -61,7 +62,7 @@ fn check_flags(flags: i32) -> io::Result<i32> {
     if flags & !ALLOWED != 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("open flags {flags:#o} hold bits other than the access mode, O_APPEND, O_TRUNC, O_SYNC, O_DSYNC, O_NOATIME, O_DIRECT"),
+            format!("open flags {flags:#o} hold bits other than the access mode, O_APPEND, O_TRUNC, O_SYNC, O_DSYNC, O_NOATIME, O_DIRECT, O_DIRECTORY"),
         ));
     }
     Ok(flags | libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -81,9 +82,19 @@ fn regular(file: File) -> io::Result<File> {
     Ok(file)
 }
 
-/// Opens an existing regular file with open(2) `flags`.
+/// Opens an existing regular file with open(2) `flags`; with O_DIRECTORY (and read-only
+/// access) a directory instead, never through a symlink at the last component, so that
+/// `stat` and `setattr` still reach it after it was removed.
 pub fn open(path: &GuestPath, flags: i32) -> io::Result<FileHandle> {
-    let fd = guestfs::open(path, check_flags(flags)?, 0)?;
+    let flags = check_flags(flags)?;
+    if flags & libc::O_DIRECTORY != 0 {
+        if flags & libc::O_ACCMODE != libc::O_RDONLY {
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        }
+        let fd = guestfs::open(path, flags | libc::O_NOFOLLOW, 0)?;
+        return insert(File::from(fd));
+    }
+    let fd = guestfs::open(path, flags, 0)?;
     insert(regular(File::from(fd))?)
 }
 

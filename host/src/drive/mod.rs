@@ -9,6 +9,13 @@
 //! is followed only when it lies in the directory tree of the image that names it, after
 //! resolving symlinks, or under a directory the user allows (`--allow-backing`). Read-only
 //! drives sit under a throw-away overlay so their bytes never change.
+//!
+//! What was checked is what QEMU opens: each file of the chain is opened once, its path
+//! taken from that open file (not looked up again), the checks read that open file, and
+//! QEMU gets a fresh open of the same inode as a descriptor (`-add-fd`, `/dev/fdset/N`),
+//! never a path; every backing node is given explicitly, so QEMU reads no backing name
+//! from a header either. A file swapped or replaced by a symlink after the check changes
+//! nothing.
 
 pub mod format;
 pub mod overlay;
@@ -19,9 +26,11 @@ use format::Detected;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// How to attach a disk image.
 #[derive(Debug, Clone, Default)]
@@ -258,6 +267,32 @@ pub struct Drive {
     pub readonly: bool,
     /// The disk size the guest sees.
     pub virtual_size: u64,
+    /// Each file of `chain`, as it was opened to be checked.
+    files: Vec<Arc<File>>,
+}
+
+/// The path an open file was reached by, symlinks resolved, from the kernel: the name of
+/// the file that was opened, which a later lookup of the name it was opened by may not be.
+fn opened_path(file: &File, opened_as: &Path) -> Result<PathBuf, DriveError> {
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(|source| {
+        DriveError::Open {
+            path: opened_as.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// A new open file description of the same inode as `file` (through /proc/self/fd, never
+/// by a name): QEMU's lock on it lasts as long as QEMU holds it.
+fn reopen(file: &File, path: &Path, writable: bool) -> Result<File, DriveError> {
+    File::options()
+        .read(true)
+        .write(writable)
+        .open(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .map_err(|source| DriveError::Open {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn open_image(path: &Path) -> Result<File, DriveError> {
@@ -355,6 +390,12 @@ impl Drive {
             source,
         })?;
         seen.insert((meta.dev(), meta.ino()));
+        let mut files = vec![Arc::new(file.try_clone().map_err(|source| {
+            DriveError::Open {
+                path: path.clone(),
+                source,
+            }
+        })?)];
         let (mut current, mut current_file, mut current_format) = (path.clone(), file, format);
         while current_format == Format::Qcow2 {
             let refs =
@@ -414,11 +455,9 @@ impl Drive {
                     repeated: next,
                 });
             }
-            // QEMU gets the resolved name: the file checked is the file opened.
-            let resolved = std::fs::canonicalize(&next).map_err(|source| DriveError::Open {
-                path: next.clone(),
-                source,
-            })?;
+            // The name of the file opened, which is checked and which QEMU gets as a
+            // descriptor: a lookup of `next` now could find another file.
+            let resolved = opened_path(&next_file, &next)?;
             let with_next = |layers: &[Layer]| {
                 describe(
                     layers
@@ -475,12 +514,19 @@ impl Drive {
                 path: resolved.clone(),
                 format: backing_format,
             });
+            files.push(Arc::new(next_file.try_clone().map_err(|source| {
+                DriveError::Open {
+                    path: resolved.clone(),
+                    source,
+                }
+            })?));
             (current, current_file, current_format) = (resolved, next_file, backing_format);
         }
         Ok(Drive {
             chain,
             readonly: options.readonly,
             virtual_size,
+            files,
         })
     }
 
@@ -495,16 +541,27 @@ impl Drive {
     }
 
     /// The `-blockdev` JSON for this drive, as node `node` over `overlay` when read-only.
-    /// Every node names its driver; every chain ends in `backing: null`.
-    pub fn blockdev(&self, node: &str, overlay: Option<&Path>) -> Value {
+    /// Every node names its driver; every chain ends in `backing: null`. Each file of the
+    /// chain is opened anew (the same inode as when checked) and pushed onto `passed`, with
+    /// its path, the descriptors QEMU inherits; the JSON names it `qemu::fdset_name(its
+    /// index)`.
+    pub fn blockdev(
+        &self,
+        node: &str,
+        overlay: Option<&Path>,
+        passed: &mut Vec<(File, PathBuf)>,
+    ) -> Result<Value, DriveError> {
         let mut below = Value::Null;
         for (depth, layer) in self.chain.iter().enumerate().rev() {
             let readonly = self.readonly || depth > 0;
+            let name = crate::qemu::fdset_name(passed.len());
+            let fd = reopen(&self.files[depth], &layer.path, !readonly)?;
+            passed.push((fd, layer.path.clone()));
             // Locking on, not QEMU's "auto": a second writer of the image (or of a backing
             // file this chain reads) must be refused, never silently let in.
             let mut file = json!({
                 "driver": "file",
-                "filename": layer.path.to_string_lossy(),
+                "filename": name,
                 "aio": "threads",
                 "locking": "on",
             });
@@ -530,7 +587,7 @@ impl Drive {
             }
             below = fmt;
         }
-        match overlay {
+        Ok(match overlay {
             Some(overlay) if self.readonly => json!({
                 "driver": "qcow2",
                 "node-name": node,
@@ -542,7 +599,7 @@ impl Drive {
                 below["node-name"] = json!(node);
                 below
             }
-        }
+        })
     }
 }
 
@@ -790,7 +847,8 @@ mod tests {
         );
         assert_eq!(d.chain[2].path, base);
         assert_eq!(d.virtual_size, 8 << 20);
-        let j = d.blockdev("drive0", None);
+        let mut passed = Vec::new();
+        let j = d.blockdev("drive0", None, &mut passed).unwrap();
         assert_eq!(j["node-name"], "drive0");
         assert_eq!(j["driver"], "qcow2");
         assert_eq!(j["read-only"], false);
@@ -803,33 +861,91 @@ mod tests {
             "a writable drive's backing files keep their lock"
         );
         assert_eq!(j["backing"]["backing"]["driver"], "raw");
-        assert_eq!(
-            j["backing"]["backing"]["file"]["filename"],
-            base.to_str().unwrap()
-        );
+        // QEMU gets descriptors, deepest first, never paths; the top one writable.
+        assert_eq!(j["backing"]["backing"]["file"]["filename"], "/dev/fdset/1");
+        assert_eq!(j["backing"]["file"]["filename"], "/dev/fdset/2");
+        assert_eq!(j["file"]["filename"], "/dev/fdset/3");
+        let paths: Vec<_> = passed.iter().map(|(_, p)| p.clone()).collect();
+        assert_eq!(paths, [base.clone(), mid.clone(), top.clone()]);
+        for (f, p) in &passed {
+            let (a, b) = (f.metadata().unwrap(), std::fs::metadata(p).unwrap());
+            assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()), "{}", p.display());
+        }
+        // The access mode, from the kernel's view of the descriptor.
+        let writable = |f: &File| {
+            let info =
+                std::fs::read_to_string(format!("/proc/self/fdinfo/{}", f.as_raw_fd())).unwrap();
+            let flags = info.lines().find_map(|l| l.strip_prefix("flags:")).unwrap();
+            i64::from_str_radix(flags.trim(), 8).unwrap() & i64::from(libc::O_ACCMODE) != 0
+        };
+        assert!(!writable(&passed[0].0) && !writable(&passed[1].0));
+        assert!(writable(&passed[2].0));
         assert!(
             j["backing"]["backing"].get("backing").is_none(),
             "raw has no backing option"
         );
 
         let ro = Drive::open(&top, &DriveOptions::readonly()).unwrap();
-        let j = ro.blockdev("drive1", Some(Path::new("/run/x/overlay1.qcow2")));
+        let j = ro
+            .blockdev(
+                "drive1",
+                Some(Path::new("/run/x/overlay1.qcow2")),
+                &mut passed,
+            )
+            .unwrap();
         assert_eq!(j["node-name"], "drive1");
         assert_eq!(j["file"]["filename"], "/run/x/overlay1.qcow2");
         assert_eq!(j["backing"]["read-only"], true);
         assert_eq!(j["backing"]["force-share"], true);
-        assert_eq!(j["backing"]["file"]["filename"], top.to_str().unwrap());
+        assert_eq!(j["backing"]["file"]["filename"], "/dev/fdset/6");
+        assert!(
+            !writable(&passed[5].0),
+            "a read-only drive is passed read-only"
+        );
 
         let lone = dir.path().join("lone.qcow2");
         qemu_img(&["create", "-q", "-f", "qcow2", lone.to_str().unwrap(), "1M"]);
         let j = Drive::open(&lone, &DriveOptions::readwrite())
             .unwrap()
-            .blockdev("d", None);
+            .blockdev("d", None, &mut Vec::new())
+            .unwrap();
         assert_eq!(
             j["backing"],
             Value::Null,
             "a chain always ends in backing: null"
         );
+    }
+
+    /// A chain checked, then its raw backing file replaced by a symlink to a host file
+    /// (the time-of-check to time-of-use race): QEMU still gets the file that was checked.
+    #[test]
+    fn a_backing_file_swapped_after_the_check_is_not_what_qemu_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base.raw");
+        let top = dir.path().join("top.qcow2");
+        std::fs::write(&base, vec![b'B'; 1 << 20]).unwrap();
+        backed(&top, "base.raw", "raw");
+        let secret = dir.path().join("outside").join("secret");
+        std::fs::create_dir(secret.parent().unwrap()).unwrap();
+        std::fs::write(&secret, vec![b'S'; 1 << 20]).unwrap();
+        for options in [DriveOptions::readonly(), DriveOptions::readwrite()] {
+            let d = Drive::open(&top, &options).unwrap();
+            std::fs::rename(&base, dir.path().join("checked.raw")).unwrap();
+            std::os::unix::fs::symlink(&secret, &base).unwrap();
+            let mut passed = Vec::new();
+            let j = d.blockdev("drive0", None, &mut passed).unwrap();
+            let text = j.to_string();
+            assert!(
+                !text.contains("secret") && !text.contains("base.raw"),
+                "{text}"
+            );
+            assert_eq!(j["backing"]["file"]["filename"], "/dev/fdset/1");
+            let mut bytes = [0u8; 4];
+            std::os::unix::fs::FileExt::read_exact_at(&passed[0].0, &mut bytes, 0).unwrap();
+            assert_eq!(&bytes, b"BBBB", "the descriptor is the checked file's");
+            std::fs::remove_file(&base).unwrap();
+            std::fs::rename(dir.path().join("checked.raw"), &base).unwrap();
+        }
     }
 
     fn backed(path: &Path, backing: &str, fmt: &str) {

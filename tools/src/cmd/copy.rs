@@ -53,7 +53,6 @@ pub fn run_out(args: &CopyOutArgs, appliance: &ApplianceArgs, verbose: bool) -> 
         .collect();
     let mut h = session::open(&args.image, appliance, Access::ReadOnly, verbose)?;
     let _bar = Bar::attach(&h, "copy-out");
-    let _cancel = session::cancel_on_ctrl_c(&h);
     for name in copy::copy_out(&h, &sources, std::path::Path::new(dest))? {
         log::warn!("copy-out: skipped '{name}' (not a file, directory or link)");
     }

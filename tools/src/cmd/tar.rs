@@ -115,7 +115,6 @@ pub fn run_out(args: &TarOutArgs, appliance: &ApplianceArgs, verbose: bool) -> R
             source,
         };
         let mut file = HostFile::create(&args.tarfile).map_err(host_io)?;
-        let _cancel = session::cancel_on_ctrl_c(&h);
         h.tar_out(
             dir,
             Some(args.compress),

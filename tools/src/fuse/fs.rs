@@ -325,8 +325,8 @@ impl Filesystem for GuestFs {
         self.spawn(move |s| empty(reply, s.fsync(fh, datasync)));
     }
 
-    fn opendir(&mut self, _req: &Request<'_>, _ino: u64, _flags: i32, reply: ReplyOpen) {
-        reply.opened(self.shared.opendir(), FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR);
+    fn opendir(&mut self, _req: &Request<'_>, ino: u64, _flags: i32, reply: ReplyOpen) {
+        reply.opened(self.shared.opendir(ino), FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR);
     }
 
     fn readdir(
@@ -396,7 +396,9 @@ impl Filesystem for GuestFs {
         _flags: i32,
         reply: ReplyEmpty,
     ) {
-        self.shared.releasedir(fh);
+        if let Some(pin) = self.shared.releasedir(fh) {
+            self.spawn(move |s| s.close_pin(pin));
+        }
         reply.ok();
     }
 

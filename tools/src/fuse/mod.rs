@@ -10,9 +10,10 @@
 //! Modules: [`options`] (`-o`), [`serve`] (the serving process), [`umount`], [`state`] (the
 //! lock that tells `umount` when the image is final), [`fs`] (the fuser `Filesystem`),
 //! [`ops`] (what each request does), [`nodes`] (node ids, names and caches), [`io`] (open
-//! files and read-ahead), [`pool`], [`attr`], [`sys`].
+//! files and read-ahead), [`dirs`] (open directories), [`pool`], [`attr`], [`sys`].
 
 mod attr;
+mod dirs;
 mod fs;
 mod io;
 mod nodes;

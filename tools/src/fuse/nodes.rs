@@ -250,6 +250,11 @@ impl Table {
         }
     }
 
+    /// The node `name` in `parent` names, if the table knows it, fresh or not.
+    pub fn child(&self, parent: u64, name: &[u8]) -> Option<u64> {
+        self.dentries.get(&(parent, name.to_vec())).copied()
+    }
+
     /// What the cache knows about `name` in `parent`.
     pub fn lookup(&self, parent: u64, name: &[u8]) -> Lookup {
         if let Some(id) = self.dentries.get(&(parent, name.to_vec())) {

@@ -4,13 +4,14 @@
 //! need no round trip, on fuser's thread) and may run many at once.
 
 use super::attr::{errno, file_attr, negative};
+pub use super::dirs::Entry;
+use super::dirs::{OpenDir, OpenDirs};
 use super::io::{Generation, OpenFile};
 use super::nodes::{Lookup, Table, ROOT};
 use fuser::FileAttr;
 use guestwright::prelude::*;
 use guestwright_sync::{Mutex, MutexGuard};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,16 +24,6 @@ pub const NAME_MAX: usize = 255;
 
 /// A failed request: the errno for the kernel.
 pub type Errno = i32;
-
-/// A directory entry as the kernel gets it: name, node, attributes.
-pub type Entry = (Vec<u8>, u64, Stat);
-
-/// A directory the kernel has open: the entries it is being given, fixed at the first read.
-#[derive(Debug, Default)]
-pub struct OpenDir {
-    /// (name, node, attributes) in order, `.` and `..` first.
-    pub entries: Option<Arc<Vec<Entry>>>,
-}
 
 /// Everything the request handlers share.
 #[derive(Debug)]
@@ -49,9 +40,8 @@ pub struct Shared {
     pub entry_ttl: Duration,
     /// Open files by FUSE file handle (the daemon's handle number).
     pub files: Mutex<HashMap<u64, Arc<OpenFile>>>,
-    /// Open directories by FUSE file handle.
-    pub dirs: Mutex<HashMap<u64, Arc<Mutex<OpenDir>>>>,
-    next_dir: AtomicU64,
+    /// Open directories by FUSE file handle, and the removed ones kept reachable.
+    pub dirs: OpenDirs,
     /// Bumped by every change of file data, to drop read-ahead.
     pub generation: Arc<Generation>,
 }
@@ -95,8 +85,7 @@ impl Shared {
             attr_ttl,
             entry_ttl,
             files: Mutex::new(HashMap::new()),
-            dirs: Mutex::new(HashMap::new()),
-            next_dir: AtomicU64::new(1),
+            dirs: OpenDirs::default(),
             generation: Arc::new(Generation::default()),
         }
     }
@@ -246,7 +235,11 @@ impl Shared {
         let st = match (file, path) {
             (Some(f), _) => self.h.fh_stat(f.handle),
             (None, Some(p)) => self.h.lstat(&p),
-            (None, None) => return Err(libc::ENOENT),
+            (None, None) => match self.dirs.pinned(id) {
+                // A directory removed while open.
+                Some(pin) => self.h.fh_stat(pin),
+                None => return Err(libc::ENOENT),
+            },
         }
         .map_err(|e| errno(&e))?;
         self.table().set_stat(id, &st);
@@ -302,10 +295,14 @@ impl Shared {
                 .lsetattr(&p, size, uid, gid, mode, ats, atn, mts, mtn),
             // No name leads to it (fchmod, fchown or futimens of a file unlinked or renamed
             // over while open; the kernel sends no handle for those): through an open file.
-            None => match file.or_else(|| self.open_file_of(id)) {
-                Some(f) => self
+            None => match file
+                .or_else(|| self.open_file_of(id))
+                .map(|f| f.handle)
+                .or_else(|| self.dirs.pinned(id))
+            {
+                Some(handle) => self
                     .h
-                    .fh_setattr(f.handle, size, uid, gid, mode, ats, atn, mts, mtn),
+                    .fh_setattr(handle, size, uid, gid, mode, ats, atn, mts, mtn),
                 None => return Err(libc::ENOENT),
             },
         };
@@ -436,14 +433,61 @@ impl Shared {
     pub fn remove(&self, parent: u64, name: &[u8], dir: bool) -> Result<(), Errno> {
         self.writable()?;
         let path = self.child_path(parent, name)?;
+        let pin = if dir {
+            self.pin_if_open(parent, name, &path)
+        } else {
+            None
+        };
         let r = if dir {
             self.h.rmdir(&path)
         } else {
             self.h.rm(&path)
         };
+        self.pinned(pin, r.is_ok());
         r.map_err(|e| errno(&e))?;
         self.table().removed(parent, name);
         Ok(())
+    }
+
+    /// Before `name` in `parent` (at `path`) may be removed: if it is a directory the
+    /// kernel holds open, a daemon handle of it (see `dirs`), with its node.
+    fn pin_if_open(&self, parent: u64, name: &[u8], path: &GuestPath) -> Option<(u64, FileHandle)> {
+        let id = self.table().child(parent, name)?;
+        if !self.dirs.is_open(id) {
+            return None;
+        }
+        match self.h.fh_open(path, libc::O_RDONLY | libc::O_DIRECTORY) {
+            Ok(handle) => Some((id, handle)),
+            // Not a directory, or gone: the removal answers for itself.
+            Err(e) => {
+                log::debug!("keeping {path} open: {}", guestwright::error::chain(&e));
+                None
+            }
+        }
+    }
+
+    /// After a removal: keeps the pin if the directory is gone, else closes it.
+    fn pinned(&self, pin: Option<(u64, FileHandle)>, removed: bool) {
+        let Some((id, handle)) = pin else { return };
+        let close = if removed {
+            self.dirs.pin(id, handle)
+        } else {
+            vec![handle]
+        };
+        for h in close {
+            self.close_pin(h);
+        }
+    }
+
+    /// Closes a directory's pin.
+    pub fn close_pin(&self, handle: FileHandle) {
+        if let Err(e) = self.h.fh_close(handle) {
+            log::debug!(
+                "closing directory handle {}: {}",
+                handle.0,
+                guestwright::error::chain(&e)
+            );
+        }
     }
 
     /// rename(2) with renameat2's RENAME_NOREPLACE and RENAME_EXCHANGE.
@@ -463,9 +507,15 @@ impl Shared {
         }
         let from = self.child_path(parent, name)?;
         let to = self.child_path(newparent, newname)?;
-        self.h
-            .rename(&from, &to, Some(noreplace), Some(exchange))
-            .map_err(|e| errno(&e))?;
+        // A directory renamed over is removed like rmdir's.
+        let pin = if exchange || noreplace {
+            None
+        } else {
+            self.pin_if_open(newparent, newname, &to)
+        };
+        let r = self.h.rename(&from, &to, Some(noreplace), Some(exchange));
+        self.pinned(pin, r.is_ok());
+        r.map_err(|e| errno(&e))?;
         self.table()
             .renamed(parent, name, newparent, newname, exchange);
         Ok(())
@@ -591,21 +641,21 @@ impl Shared {
 
     // ---- directories ----
 
-    /// opendir(3): a handle whose entries are fixed at the first read.
-    pub fn opendir(&self) -> u64 {
-        let dh = self.next_dir.fetch_add(1, Ordering::Relaxed);
-        lock(&self.dirs).insert(dh, Arc::new(Mutex::new(OpenDir::default())));
-        dh
+    /// opendir(3) of node `id`: a handle whose entries are fixed at the first read.
+    pub fn opendir(&self, id: u64) -> u64 {
+        self.dirs.open(id)
     }
 
-    /// closedir(3).
-    pub fn releasedir(&self, dh: u64) {
-        lock(&self.dirs).remove(&dh);
+    /// closedir(3): the pin to close (`close_pin`, a round trip) if the directory was
+    /// removed while open and this was its last open handle.
+    #[must_use]
+    pub fn releasedir(&self, dh: u64) -> Option<FileHandle> {
+        self.dirs.release(dh)
     }
 
     /// The open directory behind a handle.
     pub fn dir(&self, dh: u64) -> Option<Arc<Mutex<OpenDir>>> {
-        lock(&self.dirs).get(&dh).cloned()
+        self.dirs.get(dh)
     }
 
     /// The entries of directory `id` for a new read from the start: `.`, `..` and the

@@ -19,6 +19,7 @@ use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,8 @@ struct Config {
     accel: AccelChoice,
     allow_backing: Vec<PathBuf>,
     verbose: bool,
+    /// `--no-fork`: the process keeps its terminal (and says why it stopped).
+    foreground: bool,
 }
 
 fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<Config, String> {
@@ -83,6 +86,7 @@ fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<C
         accel: appliance.accel,
         allow_backing: appliance.allow_backing.clone(),
         verbose,
+        foreground: args.no_fork,
     })
 }
 
@@ -97,7 +101,19 @@ pub fn run(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> ExitCo
     };
     if args.no_fork {
         return match serve(config, &mut |_| {}) {
-            Ok(()) => ExitCode::SUCCESS,
+            // Unmounted by a signal, and the image closed cleanly: 128 + the signal.
+            Ok(()) => match STOPPED_BY.load(Ordering::SeqCst) {
+                0 => ExitCode::SUCCESS,
+                sig => {
+                    eprintln!(
+                        "guestwright: interrupted by {}: unmounted {}; the image is closed \
+                         cleanly",
+                        crate::signals::name(sig),
+                        args.mountpoint.display()
+                    );
+                    ExitCode::from(crate::signals::status(sig))
+                }
+            },
             Err(e) => {
                 eprintln!("guestwright: {e}");
                 ExitCode::from(1)
@@ -199,7 +215,7 @@ fn serve(mut config: Config, notify: &mut dyn FnMut(Result<(), &str>)) -> Result
         let _ = std::fs::File::from(fd).write_all(b"\n");
     }
     notify(Ok(()));
-    if !config.verbose {
+    if !config.verbose && !config.foreground {
         let _ = sys::detach_stdio();
     }
     let _ = std::env::set_current_dir("/");
@@ -312,6 +328,9 @@ fn finish(mut h: Handle) -> Result<(), String> {
     h.shutdown().map_err(|e| guestwright::error::chain(&e))
 }
 
+/// The first stop signal the serving process received (0: none).
+static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
+
 /// On SIGINT, SIGTERM or SIGHUP, unmounts (lazily, so a busy mount still goes): the session
 /// then ends and the appliance shuts down cleanly.
 fn spawn_signal_thread(mountpoint: PathBuf) {
@@ -319,6 +338,7 @@ fn spawn_signal_thread(mountpoint: PathBuf) {
         .name("signals".into())
         .spawn(move || loop {
             let sig = sys::wait_stop_signal();
+            let _ = STOPPED_BY.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
             log::debug!("signal {sig}: unmounting {}", mountpoint.display());
             if let Err(e) = super::umount::detach(&mountpoint) {
                 log::warn!("cannot unmount {}: {e}", mountpoint.display());

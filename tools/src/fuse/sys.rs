@@ -117,43 +117,4 @@ pub fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// The signals that end a mount cleanly.
-const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
-
-fn stop_set() -> libc::sigset_t {
-    // SAFETY: an all-zero sigset_t is a valid value that sigemptyset then initialises.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: sigemptyset and sigaddset write into the set we own.
-    unsafe {
-        libc::sigemptyset(&mut set);
-        for s in STOP_SIGNALS {
-            libc::sigaddset(&mut set, s);
-        }
-    }
-    set
-}
-
-/// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread it starts
-/// afterwards, so that only [`wait_stop_signal`] receives them. Child processes start with
-/// an empty mask (std resets it), so QEMU is unaffected.
-pub fn block_stop_signals() -> io::Result<()> {
-    let set = stop_set();
-    // SAFETY: a valid set; the old mask is not needed.
-    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
-    if r != 0 {
-        return Err(io::Error::from_raw_os_error(r));
-    }
-    Ok(())
-}
-
-/// Waits for one of the blocked stop signals and returns it.
-pub fn wait_stop_signal() -> libc::c_int {
-    let set = stop_set();
-    loop {
-        let mut sig = 0;
-        // SAFETY: a valid set and a place for the signal number.
-        if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
-            return sig;
-        }
-    }
-}
+pub use crate::sys::{block_stop_signals, wait_stop_signal};

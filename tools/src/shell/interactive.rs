@@ -88,7 +88,8 @@ pub fn run(shell: Shell) -> u8 {
                     let _ = editor.add_history_entry(line.as_str());
                 }
                 let stop = shell.borrow_mut().run_text(&line, &mut Typed(&mut editor));
-                if stop == Err(Stop::Quit) {
+                // SIGTERM or SIGHUP stopped the command: the shell goes too.
+                if stop == Err(Stop::Quit) || crate::signals::received().is_some() {
                     break;
                 }
             }
@@ -120,6 +121,10 @@ fn close(shell: &Rc<RefCell<Shell>>, then: impl FnOnce(&mut Shell) -> Result<(),
     if let Err(e) = shell.close() {
         report(&e);
         code = EXIT_APPLIANCE;
+    }
+    if let Some(sig) = crate::signals::received() {
+        let _ = crate::signals::report(sig);
+        code = crate::signals::status(sig);
     }
     code
 }

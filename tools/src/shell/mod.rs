@@ -251,6 +251,9 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
         }
     };
     let interactive = args.file.is_none() && commands.is_empty() && std::io::stdin().is_terminal();
+    // Before the appliance's threads start. SIGTERM and SIGHUP stop the shell the way they
+    // stop any command (see `signals`); Ctrl-C only cancels the running command, below.
+    crate::signals::install_terminate();
     let mut shell = match Shell::open(args, appliance, verbose, interactive) {
         Ok(s) => s,
         Err(e) => {
@@ -287,6 +290,9 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
     if let Err(e) = shell.close() {
         report(&e);
         code = EXIT_APPLIANCE;
+    }
+    if let Some(sig) = crate::signals::received() {
+        return crate::signals::report(sig);
     }
     ExitCode::from(code)
 }
@@ -434,6 +440,9 @@ impl Shell {
             Line::Host { ignore_error, .. } | Line::Eval { ignore_error, .. } => *ignore_error,
             Line::Command(c) => c.ignore_error,
         };
+        if let Some(sig) = crate::signals::received() {
+            return Err(Stop::Failed(crate::signals::status(sig)));
+        }
         if !self.interactive && self.interrupt.take() {
             report(&ShellError::Interrupted);
             return Err(Stop::Failed(EXIT_FAILED));
