@@ -4,11 +4,13 @@ mod cmd;
 mod error;
 mod format;
 mod fuse;
+mod keys;
 mod logger;
 mod options;
 mod progress;
 mod session;
 mod shell;
+mod sys;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -82,6 +84,7 @@ fn run(cli: &Cli) -> error::Result {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli.appliance.keys.scrub_command_line();
     logger::init(cli.verbose);
     match &cli.command {
         Command::Shell(a) => return shell::run(a, &cli.appliance, cli.verbose),
