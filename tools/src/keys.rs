@@ -67,7 +67,8 @@ impl KeyArgs {
 /// One line of standard input, without its line ending; `None` at the end of the input.
 fn read_stdin_line(device: &Device) -> Option<Secret> {
     let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
+    let read = std::io::stdin().lock().read_line(&mut line);
+    match read {
         Ok(0) => {
             log::warn!("no key for {device} on standard input (it ended)");
             None
