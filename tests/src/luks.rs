@@ -30,8 +30,21 @@ fn cached(recipe: &str, dir: &Path, name: &str, build: impl FnOnce(&Path)) -> Pa
     let key = hex_digest(recipe.as_bytes());
     let file = base.join(format!("{name}-{}.img", &key[..16]));
     if !file.is_file() {
-        let partial = base.join(format!(".{name}-{}.{}", &key[..16], std::process::id()));
+        // Tests of one binary run in threads of one process: the name must differ per build.
+        let partial = base.join(format!(
+            ".{name}-{}.{}.{:08x}",
+            &key[..16],
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         build(&partial);
+        // Images of earlier recipes are of no use any more.
+        for old in std::fs::read_dir(&base).unwrap().flatten() {
+            let n = old.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&format!("{name}-")) && n.ends_with(".img") && old.path() != file {
+                let _ = std::fs::remove_file(old.path());
+            }
+        }
         std::fs::rename(&partial, &file).unwrap();
     }
     let copy = dir.join(format!("{name}.img"));

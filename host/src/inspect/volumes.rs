@@ -29,10 +29,16 @@ impl std::fmt::Display for Unreadable {
     }
 }
 
-/// The `/dev/mapper` name inspection opens the LUKS volume on `device` as: `luks-` and the
-/// device's name without `/dev/`, with `/` as `-` (`/dev/sda2` -> `luks-sda2`,
-/// `/dev/vg0/crypt` -> `luks-vg0-crypt`).
-pub fn mapname(device: &Device) -> String {
+/// The `/dev/mapper` name inspection opens a LUKS volume as, the name libguestfs 1.48 gives
+/// it: `luks-` and the volume's LUKS UUID; for a header without a usable UUID, `luks-` and
+/// the device's name without `/dev/`, `/` as `-` (`/dev/sda2` -> `luks-sda2`).
+pub fn mapname(device: &Device, uuid: Option<&str>) -> String {
+    let usable = |u: &&str| {
+        !u.is_empty() && u.len() <= 64 && u.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+    };
+    if let Some(uuid) = uuid.filter(usable) {
+        return format!("luks-{uuid}");
+    }
     let name = device
         .as_str()
         .strip_prefix("/dev/")
@@ -62,7 +68,7 @@ pub fn open_luks(
 ) -> Result<bool> {
     let mut opened = false;
     for fs in filesystems.iter().filter(|f| f.fstype == "crypto_LUKS") {
-        let map = mapname(&fs.device);
+        let map = mapname(&fs.device, fs.uuid.as_deref());
         let mapped = Device::from(format!("/dev/mapper/{map}"));
         // Opened by an earlier inspection. A volume holding an LVM PV is not listed (its
         // logical volumes are), so ask for the device itself.

@@ -197,5 +197,10 @@ mod tests {
         );
         assert!(x.contains("<hostname>h&amp;h</hostname>"), "{x}");
         assert!(!x.contains("<applications>"));
+        // What virt-inspector prints when it finds nothing.
+        assert_eq!(
+            xml(&[], &[]),
+            "<?xml version=\"1.0\"?>\n<operatingsystems/>\n"
+        );
     }
 }
