@@ -96,6 +96,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A `--key` cannot be used.
+    #[error(transparent)]
+    Key(#[from] crate::inspect::keys::KeyError),
     /// Inspection found no single operating system to work on.
     #[error("{detail}")]
     Inspection {

@@ -84,6 +84,11 @@ impl Handle {
         }
     }
 
+    /// The launch settings.
+    pub fn config(&self) -> &LaunchConfig {
+        &self.config
+    }
+
     /// The launch settings, to change before [`Handle::launch`].
     pub fn config_mut(&mut self) -> &mut LaunchConfig {
         &mut self.config

@@ -45,6 +45,9 @@ pub struct LaunchConfig {
     /// it lies outside the image's own directory tree (`--allow-backing`,
     /// `GUESTWRIGHT_ALLOW_BACKING`).
     pub allow_backing: Vec<PathBuf>,
+    /// Keys for the LUKS volumes inspection opens (`--key`, `--keys-from-stdin`). They
+    /// never print: `Debug` shows `<secret>`.
+    pub keys: crate::inspect::keys::Keys,
 }
 
 impl Default for LaunchConfig {
@@ -60,6 +63,7 @@ impl Default for LaunchConfig {
             kvm_trial: Duration::from_secs(10),
             machine: None,
             allow_backing: Vec::new(),
+            keys: crate::inspect::keys::Keys::default(),
         }
     }
 }

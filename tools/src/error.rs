@@ -54,9 +54,11 @@ impl CliError {
         }
         eprintln!("guestwright: {}", guestwright::error::chain(self));
         match self {
-            CliError::Usage(_) | CliError::Library(guestwright::Error::Environment(_)) => {
-                ExitCode::from(2)
-            }
+            CliError::Usage(_)
+            | CliError::Library(guestwright::Error::Environment(_))
+            | CliError::Library(guestwright::Error::Key(
+                guestwright::inspect::keys::KeyError::Syntax(_),
+            )) => ExitCode::from(2),
             CliError::Customize(e) if e.is_usage() => ExitCode::from(2),
             _ => ExitCode::from(1),
         }

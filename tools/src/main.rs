@@ -4,6 +4,7 @@ mod cmd;
 mod error;
 mod format;
 mod fuse;
+mod keys;
 mod logger;
 mod options;
 mod progress;
@@ -85,6 +86,7 @@ fn run(cli: &Cli) -> error::Result {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli.appliance.keys.scrub_command_line();
     logger::init(cli.verbose);
     match &cli.command {
         Command::Shell(a) => return shell::run(a, &cli.appliance, cli.verbose),

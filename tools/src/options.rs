@@ -62,15 +62,23 @@ pub struct ApplianceArgs {
     #[arg(long = "allow-backing", value_name = "DIR", global = true,
           value_parser = parse_absolute_dir)]
     pub allow_backing: Vec<PathBuf>,
+    #[command(flatten)]
+    pub keys: crate::keys::KeyArgs,
 }
 
 impl ApplianceArgs {
     /// Puts these options into the launch settings (which hold the environment's already).
-    pub fn configure(&self, config: &mut guestwright::LaunchConfig) {
+    /// A `--key` that cannot be used is an error.
+    pub fn configure(
+        &self,
+        config: &mut guestwright::LaunchConfig,
+    ) -> Result<(), guestwright::Error> {
         config.accel = self.accel;
         config
             .allow_backing
             .extend(self.allow_backing.iter().cloned());
+        config.keys = self.keys.keys()?;
+        Ok(())
     }
 }
 

@@ -16,7 +16,7 @@ pub enum Access {
 /// The launch settings: environment first, then the command line.
 pub fn launch_config(appliance: &ApplianceArgs, verbose: bool) -> Result<LaunchConfig, Error> {
     let mut config = LaunchConfig::from_env()?;
-    appliance.configure(&mut config);
+    appliance.configure(&mut config)?;
     config.verbose |= verbose;
     Ok(config)
 }

@@ -1,7 +1,10 @@
 //! The system calls the tool makes that std does not wrap, outside the mount's own
-//! (`fuse/sys.rs`): the signals that stop a command.
+//! (`fuse/sys.rs`): the signals that stop a command; turning a terminal's echo off while a
+//! passphrase is typed; overwriting a passphrase in this process's own command line, so `ps`
+//! and `/proc/PID/cmdline` stop showing it.
 
 use std::io;
+use std::os::fd::AsRawFd;
 
 /// The signals that stop a command or end a mount cleanly.
 pub const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
@@ -51,6 +54,79 @@ pub fn wait_signal(signals: &[libc::c_int]) -> libc::c_int {
         // SAFETY: a valid set and a place for the signal number.
         if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
             return sig;
+        }
+    }
+}
+
+/// Turns echo off on the terminal `fd` until the guard is dropped.
+pub struct NoEcho<'a, F: AsRawFd> {
+    fd: &'a F,
+    saved: libc::termios,
+}
+
+impl<'a, F: AsRawFd> NoEcho<'a, F> {
+    /// Saves the terminal's settings and clears `ECHO`.
+    pub fn new(fd: &'a F) -> io::Result<Self> {
+        // SAFETY: termios is plain old data; all-zero is a valid value for tcgetattr to fill.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: the descriptor is borrowed and open for the guard's life; `saved` is a
+        // valid termios to write into.
+        if unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut saved) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: as above; `quiet` is a valid termios read by tcsetattr.
+        if unsafe { libc::tcsetattr(fd.as_raw_fd(), libc::TCSAFLUSH, &quiet) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(NoEcho { fd, saved })
+    }
+}
+
+impl<F: AsRawFd> Drop for NoEcho<'_, F> {
+    fn drop(&mut self) {
+        // SAFETY: restores the settings saved from the same open descriptor.
+        unsafe { libc::tcsetattr(self.fd.as_raw_fd(), libc::TCSAFLUSH, &self.saved) };
+    }
+}
+
+/// Where the kernel keeps this process's argument strings (`arg_start`, `arg_end` of
+/// /proc/self/stat, fields 48 and 49).
+fn argument_area() -> Option<(usize, usize)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from its end.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3.
+    let start = fields.get(48 - 3)?.parse().ok()?;
+    let end = fields.get(49 - 3)?.parse().ok()?;
+    (start < end && end - start < (16 << 20)).then_some((start, end))
+}
+
+/// For each `(value, from)`, overwrites the bytes of `value` from offset `from` on (the
+/// passphrase of `ID:key:PASSPHRASE`), wherever `value` appears in this process's argument
+/// strings, with `x`, so the command line others can read no longer holds it. Call it early,
+/// while the process has one thread (clap has already copied the arguments).
+pub fn scrub_arguments(values: &[(&[u8], usize)]) {
+    let Some((start, end)) = argument_area() else {
+        return;
+    };
+    // SAFETY: [arg_start, arg_end) is this process's own argument area, mapped and writable
+    // (the initial stack) for the whole life of the process; the kernel reports it for this
+    // very purpose. Nothing holds a Rust reference into it: std keeps only raw pointers, and
+    // the process has a single thread here, so nothing reads it while it changes.
+    let area = unsafe { std::slice::from_raw_parts_mut(start as *mut u8, end - start) };
+    for &(value, from) in values.iter().filter(|(v, from)| *from < v.len()) {
+        let mut i = 0;
+        while i + value.len() <= area.len() {
+            if &area[i..i + value.len()] == value {
+                area[i + from..i + value.len()].fill(b'x');
+                i += value.len();
+            } else {
+                i += 1;
+            }
         }
     }
 }

@@ -8,14 +8,17 @@
 
 pub mod elf;
 pub mod fstab;
+pub mod keys;
 pub mod osrelease;
 pub mod packages;
+pub mod volumes;
 
 use crate::error::{Error, Result};
 use crate::handle::Handle;
 use guestwright_protocol::{ByteSize, Client, Device, Errno, Filesystem, FsType, GuestPath};
 use packages::Application;
 use serde::Serialize;
+pub use volumes::Unreadable;
 
 /// Filesystem types a Linux root can live on.
 const ROOT_TYPES: &[&str] = &[
@@ -96,39 +99,115 @@ fn exists(h: &Handle, path: &str) -> Result<bool> {
     }
 }
 
-/// Mounts a candidate root read-only; `false` if it does not mount.
-fn mount_candidate(h: &Handle, device: &Device, options: Option<&str>) -> Result<bool> {
+/// Mounts a candidate root read-only; `Err(why)` if it does not mount.
+fn mount_candidate(
+    h: &Handle,
+    device: &Device,
+    options: Option<&str>,
+) -> Result<std::result::Result<(), String>> {
     match h.mount(device, "/", options.map(str::to_string), None, Some(true)) {
-        Ok(()) => Ok(true),
+        Ok(()) => Ok(Ok(())),
         Err(e) if e.errno().is_some() => {
             // An XFS log that needs replaying refuses a read-only mount; look anyway.
             if e.errno() == Some(Errno::EROFS) || e.errno() == Some(Errno::EINVAL) {
                 let mut opts = options.map(|o| format!("{o},")).unwrap_or_default();
                 opts.push_str("norecovery");
                 if h.mount(device, "/", Some(opts), None, Some(true)).is_ok() {
-                    return Ok(true);
+                    return Ok(Ok(()));
                 }
             }
-            log::debug!(
-                "inspect: {device} does not mount: {}",
-                crate::error::chain(&e)
-            );
-            Ok(false)
+            let why = match &e {
+                Error::Remote { source, .. } => source.message.clone(),
+                other => crate::error::chain(other),
+            };
+            log::debug!("inspect: {device} does not mount: {why}");
+            Ok(Err(why))
         }
         Err(e) => Err(e),
     }
 }
 
-/// Finds the operating systems on the attached disks. Nothing stays mounted.
+/// What inspection found: the operating systems, and the filesystems it could not look
+/// into with the reason for each.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    /// The operating systems, in the order of their root devices.
+    pub found: Vec<OsInfo>,
+    /// Filesystems that could not be read (a LUKS volume without a key, an md member, a
+    /// filesystem that does not mount, ...).
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl Inspection {
+    /// The error `-i` and the commands that need a guest give when nothing was found: what
+    /// was found instead, and what to do.
+    pub fn no_os_error(&self) -> Error {
+        let mut detail = String::from("no operating system was found on the disks");
+        if self.unreadable.is_empty() {
+            detail.push_str(" (no filesystem holds a Linux or Windows root)");
+        } else {
+            detail.push_str(": ");
+            detail.push_str(
+                &self
+                    .unreadable
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
+        let luks = self
+            .unreadable
+            .iter()
+            .any(|u| u.reason.starts_with("is LUKS-encrypted"));
+        detail.push_str(if luks {
+            ". Give the keys, or mount filesystems yourself with -m DEVICE[:MOUNTPOINT]"
+        } else {
+            ". Mount filesystems yourself with -m DEVICE[:MOUNTPOINT] \
+             (`guestwright filesystems -a IMAGE` lists them)"
+        });
+        Error::Inspection { detail }
+    }
+}
+
+/// Finds the operating systems on the attached disks. Nothing stays mounted. What cannot be
+/// read is logged as a warning; [`inspect_all`] returns it too.
 pub fn inspect(h: &Handle) -> Result<Vec<OsInfo>> {
-    let filesystems = h.list_filesystems()?;
+    Ok(inspect_all(h)?.found)
+}
+
+/// Finds the operating systems on the attached disks, opening LUKS volumes with the keys of
+/// the handle's [`LaunchConfig::keys`](crate::LaunchConfig), and says what it could not
+/// read. Nothing stays mounted; opened LUKS volumes stay open, for mounting. A filesystem
+/// that cannot be read for a reason worth knowing (no key, no driver, it does not mount) is
+/// logged as a warning as it is found.
+pub fn inspect_all(h: &Handle) -> Result<Inspection> {
+    let mut unreadable = Vec::new();
+    let mut filesystems = h.list_filesystems()?;
+    if volumes::open_luks(h, &filesystems, &h.config().keys, &mut unreadable)? {
+        filesystems = h.list_filesystems()?;
+    }
+    for fs in &filesystems {
+        if let Some((reason, notable)) = volumes::unreadable_type(&fs.fstype) {
+            unreadable.push(Unreadable {
+                device: fs.device.clone(),
+                reason: reason.into(),
+                notable,
+            });
+        }
+    }
     let disks = h.list_devices()?.len();
     let mut found = Vec::new();
     for fs in filesystems
         .iter()
         .filter(|f| ROOT_TYPES.contains(&f.fstype.as_str()))
     {
-        if !mount_candidate(h, &fs.device, None)? {
+        if let Err(why) = mount_candidate(h, &fs.device, None)? {
+            unreadable.push(Unreadable {
+                device: fs.device.clone(),
+                reason: format!("holds {} but does not mount: {why}", fs.fstype),
+                notable: true,
+            });
             continue;
         }
         let mut result = inspect_mounted(h, &fs.device, None, &filesystems, disks);
@@ -143,7 +222,7 @@ pub fn inspect(h: &Handle) -> Result<Vec<OsInfo>> {
             h.umount_all()?;
             for sub in subvols {
                 let opts = format!("subvol={sub}");
-                if mount_candidate(h, &fs.device, Some(&opts))? {
+                if mount_candidate(h, &fs.device, Some(&opts))?.is_ok() {
                     result = inspect_mounted(h, &fs.device, Some(opts), &filesystems, disks);
                     h.umount_all()?;
                     if matches!(result, Ok(Some(_))) {
@@ -157,7 +236,14 @@ pub fn inspect(h: &Handle) -> Result<Vec<OsInfo>> {
             found.push(os);
         }
     }
-    Ok(found)
+    for u in &unreadable {
+        if u.notable {
+            log::warn!("{u}");
+        } else {
+            log::info!("inspect: {u}");
+        }
+    }
+    Ok(Inspection { found, unreadable })
 }
 
 /// The root filesystem's type as its superblock says, when it is one the appliance's kernel
@@ -401,22 +487,23 @@ pub fn mount_inspected(h: &Handle, os: &OsInfo, readonly: bool) -> Result<()> {
 /// Inspects and mounts the one operating system on the disks (what `-i` does). Several
 /// operating systems, or none, are an error that says what was found.
 pub fn inspect_and_mount(h: &Handle, readonly: bool) -> Result<OsInfo> {
-    let mut found = inspect(h)?;
+    let inspection = inspect_all(h)?;
+    let mut found = inspection.found.clone();
     match found.len() {
         1 => {
             let os = found.remove(0);
             mount_inspected(h, &os, readonly)?;
             Ok(os)
         }
-        0 => Err(Error::Inspection {
-            detail: "no operating system was found on the disks: mount filesystems yourself with -m DEVICE[:MOUNTPOINT] \
-                     (`guestwright filesystems -a IMAGE` lists them)"
-                .into(),
-        }),
+        0 => Err(inspection.no_os_error()),
         n => Err(Error::Inspection {
             detail: format!(
                 "{n} operating systems were found (roots {}): choose one with -m ROOTDEVICE",
-                found.iter().map(|o| o.root.to_string()).collect::<Vec<_>>().join(", ")
+                found
+                    .iter()
+                    .map(|o| o.root.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }),
     }

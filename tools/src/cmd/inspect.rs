@@ -1,6 +1,6 @@
 //! `guestwright inspect`: what operating system is on a disk image, like virt-inspector.
 
-use crate::error::{stdout, Result};
+use crate::error::{stdout, CliError, Result};
 use crate::options::{ApplianceArgs, ImageArgs};
 use crate::session::{self, Access};
 use clap::Args;
@@ -12,6 +12,10 @@ use std::io::Write;
 /// Inspect a disk image (read-only): operating system, distribution and version,
 /// architecture, hostname, package format, mountpoints, filesystems and installed packages.
 /// JSON by default; --xml prints virt-inspector's XML.
+///
+/// Filesystems that cannot be read (LUKS without a key, no driver, damaged) are named on
+/// stderr with the reason. Finding no operating system at all is a failure (exit 1), as in
+/// virt-inspector, unless --allow-no-os is given.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     #[command(flatten)]
@@ -22,6 +26,9 @@ pub struct InspectArgs {
     /// Do not list installed packages (faster).
     #[arg(long)]
     no_applications: bool,
+    /// Finding no operating system is not a failure: print an empty list and exit 0.
+    #[arg(long)]
+    allow_no_os: bool,
 }
 
 #[derive(Serialize)]
@@ -36,7 +43,17 @@ struct Report<'a> {
 pub fn run(args: &InspectArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     let access = args.image.access(Access::ReadOnly);
     let mut h = session::launch(&args.image, appliance, access, verbose)?;
-    let found = inspect::inspect(&h)?;
+    let inspection = inspect::inspect_all(&h)?;
+    if inspection.found.is_empty() && !args.allow_no_os {
+        let detail = match inspection.no_os_error() {
+            guestwright::Error::Inspection { detail } => detail,
+            other => other.to_string(),
+        };
+        return Err(CliError::Library(guestwright::Error::Inspection {
+            detail: format!("{detail}; --allow-no-os reports no OS without failing"),
+        }));
+    }
+    let found = inspection.found;
     let mut apps = Vec::new();
     for os in &found {
         if args.no_applications {
@@ -90,6 +107,9 @@ fn esc(s: &str) -> String {
 
 /// virt-inspector's XML.
 fn xml(found: &[OsInfo], apps: &[Option<Vec<Application>>]) -> String {
+    if found.is_empty() {
+        return "<?xml version=\"1.0\"?>\n<operatingsystems/>\n".into();
+    }
     let mut x = String::from("<?xml version=\"1.0\"?>\n<operatingsystems>\n");
     for (os, apps) in found.iter().zip(apps) {
         let tag = |x: &mut String, name: &str, value: &str| {
@@ -177,5 +197,10 @@ mod tests {
         );
         assert!(x.contains("<hostname>h&amp;h</hostname>"), "{x}");
         assert!(!x.contains("<applications>"));
+        // What virt-inspector prints when it finds nothing.
+        assert_eq!(
+            xml(&[], &[]),
+            "<?xml version=\"1.0\"?>\n<operatingsystems/>\n"
+        );
     }
 }

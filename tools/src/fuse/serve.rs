@@ -37,6 +37,7 @@ struct Config {
     fd: Option<OwnedFd>,
     accel: AccelChoice,
     allow_backing: Vec<PathBuf>,
+    keys: guestwright::inspect::keys::Keys,
     verbose: bool,
     /// `--no-fork`: the process keeps its terminal (and says why it stopped).
     foreground: bool,
@@ -85,6 +86,10 @@ fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<C
         fd,
         accel: appliance.accel,
         allow_backing: appliance.allow_backing.clone(),
+        keys: appliance
+            .keys
+            .keys()
+            .map_err(|e| guestwright::error::chain(&e))?,
         verbose,
         foreground: args.no_fork,
     })
@@ -245,6 +250,7 @@ fn start(config: &Config) -> Result<Handle, guestwright::Error> {
     lc.accel = config.accel;
     lc.allow_backing
         .extend(config.allow_backing.iter().cloned());
+    lc.keys = config.keys.clone();
     lc.verbose |= config.verbose;
     let mut h = Handle::with_config(lc);
     let opts = DriveOptions {

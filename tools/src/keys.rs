@@ -1,0 +1,116 @@
+//! The LUKS key options every command that opens images takes (`--key`,
+//! `--keys-from-stdin`, `--echo-keys`), as libguestfs's tools take them, turned into the
+//! library's [`Keys`].
+//!
+//! A key given on the command line is overwritten in this process's own arguments as soon
+//! as they are parsed (`ps` shows `x`s); `--key ID:file:FILE` and `--keys-from-stdin` never
+//! put it there at all.
+
+use guestwright::inspect::keys::{parse_key, Keys};
+use guestwright::protocol::{Device, Secret};
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+/// The key options.
+#[derive(Debug, clap::Args, Clone, Default)]
+pub struct KeyArgs {
+    /// A key for a LUKS volume: ID:key:PASSPHRASE or ID:file:FILENAME (the file's first
+    /// line), where ID is the device (/dev/sda2), the LUKS UUID, or `all`. Repeatable; each
+    /// key given for a volume is tried in turn. Anyone on this host can see a command line:
+    /// prefer ID:file:FILENAME or --keys-from-stdin.
+    #[arg(long = "key", value_name = "ID:key:PASS", global = true)]
+    pub keys: Vec<String>,
+    /// Read the key of each LUKS volume no --key is given for from standard input, one line
+    /// per volume, in device order. Without it, the key is asked for on the terminal when
+    /// there is one.
+    #[arg(long, global = true)]
+    pub keys_from_stdin: bool,
+    /// Show the key as it is typed at the terminal prompt.
+    #[arg(long, global = true)]
+    pub echo_keys: bool,
+}
+
+impl KeyArgs {
+    /// Overwrites the passphrases of `--key ID:key:PASS` in this process's command line.
+    pub fn scrub_command_line(&self) {
+        let values: Vec<(&[u8], usize)> = self
+            .keys
+            .iter()
+            .filter_map(|v| {
+                let (id, rest) = v.split_once(':')?;
+                rest.strip_prefix("key:")?;
+                Some((v.as_bytes(), id.len() + ":key:".len()))
+            })
+            .collect();
+        crate::sys::scrub_arguments(&values);
+    }
+
+    /// The library's keys: the parsed `--key` options and the way to ask for others.
+    pub fn keys(&self) -> Result<Keys, guestwright::Error> {
+        let given = self
+            .keys
+            .iter()
+            .map(|v| parse_key(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ask: Option<guestwright::inspect::keys::Ask> = if self.keys_from_stdin {
+            Some(Arc::new(read_stdin_line))
+        } else if std::io::stdin().is_terminal() {
+            let echo = self.echo_keys;
+            Some(Arc::new(move |d: &Device| prompt(d, echo)))
+        } else {
+            None
+        };
+        Ok(Keys { given, ask })
+    }
+}
+
+/// One line of standard input, without its line ending; `None` at the end of the input.
+fn read_stdin_line(device: &Device) -> Option<Secret> {
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    match read {
+        Ok(0) => {
+            log::warn!("no key for {device} on standard input (it ended)");
+            None
+        }
+        Ok(_) => {
+            let key = line.strip_suffix('\n').unwrap_or(&line);
+            let key = Secret::from(key.strip_suffix('\r').unwrap_or(key));
+            zero(line);
+            Some(key)
+        }
+        Err(e) => {
+            log::warn!("cannot read the key for {device} from standard input: {e}");
+            None
+        }
+    }
+}
+
+/// Asks on the terminal, echo off unless `--echo-keys`, as libguestfs's tools ask.
+fn prompt(device: &Device, echo: bool) -> Option<Secret> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    let mut out = &tty;
+    write!(out, "Enter key or passphrase (\"{device}\"): ").ok()?;
+    out.flush().ok()?;
+    let _quiet = if echo {
+        None
+    } else {
+        crate::sys::NoEcho::new(&tty).ok()
+    };
+    let mut line = String::new();
+    std::io::BufReader::new(&tty).read_line(&mut line).ok()?;
+    let key = Secret::from(line.trim_end_matches(['\n', '\r']));
+    zero(line);
+    Some(key)
+}
+
+/// Wipes a string that held a key.
+fn zero(s: String) {
+    let mut bytes = s.into_bytes();
+    bytes.fill(0);
+    std::hint::black_box(&bytes);
+}
