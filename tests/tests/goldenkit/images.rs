@@ -25,7 +25,14 @@ pub const FIXED_UUIDS: &[&str] = &[
     BOOT_UUID,
     BOOT_HASH,
     XFS_UUID,
+    GPT_LINUX_DATA,
+    GPT_BASIC_DATA,
 ];
+
+/// The GPT partition type of `gpt`'s first partition (sfdisk's `L`): Linux filesystem data.
+const GPT_LINUX_DATA: &str = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
+/// The GPT partition type of `gpt`'s second partition: Microsoft basic data.
+const GPT_BASIC_DATA: &str = "EBD0A0A2-B9E5-4433-87C0-68B6B97DAC72";
 
 const GPT_DISK: &str = "0f0e0d0c-0b0a-4908-8706-050403020100";
 const GPT_ROOT_PART: &str = "11111111-2222-4333-8444-555555555501";

@@ -315,8 +315,8 @@ fn run_within(cmd: &mut Command, input: &[u8], limit: Duration) -> (Vec<u8>, Vec
 ///
 /// 1. the case's temporary directory, wherever a tool prints it, becomes `<WORKDIR>`;
 /// 2. a UUID (8-4-4-4-12 hex digits) that is not one the images are built with
-///    ([`images::FIXED_UUIDS`]) was generated during the run (mkfs, part-init), and becomes
-///    `<UUID>`;
+///    ([`images::FIXED_UUIDS`], which include the GPT partition types they use) was generated
+///    during the run (mkfs, part-init), and becomes `<UUID>`;
 /// 3. in a `KEY: VALUE` line whose key ends in `time` or `time_sec` (stat, statns,
 ///    lstatns, ...), a number of seconds later than a day after the images' fixed
 ///    time [`images::EPOCH`] is the clock of the run and becomes `<NOW>`; under a key
