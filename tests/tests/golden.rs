@@ -1,0 +1,169 @@
+//! Golden outputs: every case of `tests/golden/cases/` run with guestwright must print the
+//! bytes libguestfs 1.48 printed (`tests/golden/expected/`, recorded by
+//! `scripts/record-golden`) and end with the same status, after the one filter
+//! (`goldenkit::normalize`). Cases guestwright does not pass yet are listed, each with its
+//! reason, in `tests/golden/xfail.txt`: an unlisted case that fails, or a listed case that
+//! passes, fails this test, so the list only shrinks.
+//!
+//! `GOLDEN_CASES=a,b` runs only the cases whose names contain a or b; `GOLDEN_JOBS=N` runs
+//! N at a time (default 2); `GOLDEN_SAVE_ACTUAL=DIR` also writes what guestwright printed to
+//! DIR/CASE/{stdout,stderr,status}.
+
+mod goldenkit;
+
+use goldenkit::{Outcome, Runner};
+use std::time::Duration;
+
+/// The longest one guestwright run may take (a launch is 1-3 s under TCG on a busy machine).
+const GUESTWRIGHT_LIMIT: Duration = Duration::from_secs(120);
+/// The longest one libguestfs run may take (a launch is 7-25 s under TCG here).
+const REFERENCE_LIMIT: Duration = Duration::from_secs(300);
+
+#[test]
+fn golden() {
+    let all = goldenkit::load_cases();
+    let xfail = goldenkit::load_xfail();
+    for (name, _) in &xfail {
+        assert!(
+            all.iter().any(|c| &c.name == name),
+            "xfail.txt lists {name}, which is not a case: remove the line"
+        );
+    }
+    let expected_dir = goldenkit::golden_dir().join("expected");
+    for e in std::fs::read_dir(&expected_dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            all.iter().any(|c| c.name == name),
+            "tests/golden/expected/{name} belongs to no case: run scripts/record-golden, \
+             which removes it"
+        );
+    }
+    let cases = goldenkit::selected(all);
+    // Build the images once, before the workers race for them.
+    goldenkit::images::built();
+    let results = goldenkit::run_all(&cases, |c| {
+        let want = goldenkit::load_expected(&c.name);
+        let got = goldenkit::run_case(c, Runner::Guestwright, GUESTWRIGHT_LIMIT);
+        // For a look at what guestwright printed, in the same layout as the expected files.
+        if let Some(dir) = std::env::var_os("GOLDEN_SAVE_ACTUAL") {
+            goldenkit::store_outcome(&std::path::Path::new(&dir).join(&c.name), &got);
+        }
+        (want, got)
+    });
+    let mut passed = 0;
+    let mut problems = Vec::new();
+    let mut report = String::new();
+    for (c, (want, got)) in cases.iter().zip(results) {
+        let Some(want) = want else {
+            problems.push(format!(
+                "{}: never recorded: run scripts/record-golden (needs libguestfs-tools)",
+                c.name
+            ));
+            continue;
+        };
+        let listed = xfail.iter().find(|(n, _)| n == &c.name);
+        if want == got {
+            passed += 1;
+            if listed.is_some() {
+                problems.push(format!(
+                    "{}: passes now but is listed in tests/golden/xfail.txt: remove its line",
+                    c.name
+                ));
+            }
+            continue;
+        }
+        let lines = if listed.is_some() { 12 } else { 200 };
+        report.push_str(&describe(c, &want, &got, lines));
+        match listed {
+            Some((_, reason)) => report.push_str(&format!("  (expected failure: {reason})\n")),
+            None => problems.push(format!(
+                "{}: differs from the reference (diff above); fix guestwright, or list it \
+                 in tests/golden/xfail.txt with the reason",
+                c.name
+            )),
+        }
+    }
+    eprint!("{report}");
+    eprintln!(
+        "golden: {passed} of {} cases print what libguestfs 1.48 prints; {} listed as \
+         expected failures",
+        cases.len(),
+        xfail
+            .iter()
+            .filter(|(n, _)| cases.iter().any(|c| &c.name == n))
+            .count()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A failing case: what differs, as diffs (reference '-', guestwright '+').
+fn describe(c: &goldenkit::Case, want: &Outcome, got: &Outcome, lines: usize) -> String {
+    let mut s = format!("---- {} ({}): {}\n", c.name, c.origin, c.argv.join(" "));
+    if want.status != got.status {
+        s.push_str(&format!(
+            "  exit status: reference {}, guestwright {}\n",
+            want.status, got.status
+        ));
+    }
+    if want.stdout != got.stdout {
+        s.push_str("  stdout:\n");
+        s.push_str(&goldenkit::diff(&want.stdout, &got.stdout, lines));
+    }
+    if want.stderr != got.stderr {
+        s.push_str("  stderr:\n");
+        s.push_str(&goldenkit::diff(&want.stderr, &got.stderr, lines));
+    }
+    s
+}
+
+/// Records the reference's output for every case; run by `scripts/record-golden` only.
+#[test]
+#[ignore = "needs libguestfs 1.48; run scripts/record-golden"]
+fn record() {
+    assert!(
+        std::env::var_os("GOLDEN_RECORD").is_some(),
+        "recording rewrites tests/golden/expected: run it through scripts/record-golden"
+    );
+    let all = goldenkit::load_cases();
+    let whole = std::env::var("GOLDEN_CASES").map_or(true, |s| s.is_empty());
+    if whole {
+        // Cases that were removed or renamed leave no stale output behind.
+        let dir = goldenkit::golden_dir().join("expected");
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd {
+                let e = e.unwrap();
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !all.iter().any(|c| c.name == name) {
+                    std::fs::remove_dir_all(e.path()).unwrap();
+                }
+            }
+        }
+    }
+    let cases = goldenkit::selected(all);
+    goldenkit::images::built();
+    let started = std::time::Instant::now();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results = goldenkit::run_all(&cases, |c| {
+        let o = goldenkit::run_case(c, Runner::Reference, REFERENCE_LIMIT);
+        goldenkit::store_expected(c, &o);
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        eprintln!(
+            "[{n}/{}] {} -> {} ({:.0} s so far)",
+            cases.len(),
+            c.name,
+            o.status,
+            started.elapsed().as_secs_f64()
+        );
+        o
+    });
+    let timeouts: Vec<&str> = cases
+        .iter()
+        .zip(&results)
+        .filter(|(_, o)| o.status == "timeout")
+        .map(|(c, _)| c.name.as_str())
+        .collect();
+    assert!(
+        timeouts.is_empty(),
+        "the reference did not finish these cases: {timeouts:?}"
+    );
+}
