@@ -212,7 +212,8 @@ define_operations! {
     CpR cp_r(src: GuestPath, dest: GuestPath) -> ()
         { group: files, access: Write, stream: None, needs: root }
 
-    /// Creates an empty file if missing and sets its times to now.
+    /// Creates an empty file if missing and sets its times to now. Regular files only: a
+    /// symbolic link there is refused (ELOOP), as guestfish does.
     Touch touch(path: GuestPath) -> ()
         { group: files, access: Write, stream: None, needs: root }
 

@@ -698,3 +698,276 @@ fn reported_cases_refuse_and_change_nothing() {
     );
     assert_fsck_clean(&img);
 }
+
+/// A kind of link to a directory on the way: the target given to each linked directory.
+struct DirKind {
+    name: &'static str,
+    target: fn(&str) -> String,
+}
+
+/// Directories that operations reach on their own (never named by the user), each made a
+/// link, with what reaches them.
+const LINKED_DIRS: &[&str] = &[
+    "/var/log/journal",    // sysprep logfiles: /var/log/journal/*
+    "/var/lib/dhcp",       // sysprep dhcp-client-state: /var/lib/dhcp/*
+    "/tmp",                // sysprep tmp-files: /tmp/*
+    "/var/lib/dbus",       // sysprep machine-id: /var/lib/dbus/machine-id
+    "/etc/udev/rules.d",   // --udev-net, --udev-net-clear, sysprep udev-persistent-net
+    "/home/debian",        // --ssh-inject debian: ~/.ssh, sysprep bash-history
+    "/etc/systemd/system", // --firstboot-command: the unit
+];
+
+/// A link that distributions ship (like `/var/run -> /run`) on the way to a sysprep glob
+/// that matches nothing: it must not produce a warning.
+const QUIET_LINK: (&str, &str) = ("/var/cache/fontconfig", "/run/fontconfig");
+
+const DIR_TO_ETC: DirKind = DirKind {
+    name: "etc",
+    target: |_| "/etc".into(),
+};
+const DIR_UP: DirKind = DirKind {
+    name: "up",
+    target: |_| "../../..".into(),
+};
+const DIR_DANGLING: DirKind = DirKind {
+    name: "dangling",
+    target: |_| "/nonexistent/dir".into(),
+};
+const DIR_LOOP: DirKind = DirKind {
+    name: "loop",
+    target: |p| p.rsplit('/').next().unwrap().into(),
+};
+const DIR_TO_FILE: DirKind = DirKind {
+    name: "file",
+    target: |_| "/etc/passwd".into(),
+};
+
+/// The Debian-like guest with every directory of [`LINKED_DIRS`] replaced by a link, plus
+/// the quiet link, and decoys in /etc where a link to /etc would lead a write or a removal.
+fn dir_links_image(dir: &Path, kind: &DirKind) -> (std::path::PathBuf, Vec<(String, String)>) {
+    let links: Vec<(String, String)> = LINKED_DIRS
+        .iter()
+        .map(|p| (p.to_string(), (kind.target)(p)))
+        .collect();
+    let mut entries: Vec<Entry<'_>> = debian_entries()
+        .into_iter()
+        .filter(|e| {
+            let p = entry_path(e);
+            !links
+                .iter()
+                .any(|(l, _)| p == l || p.starts_with(&format!("{l}/")))
+        })
+        .collect();
+    entries.extend(links.iter().map(|(l, t)| Entry::Link(l, t)));
+    entries.extend([
+        Entry::Dir("/run/fontconfig", 0o755, 0, 0),
+        Entry::Link(QUIET_LINK.0, QUIET_LINK.1),
+        // What --udev-net-clear and sysprep would remove through /etc/udev/rules.d -> /etc.
+        customize_images::f("/etc/70-persistent-net.rules", "decoy\n"),
+    ]);
+    let img = customize_images::image(dir, &format!("dirlinks-{}.raw", kind.name), &entries);
+    (img, links)
+}
+
+/// Every operation that chooses its own paths, and every sysprep operation, on a guest whose
+/// directories on those paths are links: nothing outside what they name changes, customize
+/// operations refuse naming the link, sysprep skips with a warning naming it.
+fn dir_scenario(kind: &DirKind) {
+    use Expect::*;
+    let dir = tempfile::tempdir().unwrap();
+    let (img, links) = dir_links_image(dir.path(), kind);
+    let built = ext4_tree(&img);
+    for (l, t) in &links {
+        assert_eq!(built[l].kind, 'l', "{l} is a link in the image");
+        assert_eq!(built[l].content, t.as_bytes());
+    }
+    // Where a link leads somewhere real, the operation must refuse; elsewhere it may also
+    // fail for another reason (no home directory), as long as nothing changes.
+    let leads = matches!(kind.name, "etc" | "up");
+    let refuse_if_leads = |link: &'static str| if leads { Refuse(link) } else { Either };
+    let cases = vec![
+        case(
+            "ssh-inject",
+            &format!("debian:string:{KEY}"),
+            refuse_if_leads("/home/debian"),
+            &[],
+        ),
+        case(
+            "udev-net",
+            "eth0=52:54:00:12:34:56",
+            Refuse("/etc/udev/rules.d"),
+            &[],
+        ),
+        case(
+            "udev-net-clear",
+            "",
+            match kind.name {
+                "etc" => Refuse("/etc/udev/rules.d"),
+                _ => Either,
+            },
+            &[],
+        ),
+        case(
+            "firstboot-command",
+            "touch /root/firstboot-ran",
+            Refuse("/etc/systemd/system"),
+            &["/usr/lib/guestwright"],
+        ),
+        // Named by the user: followed inside the guest, as virt-customize does.
+        case(
+            "write",
+            "/var/lib/dbus/named-by-user:x",
+            if leads { Succeed } else { Either },
+            &[match kind.name {
+                "etc" => "/etc/named-by-user",
+                _ => "/named-by-user",
+            }],
+        ),
+    ];
+    // What customize renews after any change.
+    let lifecycle = ["/etc/machine-id", "/var/lib/systemd/random-seed"].map(String::from);
+    let mut h = launch(&[(&img, DriveOptions::default())]);
+    let os = guestwright::inspect::inspect_and_mount(&h, false).check("inspect");
+    let mut may_change_overall: Vec<String> = Vec::new();
+    let mut failures = Vec::new();
+    for c in cases {
+        let before = guest_tree(&h);
+        let result = run_one(&h, &os, c.op, &c.arg);
+        let after = guest_tree(&h);
+        let changed = changed_paths(&before, &after);
+        let stray: Vec<String> = changed
+            .iter()
+            .filter(|p| !allowed(p, &c.may_change) && !allowed(p, &lifecycle))
+            .cloned()
+            .collect();
+        let label = format!("[dir {}] --{} {}", kind.name, c.op, c.arg);
+        if !stray.is_empty() {
+            failures.push(format!(
+                "{label}: changed what it does not name ({result:?}):\n{}",
+                describe_changes(&before, &after, &stray)
+            ));
+        }
+        match (c.expect, &result) {
+            (Refuse(link), Err(msg)) => {
+                let target = (kind.target)(link);
+                let want = format!("{link} is a symbolic link to {target}");
+                if !msg.contains(&want) {
+                    failures.push(format!("{label}: message lacks {want:?}: {msg}"));
+                }
+            }
+            (Refuse(_), Ok(_)) => failures.push(format!("{label}: succeeded, must refuse")),
+            (Succeed, Err(msg)) => failures.push(format!("{label}: failed: {msg}")),
+            _ => {}
+        }
+        may_change_overall.extend(c.may_change);
+    }
+    may_change_overall.extend(lifecycle.clone());
+
+    // Every sysprep operation: removals only of what they name, nothing through a link.
+    let before = guest_tree(&h);
+    let plan = Plan {
+        operations: Vec::new(),
+        sysprep: guestwright::edit::sysprep::OPERATIONS.iter().collect(),
+    };
+    let mut report = Report::default();
+    if let Err(e) = customize::run_plan(&h, &os, &plan, &Options::default(), &mut report) {
+        failures.push(format!(
+            "[dir {}] sysprep: {}",
+            kind.name,
+            guestwright::error::chain(&e)
+        ));
+    }
+    let after = guest_tree(&h);
+    let removable = [
+        "/root/.bash_history",
+        "/root/.ssh",
+        "/var/log/syslog",
+        "/var/log/auth.log",
+        "/var/log/apt/history.log",
+        "/etc/ssh/ssh_host_ed25519_key",
+        "/etc/ssh/ssh_host_ed25519_key.pub",
+        "/var/cache/apt/archives/vim_9.0_amd64.deb",
+        "/var/cache/apt/pkgcache.bin",
+        "/var/tmp/junk",
+    ]
+    .map(String::from);
+    for p in changed_paths(&before, &after) {
+        let removed = before.contains_key(&p) && !after.contains_key(&p);
+        // The machine-id truncated, the random seed renewed.
+        let named = removed && allowed(&p, &removable);
+        if !named && !allowed(&p, &lifecycle) {
+            failures.push(format!(
+                "[dir {}] sysprep changed what it does not name:\n{}",
+                kind.name,
+                describe_changes(&before, &after, std::slice::from_ref(&p))
+            ));
+        }
+    }
+    let notes: Vec<&String> = report.steps.iter().flat_map(|s| &s.notes).collect();
+    if leads {
+        for link in ["/var/log/journal", "/var/lib/dhcp", "/tmp"] {
+            let want = format!("{link} is a symbolic link to {}", (kind.target)(link));
+            if !notes.iter().any(|n| n.contains(&want)) {
+                failures.push(format!(
+                    "[dir {}] sysprep gave no warning with {want:?}: {notes:?}",
+                    kind.name
+                ));
+            }
+        }
+    }
+    if let Some(n) = notes.iter().find(|n| n.contains(QUIET_LINK.0)) {
+        failures.push(format!(
+            "[dir {}] a warning for a link with nothing behind it: {n}",
+            kind.name
+        ));
+    }
+    may_change_overall.extend(removable);
+    h.shutdown().check("shutdown");
+    drop(h);
+
+    // The independent reader.
+    let end = ext4_tree(&img);
+    let stray: Vec<String> = changed_paths(&built, &end)
+        .into_iter()
+        .filter(|p| !allowed(p, &may_change_overall))
+        .collect();
+    if !stray.is_empty() {
+        failures.push(format!(
+            "[dir {}] debugfs: changed outside what the operations name:\n{}",
+            kind.name,
+            describe_changes(&built, &end, &stray)
+        ));
+    }
+    assert_fsck_clean(&img);
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn directory_links_to_etc() {
+    dir_scenario(&DIR_TO_ETC);
+}
+
+#[test]
+fn directory_links_up_and_out() {
+    dir_scenario(&DIR_UP);
+}
+
+#[test]
+fn dangling_directory_links() {
+    dir_scenario(&DIR_DANGLING);
+}
+
+#[test]
+fn directory_links_to_themselves() {
+    dir_scenario(&DIR_LOOP);
+}
+
+#[test]
+fn directory_links_to_a_file() {
+    dir_scenario(&DIR_TO_FILE);
+}

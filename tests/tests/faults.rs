@@ -911,3 +911,92 @@ fn sigterm_unmounts_a_mount_and_exits() {
     );
     assert!(!v.replayed, "the mount's image was not closed cleanly");
 }
+
+/// The names in the guest's root filesystem after a kill that are temporary files of a
+/// write (`.gw-tar-*` of tar-in, `.guestwright-*` of whole-file writes), read by debugfs
+/// after the journal replay any mount would do.
+fn temporary_names(img: &Path) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("disk.raw");
+    run(Command::new("qemu-img")
+        .args(["convert", "-f", "qcow2", "-O", "raw"])
+        .arg(img)
+        .arg(&raw));
+    let part = extract(&raw, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
+    let out = Command::new("e2fsck")
+        .args(["-E", "journal_only", "-y"])
+        .arg(part.path())
+        .output()
+        .expect("e2fsck (e2fsprogs)");
+    assert!(out.status.code().unwrap_or(8) < 4, "journal replay failed");
+    guestwright_tests::tree::ext4_tree_at(part.path(), 0, DEBIAN_ROOT_SIZE)
+        .into_keys()
+        .filter(|p| {
+            let name = p.rsplit('/').next().unwrap_or_default();
+            name.starts_with(".gw-tar-") || name.starts_with(".guestwright-")
+        })
+        .collect()
+}
+
+/// A copy-in killed at any point leaves no temporary file under a name: on ext4 the new
+/// files are unnamed (`O_TMPFILE`) until just before each is renamed into place.
+#[test]
+fn sigkill_during_copy_in_leaves_no_temporary_names() {
+    require("qemu-img", "qemu-utils");
+    require("debugfs", "e2fsprogs");
+    let dir = tempfile::tempdir().unwrap();
+    let template = qcow2_guest(dir.path(), &[file("/srv/tree/a.txt", "old a\n")]);
+    let work = dir.path().join("work.qcow2");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    let mut rng = Rng::new(30);
+    let mut paths = vec!["/srv/tree/a.txt".to_string()];
+    for i in 0..24 {
+        let len = [10, 70_000, 600_000, 2_000_000][i % 4];
+        let content: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let rel = if i % 3 == 0 {
+            format!("sub/f{i}.bin")
+        } else {
+            format!("f{i}.bin")
+        };
+        std::fs::write(tree.join(&rel), &content).unwrap();
+        paths.push(format!("/srv/tree/{rel}"));
+    }
+    std::fs::write(tree.join("a.txt"), b"new a\n").unwrap();
+    let args: Vec<String> = [
+        "copy-in",
+        "-a",
+        s(&work),
+        "-m",
+        "/dev/sda2",
+        s(&tree),
+        "/srv",
+    ]
+    .map(String::from)
+    .to_vec();
+    std::fs::copy(&template, &work).unwrap();
+    let ran = run_within(guestwright().args(&args), LIMIT);
+    assert!(ran.status.success(), "the full run failed:\n{ran}");
+    let span = ran.elapsed;
+    let (mut killed, mut finished_first) = (0, 0);
+    let n = points().div_ceil(2);
+    for i in 0..n {
+        // From the end of a typical launch to past the middle of the run, where the data
+        // is written (later runs are often faster than the first).
+        let delay = span.mul_f64(0.25 + rng.below(501) as f64 / 1000.0);
+        let context = format!("copy-in kill point {i} at {delay:?}");
+        let (_, finished) = kill_run(&template, &work, &args, delay, &paths, &context);
+        if finished {
+            finished_first += 1;
+        } else {
+            killed += 1;
+        }
+        let left = temporary_names(&work);
+        assert!(left.is_empty(), "{context}: temporary files left: {left:?}");
+    }
+    eprintln!(
+        "copy-in: full run {:.1} s; {n} kill points: {killed} killed, {finished_first} finished \
+         first; no temporary names left",
+        span.as_secs_f64()
+    );
+}

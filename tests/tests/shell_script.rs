@@ -972,3 +972,76 @@ fn noise(len: usize) -> Vec<u8> {
     }
     v
 }
+
+/// `chmod`, `chown`, `setxattr`, `touch` and `edit` on a symbolic link the user names do
+/// what guestfish 1.48 does (checked by running it): chmod, chown and setxattr change the
+/// file the link points to and fail with ENOENT on a dangling link; touch refuses any link
+/// (guestfish: "touch can only be used on a regular files"), so a dangling one never creates
+/// its target; edit changes the target and leaves the link a link.
+#[test]
+fn links_named_in_the_shell_behave_as_in_guestfish() {
+    use guestwright_tests::tree::ext4_tree;
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[file("/etc/target", "target\n"), file("/etc/t2", "t2\n")],
+    );
+    let s = script(
+        dir.path(),
+        "links.gw",
+        "mount /dev/sda1 /\n\
+         ln-s /etc/target /etc/link\n\
+         ln-s /etc/nothere /etc/dangle\n\
+         ln-s /etc/t2 /etc/rel\n\
+         chmod 0600 /etc/link\n\
+         chown 123 456 /etc/link\n\
+         setxattr user.foo bar /etc/link\n\
+         -touch /etc/dangle\n\
+         -touch /etc/link\n\
+         edit /etc/rel\n\
+         -chmod 0600 /etc/dangle\n\
+         -chown 1 1 /etc/dangle\n\
+         -setxattr user.x y /etc/dangle\n\
+         -edit /etc/dangle\n\
+         echo ==\n\
+         getxattr /etc/target user.foo\n",
+    );
+    let r = run(shell(&["--rw", "-a", img.to_str().unwrap(), "-f", &s])
+        .env("EDITOR", "sed -i s/t2/edited/"));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "==\nbar", "{r:?}");
+    let errors: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(errors.len(), 6, "one error per refused command: {r:?}");
+    for (line, want) in errors.iter().zip([
+        "/etc/dangle is a symbolic link to /etc/nothere",
+        "/etc/link is a symbolic link to /etc/target",
+        "No such file or directory",
+        "No such file or directory",
+        "No such file or directory",
+        "No such file or directory",
+    ]) {
+        assert!(line.contains(want), "want {want:?} in {line:?}");
+    }
+    assert_fsck_clean(&img);
+    let tree = ext4_tree(&img);
+    let node = |p: &str| {
+        let n = &tree[p];
+        (n.kind, n.mode, n.uid, n.gid, n.content.clone())
+    };
+    assert_eq!(
+        node("/etc/target"),
+        ('f', 0o600, 123, 456, b"target\n".to_vec())
+    );
+    assert_eq!(node("/etc/link"), ('l', 0, 0, 0, b"/etc/target".to_vec()));
+    assert_eq!(
+        node("/etc/dangle"),
+        ('l', 0, 0, 0, b"/etc/nothere".to_vec())
+    );
+    assert_eq!(node("/etc/rel"), ('l', 0, 0, 0, b"/etc/t2".to_vec()));
+    assert_eq!(node("/etc/t2").4, b"edited\n");
+    assert!(
+        !tree.contains_key("/etc/nothere"),
+        "touch created the link's target"
+    );
+}

@@ -317,3 +317,57 @@ fn a_hostile_tar_writes_nothing_outside_its_target() {
     fsck_clean(&img);
     assert_eq!(image_cat(&img, "/etc/hostname"), b"original\n");
 }
+
+/// On vfat, which has no unnamed files (`O_TMPFILE`), whole-file writes and tar-in fall
+/// back to named temporary files, and leave none behind.
+#[test]
+fn writes_on_vfat_fall_back_to_named_temporaries_and_leave_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("fat.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a.txt"), "from tar\n").unwrap();
+    std::fs::write(src.join("sub/b.bin"), vec![7u8; 300_000]).unwrap();
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&src)
+        .args(["--format=gnu", "-cf", "-", "a.txt", "sub"])
+        .output()
+        .expect("tar");
+    assert!(tar.status.success());
+
+    let mut h = launch(&[(&img, DriveOptions::default())]);
+    h.mkfs("vfat", "/dev/sda", None, None, None, None, None)
+        .check("mkfs vfat");
+    h.mount("/dev/sda", "/", None, None, None).check("mount");
+    h.write_file("/w.txt", Data(b"one\n".to_vec()))
+        .check("write_file");
+    h.replace_file("/w.txt", Data(b"two\n".to_vec()))
+        .check("replace_file");
+    h.upload("/u.bin", &mut &vec![9u8; 200_000][..])
+        .check("upload");
+    let n = h
+        .tar_in("/", None, Some(true), None, &mut &tar.stdout[..])
+        .check("tar_in");
+    assert_eq!(n, 3, "members written");
+    assert_eq!(h.read_file("/w.txt").check("read").0, b"two\n");
+    assert_eq!(h.read_file("/a.txt").check("read").0, b"from tar\n");
+    assert_eq!(
+        h.read_file("/sub/b.bin").check("read").0,
+        vec![7u8; 300_000]
+    );
+    assert_eq!(h.read_file("/u.bin").check("read").0, vec![9u8; 200_000]);
+    let mut names: Vec<String> = h
+        .find("/")
+        .check("find")
+        .into_iter()
+        .map(|p| p.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.txt", "sub", "sub/b.bin", "u.bin", "w.txt"]);
+    h.shutdown().check("shutdown");
+}

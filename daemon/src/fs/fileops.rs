@@ -139,11 +139,15 @@ pub fn into_dir(src: &GuestPath, dest: &GuestPath) -> io::Result<GuestPath> {
 
 /// Creates `path` if missing and sets its times to now (regular files only).
 pub fn touch(path: &GuestPath) -> io::Result<()> {
-    let fd = guestfs::open(
+    // Regular files only, as guestfs's touch: a symbolic link there is refused (ELOOP,
+    // naming its target), never followed, so a dangling link cannot create its target.
+    let fd = guestfs::open_last(
         path,
         libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY,
         0o666,
+        "touch",
     )?;
+    let fd = OwnedFd::from(regular(File::from(fd), path)?);
     let proc = sys::cstring(sys::fd_path(fd.as_fd()).as_os_str().as_encoded_bytes())?;
     sys::utimensat(None, &proc, [(0, libc::UTIME_NOW), (0, libc::UTIME_NOW)], 0)
 }

@@ -4,6 +4,12 @@
 //! name; then the directory is flushed. A reader sees the old file or the new one, never a
 //! mix, and a failed write leaves the old file as it was.
 //!
+//! The new file is made with `O_TMPFILE` where the filesystem supports it (ext4, xfs,
+//! btrfs, tmpfs): it has no name until it is complete and flushed, then gets a temporary
+//! name just before the rename, so a process killed at any point leaves at most that one
+//! name for the instant between the two calls. Elsewhere (vfat) it is a named temporary
+//! file from the start, removed on failure.
+//!
 //! The rule for symbolic links lives here: the name written is the entry itself. A symbolic
 //! link at the last component is replaced by the new file (mode 0644 like any new file,
 //! with the link's owner and group), as `sed -i` or Augeas replace it; what it points to is
@@ -36,6 +42,8 @@ enum Old {
 pub struct Replacement {
     dir: OwnedFd,
     name: CString,
+    /// The temporary name, once the new file has one (from the start without
+    /// `O_TMPFILE`); empty while it has none and after the rename.
     tmp_name: CString,
     tmp: Option<File>,
     old: Old,
@@ -72,19 +80,9 @@ impl Replacement {
                 _ => return Err(not_regular(path)),
             },
         };
-        let (tmp_name, tmp) = loop {
-            let tmp_name = temp_name(".guestwright-");
-            match sys::openat2(
-                dir.as_fd(),
-                &tmp_name,
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-                0o600,
-                sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS,
-            ) {
-                Ok(fd) => break (tmp_name, File::from(fd)),
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-                Err(e) => return Err(e),
-            }
+        let (tmp_name, tmp) = match anonymous(dir.as_fd())? {
+            Some(f) => (CString::default(), f),
+            None => named_temp(dir.as_fd(), ".guestwright-")?,
         };
         Ok(Replacement {
             dir,
@@ -118,6 +116,9 @@ impl Replacement {
             Old::Missing => attrs::chmod_fd(tmp.as_fd(), NEW_FILE_MODE)?,
         }
         tmp.sync_all()?;
+        if self.tmp_name.as_bytes().is_empty() {
+            self.tmp_name = link_temp(&tmp, self.dir.as_fd(), ".guestwright-")?;
+        }
         sys::renameat2(
             self.dir.as_fd(),
             &self.tmp_name,
@@ -154,6 +155,56 @@ fn not_regular(path: &GuestPath) -> io::Error {
         io::ErrorKind::InvalidInput,
         format!("{path}: not a regular file; refusing to replace it"),
     )
+}
+
+/// Opens an unnamed file in `dir` (`O_TMPFILE`), or `None` when its filesystem has no
+/// unnamed files (vfat: EOPNOTSUPP; EISDIR from kernels that predate the flag).
+pub fn anonymous(dir: std::os::fd::BorrowedFd<'_>) -> io::Result<Option<File>> {
+    match sys::openat2(
+        dir,
+        c".",
+        libc::O_TMPFILE | libc::O_WRONLY,
+        0o600,
+        sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS,
+    ) {
+        Ok(fd) => Ok(Some(File::from(fd))),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates a new named temporary file in `dir`: its name and the file.
+pub fn named_temp(dir: std::os::fd::BorrowedFd<'_>, prefix: &str) -> io::Result<(CString, File)> {
+    loop {
+        let tmp_name = temp_name(prefix);
+        match sys::openat2(
+            dir,
+            &tmp_name,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+            0o600,
+            sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS,
+        ) {
+            Ok(fd) => return Ok((tmp_name, File::from(fd))),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Gives an unnamed file from [`anonymous`] a temporary name in `dir`, and returns it.
+pub fn link_temp(
+    file: &File,
+    dir: std::os::fd::BorrowedFd<'_>,
+    prefix: &str,
+) -> io::Result<CString> {
+    loop {
+        let tmp_name = temp_name(prefix);
+        match sys::linkat(file.as_fd(), c"", dir, &tmp_name, libc::AT_EMPTY_PATH) {
+            Ok(()) => return Ok(tmp_name),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// A name for a temporary file that nothing else uses (checked with O_EXCL by the caller).

@@ -11,13 +11,17 @@
 //! Regular files are written under a temporary name beside their own, and renamed over it
 //! only after every member's data is on disk (one `sync` for the whole archive): an
 //! extraction that is interrupted at any point (the host process killed, the disk full)
-//! leaves each file whole, in its old or its new version. An error removes the temporary
-//! files; only a kill can leave some behind (`.gw-tar-*`).
+//! leaves each file whole, in its old or its new version. Where the filesystem supports
+//! `O_TMPFILE` (ext4, xfs, btrfs) a new file has no name at all until just before its
+//! rename, so a killed extraction leaves no temporary names; elsewhere (vfat) the files are
+//! named `.gw-tar-*` from the start, an error removes them, and only a kill can leave some
+//! behind. At most [`BATCH`] unnamed files are held open at once: past that, the batch is
+//! flushed and put in place, and the extraction goes on.
 
 use crate::call::{Call, CancelFlag};
 use crate::fs::attrs;
 use crate::fs::walk::{self, Visit, Visitor};
-use crate::{fs::dirs, fs::files, fs::guestfs, sys};
+use crate::{fs::dirs, fs::files, fs::guestfs, fs::replace, sys};
 use guestwright_protocol::{Compression, GuestPath};
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
@@ -30,13 +34,30 @@ use std::path::Path;
 const ONE: u64 = sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_NO_MAGICLINKS;
 const IN_ROOT: u64 = sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS;
 
-/// Files written under temporary names, renamed into place at the end.
+/// Unnamed files held open before a batch is put in place (the daemon's descriptor limit
+/// is 1024).
+const BATCH: usize = 256;
+
+/// A file waiting for its rename.
+#[derive(Debug)]
+enum Temp {
+    /// A named temporary file (no `O_TMPFILE` on this filesystem).
+    Named(CString),
+    /// An unnamed file: index in [`Pending::open`].
+    Unnamed(usize),
+}
+
+/// Files written under temporary names (or none), renamed into place at the end.
 #[derive(Debug)]
 struct Pending {
     /// Makes the temporary names of this extraction unlike those a killed one left.
     stamp: u128,
-    /// (parent components, temporary name, real name).
-    files: Vec<(Vec<Vec<u8>>, CString, CString)>,
+    /// Names given so far, for unique temporary names.
+    names: usize,
+    /// (parent components, temporary file, real name).
+    files: Vec<(Vec<Vec<u8>>, Temp, CString)>,
+    /// The unnamed files, open until they are linked.
+    open: Vec<File>,
     /// Member path -> index in `files`, for hard links to a file not yet in place.
     by_path: HashMap<Vec<u8>, usize>,
 }
@@ -48,30 +69,75 @@ impl Pending {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
                 .unwrap_or_default(),
+            names: 0,
             files: Vec::new(),
+            open: Vec::new(),
             by_path: HashMap::new(),
         }
     }
 
-    fn temp_name(&self) -> CString {
-        CString::new(format!(".gw-tar-{:x}-{}", self.stamp, self.files.len())).expect("no NUL")
+    fn temp_name(&mut self) -> CString {
+        self.names += 1;
+        CString::new(format!(".gw-tar-{:x}-{}", self.stamp, self.names)).expect("no NUL")
     }
 
-    fn push(&mut self, parts: &[&[u8]], tmp: CString, name: CString) {
+    fn push(&mut self, parts: &[&[u8]], tmp: Temp, name: CString) {
         let (_, parents) = parts.split_last().expect("a member has a name");
         self.by_path.insert(join(parts), self.files.len());
         self.files
             .push((parents.iter().map(|p| p.to_vec()).collect(), tmp, name));
     }
 
-    /// Removes every temporary file (after an error).
+    /// Removes every temporary file (after an error); unnamed ones go when closed.
     fn discard(&self, target: BorrowedFd<'_>) {
         for (parents, tmp, _) in &self.files {
+            let Temp::Named(tmp) = tmp else { continue };
             let parents: Vec<&[u8]> = parents.iter().map(Vec::as_slice).collect();
             if let Ok(dir) = parent_dir(target, &parents) {
                 let _ = sys::unlinkat(dir.as_fd(), tmp, 0);
             }
         }
+    }
+
+    /// Flushes every file's data and renames each over its real name (an unnamed one
+    /// gets its temporary name just before). Returns the members that could not be put
+    /// in place (their path and why).
+    fn place(&mut self, target: BorrowedFd<'_>) -> Vec<(Vec<u8>, io::Error)> {
+        // Every new file's data on disk before any of them replaces an old one.
+        sys::sync();
+        let mut failures = Vec::new();
+        let files = std::mem::take(&mut self.files);
+        for (parents, tmp, name) in &files {
+            let parents: Vec<&[u8]> = parents.iter().map(Vec::as_slice).collect();
+            let placed = parent_dir(target, &parents).and_then(|dir| {
+                let tmp = match tmp {
+                    Temp::Named(t) => t.clone(),
+                    Temp::Unnamed(i) => {
+                        replace::link_temp(&self.open[*i], dir.as_fd(), ".gw-tar-")?
+                    }
+                };
+                let replaced = match walk::lstat_at(dir.as_fd(), name) {
+                    // GNU tar refuses to replace a directory with a file, and so do we.
+                    Ok(st) if walk::is_dir(&st) => Err(io::Error::from_raw_os_error(libc::EISDIR)),
+                    _ => sys::renameat2(dir.as_fd(), &tmp, dir.as_fd(), name, 0),
+                };
+                if replaced.is_err() {
+                    let _ = sys::unlinkat(dir.as_fd(), &tmp, 0);
+                }
+                replaced
+            });
+            if let Err(e) = placed {
+                let mut rel = join(&parents);
+                if !rel.is_empty() {
+                    rel.push(b'/');
+                }
+                rel.extend_from_slice(name.to_bytes());
+                failures.push((rel, e));
+            }
+        }
+        self.open.clear();
+        self.by_path.clear();
+        failures
     }
 }
 
@@ -219,6 +285,7 @@ pub fn tar_in(call: &mut Call, dir: &GuestPath, how: &TarHow) -> io::Result<u64>
     let mut failed = 0u64;
     let mut first_failure: Option<(Vec<u8>, io::Error)> = None;
     let mut pending = Pending::new();
+    let mut unplaced: Vec<(Vec<u8>, io::Error)> = Vec::new();
     for entry in archive.entries()? {
         let mut entry = match entry {
             Ok(e) => e,
@@ -247,7 +314,12 @@ pub fn tar_in(call: &mut Call, dir: &GuestPath, how: &TarHow) -> io::Result<u64>
                 dir_times.push(dir_time);
                 count += 1;
             }
-            Ok(None) => count += 1,
+            Ok(None) => {
+                count += 1;
+                if pending.open.len() >= BATCH {
+                    unplaced.extend(pending.place(target.as_fd()));
+                }
+            }
             // The stream or the filesystem failed: nothing after this can work.
             Err(e) if fatal(&e) => {
                 pending.discard(target.as_fd());
@@ -263,35 +335,15 @@ pub fn tar_in(call: &mut Call, dir: &GuestPath, how: &TarHow) -> io::Result<u64>
             }
         }
     }
-    // Every new file's data on disk before any of them replaces an old one.
-    sys::sync();
-    for (parents, tmp, name) in &pending.files {
-        let parents: Vec<&[u8]> = parents.iter().map(Vec::as_slice).collect();
-        let placed = parent_dir(target.as_fd(), &parents).and_then(|dir| {
-            let replaced = match walk::lstat_at(dir.as_fd(), name) {
-                // GNU tar refuses to replace a directory with a file, and so do we.
-                Ok(st) if walk::is_dir(&st) => Err(io::Error::from_raw_os_error(libc::EISDIR)),
-                _ => sys::renameat2(dir.as_fd(), tmp, dir.as_fd(), name, 0),
-            };
-            if replaced.is_err() {
-                let _ = sys::unlinkat(dir.as_fd(), tmp, 0);
-            }
-            replaced
-        });
-        if let Err(e) = placed {
-            let mut rel = join(&parents);
-            if !rel.is_empty() {
-                rel.push(b'/');
-            }
-            rel.extend_from_slice(name.to_bytes());
-            info!(
-                "tar_in: cannot extract {}: {e}",
-                guestwright_protocol::escape_bytes(&rel)
-            );
-            failed += 1;
-            count -= 1;
-            first_failure.get_or_insert((rel, e));
-        }
+    unplaced.extend(pending.place(target.as_fd()));
+    for (rel, e) in unplaced {
+        info!(
+            "tar_in: cannot extract {}: {e}",
+            guestwright_protocol::escape_bytes(&rel)
+        );
+        failed += 1;
+        count -= 1;
+        first_failure.get_or_insert((rel, e));
     }
     for (rel, mtime) in dir_times.iter().rev() {
         if let Ok(fd) = sys::openat2(
@@ -349,6 +401,14 @@ fn extract<R: Read>(
     let mut written: Option<CString> = None;
     match kind {
         tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            if let Some(mut f) = replace::anonymous(parent.as_fd())? {
+                crate::stream::transfer::copy_stream(entry, &mut f)?;
+                set_metadata(entry, At::File(f.as_fd()), kind, owners, how, mode, false)?;
+                pending.open.push(f);
+                let i = pending.open.len() - 1;
+                pending.push(parts, Temp::Unnamed(i), name);
+                return Ok(None);
+            }
             let tmp = pending.temp_name();
             let mut f = File::from(sys::openat2(
                 parent.as_fd(),
@@ -384,11 +444,21 @@ fn extract<R: Read>(
                 // Its target is not in place yet: link its temporary file, and put this
                 // name in place with it.
                 let (tparents, ttmp, _) = &pending.files[i];
+                if let Temp::Unnamed(f) = ttmp {
+                    // Both names come to the one file at placing time.
+                    let f = *f;
+                    pending.push(parts, Temp::Unnamed(f), name);
+                    return Ok(None);
+                }
+                let Temp::Named(ttmp) = ttmp else {
+                    unreachable!()
+                };
+                let ttmp = ttmp.clone();
                 let tparents: Vec<&[u8]> = tparents.iter().map(Vec::as_slice).collect();
                 let tdir = parent_dir(target, &tparents)?;
                 let tmp = pending.temp_name();
-                sys::linkat(tdir.as_fd(), ttmp, parent.as_fd(), &tmp, 0)?;
-                pending.push(parts, tmp, name);
+                sys::linkat(tdir.as_fd(), &ttmp, parent.as_fd(), &tmp, 0)?;
+                pending.push(parts, Temp::Named(tmp), name);
                 return Ok(None);
             }
             let from = sys::openat2(
@@ -427,13 +497,21 @@ fn extract<R: Read>(
         _ => return Ok(None),
     }
     let at: &CStr = written.as_deref().unwrap_or(&name);
-    let meta = set_metadata(entry, parent.as_fd(), at, kind, owners, how, mode, is_dir);
+    let meta = set_metadata(
+        entry,
+        At::Entry(parent.as_fd(), at),
+        kind,
+        owners,
+        how,
+        mode,
+        is_dir,
+    );
     if let Some(tmp) = written {
         if let Err(e) = meta {
             let _ = sys::unlinkat(parent.as_fd(), &tmp, 0);
             return Err(e);
         }
-        pending.push(parts, tmp, name);
+        pending.push(parts, Temp::Named(tmp), name);
         return Ok(None);
     }
     meta?;
@@ -448,11 +526,9 @@ fn extract<R: Read>(
 
 /// Owner, then extended attributes, then mode (chown clears setuid), then times (a
 /// directory's at the end of the extraction).
-#[allow(clippy::too_many_arguments)]
 fn set_metadata<R: Read>(
     entry: &mut tar::Entry<'_, R>,
-    parent: BorrowedFd<'_>,
-    name: &CStr,
+    at: At<'_>,
     kind: tar::EntryType,
     owners: &Owners,
     how: &TarHow,
@@ -470,32 +546,60 @@ fn set_metadata<R: Read>(
         .and_then(|n| owners.groups.get(n).copied())
         .or_else(|| header.gid().ok().map(|g| g as u32))
         .unwrap_or(0);
-    sys::fchownat(parent, name, uid, gid, libc::AT_SYMLINK_NOFOLLOW)?;
+    match at {
+        At::Entry(parent, name) => {
+            sys::fchownat(parent, name, uid, gid, libc::AT_SYMLINK_NOFOLLOW)?
+        }
+        At::File(fd) => sys::fchownat(fd, c"", uid, gid, libc::AT_EMPTY_PATH)?,
+    }
     if how.xattrs {
         if let Some(exts) = entry.pax_extensions()? {
             for ext in exts {
                 let ext = ext?;
                 if let Some(xname) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
-                    let path = attrs_path(parent, name);
-                    sys::setxattr(&path, &sys::cstring(xname)?, ext.value_bytes(), true)?;
+                    let xname = sys::cstring(xname)?;
+                    match at {
+                        At::Entry(parent, name) => {
+                            let path = attrs_path(parent, name);
+                            sys::setxattr(&path, &xname, ext.value_bytes(), true)?
+                        }
+                        // Through /proc: the magic link leads to the file.
+                        At::File(fd) => {
+                            sys::setxattr(&attrs::proc_fd(fd), &xname, ext.value_bytes(), false)?
+                        }
+                    }
                 }
             }
         }
     }
     if kind != tar::EntryType::Symlink {
-        let fd = sys::openat2(parent, name, libc::O_PATH | libc::O_NOFOLLOW, 0, ONE)?;
-        attrs::chmod_fd(fd.as_fd(), mode)?;
+        match at {
+            At::Entry(parent, name) => {
+                let fd = sys::openat2(parent, name, libc::O_PATH | libc::O_NOFOLLOW, 0, ONE)?;
+                attrs::chmod_fd(fd.as_fd(), mode)?;
+            }
+            At::File(fd) => attrs::chmod_fd(fd, mode)?,
+        }
     }
     let mtime = header.mtime().unwrap_or(0) as i64;
     if !is_dir {
-        sys::utimensat(
-            Some(parent),
-            name,
-            [(0, libc::UTIME_NOW), (mtime, 0)],
-            libc::AT_SYMLINK_NOFOLLOW,
-        )?;
+        let times = [(0, libc::UTIME_NOW), (mtime, 0)];
+        match at {
+            At::Entry(parent, name) => {
+                sys::utimensat(Some(parent), name, times, libc::AT_SYMLINK_NOFOLLOW)?
+            }
+            At::File(fd) => sys::utimensat(None, &attrs::proc_fd(fd), times, 0)?,
+        }
     }
     Ok(())
+}
+
+/// What [`set_metadata`] changes: an entry in a directory, not followed, or an open file
+/// (an unnamed one).
+#[derive(Debug, Clone, Copy)]
+enum At<'a> {
+    Entry(BorrowedFd<'a>, &'a CStr),
+    File(BorrowedFd<'a>),
 }
 
 fn attrs_path(dir: BorrowedFd<'_>, name: &CStr) -> CString {

@@ -12,6 +12,15 @@
 //! file nobody named (`/etc/hostname -> /etc/passwd`), and an edit of the link would copy
 //! another file's contents to a new place (`~/.ssh/authorized_keys -> /etc/shadow` would
 //! hand the hashes to the owner of that home).
+//!
+//! Directories on the way are a second rule, [`Ways`]: a path the user named (`--write`,
+//! `--delete`, `--chmod`, ...) resolves inside the guest like any path, links to
+//! directories included, as virt-customize does; a path an operation chose itself (sysprep's
+//! globs, `~/.ssh` for `--ssh-inject`, the udev rules, the network files, the firstboot
+//! units, the machine-id) is used only when no component on the way is a symbolic link, so
+//! that `/var/log/journal -> /etc` cannot make sysprep empty `/etc`. Such a path is skipped
+//! with a warning (sysprep, and what customize does on its own) or refused (an operation the
+//! user asked for, which would otherwise silently not happen); see [`Guest::set_ways`].
 
 use guestwright_protocol::{Client, Errno, GuestPath, Stat};
 
@@ -24,13 +33,33 @@ use crate::handle::Handle;
 /// Deleted files up to this size appear whole in a dry run's diff.
 const DIFF_DELETED_MAX: u64 = 64 * 1024;
 
+/// How the directories on the way to a path are treated (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ways {
+    /// The user named the path: directories on the way resolve inside the guest, links to
+    /// directories included.
+    Follow,
+    /// The operation chose the path and the user asked for the operation: a symbolic link
+    /// on the way refuses it, naming the link and its target.
+    Refuse,
+    /// The operation chose the path and skipping it is what a cleanup means (sysprep, the
+    /// machine-id and random seed customize renews): a symbolic link on the way skips the
+    /// path with a warning naming the link and its target. Nothing is said when nothing is
+    /// there to change, so `/var/run -> /run` stays quiet.
+    Skip,
+}
+
 /// The mounted guest, with the changes made since the last [`Guest::take_changes`].
 #[derive(Debug)]
 pub struct Guest<'h> {
     /// The handle, for operations this module does not wrap.
     pub h: &'h Handle,
     dry_run: bool,
+    ways: Ways,
+    /// Who the warnings name ("sysprep", "customize").
+    who: &'static str,
     changes: Vec<Change>,
+    notes: Vec<String>,
     diff: String,
 }
 
@@ -42,6 +71,31 @@ pub fn guest_err(what: impl Into<String>) -> impl FnOnce(crate::Error) -> Custom
 
 fn is_missing(e: &crate::Error) -> bool {
     matches!(e.errno(), Some(Errno::ENOENT) | Some(Errno::ENOTDIR))
+}
+
+/// The directories on the way to `path`, outermost first (`/var`, `/var/log` for
+/// `/var/log/syslog`), and with `whole` the path itself last.
+fn ways(path: &str, whole: bool) -> Vec<&str> {
+    let path = path.trim_end_matches('/');
+    let mut out: Vec<&str> = path
+        .match_indices('/')
+        .map(|(i, _)| &path[..i])
+        .filter(|p| !p.is_empty() && !p.ends_with('/'))
+        .collect();
+    if whole && !path.is_empty() {
+        out.push(path);
+    }
+    out
+}
+
+/// The directory part of a glob before its first pattern character (`/var/log` for
+/// `/var/log/*.log`).
+fn literal_dir(pattern: &str) -> &str {
+    let first = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    match pattern[..first].rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &pattern[..i],
+    }
 }
 
 /// The parent directory of an absolute guest path (`/` for a top-level name).
@@ -58,9 +112,107 @@ impl<'h> Guest<'h> {
         Guest {
             h,
             dry_run,
+            ways: Ways::Follow,
+            who: "customize",
             changes: Vec::new(),
+            notes: Vec::new(),
             diff: String::new(),
         }
+    }
+
+    /// Sets how the directories on the way to the next paths are treated, and who the
+    /// warnings and refusals name ("sysprep", "customize").
+    pub fn set_ways(&mut self, ways: Ways, who: &'static str) {
+        self.ways = ways;
+        self.who = who;
+    }
+
+    /// The warnings given since the last call (each was also logged).
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// The first symbolic link on the way to `path` (with `whole`, `path` itself too): its
+    /// path and target. Stops at the first component that does not exist.
+    fn link_on_way(
+        &self,
+        path: &str,
+        whole: bool,
+    ) -> Result<Option<(String, String)>, CustomizeError> {
+        for dir in ways(path, whole) {
+            match self.lstat(dir)? {
+                None => return Ok(None),
+                Some(st) if st.mode & libc::S_IFMT == libc::S_IFLNK => {
+                    let target = self
+                        .h
+                        .readlink(GuestPath::from(dir))
+                        .map_err(guest_err(format!("cannot read the link {dir}")))?;
+                    return Ok(Some((dir.to_owned(), target.to_string())));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `path` may be used under the current [`Ways`]: `Ok(true)` to go on,
+    /// `Ok(false)` when it was skipped (and a warning given), an error when refused.
+    /// `whole`: the last component is followed too (a directory to create files in).
+    fn way_clear(&mut self, path: &str, whole: bool) -> Result<bool, CustomizeError> {
+        if self.ways == Ways::Follow {
+            return Ok(true);
+        }
+        let Some((link, target)) = self.link_on_way(path, whole)? else {
+            return Ok(true);
+        };
+        self.link_on_way_found(path, &link, &target)
+    }
+
+    fn way_refusal(&self, path: &str, link: &str, target: &str) -> CustomizeError {
+        let who = self.who;
+        CustomizeError::Refused(format!(
+            "{link} is a symbolic link to {target} in the guest, on the way to {path}, and {who} \
+             never follows a link to reach a file it chose itself: make {link} a real directory, \
+             or name the file it points to with an option that takes a path (--write, --edit, \
+             --upload, --delete)"
+        ))
+    }
+
+    /// `lstat` of a path the current [`Ways`] allow: `None` when nothing is there, or when
+    /// a link on the way skipped it (with a warning); refused as [`Guest::way_clear`] says.
+    fn lstat_chosen(&mut self, path: &str) -> Result<Option<Stat>, CustomizeError> {
+        match self.h.lstat(GuestPath::from(path)) {
+            Ok(st) => Ok(self.way_clear(path, false)?.then_some(st)),
+            Err(e) if is_missing(&e) => Ok(None),
+            // A loop of links on the way: skipped or refused like any link there.
+            Err(e) if e.errno() == Some(Errno::ELOOP) && self.ways != Ways::Follow => {
+                match self.way_clear(path, false)? {
+                    false => Ok(None),
+                    true => Err(guest_err(format!("cannot look at {path} in the guest"))(e)),
+                }
+            }
+            Err(e) => Err(guest_err(format!("cannot look at {path} in the guest"))(e)),
+        }
+    }
+
+    fn link_on_way_found(
+        &mut self,
+        path: &str,
+        link: &str,
+        target: &str,
+    ) -> Result<bool, CustomizeError> {
+        let who = self.who;
+        if self.ways == Ways::Refuse {
+            return Err(self.way_refusal(path, link, target));
+        }
+        let note = format!(
+            "skipped {path}: {link} is a symbolic link to {target} in the guest, and {who} \
+             never follows a link to reach a file it chose itself (remove what it names by \
+             its own path, e.g. --delete, if it must go)"
+        );
+        log::warn!("{note}");
+        self.notes.push(note);
+        Ok(false)
     }
 
     /// True in a dry run (the writes go to a throw-away overlay).
@@ -88,8 +240,28 @@ impl<'h> Guest<'h> {
     /// else that is not a regular file (a device, a directory).
     pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, CustomizeError> {
         match self.h.read_file_nofollow(GuestPath::from(path)) {
-            Ok(d) => Ok(Some(d.0)),
+            Ok(d) => {
+                // An edit is refused before the user's input is computed, not at the write.
+                if self.ways == Ways::Refuse {
+                    if let Some((link, target)) = self.link_on_way(path, false)? {
+                        return Err(self.way_refusal(path, &link, &target));
+                    }
+                }
+                Ok(Some(d.0))
+            }
             Err(e) if is_missing(&e) => Ok(None),
+            Err(e) if e.errno() == Some(Errno::ELOOP) && self.ways != Ways::Follow => {
+                // A loop of links on the way, or a link at the end.
+                match self.link_on_way(path, false)? {
+                    Some((link, target)) if self.ways == Ways::Refuse => {
+                        Err(self.way_refusal(path, &link, &target))
+                    }
+                    Some(_) => Ok(None),
+                    None => Err(self.link_refusal(path, "edits a file").unwrap_or_else(|| {
+                        guest_err(format!("cannot read {path} in the guest"))(e)
+                    })),
+                }
+            }
             Err(e) => Err(match e.errno() {
                 Some(Errno::ELOOP) => self.link_refusal(path, "edits a file"),
                 _ => None,
@@ -168,6 +340,9 @@ impl<'h> Guest<'h> {
         mode: Option<u32>,
         parents: bool,
     ) -> Result<bool, CustomizeError> {
+        if !self.way_clear(path, false)? {
+            return Ok(false);
+        }
         let mut changed = false;
         if old != Some(new) {
             if parents && old.is_none() {
@@ -202,6 +377,9 @@ impl<'h> Guest<'h> {
     /// Replaces `path` with `new`, which the caller knows differs from what is there
     /// (`existed`: whether a file was there).
     pub fn replace(&mut self, path: &str, existed: bool, new: &[u8]) -> Result<(), CustomizeError> {
+        if !self.way_clear(path, false)? {
+            return Ok(());
+        }
         self.h
             .replace_file(GuestPath::from(path), new)
             .map_err(guest_err(format!("cannot write {path} in the guest")))?;
@@ -248,6 +426,9 @@ impl<'h> Guest<'h> {
     }
 
     fn set_mode(&mut self, path: &str, mode: u32) -> Result<(), CustomizeError> {
+        if !self.way_clear(path, false)? {
+            return Ok(());
+        }
         if let Err(e) = self.h.lchmod(mode, GuestPath::from(path)) {
             return Err(match e.errno() {
                 Some(Errno::ELOOP) => self.link_refusal(path, "changes the mode of a file"),
@@ -265,6 +446,9 @@ impl<'h> Guest<'h> {
     /// Sets the permission bits of an existing path if they differ; a symbolic link is
     /// refused, never followed.
     pub fn chmod(&mut self, path: &str, mode: u32) -> Result<bool, CustomizeError> {
+        if !self.way_clear(path, false)? {
+            return Ok(false);
+        }
         let st = self.lstat(path)?.ok_or_else(|| {
             CustomizeError::Refused(format!(
                 "{path} does not exist in the guest: nothing to chmod"
@@ -279,6 +463,9 @@ impl<'h> Guest<'h> {
 
     /// Sets the owner of a path (not following a final symlink) if it differs.
     pub fn lchown(&mut self, path: &str, uid: u32, gid: u32) -> Result<bool, CustomizeError> {
+        if !self.way_clear(path, false)? {
+            return Ok(false);
+        }
         let st = self.lstat(path)?.ok_or_else(|| {
             CustomizeError::Refused(format!(
                 "{path} does not exist in the guest: nothing to chown"
@@ -300,6 +487,10 @@ impl<'h> Guest<'h> {
 
     /// Creates a directory and its parents; nothing if it is there.
     pub fn mkdir_p(&mut self, path: &str) -> Result<bool, CustomizeError> {
+        // Every directory on the way is followed or made, the last one included.
+        if !self.way_clear(path, true)? {
+            return Ok(false);
+        }
         if self.is_dir(path)? {
             return Ok(false);
         }
@@ -322,6 +513,9 @@ impl<'h> Guest<'h> {
         uid: u32,
         gid: u32,
     ) -> Result<(), CustomizeError> {
+        if !self.way_clear(path, false)? {
+            return Ok(());
+        }
         match self.lstat(path)? {
             Some(st) if st.mode & libc::S_IFMT == libc::S_IFDIR => {
                 if st.mode & 0o7777 != mode {
@@ -362,6 +556,9 @@ impl<'h> Guest<'h> {
 
     /// Makes `link` a symbolic link to `target` unless it already is one.
     pub fn symlink(&mut self, link: &str, target: &str) -> Result<bool, CustomizeError> {
+        if !self.way_clear(link, false)? {
+            return Ok(false);
+        }
         match self.lstat(link)? {
             Some(st) if st.mode & libc::S_IFMT == libc::S_IFLNK => {
                 let cur = self
@@ -398,7 +595,7 @@ impl<'h> Guest<'h> {
 
     /// Removes a file, link or tree; nothing if it is not there.
     pub fn delete(&mut self, path: &str) -> Result<bool, CustomizeError> {
-        let Some(st) = self.lstat(path)? else {
+        let Some(st) = self.lstat_chosen(path)? else {
             return Ok(false);
         };
         if self.dry_run {
@@ -419,25 +616,76 @@ impl<'h> Guest<'h> {
     }
 
     /// The paths matching a shell pattern (the path itself when it has no pattern
-    /// characters and exists).
-    pub fn glob(&self, pattern: &str) -> Result<Vec<String>, CustomizeError> {
+    /// characters and exists). Under [`Ways::Skip`] and [`Ways::Refuse`], matches reached
+    /// through a symbolic link to a directory are skipped with one warning per link, or
+    /// refused.
+    pub fn glob(&mut self, pattern: &str) -> Result<Vec<String>, CustomizeError> {
         if !pattern.contains(['*', '?', '[']) {
-            return Ok(self
-                .lstat(pattern)?
-                .map(|_| pattern.to_owned())
-                .into_iter()
-                .collect());
+            let found = match self.ways {
+                Ways::Follow => self.lstat(pattern)?,
+                _ => self.lstat_chosen(pattern)?,
+            };
+            return Ok(found.map(|_| pattern.to_owned()).into_iter().collect());
         }
-        match self.h.glob_expand(GuestPath::from(pattern), Some(false)) {
-            Ok(v) => Ok(v
+        let matches: Vec<String> = match self.h.glob_expand(GuestPath::from(pattern), Some(false)) {
+            Ok(v) => v
                 .into_iter()
                 .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
-                .collect()),
-            Err(e) if is_missing(&e) => Ok(Vec::new()),
-            Err(e) => Err(guest_err(format!("cannot expand {pattern} in the guest"))(
-                e,
-            )),
+                .collect(),
+            Err(e) if is_missing(&e) => Vec::new(),
+            Err(e) if e.errno() == Some(Errno::ELOOP) && self.ways != Ways::Follow => {
+                match self.link_on_way(literal_dir(pattern), true)? {
+                    Some((link, target)) => {
+                        self.link_on_way_found(pattern, &link, &target)?;
+                        return Ok(Vec::new());
+                    }
+                    None => {
+                        return Err(guest_err(format!("cannot expand {pattern} in the guest"))(
+                            e,
+                        ))
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(guest_err(format!("cannot expand {pattern} in the guest"))(
+                    e,
+                ))
+            }
+        };
+        if self.ways == Ways::Follow {
+            return Ok(matches);
         }
+        // Matches share their directories: look at each directory once.
+        let mut seen: std::collections::BTreeMap<String, Option<(String, String)>> =
+            std::collections::BTreeMap::new();
+        let mut skipped: Vec<((String, String), usize)> = Vec::new();
+        let mut kept = Vec::new();
+        for m in matches {
+            let dir = parent(&m).to_owned();
+            let link = match seen.get(&dir) {
+                Some(l) => l.clone(),
+                None => {
+                    let l = self.link_on_way(&dir, true)?;
+                    seen.insert(dir, l.clone());
+                    l
+                }
+            };
+            match link {
+                None => kept.push(m),
+                Some(l) => match skipped.iter_mut().find(|(k, _)| *k == l) {
+                    Some((_, n)) => *n += 1,
+                    None => skipped.push((l, 1)),
+                },
+            }
+        }
+        for ((link, target), n) in skipped {
+            let what = match n {
+                1 => format!("1 path matching {pattern}"),
+                n => format!("{n} paths matching {pattern}"),
+            };
+            self.link_on_way_found(&what, &link, &target)?;
+        }
+        Ok(kept)
     }
 
     /// Removes every path matching a pattern.
@@ -451,7 +699,7 @@ impl<'h> Guest<'h> {
 
     /// Truncates a regular file to zero bytes; nothing if it is missing or empty.
     pub fn truncate(&mut self, path: &str) -> Result<bool, CustomizeError> {
-        match self.lstat(path)? {
+        match self.lstat_chosen(path)? {
             Some(st) if st.mode & libc::S_IFMT == libc::S_IFREG && st.size > 0 => {
                 if self.dry_run {
                     self.diff.push_str(&format!("Truncated: {path}\n"));
@@ -469,12 +717,32 @@ impl<'h> Guest<'h> {
 
 #[cfg(test)]
 mod tests {
-    use super::parent;
+    use super::{literal_dir, parent, ways};
 
     #[test]
     fn parents() {
         assert_eq!(parent("/etc/hostname"), "/etc");
         assert_eq!(parent("/etc"), "/");
         assert_eq!(parent("/a/b/c/"), "/a/b");
+    }
+
+    #[test]
+    fn directories_on_the_way() {
+        assert_eq!(ways("/var/log/syslog", false), ["/var", "/var/log"]);
+        assert_eq!(
+            ways("/var/log/syslog", true),
+            ["/var", "/var/log", "/var/log/syslog"]
+        );
+        assert_eq!(ways("/var/log/", true), ["/var", "/var/log"]);
+        assert_eq!(ways("/etc", false), Vec::<&str>::new());
+        assert_eq!(ways("/", true), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn literal_directory_of_a_glob() {
+        assert_eq!(literal_dir("/var/log/journal/*"), "/var/log/journal");
+        assert_eq!(literal_dir("/home/*/.ssh"), "/home");
+        assert_eq!(literal_dir("/tmp/*"), "/tmp");
+        assert_eq!(literal_dir("/*"), "/");
     }
 }

@@ -51,7 +51,7 @@ use crate::edit::sysprep::SysprepOperation;
 use crate::handle::Handle;
 use crate::inspect::OsInfo;
 use crate::launch::LaunchConfig;
-use guest::Guest;
+use guest::{Guest, Ways};
 
 /// Errors of customize, sysprep and clone.
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +218,9 @@ pub fn run_plan(
     };
     let sysprep_machine_id = plan.sysprep.iter().any(|o| o.name == "machine-id");
     let result = (|| {
+        // Paths sysprep and the lifecycle steps choose are skipped behind a link; those of
+        // an operation the user asked for are refused, unless the user named them.
+        g.set_ways(Ways::Skip, "sysprep");
         for op in &plan.sysprep {
             opts.say(&format!("sysprep: {}", op.name));
             let step = sysprep::run(&mut g, op).map_err(|e| CustomizeError::Operation {
@@ -226,6 +229,7 @@ pub fn run_plan(
             })?;
             report.steps.push(step);
         }
+        g.set_ways(Ways::Skip, "customize");
         if !plan.operations.is_empty() && !sysprep_machine_id {
             lifecycle::machine_id(&mut g, &mut rng)?;
             push_if_changed(report, &mut g, "machine-id");
@@ -236,6 +240,10 @@ pub fn run_plan(
                 operation: op.to_string(),
                 ..Step::default()
             };
+            match op.names_paths() {
+                true => g.set_ways(Ways::Follow, "customize"),
+                false => g.set_ways(Ways::Refuse, "customize"),
+            }
             apply::run(&mut g, &mut cx, op, &mut step, &mut rng).map_err(|e| {
                 CustomizeError::Operation {
                     operation: op.to_string(),
@@ -243,9 +251,11 @@ pub fn run_plan(
                 }
             })?;
             step.changes = g.take_changes();
+            step.notes.extend(g.take_notes());
             report.steps.push(step);
         }
         report.update_changed();
+        g.set_ways(Ways::Skip, "customize");
         if report.changed {
             lifecycle::random_seed(&mut g, os, &mut rng)?;
             push_if_changed(report, &mut g, "random-seed");
@@ -264,10 +274,12 @@ pub fn run_plan(
 
 fn push_if_changed(report: &mut Report, g: &mut Guest<'_>, name: &str) {
     let changes = g.take_changes();
-    if !changes.is_empty() {
+    let notes = g.take_notes();
+    if !changes.is_empty() || !notes.is_empty() {
         report.steps.push(Step {
             operation: name.to_owned(),
             changes,
+            notes,
             ..Step::default()
         });
     }

@@ -176,6 +176,33 @@ impl Operation {
             Operation::FirstbootCommand(_) => "firstboot-command",
         }
     }
+
+    /// True when the user names every guest path the operation touches (`--write PATH`):
+    /// directories on the way are then followed inside the guest. The others choose their
+    /// paths themselves and refuse a symbolic link on the way (see
+    /// [`super::guest::Ways`]).
+    pub fn names_paths(&self) -> bool {
+        match self {
+            Operation::Write { .. }
+            | Operation::AppendLine { .. }
+            | Operation::Upload { .. }
+            | Operation::Mkdir(_)
+            | Operation::Delete(_)
+            | Operation::Chmod { .. }
+            | Operation::Link { .. }
+            | Operation::Edit { .. }
+            | Operation::RunCommand(_) => true,
+            Operation::Hostname(_)
+            | Operation::Password { .. }
+            | Operation::UserAdd(_)
+            | Operation::SshInject(_)
+            | Operation::Network(_)
+            | Operation::UdevNet(_)
+            | Operation::UdevNetClear
+            | Operation::Timezone(_)
+            | Operation::FirstbootCommand(_) => false,
+        }
+    }
 }
 
 /// A summary for messages and the report; never shows a password.

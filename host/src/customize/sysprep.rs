@@ -39,6 +39,7 @@ pub fn run(g: &mut Guest<'_>, op: &SysprepOperation) -> Result<Step, CustomizeEr
     Ok(Step {
         operation: format!("sysprep {}", op.name),
         changes: g.take_changes(),
+        notes: g.take_notes(),
         ..Step::default()
     })
 }

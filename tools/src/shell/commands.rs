@@ -410,7 +410,15 @@ fn edit(shell: &mut Shell, path: &str, editor: &str) -> Result<(), ShellError> {
     if edited == original {
         return Ok(());
     }
-    shell.h.replace_file(guest, Data(edited))?;
+    // A symbolic link stays one and the file it points to (inside the guest) is edited, as
+    // guestfish does: the user named the link to edit what it stands for.
+    let is_link = shell.h.lstat(&guest)?.mode & libc::S_IFMT == libc::S_IFLNK;
+    let dest = if is_link {
+        shell.h.realpath(&guest)?
+    } else {
+        guest
+    };
+    shell.h.replace_file(dest, Data(edited))?;
     Ok(())
 }
 
