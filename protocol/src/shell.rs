@@ -246,6 +246,8 @@ fn push_line(out: &mut Vec<u8>, s: &str) {
 impl ShellText for () {
     fn shell_text(&self, _: &mut Vec<u8>, _: bool) {}
 }
+/// A string result prints as guestfish prints one: the text, then a newline, whether or not
+/// the text ends with one (`ll` and `sh "echo x"` end with an empty line, as in guestfish).
 impl ShellText for String {
     fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
         if escape {
@@ -258,9 +260,7 @@ impl ShellText for String {
         } else {
             out.extend_from_slice(self.as_bytes());
         }
-        if !self.ends_with('\n') {
-            out.push(b'\n');
-        }
+        out.push(b'\n');
     }
 }
 impl ShellText for bool {
@@ -631,6 +631,19 @@ mod tests {
     fn guest_paths_must_be_absolute() {
         assert!(GuestPath::parse_word("etc/passwd").is_err());
         assert_eq!(GuestPath::parse_word("/etc").unwrap().as_bytes(), b"/etc");
+    }
+
+    #[test]
+    fn a_string_result_always_ends_with_its_own_newline() {
+        for (text, printed) in [
+            ("no newline", &b"no newline\n"[..]),
+            ("line\n", b"line\n\n"),
+            ("", b"\n"),
+        ] {
+            let mut out = Vec::new();
+            text.to_string().shell_text(&mut out, false);
+            assert_eq!(out, printed, "{text:?}");
+        }
     }
 
     #[test]

@@ -365,8 +365,8 @@ fn a_guestfish_script_with_transfers_runs_unchanged() {
     assert_eq!(
         r.stdout,
         "hostname\nos-release\n\
-         testhost\n\
-         line one\nline two\n\
+         testhost\n\n\
+         line one\nline two\n\n\
          Welcome\n\
          cc55d9dd9d9cce2a469483f4610d735d219b12b8dfe0c6e5e3a4b6336c3ccefc\n\
          ./\napp/\napp/data/\napp/data/here.txt\napp/data/up.txt\n\
@@ -418,7 +418,7 @@ fn a_guestfish_script_with_transfers_runs_unchanged() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
         r.stdout,
-        "from stdin\n5f0cd7c4e8b2a1ad06fb00e2fa2a8b6a\nuploaded\n"
+        "from stdin\n5f0cd7c4e8b2a1ad06fb00e2fa2a8b6a\nuploaded\n\n"
             .replace("5f0cd7c4e8b2a1ad06fb00e2fa2a8b6a", &md5(b"from stdin\n"))
     );
     assert_eq!(debugfs_cat(&img, "/x/y/stdin.txt"), b"from stdin\n");
@@ -489,13 +489,15 @@ fn copy_in_copy_out_and_edit() {
     let r = run(shell(&["--rw", "-a", img.to_str().unwrap(), "-f", &s]).env("EDITOR", "true"));
     assert_eq!(r.code, 0, "{r:?}");
     let lines: Vec<&str> = r.stdout.lines().collect();
+    // `cat` ends its string with a newline, as guestfish does: a file ending with one
+    // prints an empty line after it.
     assert_eq!(
-        lines[..4],
-        ["link", "sub", "host file", "sub/file.txt"],
+        lines[..5],
+        ["link", "sub", "host file", "", "sub/file.txt"],
         "{r:?}"
     );
-    assert_eq!(lines[4], lines[5], "an unchanged file was replaced");
-    assert_eq!(lines[6], "testhost");
+    assert_eq!(lines[5], lines[6], "an unchanged file was replaced");
+    assert_eq!(lines[7..], ["testhost", ""]);
     assert_eq!(
         r.stderr,
         "guestwright: copy-out: skipped '/srv/data/null' (not a file, directory or link)\n"
@@ -563,7 +565,7 @@ fn dash_i_mounts_the_guest_as_it_would() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
         r.stdout,
-        "oshost\ndevice: /dev/sda1\nmountpoint: /\nfstype: ext4\n\
+        "oshost\n\ndevice: /dev/sda1\nmountpoint: /\nfstype: ext4\n\
          options: ro,nosuid,nodev,relatime,ro\n"
     );
 

@@ -537,7 +537,7 @@ impl Shell {
             return commands::run(self, host, &name.replace('_', "-"), args, out, input);
         }
         if let Some(op) = table::find(name) {
-            self.run_op(op, args, out, input)?;
+            self.run_op(op, name, args, out, input)?;
             return Ok(Flow::Continue);
         }
         Err(ShellError::Usage(help::unknown_command(name)))

@@ -131,8 +131,10 @@ impl Output {
         }
     }
 
-    /// Prints a reply as text or JSON.
-    pub fn reply(&mut self, reply: &Reply, as_json: bool) -> io::Result<()> {
+    /// Prints a reply as text or JSON. With `as_string` the text is printed as guestfish
+    /// prints a string result, which stops at the first NUL byte and ends with a newline:
+    /// `cat` prints a file that way, `read-file` prints its bytes as they are.
+    pub fn reply(&mut self, reply: &Reply, as_json: bool, as_string: bool) -> io::Result<()> {
         let mut buf = Vec::new();
         if as_json {
             let value = json::to_value(reply).map_err(io::Error::other)?;
@@ -143,6 +145,9 @@ impl Output {
             buf.push(b'\n');
         } else {
             reply.shell_text(&mut buf, self.escape());
+            if as_string {
+                as_c_string(&mut buf);
+            }
         }
         self.write_all(&buf)
     }
@@ -176,6 +181,15 @@ impl Output {
     }
 }
 
+/// Makes text what guestfish prints for a string result: the bytes before the first NUL
+/// (where the C string ends), then a newline.
+fn as_c_string(text: &mut Vec<u8>) {
+    if let Some(nul) = text.iter().position(|&b| b == 0) {
+        text.truncate(nul);
+    }
+    text.push(b'\n');
+}
+
 /// [`Output`] as a `Write`.
 #[derive(Debug)]
 pub struct OutputWriter<'a>(&'a mut Output);
@@ -197,6 +211,22 @@ impl Write for OutputWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_string_result_stops_at_nul_and_ends_the_line() {
+        for (text, printed) in [
+            (&b"no newline"[..], &b"no newline\n"[..]),
+            (b"line\n", b"line\n\n"),
+            (b"", b"\n"),
+            (b"before\0after\n", b"before\n"),
+            (b"\0\x01\x02", b"\n"),
+            (b"caf\xc3\xa9 \xff", b"caf\xc3\xa9 \xff\n"),
+        ] {
+            let mut buf = text.to_vec();
+            as_c_string(&mut buf);
+            assert_eq!(buf, printed, "{text:?}");
+        }
+    }
 
     #[test]
     fn a_pipe_gets_the_bytes_and_its_status_counts() {

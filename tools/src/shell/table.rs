@@ -13,7 +13,9 @@ use super::script::Input;
 use super::{Shell, ShellError};
 use guestwright::hostfile::HostFile;
 use guestwright::protocol::shell::{ArgKind, ShellArg};
-use guestwright::protocol::{Access, CallStream, Client, OpInfo, Reply, Request, Stream};
+use guestwright::protocol::{
+    Access, CallStream, Client, GuestPath, OpInfo, Reply, Request, Stream,
+};
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -27,6 +29,34 @@ pub fn commands() -> impl Iterator<Item = &'static OpInfo> {
 /// guestfish's names for operations the table names otherwise, so that guestfish scripts
 /// run unchanged. Names only: the operation is the table's.
 pub const GUESTFISH_NAMES: &[(&str, &str)] = &[("cat", "read_file"), ("write", "write_file")];
+
+/// guestfish names whose result guestfish prints as a string where the table's operation
+/// returns bytes: what precedes the first NUL byte, then a newline. So `cat` of a file without
+/// a final newline still ends the line, and `cat` of `a\n` prints an empty line after it, as
+/// in guestfish; `read-file` prints the bytes as they are.
+pub const STRING_RESULTS: &[&str] = &["cat"];
+
+/// Whether the command prints its result as a guestfish string (see [`STRING_RESULTS`]).
+pub fn prints_as_string(name: &str) -> bool {
+    let name = name.replace('-', "_");
+    STRING_RESULTS.contains(&name.as_str())
+}
+
+/// A reply in the form guestfish prints it, where that differs from the table's text form:
+/// guestfish prints `find`'s names with a leading `/` (`find /data` prints `/a`, `/a/b`),
+/// where the table's `find` returns them relative to the directory, as callers of the
+/// library want them.
+fn guestfish_reply(reply: Reply) -> Reply {
+    match reply {
+        Reply::Find(names) => Reply::Find(
+            names
+                .into_iter()
+                .map(|n| GuestPath::from(&[b"/", n.as_bytes()].concat()[..]))
+                .collect(),
+        ),
+        other => other,
+    }
+}
 
 /// Looks a command up in the table (dashes or underscores), or by its guestfish name.
 pub fn find(name: &str) -> Option<&'static OpInfo> {
@@ -105,10 +135,12 @@ enum HostEnd {
 }
 
 impl Shell {
-    /// Runs a table operation with shell words.
+    /// Runs a table operation with shell words. `name` is what the user typed: it decides
+    /// how the result prints (see [`prints_as_string`]).
     pub(super) fn run_op(
         &mut self,
         op: &'static OpInfo,
+        name: &str,
         args: &[String],
         out: &mut Output,
         input: &mut Input,
@@ -172,7 +204,13 @@ impl Shell {
                 reply
             }
         };
-        out.reply(&reply, self.json).map_err(ShellError::Output)
+        let reply = if self.json {
+            reply
+        } else {
+            guestfish_reply(reply)
+        };
+        out.reply(&reply, self.json, prints_as_string(name))
+            .map_err(ShellError::Output)
     }
 
     /// Launches if needed, sends the request and decodes its reply.
@@ -222,6 +260,25 @@ impl Shell {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use guestwright::protocol::shell::ShellText;
+
+    #[test]
+    fn only_guestfish_string_names_print_as_strings() {
+        assert!(prints_as_string("cat"));
+        assert!(!prints_as_string("read-file") && !prints_as_string("read_file"));
+        assert!(!prints_as_string("write"));
+    }
+
+    #[test]
+    fn find_prints_names_with_a_leading_slash() {
+        let reply = Reply::Find(vec![GuestPath::from("a"), GuestPath::from("a/b c")]);
+        let mut text = Vec::new();
+        guestfish_reply(reply).shell_text(&mut text, false);
+        assert_eq!(text, b"/a\n/a/b c\n");
+        let mut text = Vec::new();
+        guestfish_reply(Reply::Du(5)).shell_text(&mut text, false);
+        assert_eq!(text, b"5\n");
+    }
 
     #[test]
     fn keys_are_masked_and_kept_out_of_the_history() {
