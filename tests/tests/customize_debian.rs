@@ -4,7 +4,7 @@
 
 mod customize_images;
 
-use customize_images::{debian, KEY, SHADOW_DEBIAN};
+use customize_images::{debian, debian_entries, image, Entry, KEY, SHADOW_DEBIAN};
 use guestwright::prelude::*;
 use guestwright_tests::{assert_fsck_clean, guestwright, launch, run, sha256, Check};
 use std::path::Path;
@@ -399,4 +399,66 @@ fn hostile_links_in_the_guest_are_refused() {
     assert!(err.contains("/etc/hostname"), "{err}");
     assert_eq!(std::fs::read("/etc/hosts").unwrap(), host_hosts);
     assert_fsck_clean(&img);
+}
+
+/// `--upload` over existing files, one small (sent whole) and one over 2 MiB (streamed):
+/// both keep the old file's owner and group, as a whole-file write does everywhere else
+/// (and as virt-customize, which writes in place, does); the mode is the host file's; the
+/// content is exact; no temporary name is left beside them.
+#[test]
+fn upload_keeps_the_owner_of_the_file_it_replaces_whatever_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..(3u32 << 20)).map(|i| (i * 7 % 251) as u8).collect();
+    let mut entries = debian_entries();
+    entries.push(Entry::File("/srv/big.bin", b"old big\n", 0o600, 1000, 1000));
+    entries.push(Entry::File(
+        "/srv/small.conf",
+        b"old small\n",
+        0o600,
+        1000,
+        1000,
+    ));
+    let img = image(dir.path(), "debian.raw", &entries);
+    let host_big = dir.path().join("big.bin");
+    let host_small = dir.path().join("small.conf");
+    std::fs::write(&host_big, &big).unwrap();
+    std::fs::write(&host_small, "new small\n").unwrap();
+    for p in [&host_big, &host_small] {
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    }
+    let (report, stderr) = customize(
+        &img,
+        &[
+            format!("--upload={}:/srv/big.bin", host_big.display()),
+            format!("--upload={}:/srv/small.conf", host_small.display()),
+        ],
+    );
+    assert_eq!(report["changed"], true, "{report:#}\n{stderr}");
+    assert_fsck_clean(&img);
+    let h = launch(&[(&img, DriveOptions::readonly())]);
+    h.mount("/dev/sda1", "/", None, None, Some(true))
+        .check("mount");
+    assert!(
+        h.read_file("/srv/big.bin").check("big").0 == big,
+        "the big file differs"
+    );
+    assert_eq!(
+        h.read_file("/srv/small.conf").check("small").0,
+        b"new small\n"
+    );
+    for p in ["/srv/big.bin", "/srv/small.conf"] {
+        let st = h.lstat(p).check(p);
+        assert_eq!(
+            (st.mode & 0o7777, st.uid, st.gid),
+            (0o640, 1000, 1000),
+            "{p}: mode and owner after --upload"
+        );
+    }
+    let names: Vec<String> = h
+        .ls("/srv")
+        .check("ls /srv")
+        .into_iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(names, ["big.bin", "small.conf"], "{names:?}");
 }

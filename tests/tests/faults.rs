@@ -1000,3 +1000,60 @@ fn sigkill_during_copy_in_leaves_no_temporary_names() {
         span.as_secs_f64()
     );
 }
+
+/// The shell with its standard input a pipe held open, waiting for its next line after
+/// `run`: SIGTERM and SIGHUP shut the appliance down and end it promptly (not after the
+/// 30 s limit for a command that does not stop), with 143 and 129 and the one line that
+/// says the images were closed cleanly; no QEMU is left and the filesystem is clean.
+#[test]
+fn sigterm_and_sighup_end_a_shell_waiting_for_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(
+        dir.path(),
+        "disk.img",
+        &[file("/etc/os-release", "ID=debian\n")],
+    );
+    // Well under `signals::GRACE` (30 s), after which the shell stops at once anyway.
+    let within = Duration::from_secs(20);
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")] {
+        let (mut shell, _out) = shell_holding(&img, &[]);
+        // Its standard input stays open: the shell waits for a line that never comes.
+        std::thread::sleep(Duration::from_millis(500));
+        let sent = Instant::now();
+        send_signal(shell.id() as i32, signal);
+        let status = loop {
+            if let Some(status) = shell.try_wait().unwrap() {
+                break status;
+            }
+            if sent.elapsed() > within {
+                sigkill(shell.id() as i32);
+                let _ = shell.wait();
+                panic!("the shell waiting for a line did not end within {within:?} of {name}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(shell.stderr.as_mut().unwrap(), &mut err).unwrap();
+        let context = format!("{name} to a shell waiting for a line");
+        assert_eq!(
+            status.code(),
+            Some(128 + signal),
+            "{context}: {status}, stderr:\n{err}"
+        );
+        let line =
+            format!("guestwright: interrupted by {name}: stopped; the images were closed cleanly");
+        assert!(err.contains(&line), "{context}: {line:?} missing:\n{err}");
+        assert!(!err.contains("panicked at"), "{context}:\n{err}");
+        // The shell waited for QEMU: none may hold the image any more.
+        let left = qemu_holding(&img);
+        for pid in &left {
+            sigkill(*pid as i32);
+        }
+        assert!(
+            left.is_empty(),
+            "{context}: QEMU {left:?} survived the shell"
+        );
+        assert_fsck_clean(&img);
+        eprintln!("{context}: ended after {:?}", sent.elapsed());
+    }
+}

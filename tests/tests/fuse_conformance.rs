@@ -3,7 +3,8 @@
 //! ENAMETOOLONG for every call that takes a name; a file stays usable through its open
 //! descriptor (fstat, read, write, ftruncate) after it is unlinked, renamed, renamed over
 //! or moved with its directory, and fchmod, fchown and futimens still change it; so do
-//! fstat, fchmod and futimens of a directory removed or renamed over while open; the
+//! fstat, fchmod and futimens of a directory removed or renamed over while open, and its
+//! listing is what ext4 gives (getdents64 ENOENT, readdir(3) empty); the
 //! errors of ordinary misuse (EEXIST, ENOTEMPTY, ENOTDIR,
 //! EISDIR, EINVAL, EPERM, ELOOP, ENOENT) arrive as they are. One launch, then `e2fsck -fn`.
 
@@ -303,6 +304,8 @@ fn probe(d: &Path) -> Vec<String> {
         res(dir.set_modified(UNIX_EPOCH + Duration::from_secs(1_100_000_000))),
     );
     say("attributes after rmdir", attributes(&dir));
+    say("getdents after rmdir", getdents(&dir));
+    say("readdir after rmdir", readdir(&dir));
     say(
         "stat of the removed name",
         res(fs::symlink_metadata(p("gone"))),
@@ -318,6 +321,7 @@ fn probe(d: &Path) -> Vec<String> {
         res(fs::rename(p("new"), p("old"))),
     );
     say("fstat after being renamed over", dir_state(&a));
+    say("readdir after being renamed over", readdir(&a));
     drop(a);
     say(
         "fchmod through the other descriptor",
@@ -332,6 +336,73 @@ fn probe(d: &Path) -> Vec<String> {
         dir_state(&File::open(p("old")).unwrap()),
     );
     out
+}
+
+/// What getdents64(2) gives from the start of an open directory: the names or the errno.
+fn getdents(f: &File) -> String {
+    use std::os::fd::AsRawFd;
+    let fd = f.as_raw_fd();
+    // SAFETY: a descriptor we own; lseek only moves its offset.
+    if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } < 0 {
+        return format!("lseek {}", errno_name(&io::Error::last_os_error()));
+    }
+    let mut buf = vec![0u8; 8192];
+    let mut names = Vec::new();
+    loop {
+        // SAFETY: the buffer is ours and as long as we say.
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
+        if n < 0 {
+            return format!("{names:?} then {}", errno_name(&io::Error::last_os_error()));
+        }
+        if n == 0 {
+            return format!("{names:?}");
+        }
+        let mut at = 0;
+        while at < n as usize {
+            // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+            let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
+            let name = &buf[at + 19..at + reclen];
+            let end = name.iter().position(|b| *b == 0).unwrap_or(name.len());
+            names.push(String::from_utf8_lossy(&name[..end]).into_owned());
+            at += reclen;
+        }
+    }
+}
+
+/// What readdir(3) gives from the start of an open directory (a copy of its descriptor):
+/// the names, sorted, or the errno.
+fn readdir(f: &File) -> String {
+    use std::os::fd::AsRawFd;
+    // SAFETY: dup of a descriptor we own; fdopendir takes the copy, closedir closes it.
+    unsafe {
+        let fd = libc::dup(f.as_raw_fd());
+        if fd < 0 {
+            return format!("dup {}", errno_name(&io::Error::last_os_error()));
+        }
+        let d = libc::fdopendir(fd);
+        if d.is_null() {
+            libc::close(fd);
+            return format!("fdopendir {}", errno_name(&io::Error::last_os_error()));
+        }
+        libc::rewinddir(d);
+        let mut names = Vec::new();
+        let outcome = loop {
+            *libc::__errno_location() = 0;
+            let e = libc::readdir(d);
+            if e.is_null() {
+                let err = io::Error::last_os_error();
+                break match err.raw_os_error() {
+                    Some(0) => String::new(),
+                    _ => format!(" then {}", errno_name(&err)),
+                };
+            }
+            let name = std::ffi::CStr::from_ptr((*e).d_name.as_ptr());
+            names.push(name.to_string_lossy().into_owned());
+        };
+        libc::closedir(d);
+        names.sort();
+        format!("{names:?}{outcome}")
+    }
 }
 
 /// What fstat says of an open directory: its kind and link count.
@@ -417,6 +488,9 @@ fn mount_answers_system_calls_as_a_local_filesystem_does() {
         "futimens after rmdir: ok",
         "attributes after rmdir: mode=711 owner=0:0 mtime=1100000000",
         "stat of the removed name: ENOENT",
+        "getdents after rmdir: [] then ENOENT",
+        "readdir after rmdir: []",
+        "readdir after being renamed over: []",
         "fstat after being renamed over: dir nlink=0",
         "mode through the other descriptor: ok",
         "the name now holds: dir nlink=2",

@@ -260,3 +260,65 @@ fn the_prompt_completes_recalls_cancels_and_exits_cleanly() {
         .mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+
+/// SIGTERM and SIGHUP to the shell idle at its prompt: it shuts the appliance down and
+/// exits promptly (not after the 30 s limit for a command that does not stop) with 143 and
+/// 129 and the one line that says the images were closed cleanly; no QEMU is left.
+#[test]
+fn sigterm_and_sighup_at_the_prompt_end_the_shell_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let accel = std::env::var("GUESTWRIGHT_ACCEL").unwrap_or_else(|_| "tcg".into());
+    let minute = Duration::from_secs(60);
+    // Well under `signals::GRACE` (30 s), after which the shell stops at once anyway.
+    let within = Duration::from_secs(20);
+    for (signal, name, code) in [("TERM", "SIGTERM", 143), ("HUP", "SIGHUP", 129)] {
+        let case = dir.path().join(name);
+        let runtime = case.join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        // The shell replaces a sh that prints its process id first.
+        let command = format!(
+            "sh -c 'echo \"shell pid $$.\"; exec env GUESTWRIGHT_ACCEL={accel} \
+             XDG_RUNTIME_DIR={run} XDG_STATE_HOME={state} {bin} shell -a {img} -m /dev/sda'; \
+             echo \"shell exited with $?\"; sleep 600",
+            run = runtime.display(),
+            state = case.join("state").display(),
+            bin = guestwright_bin().display(),
+            img = img.display(),
+        );
+        let t = Tmux::start(&case, &command);
+        let s = t.wait_for("the prompt", 3 * minute, |s| s.contains("><fs> "));
+        let pid = s
+            .split("shell pid ")
+            .nth(1)
+            .and_then(|r| r.split('.').next())
+            .unwrap_or_else(|| panic!("no process id on the screen:\n{s}"))
+            .to_string();
+        // The appliance answers: the shell sits idle at the prompt with QEMU running.
+        t.text("cat /etc/hostname");
+        t.keys(&["Enter"]);
+        t.wait_for("the hostname", minute, |s| count(s, "testhost") == 1);
+        assert!(!processes_mentioning(runtime.to_str().unwrap()).is_empty());
+        std::thread::sleep(Duration::from_millis(500));
+        let sent = Instant::now();
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), "--", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{signal} {pid} failed");
+        let exited = format!("shell exited with {code}");
+        let s = t.wait_for(&exited, minute, |s| s.contains("shell exited with"));
+        let took = sent.elapsed();
+        assert!(s.contains(&exited), "{s}");
+        assert!(
+            took < within,
+            "{name} at the prompt took {took:?} to end the shell:\n{s}"
+        );
+        let line =
+            format!("guestwright: interrupted by {name}: stopped; the images were closed cleanly");
+        assert!(s.contains(&line), "{line:?} missing:\n{s}");
+        let left = processes_mentioning(runtime.to_str().unwrap());
+        assert!(left.is_empty(), "processes left behind: {left:?}");
+        eprintln!("{name} at the prompt: the shell ended after {took:?}");
+    }
+}

@@ -13,9 +13,18 @@
 //!
 //! The signals are blocked in every thread and taken by one thread with sigwait(2), so
 //! what handles them is ordinary code that may lock and write.
+//!
+//! The shell waiting for its next line has no call in flight to cancel: it would sit at
+//! its prompt until [`GRACE`] ran out. So the first signal also wakes that wait: a line
+//! read from a pipe or a file waits with poll(2) on a pipe this module writes to
+//! ([`wait_readable`]); the prompt (rustyline, which waits on the terminal itself) is sent
+//! SIGINT, which it answers by returning from the line, for as long as it says it is
+//! [`at_prompt`]. The shell then leaves as after `quit`.
 
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How long a stopping command may take before it is stopped at once.
@@ -23,6 +32,16 @@ pub const GRACE: Duration = Duration::from_secs(30);
 
 /// The first stop signal received, 0 before.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+/// A pipe written to at the first stop signal (read end, write end); never read, so it
+/// stays readable from then on.
+static WAKE: OnceLock<(OwnedFd, OwnedFd)> = OnceLock::new();
+
+/// Whether the shell's prompt is waiting for a line (see [`at_prompt`]).
+static AT_PROMPT: AtomicBool = AtomicBool::new(false);
+
+/// How often the prompt is sent SIGINT while it waits after a stop signal.
+const NUDGE: Duration = Duration::from_millis(100);
 
 /// Takes the stop signals for this process. Call first in `main`, before any thread is
 /// started: threads inherit the blocked set.
@@ -41,6 +60,12 @@ fn install_for(signals: &'static [libc::c_int]) {
         log::warn!("Ctrl-C and SIGTERM will not stop commands cleanly: {e}");
         return;
     }
+    match crate::sys::pipe() {
+        Ok(p) => {
+            let _ = WAKE.set(p);
+        }
+        Err(e) => log::warn!("SIGTERM will not stop the shell waiting for a line at once: {e}"),
+    }
     let spawned = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || loop {
@@ -49,6 +74,7 @@ fn install_for(signals: &'static [libc::c_int]) {
                 Ok(_) => {
                     log::debug!("{}: stopping", name(sig));
                     guestwright::interrupt::stop_all();
+                    wake_waiters(signals);
                     let _ = std::thread::Builder::new()
                         .name("stop-deadline".into())
                         .spawn(move || {
@@ -61,6 +87,69 @@ fn install_for(signals: &'static [libc::c_int]) {
         });
     if let Err(e) = spawned {
         log::warn!("Ctrl-C and SIGTERM will not stop commands cleanly: {e}");
+    }
+}
+
+/// Wakes what waits for the shell's next line: the pipe for [`wait_readable`], and SIGINT
+/// for the prompt, repeated while it still waits (a prompt entered just now may not take
+/// SIGINT yet). Never sends SIGINT where it is one of the stop signals taken here.
+fn wake_waiters(signals: &'static [libc::c_int]) {
+    if let Some((_, w)) = WAKE.get() {
+        // SAFETY: one byte from a live buffer to a descriptor we own.
+        let _ = unsafe { libc::write(w.as_raw_fd(), b"!".as_ptr().cast(), 1) };
+    }
+    if signals.contains(&libc::SIGINT) {
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("wake-prompt".into())
+        .spawn(|| loop {
+            if AT_PROMPT.load(Ordering::SeqCst) {
+                // SAFETY: kill(2) of this process with a signal its handlers take.
+                unsafe { libc::kill(libc::getpid(), libc::SIGINT) };
+            }
+            std::thread::sleep(NUDGE);
+        });
+}
+
+/// The shell says its prompt waits for a line (`true`) or no longer does. A stop signal
+/// received while it waits interrupts the wait; check [`received`] after setting it.
+pub fn at_prompt(waiting: bool) {
+    AT_PROMPT.store(waiting, Ordering::SeqCst);
+}
+
+/// Waits until `fd` has something to read, or fails once a stop signal was received.
+pub fn wait_readable(fd: RawFd) -> std::io::Result<()> {
+    let Some((r, _)) = WAKE.get() else {
+        return Ok(());
+    };
+    let mut fds = [
+        libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: r.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    loop {
+        // SAFETY: two valid pollfd entries we own.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if fds[1].revents != 0 {
+            return Err(std::io::Error::other("stopped by a signal"));
+        }
+        // Readable, at its end, or in error: the read says which.
+        return Ok(());
     }
 }
 

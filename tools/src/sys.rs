@@ -41,6 +41,23 @@ pub fn block_signals(signals: &[libc::c_int]) -> io::Result<()> {
     Ok(())
 }
 
+/// A pipe: (read end, write end), both close-on-exec.
+pub fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into the array we own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just opened and are owned by nobody else.
+    Ok(unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    })
+}
+
 /// Waits for one of the blocked stop signals and returns it.
 pub fn wait_stop_signal() -> libc::c_int {
     wait_signal(&STOP_SIGNALS)

@@ -19,8 +19,9 @@ use crate::edit::password::Secret;
 use crate::edit::{firstboot, shadow, ssh, text, timezone, udev, users};
 use crate::inspect::OsInfo;
 
-/// Files up to this size are uploaded with one atomic `replace_file`; larger ones stream to a
-/// temporary file that is then renamed.
+/// Files up to this size are uploaded with one `replace_file`; larger ones are streamed with
+/// `upload`, which replaces the file in the same way (a new unnamed file renamed over the old
+/// one when complete, with its owner and attributes), so a kill leaves no temporary name.
 const UPLOAD_INLINE_MAX: u64 = 2 << 20;
 
 /// What every operation may need besides the guest.
@@ -398,24 +399,8 @@ fn upload(g: &mut Guest<'_>, host: &std::path::Path, path: &str) -> Result<(), C
             file.read_to_end(&mut data).map_err(host_err)?;
             g.replace(&dest, existing.is_some(), &data)?;
         } else {
-            let tmp = format!(
-                "{}/.guestwright-upload-{}",
-                parent(&dest),
-                std::process::id()
-            );
-            g.h.upload(tmp.as_str(), &mut file)
-                .map_err(guest_err(format!(
-                    "cannot upload {} to {dest}",
-                    host.display()
-                )))?;
-            g.h.rename(tmp.as_str(), dest.as_str(), None, None)
-                .map_err(guest_err(format!(
-                    "cannot move the upload into place at {dest}"
-                )))?;
-            g.record(match existing {
-                Some(_) => Change::Modified { path: dest.clone() },
-                None => Change::Created { path: dest.clone() },
-            });
+            let what = host.display().to_string();
+            g.replace_stream(&dest, existing.is_some(), &mut file, &what)?;
         }
     }
     let cur = g.lstat(&dest)?.map(|s| s.mode & 0o7777);

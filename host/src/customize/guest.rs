@@ -394,6 +394,33 @@ impl<'h> Guest<'h> {
         Ok(())
     }
 
+    /// [`Guest::replace`] with content streamed from a host file (`what` names it): the
+    /// daemon's `upload` replaces the file the same way, through a new unnamed file renamed
+    /// over the old one when complete, keeping the old file's owner and attributes.
+    pub fn replace_stream(
+        &mut self,
+        path: &str,
+        existed: bool,
+        from: &mut std::fs::File,
+        what: &str,
+    ) -> Result<(), CustomizeError> {
+        if !self.way_clear(path, false)? {
+            return Ok(());
+        }
+        self.h.upload(path, from).map_err(guest_err(format!(
+            "cannot upload {what} to {path} in the guest"
+        )))?;
+        if self.dry_run {
+            self.diff
+                .push_str(&format!("Replaced: {path} (the content of {what})\n"));
+        }
+        self.changes.push(match existed {
+            true => Change::Modified { path: path.into() },
+            false => Change::Created { path: path.into() },
+        });
+        Ok(())
+    }
+
     /// Reads a file and writes it back through `edit` if that changes it.
     pub fn edit_file(
         &mut self,

@@ -80,7 +80,15 @@ pub fn run(shell: Shell) -> u8 {
          'quit' or Ctrl-D to leave. Ctrl-C cancels the running command.\n"
     );
     loop {
-        match editor.readline(PROMPT) {
+        // A stop signal while the prompt waits interrupts it (see `signals`).
+        crate::signals::at_prompt(true);
+        if crate::signals::received().is_some() {
+            crate::signals::at_prompt(false);
+            break;
+        }
+        let read = editor.readline(PROMPT);
+        crate::signals::at_prompt(false);
+        match read {
             Ok(line) => {
                 // A line with a key (luks-open) is never written to the history file.
                 let first = line.split_whitespace().next().unwrap_or("");
@@ -92,6 +100,11 @@ pub fn run(shell: Shell) -> u8 {
                 if stop == Err(Stop::Quit) || crate::signals::received().is_some() {
                     break;
                 }
+            }
+            // SIGTERM or SIGHUP while waiting: the shell goes.
+            Err(ReadlineError::Interrupted) if crate::signals::received().is_some() => {
+                println!();
+                break;
             }
             // Ctrl-C at the prompt only clears the line.
             Err(ReadlineError::Interrupted) => continue,

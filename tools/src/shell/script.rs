@@ -24,10 +24,11 @@ impl std::fmt::Debug for Reader {
 }
 
 impl Reader {
-    /// Lines of standard input.
+    /// Lines of standard input. A stop signal ends the wait for the next line (see
+    /// `signals::wait_readable`).
     pub fn stdin() -> Reader {
         Reader {
-            inner: Box::new(BufReader::new(io::stdin())),
+            inner: Box::new(BufReader::new(StoppableStdin)),
             name: "standard input".into(),
         }
     }
@@ -55,11 +56,23 @@ impl LineSource for Reader {
                 }
                 Some(String::from_utf8_lossy(&buf).into_owned())
             }
+            // SIGTERM or SIGHUP while waiting: no line, and the caller reports the signal.
+            Err(_) if crate::signals::received().is_some() => None,
             Err(e) => {
                 eprintln!("guestwright: cannot read {}: {e}", self.name);
                 None
             }
         }
+    }
+}
+
+/// Standard input whose reads wait with poll(2), so that a stop signal ends them.
+struct StoppableStdin;
+
+impl Read for StoppableStdin {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        crate::signals::wait_readable(libc::STDIN_FILENO)?;
+        io::stdin().lock().read(buf)
     }
 }
 
