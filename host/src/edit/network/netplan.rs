@@ -291,8 +291,9 @@ fn rewrite_block(
     let mut addresses = List::default();
     let mut routes = List::default();
     let mut ns_addresses = List::default();
-    let mut ns_other: Vec<Vec<u8>> = Vec::new();
-    let mut ns_other_base = ci + step;
+    // Other nameservers lines, each with its indentation relative to its own block's
+    // children (a file may repeat the key, each time indented its own way).
+    let mut ns_other: Vec<(usize, Vec<u8>)> = Vec::new();
     for &(s, e) in &entries {
         let Some(k) = (s..e).find(|&j| !is_blank_or_comment(&lines[j])) else {
             continue;
@@ -304,7 +305,6 @@ fn rewrite_block(
             Some(("routes", v)) => routes = parse_list(lines, k, e, v),
             Some(("nameservers", _)) => {
                 let (nci, subs) = children(lines, k, e);
-                ns_other_base = nci;
                 for (ss, se) in subs {
                     let Some(sk) = (ss..se).find(|&j| !is_blank_or_comment(&lines[j])) else {
                         continue;
@@ -317,7 +317,7 @@ fn rewrite_block(
                             lines[ss..se]
                                 .iter()
                                 .filter(|l| !is_blank_or_comment(l))
-                                .map(|l| l.body.to_vec()),
+                                .map(|l| (indent_of(l).saturating_sub(nci), l.body.to_vec())),
                         ),
                     }
                 }
@@ -407,9 +407,7 @@ fn rewrite_block(
             put(ci + step, b"addresses:");
             ns_addresses.put(ci + 2 * step, &mut put);
         }
-        for l in &ns_other {
-            let ind = text::indent(l).len();
-            let rel = ind.saturating_sub(ns_other_base);
+        for (rel, l) in &ns_other {
             put(ci + step + rel, text::trim(l));
         }
     }
