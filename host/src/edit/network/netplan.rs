@@ -132,8 +132,14 @@ fn find_iface(lines: &[Line<'_>], iface: &str) -> Option<(usize, usize)> {
                 continue; // flow style: not ours to edit
             }
             let end = block_end(lines, d);
-            let set_name = (d + 1..end).any(|j| {
-                key_of(&lines[j]).is_some_and(|(k, v)| k == "set-name" && scalar(v) == iface)
+            // `set-name` counts as the interface's own key only, never a line deeper down
+            // (which the rewrite may not keep where it was).
+            let (_, keys) = children(lines, d, end);
+            let set_name = keys.iter().any(|&(ks, ke)| {
+                (ks..ke)
+                    .find(|&j| !is_blank_or_comment(&lines[j]))
+                    .and_then(|j| key_of(&lines[j]))
+                    .is_some_and(|(k, v)| k == "set-name" && scalar(v) == iface)
             });
             if id == iface || set_name {
                 return Some((d, end));
