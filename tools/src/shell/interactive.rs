@@ -167,7 +167,8 @@ fn plain_line() -> Option<Result<String, ReadlineError>> {
         return None;
     }
     let mut line = String::new();
-    Some(match std::io::stdin().lock().read_line(&mut line) {
+    let read = std::io::stdin().lock().read_line(&mut line);
+    Some(match read {
         Ok(0) => Err(ReadlineError::Eof),
         Ok(_) => {
             let trimmed = line.trim_end_matches(['\n', '\r']).len();
