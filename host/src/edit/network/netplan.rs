@@ -224,8 +224,11 @@ fn parse_list(lines: &[Line<'_>], key_line: usize, end: usize, inline: &[u8]) ->
         }
         let t = text::trim(line.body);
         let ind = indent_of(line);
-        if (t.starts_with(b"- ") || t == b"-") && item_indent.is_none_or(|ii| ii == ind) {
-            item_indent = Some(ind);
+        // An item indented less than the first one (not YAML, but found in files) starts an
+        // item too: it is written back at the list's indentation, where a second run must
+        // find it the same.
+        if (t.starts_with(b"- ") || t == b"-") && item_indent.is_none_or(|ii| ind <= ii) {
+            item_indent.get_or_insert(ind);
             items.push((ind, vec![line]));
             continue;
         }
