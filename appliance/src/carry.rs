@@ -87,6 +87,9 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("mkfs.btrfs", &[], &[]),
     tool("mkswap", &[], &[]),
     tool("cryptsetup", &[], &[]),
+    // guestfish's grep family and `file`, which print what these tools print.
+    tool("grep", &[], &[]),
+    tool("file", &[], &["/usr/lib/file/magic.mgc"]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).

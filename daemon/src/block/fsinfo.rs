@@ -7,7 +7,7 @@ use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::probe::{self, Kind, Probe};
 use crate::{block::luks, block::lvm, block::parts, boot::tools};
-use guestwright_protocol::{BlkidInfo, Device, Filesystem};
+use guestwright_protocol::{BlkidInfo, Device, Filesystem, KeyValue};
 use std::io;
 use std::path::Path;
 
@@ -221,5 +221,51 @@ pub fn feature_available(modules: &Modules, groups: &[String]) -> io::Result<boo
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+/// `tune2fs_l`: the superblock as `tune2fs -l` lists it, as `key: value` pairs. Values
+/// `<none>`, `<not available>` and `(none)` become empty, as in guestfish; a line without a
+/// colon is a key with an empty value; the version banner is left out.
+pub fn tune2fs_l(path: &Path) -> io::Result<Vec<KeyValue>> {
+    let out = tools::run("tune2fs", &[Path::new("-l"), path])?;
+    Ok(parse_tune2fs_l(&String::from_utf8_lossy(&out.stdout)))
+}
+
+fn parse_tune2fs_l(text: &str) -> Vec<KeyValue> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("tune2fs "))
+        .map(|l| match l.split_once(':') {
+            Some((key, value)) => {
+                let value = value.trim_start();
+                let value = match value {
+                    "<none>" | "<not available>" | "(none)" => "",
+                    v => v,
+                };
+                KeyValue::new(key, value)
+            }
+            None => KeyValue::new(l, ""),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tune2fs_tests {
+    use super::*;
+
+    #[test]
+    fn tune2fs_lines_become_pairs_as_guestfish_splits_them() {
+        let text = "tune2fs 1.47.0 (5-Feb-2023)\nFilesystem volume name:   bare\n\
+                    Last mounted on:          <not available>\n\
+                    Filesystem flags:         signed_directory_hash \nno colon\n";
+        assert_eq!(
+            parse_tune2fs_l(text),
+            [
+                KeyValue::new("Filesystem volume name", "bare"),
+                KeyValue::new("Last mounted on", ""),
+                KeyValue::new("Filesystem flags", "signed_directory_hash "),
+                KeyValue::new("no colon", ""),
+            ]
+        );
     }
 }

@@ -28,6 +28,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mkfs.btrfs", "btrfs-progs"),
     ("mkswap", "util-linux"),
     ("cryptsetup", "cryptsetup-bin"),
+    ("grep", "grep"),
+    ("file", "file"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {

@@ -28,7 +28,17 @@ pub fn commands() -> impl Iterator<Item = &'static OpInfo> {
 
 /// guestfish's names for operations the table names otherwise, so that guestfish scripts
 /// run unchanged. Names only: the operation is the table's.
-pub const GUESTFISH_NAMES: &[(&str, &str)] = &[("cat", "read_file"), ("write", "write_file")];
+pub const GUESTFISH_NAMES: &[(&str, &str)] = &[
+    ("cat", "read_file"),
+    ("write", "write_file"),
+    ("unmount", "umount"),
+    ("unmount_all", "umount_all"),
+    ("get_e2label", "vfs_label"),
+    ("get_e2uuid", "vfs_uuid"),
+    ("set_e2label", "set_label"),
+    ("set_e2uuid", "set_uuid"),
+    ("ping_daemon", "ping"),
+];
 
 /// guestfish names whose result guestfish prints as a string where the table's operation
 /// returns bytes: what precedes the first NUL byte, then a newline. So `cat` of a file without
