@@ -66,7 +66,8 @@ fn readers_print_what_the_guest_holds_and_change_nothing() {
     );
     assert_eq!(
         ok(&["ls", "-a", i, "-R", "/etc/network"]),
-        "/etc/network/interfaces\n"
+        "/interfaces\n",
+        "virt-ls -R names paths below the directory"
     );
     let sums = ok(&["ls", "-a", i, "--checksum", "/etc/network"]);
     let expected = run(std::process::Command::new("sh").arg("-c").arg(
@@ -232,11 +233,10 @@ fn errors_say_what_went_wrong_with_the_documented_exit_codes() {
     let out = gw(&["cat", "-a", s(&img), "/etc/no-such-file"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("guestwright: ")
-            && err.contains("/etc/no-such-file")
-            && err.contains("ENOENT"),
-        "{err}"
+    // As virt-cat says it.
+    assert_eq!(
+        err,
+        "libguestfs: error: download: /etc/no-such-file: No such file or directory\n"
     );
 
     let out = gw(&["cat", "-a", "/nonexistent.img", "/etc/hostname"]);
@@ -533,7 +533,7 @@ fn an_error_about_a_guest_path_with_a_newline_is_one_line() {
     let err = String::from_utf8_lossy(&r.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("/etc/no\\nsuch") && err.contains("ENOENT"),
+        err.contains("/etc/no\\nsuch") && err.contains("No such file or directory"),
         "{err}"
     );
 }
