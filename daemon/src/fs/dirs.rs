@@ -181,7 +181,10 @@ pub fn ll(path: &GuestPath) -> io::Result<String> {
 }
 
 /// Formats `ls -la` lines (see [`ll`]); `now` decides which dates show the year.
-fn ls_la(rows: &[(Vec<u8>, Stat, Option<Vec<u8>>)], now: i64) -> String {
+/// One `ls -la` line's facts: the name, its stat, a symlink's target.
+type LsRow = (Vec<u8>, Stat, Option<Vec<u8>>);
+
+fn ls_la(rows: &[LsRow], now: i64) -> String {
     let size_of = |s: &Stat| match s.kind() {
         FileKind::BlockDevice | FileKind::CharDevice => {
             format!("{}, {}", s.rdev_major(), s.rdev_minor())
