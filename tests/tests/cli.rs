@@ -119,10 +119,7 @@ fn readers_print_what_the_guest_holds_and_change_nothing() {
         .and_then(|l| l.split_whitespace().nth(4))
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no size for /dev/sda2: {long}"));
-    assert!(
-        root_size > 0 && root_size <= DEBIAN_ROOT_SIZE as u64,
-        "{long}"
-    );
+    assert!(root_size > 0 && root_size <= DEBIAN_ROOT_SIZE, "{long}");
     let all = ok(&["filesystems", "-a", i, "--all"]);
     assert!(
         all.contains("/dev/sda\n") && all.contains("/dev/sda2\n"),
