@@ -87,6 +87,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("mkfs.btrfs", &[], &[]),
     tool("mkswap", &[], &[]),
     tool("cryptsetup", &[], &[]),
+    tool("mdadm", &[], &[]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).

@@ -28,6 +28,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mkfs.btrfs", "btrfs-progs"),
     ("mkswap", "util-linux"),
     ("cryptsetup", "cryptsetup-bin"),
+    ("mdadm", "mdadm"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {
