@@ -90,6 +90,7 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     // guestfish's grep family and `file`, which print what these tools print.
     tool("grep", &[], &[]),
     tool("file", &[], &["/usr/lib/file/magic.mgc"]),
+    tool("mdadm", &[], &[]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).

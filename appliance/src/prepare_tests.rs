@@ -432,6 +432,7 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
         "mkfs.btrfs" => (&["{tool}", "-q", "-f", "{img}"], Some(128 * MIB)),
         "mkswap" => (&["{tool}", "{img}"], Some(MIB)),
         "cryptsetup" => (&["{tool}", "--version"], None),
+        "mdadm" => (&["{tool}", "--version"], None),
         _ => return None,
     })
 }

@@ -755,6 +755,25 @@ define_operations! {
     /// Close a LUKS volume opened with `luks_open` (`/dev/mapper/NAME`).
     LuksClose luks_close(device: VolumeName) -> ()
         { group: luks, access: Read, stream: None }
+
+    /// The md RAID arrays (`/dev/md127`, ...), assembling those on the disks first.
+    ListMdDevices list_md_devices() -> Vec<Device>
+        { group: mdadm, access: Read, stream: None }
+
+    /// Facts about an md array as `key=value` lines from `mdadm --detail --export`, keys
+    /// lower case without `MD_` (`level`, `devices`, `metadata`, `uuid`, `name`).
+    MdDetail md_detail(md: Device) -> Vec<String>
+        { group: mdadm, access: Read, stream: None }
+
+    /// Create md array `/dev/md/NAME` (metadata 1.2) from `devices` (a space-separated
+    /// list in the shell) at `level` (`raid1` unless given: raid0, raid1, raid4, raid5,
+    /// raid6, raid10, linear). The kernel numbers it: `/dev/md127` for the first.
+    MdCreate md_create(name: String, devices: Vec<Device>) [level: String] -> ()
+        { group: mdadm, access: Write, stream: None }
+
+    /// Stop an md array (`/dev/mdN`).
+    MdStop md_stop(md: Device) -> ()
+        { group: mdadm, access: Write, stream: None }
     // ==== end of block devices ====
 
     // ==== guestfish commands (issue 11 step 2): names, argument orders and results as in

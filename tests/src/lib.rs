@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 mod guests;
 mod images;
 mod luks;
+mod parity;
 pub mod tree;
 pub use guests::*;
 pub use images::{mbr_boot_lvm_root, LVM_BOOT, LVM_ROOT, LVM_SWAP, LVM_VG};
 pub use luks::*;
+pub use parity::*;
 use std::process::{Command, Output};
 
 /// Runs a host command and insists on success.

@@ -6,7 +6,7 @@ use crate::block::blockdev;
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::probe::{self, Kind, Probe};
-use crate::{block::luks, block::lvm, block::parts, boot::tools};
+use crate::{block::luks, block::lvm, block::md, block::parts, boot::tools};
 use guestwright_protocol::{BlkidInfo, Device, Filesystem, KeyValue};
 use std::io;
 use std::path::Path;
@@ -49,6 +49,13 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
         }
         out.push(entry(device, found));
     };
+    // md members make the daemon assemble their arrays first, so the listing names the
+    // arrays (and the LVM physical volumes on them) instead of the members.
+    if !md::assembled() && has_md_member(disks)? {
+        if let Err(e) = md::assemble_once(modules) {
+            info!("md arrays not assembled: {e}");
+        }
+    }
     for index in 0..disks.len() {
         let Some(disk) = disks.kernel_name(index) else {
             continue;
@@ -56,6 +63,9 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
         let disk_path = Path::new("/dev").join(disk);
         let partitions = blockdev::kernel_partitions(disk)?;
         if partitions.is_empty() {
+            if md::is_member(disk) {
+                continue;
+            }
             let found = probe_path(&disk_path)?;
             push(disks.to_user(&disk_path.to_string_lossy()), found);
             continue;
@@ -66,8 +76,16 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
                 continue;
             }
             let node = blockdev::partition_node(disk, p.number);
+            if md::is_member(&node.file_name().unwrap_or_default().to_string_lossy()) {
+                continue;
+            }
             let found = probe_path(&node)?;
             push(disks.to_user(&node.to_string_lossy()), found);
+        }
+    }
+    for array in md::list() {
+        if let Ok(found) = probe_path(Path::new(array.as_str())) {
+            push(array, found);
         }
     }
     for map in luks::opened() {
@@ -93,6 +111,30 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
         Err(e) => return Err(e),
     }
     Ok(out)
+}
+
+/// Whether a disk or partition carries an md superblock.
+fn has_md_member(disks: &Disks) -> io::Result<bool> {
+    for index in 0..disks.len() {
+        let Some(disk) = disks.kernel_name(index) else {
+            continue;
+        };
+        let partitions = blockdev::kernel_partitions(disk)?;
+        let nodes: Vec<std::path::PathBuf> = if partitions.is_empty() {
+            vec![Path::new("/dev").join(disk)]
+        } else {
+            partitions
+                .iter()
+                .map(|p| blockdev::partition_node(disk, p.number))
+                .collect()
+        };
+        for node in nodes {
+            if probe_path(&node)?.is_some_and(|p| p.fstype == "linux_raid_member") {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// blkid's `TYPE` of a device: empty when nothing is recognised, and for a partition table

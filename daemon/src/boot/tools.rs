@@ -30,6 +30,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("cryptsetup", "cryptsetup-bin"),
     ("grep", "grep"),
     ("file", "file"),
+    ("mdadm", "mdadm"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {

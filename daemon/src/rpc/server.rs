@@ -1078,6 +1078,41 @@ impl Daemon for Server {
     fn luks_close(&self, _: &mut Call, device: VolumeName) -> io::Result<()> {
         crate::block::luks::close(&device.0)
     }
+
+    fn list_md_devices(&self, _: &mut Call) -> io::Result<Vec<Device>> {
+        crate::block::md::assemble_once(&self.modules)?;
+        Ok(crate::block::md::list())
+    }
+
+    fn md_detail(&self, _: &mut Call, md: ResolvedDevice) -> io::Result<Vec<String>> {
+        Ok(crate::block::md::detail(&self.modules, md.node())?
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect())
+    }
+
+    fn md_create(
+        &self,
+        _: &mut Call,
+        name: String,
+        devices: Vec<ResolvedDevice>,
+        level: Option<String>,
+    ) -> io::Result<()> {
+        let nodes: Vec<String> = devices
+            .iter()
+            .map(|d| d.node().to_string_lossy().into_owned())
+            .collect();
+        crate::block::md::create(
+            &self.modules,
+            &name,
+            level.as_deref().unwrap_or("raid1"),
+            &nodes,
+        )
+    }
+
+    fn md_stop(&self, _: &mut Call, md: ResolvedDevice) -> io::Result<()> {
+        crate::block::md::stop(&self.modules, md.node())
+    }
     // ==== end of block devices ====
 
     // ==== guestfish commands (issue 11 step 2) ====
