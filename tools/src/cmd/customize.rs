@@ -141,8 +141,9 @@ impl Args for OperationArgs {
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     /// Change nothing: open the images read-only, run the operations against a throw-away
-    /// overlay and print a unified diff of every file that would change.
-    #[arg(short = 'n', long)]
+    /// overlay and print a unified diff of every file that would change (password hashes
+    /// hidden). `--dryrun` is virt-customize's other spelling.
+    #[arg(short = 'n', long, visible_alias = "dryrun")]
     pub dry_run: bool,
     /// Print the report of what changed as JSON on standard output.
     #[arg(long)]
