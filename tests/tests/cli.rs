@@ -720,3 +720,47 @@ fn ctrl_c_during_tar_out_leaves_the_host_file_as_it_was() {
     );
     assert_eq!(std::fs::read(&archive).unwrap(), b"precious\n");
 }
+
+/// `--network` was guestwright's interface option; in virt-customize it is a flag about the
+/// appliance's network. The flag is accepted and says what happens (no network yet); the
+/// old spelling with an argument still works as --net-config, with a warning.
+#[test]
+fn customize_network_is_virt_customizes_flag_and_its_old_meaning_warns() {
+    let missing = "/nonexistent/customize-network.img";
+    let out = gw(&[
+        "customize",
+        "-a",
+        missing,
+        "--network",
+        "--run-command",
+        "true",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--network: guestwright's appliance has no network yet, so --run-command runs without one"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let out = gw(&[
+        "customize",
+        "-a",
+        missing,
+        "--no-network",
+        "--run-command",
+        "true",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("no network yet"), "{err}");
+    let out = gw(&[
+        "customize",
+        "-a",
+        missing,
+        "--dryrun",
+        "--network",
+        "eth0:bogus",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("now --net-config"), "{err}");
+    assert!(err.contains("invalid --net-config"), "{err}");
+}
