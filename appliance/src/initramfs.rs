@@ -8,8 +8,10 @@
 //! - `/modules/modules.index`: one line per included module (boot or extra),
 //!   `name dep1 dep2 ...` (its direct dependencies), each line after those of its dependencies.
 //! - `/etc/guestwright/carried`: one line per carried tool, `name /absolute/path`.
-//! - the directories of a root filesystem, `/etc/mtab -> /proc/mounts`, and an `/etc/passwd`
-//!   and `/etc/group` that know root.
+//! - the directories of a root filesystem and `/etc/mtab -> /proc/mounts`. No `/etc/passwd`
+//!   nor `/etc/group`: libguestfs's appliance has none either, so the tools it runs print
+//!   ids, not names (`tune2fs -l`: "Reserved blocks uid: 0 (user unknown)"), and scripts
+//!   written against guestfish compare with that.
 //!
 //! The **extras** archive (`extras`), attached read-only as a raw disk with serial
 //! [`EXTRAS_SERIAL`], holds everything else: the other modules at `/modules/<name>.ko` and the
@@ -101,10 +103,6 @@ pub(crate) fn write(
     }
     cpio.file("/init", 0o755, daemon).map_err(written)?;
     cpio.symlink("/etc/mtab", "/proc/mounts").map_err(written)?;
-    cpio.file("/etc/passwd", 0o644, b"root:x:0:0:root:/root:/bin/sh\n")
-        .map_err(written)?;
-    cpio.file("/etc/group", 0o644, b"root:x:0:\n")
-        .map_err(written)?;
 
     sizes.modules = write_modules(&mut cpio, &mut extras, modules).map_err(|e| match e {
         WriteError::Io(source) => written(source),

@@ -64,6 +64,7 @@ impl StatNs {
 }
 
 impl ShellText for StatNs {
+    const STRUCT: bool = true;
     fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
         for (name, value) in self.fields() {
             out.extend_from_slice(format!("{name}: {value}\n").as_bytes());

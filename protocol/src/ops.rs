@@ -997,5 +997,30 @@ define_operations! {
     /// Resizes an ext2/3/4 filesystem to `size` bytes (see `resize2fs`).
     Resize2fsSize resize2fs_size(device: Device, size: ByteSize) -> ()
         { group: mkfs, access: Write, stream: None }
+
+    /// The `lstatns` of each of `names` in the directory `path`, in one call (what `ls -l`
+    /// style listings use). A name that cannot be lstat'd gets a struct with `st_ino` -1.
+    Lstatnslist lstatnslist(path: GuestPath, names: Vec<String>) -> Vec<StatNs>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The target of each of `names` in the directory `path` that is a symbolic link, in
+    /// one call; the empty string for a name that is not a link.
+    Readlinklist readlinklist(path: GuestPath, names: Vec<String>) -> Vec<String>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// Writes `len` bytes of the octet `c` (0 to 255) at the start of the file `path`,
+    /// creating it if needed (a longer existing file keeps its later bytes).
+    Fill fill(c: i32, len: i32, path: GuestPath) -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// Writes `len` bytes of `pattern` repeated (the last repetition cut short) at the start
+    /// of the file `path`, creating it if needed (a longer file keeps its later bytes).
+    FillPattern fill_pattern(pattern: String, len: i32, path: GuestPath) -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// Creates `nr` empty files in the directory `dir`, named `00000000` to `nr - 1` in
+    /// eight digits.
+    FillDir fill_dir(dir: GuestPath, nr: i32) -> ()
+        { group: files, access: Write, stream: None, needs: root }
     // ==== end of guestfish commands ====
 }

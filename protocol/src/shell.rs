@@ -118,16 +118,121 @@ impl ShellArg for bool {
         }
     }
 }
+/// How guestfish reads an integer argument: gnulib's `xstrtoll` with base 0 (`0x1f` is hex,
+/// `017` octal) and the size suffixes `k`/`K`, `M`, `G`, `T`, `P`, `E`, `Z`, `Y` (powers of
+/// 1024; `KiB` the same, `KB` powers of 1000). `Err` holds xstrtoll's code, which guestfish
+/// prints: 1 overflow, 2 a character after the number, 3 both, 4 no number.
+pub fn xstrtoll(word: &str) -> Result<i64, u32> {
+    const OVERFLOW: u32 = 1;
+    const BAD_SUFFIX: u32 = 2;
+    const INVALID: u32 = 4;
+    let b = word.as_bytes();
+    let mut i = 0;
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    let negative = b.get(i) == Some(&b'-');
+    if matches!(b.get(i), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    let (radix, start) = if b.get(i) == Some(&b'0')
+        && matches!(b.get(i + 1), Some(b'x' | b'X'))
+        && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+    {
+        (16, i + 2)
+    } else if b.get(i) == Some(&b'0') {
+        (8, i)
+    } else {
+        (10, i)
+    };
+    let mut end = start;
+    let mut value: i128 = 0;
+    while let Some(d) = b.get(end).and_then(|&c| (c as char).to_digit(radix)) {
+        value = (value * i128::from(radix) + i128::from(d)).min(i128::from(u64::MAX) + 1);
+        end += 1;
+    }
+    let mut err = 0;
+    let mut value = if end == start {
+        // No digits: a lone suffix ("k") counts as 1 of it, anything else is no number.
+        if b.get(end).is_some_and(|c| b"kKMGTPEZY".contains(c)) {
+            1
+        } else {
+            return Err(INVALID);
+        }
+    } else if negative {
+        -value
+    } else {
+        value
+    };
+    let clamp = |v: i128, err: &mut u32| -> i128 {
+        if v > i128::from(i64::MAX) {
+            *err |= OVERFLOW;
+            i128::from(i64::MAX)
+        } else if v < i128::from(i64::MIN) {
+            *err |= OVERFLOW;
+            i128::from(i64::MIN)
+        } else {
+            v
+        }
+    };
+    value = clamp(value, &mut err);
+    let Some(&suffix) = b.get(end) else {
+        return if err == 0 { Ok(value as i64) } else { Err(err) };
+    };
+    let power = match suffix {
+        b'k' | b'K' => 1,
+        b'M' => 2,
+        b'G' => 3,
+        b'T' => 4,
+        b'P' => 5,
+        b'E' => 6,
+        b'Z' => 7,
+        b'Y' => 8,
+        _ => return Err(err | BAD_SUFFIX),
+    };
+    let (base, len): (i128, usize) = match (b.get(end + 1), b.get(end + 2)) {
+        (Some(b'i'), Some(b'B')) => (1024, 3),
+        (Some(b'B' | b'D'), _) => (1000, 2),
+        _ => (1024, 1),
+    };
+    for _ in 0..power {
+        value = clamp(value * base, &mut err);
+    }
+    if end + len < b.len() {
+        err |= BAD_SUFFIX;
+    }
+    if err == 0 {
+        Ok(value as i64)
+    } else {
+        Err(err)
+    }
+}
+
+/// The message guestfish prints for an integer argument it cannot read (`head-n: nrlines:
+/// invalid integer parameter (xstrtoll returned 4)`), or None when it reads it. `bits` is
+/// 32 for guestfish's `Int` arguments (checked against the signed 32-bit range) and 64 for
+/// `Int64`.
+pub fn fish_int_error(command: &str, name: &str, word: &str, bits: u32) -> Option<String> {
+    match xstrtoll(word) {
+        Err(code) => Some(format!(
+            "{command}: {name}: invalid integer parameter (xstrtoll returned {code})"
+        )),
+        Ok(v) if bits == 32 && i32::try_from(v).is_err() => {
+            Some(format!("{command}: {name}: integer out of range"))
+        }
+        Ok(_) => None,
+    }
+}
+
 macro_rules! int_arg {
     ($($t:ty),*) => {$(
         impl ShellArg for $t {
             const KIND: ArgKind = ArgKind::Int;
             fn parse_word(word: &str) -> Result<Self, ArgError> {
-                let parsed = match word.strip_prefix("0x") {
-                    Some(hex) => <$t>::from_str_radix(hex, 16),
-                    None => word.parse(),
-                };
-                parsed.map_err(|_| ArgError(format!("'{word}' is not a number in range")))
+                xstrtoll(word)
+                    .ok()
+                    .and_then(|v| <$t>::try_from(v).ok())
+                    .ok_or_else(|| ArgError(format!("'{word}' is not a number in range")))
             }
         }
     )*};
@@ -519,7 +624,8 @@ impl ShellText for DirListing {
 }
 
 struct_text! {
-    Stat { dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime, atime_nsec, mtime, mtime_nsec, ctime, ctime_nsec }
+    // guestfish 1.48 prints stat and lstat without the nanoseconds (see statns for them).
+    Stat { dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime, mtime, ctime }
     StatVfs { bsize, frsize, blocks, bfree, bavail, files, ffree, favail, fsid, flag, namemax }
 }
 
@@ -604,6 +710,36 @@ struct_text! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_read_as_guestfish_reads_them() {
+        assert_eq!(xstrtoll("42"), Ok(42));
+        assert_eq!(xstrtoll("-3"), Ok(-3));
+        assert_eq!(xstrtoll("0x1f"), Ok(31));
+        assert_eq!(xstrtoll("010"), Ok(8));
+        assert_eq!(xstrtoll("1k"), Ok(1024));
+        assert_eq!(xstrtoll("2M"), Ok(2 << 20));
+        assert_eq!(xstrtoll("1KiB"), Ok(1024));
+        assert_eq!(xstrtoll("1KB"), Ok(1000));
+        assert_eq!(xstrtoll("k"), Ok(1024));
+        assert_eq!(xstrtoll("abc"), Err(4));
+        assert_eq!(xstrtoll(""), Err(4));
+        assert_eq!(xstrtoll("12x"), Err(2));
+        assert_eq!(xstrtoll("1m"), Err(2));
+        assert_eq!(xstrtoll("99999999999999999999"), Err(1));
+        assert_eq!(xstrtoll("99999999999999999999x"), Err(3));
+        assert_eq!(
+            fish_int_error("head-n", "nrlines", "abc", 32).as_deref(),
+            Some("head-n: nrlines: invalid integer parameter (xstrtoll returned 4)")
+        );
+        assert_eq!(
+            fish_int_error("head-n", "nrlines", "4294967296", 32).as_deref(),
+            Some("head-n: nrlines: integer out of range")
+        );
+        assert_eq!(fish_int_error("head-n", "nrlines", "10", 32), None);
+        assert_eq!(u32::parse_word("7").unwrap(), 7);
+        assert!(u32::parse_word("-1").is_err());
+    }
 
     #[test]
     fn sizes_mean_bytes() {

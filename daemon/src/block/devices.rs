@@ -48,6 +48,34 @@ fn letters_index(letters: &str) -> Option<usize> {
     Some(n - 1)
 }
 
+/// The SCSI disk device number of `/dev/sdX[N]`: 16 minors per disk (the whole disk and
+/// partitions 1 to 15), disks 0-15 on major 8, 16-127 on majors 65-71, 128-255 on 128-135.
+/// None for the names the sd driver numbers dynamically (partition 16 and up, disk 256 on).
+fn sd_dev_t(name: &str) -> Option<u64> {
+    let rest = name.strip_prefix("/dev/sd")?;
+    let split = rest
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let (letters, digits) = rest.split_at(split);
+    let index = letters_index(letters)?;
+    let part: u32 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
+    if part > 15 || index > 255 {
+        return None;
+    }
+    let group = (index / 16) as u32;
+    let major = match group {
+        0 => 8,
+        1..=7 => 64 + group,
+        _ => 128 + group - 8,
+    };
+    let minor = (index % 16) as u32 * 16 + part;
+    Some(libc::makedev(major, minor))
+}
+
 fn partition_name(disk: &str, number: u32) -> String {
     if disk.ends_with(|c: char| c.is_ascii_digit()) {
         format!("{disk}p{number}")
@@ -196,6 +224,23 @@ impl Disks {
         Device::from(kernel_path)
     }
 
+    /// The device number a file's `st_dev` would have in libguestfs's appliance, where the
+    /// disks are SCSI disks: `/dev/sda` is 8:0, `/dev/sda1` 8:1, `/dev/sdb1` 8:17. Our
+    /// appliance's virtio numbers (254:N) would differ from one kernel to the next and from
+    /// what scripts written for guestfish compare with. Other devices (device-mapper, md)
+    /// keep their numbers, as they have the same ones in both appliances.
+    pub fn user_dev_t(&self, dev: u64) -> u64 {
+        let (major, minor) = (libc::major(dev), libc::minor(dev));
+        let Ok(link) = fs::read_link(format!("/sys/dev/block/{major}:{minor}")) else {
+            return dev;
+        };
+        let Some(name) = link.file_name().and_then(|n| n.to_str()) else {
+            return dev;
+        };
+        let user = self.to_user(&format!("/dev/{name}"));
+        sd_dev_t(user.as_str()).unwrap_or(dev)
+    }
+
     /// The whole disks.
     pub fn list(&self) -> io::Result<Vec<BlockDevice>> {
         self.kernel
@@ -314,5 +359,23 @@ mod tests {
             kernel: vec!["nvme0n1".into()],
         };
         assert_eq!(n.to_user("/dev/nvme0n1p3").as_str(), "/dev/sda3");
+    }
+
+    #[test]
+    fn sd_numbers_follow_the_scsi_disk_driver() {
+        let n = |name: &str| sd_dev_t(name).map(|d| (libc::major(d), libc::minor(d)));
+        assert_eq!(n("/dev/sda"), Some((8, 0)));
+        assert_eq!(n("/dev/sda1"), Some((8, 1)));
+        assert_eq!(n("/dev/sdb1"), Some((8, 17)));
+        assert_eq!(n("/dev/sdp15"), Some((8, 255)));
+        assert_eq!(n("/dev/sdq"), Some((65, 0)));
+        assert_eq!(n("/dev/sddx"), Some((71, 240)));
+        assert_eq!(n("/dev/sddy"), Some((128, 0)));
+        assert_eq!(n("/dev/sda16"), None);
+        assert_eq!(n("/dev/vda1"), None);
+        assert_eq!(n("/dev/sd1"), None);
+        // As guestfish prints them: st_dev of a file on sda1 and sdb1.
+        assert_eq!(sd_dev_t("/dev/sda1"), Some(2049));
+        assert_eq!(sd_dev_t("/dev/sdb1"), Some(2065));
     }
 }

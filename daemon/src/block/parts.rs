@@ -677,7 +677,10 @@ pub fn delete(path: &Path, partnum: u32) -> io::Result<()> {
 /// `part_list`.
 pub fn list(path: &Path) -> io::Result<Vec<PartitionEntry>> {
     let mut disk = Disk::open(path, false)?;
-    let table = disk.read_table()?;
+    let table = match disk.read_table() {
+        Ok(table) => table,
+        Err(e) => return whole_disk_filesystem(&mut disk).ok_or(e),
+    };
     let s = disk.sector;
     Ok(match &table {
         Table::Gpt(g) => g
@@ -718,6 +721,31 @@ pub fn list(path: &Path) -> io::Result<Vec<PartitionEntry>> {
                 }
             })
             .collect(),
+    })
+}
+
+/// A disk without a partition table that holds a filesystem parted recognises is, to parted
+/// and so to libguestfs's `part_list`, one partition covering the disk (its "loop" label).
+fn whole_disk_filesystem(disk: &mut Disk<'_>) -> Option<Vec<PartitionEntry>> {
+    use crate::probe::{Fs, Kind};
+    let found = crate::probe::probe(&mut disk.file, disk.size).ok()??;
+    let parted_knows = match found.kind {
+        Kind::Filesystem(fs) => !matches!(fs, Fs::Exfat | Fs::Iso9660 | Fs::Squashfs),
+        Kind::Swap => true,
+        _ => false,
+    };
+    parted_knows.then(|| {
+        vec![PartitionEntry {
+            partnum: 1,
+            start: 0,
+            end: disk.size.saturating_sub(1),
+            size: disk.size,
+            gpt_type: None,
+            mbr_id: None,
+            name: None,
+            bootable: false,
+            uuid: None,
+        }]
     })
 }
 

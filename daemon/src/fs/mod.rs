@@ -10,6 +10,7 @@ pub mod fileops;
 pub mod files;
 pub mod glob;
 pub mod guestfs;
+pub mod lists;
 pub mod mkfs;
 pub mod mounts;
 pub mod replace;

@@ -4,7 +4,9 @@ use crate::block::blockdev::ResolvedDevice;
 use crate::boot::modules::Modules;
 use crate::fs::guestfs::{self, SYSROOT};
 use crate::sys;
-use guestwright_protocol::{unescape_octal, Device, FsType, GuestPath, KeyValue, MountEntry};
+use guestwright_protocol::{
+    unescape_octal, Device, Errno, FsType, GuestPath, KeyValue, MountEntry, RemoteError,
+};
 use guestwright_sync::Mutex;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -124,7 +126,17 @@ impl Mounts {
             }
             PathBuf::from(SYSROOT)
         } else {
-            let dir = guestfs::open(mountpoint, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+            let dir =
+                guestfs::open(mountpoint, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(|e| {
+                    match e.raw_os_error() {
+                        // Worded as mount(8) words it, which libguestfs passes on.
+                        Some(libc::ENOENT | libc::ENOTDIR) => io::Error::other(RemoteError::new(
+                            Errno::ENOTDIR,
+                            format!("mount: {mountpoint}: mount point is not a directory"),
+                        )),
+                        _ => e,
+                    }
+                })?;
             guestfs::real_path(&dir)?
         };
         let (mut flags, data) = parse_options(options.unwrap_or(""));

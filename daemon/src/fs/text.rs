@@ -306,7 +306,12 @@ pub fn statns(path: &GuestPath, follow: bool) -> io::Result<StatNs> {
     } else {
         fileops::lstat_raw(path)?
     };
-    Ok(StatNs {
+    Ok(to_statns(&s))
+}
+
+/// The protocol's `statns` of a kernel stat.
+pub fn to_statns(s: &libc::stat) -> StatNs {
+    StatNs {
         st_dev: s.st_dev as i64,
         st_ino: s.st_ino as i64,
         st_mode: i64::from(s.st_mode),
@@ -324,7 +329,7 @@ pub fn statns(path: &GuestPath, follow: bool) -> io::Result<StatNs> {
         st_ctime_sec: s.st_ctime,
         st_ctime_nsec: s.st_ctime_nsec,
         ..StatNs::default()
-    })
+    }
 }
 
 /// `fallocate`: a file of `len` zero bytes, allocated (an existing file is emptied first).

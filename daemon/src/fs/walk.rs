@@ -145,6 +145,20 @@ pub fn reopen_dir(dir: BorrowedFd<'_>) -> io::Result<OwnedFd> {
 
 /// The names in a directory, without `.` and `..`, sorted bytewise.
 pub fn names(dir: BorrowedFd<'_>) -> io::Result<Vec<RawEntry>> {
+    names_in(dir, Order::Bytewise)
+}
+
+/// The order a walk visits a directory's children in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Sorted by name, bytewise: the same on every filesystem.
+    Bytewise,
+    /// As the kernel lists them, which is what `find` (and so libguestfs's commands built
+    /// on it, such as `checksums-out`) prints.
+    Kernel,
+}
+
+fn names_in(dir: BorrowedFd<'_>, order: Order) -> io::Result<Vec<RawEntry>> {
     let mut r = DirReader::new(reopen_dir(dir)?);
     let mut out = Vec::new();
     while let Some(e) = r.next_entry()? {
@@ -152,7 +166,9 @@ pub fn names(dir: BorrowedFd<'_>) -> io::Result<Vec<RawEntry>> {
             out.push(e);
         }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    if order == Order::Bytewise {
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+    }
     Ok(out)
 }
 
@@ -231,10 +247,15 @@ static RAISE_LIMIT: Once = Once::new();
 /// Walks the tree below `root` (a directory; not itself visited), depth first, children in
 /// bytewise order. Symlinks are reported, never followed.
 pub fn walk(root: BorrowedFd<'_>, visitor: &mut dyn Visitor) -> io::Result<()> {
+    walk_in(root, visitor, Order::Bytewise)
+}
+
+/// [`walk`] with the children of each directory in `order`.
+pub fn walk_in(root: BorrowedFd<'_>, visitor: &mut dyn Visitor, order: Order) -> io::Result<()> {
     // One descriptor per level of depth.
     RAISE_LIMIT.call_once(|| sys::raise_nofile_limit(65536));
     let root_fd = reopen_dir(root)?;
-    let entries = names(root_fd.as_fd())?;
+    let entries = names_in(root_fd.as_fd(), order)?;
     let mut stack = vec![Frame {
         fd: root_fd,
         entries,
@@ -285,7 +306,7 @@ pub fn walk(root: BorrowedFd<'_>, visitor: &mut dyn Visitor) -> io::Result<()> {
         })?;
         if descend && is_dir(&st) {
             let fd = open_dir_at(top.fd.as_fd(), &name)?;
-            let entries = names(fd.as_fd())?;
+            let entries = names_in(fd.as_fd(), order)?;
             let rel_len = rel.len();
             stack.push(Frame {
                 fd,

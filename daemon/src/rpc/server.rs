@@ -47,6 +47,18 @@ impl Server {
         }
         Ok(())
     }
+
+    /// A stat with `dev` numbered as in libguestfs's appliance (see `Disks::user_dev_t`).
+    fn user_stat(&self, mut s: Stat) -> Stat {
+        s.dev = self.disks.user_dev_t(s.dev);
+        s
+    }
+
+    /// A statns with `st_dev` numbered as in libguestfs's appliance.
+    fn user_statns(&self, mut s: StatNs) -> StatNs {
+        s.st_dev = self.disks.user_dev_t(s.st_dev as u64) as i64;
+        s
+    }
 }
 
 /// The checks the table's declarations imply, which the generated stub runs before an
@@ -175,11 +187,11 @@ impl Daemon for Server {
     }
 
     fn stat(&self, _: &mut Call, path: GuestPath) -> io::Result<Stat> {
-        fileops::stat(&path)
+        fileops::stat(&path).map(|s| self.user_stat(s))
     }
 
     fn lstat(&self, _: &mut Call, path: GuestPath) -> io::Result<Stat> {
-        fileops::lstat(&path)
+        fileops::lstat(&path).map(|s| self.user_stat(s))
     }
 
     fn statvfs(&self, _: &mut Call, path: GuestPath) -> io::Result<StatVfs> {
@@ -1137,11 +1149,11 @@ impl Daemon for Server {
     }
 
     fn statns(&self, _: &mut Call, path: GuestPath) -> io::Result<StatNs> {
-        text::statns(&path, true)
+        text::statns(&path, true).map(|s| self.user_statns(s))
     }
 
     fn lstatns(&self, _: &mut Call, path: GuestPath) -> io::Result<StatNs> {
-        text::statns(&path, false)
+        text::statns(&path, false).map(|s| self.user_statns(s))
     }
 
     fn wc_l(&self, _: &mut Call, path: GuestPath) -> io::Result<i32> {
@@ -1435,6 +1447,52 @@ impl Daemon for Server {
         crate::fs::mkfs::resize2fs(device.node(), Some(size.0))
     }
     // ==== end of guestfish commands ====
+
+    fn lstatnslist(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        names: Vec<String>,
+    ) -> io::Result<Vec<StatNs>> {
+        let list = crate::fs::lists::lstatnslist(&path, &names)?;
+        Ok(list
+            .into_iter()
+            .map(|s| {
+                if s.st_ino == -1 {
+                    s
+                } else {
+                    self.user_statns(s)
+                }
+            })
+            .collect())
+    }
+
+    fn readlinklist(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        names: Vec<String>,
+    ) -> io::Result<Vec<String>> {
+        crate::fs::lists::readlinklist(&path, &names)
+    }
+
+    fn fill(&self, _: &mut Call, c: i32, len: i32, path: GuestPath) -> io::Result<()> {
+        crate::fs::lists::fill(c, len, &path)
+    }
+
+    fn fill_pattern(
+        &self,
+        _: &mut Call,
+        pattern: String,
+        len: i32,
+        path: GuestPath,
+    ) -> io::Result<()> {
+        crate::fs::lists::fill_pattern(&pattern, len, &path)
+    }
+
+    fn fill_dir(&self, _: &mut Call, dir: GuestPath, nr: i32) -> io::Result<()> {
+        crate::fs::lists::fill_dir(&dir, nr)
+    }
 }
 
 /// The grep family by guestfish's flags: `E` extended, `F` fixed, `i` insensitive, `z`

@@ -184,7 +184,8 @@ pub fn checksums_out(call: &mut Call, t: ChecksumType, dir: &GuestPath) -> io::R
             out: &mut out,
             cancel,
         };
-        walk::walk(root.as_fd(), &mut sums)?;
+        // In find's order, as libguestfs's checksums-out (find | xargs sha1sum) prints.
+        walk::walk_in(root.as_fd(), &mut sums, walk::Order::Kernel)?;
     }
     out.flush()
 }

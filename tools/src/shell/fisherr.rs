@@ -74,6 +74,10 @@ pub fn remote(op: &OpInfo, words: &[String], errno: Errno, message: &str) -> Str
             "{lg}: {lg}_stub: you must call 'mount' first to mount the root filesystem"
         );
     }
+    // mount(8)'s own words, which libguestfs's mount calls pass on.
+    if lg.starts_with("mount") && message.starts_with("mount: ") {
+        return format!("{lg}: {message}");
+    }
     let first_is_device = op
         .args
         .iter()
@@ -109,7 +113,7 @@ pub fn check_words(op: &OpInfo, typed: &str, words: &[String]) -> Result<(), Ref
         required_words.next();
     }
     for (a, w) in op.args.iter().filter(|a| !a.optional).zip(required_words) {
-        if let Some(r) = check_word(lg, a.name, a.kind, w) {
+        if let Some(r) = check_word(op, lg, a.name, a.kind, w) {
             return Err(r);
         }
     }
@@ -119,7 +123,7 @@ pub fn check_words(op: &OpInfo, typed: &str, words: &[String]) -> Result<(), Ref
         };
         let k = k.replace('-', "_");
         if let Some(a) = op.args.iter().find(|a| a.optional && a.name == k) {
-            if let Some(r) = check_word(lg, a.name, a.kind, v) {
+            if let Some(r) = check_word(op, lg, a.name, a.kind, v) {
                 return Err(r);
             }
         }
@@ -136,8 +140,14 @@ pub enum Refusal {
     Libguestfs(String),
 }
 
-fn check_word(lg: &str, name: &str, kind: ArgKind, word: &str) -> Option<Refusal> {
+fn check_word(op: &OpInfo, lg: &str, name: &str, kind: ArgKind, word: &str) -> Option<Refusal> {
     match kind {
+        ArgKind::Int => {
+            let command = op.name.replace('_', "-");
+            // The type's own range is checked when the word is parsed.
+            guestwright::protocol::shell::fish_int_error(&command, name, word, 64)
+                .map(Refusal::Fish)
+        }
         ArgKind::Bool if fish_bool(word).is_none() => Some(Refusal::Fish(format!(
             "guestfish: '{}': invalid boolean value, use 'true' or 'false'",
             shown(word)
