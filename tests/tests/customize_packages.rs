@@ -215,7 +215,7 @@ fn install_update_uninstall_and_firstboot_from_a_local_repository() {
     let s2 = "/usr/lib/virt-sysprep/scripts/5000-0002-install-gw-extra";
     assert_eq!(
         read(s2),
-        "\n      export DEBIAN_FRONTEND=noninteractive\n      apt_opts='-q -y -o Dpkg::Options::=--force-confnew'\n      apt-get $apt_opts update\n      apt-get $apt_opts install 'gw-extra'\n    "
+        "\n        export DEBIAN_FRONTEND=noninteractive\n        apt_opts='-q -y -o Dpkg::Options::=--force-confnew'\n        apt-get $apt_opts update\n        apt-get $apt_opts install 'gw-extra'\n      "
     );
     assert_eq!(
         h.readlink("/etc/systemd/system/multi-user.target.wants/guestfs-firstboot.service")

@@ -52,9 +52,11 @@ fn fail(flag: &'static str, manager: &str) -> PackageError {
     }
 }
 
+/// apt's commands start with this (indentation and all, as virt-customize 1.48 writes them:
+/// a `--firstboot-install` script is compared byte for byte with its).
 const APT_PROLOGUE: &str = "
-      export DEBIAN_FRONTEND=noninteractive
-      apt_opts='-q -y -o Dpkg::Options::=--force-confnew'
+        export DEBIAN_FRONTEND=noninteractive
+        apt_opts='-q -y -o Dpkg::Options::=--force-confnew'
 ";
 
 /// The command that installs `packages`.
@@ -63,7 +65,7 @@ pub fn install_command(manager: &str, packages: &[String]) -> Result<String, Pac
     Ok(match manager {
         "apk" => format!("\n       apk update\n       apk add {q}\n     "),
         "apt" => format!(
-            "{APT_PROLOGUE}      apt-get $apt_opts update\n      apt-get $apt_opts install {q}\n    "
+            "{APT_PROLOGUE}        apt-get $apt_opts update\n        apt-get $apt_opts install {q}\n      "
         ),
         "dnf" => format!("dnf -y install {q}"),
         "pisi" => format!("pisi it {q}"),
@@ -81,7 +83,7 @@ pub fn update_command(manager: &str) -> Result<String, PackageError> {
     Ok(match manager {
         "apk" => "\n       apk update\n       apk upgrade\n     ".to_owned(),
         "apt" => format!(
-            "{APT_PROLOGUE}      apt-get $apt_opts update\n      apt-get $apt_opts upgrade\n    "
+            "{APT_PROLOGUE}        apt-get $apt_opts update\n        apt-get $apt_opts upgrade\n      "
         ),
         "dnf" => "dnf -y --best upgrade".to_owned(),
         "pisi" => "pisi upgrade".to_owned(),
@@ -99,7 +101,7 @@ pub fn uninstall_command(manager: &str, packages: &[String]) -> Result<String, P
     let q = quoted(packages);
     Ok(match manager {
         "apk" => format!("apk del {q}"),
-        "apt" => format!("{APT_PROLOGUE}      apt-get $apt_opts remove {q}\n    "),
+        "apt" => format!("{APT_PROLOGUE}        apt-get $apt_opts remove {q}\n      "),
         "dnf" => format!("dnf -y --disableplugin=subscription-manager remove {q}"),
         "pisi" => format!("pisi rm {q}"),
         "pacman" => format!("pacman -R {q}"),
@@ -136,7 +138,8 @@ mod tests {
         let apt = install_command("apt", &v(&["vim", "it's"])).unwrap();
         assert_eq!(
             apt,
-            "\n      export DEBIAN_FRONTEND=noninteractive\n      apt_opts='-q -y -o Dpkg::Options::=--force-confnew'\n      apt-get $apt_opts update\n      apt-get $apt_opts install 'vim' 'it'\\''s'\n    "
+            // Recorded from virt-customize 1.48 (--firstboot-install).
+            "\n        export DEBIAN_FRONTEND=noninteractive\n        apt_opts='-q -y -o Dpkg::Options::=--force-confnew'\n        apt-get $apt_opts update\n        apt-get $apt_opts install 'vim' 'it'\\''s'\n      "
         );
         assert_eq!(
             install_command("dnf", &v(&["a", "b"])).unwrap(),
@@ -149,7 +152,7 @@ mod tests {
         assert_eq!(update_command("pacman").unwrap(), "pacman -Su");
         assert!(update_command("apt")
             .unwrap()
-            .ends_with("apt-get $apt_opts upgrade\n    "));
+            .ends_with("apt-get $apt_opts upgrade\n      "));
         assert_eq!(
             install_command("unknown", &v(&["a"])),
             Err(PackageError::Unknown { flag: "install" })
