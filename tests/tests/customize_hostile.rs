@@ -811,7 +811,7 @@ fn dir_scenario(kind: &DirKind) {
             "firstboot-command",
             "touch /root/firstboot-ran",
             Refuse("/etc/systemd/system"),
-            &["/usr/lib/virt-sysprep", "/usr/lib/systemd/system"],
+            &["/usr/lib/virt-sysprep", "/usr/lib/systemd"],
         ),
         // Named by the user: followed inside the guest, as virt-customize does.
         case(

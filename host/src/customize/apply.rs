@@ -462,7 +462,11 @@ fn firstboot(
         )));
     }
     let init = firstboot::InitSystems {
-        systemd: g.is_dir("/etc/systemd/system")?,
+        // A link there (dangling or not) goes the systemd way, so that writing through it is
+        // refused with the reason, instead of scripts installed that nothing starts.
+        systemd: g.is_dir("/etc/systemd/system")?
+            || g.lstat("/etc/systemd/system")?
+                .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFLNK),
         sysvinit: g.is_dir("/etc/rc.d")? || g.is_dir("/etc/init.d")?,
         distro: &cx.os.distro,
     };
