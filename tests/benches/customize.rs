@@ -116,7 +116,16 @@ fn main() {
 
 /// Times `args` on a fresh copy of `base` per run, with guestwright and (when `theirs`)
 /// virt-customize, and prints both and the ratio.
-fn row(label: &str, dir: &Path, base: &Path, args: &[String], runs: usize, theirs: bool) {
+/// `args(host)` gets the address at which the appliance reaches the host's loopback:
+/// 10.0.2.2 for guestwright, 169.254.2.2 for libguestfs (its user network is 169.254.0.0/16).
+fn row(
+    label: &str,
+    dir: &Path,
+    base: &Path,
+    args: &dyn Fn(&str) -> Vec<String>,
+    runs: usize,
+    theirs: bool,
+) {
     let time = |cmd: &mut Command| {
         let img = dir.join("row.img");
         run(Command::new("cp")
@@ -124,10 +133,7 @@ fn row(label: &str, dir: &Path, base: &Path, args: &[String], runs: usize, their
             .arg(base)
             .arg(&img));
         let t = Instant::now();
-        let out = run_within(
-            cmd.arg("-a").arg(&img).args(args),
-            Duration::from_secs(1200),
-        );
+        let out = run_within(cmd.arg("-a").arg(&img), Duration::from_secs(1200));
         let took = t.elapsed();
         assert!(
             out.status.success(),
@@ -137,7 +143,13 @@ fn row(label: &str, dir: &Path, base: &Path, args: &[String], runs: usize, their
         took
     };
     let ours: Vec<Duration> = (0..runs)
-        .map(|_| time(guestwright().args(["customize", "-q", "--format", "raw"])))
+        .map(|_| {
+            time(
+                guestwright()
+                    .args(["customize", "-q", "--format", "raw"])
+                    .args(args("10.0.2.2")),
+            )
+        })
         .collect();
     println!("{label}, {runs} runs:");
     println!("{}", report_line("guestwright", &Stats::of(&ours)));
@@ -149,7 +161,8 @@ fn row(label: &str, dir: &Path, base: &Path, args: &[String], runs: usize, their
             time(
                 Command::new("virt-customize")
                     .env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
-                    .args(["-q", "--format", "raw"]),
+                    .args(["-q", "--format", "raw"])
+                    .args(args("169.254.2.2")),
             )
         })
         .collect();
@@ -173,20 +186,17 @@ fn rows_b_c(dir: &Path, runs: usize, theirs: bool) {
     );
     let server = RepoServer::start(&repo, Duration::from_secs(7200));
     let deb = debootstrap_debian(dir);
-    let sources = format!(
-        "/etc/apt/sources.list:deb [trusted=yes] http://10.0.2.2:{}/ ./\n",
-        server.port
-    );
-    let install: Vec<String> = [
-        "--delete",
-        "/etc/apt/sources.list.d/*",
-        "--write",
-        &sources,
-        "--install",
-        "gw-bench",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let port = server.port;
+    let install = move |host: &str| -> Vec<String> {
+        vec![
+            "--delete".into(),
+            "/etc/apt/sources.list.d/*".into(),
+            "--write".into(),
+            format!("/etc/apt/sources.list:deb [trusted=yes] http://{host}:{port}/ ./\n"),
+            "--install".into(),
+            "gw-bench".into(),
+        ]
+    };
     row(
         "(b) --install of one local package (debootstrap Debian)",
         dir,
@@ -196,14 +206,16 @@ fn rows_b_c(dir: &Path, runs: usize, theirs: bool) {
         theirs,
     );
     let base = customize_images::debian(dir, "row-base.raw");
-    let cmds: Vec<String> = [
-        "--run-command",
-        "echo hi > /root/hi",
-        "--firstboot-command",
-        "touch /root/fb",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let cmds = |_: &str| -> Vec<String> {
+        [
+            "--run-command",
+            "echo hi > /root/hi",
+            "--firstboot-command",
+            "touch /root/fb",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
     row(
         "(c) --run-command + --firstboot-command (Debian-like)",
         dir,
