@@ -23,6 +23,8 @@ pub(crate) const WANTED: &[&str] = &[
     "virtio_blk",
     "virtio_scsi",
     "virtio_console",
+    // Only loaded when the host asks for a network (the daemon's boot::network).
+    "virtio_net",
     "sd_mod",
     "xfs",
     "btrfs",

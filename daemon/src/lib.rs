@@ -96,6 +96,11 @@ fn run() -> std::io::Result<()> {
         modules,
         mounts: fs::mounts::Mounts::default(),
     });
+    if args.network {
+        boot::network::begin();
+        let s = server.clone();
+        std::thread::spawn(move || boot::network::setup(&s.modules));
+    }
     let conn_port = port.try_clone()?;
     call::Conn::new(port).send(FrameKind::Hello, 0, &codec::encode(&hello)?)?;
     let result = rpc::conn::serve(server.clone(), conn_port);

@@ -678,3 +678,128 @@ pub fn fallocate(file: &File, len: i64) -> io::Result<()> {
         e => Err(io::Error::from_raw_os_error(e)),
     }
 }
+
+// ==== the appliance's network interface (ioctls on an AF_INET socket) ====
+
+/// `struct ifreq`: the interface name, then a union whose members used here are a
+/// `sockaddr` (addresses) or a `short` (flags).
+#[repr(C)]
+struct IfReq {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    data: [u8; 24],
+}
+
+/// `struct rtentry` of <net/route.h> (not in the libc crate for glibc targets).
+#[repr(C)]
+struct RtEntry {
+    pad1: libc::c_ulong,
+    dst: libc::sockaddr,
+    gateway: libc::sockaddr,
+    genmask: libc::sockaddr,
+    flags: libc::c_ushort,
+    pad2: libc::c_short,
+    pad3: libc::c_ulong,
+    pad4: *mut libc::c_void,
+    metric: libc::c_short,
+    dev: *mut libc::c_char,
+    mtu: libc::c_ulong,
+    window: libc::c_ulong,
+    irtt: libc::c_ushort,
+}
+
+fn inet_socket() -> io::Result<OwnedFd> {
+    // SAFETY: socket(2) with constant arguments; the descriptor is owned at once.
+    let fd =
+        check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn ifreq(name: &str) -> io::Result<IfReq> {
+    let mut req = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        data: [0; 24],
+    };
+    if name.len() >= libc::IFNAMSIZ || name.contains('\0') {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    for (d, s) in req.name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    Ok(req)
+}
+
+fn sockaddr_in(addr: std::net::Ipv4Addr) -> libc::sockaddr {
+    let sin = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(addr).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: sockaddr_in and sockaddr have the same size (16 bytes) and any bit pattern is
+    // a valid sockaddr.
+    unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(sin) }
+}
+
+fn sockaddr_bytes(sa: &libc::sockaddr) -> [u8; 16] {
+    // SAFETY: sockaddr is 16 bytes of plain data.
+    unsafe { std::mem::transmute_copy::<libc::sockaddr, [u8; 16]>(sa) }
+}
+
+fn if_ioctl(sock: &OwnedFd, request: libc::c_ulong, req: &mut IfReq) -> io::Result<()> {
+    // SAFETY: the SIOC*IF* requests read or write one ifreq through the pointer, which is
+    // valid and of the kernel's layout.
+    check(unsafe { libc::ioctl(sock.as_raw_fd(), request, req as *mut IfReq) }).map(drop)
+}
+
+/// Sets an interface up (IFF_UP), keeping its other flags.
+pub fn interface_up(name: &str) -> io::Result<()> {
+    let sock = inet_socket()?;
+    let mut req = ifreq(name)?;
+    if_ioctl(&sock, libc::SIOCGIFFLAGS, &mut req)?;
+    let flags = i16::from_ne_bytes([req.data[0], req.data[1]]) | libc::IFF_UP as i16;
+    req.data[..2].copy_from_slice(&flags.to_ne_bytes());
+    if_ioctl(&sock, libc::SIOCSIFFLAGS, &mut req)
+}
+
+/// Gives an interface an IPv4 address and netmask.
+pub fn interface_address(
+    name: &str,
+    addr: std::net::Ipv4Addr,
+    mask: std::net::Ipv4Addr,
+) -> io::Result<()> {
+    let sock = inet_socket()?;
+    let mut req = ifreq(name)?;
+    req.data[..16].copy_from_slice(&sockaddr_bytes(&sockaddr_in(addr)));
+    if_ioctl(&sock, libc::SIOCSIFADDR, &mut req)?;
+    let mut req = ifreq(name)?;
+    req.data[..16].copy_from_slice(&sockaddr_bytes(&sockaddr_in(mask)));
+    if_ioctl(&sock, libc::SIOCSIFNETMASK, &mut req)
+}
+
+/// Adds the default IPv4 route through `gateway`.
+pub fn default_route(gateway: std::net::Ipv4Addr) -> io::Result<()> {
+    let sock = inet_socket()?;
+    let any = std::net::Ipv4Addr::UNSPECIFIED;
+    let mut rt = RtEntry {
+        pad1: 0,
+        dst: sockaddr_in(any),
+        gateway: sockaddr_in(gateway),
+        genmask: sockaddr_in(any),
+        flags: 0x1 | 0x2, // RTF_UP | RTF_GATEWAY
+        pad2: 0,
+        pad3: 0,
+        pad4: std::ptr::null_mut(),
+        metric: 0,
+        dev: std::ptr::null_mut(),
+        mtu: 0,
+        window: 0,
+        irtt: 0,
+    };
+    // SAFETY: SIOCADDRT reads one rtentry through the pointer, which is valid; its `dev`
+    // pointer is null (the kernel picks the interface from the gateway).
+    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCADDRT, &mut rt as *mut RtEntry) })
+        .map(drop)
+}

@@ -110,6 +110,9 @@ pub fn kernel_cmdline(config: &QemuConfig) -> String {
     if config.verbose {
         s.push_str(" guestwright.verbose");
     }
+    if config.network {
+        s.push_str(" guestwright.network");
+    }
     s
 }
 
@@ -360,6 +363,8 @@ mod tests {
         assert!(s.contains("-accel kvm -cpu host"));
         assert!(s.contains("-netdev user,id=net0"));
         assert!(s.contains("guestwright.verbose"));
+        assert!(s.contains("guestwright.network"));
+        assert!(!joined(&config()).contains("guestwright.network"));
         assert!(!kernel_cmdline(&c).contains("quiet"));
         assert!(kernel_cmdline(&config()).contains("guestwright.drives=1"));
     }

@@ -1,7 +1,10 @@
-//! Customize benchmark: `guestwright customize --hostname X --root-password password:Y` on a
+//! Customize benchmark: (a) `guestwright customize --hostname X --root-password password:Y` on a
 //! Debian-like qcow2 image, then `virt-customize` with the same operations on the same image in
 //! the same run (when libguestfs is installed), and the ratio of the medians. Each run sets a
 //! different host name and password than the one before, so every run really writes.
+//! Then, each tool on a fresh copy of its image per run: (b) `--install` of one package from a
+//! local apt repository (served on 127.0.0.1, 10.0.2.2 in the appliance) on the debootstrap
+//! Debian guest, and (c) `--run-command` + `--firstboot-command` on the Debian-like image.
 //!
 //!     cargo bench -p guestwright-tests --bench customize [-- RUNS]
 //!
@@ -13,7 +16,10 @@
 mod customize_images;
 
 use guestwright_tests::bench::{median, report_line, Stats};
-use guestwright_tests::{guestwright, run};
+use guestwright_tests::{
+    debootstrap_debian, guestwright, index_repo, run, run_within, DebPackage, RepoServer,
+};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -71,6 +77,7 @@ fn main() {
         .is_err()
     {
         println!("libguestfs: virt-customize not installed, no comparison");
+        rows_b_c(dir.path(), runs, false);
         return;
     }
     let mut theirs = Vec::new();
@@ -103,5 +110,118 @@ fn main() {
         median(&theirs).as_secs_f64() / median(&ours).as_secs_f64(),
         median(&theirs).as_secs_f64(),
         median(&ours).as_secs_f64()
+    );
+    rows_b_c(dir.path(), runs, true);
+}
+
+/// Times `args` on a fresh copy of `base` per run, with guestwright and (when `theirs`)
+/// virt-customize, and prints both and the ratio.
+/// `args(host)` gets the address at which the appliance reaches the host's loopback:
+/// 10.0.2.2 for guestwright, 169.254.2.2 for libguestfs (its user network is 169.254.0.0/16).
+fn row(
+    label: &str,
+    dir: &Path,
+    base: &Path,
+    args: &dyn Fn(&str) -> Vec<String>,
+    runs: usize,
+    theirs: bool,
+) {
+    let time = |cmd: &mut Command| {
+        let img = dir.join("row.img");
+        run(Command::new("cp")
+            .arg("--sparse=always")
+            .arg(base)
+            .arg(&img));
+        let t = Instant::now();
+        let out = run_within(cmd.arg("-a").arg(&img), Duration::from_secs(1200));
+        let took = t.elapsed();
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        took
+    };
+    let ours: Vec<Duration> = (0..runs)
+        .map(|_| {
+            time(
+                guestwright()
+                    .args(["customize", "-q", "--format", "raw"])
+                    .args(args("10.0.2.2")),
+            )
+        })
+        .collect();
+    println!("{label}, {runs} runs:");
+    println!("{}", report_line("guestwright", &Stats::of(&ours)));
+    if !theirs {
+        return;
+    }
+    let lg: Vec<Duration> = (0..runs.min(3))
+        .map(|_| {
+            time(
+                Command::new("virt-customize")
+                    .env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
+                    .args(["-q", "--format", "raw"])
+                    .args(args("169.254.2.2")),
+            )
+        })
+        .collect();
+    println!("{}", report_line("virt-customize", &Stats::of(&lg)));
+    println!(
+        "ratio (virt-customize / guestwright, medians): {:.1}x",
+        median(&lg).as_secs_f64() / median(&ours).as_secs_f64()
+    );
+}
+
+fn rows_b_c(dir: &Path, runs: usize, theirs: bool) {
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    index_repo(
+        &repo,
+        &[DebPackage {
+            name: "gw-bench",
+            version: "1.0",
+            files: &[("/usr/share/gw-bench/bench.txt", "bench\n")],
+        }],
+    );
+    let server = RepoServer::start(&repo, Duration::from_secs(7200));
+    let deb = debootstrap_debian(dir);
+    let port = server.port;
+    let install = move |host: &str| -> Vec<String> {
+        vec![
+            "--delete".into(),
+            "/etc/apt/sources.list.d/*".into(),
+            "--write".into(),
+            format!("/etc/apt/sources.list:deb [trusted=yes] http://{host}:{port}/ ./\n"),
+            "--install".into(),
+            "gw-bench".into(),
+        ]
+    };
+    row(
+        "(b) --install of one local package (debootstrap Debian)",
+        dir,
+        &deb,
+        &install,
+        runs,
+        theirs,
+    );
+    let base = customize_images::debian(dir, "row-base.raw");
+    let cmds = |_: &str| -> Vec<String> {
+        [
+            "--run-command",
+            "echo hi > /root/hi",
+            "--firstboot-command",
+            "touch /root/fb",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    row(
+        "(c) --run-command + --firstboot-command (Debian-like)",
+        dir,
+        &base,
+        &cmds,
+        runs,
+        theirs,
     );
 }

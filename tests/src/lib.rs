@@ -7,11 +7,15 @@
 use guestwright::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod aptrepo;
+mod debootstrap;
 mod guests;
 mod images;
 mod luks;
 mod parity;
 pub mod tree;
+pub use aptrepo::*;
+pub use debootstrap::*;
 pub use guests::*;
 pub use images::{mbr_boot_lvm_root, LVM_BOOT, LVM_ROOT, LVM_SWAP, LVM_VG};
 pub use luks::*;

@@ -68,7 +68,7 @@ fn every_operation_then_a_second_run_changes_nothing() {
     let (report, stderr) = customize(&img, &ops(&upload, true));
     assert_eq!(report["changed"], true, "{report:#}");
     assert_eq!(report["dry_run"], false);
-    assert_eq!(report["guest"], "debian 12.0");
+    assert_eq!(report["guest"], "debian 12.5");
     let steps = report["steps"].as_array().unwrap();
     let step = |name: &str| {
         steps
@@ -226,26 +226,22 @@ fn every_operation_then_a_second_run_changes_nothing() {
             .replace("#PermitRootLogin prohibit-password", "PermitRootLogin no")
     );
 
-    // --firstboot-command: the script, the runner and the enabled unit.
+    // --firstboot-command: the script, the runner and the enabled unit, in virt-customize's
+    // layout.
+    let script = "/usr/lib/virt-sysprep/scripts/5000-0001-touch--root-firstboot-ran";
+    assert_eq!(read(script), "touch /root/firstboot-ran");
+    assert_eq!(stat(script).mode & 0o7777, 0o755);
     assert_eq!(
-        read("/usr/lib/guestwright/firstboot/scripts/0001-touch"),
-        "#!/bin/sh\ntouch /root/firstboot-ran\n"
-    );
-    assert_eq!(
-        stat("/usr/lib/guestwright/firstboot/scripts/0001-touch").mode & 0o7777,
+        stat("/usr/lib/virt-sysprep/firstboot.sh").mode & 0o7777,
         0o755
     );
+    assert!(read("/usr/lib/systemd/system/guestfs-firstboot.service")
+        .contains("ExecStart=/usr/lib/virt-sysprep/firstboot.sh start"));
     assert_eq!(
-        stat("/usr/lib/guestwright/firstboot/firstboot.sh").mode & 0o7777,
-        0o755
-    );
-    assert!(read("/etc/systemd/system/guestwright-firstboot.service")
-        .contains("ExecStart=/usr/lib/guestwright/firstboot/firstboot.sh"));
-    assert_eq!(
-        h.readlink("/etc/systemd/system/multi-user.target.wants/guestwright-firstboot.service")
+        h.readlink("/etc/systemd/system/multi-user.target.wants/guestfs-firstboot.service")
             .check("readlink")
             .to_string(),
-        "/etc/systemd/system/guestwright-firstboot.service"
+        "/usr/lib/systemd/system/guestfs-firstboot.service"
     );
     // --run-command ran in the guest.
     assert_eq!(read("/root/ran.txt"), "ran\n");
@@ -296,7 +292,11 @@ fn dry_run_prints_the_diff_and_changes_nothing() {
         ),
         "{diff}"
     );
-    assert!(diff.contains("-root:$6$oldsalt$"), "{diff}");
+    // A dry run never prints hashes (issue 13).
+    assert!(
+        diff.contains("-root:<hash hidden>:19500:") && !diff.contains("$6$"),
+        "{diff}"
+    );
     assert!(
         diff.contains("--- a/var/log/syslog\n+++ /dev/null\n"),
         "{diff}"

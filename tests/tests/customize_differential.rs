@@ -92,6 +92,11 @@ fn host_fixtures(dir: &Path) -> PathBuf {
     std::os::unix::fs::symlink("a.txt", payload.join("link")).unwrap();
     std::fs::set_permissions(&payload, PermissionsExt::from_mode(0o750)).unwrap();
     std::fs::write(
+        host.join("script.sh"),
+        "echo from-script > /root/script.txt\necho script-out\n",
+    )
+    .unwrap();
+    std::fs::write(
         host.join("commands"),
         "# comments and blank lines are skipped\n\
          \n\

@@ -38,7 +38,7 @@ const LINKED: &[&str] = &[
     "/etc/zone-link",                                    // --link
     "/etc/timezone",                                     // --timezone
     "/etc/ssh/sshd_config",                              // --edit
-    "/etc/systemd/system/guestwright-firstboot.service", // --firstboot-command
+    "/usr/lib/systemd/system/guestfs-firstboot.service", // --firstboot-command
     "/etc/machine-id",                                   // lifecycle, sysprep machine-id
     "/var/lib/dbus/machine-id",                          // sysprep machine-id
     "/var/lib/systemd/random-seed",                      // lifecycle random seed
@@ -220,9 +220,9 @@ fn cases(kind: &Kind, upload: &Path) -> Vec<Case> {
         case(
             "firstboot-command",
             "touch /root/firstboot-ran",
-            Refuse("/etc/systemd/system/guestwright-firstboot.service"),
+            Refuse("/usr/lib/systemd/system/guestfs-firstboot.service"),
             // Written before the unit file is reached.
-            &["/usr/lib/guestwright"],
+            &["/usr/lib/virt-sysprep"],
         ),
         case("write", "/etc/motd:Welcome", Succeed, &["/etc/motd"]),
         case(
@@ -811,7 +811,7 @@ fn dir_scenario(kind: &DirKind) {
             "firstboot-command",
             "touch /root/firstboot-ran",
             Refuse("/etc/systemd/system"),
-            &["/usr/lib/guestwright"],
+            &["/usr/lib/virt-sysprep", "/usr/lib/systemd"],
         ),
         // Named by the user: followed inside the guest, as virt-customize does.
         case(

@@ -4,6 +4,7 @@
 
 pub mod extras;
 pub mod modules;
+pub mod network;
 pub mod reaper;
 pub mod tools;
 
@@ -90,6 +91,8 @@ pub struct BootArgs {
     pub drives: usize,
     /// Print debug messages on the console.
     pub verbose: bool,
+    /// Bring up QEMU's user-mode network (`boot::network`).
+    pub network: bool,
 }
 
 impl BootArgs {
@@ -109,6 +112,7 @@ impl BootArgs {
                 Some(("guestwright.drives", n)) => args.drives = n.parse().unwrap_or(0),
                 Some(("guestwright.verbose", v)) => args.verbose = v != "0",
                 None if word == "guestwright.verbose" => args.verbose = true,
+                None if word == "guestwright.network" => args.network = true,
                 _ => {}
             }
         }
@@ -181,10 +185,12 @@ mod tests {
     #[test]
     fn command_line() {
         let a = BootArgs::parse("console=ttyS0 guestwright.drives=3 guestwright.verbose quiet");
+        assert!(!a.network);
         assert_eq!(a.drives, 3);
         assert!(a.verbose);
         let a = BootArgs::parse("guestwright.drives=x guestwright.verbose=0");
         assert_eq!(a.drives, 0);
         assert!(!a.verbose);
+        assert!(BootArgs::parse("quiet guestwright.network").network);
     }
 }

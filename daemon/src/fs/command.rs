@@ -1,6 +1,6 @@
 //! Running guest programs: `command` and `sh` chroot into the mounted guest root with the
 //! appliance's /dev, /proc and /sys bound in, the guest's usual PATH, stdin from /dev/null
-//! and no network (the appliance has none). Output is captured with a bound; a timeout (and
+//! and the appliance's network if it has one. Output is captured with a bound; a timeout (and
 //! a cancel) kills the whole process group; a non-zero exit is an error that carries the
 //! status and stderr.
 //!
@@ -27,23 +27,129 @@ const STDERR_KEEP: usize = 16 * 1024;
 /// The guest's PATH.
 const GUEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// The bind mounts of /dev, /proc and /sys into the guest root, shared by the commands
-/// running at the same time: made by the first, removed by the last. The lock is held while
-/// the binds are made or removed (mount syscalls, no other lock, no round trip), so a second
-/// command never runs before they exist, nor the last one's removal after a new first one.
-static BINDS: Mutex<(usize, Vec<PathBuf>)> = Mutex::new((0, Vec::new()));
+/// What commands running at the same time share: the bind mounts of /dev, /proc and /sys
+/// into the guest root and, with a network, the appliance's /etc/resolv.conf in place of the
+/// guest's; made by the first, undone by the last. The lock is held while they are made or
+/// undone (mount and file syscalls, no other lock, no round trip), so a second command never
+/// runs before they exist, nor the last one's cleanup after a new first one.
+static BINDS: Mutex<Shared> = Mutex::new(Shared {
+    users: 0,
+    mounts: Vec::new(),
+    resolv: None,
+});
+
+struct Shared {
+    users: usize,
+    mounts: Vec<PathBuf>,
+    resolv: Option<Resolv>,
+}
 
 struct Binds;
 
 impl Binds {
     fn acquire() -> io::Result<Binds> {
+        // Before the lock: this may wait for the network setup.
+        let network = crate::boot::network::wait()?;
         let mut b = BINDS.lock();
-        if b.0 == 0 {
-            b.1 = bind_all()?;
+        if b.users == 0 {
+            b.mounts = bind_all()?;
+            if network {
+                match Resolv::install() {
+                    Ok(r) => b.resolv = r,
+                    Err(e) => {
+                        unbind(&mut b.mounts);
+                        return Err(e);
+                    }
+                }
+            }
         }
-        b.0 += 1;
+        b.users += 1;
         drop(b);
         Ok(Binds)
+    }
+}
+
+/// The guest's /etc/resolv.conf, set aside while commands run with the appliance's in its
+/// place (as libguestfs does), so that names resolve through QEMU's DNS forwarder; put back
+/// afterwards, whatever it was (a file, a symlink, nothing).
+struct Resolv {
+    etc: std::os::fd::OwnedFd,
+    saved: Option<CString>,
+}
+
+const RESOLV: &std::ffi::CStr = c"resolv.conf";
+
+impl Resolv {
+    fn install() -> io::Result<Option<Resolv>> {
+        let Ok(etc) = guestfs::open(
+            &guestwright_protocol::GuestPath::from("/etc"),
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+        ) else {
+            // A guest without /etc has no resolver to serve.
+            return Ok(None);
+        };
+        let saved = match sys::fstatat(etc.as_fd(), RESOLV, libc::AT_SYMLINK_NOFOLLOW) {
+            Ok(_) => {
+                let name = CString::new(format!(".guestwright-resolv.conf.{:016x}", rand_u64()))
+                    .expect("no NUL");
+                sys::renameat2(
+                    etc.as_fd(),
+                    RESOLV,
+                    etc.as_fd(),
+                    &name,
+                    libc::RENAME_NOREPLACE,
+                )?;
+                Some(name)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
+            Err(e) => return Err(e),
+        };
+        let r = Resolv { etc, saved };
+        let fd = sys::openat2(
+            r.etc.as_fd(),
+            RESOLV,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+            0o644,
+            0,
+        )?;
+        std::io::Write::write_all(
+            &mut std::fs::File::from(fd),
+            crate::boot::network::RESOLV_CONF.as_bytes(),
+        )?;
+        Ok(Some(r))
+    }
+
+    fn restore(self) {
+        if let Err(e) = sys::unlinkat(self.etc.as_fd(), RESOLV, 0) {
+            if e.raw_os_error() != Some(libc::ENOENT) {
+                info!("cannot remove the appliance's resolv.conf from the guest: {e}");
+            }
+        }
+        if let Some(saved) = &self.saved {
+            if let Err(e) = sys::renameat2(self.etc.as_fd(), saved, self.etc.as_fd(), RESOLV, 0) {
+                info!("cannot put the guest's /etc/resolv.conf back: {e}");
+            }
+        }
+    }
+}
+
+/// A random number for a temporary name, from the kernel's random pool.
+fn rand_u64() -> u64 {
+    let mut b = [0u8; 8];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut b);
+    }
+    u64::from_ne_bytes(b)
+        ^ u64::from(std::process::id())
+        ^ Instant::now().elapsed().as_nanos() as u64
+}
+
+fn unbind(mounts: &mut Vec<PathBuf>) {
+    for m in std::mem::take(mounts).iter().rev() {
+        if let Err(e) = sys::umount(m, libc::MNT_DETACH) {
+            info!("cannot unmount {}: {e}", m.display());
+        }
     }
 }
 
@@ -77,13 +183,12 @@ fn bind_all() -> io::Result<Vec<PathBuf>> {
 impl Drop for Binds {
     fn drop(&mut self) {
         let mut b = BINDS.lock();
-        b.0 -= 1;
-        if b.0 == 0 {
-            for m in std::mem::take(&mut b.1).iter().rev() {
-                if let Err(e) = sys::umount(m, libc::MNT_DETACH) {
-                    info!("cannot unmount {}: {e}", m.display());
-                }
+        b.users -= 1;
+        if b.users == 0 {
+            if let Some(r) = b.resolv.take() {
+                r.restore();
             }
+            unbind(&mut b.mounts);
         }
     }
 }

@@ -17,7 +17,7 @@ use super::CustomizeError;
 use crate::edit::hostname::{self, Hostname, LoopbackAlias};
 use crate::edit::network::{self, GuestFile, GuestNetwork};
 use crate::edit::password::{Crypto, Secret};
-use crate::edit::{firstboot, shadow, ssh, text, timezone, udev, users};
+use crate::edit::{firstboot, packages, shadow, ssh, text, timezone, udev, users};
 use crate::inspect::OsInfo;
 
 /// Files up to this size are uploaded with one `replace_file`; larger ones are streamed with
@@ -36,6 +36,10 @@ pub struct Context<'a> {
     pub generated: Vec<(String, Secret)>,
     /// How new password hashes are made (the last `--password-crypto` of the run).
     pub crypto: Crypto,
+    /// The appliance has a network (for the hint when a package command fails).
+    pub network: bool,
+    /// Firstboot scripts installed so far in this run (they are numbered from 1).
+    pub firstboot_count: u32,
 }
 
 /// Runs one operation; the changes it made are in `g` (take them after).
@@ -158,19 +162,35 @@ pub fn run<R: Rng>(
             g.write(path, Some(&old), &new, None, false)?;
             Ok(())
         }
-        Operation::RunCommand(cmd) => {
-            let out =
-                g.h.sh(cmd.as_str(), None)
-                    .map_err(guest_err(format!("command `{cmd}` failed")))?;
-            g.record(Change::Ran {
-                command: cmd.clone(),
-            });
-            if !out.is_empty() {
-                step.output = Some(out);
-            }
-            Ok(())
+        Operation::RunCommand(cmd) => run_in_guest(g, cx, cmd, cmd, step, false),
+        Operation::Run { path, script } => {
+            run_in_guest(g, cx, &path.display().to_string(), script, step, false)
         }
-        Operation::FirstbootCommand(cmd) => firstboot(g, cmd),
+        Operation::Install(pkgs) => {
+            let cmd = packages::install_command(&cx.os.package_management, pkgs)
+                .map_err(|e| CustomizeError::Refused(e.to_string()))?;
+            run_in_guest(g, cx, &cmd, &cmd, step, true)
+        }
+        Operation::Update => {
+            let cmd = packages::update_command(&cx.os.package_management)
+                .map_err(|e| CustomizeError::Refused(e.to_string()))?;
+            run_in_guest(g, cx, &cmd, &cmd, step, true)
+        }
+        Operation::Uninstall(pkgs) => {
+            let cmd = packages::uninstall_command(&cx.os.package_management, pkgs)
+                .map_err(|e| CustomizeError::Refused(e.to_string()))?;
+            run_in_guest(g, cx, &cmd, &cmd, step, false)
+        }
+        Operation::FirstbootCommand(cmd) => firstboot(g, cx, cmd, cmd),
+        Operation::Firstboot { path, script } => {
+            firstboot(g, cx, &path.display().to_string(), script)
+        }
+        Operation::FirstbootInstall(pkgs) => {
+            let cmd = packages::install_command(&cx.os.package_management, pkgs)
+                .map_err(|e| CustomizeError::Refused(e.to_string()))?;
+            let name = format!("install {}", pkgs.join(" "));
+            firstboot(g, cx, &name, &cmd)
+        }
     }
 }
 
@@ -428,28 +448,115 @@ fn upload(g: &mut Guest<'_>, host: &std::path::Path, path: &str) -> Result<(), C
     Ok(())
 }
 
-fn firstboot(g: &mut Guest<'_>, cmd: &str) -> Result<(), CustomizeError> {
-    if !g.is_dir("/etc/systemd")? && !g.is_dir("/usr/lib/systemd")? {
-        return Err(CustomizeError::Refused(
-            "--firstboot-command needs a guest that boots with systemd, and this one has no /etc/systemd".into(),
-        ));
+/// Installs a firstboot script as virt-customize does (see [`firstboot`]).
+fn firstboot(
+    g: &mut Guest<'_>,
+    cx: &mut Context<'_>,
+    name: &str,
+    content: &str,
+) -> Result<(), CustomizeError> {
+    if cx.os.os_type != "linux" {
+        return Err(CustomizeError::Refused(format!(
+            "firstboot scripts are only supported in Linux guests, and this one is {}",
+            cx.os.os_type
+        )));
     }
-    let names = match g.h.ls(firstboot::SCRIPTS_DIR) {
-        Ok(n) => n,
-        Err(e) if matches!(e.errno(), Some(guestwright_protocol::Errno::ENOENT)) => Vec::new(),
-        Err(e) => return Err(guest_err(format!("cannot list {}", firstboot::SCRIPTS_DIR))(e)),
+    let init = firstboot::InitSystems {
+        // A link there (dangling or not) goes the systemd way, so that writing through it is
+        // refused with the reason, instead of scripts installed that nothing starts.
+        systemd: g.is_dir("/etc/systemd/system")?
+            || g.lstat("/etc/systemd/system")?
+                .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFLNK),
+        sysvinit: g.is_dir("/etc/rc.d")? || g.is_dir("/etc/init.d")?,
+        distro: &cx.os.distro,
     };
-    let mut scripts = Vec::new();
-    for n in names {
-        let name = String::from_utf8_lossy(&n.0).into_owned();
-        if let Some(c) = g.read(&format!("{}/{name}", firstboot::SCRIPTS_DIR))? {
-            scripts.push((name, c));
-        }
-    }
-    let existing: Vec<firstboot::ExistingScript<'_>> = scripts
-        .iter()
-        .map(|(name, content)| firstboot::ExistingScript { name, content })
-        .collect();
-    let edits = firstboot::firstboot_edits(&existing, cmd);
+    cx.firstboot_count += 1;
+    let edits = firstboot::firstboot_edits(&init, cx.firstboot_count, name, content)
+        .map_err(|e| CustomizeError::Refused(e.to_string()))?;
     g.apply(&edits)
+}
+
+/// Where virt-customize sends the output of what it runs in the guest, which stays there.
+fn logfile(g: &Guest<'_>) -> Result<&'static str, CustomizeError> {
+    Ok(if g.is_dir("/tmp")? {
+        "/tmp/builder.log"
+    } else {
+        "/builder.log"
+    })
+}
+
+/// Runs a shell script in the guest as virt-customize does: its output appended to the log
+/// file in the guest, the host's proxy variables passed through, and i686 guests under
+/// `setarch` on x86_64. The output is the step's; a failure shows it.
+fn run_in_guest(
+    g: &mut Guest<'_>,
+    cx: &Context<'_>,
+    display: &str,
+    script: &str,
+    step: &mut Step,
+    needs_network: bool,
+) -> Result<(), CustomizeError> {
+    let host = std::env::consts::ARCH;
+    let guest = cx.os.arch.as_str();
+    let i686 = matches!(guest, "i386" | "i486" | "i586" | "i686");
+    if cx.os.os_type != "linux" || !(guest == host || (host == "x86_64" && i686)) {
+        return Err(CustomizeError::Refused(format!(
+            "host (linux/{host}) and guest ({}/{guest}) are not compatible, so commands \
+             cannot run in the guest: use the --firstboot options instead",
+            cx.os.os_type
+        )));
+    }
+    let log = logfile(g)?;
+    let before = g.lstat(log)?.map_or(0, |s| s.size as usize);
+    let env: String = ["http_proxy", "https_proxy", "ftp_proxy", "no_proxy"]
+        .iter()
+        .filter_map(|n| {
+            let v = std::env::var(n).ok()?;
+            Some(format!("export {n}={}\n", packages::quote(&v)))
+        })
+        .collect();
+    let body = if host == "x86_64" && i686 {
+        format!("setarch i686 <<\"__EOCMD\"\n{script}\n__EOCMD\n")
+    } else {
+        script.to_owned()
+    };
+    let cmd = format!(
+        "exec >>{} 2>&1\n{}\n{body}\n",
+        packages::quote(log),
+        if env.is_empty() { "\n".to_owned() } else { env }.trim_end_matches('\n')
+    );
+    let result = g.h.sh(cmd.as_str(), None);
+    g.record(Change::Ran {
+        command: display.to_owned(),
+    });
+    let output = g
+        .read(log)?
+        .map(|l| String::from_utf8_lossy(l.get(before..).unwrap_or_default()).into_owned())
+        .unwrap_or_default();
+    if !output.is_empty() {
+        step.output = Some(output.clone());
+    }
+    if let Err(e) = result {
+        let hint = if needs_network && !cx.network {
+            " (the appliance had no network, which this may need: leave out --no-network)"
+        } else {
+            ""
+        };
+        // The daemon's message repeats the whole script; its last part says how it ended.
+        let chain = crate::error::chain(&e);
+        let how = chain.rsplit(": ").next().unwrap_or(&chain);
+        let shown = if output.trim().is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; its output (also in {log} in the guest):\n{}",
+                output.trim_end()
+            )
+        };
+        return Err(CustomizeError::Refused(format!(
+            "{}: command exited with an error ({how}){hint}{shown}",
+            display.split_whitespace().collect::<Vec<_>>().join(" "),
+        )));
+    }
+    Ok(())
 }

@@ -195,6 +195,23 @@ pub struct Plan {
     pub sysprep: Vec<&'static SysprepOperation>,
 }
 
+impl Plan {
+    /// True when an operation runs the guest's own programs (`--run`, `--install`, ...): only
+    /// then can the appliance's network make a difference, so only then is it started.
+    pub fn runs_in_guest(&self) -> bool {
+        self.operations.iter().any(|o| {
+            matches!(
+                o,
+                Operation::RunCommand(_)
+                    | Operation::Run { .. }
+                    | Operation::Install(_)
+                    | Operation::Update
+                    | Operation::Uninstall(_)
+            )
+        })
+    }
+}
+
 fn today() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -225,6 +242,8 @@ pub fn run_plan(
             })
             .next_back()
             .unwrap_or_default(),
+        network: h.config().network,
+        firstboot_count: 0,
     };
     let sysprep_machine_id = plan.sysprep.iter().any(|o| o.name == "machine-id");
     let result = (|| {

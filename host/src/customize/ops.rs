@@ -63,8 +63,14 @@ pub const OPERATIONS: &[OpSpec] = &[
     op("link", "TARGET:LINK[:LINK..]", "Make each LINK a symbolic link to TARGET"),
     op("timezone", "AREA/CITY", "Set the time zone (it must exist under /usr/share/zoneinfo in the guest)"),
     op("edit", "PATH:s/REGEX/REPLACEMENT/[gi]", "Edit a file line by line with a sed-style substitution (Rust regex)"),
-    op("run-command", "CMD", "Run a shell command in the guest (chrooted in the appliance, no network)"),
-    op("firstboot-command", "CMD", "Run a shell command once, at the guest's next boot (a systemd unit)"),
+    op("run", "SCRIPT", "Run a shell script (a host file) in the guest: its own programs, chrooted in the appliance, with the appliance's network unless --no-network; output goes to /tmp/builder.log in the guest"),
+    op("run-command", "CMD", "Run a shell command in the guest, as --run does"),
+    op("install", "PKG,PKG..", "Install packages with the guest's package manager (apt, dnf, yum, zypper, pacman, apk, ...), run as --run does; needs the network"),
+    OpSpec { name: "update", value: None, help: "Update every package with the guest's package manager, run as --run does; needs the network" },
+    op("uninstall", "PKG,PKG..", "Remove packages with the guest's package manager, run as --run does"),
+    op("firstboot", "SCRIPT", "Install a shell script (a host file) to run once, at the guest's next boot (virt-customize's guestfs-firstboot service; its output goes to ~root/virt-sysprep-firstboot.log)"),
+    op("firstboot-command", "CMD", "Run a shell command once, at the guest's next boot, as --firstboot does"),
+    op("firstboot-install", "PKG,PKG..", "Install packages at the guest's next boot, as --firstboot does"),
     op("password-crypto", "md5|sha256|sha512", "Hash the passwords this run sets with this crypt(3) method (default sha512), wherever it appears on the command line"),
 ];
 
@@ -187,8 +193,30 @@ pub enum Operation {
     },
     /// `--run-command`.
     RunCommand(String),
+    /// `--run`: the script's contents, read when parsed.
+    Run {
+        /// The host file, for messages.
+        path: PathBuf,
+        /// Its contents.
+        script: String,
+    },
+    /// `--install`.
+    Install(Vec<String>),
+    /// `--update`.
+    Update,
+    /// `--uninstall`.
+    Uninstall(Vec<String>),
+    /// `--firstboot`: the script's contents, read when parsed.
+    Firstboot {
+        /// The host file; its name names the installed script, as in virt-customize.
+        path: PathBuf,
+        /// Its contents.
+        script: String,
+    },
     /// `--firstboot-command`.
     FirstbootCommand(String),
+    /// `--firstboot-install`.
+    FirstbootInstall(Vec<String>),
 }
 
 impl Operation {
@@ -220,7 +248,13 @@ impl Operation {
             Operation::Timezone(_) => "timezone",
             Operation::Edit { .. } => "edit",
             Operation::RunCommand(_) => "run-command",
+            Operation::Run { .. } => "run",
+            Operation::Install(_) => "install",
+            Operation::Update => "update",
+            Operation::Uninstall(_) => "uninstall",
+            Operation::Firstboot { .. } => "firstboot",
             Operation::FirstbootCommand(_) => "firstboot-command",
+            Operation::FirstbootInstall(_) => "firstboot-install",
         }
     }
 
@@ -245,7 +279,11 @@ impl Operation {
             | Operation::Chmod { .. }
             | Operation::Link { .. }
             | Operation::Edit { .. }
-            | Operation::RunCommand(_) => true,
+            | Operation::RunCommand(_)
+            | Operation::Run { .. }
+            | Operation::Install(_)
+            | Operation::Update
+            | Operation::Uninstall(_) => true,
             Operation::Hostname(_)
             | Operation::Password { .. }
             | Operation::UserAdd(_)
@@ -255,7 +293,9 @@ impl Operation {
             | Operation::UdevNetClear
             | Operation::Timezone(_)
             | Operation::PasswordCrypto(_)
-            | Operation::FirstbootCommand(_) => false,
+            | Operation::Firstboot { .. }
+            | Operation::FirstbootCommand(_)
+            | Operation::FirstbootInstall(_) => false,
         }
     }
 }
@@ -298,7 +338,13 @@ impl fmt::Display for Operation {
             Operation::Timezone(t) => write!(f, "timezone {}", t.as_str()),
             Operation::Edit { path, text, .. } => write!(f, "edit {path}:{text}"),
             Operation::RunCommand(c) => write!(f, "run-command {c}"),
+            Operation::Run { path, .. } => write!(f, "run {}", path.display()),
+            Operation::Install(p) => write!(f, "install {}", p.join(",")),
+            Operation::Update => f.write_str("update"),
+            Operation::Uninstall(p) => write!(f, "uninstall {}", p.join(",")),
+            Operation::Firstboot { path, .. } => write!(f, "firstboot {}", path.display()),
             Operation::FirstbootCommand(c) => write!(f, "firstboot-command {c}"),
+            Operation::FirstbootInstall(p) => write!(f, "firstboot-install {}", p.join(",")),
         }
     }
 }
@@ -388,6 +434,15 @@ fn parse_selector(op: &str, user: String, sel: &str) -> Result<Operation, Custom
         selector.source = PasswordSource::Password(secret);
     }
     Ok(Operation::Password { user, selector })
+}
+
+/// virt-customize's package lists: names separated by commas (and, as there, the empty
+/// names between doubled commas are dropped).
+fn package_list(arg: &str) -> Vec<String> {
+    arg.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Parses one operation: its table name (without `--`) and argument.
@@ -572,6 +627,28 @@ pub fn parse_operation(name: &str, arg: Option<&str>) -> Result<Operation, Custo
         }
         "run-command" => Operation::RunCommand(arg.to_owned()),
         "firstboot-command" => Operation::FirstbootCommand(arg.to_owned()),
+        "run" | "firstboot" => {
+            let path = PathBuf::from(arg);
+            let script = String::from_utf8(read_host(&path)?).map_err(|_| {
+                invalid(op, format!("{arg} is not a text file: give a shell script"))
+            })?;
+            match op {
+                "run" => Operation::Run { path, script },
+                _ => Operation::Firstboot { path, script },
+            }
+        }
+        "install" | "uninstall" | "firstboot-install" => {
+            let pkgs = package_list(arg);
+            if pkgs.is_empty() {
+                return Err(invalid(op, "no package named: give PKG[,PKG...]"));
+            }
+            match op {
+                "install" => Operation::Install(pkgs),
+                "uninstall" => Operation::Uninstall(pkgs),
+                _ => Operation::FirstbootInstall(pkgs),
+            }
+        }
+        "update" => Operation::Update,
         _ => unreachable!("every table entry is parsed above"),
     })
 }
@@ -590,6 +667,7 @@ mod tests {
         let upload = format!("{}:/etc/f", host.display());
         let string_key = format!("alice:string:{KEY}");
         let copy_in = format!("{}:/srv", dir.path().display());
+        let script = host.display().to_string();
         let samples: &[(&str, Option<&str>)] = &[
             ("hostname", Some("web01.example.com")),
             ("root-password", Some("password:secret")),
@@ -625,8 +703,14 @@ mod tests {
                 "edit",
                 Some("/etc/ssh/sshd_config:s/^#?PermitRootLogin.*/PermitRootLogin no/"),
             ),
+            ("run", Some(&script)),
             ("run-command", Some("echo hi")),
+            ("install", Some("vim,curl")),
+            ("update", None),
+            ("uninstall", Some("nano")),
+            ("firstboot", Some(&script)),
             ("firstboot-command", Some("echo hi")),
+            ("firstboot-install", Some("cloud-init")),
         ];
         assert_eq!(
             samples.len(),
@@ -645,6 +729,14 @@ mod tests {
             }
             o => panic!("{o:?}"),
         }
+        match parse_operation("install", Some("vim,,curl")).unwrap() {
+            Operation::Install(p) => assert_eq!(p, ["vim", "curl"]),
+            o => panic!("{o:?}"),
+        }
+        assert!(parse_operation("uninstall", Some(",")).is_err());
+        assert!(parse_operation("run", Some("/nonexistent/script.sh"))
+            .unwrap_err()
+            .is_usage());
         match parse_operation("link", Some("/usr/bin/vim:/usr/bin/vi:/bin/vi")).unwrap() {
             Operation::Link { target, links } => {
                 assert_eq!(target, "/usr/bin/vim");

@@ -1,148 +1,206 @@
-//! `--firstboot-command CMD`: a script that runs once at the guest's next boot, the way
-//! virt-customize's guestfs-firstboot does it.
+//! `--firstboot`, `--firstboot-command`, `--firstboot-install`: scripts that run once, at the
+//! guest's next boot, installed exactly as virt-customize 1.48 installs them, so an image
+//! customised by either tool boots the same way (and either tool can add to what the other
+//! installed):
 //!
-//! - Each command becomes `/usr/lib/guestwright/firstboot/scripts/NNNN-<label>` (mode 0755);
-//!   the four-digit prefix keeps command-line order.
-//! - `/usr/lib/guestwright/firstboot/firstboot.sh` runs the scripts in name order, moving each
-//!   to `scripts-done` *before* running it, so a script that hangs or reboots the machine is
-//!   not run again, and logs to /root/guestwright-firstboot.log and the console.
-//! - `guestwright-firstboot.service`, a oneshot unit with
-//!   `ConditionDirectoryNotEmpty=` on the scripts directory, is enabled by a symlink in
-//!   `multi-user.target.wants`, as `systemctl enable` would make.
+//! - each script is `/usr/lib/virt-sysprep/scripts/5000-NNNN-NAME` (mode 0755), where NNNN
+//!   counts the scripts of this run from 1 and NAME is the command, script path or
+//!   `install PKG..` with every character but letters, digits and `_` made `-` (at most 60);
+//!   its content is the command or script as given (no `#!` is added, as there);
+//! - `/usr/lib/virt-sysprep/firstboot.sh start` runs the scripts in name order, moving each to
+//!   `scripts-done` *before* running it, so a script that hangs or reboots the machine is not
+//!   run again, and logs to `~root/virt-sysprep-firstboot.log` and the console;
+//! - with systemd (`/etc/systemd/system` exists): `guestfs-firstboot.service` in
+//!   /usr/lib/systemd/system, enabled by a symlink in `multi-user.target.wants`;
+//! - with sysvinit directories (`/etc/init.d` or `/etc/rc.d`): the runner linked as
+//!   `guestfs-firstboot` with `S99` links in runlevels 2, 3 and 5, in the distribution's
+//!   layout. Both are installed when both exist: the script disables itself after running.
 //!
-//! The same command given again while its script is still pending adds nothing, so a second
-//! identical customize run changes nothing. Never does I/O.
+//! Never does I/O.
 
 use super::{FileChange, FileEdit};
 
+/// virt-customize's firstboot directory.
+pub const FIRSTBOOT_DIR: &str = "/usr/lib/virt-sysprep";
 /// Directory of pending scripts.
-pub const SCRIPTS_DIR: &str = "/usr/lib/guestwright/firstboot/scripts";
-/// Directory the runner moves scripts to before running them.
-pub const SCRIPTS_DONE_DIR: &str = "/usr/lib/guestwright/firstboot/scripts-done";
+pub const SCRIPTS_DIR: &str = "/usr/lib/virt-sysprep/scripts";
 /// The runner script.
-pub const RUNNER_PATH: &str = "/usr/lib/guestwright/firstboot/firstboot.sh";
+pub const RUNNER_PATH: &str = "/usr/lib/virt-sysprep/firstboot.sh";
 /// The systemd unit.
-pub const UNIT_PATH: &str = "/etc/systemd/system/guestwright-firstboot.service";
+pub const UNIT_PATH: &str = "/usr/lib/systemd/system/guestfs-firstboot.service";
 /// The symlink that enables the unit.
 pub const WANTS_LINK: &str =
-    "/etc/systemd/system/multi-user.target.wants/guestwright-firstboot.service";
+    "/etc/systemd/system/multi-user.target.wants/guestfs-firstboot.service";
+/// The priority part of script names (virt-customize's default).
+const PRIORITY: u32 = 5000;
 
-/// The runner: runs each pending script once, in order.
+/// The runner: runs each pending script once, in order (virt-customize's text, byte for byte).
 pub const RUNNER: &str = r#"#!/bin/sh -
-# Runs the scripts guestwright customize --firstboot-command installed, once each, in order.
-d=/usr/lib/guestwright/firstboot/scripts
-d_done=/usr/lib/guestwright/firstboot/scripts-done
-logfile=/root/guestwright-firstboot.log
 
-mkdir -p "$d_done"
-for f in "$d"/*; do
-    [ -f "$f" ] || continue
-    name=$(basename "$f")
-    # Move first: a script that hangs or reboots must not run again at the next boot.
-    mv -f "$f" "$d_done/$name" || continue
-    echo "=== Running $name ===" | tee -a "$logfile"
-    sh "$d_done/$name" >>"$logfile" 2>&1
-    rc=$?
-    echo "=== Exit code of $name: $rc ===" | tee -a "$logfile"
-done
-exit 0
+### BEGIN INIT INFO
+# Provides:          virt-sysprep
+# Required-Start:    $null
+# Should-Start:      $all
+# Required-Stop:     $null
+# Should-Stop:       $all
+# Default-Start:     2 3 5
+# Default-Stop:      0 1 6
+# Short-Description: Start scripts to run once at next boot
+# Description:       Start scripts to run once at next boot
+#	These scripts run the first time the guest boots,
+#	and then are deleted. Output or errors from the scripts
+#	are written to ~root/virt-sysprep-firstboot.log.
+### END INIT INFO
+
+d=/usr/lib/virt-sysprep/scripts
+d_done=/usr/lib/virt-sysprep/scripts-done
+logfile=~root/virt-sysprep-firstboot.log
+
+echo "$0" "$@" 2>&1 | tee -a $logfile
+echo "Scripts dir: $d" 2>&1 | tee -a $logfile
+
+if test "$1" = "start"
+then
+  mkdir -p $d_done
+  for f in $d/* ; do
+    if test -x "$f"
+    then
+      # move the script to the 'scripts-done' directory, so it is not
+      # executed again at the next boot
+      mv $f $d_done
+      echo '=== Running' $f '===' 2>&1 | tee -a $logfile
+      $d_done/$(basename $f) 2>&1 | tee -a $logfile
+    fi
+  done
+  rm -f $d_done/*
+fi
 "#;
 
-/// The systemd unit that runs [`RUNNER`] at boot while scripts are pending.
+/// The systemd unit that runs [`RUNNER`] at boot.
 pub const UNIT: &str = "[Unit]
-Description=guestwright firstboot commands
+Description=libguestfs firstboot service
 After=network.target
-ConditionDirectoryNotEmpty=/usr/lib/guestwright/firstboot/scripts
+Before=prefdm.service
 
 [Service]
 Type=oneshot
-ExecStart=/usr/lib/guestwright/firstboot/firstboot.sh
+ExecStart=/usr/lib/virt-sysprep/firstboot.sh start
 RemainAfterExit=yes
 StandardOutput=journal+console
-StandardError=journal+console
-TimeoutSec=0
+StandardError=inherit
 
 [Install]
 WantedBy=multi-user.target
 ";
 
-/// A pending script already in [`SCRIPTS_DIR`].
-#[derive(Debug, Clone, Copy)]
-pub struct ExistingScript<'a> {
-    /// File name (not path).
-    pub name: &'a str,
-    /// Contents.
-    pub content: &'a [u8],
+/// What the guest has that decides how the runner is started.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InitSystems<'a> {
+    /// `/etc/systemd/system` is a directory.
+    pub systemd: bool,
+    /// `/etc/init.d` or `/etc/rc.d` is a directory.
+    pub sysvinit: bool,
+    /// The distribution as inspection names it (for the sysvinit layout).
+    pub distro: &'a str,
 }
 
-/// The script installed for `command`.
-pub fn script_for_command(command: &str) -> String {
-    format!("#!/bin/sh\n{command}\n")
-}
+/// A firstboot script cannot be installed in this guest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "cannot install a firstboot script: guest type {0} is not supported for its sysvinit \
+     layout (only systemd, and the sysvinit layouts of Red Hat, SUSE and Debian-like \
+     distributions, are)"
+)]
+pub struct FirstbootError(pub String);
 
-/// A file-name-safe label from the command's first word (`apt-get update` → `apt-get`).
-fn label(command: &str) -> String {
-    let first = command.split_whitespace().next().unwrap_or("command");
-    let base = first.rsplit('/').next().unwrap_or(first);
-    let l: String = base
+/// The script's file name: `5000-NNNN-NAME` with NAME sanitised as virt-customize does.
+pub fn script_name(count: u32, name: &str) -> String {
+    let clean: String = name
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(32)
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' => c,
+            _ => '-',
+        })
         .collect();
-    if l.is_empty() {
-        "command".to_owned()
+    let clean = if clean.chars().count() >= 60 {
+        clean.chars().take(60).collect()
     } else {
-        l
+        clean
+    };
+    format!("{PRIORITY:04}-{count:04}-{clean}")
+}
+
+fn write(path: &str, content: &str, mode: u32) -> FileEdit {
+    FileEdit {
+        path: path.to_owned(),
+        change: FileChange::Write {
+            content: content.as_bytes().to_vec(),
+            mode: Some(mode),
+        },
     }
 }
 
-/// The next script name after the existing ones: one more than the highest `NNNN-` prefix.
-pub fn next_script_name(existing: &[ExistingScript<'_>], command: &str) -> String {
-    let next = existing
-        .iter()
-        .filter_map(|s| s.name.split('-').next()?.parse::<u32>().ok())
-        .max()
-        .map_or(1, |n| n + 1);
-    format!("{next:04}-{}", label(command))
+fn link(path: &str, target: &str) -> FileEdit {
+    FileEdit {
+        path: path.to_owned(),
+        change: FileChange::Symlink {
+            target: target.to_owned(),
+        },
+    }
 }
 
-/// The edits that install `command` as a firstboot script, plus the runner, the unit and the
-/// enabling symlink (rewritten with the same content every time). `existing` are the scripts
-/// already pending in [`SCRIPTS_DIR`].
-pub fn firstboot_edits(existing: &[ExistingScript<'_>], command: &str) -> Vec<FileEdit> {
-    let script = script_for_command(command);
-    let mut edits = vec![
-        FileEdit {
-            path: RUNNER_PATH.to_owned(),
-            change: FileChange::Write {
-                content: RUNNER.as_bytes().to_vec(),
-                mode: Some(0o755),
-            },
-        },
-        FileEdit {
-            path: UNIT_PATH.to_owned(),
-            change: FileChange::Write {
-                content: UNIT.as_bytes().to_vec(),
-                mode: Some(0o644),
-            },
-        },
-        FileEdit {
-            path: WANTS_LINK.to_owned(),
-            change: FileChange::Symlink {
-                target: UNIT_PATH.to_owned(),
-            },
-        },
-    ];
-    if !existing.iter().any(|s| s.content == script.as_bytes()) {
-        edits.push(FileEdit {
-            path: format!("{SCRIPTS_DIR}/{}", next_script_name(existing, command)),
-            change: FileChange::Write {
-                content: script.into_bytes(),
-                mode: Some(0o755),
-            },
-        });
+/// The edits that install the runner and start it at boot (rewritten with the same content
+/// every time, so a second run changes nothing), then script number `count` of this run.
+pub fn firstboot_edits(
+    init: &InitSystems<'_>,
+    count: u32,
+    name: &str,
+    content: &str,
+) -> Result<Vec<FileEdit>, FirstbootError> {
+    let mut edits = vec![write(RUNNER_PATH, RUNNER, 0o755)];
+    if init.systemd {
+        edits.push(write(UNIT_PATH, UNIT, 0o644));
+        edits.push(link(WANTS_LINK, UNIT_PATH));
     }
-    edits
+    if init.sysvinit {
+        let runner = RUNNER_PATH;
+        match init.distro {
+            "fedora" | "rhel" | "centos" | "scientificlinux" | "oraclelinux" | "rocky"
+            | "redhat-based" | "openeuler" | "kylin" | "neokylin" | "anolis" => {
+                for l in [2, 3, 5] {
+                    edits.push(link(
+                        &format!("/etc/rc.d/rc{l}.d/S99guestfs-firstboot"),
+                        runner,
+                    ));
+                }
+            }
+            "opensuse" | "sles" | "suse-based" => {
+                edits.push(link("/etc/init.d/guestfs-firstboot", runner));
+                for l in [2, 3, 5] {
+                    edits.push(link(
+                        &format!("/etc/init.d/rc{l}.d/S99guestfs-firstboot"),
+                        "../guestfs-firstboot",
+                    ));
+                }
+            }
+            "debian" | "kalilinux" | "ubuntu" => {
+                edits.push(link("/etc/init.d/guestfs-firstboot", runner));
+                for l in [2, 3, 5] {
+                    edits.push(link(
+                        &format!("/etc/rc{l}.d/S99guestfs-firstboot"),
+                        "../init.d/guestfs-firstboot",
+                    ));
+                }
+            }
+            other => return Err(FirstbootError(other.to_owned())),
+        }
+    }
+    edits.push(write(
+        &format!("{SCRIPTS_DIR}/{}", script_name(count, name)),
+        content,
+        0o755,
+    ));
+    Ok(edits)
 }
 
 #[cfg(test)]
@@ -151,88 +209,93 @@ mod tests {
     use std::process::Command;
 
     #[test]
-    fn names_keep_order() {
-        assert_eq!(next_script_name(&[], "apt-get update"), "0001-apt-get");
-        let e = [
-            ExistingScript {
-                name: "0001-apt-get",
-                content: b"",
-            },
-            ExistingScript {
-                name: "0009-x",
-                content: b"",
-            },
-            ExistingScript {
-                name: "README",
-                content: b"",
-            },
-        ];
+    fn names_as_virt_customize_makes_them() {
+        // Recorded from virt-customize 1.48.
         assert_eq!(
-            next_script_name(&e, "/usr/bin/dnf -y install nginx"),
-            "0010-dnf"
+            script_name(1, "touch /root/fb-ran"),
+            "5000-0001-touch--root-fb-ran"
         );
-        assert_eq!(next_script_name(&[], "  ;;  "), "0001-command");
-        assert_eq!(next_script_name(&[], "'rm' x"), "0001-rm");
+        assert_eq!(script_name(2, "fb.sh"), "5000-0002-fb-sh");
+        assert_eq!(
+            script_name(3, "install vim curl x"),
+            "5000-0003-install-vim-curl-x"
+        );
+        let long = "x".repeat(80);
+        assert_eq!(
+            script_name(12, &long),
+            format!("5000-0012-{}", "x".repeat(60))
+        );
+        assert_eq!(script_name(1, "é"), "5000-0001--");
     }
 
     #[test]
-    fn edits_and_idempotence() {
-        let edits = firstboot_edits(&[], "systemctl enable --now nginx");
-        assert_eq!(edits.len(), 4);
+    fn systemd_and_debian_sysvinit() {
+        let init = InitSystems {
+            systemd: true,
+            sysvinit: true,
+            distro: "debian",
+        };
+        let edits = firstboot_edits(&init, 1, "touch /x", "touch /x").unwrap();
+        let paths: Vec<&str> = edits.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(
-            edits[2].change,
-            FileChange::Symlink {
-                target: UNIT_PATH.into()
+            paths,
+            [
+                RUNNER_PATH,
+                UNIT_PATH,
+                WANTS_LINK,
+                "/etc/init.d/guestfs-firstboot",
+                "/etc/rc2.d/S99guestfs-firstboot",
+                "/etc/rc3.d/S99guestfs-firstboot",
+                "/etc/rc5.d/S99guestfs-firstboot",
+                "/usr/lib/virt-sysprep/scripts/5000-0001-touch--x",
+            ]
+        );
+        assert_eq!(
+            edits[7].change,
+            FileChange::Write {
+                content: b"touch /x".to_vec(),
+                mode: Some(0o755)
             }
         );
-        assert_eq!(
-            edits[3],
-            FileEdit {
-                path: "/usr/lib/guestwright/firstboot/scripts/0001-systemctl".into(),
-                change: FileChange::Write {
-                    content: b"#!/bin/sh\nsystemctl enable --now nginx\n".to_vec(),
-                    mode: Some(0o755)
-                },
-            }
-        );
-        let pending = [ExistingScript {
-            name: "0001-systemctl",
-            content: b"#!/bin/sh\nsystemctl enable --now nginx\n",
-        }];
-        assert_eq!(
-            firstboot_edits(&pending, "systemctl enable --now nginx").len(),
-            3
-        );
-        assert_eq!(firstboot_edits(&pending, "touch /x").len(), 4);
-        assert!(UNIT.contains("WantedBy=multi-user.target") && UNIT.contains(RUNNER_PATH));
+        let none = InitSystems {
+            distro: "gentoo",
+            ..InitSystems::default()
+        };
+        assert_eq!(firstboot_edits(&none, 1, "a", "a").unwrap().len(), 2);
+        let odd = InitSystems {
+            sysvinit: true,
+            distro: "gentoo",
+            ..InitSystems::default()
+        };
+        assert!(firstboot_edits(&odd, 1, "a", "a").is_err());
     }
 
-    /// Runs the real runner on a temporary tree (paths rewritten) and checks order, the move to
-    /// scripts-done, and that a second boot runs nothing.
+    /// Runs the real runner on a temporary tree (paths rewritten) and checks order, that
+    /// scripts without `#!` run, that a second boot runs nothing, and the log.
     #[test]
     fn runner_runs_each_script_once_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_str().unwrap();
         let runner = RUNNER
-            .replace("/usr/lib/guestwright", &format!("{root}/lib"))
-            .replace("/root/guestwright-firstboot.log", &format!("{root}/log"));
-        std::fs::create_dir_all(format!("{root}/lib/firstboot/scripts")).unwrap();
+            .replace("/usr/lib/virt-sysprep", &format!("{root}/lib"))
+            .replace("~root/virt-sysprep-firstboot.log", &format!("{root}/log"));
+        std::fs::create_dir_all(format!("{root}/lib/scripts")).unwrap();
         let out = format!("{root}/out");
         for (name, word) in [
-            ("0002-b", "second"),
-            ("0001-a", "first"),
-            ("0010-c", "third"),
+            ("5000-0002-b", "second"),
+            ("5000-0001-a", "first"),
+            ("5000-0010-c", "third"),
         ] {
-            std::fs::write(
-                format!("{root}/lib/firstboot/scripts/{name}"),
-                format!("#!/bin/sh\necho {word} >> {out}\nexit 3\n"),
-            )
-            .unwrap();
+            let p = format!("{root}/lib/scripts/{name}");
+            std::fs::write(&p, format!("echo {word} >> {out}\necho {word}-log\nexit 3")).unwrap();
+            std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
         }
         std::fs::write(format!("{root}/runner.sh"), &runner).unwrap();
         for _ in 0..2 {
             let st = Command::new("sh")
                 .arg(format!("{root}/runner.sh"))
+                .arg("start")
                 .output()
                 .unwrap();
             assert!(
@@ -246,19 +309,21 @@ mod tests {
             "first\nsecond\nthird\n"
         );
         assert_eq!(
-            std::fs::read_dir(format!("{root}/lib/firstboot/scripts"))
+            std::fs::read_dir(format!("{root}/lib/scripts"))
                 .unwrap()
                 .count(),
             0
         );
         assert_eq!(
-            std::fs::read_dir(format!("{root}/lib/firstboot/scripts-done"))
+            std::fs::read_dir(format!("{root}/lib/scripts-done"))
                 .unwrap()
                 .count(),
-            3
+            0
         );
-        assert!(std::fs::read_to_string(format!("{root}/log"))
-            .unwrap()
-            .contains("Exit code of 0002-b: 3"));
+        let log = std::fs::read_to_string(format!("{root}/log")).unwrap();
+        assert!(
+            log.contains("=== Running") && log.contains("second-log"),
+            "{log}"
+        );
     }
 }

@@ -18,7 +18,8 @@
 //! | [`sysprep`] | sysprep operations table, `--operations`, ifcfg clean-ups |
 //! | [`edit_expr`] | `--edit PATH:s/…/…/` |
 //! | [`diff`] | `--dry-run` unified diffs |
-//! | [`timezone`], [`firstboot`] | `--timezone`, `--firstboot-command` |
+//! | [`timezone`], [`firstboot`] | `--timezone`, `--firstboot*` (virt-customize's layout) |
+//! | [`packages`] | `--install`, `--update`, `--uninstall`, `--firstboot-install` commands |
 //! | [`sysconfig`] | shell `KEY=value` files, shared by the above |
 
 pub mod diff;
@@ -26,6 +27,7 @@ pub mod edit_expr;
 pub mod firstboot;
 pub mod hostname;
 pub mod network;
+pub mod packages;
 pub mod password;
 pub mod shadow;
 pub mod ssh;

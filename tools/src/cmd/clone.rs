@@ -37,6 +37,8 @@ pub struct CloneArgs {
 pub fn run(args: &CloneArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     let plan = plan(&args.ops)?;
     let mut config = launch_config(appliance, verbose)?;
+    // As customize: the network is on unless --no-network.
+    config.network = args.ops.network.unwrap_or(true) && plan.runs_in_guest();
     if args.run.dry_run {
         // Nothing is created: show what the operations would do to a clone by running them on
         // the template read-only.

@@ -111,13 +111,13 @@ impl Args for OperationArgs {
                     .num_args(0..=1)
                     .default_missing_value("")
                     .value_name("IFACE:...")
-                    .help("As a flag (virt-customize's): give the appliance a network. Not implemented yet: guestwright's appliance has no network, and --run-command then runs offline (a warning says so). With an argument: the old name of --net-config")
+                    .help("As a flag (virt-customize's): give the appliance QEMU's user-mode network, for --run, --install and the like (the default of customize; sysprep's default is none). With an argument: the old name of --net-config")
                     .action(ArgAction::Append),
             )
             .arg(
                 Arg::new("no-network")
                     .long("no-network")
-                    .help("Give the appliance no network (always the case today)")
+                    .help("Give the appliance no network: commands run in the guest cannot download (and the appliance starts a little faster)")
                     .action(ArgAction::SetTrue),
             );
         for (name, value, help) in FILE_OPERATIONS {
@@ -230,15 +230,6 @@ pub fn print_report(report: &Report, run: &RunArgs) -> Result {
 /// Parses the operation words (reading command and TOML files) into a plan.
 pub fn plan(ops: &OperationArgs) -> std::result::Result<Plan, CustomizeError> {
     let operations = customize::expand(&ops.words)?;
-    let runs = operations
-        .iter()
-        .any(|o| matches!(o, customize::Operation::RunCommand(_)));
-    if ops.network == Some(true) && runs {
-        log::warn!(
-            "--network: guestwright's appliance has no network yet, so --run-command runs \
-             without one (as with --no-network): commands that download will fail"
-        );
-    }
     Ok(Plan {
         operations,
         sysprep: Vec::new(),
@@ -255,7 +246,10 @@ pub fn run(args: &CustomizeArgs, appliance: &ApplianceArgs, verbose: bool) -> Re
                 .into(),
         }));
     }
-    let config = launch_config(appliance, verbose)?;
+    let mut config = launch_config(appliance, verbose)?;
+    // As in virt-customize, the network is on unless --no-network; it is started only when
+    // an operation runs guest programs, the only ones that can see it.
+    config.network = args.ops.network.unwrap_or(true) && plan.runs_in_guest();
     let report = customize::run_images(
         &args.images,
         args.format,

@@ -70,7 +70,9 @@ pub fn run(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
         })?,
         None => default_operations(),
     };
-    let config = launch_config(appliance, verbose)?;
+    let mut config = launch_config(appliance, verbose)?;
+    // virt-sysprep's network is off unless --network.
+    config.network = args.ops.network.unwrap_or(false) && plan.runs_in_guest();
     let report = customize::run_images(
         &args.images,
         args.format,

@@ -1,0 +1,236 @@
+//! `guestwright customize` running the guest's own programs: `--install`, `--update`,
+//! `--uninstall`, `--run-command`, `--firstboot-command` and `--firstboot-install` on a real
+//! Debian 12 guest (debootstrap, cached), with apt fetching from a repository this test builds
+//! and serves on 127.0.0.1, which the appliance reaches as 10.0.2.2 through QEMU's user-mode
+//! network. Nothing leaves the machine: the guest's sources are replaced by the local one
+//! before anything runs, and afterwards apt's lists must hold that source only.
+
+use guestwright::prelude::*;
+use guestwright_tests::{
+    debootstrap_debian, guestwright, index_repo, launch, run_within, Check, DebPackage, RepoServer,
+};
+use std::path::Path;
+use std::time::Duration;
+
+/// Per customize run: apt under TCG on two shared cores is slow.
+const DEADLINE: Duration = Duration::from_secs(900);
+
+const HELLO_BIN: (&str, &str) = (
+    "/usr/bin/gw-hello",
+    "#!/bin/sh\ncat /usr/share/gw-hello/hello.txt\n",
+);
+
+fn packages(hello: &str) -> Vec<DebPackage<'static>> {
+    let (version, text): (&'static str, &'static str) = match hello {
+        "1.0" => ("1.0", "hello 1.0\n"),
+        _ => ("1.1", "hello 1.1\n"),
+    };
+    let hello_files: &'static [(&'static str, &'static str)] = match version {
+        "1.0" => &[HELLO_BIN, ("/usr/share/gw-hello/hello.txt", "hello 1.0\n")],
+        _ => &[HELLO_BIN, ("/usr/share/gw-hello/hello.txt", "hello 1.1\n")],
+    };
+    assert!(hello_files[1].1 == text);
+    vec![
+        DebPackage {
+            name: "gw-hello",
+            version,
+            files: hello_files,
+        },
+        DebPackage {
+            name: "gw-extra",
+            version: "1.0",
+            files: &[("/usr/share/gw-extra/extra.txt", "extra\n")],
+        },
+    ]
+}
+
+fn customize(img: &Path, args: &[&str]) -> std::process::Output {
+    run_within(
+        guestwright()
+            .arg("customize")
+            .arg("-a")
+            .arg(img)
+            .arg("--json")
+            .args(args),
+        DEADLINE,
+    )
+}
+
+fn report(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "customize failed with {}:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn output_of(report: &serde_json::Value, op: &str) -> String {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["operation"].as_str().unwrap().starts_with(op))
+        .unwrap_or_else(|| panic!("no step {op}: {report:#}"))["output"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn install_update_uninstall_and_firstboot_from_a_local_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = debootstrap_debian(dir.path());
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    index_repo(&repo, &packages("1.0"));
+    let server = RepoServer::start(&repo, Duration::from_secs(3600));
+    let sources = format!(
+        "/etc/apt/sources.list:deb [trusted=yes] http://10.0.2.2:{}/ ./\n",
+        server.port
+    );
+
+    // The guest's resolv.conf before: commands get the appliance's, then it is put back.
+    let h = launch(&[(&img, DriveOptions::readonly())]);
+    h.mount("/dev/sda", "/", None, None, Some(true))
+        .check("mount");
+    let resolv_before = h.read_file("/etc/resolv.conf").map(|c| c.0).ok();
+    drop(h);
+
+    // Without a network, apt cannot reach the repository: the error says why, with apt's
+    // output, and the exit status is 1.
+    let out = customize(
+        &img,
+        &["--no-network", "--write", &sources, "--install", "gw-hello"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("command exited with an error")
+            && stderr.contains("the appliance had no network")
+            && stderr.contains("10.0.2.2"),
+        "{stderr}"
+    );
+
+    let first = report(&customize(
+        &img,
+        &[
+            "--delete",
+            "/etc/apt/sources.list.d/*",
+            "--write",
+            &sources,
+            "--install",
+            "gw-hello,gw-extra",
+            "--run-command",
+            "gw-hello; cat /etc/resolv.conf",
+        ],
+    ));
+    let install = output_of(&first, "install");
+    assert!(
+        install.contains("Setting up gw-hello (1.0) ...")
+            && install.contains("Setting up gw-extra (1.0) ..."),
+        "{install}"
+    );
+    assert_eq!(
+        output_of(&first, "run-command"),
+        "hello 1.0\nnameserver 10.0.2.3\n"
+    );
+
+    index_repo(&repo, &packages("1.1"));
+    let second = report(&customize(
+        &img,
+        &[
+            "--update",
+            "--uninstall",
+            "gw-extra",
+            "--run-command",
+            "COLUMNS=80 dpkg -l 'gw-*'",
+            "--firstboot-command",
+            "gw-hello > /root/fb.txt",
+            "--firstboot-install",
+            "gw-extra",
+        ],
+    ));
+    assert!(
+        output_of(&second, "update").contains("Setting up gw-hello (1.1) ..."),
+        "{second:#}"
+    );
+    // gw-extra had no conffiles: removed, dpkg forgets it.
+    assert_eq!(
+        output_of(&second, "run-command"),
+        "Desired=Unknown/Install/Remove/Purge/Hold\n\
+         | Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n\
+         |/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n\
+         ||/ Name           Version      Architecture Description\n\
+         +++-==============-============-============-=================================\n\
+         ii  gw-hello       1.1          all          guestwright test package gw-hello\n"
+    );
+    let requests = server.requests();
+    assert!(
+        requests.contains(&"GET /./gw-hello_1.1_all.deb 200".to_owned()),
+        "{requests:#?}"
+    );
+
+    // Read back from the image.
+    let h = launch(&[(&img, DriveOptions::readonly())]);
+    h.mount("/dev/sda", "/", None, None, Some(true))
+        .check("mount");
+    let read = |p: &str| String::from_utf8(h.read_file(p).check(p).0).unwrap();
+    assert_eq!(read("/usr/share/gw-hello/hello.txt"), "hello 1.1\n");
+    assert!(!h.exists("/usr/share/gw-extra/extra.txt").check("exists"));
+    assert_eq!(
+        h.read_file("/etc/resolv.conf").map(|c| c.0).ok(),
+        resolv_before,
+        "the guest's resolv.conf is put back"
+    );
+    let etc: Vec<String> = h
+        .ls("/etc")
+        .check("ls")
+        .into_iter()
+        .map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned())
+        .collect();
+    assert!(
+        !etc.iter().any(|n| n.starts_with(".guestwright-resolv")),
+        "{etc:?}"
+    );
+    // apt only ever knew the local source.
+    for name in h.ls("/var/lib/apt/lists").check("ls") {
+        let name = String::from_utf8_lossy(name.as_bytes()).into_owned();
+        assert!(
+            ["lock", "partial", "auxfiles"].contains(&name.as_str())
+                || name.starts_with("10.0.2.2"),
+            "apt fetched from somewhere else: {name}"
+        );
+    }
+    // Everything that ran logged to /tmp/builder.log, as in virt-customize.
+    let log = read("/tmp/builder.log");
+    assert!(log.contains(" http://10.0.2.2:"), "{log}");
+    assert!(log.contains("hello 1.0\nnameserver 10.0.2.3\n"), "{log}");
+    // Firstboot, in virt-customize's layout.
+    let s1 = "/usr/lib/virt-sysprep/scripts/5000-0001-gw-hello----root-fb-txt";
+    assert_eq!(read(s1), "gw-hello > /root/fb.txt");
+    assert_eq!(h.lstat(s1).check(s1).mode & 0o7777, 0o755);
+    let s2 = "/usr/lib/virt-sysprep/scripts/5000-0002-install-gw-extra";
+    assert_eq!(
+        read(s2),
+        "\n        export DEBIAN_FRONTEND=noninteractive\n        apt_opts='-q -y -o Dpkg::Options::=--force-confnew'\n        apt-get $apt_opts update\n        apt-get $apt_opts install 'gw-extra'\n      "
+    );
+    assert_eq!(
+        h.readlink("/etc/systemd/system/multi-user.target.wants/guestfs-firstboot.service")
+            .check("readlink")
+            .to_string(),
+        "/usr/lib/systemd/system/guestfs-firstboot.service"
+    );
+    assert_eq!(
+        h.readlink("/etc/rc2.d/S99guestfs-firstboot")
+            .check("readlink")
+            .to_string(),
+        "../init.d/guestfs-firstboot"
+    );
+    drop(h);
+    drop(server);
+    // The image is one bare filesystem.
+    guestwright_tests::run(std::process::Command::new("e2fsck").arg("-fn").arg(&img));
+}
