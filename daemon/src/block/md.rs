@@ -127,9 +127,15 @@ pub fn is_member(kernel_name: &str) -> bool {
 
 /// Whether a caller's name could be an md array that is not assembled yet.
 pub fn could_be_md(dev: &Device) -> bool {
-    dev.as_str()
-        .strip_prefix("/dev/md")
-        .is_some_and(|rest| rest.starts_with('/') || rest.bytes().all(|b| b.is_ascii_digit()))
+    dev.as_str().strip_prefix("/dev/md").is_some_and(|rest| {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        // `/dev/md/NAME`, `/dev/md127`, or a partition of one: `/dev/md127p1`.
+        rest.starts_with('/')
+            || digits(rest)
+            || rest
+                .split_once('p')
+                .is_some_and(|(a, p)| digits(a) && digits(p))
+    })
 }
 
 /// `mdadm --detail --export`: the array's facts as (key, value), keys lower case without
@@ -236,6 +242,8 @@ mod tests {
         assert_eq!(kv[5].0, "device_dev_vda1_role");
         assert!(could_be_md(&Device::from("/dev/md127")));
         assert!(could_be_md(&Device::from("/dev/md/root")));
+        assert!(could_be_md(&Device::from("/dev/md127p1")));
+        assert!(!could_be_md(&Device::from("/dev/md127p")));
         assert!(!could_be_md(&Device::from("/dev/mdx")));
         assert!(!could_be_md(&Device::from("/dev/sda")));
     }
