@@ -190,8 +190,10 @@ fn filesystems_and_df_open_luks_volumes_with_their_keys() {
         .split_whitespace()
         .collect();
     assert_eq!(row[1..3], ["filesystem", "ext4"], "{stdout}");
-    assert_eq!(row[7], PARITY_ROOT_UUID, "{stdout}");
-    let size: u64 = row[5].parse().unwrap();
+    // Name Type VFS Label Size Parent UUID (no MBR column without partitions).
+    assert_eq!(row.len(), 7, "{stdout}");
+    assert_eq!(row[6], PARITY_ROOT_UUID, "{stdout}");
+    let size: u64 = row[4].parse().unwrap();
 
     let out = gw(&["df", &key, "-a", img]);
     let stdout = String::from_utf8_lossy(&out.stdout);
