@@ -1023,4 +1023,31 @@ define_operations! {
     FillDir fill_dir(dir: GuestPath, nr: i32) -> ()
         { group: files, access: Write, stream: None, needs: root }
     // ==== end of guestfish commands ====
+
+    // ==== LUKS volumes made and keyed (issue 12): names, arguments and results as in
+    // guestfish 1.48 ====
+    /// Format `device` as a LUKS volume (cryptsetup's default format, LUKS2) with `key` in
+    /// key slot `keyslot` (0 to 7 for LUKS1, 0 to 31 for LUKS2). Everything on the device is
+    /// lost.
+    LuksFormat luks_format(device: Device, key: Secret, keyslot: i32) -> ()
+        { group: luks, access: Write, stream: None }
+
+    /// `luks_format` with the cipher given (`aes-xts-plain64`, `serpent-xts-plain64`, ...).
+    LuksFormatCipher luks_format_cipher(device: Device, key: Secret, keyslot: i32, cipher: String) -> ()
+        { group: luks, access: Write, stream: None }
+
+    /// Add `newkey` to LUKS volume `device` in slot `keyslot`, unlocking it with `key`
+    /// (any existing key). The slot must be free.
+    LuksAddKey luks_add_key(device: Device, key: Secret, newkey: Secret, keyslot: i32) -> ()
+        { group: luks, access: Write, stream: None }
+
+    /// Remove key slot `keyslot` of LUKS volume `device`, unlocking it with `key` (a key in
+    /// another slot, or the same slot's).
+    LuksKillSlot luks_kill_slot(device: Device, key: Secret, keyslot: i32) -> ()
+        { group: luks, access: Write, stream: None }
+
+    /// The UUID of LUKS volume `device`.
+    LuksUuid luks_uuid(device: Device) -> String
+        { group: luks, access: Read, stream: None }
+    // ==== end of LUKS volumes ====
 }

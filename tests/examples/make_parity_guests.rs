@@ -1,5 +1,5 @@
 //! Makes the inspection parity guests in a directory, one line per guest on stdout:
-//! `NAME OPTION... IMAGE...` (`--no-applications` for the guests inspected without). `scripts/record-inspect` runs virt-inspector on them:
+//! `NAME OPTION... IMAGE...` (`--no-applications`, `--key=...`: `parity_options`). `scripts/record-inspect` runs virt-inspector on them:
 //! `cargo run -p guestwright-tests --example make_parity_guests -- DIR [NAME...]`.
 
 fn main() {
@@ -15,10 +15,8 @@ fn main() {
         let sub = std::path::Path::new(&dir).join(name);
         std::fs::create_dir_all(&sub).unwrap();
         let imgs = guestwright_tests::parity_guest(&sub, name);
-        let mut list: Vec<String> = imgs.iter().map(|p| p.display().to_string()).collect();
-        if guestwright_tests::PARITY_NO_APPLICATIONS.contains(name) {
-            list.insert(0, "--no-applications".into());
-        }
+        let mut list = guestwright_tests::parity_options(name);
+        list.extend(imgs.iter().map(|p| p.display().to_string()));
         println!("{name} {}", list.join(" "));
     }
 }

@@ -7,6 +7,8 @@
 use crate::luks::cached;
 use crate::{launch, make_tree, require, run, Check, File};
 use guestwright::prelude::*;
+use guestwright::protocol::{Data, Secret};
+use guestwright::Handle;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,11 +19,37 @@ pub const PARITY_GUESTS: &[&str] = &[
     "fedora14",
     "archlinux",
     "debian-md",
+    "debian-md5",
+    "debian-md-part",
+    "debian-luks",
+    "rocky-lvm-luks",
+    "debian-luks-lvm",
+    "opensuse-leap",
+    "sles11",
 ];
 
 /// Guests inspected with `--no-applications`: without an rpm database virt-inspector 1.48
 /// fails outright (`internal_list_rpm_applications: rpmtsInitIterator`).
-pub const PARITY_NO_APPLICATIONS: &[&str] = &["fedora14"];
+pub const PARITY_NO_APPLICATIONS: &[&str] =
+    &["fedora14", "rocky-lvm-luks", "opensuse-leap", "sles11"];
+
+/// The passphrase of the encrypted parity guests.
+pub const PARITY_KEY: &str = "parity-key";
+
+/// The options `guestwright inspect` and virt-inspector are given for guest `name`: the
+/// encrypted ones get their key by device, as virt-inspector 1.48 takes it.
+pub fn parity_options(name: &str) -> Vec<String> {
+    let mut o = Vec::new();
+    if PARITY_NO_APPLICATIONS.contains(&name) {
+        o.push("--no-applications".to_string());
+    }
+    match name {
+        "debian-luks" | "rocky-lvm-luks" => o.push(format!("--key=/dev/sda1:key:{PARITY_KEY}")),
+        "debian-luks-lvm" => o.push(format!("--key=/dev/vgluks/cryptroot:key:{PARITY_KEY}")),
+        _ => {}
+    }
+    o
+}
 
 /// UUID of every parity guest's root filesystem.
 pub const PARITY_ROOT_UUID: &str = "5b0e6f3c-9a43-4d3e-8b1f-2f6c1d7e9a01";
@@ -49,16 +77,17 @@ fn files_of(name: &str) -> Vec<(&'static str, Vec<u8>)> {
         f.push((p, c.as_bytes().to_vec()))
     };
     match name {
-        "debian12" | "debian-md" => {
+        "debian12" | "debian-md" | "debian-md5" | "debian-md-part" | "debian-md-degraded"
+        | "debian-luks" | "debian-luks-lvm" => {
             add(&mut f, "/etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\n");
             add(&mut f, "/etc/debian_version", "12.5\n");
             add(
                 &mut f,
                 "/etc/hostname",
-                if name == "debian12" {
-                    "bookworm\n"
-                } else {
-                    "raid-host\n"
+                match name {
+                    "debian12" => "bookworm\n",
+                    "debian-luks" | "debian-luks-lvm" => "crypt-host\n",
+                    _ => "raid-host\n",
                 },
             );
             add(&mut f, "/var/lib/dpkg/status", DPKG_STATUS);
@@ -102,6 +131,32 @@ fn files_of(name: &str) -> Vec<(&'static str, Vec<u8>)> {
                 "/var/lib/pacman/local/broken-1.0/desc",
                 PACMAN_BROKEN,
             );
+        }
+        "rocky-lvm-luks" => {
+            add(&mut f, "/etc/os-release", "NAME=\"Rocky Linux\"\nVERSION=\"9.3 (Blue Onyx)\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\nPLATFORM_ID=\"platform:el9\"\nPRETTY_NAME=\"Rocky Linux 9.3 (Blue Onyx)\"\nANSI_COLOR=\"0;32\"\n");
+            add(
+                &mut f,
+                "/etc/redhat-release",
+                "Rocky Linux release 9.3 (Blue Onyx)\n",
+            );
+            add(
+                &mut f,
+                "/etc/rocky-release",
+                "Rocky Linux release 9.3 (Blue Onyx)\n",
+            );
+            add(&mut f, "/etc/hostname", "crypt9.example.invalid\n");
+        }
+        "opensuse-leap" => {
+            add(&mut f, "/etc/os-release", "NAME=\"openSUSE Leap\"\nVERSION=\"15.5\"\nID=\"opensuse-leap\"\nID_LIKE=\"suse opensuse\"\nVERSION_ID=\"15.5\"\nPRETTY_NAME=\"openSUSE Leap 15.5\"\nANSI_COLOR=\"0;32\"\nCPE_NAME=\"cpe:/o:opensuse:leap:15.5\"\n");
+            add(&mut f, "/etc/HOSTNAME", "leap.example.invalid\n");
+        }
+        "sles11" => {
+            add(
+                &mut f,
+                "/etc/SuSE-release",
+                "SUSE Linux Enterprise Server 11 (x86_64)\nVERSION = 11\nPATCHLEVEL = 4\n",
+            );
+            add(&mut f, "/etc/HOSTNAME", "sles11.example.invalid\n");
         }
         other => panic!("no parity guest named {other}"),
     }
@@ -153,17 +208,180 @@ pub fn parity_guest(dir: &Path, name: &str) -> Vec<PathBuf> {
     let img = cached(&recipe, dir, &format!("parity-{name}"), |out| {
         let work = tempfile::tempdir().unwrap();
         let root = tree(work.path(), name);
-        if name == "debian-md" {
-            md_disk(out, &root);
-        } else {
-            std::fs::File::create(out)
-                .unwrap()
-                .set_len(48 << 20)
-                .unwrap();
-            ext4_at(out, &root, 0, 48 << 20);
+        let fs = work.path().join("root.ext4");
+        std::fs::File::create(&fs)
+            .unwrap()
+            .set_len(ROOT_SIZE)
+            .unwrap();
+        ext4_at(&fs, &root, 0, ROOT_SIZE);
+        match name {
+            "debian-md" => md_disk(out, &root),
+            "debian-md5" => md_built(out, 3, "raid5", &fs),
+            "debian-md-part" => {
+                // The array holds a partition table of its own: GPT, the root in md127p1.
+                let inner = work.path().join("inner.img");
+                std::fs::File::create(&inner)
+                    .unwrap()
+                    .set_len(ROOT_SIZE + (2 << 20))
+                    .unwrap();
+                gpt(&inner, &[(1 << 20, ROOT_SIZE, "L")]);
+                ext4_at(&inner, &root, 1 << 20, ROOT_SIZE);
+                md_built(out, 2, "raid1", &inner);
+            }
+            "debian-md-degraded" => {
+                md_built(out, 2, "raid1", &fs);
+                // The second member is gone: its partition holds zeros.
+                let f = std::fs::OpenOptions::new().write(true).open(out).unwrap();
+                let start = (1 << 20) + MD_PART;
+                let zeros = vec![0u8; MD_PART as usize];
+                std::os::unix::fs::FileExt::write_all_at(&f, &zeros, start).unwrap();
+            }
+            "debian-luks" => in_appliance(out, &fs, Layout::Luks),
+            "rocky-lvm-luks" => in_appliance(out, &fs, Layout::LvmOnLuks),
+            "debian-luks-lvm" => in_appliance(out, &fs, Layout::LuksOnLvm),
+            _ => {
+                std::fs::copy(&fs, out).unwrap();
+            }
         }
     });
     vec![img]
+}
+
+/// Size of every parity guest's root filesystem.
+const ROOT_SIZE: u64 = 48 << 20;
+/// Size of each md member partition.
+const MD_PART: u64 = 56 << 20;
+/// What LUKS2 keeps before its payload (cryptsetup's default header and key area).
+const LUKS2_HEADER: u64 = 16 << 20;
+
+/// Writes a GPT with `parts` (start, size, sfdisk type) onto `img`.
+fn gpt(img: &Path, parts: &[(u64, u64, &str)]) {
+    let mut table = String::from("label: gpt\n");
+    for (start, size, kind) in parts {
+        table.push_str(&format!(
+            "start={}, size={}, type={kind}\n",
+            start / 512,
+            size / 512
+        ));
+    }
+    let mut sfdisk = Command::new("sfdisk")
+        .arg("-q")
+        .arg(img)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("sfdisk");
+    use std::io::Write;
+    sfdisk
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(table.as_bytes())
+        .unwrap();
+    assert!(sfdisk.wait().unwrap().success(), "sfdisk failed");
+}
+
+/// Copies the host image `src` onto appliance device `dev` with `pwrite_device`, 1 MiB at a
+/// time, skipping chunks of zeros (the device starts zeroed or its old bytes do not matter
+/// under a fresh filesystem's unused blocks).
+fn write_image(h: &Handle, dev: &str, src: &Path) {
+    let data = std::fs::read(src).unwrap();
+    for (i, chunk) in data.chunks(1 << 20).enumerate() {
+        if chunk.iter().all(|&b| b == 0) {
+            continue;
+        }
+        let n = h
+            .pwrite_device(dev, Data(chunk.to_vec()), (i as i64) << 20)
+            .check("pwrite_device");
+        assert_eq!(n as usize, chunk.len());
+    }
+}
+
+/// A GPT disk of `members` partitions of [`MD_PART`] bytes, the members of md array
+/// `root` at `level` (made in the appliance), holding the bytes of `content`.
+fn md_built(out: &Path, members: u64, level: &str, content: &Path) {
+    std::fs::File::create(out)
+        .unwrap()
+        .set_len((2 << 20) + members * MD_PART)
+        .unwrap();
+    let parts: Vec<(u64, u64, &str)> = (0..members)
+        .map(|i| {
+            (
+                (1 << 20) + i * MD_PART,
+                MD_PART,
+                "A19D880F-05FC-4D3B-A006-743F0F84911E",
+            )
+        })
+        .collect();
+    gpt(out, &parts);
+    let mut h = launch(&[(out, DriveOptions::readwrite())]);
+    let devs: Vec<Device> = (1..=members)
+        .map(|i| Device::from(format!("/dev/sda{i}")))
+        .collect();
+    h.md_create("root", devs, Some(level.into()))
+        .check("md_create");
+    write_image(&h, "/dev/md127", content);
+    h.md_stop("/dev/md127").check("md_stop");
+    h.shutdown().check("shutdown");
+}
+
+/// How the encrypted guests stack their layers.
+enum Layout {
+    /// GPT, `/dev/sda1` LUKS, the root filesystem inside.
+    Luks,
+    /// GPT, `/dev/sda1` LUKS, an LVM PV inside, the root on `/dev/vgcrypt/root`.
+    LvmOnLuks,
+    /// GPT, `/dev/sda1` an LVM PV, `/dev/vgluks/cryptroot` LUKS, the root inside.
+    LuksOnLvm,
+}
+
+/// Builds an encrypted guest in the appliance with guestwright's own operations
+/// (`luks_format`, `pvcreate`, ...), as libguestfs builds its phony guests with guestfish,
+/// and writes the root filesystem image `fs` into the innermost layer.
+fn in_appliance(out: &Path, fs: &Path, layout: Layout) {
+    const PART: u64 = 96 << 20;
+    std::fs::File::create(out)
+        .unwrap()
+        .set_len(PART + (2 << 20))
+        .unwrap();
+    gpt(out, &[(1 << 20, PART, "L")]);
+    let key = Secret::from(PARITY_KEY);
+    let mut h = launch(&[(out, DriveOptions::readwrite())]);
+    match layout {
+        Layout::Luks => {
+            h.luks_format("/dev/sda1", key.clone(), 0)
+                .check("luks_format");
+            h.luks_open("/dev/sda1", key, "cryptroot")
+                .check("luks_open");
+            write_image(&h, "/dev/mapper/cryptroot", fs);
+            h.luks_close("/dev/mapper/cryptroot").check("luks_close");
+        }
+        Layout::LvmOnLuks => {
+            h.luks_format("/dev/sda1", key.clone(), 0)
+                .check("luks_format");
+            h.luks_open("/dev/sda1", key, "cryptpv").check("luks_open");
+            h.pvcreate("/dev/mapper/cryptpv").check("pvcreate");
+            h.vgcreate("vgcrypt", vec![Device::from("/dev/mapper/cryptpv")])
+                .check("vgcreate");
+            h.lvcreate("root", "vgcrypt", ROOT_SIZE).check("lvcreate");
+            write_image(&h, "/dev/vgcrypt/root", fs);
+            h.vg_activate_all(false).check("vg_activate_all");
+            h.luks_close("/dev/mapper/cryptpv").check("luks_close");
+        }
+        Layout::LuksOnLvm => {
+            h.pvcreate("/dev/sda1").check("pvcreate");
+            h.vgcreate("vgluks", vec![Device::from("/dev/sda1")])
+                .check("vgcreate");
+            h.lvcreate("cryptroot", "vgluks", ROOT_SIZE + LUKS2_HEADER)
+                .check("lvcreate");
+            h.luks_format("/dev/vgluks/cryptroot", key.clone(), 0)
+                .check("luks_format");
+            h.luks_open("/dev/vgluks/cryptroot", key, "cryptroot")
+                .check("luks_open");
+            write_image(&h, "/dev/mapper/cryptroot", fs);
+            h.luks_close("/dev/mapper/cryptroot").check("luks_close");
+        }
+    }
+    h.shutdown().check("shutdown");
 }
 
 /// GPT with two 40 MiB partitions, the members of RAID 1 array `root` (metadata 1.2, made

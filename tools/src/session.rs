@@ -45,6 +45,19 @@ pub fn launch(
     Ok(h)
 }
 
+/// Opens the LUKS volumes of the attached disks with the keys given (`--key`,
+/// `--keys-from-stdin`), as virt-filesystems and virt-df 1.48 do before they list, so what
+/// is inside them is listed too. A volume without a key is named in a warning and skipped.
+pub fn open_encrypted(h: &Handle) -> Result<(), Error> {
+    let filesystems = h.list_filesystems()?;
+    let mut unreadable = Vec::new();
+    guestwright::inspect::volumes::open_luks(h, &filesystems, &h.config().keys, &mut unreadable)?;
+    for u in unreadable.iter().filter(|u| u.notable) {
+        log::warn!("{u}");
+    }
+    Ok(())
+}
+
 /// For commands that work on guest paths: adds the images, launches the appliance and mounts
 /// the `-m` filesystems, or, without `-m`, inspects the disks and mounts the guest the way it
 /// mounts itself (`-i` is implied).

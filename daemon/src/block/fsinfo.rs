@@ -84,8 +84,20 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
         }
     }
     for array in md::list() {
-        if let Ok(found) = probe_path(Path::new(array.as_str())) {
-            push(array, found);
+        // An array may hold a partition table of its own (`/dev/md127p1`).
+        let name = array.as_str().trim_start_matches("/dev/").to_string();
+        let partitions = blockdev::kernel_partitions(&name).unwrap_or_default();
+        if partitions.is_empty() {
+            if let Ok(found) = probe_path(Path::new(array.as_str())) {
+                push(array, found);
+            }
+            continue;
+        }
+        for p in partitions {
+            let node = blockdev::partition_node(&name, p.number);
+            if let Ok(found) = probe_path(&node) {
+                push(Device::from(node.to_string_lossy().into_owned()), found);
+            }
         }
     }
     for map in luks::opened() {

@@ -1,5 +1,9 @@
-//! LUKS volumes through the carried `cryptsetup`: open one as `/dev/mapper/NAME`, close it.
-//! The key goes to cryptsetup on its standard input, never on a command line or in a file.
+//! LUKS volumes through the carried `cryptsetup`: open one as `/dev/mapper/NAME`, close it;
+//! format one, add and remove its keys, read its UUID (as guestfish's `luks-*` commands).
+//! A key goes to cryptsetup on its standard input, never on a command line. The one case
+//! that needs two keys at once (`luks_add_key`) passes the new one in a file that lives in
+//! the appliance's memory only (its root is a RAM filesystem), readable by root alone, for
+//! the length of the call.
 
 use crate::block::blockdev::ResolvedDevice;
 use crate::boot::modules::Modules;
@@ -41,6 +45,168 @@ fn check_mapname(name: &str) -> io::Result<()> {
 
 const ENV: &[(&str, &str)] = &[("DM_DISABLE_UDEV", "1")];
 
+/// Loads what cryptsetup needs: the device mapper, dm-crypt and the usual ciphers.
+fn prepare(modules: &Modules) -> io::Result<()> {
+    tools::find("cryptsetup")?;
+    modules.load("dm_mod")?;
+    modules.load("dm_crypt")?;
+    for m in ["xts", "ecb", "cbc", "algif_skcipher", "af_alg"] {
+        let _ = modules.load(m);
+    }
+    std::fs::create_dir_all("/run/cryptsetup")
+}
+
+/// A key slot number as cryptsetup takes it: LUKS2 has slots 0 to 31 (LUKS1 0 to 7, which
+/// cryptsetup checks itself).
+fn slot(keyslot: i32) -> io::Result<String> {
+    if (0..32).contains(&keyslot) {
+        Ok(keyslot.to_string())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("key slot {keyslot} does not exist: use 0 to 7 (LUKS1) or 0 to 31 (LUKS2)"),
+        ))
+    }
+}
+
+/// Runs cryptsetup with `key` on its standard input; a rejected key (exit status 2) is
+/// `EPERM` with cryptsetup's message.
+fn cryptsetup(args: &[&std::ffi::OsStr], key: Option<&Secret>) -> io::Result<std::process::Output> {
+    let out = tools::run_status("cryptsetup", args, ENV, key.map(Secret::expose))?;
+    if out.status.success() {
+        return Ok(out);
+    }
+    let e = tools::failed("cryptsetup", args, &out);
+    Err(if out.status.code() == Some(2) {
+        io::Error::new(io::ErrorKind::PermissionDenied, e.to_string())
+    } else {
+        e
+    })
+}
+
+/// `cryptsetup luksFormat` of `dev` with `key` in `keyslot`, with `cipher` when given
+/// (cryptsetup's defaults otherwise: LUKS2, aes-xts-plain64).
+pub fn format(
+    modules: &Modules,
+    dev: &ResolvedDevice,
+    key: &Secret,
+    keyslot: i32,
+    cipher: Option<&str>,
+) -> io::Result<()> {
+    prepare(modules)?;
+    let slot = slot(keyslot)?;
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "-q".as_ref(),
+        "luksFormat".as_ref(),
+        "--key-file=-".as_ref(),
+        "--key-slot".as_ref(),
+        slot.as_ref(),
+    ];
+    if let Some(c) = cipher {
+        if c.is_empty() || c.starts_with('-') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "'{}' is not a cipher: name one as cryptsetup does (aes-xts-plain64)",
+                    escape_bytes(c.as_bytes())
+                ),
+            ));
+        }
+        args.push("--cipher".as_ref());
+        args.push(c.as_ref());
+    }
+    args.push(dev.node().as_os_str());
+    cryptsetup(&args, Some(key)).map(drop)
+}
+
+/// `cryptsetup luksAddKey`: `newkey` into `keyslot`, the volume unlocked by `key`.
+pub fn add_key(
+    modules: &Modules,
+    dev: &ResolvedDevice,
+    key: &Secret,
+    newkey: &Secret,
+    keyslot: i32,
+) -> io::Result<()> {
+    prepare(modules)?;
+    let slot = slot(keyslot)?;
+    let file = KeyFile::new(newkey)?;
+    let args: [&std::ffi::OsStr; 6] = [
+        "-q".as_ref(),
+        "luksAddKey".as_ref(),
+        "--key-file=-".as_ref(),
+        "--new-key-slot".as_ref(),
+        slot.as_ref(),
+        dev.node().as_os_str(),
+    ];
+    let mut all = args.to_vec();
+    all.push(file.path().as_os_str());
+    cryptsetup(&all, Some(key)).map(drop)
+}
+
+/// `cryptsetup luksKillSlot`: empties `keyslot`, the volume unlocked by `key`.
+pub fn kill_slot(
+    modules: &Modules,
+    dev: &ResolvedDevice,
+    key: &Secret,
+    keyslot: i32,
+) -> io::Result<()> {
+    prepare(modules)?;
+    let slot = slot(keyslot)?;
+    let args: [&std::ffi::OsStr; 5] = [
+        "-q".as_ref(),
+        "luksKillSlot".as_ref(),
+        "--key-file=-".as_ref(),
+        dev.node().as_os_str(),
+        slot.as_ref(),
+    ];
+    cryptsetup(&args, Some(key)).map(drop)
+}
+
+/// `cryptsetup luksUUID`: the volume's UUID.
+pub fn uuid(modules: &Modules, dev: &ResolvedDevice) -> io::Result<String> {
+    prepare(modules)?;
+    let args: [&std::ffi::OsStr; 2] = ["luksUUID".as_ref(), dev.node().as_os_str()];
+    let out = cryptsetup(&args, None)?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// A key in a file of the appliance's memory, mode 0600, overwritten and removed on drop.
+struct KeyFile(std::path::PathBuf, usize);
+
+impl KeyFile {
+    fn new(key: &Secret) -> io::Result<KeyFile> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        static NEXT: Mutex<u64> = Mutex::new(0);
+        let n = {
+            let mut next = NEXT.lock();
+            *next += 1;
+            *next
+        };
+        std::fs::create_dir_all("/run/cryptsetup")?;
+        let path = Path::new("/run/cryptsetup").join(format!(".newkey-{n}"));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        let file = KeyFile(path, key.expose().len());
+        f.write_all(key.expose())?;
+        Ok(file)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.0, vec![0u8; self.1]);
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// `cryptsetup open --type luks`: unlocks `dev` as `/dev/mapper/{mapname}`. A wrong key is
 /// `EKEYREJECTED`-like: `EPERM` with cryptsetup's message.
 pub fn open(
@@ -51,13 +217,7 @@ pub fn open(
 ) -> io::Result<()> {
     check_mapname(mapname)?;
     let path = dev.node();
-    tools::find("cryptsetup")?;
-    modules.load("dm_mod")?;
-    modules.load("dm_crypt")?;
-    for m in ["xts", "ecb", "cbc", "algif_skcipher", "af_alg"] {
-        let _ = modules.load(m);
-    }
-    std::fs::create_dir_all("/run/cryptsetup")?;
+    prepare(modules)?;
     let args = [
         "open".as_ref(),
         "--type".as_ref(),

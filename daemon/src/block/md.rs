@@ -67,6 +67,17 @@ pub fn assemble_once(modules: &Modules) -> io::Result<()> {
         String::from_utf8_lossy(&out.stderr).trim()
     );
     let before = list();
+    // mdadm leaves what it could not start whole as an inactive array holding its members:
+    // start it read-only where it is (keeping the kernel's number), or stop it so the second
+    // pass can take its members.
+    for name in inactive() {
+        let state = Path::new("/sys/block").join(&name).join("md/array_state");
+        if let Err(e) = fs::write(&state, "readonly") {
+            let node = format!("/dev/{name}");
+            let out = mdadm(&["--stop", &node])?;
+            debug!("{node}: read-only start: {e}; mdadm --stop: {}", out.status);
+        }
+    }
     // What is left is degraded: start it read-only, so nothing rebuilds onto the disks.
     let out = mdadm(&["--assemble", "--scan", "--run", "--readonly"])?;
     for dev in list() {
@@ -82,6 +93,22 @@ pub fn assemble_once(modules: &Modules) -> io::Result<()> {
     }
     *ASSEMBLED.lock() = true;
     Ok(())
+}
+
+/// The md devices (`md127`) that exist but do not run: assembled without enough members.
+fn inactive() -> Vec<String> {
+    fs::read_dir("/sys/block")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("md"))
+                .filter(|n| {
+                    fs::read_to_string(Path::new("/sys/block").join(n).join("md/array_state"))
+                        .is_ok_and(|s| s.trim() == "inactive")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Whether arrays were assembled.
@@ -127,9 +154,15 @@ pub fn is_member(kernel_name: &str) -> bool {
 
 /// Whether a caller's name could be an md array that is not assembled yet.
 pub fn could_be_md(dev: &Device) -> bool {
-    dev.as_str()
-        .strip_prefix("/dev/md")
-        .is_some_and(|rest| rest.starts_with('/') || rest.bytes().all(|b| b.is_ascii_digit()))
+    dev.as_str().strip_prefix("/dev/md").is_some_and(|rest| {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        // `/dev/md/NAME`, `/dev/md127`, or a partition of one: `/dev/md127p1`.
+        rest.starts_with('/')
+            || digits(rest)
+            || rest
+                .split_once('p')
+                .is_some_and(|(a, p)| digits(a) && digits(p))
+    })
 }
 
 /// `mdadm --detail --export`: the array's facts as (key, value), keys lower case without
@@ -236,6 +269,8 @@ mod tests {
         assert_eq!(kv[5].0, "device_dev_vda1_role");
         assert!(could_be_md(&Device::from("/dev/md127")));
         assert!(could_be_md(&Device::from("/dev/md/root")));
+        assert!(could_be_md(&Device::from("/dev/md127p1")));
+        assert!(!could_be_md(&Device::from("/dev/md127p")));
         assert!(!could_be_md(&Device::from("/dev/mdx")));
         assert!(!could_be_md(&Device::from("/dev/sda")));
     }

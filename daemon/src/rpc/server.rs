@@ -1493,6 +1493,54 @@ impl Daemon for Server {
     fn fill_dir(&self, _: &mut Call, dir: GuestPath, nr: i32) -> io::Result<()> {
         crate::fs::lists::fill_dir(&dir, nr)
     }
+
+    // ==== LUKS volumes made and keyed (issue 12) ====
+    fn luks_format(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        key: Secret,
+        keyslot: i32,
+    ) -> io::Result<()> {
+        crate::block::luks::format(&self.modules, &device, &key, keyslot, None)
+    }
+
+    fn luks_format_cipher(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        key: Secret,
+        keyslot: i32,
+        cipher: String,
+    ) -> io::Result<()> {
+        crate::block::luks::format(&self.modules, &device, &key, keyslot, Some(&cipher))
+    }
+
+    fn luks_add_key(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        key: Secret,
+        newkey: Secret,
+        keyslot: i32,
+    ) -> io::Result<()> {
+        crate::block::luks::add_key(&self.modules, &device, &key, &newkey, keyslot)
+    }
+
+    fn luks_kill_slot(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        key: Secret,
+        keyslot: i32,
+    ) -> io::Result<()> {
+        crate::block::luks::kill_slot(&self.modules, &device, &key, keyslot)
+    }
+
+    fn luks_uuid(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
+        crate::block::luks::uuid(&self.modules, &device)
+    }
+    // ==== end of LUKS volumes ====
 }
 
 /// The grep family by guestfish's flags: `E` extended, `F` fixed, `i` insensitive, `z`

@@ -198,6 +198,9 @@ pub fn inspect_all(h: &Handle) -> Result<Inspection> {
             });
         }
     }
+    for (_, line) in volumes::degraded_md(h, &filesystems)? {
+        log::warn!("{line}");
+    }
     let disks = h.list_devices()?.len();
     let mut found = Vec::new();
     for fs in filesystems

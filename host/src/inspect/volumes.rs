@@ -160,3 +160,86 @@ pub fn unreadable_type(fstype: &str) -> Option<(&'static str, bool)> {
         _ => return None,
     })
 }
+
+/// The md arrays among `filesystems` (`/dev/md127`, or the array of `/dev/md127p1`) that
+/// run without all their members, each with a sentence saying so: the daemon assembles
+/// such an array read-only, so nothing is resynced onto the guest's disks.
+pub fn degraded_md(h: &Handle, filesystems: &[Filesystem]) -> Result<Vec<(Device, String)>> {
+    let mut arrays: Vec<Device> = filesystems
+        .iter()
+        .filter_map(|f| {
+            let rest = f.device.as_str().strip_prefix("/dev/md")?;
+            let number = rest.split('p').next()?;
+            (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| Device::from(format!("/dev/md{number}")))
+        })
+        .collect();
+    arrays.dedup();
+    let mut out = Vec::new();
+    for md in arrays {
+        let detail = match h.md_detail(&md) {
+            Ok(d) => d,
+            Err(e) if e.errno().is_some() => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(line) = degraded_detail(&md, &detail) {
+            out.push((md, line));
+        }
+    }
+    Ok(out)
+}
+
+/// From `md_detail`'s `key=value` lines: "/dev/md127 is a degraded md array ..." when fewer
+/// members are present than the array has.
+fn degraded_detail(md: &Device, detail: &[String]) -> Option<String> {
+    let wanted: usize = detail
+        .iter()
+        .find_map(|l| l.strip_prefix("devices="))?
+        .parse()
+        .ok()?;
+    let present = detail
+        .iter()
+        .filter(|l| {
+            l.split_once('=')
+                .is_some_and(|(k, _)| k.starts_with("device_") && k.ends_with("_role"))
+        })
+        .count();
+    (present < wanted).then(|| {
+        format!(
+            "{md} is a degraded md array ({present} of its {wanted} members present): \
+             assembled read-only, so nothing is written to its disks; attach the missing \
+             members to use it read-write"
+        )
+    })
+}
+
+#[cfg(test)]
+mod md_tests {
+    use super::*;
+
+    #[test]
+    fn an_array_missing_a_member_is_degraded() {
+        let md = Device::from("/dev/md127");
+        let full = [
+            "level=raid1",
+            "devices=2",
+            "device_dev_sda1_role=0",
+            "device_dev_sda2_role=1",
+        ]
+        .map(String::from);
+        assert_eq!(degraded_detail(&md, &full), None);
+        let one = [
+            "level=raid1",
+            "devices=2",
+            "device_dev_sda1_role=0",
+            "device_dev_sda1_dev=8:1",
+        ]
+        .map(String::from);
+        assert_eq!(
+            degraded_detail(&md, &one).unwrap(),
+            "/dev/md127 is a degraded md array (1 of its 2 members present): assembled \
+             read-only, so nothing is written to its disks; attach the missing members to \
+             use it read-write"
+        );
+    }
+}

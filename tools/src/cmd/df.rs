@@ -40,6 +40,7 @@ const MEASURABLE: &[&str] = &[
 pub fn run(args: &DfArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     let access = args.image.access(Access::ReadOnly);
     let mut h = session::launch(&args.image, appliance, access, verbose)?;
+    session::open_encrypted(&h)?;
     let image_name = |dev: &Device| -> String {
         // virt-df names a filesystem by its image and device; the disk letter picks the image.
         let letter = dev

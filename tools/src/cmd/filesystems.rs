@@ -99,6 +99,7 @@ struct Columns {
 pub fn run(args: &FilesystemsArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     let access = args.image.access(Access::ReadOnly);
     let mut h = session::launch(&args.image, appliance, access, verbose)?;
+    session::open_encrypted(&h)?;
     let want_fs = args.all
         || args.filesystems
         || args.extra

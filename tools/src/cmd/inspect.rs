@@ -148,7 +148,8 @@ fn xml(found: &[OsInfo], apps: &[Option<Vec<Application>>]) -> String {
             ));
         }
         x.push_str("    </mountpoints>\n    <filesystems>\n");
-        for f in &os.filesystems {
+        // virt-inspector lists what is inside an opened LUKS volume, not the volume.
+        for f in os.filesystems.iter().filter(|f| f.fstype != "crypto_LUKS") {
             x.push_str(&format!(
                 "      <filesystem dev=\"{}\">\n        <type>{}</type>\n",
                 esc_attr(f.device.as_str()),
