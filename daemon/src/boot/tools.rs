@@ -28,6 +28,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mkfs.btrfs", "btrfs-progs"),
     ("mkswap", "util-linux"),
     ("cryptsetup", "cryptsetup-bin"),
+    ("ntfs-3g", "ntfs-3g"),
+    ("mkntfs", "ntfs-3g"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {
