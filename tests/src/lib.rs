@@ -7,14 +7,18 @@
 use guestwright::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod coreos;
 mod guests;
 mod images;
 mod luks;
 pub mod tree;
+mod windows;
+pub use coreos::*;
 pub use guests::*;
 pub use images::{mbr_boot_lvm_root, LVM_BOOT, LVM_ROOT, LVM_SWAP, LVM_VG};
 pub use luks::*;
 use std::process::{Command, Output};
+pub use windows::*;
 
 /// Runs a host command and insists on success.
 pub fn run(cmd: &mut Command) -> Output {
