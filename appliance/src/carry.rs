@@ -87,6 +87,10 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("mkfs.btrfs", &[], &[]),
     tool("mkswap", &[], &[]),
     tool("cryptsetup", &[], &[]),
+    // guestfish's grep family and `file`, which print what these tools print.
+    tool("grep", &[], &[]),
+    tool("file", &[], &["/usr/lib/file/magic.mgc"]),
+    tool("mdadm", &[], &[]),
     // NTFS when the host kernel has no ntfs3 (Debian's cloud kernel): a FUSE driver.
     tool("ntfs-3g", &[], &[]),
     tool("mkntfs", &["mkfs.ntfs"], &[]),

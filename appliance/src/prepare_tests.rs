@@ -343,6 +343,17 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
     const MIB: u64 = 1 << 20;
     Some(match name {
         "lvm" => (&["lvm", "version"], None),
+        "grep" => (&["{tool}", "-c", "grep", "/etc/guestwright/carried"], None),
+        "file" => (
+            &[
+                "{tool}",
+                "-m",
+                "/usr/lib/file/magic.mgc",
+                "-b",
+                "/etc/guestwright/carried",
+            ],
+            None,
+        ),
         "mke2fs" | "mkfs.ext2" | "mkfs.ext3" | "mkfs.ext4" => {
             (&["{tool}", "-F", "-q", "{img}"], Some(16 * MIB))
         }
@@ -421,6 +432,7 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
         "mkfs.btrfs" => (&["{tool}", "-q", "-f", "{img}"], Some(128 * MIB)),
         "mkswap" => (&["{tool}", "{img}"], Some(MIB)),
         "cryptsetup" => (&["{tool}", "--version"], None),
+        "mdadm" => (&["{tool}", "--version"], None),
         _ => return None,
     })
 }

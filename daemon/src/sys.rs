@@ -642,3 +642,39 @@ pub fn fchdir(dir: BorrowedFd<'_>) -> io::Result<()> {
     }
     Ok(())
 }
+
+// ==== block device settings and preallocation (guestfish's blockdev-* and fallocate) ====
+const BLKROSET: libc::c_ulong = 0x125d;
+const BLKRASET: libc::c_ulong = 0x1262;
+const BLKBSZGET: libc::c_ulong = 0x8008_1270;
+
+/// BLKBSZGET: the block size the kernel uses for the device's buffers.
+pub fn block_bsz(file: &File) -> io::Result<i32> {
+    let mut size: libc::c_int = 0;
+    // SAFETY: BLKBSZGET writes one int through the pointer, which is valid (the kernel
+    // writes an int despite the size_t in the ioctl number).
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKBSZGET, &mut size as *mut libc::c_int) })?;
+    Ok(size)
+}
+
+/// BLKROSET: make the device read-only (or writable) for the kernel.
+pub fn block_set_read_only(file: &File, read_only: bool) -> io::Result<()> {
+    let ro: libc::c_int = read_only.into();
+    // SAFETY: BLKROSET reads one int through the pointer, which is valid.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKROSET, &ro as *const libc::c_int) }).map(drop)
+}
+
+/// BLKRASET: the readahead in 512-byte sectors (passed by value).
+pub fn block_set_readahead(file: &File, sectors: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: BLKRASET takes its argument by value.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKRASET, sectors) }).map(drop)
+}
+
+/// posix_fallocate(3) of the first `len` bytes.
+pub fn fallocate(file: &File, len: i64) -> io::Result<()> {
+    // SAFETY: the descriptor is valid for the call; posix_fallocate returns an errno.
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}

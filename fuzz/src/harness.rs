@@ -149,29 +149,27 @@ fn exercise(
     }
 }
 
-/// The disk image seeds: `corpus/probe` when `make-corpus.sh` has filled it, else made once
-/// into `target/seed-corpus` by the same script, plus the in-code devices.
+/// The disk image seeds, made once into `target/seed-corpus` by `make-corpus.sh
+/// --images-only`, plus the in-code devices. Never `corpus/probe`: libFuzzer adds every input
+/// that finds new coverage there, most of them no longer images.
 fn probe_seeds() -> Vec<(String, Vec<u8>)> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut dir = here.join("corpus/probe");
-    if !has_files(&dir) {
-        let cache = here.join("target/seed-corpus");
-        if !has_files(&cache.join("probe")) {
-            let out = Command::new("bash")
-                .arg(here.join("make-corpus.sh"))
-                .arg("--images-only")
-                .arg(&cache)
-                .output()
-                .expect("cannot run make-corpus.sh");
-            assert!(
-                out.status.success(),
-                "make-corpus.sh failed: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        dir = cache.join("probe");
+    let cache = here.join("target/seed-corpus");
+    if !has_files(&cache.join("probe")) {
+        let out = Command::new("bash")
+            .arg(here.join("make-corpus.sh"))
+            .arg("--images-only")
+            .arg(&cache)
+            .output()
+            .expect("cannot run make-corpus.sh");
+        assert!(
+            out.status.success(),
+            "make-corpus.sh failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
+    let dir = cache.join("probe");
     let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| {

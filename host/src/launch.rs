@@ -255,6 +255,10 @@ pub enum LaunchError {
         /// QEMU's message.
         stderr: String,
     },
+    /// The program is stopping ([`crate::interrupt::stop_all`]): no appliance is started,
+    /// and one booting is killed (nothing in the guest was mounted yet).
+    #[error("the launch was interrupted: the program is stopping")]
+    Stopped,
     /// The daemon did not say hello in time.
     #[error(
         "the appliance did not answer within {after:?} ({accel}){}",
@@ -408,6 +412,9 @@ fn runtime_dir() -> Result<tempfile::TempDir, LaunchError> {
 /// Boots the appliance with `drives` attached.
 pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchError> {
     let started = Instant::now();
+    if crate::interrupt::stopping() {
+        return Err(LaunchError::Stopped);
+    }
     let binary = find_qemu(config)?;
     let appliance = guestwright_appliance::prepare(&config.appliance)?;
     log::debug!(
@@ -618,6 +625,9 @@ fn boot(
         if let Some(e) = exited(&mut child) {
             return Err(e);
         }
+        if crate::interrupt::stopping() {
+            return Err(fail(&mut child, LaunchError::Stopped));
+        }
         if Instant::now() > limit {
             return Err(fail(
                 &mut child,
@@ -635,6 +645,9 @@ fn boot(
     // Wait for the hello, checking on QEMU while we do.
     let mut raw = Vec::new();
     let hello_frame = loop {
+        if crate::interrupt::stopping() {
+            return Err(fail(&mut child, LaunchError::Stopped));
+        }
         let remaining = limit.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(fail(

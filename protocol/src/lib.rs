@@ -21,12 +21,14 @@
 pub mod generate;
 pub mod codec;
 pub mod errno;
+pub mod fish;
 pub mod frame;
 pub mod ops;
 pub mod shell;
 pub mod types;
 
 pub use errno::{Errno, RemoteError};
+pub use fish::{KeyValue, StatNs};
 pub use frame::{
     read_frame, write_frame, Frame, FrameError, FrameKind, Region, CHUNK_SIZE, MAX_PAYLOAD,
     PROTOCOL_VERSION, XFER_SERIAL,

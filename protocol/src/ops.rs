@@ -18,6 +18,7 @@
 //! or an opened LUKS volume, which need not be active) and a `GuestPath` arrive as given
 //! (guest paths are resolved beneath the guest root when the operation opens them).
 
+use crate::fish::*;
 use crate::generate::{ArgInfo, CallStream, OpInfo};
 use crate::types::*;
 
@@ -369,7 +370,8 @@ define_operations! {
     DownloadOffset download_offset(path: GuestPath, offset: ByteSize, size: ByteSize) -> ()
         { group: transfer, access: Read, stream: Output, needs: root }
 
-    /// The checksum of a file as lowercase hex: md5, sha1, sha224, sha256, sha384, sha512.
+    /// The checksum of a file as lowercase hex: md5, sha1, sha224, sha256, sha384, sha512;
+    /// or `crc`, the POSIX `cksum` CRC in decimal.
     Checksum checksum(csumtype: ChecksumType, path: GuestPath) -> String
         { group: files, access: Read, stream: None, needs: root }
 
@@ -753,5 +755,247 @@ define_operations! {
     /// Close a LUKS volume opened with `luks_open` (`/dev/mapper/NAME`).
     LuksClose luks_close(device: VolumeName) -> ()
         { group: luks, access: Read, stream: None }
+
+    /// The md RAID arrays (`/dev/md127`, ...), assembling those on the disks first.
+    ListMdDevices list_md_devices() -> Vec<Device>
+        { group: mdadm, access: Read, stream: None }
+
+    /// Facts about an md array as `key=value` lines from `mdadm --detail --export`, keys
+    /// lower case without `MD_` (`level`, `devices`, `metadata`, `uuid`, `name`).
+    MdDetail md_detail(md: Device) -> Vec<String>
+        { group: mdadm, access: Read, stream: None }
+
+    /// Create md array `/dev/md/NAME` (metadata 1.2) from `devices` (a space-separated
+    /// list in the shell) at `level` (`raid1` unless given: raid0, raid1, raid4, raid5,
+    /// raid6, raid10, linear). The kernel numbers it: `/dev/md127` for the first.
+    MdCreate md_create(name: String, devices: Vec<Device>) [level: String] -> ()
+        { group: mdadm, access: Write, stream: None }
+
+    /// Stop an md array (`/dev/mdN`).
+    MdStop md_stop(md: Device) -> ()
+        { group: mdadm, access: Write, stream: None }
     // ==== end of block devices ====
+
+    // ==== guestfish commands (issue 11 step 2): names, argument orders and results as in
+    // guestfish 1.48 ====
+    /// The first 10 lines of a file, without their line endings.
+    Head head(path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The first `nrlines` lines of a file; a negative `nrlines` returns all but the last
+    /// `-nrlines` lines, 0 none.
+    HeadN head_n(nrlines: i32, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The last 10 lines of a file.
+    Tail tail(path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The last `nrlines` lines of a file; a negative `nrlines` returns the lines from line
+    /// `-nrlines` (counted from 1) to the end (`tail -n +N`), 0 none.
+    TailN tail_n(nrlines: i32, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The size of a file in bytes (symlinks followed).
+    Filesize filesize(file: GuestPath) -> i64
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// File metadata as guestfish's `statns` prints it (symlinks followed).
+    Statns statns(path: GuestPath) -> StatNs
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// Like `statns` on the path itself: a symlink is not followed.
+    Lstatns lstatns(path: GuestPath) -> StatNs
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The number of lines in a file (`wc -l`: newline characters).
+    WcL wc_l(path: GuestPath) -> i32
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The number of words in a file (`wc -w`: runs of non-whitespace).
+    WcW wc_w(path: GuestPath) -> i32
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The number of bytes in a file (`wc -c`).
+    WcC wc_c(path: GuestPath) -> i32
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The printable strings of at least 4 characters in a file (`strings`: 7-bit ASCII and
+    /// tabs).
+    Strings strings(path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// A hex and ASCII dump of a file, as `hexdump -C` prints it (at most 4 MiB of output).
+    Hexdump hexdump(path: GuestPath) -> String
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// True if the file holds only zero bytes (or is empty).
+    IsZero is_zero(path: GuestPath) -> bool
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// True if the device holds only zero bytes.
+    IsZeroDevice is_zero_device(device: Device) -> bool
+        { group: blockdev, access: Read, stream: None }
+
+    /// Creates (or truncates and refills) a file of `len` bytes of zeroes, allocated on disk.
+    Fallocate fallocate(path: GuestPath, len: i32) -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// Like `fallocate`, with a 64-bit length.
+    Fallocate64 fallocate64(path: GuestPath, len: i64) -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// What kind of file this is, as `file` says (`directory`, `symbolic link`, `empty`,
+    /// `ASCII text`, ...); compressed files are looked into.
+    File file(path: GuestPath) -> String
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The lines of a file that match a regular expression (GNU grep). `extended:true` for
+    /// extended regular expressions, `fixed:true` for a fixed string, `insensitive:true` to
+    /// ignore case, `compressed:true` to look inside a gzip-compressed file. No match is an
+    /// empty list.
+    Grep grep(regex: String, path: GuestPath) [extended: bool, fixed: bool, insensitive: bool, compressed: bool] -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `extended:true`.
+    Egrep egrep(regex: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `fixed:true`.
+    Fgrep fgrep(pattern: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `insensitive:true`.
+    Grepi grepi(regex: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `extended:true insensitive:true`.
+    Egrepi egrepi(regex: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `fixed:true insensitive:true`.
+    Fgrepi fgrepi(pattern: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `compressed:true`.
+    Zgrep zgrep(regex: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `compressed:true extended:true`.
+    Zegrep zegrep(regex: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `compressed:true fixed:true`.
+    Zfgrep zfgrep(pattern: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `compressed:true insensitive:true`.
+    Zgrepi zgrepi(regex: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `compressed:true extended:true insensitive:true`.
+    Zegrepi zegrepi(regex: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// `grep` with `compressed:true fixed:true insensitive:true`.
+    Zfgrepi zfgrepi(pattern: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// Mounts a filesystem read-only.
+    MountRo mount_ro(mountable: Device, mountpoint: GuestPath) -> ()
+        { group: mount, access: Read, stream: None }
+
+    /// Mounts a filesystem with mount options (`""` for none). On a read-only drive the
+    /// filesystem is mounted read-only.
+    MountOptions mount_options(options: String, mountable: Device, mountpoint: GuestPath) -> ()
+        { group: mount, access: Read, stream: None }
+
+    /// Mounts a filesystem with mount options and an explicit filesystem type. On a
+    /// read-only drive the filesystem is mounted read-only.
+    MountVfs mount_vfs(options: String, vfstype: String, mountable: Device, mountpoint: GuestPath) -> ()
+        { group: mount, access: Read, stream: None }
+
+    /// What is mounted where, as `device: mountpoint` pairs.
+    Mountpoints mountpoints() -> Vec<KeyValue>
+        { group: mount, access: Read, stream: None }
+
+    /// Unmounts the filesystem mounted at a mountpoint, or the one a device is mounted on.
+    /// `force:true` and `lazyunmount:true` are umount's `-f` and `-l`.
+    Umount umount(pathordevice: String) [force: bool, lazyunmount: bool] -> ()
+        { group: mount, access: Read, stream: None }
+
+    /// The size of a device in 512-byte sectors, whatever its sector size.
+    BlockdevGetsz blockdev_getsz(device: Device) -> i64
+        { group: blockdev, access: Read, stream: None }
+
+    /// The block size of a device as the kernel uses it for I/O (`blockdev --getbsz`).
+    BlockdevGetbsz blockdev_getbsz(device: Device) -> i32
+        { group: blockdev, access: Read, stream: None }
+
+    /// Makes a device read-only for the kernel.
+    BlockdevSetro blockdev_setro(device: Device) -> ()
+        { group: blockdev, access: Read, stream: None }
+
+    /// Makes a device writable for the kernel again (the drive itself may still be
+    /// read-only).
+    BlockdevSetrw blockdev_setrw(device: Device) -> ()
+        { group: blockdev, access: Read, stream: None }
+
+    /// Flushes a device's buffers to the disk image.
+    BlockdevFlushbufs blockdev_flushbufs(device: Device) -> ()
+        { group: blockdev, access: Read, stream: None }
+
+    /// Does nothing, as in guestfish since 1.18 (kept so scripts that call it run).
+    BlockdevSetbsz blockdev_setbsz(device: Device, blocksize: i32) -> ()
+        { group: blockdev, access: Read, stream: None }
+
+    /// Sets a device's readahead, in 512-byte sectors.
+    BlockdevSetra blockdev_setra(device: Device, sectors: i32) -> ()
+        { group: blockdev, access: Read, stream: None }
+
+    /// The disk GUID of a GPT disk, in upper case.
+    PartGetDiskGuid part_get_disk_guid(device: Disk) -> String
+        { group: partitions, access: Read, stream: None }
+
+    /// The unique GUID of a GPT partition, in upper case.
+    PartGetGptGuid part_get_gpt_guid(device: Disk, partnum: i32) -> String
+        { group: partitions, access: Read, stream: None }
+
+    /// The attribute bits of a GPT partition.
+    PartGetGptAttributes part_get_gpt_attributes(device: Disk, partnum: i32) -> i64
+        { group: partitions, access: Read, stream: None }
+
+    /// The kind of an MBR partition: `primary`, `extended` or `logical`.
+    PartGetMbrPartType part_get_mbr_part_type(device: Disk, partnum: i32) -> String
+        { group: partitions, access: Read, stream: None }
+
+    /// The superblock of an ext2/3/4 filesystem as `tune2fs -l` lists it, one `key: value`
+    /// pair per line.
+    Tune2fsL tune2fs_l(device: Device) -> Vec<KeyValue>
+        { group: blockdev, access: Read, stream: None }
+
+    /// The number of disks added.
+    NrDevices nr_devices() -> i32
+        { group: devices, access: Read, stream: None }
+
+    /// True if the device is a whole disk, not a partition.
+    IsWholeDevice is_whole_device(device: Device) -> bool
+        { group: devices, access: Read, stream: None }
+
+    /// Up to `count` bytes of a device from `offset`.
+    PreadDevice pread_device(device: Device, count: i32, offset: i64) -> Data
+        { group: blockdev, access: Read, stream: None }
+
+    /// Writes data to a device at `offset`; returns the bytes written.
+    PwriteDevice pwrite_device(device: Device, content: Data, offset: i64) -> i32
+        { group: blockdev, access: Write, stream: None }
+
+    /// The words given, joined by spaces, as the daemon received them.
+    EchoDaemon echo_daemon(words: Vec<String>) -> String
+        { group: basic, access: Read, stream: None }
+
+    /// Resizes an ext2/3/4 filesystem to `size` bytes (see `resize2fs`).
+    Resize2fsSize resize2fs_size(device: Device, size: ByteSize) -> ()
+        { group: mkfs, access: Write, stream: None }
+    // ==== end of guestfish commands ====
 }

@@ -111,8 +111,9 @@ impl ShellArg for bool {
     const KIND: ArgKind = ArgKind::Bool;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
         match word.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "on" | "1" | "y" => Ok(true),
-            "false" | "no" | "off" | "0" | "n" => Ok(false),
+            // guestfish's spellings.
+            "true" | "t" | "yes" | "on" | "1" | "y" => Ok(true),
+            "false" | "f" | "no" | "off" | "0" | "n" => Ok(false),
             _ => Err(ArgError(format!("'{word}' is not true or false"))),
         }
     }
@@ -234,6 +235,9 @@ pub fn split_optional<'a>(
 /// How a result prints in the shell. Guest-supplied names are escaped when `escape` is set
 /// (the output is a terminal).
 pub trait ShellText {
+    /// Whether this is a struct: a list of them prints as guestfish prints a struct list,
+    /// one `[N] = {` block per item with its `field: value` lines indented.
+    const STRUCT: bool = false;
     /// Appends the text form, including a final newline where there is any output.
     fn shell_text(&self, out: &mut Vec<u8>, escape: bool);
 }
@@ -302,8 +306,19 @@ impl ShellText for Device {
 }
 impl<T: ShellText> ShellText for Vec<T> {
     fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
-        for item in self {
-            item.shell_text(out, escape);
+        for (i, item) in self.iter().enumerate() {
+            if !T::STRUCT {
+                item.shell_text(out, escape);
+                continue;
+            }
+            let mut fields = Vec::new();
+            item.shell_text(&mut fields, escape);
+            out.extend_from_slice(format!("[{i}] = {{\n").as_bytes());
+            for line in fields.split_inclusive(|&b| b == b'\n') {
+                out.extend_from_slice(b"  ");
+                out.extend_from_slice(line);
+            }
+            out.extend_from_slice(b"}\n");
         }
     }
 }
@@ -319,6 +334,7 @@ impl<T: ShellText> ShellText for Option<T> {
 macro_rules! struct_text {
     ($($t:ty { $($field:ident),* $(,)? })*) => {$(
         impl ShellText for $t {
+            const STRUCT: bool = true;
             fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
                 $(
                     out.extend_from_slice(concat!(stringify!($field), ": ").as_bytes());
@@ -332,24 +348,24 @@ macro_rules! struct_text {
     )*};
 }
 
-/// One line per item: `device: size` for block devices and partitions.
+/// A device's name: guestfish's `list-devices` prints names only (`blockdev-getsize64`
+/// gives the size; JSON has both).
 impl ShellText for BlockDevice {
     fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
-        push_line(
-            out,
-            &format!(
-                "{}: {}{}",
-                self.device,
-                self.size,
-                if self.read_only { " (read-only)" } else { "" }
-            ),
-        );
+        push_line(out, &self.device.to_string());
     }
 }
-
-struct_text! {
-    PartitionDevice { device, parent, number, start, size }
-    MountEntry { device, mountpoint, fstype, options }
+/// A partition's name, as guestfish's `list-partitions` prints it.
+impl ShellText for PartitionDevice {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        push_line(out, &self.device.to_string());
+    }
+}
+/// The mounted device, as guestfish's `mounts` prints it.
+impl ShellText for MountEntry {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        push_line(out, &self.device.to_string());
+    }
 }
 
 // ==== file API shell forms ====
@@ -566,33 +582,15 @@ impl ShellText for Filesystem {
         push_guest(out, &format!("{}: {}", self.device, self.fstype), escape);
     }
 }
-/// An MBR type byte in hex, as sfdisk and guestfish print it.
-fn hex_id(out: &mut Vec<u8>, id: Option<u32>) {
-    if let Some(id) = id {
-        push_line(out, &format!("{id:02x}"));
-    }
-}
+/// guestfish's `partition` struct: number, start, end and size in bytes. The entry's other
+/// fields (type, name, bootable flag, UUID) have their own `part-get-*` commands, and JSON.
 impl ShellText for PartitionEntry {
-    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
         out.extend_from_slice(format!("part_num: {}\n", self.partnum).as_bytes());
         out.extend_from_slice(format!("part_start: {}\n", self.start).as_bytes());
         out.extend_from_slice(format!("part_end: {}\n", self.end).as_bytes());
         out.extend_from_slice(format!("part_size: {}\n", self.size).as_bytes());
-        if let Some(t) = &self.gpt_type {
-            out.extend_from_slice(format!("part_type: {t}\n").as_bytes());
-        }
-        if self.mbr_id.is_some() {
-            out.extend_from_slice(b"part_mbr_id: ");
-            hex_id(out, self.mbr_id);
-        }
-        if let Some(name) = &self.name {
-            out.extend_from_slice(b"part_name: ");
-            push_guest(out, name, escape);
-        }
-        out.extend_from_slice(format!("part_bootable: {}\n", self.bootable).as_bytes());
-        if let Some(uuid) = &self.uuid {
-            out.extend_from_slice(format!("part_uuid: {uuid}\n").as_bytes());
-        }
     }
 }
 

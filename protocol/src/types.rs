@@ -755,6 +755,8 @@ pub enum ChecksumType {
     Sha384,
     /// SHA-512.
     Sha512,
+    /// The POSIX `cksum` CRC (printed in decimal).
+    Crc,
 }
 
 impl FromStr for ChecksumType {
@@ -767,11 +769,12 @@ impl FromStr for ChecksumType {
             "sha256" => ChecksumType::Sha256,
             "sha384" => ChecksumType::Sha384,
             "sha512" => ChecksumType::Sha512,
+            "crc" => ChecksumType::Crc,
             _ => {
                 return Err(ArgError(format!(
-                    "'{}' is not a checksum type: use md5, sha1, sha224, sha256, sha384 or sha512",
-                    escape_bytes(s.as_bytes())
-                )))
+                "'{}' is not a checksum type: use crc, md5, sha1, sha224, sha256, sha384 or sha512",
+                escape_bytes(s.as_bytes())
+            )))
             }
         })
     }
@@ -785,6 +788,7 @@ impl fmt::Display for ChecksumType {
             ChecksumType::Sha256 => "sha256",
             ChecksumType::Sha384 => "sha384",
             ChecksumType::Sha512 => "sha512",
+            ChecksumType::Crc => "crc",
         })
     }
 }

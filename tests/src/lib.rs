@@ -11,12 +11,14 @@ mod coreos;
 mod guests;
 mod images;
 mod luks;
+mod parity;
 pub mod tree;
 mod windows;
 pub use coreos::*;
 pub use guests::*;
 pub use images::{mbr_boot_lvm_root, LVM_BOOT, LVM_ROOT, LVM_SWAP, LVM_VG};
 pub use luks::*;
+pub use parity::*;
 use std::process::{Command, Output};
 pub use windows::*;
 

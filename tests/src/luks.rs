@@ -19,7 +19,7 @@ pub const LUKS_LVM_VG: &str = "vgcrypt";
 pub const LUKS_LVM_ROOT: &str = "/dev/vgcrypt/root";
 
 /// A disk image from the cache, built by `build` into the given path when missing.
-fn cached(recipe: &str, dir: &Path, name: &str, build: impl FnOnce(&Path)) -> PathBuf {
+pub(crate) fn cached(recipe: &str, dir: &Path, name: &str, build: impl FnOnce(&Path)) -> PathBuf {
     use sha2_free::hex_digest;
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)

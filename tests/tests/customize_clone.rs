@@ -24,7 +24,7 @@ fn clone_customizes_the_overlay_only() {
         "qcow2",
         "--hostname",
         "vm1",
-        "--network",
+        "--net-config",
         "eth0:static:198.51.100.7/24",
     ]));
     assert_eq!(sha256(&base), before, "the template never changes");

@@ -18,7 +18,7 @@ fn ops(upload: &Path, with_run_command: bool) -> Vec<String> {
         "--user-add=carol:groups=sudo",
         &format!("--ssh-inject=carol:string:{KEY}"),
         &format!("--ssh-inject=root:string:{KEY}"),
-        "--network=eth0:static:192.0.2.10/24:192.0.2.1:192.0.2.53",
+        "--net-config=eth0:static:192.0.2.10/24:192.0.2.1:192.0.2.53",
         "--udev-net=eth0=52:54:00:12:34:56",
         "--write=/etc/motd:Welcome to web01",
         "--append-line=/etc/fstab:tmpfs /tmp tmpfs defaults 0 0",
@@ -187,7 +187,7 @@ fn every_operation_then_a_second_run_changes_nothing() {
         format!("ssh-ed25519 AAAAold root@old\n{KEY}\n")
     );
 
-    // --network in ifupdown style; the loopback stanza and comments stay.
+    // --net-config in ifupdown style; the loopback stanza and comments stay.
     assert_eq!(
         read("/etc/network/interfaces"),
         customize_images::INTERFACES_DEBIAN.replace(
@@ -282,7 +282,7 @@ fn dry_run_prints_the_diff_and_changes_nothing() {
             "web02",
             "--root-password",
             "random",
-            "--network",
+            "--net-config",
             "eth0:dhcp",
             "--delete",
             "/var/log/syslog",

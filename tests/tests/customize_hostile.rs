@@ -27,7 +27,7 @@ const LINKED: &[&str] = &[
     "/etc/shadow",                                       // --root-password, --password, --user-add
     "/etc/gshadow",                                      // --user-add
     "/root/.ssh/authorized_keys",                        // --ssh-inject (a directory link in "dir")
-    "/etc/network/interfaces",                           // --network
+    "/etc/network/interfaces",                           // --net-config
     "/etc/udev/rules.d/70-persistent-net.rules",         // --udev-net, --udev-net-clear, sysprep
     "/etc/motd",                                         // --write
     "/etc/issue",                                        // --append-line
@@ -191,7 +191,7 @@ fn cases(kind: &Kind, upload: &Path) -> Vec<Case> {
             &[],
         ),
         case(
-            "network",
+            "net-config",
             "eth0:static:192.0.2.10/24:192.0.2.1:192.0.2.53",
             // The first configuration file read: ifcfg comes before ifupdown.
             Refuse("/etc/sysconfig/network-scripts/ifcfg-eth0"),

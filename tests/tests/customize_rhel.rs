@@ -61,7 +61,7 @@ fn rhel_customize_then_sysprep() {
     let cmds = dir.path().join("net.cmds");
     std::fs::write(
         &cmds,
-        "# networks\nnetwork eth0:static:10.0.0.5/24:10.0.0.1:10.0.0.53\nnetwork eth1:dhcp\n",
+        "# networks\nnet-config eth0:static:10.0.0.5/24:10.0.0.1:10.0.0.53\nnetwork eth1:dhcp\n",
     )
     .unwrap();
     let conf = dir.path().join("udev.toml");
@@ -94,8 +94,8 @@ fn rhel_customize_then_sysprep() {
             "machine-id",
             "hostname web02.example.com",
             "password root:password:…",
-            "network eth0:static:10.0.0.5/24",
-            "network eth1:dhcp",
+            "net-config eth0:static:10.0.0.5/24",
+            "net-config eth1:dhcp",
             "udev-net eth1=52:54:00:dd:ee:ff",
             "random-seed",
             "selinux-relabel"

@@ -565,6 +565,17 @@ fn signal_run(
     moment: Moment,
     context: &str,
 ) -> Option<String> {
+    signal_run_timed(args, img, signal, moment, context).0
+}
+
+/// [`signal_run`], also returning how long the command took to exit after the signal.
+fn signal_run_timed(
+    args: &[String],
+    img: &Path,
+    signal: i32,
+    moment: Moment,
+    context: &str,
+) -> (Option<String>, Duration) {
     use std::os::unix::process::CommandExt;
     let mut child = guestwright()
         .args(args)
@@ -625,7 +636,8 @@ fn signal_run(
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let deadline = Instant::now() + LIMIT;
+    let signalled = Instant::now();
+    let deadline = signalled + LIMIT;
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
@@ -636,6 +648,7 @@ fn signal_run(
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    let took = signalled.elapsed();
     let _ = drained.join();
     let err = collected.join().unwrap();
     assert!(!err.contains("panicked at"), "{context}: panic:\n{err}");
@@ -645,7 +658,7 @@ fn signal_run(
             status.success(),
             "{context}: failed without a signal:\n{err}"
         );
-        return None;
+        return (None, took);
     }
     let name = if signal == libc::SIGINT {
         "SIGINT"
@@ -670,7 +683,7 @@ fn signal_run(
             .any(|l| l.contains("interrupted") || l.contains("error") || l.contains("warning")),
         "{context}: more than one line about the interruption:\n{err}"
     );
-    Some(last.to_string())
+    (Some(last.to_string()), took)
 }
 
 /// kill(1) of one process (never a group: QEMU must stop because guestwright stops it).
@@ -832,6 +845,36 @@ fn sigint_and_sigterm_stop_every_command_cleanly() {
         report.join("\n")
     );
     eprintln!("{}", report.join("\n"));
+}
+
+/// SIGINT or SIGTERM while the appliance boots (QEMU just started): the launch stops at
+/// once (QEMU is killed; nothing of the guest was mounted yet), not when the boot is over.
+#[test]
+fn a_signal_during_boot_stops_the_launch_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = qcow2_guest(dir.path(), &[file("/etc/motd", "motd\n")]);
+    let before = guestwright_tests::sha256(&img);
+    let cat: Vec<String> = ["cat", "-a", s(&img), "-m", "/dev/sda2", "/etc/motd"]
+        .map(String::from)
+        .to_vec();
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let context = format!("cat, signal {signal} as QEMU starts");
+        let (line, took) = signal_run_timed(
+            &cat,
+            &img,
+            signal,
+            Moment::QemuUpFor(Duration::ZERO),
+            &context,
+        );
+        assert!(line.is_some(), "{context}: cat finished before the signal");
+        // A TCG boot takes 1.5 s or more here, the whole command more than 2 s.
+        assert!(
+            took < Duration::from_millis(1000),
+            "{context}: took {took:?} to exit after the signal"
+        );
+        eprintln!("{context}: exited {took:?} after the signal");
+    }
+    assert_eq!(guestwright_tests::sha256(&img), before, "the image changed");
 }
 
 /// SIGTERM to `guestwright mount --no-fork`: it unmounts, shuts the appliance down, exits

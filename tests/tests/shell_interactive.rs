@@ -263,7 +263,9 @@ fn the_prompt_completes_recalls_cancels_and_exits_cleanly() {
 
 /// SIGTERM and SIGHUP to the shell idle at its prompt: it shuts the appliance down and
 /// exits promptly (not after the 30 s limit for a command that does not stop) with 143 and
-/// 129 and the one line that says the images were closed cleanly; no QEMU is left.
+/// 129 and the one line that says the images were closed cleanly; no QEMU is left. Also
+/// with standard output redirected to a file (`guestwright shell ... > log` on a terminal),
+/// where the line editor reads the terminal without taking SIGINT.
 #[test]
 fn sigterm_and_sighup_at_the_prompt_end_the_shell_promptly() {
     let dir = tempfile::tempdir().unwrap();
@@ -272,14 +274,24 @@ fn sigterm_and_sighup_at_the_prompt_end_the_shell_promptly() {
     let minute = Duration::from_secs(60);
     // Well under `signals::GRACE` (30 s), after which the shell stops at once anyway.
     let within = Duration::from_secs(20);
-    for (signal, name, code) in [("TERM", "SIGTERM", 143), ("HUP", "SIGHUP", 129)] {
-        let case = dir.path().join(name);
+    for (signal, name, code, redirect) in [
+        ("TERM", "SIGTERM", 143, false),
+        ("HUP", "SIGHUP", 129, false),
+        ("TERM", "SIGTERM", 143, true),
+    ] {
+        let case = dir.path().join(format!("{name}-{redirect}"));
         let runtime = case.join("run");
         std::fs::create_dir_all(&runtime).unwrap();
+        let out_file = case.join("stdout");
+        let redirection = if redirect {
+            format!(" > {}", out_file.display())
+        } else {
+            String::new()
+        };
         // The shell replaces a sh that prints its process id first.
         let command = format!(
             "sh -c 'echo \"shell pid $$.\"; exec env GUESTWRIGHT_ACCEL={accel} \
-             XDG_RUNTIME_DIR={run} XDG_STATE_HOME={state} {bin} shell -a {img} -m /dev/sda'; \
+             XDG_RUNTIME_DIR={run} XDG_STATE_HOME={state} {bin} shell -a {img} -m /dev/sda{redirection}'; \
              echo \"shell exited with $?\"; sleep 600",
             run = runtime.display(),
             state = case.join("state").display(),
@@ -287,7 +299,23 @@ fn sigterm_and_sighup_at_the_prompt_end_the_shell_promptly() {
             img = img.display(),
         );
         let t = Tmux::start(&case, &command);
-        let s = t.wait_for("the prompt", 3 * minute, |s| s.contains("><fs> "));
+        // What the shell printed: the screen, and the file its output goes to.
+        let printed = |t: &Tmux| {
+            let file = std::fs::read_to_string(&out_file).unwrap_or_default();
+            format!("{}\n{file}", t.screen())
+        };
+        let wait = |t: &Tmux, what: &str, done: &dyn Fn(&str) -> bool| -> String {
+            let start = Instant::now();
+            loop {
+                let s = printed(t);
+                if done(&s) {
+                    return s;
+                }
+                assert!(start.elapsed() < 3 * minute, "waited for {what}:\n{s}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        };
+        let s = wait(&t, "the prompt", &|s: &str| s.contains("><fs> "));
         let pid = s
             .split("shell pid ")
             .nth(1)
@@ -297,7 +325,7 @@ fn sigterm_and_sighup_at_the_prompt_end_the_shell_promptly() {
         // The appliance answers: the shell sits idle at the prompt with QEMU running.
         t.text("cat /etc/hostname");
         t.keys(&["Enter"]);
-        t.wait_for("the hostname", minute, |s| count(s, "testhost") == 1);
+        wait(&t, "the hostname", &|s: &str| count(s, "testhost") == 1);
         assert!(!processes_mentioning(runtime.to_str().unwrap()).is_empty());
         std::thread::sleep(Duration::from_millis(500));
         let sent = Instant::now();
@@ -312,13 +340,15 @@ fn sigterm_and_sighup_at_the_prompt_end_the_shell_promptly() {
         assert!(s.contains(&exited), "{s}");
         assert!(
             took < within,
-            "{name} at the prompt took {took:?} to end the shell:\n{s}"
+            "{name} at the prompt (output redirected: {redirect}) took {took:?} to end the shell:\n{s}"
         );
         let line =
             format!("guestwright: interrupted by {name}: stopped; the images were closed cleanly");
         assert!(s.contains(&line), "{line:?} missing:\n{s}");
         let left = processes_mentioning(runtime.to_str().unwrap());
         assert!(left.is_empty(), "processes left behind: {left:?}");
-        eprintln!("{name} at the prompt: the shell ended after {took:?}");
+        eprintln!(
+            "{name} at the prompt (output redirected: {redirect}): the shell ended after {took:?}"
+        );
     }
 }

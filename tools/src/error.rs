@@ -37,6 +37,10 @@ pub enum CliError {
     /// Writing our own output failed.
     #[error("cannot write to standard output")]
     Stdout(#[source] io::Error),
+    /// A message worded as the virt tool this command replaces words it (scripts grep for
+    /// it), printed as it is.
+    #[error("{0}")]
+    AsReference(String),
 }
 
 /// Wraps a stdout write error.
@@ -51,6 +55,10 @@ impl CliError {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 return ExitCode::SUCCESS;
             }
+        }
+        if let CliError::AsReference(m) = self {
+            eprintln!("{m}");
+            return ExitCode::from(1);
         }
         eprintln!("guestwright: {}", guestwright::error::chain(self));
         match self {

@@ -3,7 +3,7 @@
 
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
-use crate::{block::lvm, sys};
+use crate::{block::lvm, block::md, sys};
 use guestwright_protocol::{Device, Disk};
 use std::fs::{self, File};
 use std::io;
@@ -68,6 +68,10 @@ pub fn resolve(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<Pat
     match disks.to_kernel(dev) {
         Err(e) if e.kind() == io::ErrorKind::NotFound && lvm::could_be_lv(dev) => {
             lvm::activate_once(disks, modules)?;
+            disks.to_kernel(dev)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound && md::could_be_md(dev) => {
+            md::assemble_once(modules)?;
             disks.to_kernel(dev)
         }
         other => other,

@@ -6,8 +6,8 @@ use crate::block::blockdev;
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::probe::{self, Kind, Probe};
-use crate::{block::luks, block::lvm, block::parts, boot::tools};
-use guestwright_protocol::{BlkidInfo, Device, Filesystem};
+use crate::{block::luks, block::lvm, block::md, block::parts, boot::tools};
+use guestwright_protocol::{BlkidInfo, Device, Filesystem, KeyValue};
 use std::io;
 use std::path::Path;
 
@@ -49,6 +49,13 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
         }
         out.push(entry(device, found));
     };
+    // md members make the daemon assemble their arrays first, so the listing names the
+    // arrays (and the LVM physical volumes on them) instead of the members.
+    if !md::assembled() && has_md_member(disks)? {
+        if let Err(e) = md::assemble_once(modules) {
+            info!("md arrays not assembled: {e}");
+        }
+    }
     for index in 0..disks.len() {
         let Some(disk) = disks.kernel_name(index) else {
             continue;
@@ -56,6 +63,9 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
         let disk_path = Path::new("/dev").join(disk);
         let partitions = blockdev::kernel_partitions(disk)?;
         if partitions.is_empty() {
+            if md::is_member(disk) {
+                continue;
+            }
             let found = probe_path(&disk_path)?;
             push(disks.to_user(&disk_path.to_string_lossy()), found);
             continue;
@@ -66,8 +76,16 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
                 continue;
             }
             let node = blockdev::partition_node(disk, p.number);
+            if md::is_member(&node.file_name().unwrap_or_default().to_string_lossy()) {
+                continue;
+            }
             let found = probe_path(&node)?;
             push(disks.to_user(&node.to_string_lossy()), found);
+        }
+    }
+    for array in md::list() {
+        if let Ok(found) = probe_path(Path::new(array.as_str())) {
+            push(array, found);
         }
     }
     for map in luks::opened() {
@@ -93,6 +111,30 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
         Err(e) => return Err(e),
     }
     Ok(out)
+}
+
+/// Whether a disk or partition carries an md superblock.
+fn has_md_member(disks: &Disks) -> io::Result<bool> {
+    for index in 0..disks.len() {
+        let Some(disk) = disks.kernel_name(index) else {
+            continue;
+        };
+        let partitions = blockdev::kernel_partitions(disk)?;
+        let nodes: Vec<std::path::PathBuf> = if partitions.is_empty() {
+            vec![Path::new("/dev").join(disk)]
+        } else {
+            partitions
+                .iter()
+                .map(|p| blockdev::partition_node(disk, p.number))
+                .collect()
+        };
+        for node in nodes {
+            if probe_path(&node)?.is_some_and(|p| p.fstype == "linux_raid_member") {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// blkid's `TYPE` of a device: empty when nothing is recognised, and for a partition table
@@ -221,5 +263,51 @@ pub fn feature_available(modules: &Modules, groups: &[String]) -> io::Result<boo
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+/// `tune2fs_l`: the superblock as `tune2fs -l` lists it, as `key: value` pairs. Values
+/// `<none>`, `<not available>` and `(none)` become empty, as in guestfish; a line without a
+/// colon is a key with an empty value; the version banner is left out.
+pub fn tune2fs_l(path: &Path) -> io::Result<Vec<KeyValue>> {
+    let out = tools::run("tune2fs", &[Path::new("-l"), path])?;
+    Ok(parse_tune2fs_l(&String::from_utf8_lossy(&out.stdout)))
+}
+
+fn parse_tune2fs_l(text: &str) -> Vec<KeyValue> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("tune2fs "))
+        .map(|l| match l.split_once(':') {
+            Some((key, value)) => {
+                let value = value.trim_start();
+                let value = match value {
+                    "<none>" | "<not available>" | "(none)" => "",
+                    v => v,
+                };
+                KeyValue::new(key, value)
+            }
+            None => KeyValue::new(l, ""),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tune2fs_tests {
+    use super::*;
+
+    #[test]
+    fn tune2fs_lines_become_pairs_as_guestfish_splits_them() {
+        let text = "tune2fs 1.47.0 (5-Feb-2023)\nFilesystem volume name:   bare\n\
+                    Last mounted on:          <not available>\n\
+                    Filesystem flags:         signed_directory_hash \nno colon\n";
+        assert_eq!(
+            parse_tune2fs_l(text),
+            [
+                KeyValue::new("Filesystem volume name", "bare"),
+                KeyValue::new("Last mounted on", ""),
+                KeyValue::new("Filesystem flags", "signed_directory_hash "),
+                KeyValue::new("no colon", ""),
+            ]
+        );
     }
 }

@@ -6,4 +6,5 @@ pub mod devices;
 pub mod fsinfo;
 pub mod luks;
 pub mod lvm;
+pub mod md;
 pub mod parts;

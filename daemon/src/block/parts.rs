@@ -817,6 +817,55 @@ pub fn get_gpt_type(path: &Path, n: u32) -> io::Result<String> {
     ))
 }
 
+/// `part_get_disk_guid`: the GPT disk GUID, upper case.
+pub fn get_disk_guid(path: &Path) -> io::Result<String> {
+    let mut disk = Disk::open(path, false)?;
+    match disk.read_table()? {
+        Table::Gpt(g) => Ok(guid_upper(&g.header.disk_guid)),
+        Table::Mbr(_) => Err(einval(format!(
+            "part_get_disk_guid: {} has an MBR; disk GUIDs exist only on GPT",
+            path.display()
+        ))),
+    }
+}
+
+/// `part_get_gpt_guid`: a GPT partition's own GUID, upper case.
+pub fn get_gpt_guid(path: &Path, n: u32) -> io::Result<String> {
+    Ok(guid_upper(
+        &read_gpt_part(path, n, "part_get_gpt_guid")?.part_guid,
+    ))
+}
+
+/// `part_get_gpt_attributes`: a GPT partition's attribute bits.
+pub fn get_gpt_attributes(path: &Path, n: u32) -> io::Result<i64> {
+    Ok(read_gpt_part(path, n, "part_get_gpt_attributes")?.flags as i64)
+}
+
+/// `part_get_mbr_part_type`: `primary`, `extended` or `logical` (every GPT partition is
+/// primary).
+pub fn get_mbr_part_type(path: &Path, n: u32) -> io::Result<String> {
+    let mut disk = Disk::open(path, false)?;
+    let table = disk.read_table()?;
+    let kind = match &table {
+        Table::Gpt(g) => {
+            g.parts.get(&n).ok_or_else(|| no_partition(path, n))?;
+            "primary"
+        }
+        Table::Mbr(_) => {
+            let mut table = table.clone();
+            let entry = mbr_entry(path, &mut table, n, "part_get_mbr_part_type")?;
+            if n > 4 {
+                "logical"
+            } else if is_extended(entry.sys) {
+                "extended"
+            } else {
+                "primary"
+            }
+        }
+    };
+    Ok(kind.to_string())
+}
+
 fn mbr_entry<'t>(
     path: &Path,
     table: &'t mut Table,

@@ -28,6 +28,9 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mkfs.btrfs", "btrfs-progs"),
     ("mkswap", "util-linux"),
     ("cryptsetup", "cryptsetup-bin"),
+    ("grep", "grep"),
+    ("file", "file"),
+    ("mdadm", "mdadm"),
     ("ntfs-3g", "ntfs-3g"),
     ("mkntfs", "ntfs-3g"),
 ];

@@ -136,19 +136,10 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// `2024-05-01 13:45` in UTC.
-pub fn format_time(secs: i64) -> String {
-    let (y, m, d) = civil(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
-
-/// A long listing like `ls -la`: one line per entry including `.` and `..`, with times in
-/// UTC and numeric owners; names are escaped.
+/// A long listing as the appliance's `ls -la` prints it (what guestfish's `ll` shows): a
+/// `total` line in 1K blocks, then one line per entry including `.` and `..`, columns as wide
+/// as their widest value, numeric owners, dates as `Sep 13  2020` (`Sep 13 14:05` within the
+/// last six months); names are escaped.
 pub fn ll(path: &GuestPath) -> io::Result<String> {
     let dir = open_dir(path)?;
     let mut reader = DirReader::new(walk::reopen_dir(dir.as_fd())?);
@@ -157,7 +148,8 @@ pub fn ll(path: &GuestPath) -> io::Result<String> {
         names.push(e.name);
     }
     names.sort();
-    let mut out = String::new();
+    let mut rows = Vec::new();
+    let mut bytes = 0;
     for name in names {
         let c = sys::cstring(&name)?;
         // `..` of the guest root is the guest root itself, never the appliance's.
@@ -171,33 +163,81 @@ pub fn ll(path: &GuestPath) -> io::Result<String> {
             }
         };
         let s = walk::to_stat(&st);
-        let size = match s.kind() {
-            FileKind::BlockDevice | FileKind::CharDevice => {
-                format!("{}, {}", s.rdev_major(), s.rdev_minor())
-            }
-            _ => s.size.to_string(),
+        let link = if s.kind() == FileKind::Symlink {
+            Some(sys::readlinkat(dir.as_fd(), &c)?)
+        } else {
+            None
         };
+        bytes += name.len() + 64;
+        if bytes > REPLY_BUDGET {
+            return Err(too_big(path, "the listing", "readdir_plus with offset:"));
+        }
+        rows.push((name, s, link));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Ok(ls_la(&rows, now))
+}
+
+/// Formats `ls -la` lines (see [`ll`]); `now` decides which dates show the year.
+/// One `ls -la` line's facts: the name, its stat, a symlink's target.
+type LsRow = (Vec<u8>, Stat, Option<Vec<u8>>);
+
+fn ls_la(rows: &[LsRow], now: i64) -> String {
+    let size_of = |s: &Stat| match s.kind() {
+        FileKind::BlockDevice | FileKind::CharDevice => {
+            format!("{}, {}", s.rdev_major(), s.rdev_minor())
+        }
+        _ => s.size.to_string(),
+    };
+    let width =
+        |f: &dyn Fn(&Stat) -> String| rows.iter().map(|(_, s, _)| f(s).len()).max().unwrap_or(0);
+    let w_links = width(&|s| s.nlink.to_string());
+    let w_uid = width(&|s| s.uid.to_string());
+    let w_gid = width(&|s| s.gid.to_string());
+    let w_size = width(&size_of);
+    let total: u64 = rows
+        .iter()
+        .map(|(_, s, _)| s.blocks)
+        .sum::<u64>()
+        .div_ceil(2);
+    let mut out = format!("total {total}\n");
+    for (name, s, link) in rows {
         out.push_str(&format!(
-            "{} {:>3} {:>5} {:>5} {:>10} {} {}",
+            "{} {:>w_links$} {:>w_uid$} {:>w_gid$} {:>w_size$} {} {}",
             mode_string(s.mode),
             s.nlink,
             s.uid,
             s.gid,
-            size,
-            format_time(s.mtime),
-            escape_bytes(&name)
+            size_of(s),
+            ls_time(s.mtime, now),
+            escape_bytes(name)
         ));
-        if s.kind() == FileKind::Symlink {
-            let target = sys::readlinkat(dir.as_fd(), &c)?;
+        if let Some(target) = link {
             out.push_str(" -> ");
-            out.push_str(&escape_bytes(&target));
+            out.push_str(&escape_bytes(target));
         }
         out.push('\n');
-        if out.len() > REPLY_BUDGET {
-            return Err(too_big(path, "the listing", "readdir_plus with offset:"));
-        }
     }
-    Ok(out)
+    out
+}
+
+/// `ls`'s date in the C locale: `Sep 13  2020`, or `Sep 13 14:05` for the last six months.
+fn ls_time(secs: i64, now: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // Six months as GNU ls counts them: half of a Gregorian year.
+    const SIX_MONTHS: i64 = 31_556_952 / 2;
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    let month = MONTHS[(m as usize).saturating_sub(1) % 12];
+    if secs > now - SIX_MONTHS && secs <= now {
+        let rem = secs.rem_euclid(86_400);
+        format!("{month} {d:>2} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    } else {
+        format!("{month} {d:>2}  {y}")
+    }
 }
 
 struct Collect<'a> {
@@ -461,10 +501,45 @@ pub fn rm_rf(call: &Call, path: &GuestPath) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn times_format_in_utc() {
-        assert_eq!(super::format_time(0), "1970-01-01 00:00");
-        assert_eq!(super::format_time(1_700_000_000), "2023-11-14 22:13");
-        assert_eq!(super::format_time(951_782_400), "2000-02-29 00:00");
+    fn ls_dates_show_the_year_unless_recent() {
+        let now = 1_700_000_000;
+        assert_eq!(ls_time(1_600_000_000, now), "Sep 13  2020");
+        assert_eq!(ls_time(951_782_400, now), "Feb 29  2000");
+        assert_eq!(ls_time(now - 3600, now), "Nov 14 21:13");
+        // In the future: the year, as ls prints it.
+        assert_eq!(ls_time(now + 86_400 * 400, now), "Dec 18  2024");
+    }
+
+    #[test]
+    fn ls_la_columns_line_up() {
+        let st = |mode: u32, nlink: u64, size: u64, blocks: u64| Stat {
+            mode,
+            nlink,
+            size,
+            blocks,
+            mtime: 1_600_000_000,
+            ..Stat::default()
+        };
+        let rows = vec![
+            (b".".to_vec(), st(0o40755, 2, 1024, 2), None),
+            (b"..".to_vec(), st(0o40755, 8, 1024, 2), None),
+            (b"fstab".to_vec(), st(0o100644, 1, 66, 2), None),
+            (
+                b"localtime".to_vec(),
+                st(0o120777, 1, 23, 0),
+                Some(b"/usr/share/zoneinfo/UTC".to_vec()),
+            ),
+        ];
+        assert_eq!(
+            ls_la(&rows, 1_700_000_000),
+            "total 3\n\
+             drwxr-xr-x 2 0 0 1024 Sep 13  2020 .\n\
+             drwxr-xr-x 8 0 0 1024 Sep 13  2020 ..\n\
+             -rw-r--r-- 1 0 0   66 Sep 13  2020 fstab\n\
+             lrwxrwxrwx 1 0 0   23 Sep 13  2020 localtime -> /usr/share/zoneinfo/UTC\n"
+        );
     }
 }

@@ -13,5 +13,6 @@ pub mod guestfs;
 pub mod mkfs;
 pub mod mounts;
 pub mod replace;
+pub mod text;
 pub mod tree;
 pub mod walk;

@@ -4,7 +4,7 @@ use crate::block::blockdev::ResolvedDevice;
 use crate::boot::modules::Modules;
 use crate::fs::guestfs::{self, SYSROOT};
 use crate::sys;
-use guestwright_protocol::{unescape_octal, Device, FsType, GuestPath, MountEntry};
+use guestwright_protocol::{unescape_octal, Device, FsType, GuestPath, KeyValue, MountEntry};
 use guestwright_sync::Mutex;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -216,6 +216,52 @@ impl Mounts {
                 Ok(())
             }
         }
+    }
+
+    /// `mountpoints`: device and mountpoint of each mount, in the order they were made.
+    pub fn mountpoints(&self) -> Vec<KeyValue> {
+        self.table
+            .lock()
+            .iter()
+            .map(|m| {
+                let mountpoint = String::from_utf8_lossy(m.mountpoint.as_bytes());
+                KeyValue::new(m.device.to_string(), mountpoint)
+            })
+            .collect()
+    }
+
+    /// `umount`: unmounts the filesystem mounted at `what` (a guest mountpoint), or the one
+    /// the device `what` is mounted on (the last, if several). A mount with others beneath
+    /// it is busy (EBUSY). `flags` are umount2(2)'s.
+    pub fn umount(&self, what: &str, flags: libc::c_int) -> io::Result<()> {
+        // Held across the unmount and its record, so the table never lists a mount that
+        // is gone.
+        let mut table = self.table.lock();
+        let trimmed = match what.trim_end_matches('/') {
+            "" => "/",
+            t => t,
+        };
+        let index = table
+            .iter()
+            .rposition(|m| m.mountpoint.as_bytes() == trimmed.as_bytes())
+            .or_else(|| table.iter().rposition(|m| m.device.to_string() == what))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("umount: {what}: not mounted (see mountpoints)"),
+                )
+            })?;
+        let target = table[index].target.clone();
+        let beneath = table
+            .iter()
+            .any(|m| m.target != target && m.target.starts_with(&target));
+        if beneath {
+            return Err(io::Error::from_raw_os_error(libc::EBUSY));
+        }
+        sys::umount(&target, flags)?;
+        table.remove(index);
+        drop(table);
+        Ok(())
     }
 
     /// What is mounted in the guest tree.

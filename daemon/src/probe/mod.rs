@@ -37,6 +37,7 @@ mod fat;
 mod iso9660;
 mod luks;
 mod lvm;
+mod md;
 mod ntfs;
 mod parttable;
 mod squashfs;
@@ -86,6 +87,8 @@ pub enum Kind {
     Swap,
     /// An LVM2 physical volume.
     LvmPv,
+    /// A member of a Linux md RAID array.
+    MdMember,
     /// A LUKS1 or LUKS2 encrypted container.
     Luks,
     /// An ext3/ext4 external journal device (blkid's `jbd`).
@@ -140,6 +143,7 @@ impl Kind {
             },
             Kind::Swap => "swap",
             Kind::LvmPv => "LVM2_member",
+            Kind::MdMember => "linux_raid_member",
             Kind::Luks => "crypto_LUKS",
             Kind::ExtJournal => "jbd",
             Kind::PartitionTable(TableType::Gpt) => "gpt",
@@ -171,6 +175,9 @@ type ContentProbe = fn(&mut Dev<'_>) -> io::Result<Option<Probe>>;
 /// first: they overwrite each other, so at most one of them can be current. The others follow
 /// from the nearest to the farthest.
 const CONTENT_PROBES: &[ContentProbe] = &[
+    // RAID first, as in libblkid: a member of a 1.0 or 0.90 array also shows the
+    // filesystem of the array at its start.
+    md::probe,
     luks::probe,
     lvm::probe,
     xfs::probe,

@@ -9,7 +9,7 @@ use crate::boot::modules::Modules;
 use crate::call::Call;
 use crate::fs::mounts::{MountHow, Mounts};
 use crate::{
-    fs::attrs, fs::command, fs::dirs, fs::fileops, fs::files, fs::tree, rpc::handles,
+    fs::attrs, fs::command, fs::dirs, fs::fileops, fs::files, fs::text, fs::tree, rpc::handles,
     stream::checksum, stream::copy, stream::tario, stream::transfer, sys,
 };
 use guestwright_protocol::*;
@@ -1078,5 +1078,383 @@ impl Daemon for Server {
     fn luks_close(&self, _: &mut Call, device: VolumeName) -> io::Result<()> {
         crate::block::luks::close(&device.0)
     }
+
+    fn list_md_devices(&self, _: &mut Call) -> io::Result<Vec<Device>> {
+        crate::block::md::assemble_once(&self.modules)?;
+        Ok(crate::block::md::list())
+    }
+
+    fn md_detail(&self, _: &mut Call, md: ResolvedDevice) -> io::Result<Vec<String>> {
+        Ok(crate::block::md::detail(&self.modules, md.node())?
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect())
+    }
+
+    fn md_create(
+        &self,
+        _: &mut Call,
+        name: String,
+        devices: Vec<ResolvedDevice>,
+        level: Option<String>,
+    ) -> io::Result<()> {
+        let nodes: Vec<String> = devices
+            .iter()
+            .map(|d| d.node().to_string_lossy().into_owned())
+            .collect();
+        crate::block::md::create(
+            &self.modules,
+            &name,
+            level.as_deref().unwrap_or("raid1"),
+            &nodes,
+        )
+    }
+
+    fn md_stop(&self, _: &mut Call, md: ResolvedDevice) -> io::Result<()> {
+        crate::block::md::stop(&self.modules, md.node())
+    }
     // ==== end of block devices ====
+
+    // ==== guestfish commands (issue 11 step 2) ====
+    fn head(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::head_n(10, &path)
+    }
+
+    fn head_n(&self, _: &mut Call, n: i32, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::head_n(n, &path)
+    }
+
+    fn tail(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::tail_n(10, &path)
+    }
+
+    fn tail_n(&self, _: &mut Call, n: i32, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::tail_n(n, &path)
+    }
+
+    fn filesize(&self, _: &mut Call, path: GuestPath) -> io::Result<i64> {
+        text::filesize(&path)
+    }
+
+    fn statns(&self, _: &mut Call, path: GuestPath) -> io::Result<StatNs> {
+        text::statns(&path, true)
+    }
+
+    fn lstatns(&self, _: &mut Call, path: GuestPath) -> io::Result<StatNs> {
+        text::statns(&path, false)
+    }
+
+    fn wc_l(&self, _: &mut Call, path: GuestPath) -> io::Result<i32> {
+        text::wc_l(&path)
+    }
+
+    fn wc_w(&self, _: &mut Call, path: GuestPath) -> io::Result<i32> {
+        text::wc_w(&path)
+    }
+
+    fn wc_c(&self, _: &mut Call, path: GuestPath) -> io::Result<i32> {
+        text::wc_c(&path)
+    }
+
+    fn strings(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::strings(&path)
+    }
+
+    fn hexdump(&self, _: &mut Call, path: GuestPath) -> io::Result<String> {
+        text::hexdump(&path)
+    }
+
+    fn is_zero(&self, _: &mut Call, path: GuestPath) -> io::Result<bool> {
+        text::is_zero(&path)
+    }
+
+    fn is_zero_device(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<bool> {
+        text::is_zero_device(crate::block::blockdev::open_read(device.node())?)
+    }
+
+    fn fallocate(&self, _: &mut Call, path: GuestPath, len: i32) -> io::Result<()> {
+        text::fallocate(&path, i64::from(len))
+    }
+
+    fn fallocate64(&self, _: &mut Call, path: GuestPath, len: i64) -> io::Result<()> {
+        text::fallocate(&path, len)
+    }
+
+    fn file(&self, _: &mut Call, path: GuestPath) -> io::Result<String> {
+        text::file(&path)
+    }
+
+    fn grep(
+        &self,
+        _: &mut Call,
+        regex: String,
+        path: GuestPath,
+        extended: Option<bool>,
+        fixed: Option<bool>,
+        insensitive: Option<bool>,
+        compressed: Option<bool>,
+    ) -> io::Result<Vec<Line>> {
+        let how = text::GrepHow {
+            extended: extended.unwrap_or(false),
+            fixed: fixed.unwrap_or(false),
+            insensitive: insensitive.unwrap_or(false),
+            compressed: compressed.unwrap_or(false),
+        };
+        text::grep(&regex, &path, how)
+    }
+
+    fn egrep(&self, _: &mut Call, regex: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&regex, &path, grep_how("E"))
+    }
+
+    fn fgrep(&self, _: &mut Call, pattern: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&pattern, &path, grep_how("F"))
+    }
+
+    fn grepi(&self, _: &mut Call, regex: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&regex, &path, grep_how("i"))
+    }
+
+    fn egrepi(&self, _: &mut Call, regex: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&regex, &path, grep_how("Ei"))
+    }
+
+    fn fgrepi(&self, _: &mut Call, pattern: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&pattern, &path, grep_how("Fi"))
+    }
+
+    fn zgrep(&self, _: &mut Call, regex: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&regex, &path, grep_how("z"))
+    }
+
+    fn zegrep(&self, _: &mut Call, regex: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&regex, &path, grep_how("zE"))
+    }
+
+    fn zfgrep(&self, _: &mut Call, pattern: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&pattern, &path, grep_how("zF"))
+    }
+
+    fn zgrepi(&self, _: &mut Call, regex: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&regex, &path, grep_how("zi"))
+    }
+
+    fn zegrepi(&self, _: &mut Call, regex: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&regex, &path, grep_how("zEi"))
+    }
+
+    fn zfgrepi(&self, _: &mut Call, pattern: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        text::grep(&pattern, &path, grep_how("zFi"))
+    }
+
+    fn mount_ro(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        mountpoint: GuestPath,
+    ) -> io::Result<()> {
+        let how = MountHow {
+            readonly: true,
+            ..MountHow::default()
+        };
+        self.mounts.mount(&self.modules, &device, &mountpoint, how)
+    }
+
+    fn mount_options(
+        &self,
+        _: &mut Call,
+        options: String,
+        device: ResolvedDevice,
+        mountpoint: GuestPath,
+    ) -> io::Result<()> {
+        let how = MountHow {
+            options: Some(options.as_str()),
+            fstype: None,
+            readonly: drive_read_only(&device),
+        };
+        self.mounts.mount(&self.modules, &device, &mountpoint, how)
+    }
+
+    fn mount_vfs(
+        &self,
+        _: &mut Call,
+        options: String,
+        vfstype: String,
+        device: ResolvedDevice,
+        mountpoint: GuestPath,
+    ) -> io::Result<()> {
+        let fstype = FsType(vfstype);
+        let how = MountHow {
+            options: Some(options.as_str()),
+            fstype: Some(&fstype),
+            readonly: drive_read_only(&device),
+        };
+        self.mounts.mount(&self.modules, &device, &mountpoint, how)
+    }
+
+    fn mountpoints(&self, _: &mut Call) -> io::Result<Vec<KeyValue>> {
+        Ok(self.mounts.mountpoints())
+    }
+
+    fn umount(
+        &self,
+        _: &mut Call,
+        what: String,
+        force: Option<bool>,
+        lazy: Option<bool>,
+    ) -> io::Result<()> {
+        let mut flags = 0;
+        if force.unwrap_or(false) {
+            flags |= libc::MNT_FORCE;
+        }
+        if lazy.unwrap_or(false) {
+            flags |= libc::MNT_DETACH;
+        }
+        self.mounts.umount(&what, flags)
+    }
+
+    fn blockdev_getsz(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<i64> {
+        Ok((crate::block::blockdev::size64(device.node())? / 512) as i64)
+    }
+
+    fn blockdev_getbsz(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<i32> {
+        sys::block_bsz(&crate::block::blockdev::open_read(device.node())?)
+    }
+
+    fn blockdev_setro(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        sys::block_set_read_only(&crate::block::blockdev::open_read(device.node())?, true)
+    }
+
+    fn blockdev_setrw(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        sys::block_set_read_only(&crate::block::blockdev::open_read(device.node())?, false)
+    }
+
+    fn blockdev_flushbufs(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        sys::block_flush_buffers(&crate::block::blockdev::open_read(device.node())?)
+    }
+
+    fn blockdev_setbsz(&self, _: &mut Call, _: ResolvedDevice, _: i32) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn blockdev_setra(&self, _: &mut Call, device: ResolvedDevice, sectors: i32) -> io::Result<()> {
+        let sectors = libc::c_ulong::try_from(sectors)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        sys::block_set_readahead(&crate::block::blockdev::open_read(device.node())?, sectors)
+    }
+
+    fn part_get_disk_guid(&self, _: &mut Call, device: ResolvedDisk) -> io::Result<String> {
+        crate::block::parts::get_disk_guid(device.node())
+    }
+
+    fn part_get_gpt_guid(&self, _: &mut Call, device: ResolvedDisk, n: i32) -> io::Result<String> {
+        crate::block::parts::get_gpt_guid(device.node(), partnum(n)?)
+    }
+
+    fn part_get_gpt_attributes(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        n: i32,
+    ) -> io::Result<i64> {
+        crate::block::parts::get_gpt_attributes(device.node(), partnum(n)?)
+    }
+
+    fn part_get_mbr_part_type(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        n: i32,
+    ) -> io::Result<String> {
+        crate::block::parts::get_mbr_part_type(device.node(), partnum(n)?)
+    }
+
+    fn tune2fs_l(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<Vec<KeyValue>> {
+        crate::block::fsinfo::tune2fs_l(device.node())
+    }
+
+    fn nr_devices(&self, _: &mut Call) -> io::Result<i32> {
+        Ok(self.disks.len() as i32)
+    }
+
+    fn is_whole_device(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<bool> {
+        Ok(crate::block::blockdev::disk_index(&self.disks, device.node()).is_some())
+    }
+
+    fn pread_device(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        count: i32,
+        offset: i64,
+    ) -> io::Result<Data> {
+        let (count, offset) = match (usize::try_from(count), u64::try_from(offset)) {
+            (Ok(c), Ok(o)) if c as u64 <= files::READ_FILE_MAX => (c, o),
+            _ => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
+        };
+        let dev = crate::block::blockdev::open_read(device.node())?;
+        let mut buf = vec![0u8; count];
+        let mut n = 0;
+        while n < count {
+            match std::os::unix::fs::FileExt::read_at(&dev, &mut buf[n..], offset + n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(n);
+        Ok(Data(buf))
+    }
+
+    fn pwrite_device(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        content: Data,
+        offset: i64,
+    ) -> io::Result<i32> {
+        let offset =
+            u64::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let dev = crate::block::blockdev::open_write(device.node())?;
+        let n = std::os::unix::fs::FileExt::write_at(&dev, &content.0, offset)?;
+        dev.sync_all()?;
+        i32::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))
+    }
+
+    fn echo_daemon(&self, _: &mut Call, words: Vec<String>) -> io::Result<String> {
+        Ok(words.join(" "))
+    }
+
+    fn resize2fs_size(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        size: ByteSize,
+    ) -> io::Result<()> {
+        crate::fs::mkfs::resize2fs(device.node(), Some(size.0))
+    }
+    // ==== end of guestfish commands ====
+}
+
+/// The grep family by guestfish's flags: `E` extended, `F` fixed, `i` insensitive, `z`
+/// compressed.
+fn grep_how(flags: &str) -> text::GrepHow {
+    text::GrepHow {
+        extended: flags.contains('E'),
+        fixed: flags.contains('F'),
+        insensitive: flags.contains('i'),
+        compressed: flags.contains('z'),
+    }
+}
+
+/// Whether the drive under a device is read-only: then a mount that does not say `ro` is
+/// made read-only anyway, as mount(8) falls back to in guestfish.
+fn drive_read_only(device: &ResolvedDevice) -> bool {
+    crate::block::blockdev::read_only(device.node()).unwrap_or(false)
+}
+
+/// A partition number given as guestfish's int.
+fn partnum(n: i32) -> io::Result<u32> {
+    u32::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }

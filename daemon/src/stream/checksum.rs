@@ -15,14 +15,76 @@ use std::path::Path;
 /// Bytes hashed per read.
 const BLOCK: usize = 1024 * 1024;
 
-fn hasher(t: ChecksumType) -> Box<dyn DynDigest> {
-    match t {
+/// A running checksum of one of the kinds `checksum` offers.
+enum Hasher {
+    Digest(Box<dyn DynDigest>),
+    Crc(Cksum),
+}
+
+impl Hasher {
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Digest(d) => d.update(data),
+            Hasher::Crc(c) => c.update(data),
+        }
+    }
+
+    /// Lowercase hex for the digests; the CRC in decimal, as `cksum` prints it.
+    fn finish(self) -> String {
+        match self {
+            Hasher::Digest(d) => d.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            Hasher::Crc(c) => c.finish().to_string(),
+        }
+    }
+}
+
+fn hasher(t: ChecksumType) -> Hasher {
+    Hasher::Digest(match t {
         ChecksumType::Md5 => Box::new(md5::Md5::default()),
         ChecksumType::Sha1 => Box::new(sha1::Sha1::default()),
         ChecksumType::Sha224 => Box::new(sha2::Sha224::default()),
         ChecksumType::Sha256 => Box::new(sha2::Sha256::default()),
         ChecksumType::Sha384 => Box::new(sha2::Sha384::default()),
         ChecksumType::Sha512 => Box::new(sha2::Sha512::default()),
+        ChecksumType::Crc => return Hasher::Crc(Cksum::default()),
+    })
+}
+
+/// The CRC of POSIX `cksum`: CRC-32 with polynomial 0x04C11DB7, most significant bit
+/// first, over the data and then its length (least significant byte first, without
+/// trailing zero bytes), complemented.
+#[derive(Default)]
+struct Cksum {
+    crc: u32,
+    len: u64,
+}
+
+impl Cksum {
+    fn step(crc: u32, byte: u8) -> u32 {
+        let mut crc = crc ^ (u32::from(byte) << 24);
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04C1_1DB7
+            } else {
+                crc << 1
+            };
+        }
+        crc
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.len += data.len() as u64;
+        self.crc = data.iter().fold(self.crc, |crc, &b| Self::step(crc, b));
+    }
+
+    fn finish(self) -> u32 {
+        let mut crc = self.crc;
+        let mut len = self.len;
+        while len != 0 {
+            crc = Self::step(crc, len as u8);
+            len >>= 8;
+        }
+        !crc
     }
 }
 
@@ -40,7 +102,7 @@ pub fn digest(t: ChecksumType, call: &Call, r: &mut dyn Read) -> io::Result<Stri
         };
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(h.finish())
 }
 
 /// The checksum of a regular file.
@@ -106,8 +168,7 @@ impl<W: Write> Visitor for Sums<W> {
             }
             h.update(&buf[..n]);
         }
-        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        self.out.write_all(&sum_line(&hex, v.rel))?;
+        self.out.write_all(&sum_line(&h.finish(), v.rel))?;
         Ok(true)
     }
 }
@@ -130,6 +191,15 @@ pub fn checksums_out(call: &mut Call, t: ChecksumType, dir: &GuestPath) -> io::R
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn crc_is_cksums() {
+        // `printf 'hello\n' | cksum` and `cksum </dev/null`.
+        let mut c = super::Cksum::default();
+        c.update(b"hello\n");
+        assert_eq!(c.finish(), 3015617425);
+        assert_eq!(super::Cksum::default().finish(), 4294967295);
+    }
+
     #[test]
     fn lines_escape_like_sha256sum() {
         assert_eq!(super::sum_line("ab", b"x/y"), b"ab  ./x/y\n");

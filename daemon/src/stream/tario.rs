@@ -24,12 +24,10 @@ use crate::fs::walk::{self, Visit, Visitor};
 use crate::{fs::dirs, fs::files, fs::guestfs, fs::replace, sys};
 use guestwright_protocol::{Compression, GuestPath};
 use std::collections::HashMap;
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 const ONE: u64 = sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_NO_MAGICLINKS;
 const IN_ROOT: u64 = sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS;
@@ -700,6 +698,49 @@ impl<W: Write> Packer<'_, W> {
         Ok(())
     }
 
+    /// Appends a member under exactly `name` (and link target), which `tar::Builder`
+    /// would normalize (it drops a leading `./`). Names that do not fit the header's fields
+    /// go in GNU long-name (`L`) and long-link (`K`) members before it, as GNU tar writes.
+    fn append_named(
+        &mut self,
+        h: &mut tar::Header,
+        name: &[u8],
+        link: Option<&[u8]>,
+        data: impl Read,
+    ) -> io::Result<()> {
+        let long = |kind: u8, value: &[u8]| -> io::Result<tar::Header> {
+            let mut l = tar::Header::new_gnu();
+            l.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+            l.set_mode(0o644);
+            l.set_entry_type(tar::EntryType::new(kind));
+            l.set_size(value.len() as u64 + 1);
+            l.set_cksum();
+            Ok(l)
+        };
+        let field = h.as_old().name.len();
+        if name.len() > field {
+            let l = long(b'L', name)?;
+            self.builder.append(&l, [name, b"\0"].concat().as_slice())?;
+        }
+        let fits = name.len().min(field);
+        let old = h.as_old_mut();
+        old.name.fill(0);
+        old.name[..fits].copy_from_slice(&name[..fits]);
+        if let Some(link) = link {
+            let field = h.as_old().linkname.len();
+            if link.len() > field {
+                let l = long(b'K', link)?;
+                self.builder.append(&l, [link, b"\0"].concat().as_slice())?;
+            }
+            let fits = link.len().min(field);
+            let old = h.as_old_mut();
+            old.linkname.fill(0);
+            old.linkname[..fits].copy_from_slice(&link[..fits]);
+        }
+        h.set_cksum();
+        self.builder.append(h, data)
+    }
+
     fn add(
         &mut self,
         dir: BorrowedFd<'_>,
@@ -708,18 +749,17 @@ impl<W: Write> Packer<'_, W> {
         st: &libc::stat,
     ) -> io::Result<()> {
         self.cancel.check()?;
-        let path = Path::new(OsStr::from_bytes(if rel.is_empty() { b"./" } else { rel }));
+        // Members are named as GNU tar names them when it archives `.`: `./`, `./a`, `./a/`.
+        let path = [b"./", rel].concat();
         match st.st_mode & libc::S_IFMT {
             libc::S_IFREG => {
                 if st.st_nlink > 1 {
                     if let Some(first) = self.links.get(&(st.st_dev, st.st_ino)) {
                         let first = first.clone();
                         let mut h = self.header(st, tar::EntryType::Link)?;
-                        return self
-                            .builder
-                            .append_link(&mut h, path, OsStr::from_bytes(&first));
+                        return self.append_named(&mut h, &path, Some(&first), io::empty());
                     }
-                    self.links.insert((st.st_dev, st.st_ino), rel.to_vec());
+                    self.links.insert((st.st_dev, st.st_ino), path.clone());
                 }
                 let f = File::from(sys::openat2(
                     dir,
@@ -735,24 +775,22 @@ impl<W: Write> Packer<'_, W> {
                     inner: f,
                     left: st.st_size as u64,
                 };
-                self.builder.append_data(&mut h, path, data)
+                self.append_named(&mut h, &path, None, data)
             }
             libc::S_IFDIR => {
                 let mut h = self.header(st, tar::EntryType::Directory)?;
                 self.xattrs(dir, name)?;
-                let mut p = path.as_os_str().as_bytes().to_vec();
+                let mut p = path;
                 if !p.ends_with(b"/") {
                     p.push(b'/');
                 }
-                self.builder
-                    .append_data(&mut h, Path::new(OsStr::from_bytes(&p)), io::empty())
+                self.append_named(&mut h, &p, None, io::empty())
             }
             libc::S_IFLNK => {
                 let target = sys::readlinkat(dir, name)?;
                 let mut h = self.header(st, tar::EntryType::Symlink)?;
                 self.xattrs(dir, name)?;
-                self.builder
-                    .append_link(&mut h, path, OsStr::from_bytes(&target))
+                self.append_named(&mut h, &path, Some(&target), io::empty())
             }
             libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO => {
                 let kind = match st.st_mode & libc::S_IFMT {
@@ -764,7 +802,7 @@ impl<W: Write> Packer<'_, W> {
                 h.set_device_major(libc::major(st.st_rdev))?;
                 h.set_device_minor(libc::minor(st.st_rdev))?;
                 self.xattrs(dir, name)?;
-                self.builder.append_data(&mut h, path, io::empty())
+                self.append_named(&mut h, &path, None, io::empty())
             }
             // Sockets cannot be archived.
             _ => Ok(()),

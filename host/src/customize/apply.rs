@@ -9,13 +9,14 @@ use std::io::Read;
 use guestwright_protocol::{ChecksumType, Client};
 use rand::Rng;
 
+use super::files;
 use super::guest::{guest_err, parent, Guest};
 use super::ops::Operation;
 use super::report::{Change, Step};
 use super::CustomizeError;
 use crate::edit::hostname::{self, Hostname, LoopbackAlias};
 use crate::edit::network::{self, GuestFile, GuestNetwork};
-use crate::edit::password::Secret;
+use crate::edit::password::{Crypto, Secret};
 use crate::edit::{firstboot, shadow, ssh, text, timezone, udev, users};
 use crate::inspect::OsInfo;
 
@@ -33,6 +34,8 @@ pub struct Context<'a> {
     pub today: u64,
     /// Passwords made by `random` selectors.
     pub generated: Vec<(String, Secret)>,
+    /// How new password hashes are made (the last `--password-crypto` of the run).
+    pub crypto: Crypto,
 }
 
 /// Runs one operation; the changes it made are in `g` (take them after).
@@ -49,6 +52,10 @@ pub fn run<R: Rng>(
             let old = g.read("/etc/shadow")?.ok_or_else(|| {
                 CustomizeError::Refused("the guest has no /etc/shadow: cannot set passwords".into())
             })?;
+            let selector = &crate::edit::password::PasswordSelector {
+                crypto: cx.crypto,
+                ..selector.clone()
+            };
             let change = shadow::set_user_password(&old, user, selector, None, cx.today, rng)
                 .map_err(|e| CustomizeError::Refused(crate::error::chain(&e)))?;
             g.write("/etc/shadow", Some(&old), &change.shadow, None, false)?;
@@ -83,9 +90,11 @@ pub fn run<R: Rng>(
         }
         Operation::AppendLine { path, line } => {
             let old = g.read(path)?;
-            let present = old
-                .as_deref()
-                .is_some_and(|c| text::lines(c).iter().any(|l| l.body == line.as_bytes()));
+            // An empty LINE always adds a blank line (virt-customize's way to insert one).
+            let present = !line.is_empty()
+                && old
+                    .as_deref()
+                    .is_some_and(|c| text::lines(c).iter().any(|l| l.body == line.as_bytes()));
             if !present {
                 let new = text::append_line(old.as_deref().unwrap_or_default(), line.as_bytes());
                 g.write(path, old.as_deref(), &new, None, false)?;
@@ -97,6 +106,15 @@ pub fn run<R: Rng>(
             g.mkdir_p(p)?;
             Ok(())
         }
+        Operation::Copy { src, dest } => files::copy(g, src, dest),
+        Operation::CopyIn { local, dir } => files::copy_in(g, local, dir),
+        Operation::Move { src, dest } => files::move_to(g, src, dest),
+        Operation::Scrub(p) => files::scrub(g, p),
+        Operation::Touch(p) => files::touch(g, p),
+        Operation::Truncate(p) => files::truncate(g, p),
+        Operation::TruncateRecursive(p) => files::truncate_recursive(g, p),
+        // Read before the run (see `run_plan`): it applies to every password.
+        Operation::PasswordCrypto(_) => Ok(()),
         Operation::Delete(p) => {
             g.delete_glob(p)?;
             Ok(())

@@ -98,6 +98,43 @@ fn literal_dir(pattern: &str) -> &str {
     }
 }
 
+/// Files whose second field holds password hashes.
+const HASH_FILES: &[&str] = &[
+    "/etc/shadow",
+    "/etc/shadow-",
+    "/etc/gshadow",
+    "/etc/gshadow-",
+];
+
+/// The contents a dry run's diff shows: password hashes (a second field with a `$`) hidden,
+/// so that a dry run never prints one, whatever file holds it.
+fn redact(path: &str, data: Option<&[u8]>) -> Option<Vec<u8>> {
+    let data = data?;
+    if !HASH_FILES.contains(&path) {
+        return Some(data.to_vec());
+    }
+    let mut out = Vec::with_capacity(data.len());
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        let mut fields: Vec<&[u8]> = line.splitn(3, |&b| b == b':').collect();
+        if fields.len() == 3 && fields[1].contains(&b'$') {
+            let lock: &[u8] = if fields[1].starts_with(b"!") {
+                b"!"
+            } else {
+                b""
+            };
+            out.extend_from_slice(fields[0]);
+            out.push(b':');
+            out.extend_from_slice(lock);
+            out.extend_from_slice(b"<hash hidden>:");
+            fields.drain(..2);
+            out.extend_from_slice(fields[0]);
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    Some(out)
+}
+
 /// The parent directory of an absolute guest path (`/` for a top-level name).
 pub fn parent(path: &str) -> &str {
     match path.trim_end_matches('/').rfind('/') {
@@ -230,6 +267,13 @@ impl<'h> Guest<'h> {
         std::mem::take(&mut self.diff)
     }
 
+    /// Adds a line to a dry run's diff (nothing otherwise).
+    pub fn dry_note(&mut self, line: &str) {
+        if self.dry_run {
+            self.diff.push_str(line);
+        }
+    }
+
     /// Notes a change made by other means.
     pub fn record(&mut self, change: Change) {
         self.changes.push(change);
@@ -352,7 +396,9 @@ impl<'h> Guest<'h> {
                 .replace_file(GuestPath::from(path), new)
                 .map_err(guest_err(format!("cannot write {path} in the guest")))?;
             if self.dry_run {
-                self.diff.push_str(&unified_diff(path, old, Some(new)));
+                let (old, new) = (redact(path, old), redact(path, Some(new)));
+                self.diff
+                    .push_str(&unified_diff(path, old.as_deref(), new.as_deref()));
             }
             self.changes.push(match old {
                 Some(_) => Change::Modified { path: path.into() },
@@ -629,6 +675,7 @@ impl<'h> Guest<'h> {
             let regular = st.mode & libc::S_IFMT == libc::S_IFREG;
             if regular && st.size <= DIFF_DELETED_MAX {
                 let old = self.read(path)?;
+                let old = redact(path, old.as_deref());
                 self.diff
                     .push_str(&unified_diff(path, old.as_deref(), None));
             } else {
@@ -745,6 +792,21 @@ impl<'h> Guest<'h> {
 #[cfg(test)]
 mod tests {
     use super::{literal_dir, parent, ways};
+
+    #[test]
+    fn dry_run_diffs_hide_hashes() {
+        let shadow =
+            b"root:$6$salt$hash:19700:0:99999:7:::\nbob:!$y$j9T$x$y:1::::::\nd:*:1::::::\n";
+        let shown = super::redact("/etc/shadow", Some(shadow)).unwrap();
+        assert_eq!(
+            String::from_utf8(shown).unwrap(),
+            "root:<hash hidden>:19700:0:99999:7:::\nbob:!<hash hidden>:1::::::\nd:*:1::::::\n"
+        );
+        assert_eq!(
+            super::redact("/etc/motd", Some(b"a$b:c$d:e")).unwrap(),
+            b"a$b:c$d:e"
+        );
+    }
 
     #[test]
     fn parents() {

@@ -32,6 +32,7 @@
 
 pub mod apply;
 pub mod clone;
+pub mod files;
 pub mod guest;
 pub mod lifecycle;
 pub mod ops;
@@ -215,6 +216,15 @@ pub fn run_plan(
         os,
         today: today(),
         generated: Vec::new(),
+        crypto: plan
+            .operations
+            .iter()
+            .filter_map(|o| match o {
+                Operation::PasswordCrypto(c) => Some(*c),
+                _ => None,
+            })
+            .next_back()
+            .unwrap_or_default(),
     };
     let sysprep_machine_id = plan.sysprep.iter().any(|o| o.name == "machine-id");
     let result = (|| {
@@ -235,6 +245,9 @@ pub fn run_plan(
             push_if_changed(report, &mut g, "machine-id");
         }
         for op in &plan.operations {
+            if matches!(op, Operation::PasswordCrypto(_)) {
+                continue;
+            }
             opts.say(&op.to_string());
             let mut step = Step {
                 operation: op.to_string(),

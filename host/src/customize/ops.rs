@@ -12,7 +12,7 @@ use super::CustomizeError;
 use crate::edit::edit_expr::{self, Substitution};
 use crate::edit::hostname::Hostname;
 use crate::edit::network::NetworkSpec;
-use crate::edit::password::{PasswordSelector, PasswordSource, Secret};
+use crate::edit::password::{Crypto, PasswordSelector, PasswordSource, Secret};
 use crate::edit::ssh::{self, PublicKey};
 use crate::edit::timezone::Timezone;
 use crate::edit::udev::UdevNet;
@@ -44,20 +44,28 @@ pub const OPERATIONS: &[OpSpec] = &[
     op("password", "USER:SELECTOR", "Set a user's password (SELECTOR as for --root-password)"),
     op("user-add", "NAME[:uid=N,groups=G1,G2,shell=S,home=H]", "Add a user with a private group and a home directory from /etc/skel"),
     op("ssh-inject", "USER[:file:PATH|:string:KEY]", "Add an SSH public key to the user's authorized_keys (default: the newest ~/.ssh/id_*.pub)"),
-    op("network", "IFACE:dhcp|IFACE:static:ADDR/PREFIX[:GW[:DNS,..]]", "Configure an interface in the guest's own style (ifupdown, ifcfg, NetworkManager, netplan, networkd)"),
+    op("net-config", "IFACE:dhcp|IFACE:static:ADDR/PREFIX[:GW[:DNS,..]]", "Configure an interface in the guest's own style (ifupdown, ifcfg, NetworkManager, netplan, networkd); `--network IFACE:...` is its old name, accepted with a warning until the next release"),
     op("udev-net", "IFACE=MAC", "Name the interface with this MAC address (70-persistent-net.rules)"),
     OpSpec { name: "udev-net-clear", value: None, help: "Remove /etc/udev/rules.d/70-persistent-net.rules" },
-    op("write", "PATH:CONTENT", "Write CONTENT to a file (replacing it)"),
-    op("append-line", "PATH:LINE", "Append LINE to a file unless a line already equals it"),
+    op("write", "FILE:CONTENT", "Write CONTENT to a file (replacing it)"),
+    op("append-line", "FILE:LINE", "Append LINE to a file (ending the last line first, with the file's own line ending) unless a non-empty LINE is already one of its lines"),
     op("upload", "HOSTFILE:PATH", "Copy a host file into the guest (into PATH when it is a directory), with the host file's mode"),
-    op("mkdir", "PATH", "Create a directory and its parents"),
+    op("copy", "SOURCE:DEST", "Copy a file or directory recursively inside the guest (cp -a; into DEST when it is a directory)"),
+    op("copy-in", "LOCALPATH:REMOTEDIR", "Copy a host file or directory recursively into REMOTEDIR, which must exist in the guest"),
+    op("move", "SOURCE:DEST", "Move a file or directory inside the guest (into DEST when it is a directory)"),
+    op("mkdir", "DIR", "Create a directory and its parents"),
     op("delete", "PATH", "Delete a file or a directory tree (a shell pattern deletes every match)"),
-    op("chmod", "MODE:PATH", "Change the permissions of a file (octal MODE)"),
+    op("scrub", "FILE", "Overwrite a regular file's data, then delete it"),
+    op("touch", "FILE", "Create an empty file, or update the times of an existing one"),
+    op("truncate", "FILE", "Truncate an existing file to zero bytes"),
+    op("truncate-recursive", "PATH", "Truncate every regular file under PATH to zero bytes"),
+    op("chmod", "PERMISSIONS:FILE", "Change the permissions of a file: decimal unless written with a leading 0 (0644), as in virt-customize"),
     op("link", "TARGET:LINK[:LINK..]", "Make each LINK a symbolic link to TARGET"),
     op("timezone", "AREA/CITY", "Set the time zone (it must exist under /usr/share/zoneinfo in the guest)"),
     op("edit", "PATH:s/REGEX/REPLACEMENT/[gi]", "Edit a file line by line with a sed-style substitution (Rust regex)"),
     op("run-command", "CMD", "Run a shell command in the guest (chrooted in the appliance, no network)"),
     op("firstboot-command", "CMD", "Run a shell command once, at the guest's next boot (a systemd unit)"),
+    op("password-crypto", "md5|sha256|sha512", "Hash the passwords this run sets with this crypt(3) method (default sha512), wherever it appears on the command line"),
 ];
 
 /// The table entry of `name`.
@@ -90,7 +98,7 @@ pub enum Operation {
     UserAdd(UserSpec),
     /// `--ssh-inject`.
     SshInject(SshInject),
-    /// `--network`.
+    /// `--net-config` (formerly `--network IFACE:...`).
     Network(NetworkSpec),
     /// `--udev-net`.
     UdevNet(UdevNet),
@@ -117,6 +125,37 @@ pub enum Operation {
         /// Guest path (or directory).
         path: String,
     },
+    /// `--copy`.
+    Copy {
+        /// Guest source.
+        src: String,
+        /// Guest destination (or directory).
+        dest: String,
+    },
+    /// `--copy-in`.
+    CopyIn {
+        /// Host file or directory.
+        local: PathBuf,
+        /// Guest directory, which must exist.
+        dir: String,
+    },
+    /// `--move`.
+    Move {
+        /// Guest source.
+        src: String,
+        /// Guest destination (or directory).
+        dest: String,
+    },
+    /// `--scrub`.
+    Scrub(String),
+    /// `--touch`.
+    Touch(String),
+    /// `--truncate`.
+    Truncate(String),
+    /// `--truncate-recursive`.
+    TruncateRecursive(String),
+    /// `--password-crypto`: applies to every password of the run, as in virt-customize.
+    PasswordCrypto(Crypto),
     /// `--mkdir`.
     Mkdir(String),
     /// `--delete`.
@@ -160,7 +199,15 @@ impl Operation {
             Operation::Password { .. } => "password",
             Operation::UserAdd(_) => "user-add",
             Operation::SshInject(_) => "ssh-inject",
-            Operation::Network(_) => "network",
+            Operation::Network(_) => "net-config",
+            Operation::Copy { .. } => "copy",
+            Operation::CopyIn { .. } => "copy-in",
+            Operation::Move { .. } => "move",
+            Operation::Scrub(_) => "scrub",
+            Operation::Touch(_) => "touch",
+            Operation::Truncate(_) => "truncate",
+            Operation::TruncateRecursive(_) => "truncate-recursive",
+            Operation::PasswordCrypto(_) => "password-crypto",
             Operation::UdevNet(_) => "udev-net",
             Operation::UdevNetClear => "udev-net-clear",
             Operation::Write { .. } => "write",
@@ -187,6 +234,13 @@ impl Operation {
             | Operation::AppendLine { .. }
             | Operation::Upload { .. }
             | Operation::Mkdir(_)
+            | Operation::Copy { .. }
+            | Operation::CopyIn { .. }
+            | Operation::Move { .. }
+            | Operation::Scrub(_)
+            | Operation::Touch(_)
+            | Operation::Truncate(_)
+            | Operation::TruncateRecursive(_)
             | Operation::Delete(_)
             | Operation::Chmod { .. }
             | Operation::Link { .. }
@@ -200,6 +254,7 @@ impl Operation {
             | Operation::UdevNet(_)
             | Operation::UdevNetClear
             | Operation::Timezone(_)
+            | Operation::PasswordCrypto(_)
             | Operation::FirstbootCommand(_) => false,
         }
     }
@@ -222,7 +277,15 @@ impl fmt::Display for Operation {
             }
             Operation::UserAdd(u) => write!(f, "user-add {}", u.name),
             Operation::SshInject(s) => write!(f, "ssh-inject {} ({})", s.user, s.key.key_type),
-            Operation::Network(n) => write!(f, "network {n}"),
+            Operation::Network(n) => write!(f, "net-config {n}"),
+            Operation::Copy { src, dest } => write!(f, "copy {src} {dest}"),
+            Operation::CopyIn { local, dir } => write!(f, "copy-in {} {dir}", local.display()),
+            Operation::Move { src, dest } => write!(f, "move {src} {dest}"),
+            Operation::Scrub(p) => write!(f, "scrub {p}"),
+            Operation::Touch(p) => write!(f, "touch {p}"),
+            Operation::Truncate(p) => write!(f, "truncate {p}"),
+            Operation::TruncateRecursive(p) => write!(f, "truncate-recursive {p}"),
+            Operation::PasswordCrypto(c) => write!(f, "password-crypto {c}"),
             Operation::UdevNet(u) => write!(f, "udev-net {}={}", u.iface, u.mac),
             Operation::UdevNetClear => f.write_str("udev-net-clear"),
             Operation::Write { path, .. } => write!(f, "write {path}"),
@@ -256,6 +319,17 @@ fn guest_path(op: &str, p: &str) -> Result<String, CustomizeError> {
         ));
     }
     Ok(p.to_owned())
+}
+
+/// `--chmod`'s PERMISSIONS as virt-customize reads them: octal with a leading 0, decimal
+/// otherwise (so `700` is 0o1274, as there); at most 07777.
+fn parse_permissions(s: &str) -> Option<u32> {
+    let v = match s.strip_prefix('0') {
+        Some("") => Some(0),
+        Some(oct) => u32::from_str_radix(oct, 8).ok(),
+        None => s.parse::<u32>().ok(),
+    }?;
+    (s.bytes().all(|b| b.is_ascii_digit()) && v <= 0o7777).then_some(v)
 }
 
 fn split_path<'a>(op: &str, arg: &'a str, what: &str) -> Result<(String, &'a str), CustomizeError> {
@@ -319,6 +393,18 @@ fn parse_selector(op: &str, user: String, sel: &str) -> Result<Operation, Custom
 /// Parses one operation: its table name (without `--`) and argument.
 pub fn parse_operation(name: &str, arg: Option<&str>) -> Result<Operation, CustomizeError> {
     let name = name.strip_prefix("--").unwrap_or(name);
+    // `--network IFACE:...` was this tool's name for --net-config; in virt-customize
+    // `--network` is a flag about the appliance, which the command line handles.
+    let name = match (name, arg) {
+        ("network", Some(a)) if !a.is_empty() => {
+            log::warn!(
+                "--network {a}: the interface configuration option is now --net-config; \
+                 --network with an argument stops working in the next release"
+            );
+            "net-config"
+        }
+        _ => name,
+    };
     let spec = spec(name).ok_or_else(|| CustomizeError::UnknownOperation(name.to_owned()))?;
     let arg = match (spec.value, arg) {
         (None, None) => "",
@@ -358,7 +444,37 @@ pub fn parse_operation(name: &str, arg: Option<&str>) -> Result<Operation, Custo
                 key: ssh::parse_public_key(&text).map_err(|e| invalid(op, e))?,
             })
         }
-        "network" => Operation::Network(arg.parse().map_err(|e| invalid(op, e))?),
+        "net-config" => Operation::Network(arg.parse().map_err(|e| invalid(op, e))?),
+        "copy" | "move" => {
+            let (src, dest) = arg
+                .split_once(':')
+                .ok_or_else(|| invalid(op, "expected SOURCE:DEST (guest paths)"))?;
+            let (src, dest) = (guest_path(op, src)?, guest_path(op, dest)?);
+            match op {
+                "copy" => Operation::Copy { src, dest },
+                _ => Operation::Move { src, dest },
+            }
+        }
+        "copy-in" => {
+            let (local, dir) = arg
+                .rsplit_once(':')
+                .filter(|(l, _)| !l.is_empty())
+                .ok_or_else(|| invalid(op, "expected LOCALPATH:REMOTEDIR"))?;
+            let local = PathBuf::from(local);
+            std::fs::symlink_metadata(&local).map_err(|source| CustomizeError::HostRead {
+                path: local.clone(),
+                source,
+            })?;
+            Operation::CopyIn {
+                local,
+                dir: guest_path(op, dir)?,
+            }
+        }
+        "scrub" => Operation::Scrub(guest_path(op, arg)?),
+        "touch" => Operation::Touch(guest_path(op, arg)?),
+        "truncate" => Operation::Truncate(guest_path(op, arg)?),
+        "truncate-recursive" => Operation::TruncateRecursive(guest_path(op, arg)?),
+        "password-crypto" => Operation::PasswordCrypto(arg.parse().map_err(|e| invalid(op, e))?),
         "udev-net" => Operation::UdevNet(arg.parse().map_err(|e| invalid(op, e))?),
         "udev-net-clear" => Operation::UdevNetClear,
         "write" => {
@@ -413,12 +529,12 @@ pub fn parse_operation(name: &str, arg: Option<&str>) -> Result<Operation, Custo
             let (mode, path) = arg
                 .split_once(':')
                 .ok_or_else(|| invalid(op, "expected MODE:PATH, e.g. 0644:/etc/motd"))?;
-            let mode = u32::from_str_radix(mode, 8)
-                .ok()
-                .filter(|m| *m <= 0o7777)
-                .ok_or_else(|| {
-                    invalid(op, format!("{mode:?} is not an octal mode such as 0644"))
-                })?;
+            let mode = parse_permissions(mode).ok_or_else(|| {
+                invalid(
+                    op,
+                    format!("{mode:?} is not a mode: write it in octal with a leading 0 (0644) or in decimal (420)"),
+                )
+            })?;
             Operation::Chmod {
                 mode,
                 path: guest_path(op, path)?,
@@ -473,6 +589,7 @@ mod tests {
         std::fs::write(&host, "x").unwrap();
         let upload = format!("{}:/etc/f", host.display());
         let string_key = format!("alice:string:{KEY}");
+        let copy_in = format!("{}:/srv", dir.path().display());
         let samples: &[(&str, Option<&str>)] = &[
             ("hostname", Some("web01.example.com")),
             ("root-password", Some("password:secret")),
@@ -480,9 +597,17 @@ mod tests {
             ("user-add", Some("alice:uid=1001,groups=wheel")),
             ("ssh-inject", Some(&string_key)),
             (
-                "network",
+                "net-config",
                 Some("eth0:static:192.0.2.5/24:192.0.2.1:192.0.2.53"),
             ),
+            ("copy", Some("/etc/motd:/etc/motd.bak")),
+            ("copy-in", Some(&copy_in)),
+            ("move", Some("/etc/motd:/etc/motd.old")),
+            ("scrub", Some("/etc/old-key")),
+            ("touch", Some("/etc/cloud/cloud-init.disabled")),
+            ("truncate", Some("/etc/machine-id")),
+            ("truncate-recursive", Some("/var/log")),
+            ("password-crypto", Some("sha256")),
             ("udev-net", Some("eth0=52:54:00:12:34:56")),
             ("udev-net-clear", None),
             ("write", Some("/etc/motd:hello: world")),
@@ -538,12 +663,41 @@ mod tests {
         assert!(err("udev-net-clear", Some("x")).contains("takes no argument"));
         assert!(err("write", Some("etc/motd:x")).contains("absolute"));
         assert!(err("chmod", Some("rw:/x")).contains("octal"));
+        assert!(err("chmod", Some("0999:/x")).contains("octal"));
+        assert!(err("chmod", Some("99999:/x")).contains("octal"));
+        assert!(err("password-crypto", Some("des")).contains("md5, sha256 or sha512"));
+        assert!(err("copy", Some("/a")).contains("SOURCE:DEST"));
+        assert!(err("copy-in", Some("/nonexistent/x:/srv")).contains("/nonexistent/x"));
+        assert!(err("root-password", Some("password:a\nb")).contains("line break"));
         assert!(err("delete", Some("/")).contains("root"));
         assert!(err("append-line", Some("/x:a\nb")).contains("line break"));
         assert!(err("root-password", Some("file:/nonexistent/pw")).contains("/nonexistent/pw"));
         let e = err("root-password", Some("pasword:hunter2"));
         assert!(!e.contains("hunter2"), "{e}");
         assert!(err("edit", Some("/x:s/(/y/")).contains("regular expression"));
+    }
+
+    #[test]
+    fn chmod_permissions_are_decimal_unless_they_start_with_0() {
+        let mode = |a: &str| match parse_operation("chmod", Some(a)).unwrap() {
+            Operation::Chmod { mode, .. } => mode,
+            o => panic!("{o:?}"),
+        };
+        assert_eq!(mode("0644:/x"), 0o644);
+        assert_eq!(mode("0:/x"), 0);
+        assert_eq!(mode("420:/x"), 0o644);
+        assert_eq!(mode("700:/x"), 700);
+        assert_eq!(mode("04755:/x"), 0o4755);
+    }
+
+    #[test]
+    fn network_with_an_argument_is_the_old_name_of_net_config() {
+        let op = parse_operation("network", Some("eth0:dhcp")).unwrap();
+        assert_eq!(op.name(), "net-config");
+        assert!(matches!(
+            parse_operation("network", None),
+            Err(CustomizeError::UnknownOperation(_))
+        ));
     }
 
     #[test]

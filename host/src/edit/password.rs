@@ -1,4 +1,5 @@
-//! Password selectors (`--root-password`, `--password USER:SELECTOR`) and SHA-512 crypt.
+//! Password selectors (`--root-password`, `--password USER:SELECTOR`) and crypt(3) hashes
+//! (MD5, SHA-256, SHA-512: `--password-crypto`).
 //!
 //! A selector is `[locked:](password:P | file:PATH | random | disabled)`, as in virt-customize.
 //! [`PasswordSelector::shadow_field`] turns it into the second field of an /etc/shadow line:
@@ -11,8 +12,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use md5::{Digest, Md5};
 use rand::Rng;
-use sha_crypt::{sha512_crypt_b64, Sha512Params, ROUNDS_DEFAULT};
+use sha_crypt::{sha256_crypt_b64, sha512_crypt_b64, Sha256Params, Sha512Params, ROUNDS_DEFAULT};
 
 /// Errors of password selectors and hashing.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -30,8 +32,77 @@ pub enum PasswordError {
     #[error("the password file {0} was not read: read it on the host and pass its contents")]
     FileNotRead(PathBuf),
     /// The crypt implementation refused the input.
-    #[error("SHA-512 crypt failed: {0}")]
+    #[error("crypt failed: {0}")]
     Crypt(String),
+    /// A password with a line break or NUL cannot be typed at a login prompt and would
+    /// not survive a password file.
+    #[error("the password contains a line break or a NUL byte: give it on one line, without control characters")]
+    Control,
+    /// `--password-crypto` names no method.
+    #[error("unknown password crypto {0:?}: use md5, sha256 or sha512")]
+    UnknownCrypto(String),
+}
+
+/// The crypt(3) method of new password hashes (`--password-crypto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Crypto {
+    /// `$1$`: MD5 crypt, for very old guests only.
+    Md5,
+    /// `$5$`: SHA-256 crypt, default rounds.
+    Sha256,
+    /// `$6$`: SHA-512 crypt, default rounds (virt-customize's default).
+    #[default]
+    Sha512,
+}
+
+impl FromStr for Crypto {
+    type Err = PasswordError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "md5" => Ok(Crypto::Md5),
+            "sha256" => Ok(Crypto::Sha256),
+            "sha512" => Ok(Crypto::Sha512),
+            _ => Err(PasswordError::UnknownCrypto(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Crypto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Crypto::Md5 => "md5",
+            Crypto::Sha256 => "sha256",
+            Crypto::Sha512 => "sha512",
+        })
+    }
+}
+
+impl Crypto {
+    /// The `$ID$` prefix of its hashes.
+    fn prefix(self) -> &'static str {
+        match self {
+            Crypto::Md5 => "$1$",
+            Crypto::Sha256 => "$5$",
+            Crypto::Sha512 => "$6$",
+        }
+    }
+
+    /// The longest salt the method uses.
+    fn salt_len(self) -> usize {
+        match self {
+            Crypto::Md5 => 8,
+            Crypto::Sha256 | Crypto::Sha512 => 16,
+        }
+    }
+}
+
+/// Rejects what cannot be a password: a line break or a NUL byte.
+fn check_chars(p: &[u8]) -> Result<(), PasswordError> {
+    match p.iter().any(|b| matches!(b, b'\n' | b'\r' | 0)) {
+        true => Err(PasswordError::Control),
+        false => Ok(()),
+    }
 }
 
 /// A clear-text password. Its `Debug` and `Display` never show the text.
@@ -52,6 +123,7 @@ impl Secret {
         if line.is_empty() {
             return Err(PasswordError::Empty);
         }
+        check_chars(line)?;
         Ok(Secret(line.to_vec()))
     }
 
@@ -88,6 +160,8 @@ pub struct PasswordSelector {
     pub locked: bool,
     /// The password itself.
     pub source: PasswordSource,
+    /// How a new hash is made (`--password-crypto`; SHA-512 unless set).
+    pub crypto: Crypto,
 }
 
 impl FromStr for PasswordSelector {
@@ -102,6 +176,7 @@ impl FromStr for PasswordSelector {
             if p.is_empty() {
                 return Err(PasswordError::Empty);
             }
+            check_chars(p.as_bytes())?;
             PasswordSource::Password(Secret::new(p))
         } else if let Some(p) = rest.strip_prefix("file:") {
             if p.is_empty() {
@@ -115,7 +190,11 @@ impl FromStr for PasswordSelector {
         } else {
             return Err(PasswordError::Selector(redact(s)));
         };
-        Ok(PasswordSelector { locked, source })
+        Ok(PasswordSelector {
+            locked,
+            source,
+            crypto: Crypto::default(),
+        })
     }
 }
 
@@ -183,13 +262,107 @@ pub fn hash_sha512(password: &Secret, salt: &str) -> Result<String, PasswordErro
 
 /// True if `field` (without a lock `!`) is a default-rounds `$6$` hash of `password`.
 pub fn verify_sha512(password: &Secret, field: &str) -> bool {
-    let Some(rest) = field.strip_prefix("$6$") else {
+    verify(Crypto::Sha512, password, field)
+}
+
+/// True if `field` (without a lock `!`) is a `crypto` hash (default rounds) of `password`.
+pub fn verify(crypto: Crypto, password: &Secret, field: &str) -> bool {
+    let Some(rest) = field.strip_prefix(crypto.prefix()) else {
         return false;
     };
     let Some((salt, _)) = rest.split_once('$') else {
         return false;
     };
-    hash_sha512(password, salt).is_ok_and(|h| h == field)
+    hash(crypto, password, salt).is_ok_and(|h| h == field)
+}
+
+/// A crypt(3) hash of `password` with `salt` (1 to 16 characters of `./0-9A-Za-z`; MD5 uses
+/// the first 8).
+pub fn hash(crypto: Crypto, password: &Secret, salt: &str) -> Result<String, PasswordError> {
+    match crypto {
+        Crypto::Sha512 => hash_sha512(password, salt),
+        Crypto::Sha256 => {
+            check_salt(salt)?;
+            let params = Sha256Params::new(ROUNDS_DEFAULT)
+                .map_err(|e| PasswordError::Crypt(format!("{e:?}")))?;
+            let h = sha256_crypt_b64(password.expose(), salt.as_bytes(), &params)
+                .map_err(|e| PasswordError::Crypt(format!("{e:?}")))?;
+            Ok(format!("$5${salt}${h}"))
+        }
+        Crypto::Md5 => {
+            check_salt(salt)?;
+            let salt = &salt[..salt.len().min(8)];
+            Ok(format!(
+                "$1${salt}${}",
+                md5_crypt(password.expose(), salt.as_bytes())
+            ))
+        }
+    }
+}
+
+fn check_salt(salt: &str) -> Result<(), PasswordError> {
+    if salt.is_empty() || salt.len() > 16 || !salt.bytes().all(|b| SALT_ALPHABET.contains(&b)) {
+        return Err(PasswordError::Crypt(format!("bad salt {salt:?}")));
+    }
+    Ok(())
+}
+
+/// The hash part of MD5 crypt (Poul-Henning Kamp's algorithm, as glibc's `$1$`).
+fn md5_crypt(pw: &[u8], salt: &[u8]) -> String {
+    let alternate = Md5::new()
+        .chain_update(pw)
+        .chain_update(salt)
+        .chain_update(pw)
+        .finalize();
+    let mut ctx = Md5::new()
+        .chain_update(pw)
+        .chain_update(b"$1$")
+        .chain_update(salt);
+    for chunk in pw.chunks(16) {
+        ctx.update(&alternate[..chunk.len()]);
+    }
+    let mut n = pw.len();
+    while n > 0 {
+        match n & 1 {
+            1 => ctx.update([0u8]),
+            _ => ctx.update(&pw[..1]),
+        }
+        n >>= 1;
+    }
+    let mut sum = ctx.finalize();
+    for round in 0..1000 {
+        let mut c = Md5::new();
+        match round & 1 {
+            1 => c.update(pw),
+            _ => c.update(sum),
+        }
+        if round % 3 != 0 {
+            c.update(salt);
+        }
+        if round % 7 != 0 {
+            c.update(pw);
+        }
+        match round & 1 {
+            1 => c.update(sum),
+            _ => c.update(pw),
+        }
+        sum = c.finalize();
+    }
+    let mut out = String::with_capacity(22);
+    let mut put = |mut v: u32, n: usize| {
+        for _ in 0..n {
+            out.push(SALT_ALPHABET[(v & 0x3f) as usize] as char);
+            v >>= 6;
+        }
+    };
+    for (a, b, c) in [(0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)] {
+        put(
+            (u32::from(sum[a]) << 16) | (u32::from(sum[b]) << 8) | u32::from(sum[c]),
+            4,
+        );
+    }
+    put(u32::from(sum[11]), 2);
+    out
 }
 
 impl PasswordSelector {
@@ -227,7 +400,7 @@ impl PasswordSelector {
             if let Some(cur) = current {
                 let unlocked = cur.strip_prefix('!');
                 if unlocked.is_some() == self.locked
-                    && verify_sha512(&secret, unlocked.unwrap_or(cur))
+                    && verify(self.crypto, &secret, unlocked.unwrap_or(cur))
                 {
                     return Ok(ShadowField {
                         field: cur.to_owned(),
@@ -236,7 +409,8 @@ impl PasswordSelector {
                 }
             }
         }
-        let hash = hash_sha512(&secret, &random_salt(rng))?;
+        let salt = random_salt(rng);
+        let hash = hash(self.crypto, &secret, &salt[..self.crypto.salt_len()])?;
         Ok(ShadowField {
             field: format!("{lock}{hash}"),
             generated,
@@ -283,6 +457,43 @@ mod tests {
             assert!(verify_sha512(&Secret::new(pw), &ours));
             assert!(!verify_sha512(&Secret::new("other"), &ours));
         }
+    }
+
+    #[test]
+    fn md5_and_sha256_match_openssl() {
+        for (flag, crypto) in [("-1", Crypto::Md5), ("-5", Crypto::Sha256)] {
+            for (pw, salt) in [
+                ("pw", "abcdefgh"),
+                ("a much longer password, 40 chars long!!", "Zz./09"),
+                ("x", "s"),
+            ] {
+                let out = std::process::Command::new("openssl")
+                    .args(["passwd", flag, "-salt", salt, pw])
+                    .output()
+                    .expect("openssl must be installed to check crypt hashes");
+                let want = String::from_utf8(out.stdout).unwrap();
+                let ours = hash(crypto, &Secret::new(pw), salt).unwrap();
+                assert_eq!(ours, want.trim_end(), "{crypto} {pw:?} {salt:?}");
+                assert!(verify(crypto, &Secret::new(pw), &ours));
+                assert!(!verify(Crypto::Sha512, &Secret::new(pw), &ours));
+            }
+        }
+    }
+
+    #[test]
+    fn passwords_with_line_breaks_or_nul_are_refused() {
+        for s in ["password:a\nb", "password:a\rb", "locked:password:a\0b"] {
+            assert_eq!(
+                s.parse::<PasswordSelector>(),
+                Err(PasswordError::Control),
+                "{s:?}"
+            );
+        }
+        assert_eq!(
+            Secret::from_file_contents(b"a\0b\n"),
+            Err(PasswordError::Control)
+        );
+        assert!(Secret::from_file_contents(b"ab\r\nsecond line\n").is_ok());
     }
 
     #[test]

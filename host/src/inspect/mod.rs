@@ -56,6 +56,8 @@ pub struct OsInfo {
     pub package_format: String,
     /// `apt`, `dnf`, `yum`, `zypper`, ...
     pub package_management: String,
+    /// The osinfo short id as libguestfs computes it (`debian12`, `ubuntu22.04`), if any.
+    pub osinfo: Option<String>,
     /// Where the guest mounts its filesystems, from its fstab, in mounting order.
     pub mountpoints: Vec<Mountpoint>,
     /// Every filesystem on the disks, with type, label and UUID.
@@ -300,6 +302,7 @@ fn inspect_mounted(
         hostname: String::new(),
         package_format: "unknown".into(),
         package_management: "unknown".into(),
+        osinfo: None,
         mountpoints: vec![Mountpoint {
             mountpoint: "/".into(),
             device: root.clone(),
@@ -314,51 +317,40 @@ fn inspect_mounted(
         return Ok(Some(os));
     }
 
-    let release = match read_small(h, "/etc/os-release")?.or(read_small(h, "/usr/lib/os-release")?)
-    {
-        Some(t) => osrelease::from_os_release(&text(&t)),
-        None => None,
-    };
-    let release = match release {
-        Some(r) => Some(r),
-        None => {
-            let mut legacy = None;
-            for path in [
-                "/etc/redhat-release",
-                "/etc/centos-release",
-                "/etc/fedora-release",
-                "/etc/SuSE-release",
-                "/etc/debian_version",
-                "/etc/alpine-release",
-                "/etc/arch-release",
-                "/etc/gentoo-release",
-            ] {
-                if let Some(t) = read_small(h, path)? {
-                    legacy = osrelease::from_legacy(path, &text(&t));
-                    if legacy.is_some() {
-                        break;
-                    }
-                }
-            }
-            legacy
+    let mut failed = None;
+    let release = osrelease::detect(|path| match read_small(h, path) {
+        Ok(found) => found.map(|t| text(&t)),
+        Err(e) => {
+            failed.get_or_insert(e);
+            None
         }
-    };
-    if let Some(r) = release {
-        (
-            os.distro,
-            os.product_name,
-            os.major_version,
-            os.minor_version,
-        ) = (r.distro, r.product_name, r.major, r.minor);
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
+    (
+        os.distro,
+        os.product_name,
+        os.major_version,
+        os.minor_version,
+    ) = (
+        release.distro,
+        release.product_name,
+        release.major,
+        release.minor,
+    );
     if coreos {
         os.distro = "coreos".into();
         if let Some((major, minor, name)) = separate_usr::coreos_release(h)? {
             (os.major_version, os.minor_version, os.product_name) = (major, minor, name);
         }
     }
-    let (format, manager) = osrelease::package_tools(&os.distro, os.major_version);
+    let has_dnf = h
+        .is_file(GuestPath::from("/usr/bin/dnf"), Some(true))
+        .unwrap_or(false);
+    let (format, manager) = osrelease::package_tools(&os.distro, os.major_version, has_dnf);
     (os.package_format, os.package_management) = (format.into(), manager.into());
+    os.osinfo = osrelease::osinfo(&os.distro, os.major_version, os.minor_version);
 
     for binary in [
         "/bin/sh",
@@ -583,8 +575,56 @@ pub fn applications(h: &Handle, os: &OsInfo) -> Result<Vec<Application>> {
                 Err(e) => Err(e),
             }
         }
+        "pacman" => pacman_applications(h),
         _ => Ok(Vec::new()),
     }
+}
+
+/// The pacman database: one `desc` file per package under `/var/lib/pacman/local`. A desc
+/// file larger than 8 KiB is skipped, as libguestfs skips it, but named.
+fn pacman_applications(h: &Handle) -> Result<Vec<Application>> {
+    const DB: &str = "/var/lib/pacman/local";
+    const DESC_MAX: u64 = 8192;
+    let names = match h.ls(GuestPath::from(DB)) {
+        Ok(n) => n,
+        Err(e) if e.errno().is_some() => {
+            log::warn!(
+                "cannot read the pacman database {DB}: {}",
+                crate::error::chain(&e)
+            );
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e),
+    };
+    let mut apps = Vec::new();
+    for name in names {
+        let name = String::from_utf8_lossy(&name.0).into_owned();
+        if name == "ALPM_DB_VERSION" {
+            continue;
+        }
+        let path = format!("{DB}/{name}/desc");
+        match h.pread(
+            GuestPath::from(path.as_str()),
+            ByteSize(DESC_MAX + 1),
+            ByteSize(0),
+        ) {
+            Ok(d) if d.0.len() as u64 > DESC_MAX => {
+                log::warn!("{path} is larger than {DESC_MAX} bytes: package not listed");
+            }
+            Ok(d) => match packages::parse_pacman_desc(&text(&d.0)) {
+                Some(app) => apps.push(app),
+                None => {
+                    log::warn!("{path} lacks a name, version-release or arch: package not listed")
+                }
+            },
+            Err(e) if e.errno().is_some() => {
+                log::warn!("cannot read {path}: {}", crate::error::chain(&e));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    apps.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(apps)
 }
 
 /// A `Write` that refuses to grow past its cap.

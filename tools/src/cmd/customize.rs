@@ -34,6 +34,9 @@ const FILE_OPERATIONS: &[(&str, &str, &str)] = &[
 pub struct OperationArgs {
     /// `--NAME VALUE` words in command-line order.
     pub words: Vec<Word>,
+    /// The last of `--network` / `--no-network` given as a flag (virt-customize's options
+    /// about the appliance's network), if any.
+    pub network: Option<bool>,
 }
 
 impl FromArgMatches for OperationArgs {
@@ -59,9 +62,29 @@ impl FromArgMatches for OperationArgs {
                 }
             }
         }
+        // `--network` alone is virt-customize's flag; with an argument it is the old name
+        // of --net-config (parse_operation warns), in its place among the operations.
+        let mut network: Vec<(usize, bool)> = Vec::new();
+        if let (Some(values), Some(indices)) =
+            (m.get_many::<String>("network"), m.indices_of("network"))
+        {
+            for (v, i) in values.zip(indices) {
+                match v.is_empty() {
+                    true => network.push((i, true)),
+                    false => found.push((i, Word::new("network", Some(v)))),
+                }
+            }
+        }
+        if m.get_flag("no-network") {
+            if let Some(indices) = m.indices_of("no-network") {
+                network.extend(indices.map(|i| (i, false)));
+            }
+        }
+        network.sort_by_key(|(i, _)| *i);
         found.sort_by_key(|(i, _)| *i);
         Ok(OperationArgs {
             words: found.into_iter().map(|(_, w)| w).collect(),
+            network: network.last().map(|(_, on)| *on),
         })
     }
 
@@ -81,6 +104,22 @@ impl Args for OperationArgs {
                 None => arg.action(ArgAction::Count),
             });
         }
+        cmd = cmd
+            .arg(
+                Arg::new("network")
+                    .long("network")
+                    .num_args(0..=1)
+                    .default_missing_value("")
+                    .value_name("IFACE:...")
+                    .help("As a flag (virt-customize's): give the appliance a network. Not implemented yet: guestwright's appliance has no network, and --run-command then runs offline (a warning says so). With an argument: the old name of --net-config")
+                    .action(ArgAction::Append),
+            )
+            .arg(
+                Arg::new("no-network")
+                    .long("no-network")
+                    .help("Give the appliance no network (always the case today)")
+                    .action(ArgAction::SetTrue),
+            );
         for (name, value, help) in FILE_OPERATIONS {
             cmd = cmd.arg(
                 Arg::new(*name)
@@ -102,8 +141,9 @@ impl Args for OperationArgs {
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     /// Change nothing: open the images read-only, run the operations against a throw-away
-    /// overlay and print a unified diff of every file that would change.
-    #[arg(short = 'n', long)]
+    /// overlay and print a unified diff of every file that would change (password hashes
+    /// hidden). `--dryrun` is virt-customize's other spelling.
+    #[arg(short = 'n', long, visible_alias = "dryrun")]
     pub dry_run: bool,
     /// Print the report of what changed as JSON on standard output.
     #[arg(long)]
@@ -189,8 +229,18 @@ pub fn print_report(report: &Report, run: &RunArgs) -> Result {
 
 /// Parses the operation words (reading command and TOML files) into a plan.
 pub fn plan(ops: &OperationArgs) -> std::result::Result<Plan, CustomizeError> {
+    let operations = customize::expand(&ops.words)?;
+    let runs = operations
+        .iter()
+        .any(|o| matches!(o, customize::Operation::RunCommand(_)));
+    if ops.network == Some(true) && runs {
+        log::warn!(
+            "--network: guestwright's appliance has no network yet, so --run-command runs \
+             without one (as with --no-network): commands that download will fail"
+        );
+    }
     Ok(Plan {
-        operations: customize::expand(&ops.words)?,
+        operations,
         sysprep: Vec::new(),
     })
 }

@@ -9,7 +9,11 @@ use guestwright::prelude::*;
 use std::io::Write;
 
 /// List the filesystems, partitions, disks and LVM objects of a disk image (read-only).
+///
+/// Prints what virt-filesystems prints: `-h` means --human-readable, as there (--help is
+/// long only).
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct FilesystemsArgs {
     #[command(flatten)]
     image: ImageArgs,
@@ -19,39 +23,76 @@ pub struct FilesystemsArgs {
     /// Filesystems (the default when nothing else is asked for).
     #[arg(long)]
     filesystems: bool,
-    /// Also swap, unknown content and encrypted volumes among the filesystems.
+    /// Also swap and unknown content among the filesystems.
     #[arg(long)]
     extra: bool,
     /// Partitions.
     #[arg(long)]
     partitions: bool,
     /// Whole disks.
-    #[arg(long)]
+    #[arg(long, visible_alias = "blkdevs", alias = "block-devices")]
     disks: bool,
     /// LVM logical volumes.
-    #[arg(long)]
+    #[arg(long, alias = "logvols", alias = "logical-volumes")]
     lvs: bool,
     /// LVM volume groups.
-    #[arg(long)]
+    #[arg(long, alias = "volgroups", alias = "volume-groups")]
     vgs: bool,
     /// LVM physical volumes.
-    #[arg(long)]
+    #[arg(long, alias = "physvols", alias = "physical-volumes")]
     pvs: bool,
-    /// Columns: name, type, filesystem, label, size, parent.
+    /// Columns: name, type, filesystem, label, MBR id, size, parent.
     #[arg(short = 'l', long)]
     long: bool,
     /// Sizes like 1.5G instead of bytes (with --long).
-    #[arg(short = 'H', long = "human-readable")]
+    #[arg(short = 'h', short_alias = 'H', long = "human-readable")]
     human: bool,
+    /// Add a UUID column (with --long).
+    #[arg(long)]
+    uuid: bool,
+    /// Comma-separated values.
+    #[arg(long)]
+    csv: bool,
+    /// No title line in --long output.
+    #[arg(long = "no-title")]
+    no_title: bool,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
 }
 
+/// One object, in virt-filesystems's columns (`None` prints as `-`).
 struct Row {
     name: String,
     kind: &'static str,
-    vfs: String,
-    label: String,
+    vfs: Option<String>,
+    label: Option<String>,
+    mbr: Option<u32>,
     size: Option<u64>,
-    parent: String,
+    parent: Option<String>,
+    uuid: Option<String>,
+}
+
+impl Row {
+    fn new(name: String, kind: &'static str, size: Option<u64>) -> Row {
+        Row {
+            name,
+            kind,
+            vfs: None,
+            label: None,
+            mbr: None,
+            size,
+            parent: None,
+            uuid: None,
+        }
+    }
+}
+
+/// Which columns show, as virt-filesystems decides.
+struct Columns {
+    vfs: bool,
+    mbr: bool,
+    uuid: bool,
 }
 
 /// Runs `filesystems`.
@@ -60,153 +101,190 @@ pub fn run(args: &FilesystemsArgs, appliance: &ApplianceArgs, verbose: bool) -> 
     let mut h = session::launch(&args.image, appliance, access, verbose)?;
     let want_fs = args.all
         || args.filesystems
+        || args.extra
         || !(args.partitions || args.disks || args.lvs || args.vgs || args.pvs);
-    let mut rows = Vec::new();
-    let size = |h: &Handle, d: &Device| {
-        if args.long {
-            h.blockdev_getsize64(d).ok()
-        } else {
-            None
-        }
+    let want_parts = args.all || args.partitions;
+    let cols = Columns {
+        vfs: want_fs,
+        mbr: want_parts,
+        uuid: args.uuid,
     };
+    let mut rows = Vec::new();
     if want_fs {
         for f in h.list_filesystems()? {
-            let extra = matches!(
-                f.fstype.as_str(),
-                "swap" | "unknown" | "crypto_LUKS" | "LVM2_member"
-            );
+            let extra = matches!(f.fstype.as_str(), "swap" | "unknown");
             if extra && !(args.extra || args.all) {
                 continue;
             }
-            let s = size(&h, &f.device);
-            rows.push(Row {
-                name: f.device.to_string(),
-                kind: "filesystem",
-                vfs: f.fstype,
-                label: f.label.unwrap_or_default(),
-                size: s,
-                parent: String::new(),
-            });
-        }
-    }
-    if args.all || args.partitions {
-        for p in h.list_partitions()? {
-            rows.push(Row {
-                name: p.device.to_string(),
-                kind: "partition",
-                vfs: String::new(),
-                label: String::new(),
-                size: Some(p.size),
-                parent: p.parent.to_string(),
-            });
-        }
-    }
-    if args.all || args.disks {
-        for d in h.list_devices()? {
-            rows.push(Row {
-                name: d.device.to_string(),
-                kind: "device",
-                vfs: String::new(),
-                label: String::new(),
-                size: Some(d.size),
-                parent: String::new(),
-            });
+            let mut r = Row::new(f.device.to_string(), "filesystem", None);
+            if args.long {
+                r.size = fs_size(&mut h, &f.device);
+            }
+            r.vfs = Some(f.fstype);
+            r.label = f.label;
+            r.uuid = f.uuid;
+            rows.push(r);
         }
     }
     let lvm = args.all || args.lvs || args.vgs || args.pvs;
     if lvm && h.feature_available(vec!["lvm2".to_string()])? {
         if args.all || args.lvs {
             for lv in h.lvs_full()? {
-                rows.push(Row {
-                    name: lv.device.to_string(),
-                    kind: "lv",
-                    vfs: String::new(),
-                    label: String::new(),
-                    size: Some(lv.size),
-                    parent: format!("/dev/{}", lv.vg),
-                });
+                let mut r = Row::new(lv.device.to_string(), "lv", Some(lv.size));
+                r.parent = Some(format!("/dev/{}", lv.vg));
+                r.uuid = Some(lv.uuid);
+                rows.push(r);
             }
         }
         if args.all || args.vgs {
             for vg in h.vgs_full()? {
-                rows.push(Row {
-                    name: format!("/dev/{}", vg.name),
-                    kind: "vg",
-                    vfs: String::new(),
-                    label: String::new(),
-                    size: Some(vg.size),
-                    parent: String::new(),
-                });
+                let mut r = Row::new(format!("/dev/{}", vg.name), "vg", Some(vg.size));
+                r.uuid = Some(vg.uuid);
+                rows.push(r);
             }
         }
         if args.all || args.pvs {
             for pv in h.pvs_full()? {
-                rows.push(Row {
-                    name: pv.device.to_string(),
-                    kind: "pv",
-                    vfs: String::new(),
-                    label: String::new(),
-                    size: Some(pv.size),
-                    parent: String::new(),
-                });
+                let mut r = Row::new(pv.device.to_string(), "pv", Some(pv.size));
+                r.uuid = Some(pv.uuid);
+                rows.push(r);
             }
+        }
+    }
+    if want_parts {
+        for p in h.list_partitions()? {
+            let mut r = Row::new(p.device.to_string(), "partition", Some(p.size));
+            let disk = &p.parent;
+            if matches!(h.part_get_parttype(disk), Ok(PartTableType::Mbr)) {
+                r.mbr = h.part_get_mbr_id(disk, p.number).ok();
+            }
+            r.parent = Some(p.parent.to_string());
+            rows.push(r);
+        }
+    }
+    if args.all || args.disks {
+        for d in h.list_devices()? {
+            rows.push(Row::new(d.device.to_string(), "device", Some(d.size)));
         }
     }
     h.shutdown()?;
 
-    let mut out = std::io::stdout().lock();
-    let mut text = String::new();
-    if args.long {
-        let sz = |s: Option<u64>| {
-            s.map(|b| if args.human { human(b) } else { b.to_string() })
-                .unwrap_or_else(|| "-".into())
-        };
-        let cells: Vec<[String; 6]> = rows
-            .iter()
-            .map(|r| {
-                [
-                    r.name.clone(),
-                    r.kind.to_string(),
-                    or_dash(&r.vfs),
-                    or_dash(&r.label),
-                    sz(r.size),
-                    or_dash(&r.parent),
-                ]
-            })
-            .collect();
-        let header = ["Name", "Type", "VFS", "Label", "Size", "Parent"].map(String::from);
-        let mut widths = header.clone().map(|h| h.len());
-        for c in &cells {
-            for (w, v) in widths.iter_mut().zip(c) {
-                *w = (*w).max(v.chars().count());
-            }
-        }
-        for line in std::iter::once(&header).chain(&cells) {
-            let mut l = String::new();
-            for (i, (v, w)) in line.iter().zip(widths).enumerate() {
-                if i == 4 {
-                    l.push_str(&format!("{v:>w$} "));
-                } else {
-                    l.push_str(&format!("{v:<w$} "));
-                }
-            }
-            text.push_str(l.trim_end());
-            text.push('\n');
-        }
+    let text = if args.long {
+        long_text(args, &cols, &rows)
     } else {
-        for r in &rows {
-            text.push_str(&r.name);
-            text.push('\n');
-        }
-    }
+        rows.iter()
+            .map(|r| format!("{}\n", cell(&r.name)))
+            .collect()
+    };
+    let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).map_err(stdout)?;
     out.flush().map_err(stdout)
 }
 
-fn or_dash(s: &str) -> String {
-    if s.is_empty() {
-        "-".into()
+/// A filesystem's size as virt-filesystems measures it: its own (statvfs) when it mounts,
+/// else its device's.
+fn fs_size(h: &mut Handle, dev: &Device) -> Option<u64> {
+    if h.mount(dev, "/", None, None, Some(true)).is_ok() {
+        let v = h.statvfs("/");
+        let _ = h.umount_all();
+        if let Ok(v) = v {
+            return Some(v.blocks * v.bsize);
+        }
+    }
+    h.blockdev_getsize64(dev).ok()
+}
+
+/// The --long table (or CSV): columns as wide as their widest cell, two spaces apart, one
+/// when two would pass 72 characters.
+fn long_text(args: &FilesystemsArgs, cols: &Columns, rows: &[Row]) -> String {
+    let size = |s: Option<u64>| s.map(|b| if args.human { human(b) } else { b.to_string() });
+    let mut table: Vec<Vec<Option<String>>> = Vec::new();
+    let mut head = vec!["Name", "Type"];
+    if cols.vfs {
+        head.extend(["VFS", "Label"]);
+    }
+    if cols.mbr {
+        head.push("MBR");
+    }
+    head.extend(["Size", "Parent"]);
+    if cols.uuid {
+        head.push("UUID");
+    }
+    if !args.no_title {
+        table.push(head.iter().map(|h| Some(h.to_string())).collect());
+    }
+    for r in rows {
+        let mut line = vec![Some(r.name.clone()), Some(r.kind.to_string())];
+        if cols.vfs {
+            line.extend([r.vfs.clone(), r.label.clone()]);
+        }
+        if cols.mbr {
+            line.push(r.mbr.map(|id| format!("{id:02x}")));
+        }
+        line.extend([size(r.size), r.parent.clone()]);
+        if cols.uuid {
+            line.push(r.uuid.clone());
+        }
+        table.push(line);
+    }
+    if args.csv {
+        return table
+            .iter()
+            .map(|line| {
+                let fields: Vec<String> = line
+                    .iter()
+                    .map(|c| c.as_deref().map(csv_field).unwrap_or_default())
+                    .collect();
+                format!("{}\n", fields.join(","))
+            })
+            .collect();
+    }
+    let width = |i: usize| {
+        table
+            .iter()
+            .map(|l| {
+                l[i].as_deref()
+                    .map_or(1, |c| cell(c).chars().count().max(1))
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..head.len()).map(width).collect();
+    // virt-filesystems counts all eight of its columns, the hidden ones as empty.
+    let total: usize = widths.iter().sum::<usize>() + 8 * 2;
+    let gap = if total > 72 { 1 } else { 2 };
+    let mut text = String::new();
+    for line in &table {
+        let mut l = String::new();
+        for (i, c) in line.iter().enumerate() {
+            let c = c
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map_or_else(|| "-".to_string(), cell);
+            if i + 1 == line.len() {
+                l.push_str(&c);
+            } else {
+                let pad = widths[i] - c.chars().count() + gap;
+                l.push_str(&c);
+                l.push_str(&" ".repeat(pad));
+            }
+        }
+        text.push_str(&l);
+        text.push('\n');
+    }
+    text
+}
+
+/// A guest-supplied name, escaped.
+fn cell(s: &str) -> String {
+    guestwright::protocol::escape_bytes(s.as_bytes())
+}
+
+/// A CSV field, quoted as virt-filesystems quotes (a space, a quote, a comma, a newline).
+fn csv_field(s: &str) -> String {
+    if s.contains([' ', '"', '\n', ',']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        guestwright::protocol::escape_bytes(s.as_bytes())
+        s.to_string()
     }
 }

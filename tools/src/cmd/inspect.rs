@@ -97,16 +97,26 @@ pub fn run(args: &InspectArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
     out.flush().map_err(stdout)
 }
 
-/// Escapes text for XML content and attribute values.
+/// Escapes text for XML content as libxml2's writer does (virt-inspector's): `&`, `<`, `>`,
+/// and a carriage return; quotes stay as they are.
 fn esc(s: &str) -> String {
+    esc_with(s, false)
+}
+
+/// Escapes an attribute value: as [`esc`], and `"` too.
+fn esc_attr(s: &str) -> String {
+    esc_with(s, true)
+}
+
+fn esc_with(s: &str, attr: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\r' => out.push_str("&#13;"),
             // Control characters are not allowed in XML 1.0 at all.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
@@ -154,12 +164,12 @@ fn xml(found: &[OsInfo], apps: &[Option<Apps>]) -> String {
             tag(&mut x, "package_management", &os.package_management);
         }
         tag(&mut x, "hostname", &os.hostname);
-        tag(&mut x, "osinfo", &win.osinfo);
+        tag(&mut x, "osinfo", os.osinfo.as_deref().unwrap_or(""));
         x.push_str("    <mountpoints>\n");
         for m in &os.mountpoints {
             x.push_str(&format!(
                 "      <mountpoint dev=\"{}\">{}</mountpoint>\n",
-                esc(m.device.as_str()),
+                esc_attr(m.device.as_str()),
                 esc(&m.mountpoint)
             ));
         }
@@ -167,7 +177,7 @@ fn xml(found: &[OsInfo], apps: &[Option<Apps>]) -> String {
         for f in &os.filesystems {
             x.push_str(&format!(
                 "      <filesystem dev=\"{}\">\n        <type>{}</type>\n",
-                esc(f.device.as_str()),
+                esc_attr(f.device.as_str()),
                 esc(&f.fstype)
             ));
             if let Some(l) = &f.label {
@@ -217,10 +227,29 @@ fn xml(found: &[OsInfo], apps: &[Option<Apps>]) -> String {
         } else if let Some(Apps::Packages(apps)) = apps {
             x.push_str("    <applications>\n");
             for a in apps {
-                x.push_str(&format!(
-                    "      <application>\n        <name>{}</name>\n        <epoch>{}</epoch>\n        <version>{}</version>\n        <release>{}</release>\n        <arch>{}</arch>\n      </application>\n",
-                    esc(&a.name), a.epoch, esc(&a.version), esc(&a.release), esc(&a.arch)
-                ));
+                // As virt-inspector: empty fields and a zero epoch are left out.
+                x.push_str("      <application>\n");
+                let epoch = if a.epoch > 0 {
+                    a.epoch.to_string()
+                } else {
+                    String::new()
+                };
+                for (name, value) in [
+                    ("name", a.name.as_str()),
+                    ("epoch", epoch.as_str()),
+                    ("version", &a.version),
+                    ("release", &a.release),
+                    ("arch", &a.arch),
+                    ("url", &a.url),
+                    ("source_package", &a.source_package),
+                    ("summary", &a.summary),
+                    ("description", &a.description),
+                ] {
+                    if !value.is_empty() {
+                        x.push_str(&format!("        <{name}>{}</{name}>\n", esc(value)));
+                    }
+                }
+                x.push_str("      </application>\n");
             }
             x.push_str("    </applications>\n");
         }
@@ -236,7 +265,8 @@ mod tests {
 
     #[test]
     fn xml_escapes_guest_strings() {
-        assert_eq!(esc("a<b>&\"c'\u{1b}"), "a&lt;b&gt;&amp;&quot;c&apos;\\x1b");
+        assert_eq!(esc("a<b>&\"c'\u{1b}\r"), "a&lt;b&gt;&amp;\"c'\\x1b&#13;");
+        assert_eq!(esc_attr("/dev/\"x'"), "/dev/&quot;x'");
         let os = OsInfo {
             root: Device::from("/dev/sda2"),
             root_options: None,
@@ -249,6 +279,7 @@ mod tests {
             hostname: "h&h".into(),
             package_format: "deb".into(),
             package_management: "apt".into(),
+            osinfo: Some("debian12".into()),
             mountpoints: vec![],
             filesystems: vec![],
             windows: None,

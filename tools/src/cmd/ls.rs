@@ -10,9 +10,9 @@ use std::io::{IsTerminal, Write};
 
 /// List directories in a disk image (read-only unless --rw).
 ///
-/// Plain output is one name per line. -l adds mode, links, owner, group, size, modification
-/// time (UTC) and symlink targets; -R lists whole trees with full guest paths; --checksum adds
-/// the checksum of each regular file.
+/// Plain output is one name per line. -l is `ls -la` as virt-ls prints it; -R lists whole
+/// trees, each path below the directory with a leading / (as virt-ls); -lR and --checksum add
+/// mode, links, owner, group, size, modification time (UTC), symlink targets and checksums.
 #[derive(Debug, Args)]
 pub struct LsArgs {
     #[command(flatten)]
@@ -100,17 +100,19 @@ impl Lister<'_> {
         w(out, "\n")
     }
 
-    fn list(&self, out: &mut impl Write, dir: &GuestPath) -> Result {
+    /// Lists `dir`; with -R, whole trees, each name as virt-ls prints it: its path below
+    /// the listed directory, with a leading `/` (`virt-ls -R /data` prints `/a`, `/a/b`).
+    fn list(&self, out: &mut impl Write, dir: &GuestPath, below: &[u8]) -> Result {
         for e in self.entries(dir)? {
             let path = dir.join(e.name.as_bytes());
             let shown = if self.args.recursive {
-                path.as_bytes().to_vec()
+                [below, b"/", e.name.as_bytes()].concat()
             } else {
                 e.name.as_bytes().to_vec()
             };
             self.line(out, &path, &shown, &e)?;
             if self.args.recursive && e.stat.kind() == FileKind::Directory {
-                self.list(out, &path)?;
+                self.list(out, &path, &shown)?;
             }
         }
         Ok(())
@@ -129,7 +131,15 @@ pub fn run(args: &LsArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
         escape,
     };
     for dir in &args.dirs {
-        lister.list(&mut out, &GuestPath::from(dir.as_str()))?;
+        let dir = GuestPath::from(dir.as_str());
+        if args.long && !args.recursive && args.checksum.is_none() {
+            // virt-ls -l is the appliance's `ls -la`, as guestfish's `ll` prints it (the
+            // daemon escapes the names already).
+            let text = h.ll(&dir)?;
+            out.write_all(text.as_bytes()).map_err(stdout)?;
+            continue;
+        }
+        lister.list(&mut out, &dir, b"")?;
     }
     out.flush().map_err(stdout)?;
     drop(out);

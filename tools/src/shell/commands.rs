@@ -271,8 +271,9 @@ pub fn run(
         Kind::Help => {
             let text = match args {
                 [] => help::list(),
-                [name] => help::describe(name)
-                    .ok_or_else(|| ShellError::Usage(help::unknown_command(name)))?,
+                [name] => help::describe(name).ok_or_else(|| {
+                    ShellError::Fish(super::fisherr::help_unknown(name, shell.interactive))
+                })?,
                 _ => return Err(usage_error(c)),
             };
             out.write_all(text.as_bytes()).map_err(ShellError::Output)?;
@@ -493,7 +494,14 @@ pub fn host_output(command: &str) -> Result<String, ShellError> {
 /// `-i`: finds the one operating system on the disks and mounts its filesystems as it
 /// would (read-only when the images are). Interactively, says what was mounted where.
 pub fn mount_inspected(shell: &mut Shell) -> Result<(), ShellError> {
-    let os = guestwright::inspect::inspect_and_mount(&shell.h, shell.h.is_readonly())?;
+    let os =
+        guestwright::inspect::inspect_and_mount(&shell.h, shell.h.is_readonly()).map_err(|e| {
+            if super::fisherr::is_no_os(&e) {
+                ShellError::Fish(super::fisherr::no_os("guestfish"))
+            } else {
+                e.into()
+            }
+        })?;
     if shell.interactive {
         eprintln!(
             "Operating system: {}",

@@ -9,6 +9,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::Editor;
 use std::cell::RefCell;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -79,6 +80,7 @@ pub fn run(shell: Shell) -> u8 {
          Type: 'help' for the commands, 'help CMD' for one of them,\n      \
          'quit' or Ctrl-D to leave. Ctrl-C cancels the running command.\n"
     );
+    let stdout_is_terminal = std::io::stdout().is_terminal();
     loop {
         // A stop signal while the prompt waits interrupts it (see `signals`).
         crate::signals::at_prompt(true);
@@ -86,7 +88,17 @@ pub fn run(shell: Shell) -> u8 {
             crate::signals::at_prompt(false);
             break;
         }
-        let read = editor.readline(PROMPT);
+        let read = if stdout_is_terminal {
+            editor.readline(PROMPT)
+        } else {
+            match plain_line() {
+                Some(read) => read,
+                None => {
+                    crate::signals::at_prompt(false);
+                    break;
+                }
+            }
+        };
         crate::signals::at_prompt(false);
         match read {
             Ok(line) => {
@@ -140,4 +152,29 @@ fn close(shell: &Rc<RefCell<Shell>>, then: impl FnOnce(&mut Shell) -> Result<(),
         code = crate::signals::status(sig);
     }
     code
+}
+
+/// A line read from the terminal while standard output is not one (`guestwright shell >
+/// log`): the line editor would read the terminal as a plain stream, which SIGINT does not
+/// interrupt. This prints the prompt and waits until a line is there (the terminal is in
+/// canonical mode) or a stop signal came (`None`).
+fn plain_line() -> Option<Result<String, ReadlineError>> {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout();
+    let _ = out.write_all(PROMPT.as_bytes());
+    let _ = out.flush();
+    if crate::signals::wait_readable(libc::STDIN_FILENO).is_err() {
+        return None;
+    }
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    Some(match read {
+        Ok(0) => Err(ReadlineError::Eof),
+        Ok(_) => {
+            let trimmed = line.trim_end_matches(['\n', '\r']).len();
+            line.truncate(trimmed);
+            Ok(line)
+        }
+        Err(e) => Err(ReadlineError::Io(e)),
+    })
 }

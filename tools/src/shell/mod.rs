@@ -15,6 +15,7 @@
 mod commands;
 mod complete;
 mod copy;
+pub(crate) mod fisherr;
 mod help;
 mod interactive;
 mod json;
@@ -24,7 +25,7 @@ mod script;
 mod table;
 
 use crate::options::{parse_format, parse_mount, ApplianceArgs, MountSpec};
-use crate::session::{self, Access};
+use crate::session::Access;
 use clap::Args;
 use guestwright::prelude::*;
 use guestwright::Canceller;
@@ -55,9 +56,11 @@ pub const EXIT_APPLIANCE: u8 = 3;
 /// prompts. The appliance starts when the first command needs it. 'help' lists the
 /// commands; 'help CMD' explains one.
 ///
-///   guestwright shell -a disk.img -m /dev/sda1 : cat /etc/hostname : ls /etc
+///   guestwright shell --ro -a disk.img -m /dev/sda1 : cat /etc/hostname : ls /etc
 ///
-///   guestwright shell --rw -a disk.img -f fix.gw
+///   guestwright shell -a disk.img -f fix.gw      (read-write, as guestfish)
+///
+///   guestwright shell --ro -a disk.img -i        (read-only)
 ///
 /// Interactively, an error is reported and the shell goes on. In a script or with commands
 /// on the command line, the first error stops the shell, unless the command is written with
@@ -76,11 +79,11 @@ pub struct ShellArgs {
     /// header when not given; QEMU never guesses).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     format: Option<Format>,
-    /// Open the -a images read-only (the default): their bytes never change, and commands
-    /// that would write are refused.
+    /// Open the -a images read-only: their bytes never change, and commands that would
+    /// write are refused.
     #[arg(long, overrides_with = "rw")]
     ro: bool,
-    /// Open the -a images read-write.
+    /// Open the -a images read-write (the default, as in guestfish).
     #[arg(short = 'w', long, overrides_with = "ro")]
     rw: bool,
     /// Inspect the images for operating systems and mount their filesystems as the guest
@@ -155,6 +158,23 @@ pub enum ShellError {
     /// Ctrl-C.
     #[error("interrupted")]
     Interrupted,
+    /// guestfish's own message (a wrong number of arguments, an unknown command), printed
+    /// as it is.
+    #[error("{0}")]
+    Fish(String),
+    /// An error as libguestfs reports it (`download: /x: No such file or directory`);
+    /// printed after `libguestfs: error: `, and in a script after its name and line.
+    #[error("{0}")]
+    Libguestfs(String),
+}
+
+impl From<fisherr::Refusal> for ShellError {
+    fn from(r: fisherr::Refusal) -> Self {
+        match r {
+            fisherr::Refusal::Fish(m) => ShellError::Fish(m),
+            fisherr::Refusal::Libguestfs(m) => ShellError::Libguestfs(m),
+        }
+    }
 }
 
 impl ShellError {
@@ -223,6 +243,13 @@ pub(crate) struct Shell {
     interactive: bool,
     interrupt: Arc<Interrupt>,
     stdout_closed: bool,
+    /// Where script lines come from, as guestfish names it in errors (`*stdin*` or the
+    /// script's path); `None` at a prompt.
+    input_name: Option<String>,
+    /// The number of the script line running (0 for commands on the command line).
+    lineno: usize,
+    /// How many commands were issued, this one included.
+    commands_issued: usize,
 }
 
 impl std::fmt::Debug for Shell {
@@ -297,8 +324,23 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
     ExitCode::from(code)
 }
 
-/// Prints an error with its causes, once.
-fn report(e: &ShellError) {
+/// Prints an error with its causes, once. `place` is the script's name and line for a
+/// libguestfs error, as guestfish prints them (`*stdin*:3: `).
+fn report_at(e: &ShellError, place: Option<(&str, usize)>) {
+    match e {
+        ShellError::Fish(m) => {
+            eprintln!("{m}");
+            return;
+        }
+        ShellError::Libguestfs(m) => {
+            match place {
+                Some((name, line)) => eprintln!("{name}:{line}: libguestfs: error: {m}"),
+                None => eprintln!("libguestfs: error: {m}"),
+            }
+            return;
+        }
+        _ => {}
+    }
     if let ShellError::Library(lib) = e {
         if lib.errno() == Some(Errno::ECANCELED) {
             eprintln!("guestwright: {lib}: cancelled");
@@ -306,6 +348,11 @@ fn report(e: &ShellError) {
         }
     }
     eprintln!("guestwright: {}", guestwright::error::chain(e));
+}
+
+/// Prints an error outside a script line.
+fn report(e: &ShellError) {
+    report_at(e, None);
 }
 
 impl Shell {
@@ -321,9 +368,18 @@ impl Shell {
         let mut h = Handle::with_config(config);
         let options = DriveOptions {
             format: args.format,
-            readonly: !args.rw,
+            // guestfish's default; the one-shot readers (cat, ls, ...) stay read-only.
+            readonly: args.ro && !args.rw,
         };
         for image in &args.images {
+            if let Err(e) = std::fs::metadata(image) {
+                // guestfish checks the file first, in these words.
+                return Err(ShellError::Fish(format!(
+                    "guestfish: access: {}: {}",
+                    image.display(),
+                    fisherr::strerror(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+                )));
+            }
             h.add_drive(image, options.clone())?;
         }
         let mut shell = Shell {
@@ -335,6 +391,13 @@ impl Shell {
             interactive,
             interrupt: Arc::new(Interrupt::default()),
             stdout_closed: false,
+            input_name: match &args.file {
+                Some(f) => Some(f.to_string_lossy().into_owned()),
+                None if !interactive => Some("*stdin*".to_string()),
+                None => None,
+            },
+            lineno: 0,
+            commands_issued: 0,
         };
         if !shell.mounts.is_empty() || shell.inspect {
             shell.ensure_launched()?;
@@ -368,9 +431,55 @@ impl Shell {
         } else {
             Access::ReadWrite
         };
-        session::mount_all(&self.h, &self.mounts, access)?;
+        self.mount_options(access)?;
         if self.inspect {
             commands::mount_inspected(self)?;
+        }
+        Ok(())
+    }
+
+    /// Mounts what `-m` asks for, shallowest first. A mount that fails is reported as
+    /// guestfish reports it: the library's error, then the filesystems there are.
+    fn mount_options(&self, access: Access) -> Result<(), ShellError> {
+        let mut specs = self.mounts.clone();
+        specs.sort_by_key(|m| {
+            m.mountpoint.trim_end_matches('/').matches('/').count()
+                + usize::from(m.mountpoint != "/")
+        });
+        let op = table::find("mount").expect("the table has mount");
+        for m in specs {
+            let result = self.h.mount(
+                m.device.as_str(),
+                m.mountpoint.as_str(),
+                m.options.clone(),
+                m.fstype.as_deref().map(FsType::from),
+                Some(access == Access::ReadOnly),
+            );
+            let source = match result {
+                Ok(()) => continue,
+                Err(guestwright::Error::Remote { source, .. }) => source,
+                Err(e) => return Err(e.into()),
+            };
+            let words = [m.device.clone(), m.mountpoint.clone()];
+            let mut text = format!(
+                "libguestfs: error: {}\nguestfish: \u{2018}{}\u{2019} could not be mounted.",
+                fisherr::remote(op, &words, source.errno, &source.message),
+                m.device
+            );
+            let found: Vec<Filesystem> = self
+                .h
+                .list_filesystems()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| f.fstype != "unknown")
+                .collect();
+            if !found.is_empty() {
+                text.push_str("\nguestfish: Did you mean to mount one of these filesystems?");
+                for f in found {
+                    text.push_str(&format!("\nguestfish: \t{} ({})", f.device, f.fstype));
+                }
+            }
+            return Err(ShellError::Fish(text));
         }
         Ok(())
     }
@@ -406,9 +515,24 @@ impl Shell {
     /// Runs lines from a source until its end, `quit`, or (in a script) the first error.
     fn run_source(&mut self, source: &mut dyn LineSource) -> Result<(), Stop> {
         while let Some(text) = source.next_line("") {
+            self.lineno += 1;
             self.run_text(&text, source)?;
         }
         Ok(())
+    }
+
+    /// Runs the lines of `<!`'s output: they keep the line number of the `<!` line, as in
+    /// guestfish.
+    fn run_inline(&mut self, source: &mut dyn LineSource) -> Result<(), Stop> {
+        let line = self.lineno;
+        let result = self.run_source(source);
+        self.lineno = line;
+        result
+    }
+
+    /// Prints an error of the running line.
+    fn report(&self, e: &ShellError) {
+        report_at(e, self.input_name.as_deref().map(|n| (n, self.lineno)));
     }
 
     /// Parses and runs one line of text.
@@ -416,7 +540,7 @@ impl Shell {
         match parse::parse_line(text) {
             Ok(line) => self.run_line(line, source),
             Err(e) => {
-                report(&e.into());
+                self.report(&e.into());
                 // `-` covers every error of its line, a syntax error too.
                 let ignore = text.trim_start().starts_with('-');
                 self.failed(EXIT_FAILED, ignore)
@@ -457,7 +581,7 @@ impl Shell {
             Ok(Flow::Quit) => return Err(Stop::Quit),
             Err(Failure::Reported(code)) => code,
             Err(Failure::Error(e)) => {
-                report(&e);
+                self.report(&e);
                 e.exit_code()
             }
         };
@@ -486,7 +610,7 @@ impl Shell {
                 self.echo_line(&format!("<! {command}"));
                 let text = commands::host_output(&command)?;
                 let mut lines = script::Reader::text(text);
-                match self.run_source(&mut lines) {
+                match self.run_inline(&mut lines) {
                     Ok(()) => Ok(Flow::Continue),
                     Err(Stop::Quit) => Ok(Flow::Quit),
                     Err(Stop::Failed(code)) => Err(Failure::Reported(code)),
@@ -533,6 +657,7 @@ impl Shell {
         out: &mut Output,
         input: &mut script::Input,
     ) -> Result<Flow, ShellError> {
+        self.commands_issued += 1;
         if let Some(host) = commands::find(name) {
             return commands::run(self, host, &name.replace('_', "-"), args, out, input);
         }
@@ -540,7 +665,14 @@ impl Shell {
             self.run_op(op, name, args, out, input)?;
             return Ok(Flow::Continue);
         }
-        Err(ShellError::Usage(help::unknown_command(name)))
+        if self.interactive {
+            // At a prompt, a suggestion helps more than guestfish's bare message.
+            return Err(ShellError::Usage(help::unknown_command(name)));
+        }
+        Err(ShellError::Fish(fisherr::unknown_command(
+            name,
+            self.commands_issued == 1,
+        )))
     }
 }
 

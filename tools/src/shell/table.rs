@@ -8,13 +8,14 @@
 //! required ones for an output stream (`download PATH FILE|-`, `tar-out DIR FILE|-`), as in
 //! guestfish.
 
+use super::fisherr;
 use super::output::{is_broken_pipe, Output};
 use super::script::Input;
 use super::{Shell, ShellError};
 use guestwright::hostfile::HostFile;
 use guestwright::protocol::shell::{ArgKind, ShellArg};
 use guestwright::protocol::{
-    Access, CallStream, Client, GuestPath, OpInfo, Reply, Request, Stream,
+    Access, CallStream, Client, Errno, GuestPath, OpInfo, Reply, Request, Stream,
 };
 use std::fs::File;
 use std::path::PathBuf;
@@ -28,7 +29,17 @@ pub fn commands() -> impl Iterator<Item = &'static OpInfo> {
 
 /// guestfish's names for operations the table names otherwise, so that guestfish scripts
 /// run unchanged. Names only: the operation is the table's.
-pub const GUESTFISH_NAMES: &[(&str, &str)] = &[("cat", "read_file"), ("write", "write_file")];
+pub const GUESTFISH_NAMES: &[(&str, &str)] = &[
+    ("cat", "read_file"),
+    ("write", "write_file"),
+    ("unmount", "umount"),
+    ("unmount_all", "umount_all"),
+    ("get_e2label", "vfs_label"),
+    ("get_e2uuid", "vfs_uuid"),
+    ("set_e2label", "set_label"),
+    ("set_e2uuid", "set_uuid"),
+    ("ping_daemon", "ping"),
+];
 
 /// guestfish names whose result guestfish prints as a string where the table's operation
 /// returns bytes: what precedes the first NUL byte, then a newline. So `cat` of a file without
@@ -56,6 +67,27 @@ fn guestfish_reply(reply: Reply) -> Reply {
         ),
         other => other,
     }
+}
+
+/// Text guestfish prints for results whose table type says less than guestfish shows:
+/// an MBR type byte in hex (`0x83`).
+fn guestfish_text(reply: &Reply) -> Option<Vec<u8>> {
+    match reply {
+        Reply::PartGetMbrId(id) => Some(format!("{id:#x}\n").into_bytes()),
+        _ => None,
+    }
+}
+
+/// guestfish's `version` struct for a version string such as `0.1.0-rc1`.
+fn version_struct(version: &str) -> String {
+    let (numbers, extra) = match version.split_once('-') {
+        Some((n, e)) => (n, e),
+        None => (version, ""),
+    };
+    let mut parts = numbers.split('.');
+    let mut next = || parts.next().unwrap_or("0");
+    let (major, minor, release) = (next(), next(), next());
+    format!("major: {major}\nminor: {minor}\nrelease: {release}\nextra: {extra}\n")
 }
 
 /// Looks a command up in the table (dashes or underscores), or by its guestfish name.
@@ -145,6 +177,20 @@ impl Shell {
         out: &mut Output,
         input: &mut Input,
     ) -> Result<(), ShellError> {
+        fisherr::check_words(op, name, args)?;
+        if op.name == "version" && !self.json {
+            // A library call in guestfish: no appliance needed.
+            let text = version_struct(env!("CARGO_PKG_VERSION"));
+            return out.write_all(text.as_bytes()).map_err(ShellError::Output);
+        }
+        if !self.h.is_launched() && self.h.drives().is_empty() {
+            // guestfish's answer: nothing to launch with.
+            return Err(ShellError::Libguestfs(format!(
+                "{}: call launch before using this function\n\
+                 (in guestfish, don't forget to use the 'run' command)",
+                fisherr::lg_name(op)
+            )));
+        }
         let mut words = args.to_vec();
         let host_end = match stream_word_index(op) {
             Some(i) if i < words.len() => Some(match words.remove(i) {
@@ -165,9 +211,58 @@ impl Shell {
             }
             None => None,
         };
-        self.check_access(op, &mut words, &op.shell_name())?;
+        if let Err(e) = self.check_access(op, &mut words, &op.shell_name()) {
+            // What guestfish's read-only mount answers: the kernel's EROFS.
+            return Err(match e {
+                ShellError::ReadOnly { .. } if !self.interactive => {
+                    ShellError::Libguestfs(fisherr::remote(op, &words, Errno::EROFS, ""))
+                }
+                e => e,
+            });
+        }
         let request =
             Request::from_words(op.name, &words).map_err(|e| ShellError::Usage(e.to_string()))?;
+        let reply = self
+            .call_op(op, request, host_end, out, input)
+            .map_err(|e| match e {
+                ShellError::Library(guestwright::Error::Remote { source, .. })
+                    if source.errno != Errno::ECANCELED =>
+                {
+                    ShellError::Libguestfs(fisherr::remote(
+                        op,
+                        &words,
+                        source.errno,
+                        &source.message,
+                    ))
+                }
+                e => e,
+            })?;
+        let Some(reply) = reply else {
+            return Ok(());
+        };
+        if !self.json {
+            if let Some(text) = guestfish_text(&reply) {
+                return out.write_all(&text).map_err(ShellError::Output);
+            }
+        }
+        let reply = if self.json {
+            reply
+        } else {
+            guestfish_reply(reply)
+        };
+        out.reply(&reply, self.json, prints_as_string(name))
+            .map_err(ShellError::Output)
+    }
+
+    /// Sends the request with its stream; `None` when the reader of the output went away.
+    fn call_op(
+        &mut self,
+        op: &'static OpInfo,
+        request: Request,
+        host_end: Option<HostEnd>,
+        out: &mut Output,
+        input: &mut Input,
+    ) -> Result<Option<Reply>, ShellError> {
         let reply = match host_end {
             None => self.call(request, CallStream::None)?,
             Some(HostEnd::Dash) if op.stream == Stream::Input => {
@@ -179,7 +274,7 @@ impl Shell {
                 match self.call(request, CallStream::Output(&mut w)) {
                     // `download /big - | head -1`: the reader has all it wanted.
                     Err(ShellError::Library(e)) if is_broken_pipe(&e) && out.reader_gone() => {
-                        return Ok(())
+                        return Ok(None)
                     }
                     other => other?,
                 }
@@ -204,13 +299,7 @@ impl Shell {
                 reply
             }
         };
-        let reply = if self.json {
-            reply
-        } else {
-            guestfish_reply(reply)
-        };
-        out.reply(&reply, self.json, prints_as_string(name))
-            .map_err(ShellError::Output)
+        Ok(Some(reply))
     }
 
     /// Launches if needed, sends the request and decodes its reply.
@@ -278,6 +367,23 @@ mod tests {
         let mut text = Vec::new();
         guestfish_reply(Reply::Du(5)).shell_text(&mut text, false);
         assert_eq!(text, b"5\n");
+    }
+
+    #[test]
+    fn guestfish_forms_of_version_and_mbr_ids() {
+        assert_eq!(
+            version_struct("1.48.6"),
+            "major: 1\nminor: 48\nrelease: 6\nextra: \n"
+        );
+        assert_eq!(
+            version_struct("0.1.0-rc1"),
+            "major: 0\nminor: 1\nrelease: 0\nextra: rc1\n"
+        );
+        assert_eq!(
+            guestfish_text(&Reply::PartGetMbrId(0x83)).unwrap(),
+            b"0x83\n"
+        );
+        assert_eq!(guestfish_text(&Reply::Du(5)), None);
     }
 
     #[test]

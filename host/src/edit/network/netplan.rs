@@ -132,8 +132,14 @@ fn find_iface(lines: &[Line<'_>], iface: &str) -> Option<(usize, usize)> {
                 continue; // flow style: not ours to edit
             }
             let end = block_end(lines, d);
-            let set_name = (d + 1..end).any(|j| {
-                key_of(&lines[j]).is_some_and(|(k, v)| k == "set-name" && scalar(v) == iface)
+            // `set-name` counts as the interface's own key only, never a line deeper down
+            // (which the rewrite may not keep where it was).
+            let (_, keys) = children(lines, d, end);
+            let set_name = keys.iter().any(|&(ks, ke)| {
+                (ks..ke)
+                    .find(|&j| !is_blank_or_comment(&lines[j]))
+                    .and_then(|j| key_of(&lines[j]))
+                    .is_some_and(|(k, v)| k == "set-name" && scalar(v) == iface)
             });
             if id == iface || set_name {
                 return Some((d, end));
@@ -218,8 +224,11 @@ fn parse_list(lines: &[Line<'_>], key_line: usize, end: usize, inline: &[u8]) ->
         }
         let t = text::trim(line.body);
         let ind = indent_of(line);
-        if (t.starts_with(b"- ") || t == b"-") && item_indent.is_none_or(|ii| ii == ind) {
-            item_indent = Some(ind);
+        // An item indented less than the first one (not YAML, but found in files) starts an
+        // item too: it is written back at the list's indentation, where a second run must
+        // find it the same.
+        if (t.starts_with(b"- ") || t == b"-") && item_indent.is_none_or(|ii| ind <= ii) {
+            item_indent.get_or_insert(ind);
             items.push((ind, vec![line]));
             continue;
         }
@@ -291,8 +300,9 @@ fn rewrite_block(
     let mut addresses = List::default();
     let mut routes = List::default();
     let mut ns_addresses = List::default();
-    let mut ns_other: Vec<Vec<u8>> = Vec::new();
-    let mut ns_other_base = ci + step;
+    // Other nameservers lines, each with its indentation relative to its own block's
+    // children (a file may repeat the key, each time indented its own way).
+    let mut ns_other: Vec<(usize, Vec<u8>)> = Vec::new();
     for &(s, e) in &entries {
         let Some(k) = (s..e).find(|&j| !is_blank_or_comment(&lines[j])) else {
             continue;
@@ -304,7 +314,6 @@ fn rewrite_block(
             Some(("routes", v)) => routes = parse_list(lines, k, e, v),
             Some(("nameservers", _)) => {
                 let (nci, subs) = children(lines, k, e);
-                ns_other_base = nci;
                 for (ss, se) in subs {
                     let Some(sk) = (ss..se).find(|&j| !is_blank_or_comment(&lines[j])) else {
                         continue;
@@ -317,7 +326,7 @@ fn rewrite_block(
                             lines[ss..se]
                                 .iter()
                                 .filter(|l| !is_blank_or_comment(l))
-                                .map(|l| l.body.to_vec()),
+                                .map(|l| (indent_of(l).saturating_sub(nci), l.body.to_vec())),
                         ),
                     }
                 }
@@ -407,9 +416,7 @@ fn rewrite_block(
             put(ci + step, b"addresses:");
             ns_addresses.put(ci + 2 * step, &mut put);
         }
-        for l in &ns_other {
-            let ind = text::indent(l).len();
-            let rel = ind.saturating_sub(ns_other_base);
+        for (rel, l) in &ns_other {
             put(ci + step + rel, text::trim(l));
         }
     }

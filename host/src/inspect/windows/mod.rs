@@ -38,8 +38,6 @@ pub struct WindowsInfo {
     pub build_id: String,
     /// `EditionID`: `Professional`, `ServerStandard`, ...
     pub edition: String,
-    /// libosinfo's short id: `win7`, `win10`, `win2k19`, ...; `unknown` when none fits.
-    pub osinfo: String,
     /// Drive letters and the devices they map to (`HKLM\SYSTEM\MountedDevices`), by letter.
     pub drive_mappings: Vec<(String, Device)>,
 }
@@ -189,6 +187,7 @@ pub fn inspect_mounted(
         hostname: String::new(),
         package_format: "unknown".into(),
         package_management: "unknown".into(),
+        osinfo: None,
         mountpoints: vec![Mountpoint {
             mountpoint: "/".into(),
             device: root.clone(),
@@ -238,13 +237,16 @@ pub fn inspect_mounted(
             }
         ),
     }
-    win.osinfo = osinfo(
-        os.major_version,
-        os.minor_version,
-        &os.product_name,
-        &win.product_variant,
-    )
-    .into();
+    // libosinfo's short id (`win7`, `win10`, `win2k19`, ...; `unknown` when none fits).
+    os.osinfo = Some(
+        osinfo(
+            os.major_version,
+            os.minor_version,
+            &os.product_name,
+            &win.product_variant,
+        )
+        .into(),
+    );
     os.windows = Some(win);
     Ok(Some(os))
 }
