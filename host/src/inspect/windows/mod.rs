@@ -5,10 +5,10 @@
 //! letters and the installed applications.
 //!
 //! The hives come from the guest and are untrusted: they are read whole (bounded) onto the
-//! host and parsed by the `notatin` crate (see [`hive`]); a hive that does not parse, or a key
+//! host and parsed by the `regf` crate (see [`hive`], which says why that crate); a hive that does not parse, or a key
 //! that is missing, leaves its fields empty and is named on stderr, never silently.
 
-mod hive;
+pub mod hive;
 
 use super::{exists, read_small_prefix, Mountpoint, OsInfo};
 use crate::error::Result;
