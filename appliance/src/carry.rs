@@ -91,6 +91,9 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("grep", &[], &[]),
     tool("file", &[], &["/usr/lib/file/magic.mgc"]),
     tool("mdadm", &[], &[]),
+    // NTFS when the host kernel has no ntfs3 (Debian's cloud kernel): a FUSE driver.
+    tool("ntfs-3g", &[], &[]),
+    tool("mkntfs", &["mkfs.ntfs"], &[]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).

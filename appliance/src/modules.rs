@@ -35,6 +35,8 @@ pub(crate) const WANTED: &[&str] = &[
     "isofs",
     "udf",
     "ntfs3",
+    // ntfs-3g's kernel half, for kernels without ntfs3.
+    "fuse",
     "squashfs",
     "overlay",
     "nls_cp437",

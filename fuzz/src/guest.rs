@@ -195,7 +195,15 @@ pub fn dpkg_status(data: &[u8]) {
     // The fields a status line holds (not the description and friends, not written back).
     let core = |v: &[packages::Application]| {
         v.iter()
-            .map(|a| (a.name.clone(), a.epoch, a.version.clone(), a.release.clone(), a.arch.clone()))
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    a.epoch,
+                    a.version.clone(),
+                    a.release.clone(),
+                    a.arch.clone(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     if !text.contains('\r') {
@@ -230,7 +238,15 @@ pub fn rpm_query(data: &[u8]) {
     // The fields a status line holds (not the description and friends, not written back).
     let core = |v: &[packages::Application]| {
         v.iter()
-            .map(|a| (a.name.clone(), a.epoch, a.version.clone(), a.release.clone(), a.arch.clone()))
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    a.epoch,
+                    a.version.clone(),
+                    a.release.clone(),
+                    a.arch.clone(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     if !text.contains('\r') {
@@ -863,6 +879,75 @@ mod tests {
     fn sample_keys_parse() {
         for t in ["ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"] {
             assert_eq!(sample_key(t, 5, "c").key_type, t);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Windows: the registry hives (SOFTWARE, SYSTEM) inspection reads from the guest.
+
+/// `hive`: the input is a registry hive file. It loads or is refused, never panics; once
+/// loaded, every read inspection makes (CurrentVersion, Select, the control set's hostname,
+/// MountedDevices, both Uninstall keys) returns, and a walk of the tree finds every subkey it
+/// lists by name (any case), with string values that stop at their NUL.
+pub fn hive(data: &[u8]) {
+    use guestwright::inspect::windows::hive::Hive;
+    let Ok(hive) = Hive::parse(data.to_vec(), "fuzz") else {
+        return;
+    };
+    let string_ok = |s: Option<String>| {
+        if let Some(s) = s {
+            assert!(!s.contains('\0'), "{s:?}");
+        }
+    };
+    let cv = r"Microsoft\Windows NT\CurrentVersion";
+    for name in [
+        "ProductName",
+        "CurrentVersion",
+        "InstallationType",
+        "CurrentBuildNumber",
+        "EditionID",
+    ] {
+        string_ok(hive.string(cv, name));
+    }
+    let _ = hive.dword(cv, "CurrentMajorVersionNumber");
+    if let Some(current) = hive.dword("Select", "Current") {
+        let params = format!(r"ControlSet{current:03}\Services\Tcpip\Parameters");
+        string_ok(hive.string(&params, "Hostname"));
+    }
+    let _ = hive.values("MountedDevices");
+    for uninstall in [
+        r"Microsoft\Windows\CurrentVersion\Uninstall",
+        r"WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall",
+    ] {
+        for sub in hive.subkeys(uninstall).unwrap_or_default() {
+            string_ok(hive.string(&format!(r"{uninstall}\{sub}"), "DisplayName"));
+        }
+    }
+    // The whole tree, breadth first, bounded.
+    let mut pending = vec![String::new()];
+    let mut seen = 0;
+    while let Some(path) = pending.pop() {
+        seen += 1;
+        if seen > 2000 {
+            break;
+        }
+        assert!(hive.has_key(&path), "{path:?} was listed but does not open");
+        for (name, _) in hive.values(&path).unwrap_or_default() {
+            string_ok(hive.string(&path, &name));
+            let _ = hive.dword(&path, &name);
+        }
+        for sub in hive.subkeys(&path).unwrap_or_default() {
+            // A name with a backslash, or an empty one, cannot be named in a path.
+            if sub.is_empty() || sub.contains('\\') {
+                continue;
+            }
+            let child = if path.is_empty() {
+                sub
+            } else {
+                format!(r"{path}\{sub}")
+            };
+            pending.push(child.to_uppercase());
         }
     }
 }

@@ -354,6 +354,7 @@ const GUEST_TARGETS: &[GuestTarget] = &[
     ("interfaces", crate::guest::interfaces, true, 512),
     ("nm_keyfile", crate::guest::nm_keyfile, true, 512),
     ("networkd", crate::guest::networkd, true, 512),
+    ("hive", crate::guest::hive, false, 8192),
 ];
 
 fn guest_target(name: &str) {
@@ -419,4 +420,5 @@ guest_tests! {
     interfaces_target => "interfaces",
     nm_keyfile_target => "nm_keyfile",
     networkd_target => "networkd",
+    hive_target => "hive",
 }

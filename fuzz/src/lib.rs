@@ -40,6 +40,7 @@ pub fn body(name: &str) -> Option<fn(&[u8])> {
         "interfaces" => guest::interfaces,
         "nm_keyfile" => guest::nm_keyfile,
         "networkd" => guest::networkd,
+        "hive" => guest::hive,
         _ => return None,
     };
     Some(b)

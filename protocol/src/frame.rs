@@ -85,7 +85,7 @@ impl Region {
             offset: u64::from_le_bytes(b[..8].try_into().ok()?),
             len: u32::from_le_bytes(b[8..].try_into().ok()?),
         };
-        (r.offset % 4096 == 0 && r.len as usize <= CHUNK_SIZE).then_some(r)
+        (r.offset.is_multiple_of(4096) && r.len as usize <= CHUNK_SIZE).then_some(r)
     }
 }
 

@@ -8,6 +8,7 @@ use guestwright::prelude::*;
 use std::path::{Path, PathBuf};
 
 mod aptrepo;
+mod coreos;
 mod debootstrap;
 mod guests;
 mod images;
@@ -16,11 +17,14 @@ mod parity;
 pub mod tree;
 pub use aptrepo::*;
 pub use debootstrap::*;
+mod windows;
+pub use coreos::*;
 pub use guests::*;
 pub use images::{mbr_boot_lvm_root, LVM_BOOT, LVM_ROOT, LVM_SWAP, LVM_VG};
 pub use luks::*;
 pub use parity::*;
 use std::process::{Command, Output};
+pub use windows::*;
 
 /// Runs a host command and insists on success.
 pub fn run(cmd: &mut Command) -> Output {

@@ -473,7 +473,7 @@ pub fn part_disk(path: &Path, kind: PartTableType) -> io::Result<()> {
 pub fn add(path: &Path, kind: PartKind, start: u64, end: u64) -> io::Result<()> {
     edit(path, |disk, table| {
         let s = disk.sector;
-        if start % s != 0 || (end + 1) % s != 0 || end < start {
+        if !start.is_multiple_of(s) || !(end + 1).is_multiple_of(s) || end < start {
             return Err(einval(format!(
                 "part_add: start ({start}) must be a multiple of the sector size ({s}) and end the \
                  last byte of a sector, after start (end + 1 a multiple of {s}; for a partition \

@@ -31,6 +31,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("grep", "grep"),
     ("file", "file"),
     ("mdadm", "mdadm"),
+    ("ntfs-3g", "ntfs-3g"),
+    ("mkntfs", "ntfs-3g"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {

@@ -80,7 +80,7 @@ fn device() -> io::Result<&'static File> {
 /// the data) at the region's offset.
 pub fn write(region: Region, block: &[u8]) -> io::Result<()> {
     if block.as_ptr().align_offset(ALIGN) != 0
-        || block.len() % ALIGN != 0
+        || !block.len().is_multiple_of(ALIGN)
         || block.len() < region.len as usize
     {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));

@@ -431,7 +431,7 @@ pub fn fsck(fstype: &FsType, path: &Path) -> io::Result<i32> {
 pub fn resize2fs(path: &Path, size: Option<u64>) -> io::Result<()> {
     let mut args: Vec<String> = vec![path.to_string_lossy().into_owned()];
     if let Some(size) = size {
-        if size == 0 || size % 512 != 0 {
+        if size == 0 || !size.is_multiple_of(512) {
             return Err(einval(format!(
                 "resize2fs: the size {size} is not a positive multiple of 512 bytes"
             )));

@@ -177,6 +177,22 @@ impl Mounts {
                     drop(table);
                     return Ok(());
                 }
+                Err(e) if fstype == "ntfs" && e.raw_os_error() == Some(libc::ENODEV) => {
+                    // No ntfs3 in this kernel: the carried FUSE driver, if the host had it.
+                    match mount_ntfs3g(modules, &source_str, &target, flags, data.as_deref()) {
+                        Ok(()) => {
+                            debug!("mounted {device} ({source_str}, ntfs-3g) on {mountpoint}");
+                            table.push(Mounted {
+                                device: device.clone(),
+                                mountpoint: mountpoint.clone(),
+                                target,
+                            });
+                            drop(table);
+                            return Ok(());
+                        }
+                        Err(e) => last_err = e,
+                    }
+                }
                 Err(e) => last_err = e,
             }
         }
@@ -282,6 +298,32 @@ impl Mounts {
             })
             .collect())
     }
+}
+
+/// Mounts NTFS with the carried `ntfs-3g`. `blkdev` makes it a `fuseblk` mount, whose
+/// unmount waits for ntfs-3g to write everything back (a plain `fuse` unmount returns at
+/// once, and the appliance could power off before the volume is clean). ntfs-3g detaches
+/// after mounting; the reaper collects it when it exits at unmount.
+fn mount_ntfs3g(
+    modules: &Modules,
+    source: &str,
+    target: &Path,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+) -> io::Result<()> {
+    modules.load("fuse")?;
+    let mut opts = vec!["blkdev", "nodev", "nosuid"];
+    opts.push(if flags & libc::MS_RDONLY != 0 {
+        "ro"
+    } else {
+        "rw"
+    });
+    if let Some(d) = data {
+        opts.push(d);
+    }
+    let opts = opts.join(",");
+    let target = target.to_string_lossy();
+    crate::boot::tools::run("ntfs-3g", &["-o", &opts, source, &target]).map(drop)
 }
 
 /// FAT's default character set may be one the appliance does not carry (`ascii` on

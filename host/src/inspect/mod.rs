@@ -11,7 +11,9 @@ pub mod fstab;
 pub mod keys;
 pub mod osrelease;
 pub mod packages;
+pub mod separate_usr;
 pub mod volumes;
+pub mod windows;
 
 use crate::error::{Error, Result};
 use crate::handle::Handle;
@@ -60,6 +62,9 @@ pub struct OsInfo {
     pub mountpoints: Vec<Mountpoint>,
     /// Every filesystem on the disks, with type, label and UUID.
     pub filesystems: Vec<Filesystem>,
+    /// What only Windows has (system root, control set, drive letters, ...).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<windows::WindowsInfo>,
 }
 
 /// A line of the guest's fstab, resolved to an appliance device.
@@ -205,7 +210,7 @@ pub fn inspect_all(h: &Handle) -> Result<Inspection> {
     let mut found = Vec::new();
     for fs in filesystems
         .iter()
-        .filter(|f| ROOT_TYPES.contains(&f.fstype.as_str()))
+        .filter(|f| ROOT_TYPES.contains(&f.fstype.as_str()) || f.fstype == "ntfs")
     {
         if let Err(why) = mount_candidate(h, &fs.device, None)? {
             unreadable.push(Unreadable {
@@ -213,6 +218,12 @@ pub fn inspect_all(h: &Handle) -> Result<Inspection> {
                 reason: format!("holds {} but does not mount: {why}", fs.fstype),
                 notable: true,
             });
+            continue;
+        }
+        if fs.fstype == "ntfs" {
+            let result = windows::inspect_mounted(h, &fs.device, &filesystems);
+            h.umount_all()?;
+            found.extend(result?);
             continue;
         }
         let mut result = inspect_mounted(h, &fs.device, None, &filesystems, disks);
@@ -270,7 +281,15 @@ fn inspect_mounted(
     disks: usize,
 ) -> Result<Option<OsInfo>> {
     let is_windows = exists(h, "/Windows/System32")?;
-    let is_linux = exists(h, "/etc")? && (exists(h, "/usr/bin")? || exists(h, "/bin")?);
+    let mut is_linux = exists(h, "/etc")? && (exists(h, "/usr/bin")? || exists(h, "/bin")?);
+    // A root whose programs are on a separate /usr (merged /usr, CoreOS) is only an OS
+    // once that is mounted too.
+    let mut usr = None;
+    if !is_linux && !is_windows && exists(h, "/etc")? {
+        usr = separate_usr::mount_usr(h, root, filesystems, disks)?;
+        is_linux = usr.is_some() && (exists(h, "/usr/bin")? || exists(h, "/bin")?);
+    }
+    let coreos = is_linux && separate_usr::is_coreos_root(h)?;
     if !is_linux && !is_windows {
         return Ok(None);
     }
@@ -294,6 +313,7 @@ fn inspect_mounted(
             options: root_options,
         }],
         filesystems: filesystems.to_vec(),
+        windows: None,
     };
     if is_windows {
         os.product_name = "Windows".into();
@@ -322,6 +342,12 @@ fn inspect_mounted(
         release.major,
         release.minor,
     );
+    if coreos {
+        os.distro = "coreos".into();
+        if let Some((major, minor, name)) = separate_usr::coreos_release(h)? {
+            (os.major_version, os.minor_version, os.product_name) = (major, minor, name);
+        }
+    }
     let has_dnf = h
         .is_file(GuestPath::from("/usr/bin/dnf"), Some(true))
         .unwrap_or(false);
@@ -381,6 +407,16 @@ fn inspect_mounted(
                 options: (!options.is_empty()).then_some(options),
             });
         }
+    }
+    if let Some(usr) = usr {
+        if !os.mountpoints.iter().any(|m| m.mountpoint == "/usr") {
+            os.mountpoints.push(usr);
+        }
+    }
+    if coreos {
+        // virt-inspector's CoreOS is its root and its /usr, nothing else on the disks.
+        let mine: Vec<Device> = os.mountpoints.iter().map(|m| m.device.clone()).collect();
+        os.filesystems.retain(|f| mine.contains(&f.device));
     }
     // Parents before children; `/` first.
     os.mountpoints.sort_by(|a, b| {

@@ -153,7 +153,6 @@ fn remote_message(e: &Error) -> String {
 pub fn unreadable_type(fstype: &str) -> Option<(&'static str, bool)> {
     Some(match fstype {
         "unknown" => ("holds nothing guestwright recognises (no filesystem, or an unsupported or damaged one)", false),
-        "ntfs" => ("is NTFS, which guestwright does not inspect yet (Windows guests are not supported)", true),
         "linux_raid_member" => ("is an md RAID member whose array did not assemble (too few members, or no mdadm in the appliance: install mdadm on the host)", true),
         "zfs_member" => ("is a ZFS pool member, which guestwright cannot read", true),
         "BitLocker" => ("is BitLocker-encrypted, which guestwright cannot open", true),

@@ -4,7 +4,7 @@ use crate::error::{stdout, CliError, Result};
 use crate::options::{ApplianceArgs, ImageArgs};
 use crate::session::{self, Access};
 use clap::Args;
-use guestwright::inspect::{self, packages::Application, OsInfo};
+use guestwright::inspect::{self, packages::Application, windows::WindowsApplication, OsInfo};
 use guestwright::prelude::*;
 use serde::Serialize;
 use std::io::Write;
@@ -36,7 +36,15 @@ struct Report<'a> {
     #[serde(flatten)]
     os: &'a OsInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
-    applications: Option<&'a [Application]>,
+    applications: Option<&'a Apps>,
+}
+
+/// Installed software: packages, or the programs of Windows's Uninstall keys.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Apps {
+    Packages(Vec<Application>),
+    Windows(Vec<WindowsApplication>),
 }
 
 /// Runs `inspect`.
@@ -61,7 +69,11 @@ pub fn run(args: &InspectArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
             continue;
         }
         inspect::mount_inspected(&h, os, true)?;
-        apps.push(Some(inspect::applications(&h, os)?));
+        apps.push(Some(if os.windows.is_some() {
+            Apps::Windows(inspect::windows::applications(&h, os)?)
+        } else {
+            Apps::Packages(inspect::applications(&h, os)?)
+        }));
         h.umount_all()?;
     }
     h.shutdown()?;
@@ -73,7 +85,7 @@ pub fn run(args: &InspectArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
             .zip(&apps)
             .map(|(os, a)| Report {
                 os,
-                applications: a.as_deref(),
+                applications: a.as_ref(),
             })
             .collect();
         let mut s = serde_json::to_string_pretty(&reports).expect("serialisable");
@@ -116,7 +128,7 @@ fn esc_with(s: &str, attr: bool) -> String {
 }
 
 /// virt-inspector's XML.
-fn xml(found: &[OsInfo], apps: &[Option<Vec<Application>>]) -> String {
+fn xml(found: &[OsInfo], apps: &[Option<Apps>]) -> String {
     if found.is_empty() {
         return "<?xml version=\"1.0\"?>\n<operatingsystems/>\n".into();
     }
@@ -130,13 +142,27 @@ fn xml(found: &[OsInfo], apps: &[Option<Vec<Application>>]) -> String {
         x.push_str("  <operatingsystem>\n");
         tag(&mut x, "root", os.root.as_str());
         tag(&mut x, "name", &os.os_type);
-        tag(&mut x, "arch", &os.arch);
+        if os.arch != "unknown" {
+            tag(&mut x, "arch", &os.arch);
+        }
         tag(&mut x, "distro", &os.distro);
         tag(&mut x, "product_name", &os.product_name);
+        let win = os.windows.clone().unwrap_or_default();
+        tag(&mut x, "product_variant", &win.product_variant);
         tag(&mut x, "major_version", &os.major_version.to_string());
         tag(&mut x, "minor_version", &os.minor_version.to_string());
-        tag(&mut x, "package_format", &os.package_format);
-        tag(&mut x, "package_management", &os.package_management);
+        tag(&mut x, "windows_systemroot", &win.systemroot);
+        tag(
+            &mut x,
+            "windows_current_control_set",
+            &win.current_control_set,
+        );
+        if os.package_format != "unknown" {
+            tag(&mut x, "package_format", &os.package_format);
+        }
+        if os.package_management != "unknown" {
+            tag(&mut x, "package_management", &os.package_management);
+        }
         tag(&mut x, "hostname", &os.hostname);
         tag(&mut x, "osinfo", os.osinfo.as_deref().unwrap_or(""));
         x.push_str("    <mountpoints>\n");
@@ -164,7 +190,42 @@ fn xml(found: &[OsInfo], apps: &[Option<Vec<Application>>]) -> String {
             x.push_str("      </filesystem>\n");
         }
         x.push_str("    </filesystems>\n");
-        if let Some(apps) = apps {
+        if !win.drive_mappings.is_empty() {
+            x.push_str("    <drive_mappings>\n");
+            for (letter, dev) in &win.drive_mappings {
+                x.push_str(&format!(
+                    "      <drive_mapping name=\"{}\">{}</drive_mapping>\n",
+                    esc(letter),
+                    esc(dev.as_str())
+                ));
+            }
+            x.push_str("    </drive_mappings>\n");
+        }
+        if matches!(apps, Some(Apps::Windows(a)) if a.is_empty())
+            || matches!(apps, Some(Apps::Packages(a)) if a.is_empty())
+        {
+            x.push_str("    <applications/>\n");
+        } else if let Some(Apps::Windows(apps)) = apps {
+            x.push_str("    <applications>\n");
+            for a in apps {
+                x.push_str("      <application>\n");
+                for (name, value) in [
+                    ("name", &a.name),
+                    ("display_name", &a.display_name),
+                    ("version", &a.version),
+                    ("install_path", &a.install_path),
+                    ("publisher", &a.publisher),
+                    ("url", &a.url),
+                    ("description", &a.description),
+                ] {
+                    if !value.is_empty() {
+                        x.push_str(&format!("        <{name}>{}</{name}>\n", esc(value)));
+                    }
+                }
+                x.push_str("      </application>\n");
+            }
+            x.push_str("    </applications>\n");
+        } else if let Some(Apps::Packages(apps)) = apps {
             x.push_str("    <applications>\n");
             for a in apps {
                 // As virt-inspector: empty fields and a zero epoch are left out.
@@ -222,6 +283,7 @@ mod tests {
             osinfo: Some("debian12".into()),
             mountpoints: vec![],
             filesystems: vec![],
+            windows: None,
         };
         let x = xml(&[os], &[None]);
         assert!(
