@@ -11,6 +11,7 @@ mod guests;
 mod images;
 mod luks;
 mod parity;
+pub mod rpmguest;
 pub mod tree;
 pub use guests::*;
 pub use images::{mbr_boot_lvm_root, LVM_BOOT, LVM_ROOT, LVM_SWAP, LVM_VG};
