@@ -17,7 +17,7 @@ use guestwright::edit::ssh::{self, PublicKey};
 use guestwright::edit::udev::{self, UdevNet};
 use guestwright::edit::users::{self, LoginDefs, UserDb, UserSpec};
 use guestwright::edit::{shadow, sysconfig, sysprep, timezone, FileChange, FileEdit};
-use guestwright::inspect::{fstab, osrelease, packages};
+use guestwright::inspect::{fstab, osrelease, packages, rpmdb};
 use guestwright::protocol::{Device, Filesystem};
 
 fn lossy(data: &[u8]) -> String {
@@ -211,47 +211,115 @@ pub fn dpkg_status(data: &[u8]) {
     }
 }
 
-/// `rpm_query`: the input is what `rpm -qa --qf` printed in the guest (the guest's own rpm
-/// runs it, so it is as hostile as a file). Five tab-separated fields a line; packages sorted
-/// by name and architecture; written back in the query format they parse to the same list.
-pub fn rpm_query(data: &[u8]) {
-    let text = lossy(data);
-    let apps = packages::parse_rpm_query(&text);
-    assert!(apps.len() <= text.lines().count());
-    assert!(apps
-        .windows(2)
-        .all(|w| (&w[0].name, &w[0].arch) <= (&w[1].name, &w[1].arch)));
+/// A header blob holding the fields inspection reads, as strings (the epoch as INT32).
+fn rpm_header_of(a: &packages::Application) -> Vec<u8> {
+    let strings: [(u32, &str); 7] = [
+        (1000, &a.name),
+        (1001, &a.version),
+        (1002, &a.release),
+        (1004, &a.summary),
+        (1005, &a.description),
+        (1020, &a.url),
+        (1022, &a.arch),
+    ];
+    let mut index = Vec::new();
+    let mut data = a.epoch.to_be_bytes().to_vec();
+    for v in [1003u32, 4, 0, 1] {
+        index.extend_from_slice(&v.to_be_bytes());
+    }
+    for (tag, text) in strings {
+        // Type 6 (STRING) for some, 9 (I18NSTRING) for the translatable ones, as rpm does.
+        let ty: u32 = if tag == 1004 || tag == 1005 { 9 } else { 6 };
+        for v in [tag, ty, data.len() as u32, 1] {
+            index.extend_from_slice(&v.to_be_bytes());
+        }
+        data.extend_from_slice(text.as_bytes());
+        data.push(0);
+    }
+    let mut out = 8u32.to_be_bytes().to_vec();
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(&index);
+    out.extend_from_slice(&data);
+    out
+}
+
+/// Checks what every rpm database reader promises: packages sorted by name, and each one
+/// written back as a header blob decodes to the same package.
+fn rpm_apps_hold(apps: &[packages::Application]) {
+    assert!(apps.windows(2).all(|w| w[0].name <= w[1].name));
+    for a in apps {
+        assert!(!a.name.contains('\0'), "{a:?}");
+        assert_eq!(
+            &rpmdb::header::application(&rpm_header_of(a)).expect("a blob we wrote"),
+            a
+        );
+    }
+}
+
+/// `rpm_header`: the input is one header blob from the rpm database (any backend). It
+/// decodes or is an error; what decodes has no NUL in its fields and round-trips through a
+/// blob written from it.
+pub fn rpm_header(data: &[u8]) {
+    if let Ok(app) = rpmdb::header::application(data) {
+        rpm_apps_hold(&[app]);
+    }
+}
+
+/// `rpm_bdb`: the input is a Berkeley DB `Packages` file. Read as it is, and behind a length
+/// that lies (twice its size); either lists packages that hold or is an error.
+pub fn rpm_bdb(data: &[u8]) {
+    if let Ok(d) = rpmdb::from_bdb(data, data.len() as u64) {
+        rpm_apps_hold(&d.apps);
+    }
+    if let Ok(d) = rpmdb::from_bdb(data, 2 * data.len() as u64) {
+        rpm_apps_hold(&d.apps);
+    }
+}
+
+/// `rpm_sqlite`: the input is an `rpmdb.sqlite` (written to a private file, as inspection
+/// copies it). SQLite reads it or refuses it; what is listed holds.
+pub fn rpm_sqlite(data: &[u8]) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("rpmdb.sqlite");
+    std::fs::write(&path, data).expect("write the database");
+    if let Ok(d) = rpmdb::from_sqlite(&path) {
+        rpm_apps_hold(&d.apps);
+    }
+}
+
+/// `apk_installed`: the input is /lib/apk/db/installed. Packages come sorted by name with
+/// one-line fields; written back as an apk database they parse to the same list.
+pub fn apk_installed(data: &[u8]) {
+    let apps = packages::parse_apk_installed(data);
+    assert!(apps.len() <= data.iter().filter(|&&b| b == b'\n').count());
+    assert!(apps.windows(2).all(|w| w[0].name <= w[1].name));
     let mut again = String::new();
     for a in &apps {
         well_formed_app(a);
-        assert!(!a.name.is_empty());
-        for field in [&a.name, &a.version, &a.release, &a.arch] {
-            assert!(!field.contains('\t'), "{a:?}");
+        for f in [&a.url, &a.description] {
+            assert!(!f.contains('\n') && !f.contains('\0'), "{a:?}");
         }
-        let arch = if a.arch.is_empty() { "(none)" } else { &a.arch };
+        assert!(a.summary.is_empty() && !a.version.contains('-'), "{a:?}");
         again.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{arch}\n",
-            a.name, a.epoch, a.version, a.release
+            "P:{}\nV:{}:{}{}\nA:{}\nU:{}\nT:{}\n\n",
+            a.name,
+            a.epoch,
+            a.version,
+            if a.release.is_empty() {
+                String::new()
+            } else {
+                format!("-r{}", a.release)
+            },
+            a.arch,
+            a.url,
+            a.description
         ));
     }
-    let back = packages::parse_rpm_query(&again);
-    // The fields a status line holds (not the description and friends, not written back).
-    let core = |v: &[packages::Application]| {
-        v.iter()
-            .map(|a| {
-                (
-                    a.name.clone(),
-                    a.epoch,
-                    a.version.clone(),
-                    a.release.clone(),
-                    a.arch.clone(),
-                )
-            })
-            .collect::<Vec<_>>()
-    };
-    if !text.contains('\r') {
-        assert_eq!(core(&back), core(&apps), "written back as {again:?}");
-    }
+    assert_eq!(
+        packages::parse_apk_installed(again.as_bytes()),
+        apps,
+        "written back as {again:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ mod guests;
 mod images;
 mod luks;
 mod parity;
+pub mod rpmguest;
 pub mod tree;
 pub use aptrepo::*;
 pub use debootstrap::*;

@@ -5,6 +5,7 @@
 //! rebuild, and cached under `~/.cache/guestwright-tests` keyed by this file.
 
 use crate::luks::cached;
+use crate::rpmguest::install_rpmdb;
 use crate::{launch, make_tree, require, run, Check, File};
 use guestwright::prelude::*;
 use guestwright::protocol::{Data, Secret};
@@ -26,12 +27,14 @@ pub const PARITY_GUESTS: &[&str] = &[
     "debian-luks-lvm",
     "opensuse-leap",
     "sles11",
+    "fedora38",
+    "alpine",
 ];
 
-/// Guests inspected with `--no-applications`: without an rpm database virt-inspector 1.48
-/// fails outright (`internal_list_rpm_applications: rpmtsInitIterator`).
-pub const PARITY_NO_APPLICATIONS: &[&str] =
-    &["fedora14", "rocky-lvm-luks", "opensuse-leap", "sles11"];
+/// Guests inspected with `--no-applications`: the rpm guests built without an rpm database,
+/// on which virt-inspector 1.48 fails outright (`internal_list_rpm_applications:
+/// rpmtsInitIterator`).
+pub const PARITY_NO_APPLICATIONS: &[&str] = &["rocky-lvm-luks", "opensuse-leap", "sles11"];
 
 /// The passphrase of the encrypted parity guests.
 pub const PARITY_KEY: &str = "parity-key";
@@ -66,6 +69,15 @@ Package: unpacked\nStatus: install ok unpacked\nArchitecture: amd64\nVersion: 2.
 Package: oldconf\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.0-1\n\n\
 Package: notinst\nStatus: purge ok not-installed\nArchitecture: amd64\nVersion: 3.0-1\n\n\
 Package: vim-tiny\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2:9.0.1378-2\nDescription: Vi IMproved - enhanced vi editor - compact version\n\n";
+
+/// An apk database: a package of each shape virt-inspector treats differently.
+const APK_INSTALLED: &str = "C:Q1p78yvTLG094tHE1+dToJGbmYzQE=\nP:musl\nV:1.2.4_git20230717-r4\nA:x86_64\nS:383458\nI:626688\nT:the musl c library (libc) implementation\nU:https://musl.libc.org/\nL:MIT\no:musl\nm:Natanael Copa <ncopa@alpinelinux.org>\nt:1705000000\nc:f93af038c3de7146121c2ea8124ba5ce29b4b058\nF:lib\nR:ld-musl-x86_64.so.1\na:0:0:755\n\n\
+C:Q1abc=\nP:busybox\nV:1.36.1-r15\nA:x86_64\nT:Size optimized toolbox of many common UNIX utilities\nU:https://busybox.net/\nL:GPL-2.0-only\n\n\
+P:alpine-baselayout-data\nV:3.4.3-r2\nA:x86_64\nT:Alpine base dir structure and init scripts <&>\nU:https://git.alpinelinux.org/cgit/aports/tree/main/alpine-baselayout\n\n\
+P:norelease\nV:7.0\nA:noarch\nT:A version without a release\n\n\
+P:withepoch\nV:3:2.0-r1\nA:x86_64\n\n\
+P:nourl\nV:1.0-r0\nA:x86_64\nT:No home page\n\n\
+P:last-unterminated\nV:9.9-r9\nA:x86_64\n";
 
 const PACMAN_BASH: &str = "%NAME%\nbash\n\n%VERSION%\n5.2.026-2\n\n%BASE%\nbash\n\n%DESC%\nThe GNU Bourne Again shell\n\n%URL%\nhttps://www.gnu.org/software/bash/bash.html\n\n%ARCH%\nx86_64\n\n%SIZE%\n9437184\n";
 const PACMAN_ZLIB: &str = "%NAME%\nzlib\n\n%VERSION%\n1:1.3.1-2\n\n%DESC%\nCompression library implementing the deflate compression method found in gzip and PKZIP\n\n%URL%\nhttps://www.zlib.net/\n\n%ARCH%\nx86_64\n";
@@ -158,6 +170,26 @@ fn files_of(name: &str) -> Vec<(&'static str, Vec<u8>)> {
             );
             add(&mut f, "/etc/HOSTNAME", "sles11.example.invalid\n");
         }
+        "fedora38" => {
+            add(&mut f, "/etc/os-release", "NAME=\"Fedora Linux\"\nVERSION=\"38 (Server Edition)\"\nID=fedora\nVERSION_ID=38\nPRETTY_NAME=\"Fedora Linux 38 (Server Edition)\"\nVARIANT=\"Server Edition\"\nVARIANT_ID=server\n");
+            add(
+                &mut f,
+                "/etc/fedora-release",
+                "Fedora release 38 (Thirty Eight)\n",
+            );
+            add(
+                &mut f,
+                "/etc/redhat-release",
+                "Fedora release 38 (Thirty Eight)\n",
+            );
+            add(&mut f, "/etc/hostname", "f38.example.invalid\n");
+        }
+        "alpine" => {
+            add(&mut f, "/etc/os-release", "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\nHOME_URL=\"https://alpinelinux.org/\"\n");
+            add(&mut f, "/etc/alpine-release", "3.19.1\n");
+            add(&mut f, "/etc/hostname", "alpine\n");
+            add(&mut f, "/lib/apk/db/installed", APK_INSTALLED);
+        }
         other => panic!("no parity guest named {other}"),
     }
     f
@@ -204,10 +236,19 @@ fn ext4_at(img: &Path, tree: &Path, offset: u64, size: u64) {
 
 /// The disk images of parity guest `name`, copied into `dir`.
 pub fn parity_guest(dir: &Path, name: &str) -> Vec<PathBuf> {
-    let recipe = format!("parity v1 {name}\n{}", include_str!("parity.rs"));
+    let recipe = format!(
+        "parity v1 {name}\n{}\n{}",
+        include_str!("parity.rs"),
+        include_str!("rpmguest.rs")
+    );
     let img = cached(&recipe, dir, &format!("parity-{name}"), |out| {
         let work = tempfile::tempdir().unwrap();
         let root = tree(work.path(), name);
+        match name {
+            "fedora14" => install_rpmdb(&root, true),
+            "fedora38" => install_rpmdb(&root, false),
+            _ => {}
+        }
         let fs = work.path().join("root.ext4");
         std::fs::File::create(&fs)
             .unwrap()

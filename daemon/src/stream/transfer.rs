@@ -53,7 +53,8 @@ fn receive(call: &mut Call, file: &File, offset: u64) -> io::Result<u64> {
     while let Some(chunk) = call.next_chunk()? {
         let data = chunk.as_slice();
         let at = offset + done;
-        let aligned = chunk.is_aligned() && at.is_multiple_of(4096) && data.len().is_multiple_of(4096);
+        let aligned =
+            chunk.is_aligned() && at.is_multiple_of(4096) && data.len().is_multiple_of(4096);
         match &dio {
             Some(d) if aligned => match d.write_all_at(data, at) {
                 // Some filesystems refuse particular direct writes; the page cache takes them.
@@ -103,7 +104,10 @@ fn send(call: &mut Call, file: &File, offset: u64, size: Option<u64>) -> io::Res
     let mut buf = vec![0u8; READ_BLOCK + 2 * 4096];
     let start = buf.as_ptr().align_offset(4096);
     // Whole blocks are read with O_DIRECT too: then no byte passes through the guest's CPU.
-    let mut dio = offset.is_multiple_of(4096).then(|| direct_read(file)).flatten();
+    let mut dio = offset
+        .is_multiple_of(4096)
+        .then(|| direct_read(file))
+        .flatten();
     let mut done = 0u64;
     while done < total {
         let want = (total - done).min(READ_BLOCK as u64) as usize;

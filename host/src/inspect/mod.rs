@@ -11,6 +11,7 @@ pub mod fstab;
 pub mod keys;
 pub mod osrelease;
 pub mod packages;
+pub mod rpmdb;
 pub mod separate_usr;
 pub mod volumes;
 pub mod windows;
@@ -30,6 +31,8 @@ const ROOT_TYPES: &[&str] = &[
 const SMALL_FILE: u64 = 256 * 1024;
 /// The most of the dpkg database inspection will read.
 const DPKG_STATUS_MAX: usize = 128 << 20;
+/// The most of the apk database inspection will read (libguestfs's limit).
+const APK_INSTALLED_MAX: usize = 50_000_000;
 
 /// One operating system found on the disks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -557,29 +560,31 @@ pub fn applications(h: &Handle, os: &OsInfo) -> Result<Vec<Application>> {
                 Err(e) => Err(e),
             }
         }
-        "rpm" => {
-            // The rpm database format changed over the years (Berkeley DB, NDB, SQLite); the
-            // guest's own rpm reads whichever it has. This needs a guest of the appliance's
-            // architecture.
-            let args = vec![
-                "rpm".to_string(),
-                "-qa".to_string(),
-                "--qf".to_string(),
-                packages::RPM_QUERY_FORMAT
-                    .replace("\\t", "\t")
-                    .replace("\\n", "\n"),
-            ];
-            match h.command(args, Some(120)) {
-                Ok(out) => Ok(packages::parse_rpm_query(&out)),
-                Err(e) if e.errno().is_some() => {
-                    log::warn!("cannot list rpm packages: {}", crate::error::chain(&e));
-                    Ok(Vec::new())
-                }
-                Err(e) => Err(e),
-            }
-        }
+        "rpm" => rpmdb::applications(h),
+        "apk" => apk_applications(h),
         "pacman" => pacman_applications(h),
         _ => Ok(Vec::new()),
+    }
+}
+
+/// The apk database, `/lib/apk/db/installed`, read whole as libguestfs reads it (at most
+/// 50 MB).
+fn apk_applications(h: &Handle) -> Result<Vec<Application>> {
+    const INSTALLED: &str = "/lib/apk/db/installed";
+    let mut buf = CappedBuffer {
+        data: Vec::new(),
+        cap: APK_INSTALLED_MAX,
+    };
+    match h.download(GuestPath::from(INSTALLED), &mut buf) {
+        Ok(()) => Ok(packages::parse_apk_installed(&buf.data)),
+        Err(e) if e.errno().is_some() || matches!(e, Error::Transfer { .. }) => {
+            log::warn!(
+                "cannot read the apk database {INSTALLED}: {}: packages not listed",
+                crate::error::chain(&e)
+            );
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
     }
 }
 

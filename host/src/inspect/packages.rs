@@ -1,4 +1,5 @@
-//! Installed packages: the dpkg status database, and rpm's query output. Pure parsers.
+//! Installed packages: the dpkg status database, pacman's desc files and apk's installed
+//! database. Pure parsers (rpm's databases are in `rpmdb`).
 
 use serde::Serialize;
 
@@ -164,33 +165,91 @@ pub fn parse_pacman_desc(text: &str) -> Option<Application> {
     })
 }
 
-/// The `rpm -qa --qf` format [`parse_rpm_query`] reads.
-pub const RPM_QUERY_FORMAT: &str = "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n";
+/// An epoch as libguestfs's `guestfs_int_parse_unsigned_int` reads it (C's `strtol` over
+/// the whole text, then truncated to 32 bits); `None` when it is not a number.
+fn parse_c_int(text: &[u8]) -> Option<i32> {
+    let t = text.trim_ascii_start();
+    let (neg, digits) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: i64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some((if neg { -n } else { n }) as i32)
+}
 
-/// Parses the output of `rpm -qa --qf RPM_QUERY_FORMAT`.
-pub fn parse_rpm_query(text: &str) -> Vec<Application> {
-    let mut apps: Vec<Application> = text
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            if f.len() != 5 || f[0].is_empty() {
-                return None;
+/// Parses `/lib/apk/db/installed` as virt-inspector 1.48 does: `X:value` lines, a package
+/// counted when a blank line ends it (so not the last one if the file lacks the final blank
+/// line), `P` the name, `V` `[epoch:]version[-[r]release]`, `A` the arch, `U` the URL, `T`
+/// the description (apk's one-line description: virt-inspector reports no summary). A
+/// package needs a name and a version, and its epoch must be a number (not negative).
+pub fn parse_apk_installed(data: &[u8]) -> Vec<Application> {
+    let mut apps = Vec::new();
+    let mut cur = Application::default();
+    let (mut named, mut versioned) = (false, false);
+    let mut epoch: Option<i32> = Some(0);
+    let text = |v: &[u8]| {
+        // C strings: a NUL ends the value.
+        let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+        String::from_utf8_lossy(&v[..end]).into_owned()
+    };
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        if line.len() > 1 && line[1] != b':' {
+            continue;
+        }
+        let value = line.get(2..).unwrap_or(b"");
+        match line.first().copied().unwrap_or(0) {
+            0 => {
+                match epoch {
+                    Some(e) if named && versioned && e >= 0 => {
+                        cur.epoch = e as u32;
+                        apps.push(std::mem::take(&mut cur));
+                    }
+                    _ => {}
+                }
+                cur = Application::default();
+                (named, versioned) = (false, false);
             }
-            Some(Application {
-                name: f[0].to_string(),
-                epoch: f[1].parse().unwrap_or(0),
-                version: f[2].to_string(),
-                release: f[3].to_string(),
-                arch: if f[4] == "(none)" {
-                    String::new()
-                } else {
-                    f[4].to_string()
-                },
-                ..Application::default()
-            })
-        })
-        .collect();
-    apps.sort_by(|a, b| a.name.cmp(&b.name).then(a.arch.cmp(&b.arch)));
+            b'A' => cur.arch = text(value),
+            b'P' => {
+                cur.name = text(value);
+                named = true;
+            }
+            b'T' => cur.description = text(value),
+            b'U' => cur.url = text(value),
+            b'V' => {
+                let value = &value[..value.iter().position(|&b| b == 0).unwrap_or(value.len())];
+                let rest = match value.iter().position(|&b| b == b':') {
+                    Some(i) => {
+                        epoch = parse_c_int(&value[..i]).or(Some(-1));
+                        &value[i + 1..]
+                    }
+                    None => {
+                        epoch = Some(0);
+                        value
+                    }
+                };
+                match rest.iter().position(|&b| b == b'-') {
+                    Some(i) => {
+                        let rel = &rest[i + 1..];
+                        cur.release = text(rel.strip_prefix(b"r").unwrap_or(rel));
+                        cur.version = text(&rest[..i]);
+                    }
+                    None => {
+                        cur.release.clear();
+                        cur.version = text(rest);
+                    }
+                }
+                versioned = true;
+            }
+            _ => {}
+        }
+    }
+    apps.sort_by(|a, b| a.name.cmp(&b.name));
     apps
 }
 
@@ -271,12 +330,45 @@ mod tests {
     }
 
     #[test]
-    fn rpm_query() {
-        let text =
-            "bash\t0\t5.1.8\t6.el9\tx86_64\ngpg-pubkey\t0\tfd431d51\t4ae0493b\t(none)\nbad line\n";
-        let apps = parse_rpm_query(text);
-        assert_eq!(apps.len(), 2);
-        assert_eq!(apps[0].name, "bash");
-        assert_eq!(apps[1].arch, "");
+    fn apk_installed_as_virt_inspector_reads_it() {
+        let db = b"C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\nS:383152\nT:the musl c library (libc) implementation\nU:https://musl.libc.org/\nL:MIT\n\n\
+P:busybox\nV:1.36.1-r15\nA:x86_64\nT:Size optimized toolbox\n\n\
+P:epoch\nV:3:2.0-rc1-r4\n\n\
+P:badepoch\nV:x:1.0-r0\n\n\
+P:noversion\nA:x86_64\n\n\
+P:norelease\nV:7\nnot a field\n\n\
+P:unterminated\nV:1.0-r0\n";
+        let apps = parse_apk_installed(db);
+        let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["busybox", "epoch", "musl", "norelease"]);
+        assert_eq!(
+            apps[2],
+            Application {
+                name: "musl".into(),
+                version: "1.2.4".into(),
+                release: "2".into(),
+                arch: "x86_64".into(),
+                url: "https://musl.libc.org/".into(),
+                description: "the musl c library (libc) implementation".into(),
+                ..Application::default()
+            }
+        );
+        assert_eq!(
+            (
+                apps[1].epoch,
+                apps[1].version.as_str(),
+                apps[1].release.as_str()
+            ),
+            (3, "2.0", "c1-r4")
+        );
+        assert_eq!(
+            (apps[3].version.as_str(), apps[3].release.as_str()),
+            ("7", "")
+        );
+        assert!(parse_apk_installed(b"").is_empty());
+        assert!(parse_apk_installed(b"P\nV\n\n").len() == 1);
+        assert_eq!(parse_c_int(b" +12"), Some(12));
+        assert_eq!(parse_c_int(b"12a"), None);
+        assert_eq!(parse_c_int(b"-1"), Some(-1));
     }
 }

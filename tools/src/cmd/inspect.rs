@@ -97,25 +97,22 @@ pub fn run(args: &InspectArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
     out.flush().map_err(stdout)
 }
 
-/// Escapes text for XML content as libxml2's writer does (virt-inspector's): `&`, `<`, `>`,
-/// and a carriage return; quotes stay as they are.
-fn esc(s: &str) -> String {
-    esc_with(s, false)
-}
-
-/// Escapes an attribute value: as [`esc`], and `"` too.
+/// Escapes an attribute value: as [`esc`] (a device name holds no tab or newline, which an
+/// attribute would also escape).
 fn esc_attr(s: &str) -> String {
-    esc_with(s, true)
+    esc(s)
 }
 
-fn esc_with(s: &str, attr: bool) -> String {
+/// Escapes text for XML content as libxml2's writer does (virt-inspector's
+/// `xmlEncodeSpecialChars`): `&`, `<`, `>`, `"` and a carriage return; `'` stays.
+fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
+            '"' => out.push_str("&quot;"),
             '\r' => out.push_str("&#13;"),
             // Control characters are not allowed in XML 1.0 at all.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
@@ -266,7 +263,10 @@ mod tests {
 
     #[test]
     fn xml_escapes_guest_strings() {
-        assert_eq!(esc("a<b>&\"c'\u{1b}\r"), "a&lt;b&gt;&amp;\"c'\\x1b&#13;");
+        assert_eq!(
+            esc("a<b>&\"c'\u{1b}\r"),
+            "a&lt;b&gt;&amp;&quot;c'\\x1b&#13;"
+        );
         assert_eq!(esc_attr("/dev/\"x'"), "/dev/&quot;x'");
         let os = OsInfo {
             root: Device::from("/dev/sda2"),
