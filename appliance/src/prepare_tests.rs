@@ -433,6 +433,9 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
         "mkswap" => (&["{tool}", "{img}"], Some(MIB)),
         "cryptsetup" => (&["{tool}", "--version"], None),
         "mdadm" => (&["{tool}", "--version"], None),
+        // Mounting needs /dev/fuse in the appliance: here the binary and its libraries load.
+        "ntfs-3g" => (&["{tool}", "--version"], None),
+        "mkntfs" | "mkfs.ntfs" => (&["{tool}", "-F", "-q", "-f", "{img}"], Some(16 * MIB)),
         _ => return None,
     })
 }
