@@ -26,7 +26,7 @@ pub const DEBIAN_ROOT_SIZE: u64 = 62 << 20;
 pub const DEBIAN_DPKG_STATUS: &str = "Package: base-files\nStatus: install ok installed\nPriority: required\nArchitecture: amd64\nVersion: 12.4+deb12u5\nDescription: Debian base system miscellaneous files\n\n\
 Package: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.2.15-2+b2\nDescription: GNU Bourne Again SHell\n\n\
 Package: oldpkg\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.0-1\n\n\
-Package: vim-tiny\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2:9.0.1378-2\nDescription: Vi IMproved\n";
+Package: vim-tiny\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2:9.0.1378-2\nDescription: Vi IMproved\n\n";
 
 /// A 96 MiB raw disk laid out like a Debian 12 cloud image: GPT, `/dev/sda1` an EFI system
 /// partition (vfat, mounted at /boot/efi), `/dev/sda2` the ext4 root with `extra` files added

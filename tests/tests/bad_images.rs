@@ -160,6 +160,7 @@ fn a_raw_backing_file_is_followed_only_beside_the_image_or_where_allowed() {
     let ran = gw(&[
         "-v",
         "shell",
+        "--ro",
         "--allow-backing",
         s(&host),
         "-a",

@@ -48,13 +48,10 @@ impl Server {
         Ok(())
     }
 
-    /// A stat with `dev` numbered as in libguestfs's appliance (see `Disks::user_dev_t`).
-    fn user_stat(&self, mut s: Stat) -> Stat {
-        s.dev = self.disks.user_dev_t(s.dev);
-        s
-    }
-
-    /// A statns with `st_dev` numbered as in libguestfs's appliance.
+    /// A statns with `st_dev` numbered as in libguestfs's appliance (see
+    /// `Disks::user_dev_t`). Only the guestfish-facing statns family is renumbered: `Stat`
+    /// feeds the FUSE mount, whose node identity is (dev, ino) across stat, readdir and
+    /// handles, and must stay the kernel's own numbers everywhere.
     fn user_statns(&self, mut s: StatNs) -> StatNs {
         s.st_dev = self.disks.user_dev_t(s.st_dev as u64) as i64;
         s
@@ -187,11 +184,11 @@ impl Daemon for Server {
     }
 
     fn stat(&self, _: &mut Call, path: GuestPath) -> io::Result<Stat> {
-        fileops::stat(&path).map(|s| self.user_stat(s))
+        fileops::stat(&path)
     }
 
     fn lstat(&self, _: &mut Call, path: GuestPath) -> io::Result<Stat> {
-        fileops::lstat(&path).map(|s| self.user_stat(s))
+        fileops::lstat(&path)
     }
 
     fn statvfs(&self, _: &mut Call, path: GuestPath) -> io::Result<StatVfs> {

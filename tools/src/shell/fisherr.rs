@@ -68,6 +68,19 @@ fn shown(word: &str) -> String {
 /// The libguestfs error for an operation that failed in the appliance with `errno`.
 /// `message` is our daemon's own text, used where libguestfs's wording follows from it.
 pub fn remote(op: &OpInfo, words: &[String], errno: Errno, message: &str) -> String {
+    let text = libguestfs_words(op, words, errno, message);
+    if errno == Errno::ENOSPC {
+        // guestfish's line stays as it is (scripts grep it); the advice follows on its own.
+        return format!(
+            "{text}\nguestwright: the guest filesystem is full: free space in it (remove files) \
+             or give it more (grow the image with `qemu-img resize`, then its partition and \
+             filesystem), and try again"
+        );
+    }
+    text
+}
+
+fn libguestfs_words(op: &OpInfo, words: &[String], errno: Errno, message: &str) -> String {
     let lg = lg_name(op);
     if message.starts_with("no filesystem is mounted on /") {
         return format!(
