@@ -61,20 +61,7 @@ pub fn coreos_guest(dir: &Path, name: &str) -> PathBuf {
             p.0, p.1
         ));
     }
-    let mut sfdisk = Command::new("sfdisk")
-        .arg("-q")
-        .arg(&img)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("sfdisk");
-    use std::io::Write;
-    sfdisk
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(table.as_bytes())
-        .unwrap();
-    assert!(sfdisk.wait().unwrap().success(), "sfdisk failed");
+    crate::sfdisk(&img, &table);
     run(Command::new("mkfs.vfat")
         .args(["-i", "C0DE0001", "--offset"])
         .arg(PARTS[0].0.to_string())

@@ -47,20 +47,7 @@ pub fn debian_like(dir: &Path, name: &str, extra: &[File<'_>]) -> PathBuf {
         DEBIAN_ROOT_OFFSET / 512,
         DEBIAN_ROOT_SIZE / 512
     );
-    let mut sfdisk = Command::new("sfdisk")
-        .arg("-q")
-        .arg(&img)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("sfdisk");
-    use std::io::Write;
-    sfdisk
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(table.as_bytes())
-        .unwrap();
-    assert!(sfdisk.wait().unwrap().success(), "sfdisk failed");
+    crate::sfdisk(&img, &table);
 
     let fstab = format!(
         "# /etc/fstab: static file system information.\n#\n\

@@ -103,6 +103,25 @@ pub const PART_OFFSET: u64 = 1 << 20;
 /// Size of that partition.
 pub const PART_SIZE: u64 = 62 << 20;
 
+/// Writes the partition table `table` (sfdisk's script format) onto the image `img`.
+pub fn sfdisk(img: &Path, table: &str) {
+    require("sfdisk", "fdisk");
+    let mut child = Command::new("sfdisk")
+        .arg("-q")
+        .arg(img)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("sfdisk");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(table.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "sfdisk failed");
+}
+
 /// A 64 MiB raw disk with a GPT and one ext4 partition (`/dev/sda1`) holding `files`.
 pub fn gpt_ext4(dir: &Path, name: &str, files: &[File<'_>]) -> PathBuf {
     require("sfdisk", "fdisk");

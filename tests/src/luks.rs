@@ -120,20 +120,8 @@ fn disk_with(out: &Path, esp: Option<&Path>, luks: &Path) {
         LUKS_PART_OFFSET / 512,
         part_len / 512
     ));
-    let mut sfdisk = Command::new("sfdisk")
-        .arg("-q")
-        .arg(out)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("sfdisk");
-    use std::io::{Seek, SeekFrom, Write};
-    sfdisk
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(table.as_bytes())
-        .unwrap();
-    assert!(sfdisk.wait().unwrap().success(), "sfdisk failed");
+    crate::sfdisk(out, &table);
+    use std::io::{Seek, SeekFrom};
     let mut dst = std::fs::OpenOptions::new().write(true).open(out).unwrap();
     if let Some(esp) = esp {
         dst.seek(SeekFrom::Start(DEBIAN_ESP_OFFSET)).unwrap();

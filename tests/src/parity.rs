@@ -305,20 +305,7 @@ fn gpt(img: &Path, parts: &[(u64, u64, &str)]) {
             size / 512
         ));
     }
-    let mut sfdisk = Command::new("sfdisk")
-        .arg("-q")
-        .arg(img)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("sfdisk");
-    use std::io::Write;
-    sfdisk
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(table.as_bytes())
-        .unwrap();
-    assert!(sfdisk.wait().unwrap().success(), "sfdisk failed");
+    crate::sfdisk(img, &table);
 }
 
 /// Copies the host image `src` onto appliance device `dev` with `pwrite_device`, 1 MiB at a
@@ -442,20 +429,7 @@ fn md_disk(out: &Path, root: &Path) {
         starts[1] / 512,
         PART / 512
     );
-    let mut sfdisk = Command::new("sfdisk")
-        .arg("-q")
-        .arg(out)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("sfdisk");
-    use std::io::Write;
-    sfdisk
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(table.as_bytes())
-        .unwrap();
-    assert!(sfdisk.wait().unwrap().success(), "sfdisk failed");
+    crate::sfdisk(out, &table);
     {
         let mut h = launch(&[(out, DriveOptions::readwrite())]);
         h.md_create(

@@ -211,20 +211,7 @@ pub fn windows_guest(dir: &Path, name: &str) -> PathBuf {
         RESERVED_SIZE / 512,
         WINDOWS_C_OFFSET / 512,
     );
-    let mut sfdisk = Command::new("sfdisk")
-        .arg("-q")
-        .arg(&img)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("sfdisk");
-    use std::io::Write;
-    sfdisk
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(table.as_bytes())
-        .unwrap();
-    assert!(sfdisk.wait().unwrap().success(), "sfdisk failed");
+    crate::sfdisk(&img, &table);
     for (offset, size, label, serial) in [
         (
             RESERVED_OFFSET,
