@@ -276,6 +276,16 @@ pub fn rpm_bdb(data: &[u8]) {
     }
 }
 
+/// `rpm_ndb`: the input is an NDB `Packages.db` (SUSE). Read as it is, and behind a length
+/// that lies (longer than the bytes there, and cut to a whole number of blocks).
+pub fn rpm_ndb(data: &[u8]) {
+    for len in [data.len() as u64, 2 * data.len() as u64, data.len() as u64 / 16 * 16] {
+        if let Ok(d) = rpmdb::from_ndb(data, len) {
+            rpm_apps_hold(&d.apps);
+        }
+    }
+}
+
 /// `rpm_sqlite`: the input is an `rpmdb.sqlite` (written to a private file, as inspection
 /// copies it). SQLite reads it or refuses it; what is listed holds.
 pub fn rpm_sqlite(data: &[u8]) {

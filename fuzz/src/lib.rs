@@ -30,6 +30,7 @@ pub fn body(name: &str) -> Option<fn(&[u8])> {
         "dpkg_status" => guest::dpkg_status,
         "rpm_header" => guest::rpm_header,
         "rpm_bdb" => guest::rpm_bdb,
+        "rpm_ndb" => guest::rpm_ndb,
         "rpm_sqlite" => guest::rpm_sqlite,
         "apk_installed" => guest::apk_installed,
         "passwd" => guest::passwd,

@@ -1,7 +1,7 @@
 //! Small guests for comparing `guestwright inspect` with virt-inspector 1.48, one per kind
 //! of release file, package database and disk layout inspection must read. Each is our own
 //! recipe (libguestfs's phony guests show which files inspection reads), built with fixed
-//! UUIDs so that the answers recorded once by `scripts/record-inspect` hold for every
+//! UUIDs so that the answers recorded once by `scripts/record-inspector` hold for every
 //! rebuild, and cached under `~/.cache/guestwright-tests` keyed by this file.
 
 use crate::luks::cached;
@@ -30,6 +30,11 @@ pub const PARITY_GUESTS: &[&str] = &[
     "fedora38",
     "alpine",
 ];
+
+/// The guests built by their own recipes (tests/src/windows.rs, tests/src/coreos.rs) and
+/// compared by tests/tests/inspect_windows.rs; their answers are in tests/inspect/expected
+/// too, recorded by the same script.
+pub const INSPECTOR_GUESTS: &[&str] = &["windows", "coreos"];
 
 /// Guests inspected with `--no-applications`: the rpm guests built without an rpm database,
 /// on which virt-inspector 1.48 fails outright (`internal_list_rpm_applications:
@@ -454,5 +459,79 @@ fn md_disk(out: &Path, root: &Path) {
     let data_size = le64(sb + 80) * 512 / 4096 * 4096;
     for start in starts {
         ext4_at(out, root, start + data_offset, data_size);
+    }
+}
+
+/// The element structure of inspector XML: one line per element in document order, its
+/// name indented two spaces per level of nesting (no attributes, no text). Two answers with
+/// equal structures have the same elements in the same order and nesting.
+pub fn xml_structure(xml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut rest = xml;
+    while let Some(lt) = rest.find('<') {
+        let gt = rest[lt..].find('>').expect("unterminated tag") + lt;
+        let tag = &rest[lt + 1..gt];
+        rest = &rest[gt + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        if tag.starts_with('/') {
+            depth = depth.checked_sub(1).expect("a close tag with nothing open");
+            continue;
+        }
+        let name = tag
+            .trim_end_matches('/')
+            .split_whitespace()
+            .next()
+            .expect("an element name");
+        out.push(format!("{}{name}", "  ".repeat(depth)));
+        if !tag.ends_with('/') {
+            depth += 1;
+        }
+    }
+    assert_eq!(depth, 0, "unclosed elements");
+    out
+}
+
+/// `None` when `ours` has the structure of `theirs`; otherwise where they part, with the
+/// elements around it from both.
+pub fn structure_difference(theirs: &str, ours: &str) -> Option<String> {
+    let (t, o) = (xml_structure(theirs), xml_structure(ours));
+    if t == o {
+        return None;
+    }
+    let at = t.iter().zip(&o).take_while(|(a, b)| a == b).count();
+    let around = |v: &[String]| v[at.saturating_sub(3)..(at + 4).min(v.len())].join("\n");
+    Some(format!(
+        "the element structure differs at element {at}:\nvirt-inspector:\n{}\nguestwright:\n{}",
+        around(&t),
+        around(&o)
+    ))
+}
+
+#[cfg(test)]
+mod structure_tests {
+    use super::*;
+
+    #[test]
+    fn structure_sees_names_order_and_nesting() {
+        let a =
+            "<?xml version=\"1.0\"?>\n<a>\n  <b x=\"1\">t</b>\n  <c/>\n  <d><e>1</e></d>\n</a>\n";
+        assert_eq!(xml_structure(a), ["a", "  b", "  c", "  d", "    e"]);
+        assert_eq!(structure_difference(a, a), None);
+        // Another order, another nesting, a missing element: each is a difference.
+        for b in [
+            "<a><c/><b>t</b><d><e>1</e></d></a>",
+            "<a><b>t</b><c/><d/><e>1</e></a>",
+            "<a><b>t</b><d><e>1</e></d></a>",
+        ] {
+            assert!(structure_difference(a, b).is_some(), "{b}");
+        }
+        // Text and attributes are not structure.
+        assert_eq!(
+            structure_difference(a, "<a><b>u</b><c></c><d><e>2</e></d></a>"),
+            None
+        );
     }
 }

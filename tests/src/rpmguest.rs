@@ -168,20 +168,7 @@ pub fn install_rpmdb(root: &Path, bdb: bool) {
 fn sqlite_to_bdb(db: &Path) {
     require("db_load", "db-util");
     let sqlite = db.join("rpmdb.sqlite");
-    let rows: Vec<(u32, Vec<u8>)> = {
-        let conn = rusqlite::Connection::open_with_flags(
-            &sqlite,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        let mut stmt = conn
-            .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let rows = sqlite_blobs(db);
     let next = rows.last().map_or(1, |r| r.0 + 1);
     let mut text = String::new();
     let mut pair = |key: u32, value: &[u8]| {
@@ -224,4 +211,90 @@ pub fn db_load(file: &Path, text: &str, settings: &[&str]) {
         .write_all(text.as_bytes())
         .unwrap();
     assert!(child.wait().unwrap().success(), "db_load failed");
+}
+
+/// An NDB `Packages.db` (rpm's `_db_backend ndb`, SUSE) holding `blobs` (package number,
+/// header blob), written from the format's description (rpm's `lib/backend/ndb/rpmpkg.c`)
+/// because Debian's rpm is built without that backend. As rpm leaves a file after
+/// installs and erases: a 32-byte header, `slot_pages` pages of slots in which the first
+/// slot is free (an erased package), the used slots in the order given, and the blobs laid
+/// out in the reverse of that order after a free gap of one block, so that file order (which
+/// rpm lists in) is not slot order.
+pub fn ndb_file(blobs: &[(u32, Vec<u8>)], slot_pages: u32) -> Vec<u8> {
+    fn le(out: &mut Vec<u8>, words: &[u32]) {
+        for w in words {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    fn adler(data: &[u8]) -> u32 {
+        let (mut a, mut b) = (1u64, 0u64);
+        for &x in data {
+            a = (a + u64::from(x)) % 65521;
+            b = (b + a) % 65521;
+        }
+        ((b << 16) | a) as u32
+    }
+    let area = slot_pages as usize * 4096;
+    assert!(
+        area >= 32 + 16 * (blobs.len() + 1),
+        "too many packages for the slot area"
+    );
+    let next = blobs.iter().map(|b| b.0).max().unwrap_or(0) + 1;
+    let mut out = Vec::new();
+    le(
+        &mut out,
+        &[u32::from_le_bytes(*b"RpmP"), 0, 7, slot_pages, next],
+    );
+    out.resize(32, 0);
+    // The blobs, back to front, after a free block.
+    let mut data = vec![0u8; 16];
+    let mut placed = vec![(0u32, 0u32); blobs.len()];
+    for (i, (pkg, blob)) in blobs.iter().enumerate().rev() {
+        let start = area + data.len();
+        let mut b = Vec::new();
+        le(
+            &mut b,
+            &[u32::from_le_bytes(*b"BlbS"), *pkg, 7, blob.len() as u32],
+        );
+        b.extend_from_slice(blob);
+        while (b.len() + 12) % 16 != 0 {
+            b.push(0);
+        }
+        let sum = adler(&b);
+        le(
+            &mut b,
+            &[sum, blob.len() as u32, u32::from_le_bytes(*b"BlbE")],
+        );
+        placed[i] = ((start / 16) as u32, (b.len() / 16) as u32);
+        data.extend_from_slice(&b);
+    }
+    // A free slot, then the used ones, then free ones to the end of the area.
+    le(&mut out, &[u32::from_le_bytes(*b"Slot"), 0, 0, 0]);
+    for ((pkg, _), (off, count)) in blobs.iter().zip(&placed) {
+        le(
+            &mut out,
+            &[u32::from_le_bytes(*b"Slot"), *pkg, *off, *count],
+        );
+    }
+    while out.len() < area {
+        le(&mut out, &[u32::from_le_bytes(*b"Slot"), 0, 0, 0]);
+    }
+    out.extend_from_slice(&data);
+    out
+}
+
+/// The (header number, blob) rows of the SQLite database `db/rpmdb.sqlite`, by number.
+pub fn sqlite_blobs(db: &Path) -> Vec<(u32, Vec<u8>)> {
+    let conn = rusqlite::Connection::open_with_flags(
+        db.join("rpmdb.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }

@@ -163,6 +163,98 @@ fn a_bare_filesystem_without_a_partition_table() {
     assert_eq!(mounted, ["/=/dev/sda"]);
 }
 
+/// A bare ext4 filesystem image of `tree`, 16 MiB.
+fn ext4_of(dir: &Path, name: &str, tree: &Path) -> std::path::PathBuf {
+    let img = dir.join(name);
+    run(std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(tree)
+        .arg(&img)
+        .arg("16M"));
+    img
+}
+
+/// Which filesystems are Linux roots, in the merged-/usr layouts. libguestfs 1.48
+/// (daemon/inspect_fs.ml) takes a root with /etc, /bin as a directory or a link to
+/// `usr/bin`, and /etc/fstab or /etc/hosts. guestwright also takes one with /usr/bin and no
+/// /bin at all (README: deliberate difference); /etc alone, or programs without /etc, are
+/// not roots.
+#[test]
+fn merged_usr_roots_with_no_bin_or_a_dangling_bin_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let os_release = "ID=fedora\nVERSION_ID=40\nNAME=Fedora\nPRETTY_NAME=\"Fedora Linux 40\"\n";
+    let sh = std::fs::read("/bin/sh").unwrap();
+    // sda: /usr/bin with a real ELF sh, no /bin at all.
+    let a = make_tree(
+        &dir.path().join("a"),
+        &[
+            file("/etc/os-release", os_release),
+            file("/etc/hostname", "no-bin\n"),
+            File {
+                path: "/usr/bin/sh",
+                content: &sh,
+                mode: 0o755,
+            },
+        ],
+    );
+    // sdb: /bin -> usr/bin, and /usr on no filesystem the disks hold (fstab names none).
+    let b = make_tree(
+        &dir.path().join("b"),
+        &[
+            file("/etc/os-release", os_release),
+            file("/etc/hostname", "dangling\n"),
+            file("/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n"),
+        ],
+    );
+    std::os::unix::fs::symlink("usr/bin", b.join("bin")).unwrap();
+    // sdc: /etc but no programs anywhere (a backup of /etc); sdd: programs, no /etc.
+    let c = make_tree(
+        &dir.path().join("c"),
+        &[file("/etc/os-release", os_release), file("/etc/fstab", "")],
+    );
+    let d = make_tree(
+        &dir.path().join("d"),
+        &[
+            File {
+                path: "/bin/sh",
+                content: &sh,
+                mode: 0o755,
+            },
+            file("/usr/bin/.keep", ""),
+        ],
+    );
+    let imgs: Vec<_> = [("a", &a), ("b", &b), ("c", &c), ("d", &d)]
+        .iter()
+        .map(|(n, t)| ext4_of(dir.path(), &format!("{n}.img"), t))
+        .collect();
+    let drives: Vec<_> = imgs
+        .iter()
+        .map(|i| (i.as_path(), DriveOptions::readonly()))
+        .collect();
+    let h = launch(&drives);
+    let found = inspect::inspect(&h).check("inspect");
+    let got: Vec<(&str, &str, &str, &str)> = found
+        .iter()
+        .map(|o| {
+            (
+                o.root.as_str(),
+                o.distro.as_str(),
+                o.hostname.as_str(),
+                o.arch.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/dev/sda", "fedora", "no-bin", std::env::consts::ARCH),
+            ("/dev/sdb", "fedora", "dangling", "unknown"),
+        ],
+        "only the two merged-/usr roots are operating systems"
+    );
+    assert!(h.mounts().check("mounts").is_empty());
+}
+
 #[test]
 fn missing_empty_huge_and_special_files_are_tolerated() {
     let dir = tempfile::tempdir().unwrap();

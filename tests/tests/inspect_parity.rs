@@ -1,8 +1,10 @@
 //! `guestwright inspect --xml` against what virt-inspector 1.48 said about the same guests
-//! (`tests/inspect/expected/NAME.xml`, recorded by `scripts/record-inspect`), field by
+//! (`tests/inspect/expected/NAME.xml`, recorded by `scripts/record-inspector`), field by
 //! field. A field that differs on purpose or is not done yet is listed with its reason in
 //! `tests/inspect/known-differences.txt`; the test fails on any other difference, and on a
 //! listed one that no longer differs. Every guest's count of identical fields is printed.
+//! The element structure (names, order, nesting) must be virt-inspector's exactly; the
+//! recording script checks guestwright's XML against virt-inspector's RELAX NG schema.
 
 use guestwright_tests::*;
 use std::path::Path;
@@ -140,9 +142,12 @@ fn inspection_matches_virt_inspector_field_by_field() {
         let images = parity_guest(dir.path(), name);
         let expected = std::fs::read_to_string(root.join("expected").join(format!("{name}.xml")))
             .unwrap_or_else(|e| {
-                panic!("{name}: no recorded answer ({e}): run scripts/record-inspect {name}")
+                panic!("{name}: no recorded answer ({e}): run scripts/record-inspector {name}")
             });
         let (ours, stderr) = inspect_xml(&images, &parity_options(name));
+        if let Some(d) = structure_difference(&expected, &ours) {
+            problems.push(format!("{name}: {d}"));
+        }
         let want = fields(&luks_uuids_named(&expected));
         let got = fields(&luks_uuids_named(&ours));
         let mut paths: Vec<&String> = want.iter().chain(&got).map(|(p, _)| p).collect();

@@ -1,6 +1,6 @@
 //! Windows and CoreOS guests built by the tests themselves (tests/src/windows.rs,
 //! tests/src/coreos.rs), compared field by field with what virt-inspector 1.48 printed for
-//! the same images (tests/inspector/expected/*.xml, recorded by `scripts/record-inspector`);
+//! the same images (tests/inspect/expected/*.xml, recorded by `scripts/record-inspector`);
 //! and NTFS through the appliance: the Windows guest is filled through guestwright, read
 //! back byte for byte, and checked clean by ntfs-3g's own ntfsfix.
 
@@ -70,7 +70,7 @@ const NOT_YET: &[(&str, &str)] = &[];
 
 fn expected(guest: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("inspector/expected")
+        .join("inspect/expected")
         .join(format!("{guest}.xml"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
@@ -89,7 +89,11 @@ fn compare_with_virt_inspector(img: &Path, guest: &str) {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "inspect failed: {stderr}");
-    let ours = fields(&String::from_utf8_lossy(&out.stdout));
+    let xml = String::from_utf8_lossy(&out.stdout);
+    if let Some(d) = structure_difference(&expected(guest), &xml) {
+        panic!("{guest}: {d}");
+    }
+    let ours = fields(&xml);
     let theirs = fields(&expected(guest));
     let missing: Vec<_> = theirs
         .difference(&ours)

@@ -1,11 +1,12 @@
 //! The rpm database readers against the real tools, without a VM: databases written by
 //! Debian's `rpm` (SQLite) and Berkeley DB's `db_load` (hash files of every page size and
 //! both byte orders), read back by guestwright and compared with what `rpm -qa` and the
-//! loaded pairs say.
+//! loaded pairs say. Debian's rpm has no NDB backend, so SUSE's `Packages.db` is written by
+//! the test helper from the format's description, holding the blobs rpm wrote to SQLite.
 
 use guestwright::inspect::packages::Application;
 use guestwright::inspect::rpmdb::{self, bdb};
-use guestwright_tests::rpmguest::{db_load, install_rpmdb};
+use guestwright_tests::rpmguest::{db_load, install_rpmdb, ndb_file, sqlite_blobs};
 use guestwright_tests::{require, run};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -78,6 +79,74 @@ fn sqlite_and_berkeley_db_read_as_rpm_reads_them() {
         let tz = want.iter().find(|a| a.name == "tzdata").unwrap();
         assert_eq!((tz.url.as_str(), tz.epoch), ("(none)", 0));
     }
+}
+
+#[test]
+fn ndb_packages_db_reads_as_rpm_reads_the_same_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    install_rpmdb(dir.path(), false);
+    let db = dir.path().join("var/lib/rpm");
+    let want = rpm_says(&db);
+    assert_eq!(want.len(), 6, "the six test packages");
+    let rows = sqlite_blobs(&db);
+    for slot_pages in [1, 3] {
+        let file = ndb_file(&rows, slot_pages);
+        let d = rpmdb::from_ndb(&file[..], file.len() as u64).unwrap();
+        assert!(d.damaged.is_empty(), "{:?}", d.damaged);
+        let mut ours = d.apps.clone();
+        ours.sort_by(|a, b| a.name.cmp(&b.name).then(a.version.cmp(&b.version)));
+        assert_eq!(ours, want, "slot pages: {slot_pages}");
+        // rpm lists NDB packages in file order, which the helper made the reverse of the
+        // header numbers; virt-inspector reverses that and sorts by name, stably.
+        let kernels: Vec<&str> = d
+            .apps
+            .iter()
+            .filter(|a| a.name == "kernel-core")
+            .map(|a| a.version.as_str())
+            .collect();
+        assert_eq!(kernels, ["6.5.6", "6.5.7"]);
+    }
+
+    // Through a file on disk, as inspection reads its copy.
+    let file = ndb_file(&rows, 1);
+    let path = dir.path().join("Packages.db");
+    std::fs::write(&path, &file).unwrap();
+    let f = std::fs::File::open(&path).unwrap();
+    assert_eq!(
+        rpmdb::from_ndb(&f, file.len() as u64).unwrap().apps.len(),
+        6
+    );
+
+    // One blob's bytes flipped: that package is named as damaged, the others are listed.
+    let mut bad = file.clone();
+    let last = bad.len() - 40;
+    bad[last] ^= 0xff;
+    let d = rpmdb::from_ndb(&bad[..], bad.len() as u64).unwrap();
+    assert_eq!(d.apps.len(), 5);
+    assert_eq!(d.damaged.len(), 1);
+    assert_eq!(
+        d.damaged[0].1.to_string(),
+        "its frame in the database is damaged: the blob's checksum does not match"
+    );
+
+    // Cut short: the slots point past the end, an error that says so, never a partial list.
+    let cut = &file[..file.len() - 16];
+    let e = rpmdb::from_ndb(cut, cut.len() as u64).unwrap_err();
+    assert!(e.to_string().contains("outside the blob area"), "{e}");
+    // A damaged slot area is an error for the whole file, as in rpm.
+    let mut bad = file.clone();
+    bad[48..52].copy_from_slice(b"XXXX");
+    let e = rpmdb::from_ndb(&bad[..], bad.len() as u64).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "slot 3: no slot magic: the slot area is damaged"
+    );
+    // Not an NDB file.
+    let e = rpmdb::from_ndb(&[0u8; 4096][..], 4096).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "not an rpm NDB package file (magic 0x00000000, want \"RpmP\")"
+    );
 }
 
 #[test]

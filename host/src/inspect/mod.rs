@@ -284,13 +284,29 @@ fn inspect_mounted(
     disks: usize,
 ) -> Result<Option<OsInfo>> {
     let is_windows = exists(h, "/Windows/System32")?;
-    let mut is_linux = exists(h, "/etc")? && (exists(h, "/usr/bin")? || exists(h, "/bin")?);
-    // A root whose programs are on a separate /usr (merged /usr, CoreOS) is only an OS
+    // A Linux root: /etc, and programs in /bin or /usr/bin (following links: merged-/usr
+    // layouts have /bin -> usr/bin, or no /bin at all). virt-inspector 1.48 asks for /bin
+    // as a directory or a link to usr/bin, plus /etc/fstab or /etc/hosts; a root with
+    // only /usr/bin, or without both files, is one OS here and none there (README).
+    let has_etc = separate_usr::is_dir(h, "/etc")?;
+    let has_programs =
+        |h: &Handle| -> Result<bool> { Ok(exists(h, "/usr/bin")? || exists(h, "/bin")?) };
+    let mut is_linux = has_etc && has_programs(h)?;
+    // A root whose programs are on a separate /usr (merged /usr, CoreOS) is only complete
     // once that is mounted too.
     let mut usr = None;
-    if !is_linux && !is_windows && exists(h, "/etc")? {
+    if !is_linux && !is_windows && has_etc {
         usr = separate_usr::mount_usr(h, root, filesystems, disks)?;
-        is_linux = usr.is_some() && (exists(h, "/usr/bin")? || exists(h, "/bin")?);
+        is_linux = usr.is_some() && has_programs(h)?;
+        if !is_linux && separate_usr::bin_links_to_usr(h)? {
+            // /bin -> usr/bin with no /usr to be found (mounted by the initramfs from the
+            // kernel's command line, say): still a Linux root, as virt-inspector says.
+            log::warn!(
+                "{root}: /bin links to /usr/bin, but no filesystem on the disks holds /usr: \
+                 the OS's programs (architecture) cannot be examined"
+            );
+            is_linux = true;
+        }
     }
     let coreos = is_linux && separate_usr::is_coreos_root(h)?;
     if !is_linux && !is_windows {

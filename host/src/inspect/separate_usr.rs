@@ -78,9 +78,19 @@ fn mount_ro(h: &Handle, device: &Device) -> Result<bool> {
     }
 }
 
-fn is_dir(h: &Handle, path: &str) -> Result<bool> {
+/// Whether `path` is a directory (following links); an unreadable path is not.
+pub(super) fn is_dir(h: &Handle, path: &str) -> Result<bool> {
     match h.is_dir(GuestPath::from(path), None) {
         Ok(b) => Ok(b),
+        Err(e) if e.errno().is_some() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `/bin` is a link to `usr/bin` (or `/usr/bin`): a merged-/usr root.
+pub fn bin_links_to_usr(h: &Handle) -> Result<bool> {
+    match h.readlink(GuestPath::from("/bin")) {
+        Ok(t) => Ok(matches!(t.as_bytes(), b"usr/bin" | b"/usr/bin")),
         Err(e) if e.errno().is_some() => Ok(false),
         Err(e) => Err(e),
     }

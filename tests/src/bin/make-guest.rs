@@ -1,18 +1,25 @@
-//! Builds one of the test guests at a path, for recording what virt-inspector says about it
-//! (`scripts/record-inspector`): `make-guest windows|coreos OUT.img`. `make-guest hives DIR`
+//! Builds one of the test guests at a path, to try tools on it by hand: `make-guest
+//! windows|coreos OUT.img` (`scripts/record-inspector` builds them with the other parity
+//! guests). `make-guest hives DIR`
 //! writes the test guest's registry hives (and a larger one) as seeds for the `hive` fuzz
-//! target (`fuzz/seeds/hive`).
+//! target (`fuzz/seeds/hive`). `make-guest ndb-seeds DIR` writes NDB `Packages.db` files of
+//! the rpm test packages as seeds for the `rpm_ndb` fuzz target (`fuzz/seeds/rpm_ndb`).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [kind, out] = args.as_slice() else {
-        eprintln!("usage: make-guest windows|coreos OUT.img | make-guest hives DIR");
+        eprintln!(
+            "usage: make-guest windows|coreos OUT.img | make-guest hives DIR | make-guest ndb-seeds DIR"
+        );
         return ExitCode::from(2);
     };
     if kind == "hives" {
         return hives(std::path::Path::new(out));
+    }
+    if kind == "ndb-seeds" {
+        return ndb_seeds(std::path::Path::new(out));
     }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let img = match kind.as_str() {
@@ -74,6 +81,29 @@ fn hives(dir: &std::path::Path) -> ExitCode {
             dir.join("empty").display()
         );
         return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// The `rpm_ndb` seeds: the six rpm test packages in one and three slot pages, and one
+/// package alone.
+fn ndb_seeds(dir: &std::path::Path) -> ExitCode {
+    use guestwright_tests::rpmguest::{install_rpmdb, ndb_file, sqlite_blobs};
+    let root = tempfile::tempdir().expect("a temporary directory");
+    install_rpmdb(root.path(), false);
+    let rows = sqlite_blobs(&root.path().join("var/lib/rpm"));
+    let seeds = [
+        ("six-packages", ndb_file(&rows, 1)),
+        ("six-packages-3-slot-pages", ndb_file(&rows, 3)),
+        ("one-package", ndb_file(&rows[..1], 1)),
+    ];
+    for (name, bytes) in seeds {
+        if let Err(e) =
+            std::fs::create_dir_all(dir).and_then(|()| std::fs::write(dir.join(name), bytes))
+        {
+            eprintln!("make-guest: cannot write {}: {e}", dir.join(name).display());
+            return ExitCode::FAILURE;
+        }
     }
     ExitCode::SUCCESS
 }

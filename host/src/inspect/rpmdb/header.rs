@@ -58,6 +58,10 @@ pub enum HeaderError {
         count: u32,
         data: u32,
     },
+    /// The database's own frame around the header is damaged (NDB's blob head, trailer
+    /// or checksum), so the header is not read at all.
+    #[error("its frame in the database is damaged: {0}")]
+    Frame(String),
 }
 
 /// One index entry.

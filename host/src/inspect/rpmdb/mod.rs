@@ -1,5 +1,6 @@
 //! The rpm database, read on the host from a copy of the guest's files: the SQLite
-//! `rpmdb.sqlite` of current releases and the Berkeley DB `Packages` hash of older ones.
+//! `rpmdb.sqlite` of current releases, the NDB `Packages.db` of SUSE and the Berkeley DB
+//! `Packages` hash of older ones.
 //! Inspection never runs the guest's `rpm` (a guest binary is untrusted, may be of another
 //! architecture, and may not run in the appliance at all).
 //!
@@ -7,6 +8,7 @@
 
 pub mod bdb;
 pub mod header;
+pub mod ndb;
 pub mod sqlite;
 
 use super::packages::Application;
@@ -15,6 +17,7 @@ use crate::handle::Handle;
 pub use bdb::{BdbError, ReadAt};
 use guestwright_protocol::{Client, GuestPath};
 pub use header::HeaderError;
+pub use ndb::NdbError;
 pub use sqlite::SqliteError;
 use std::io::Write;
 
@@ -70,6 +73,19 @@ pub fn from_bdb<R: ReadAt + ?Sized>(src: &R, len: u64) -> std::result::Result<De
             out.add(i64::from(n), &data);
         }
     })?;
+    Ok(out.sort())
+}
+
+/// The packages of an NDB `Packages.db` of `len` bytes. A blob whose frame is damaged is
+/// listed with the damaged headers.
+pub fn from_ndb<R: ReadAt + ?Sized>(src: &R, len: u64) -> std::result::Result<Decoded, NdbError> {
+    let mut out = Decoded::default();
+    for (pkg, blob) in ndb::blobs(src, len)? {
+        match blob {
+            Ok(blob) => out.add(i64::from(pkg), &blob),
+            Err(why) => out.damaged.push((i64::from(pkg), HeaderError::Frame(why))),
+        }
+    }
     Ok(out.sort())
 }
 
@@ -156,10 +172,16 @@ pub fn applications(h: &Handle) -> Result<Vec<Application>> {
         }
         let ndb = format!("{dir}/Packages.db");
         if is_file(h, &ndb)? {
-            log::warn!(
-                "{ndb} is an rpm NDB database (SUSE), which guestwright cannot read yet: packages not listed"
-            );
-            return Ok(Vec::new());
+            let copy = tmp.path().join("Packages.db");
+            if !copy_out(h, &ndb, &copy)? {
+                return Ok(Vec::new());
+            }
+            let file = std::fs::File::open(&copy).map_err(|source| Error::HostIo {
+                path: copy.clone(),
+                source,
+            })?;
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            return Ok(report(&ndb, from_ndb(&file, len)));
         }
         let packages = format!("{dir}/Packages");
         if is_file(h, &packages)? {
