@@ -87,7 +87,7 @@ pub fn blobs<R: ReadAt + ?Sized>(src: &R, len: u64) -> Result<Vec<Blob>, NdbErro
     if word(&head, 4) != 0 {
         return Err(NdbError::Version(word(&head, 4)));
     }
-    if len % BLOCK != 0 {
+    if !len.is_multiple_of(BLOCK) {
         return Err(layout(&format!(
             "the file is {len} bytes, not a whole number of {BLOCK}-byte blocks"
         )));
