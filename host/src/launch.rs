@@ -28,6 +28,9 @@ pub struct LaunchConfig {
     pub verbose: bool,
     /// Appliance memory.
     pub memory_mib: u32,
+    /// Virtual CPUs of the appliance (`--smp`): more help only guest programs that run in
+    /// parallel (`--run`, `--install`); the appliance itself needs one.
+    pub smp: u32,
     /// Give the appliance a network.
     pub network: bool,
     /// Where the kernel and cache are.
@@ -56,6 +59,7 @@ impl Default for LaunchConfig {
             accel: AccelChoice::Auto,
             verbose: false,
             memory_mib: 512,
+            smp: 1,
             network: false,
             appliance: guestwright_appliance::Config::default(),
             qemu: None,
@@ -70,7 +74,7 @@ impl Default for LaunchConfig {
 
 /// Appliance memory accepted from `GUESTWRIGHT_MEMORY`, in MiB: below the minimum the
 /// daemon and the guest's page cache do not fit; above the maximum QEMU refuses.
-const MEMORY_MIB: std::ops::RangeInclusive<u32> = 128..=1 << 20;
+pub const MEMORY_MIB: std::ops::RangeInclusive<u32> = 128..=1 << 20;
 
 /// A `GUESTWRIGHT_*` environment variable holds a value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -554,6 +558,7 @@ fn boot(
         kernel: appliance.kernel.clone(),
         initrd: appliance.initrd.clone(),
         memory_mib: config.memory_mib,
+        smp: config.smp.max(1),
         channel_socket: socket.clone(),
         drives: blockdevs,
         fdsets: passed.iter().map(|(f, _)| f.as_raw_fd()).collect(),

@@ -96,6 +96,21 @@ fn host_fixtures(dir: &Path) -> PathBuf {
         "echo from-script > /root/script.txt\necho script-out\n",
     )
     .unwrap();
+    // A subscription-manager that records its arguments, and a disk for --attach whose first
+    // line the guest's commands look for.
+    std::fs::write(
+        host.join("subscription-manager"),
+        "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\"; done >> /root/sm.log\necho >> /root/sm.log\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        host.join("subscription-manager"),
+        PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut attach = b"guestwright-attached\n".to_vec();
+    attach.resize(1 << 20, 0);
+    std::fs::write(host.join("attach.img"), attach).unwrap();
     std::fs::write(
         host.join("commands"),
         "# comments and blank lines are skipped\n\

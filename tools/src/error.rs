@@ -34,6 +34,9 @@ pub enum CliError {
     /// copy-in or copy-out failed.
     #[error(transparent)]
     Copy(#[from] guestwright::copy::CopyError),
+    /// Finding a libvirt guest's disks (`-d`) failed.
+    #[error("{0}")]
+    Libvirt(String),
     /// Writing our own output failed.
     #[error("cannot write to standard output")]
     Stdout(#[source] io::Error),

@@ -5,6 +5,7 @@ mod error;
 mod format;
 mod fuse;
 mod keys;
+mod libvirt;
 mod logger;
 mod options;
 mod progress;
@@ -13,7 +14,7 @@ mod shell;
 mod signals;
 mod sys;
 
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Edit and inspect virtual-machine disk images without root and without booting them.
@@ -62,7 +63,7 @@ enum Command {
     Umount(fuse::UmountArgs),
 }
 
-fn run(cli: &Cli) -> error::Result {
+fn run(cli: &Cli, attach: &cmd::customize::AttachIndices) -> error::Result {
     let verbose = cli.verbose > 0;
     match &cli.command {
         Command::Cat(a) => cmd::cat::run(a, &cli.appliance, verbose),
@@ -76,7 +77,7 @@ fn run(cli: &Cli) -> error::Result {
         Command::Inspect(a) => cmd::inspect::run(a, &cli.appliance, verbose),
         Command::Filesystems(a) => cmd::filesystems::run(a, &cli.appliance, verbose),
         Command::Df(a) => cmd::df::run(a, &cli.appliance, verbose),
-        Command::Customize(a) => cmd::customize::run(a, &cli.appliance, verbose),
+        Command::Customize(a) => cmd::customize::run(a, attach, &cli.appliance, verbose),
         Command::Sysprep(a) => cmd::sysprep::run(a, &cli.appliance, verbose),
         Command::Clone(a) => cmd::clone::run(a, &cli.appliance, verbose),
         // Run from `main`: these report their own errors and have their own exit codes.
@@ -85,7 +86,13 @@ fn run(cli: &Cli) -> error::Result {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Where --attach-format stands among the --attach options matters.
+    let attach = matches
+        .subcommand_matches("customize")
+        .map(cmd::customize::AttachIndices::from_matches)
+        .unwrap_or_default();
     cli.appliance.keys.scrub_command_line();
     logger::init(cli.verbose);
     match &cli.command {
@@ -94,7 +101,7 @@ fn main() -> ExitCode {
         Command::Umount(a) => return fuse::umount(a),
         _ => signals::install(),
     }
-    let result = run(&cli);
+    let result = run(&cli, &attach);
     // Stopped by a signal: whatever the command made of its cancelled call, one line.
     if let Some(sig) = signals::received() {
         return signals::report(sig);

@@ -34,8 +34,11 @@ pub struct Context<'a> {
     pub today: u64,
     /// Passwords made by `random` selectors.
     pub generated: Vec<(String, Secret)>,
-    /// How new password hashes are made (the last `--password-crypto` of the run).
-    pub crypto: Crypto,
+    /// How new password hashes are made (the last `--password-crypto` of the run); when not
+    /// given, the guest's /etc/login.defs decides.
+    pub crypto: Option<Crypto>,
+    /// The last `--sm-credentials` of the run.
+    pub sm_credentials: Option<super::ops::SmCredentials>,
     /// The appliance has a network (for the hint when a package command fails).
     pub network: bool,
     /// Firstboot scripts installed so far in this run (they are numbered from 1).
@@ -56,8 +59,16 @@ pub fn run<R: Rng>(
             let old = g.read("/etc/shadow")?.ok_or_else(|| {
                 CustomizeError::Refused("the guest has no /etc/shadow: cannot set passwords".into())
             })?;
+            let crypto = match cx.crypto {
+                Some(c) => c,
+                // As the guest's own passwd would hash it.
+                None => g
+                    .read("/etc/login.defs")?
+                    .and_then(|t| Crypto::from_login_defs(&t))
+                    .unwrap_or_default(),
+            };
             let selector = &crate::edit::password::PasswordSelector {
-                crypto: cx.crypto,
+                crypto,
                 ..selector.clone()
             };
             let change = shadow::set_user_password(&old, user, selector, None, cx.today, rng)
@@ -118,7 +129,21 @@ pub fn run<R: Rng>(
         Operation::Truncate(p) => files::truncate(g, p),
         Operation::TruncateRecursive(p) => files::truncate_recursive(g, p),
         // Read before the run (see `run_plan`): it applies to every password.
-        Operation::PasswordCrypto(_) => Ok(()),
+        Operation::PasswordCrypto(_)
+        | Operation::SelinuxRelabel
+        | Operation::NoLogfile
+        | Operation::SmCredentials(_) => Ok(()),
+        Operation::SmRegister
+        | Operation::SmAttach(_)
+        | Operation::SmRemove
+        | Operation::SmUnregister => {
+            let (cmd, display) = op.sm_command(cx.sm_credentials.as_ref()).ok_or_else(|| {
+                CustomizeError::Refused(
+                    "subscription-manager credentials required for --sm-register".into(),
+                )
+            })?;
+            run_in_guest(g, cx, &display, &cmd, step, true)
+        }
         Operation::Delete(p) => {
             g.delete_glob(p)?;
             Ok(())
@@ -474,6 +499,19 @@ fn firstboot(
     let edits = firstboot::firstboot_edits(&init, cx.firstboot_count, name, content)
         .map_err(|e| CustomizeError::Refused(e.to_string()))?;
     g.apply(&edits)
+}
+
+/// `--no-logfile`: scrubs the log of the commands run in the guest, if there is one (and
+/// deletes it when scrubbing fails), as virt-customize does at the end of a run.
+pub fn scrub_logfile(g: &mut Guest<'_>) -> Result<(), CustomizeError> {
+    let log = logfile(g)?;
+    if g.lstat(log)?.is_none() {
+        return Ok(());
+    }
+    if files::scrub(g, log).is_err() {
+        g.delete(log)?;
+    }
+    Ok(())
 }
 
 /// Where virt-customize sends the output of what it runs in the guest, which stays there.

@@ -207,8 +207,52 @@ impl Plan {
                     | Operation::Install(_)
                     | Operation::Update
                     | Operation::Uninstall(_)
+                    | Operation::SmRegister
+                    | Operation::SmAttach(_)
+                    | Operation::SmRemove
+                    | Operation::SmUnregister
             )
         })
+    }
+
+    /// Refuses a plan that cannot run, before anything starts: `--sm-register` needs
+    /// `--sm-credentials` (anywhere on the command line).
+    pub fn check(&self) -> Result<(), CustomizeError> {
+        let register = self
+            .operations
+            .iter()
+            .any(|o| matches!(o, Operation::SmRegister));
+        if register && self.sm_credentials().is_none() {
+            return Err(CustomizeError::InvalidArgument {
+                op: "sm-register".into(),
+                reason: "subscription-manager credentials are required: add \
+                         --sm-credentials USER:password:PASSWORD (or USER:file:FILE)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The last `--sm-credentials` of the plan.
+    pub fn sm_credentials(&self) -> Option<&ops::SmCredentials> {
+        self.operations.iter().rev().find_map(|o| match o {
+            Operation::SmCredentials(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// True when `--selinux-relabel` was given.
+    pub fn selinux_relabel(&self) -> bool {
+        self.operations
+            .iter()
+            .any(|o| matches!(o, Operation::SelinuxRelabel))
+    }
+
+    /// True when `--no-logfile` was given.
+    pub fn no_logfile(&self) -> bool {
+        self.operations
+            .iter()
+            .any(|o| matches!(o, Operation::NoLogfile))
     }
 }
 
@@ -227,6 +271,7 @@ pub fn run_plan(
     opts: &Options<'_>,
     report: &mut Report,
 ) -> Result<(), CustomizeError> {
+    plan.check()?;
     let mut rng = rand::rng();
     let mut g = Guest::new(h, opts.dry_run);
     let mut cx = apply::Context {
@@ -240,8 +285,8 @@ pub fn run_plan(
                 Operation::PasswordCrypto(c) => Some(*c),
                 _ => None,
             })
-            .next_back()
-            .unwrap_or_default(),
+            .next_back(),
+        sm_credentials: plan.sm_credentials().cloned(),
         network: h.config().network,
         firstboot_count: 0,
     };
@@ -264,7 +309,7 @@ pub fn run_plan(
             push_if_changed(report, &mut g, "machine-id");
         }
         for op in &plan.operations {
-            if matches!(op, Operation::PasswordCrypto(_)) {
+            if op.is_setting() {
                 continue;
             }
             opts.say(&op.to_string());
@@ -291,10 +336,17 @@ pub fn run_plan(
         if report.changed {
             lifecycle::random_seed(&mut g, os, &mut rng)?;
             push_if_changed(report, &mut g, "random-seed");
-            if opts.selinux_relabel {
-                lifecycle::selinux_relabel(&mut g)?;
-                push_if_changed(report, &mut g, "selinux-relabel");
-            }
+        }
+        // --selinux-relabel asks for it whatever changed, as in virt-customize 1.48; without
+        // it, a run that changed files marks them for relabelling unless told not to.
+        if plan.selinux_relabel() || (report.changed && opts.selinux_relabel) {
+            lifecycle::selinux_relabel(&mut g)?;
+            push_if_changed(report, &mut g, "selinux-relabel");
+        }
+        if plan.no_logfile() {
+            opts.say("scrubbing the log file");
+            apply::scrub_logfile(&mut g)?;
+            push_if_changed(report, &mut g, "no-logfile");
         }
         Ok(())
     })();
@@ -317,6 +369,18 @@ fn push_if_changed(report: &mut Report, g: &mut Guest<'_>, name: &str) {
     }
 }
 
+/// One disk given to the appliance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disk {
+    /// The image file.
+    pub path: PathBuf,
+    /// Its format; detected when `None`.
+    pub format: Option<Format>,
+    /// An `--attach`ed disk: read-only data for the commands run in the guest (after the
+    /// guest's disks, so `/dev/sdb` and on), never part of the guest.
+    pub attached: bool,
+}
+
 /// Opens the images (read-only for a dry run), launches the appliance, inspects and mounts the
 /// guest, runs the plan and shuts down. Success means every change is in the image files.
 pub fn run_images(
@@ -326,18 +390,42 @@ pub fn run_images(
     plan: &Plan,
     opts: &Options<'_>,
 ) -> Result<Report, CustomizeError> {
+    let disks: Vec<Disk> = images
+        .iter()
+        .map(|p| Disk {
+            path: p.clone(),
+            format,
+            attached: false,
+        })
+        .collect();
+    run_disks(&disks, config, plan, opts)
+}
+
+/// [`run_images`] with a format per disk and `--attach`ed disks (which go after the guest's,
+/// read-only, in the order given).
+pub fn run_disks(
+    disks: &[Disk],
+    config: LaunchConfig,
+    plan: &Plan,
+    opts: &Options<'_>,
+) -> Result<Report, CustomizeError> {
     let mut report = Report {
-        images: images.iter().map(|p| p.display().to_string()).collect(),
+        images: disks
+            .iter()
+            .filter(|d| !d.attached)
+            .map(|d| d.path.display().to_string())
+            .collect(),
         dry_run: opts.dry_run,
         ..Report::default()
     };
     let mut h = Handle::with_config(config);
-    for image in images {
+    let guest = disks.iter().filter(|d| !d.attached);
+    for d in guest.chain(disks.iter().filter(|d| d.attached)) {
         h.add_drive(
-            image,
+            &d.path,
             DriveOptions {
-                format,
-                readonly: opts.dry_run,
+                format: d.format,
+                readonly: opts.dry_run || d.attached,
             },
         )?;
     }

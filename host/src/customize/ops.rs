@@ -71,7 +71,14 @@ pub const OPERATIONS: &[OpSpec] = &[
     op("firstboot", "SCRIPT", "Install a shell script (a host file) to run once, at the guest's next boot (virt-customize's guestfs-firstboot service; its output goes to ~root/virt-sysprep-firstboot.log)"),
     op("firstboot-command", "CMD", "Run a shell command once, at the guest's next boot, as --firstboot does"),
     op("firstboot-install", "PKG,PKG..", "Install packages at the guest's next boot, as --firstboot does"),
-    op("password-crypto", "md5|sha256|sha512", "Hash the passwords this run sets with this crypt(3) method (default sha512), wherever it appears on the command line"),
+    op("password-crypto", "md5|sha256|sha512|yescrypt", "Hash the passwords this run sets with this crypt(3) method, wherever it appears on the command line (default: the guest's ENCRYPT_METHOD in /etc/login.defs, else sha512)"),
+    OpSpec { name: "selinux-relabel", value: None, help: "Relabel the guest's files for SELinux: on SELinux guests, /.autorelabel is created so that the guest relabels itself at its next boot (virt-customize's fallback; the appliance has no setfiles), wherever it appears on the command line" },
+    OpSpec { name: "no-logfile", value: None, help: "Scrub the log of --run, --install and the like (/tmp/builder.log in the guest) once everything else is done, wherever it appears on the command line" },
+    op("sm-credentials", "USER:password:PASSWORD|USER:file:FILE", "The user and password for --sm-register (FILE's first line is the password), wherever it appears on the command line"),
+    OpSpec { name: "sm-register", value: None, help: "Register the guest with subscription-manager (run in the guest as --run does; needs --sm-credentials and the network)" },
+    op("sm-attach", "auto|pool:ID|file:FILE", "Attach the guest to compatible subscriptions (auto) or to a pool (FILE's first line is the pool ID) with subscription-manager"),
+    OpSpec { name: "sm-remove", value: None, help: "Remove all the guest's subscriptions with subscription-manager" },
+    OpSpec { name: "sm-unregister", value: None, help: "Unregister the guest with subscription-manager" },
 ];
 
 /// The table entry of `name`.
@@ -217,6 +224,81 @@ pub enum Operation {
     FirstbootCommand(String),
     /// `--firstboot-install`.
     FirstbootInstall(Vec<String>),
+    /// `--selinux-relabel`: applies to the whole run, wherever it is given.
+    SelinuxRelabel,
+    /// `--no-logfile`: applies to the whole run, wherever it is given.
+    NoLogfile,
+    /// `--sm-credentials`: applies to every `--sm-register` of the run.
+    SmCredentials(SmCredentials),
+    /// `--sm-register`.
+    SmRegister,
+    /// `--sm-attach`.
+    SmAttach(SmPool),
+    /// `--sm-remove`.
+    SmRemove,
+    /// `--sm-unregister`.
+    SmUnregister,
+}
+
+/// `--sm-credentials`: who registers the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmCredentials {
+    /// The subscription-manager user name.
+    pub user: String,
+    /// The password (a `file:` one is read when parsed).
+    pub password: Secret,
+}
+
+/// `--sm-attach`: what to attach to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmPool {
+    /// `auto`: every compatible subscription.
+    Auto,
+    /// `pool:ID` or the first line of `file:FILE`.
+    Id(String),
+}
+
+impl Operation {
+    /// True for the options that set something for the whole run (`--password-crypto`,
+    /// `--selinux-relabel`, `--no-logfile`, `--sm-credentials`), as virt-customize's flags
+    /// do, whatever their place on the command line: they are read before the run and do
+    /// nothing in their place.
+    pub fn is_setting(&self) -> bool {
+        matches!(
+            self,
+            Operation::PasswordCrypto(_)
+                | Operation::SelinuxRelabel
+                | Operation::NoLogfile
+                | Operation::SmCredentials(_)
+        )
+    }
+
+    /// The subscription-manager command line of an `--sm-*` operation, as virt-customize
+    /// runs it, and what to show of it (never the password).
+    pub fn sm_command(&self, credentials: Option<&SmCredentials>) -> Option<(String, String)> {
+        use crate::edit::packages::quote;
+        let plain = |c: &str| Some((c.to_owned(), c.to_owned()));
+        match self {
+            Operation::SmRegister => {
+                let c = credentials?;
+                Some((
+                    format!(
+                        "subscription-manager register --username={} --password={}",
+                        quote(&c.user),
+                        quote(&String::from_utf8_lossy(c.password.expose()))
+                    ),
+                    "subscription-manager register".to_owned(),
+                ))
+            }
+            Operation::SmAttach(SmPool::Auto) => plain("subscription-manager attach --auto"),
+            Operation::SmAttach(SmPool::Id(id)) => {
+                plain(&format!("subscription-manager attach --pool={}", quote(id)))
+            }
+            Operation::SmRemove => plain("subscription-manager remove --all"),
+            Operation::SmUnregister => plain("subscription-manager unregister"),
+            _ => None,
+        }
+    }
 }
 
 impl Operation {
@@ -255,6 +337,13 @@ impl Operation {
             Operation::Firstboot { .. } => "firstboot",
             Operation::FirstbootCommand(_) => "firstboot-command",
             Operation::FirstbootInstall(_) => "firstboot-install",
+            Operation::SelinuxRelabel => "selinux-relabel",
+            Operation::NoLogfile => "no-logfile",
+            Operation::SmCredentials(_) => "sm-credentials",
+            Operation::SmRegister => "sm-register",
+            Operation::SmAttach(_) => "sm-attach",
+            Operation::SmRemove => "sm-remove",
+            Operation::SmUnregister => "sm-unregister",
         }
     }
 
@@ -283,8 +372,15 @@ impl Operation {
             | Operation::Run { .. }
             | Operation::Install(_)
             | Operation::Update
-            | Operation::Uninstall(_) => true,
-            Operation::Hostname(_)
+            | Operation::Uninstall(_)
+            | Operation::SmRegister
+            | Operation::SmAttach(_)
+            | Operation::SmRemove
+            | Operation::SmUnregister => true,
+            Operation::SelinuxRelabel
+            | Operation::NoLogfile
+            | Operation::SmCredentials(_)
+            | Operation::Hostname(_)
             | Operation::Password { .. }
             | Operation::UserAdd(_)
             | Operation::SshInject(_)
@@ -345,6 +441,14 @@ impl fmt::Display for Operation {
             Operation::Firstboot { path, .. } => write!(f, "firstboot {}", path.display()),
             Operation::FirstbootCommand(c) => write!(f, "firstboot-command {c}"),
             Operation::FirstbootInstall(p) => write!(f, "firstboot-install {}", p.join(",")),
+            Operation::SelinuxRelabel => f.write_str("selinux-relabel"),
+            Operation::NoLogfile => f.write_str("no-logfile"),
+            Operation::SmCredentials(c) => write!(f, "sm-credentials {}:password:…", c.user),
+            Operation::SmRegister => f.write_str("sm-register"),
+            Operation::SmAttach(SmPool::Auto) => f.write_str("sm-attach auto"),
+            Operation::SmAttach(SmPool::Id(id)) => write!(f, "sm-attach pool:{id}"),
+            Operation::SmRemove => f.write_str("sm-remove"),
+            Operation::SmUnregister => f.write_str("sm-unregister"),
         }
     }
 }
@@ -532,6 +636,62 @@ pub fn parse_operation(name: &str, arg: Option<&str>) -> Result<Operation, Custo
         "password-crypto" => Operation::PasswordCrypto(arg.parse().map_err(|e| invalid(op, e))?),
         "udev-net" => Operation::UdevNet(arg.parse().map_err(|e| invalid(op, e))?),
         "udev-net-clear" => Operation::UdevNetClear,
+        "selinux-relabel" => Operation::SelinuxRelabel,
+        "no-logfile" => Operation::NoLogfile,
+        "sm-register" => Operation::SmRegister,
+        "sm-remove" => Operation::SmRemove,
+        "sm-unregister" => Operation::SmUnregister,
+        "sm-credentials" => {
+            // As in virt-customize, the fields are split at every ':'.
+            let parts: Vec<&str> = arg.split(':').collect();
+            let password = match parts[..] {
+                [u, "password", pw] if !u.is_empty() && !pw.is_empty() => Secret::new(pw),
+                [u, "file", f] if !u.is_empty() => {
+                    Secret::from_file_contents(&read_host(std::path::Path::new(f))?)
+                        .map_err(|e| invalid(op, format!("{f}: {e}")))?
+                }
+                _ => {
+                    return Err(invalid(
+                        op,
+                        format!(
+                            "{arg:?} is not USER:password:PASSWORD or USER:file:FILE (the password \
+                             itself cannot contain ':'; put it in a FILE)"
+                        ),
+                    ))
+                }
+            };
+            if password.expose().iter().any(|&b| b == b'\n' || b == 0) {
+                return Err(invalid(op, "the password contains a newline or NUL"));
+            }
+            Operation::SmCredentials(SmCredentials {
+                user: parts[0].to_owned(),
+                password,
+            })
+        }
+        "sm-attach" => {
+            let parts: Vec<&str> = arg.split(':').collect();
+            Operation::SmAttach(match parts[..] {
+                ["auto"] => SmPool::Auto,
+                ["pool", id] if !id.is_empty() => SmPool::Id(id.to_owned()),
+                ["file", f] => {
+                    let text = read_host(std::path::Path::new(f))?;
+                    let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
+                    let id = String::from_utf8(line.to_vec())
+                        .ok()
+                        .filter(|l| !l.trim().is_empty())
+                        .ok_or_else(|| {
+                            invalid(op, format!("{f}: its first line is not a pool ID"))
+                        })?;
+                    SmPool::Id(id)
+                }
+                _ => {
+                    return Err(invalid(
+                        op,
+                        format!("{arg:?} is not auto, pool:ID or file:FILE"),
+                    ))
+                }
+            })
+        }
         "write" => {
             let (path, content) = split_path(op, arg, "CONTENT")?;
             Operation::Write {

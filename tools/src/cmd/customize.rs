@@ -151,9 +151,68 @@ pub struct RunArgs {
     /// Print no progress messages.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Do not touch /.autorelabel on SELinux guests.
+    /// Do not touch /.autorelabel on SELinux guests (the default when a run changed files,
+    /// unless --selinux-relabel asks for it whatever changed).
     #[arg(long)]
     pub no_selinux_relabel: bool,
+    /// Colour the messages with ANSI sequences even when standard error is not a terminal
+    /// (where they are coloured anyway).
+    #[arg(long = "colors", visible_aliases = ["colours", "color", "colour"])]
+    pub colors: bool,
+    /// Wrap the messages at the terminal's width (COLUMNS, else 80) even when standard error
+    /// is not a terminal (where they are wrapped anyway).
+    #[arg(long)]
+    pub wrap: bool,
+}
+
+impl RunArgs {
+    /// Colours and wrapping as virt-customize decides them: on for a terminal, or when asked.
+    fn style(&self) -> Style {
+        use std::io::IsTerminal;
+        let tty = std::io::stderr().is_terminal();
+        Style {
+            colors: self.colors || tty,
+            width: (self.wrap || tty).then(|| {
+                std::env::var("COLUMNS")
+                    .ok()
+                    .and_then(|c| c.parse::<usize>().ok())
+                    .filter(|&c| c >= 20)
+                    .unwrap_or(80)
+            }),
+        }
+    }
+}
+
+/// How progress messages are printed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Style {
+    /// Green, as virt-customize's progress messages.
+    colors: bool,
+    /// Wrap at this many columns; continuation lines are indented.
+    width: Option<usize>,
+}
+
+static STYLE: std::sync::OnceLock<Style> = std::sync::OnceLock::new();
+
+/// Wraps `text` at word boundaries into lines of at most `width` columns (a longer word
+/// stays whole); continuation lines start with `indent` spaces.
+fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if col > indent && col + 1 + len > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            col = indent;
+        } else if !out.is_empty() {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += len;
+    }
+    out
 }
 
 /// Customize a disk image: set its hostname, network, users, passwords and files, without
@@ -165,11 +224,38 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct CustomizeArgs {
     /// A disk image (repeat for a guest spread over several disks).
-    #[arg(short = 'a', long = "add", value_name = "IMAGE", required = true)]
+    #[arg(
+        short = 'a',
+        long = "add",
+        value_name = "IMAGE",
+        required_unless_present = "domain",
+        conflicts_with = "domain"
+    )]
     pub images: Vec<PathBuf>,
     /// The images' format (raw, qcow2, ...); detected from the header when not given.
     #[arg(long, value_name = "FORMAT", value_parser = crate::options::parse_format)]
     pub format: Option<Format>,
+    /// Customize the disks of this libvirt guest (a name or UUID), as `virsh dumpxml` lists
+    /// them; its read-only disks (CD-ROMs, data disks) are left out.
+    #[arg(short = 'd', long = "domain", value_name = "GUEST")]
+    pub domain: Option<String>,
+    /// The libvirt URI for --domain (virsh's default connection when not given).
+    #[arg(short = 'c', long = "connect", value_name = "URI", requires = "domain")]
+    pub connect: Option<String>,
+    /// Attach a disk (an ISO, an image of packages) read-only to the appliance, after the
+    /// guest's disks, for --run scripts to read or mount (e.g. by label). Repeatable.
+    #[arg(long = "attach", value_name = "ISO", action = ArgAction::Append)]
+    pub attach: Vec<PathBuf>,
+    /// The format of the --attach disks that follow (`auto`: detect); it must come before
+    /// them.
+    #[arg(long = "attach-format", value_name = "FORMAT", action = ArgAction::Append)]
+    pub attach_format: Vec<String>,
+    /// The appliance's memory in MiB (for --run scripts and --install that need more).
+    #[arg(short = 'm', long = "memsize", value_name = "MB", value_parser = parse_memsize)]
+    pub memsize: Option<u32>,
+    /// The appliance's virtual CPUs, for --run scripts to use.
+    #[arg(long = "smp", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub smp: Option<u32>,
     #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
@@ -177,11 +263,26 @@ pub struct CustomizeArgs {
 }
 
 fn progress(msg: &str) {
-    eprintln!("guestwright: {msg}");
+    eprintln!("{}", styled(msg));
 }
 
-/// The library options for these flags.
+/// A message as the style of the run wants it.
+fn styled(msg: &str) -> String {
+    let style = STYLE.get().copied().unwrap_or_default();
+    let line = format!("guestwright: {msg}");
+    let line = match style.width {
+        Some(w) => wrap(&line, w, "guestwright: ".len()),
+        None => line,
+    };
+    match style.colors {
+        true => format!("\x1b[0;32m{line}\x1b[0m"),
+        false => line,
+    }
+}
+
+/// The library options for these flags (which also set how messages look).
 pub fn options(run: &RunArgs) -> Options<'static> {
+    let _ = STYLE.set(run.style());
     Options {
         dry_run: run.dry_run,
         selinux_relabel: !run.no_selinux_relabel,
@@ -207,7 +308,12 @@ pub fn print_report(report: &Report, run: &RunArgs) -> Result {
     out.flush().map_err(crate::error::stdout)?;
     for (user, pw) in &report.generated_passwords {
         if run.dry_run {
-            eprintln!("guestwright: dry run: a random password would be set for {user}");
+            eprintln!(
+                "{}",
+                styled(&format!(
+                    "dry run: a random password would be set for {user}"
+                ))
+            );
         } else {
             eprintln!(
                 "guestwright: random password for {user}: {}",
@@ -222,7 +328,7 @@ pub fn print_report(report: &Report, run: &RunArgs) -> Result {
             (false, true) => "done",
             (false, false) => "done: nothing needed changing",
         };
-        eprintln!("guestwright: {what}");
+        eprintln!("{}", styled(what));
     }
     Ok(())
 }
@@ -236,9 +342,127 @@ pub fn plan(ops: &OperationArgs) -> std::result::Result<Plan, CustomizeError> {
     })
 }
 
+fn parse_memsize(s: &str) -> std::result::Result<u32, String> {
+    let range = guestwright::launch::MEMORY_MIB;
+    s.parse::<u32>()
+        .ok()
+        .filter(|m| range.contains(m))
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is not a memory size: give a whole number of MiB from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
+fn usage(op: &str, reason: impl Into<String>) -> CliError {
+    CliError::Customize(CustomizeError::InvalidArgument {
+        op: op.into(),
+        reason: reason.into(),
+    })
+}
+
+/// The `--attach` disks with the `--attach-format` before each, in command-line order.
+fn attached(args: &CustomizeArgs, m: &AttachIndices) -> Result<Vec<customize::Disk>> {
+    let mut events: Vec<(usize, Option<&str>, Option<&PathBuf>)> = Vec::new();
+    events.extend(
+        m.formats
+            .iter()
+            .zip(&args.attach_format)
+            .map(|(&i, f)| (i, Some(f.as_str()), None)),
+    );
+    events.extend(
+        m.disks
+            .iter()
+            .zip(&args.attach)
+            .map(|(&i, d)| (i, None, Some(d))),
+    );
+    events.sort_by_key(|e| e.0);
+    let mut format: Option<Format> = None;
+    let mut pending = false;
+    let mut out = Vec::new();
+    for (_, f, d) in events {
+        if let Some(f) = f {
+            format = match f {
+                "auto" => None,
+                f => Some(crate::options::parse_format(f).map_err(|e| usage("attach-format", e))?),
+            };
+            pending = true;
+        }
+        if let Some(d) = d {
+            out.push(customize::Disk {
+                path: d.clone(),
+                format,
+                attached: true,
+            });
+            pending = false;
+        }
+    }
+    if pending {
+        return Err(usage(
+            "attach-format",
+            "it applies to the --attach options after it, and none follows: put it before --attach",
+        ));
+    }
+    Ok(out)
+}
+
+/// Where `--attach` and `--attach-format` were on the command line.
+#[derive(Debug, Default)]
+pub struct AttachIndices {
+    /// `--attach-format` positions.
+    pub formats: Vec<usize>,
+    /// `--attach` positions.
+    pub disks: Vec<usize>,
+}
+
+impl AttachIndices {
+    /// Reads them from the subcommand's matches.
+    pub fn from_matches(m: &ArgMatches) -> AttachIndices {
+        let idx = |name: &str| m.indices_of(name).map(|i| i.collect()).unwrap_or_default();
+        AttachIndices {
+            formats: idx("attach_format"),
+            disks: idx("attach"),
+        }
+    }
+}
+
 /// Runs `customize`.
-pub fn run(args: &CustomizeArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+pub fn run(
+    args: &CustomizeArgs,
+    attach: &AttachIndices,
+    appliance: &ApplianceArgs,
+    verbose: bool,
+) -> Result {
     let plan = plan(&args.ops)?;
+    plan.check()?;
+    if plan.selinux_relabel() && args.run.no_selinux_relabel {
+        return Err(usage(
+            "selinux-relabel",
+            "--no-selinux-relabel says the opposite: give one of them",
+        ));
+    }
+    let mut disks: Vec<customize::Disk> = match &args.domain {
+        Some(dom) => crate::libvirt::domain_disks(args.connect.as_deref(), dom)?
+            .into_iter()
+            .map(|d| customize::Disk {
+                path: d.path,
+                format: args.format.or(d.format),
+                attached: false,
+            })
+            .collect(),
+        None => args
+            .images
+            .iter()
+            .map(|p| customize::Disk {
+                path: p.clone(),
+                format: args.format,
+                attached: false,
+            })
+            .collect(),
+    };
+    disks.extend(attached(args, attach)?);
     if plan.operations.is_empty() {
         return Err(CliError::Customize(CustomizeError::InvalidArgument {
             op: "customize".into(),
@@ -250,12 +474,12 @@ pub fn run(args: &CustomizeArgs, appliance: &ApplianceArgs, verbose: bool) -> Re
     // As in virt-customize, the network is on unless --no-network; it is started only when
     // an operation runs guest programs, the only ones that can see it.
     config.network = args.ops.network.unwrap_or(true) && plan.runs_in_guest();
-    let report = customize::run_images(
-        &args.images,
-        args.format,
-        config,
-        &plan,
-        &options(&args.run),
-    )?;
+    if let Some(m) = args.memsize {
+        config.memory_mib = m;
+    }
+    if let Some(n) = args.smp {
+        config.smp = n;
+    }
+    let report = customize::run_disks(&disks, config, &plan, &options(&args.run))?;
     print_report(&report, &args.run)
 }
