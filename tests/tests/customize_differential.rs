@@ -188,14 +188,14 @@ fn sysprep_extra(rhel: bool) -> Vec<Entry<'static>> {
         f("/etc/pki/tls/private/server.key", "key\n"),
         Entry::File(
             "/usr/sbin/update-ca-certificates",
-            b"#!/bin/sh\necho \"$0 $*\" >> /etc/ca-store-updated\n",
+            b"#!/bin/sh\necho \"${0##*/} $*\" >> /etc/ca-store-updated\n",
             0o755,
             0,
             0,
         ),
         Entry::File(
             "/usr/bin/update-ca-trust",
-            b"#!/bin/sh\necho \"$0 $*\" >> /etc/ca-store-updated\n",
+            b"#!/bin/sh\necho \"${0##*/} $*\" >> /etc/ca-store-updated\n",
             0o755,
             0,
             0,

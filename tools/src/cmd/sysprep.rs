@@ -123,6 +123,8 @@ pub fn run(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
     let mount_opts = mount_options(args.mount_options.as_deref().unwrap_or_default());
     let opts = customize::Options {
         mount_options: &mount_opts,
+        // virt-sysprep 1.48 relabels only when asked (its --no-selinux-relabel does nothing).
+        selinux_relabel: false,
         ..options(&args.run)
     };
     let mut config = launch_config(appliance, verbose)?;
