@@ -162,10 +162,10 @@ fn remove_files_below(
         "" => "/",
         d => d,
     };
-    if !g
+    let is_dir = g
         .lstat(dir)?
-        .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFDIR)
-    {
+        .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFDIR);
+    if !is_dir {
         return Ok(());
     }
     let found =

@@ -877,11 +877,12 @@ impl UserAccounts {
 pub fn login_defs_number(login_defs: &[u8], key: &str) -> Option<u64> {
     let text = String::from_utf8_lossy(login_defs);
     text.lines()
+        .rev()
         .filter_map(|l| {
             let mut w = l.split_whitespace();
             (w.next() == Some(key)).then(|| w.next()).flatten()
         })
-        .last()
+        .next()
         .and_then(|v| v.parse().ok())
 }
 
