@@ -681,6 +681,16 @@ define_operations! {
     VgActivateAll vg_activate_all(activate: bool) -> ()
         { group: lvm, access: Read, stream: None }
 
+    /// Give every LVM physical volume a new random UUID (`pvchange --uuid`); the volume
+    /// groups must be inactive.
+    PvchangeUuidAll pvchange_uuid_all() -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Give every LVM volume group a new random UUID (`vgchange --uuid`); the volume groups
+    /// must be inactive.
+    VgchangeUuidAll vgchange_uuid_all() -> ()
+        { group: lvm, access: Write, stream: None }
+
     /// The LVM physical volumes (`/dev/sda2`, ...).
     Pvs pvs() -> Vec<Device>
         { group: lvm, access: Read, stream: None }

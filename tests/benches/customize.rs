@@ -6,7 +6,11 @@
 //! local apt repository (served on 127.0.0.1, 10.0.2.2 in the appliance) on the debootstrap
 //! Debian guest, and (c) `--run-command` + `--firstboot-command` on the Debian-like image.
 //!
+//! Last, (d) `sysprep` with the default operations against `virt-sysprep` on fresh copies of
+//! the Debian-like image.
+//!
 //!     cargo bench -p guestwright-tests --bench customize [-- RUNS]
+//!     CUSTOMIZE_BENCH_ROWS=sysprep cargo bench ...   only (d)
 //!
 //! Runs under TCG unless GUESTWRIGHT_ACCEL says otherwise; libguestfs runs with
 //! LIBGUESTFS_BACKEND_SETTINGS=force_tcg (on these machines its KVM attempt hangs). The goal is
@@ -29,6 +33,14 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(5);
     let dir = tempfile::tempdir().unwrap();
+    let libguestfs = Command::new("virt-sysprep")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if std::env::var("CUSTOMIZE_BENCH_ROWS").as_deref() == Ok("sysprep") {
+        row_sysprep(dir.path(), runs, libguestfs);
+        return;
+    }
     let raw = customize_images::debian(dir.path(), "bench.raw");
     let img = dir.path().join("bench.qcow2");
     run(Command::new("qemu-img")
@@ -78,6 +90,7 @@ fn main() {
     {
         println!("libguestfs: virt-customize not installed, no comparison");
         rows_b_c(dir.path(), runs, false);
+        row_sysprep(dir.path(), runs, false);
         return;
     }
     let mut theirs = Vec::new();
@@ -112,6 +125,56 @@ fn main() {
         median(&ours).as_secs_f64()
     );
     rows_b_c(dir.path(), runs, true);
+    row_sysprep(dir.path(), runs, libguestfs);
+}
+
+/// (d) `sysprep` with the default operations against `virt-sysprep`, each on a fresh copy of
+/// the Debian-like image per run.
+fn row_sysprep(dir: &Path, runs: usize, theirs: bool) {
+    let base = customize_images::debian(dir, "sysprep-base.raw");
+    let img = dir.join("sysprep.img");
+    let time = |cmd: &mut Command| {
+        run(Command::new("cp")
+            .arg("--sparse=always")
+            .arg(&base)
+            .arg(&img));
+        let t = Instant::now();
+        let out = run_within(cmd.arg("-a").arg(&img), Duration::from_secs(1200));
+        let took = t.elapsed();
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        took
+    };
+    // One untimed run fills the appliance cache.
+    time(guestwright().args(["sysprep", "-q", "--format", "raw"]));
+    let ours: Vec<Duration> = (0..runs)
+        .map(|_| time(guestwright().args(["sysprep", "-q", "--format", "raw"])))
+        .collect();
+    println!("(d) sysprep, default operations (Debian-like), {runs} runs:");
+    println!("{}", report_line("guestwright", &Stats::of(&ours)));
+    if !theirs {
+        println!("libguestfs: virt-sysprep not installed, no comparison");
+        return;
+    }
+    let lg: Vec<Duration> = (0..runs.min(3))
+        .map(|_| {
+            time(
+                Command::new("virt-sysprep")
+                    .env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
+                    .args(["-q", "--format", "raw"]),
+            )
+        })
+        .collect();
+    println!("{}", report_line("virt-sysprep", &Stats::of(&lg)));
+    println!(
+        "ratio (virt-sysprep / guestwright, medians): {:.1}x ({:.2} s vs {:.2} s)",
+        median(&lg).as_secs_f64() / median(&ours).as_secs_f64(),
+        median(&lg).as_secs_f64(),
+        median(&ours).as_secs_f64()
+    );
 }
 
 /// Times `args` on a fresh copy of `base` per run, with guestwright and (when `theirs`)

@@ -6,6 +6,10 @@
 //! `tests/customize-diff/expected/NAME`. Password hashes are compared by their method (`$6$`)
 //! only, machine-id and random seeds not at all: they are random by design.
 //!
+//! Cases with `tool: sysprep` run `guestwright sysprep` against virt-sysprep 1.48 the same
+//! way, on a guest that holds something for every sysprep operation to remove (`image:
+//! sysprep-debian` or `sysprep-rhel`, built here once and shared by the cases).
+//!
 //! `CUSTOMIZE_DIFF_CASES=a,b` runs only the cases whose names contain these.
 
 mod customize_images;
@@ -34,6 +38,10 @@ const DEADLINE: Duration = Duration::from_secs(600);
 
 struct Case {
     name: String,
+    /// `customize` or `sysprep`.
+    tool: String,
+    /// `base`, `sysprep-debian` or `sysprep-rhel`.
+    image: String,
     args: Vec<String>,
     /// A deliberate difference in guestwright's exit status.
     guestwright_status: Option<i32>,
@@ -56,9 +64,15 @@ fn cases() -> Vec<Case> {
         if let Some(name) = line.strip_prefix("== ") {
             out.push(Case {
                 name: name.trim().to_owned(),
+                tool: "customize".into(),
+                image: "base".into(),
                 args: Vec::new(),
                 guestwright_status: None,
             });
+        } else if let Some(t) = line.strip_prefix("tool: ") {
+            out.last_mut().unwrap().tool = t.trim().to_owned();
+        } else if let Some(i) = line.strip_prefix("image: ") {
+            out.last_mut().unwrap().image = i.trim().to_owned();
         } else if let Some(s) = line.strip_prefix("guestwright-status: ") {
             out.last_mut().unwrap().guestwright_status = Some(s.trim().parse().unwrap());
         } else {
@@ -79,6 +93,156 @@ fn base_image(dir: &Path) -> PathBuf {
     image(dir, "base.raw", &entries)
 }
 
+/// Something for every sysprep operation to remove, truncate or edit, and things next to
+/// them that must stay, on top of a Debian-like or RHEL-like guest.
+fn sysprep_extra(rhel: bool) -> Vec<Entry<'static>> {
+    use customize_images::f;
+    let mut e = vec![
+        // abrt-data, crash-data
+        f("/var/spool/abrt/ccpp-2024-01-01/coredump", "core\n"),
+        f("/var/crash/127.0.0.1-2024/vmcore", "vmcore\n"),
+        f("/var/log/dump/dump.1", "dump\n"),
+        // backup-files: in the searched trees at any depth, dot files too; not elsewhere,
+        // not directories
+        f("/etc/fstab.bak", "old\n"),
+        f("/etc/default/grub~", "old\n"),
+        f("/root/.profile~", "old\n"),
+        f("/srv/site/deep/index.html.bak", "old\n"),
+        f("/usr/share/doc/keep.bak", "kept\n"),
+        Entry::Dir("/var/lib/dir.bak", 0o755, 0, 0),
+        // bash-history, ssh-userdir (a home not under /home keeps its files)
+        Entry::File("/home/bob/.bash_history", b"ls\n", 0o600, 1001, 1001),
+        Entry::Dir("/home/bob/.ssh", 0o700, 1001, 1001),
+        Entry::File("/home/bob/.ssh/known_hosts", b"host\n", 0o600, 1001, 1001),
+        Entry::File("/srv/svc/.bash_history", b"kept\n", 0o600, 0, 0),
+        // blkid-tab
+        f("/etc/blkid/blkid.tab", "<device/>\n"),
+        f("/etc/blkid.tab.old", "<device/>\n"),
+        // cron-spool
+        Entry::File(
+            "/var/spool/cron/crontabs/debian",
+            b"* * * * * true\n",
+            0o600,
+            1000,
+            1000,
+        ),
+        f("/var/spool/cron/atjobs/a0001201a2b3c", "#!/bin/sh\n"),
+        f("/var/spool/cron/atjobs/.SEQ", "0001b\n"),
+        f("/var/spool/cron/atspool/spool.txt", "x\n"),
+        // dhcp-server-state, dovecot-data
+        f("/var/lib/dhcpd/dhcpd.leases", "lease {}\n"),
+        f("/var/lib/dovecot/instances", "x\n"),
+        f("/var/lib/dovecot/sub/kept", "x\n"),
+        // firewall-rules
+        f("/etc/sysconfig/iptables", "*filter\n"),
+        f("/etc/firewalld/zones/public.xml", "<zone/>\n"),
+        f("/etc/firewalld/firewalld.conf", "kept\n"),
+        // ipa-client, kerberos-data, kerberos-hostkeytab
+        f("/etc/ipa/default.conf", "[global]\n"),
+        f("/etc/ipa/ca.crt", "cert\n"),
+        f("/var/lib/ipa-client/sysrestore/sysrestore.state", "x\n"),
+        f("/var/kerberos/krb5kdc/principal", "db\n"),
+        f("/var/kerberos/krb5kdc/kdc.conf", "kept\n"),
+        f("/var/kerberos/krb5kdc/kadm5.acl", "kept\n"),
+        Entry::File("/etc/krb5.keytab", b"keytab\n", 0o600, 0, 0),
+        // logfiles beyond the base image's
+        f("/var/log/journal/0123/system.journal", "j\n"),
+        f("/var/log/wtmp", "w\n"),
+        f("/var/log/btmp.1", "b\n"),
+        f("/var/cache/man/index.db", "m\n"),
+        f("/root/anaconda-ks.cfg", "ks\n"),
+        // mail-spool
+        f("/var/mail/debian", "From x\n"),
+        // package-manager-cache: files only, any depth; what is outside the cache stays
+        f("/var/cache/apt/archives/partial/vim_9.1_amd64.deb", "deb\n"),
+        f("/var/cache/apt/archives/lock", ""),
+        // pam-data, utmp, and a blkid tab there (a real /var/run here)
+        f("/var/run/faillock/debian", "x\n"),
+        f("/var/run/console/debian", "x\n"),
+        f("/var/run/utmp", "u\n"),
+        f("/var/run/blkid.tab", "b\n"),
+        // passwd-backups
+        f("/etc/passwd-", "root:x:0:0:root:/root:/bin/bash\n"),
+        Entry::File("/etc/shadow-", b"root:*:1::::::\n", 0o640, 0, 42),
+        f("/etc/group-", "root:x:0:\n"),
+        f("/etc/subuid-", "debian:100000:65536\n"),
+        // puppet-data-log, samba-db-log, smolt-uuid, sssd-db-log
+        f("/var/log/puppet/puppet.log", "p\n"),
+        f("/var/lib/puppet/ssl/certs/host.pem", "pem\n"),
+        f("/var/lib/puppet/state/state.yaml", "s\n"),
+        f("/var/log/samba/log.smbd", "s\n"),
+        f("/var/log/samba/old/log.nmbd", "s\n"),
+        f("/var/lib/samba/private/secrets.tdb", "s\n"),
+        f("/var/lib/samba/wins.dat", "s\n"),
+        f("/etc/smolt/uuid", "u\n"),
+        f("/var/log/sssd/sssd.log", "s\n"),
+        f("/var/lib/sss/db/cache_default.ldb", "s\n"),
+        // tmp-files: dot files too
+        f("/tmp/.X11-unix/X0", ""),
+        f("/var/tmp/.hidden", "h\n"),
+        // udev-persistent-net
+        f("/etc/udev/rules.d/70-persistent-net.rules", "# old\n"),
+        // ca-certificates, and the command that rebuilds the store (records that it ran)
+        f("/etc/pki/tls/certs/server.crt", "cert\n"),
+        f("/etc/pki/tls/certs/ca-bundle.crt", "kept\n"),
+        f("/etc/pki/tls/private/server.key", "key\n"),
+        Entry::File(
+            "/usr/sbin/update-ca-certificates",
+            b"#!/bin/sh\necho \"${0##*/} $*\" >> /etc/ca-store-updated\n",
+            0o755,
+            0,
+            0,
+        ),
+        Entry::File(
+            "/usr/bin/update-ca-trust",
+            b"#!/bin/sh\necho \"${0##*/} $*\" >> /etc/ca-store-updated\n",
+            0o755,
+            0,
+            0,
+        ),
+    ];
+    if rhel {
+        e.extend([
+            f("/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\r\nHWADDR=52:54:00:12:34:56\r\nDHCP_HOSTNAME=tmpl\r\nHOSTNAME=tmpl\r\nONBOOT=yes"),
+            f("/var/account/pacct", "acct\n"),
+            f("/var/account/pacct-20240101", "acct\n"),
+            f("/etc/pki/consumer/cert.pem", "c\n"),
+            f("/etc/pki/entitlement/1.pem", "e\n"),
+            f("/etc/sysconfig/rhn/systemid", "id\n"),
+            f("/var/lib/rpm/__db.001", "db\n"),
+            f("/var/lib/rpm/rpmdb.sqlite", "kept\n"),
+            f("/var/lib/yum/uuid", "kept on dnf guests\n"),
+            f("/var/cache/dnf/rhel-9-appstream/packages/x.rpm", "rpm\n"),
+        ]);
+    } else {
+        e.extend([
+            Entry::Link("/var/spool/mail", "../mail"),
+            f("/var/log/account/pacct", "acct\n"),
+            f("/var/log/account/pacct.0", "acct\n"),
+            f(
+                "/etc/sysconfig/network-scripts/ifcfg-eth0",
+                "HWADDR=kept on Debian\n",
+            ),
+            f(
+                "/etc/NetworkManager/system-connections/w.nmconnection",
+                "kept on Debian\n",
+            ),
+        ]);
+    }
+    e
+}
+
+/// The images of the sysprep cases.
+fn sysprep_image(dir: &Path, name: &str) -> PathBuf {
+    let rhel = name == "sysprep-rhel";
+    let mut entries = match rhel {
+        true => customize_images::rhel_entries(),
+        false => debian_entries(),
+    };
+    entries.extend(sysprep_extra(rhel));
+    image(dir, &format!("{name}.raw"), &entries)
+}
+
 /// Host files the cases name (@HOST@): a small tree for --copy-in and a command file.
 fn host_fixtures(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
@@ -91,6 +255,18 @@ fn host_fixtures(dir: &Path) -> PathBuf {
     std::fs::set_permissions(payload.join("sub/run.sh"), PermissionsExt::from_mode(0o755)).unwrap();
     std::os::unix::fs::symlink("a.txt", payload.join("link")).unwrap();
     std::fs::set_permissions(&payload, PermissionsExt::from_mode(0o750)).unwrap();
+    // For sysprep --script: run in the guest's root, between samba-db-log and smolt-uuid, so
+    // logfiles (before) leaves its log and tmp-files (after) removes its temporary file.
+    std::fs::write(
+        host.join("sysprep-script.sh"),
+        "#!/bin/sh\nset -e\necho from-script > etc/from-script\necho log > var/log/script.log\necho t > tmp/script.tmp\ntest -f etc/hostname\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        host.join("sysprep-script.sh"),
+        PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     std::fs::write(
         host.join("script.sh"),
         "echo from-script > /root/script.txt\necho script-out\n",
@@ -253,7 +429,7 @@ fn args(case: &Case, host: &Path) -> Vec<String> {
 
 fn run_guestwright(case: &Case, host: &Path, img: &Path) -> Output {
     let mut cmd = guestwright();
-    cmd.arg("customize")
+    cmd.arg(&case.tool)
         .arg("-a")
         .arg(img)
         .args(args(case, host));
@@ -261,7 +437,7 @@ fn run_guestwright(case: &Case, host: &Path, img: &Path) -> Output {
 }
 
 fn run_virt_customize(case: &Case, host: &Path, img: &Path) -> Output {
-    let mut cmd = Command::new("virt-customize");
+    let mut cmd = Command::new(format!("virt-{}", case.tool));
     cmd.env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
         .arg("--format=raw")
         .arg("-a")
@@ -272,30 +448,44 @@ fn run_virt_customize(case: &Case, host: &Path, img: &Path) -> Output {
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    base: PathBuf,
-    before: Tree,
+    /// Every image the cases start from, and its tree, by name.
+    images: Vec<(String, PathBuf, Tree)>,
     host: PathBuf,
     work: PathBuf,
 }
 
-fn fixture() -> Fixture {
+fn fixture(cases: &[Case]) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let base = base_image(dir.path());
-    let before = ext4_tree(&base);
+    let mut names: Vec<&str> = cases.iter().map(|c| c.image.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let images = names
+        .into_iter()
+        .map(|n| {
+            let img = match n {
+                "base" => base_image(dir.path()),
+                "sysprep-debian" | "sysprep-rhel" => sysprep_image(dir.path(), n),
+                other => panic!("no image {other:?} in cases.txt"),
+            };
+            let tree = ext4_tree(&img);
+            (n.to_owned(), img, tree)
+        })
+        .collect();
     let host = host_fixtures(dir.path());
     let work = dir.path().join("work.raw");
     Fixture {
         _dir: dir,
-        base,
-        before,
+        images,
         host,
         work,
     }
 }
 
-fn fresh(f: &Fixture) -> &Path {
-    std::fs::copy(&f.base, &f.work).unwrap();
-    &f.work
+/// A fresh copy of the case's image, and the tree it starts with.
+fn fresh<'a>(f: &'a Fixture, case: &Case) -> (&'a Path, &'a Tree) {
+    let (_, img, tree) = f.images.iter().find(|i| i.0 == case.image).unwrap();
+    std::fs::copy(img, &f.work).unwrap();
+    (&f.work, tree)
 }
 
 fn status_of(o: &Output) -> i32 {
@@ -304,10 +494,10 @@ fn status_of(o: &Output) -> i32 {
 
 #[test]
 fn guestwright_matches_virt_customize() {
-    let f = fixture();
-    let mut failures = Vec::new();
     let cases = cases();
     assert!(!cases.is_empty(), "no case selected");
+    let f = fixture(&cases);
+    let mut failures = Vec::new();
     for case in &cases {
         let path = root().join("expected").join(&case.name);
         let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
@@ -317,7 +507,8 @@ fn guestwright_matches_virt_customize() {
                 case.name
             )
         });
-        let out = run_guestwright(case, &f.host, fresh(&f));
+        let (img, before) = fresh(&f, case);
+        let out = run_guestwright(case, &f.host, img);
         let status = status_of(&out);
         let shown = format!(
             "{}{}",
@@ -343,7 +534,7 @@ fn guestwright_matches_virt_customize() {
                 1,
             );
         }
-        let got = result(status, &f.before, &f.work);
+        let got = result(status, before, &f.work);
         if got != want {
             failures.push(format!(
                 "{}: guestwright differs from virt-customize 1.48\n--- virt-customize\n{want}--- guestwright\n{got}--- guestwright's output\n{shown}",
@@ -368,13 +559,15 @@ fn record() {
     if std::env::var_os("CUSTOMIZE_DIFF_RECORD").is_none() {
         return;
     }
-    let f = fixture();
+    let cases = cases();
+    let f = fixture(&cases);
     let dir = root().join("expected");
     std::fs::create_dir_all(&dir).unwrap();
-    for case in cases() {
-        let out = run_virt_customize(&case, &f.host, fresh(&f));
+    for case in cases {
+        let (img, before) = fresh(&f, &case);
+        let out = run_virt_customize(&case, &f.host, img);
         let status = status_of(&out);
-        let recorded = result(status, &f.before, &f.work);
+        let recorded = result(status, before, &f.work);
         std::fs::write(dir.join(&case.name), &recorded).unwrap();
         eprintln!(
             "== {} (virt-customize exit {status})\n{}",
@@ -385,12 +578,13 @@ fn record() {
                 .collect::<Vec<_>>()
                 .join("\n")
         );
-        let gw = run_guestwright(&case, &f.host, fresh(&f));
+        let (img, before) = fresh(&f, &case);
+        let gw = run_guestwright(&case, &f.host, img);
         let mut want = recorded.clone();
         if let Some(s) = case.guestwright_status {
             want = want.replacen(&format!("status {status}"), &format!("status {s}"), 1);
         }
-        let got = result(status_of(&gw), &f.before, &f.work);
+        let got = result(status_of(&gw), before, &f.work);
         match got == want {
             true => eprintln!("   guestwright: same"),
             false => eprintln!(

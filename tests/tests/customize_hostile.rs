@@ -328,7 +328,7 @@ fn run_one(
     let operations = customize::expand(&[word]).map_err(|e| guestwright::error::chain(&e))?;
     let plan = Plan {
         operations,
-        sysprep: Vec::new(),
+        ..Plan::default()
     };
     let mut report = Report::default();
     customize::run_plan(h, os, &plan, &Options::default(), &mut report)
@@ -491,7 +491,12 @@ fn scenario(kind: &Kind) {
     let before = guest_tree(&h);
     let plan = Plan {
         operations: Vec::new(),
-        sysprep: guestwright::edit::sysprep::OPERATIONS.iter().collect(),
+        // user-account would remove the accounts' homes, which is what it is for.
+        sysprep: guestwright::edit::sysprep::OPERATIONS
+            .iter()
+            .filter(|o| o.name != "user-account")
+            .collect(),
+        ..Plan::default()
     };
     let mut report = Report::default();
     if let Err(e) = customize::run_plan(&h, &os, &plan, &Options::default(), &mut report) {
@@ -867,7 +872,12 @@ fn dir_scenario(kind: &DirKind) {
     let before = guest_tree(&h);
     let plan = Plan {
         operations: Vec::new(),
-        sysprep: guestwright::edit::sysprep::OPERATIONS.iter().collect(),
+        // user-account would remove the accounts' homes, which is what it is for.
+        sysprep: guestwright::edit::sysprep::OPERATIONS
+            .iter()
+            .filter(|o| o.name != "user-account")
+            .collect(),
+        ..Plan::default()
     };
     let mut report = Report::default();
     if let Err(e) = customize::run_plan(&h, &os, &plan, &Options::default(), &mut report) {

@@ -235,6 +235,25 @@ pub fn vg_activate_all(disks: &Disks, modules: &Modules, activate: bool) -> io::
     result.map(drop)
 }
 
+/// `pvchange_uuid_all`, `vgchange_uuid_all`: `pvchange --uuid --all` or `vgchange --uuid`
+/// (every VG), giving each PV or VG a new random UUID. The VGs must be inactive.
+pub fn change_uuids(disks: &Disks, modules: &Modules, tool: &str) -> io::Result<()> {
+    prepare(disks, modules)?;
+    if tool == "pvchange" {
+        return lvm(disks, modules, &args(&["pvchange", "--uuid", "--all"])).map(drop);
+    }
+    // Not vgs_full: that activates the VGs again.
+    let names = lvm(
+        disks,
+        modules,
+        &args(&["vgs", "--noheadings", "-o", "vg_name"]),
+    )?;
+    for vg in names.split_whitespace() {
+        lvm(disks, modules, &args(&["vgchange", "--uuid", vg]))?;
+    }
+    Ok(())
+}
+
 /// `lvm_scan`: rescans the devices for PVs and, when asked, activates what it found.
 pub fn scan(disks: &Disks, modules: &Modules, activate: bool) -> io::Result<()> {
     lvm(disks, modules, &args(&["pvscan", "--cache"]))

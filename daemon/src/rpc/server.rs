@@ -989,6 +989,14 @@ impl Daemon for Server {
         crate::block::lvm::vg_activate_all(&self.disks, &self.modules, activate)
     }
 
+    fn pvchange_uuid_all(&self, _: &mut Call) -> io::Result<()> {
+        crate::block::lvm::change_uuids(&self.disks, &self.modules, "pvchange")
+    }
+
+    fn vgchange_uuid_all(&self, _: &mut Call) -> io::Result<()> {
+        crate::block::lvm::change_uuids(&self.disks, &self.modules, "vgchange")
+    }
+
     fn pvs(&self, _: &mut Call) -> io::Result<Vec<Device>> {
         Ok(crate::block::lvm::pvs_full(&self.disks, &self.modules)?
             .into_iter()

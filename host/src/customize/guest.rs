@@ -771,6 +771,37 @@ impl<'h> Guest<'h> {
         Ok(any)
     }
 
+    /// Removes a file, link or other non-directory; a directory (or nothing) there is left
+    /// alone, as guestfs `rm` (whose errors virt-sysprep ignores) would.
+    pub fn delete_file(&mut self, path: &str) -> Result<bool, CustomizeError> {
+        match self.lstat_chosen(path)? {
+            Some(st) if st.mode & libc::S_IFMT != libc::S_IFDIR => self.delete(path),
+            _ => Ok(false),
+        }
+    }
+
+    /// Creates an empty file (when its directory exists) or sets its times; a symbolic link
+    /// or a missing directory there is left alone. Returns whether a file was created.
+    pub fn touch(&mut self, path: &str) -> Result<bool, CustomizeError> {
+        if !self.way_clear(path, false)? {
+            return Ok(false);
+        }
+        let existed = self.lstat(path)?.is_some();
+        match self.h.touch(GuestPath::from(path)) {
+            Ok(()) => {}
+            Err(e) if is_missing(&e) || e.errno() == Some(Errno::ELOOP) => return Ok(false),
+            Err(e) => return Err(guest_err(format!("cannot touch {path}"))(e)),
+        }
+        if existed {
+            return Ok(false);
+        }
+        if self.dry_run {
+            self.diff.push_str(&format!("Created: {path} (empty)\n"));
+        }
+        self.changes.push(Change::Created { path: path.into() });
+        Ok(true)
+    }
+
     /// Truncates a regular file to zero bytes; nothing if it is missing or empty.
     pub fn truncate(&mut self, path: &str) -> Result<bool, CustomizeError> {
         match self.lstat_chosen(path)? {

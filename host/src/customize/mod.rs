@@ -23,7 +23,7 @@
 //!     &["web01.qcow2".into()],
 //!     None,
 //!     guestwright::LaunchConfig::default(),
-//!     &Plan { operations: ops, sysprep: Vec::new() },
+//!     &Plan { operations: ops, ..Plan::default() },
 //!     &Options::default(),
 //! )?;
 //! print!("{}", report.summary());
@@ -155,6 +155,8 @@ pub struct Options<'a> {
     pub selinux_relabel: bool,
     /// Receives one short message per phase and operation.
     pub progress: Option<&'a dyn Fn(&str)>,
+    /// Mount options by guest mountpoint (virt-sysprep's `--mount-options`).
+    pub mount_options: &'a [(String, String)],
 }
 
 impl Default for Options<'_> {
@@ -163,6 +165,7 @@ impl Default for Options<'_> {
             dry_run: false,
             selinux_relabel: true,
             progress: None,
+            mount_options: &[],
         }
     }
 }
@@ -191,8 +194,12 @@ impl Options<'_> {
 pub struct Plan {
     /// Customize operations, in order.
     pub operations: Vec<Operation>,
-    /// Sysprep operations.
+    /// Sysprep operations, in the order they run (see
+    /// [`crate::edit::sysprep::Selection::ordered`]). When not empty, the customize
+    /// operations run only if `customize` is among them, as in virt-sysprep.
     pub sysprep: Vec<&'static SysprepOperation>,
+    /// `--keep-user-accounts`, `--remove-user-accounts` for sysprep's `user-account`.
+    pub sysprep_users: crate::edit::sysprep::UserAccounts,
 }
 
 impl Plan {
@@ -291,24 +298,39 @@ pub fn run_plan(
         firstboot_count: 0,
     };
     let sysprep_machine_id = plan.sysprep.iter().any(|o| o.name == "machine-id");
+    let customize_enabled =
+        plan.sysprep.is_empty() || plan.sysprep.iter().any(|o| o.name == "customize");
+    let mut scx = sysprep::SysprepContext {
+        users: plan.sysprep_users.clone(),
+        ..Default::default()
+    };
     let result = (|| {
         // Paths sysprep and the lifecycle steps choose are skipped behind a link; those of
         // an operation the user asked for are refused, unless the user named them.
         g.set_ways(Ways::Skip, "sysprep");
-        for op in &plan.sysprep {
+        for op in plan
+            .sysprep
+            .iter()
+            .filter(|o| !o.on_devices() && o.name != "customize")
+        {
             opts.say(&format!("sysprep: {}", op.name));
-            let step = sysprep::run(&mut g, op).map_err(|e| CustomizeError::Operation {
-                operation: format!("sysprep {}", op.name),
-                source: Box::new(e),
-            })?;
+            let step =
+                sysprep::run(&mut g, os, &mut scx, op).map_err(|e| CustomizeError::Operation {
+                    operation: format!("sysprep {}", op.name),
+                    source: Box::new(e),
+                })?;
             report.steps.push(step);
         }
         g.set_ways(Ways::Skip, "customize");
-        if !plan.operations.is_empty() && !sysprep_machine_id {
+        let operations: &[Operation] = match customize_enabled {
+            true => &plan.operations,
+            false => &[],
+        };
+        if !operations.is_empty() && !sysprep_machine_id {
             lifecycle::machine_id(&mut g, &mut rng)?;
             push_if_changed(report, &mut g, "machine-id");
         }
-        for op in &plan.operations {
+        for op in operations {
             if op.is_setting() {
                 continue;
             }
@@ -330,6 +352,17 @@ pub fn run_plan(
             step.changes = g.take_changes();
             step.notes.extend(g.take_notes());
             report.steps.push(step);
+        }
+        if scx.update_ca_store {
+            opts.say("sysprep: updating the system CA store");
+            if let Some(w) = sysprep::update_ca_store(h, os) {
+                log::warn!("{w}");
+                report.steps.push(Step {
+                    operation: "sysprep update-ca-store".into(),
+                    notes: vec![format!("warning: {w}")],
+                    ..Step::default()
+                });
+            }
         }
         report.update_changed();
         g.set_ways(Ways::Skip, "customize");
@@ -436,11 +469,29 @@ pub fn run_disks(
     let t = Instant::now();
     opts.say("inspecting the guest");
     // A dry run mounts read-write too: the writes land in the throw-away overlay.
-    let os = crate::inspect::inspect_and_mount(&h, false)?;
+    let os = crate::inspect::inspect_and_mount_options(&h, false, opts.mount_options)?;
     report.guest = format!("{} {}.{}", os.distro, os.major_version, os.minor_version);
     report.timings.inspect = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let result = run_plan(&h, &os, plan, opts, &mut report);
+    let mut result = run_plan(&h, &os, plan, opts, &mut report);
+    let devices: Vec<&SysprepOperation> = plan
+        .sysprep
+        .iter()
+        .copied()
+        .filter(|o| o.on_devices())
+        .collect();
+    if result.is_ok() && !devices.is_empty() {
+        for op in &devices {
+            opts.say(&format!("sysprep: {}", op.name));
+        }
+        result = guestwright_protocol::Client::umount_all(&h)
+            .map_err(guest::guest_err("cannot unmount the guest's filesystems"))
+            .and_then(|()| sysprep::run_on_devices(&h, &os, &devices))
+            .map(|steps| {
+                report.steps.extend(steps);
+                report.update_changed();
+            });
+    }
     report.timings.operations = t.elapsed().as_secs_f64();
     let t = Instant::now();
     opts.say("flushing the changes to the image");

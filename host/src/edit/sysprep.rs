@@ -1,42 +1,148 @@
-//! The pure parts of `guestwright sysprep`: the table of operations (what each removes,
-//! truncates or edits), `--operations` parsing, and the file edits some operations make.
+//! The pure parts of `guestwright sysprep`: the table of virt-sysprep 1.48's 43 operations
+//! (what each removes, truncates or edits, and on which guests), `--operations` and
+//! `--enable` parsing, and the file edits some operations make. Never does I/O.
 //!
 //! Mirrors virt-sysprep's operations of the same names (guestfs-tools `sysprep/`): the same
-//! default-enabled set, the same paths and globs. Globs follow shell rules as guestfs
-//! `glob_expand` does (a `*` does not match a leading dot, so `/tmp/*` leaves `/tmp/.X11-unix`).
-//! The caller expands the globs inside the guest and removes with `rm -rf` semantics (the
-//! directories named in a glob's parent stay). Never does I/O.
+//! names, headings and default-enabled set, the same paths and globs, the same per-distro
+//! conditions. Globs follow shell rules as guestfs `glob_expand` does (a `*` does not match a
+//! leading dot). Operations run in name order, `customize` last, then the operations on
+//! devices (`fs-uuids`, `lvm-uuids`) once the guest is unmounted, as there.
 
 use std::collections::BTreeSet;
 
-use super::sysconfig;
-use super::users::passwd_entries;
-
-/// Errors of `--operations`.
+/// Errors of `--operations`, `--enable` and the options of single operations.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SysprepError {
-    /// An unknown operation name.
-    #[error("unknown sysprep operation {0:?}: see `guestwright sysprep --list-operations`")]
-    UnknownOperation(String),
+    /// A name that is no operation.
+    #[error(
+        "{option}: ‘{name}’ is not a known operation: see `guestwright sysprep --list-operations`"
+    )]
+    UnknownOperation {
+        /// `--operations` or `--enable`.
+        option: &'static str,
+        /// The name given.
+        name: String,
+    },
+    /// An empty item in `--operations`.
+    #[error("--operations: empty operation name")]
+    EmptyOperation,
+    /// `--enable ""`.
+    #[error("you cannot pass an empty argument to --enable")]
+    EmptyEnable,
+    /// `--enable` twice.
+    #[error("--enable option can only be given once")]
+    EnableTwice,
+    /// An empty name in `--keep-user-accounts` or `--remove-user-accounts`.
+    #[error("user-accounts: empty user name")]
+    EmptyUserName,
+    /// An option of an operation that is not enabled.
+    #[error("user-accounts: --{0} parameter was used, but the \"user-account\" operation is not enabled")]
+    UserAccountsDisabled(&'static str),
 }
 
-/// One thing an operation does to the guest.
+/// On which guests an action applies (inspection's type, distro, package manager and format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Every guest but Windows.
+    NotWindows,
+    /// Linux guests.
+    Linux,
+    /// Linux guests of the Red Hat family (fedora, rhel, centos, scientificlinux, oraclelinux,
+    /// redhat-based).
+    RedHat,
+    /// Linux guests of the Debian family (debian, ubuntu, kalilinux).
+    DebianFamily,
+    /// RHEL only.
+    Rhel,
+    /// Guests whose package manager is this (`apt`, `dnf`, `yum`, `zypper`).
+    PackageManager(&'static str),
+    /// Guests whose package format is this (`rpm`).
+    PackageFormat(&'static str),
+}
+
+/// What inspection says of the guest, as far as [`When`] needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct GuestKind<'a> {
+    /// `linux`, `windows`, ...
+    pub os_type: &'a str,
+    /// `debian`, `rhel`, ...
+    pub distro: &'a str,
+    /// `apt`, `dnf`, ...
+    pub package_management: &'a str,
+    /// `deb`, `rpm`, ...
+    pub package_format: &'a str,
+}
+
+impl When {
+    /// Whether the action applies to this guest.
+    pub fn holds(self, g: &GuestKind<'_>) -> bool {
+        let linux = g.os_type == "linux";
+        match self {
+            When::NotWindows => g.os_type != "windows",
+            When::Linux => linux,
+            When::RedHat => {
+                linux
+                    && [
+                        "fedora",
+                        "rhel",
+                        "centos",
+                        "scientificlinux",
+                        "oraclelinux",
+                        "redhat-based",
+                    ]
+                    .contains(&g.distro)
+            }
+            When::DebianFamily => linux && ["debian", "ubuntu", "kalilinux"].contains(&g.distro),
+            When::Rhel => linux && g.distro == "rhel",
+            When::PackageManager(p) => g.package_management == p,
+            When::PackageFormat(p) => g.package_format == p,
+        }
+    }
+}
+
+/// One thing an operation does to the guest. "Files" means anything but a directory (what
+/// guestfs `rm` removes); errors removing one are ignored where virt-sysprep ignores them.
 #[derive(Debug, Clone, Copy)]
 pub enum SysprepAction {
-    /// Remove every path matching the glob, recursively.
-    Remove(&'static str),
-    /// Truncate the file to zero bytes if it exists (it must stay: systemd regenerates an empty
-    /// /etc/machine-id at boot but treats a missing one as a first boot with other effects).
+    /// The actions, on the guests the condition names.
+    If(When, &'static [SysprepAction]),
+    /// Remove every path matching the glob, recursively (`rm -rf`).
+    RemoveTree(&'static str),
+    /// Remove every file (not directory) matching the glob.
+    RemoveFile(&'static str),
+    /// Remove every file matching the glob but these.
+    RemoveFileExcept(&'static str, &'static [&'static str]),
+    /// Remove the file unless it is a symbolic link.
+    RemoveFileNotLink(&'static str),
+    /// Remove every file matching the glob but these, and when one was removed update the
+    /// guest's CA store at the end (`update-ca-trust extract`, `update-ca-certificates`).
+    RemoveCertificate(&'static str, &'static [&'static str]),
+    /// Remove every entry of the directory, dot files included, recursively.
+    RemoveEntries(&'static str),
+    /// In every directory matching the glob, remove the regular files at any depth, keeping
+    /// the directories, links and the files with this name.
+    RemoveFilesBelow(&'static str, Option<&'static str>),
+    /// Truncate the regular file to zero bytes if it exists.
     Truncate(&'static str),
-    /// Rewrite every file matching the glob through the function.
-    Edit {
-        /// Which files.
-        glob: &'static str,
-        /// The new contents from the old.
-        edit: fn(&[u8]) -> Vec<u8>,
-    },
-    /// Remove this path (relative) under every home directory: see [`home_paths`].
-    RemoveInHomes(&'static str),
+    /// Write `00000\n` to the regular file if it exists (at's `.SEQ` counter).
+    ResetSeq(&'static str),
+    /// Create the file (if its directory exists) or set its times.
+    Touch(&'static str),
+    /// Rewrite every file matching the glob without the lines starting with these prefixes
+    /// (see [`drop_lines`]).
+    DropLines(&'static str, &'static [&'static str]),
+    /// `backup-files`: remove `*.bak` and `*~` files at any depth of [`BACKUP_DIRS`].
+    BackupFiles,
+    /// `user-account`: remove the accounts in the UID_MIN..UID_MAX range of login.defs.
+    UserAccounts,
+    /// `customize`: the customize operations of the command line.
+    Customize,
+    /// `script`: the `--script` programs, run on the host in the mounted guest.
+    Script,
+    /// `fs-uuids`: a new random UUID on every filesystem (on the unmounted devices).
+    FsUuids,
+    /// `lvm-uuids`: new random UUIDs on every LVM PV and VG (on the unmounted devices).
+    LvmUuids,
 }
 
 /// One sysprep operation.
@@ -44,176 +150,572 @@ pub enum SysprepAction {
 pub struct SysprepOperation {
     /// Name used on the command line.
     pub name: &'static str,
-    /// Run without `--operations`.
+    /// Run without `--operations` or `--enable`.
     pub default_enabled: bool,
-    /// One line for `--list-operations`.
+    /// One line for `--list-operations` (virt-sysprep's heading).
     pub description: &'static str,
     /// What it does, in order.
     pub actions: &'static [SysprepAction],
 }
 
-use SysprepAction::{Edit, Remove, RemoveInHomes, Truncate};
+impl SysprepOperation {
+    /// Works on the unmounted devices, after every operation on filesystems.
+    pub fn on_devices(&self) -> bool {
+        matches!(
+            self.actions,
+            [SysprepAction::FsUuids] | [SysprepAction::LvmUuids]
+        )
+    }
+}
 
-/// Where RH-family network scripts live (virt-sysprep edits only these).
+use SysprepAction::*;
+use When::*;
+
+/// Where RH-family network scripts live (net-hostname and net-hwaddr edit only these).
 pub const IFCFG_GLOB: &str = "/etc/sysconfig/network-scripts/ifcfg-*";
+
+/// The directories `backup-files` searches on Unix-like guests (`/` on others).
+pub const BACKUP_DIRS: &[&str] = &["/etc", "/root", "/srv", "/tmp", "/var"];
 
 /// virt-sysprep's `logfiles` list.
 const LOGFILES: &[SysprepAction] = &[
-    Remove("/var/log/*.log*"),
-    Remove("/var/log/audit/*"),
-    Remove("/var/log/btmp*"),
-    Remove("/var/log/cron*"),
-    Remove("/var/log/dmesg*"),
-    Remove("/var/log/lastlog*"),
-    Remove("/var/log/maillog*"),
-    Remove("/var/log/mail/*"),
-    Remove("/var/log/messages*"),
-    Remove("/var/log/secure*"),
-    Remove("/var/log/spooler*"),
-    Remove("/var/log/tallylog*"),
-    Remove("/var/log/wtmp*"),
-    Remove("/var/log/apache2/*_log"),
-    Remove("/var/log/apache2/*_log-*"),
-    Remove("/var/log/ntp"),
-    Remove("/var/log/tuned/tuned.log"),
-    Remove("/var/log/debug*"),
-    Remove("/var/log/syslog*"),
-    Remove("/var/log/faillog*"),
-    Remove("/var/log/firewalld*"),
-    Remove("/var/log/grubby*"),
-    Remove("/var/log/xferlog*"),
-    Remove("/var/log/BackupPC/LOG"),
-    Remove("/var/log/ceph/*.log"),
-    Remove("/var/log/chrony/*.log"),
-    Remove("/var/log/cups/*_log*"),
-    Remove("/var/log/glusterfs/*glusterd.vol.log"),
-    Remove("/var/log/glusterfs/glusterfs.log"),
-    Remove("/var/log/httpd/*log"),
-    Remove("/var/log/jetty/jetty-console.log"),
-    Remove("/var/log/libvirt/libxl/*.log"),
-    Remove("/var/log/libvirt/libvirtd.log"),
-    Remove("/var/log/libvirt/lxc/*.log"),
-    Remove("/var/log/libvirt/qemu/*.log"),
-    Remove("/var/log/libvirt/uml/*.log"),
-    Remove("/var/named/data/named.run"),
-    Remove("/var/log/ppp/connect-errors"),
-    Remove("/var/log/setroubleshoot/*.log"),
-    Remove("/var/log/squid/*.log"),
-    Remove("/var/lib/logrotate.status"),
-    Remove("/root/install.log"),
-    Remove("/root/install.log.syslog"),
-    Remove("/root/anaconda-ks.cfg"),
-    Remove("/root/anaconda-post.log"),
-    Remove("/root/initial-setup-ks.cfg"),
-    Remove("/var/log/anaconda.syslog"),
-    Remove("/var/log/anaconda/*"),
-    Remove("/var/log/installer/*"),
-    Remove("/var/cache/gdm/*"),
-    Remove("/var/lib/AccountService/users/*"),
-    Remove("/var/lib/fprint/*"),
-    Remove("/var/cache/fontconfig/*"),
-    Remove("/var/cache/man/*"),
-    Remove("/var/log/sa/*"),
-    Remove("/var/log/gdm/*"),
-    Remove("/var/log/lightdm/*"),
-    Remove("/var/log/ntpstats/*"),
-    Remove("/etc/Pegasus/*.cnf"),
-    Remove("/etc/Pegasus/*.crt"),
-    Remove("/etc/Pegasus/*.csr"),
-    Remove("/etc/Pegasus/*.pem"),
-    Remove("/etc/Pegasus/*.srl"),
-    Remove("/var/log/rhsm/*"),
-    Remove("/var/log/journal/*"),
-    Remove("/var/log/aptitude*"),
-    Remove("/var/log/apt/*"),
-    Remove("/var/log/exim4/*"),
-    Remove("/var/log/ConsoleKit/*"),
+    RemoveTree("/etc/Pegasus/*.cnf"),
+    RemoveTree("/etc/Pegasus/*.crt"),
+    RemoveTree("/etc/Pegasus/*.csr"),
+    RemoveTree("/etc/Pegasus/*.pem"),
+    RemoveTree("/etc/Pegasus/*.srl"),
+    RemoveTree("/root/anaconda-ks.cfg"),
+    RemoveTree("/root/anaconda-post.log"),
+    RemoveTree("/root/initial-setup-ks.cfg"),
+    RemoveTree("/root/install.log"),
+    RemoveTree("/root/install.log.syslog"),
+    RemoveTree("/root/original-ks.cfg"),
+    RemoveTree("/var/cache/fontconfig/*"),
+    RemoveTree("/var/cache/gdm/*"),
+    RemoveTree("/var/cache/man/*"),
+    RemoveTree("/var/lib/AccountService/users/*"),
+    RemoveTree("/var/lib/fprint/*"),
+    RemoveTree("/var/lib/logrotate.status"),
+    RemoveTree("/var/log/*.log*"),
+    RemoveTree("/var/log/BackupPC/LOG"),
+    RemoveTree("/var/log/ConsoleKit/*"),
+    RemoveTree("/var/log/anaconda.syslog"),
+    RemoveTree("/var/log/anaconda/*"),
+    RemoveTree("/var/log/apache2/*_log"),
+    RemoveTree("/var/log/apache2/*_log-*"),
+    RemoveTree("/var/log/apt/*"),
+    RemoveTree("/var/log/aptitude*"),
+    RemoveTree("/var/log/audit/*"),
+    RemoveTree("/var/log/btmp*"),
+    RemoveTree("/var/log/ceph/*.log"),
+    RemoveTree("/var/log/chrony/*.log"),
+    RemoveTree("/var/log/cron*"),
+    RemoveTree("/var/log/cups/*_log*"),
+    RemoveTree("/var/log/debug*"),
+    RemoveTree("/var/log/dmesg*"),
+    RemoveTree("/var/log/exim4/*"),
+    RemoveTree("/var/log/faillog*"),
+    RemoveTree("/var/log/firewalld*"),
+    RemoveTree("/var/log/gdm/*"),
+    RemoveTree("/var/log/glusterfs/*glusterd.vol.log"),
+    RemoveTree("/var/log/glusterfs/glusterfs.log"),
+    RemoveTree("/var/log/grubby*"),
+    RemoveTree("/var/log/httpd/*log"),
+    RemoveTree("/var/log/installer/*"),
+    RemoveTree("/var/log/jetty/jetty-console.log"),
+    RemoveTree("/var/log/journal/*"),
+    RemoveTree("/var/log/lastlog*"),
+    RemoveTree("/var/log/libvirt/libvirtd.log"),
+    RemoveTree("/var/log/libvirt/libxl/*.log"),
+    RemoveTree("/var/log/libvirt/lxc/*.log"),
+    RemoveTree("/var/log/libvirt/qemu/*.log"),
+    RemoveTree("/var/log/libvirt/uml/*.log"),
+    RemoveTree("/var/log/lightdm/*"),
+    RemoveTree("/var/log/mail/*"),
+    RemoveTree("/var/log/maillog*"),
+    RemoveTree("/var/log/messages*"),
+    RemoveTree("/var/log/ntp"),
+    RemoveTree("/var/log/ntpstats/*"),
+    RemoveTree("/var/log/ppp/connect-errors"),
+    RemoveTree("/var/log/rhsm/*"),
+    RemoveTree("/var/log/sa/*"),
+    RemoveTree("/var/log/secure*"),
+    RemoveTree("/var/log/setroubleshoot/*.log"),
+    RemoveTree("/var/log/spooler*"),
+    RemoveTree("/var/log/squid/*.log"),
+    RemoveTree("/var/log/syslog*"),
+    RemoveTree("/var/log/tallylog*"),
+    RemoveTree("/var/log/tuned/tuned.log"),
+    RemoveTree("/var/log/wtmp*"),
+    RemoveTree("/var/log/xferlog*"),
+    RemoveTree("/var/named/data/named.run"),
 ];
 
-/// Every operation, in the order they run.
+const fn op(
+    name: &'static str,
+    default_enabled: bool,
+    description: &'static str,
+    actions: &'static [SysprepAction],
+) -> SysprepOperation {
+    SysprepOperation {
+        name,
+        default_enabled,
+        description,
+        actions,
+    }
+}
+
+/// Every operation, in name order (as `--list-operations` prints them).
 pub const OPERATIONS: &[SysprepOperation] = &[
-    SysprepOperation {
-        name: "bash-history",
-        default_enabled: true,
-        description: "Remove the bash history of root and every user",
-        actions: &[RemoveInHomes(".bash_history")],
-    },
-    SysprepOperation {
-        name: "dhcp-client-state",
-        default_enabled: true,
-        description: "Remove DHCP client leases",
-        actions: &[Remove("/var/lib/dhclient/*"), Remove("/var/lib/dhcp/*")],
-    },
-    SysprepOperation {
-        name: "logfiles",
-        default_enabled: true,
-        description: "Remove many log files from the guest",
-        actions: LOGFILES,
-    },
-    SysprepOperation {
-        name: "machine-id",
-        default_enabled: true,
-        description: "Truncate the local machine ID (regenerated at the next boot)",
-        actions: &[
-            Truncate("/etc/machine-id"),
-            Truncate("/var/lib/dbus/machine-id"),
+    op(
+        "abrt-data",
+        true,
+        "Remove the crash data generated by ABRT",
+        &[If(NotWindows, &[RemoveTree("/var/spool/abrt/*")])],
+    ),
+    op(
+        "backup-files",
+        true,
+        "Remove editor backup files from the guest",
+        &[BackupFiles],
+    ),
+    op(
+        "bash-history",
+        true,
+        "Remove the bash history in the guest",
+        &[If(
+            NotWindows,
+            &[
+                RemoveFile("/home/*/.bash_history"),
+                RemoveFile("/root/.bash_history"),
+            ],
+        )],
+    ),
+    op(
+        "blkid-tab",
+        true,
+        "Remove blkid tab in the guest",
+        &[If(
+            NotWindows,
+            &[
+                RemoveFileNotLink("/var/run/blkid.tab"),
+                RemoveFileNotLink("/var/run/blkid.tab.old"),
+                RemoveFileNotLink("/etc/blkid/blkid.tab"),
+                RemoveFileNotLink("/etc/blkid/blkid.tab.old"),
+                RemoveFileNotLink("/etc/blkid.tab"),
+                RemoveFileNotLink("/etc/blkid.tab.old"),
+                RemoveFileNotLink("/dev/.blkid.tab"),
+                RemoveFileNotLink("/dev/.blkid.tab.old"),
+            ],
+        )],
+    ),
+    op(
+        "ca-certificates",
+        false,
+        "Remove CA certificates in the guest",
+        &[If(
+            NotWindows,
+            &[
+                RemoveCertificate("/etc/pki/CA/certs/*.crt", &[]),
+                RemoveCertificate("/etc/pki/CA/crl/*.crt", &[]),
+                RemoveCertificate("/etc/pki/CA/newcerts/*.crt", &[]),
+                RemoveCertificate("/etc/pki/CA/private/*.key", &[]),
+                RemoveCertificate("/etc/pki/tls/private/*.key", &[]),
+                RemoveCertificate(
+                    "/etc/pki/tls/certs/*.crt",
+                    &[
+                        "/etc/pki/tls/certs/ca-bundle.crt",
+                        "/etc/pki/tls/certs/ca-bundle.trust.crt",
+                    ],
+                ),
+            ],
+        )],
+    ),
+    op(
+        "crash-data",
+        true,
+        "Remove the crash data generated by kexec-tools",
+        &[If(
+            Linux,
+            &[RemoveTree("/var/crash/*"), RemoveTree("/var/log/dump/*")],
+        )],
+    ),
+    op(
+        "cron-spool",
+        true,
+        "Remove user at-jobs and cron-jobs",
+        &[
+            RemoveFilesBelow("/var/spool/cron/", Some(".SEQ")),
+            ResetSeq("/var/spool/cron/atjobs/.SEQ"),
+            RemoveFile("/var/spool/atjobs/*"),
+            ResetSeq("/var/spool/atjobs/.SEQ"),
+            RemoveFile("/var/spool/atspool/*"),
+            RemoveFilesBelow("/var/spool/at/", Some(".SEQ")),
+            ResetSeq("/var/spool/at/.SEQ"),
         ],
-    },
-    SysprepOperation {
-        name: "net-hostname",
-        default_enabled: true,
-        description: "Remove HOSTNAME and DHCP_HOSTNAME from RH-family ifcfg files",
-        actions: &[Edit {
-            glob: IFCFG_GLOB,
-            edit: remove_hostname_keys,
-        }],
-    },
-    SysprepOperation {
-        name: "net-hwaddr",
-        default_enabled: true,
-        description: "Remove HWADDR (the old NIC's MAC) from RH-family ifcfg files",
-        actions: &[Edit {
-            glob: IFCFG_GLOB,
-            edit: remove_hwaddr,
-        }],
-    },
-    SysprepOperation {
-        name: "package-manager-cache",
-        default_enabled: true,
-        description: "Remove the package manager caches (apt, dnf, yum, zypper)",
-        actions: &[
-            Remove("/var/cache/apt/archives/*.deb"),
-            Remove("/var/cache/apt/archives/partial/*"),
-            Remove("/var/cache/apt/*.bin"),
-            Remove("/var/cache/dnf/*"),
-            Remove("/var/cache/yum/*"),
-            Remove("/var/cache/zypp/*"),
+    ),
+    op("customize", true, "Customize the guest", &[Customize]),
+    op(
+        "dhcp-client-state",
+        true,
+        "Remove DHCP client leases",
+        &[If(
+            Linux,
+            &[
+                RemoveTree("/var/lib/dhclient/*"),
+                RemoveTree("/var/lib/dhcp/*"),
+            ],
+        )],
+    ),
+    op(
+        "dhcp-server-state",
+        true,
+        "Remove DHCP server leases",
+        &[RemoveTree("/var/lib/dhcpd/*")],
+    ),
+    op(
+        "dovecot-data",
+        true,
+        "Remove Dovecot (mail server) data",
+        &[If(NotWindows, &[RemoveFile("/var/lib/dovecot/*")])],
+    ),
+    op(
+        "firewall-rules",
+        false,
+        "Remove the firewall rules",
+        &[If(
+            NotWindows,
+            &[
+                RemoveFile("/etc/sysconfig/iptables"),
+                RemoveFile("/etc/firewalld/services/*"),
+                RemoveFile("/etc/firewalld/zones/*"),
+            ],
+        )],
+    ),
+    op(
+        "flag-reconfiguration",
+        false,
+        "Flag the system for reconfiguration",
+        &[If(NotWindows, &[Touch("/.unconfigured")])],
+    ),
+    op("fs-uuids", false, "Change filesystem UUIDs", &[FsUuids]),
+    op(
+        "ipa-client",
+        true,
+        "Remove the IPA files",
+        &[If(
+            Linux,
+            &[
+                RemoveFile("/etc/ipa/ca.crt"),
+                RemoveFile("/etc/ipa/default.conf"),
+                RemoveFile("/var/lib/ipa-client/sysrestore/*"),
+                RemoveFile("/var/lib/ipa-client/pki/*"),
+                RemoveCertificate("/etc/pki/ca-trust/source/anchors/ipa-ca.crt", &[]),
+                RemoveCertificate("/usr/local/share/ca-certificates/ipa-ca.crt", &[]),
+                RemoveCertificate("/etc/pki/ca-trust/source/ipa.p11-kit", &[]),
+            ],
+        )],
+    ),
+    op(
+        "kerberos-data",
+        false,
+        "Remove Kerberos data in the guest",
+        &[If(
+            NotWindows,
+            &[RemoveFileExcept(
+                "/var/kerberos/krb5kdc/*",
+                &[
+                    "/var/kerberos/krb5kdc/kadm5.acl",
+                    "/var/kerberos/krb5kdc/kdc.conf",
+                ],
+            )],
+        )],
+    ),
+    op(
+        "kerberos-hostkeytab",
+        true,
+        "Remove the Kerberos host keytab file in the guest",
+        &[If(NotWindows, &[RemoveFile("/etc/krb5.keytab")])],
+    ),
+    op(
+        "logfiles",
+        true,
+        "Remove many log files from the guest",
+        &[If(Linux, LOGFILES)],
+    ),
+    op(
+        "lvm-uuids",
+        true,
+        "Change LVM2 PV and VG UUIDs",
+        &[LvmUuids],
+    ),
+    op(
+        "machine-id",
+        true,
+        "Remove the local machine ID",
+        &[If(
+            NotWindows,
+            &[
+                Truncate("/etc/machine-id"),
+                Truncate("/var/lib/dbus/machine-id"),
+            ],
+        )],
+    ),
+    op(
+        "mail-spool",
+        true,
+        "Remove email from the local mail spool directory",
+        &[RemoveTree("/var/spool/mail/*"), RemoveTree("/var/mail/*")],
+    ),
+    op(
+        "net-hostname",
+        true,
+        "Remove HOSTNAME and DHCP_HOSTNAME in network interface configuration",
+        &[If(
+            RedHat,
+            &[DropLines(IFCFG_GLOB, &["HOSTNAME=", "DHCP_HOSTNAME="])],
+        )],
+    ),
+    op(
+        "net-hwaddr",
+        true,
+        "Remove HWADDR (hard-coded MAC address) configuration",
+        &[If(RedHat, &[DropLines(IFCFG_GLOB, &["HWADDR="])])],
+    ),
+    op(
+        "net-nmconn",
+        true,
+        "Remove system-local NetworkManager connection profiles (keyfiles)",
+        &[If(
+            RedHat,
+            &[RemoveFile(
+                "/etc/NetworkManager/system-connections/*.nmconnection",
+            )],
+        )],
+    ),
+    op(
+        "pacct-log",
+        true,
+        "Remove the process accounting log files",
+        &[
+            If(
+                RedHat,
+                &[
+                    RemoveFile("/var/account/pacct*"),
+                    Touch("/var/account/pacct"),
+                ],
+            ),
+            If(
+                DebianFamily,
+                &[
+                    RemoveFile("/var/log/account/pacct*"),
+                    Touch("/var/log/account/pacct"),
+                ],
+            ),
         ],
-    },
-    SysprepOperation {
-        name: "ssh-hostkeys",
-        default_enabled: true,
-        description: "Remove the SSH host keys (sshd makes new ones at the next boot)",
-        actions: &[Remove("/etc/ssh/*_host_*")],
-    },
-    SysprepOperation {
-        name: "ssh-userdir",
-        default_enabled: true,
-        description: "Remove the .ssh directory of root and every user",
-        actions: &[RemoveInHomes(".ssh")],
-    },
-    SysprepOperation {
-        name: "tmp-files",
-        default_enabled: true,
-        description: "Remove temporary files",
-        actions: &[Remove("/tmp/*"), Remove("/var/tmp/*")],
-    },
-    SysprepOperation {
-        name: "udev-persistent-net",
-        default_enabled: true,
-        description: "Remove udev persistent net rules (else a clone's NIC becomes eth1)",
-        actions: &[Remove("/etc/udev/rules.d/70-persistent-net.rules")],
-    },
+    ),
+    op(
+        "package-manager-cache",
+        true,
+        "Remove package manager cache",
+        &[
+            If(
+                PackageManager("apt"),
+                &[RemoveFilesBelow("/var/cache/apt/archives/", None)],
+            ),
+            If(
+                PackageManager("dnf"),
+                &[RemoveFilesBelow("/var/cache/dnf/", None)],
+            ),
+            If(
+                PackageManager("yum"),
+                &[RemoveFilesBelow("/var/cache/yum/", None)],
+            ),
+            If(
+                PackageManager("zypper"),
+                &[RemoveFilesBelow("/var/cache/zypp*", None)],
+            ),
+        ],
+    ),
+    op(
+        "pam-data",
+        true,
+        "Remove the PAM data in the guest",
+        &[If(
+            NotWindows,
+            &[
+                RemoveFile("/var/run/console/*"),
+                RemoveFile("/var/run/faillock/*"),
+                RemoveFile("/var/run/sepermit/*"),
+            ],
+        )],
+    ),
+    op(
+        "passwd-backups",
+        true,
+        "Remove /etc/passwd- and similar backup files",
+        &[If(
+            Linux,
+            &[
+                RemoveFile("/etc/group-"),
+                RemoveFile("/etc/gshadow-"),
+                RemoveFile("/etc/passwd-"),
+                RemoveFile("/etc/shadow-"),
+                RemoveFile("/etc/subgid-"),
+                RemoveFile("/etc/subuid-"),
+            ],
+        )],
+    ),
+    op(
+        "puppet-data-log",
+        true,
+        "Remove the data and log files of puppet",
+        &[If(
+            NotWindows,
+            &[
+                RemoveFile("/var/log/puppet/*"),
+                RemoveFile("/var/lib/puppet/*/*"),
+                RemoveFile("/var/lib/puppet/*/*/*"),
+            ],
+        )],
+    ),
+    op(
+        "rh-subscription-manager",
+        true,
+        "Remove the RH subscription manager files",
+        &[If(
+            Rhel,
+            &[
+                RemoveTree("/etc/pki/consumer/*"),
+                RemoveTree("/etc/pki/entitlement/*"),
+            ],
+        )],
+    ),
+    op(
+        "rhn-systemid",
+        true,
+        "Remove the RHN system ID",
+        &[If(
+            Rhel,
+            &[
+                RemoveFile("/etc/sysconfig/rhn/systemid"),
+                RemoveFile("/etc/sysconfig/rhn/osad-auth.conf"),
+            ],
+        )],
+    ),
+    op(
+        "rpm-db",
+        true,
+        "Remove host-specific RPM database files",
+        &[If(
+            PackageFormat("rpm"),
+            &[RemoveFile("/var/lib/rpm/__db.*")],
+        )],
+    ),
+    op(
+        "samba-db-log",
+        true,
+        "Remove the database and log files of Samba",
+        &[If(
+            NotWindows,
+            &[
+                RemoveFile("/var/log/samba/old/*"),
+                RemoveFile("/var/log/samba/*"),
+                RemoveFile("/var/lib/samba/*/*"),
+                RemoveFile("/var/lib/samba/*"),
+            ],
+        )],
+    ),
+    op(
+        "script",
+        true,
+        "Run arbitrary scripts against the guest",
+        &[Script],
+    ),
+    op(
+        "smolt-uuid",
+        true,
+        "Remove the Smolt hardware UUID",
+        &[If(
+            Linux,
+            &[
+                RemoveFile("/etc/sysconfig/hw-uuid"),
+                RemoveFile("/etc/smolt/uuid"),
+                RemoveFile("/etc/smolt/hw-uuid"),
+            ],
+        )],
+    ),
+    op(
+        "ssh-hostkeys",
+        true,
+        "Remove the SSH host keys in the guest",
+        &[If(NotWindows, &[RemoveFile("/etc/ssh/*_host_*")])],
+    ),
+    op(
+        "ssh-userdir",
+        true,
+        "Remove \".ssh\" directories in the guest",
+        &[If(
+            NotWindows,
+            &[RemoveTree("/home/*/.ssh"), RemoveTree("/root/.ssh")],
+        )],
+    ),
+    op(
+        "sssd-db-log",
+        true,
+        "Remove the database and log files of sssd",
+        &[If(
+            NotWindows,
+            &[
+                RemoveFile("/var/log/sssd/*"),
+                RemoveFile("/var/lib/sss/db/*"),
+            ],
+        )],
+    ),
+    op(
+        "tmp-files",
+        true,
+        "Remove temporary files",
+        &[If(
+            NotWindows,
+            &[
+                RemoveTree("/tmp/*"),
+                RemoveEntries("/tmp"),
+                RemoveTree("/var/tmp/*"),
+                RemoveEntries("/var/tmp"),
+            ],
+        )],
+    ),
+    op(
+        "udev-persistent-net",
+        true,
+        "Remove udev persistent net rules",
+        &[If(
+            Linux,
+            &[RemoveFile("/etc/udev/rules.d/70-persistent-net.rules")],
+        )],
+    ),
+    op(
+        "user-account",
+        false,
+        "Remove the user accounts in the guest",
+        &[If(NotWindows, &[UserAccounts])],
+    ),
+    op(
+        "utmp",
+        true,
+        "Remove the utmp file",
+        &[If(NotWindows, &[RemoveFile("/var/run/utmp")])],
+    ),
+    op(
+        "yum-uuid",
+        true,
+        "Remove the yum UUID",
+        &[If(
+            PackageManager("yum"),
+            &[RemoveFile("/var/lib/yum/uuid")],
+        )],
+    ),
 ];
 
 /// The operation called `name`.
@@ -221,88 +723,247 @@ pub fn operation(name: &str) -> Option<&'static SysprepOperation> {
     OPERATIONS.iter().find(|o| o.name == name)
 }
 
-/// The operations enabled by default, in table order.
+/// The operations enabled by default, in name order.
 pub fn default_operations() -> Vec<&'static SysprepOperation> {
     OPERATIONS.iter().filter(|o| o.default_enabled).collect()
 }
 
-/// Parses `--operations`: a comma-separated list applied left to right, with `name` or
-/// `+name` to enable, `-name` to disable, and the keywords `defaults`, `all` and `none`.
-/// As in virt-sysprep, a list of plain names enables *only* those (`ssh-hostkeys,tmp-files`);
-/// a list that starts with `+name` or `-name` starts from the defaults instead
-/// (`-ssh-hostkeys` is every default but that one), which virt-sysprep would read as "nothing".
-/// Returns the chosen operations in table order.
-pub fn parse_operations(list: &str) -> Result<Vec<&'static SysprepOperation>, SysprepError> {
-    let items: Vec<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    let mut set: BTreeSet<&'static str> = BTreeSet::new();
-    if items.first().is_some_and(|i| i.starts_with(['+', '-'])) {
-        set.extend(default_operations().iter().map(|o| o.name));
+/// `--list-operations`: one line per operation, in name order, `NAME * HEADING` for those
+/// enabled by default and `NAME   HEADING` for the others, as virt-sysprep prints it.
+pub fn list_operations() -> String {
+    OPERATIONS
+        .iter()
+        .map(|o| {
+            let mark = if o.default_enabled { "*" } else { " " };
+            format!("{} {mark} {}\n", o.name, o.description)
+        })
+        .collect()
+}
+
+/// The chosen operations, built as virt-sysprep builds them from `--enable` and
+/// `--operations`: no option means the defaults; either option starts from nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    set: Option<BTreeSet<&'static str>>,
+}
+
+impl Selection {
+    /// `--enable a,b`: exactly these (only once, and not after `--operations`).
+    pub fn enable(&mut self, list: &str) -> Result<(), SysprepError> {
+        if self.set.is_some() {
+            return Err(SysprepError::EnableTwice);
+        }
+        if list.is_empty() {
+            return Err(SysprepError::EmptyEnable);
+        }
+        let mut set = BTreeSet::new();
+        for name in list.split(',') {
+            let op = operation(name).ok_or_else(|| SysprepError::UnknownOperation {
+                option: "--enable",
+                name: name.to_owned(),
+            })?;
+            set.insert(op.name);
+        }
+        self.set = Some(set);
+        Ok(())
     }
-    for item in items {
-        match item {
-            "defaults" => set.extend(default_operations().iter().map(|o| o.name)),
-            "all" => set.extend(OPERATIONS.iter().map(|o| o.name)),
-            "none" => set.clear(),
-            _ => {
-                let (remove, name) = match item.strip_prefix('-') {
-                    Some(n) => (true, n),
-                    None => (false, item.strip_prefix('+').unwrap_or(item)),
-                };
-                let op = operation(name)
-                    .ok_or_else(|| SysprepError::UnknownOperation(name.to_owned()))?;
-                if remove {
-                    set.remove(op.name);
-                } else {
-                    set.insert(op.name);
+
+    /// `--operations LIST` (repeatable, applied to what the earlier ones chose): `NAME` adds,
+    /// `-NAME` removes; `defaults`, `-defaults`, `all` and `-all` add or remove those sets.
+    pub fn operations(&mut self, list: &str) -> Result<(), SysprepError> {
+        let mut set = self.set.clone().unwrap_or_default();
+        for item in list.split(',') {
+            let (remove, name) = match item.strip_prefix('-') {
+                Some(n) => (true, n),
+                None => (false, item),
+            };
+            match (remove, name) {
+                (_, "") => return Err(SysprepError::EmptyOperation),
+                (false, "defaults") => {
+                    set.extend(default_operations().iter().map(|o| o.name));
+                }
+                (true, "defaults") => {
+                    for o in default_operations() {
+                        set.remove(o.name);
+                    }
+                }
+                (false, "all") => set.extend(OPERATIONS.iter().map(|o| o.name)),
+                (true, "all") => set.clear(),
+                (remove, name) => {
+                    let op = operation(name).ok_or_else(|| SysprepError::UnknownOperation {
+                        option: "--operations",
+                        name: name.to_owned(),
+                    })?;
+                    if remove {
+                        set.remove(op.name);
+                    } else {
+                        set.insert(op.name);
+                    }
                 }
             }
         }
+        self.set = Some(set);
+        Ok(())
     }
-    Ok(OPERATIONS.iter().filter(|o| set.contains(o.name)).collect())
-}
 
-/// `net-hwaddr`: the ifcfg file without `HWADDR=` lines, so a clone with a new MAC still
-/// brings the interface up.
-pub fn remove_hwaddr(ifcfg: &[u8]) -> Vec<u8> {
-    sysconfig::remove(ifcfg, "HWADDR")
-}
-
-/// `net-hostname`: the ifcfg file without `HOSTNAME=` and `DHCP_HOSTNAME=` lines.
-pub fn remove_hostname_keys(ifcfg: &[u8]) -> Vec<u8> {
-    sysconfig::remove_where(ifcfg, |k| k == b"HOSTNAME" || k == b"DHCP_HOSTNAME")
-}
-
-/// The guest paths a [`SysprepAction::RemoveInHomes`] names: `rel` under /root, under every
-/// home directory in /etc/passwd that is a real one (not `/`, `/nonexistent`, `/dev/null`,
-/// …), and as the glob `/home/*/REL` for homes of users not in /etc/passwd (LDAP). Sorted, no
-/// duplicates.
-pub fn home_paths(passwd: &[u8], rel: &str) -> Vec<String> {
-    let mut homes: BTreeSet<String> = BTreeSet::new();
-    homes.insert("/root".to_owned());
-    for e in passwd_entries(passwd) {
-        let h = e.home.trim_end_matches('/');
-        let fake = h.is_empty()
-            || [
-                "/nonexistent",
-                "/dev/null",
-                "/bin",
-                "/sbin",
-                "/usr/sbin",
-                "/var/empty",
-            ]
-            .contains(&h)
-            || !h.starts_with('/')
-            || h.split('/').any(|c| c == "..");
-        if !fake {
-            homes.insert(h.to_owned());
+    /// Whether the operation called `name` is chosen.
+    pub fn contains(&self, name: &str) -> bool {
+        match &self.set {
+            Some(s) => s.contains(name),
+            None => operation(name).is_some_and(|o| o.default_enabled),
         }
     }
-    homes.insert("/home/*".to_owned());
-    homes.into_iter().map(|h| format!("{h}/{rel}")).collect()
+
+    /// The chosen operations in the order they run: name order, `customize` after the
+    /// others (the operations on devices run after all of them; see
+    /// [`SysprepOperation::on_devices`]).
+    pub fn ordered(&self) -> Vec<&'static SysprepOperation> {
+        let mut ops: Vec<&'static SysprepOperation> = OPERATIONS
+            .iter()
+            .filter(|o| self.contains(o.name))
+            .collect();
+        ops.sort_by_key(|o| (o.name == "customize", o.name));
+        ops
+    }
+}
+
+/// Parses one `--operations` list from nothing chosen (see [`Selection::operations`]);
+/// returns the operations in the order they run.
+pub fn parse_operations(list: &str) -> Result<Vec<&'static SysprepOperation>, SysprepError> {
+    let mut s = Selection::default();
+    s.operations(list)?;
+    Ok(s.ordered())
+}
+
+/// `--keep-user-accounts` and `--remove-user-accounts` (each repeatable, comma lists).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserAccounts {
+    /// Never removed.
+    pub keep: BTreeSet<String>,
+    /// When not empty, only these are removed.
+    pub remove: BTreeSet<String>,
+}
+
+impl UserAccounts {
+    /// Adds a comma list to one of the sets; an empty name is an error.
+    pub fn add(set: &mut BTreeSet<String>, list: &str) -> Result<(), SysprepError> {
+        for name in list.split(',') {
+            if name.is_empty() {
+                return Err(SysprepError::EmptyUserName);
+            }
+            set.insert(name.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Whether the user is to be removed (when its UID is in range).
+    pub fn removes(&self, user: &str) -> bool {
+        !self.keep.contains(user) && (self.remove.is_empty() || self.remove.contains(user))
+    }
+
+    /// The error virt-sysprep gives when these options come without the operation.
+    pub fn check_disabled(&self) -> Result<(), SysprepError> {
+        if !self.keep.is_empty() {
+            return Err(SysprepError::UserAccountsDisabled("keep-user-accounts"));
+        }
+        if !self.remove.is_empty() {
+            return Err(SysprepError::UserAccountsDisabled("remove-user-accounts"));
+        }
+        Ok(())
+    }
+}
+
+/// A numeric setting of /etc/login.defs (`UID_MIN 1000`), if present and a number.
+pub fn login_defs_number(login_defs: &[u8], key: &str) -> Option<u64> {
+    let text = String::from_utf8_lossy(login_defs);
+    text.lines()
+        .rev()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some(key)).then(|| w.next()).flatten()
+        })
+        .next()
+        .and_then(|v| v.parse().ok())
+}
+
+/// `user-account`: the users of /etc/passwd whose UID is within `min..=max` and that
+/// `choice` removes, with their home directories, in file order.
+pub fn accounts_to_remove(
+    passwd: &[u8],
+    min: u64,
+    max: u64,
+    choice: &UserAccounts,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in passwd.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(line);
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() < 7 || f[0].is_empty() || f[0].starts_with(['+', '-', '#']) {
+            continue;
+        }
+        let Ok(uid) = f[2].parse::<u64>() else {
+            continue;
+        };
+        if uid >= min && uid <= max && choice.removes(f[0]) {
+            out.push((f[0].to_owned(), f[5].to_owned()));
+        }
+    }
+    out
+}
+
+/// The file (passwd, shadow, group) without the entries named `names` (first field).
+pub fn remove_entries(file: &[u8], names: &BTreeSet<&str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(file.len());
+    for line in file.split_inclusive(|&b| b == b'\n') {
+        let name = line.split(|&b| b == b':').next().unwrap_or_default();
+        let named =
+            line.contains(&b':') && std::str::from_utf8(name).is_ok_and(|n| names.contains(n));
+        if !named {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+/// `net-hostname`, `net-hwaddr`: the file as virt-sysprep rewrites it: its lines (a final
+/// CR of each dropped, as guestfs `read_lines` does) without those starting with one of the
+/// prefixes, each ending with a newline.
+pub fn drop_lines(file: &[u8], prefixes: &[&str]) -> Vec<u8> {
+    let body = file.strip_suffix(b"\n").unwrap_or(file);
+    let mut out = Vec::with_capacity(file.len() + 1);
+    let mut first = true;
+    if !file.is_empty() {
+        for line in body.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if prefixes.iter().any(|p| line.starts_with(p.as_bytes())) {
+                continue;
+            }
+            if !first {
+                out.push(b'\n');
+            }
+            first = false;
+            out.extend_from_slice(line);
+        }
+    }
+    out.push(b'\n');
+    out
+}
+
+/// `backup-files`: whether a file name is an editor backup (`*.bak`, `*~`; dot files too).
+pub fn is_backup_file(name: &[u8]) -> bool {
+    name.ends_with(b".bak") || name.ends_with(b"~")
+}
+
+/// The command that rebuilds the guest's CA store after a certificate was removed, if
+/// virt-sysprep knows one for it.
+pub fn update_ca_store_command(g: &GuestKind<'_>) -> Option<&'static [&'static str]> {
+    if When::RedHat.holds(g) {
+        Some(&["update-ca-trust", "extract"])
+    } else if When::DebianFamily.holds(g) {
+        Some(&["update-ca-certificates"])
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -314,117 +975,162 @@ mod tests {
     }
 
     #[test]
-    fn table_has_the_operations_virt_sysprep_has() {
-        let all = names(&OPERATIONS.iter().collect::<Vec<_>>());
+    fn table_is_virt_sysprep_1_48s() {
+        assert_eq!(OPERATIONS.len(), 43);
+        let mut sorted = names(&OPERATIONS.iter().collect::<Vec<_>>());
+        sorted.sort_unstable();
+        assert_eq!(names(&OPERATIONS.iter().collect::<Vec<_>>()), sorted);
+        let off: Vec<&str> = OPERATIONS
+            .iter()
+            .filter(|o| !o.default_enabled)
+            .map(|o| o.name)
+            .collect();
         assert_eq!(
-            all,
+            off,
             [
-                "bash-history",
-                "dhcp-client-state",
-                "logfiles",
-                "machine-id",
-                "net-hostname",
-                "net-hwaddr",
-                "package-manager-cache",
-                "ssh-hostkeys",
-                "ssh-userdir",
-                "tmp-files",
-                "udev-persistent-net"
+                "ca-certificates",
+                "firewall-rules",
+                "flag-reconfiguration",
+                "fs-uuids",
+                "kerberos-data",
+                "user-account"
             ]
         );
         assert!(OPERATIONS
             .iter()
-            .all(|o| o.default_enabled && !o.actions.is_empty()));
-        let m = operation("machine-id").unwrap();
-        assert!(matches!(
-            m.actions,
-            [
-                Truncate("/etc/machine-id"),
-                Truncate("/var/lib/dbus/machine-id")
-            ]
-        ));
-        assert!(matches!(
-            operation("ssh-hostkeys").unwrap().actions,
-            [Remove("/etc/ssh/*_host_*")]
-        ));
-        assert!(LOGFILES
-            .iter()
-            .any(|a| matches!(a, Remove("/var/log/journal/*"))));
+            .all(|o| !o.actions.is_empty() && !o.description.ends_with('.')));
     }
 
     #[test]
-    fn operations_lists() {
+    fn operations_lists_as_virt_sysprep() {
         let defaults = names(&default_operations());
-        assert_eq!(names(&parse_operations("defaults").unwrap()), defaults);
-        assert_eq!(names(&parse_operations("all").unwrap()), defaults);
+        let ordered = |s: &Selection| names(&s.ordered());
+        let mut s = Selection::default();
+        assert_eq!(ordered(&s).len(), defaults.len());
+        assert_eq!(*ordered(&s).last().unwrap(), "customize");
+        s.operations("defaults,-logfiles,-tmp-files").unwrap();
+        assert_eq!(ordered(&s).len(), defaults.len() - 2);
+        // A list of names alone, or of removals alone, starts from nothing.
         assert_eq!(
             names(&parse_operations("udev-persistent-net,ssh-hostkeys").unwrap()),
             ["ssh-hostkeys", "udev-persistent-net"]
         );
-        let minus = names(&parse_operations("-ssh-hostkeys").unwrap());
-        assert_eq!(minus.len(), defaults.len() - 1);
-        assert!(!minus.contains(&"ssh-hostkeys"));
+        assert!(parse_operations("-ssh-hostkeys").unwrap().is_empty());
+        assert_eq!(names(&parse_operations("all").unwrap()).len(), 43);
+        assert!(parse_operations("all,-all").unwrap().is_empty());
         assert_eq!(
-            names(&parse_operations("defaults,-logfiles,-tmp-files").unwrap()).len(),
-            defaults.len() - 2
+            names(&parse_operations("all,-defaults").unwrap()),
+            [
+                "ca-certificates",
+                "firewall-rules",
+                "flag-reconfiguration",
+                "fs-uuids",
+                "kerberos-data",
+                "user-account"
+            ]
         );
+        // Repeated --operations accumulate; --enable then --operations too.
+        let mut s = Selection::default();
+        s.enable("tmp-files").unwrap();
+        s.operations("utmp").unwrap();
+        assert_eq!(ordered(&s), ["tmp-files", "utmp"]);
+        assert_eq!(s.enable("utmp"), Err(SysprepError::EnableTwice));
+        let mut s = Selection::default();
+        assert_eq!(s.enable(""), Err(SysprepError::EmptyEnable));
         assert_eq!(
-            names(&parse_operations("none,+machine-id").unwrap()),
-            ["machine-id"]
+            s.enable("utmp,,tmp-files"),
+            Err(SysprepError::UnknownOperation {
+                option: "--enable",
+                name: String::new()
+            })
         );
-        assert_eq!(
-            names(&parse_operations("all,none").unwrap()),
-            Vec::<&str>::new()
-        );
-        assert_eq!(names(&parse_operations("").unwrap()), Vec::<&str>::new());
-        assert_eq!(
-            parse_operations("defaults,-nope").unwrap_err(),
-            SysprepError::UnknownOperation("nope".into())
-        );
+        for bad in ["", "utmp,", "-", "a,-"] {
+            assert_eq!(
+                parse_operations(bad).unwrap_err(),
+                if bad == "a,-" {
+                    SysprepError::UnknownOperation {
+                        option: "--operations",
+                        name: "a".into(),
+                    }
+                } else {
+                    SysprepError::EmptyOperation
+                },
+                "{bad:?}"
+            );
+        }
+        for unknown in ["none", "+utmp", "-nope"] {
+            assert!(matches!(
+                parse_operations(unknown),
+                Err(SysprepError::UnknownOperation { .. })
+            ));
+        }
         assert!(parse_operations("bogus")
             .unwrap_err()
             .to_string()
-            .contains("--list-operations"));
+            .starts_with("--operations: ‘bogus’ is not a known operation"));
     }
 
     #[test]
-    fn rocky8_ifcfg_hwaddr_and_hostname_removed() {
-        let c = b"TYPE=Ethernet\nPROXY_METHOD=none\nBROWSER_ONLY=no\nBOOTPROTO=dhcp\nDEFROUTE=yes\nIPV4_FAILURE_FATAL=no\nIPV6INIT=yes\nNAME=eth0\nUUID=5fb06bd0-0bb0-7ffb-45f1-d6edd65f3e03\nDEVICE=eth0\nONBOOT=yes\nHWADDR=52:54:00:6b:3c:58\nDHCP_HOSTNAME=template\n";
-        let out = remove_hwaddr(c);
-        assert_eq!(
-            out,
-            String::from_utf8_lossy(c)
-                .replace("HWADDR=52:54:00:6b:3c:58\n", "")
-                .as_bytes()
-        );
-        assert_eq!(remove_hwaddr(&out), out);
-        let out2 = remove_hostname_keys(&out);
-        assert!(!String::from_utf8_lossy(&out2).contains("HOSTNAME"));
-        assert_eq!(remove_hostname_keys(&out2), out2);
-        // CRLF, quoted, no trailing newline, commented copy stays
-        assert_eq!(
-            remove_hwaddr(b"#HWADDR=x\r\nHWADDR=\"AA:BB\"\r\nONBOOT=yes"),
-            b"#HWADDR=x\r\nONBOOT=yes"
-        );
-        assert_eq!(remove_hwaddr(b""), b"");
+    fn list_format() {
+        let l = list_operations();
+        assert!(l.starts_with("abrt-data * Remove the crash data generated by ABRT\n"));
+        assert!(l.contains("\nca-certificates   Remove CA certificates in the guest\n"));
+        assert!(l.ends_with("yum-uuid * Remove the yum UUID\n"));
+        assert_eq!(l.lines().count(), 43);
     }
 
     #[test]
-    fn home_paths_from_passwd() {
-        let p = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nsshd:x:101:65534::/run/sshd:/usr/sbin/nologin\ndebian:x:1000:1000:Debian:/home/debian:/bin/bash\nsvc:x:998:998::/srv/svc/:/bin/sh\n";
+    fn ifcfg_lines_dropped_as_read_lines_and_write_do() {
+        let c = b"TYPE=Ethernet\nBOOTPROTO=dhcp\nHWADDR=52:54:00:6b:3c:58\nDHCP_HOSTNAME=template\n#HWADDR=x\n";
         assert_eq!(
-            home_paths(p, ".ssh"),
+            drop_lines(c, &["HWADDR="]),
+            b"TYPE=Ethernet\nBOOTPROTO=dhcp\nDHCP_HOSTNAME=template\n#HWADDR=x\n"
+        );
+        assert_eq!(
+            drop_lines(c, &["HOSTNAME=", "DHCP_HOSTNAME="]),
+            b"TYPE=Ethernet\nBOOTPROTO=dhcp\nHWADDR=52:54:00:6b:3c:58\n#HWADDR=x\n"
+        );
+        assert_eq!(
+            drop_lines(b"A=1\r\nHWADDR=2\r\nB=3", &["HWADDR="]),
+            b"A=1\nB=3\n"
+        );
+        assert_eq!(drop_lines(b"", &["HWADDR="]), b"\n");
+        assert_eq!(drop_lines(b"HWADDR=1\n", &["HWADDR="]), b"\n");
+        assert_eq!(drop_lines(b" HWADDR=1\n", &["HWADDR="]), b" HWADDR=1\n");
+    }
+
+    #[test]
+    fn user_accounts() {
+        let passwd = b"root:x:0:0:root:/root:/bin/bash\nsys:x:999:999::/var/sys:/bin/false\nalice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/sh\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n";
+        let defs = b"# comment UID_MIN 5\nUID_MIN\t\t\t 1000\nUID_MAX   60000\n";
+        assert_eq!(login_defs_number(defs, "UID_MIN"), Some(1000));
+        assert_eq!(login_defs_number(defs, "UID_MAX"), Some(60000));
+        assert_eq!(login_defs_number(defs, "GID_MIN"), None);
+        let mut c = UserAccounts::default();
+        let all = accounts_to_remove(passwd, 1000, 60000, &c);
+        assert_eq!(
+            all,
             [
-                "/home/*/.ssh",
-                "/home/debian/.ssh",
-                "/root/.ssh",
-                "/run/sshd/.ssh",
-                "/srv/svc/.ssh"
+                ("alice".to_owned(), "/home/alice".to_owned()),
+                ("bob".to_owned(), "/home/bob".to_owned())
             ]
         );
+        UserAccounts::add(&mut c.keep, "alice").unwrap();
+        assert_eq!(accounts_to_remove(passwd, 1000, 60000, &c).len(), 1);
+        UserAccounts::add(&mut c.remove, "alice,root").unwrap();
+        assert!(accounts_to_remove(passwd, 1000, 60000, &c).is_empty());
         assert_eq!(
-            home_paths(b"", ".bash_history"),
-            ["/home/*/.bash_history", "/root/.bash_history"]
+            UserAccounts::add(&mut c.keep, "a,,b"),
+            Err(SysprepError::EmptyUserName)
+        );
+        assert_eq!(
+            c.check_disabled(),
+            Err(SysprepError::UserAccountsDisabled("keep-user-accounts"))
+        );
+        let gone: BTreeSet<&str> = ["alice", "bob"].into();
+        assert_eq!(
+            remove_entries(b"alice:x:1000:\nusers:x:100:alice,bob\nbob:x:1001:", &gone),
+            b"users:x:100:alice,bob\n"
         );
     }
 }

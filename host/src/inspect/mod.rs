@@ -559,6 +559,37 @@ pub fn inspect_and_mount(h: &Handle, readonly: bool) -> Result<OsInfo> {
     }
 }
 
+/// [`inspect_and_mount`] with mount options chosen by mountpoint (virt-sysprep's
+/// `--mount-options "/:noatime;/var:rw,noatime"` parsed into pairs): they are added to what
+/// the mount needs anyway (a btrfs subvolume).
+pub fn inspect_and_mount_options(
+    h: &Handle,
+    readonly: bool,
+    options: &[(String, String)],
+) -> Result<OsInfo> {
+    if options.is_empty() {
+        return inspect_and_mount(h, readonly);
+    }
+    let inspection = inspect_all(h)?;
+    if inspection.found.len() != 1 {
+        return inspect_and_mount(h, readonly);
+    }
+    let os = inspection.found[0].clone();
+    let mut with = os.clone();
+    for m in &mut with.mountpoints {
+        if let Some((_, o)) = options.iter().rev().find(|(mp, _)| *mp == m.mountpoint) {
+            if !o.is_empty() {
+                m.options = Some(match m.options.take() {
+                    Some(old) if !old.is_empty() => format!("{old},{o}"),
+                    _ => o.clone(),
+                });
+            }
+        }
+    }
+    mount_inspected(h, &with, readonly)?;
+    Ok(os)
+}
+
 /// The installed packages of an inspected OS whose filesystems are mounted.
 pub fn applications(h: &Handle, os: &OsInfo) -> Result<Vec<Application>> {
     match os.package_format.as_str() {

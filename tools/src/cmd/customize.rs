@@ -287,6 +287,7 @@ pub fn options(run: &RunArgs) -> Options<'static> {
         dry_run: run.dry_run,
         selinux_relabel: !run.no_selinux_relabel,
         progress: (!run.quiet).then_some(&progress as &dyn Fn(&str)),
+        ..Options::default()
     }
 }
 
@@ -338,7 +339,7 @@ pub fn plan(ops: &OperationArgs) -> std::result::Result<Plan, CustomizeError> {
     let operations = customize::expand(&ops.words)?;
     Ok(Plan {
         operations,
-        sysprep: Vec::new(),
+        ..Plan::default()
     })
 }
 

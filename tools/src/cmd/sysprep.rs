@@ -1,11 +1,12 @@
-//! `guestwright sysprep`: remove what makes a guest a specific machine, so it can serve as a
-//! template; customize operations may follow in the same run.
+//! `guestwright sysprep`: virt-sysprep 1.48's 43 operations, its `--operations`, `--enable`,
+//! `--list-operations` and operation options, and every customize operation (run by the
+//! `customize` operation, after the others).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
-use guestwright::customize::{self, CustomizeError};
-use guestwright::edit::sysprep::{default_operations, parse_operations, OPERATIONS};
+use guestwright::customize::{self, CustomizeError, Report};
+use guestwright::edit::sysprep::{list_operations, Selection, SysprepError, UserAccounts};
 use guestwright::Format;
 
 use super::customize::{options, plan, print_report, OperationArgs, RunArgs};
@@ -13,11 +14,11 @@ use crate::error::{CliError, Result};
 use crate::options::ApplianceArgs;
 use crate::session::launch_config;
 
-/// Reset a disk image to a template: machine-id, SSH host keys, logs, udev net rules, ...
+/// Reset a disk image to a template: machine-id, SSH host keys, logs, users, ... (virt-sysprep)
 ///
-/// Each sysprep operation can be listed (--list-operations) and chosen (--operations). The
-/// sysprep operations run first, then any customize operations in the order given, so what
-/// they add stays. Exit status: 0 success, 1 failure, 2 bad usage.
+/// The operations (see --list-operations; `*` marks those run by default) run in name order,
+/// `customize` (the customize options given) after them, then `fs-uuids` and `lvm-uuids` on
+/// the unmounted devices. Exit status: 0 success, 1 failure, 2 bad usage.
 #[derive(Debug, Args)]
 pub struct SysprepArgs {
     /// A disk image (repeat for a guest spread over several disks).
@@ -31,22 +32,59 @@ pub struct SysprepArgs {
     /// The images' format (raw, qcow2, ...); detected from the header when not given.
     #[arg(long, value_name = "FORMAT", value_parser = crate::options::parse_format)]
     pub format: Option<Format>,
-    /// Which sysprep operations: a comma-separated list of names to run only those; +NAME or
-    /// -NAME to add to or take from the defaults; `defaults`, `all`, `none`.
+    /// Enable/disable operations, applied to what earlier --operations chose (nothing at
+    /// first): NAME adds, -NAME removes; `defaults`, `-defaults`, `all`, `-all`.
     #[arg(
         long = "operations",
-        alias = "enable",
+        visible_alias = "operation",
         value_name = "LIST",
         allow_hyphen_values = true
     )]
-    pub operations: Option<String>,
-    /// List the sysprep operations (`*` marks those run by default) and exit.
+    pub operations: Vec<String>,
+    /// Run exactly these operations (a comma list; once).
+    #[arg(long = "enable", value_name = "LIST", allow_hyphen_values = true)]
+    pub enable: Vec<String>,
+    /// List the operations (`*` marks those run by default) and exit.
     #[arg(long)]
     pub list_operations: bool,
+    /// user-account: remove only these users (a comma list; repeatable).
+    #[arg(long, value_name = "USERS")]
+    pub remove_user_accounts: Vec<String>,
+    /// user-account: never remove these users (a comma list; repeatable).
+    #[arg(long, value_name = "USERS")]
+    pub keep_user_accounts: Vec<String>,
+    /// script: run this host program (through bash, as virt-sysprep does) with its current
+    /// directory the guest's root, mounted read-write with `guestwright mount`. Repeatable.
+    #[arg(long, value_name = "SCRIPT")]
+    pub script: Vec<String>,
+    /// script: the mountpoint to use (an empty directory) instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub scriptdir: Option<PathBuf>,
+    /// Mount options by mountpoint: `/:noatime;/var:rw,noatime`.
+    #[arg(long, value_name = "OPTS")]
+    pub mount_options: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
     pub ops: OperationArgs,
+}
+
+fn usage(e: SysprepError) -> CliError {
+    CliError::Customize(CustomizeError::InvalidArgument {
+        op: "sysprep".into(),
+        reason: e.to_string(),
+    })
+}
+
+/// `--mount-options`: `MP:OPTS` pairs separated by `;`.
+fn mount_options(s: &str) -> Vec<(String, String)> {
+    s.split(';')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once(':') {
+            Some((mp, o)) => (mp.to_owned(), o.to_owned()),
+            None => (p.to_owned(), String::new()),
+        })
+        .collect()
 }
 
 /// Runs `sysprep`.
@@ -54,31 +92,154 @@ pub fn run(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
     if args.list_operations {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        for op in OPERATIONS {
-            let mark = if op.default_enabled { "*" } else { " " };
-            writeln!(out, "{} {mark} {}", op.name, op.description).map_err(crate::error::stdout)?;
-        }
+        out.write_all(list_operations().as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(crate::error::stdout)?;
         return Ok(());
     }
-    let mut plan = plan(&args.ops)?;
-    plan.sysprep = match &args.operations {
-        Some(list) => parse_operations(list).map_err(|e| {
-            CliError::Customize(CustomizeError::InvalidArgument {
-                op: "operations".into(),
-                reason: e.to_string(),
-            })
-        })?,
-        None => default_operations(),
+    let mut selection = Selection::default();
+    if args.enable.len() > 1 {
+        return Err(usage(SysprepError::EnableTwice));
+    }
+    for list in &args.enable {
+        selection.enable(list).map_err(usage)?;
+    }
+    for list in &args.operations {
+        selection.operations(list).map_err(usage)?;
+    }
+    let mut users = UserAccounts::default();
+    for list in &args.keep_user_accounts {
+        UserAccounts::add(&mut users.keep, list).map_err(usage)?;
+    }
+    for list in &args.remove_user_accounts {
+        UserAccounts::add(&mut users.remove, list).map_err(usage)?;
+    }
+    if !selection.contains("user-account") {
+        users.check_disabled().map_err(usage)?;
+    }
+    let mut base = plan(&args.ops)?;
+    base.sysprep_users = users;
+    let ordered = selection.ordered();
+    let mount_opts = mount_options(args.mount_options.as_deref().unwrap_or_default());
+    let opts = customize::Options {
+        mount_options: &mount_opts,
+        // virt-sysprep 1.48 relabels only when asked (its --no-selinux-relabel does nothing).
+        selinux_relabel: false,
+        ..options(&args.run)
     };
     let mut config = launch_config(appliance, verbose)?;
     // virt-sysprep's network is off unless --network.
-    config.network = args.ops.network.unwrap_or(false) && plan.runs_in_guest();
-    let report = customize::run_images(
-        &args.images,
-        args.format,
-        config,
-        &plan,
-        &options(&args.run),
-    )?;
+    config.network = args.ops.network.unwrap_or(false) && base.runs_in_guest();
+
+    let scripts = selection.contains("script") && !args.script.is_empty();
+    if !scripts || args.run.dry_run {
+        if scripts {
+            eprintln!(
+                "guestwright: dry run: the --script programs are not run (they would change \
+                 the image)"
+            );
+        }
+        base.sysprep = ordered;
+        let report = customize::run_images(&args.images, args.format, config, &base, &opts)?;
+        return print_report(&report, &args.run);
+    }
+    // The scripts run where `script` comes in name order: the operations before it in one
+    // launch, the scripts in a mount, the rest (customize, the devices') in another launch.
+    let (before, after): (Vec<_>, Vec<_>) = ordered
+        .into_iter()
+        .filter(|o| o.name != "script")
+        .partition(|o| o.name < "script" && o.name != "customize" && !o.on_devices());
+    let mut report = Report::default();
+    if !before.is_empty() {
+        let mut first = base.clone();
+        first.sysprep = before;
+        first.operations.clear();
+        let mut c = config.clone();
+        c.network = false;
+        report = customize::run_images(&args.images, args.format, c, &first, &opts)?;
+    }
+    run_scripts(args, appliance, verbose)?;
+    if !after.is_empty() {
+        let mut rest = base;
+        rest.sysprep = after;
+        let r = customize::run_images(&args.images, args.format, config, &rest, &opts)?;
+        report.images = r.images.clone();
+        report.guest = r.guest.clone();
+        report.steps.extend(r.steps);
+        report.diff.push_str(&r.diff);
+        report.changed |= r.changed;
+    }
+    report.changed = true;
     print_report(&report, &args.run)
+}
+
+/// `script`: mounts the guest read-write on the script directory, runs the scripts there
+/// with bash (`set -e`, one shell for all, in order), unmounts.
+fn run_scripts(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    let fail = |reason: String| {
+        CliError::Customize(CustomizeError::InvalidArgument {
+            op: "script".into(),
+            reason,
+        })
+    };
+    let tmp;
+    let dir: &Path = match &args.scriptdir {
+        Some(d) => d,
+        None => {
+            tmp = tempfile::Builder::new()
+                .prefix("guestwright-sysprep.")
+                .tempdir()
+                .map_err(|e| fail(format!("cannot create a temporary mountpoint: {e}")))?;
+            tmp.path()
+        }
+    };
+    let exe = std::env::current_exe()
+        .map_err(|e| fail(format!("cannot find the guestwright program: {e}")))?;
+    let mut mount = std::process::Command::new(&exe);
+    mount.arg(format!("--accel={}", appliance.accel));
+    if verbose {
+        mount.arg("-v");
+    }
+    mount.args(["mount", "--rw", "-i"]);
+    if let Some(f) = args.format {
+        mount.arg(format!("--format={f}"));
+    }
+    for i in &args.images {
+        mount.arg("-a").arg(i);
+    }
+    mount.arg(dir);
+    let st = mount
+        .status()
+        .map_err(|e| fail(format!("cannot run {}: {e}", exe.display())))?;
+    if !st.success() {
+        return Err(fail(format!(
+            "cannot mount the guest on {} for the scripts (guestwright mount said why above)",
+            dir.display()
+        )));
+    }
+    let body = format!("set -e\n{}", args.script.join("\n"));
+    let status = std::process::Command::new("/bin/bash")
+        .arg("-c")
+        .arg(&body)
+        .current_dir(dir)
+        .status();
+    let umount = std::process::Command::new(&exe)
+        .arg("umount")
+        .arg(dir)
+        .status();
+    let status = status.map_err(|e| fail(format!("cannot run /bin/bash: {e}")))?;
+    match umount {
+        Ok(s) if s.success() => {}
+        _ => {
+            return Err(fail(format!(
+                "cannot unmount {}: the scripts' changes may be incomplete",
+                dir.display()
+            )))
+        }
+    }
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(n) => Err(fail(format!("script failed (code {n})"))),
+        None => Err(fail("script killed by a signal".into())),
+    }
 }
