@@ -28,6 +28,8 @@ pub struct LaunchConfig {
     pub verbose: bool,
     /// Appliance memory.
     pub memory_mib: u32,
+    /// Virtual CPUs of the appliance (guestfish's `set-smp`; 1 by default).
+    pub vcpus: u32,
     /// Give the appliance a network.
     pub network: bool,
     /// Where the kernel and cache are.
@@ -56,6 +58,7 @@ impl Default for LaunchConfig {
             accel: AccelChoice::Auto,
             verbose: false,
             memory_mib: 512,
+            vcpus: 1,
             network: false,
             appliance: guestwright_appliance::Config::default(),
             qemu: None,
@@ -554,6 +557,7 @@ fn boot(
         kernel: appliance.kernel.clone(),
         initrd: appliance.initrd.clone(),
         memory_mib: config.memory_mib,
+        vcpus: config.vcpus.max(1),
         channel_socket: socket.clone(),
         drives: blockdevs,
         fdsets: passed.iter().map(|(f, _)| f.as_raw_fd()).collect(),

@@ -49,6 +49,8 @@ pub struct QemuConfig {
     pub initrd: PathBuf,
     /// Guest memory in MiB.
     pub memory_mib: u32,
+    /// Virtual CPUs.
+    pub vcpus: u32,
     /// The host end of the channel.
     pub channel_socket: PathBuf,
     /// One `-blockdev` JSON per drive, in order; drive `i` gets serial `gw<i>`.
@@ -174,7 +176,8 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
         Accelerator::Tcg => push(&["-accel", "tcg,tb-size=256", "-cpu", "max"]),
     }
     let memory = config.memory_mib.to_string();
-    push(&["-m", &memory, "-smp", "1"]);
+    let vcpus = config.vcpus.to_string();
+    push(&["-m", &memory, "-smp", &vcpus]);
     push(&[
         "-chardev",
         "stdio,id=console,signal=off",
@@ -282,6 +285,7 @@ mod tests {
             kernel: "/cache/vmlinux".into(),
             initrd: "/cache/initrd".into(),
             memory_mib: 512,
+            vcpus: 1,
             channel_socket: "/run/user/1000/gw,x/sock".into(),
             drives: vec![
                 json!({"driver": "raw", "node-name": "drive0", "file": {"driver": "file", "filename": "/img,-hda json:{}"}}),

@@ -58,6 +58,7 @@ enum Command {
     Sysprep(cmd::sysprep::SysprepArgs),
     Clone(cmd::clone::CloneArgs),
     Shell(shell::ShellArgs),
+    InstallLinks(cmd::links::InstallLinksArgs),
     Mount(fuse::MountArgs),
     Umount(fuse::UmountArgs),
 }
@@ -79,13 +80,14 @@ fn run(cli: &Cli) -> error::Result {
         Command::Customize(a) => cmd::customize::run(a, &cli.appliance, verbose),
         Command::Sysprep(a) => cmd::sysprep::run(a, &cli.appliance, verbose),
         Command::Clone(a) => cmd::clone::run(a, &cli.appliance, verbose),
+        Command::InstallLinks(a) => cmd::links::run(a),
         // Run from `main`: these report their own errors and have their own exit codes.
         Command::Shell(_) | Command::Mount(_) | Command::Umount(_) => Ok(()),
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cmd::links::as_subcommand(std::env::args_os().collect()));
     cli.appliance.keys.scrub_command_line();
     logger::init(cli.verbose);
     match &cli.command {

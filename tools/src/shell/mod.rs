@@ -12,9 +12,11 @@
 //! (line sources, here-documents), [`interactive`] (prompt, history, Ctrl-C),
 //! [`complete`] (tab completion), [`copy`] (copy-in, copy-out).
 
+mod builtins;
 mod commands;
 mod complete;
 mod copy;
+mod drives;
 pub(crate) mod fisherr;
 mod help;
 mod interactive;
@@ -103,6 +105,28 @@ pub struct ShellArgs {
     /// Print results as JSON, one value per line (same as the 'json on' command).
     #[arg(long)]
     json: bool,
+    /// Create a prepared disk image and add it: [FILE=]TYPE[:PARAM...], as guestfish's -N
+    /// (file test1.img, test2.img, ... unless named; '-N help' lists the types).
+    #[arg(short = 'N', long = "new", value_name = "[FILE=]TYPE")]
+    prepared: Vec<String>,
+    /// Accepted for guestfish's command lines (-n, --no-sync): guestwright always writes
+    /// everything to the images before it exits.
+    #[arg(short = 'n', long = "no-sync")]
+    no_sync: bool,
+    /// A command whose output goes to a host pipe ('cmd | host-cmd') fails when the host
+    /// command stops reading early (by default that is not an error).
+    #[arg(long)]
+    pipe_error: bool,
+    /// libvirt (guestfish -c URI): not supported; use -a with the domain's disk images.
+    #[arg(short = 'c', long = "connect", value_name = "URI")]
+    connect: Option<String>,
+    /// libvirt domains (guestfish -d GUEST): not supported; use -a with the domain's disk
+    /// images.
+    #[arg(short = 'd', long = "domain", value_name = "GUEST")]
+    domain: Vec<String>,
+    /// Give the appliance a network.
+    #[arg(long)]
+    network: bool,
     /// Commands to run, separated by ':' words (a command written with a leading '-' to
     /// ignore its error goes after a ':').
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
@@ -162,6 +186,10 @@ pub enum ShellError {
     /// as it is.
     #[error("{0}")]
     Fish(String),
+    /// A failure whose messages were already printed (by `glob`, one per failed run), with
+    /// its exit code.
+    #[error("")]
+    Reported(u8),
     /// An error as libguestfs reports it (`download: /x: No such file or directory`);
     /// printed after `libguestfs: error: `, and in a script after its name and line.
     #[error("{0}")]
@@ -182,6 +210,7 @@ impl ShellError {
         match self {
             ShellError::Launch(_) | ShellError::Shutdown(_) => EXIT_APPLIANCE,
             ShellError::Library(guestwright::Error::Environment(_)) => EXIT_USAGE,
+            ShellError::Reported(code) => *code,
             _ => EXIT_FAILED,
         }
     }
@@ -250,6 +279,14 @@ pub(crate) struct Shell {
     lineno: usize,
     /// How many commands were issued, this one included.
     commands_issued: usize,
+    /// `set-trace`.
+    trace: bool,
+    /// `--pipe-error`.
+    pipe_error: bool,
+    /// The files of `scratch` drives, deleted when the shell ends.
+    scratch: Vec<tempfile::TempPath>,
+    /// The `-N` drives still to partition and format at the first launch, by drive index.
+    prepared: Vec<(usize, drives::Prepared)>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -277,6 +314,17 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if let Some(code) = refuse_libvirt(args) {
+        return ExitCode::from(code);
+    }
+    if args.prepared.iter().any(|p| {
+        ["list", "help", "h", "?"]
+            .iter()
+            .any(|w| p.eq_ignore_ascii_case(w))
+    }) {
+        print!("{}", drives::prepared_help());
+        return ExitCode::from(EXIT_OK);
+    }
     let interactive = args.file.is_none() && commands.is_empty() && std::io::stdin().is_terminal();
     // Before the appliance's threads start. SIGTERM and SIGHUP stop the shell the way they
     // stop any command (see `signals`); Ctrl-C only cancels the running command, below.
@@ -324,10 +372,23 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
     ExitCode::from(code)
 }
 
+/// `-c` and `-d`: libvirt is not part of guestwright. Says so, and what to do instead.
+fn refuse_libvirt(args: &ShellArgs) -> Option<u8> {
+    if args.domain.is_empty() && args.connect.is_none() {
+        return None;
+    }
+    eprintln!(
+        "guestfish: -c and -d (libvirt domains) are not supported by guestwright: add the \
+         domain's disk images with -a (virsh domblklist GUEST lists them)"
+    );
+    Some(EXIT_FAILED)
+}
+
 /// Prints an error with its causes, once. `place` is the script's name and line for a
 /// libguestfs error, as guestfish prints them (`*stdin*:3: `).
 fn report_at(e: &ShellError, place: Option<(&str, usize)>) {
     match e {
+        ShellError::Reported(_) => return,
         ShellError::Fish(m) => {
             eprintln!("{m}");
             return;
@@ -364,7 +425,8 @@ impl Shell {
         verbose: u8,
         interactive: bool,
     ) -> Result<Shell, ShellError> {
-        let config = crate::session::launch_config(appliance, verbose > 0)?;
+        let mut config = crate::session::launch_config(appliance, verbose > 0)?;
+        config.network |= args.network;
         let mut h = Handle::with_config(config);
         let options = DriveOptions {
             format: args.format,
@@ -382,6 +444,20 @@ impl Shell {
             }
             h.add_drive(image, options.clone())?;
         }
+        // guestfish adds the -N drives after the -a ones... in command-line order with
+        // them; here after them, which is the same for the usual -N alone.
+        let mut prepared = Vec::new();
+        for (i, spec) in args.prepared.iter().enumerate() {
+            let p = drives::Prepared::parse(spec, i + 1)?;
+            prepared.push((h.drives().len(), p.clone()));
+            h.add_drive(
+                p.file(),
+                DriveOptions {
+                    format: Some(Format::Raw),
+                    readonly: false,
+                },
+            )?;
+        }
         let mut shell = Shell {
             h,
             mounts: args.mounts.clone(),
@@ -398,8 +474,12 @@ impl Shell {
             },
             lineno: 0,
             commands_issued: 0,
+            trace: false,
+            pipe_error: args.pipe_error,
+            scratch: Vec::new(),
+            prepared,
         };
-        if !shell.mounts.is_empty() || shell.inspect {
+        if !shell.mounts.is_empty() || shell.inspect || !shell.prepared.is_empty() {
             shell.ensure_launched()?;
         }
         Ok(shell)
@@ -425,6 +505,10 @@ impl Shell {
                     d.path().display()
                 );
             }
+        }
+        for (index, p) in std::mem::take(&mut self.prepared) {
+            let device = format!("/dev/sd{}", drive_letters(index));
+            p.postlaunch(&self.h, &device)?;
         }
         let access = if self.h.is_readonly() {
             Access::ReadOnly
@@ -504,6 +588,17 @@ impl Shell {
             }
         );
         true
+    }
+
+    /// Drives are added before the appliance starts: a command that adds one says so.
+    fn refuse_if_launched(&self, name: &str) -> Result<(), ShellError> {
+        if self.h.is_launched() {
+            return Err(ShellError::Usage(format!(
+                "{name}: the appliance is running; drives are added before it starts \
+                 ('reopen' stops it, then add)"
+            )));
+        }
+        Ok(())
     }
 
     /// Shuts the appliance down, so every write is in the images.
@@ -635,8 +730,12 @@ impl Shell {
                 };
                 let flow = self.command(&cmd.name, &cmd.args, &mut out, &mut input);
                 self.stdout_closed |= out.stdout_closed;
+                let broken = cmd.pipe.is_some() && out.reader_gone();
                 let finished = out.finish();
                 let flow = flow?;
+                if broken && self.pipe_error {
+                    return Err(ShellError::Fish("guestfish: write error on pipe".into()).into());
+                }
                 finished.map_err(ShellError::from)?;
                 Ok(flow)
             }
@@ -674,6 +773,19 @@ impl Shell {
             self.commands_issued == 1,
         )))
     }
+}
+
+/// The letters of drive `index` as Linux names disks: a..z, aa..az, ...
+fn drive_letters(index: usize) -> String {
+    let mut n = index + 1;
+    let mut s = Vec::new();
+    while n > 0 {
+        n -= 1;
+        s.push(b'a' + (n % 26) as u8);
+        n /= 26;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
 }
 
 /// A failed line: an error to report, or one already reported (inside `<!`).
