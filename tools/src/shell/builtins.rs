@@ -89,15 +89,15 @@ pub fn smp(
     expect_count(typed, args, 1, "set-smp smp")?;
     let n = int_arg(typed, "smp", &args[0])?;
     shell.trace_call("set_smp", &[n.to_string()]);
+    if n > 255 {
+        return Err(ShellError::Libguestfs(format!(
+            "unsupported number of smp vcpus: {n}"
+        )));
+    }
     if n < 1 {
         return Err(ShellError::Libguestfs(format!(
             "invalid smp parameter: {n}"
         )));
-    }
-    if shell.h.is_launched() {
-        return Err(ShellError::Libguestfs(
-            "set_smp: function can only be called in the config state".into(),
-        ));
     }
     shell.h.config_mut().vcpus = n as u32;
     shell.trace_result("set_smp", "0");

@@ -144,11 +144,7 @@ pub fn scratch(shell: &mut Shell, typed: &str, args: &[String]) -> Result<(), Sh
             "add-drive-scratch: the optional argument '{o}' is not supported (only name:)"
         )));
     }
-    let size: u64 = size.parse().map_err(|_| {
-        ShellError::Fish(format!(
-            "add-drive-scratch: '{size}' is not a size in bytes"
-        ))
-    })?;
+    let size = parse_size(size)?;
     shell.refuse_if_launched("add-drive-scratch")?;
     let file = tempfile::Builder::new()
         .prefix("guestwright-scratch-")
@@ -218,9 +214,11 @@ pub fn disk_create(args: &[String]) -> Result<(), ShellError> {
             }
         }
     }
-    let size: i64 = size
-        .parse()
-        .map_err(|_| ShellError::Fish(format!("disk-create: '{size}' is not a number")))?;
+    // guestfish reads an int64 with xstrtoll and its size suffixes (100M).
+    let size: i64 = match size.strip_prefix('-') {
+        Some(n) => -(parse_size(n)? as i64),
+        None => parse_size(size)? as i64,
+    };
     let path = Path::new(file);
     let io = |source| ShellError::HostIo {
         path: path.to_path_buf(),

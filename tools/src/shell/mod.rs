@@ -79,8 +79,11 @@ pub struct ShellArgs {
     images: Vec<PathBuf>,
     /// The format of the -a images: raw, qcow2, vmdk, vdi, vhdx, vpc (detected from the
     /// header when not given; QEMU never guesses).
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    format: Option<Format>,
+    /// As in guestfish it applies to the -a images after it, until the next --format
+    /// (a bare --format goes back to detecting).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format, num_args = 0..=1,
+          require_equals = true, action = clap::ArgAction::Append)]
+    format: Vec<Format>,
     /// Open the -a images read-only: their bytes never change, and commands that would
     /// write are refused.
     #[arg(long, overrides_with = "rw")]
@@ -428,12 +431,12 @@ impl Shell {
         let mut config = crate::session::launch_config(appliance, verbose > 0)?;
         config.network |= args.network;
         let mut h = Handle::with_config(config);
-        let options = DriveOptions {
-            format: args.format,
-            // guestfish's default; the one-shot readers (cat, ls, ...) stay read-only.
-            readonly: args.ro && !args.rw,
-        };
-        for image in &args.images {
+        // guestfish's default; the one-shot readers (cat, ls, ...) stay read-only.
+        let readonly = args.ro && !args.rw;
+        let formats = sticky_formats(std::env::args().skip(1), args.images.len())
+            .unwrap_or_else(|| vec![args.format.last().copied(); args.images.len()]);
+        for (image, format) in args.images.iter().zip(formats) {
+            let options = DriveOptions { format, readonly };
             if let Err(e) = std::fs::metadata(image) {
                 // guestfish checks the file first, in these words.
                 return Err(ShellError::Fish(format!(
@@ -442,7 +445,7 @@ impl Shell {
                     fisherr::strerror(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
                 )));
             }
-            h.add_drive(image, options.clone())?;
+            h.add_drive(image, options)?;
         }
         // guestfish adds the -N drives after the -a ones... in command-line order with
         // them; here after them, which is the same for the usual -N alone.
@@ -775,6 +778,67 @@ impl Shell {
     }
 }
 
+/// The format each `-a` image gets from the `--format=F` before it (guestfish's sticky
+/// `--format`; a bare `--format` goes back to detecting), found by walking the command line
+/// as getopt does. `None` when the walk does not find `images` images (then the last
+/// `--format` applies to all).
+fn sticky_formats(
+    argv: impl Iterator<Item = String>,
+    images: usize,
+) -> Option<Vec<Option<Format>>> {
+    // Options whose value may be the next word.
+    const TAKES_VALUE: &[&str] = &[
+        "--add",
+        "--mount",
+        "--file",
+        "--new",
+        "--connect",
+        "--domain",
+        "--accel",
+        "--allow-backing",
+        "--key",
+    ];
+    let mut current = None;
+    let mut out = Vec::new();
+    let mut argv = argv.peekable();
+    while let Some(w) = argv.next() {
+        if w == "--" || !w.starts_with('-') || w == "-" {
+            if w == "shell" && out.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if let Some(rest) = w.strip_prefix("--") {
+            if rest == "format" {
+                current = None;
+            } else if let Some(f) = rest.strip_prefix("format=") {
+                current = Some(parse_format(f).ok()?);
+            } else if rest == "add" {
+                argv.next()?;
+                out.push(current);
+            } else if rest.starts_with("add=") {
+                out.push(current);
+            } else if TAKES_VALUE.contains(&w.as_str()) {
+                argv.next();
+            }
+            continue;
+        }
+        // A cluster of short options: -a and the others taking a value end it.
+        for (i, c) in w.char_indices().skip(1) {
+            if "acdfmN".contains(c) {
+                if i + 1 == w.len() {
+                    argv.next();
+                }
+                if c == 'a' {
+                    out.push(current);
+                }
+                break;
+            }
+        }
+    }
+    (out.len() == images).then_some(out)
+}
+
 /// The letters of drive `index` as Linux names disks: a..z, aa..az, ...
 fn drive_letters(index: usize) -> String {
     let mut n = index + 1;
@@ -810,6 +874,28 @@ mod tests {
     use std::os::unix::net::UnixStream;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn format_applies_to_the_images_after_it() {
+        let w = |s: &str| {
+            s.split(' ')
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert_eq!(
+            sticky_formats(
+                w("shell -x -a a.img --format=qcow2 -a b.img --format -ac.img"),
+                3
+            ),
+            Some(vec![None, Some(Format::Qcow2), None])
+        );
+        assert_eq!(
+            sticky_formats(w("--format=raw -m /dev/sda1 -a a.img echo -a"), 1),
+            Some(vec![Some(Format::Raw)])
+        );
+        assert_eq!(sticky_formats(w("-a a.img"), 2), None);
+    }
 
     /// Far more than any step here needs on a loaded machine; a step that blocks for good
     /// fails the test here instead of hanging it.
