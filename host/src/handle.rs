@@ -1,6 +1,6 @@
 //! [`Handle`]: the library's entry point. Add drives, launch, call operations, shut down.
 
-use crate::drive::{Drive, DriveOptions};
+use crate::drive::{Drive, DriveOptions, Format};
 use crate::error::{Error, Result};
 use crate::launch::{self, Booted, LaunchConfig};
 use crate::qemu::Accelerator;
@@ -27,6 +27,8 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Handle {
     drives: Vec<Drive>,
+    /// Files the handle made (the empty drive of `/dev/null`), deleted with it.
+    temp_files: Vec<tempfile::TempPath>,
     config: LaunchConfig,
     call_timeout: Duration,
     running: Option<Running>,
@@ -78,6 +80,7 @@ impl Handle {
     pub fn with_config(config: LaunchConfig) -> Handle {
         Handle {
             drives: Vec::new(),
+            temp_files: Vec::new(),
             config,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             running: None,
@@ -108,6 +111,9 @@ impl Handle {
         if self.running.is_some() {
             return Err(Error::AlreadyLaunched);
         }
+        if path.as_ref() == Path::new("/dev/null") {
+            return self.add_empty_drive(options);
+        }
         let drive = Drive::open_allowing(path.as_ref(), &options, &self.config.allow_backing)?;
         log::info!(
             "/dev/sd{}: {}{}",
@@ -116,6 +122,38 @@ impl Handle {
             if drive.readonly { ", read-only" } else { "" }
         );
         self.drives.push(drive);
+        Ok(())
+    }
+
+    /// `/dev/null` as libguestfs adds it: a blank, writable raw drive of 4096 bytes in a
+    /// temporary file that lives as long as the handle.
+    fn add_empty_drive(&mut self, options: DriveOptions) -> Result<()> {
+        if options.format.is_some_and(|f| f != Format::Raw) {
+            return Err(Error::Drive(crate::drive::DriveError::DevNullFormat));
+        }
+        let io = |source| {
+            Error::Drive(crate::drive::DriveError::Open {
+                path: std::env::temp_dir(),
+                source,
+            })
+        };
+        let file = tempfile::Builder::new()
+            .prefix("guestwright-devnull-")
+            .suffix(".img")
+            .tempfile()
+            .map_err(io)?;
+        file.as_file().set_len(4096).map_err(io)?;
+        let path = file.into_temp_path();
+        let drive = Drive::open_allowing(
+            &path,
+            &DriveOptions {
+                format: Some(Format::Raw),
+                readonly: false,
+            },
+            &[],
+        )?;
+        self.drives.push(drive);
+        self.temp_files.push(path);
         Ok(())
     }
 

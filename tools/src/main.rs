@@ -59,6 +59,7 @@ enum Command {
     Sysprep(cmd::sysprep::SysprepArgs),
     Clone(cmd::clone::CloneArgs),
     Shell(shell::ShellArgs),
+    InstallLinks(cmd::links::InstallLinksArgs),
     Mount(fuse::MountArgs),
     Umount(fuse::UmountArgs),
 }
@@ -80,13 +81,15 @@ fn run(cli: &Cli, attach: &cmd::customize::AttachIndices) -> error::Result {
         Command::Customize(a) => cmd::customize::run(a, attach, &cli.appliance, verbose),
         Command::Sysprep(a) => cmd::sysprep::run(a, &cli.appliance, verbose),
         Command::Clone(a) => cmd::clone::run(a, &cli.appliance, verbose),
+        Command::InstallLinks(a) => cmd::links::run(a),
         // Run from `main`: these report their own errors and have their own exit codes.
         Command::Shell(_) | Command::Mount(_) | Command::Umount(_) => Ok(()),
     }
 }
 
 fn main() -> ExitCode {
-    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let matches = <Cli as clap::CommandFactory>::command()
+        .get_matches_from(cmd::links::as_subcommand(std::env::args_os().collect()));
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // Where --attach-format stands among the --attach options matters.
     let attach = matches

@@ -76,6 +76,9 @@ pub enum DriveError {
         #[source]
         source: std::io::Error,
     },
+    /// `/dev/null` (an empty drive) with a format other than raw.
+    #[error("for device \u{2018}/dev/null\u{2019}, format must be \u{2018}raw\u{2019}")]
+    DevNullFormat,
     /// The image is a directory or a device we do not attach.
     #[error("{} is not a disk image file (it is a {kind})", path.display())]
     NotAFile {

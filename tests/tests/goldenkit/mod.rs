@@ -188,8 +188,9 @@ fn split_words(s: &str) -> Result<Vec<String>, String> {
 pub enum Runner {
     /// The reference: argv as written (guestfish, virt-cat, ...), libguestfs under TCG.
     Reference,
-    /// guestwright: `guestfish` becomes `guestwright shell`, `virt-X` becomes
-    /// `guestwright X` (`virt-filesystems` -> `filesystems`), the rest of argv unchanged.
+    /// guestwright started under the tool's name (a symbolic link named `guestfish`,
+    /// `virt-cat`, ... as `guestwright install-links` makes), which runs `guestwright shell`,
+    /// `guestwright cat`, ...; the rest of argv unchanged.
     Guestwright,
 }
 
@@ -227,6 +228,10 @@ pub fn run_case(case: &Case, runner: Runner, limit: Duration) -> Outcome {
         .unwrap();
     // Canonical, so the filter recognises it however a tool prints it.
     let work = dir.path().canonicalize().unwrap();
+    let links = tempfile::Builder::new()
+        .prefix("golden-bin-")
+        .tempdir()
+        .unwrap();
     if let Some(img) = &case.image {
         images::copy_to(img, &work.join("disk.img"));
     }
@@ -237,14 +242,20 @@ pub fn run_case(case: &Case, runner: Runner, limit: Duration) -> Outcome {
             c
         }
         Runner::Guestwright => {
-            let sub = guestwright_subcommand(&case.argv[0]).unwrap_or_else(|| {
+            guestwright_subcommand(&case.argv[0]).unwrap_or_else(|| {
                 panic!(
                     "{}: no guestwright subcommand for {}",
                     case.origin, case.argv[0]
                 )
             });
-            let mut c = guestwright_tests::guestwright();
-            c.arg(sub);
+            // Run under the tool's own name, as `guestwright install-links` sets it up:
+            // the name picks the subcommand.
+            let link = links.path().join(&case.argv[0]);
+            std::os::unix::fs::symlink(guestwright_tests::guestwright_bin(), &link).unwrap();
+            let mut c = Command::new(&link);
+            if std::env::var_os("GUESTWRIGHT_ACCEL").is_none() {
+                c.env("GUESTWRIGHT_ACCEL", "tcg");
+            }
             c
         }
     };

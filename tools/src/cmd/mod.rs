@@ -8,6 +8,7 @@ pub mod df;
 pub mod edit;
 pub mod filesystems;
 pub mod inspect;
+pub mod links;
 pub mod ls;
 pub mod sysprep;
 pub mod tar;

@@ -61,23 +61,49 @@ enum Kind {
     Edit,
     CopyIn,
     CopyOut,
+    Alloc,
+    Scratch,
+    DiskCreate,
+    Memsize,
+    Smp,
+    Trace,
+    Env,
+    Glob,
 }
 
 /// The host-side commands.
 pub static COMMANDS: &[HostCommand] = &[
     HostCommand {
-        names: &["add", "add-drive"],
-        usage: "add IMAGE [format:FORMAT] [readonly:true|false]",
+        names: &["add", "add-drive", "add-drive-opts"],
+        usage: "add IMAGE [readonly:true|false] [format:FORMAT] [iface:..] [name:..] \
+                [cachemode:..] [discard:..] [copyonread:true|false]",
         summary: "add a disk image, read-write unless readonly:true",
         help: "Adds a disk image before the appliance starts: the first is /dev/sda, the next\n\
                /dev/sdb, ... FORMAT is raw, qcow2, vmdk, vdi, vhdx or vpc, detected from the\n\
-               image's header when not given.",
+               image's header when not given. /dev/null adds an empty drive. iface, name,\n\
+               cachemode, discard and copyonread are accepted for guestfish's scripts and\n\
+               change nothing: the disks are always /dev/sdX, written safely. label,\n\
+               protocol, server, username, secret and blocksize are not supported.",
         slots: &[Slot::HostFile],
-        options: &["format", "readonly"],
+        options: &[
+            "readonly",
+            "format",
+            "iface",
+            "name",
+            "label",
+            "protocol",
+            "server",
+            "username",
+            "secret",
+            "cachemode",
+            "discard",
+            "copyonread",
+            "blocksize",
+        ],
         kind: Kind::Add,
     },
     HostCommand {
-        names: &["add-ro", "add-drive-ro"],
+        names: &["add-ro", "add-drive-ro", "add-cdrom"],
         usage: "add-ro IMAGE [format:FORMAT]",
         summary: "add a disk image read-only",
         help: "Adds a disk image read-only: its bytes never change, and commands that would\n\
@@ -197,6 +223,89 @@ pub static COMMANDS: &[HostCommand] = &[
         options: &[],
         kind: Kind::CopyOut,
     },
+    HostCommand {
+        names: &["alloc", "allocate", "sparse"],
+        usage: "alloc FILE SIZE",
+        summary: "create a disk image of SIZE bytes and add it",
+        help: "Creates (or truncates) the raw host file FILE of SIZE (suffixes: 1M, 2G, ...)\n\
+               and adds it. 'alloc' writes every block (zeroes), 'sparse' leaves holes.",
+        slots: &[Slot::HostFile],
+        options: &[],
+        kind: Kind::Alloc,
+    },
+    HostCommand {
+        names: &["scratch", "add-drive-scratch"],
+        usage: "scratch SIZE [name:..]",
+        summary: "add a blank temporary drive of SIZE bytes",
+        help: "Adds a drive that reads as zeroes until written; its file is deleted when the\n\
+               shell exits.",
+        slots: &[],
+        options: &["name"],
+        kind: Kind::Scratch,
+    },
+    HostCommand {
+        names: &["disk-create"],
+        usage: "disk-create FILE FORMAT SIZE [backingfile:..] [backingformat:..] \
+                [preallocation:off|sparse|full]",
+        summary: "create a blank raw or qcow2 disk image",
+        help: "Creates the host file FILE as a blank image of SIZE bytes in FORMAT (raw or\n\
+               qcow2). With backingfile (SIZE -1 takes the backing file's size) a qcow2\n\
+               image on top of it. It is not added: use 'add'.",
+        slots: &[Slot::HostFile],
+        options: &["backingfile", "backingformat", "preallocation"],
+        kind: Kind::DiskCreate,
+    },
+    HostCommand {
+        names: &["set-memsize", "memsize", "get-memsize"],
+        usage: "set-memsize MIB",
+        summary: "set (or get) the appliance's memory in MiB",
+        help: "Sets the appliance's memory for its next start; get-memsize prints it.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Memsize,
+    },
+    HostCommand {
+        names: &["set-smp", "smp", "get-smp"],
+        usage: "set-smp N",
+        summary: "set (or get) the appliance's number of virtual CPUs",
+        help: "Sets the number of virtual CPUs of the appliance (before it starts); get-smp\n\
+               prints it.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Smp,
+    },
+    HostCommand {
+        names: &["set-trace", "trace", "get-trace"],
+        usage: "set-trace true|false",
+        summary: "trace calls on standard error, as libguestfs does",
+        help: "With true, the settings commands print libguestfs's 'libguestfs: trace:' lines\n\
+               on standard error (operations of the appliance are not traced yet).",
+        slots: &[Slot::Words(&["true", "false"])],
+        options: &[],
+        kind: Kind::Trace,
+    },
+    HostCommand {
+        names: &["setenv", "unsetenv"],
+        usage: "setenv VAR VALUE",
+        summary: "set (or unset) an environment variable of host commands",
+        help: "Sets the environment variable VAR to VALUE for the host commands run later\n\
+               ('!cmd', '| cmd'); 'unsetenv VAR' removes it.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Env,
+    },
+    HostCommand {
+        names: &["glob"],
+        usage: "glob COMMAND [ARG...]",
+        summary: "expand wildcards in the arguments and run the command on each match",
+        help: "Expands each argument starting with /dev/ against the devices, partitions, md\n\
+               devices and logical volumes, and each other one starting with / against the\n\
+               guest's files, then runs COMMAND for every combination. An argument without\n\
+               a match is passed as written.",
+        slots: &[Slot::Command],
+        options: &[],
+        kind: Kind::Glob,
+    },
 ];
 
 /// Looks a host-side command up (dashes or underscores).
@@ -233,10 +342,32 @@ pub fn run(
 ) -> Result<Flow, ShellError> {
     match c.kind {
         Kind::Add | Kind::AddRo => {
+            if name == "add-cdrom" && args.len() != 1 {
+                return Err(ShellError::Fish(super::fisherr::wrong_count_of(
+                    name,
+                    "add-cdrom filename",
+                )));
+            }
+            if let Some(w) = args.iter().skip(1).find(|w| {
+                w.split_once(':')
+                    .is_some_and(|(k, _)| !c.options.contains(&k))
+            }) {
+                return Err(ShellError::Fish(format!(
+                    "{name}: unknown optional argument \"{w}\""
+                )));
+            }
             let (plain, opts) = options(c, args);
             let [image] = plain[..] else {
                 return Err(usage_error(c));
             };
+            if let Err(e) = std::fs::metadata(image) {
+                return Err(ShellError::Libguestfs(format!(
+                    "{image}: {}",
+                    super::fisherr::strerror(Errno::from_raw(
+                        e.raw_os_error().unwrap_or(libc::EIO)
+                    ))
+                )));
+            }
             let mut drive = DriveOptions {
                 format: None,
                 readonly: c.kind == Kind::AddRo,
@@ -244,19 +375,20 @@ pub fn run(
             for (k, v) in opts {
                 match k {
                     "format" => drive.format = Some(v.parse().map_err(ShellError::Usage)?),
-                    _ => {
+                    "readonly" => {
                         drive.readonly = bool::parse_word(v)
                             .map_err(|e| ShellError::Usage(format!("{}: {e}", c.names[0])))?
                     }
+                    "iface" | "name" | "cachemode" | "discard" | "copyonread" => {}
+                    other => {
+                        return Err(ShellError::Usage(format!(
+                            "{name}: the optional argument {other}: is not supported by \
+                             guestwright (local image files only, named /dev/sdX)"
+                        )))
+                    }
                 }
             }
-            if shell.h.is_launched() {
-                return Err(ShellError::Usage(format!(
-                    "{}: the appliance is running; drives are added before it starts \
-                     ('reopen' stops it, then add)",
-                    c.names[0]
-                )));
-            }
+            shell.refuse_if_launched(c.names[0])?;
             shell.h.add_drive(image, drive)?;
         }
         Kind::Run => {
@@ -340,6 +472,14 @@ pub fn run(
             }
             copy::copy_in(shell, sources, dest)?;
         }
+        Kind::Alloc => super::drives::alloc(shell, name, args)?,
+        Kind::Scratch => super::drives::scratch(shell, name, args)?,
+        Kind::DiskCreate => super::drives::disk_create(args)?,
+        Kind::Memsize => super::builtins::memsize(shell, name, args, out)?,
+        Kind::Smp => super::builtins::smp(shell, name, args, out)?,
+        Kind::Trace => super::builtins::trace(shell, name, args, out)?,
+        Kind::Env => super::builtins::env(name, args)?,
+        Kind::Glob => return super::builtins::glob(shell, args, out, input),
         Kind::CopyOut => {
             let [sources @ .., dest] = args else {
                 return Err(usage_error(c));

@@ -189,7 +189,7 @@ fn check_word(op: &OpInfo, lg: &str, name: &str, kind: ArgKind, word: &str) -> O
 }
 
 /// guestfish's booleans (case does not matter).
-fn fish_bool(word: &str) -> Option<bool> {
+pub fn fish_bool(word: &str) -> Option<bool> {
     match word.to_ascii_lowercase().as_str() {
         "1" | "true" | "t" | "yes" | "y" | "on" => Some(true),
         "0" | "false" | "f" | "no" | "n" | "off" => Some(false),
@@ -282,6 +282,15 @@ pub fn no_os(prog: &str) -> String {
 /// Whether an error is inspection finding no operating system.
 pub fn is_no_os(e: &guestwright::Error) -> bool {
     matches!(e, guestwright::Error::Inspection { detail } if detail.starts_with("no operating system was found"))
+}
+
+/// guestfish's three lines for a wrong number of arguments to a command that is not in the
+/// table of operations, given its synopsis (`disk-create filename format size [...]`).
+pub fn wrong_count_of(typed: &str, usage: &str) -> String {
+    let name = typed.replace('_', "-");
+    format!(
+        "error: incorrect number of arguments\nusage: {usage}\ntype 'help {name}' for more help on {name}"
+    )
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@
 //! (line sources, here-documents), [`interactive`] (prompt, history, Ctrl-C),
 //! [`complete`] (tab completion), [`copy`] (copy-in, copy-out).
 
+mod builtins;
 mod commands;
 mod complete;
 mod copy;
+mod drives;
 pub(crate) mod fisherr;
 mod help;
 mod interactive;
@@ -77,8 +79,11 @@ pub struct ShellArgs {
     images: Vec<PathBuf>,
     /// The format of the -a images: raw, qcow2, vmdk, vdi, vhdx, vpc (detected from the
     /// header when not given; QEMU never guesses).
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    format: Option<Format>,
+    /// As in guestfish it applies to the -a images after it, until the next --format
+    /// (a bare --format goes back to detecting).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format, num_args = 0..=1,
+          require_equals = true, action = clap::ArgAction::Append)]
+    format: Vec<Format>,
     /// Open the -a images read-only: their bytes never change, and commands that would
     /// write are refused.
     #[arg(long, overrides_with = "rw")]
@@ -103,6 +108,28 @@ pub struct ShellArgs {
     /// Print results as JSON, one value per line (same as the 'json on' command).
     #[arg(long)]
     json: bool,
+    /// Create a prepared disk image and add it: [FILE=]TYPE[:PARAM...], as guestfish's -N
+    /// (file test1.img, test2.img, ... unless named; '-N help' lists the types).
+    #[arg(short = 'N', long = "new", value_name = "[FILE=]TYPE")]
+    prepared: Vec<String>,
+    /// Accepted for guestfish's command lines (-n, --no-sync): guestwright always writes
+    /// everything to the images before it exits.
+    #[arg(short = 'n', long = "no-sync")]
+    no_sync: bool,
+    /// A command whose output goes to a host pipe ('cmd | host-cmd') fails when the host
+    /// command stops reading early (by default that is not an error).
+    #[arg(long)]
+    pipe_error: bool,
+    /// libvirt (guestfish -c URI): not supported; use -a with the domain's disk images.
+    #[arg(short = 'c', long = "connect", value_name = "URI")]
+    connect: Option<String>,
+    /// libvirt domains (guestfish -d GUEST): not supported; use -a with the domain's disk
+    /// images.
+    #[arg(short = 'd', long = "domain", value_name = "GUEST")]
+    domain: Vec<String>,
+    /// Give the appliance a network.
+    #[arg(long)]
+    network: bool,
     /// Commands to run, separated by ':' words (a command written with a leading '-' to
     /// ignore its error goes after a ':').
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
@@ -162,6 +189,10 @@ pub enum ShellError {
     /// as it is.
     #[error("{0}")]
     Fish(String),
+    /// A failure whose messages were already printed (by `glob`, one per failed run), with
+    /// its exit code.
+    #[error("")]
+    Reported(u8),
     /// An error as libguestfs reports it (`download: /x: No such file or directory`);
     /// printed after `libguestfs: error: `, and in a script after its name and line.
     #[error("{0}")]
@@ -182,6 +213,7 @@ impl ShellError {
         match self {
             ShellError::Launch(_) | ShellError::Shutdown(_) => EXIT_APPLIANCE,
             ShellError::Library(guestwright::Error::Environment(_)) => EXIT_USAGE,
+            ShellError::Reported(code) => *code,
             _ => EXIT_FAILED,
         }
     }
@@ -250,6 +282,14 @@ pub(crate) struct Shell {
     lineno: usize,
     /// How many commands were issued, this one included.
     commands_issued: usize,
+    /// `set-trace`.
+    trace: bool,
+    /// `--pipe-error`.
+    pipe_error: bool,
+    /// The files of `scratch` drives, deleted when the shell ends.
+    scratch: Vec<tempfile::TempPath>,
+    /// The `-N` drives still to partition and format at the first launch, by drive index.
+    prepared: Vec<(usize, drives::Prepared)>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -277,6 +317,17 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if let Some(code) = refuse_libvirt(args) {
+        return ExitCode::from(code);
+    }
+    if args.prepared.iter().any(|p| {
+        ["list", "help", "h", "?"]
+            .iter()
+            .any(|w| p.eq_ignore_ascii_case(w))
+    }) {
+        print!("{}", drives::prepared_help());
+        return ExitCode::from(EXIT_OK);
+    }
     let interactive = args.file.is_none() && commands.is_empty() && std::io::stdin().is_terminal();
     // Before the appliance's threads start. SIGTERM and SIGHUP stop the shell the way they
     // stop any command (see `signals`); Ctrl-C only cancels the running command, below.
@@ -324,10 +375,23 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
     ExitCode::from(code)
 }
 
+/// `-c` and `-d`: libvirt is not part of guestwright. Says so, and what to do instead.
+fn refuse_libvirt(args: &ShellArgs) -> Option<u8> {
+    if args.domain.is_empty() && args.connect.is_none() {
+        return None;
+    }
+    eprintln!(
+        "guestfish: -c and -d (libvirt domains) are not supported by guestwright: add the \
+         domain's disk images with -a (virsh domblklist GUEST lists them)"
+    );
+    Some(EXIT_FAILED)
+}
+
 /// Prints an error with its causes, once. `place` is the script's name and line for a
 /// libguestfs error, as guestfish prints them (`*stdin*:3: `).
 fn report_at(e: &ShellError, place: Option<(&str, usize)>) {
     match e {
+        ShellError::Reported(_) => return,
         ShellError::Fish(m) => {
             eprintln!("{m}");
             return;
@@ -364,14 +428,15 @@ impl Shell {
         verbose: u8,
         interactive: bool,
     ) -> Result<Shell, ShellError> {
-        let config = crate::session::launch_config(appliance, verbose > 0)?;
+        let mut config = crate::session::launch_config(appliance, verbose > 0)?;
+        config.network |= args.network;
         let mut h = Handle::with_config(config);
-        let options = DriveOptions {
-            format: args.format,
-            // guestfish's default; the one-shot readers (cat, ls, ...) stay read-only.
-            readonly: args.ro && !args.rw,
-        };
-        for image in &args.images {
+        // guestfish's default; the one-shot readers (cat, ls, ...) stay read-only.
+        let readonly = args.ro && !args.rw;
+        let formats = sticky_formats(std::env::args().skip(1), args.images.len())
+            .unwrap_or_else(|| vec![args.format.last().copied(); args.images.len()]);
+        for (image, format) in args.images.iter().zip(formats) {
+            let options = DriveOptions { format, readonly };
             if let Err(e) = std::fs::metadata(image) {
                 // guestfish checks the file first, in these words.
                 return Err(ShellError::Fish(format!(
@@ -380,7 +445,21 @@ impl Shell {
                     fisherr::strerror(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
                 )));
             }
-            h.add_drive(image, options.clone())?;
+            h.add_drive(image, options)?;
+        }
+        // guestfish adds the -N drives after the -a ones... in command-line order with
+        // them; here after them, which is the same for the usual -N alone.
+        let mut prepared = Vec::new();
+        for (i, spec) in args.prepared.iter().enumerate() {
+            let p = drives::Prepared::parse(spec, i + 1)?;
+            prepared.push((h.drives().len(), p.clone()));
+            h.add_drive(
+                p.file(),
+                DriveOptions {
+                    format: Some(Format::Raw),
+                    readonly: false,
+                },
+            )?;
         }
         let mut shell = Shell {
             h,
@@ -398,8 +477,12 @@ impl Shell {
             },
             lineno: 0,
             commands_issued: 0,
+            trace: false,
+            pipe_error: args.pipe_error,
+            scratch: Vec::new(),
+            prepared,
         };
-        if !shell.mounts.is_empty() || shell.inspect {
+        if !shell.mounts.is_empty() || shell.inspect || !shell.prepared.is_empty() {
             shell.ensure_launched()?;
         }
         Ok(shell)
@@ -425,6 +508,10 @@ impl Shell {
                     d.path().display()
                 );
             }
+        }
+        for (index, p) in std::mem::take(&mut self.prepared) {
+            let device = format!("/dev/sd{}", drive_letters(index));
+            p.postlaunch(&self.h, &device)?;
         }
         let access = if self.h.is_readonly() {
             Access::ReadOnly
@@ -504,6 +591,17 @@ impl Shell {
             }
         );
         true
+    }
+
+    /// Drives are added before the appliance starts: a command that adds one says so.
+    fn refuse_if_launched(&self, name: &str) -> Result<(), ShellError> {
+        if self.h.is_launched() {
+            return Err(ShellError::Usage(format!(
+                "{name}: the appliance is running; drives are added before it starts \
+                 ('reopen' stops it, then add)"
+            )));
+        }
+        Ok(())
     }
 
     /// Shuts the appliance down, so every write is in the images.
@@ -635,8 +733,12 @@ impl Shell {
                 };
                 let flow = self.command(&cmd.name, &cmd.args, &mut out, &mut input);
                 self.stdout_closed |= out.stdout_closed;
+                let broken = cmd.pipe.is_some() && out.reader_gone();
                 let finished = out.finish();
                 let flow = flow?;
+                if broken && self.pipe_error {
+                    return Err(ShellError::Fish("guestfish: write error on pipe".into()).into());
+                }
                 finished.map_err(ShellError::from)?;
                 Ok(flow)
             }
@@ -676,6 +778,80 @@ impl Shell {
     }
 }
 
+/// The format each `-a` image gets from the `--format=F` before it (guestfish's sticky
+/// `--format`; a bare `--format` goes back to detecting), found by walking the command line
+/// as getopt does. `None` when the walk does not find `images` images (then the last
+/// `--format` applies to all).
+fn sticky_formats(
+    argv: impl Iterator<Item = String>,
+    images: usize,
+) -> Option<Vec<Option<Format>>> {
+    // Options whose value may be the next word.
+    const TAKES_VALUE: &[&str] = &[
+        "--add",
+        "--mount",
+        "--file",
+        "--new",
+        "--connect",
+        "--domain",
+        "--accel",
+        "--allow-backing",
+        "--key",
+    ];
+    let mut current = None;
+    let mut out = Vec::new();
+    let mut argv = argv.peekable();
+    while let Some(w) = argv.next() {
+        if w == "--" || !w.starts_with('-') || w == "-" {
+            if w == "shell" && out.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if let Some(rest) = w.strip_prefix("--") {
+            if rest == "format" {
+                current = None;
+            } else if let Some(f) = rest.strip_prefix("format=") {
+                current = Some(parse_format(f).ok()?);
+            } else if rest == "add" {
+                argv.next()?;
+                out.push(current);
+            } else if rest.starts_with("add=") {
+                out.push(current);
+            } else if TAKES_VALUE.contains(&w.as_str()) {
+                argv.next();
+            }
+            continue;
+        }
+        // A cluster of short options: -a and the others taking a value end it.
+        for (i, c) in w.char_indices().skip(1) {
+            if "acdfmN".contains(c) {
+                if i + 1 == w.len() {
+                    argv.next();
+                }
+                if c == 'a' {
+                    out.push(current);
+                }
+                break;
+            }
+        }
+    }
+    (out.len() == images).then_some(out)
+}
+
+/// The letters of drive `index` as Linux names disks: a..z, aa..az, ...
+fn drive_letters(index: usize) -> String {
+    let mut n = index + 1;
+    let mut s = Vec::new();
+    while n > 0 {
+        n -= 1;
+        s.push(b'a' + (n % 26) as u8);
+        n /= 26;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
 /// A failed line: an error to report, or one already reported (inside `<!`).
 #[derive(Debug)]
 enum Failure {
@@ -698,6 +874,28 @@ mod tests {
     use std::os::unix::net::UnixStream;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn format_applies_to_the_images_after_it() {
+        let w = |s: &str| {
+            s.split(' ')
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert_eq!(
+            sticky_formats(
+                w("shell -x -a a.img --format=qcow2 -a b.img --format -ac.img"),
+                3
+            ),
+            Some(vec![None, Some(Format::Qcow2), None])
+        );
+        assert_eq!(
+            sticky_formats(w("--format=raw -m /dev/sda1 -a a.img echo -a"), 1),
+            Some(vec![Some(Format::Raw)])
+        );
+        assert_eq!(sticky_formats(w("-a a.img"), 2), None);
+    }
 
     /// Far more than any step here needs on a loaded machine; a step that blocks for good
     /// fails the test here instead of hanging it.

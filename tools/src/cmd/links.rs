@@ -1,0 +1,131 @@
+//! One binary, many names: started as `guestfish`, `virt-cat`, `guestmount`, ... guestwright
+//! runs the subcommand that does that tool's work, which takes that tool's spelling of the
+//! options. `guestwright install-links DIR` creates the names as symbolic links.
+
+use crate::error::{CliError, Result};
+use clap::Args;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// The names guestwright answers to, and the subcommand each one runs.
+pub const NAMES: &[(&str, &str)] = &[
+    ("guestfish", "shell"),
+    ("virt-cat", "cat"),
+    ("virt-ls", "ls"),
+    ("virt-copy-in", "copy-in"),
+    ("virt-copy-out", "copy-out"),
+    ("virt-tar-in", "tar-in"),
+    ("virt-tar-out", "tar-out"),
+    ("virt-edit", "edit"),
+    ("virt-inspector", "inspect"),
+    ("virt-filesystems", "filesystems"),
+    ("virt-df", "df"),
+    ("virt-customize", "customize"),
+    ("virt-sysprep", "sysprep"),
+    ("guestmount", "mount"),
+    ("guestunmount", "umount"),
+];
+
+/// The command line as guestwright's own: when started under one of [`NAMES`], the
+/// subcommand goes after the program name.
+pub fn as_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
+    let name = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    if let Some((_, sub)) = NAMES.iter().find(|(n, _)| *n == name) {
+        args.insert(1, OsString::from(*sub));
+        // `virt-inspector` prints XML, the one output it has.
+        if *sub == "inspect" && !args.iter().any(|a| a == "--xml" || a == "--json") {
+            args.insert(2, OsString::from("--xml"));
+        }
+    }
+    args
+}
+
+/// Create symbolic links named guestfish, virt-cat, virt-ls, ... (each runs the matching
+/// subcommand with that tool's options) to this program in DIR.
+///
+/// An existing file of the same name is left alone (and reported) unless --force is given.
+#[derive(Debug, Args)]
+pub struct InstallLinksArgs {
+    /// Where to create the links (it must exist).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Replace existing files of the same names.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Runs `guestwright install-links`.
+pub fn run(args: &InstallLinksArgs) -> Result {
+    let target = std::env::current_exe().map_err(|source| CliError::HostIo {
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    if !args.dir.is_dir() {
+        return Err(CliError::Usage(format!(
+            "install-links: {} is not a directory: create it first (mkdir -p)",
+            args.dir.display()
+        )));
+    }
+    let mut kept = Vec::new();
+    for (name, _) in NAMES {
+        let link = args.dir.join(name);
+        if std::fs::symlink_metadata(&link).is_ok() {
+            if std::fs::read_link(&link).is_ok_and(|t| t == target) {
+                continue;
+            }
+            if !args.force {
+                kept.push(link);
+                continue;
+            }
+            std::fs::remove_file(&link).map_err(|source| CliError::HostIo {
+                path: link.clone(),
+                source,
+            })?;
+        }
+        std::os::unix::fs::symlink(&target, &link)
+            .map_err(|source| CliError::HostIo { path: link, source })?;
+    }
+    if !kept.is_empty() {
+        let names: Vec<String> = kept.iter().map(|p| p.display().to_string()).collect();
+        return Err(CliError::Usage(format!(
+            "install-links: these exist and were left alone: {}; rerun with --force to \
+             replace them",
+            names.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn a_tool_name_becomes_its_subcommand() {
+        assert_eq!(
+            as_subcommand(words(&["/usr/bin/virt-cat", "-a", "x", "/etc/hostname"])),
+            words(&["/usr/bin/virt-cat", "cat", "-a", "x", "/etc/hostname"])
+        );
+        assert_eq!(
+            as_subcommand(words(&["guestfish", "-N", "fs"])),
+            words(&["guestfish", "shell", "-N", "fs"])
+        );
+        assert_eq!(
+            as_subcommand(words(&["virt-inspector", "-a", "x"])),
+            words(&["virt-inspector", "inspect", "--xml", "-a", "x"])
+        );
+        assert_eq!(
+            as_subcommand(words(&["guestwright", "cat"])),
+            words(&["guestwright", "cat"])
+        );
+    }
+}
