@@ -98,7 +98,12 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if cmdline.contains(needle) && !cmdline.contains("tmux") {
+            // Neither tmux nor the pane's wrapper (`...; echo "shell exited with $?"; sleep
+            // 600`), which mentions the same paths until it execs its sleep.
+            if cmdline.contains(needle)
+                && !cmdline.contains("tmux")
+                && !cmdline.contains("shell exited with")
+            {
                 found.push(format!(
                     "{}: {cmdline}",
                     entry.file_name().to_string_lossy()
