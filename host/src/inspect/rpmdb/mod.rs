@@ -148,6 +148,20 @@ fn copy_out(h: &Handle, path: &str, to: &std::path::Path) -> Result<bool> {
     }
 }
 
+/// Copies guest file `path` to `to` as [`copy_out`] does and opens the copy: the file and its
+/// length, or `None` (with a warning) when the guest's file could not be copied.
+fn copied(h: &Handle, path: &str, to: &std::path::Path) -> Result<Option<(std::fs::File, u64)>> {
+    if !copy_out(h, path, to)? {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(to).map_err(|source| Error::HostIo {
+        path: to.to_path_buf(),
+        source,
+    })?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok(Some((file, len)))
+}
+
 /// The installed packages of a mounted rpm-based guest, read from its database without
 /// running anything from the guest. A database that cannot be read is a warning and an
 /// empty list.
@@ -172,28 +186,16 @@ pub fn applications(h: &Handle) -> Result<Vec<Application>> {
         }
         let ndb = format!("{dir}/Packages.db");
         if is_file(h, &ndb)? {
-            let copy = tmp.path().join("Packages.db");
-            if !copy_out(h, &ndb, &copy)? {
+            let Some((file, len)) = copied(h, &ndb, &tmp.path().join("Packages.db"))? else {
                 return Ok(Vec::new());
-            }
-            let file = std::fs::File::open(&copy).map_err(|source| Error::HostIo {
-                path: copy.clone(),
-                source,
-            })?;
-            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            };
             return Ok(report(&ndb, from_ndb(&file, len)));
         }
         let packages = format!("{dir}/Packages");
         if is_file(h, &packages)? {
-            let copy = tmp.path().join("Packages");
-            if !copy_out(h, &packages, &copy)? {
+            let Some((file, len)) = copied(h, &packages, &tmp.path().join("Packages"))? else {
                 return Ok(Vec::new());
-            }
-            let file = std::fs::File::open(&copy).map_err(|source| Error::HostIo {
-                path: copy.clone(),
-                source,
-            })?;
-            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            };
             return Ok(report(&packages, from_bdb(&file, len)));
         }
     }
