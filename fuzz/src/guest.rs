@@ -279,7 +279,11 @@ pub fn rpm_bdb(data: &[u8]) {
 /// `rpm_ndb`: the input is an NDB `Packages.db` (SUSE). Read as it is, and behind a length
 /// that lies (longer than the bytes there, and cut to a whole number of blocks).
 pub fn rpm_ndb(data: &[u8]) {
-    for len in [data.len() as u64, 2 * data.len() as u64, data.len() as u64 / 16 * 16] {
+    for len in [
+        data.len() as u64,
+        2 * data.len() as u64,
+        data.len() as u64 / 16 * 16,
+    ] {
         if let Ok(d) = rpmdb::from_ndb(data, len) {
             rpm_apps_hold(&d.apps);
         }
@@ -348,8 +352,7 @@ const USER_SPECS: &[&str] = &[
 /// `passwd`: the control line is a `--user-add` argument; the files are /etc/passwd,
 /// /etc/shadow, /etc/group, /etc/gshadow and /etc/login.defs (a missing passwd or group is
 /// empty, a missing shadow or gshadow absent). `--user-add` appends to passwd and shadow and
-/// changes nothing on a second run; the user then reads back with the uid it got. Homes
-/// listed for sysprep are absolute and never climb out with `..`.
+/// changes nothing on a second run; the user then reads back with the uid it got.
 pub fn passwd(data: &[u8]) {
     let (ctl, rest) = control(data);
     let files = input::files(rest);
@@ -369,10 +372,6 @@ pub fn passwd(data: &[u8]) {
             users::lookup_user(passwd, &e.name).map(|f| f.name),
             Some(e.name.clone())
         );
-    }
-    for path in sysprep::home_paths(passwd, ".ssh") {
-        assert!(path.starts_with('/') && path.ends_with("/.ssh"), "{path:?}");
-        assert!(!path.split('/').any(|c| c == ".."), "{path:?} climbs out");
     }
 
     let spec: UserSpec = match ctl.parse() {
@@ -565,9 +564,9 @@ pub fn sysconfig(data: &[u8]) {
         "remove changed another line"
     );
     assert_eq!(sysconfig::remove(&removed, &key), removed);
-    let no_hw = sysprep::remove_hwaddr(content);
+    let no_hw = sysprep::drop_lines(content, &["HWADDR="]);
     assert_eq!(sysconfig::get(&no_hw, "HWADDR"), None);
-    let no_host = sysprep::remove_hostname_keys(content);
+    let no_host = sysprep::drop_lines(content, &["HOSTNAME=", "DHCP_HOSTNAME="]);
     assert_eq!(sysconfig::get(&no_host, "HOSTNAME"), None);
     assert_eq!(sysconfig::get(&no_host, "DHCP_HOSTNAME"), None);
 

@@ -246,7 +246,7 @@ fn drives_added_in_the_script_and_a_lazy_launch() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r
         .stdout
-        .starts_with("add IMAGE [format:FORMAT] [readonly:true|false]\n"));
+        .starts_with("add IMAGE [readonly:true|false] [format:FORMAT] [iface:..]"));
     assert!(
         r.stdout.ends_with("/dev/sda\n/dev/sdb\nsecond\nchanged\n"),
         "{}",

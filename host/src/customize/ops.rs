@@ -871,6 +871,13 @@ mod tests {
             ("firstboot", Some(&script)),
             ("firstboot-command", Some("echo hi")),
             ("firstboot-install", Some("cloud-init")),
+            ("selinux-relabel", None),
+            ("no-logfile", None),
+            ("sm-credentials", Some("alice:password:secret")),
+            ("sm-register", None),
+            ("sm-attach", Some("pool:8a85f98")),
+            ("sm-remove", None),
+            ("sm-unregister", None),
         ];
         assert_eq!(
             samples.len(),
@@ -917,7 +924,7 @@ mod tests {
         assert!(err("chmod", Some("rw:/x")).contains("octal"));
         assert!(err("chmod", Some("0999:/x")).contains("octal"));
         assert!(err("chmod", Some("99999:/x")).contains("octal"));
-        assert!(err("password-crypto", Some("des")).contains("md5, sha256 or sha512"));
+        assert!(err("password-crypto", Some("des")).contains("md5, sha256, sha512 or yescrypt"));
         assert!(err("copy", Some("/a")).contains("SOURCE:DEST"));
         assert!(err("copy-in", Some("/nonexistent/x:/srv")).contains("/nonexistent/x"));
         assert!(err("root-password", Some("password:a\nb")).contains("line break"));

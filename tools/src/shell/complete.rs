@@ -532,8 +532,21 @@ mod tests {
             ["options:", "readonly:"]
         );
         assert_eq!(
-            option_names(&words(&["add", "x"])),
-            ["format:", "readonly:"]
+            option_names(&words(&["add", "x", "format:raw"])),
+            [
+                "readonly:",
+                "iface:",
+                "name:",
+                "label:",
+                "protocol:",
+                "server:",
+                "username:",
+                "secret:",
+                "cachemode:",
+                "discard:",
+                "copyonread:",
+                "blocksize:"
+            ]
         );
     }
 
