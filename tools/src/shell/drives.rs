@@ -482,6 +482,10 @@ impl Prepared {
         let table = PartTableType::parse_word(parttype).map_err(|e| self.error(e.to_string()));
         let part1 = format!("{device}1");
         let part2 = format!("{device}2");
+        let mkfs = |fs: &str, on: &str, what: &str| {
+            h.mkfs(FsType::from(fs), on, None, None, None, None, None)
+                .map_err(|e| err(what, e))
+        };
         match self.kind.name {
             "disk" => Ok(()),
             "part" | "fs" | "lv" | "lvfs" => {
@@ -489,32 +493,22 @@ impl Prepared {
                     .map_err(|e| err("failed to partition disk", e))?;
                 if self.kind.name == "fs" {
                     let fs = self.param("filesystem");
-                    h.mkfs(
-                        FsType::from(fs),
+                    mkfs(
+                        fs,
                         part1.as_str(),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
-                    .map_err(|e| err(&format!("failed to create filesystem ({fs})"), e))?;
+                        &format!("failed to create filesystem ({fs})"),
+                    )?;
                 }
                 if self.kind.name.starts_with("lv") {
                     self.make_lv(h, &part1)?;
                 }
                 if self.kind.name == "lvfs" {
                     let fs = self.param("filesystem");
-                    h.mkfs(
-                        FsType::from(fs),
+                    mkfs(
+                        fs,
                         self.param("name"),
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
-                    .map_err(|e| err(&format!("failed to create filesystem ({fs})"), e))?;
+                        &format!("failed to create filesystem ({fs})"),
+                    )?;
                 }
                 Ok(())
             }
@@ -551,32 +545,18 @@ impl Prepared {
                 )
                 .map_err(|e| err("failed to add root partition", e))?;
                 let bootfs = self.param("bootfs");
-                h.mkfs(
-                    FsType::from(bootfs),
-                    part1.as_str(),
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-                .map_err(|e| err("failed to create boot filesystem", e))?;
+                mkfs(bootfs, part1.as_str(), "failed to create boot filesystem")?;
                 let root = if self.kind.name == "bootrootlv" {
                     self.make_lv(h, &part2)?;
                     self.param("name").to_string()
                 } else {
                     part2
                 };
-                h.mkfs(
-                    FsType::from(self.param("rootfs")),
+                mkfs(
+                    self.param("rootfs"),
                     root.as_str(),
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-                .map_err(|e| err("failed to create root filesystem", e))?;
+                    "failed to create root filesystem",
+                )?;
                 Ok(())
             }
         }
