@@ -128,26 +128,26 @@ fn main() {
     row_sysprep(dir.path(), runs, libguestfs);
 }
 
+/// Copies `base` to `img` (sparse), then times `cmd -a img`, which must succeed.
+fn time_on_copy(base: &Path, img: &Path, cmd: &mut Command) -> Duration {
+    run(Command::new("cp").arg("--sparse=always").arg(base).arg(img));
+    let t = Instant::now();
+    let out = run_within(cmd.arg("-a").arg(img), Duration::from_secs(1200));
+    let took = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
 /// (d) `sysprep` with the default operations against `virt-sysprep`, each on a fresh copy of
 /// the Debian-like image per run.
 fn row_sysprep(dir: &Path, runs: usize, theirs: bool) {
     let base = customize_images::debian(dir, "sysprep-base.raw");
     let img = dir.join("sysprep.img");
-    let time = |cmd: &mut Command| {
-        run(Command::new("cp")
-            .arg("--sparse=always")
-            .arg(&base)
-            .arg(&img));
-        let t = Instant::now();
-        let out = run_within(cmd.arg("-a").arg(&img), Duration::from_secs(1200));
-        let took = t.elapsed();
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        took
-    };
+    let time = |cmd: &mut Command| time_on_copy(&base, &img, cmd);
     // One untimed run fills the appliance cache.
     time(guestwright().args(["sysprep", "-q", "--format", "raw"]));
     let ours: Vec<Duration> = (0..runs)
@@ -189,22 +189,8 @@ fn row(
     runs: usize,
     theirs: bool,
 ) {
-    let time = |cmd: &mut Command| {
-        let img = dir.join("row.img");
-        run(Command::new("cp")
-            .arg("--sparse=always")
-            .arg(base)
-            .arg(&img));
-        let t = Instant::now();
-        let out = run_within(cmd.arg("-a").arg(&img), Duration::from_secs(1200));
-        let took = t.elapsed();
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        took
-    };
+    let img = dir.join("row.img");
+    let time = |cmd: &mut Command| time_on_copy(base, &img, cmd);
     let ours: Vec<Duration> = (0..runs)
         .map(|_| {
             time(
