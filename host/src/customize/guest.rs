@@ -363,6 +363,13 @@ impl<'h> Guest<'h> {
         }
     }
 
+    /// True when `path` itself (a symlink not followed) is a regular file.
+    pub fn is_regular_file(&self, path: &str) -> Result<bool, CustomizeError> {
+        Ok(self
+            .lstat(path)?
+            .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFREG))
+    }
+
     /// True when `path` is a directory (following symlinks; a symlink loop is none).
     pub fn is_dir(&self, path: &str) -> Result<bool, CustomizeError> {
         match self.h.stat(GuestPath::from(path)) {

@@ -108,9 +108,7 @@ fn actions(
                 g.truncate(path)?;
             }
             SysprepAction::ResetSeq(path) => {
-                if g.lstat(path)?
-                    .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFREG)
-                {
+                if g.is_regular_file(path)? {
                     let old = g.read(path)?;
                     g.write(path, old.as_deref(), b"00000\n", None, false)?;
                 }
@@ -120,9 +118,7 @@ fn actions(
             }
             SysprepAction::DropLines(pattern, prefixes) => {
                 for path in g.glob(pattern)? {
-                    if g.lstat(&path)?
-                        .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFREG)
-                    {
+                    if g.is_regular_file(&path)? {
                         g.edit_file(
                             &path,
                             |old| drop_lines(old.unwrap_or_default(), prefixes),
@@ -181,9 +177,7 @@ fn remove_files_below(
             "/" => format!("/{}", String::from_utf8_lossy(rel)),
             d => format!("{d}/{}", String::from_utf8_lossy(rel)),
         };
-        if g.lstat(&path)?
-            .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFREG)
-        {
+        if g.is_regular_file(&path)? {
             g.delete(&path)?;
         }
     }
