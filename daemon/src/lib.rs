@@ -29,9 +29,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Modules needed before the channel and the disks exist, after the bus (virtio-mmio on
-/// microvm, virtio-pci on q35). Whichever the kernel lacks as modules it has built in.
-const BOOT_MODULES: &[&str] = &["virtio_console", "virtio_blk"];
+/// The module the channel needs, after the bus (virtio-mmio on microvm, virtio-pci on q35),
+/// then the one the disks need: a saved appliance stops between the two, so that a restored
+/// one probes the drives it was given. Whichever the kernel lacks as modules it has built in.
+const CHANNEL_MODULE: &str = "virtio_console";
+const DISK_MODULE: &str = "virtio_blk";
 
 /// Entry point of the `guestwright-daemon` binary.
 pub fn main() -> ExitCode {
@@ -70,14 +72,20 @@ fn run() -> std::io::Result<()> {
             info!("virtio_pci: {e}");
         }
     }
-    for module in BOOT_MODULES {
-        if let Err(e) = modules.load(module) {
-            info!("{module}: {e}");
-        }
+    if let Err(e) = modules.load(CHANNEL_MODULE) {
+        info!("{CHANNEL_MODULE}: {e}");
+    }
+    let mut port = boot::open_port(CHANNEL_NAME, Duration::from_secs(10))?;
+    let drives = if args.snapshot {
+        park(&mut port)?
+    } else {
+        args.drives
+    };
+    if let Err(e) = modules.load(DISK_MODULE) {
+        info!("{DISK_MODULE}: {e}");
     }
     debug!("boot modules loaded at {} ms", boot::uptime_ms());
-    let port = boot::open_port(CHANNEL_NAME, Duration::from_secs(10))?;
-    let disks = block::devices::Disks::discover(args.drives, Duration::from_secs(10))?;
+    let disks = block::devices::Disks::discover(drives, Duration::from_secs(10))?;
     debug!(
         "{} drive(s) and the channel are up at {} ms",
         disks.len(),
@@ -108,4 +116,40 @@ fn run() -> std::io::Result<()> {
     let _ = server.mounts.umount_all();
     let _ = server.sync_all();
     result
+}
+
+/// The appliance boots to be saved: say so, and wait (the host saves the VM meanwhile) for
+/// the `Resume` of a restored copy. Returns how many drives that launch attached.
+fn park(port: &mut std::fs::File) -> std::io::Result<usize> {
+    use guestwright_protocol::{read_frame, Resume};
+    call::Conn::new(port.try_clone()?).send(FrameKind::Parked, 0, &[])?;
+    let frame = read_frame(&mut Patient(port))
+        .map_err(|e| std::io::Error::other(format!("resume: {e}")))?;
+    if frame.kind != FrameKind::Resume {
+        return Err(std::io::Error::other(format!(
+            "expected a resume, got {:?}",
+            frame.kind
+        )));
+    }
+    let resume: Resume =
+        codec::decode(&frame.payload).map_err(|e| std::io::Error::other(format!("resume: {e}")))?;
+    log::set_verbose(resume.verbose);
+    boot::resume(&resume.seed, resume.unix_time)?;
+    debug!("restored at {} ms", boot::uptime_ms());
+    Ok(resume.drives as usize)
+}
+
+/// A port read that waits out the moments with no host on the other end (a read then
+/// returns 0 at once): between the save and a restore, the host end changes.
+struct Patient<'a>(&'a mut std::fs::File);
+
+impl std::io::Read for Patient<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.0.read(buf)? {
+                0 if !buf.is_empty() => std::thread::sleep(Duration::from_millis(1)),
+                n => return Ok(n),
+            }
+        }
+    }
 }

@@ -803,3 +803,39 @@ pub fn default_route(gateway: std::net::Ipv4Addr) -> io::Result<()> {
     check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCADDRT, &mut rt as *mut RtEntry) })
         .map(drop)
 }
+
+/// RNDADDENTROPY (`_IOW('R', 0x03, int[2])`) of <linux/random.h>, which libc does not define.
+const RNDADDENTROPY: libc::c_ulong = 0x4008_5203;
+/// RNDRESEEDCRNG (`_IO('R', 0x07)`).
+const RNDRESEEDCRNG: libc::c_ulong = 0x5207;
+
+/// Mixes `bytes` into the kernel's input pool, credited as entropy (RNDADDENTROPY).
+pub fn add_entropy(random: &File, bytes: &[u8]) -> io::Result<()> {
+    // struct rand_pool_info { int entropy_count; int buf_size; __u32 buf[]; }
+    let mut info = Vec::with_capacity(8 + bytes.len());
+    let bits =
+        i32::try_from(bytes.len() * 8).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    info.extend_from_slice(&bits.to_ne_bytes());
+    info.extend_from_slice(&(bytes.len() as i32).to_ne_bytes());
+    info.extend_from_slice(bytes);
+    info.resize(info.len().next_multiple_of(4), 0);
+    // SAFETY: `info` is a rand_pool_info whose buffer holds `buf_size` bytes; the kernel
+    // only reads it.
+    check(unsafe { libc::ioctl(random.as_raw_fd(), RNDADDENTROPY, info.as_ptr()) }).map(drop)
+}
+
+/// Makes the kernel's random generator take a new key from its pool now (RNDRESEEDCRNG).
+pub fn reseed_crng(random: &File) -> io::Result<()> {
+    // SAFETY: the request takes no argument.
+    check(unsafe { libc::ioctl(random.as_raw_fd(), RNDRESEEDCRNG) }).map(drop)
+}
+
+/// Sets CLOCK_REALTIME.
+pub fn set_realtime(secs: i64, nanos: u32) -> io::Result<()> {
+    let ts = libc::timespec {
+        tv_sec: secs as libc::time_t,
+        tv_nsec: nanos as libc::c_long,
+    };
+    // SAFETY: `ts` is a valid timespec.
+    check(unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) }).map(drop)
+}

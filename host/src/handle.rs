@@ -42,6 +42,7 @@ struct Running {
     hello: Hello,
     accel: Accelerator,
     launched_in: Duration,
+    restored: bool,
     _runtime: tempfile::TempDir,
 }
 
@@ -181,6 +182,7 @@ impl Handle {
             accel,
             elapsed,
             xfer,
+            restored,
         } = launch::launch(&self.drives, &self.config)?;
         let channel =
             Channel::start(stream, self.call_timeout).map_err(|source| Error::HostIo {
@@ -197,6 +199,7 @@ impl Handle {
             hello,
             accel,
             launched_in: elapsed,
+            restored,
             _runtime: runtime,
         });
         Ok(())
@@ -220,6 +223,12 @@ impl Handle {
     /// How long the launch took.
     pub fn launch_time(&self) -> Option<Duration> {
         self.running.as_ref().map(|r| r.launched_in)
+    }
+
+    /// True when the running appliance was restored from a saved one rather than booted
+    /// (see [`crate::snapshot`]).
+    pub fn restored(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| r.restored)
     }
 
     /// The last lines of the appliance console.

@@ -51,6 +51,9 @@ pub struct LaunchConfig {
     /// Keys for the LUKS volumes inspection opens (`--key`, `--keys-from-stdin`). They
     /// never print: `Debug` shows `<secret>`.
     pub keys: crate::inspect::keys::Keys,
+    /// Launch by restoring a saved appliance when the launch allows it (see
+    /// [`crate::snapshot`]); `GUESTWRIGHT_SNAPSHOT=0` and `--no-snapshot` turn it off.
+    pub snapshot: bool,
 }
 
 impl Default for LaunchConfig {
@@ -68,6 +71,7 @@ impl Default for LaunchConfig {
             machine: None,
             allow_backing: Vec::new(),
             keys: crate::inspect::keys::Keys::default(),
+            snapshot: true,
         }
     }
 }
@@ -171,6 +175,18 @@ impl LaunchConfig {
         }
         if var("GUESTWRIGHT_VERBOSE").is_some_and(|v| v != "0") {
             c.verbose = true;
+        }
+        const SNAPSHOT: &str = "1 (launch from a saved appliance when possible) or 0 (always boot)";
+        match env_text(var, "GUESTWRIGHT_SNAPSHOT", SNAPSHOT)?.as_deref() {
+            None | Some("1") => {}
+            Some("0") => c.snapshot = false,
+            Some(other) => {
+                return Err(EnvError {
+                    name: "GUESTWRIGHT_SNAPSHOT",
+                    value: other.to_string(),
+                    expected: SNAPSHOT.into(),
+                })
+            }
         }
         Ok(c)
     }
@@ -386,6 +402,8 @@ pub struct Booted {
     pub elapsed: Duration,
     /// The transfer disk's file (already unlinked) and its size, when there is one.
     pub xfer: Option<(std::fs::File, u64)>,
+    /// Restored from a saved appliance rather than booted ([`crate::snapshot`]).
+    pub restored: bool,
 }
 
 fn find_qemu(config: &LaunchConfig) -> Result<PathBuf, LaunchError> {
@@ -465,8 +483,24 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
     let attempts = plan.len();
     let mut machine = config.machine.unwrap_or(Machine::Microvm);
     for (n, (accel, deadline)) in plan.into_iter().enumerate() {
+        if n == 0 && crate::snapshot::usable(drives, config, machine) {
+            let saved = crate::snapshot::Saved::new(config, &binary, &appliance, accel, machine);
+            match saved.and_then(|s| s.launch(drives, config, &binary, &appliance, deadline)) {
+                Ok(mut booted) => {
+                    booted.elapsed = started.elapsed();
+                    return Ok(booted);
+                }
+                Err(crate::snapshot::SnapshotError::Launch(e @ LaunchError::Stopped)) => {
+                    return Err(e)
+                }
+                Err(crate::snapshot::SnapshotError::Launch(e @ LaunchError::ImageInUse { .. })) => {
+                    return Err(e)
+                }
+                Err(e) => log::warn!("{e}; booting the appliance instead"),
+            }
+        }
         let mut result = boot(
-            drives, config, &binary, &appliance, accel, machine, deadline,
+            drives, config, &binary, &appliance, accel, machine, deadline, None,
         );
         if let Err(LaunchError::QemuFailed { stderr, .. }) = &result {
             if machine == Machine::Microvm && config.machine.is_none() && stderr.contains("microvm")
@@ -474,7 +508,7 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
                 log::info!("this QEMU has no microvm machine; using q35 (slower to boot)");
                 machine = Machine::Q35;
                 result = boot(
-                    drives, config, &binary, &appliance, accel, machine, deadline,
+                    drives, config, &binary, &appliance, accel, machine, deadline, None,
                 );
             }
         }
@@ -508,7 +542,29 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
     Err(last_err.expect("the plan is never empty"))
 }
 
-fn boot(
+/// A saved appliance to restore instead of booting: its file and the `Resume` to send.
+pub(crate) struct Restore<'a> {
+    pub file: &'a std::fs::File,
+    pub path: &'a Path,
+    /// QEMU's monitor connects here (see [`crate::snapshot::wait_running`]).
+    pub qmp: &'a crate::snapshot::Monitor,
+}
+
+/// What a start does: boot, restore a saved appliance, or boot one to save it.
+pub(crate) enum Role<'a> {
+    Cold,
+    Restore(Restore<'a>),
+    /// Boot parked, with QMP on `qmp_socket`, the state's file passed to QEMU.
+    Save {
+        qmp_socket: &'a Path,
+        file: &'a std::fs::File,
+        path: &'a Path,
+    },
+}
+
+/// Starts QEMU, accepts the channel and reads the daemon's first frame.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn start(
     drives: &[Drive],
     config: &LaunchConfig,
     binary: &Path,
@@ -516,7 +572,8 @@ fn boot(
     accel: Accelerator,
     machine: Machine,
     deadline: Duration,
-) -> Result<Booted, LaunchError> {
+    role: Role<'_>,
+) -> Result<Started, LaunchError> {
     let started = Instant::now();
     let runtime = runtime_dir()?;
     let mut blockdevs = Vec::new();
@@ -550,7 +607,33 @@ fn boot(
             source,
         })?;
 
-    let xfer = xfer_file(&runtime);
+    let save = matches!(role, Role::Save { .. });
+    let xfer = if save { None } else { xfer_file(&runtime) };
+    let mut pass = |file: &std::fs::File, path: &Path| {
+        let file = file.try_clone().map_err(|source| LaunchError::Spawn {
+            binary: binary.to_path_buf(),
+            source,
+        })?;
+        passed.push((file, path.to_path_buf()));
+        Ok::<usize, LaunchError>(passed.len() - 1)
+    };
+    let snapshot = match &role {
+        Role::Cold => None,
+        Role::Restore(r) => Some(qemu::SnapshotRole::Restore {
+            index: pass(r.file, r.path)?,
+            qmp_socket: r.qmp.socket().to_path_buf(),
+        }),
+        Role::Save {
+            qmp_socket,
+            file,
+            path,
+        } => {
+            pass(file, path)?;
+            Some(qemu::SnapshotRole::Save {
+                qmp_socket: qmp_socket.to_path_buf(),
+            })
+        }
+    };
     let qc = QemuConfig {
         binary: binary.to_path_buf(),
         accel,
@@ -566,6 +649,7 @@ fn boot(
         verbose: config.verbose,
         network: config.network,
         xfer: xfer.as_ref().map(|f| f.path().to_path_buf()),
+        snapshot,
     };
     let mut cmd = Command::new(binary);
     cmd.args(qemu::args(&qc))
@@ -646,6 +730,34 @@ fn boot(
         std::thread::sleep(Duration::from_millis(2));
     };
     let _ = stream.set_nonblocking(false);
+    if let Role::Restore(r) = &role {
+        // Nothing goes on the channel before the restored VM runs: QEMU would take the
+        // bytes while the device is not loaded yet, and never look at the socket again.
+        if let Err(detail) = r.qmp.wait_running(limit) {
+            return Err(fail(
+                &mut child,
+                LaunchError::Handshake {
+                    detail,
+                    console: console.tail(30),
+                },
+            ));
+        }
+        let resume = crate::snapshot::resume_for(drives.len(), config.verbose);
+        let sent = codec::encode(&resume)
+            .map_err(std::io::Error::other)
+            .and_then(|p| {
+                guestwright_protocol::frame::write_frame(&mut &stream, FrameKind::Resume, 0, &p)
+            });
+        if let Err(source) = sent {
+            return Err(fail(
+                &mut child,
+                LaunchError::Greeting {
+                    source,
+                    console: console.tail(30),
+                },
+            ));
+        }
+    }
 
     // Wait for the hello, checking on QEMU while we do.
     let mut raw = Vec::new();
@@ -724,54 +836,100 @@ fn boot(
         }
     };
     let _ = stream.set_read_timeout(None);
-    if hello_frame.kind != FrameKind::Hello {
-        return Err(fail(
-            &mut child,
-            LaunchError::Handshake {
-                detail: format!("expected a hello, got {:?}", hello_frame.kind),
-                console: console.tail(30),
-            },
-        ));
+    Ok(Started {
+        child,
+        stream,
+        frame: hello_frame,
+        console,
+        runtime,
+        started,
+        xfer,
+    })
+}
+
+/// QEMU running and the daemon's first frame read: `Hello`, or `Parked` for a boot that is
+/// saved.
+pub(crate) struct Started {
+    pub child: Child,
+    pub stream: UnixStream,
+    pub frame: guestwright_protocol::frame::Frame,
+    pub console: Console,
+    pub runtime: tempfile::TempDir,
+    pub started: Instant,
+    pub xfer: Option<tempfile::NamedTempFile>,
+}
+
+impl Started {
+    /// Ends QEMU and returns `e`.
+    pub fn fail(mut self, e: LaunchError) -> LaunchError {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        e
     }
-    let hello: Hello = match codec::decode(&hello_frame.payload) {
+}
+
+/// Boots (or restores) the appliance and checks its hello.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn boot(
+    drives: &[Drive],
+    config: &LaunchConfig,
+    binary: &Path,
+    appliance: &guestwright_appliance::Appliance,
+    accel: Accelerator,
+    machine: Machine,
+    deadline: Duration,
+    restore: Option<Restore<'_>>,
+) -> Result<Booted, LaunchError> {
+    let restored = restore.is_some();
+    let role = match restore {
+        None => Role::Cold,
+        Some(r) => Role::Restore(r),
+    };
+    let up = start(
+        drives, config, binary, appliance, accel, machine, deadline, role,
+    )?;
+    if up.frame.kind != FrameKind::Hello {
+        let e = LaunchError::Handshake {
+            detail: format!("expected a hello, got {:?}", up.frame.kind),
+            console: up.console.tail(30),
+        };
+        return Err(up.fail(e));
+    }
+    let hello: Hello = match codec::decode(&up.frame.payload) {
         Ok(h) => h,
         Err(e) => {
-            return Err(fail(
-                &mut child,
-                LaunchError::Handshake {
-                    detail: e.to_string(),
-                    console: console.tail(30),
-                },
-            ))
+            let e = LaunchError::Handshake {
+                detail: e.to_string(),
+                console: up.console.tail(30),
+            };
+            return Err(up.fail(e));
         }
     };
     if hello.protocol_version != PROTOCOL_VERSION || hello.daemon_version != VERSION {
         let cache = appliance.dir.clone();
-        return Err(fail(
-            &mut child,
-            LaunchError::VersionMismatch {
-                daemon: hello.daemon_version,
-                cache,
-            },
-        ));
+        return Err(up.fail(LaunchError::VersionMismatch {
+            daemon: hello.daemon_version,
+            cache,
+        }));
     }
     log::debug!(
         "appliance up with {} in {:?} (kernel {}, daemon ready at {} ms guest time)",
         accel.name(),
-        started.elapsed(),
+        up.started.elapsed(),
         hello.kernel_release,
         hello.uptime_ms
     );
     Ok(Booted {
-        child,
-        stream,
+        child: up.child,
+        stream: up.stream,
         hello,
-        console,
-        runtime,
+        console: up.console,
+        runtime: up.runtime,
         accel,
-        elapsed: started.elapsed(),
+        elapsed: up.started.elapsed(),
         // QEMU has it open: the name can go, so nothing is left behind if we die.
-        xfer: xfer.map(|f| (f.into_file(), XFER_SIZE)),
+        xfer: up.xfer.map(|f| (f.into_file(), XFER_SIZE)),
+        restored,
     })
 }
 
@@ -858,6 +1016,17 @@ mod env_tests {
         assert_eq!(c.memory_mib, 768);
         assert_eq!(c.machine, Some(Machine::Q35));
         assert_eq!(config(&[]).unwrap().memory_mib, 512);
+        assert!(config(&[]).unwrap().snapshot);
+        assert!(
+            config(&[("GUESTWRIGHT_SNAPSHOT", "1".into())])
+                .unwrap()
+                .snapshot
+        );
+        assert!(
+            !config(&[("GUESTWRIGHT_SNAPSHOT", "0".into())])
+                .unwrap()
+                .snapshot
+        );
     }
 
     #[test]
@@ -875,6 +1044,11 @@ mod env_tests {
                 "a whole number of MiB from 128 to",
             ),
             ("GUESTWRIGHT_MACHINE", "pc", "microvm or q35"),
+            (
+                "GUESTWRIGHT_SNAPSHOT",
+                "yes",
+                "1 (launch from a saved appliance",
+            ),
         ] {
             let err = config(&[(name, value.into())]).unwrap_err();
             assert_eq!(err.name, name);

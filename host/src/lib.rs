@@ -35,11 +35,13 @@ pub mod interrupt;
 pub mod launch;
 pub mod qemu;
 pub mod rpc;
+pub mod snapshot;
 mod sys;
 
 pub use accel::AccelChoice;
 pub use drive::{DriveOptions, Format};
 pub use error::{Error, Result};
+pub use guestwright_appliance as appliance;
 pub use guestwright_protocol as protocol;
 pub use handle::{Canceller, Handle};
 pub use launch::LaunchConfig;

@@ -34,6 +34,29 @@ pub enum Machine {
     Q35,
 }
 
+/// How many drives a saved appliance has room for: a launch with more boots cold.
+pub const SNAPSHOT_SLOTS: usize = 4;
+
+/// A boot that is saved, or a restore of a saved one (see `crate::snapshot`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotRole {
+    /// Boot parked (`guestwright.snapshot` on the kernel command line) with QMP on this
+    /// socket, so the host can save the state.
+    Save {
+        /// The socket QEMU connects its QMP monitor to.
+        qmp_socket: PathBuf,
+    },
+    /// Restore the state in the file passed as descriptor number `index` of
+    /// [`QemuConfig::fdsets`].
+    Restore {
+        /// Its index in `fdsets`.
+        index: usize,
+        /// The socket QEMU connects its QMP monitor to: the host waits there for the
+        /// restored VM to run before it sends anything on the channel.
+        qmp_socket: PathBuf,
+    },
+}
+
 /// Everything that decides the command line.
 #[derive(Debug, Clone)]
 pub struct QemuConfig {
@@ -67,6 +90,11 @@ pub struct QemuConfig {
     /// The transfer disk: a scratch file the host writes upload data to (serial
     /// [`guestwright_protocol::XFER_SERIAL`]).
     pub xfer: Option<PathBuf>,
+    /// Saving or restoring a booted appliance: the device layout is then fixed
+    /// ([`SNAPSHOT_SLOTS`] drive slots, the extras disk, the transfer disk, the ones not
+    /// used left empty) and so is the kernel command line, since a restore must match what
+    /// was saved.
+    pub snapshot: Option<SnapshotRole>,
 }
 
 /// The kernel command line.
@@ -103,6 +131,12 @@ pub fn kernel_cmdline(config: &QemuConfig) -> String {
             args.push(&tsc);
         }
         args.push("tsc=reliable");
+    }
+    if config.snapshot.is_some() {
+        // The same for every launch from one saved state: the drives and verbosity come
+        // with the host's `Resume`.
+        args.extend(["quiet", "guestwright.snapshot"]);
+        return args.join(" ");
     }
     if !config.verbose {
         args.push("quiet");
@@ -224,6 +258,20 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
             ),
         ]);
     }
+    if config.snapshot.is_some() {
+        // Empty slots, so that every launch from a saved state has its device layout; the
+        // daemon looks for drives by serial and never sees these.
+        for i in config.drives.len()..SNAPSHOT_SLOTS {
+            push(&[
+                "-blockdev".into(),
+                empty_node(&format!("slot{i}")).to_string(),
+            ]);
+            push(&[
+                "-device".into(),
+                format!("virtio-blk-{bus_suffix},drive=slot{i},serial=gwe{i}"),
+            ]);
+        }
+    }
     if let Some(extras) = &config.extras {
         // Shared by every appliance on the host; never written, so no lock is needed.
         let node = serde_json::json!({
@@ -257,6 +305,34 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
             ),
         ]);
     }
+    if config.xfer.is_none() && config.snapshot.is_some() {
+        push(&["-blockdev".into(), empty_node("xfer").to_string()]);
+        push(&[
+            "-device".into(),
+            format!("virtio-blk-{bus_suffix},drive=xfer,serial=gwe"),
+        ]);
+    }
+    match &config.snapshot {
+        None => {}
+        Some(role) => {
+            // mapped-ram: every page at its own offset of the file, so a restore reads
+            // only the pages the guest had touched (the file is sparse).
+            push(&["-global".into(), "migration.mapped-ram=on".into()]);
+            let qmp_socket = match role {
+                SnapshotRole::Save { qmp_socket } => qmp_socket,
+                SnapshotRole::Restore { index, qmp_socket } => {
+                    push(&["-incoming".into(), format!("file:{}", fdset_name(*index))]);
+                    qmp_socket
+                }
+            };
+            push(&[
+                "-chardev".into(),
+                format!("socket,id=qmp,path={}", chardev_path(qmp_socket)),
+                "-mon".into(),
+                "chardev=qmp,mode=control".into(),
+            ]);
+        }
+    }
     if config.network {
         push(&["-netdev".into(), "user,id=net0".into()]);
         push(&[
@@ -265,6 +341,11 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
         ]);
     }
     a
+}
+
+/// A drive slot with nothing in it: no bytes, read-only.
+fn empty_node(name: &str) -> serde_json::Value {
+    serde_json::json!({ "driver": "null-co", "node-name": name, "size": 0, "read-only": true })
 }
 
 /// QEMU splits `-chardev` options on commas; a comma in a path is written doubled.
@@ -295,6 +376,7 @@ mod tests {
             network: false,
             xfer: None,
             extras: Some("/cache/extras".into()),
+            snapshot: None,
         }
     }
 
@@ -371,5 +453,75 @@ mod tests {
         assert!(!joined(&config()).contains("guestwright.network"));
         assert!(!kernel_cmdline(&c).contains("quiet"));
         assert!(kernel_cmdline(&config()).contains("guestwright.drives=1"));
+    }
+
+    #[test]
+    fn saved_and_restored_appliances_have_one_layout_and_one_command_line() {
+        let mut save = config();
+        save.drives.clear();
+        save.verbose = true;
+        save.snapshot = Some(SnapshotRole::Save {
+            qmp_socket: "/run/q,mp".into(),
+        });
+        let mut restore = config();
+        restore.fdsets = vec![5, 6];
+        restore.xfer = Some("/dev/shm/x".into());
+        restore.snapshot = Some(SnapshotRole::Restore {
+            index: 1,
+            qmp_socket: "/run/qmp2".into(),
+        });
+        let (s, r) = (joined(&save), joined(&restore));
+        assert_eq!(kernel_cmdline(&save), kernel_cmdline(&restore));
+        assert!(kernel_cmdline(&save).ends_with("quiet guestwright.snapshot"));
+        assert!(!kernel_cmdline(&save).contains("guestwright.drives"));
+        assert!(
+            s.contains("socket,id=qmp,path=/run/q,,mp -mon chardev=qmp,mode=control"),
+            "{s}"
+        );
+        assert!(r.contains("-incoming file:/dev/fdset/2"), "{r}");
+        assert!(
+            r.contains("socket,id=qmp,path=/run/qmp2 -mon chardev=qmp,mode=control"),
+            "{r}"
+        );
+        for a in [&s, &r] {
+            assert!(a.contains("-global migration.mapped-ram=on"), "{a}");
+        }
+        // The same devices in the same order: the drive slots, extras, the transfer disk.
+        let devices = |a: &[OsString]| -> Vec<String> {
+            a.windows(2)
+                .filter(|w| w[0] == "-device")
+                .map(|w| {
+                    w[1].to_string_lossy()
+                        .split(',')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        let drives = |a: &[OsString]| -> Vec<String> {
+            a.windows(2)
+                .filter(|w| w[0] == "-device")
+                .filter_map(|w| {
+                    let d = w[1].to_string_lossy().into_owned();
+                    d.split(',')
+                        .find_map(|p| p.strip_prefix("drive=").map(str::to_string))
+                })
+                .collect()
+        };
+        assert_eq!(devices(&args(&save)), devices(&args(&restore)));
+        assert_eq!(
+            drives(&args(&save)),
+            ["slot0", "slot1", "slot2", "slot3", "extras", "xfer"]
+        );
+        assert_eq!(
+            drives(&args(&restore)),
+            ["drive0", "slot1", "slot2", "slot3", "extras", "xfer"]
+        );
+        assert!(
+            r.contains("serial=gw0,") && r.contains("serial=gwe1"),
+            "{r}"
+        );
+        assert!(s.contains("drive=xfer,serial=gwe"), "{s}");
     }
 }

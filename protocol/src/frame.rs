@@ -56,6 +56,13 @@ pub enum FrameKind {
     /// Host → daemon, right after an `Output` request: the call may send its stream through
     /// the transfer disk, whose size in bytes (u64, little-endian) is the payload.
     Lane = 11,
+    /// Daemon → host, instead of `Hello`, when the appliance boots to be saved
+    /// (`guestwright.snapshot` on the kernel command line): everything that does not depend
+    /// on the drives is up, and the daemon waits for `Resume`. The payload is empty.
+    Parked = 12,
+    /// Host → daemon, after a parked appliance was restored: a [`crate::Resume`]. The
+    /// daemon then probes the drives and says `Hello`.
+    Resume = 13,
 }
 
 /// The serial of the transfer disk, a scratch drive the host writes upload data to.
@@ -103,6 +110,8 @@ impl FrameKind {
             9 => Self::ChunkAt,
             10 => Self::Consumed,
             11 => Self::Lane,
+            12 => Self::Parked,
+            13 => Self::Resume,
             _ => return None,
         })
     }

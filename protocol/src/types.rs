@@ -429,6 +429,33 @@ pub struct Hello {
     pub drives: u32,
 }
 
+/// What a restored appliance needs from the host before it probes its drives: everything
+/// the saved one could not know (see `FrameKind::Resume`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// Drives attached to this launch (the first slots; the rest are empty).
+    pub drives: u32,
+    /// Print debug messages on the console.
+    pub verbose: bool,
+    /// Random bytes from the host, mixed into the kernel's pool before anything reads it:
+    /// every restore of one saved state would otherwise produce the same random numbers.
+    pub seed: Vec<u8>,
+    /// The host's wall clock (seconds and nanoseconds since the Unix epoch): the saved
+    /// clock stood still since the state was saved.
+    pub unix_time: (i64, u32),
+}
+
+impl std::fmt::Debug for Resume {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resume")
+            .field("drives", &self.drives)
+            .field("verbose", &self.verbose)
+            .field("seed", &format_args!("<{} bytes>", self.seed.len()))
+            .field("unix_time", &self.unix_time)
+            .finish()
+    }
+}
+
 /// How far a long request has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {

@@ -62,6 +62,10 @@ pub struct ApplianceArgs {
     #[arg(long = "allow-backing", value_name = "DIR", global = true,
           value_parser = parse_absolute_dir)]
     pub allow_backing: Vec<PathBuf>,
+    /// Always boot the appliance, never restore a saved one (the same as
+    /// GUESTWRIGHT_SNAPSHOT=0).
+    #[arg(long = "no-snapshot", global = true)]
+    pub no_snapshot: bool,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
 }
@@ -74,6 +78,9 @@ impl ApplianceArgs {
         config: &mut guestwright::LaunchConfig,
     ) -> Result<(), guestwright::Error> {
         config.accel = self.accel;
+        if self.no_snapshot {
+            config.snapshot = false;
+        }
         config
             .allow_backing
             .extend(self.allow_backing.iter().cloned());

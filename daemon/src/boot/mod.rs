@@ -93,6 +93,9 @@ pub struct BootArgs {
     pub verbose: bool,
     /// Bring up QEMU's user-mode network (`boot::network`).
     pub network: bool,
+    /// Boot to be saved: stop before the drives are probed and wait for the host's
+    /// `Resume` (`guestwright.snapshot`).
+    pub snapshot: bool,
 }
 
 impl BootArgs {
@@ -113,6 +116,7 @@ impl BootArgs {
                 Some(("guestwright.verbose", v)) => args.verbose = v != "0",
                 None if word == "guestwright.verbose" => args.verbose = true,
                 None if word == "guestwright.network" => args.network = true,
+                None if word == "guestwright.snapshot" => args.snapshot = true,
                 _ => {}
             }
         }
@@ -157,6 +161,17 @@ fn find_port(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// Makes a restored appliance its own: mixes the host's random bytes into the kernel's pool
+/// and reseeds the kernel's generator at once (every restore of one saved state would
+/// otherwise hand out the same random numbers: salts, UUIDs, temporary names), and sets the
+/// wall clock, which stood still while the state was saved.
+pub fn resume(seed: &[u8], unix_time: (i64, u32)) -> io::Result<()> {
+    let random = File::options().write(true).open("/dev/random")?;
+    sys::add_entropy(&random, seed)?;
+    sys::reseed_crng(&random)?;
+    sys::set_realtime(unix_time.0, unix_time.1)
+}
+
 /// Seconds since boot, in milliseconds.
 pub fn uptime_ms() -> u64 {
     let text = fs::read_to_string("/proc/uptime").unwrap_or_default();
@@ -192,5 +207,7 @@ mod tests {
         assert_eq!(a.drives, 0);
         assert!(!a.verbose);
         assert!(BootArgs::parse("quiet guestwright.network").network);
+        assert!(BootArgs::parse("quiet guestwright.snapshot").snapshot);
+        assert!(!BootArgs::parse("quiet").snapshot);
     }
 }

@@ -1,0 +1,588 @@
+//! Launching by restoring a saved appliance instead of booting one.
+//!
+//! Under TCG most of a launch is the guest kernel's own start (about 1.5-2 s here). The
+//! kernel's work does not depend on the drives, so it is done once: an appliance boots with
+//! the device layout every launch will have ([`qemu::SNAPSHOT_SLOTS`] drive slots, empty,
+//! then the extras and transfer disks), its daemon loads the channel's modules and stops
+//! before the disk driver (`FrameKind::Parked`), and QEMU saves the VM to a file in the
+//! appliance's cache entry (`migrate` to `file:` with `mapped-ram`: every page at its own
+//! offset, the file sparse). A launch then starts QEMU with the same layout, the user's
+//! drives in the first slots, restores the file with `-incoming`, and sends the daemon a
+//! `Resume`: how many drives there are, fresh random bytes and the host's clock. The
+//! daemon then loads the disk driver, which probes the drives this QEMU has.
+//!
+//! The file's name is a hash of everything a restore must match: the QEMU binary, the
+//! appliance (kernel, modules, daemon; its cache entry's name), the accelerator, machine,
+//! memory, CPUs and the kernel command line. Saving writes a temporary file and renames it,
+//! so a reader sees a whole state or none. A state that does not restore is removed, and
+//! the launch boots instead, with a warning; never an error.
+//!
+//! Launches that need another layout boot as before: more drives than the slots, a
+//! network, or a machine other than microvm.
+
+use crate::drive::Drive;
+use crate::launch::{self, Booted, LaunchConfig, LaunchError, Restore, Role};
+use crate::qemu::{self, Accelerator, Machine};
+use guestwright_protocol::{FrameKind, Resume};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Why a launch from a saved appliance did not happen (the caller boots instead).
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Saving a booted appliance failed.
+    #[error("cannot save the booted appliance to {}: {detail}", path.display())]
+    Save {
+        /// The state's file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The restore or the restored appliance failed; the state was removed.
+    #[error("the saved appliance {} did not restore, so it was removed: {source}", path.display())]
+    Restore {
+        /// The state's file.
+        path: PathBuf,
+        /// Why.
+        source: LaunchError,
+    },
+    /// Starting QEMU failed in a way a boot would share.
+    #[error(transparent)]
+    Launch(LaunchError),
+}
+
+/// True when this launch can come from a saved appliance.
+pub fn usable(drives: &[Drive], config: &LaunchConfig, machine: Machine) -> bool {
+    config.snapshot
+        && machine == Machine::Microvm
+        && !config.network
+        && drives.len() <= qemu::SNAPSHOT_SLOTS
+}
+
+/// The `Resume` a restored appliance gets.
+pub(crate) fn resume_for(drives: usize, verbose: bool) -> Resume {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut seed = vec![0u8; 64];
+    rand::Rng::fill(&mut rand::rng(), &mut seed[..]);
+    Resume {
+        drives: drives as u32,
+        verbose,
+        seed,
+        unix_time: (now.as_secs() as i64, now.subsec_nanos()),
+    }
+}
+
+/// The saved appliance for one launch's QEMU, appliance and settings.
+#[derive(Debug)]
+pub struct Saved {
+    path: PathBuf,
+    accel: Accelerator,
+    machine: Machine,
+}
+
+impl Saved {
+    /// Names the state for these settings (it need not exist yet).
+    pub fn new(
+        config: &LaunchConfig,
+        binary: &Path,
+        appliance: &guestwright_appliance::Appliance,
+        accel: Accelerator,
+        machine: Machine,
+    ) -> Result<Saved, SnapshotError> {
+        let meta = std::fs::metadata(binary).map_err(|e| {
+            SnapshotError::Launch(LaunchError::Spawn {
+                binary: binary.to_path_buf(),
+                source: e,
+            })
+        })?;
+        // What the restore must match; the command line as a save would have it.
+        let probe = qemu::QemuConfig {
+            binary: binary.to_path_buf(),
+            accel,
+            machine,
+            kernel: appliance.kernel.clone(),
+            initrd: appliance.initrd.clone(),
+            memory_mib: config.memory_mib,
+            smp: config.smp.max(1),
+            channel_socket: PathBuf::new(),
+            drives: Vec::new(),
+            fdsets: Vec::new(),
+            extras: Some(appliance.extras.clone()),
+            verbose: false,
+            network: false,
+            xfer: None,
+            snapshot: Some(qemu::SnapshotRole::Restore {
+                index: 0,
+                qmp_socket: PathBuf::new(),
+            }),
+        };
+        let mut h = Sha256::new();
+        h.update(b"guestwright saved appliance 1\0");
+        h.update(binary.as_os_str().as_encoded_bytes());
+        h.update(
+            format!(
+                "\0{} {} {} {}\0",
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec(),
+                meta.ino()
+            )
+            .as_bytes(),
+        );
+        h.update(appliance.dir.as_os_str().as_encoded_bytes());
+        h.update(
+            format!(
+                "\0{} {:?} {} {} {}\0",
+                accel.name(),
+                machine,
+                config.memory_mib,
+                config.smp.max(1),
+                qemu::SNAPSHOT_SLOTS
+            )
+            .as_bytes(),
+        );
+        h.update(qemu::kernel_cmdline(&probe).as_bytes());
+        let key: String = h.finalize()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Saved {
+            path: appliance.dir.join(format!("saved-{key}.vmstate")),
+            accel,
+            machine,
+        })
+    }
+
+    /// The state's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Launches from the saved state, saving one first when there is none.
+    pub fn launch(
+        self,
+        drives: &[Drive],
+        config: &LaunchConfig,
+        binary: &Path,
+        appliance: &guestwright_appliance::Appliance,
+        deadline: Duration,
+    ) -> Result<Booted, SnapshotError> {
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.save(config, binary, appliance, deadline)?;
+                File::open(&self.path).map_err(|e| SnapshotError::Save {
+                    path: self.path.clone(),
+                    detail: e.to_string(),
+                })?
+            }
+            Err(e) => {
+                return Err(SnapshotError::Save {
+                    path: self.path.clone(),
+                    detail: e.to_string(),
+                })
+            }
+        };
+        let t = Instant::now();
+        let qmp = Monitor::new().map_err(|detail| SnapshotError::Save {
+            path: self.path.clone(),
+            detail,
+        })?;
+        let restore = Restore {
+            file: &file,
+            path: &self.path,
+            qmp: &qmp,
+        };
+        // A restore takes a fraction of a boot; a state that has not answered by the time
+        // a boot would have is not going to.
+        let limit = deadline.min(Duration::from_secs(30));
+        match launch::boot(
+            drives,
+            config,
+            binary,
+            appliance,
+            self.accel,
+            self.machine,
+            limit,
+            Some(restore),
+        ) {
+            Ok(b) => {
+                log::debug!(
+                    "appliance restored from {} in {:?}",
+                    self.path.display(),
+                    t.elapsed()
+                );
+                Ok(b)
+            }
+            Err(e @ (LaunchError::Stopped | LaunchError::ImageInUse { .. })) => {
+                Err(SnapshotError::Launch(e))
+            }
+            Err(source) => {
+                let _ = std::fs::remove_file(&self.path);
+                Err(SnapshotError::Restore {
+                    path: self.path.clone(),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Boots an appliance parked before its drives and saves it to the state's file
+    /// (written under a temporary name, then renamed).
+    fn save(
+        &self,
+        config: &LaunchConfig,
+        binary: &Path,
+        appliance: &guestwright_appliance::Appliance,
+        deadline: Duration,
+    ) -> Result<(), SnapshotError> {
+        let t = Instant::now();
+        let fail = |detail: String| SnapshotError::Save {
+            path: self.path.clone(),
+            detail,
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        remove_abandoned_saves(dir);
+        let tmp = tempfile::Builder::new()
+            .prefix(".saving-")
+            .tempfile_in(dir)
+            .map_err(|e| fail(format!("cannot create a file in {}: {e}", dir.display())))?;
+        let qmp = Monitor::new().map_err(fail)?;
+        let qmp_socket = qmp.socket();
+        let quiet = LaunchConfig {
+            verbose: false,
+            ..config.clone()
+        };
+        // QEMU wants a descriptor opened exactly write-only for a migration to a file.
+        let out = File::options()
+            .write(true)
+            .open(tmp.path())
+            .map_err(|e| fail(e.to_string()))?;
+        let up = launch::start(
+            &[],
+            &quiet,
+            binary,
+            appliance,
+            self.accel,
+            self.machine,
+            deadline,
+            Role::Save {
+                qmp_socket: &qmp_socket,
+                file: &out,
+                path: tmp.path(),
+            },
+        )
+        .map_err(|e| match e {
+            e @ LaunchError::Stopped => SnapshotError::Launch(e),
+            e => fail(e.to_string()),
+        })?;
+        if up.frame.kind != FrameKind::Parked {
+            let kind = up.frame.kind;
+            let _ = up.fail(LaunchError::Stopped);
+            return Err(fail(format!("the appliance sent {kind:?}, not Parked")));
+        }
+        let mut up = up;
+        let saved = qmp.save(Instant::now() + deadline);
+        // QEMU quits after a save; wait for it either way.
+        let _ = up.child.kill();
+        let _ = up.child.wait();
+        saved.map_err(fail)?;
+        tmp.as_file().sync_all().map_err(|e| fail(e.to_string()))?;
+        tmp.persist(&self.path)
+            .map_err(|e| fail(e.error.to_string()))?;
+        log::debug!(
+            "saved the booted appliance to {} in {:?}",
+            self.path.display(),
+            t.elapsed()
+        );
+        Ok(())
+    }
+}
+
+/// Removes the temporary files of saves that were killed (a save of a few seconds that
+/// has not finished in ten minutes never will).
+fn remove_abandoned_saves(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(600));
+        if old
+            && entry
+                .file_name()
+                .as_encoded_bytes()
+                .starts_with(b".saving-")
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The socket a launch's QEMU connects its QMP monitor to.
+pub struct Monitor {
+    dir: tempfile::TempDir,
+    listener: UnixListener,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("dir", &self.dir.path())
+            .finish()
+    }
+}
+
+impl Monitor {
+    fn new() -> Result<Monitor, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("guestwright-qmp-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a directory for QEMU's monitor: {e}"))?;
+        let listener = UnixListener::bind(dir.path().join("qmp"))
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| format!("cannot listen for QEMU's monitor: {e}"))?;
+        Ok(Monitor { dir, listener })
+    }
+
+    /// Where QEMU connects.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("qmp")
+    }
+
+    fn connect(&self, limit: Instant) -> Result<Qmp, String> {
+        let stream = loop {
+            match self.listener.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(format!("QMP: {e}")),
+            }
+            if Instant::now() > limit {
+                return Err("QEMU did not connect its monitor".into());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+        let mut qmp = Qmp::new(stream, limit)?;
+        qmp.execute(r#"{"execute":"qmp_capabilities"}"#)?;
+        Ok(qmp)
+    }
+
+    /// Waits until the restored VM runs.
+    pub(crate) fn wait_running(&self, limit: Instant) -> Result<(), String> {
+        let mut qmp = self.connect(limit)?;
+        loop {
+            let reply = qmp.execute(r#"{"execute":"query-status"}"#)?;
+            match reply["return"]["status"].as_str().unwrap_or("") {
+                "running" => return Ok(()),
+                // Saved stopped, so loaded stopped.
+                "paused" => {
+                    qmp.execute(r#"{"execute":"cont"}"#)?;
+                }
+                "inmigrate" | "prelaunch" => {}
+                other => return Err(format!("the restored VM is {other}")),
+            }
+            if Instant::now() > limit {
+                return Err("the saved state took too long to load".into());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Stops the VM and saves it to fd set 1 (the state's file).
+    fn save(&self, limit: Instant) -> Result<(), String> {
+        let mut qmp = self.connect(limit)?;
+        qmp.execute(r#"{"execute":"stop"}"#)?;
+        qmp.execute(&format!(
+            r#"{{"execute":"migrate","arguments":{{"uri":"file:{}"}}}}"#,
+            qemu::fdset_name(0)
+        ))?;
+        loop {
+            let reply = qmp.execute(r#"{"execute":"query-migrate"}"#)?;
+            match reply["return"]["status"].as_str().unwrap_or("") {
+                "completed" => break,
+                "failed" | "cancelled" => {
+                    return Err(format!(
+                        "QEMU: {}",
+                        reply["return"]["error-desc"]
+                            .as_str()
+                            .unwrap_or("the save failed")
+                    ))
+                }
+                _ if Instant::now() > limit => return Err("the save took too long".into()),
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        let _ = qmp.execute(r#"{"execute":"quit"}"#);
+        Ok(())
+    }
+}
+
+/// A QMP connection: one command at a time; events are skipped.
+struct Qmp {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+    limit: Instant,
+}
+
+impl Qmp {
+    fn new(stream: UnixStream, limit: Instant) -> Result<Qmp, String> {
+        let writer = stream.try_clone().map_err(|e| e.to_string())?;
+        let mut q = Qmp {
+            reader: BufReader::new(stream),
+            writer,
+            limit,
+        };
+        let greeting = q.line()?;
+        if greeting.get("QMP").is_none() {
+            return Err(format!("QMP: unexpected greeting {greeting}"));
+        }
+        Ok(q)
+    }
+
+    fn line(&mut self) -> Result<serde_json::Value, String> {
+        let left = self.limit.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err("QEMU's monitor did not answer in time".into());
+        }
+        let _ = self.reader.get_ref().set_read_timeout(Some(left));
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => Err("QEMU closed its monitor".into()),
+            Ok(_) => serde_json::from_str(&line).map_err(|e| format!("QMP: {e}: {line}")),
+            Err(e) => Err(format!("QMP: {e}")),
+        }
+    }
+
+    fn execute(&mut self, command: &str) -> Result<serde_json::Value, String> {
+        self.writer
+            .write_all(format!("{command}\n").as_bytes())
+            .map_err(|e| format!("QMP: {e}"))?;
+        loop {
+            let v = self.line()?;
+            if v.get("event").is_some() {
+                continue;
+            }
+            if let Some(err) = v.get("error") {
+                return Err(format!(
+                    "QEMU refused {command}: {}",
+                    err["desc"].as_str().unwrap_or("no reason given")
+                ));
+            }
+            return Ok(v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn appliance(dir: &str) -> guestwright_appliance::Appliance {
+        guestwright_appliance::Appliance {
+            kernel: format!("{dir}/vmlinux").into(),
+            boot: guestwright_appliance::BootProtocol::Pvh,
+            initrd: format!("{dir}/initrd").into(),
+            extras: format!("{dir}/extras").into(),
+            kernel_release: "6.1.0-test".into(),
+            carried: Vec::new(),
+            dir: dir.into(),
+        }
+    }
+
+    #[test]
+    fn the_state_is_named_by_everything_a_restore_must_match() {
+        let config = LaunchConfig::default();
+        let qemu = Path::new("/bin/sh");
+        let name = |c: &LaunchConfig, q: &Path, dir: &str, accel| {
+            Saved::new(c, q, &appliance(dir), accel, Machine::Microvm)
+                .unwrap()
+                .path()
+                .to_path_buf()
+        };
+        let base = name(&config, qemu, "/cache/appliance-a", Accelerator::Tcg);
+        assert!(base.starts_with("/cache/appliance-a"), "{}", base.display());
+        assert_eq!(
+            base,
+            name(&config, qemu, "/cache/appliance-a", Accelerator::Tcg)
+        );
+        // Another kernel, module set or daemon is another appliance entry.
+        assert_ne!(
+            base,
+            name(&config, qemu, "/cache/appliance-b", Accelerator::Tcg)
+        );
+        assert_ne!(
+            base,
+            name(&config, qemu, "/cache/appliance-a", Accelerator::Kvm)
+        );
+        assert_ne!(
+            base,
+            name(
+                &config,
+                Path::new("/bin/ls"),
+                "/cache/appliance-a",
+                Accelerator::Tcg
+            )
+        );
+        let more_memory = LaunchConfig {
+            memory_mib: 1024,
+            ..LaunchConfig::default()
+        };
+        assert_ne!(
+            base,
+            name(&more_memory, qemu, "/cache/appliance-a", Accelerator::Tcg)
+        );
+        let two_cpus = LaunchConfig {
+            smp: 2,
+            ..LaunchConfig::default()
+        };
+        assert_ne!(
+            base,
+            name(&two_cpus, qemu, "/cache/appliance-a", Accelerator::Tcg)
+        );
+    }
+
+    #[test]
+    fn launches_that_need_another_layout_boot() {
+        let config = LaunchConfig::default();
+        assert!(usable(&[], &config, Machine::Microvm));
+        assert!(!usable(&[], &config, Machine::Q35));
+        let network = LaunchConfig {
+            network: true,
+            ..LaunchConfig::default()
+        };
+        assert!(!usable(&[], &network, Machine::Microvm));
+        let off = LaunchConfig {
+            snapshot: false,
+            ..LaunchConfig::default()
+        };
+        assert!(!usable(&[], &off, Machine::Microvm));
+    }
+
+    #[test]
+    fn every_resume_has_its_own_random_bytes_and_the_clock_of_now() {
+        let (a, b) = (resume_for(2, false), resume_for(2, false));
+        assert_eq!(a.seed.len(), 64);
+        assert_ne!(a.seed, b.seed);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!((a.unix_time.0 - now).abs() <= 1);
+        assert!(
+            !format!("{a:?}").contains(&format!("{:?}", a.seed)),
+            "the seed never prints"
+        );
+    }
+}
