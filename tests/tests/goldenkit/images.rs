@@ -27,6 +27,10 @@ pub const FIXED_UUIDS: &[&str] = &[
     XFS_UUID,
     GPT_LINUX_DATA,
     GPT_BASIC_DATA,
+    LROOT_UUID,
+    LROOT_HASH,
+    LBOOT_UUID,
+    LBOOT_HASH,
 ];
 
 /// The GPT partition type of `gpt`'s first partition (sfdisk's `L`): Linux filesystem data.
@@ -48,9 +52,15 @@ const XFS_UUID: &str = "c0ffee00-0000-4000-8000-000000000004";
 const VFAT_ID: &str = "1234ABCD";
 /// The MBR disk signature of `mbr`.
 const MBR_ID: &str = "0x5eed1e55";
+const LROOT_UUID: &str = "c0ffee00-0000-4000-8000-000000000005";
+const LROOT_HASH: &str = "c0ffee00-0000-4000-8000-0000000000a5";
+const LBOOT_UUID: &str = "c0ffee00-0000-4000-8000-000000000006";
+const LBOOT_HASH: &str = "c0ffee00-0000-4000-8000-0000000000a6";
+/// The MBR disk signature of `linux`.
+const LINUX_MBR_ID: &str = "0x5eed1e56";
 
 /// The images a case may name in its `image:` line.
-pub const NAMES: &[&str] = &["gpt", "bare", "mbr"];
+pub const NAMES: &[&str] = &["gpt", "bare", "mbr", "linux"];
 
 /// `gpt`: 64 MiB; GPT; `/dev/sda1` 1-41 MiB ext4 `root` with the tree; `/dev/sda2`
 /// 41-63 MiB vfat `DATA` with three files.
@@ -119,6 +129,50 @@ fn build_mbr(dir: &Path, out: &Path) {
     place(&img, &xfs, 33 << 20);
 }
 
+/// The ELF header of an x86-64 executable (64 bytes, no program): what inspection reads
+/// to find a guest's architecture.
+const ELF_X86_64: &str = "\\x7f\\x45\\x4c\\x46\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x3e\\x00\\x01\\x00\\x00\\x00\\x00\\x10\\x40\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x40\\x00\\x38\\x00\\x00\\x00\\x40\\x00\\x00\\x00\\x00\\x00";
+
+/// `linux`: 64 MiB; MBR; `/dev/sda1` 1-41 MiB ext4 `lroot` holding a small Debian 12 root
+/// that inspection recognises (os-release, hostname, fstab naming both partitions, a dpkg
+/// database, an x86-64 ELF header as /bin/ls and /bin/sh); `/dev/sda2` 41-63 MiB ext4
+/// `lboot`, its /boot.
+fn build_linux(dir: &Path, out: &Path) {
+    let img = create(out, 64 << 20);
+    sfdisk(
+        &img,
+        &format!(
+            "label: dos\nlabel-id: {LINUX_MBR_ID}\nunit: sectors\n\
+             start=2048, size=81920, type=83\n\
+             start=83968, size=45056, type=83\n"
+        ),
+    );
+    let root_tree = dir.join("linux-tree");
+    write_tree(
+        &root_tree,
+        &format!(
+            "f /bin/ls 0755 {ELF_X86_64}\n\
+             f /bin/sh 0755 {ELF_X86_64}\n\
+             d /usr/bin 0755\n\
+             d /boot 0755\n\
+             f /etc/fstab 0644 LABEL=lroot / ext4 defaults 0 1\\nLABEL=lboot /boot ext4 defaults 0 2\\n\n\
+             f /etc/hostname 0644 bookworm-golden\\n\n\
+             f /etc/debian_version 0644 12.5\\n\n\
+             f /etc/os-release 0644 PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\\nNAME=\"Debian GNU/Linux\"\\nVERSION_ID=\"12\"\\nVERSION=\"12 (bookworm)\"\\nVERSION_CODENAME=bookworm\\nID=debian\\n\n\
+             f /var/lib/dpkg/status 0644 Package: bash\\nStatus: install ok installed\\nArchitecture: amd64\\nSource: bash (5.2.15-2)\\nVersion: 5.2.15-2+b2\\nDescription: GNU Bourne Again SHell\\n\\nPackage: vim-tiny\\nStatus: install ok installed\\nArchitecture: amd64\\nVersion: 2:9.0.1378-2\\nHomepage: https://www.vim.org/\\nDescription: Vi IMproved - compact version\\n more text\\n\\nPackage: gone\\nStatus: deinstall ok config-files\\nArchitecture: amd64\\nVersion: 1.0-1\\n\n"
+        ),
+    );
+    let root = ext4(dir, &root_tree, "lroot", LROOT_UUID, LROOT_HASH, 40 << 20);
+    place(&img, &root, 1 << 20);
+    let boot_tree = dir.join("lboot-tree");
+    write_tree(
+        &boot_tree,
+        "f /vmlinuz-6.1.0-18-amd64 0644 not a kernel\\n\n",
+    );
+    let boot = ext4(dir, &boot_tree, "lboot", LBOOT_UUID, LBOOT_HASH, 22 << 20);
+    place(&img, &boot, 41 << 20);
+}
+
 /// The key of the current recipe: changes when the tree or this builder changes.
 pub fn recipe_key() -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -160,6 +214,7 @@ pub fn built() -> PathBuf {
     build_gpt(work.path(), &tree, &out.join("gpt.img"));
     build_bare(work.path(), &tree, &out.join("bare.img"));
     build_mbr(work.path(), &out.join("mbr.img"));
+    build_linux(work.path(), &out.join("linux.img"));
     // Another test process may have won the race: its images are the same bytes.
     if std::fs::rename(&out, &dir).is_err() {
         assert!(

@@ -13,7 +13,7 @@ use guestwright::protocol::shell::{fish_int_error, ShellArg};
 const MEMSIZE_MIN: i64 = 256;
 
 /// Parses an int argument as guestfish does, with its message.
-fn int_arg(command: &str, name: &str, word: &str) -> Result<i64, ShellError> {
+pub(super) fn int_arg(command: &str, name: &str, word: &str) -> Result<i64, ShellError> {
     if let Some(m) = fish_int_error(command, name, word, 32) {
         return Err(ShellError::Fish(m));
     }

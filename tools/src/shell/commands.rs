@@ -69,6 +69,9 @@ enum Kind {
     Trace,
     Env,
     Glob,
+    Inspect,
+    Setting,
+    HostMisc,
 }
 
 /// The host-side commands.
@@ -306,6 +309,60 @@ pub static COMMANDS: &[HostCommand] = &[
         options: &[],
         kind: Kind::Glob,
     },
+    HostCommand {
+        names: super::inspectcmds::NAMES,
+        usage: "inspect-os | inspect-get-roots | inspect-get-WHAT ROOT | \
+                inspect-list-applications2 ROOT | inspect-get-icon ROOT [favicon:..] \
+                [highquality:..]",
+        summary: "find operating systems (inspect-os), then ask about one by its root",
+        help: "inspect-os inspects the disks (unmounting everything first) and prints the root\n\
+               device of each operating system found; inspect-get-roots prints them again.\n\
+               inspect-get-type, -distro, -arch, -major-version, -minor-version,\n\
+               -product-name, -product-variant, -hostname, -osinfo, -package-format,\n\
+               -package-management, -format, -mountpoints, -filesystems, -drive-mappings,\n\
+               -windows-systemroot, -windows-current-control-set, -windows-software-hive,\n\
+               -windows-system-hive and inspect-is-live, -netinst, -multipart answer about\n\
+               the OS whose root is ROOT, as libguestfs does. inspect-list-applications(2)\n\
+               lists its packages once its filesystems are mounted (-i, or mount by hand);\n\
+               inspect-get-icon prints its icon file (PNG bytes), or nothing.",
+        slots: &[Slot::Words(&["/dev/sda1", "/dev/sda2"])],
+        options: &["favicon", "highquality"],
+        kind: Kind::Inspect,
+    },
+    HostCommand {
+        names: super::settings::NAMES,
+        usage: "set-SETTING VALUE | get-SETTING | SETTING VALUE",
+        summary: "libguestfs's handle settings, event handlers and environment",
+        help: "verbose, trace, hv (qemu), network, smp and memsize change what guestwright\n\
+               does. program, path, append, selinux, autosync, pgroup, recovery-proc, direct,\n\
+               identifier, tmpdir, cachedir, backend (attach-method), backend-setting(s),\n\
+               config and the libvirt credentials are checked as libguestfs checks them and\n\
+               remembered, but change nothing: that part of libguestfs does not exist in\n\
+               guestwright (one QEMU appliance, started directly). get-sockdir, max-disks.\n\
+               parse-environment and parse-environment-list read libguestfs's LIBGUESTFS_*\n\
+               variables. 'event NAME EVENTS SCRIPT' runs the host shell SCRIPT on each of\n\
+               the comma-separated EVENTS (close, launch_done, ...; * for all; guestwright\n\
+               raises close and launch_done); list-events and delete-event NAME manage them.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Setting,
+    },
+    HostCommand {
+        names: super::hostmisc::NAMES,
+        usage: "disk-format FILE | disk-virtual-size FILE | disk-has-backing-file FILE | \
+                more PATH | less PATH | display PATH | hexedit PATH [MAX | START MAX] | ...",
+        summary: "image files, the appliance's state, and viewers of guest files",
+        help: "disk-format, disk-virtual-size and disk-has-backing-file read a host image's\n\
+               header. add-drive-with-if and add-drive-ro-with-if add a drive (the interface\n\
+               is ignored: disks are /dev/sdX). remove-drive fails, as in libguestfs 1.48.\n\
+               ping-daemon, sleep SECS, get-pid (pid), available-all-groups and supported\n\
+               ask the appliance. more ($PAGER), less, display ($GUESTFISH_DISPLAY_IMAGE)\n\
+               and hexedit ($HEXEDITOR; written back only if changed) run on a copy of the\n\
+               guest file; man shows guestfish's manual page.",
+        slots: &[Slot::GuestPath],
+        options: &[],
+        kind: Kind::HostMisc,
+    },
 ];
 
 /// Looks a host-side command up (dashes or underscores).
@@ -480,6 +537,9 @@ pub fn run(
         Kind::Trace => super::builtins::trace(shell, name, args, out)?,
         Kind::Env => super::builtins::env(name, args)?,
         Kind::Glob => return super::builtins::glob(shell, args, out, input),
+        Kind::Inspect => super::inspectcmds::run(shell, name, args, out)?,
+        Kind::Setting => super::settings::run(shell, name, args, out)?,
+        Kind::HostMisc => super::hostmisc::run(shell, name, args, out)?,
         Kind::CopyOut => {
             let [sources @ .., dest] = args else {
                 return Err(usage_error(c));
@@ -642,6 +702,7 @@ pub fn mount_inspected(shell: &mut Shell) -> Result<(), ShellError> {
                 e.into()
             }
         })?;
+    shell.inspection = Some(vec![os.clone()]);
     if shell.interactive {
         eprintln!(
             "Operating system: {}",

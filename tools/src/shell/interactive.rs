@@ -147,6 +147,7 @@ fn close(shell: &Rc<RefCell<Shell>>, then: impl FnOnce(&mut Shell) -> Result<(),
         report(&e);
         code = EXIT_APPLIANCE;
     }
+    shell.settings.fire("close");
     if let Some(sig) = crate::signals::received() {
         let _ = crate::signals::report(sig);
         code = crate::signals::status(sig);

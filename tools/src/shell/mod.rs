@@ -19,11 +19,14 @@ mod copy;
 mod drives;
 pub(crate) mod fisherr;
 mod help;
+mod hostmisc;
+mod inspectcmds;
 mod interactive;
 mod json;
 mod output;
 mod parse;
 mod script;
+mod settings;
 mod table;
 
 use crate::options::{parse_format, parse_mount, ApplianceArgs, MountSpec};
@@ -290,6 +293,10 @@ pub(crate) struct Shell {
     scratch: Vec<tempfile::TempPath>,
     /// The `-N` drives still to partition and format at the first launch, by drive index.
     prepared: Vec<(usize, drives::Prepared)>,
+    /// What `inspect-os` (or `-i`) found; `None` before.
+    inspection: Option<Vec<guestwright::inspect::OsInfo>>,
+    /// The handle settings guestwright only remembers, and the event handlers.
+    settings: settings::Settings,
 }
 
 impl std::fmt::Debug for Shell {
@@ -369,6 +376,7 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
         report(&e);
         code = EXIT_APPLIANCE;
     }
+    shell.settings.fire("close");
     if let Some(sig) = crate::signals::received() {
         return crate::signals::report(sig);
     }
@@ -481,6 +489,8 @@ impl Shell {
             pipe_error: args.pipe_error,
             scratch: Vec::new(),
             prepared,
+            inspection: None,
+            settings: settings::Settings::from_env(),
         };
         if !shell.mounts.is_empty() || shell.inspect || !shell.prepared.is_empty() {
             shell.ensure_launched()?;
@@ -495,6 +505,7 @@ impl Shell {
         }
         self.h.launch().map_err(ShellError::Launch)?;
         self.interrupt.set_canceller(self.h.canceller());
+        self.settings.fire("launch_done");
         log::debug!(
             "appliance launched in {:?} ({:?})",
             self.h.launch_time().unwrap_or_default(),
@@ -607,7 +618,22 @@ impl Shell {
     /// Shuts the appliance down, so every write is in the images.
     fn close(&mut self) -> Result<(), ShellError> {
         self.interrupt.set_canceller(None);
+        self.inspection = None;
         self.h.shutdown().map_err(ShellError::Shutdown)
+    }
+
+    /// What libguestfs does before a call that needs the appliance: with no drive there is
+    /// nothing to launch with (guestfish's message names the call `lg_name`); otherwise
+    /// the appliance starts, as for the table's operations.
+    fn need_appliance(&mut self, lg_name: &str) -> Result<(), ShellError> {
+        if !self.h.is_launched() && self.h.drives().is_empty() {
+            return Err(ShellError::Libguestfs(format!(
+                "{}: call launch before using this function\n\
+                 (in guestfish, don't forget to use the 'run' command)",
+                lg_name.replace('-', "_")
+            )));
+        }
+        self.ensure_launched()
     }
 
     /// Runs lines from a source until its end, `quit`, or (in a script) the first error.

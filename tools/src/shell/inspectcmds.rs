@@ -1,0 +1,392 @@
+//! guestfish's `inspect-*` commands, on top of guestwright's inspection
+//! (`guestwright::inspect`): `inspect-os` (or `-i`) inspects and remembers what it found;
+//! the `inspect-get-*` commands answer from that, in libguestfs 1.48's words and formats.
+
+use super::output::Output;
+use super::{fisherr, Shell, ShellError};
+use guestwright::inspect::{self, OsInfo};
+use guestwright::prelude::*;
+
+/// The inspection commands, by name.
+pub const NAMES: &[&str] = &[
+    "inspect-os",
+    "inspect-get-roots",
+    "inspect-get-type",
+    "inspect-get-distro",
+    "inspect-get-arch",
+    "inspect-get-major-version",
+    "inspect-get-minor-version",
+    "inspect-get-product-name",
+    "inspect-get-product-variant",
+    "inspect-get-hostname",
+    "inspect-get-osinfo",
+    "inspect-get-package-format",
+    "inspect-get-package-management",
+    "inspect-get-format",
+    "inspect-get-mountpoints",
+    "inspect-get-filesystems",
+    "inspect-get-drive-mappings",
+    "inspect-get-windows-systemroot",
+    "inspect-get-windows-current-control-set",
+    "inspect-get-windows-software-hive",
+    "inspect-get-windows-system-hive",
+    "inspect-is-live",
+    "inspect-is-netinst",
+    "inspect-is-multipart",
+    "inspect-list-applications",
+    "inspect-list-applications2",
+    "inspect-get-icon",
+];
+
+fn print(out: &mut Output, text: &str) -> Result<(), ShellError> {
+    out.write_all(text.as_bytes()).map_err(ShellError::Output)
+}
+
+/// libguestfs's error of call `name` (`inspect_get_type: ...`).
+fn lg_error(name: &str, message: impl std::fmt::Display) -> ShellError {
+    ShellError::Libguestfs(format!("{}: {message}", name.replace('-', "_")))
+}
+
+/// `"unknown"` for what inspection could not tell.
+fn or_unknown(s: &str) -> &str {
+    if s.is_empty() {
+        "unknown"
+    } else {
+        s
+    }
+}
+
+/// Runs an inspection command.
+pub fn run(
+    shell: &mut Shell,
+    name: &str,
+    args: &[String],
+    out: &mut Output,
+) -> Result<(), ShellError> {
+    let (required, optional): (usize, &[&str]) = match name {
+        "inspect-os" | "inspect-get-roots" => (0, &[]),
+        "inspect-get-icon" => (1, &["favicon", "highquality"]),
+        _ => (1, &[]),
+    };
+    let usage = match (required, optional.is_empty()) {
+        (0, _) => name.to_string(),
+        (_, true) => format!("{name} root"),
+        _ => format!("{name} root [favicon:true|false] [highquality:true|false]"),
+    };
+    if args.len() < required || args.len() > required + optional.len() {
+        return Err(ShellError::Fish(fisherr::wrong_count_of(name, &usage)));
+    }
+    let mut opts = Vec::new();
+    for w in &args[required..] {
+        match w.split_once(':') {
+            Some((k, v)) if optional.contains(&k) => {
+                let b = fisherr::fish_bool(v).ok_or_else(|| {
+                    ShellError::Fish(format!(
+                        "guestfish: '{v}': invalid boolean value, use 'true' or 'false'"
+                    ))
+                })?;
+                opts.push((k, b));
+            }
+            _ => {
+                return Err(ShellError::Fish(format!(
+                    "{name}: unknown optional argument \"{w}\""
+                )))
+            }
+        }
+    }
+    shell.need_appliance(name)?;
+    match name {
+        "inspect-os" => {
+            // libguestfs unmounts everything first, and leaves nothing mounted.
+            shell.h.umount_all()?;
+            let found = inspect::inspect(&shell.h)?;
+            let mut text = String::new();
+            for os in &found {
+                text.push_str(&format!("{}\n", os.root));
+            }
+            shell.inspection = Some(found);
+            return print(out, &text);
+        }
+        "inspect-get-roots" => {
+            let mut text = String::new();
+            for os in shell.inspection.iter().flatten() {
+                text.push_str(&format!("{}\n", os.root));
+            }
+            return print(out, &text);
+        }
+        _ => {}
+    }
+    let os = find_root(shell, name, &args[0])?.clone();
+    let line = |s: &str| format!("{s}\n");
+    let bool_line = |b: bool| line(if b { "true" } else { "false" });
+    let windows = os.windows.as_ref();
+    let text = match name {
+        "inspect-get-type" => line(or_unknown(&os.os_type)),
+        "inspect-get-distro" => line(or_unknown(&os.distro)),
+        "inspect-get-arch" => line(or_unknown(&os.arch)),
+        "inspect-get-major-version" => line(&os.major_version.to_string()),
+        "inspect-get-minor-version" => line(&os.minor_version.to_string()),
+        "inspect-get-product-name" => line(or_unknown(&os.product_name)),
+        "inspect-get-product-variant" => line(or_unknown(
+            windows.map_or("", |w| w.product_variant.as_str()),
+        )),
+        "inspect-get-hostname" => line(or_unknown(&os.hostname)),
+        "inspect-get-osinfo" => line(or_unknown(os.osinfo.as_deref().unwrap_or(""))),
+        "inspect-get-package-format" => line(or_unknown(&os.package_format)),
+        "inspect-get-package-management" => line(or_unknown(&os.package_management)),
+        "inspect-get-format" => line("installed"),
+        "inspect-is-live" | "inspect-is-netinst" | "inspect-is-multipart" => bool_line(false),
+        // libguestfs 1.48 lists the fstab's entries last first.
+        "inspect-get-mountpoints" => os
+            .mountpoints
+            .iter()
+            .rev()
+            .map(|m| format!("{}: {}\n", m.mountpoint, m.device))
+            .collect(),
+        "inspect-get-filesystems" => {
+            let mut seen: Vec<String> = Vec::new();
+            for m in os.mountpoints.iter().rev() {
+                let d = m.device.to_string();
+                if !seen.contains(&d) {
+                    seen.push(d);
+                }
+            }
+            seen.iter().map(|d| line(d)).collect()
+        }
+        "inspect-get-drive-mappings" => windows
+            .map(|w| {
+                w.drive_mappings
+                    .iter()
+                    .map(|(letter, dev)| format!("{letter}: {dev}\n"))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        "inspect-get-windows-systemroot" => line(&windows_field(
+            name,
+            &os,
+            "systemroot could not be determined",
+            |w| w.systemroot.clone(),
+        )?),
+        "inspect-get-windows-current-control-set" => line(&windows_field(
+            name,
+            &os,
+            "CurrentControlSet could not be determined",
+            |w| w.current_control_set.clone(),
+        )?),
+        "inspect-get-windows-software-hive" => {
+            line(&windows_field(name, &os, "software hive not found", |w| {
+                format!("{}/System32/config/SOFTWARE", w.systemroot)
+            })?)
+        }
+        "inspect-get-windows-system-hive" => {
+            line(&windows_field(name, &os, "system hive not found", |w| {
+                format!("{}/System32/config/SYSTEM", w.systemroot)
+            })?)
+        }
+        "inspect-list-applications" | "inspect-list-applications2" => {
+            applications(shell, &os, name == "inspect-list-applications2")?
+        }
+        "inspect-get-icon" => {
+            let favicon = opts
+                .iter()
+                .find(|(k, _)| *k == "favicon")
+                .is_none_or(|o| o.1);
+            let icon = icon(shell, &os, favicon)?;
+            return out.write_all(&icon).map_err(ShellError::Output);
+        }
+        other => {
+            return Err(ShellError::Usage(format!(
+                "{other}: not an inspection command"
+            )))
+        }
+    };
+    print(out, &text)
+}
+
+/// The operating system whose root is `word`, or libguestfs's error.
+fn find_root<'a>(shell: &'a Shell, name: &str, word: &str) -> Result<&'a OsInfo, ShellError> {
+    // The daemon's stub checks the device first.
+    let exists = shell
+        .h
+        .list_devices()?
+        .iter()
+        .any(|d| d.device.to_string() == word)
+        || shell
+            .h
+            .list_partitions()?
+            .iter()
+            .any(|p| p.device.to_string() == word)
+        || shell
+            .inspection
+            .iter()
+            .flatten()
+            .any(|os| os.root.to_string() == word);
+    if !exists {
+        let call = name.replace('-', "_");
+        return Err(lg_error(
+            name,
+            format!("{call}_stub: {word}: No such file or directory"),
+        ));
+    }
+    let found = match &shell.inspection {
+        Some(f) if !f.is_empty() => f,
+        _ => {
+            return Err(lg_error(
+                name,
+                "no inspection data: call guestfs_inspect_os first",
+            ))
+        }
+    };
+    found
+        .iter()
+        .find(|os| os.root.to_string() == word)
+        .ok_or_else(|| {
+            lg_error(
+                name,
+                format!(
+                    "{word}: root device not found: only call this function with a root \
+                     device previously returned by guestfs_inspect_os"
+                ),
+            )
+        })
+}
+
+fn windows_field(
+    name: &str,
+    os: &OsInfo,
+    what: &str,
+    get: impl Fn(&inspect::windows::WindowsInfo) -> String,
+) -> Result<String, ShellError> {
+    match os.windows.as_ref().map(get) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(lg_error(name, format!("not a Windows guest, or {what}"))),
+    }
+}
+
+/// `inspect-list-applications(2)`: the packages of a guest whose filesystems the caller
+/// mounted, as guestfish prints the struct list.
+fn applications(shell: &Shell, os: &OsInfo, v2: bool) -> Result<String, ShellError> {
+    struct App {
+        name: String,
+        display_name: String,
+        epoch: u32,
+        version: String,
+        release: String,
+        arch: String,
+        install_path: String,
+        publisher: String,
+        url: String,
+        source_package: String,
+        summary: String,
+        description: String,
+    }
+    let apps: Vec<App> = if os.windows.is_some() {
+        inspect::windows::applications(&shell.h, os)?
+            .into_iter()
+            .map(|a| App {
+                name: a.name,
+                display_name: a.display_name,
+                epoch: 0,
+                version: a.version,
+                release: String::new(),
+                arch: String::new(),
+                install_path: a.install_path,
+                publisher: a.publisher,
+                url: a.url,
+                source_package: String::new(),
+                summary: String::new(),
+                description: a.description,
+            })
+            .collect()
+    } else {
+        inspect::applications(&shell.h, os)?
+            .into_iter()
+            .map(|a| App {
+                name: a.name,
+                display_name: String::new(),
+                epoch: a.epoch,
+                version: a.version,
+                release: a.release,
+                arch: a.arch,
+                install_path: String::new(),
+                publisher: String::new(),
+                url: a.url,
+                source_package: a.source_package,
+                summary: a.summary,
+                description: a.description,
+            })
+            .collect()
+    };
+    let p = if v2 { "app2_" } else { "app_" };
+    let mut text = String::new();
+    for (i, a) in apps.iter().enumerate() {
+        let mut fields: Vec<(&str, String)> = vec![
+            ("name", a.name.clone()),
+            ("display_name", a.display_name.clone()),
+            ("epoch", a.epoch.to_string()),
+            ("version", a.version.clone()),
+            ("release", a.release.clone()),
+        ];
+        if v2 {
+            fields.push(("arch", a.arch.clone()));
+        }
+        fields.extend([
+            ("install_path", a.install_path.clone()),
+            ("trans_path", String::new()),
+            ("publisher", a.publisher.clone()),
+            ("url", a.url.clone()),
+            ("source_package", a.source_package.clone()),
+            ("summary", a.summary.clone()),
+            ("description", a.description.clone()),
+        ]);
+        if v2 {
+            for spare in ["spare1", "spare2", "spare3", "spare4"] {
+                fields.push((spare, String::new()));
+            }
+        }
+        text.push_str(&format!("[{i}] = {{\n"));
+        for (k, v) in fields {
+            text.push_str(&format!("  {p}{k}: {v}\n"));
+        }
+        text.push_str("}\n");
+    }
+    Ok(text)
+}
+
+/// The most of an icon file read (libguestfs's limit).
+const ICON_MAX: u64 = 1 << 20;
+
+/// `inspect-get-icon`: the guest's `/etc/favicon.png` (unless `favicon:false`), else its
+/// distribution's logo where libguestfs looks for it; empty when there is none.
+fn icon(shell: &Shell, os: &OsInfo, favicon: bool) -> Result<Vec<u8>, ShellError> {
+    let mut candidates = Vec::new();
+    if favicon && os.os_type == "linux" {
+        candidates.push("/etc/favicon.png");
+    }
+    candidates.extend(match os.distro.as_str() {
+        "debian" => &["/usr/share/pixmaps/debian-logo.png"][..],
+        "fedora" => &["/usr/share/icons/hicolor/96x96/apps/fedora-logo-icon.png"][..],
+        "rhel" | "centos" | "rocky" | "redhat-based" => {
+            &["/usr/share/pixmaps/redhat/shadowman-transparent.png"][..]
+        }
+        "archlinux" => &["/usr/share/pixmaps/archlinux-logo.png"][..],
+        "opensuse" | "sles" | "suse-based" => {
+            &["/usr/share/icons/hicolor/48x48/apps/distributor.png"][..]
+        }
+        "alpine" => &["/usr/share/icons/alpine-logo.png"][..],
+        _ => &[][..],
+    });
+    for path in candidates {
+        let p = GuestPath::from(path);
+        if !shell.h.is_file(p.clone(), None).unwrap_or(false) {
+            continue;
+        }
+        match shell.h.pread(p, ByteSize(ICON_MAX + 1), ByteSize(0)) {
+            Ok(d) if d.0.len() as u64 <= ICON_MAX => return Ok(d.0),
+            Ok(_) => continue,
+            Err(e) if e.errno().is_some() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Vec::new())
+}
