@@ -168,7 +168,7 @@ mod tests {
                 &text[..120.min(text.len())]
             );
             assert!(text.contains(".SH NAME\n"), "{name}");
-            assert!(text.contains(".SH SEE ALSO\n"), "{name}");
+            assert!(text.contains(".SH \"SEE ALSO\"\n"), "{name}");
         }
         let shell = &pages
             .iter()
