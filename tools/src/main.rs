@@ -62,6 +62,8 @@ enum Command {
     InstallLinks(cmd::links::InstallLinksArgs),
     Mount(fuse::MountArgs),
     Umount(fuse::UmountArgs),
+    Completions(cmd::completions::CompletionsArgs),
+    Man(cmd::man::ManArgs),
 }
 
 fn run(cli: &Cli, attach: &cmd::customize::AttachIndices) -> error::Result {
@@ -82,6 +84,8 @@ fn run(cli: &Cli, attach: &cmd::customize::AttachIndices) -> error::Result {
         Command::Sysprep(a) => cmd::sysprep::run(a, &cli.appliance, verbose),
         Command::Clone(a) => cmd::clone::run(a, &cli.appliance, verbose),
         Command::InstallLinks(a) => cmd::links::run(a),
+        Command::Completions(a) => cmd::completions::run(a),
+        Command::Man(a) => cmd::man::run(a),
         // Run from `main`: these report their own errors and have their own exit codes.
         Command::Shell(_) | Command::Mount(_) | Command::Umount(_) => Ok(()),
     }

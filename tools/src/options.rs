@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args, Clone)]
 pub struct ImageArgs {
     /// A disk image to open (repeat for several disks: /dev/sda, /dev/sdb, ...).
-    #[arg(short = 'a', long = "add", value_name = "IMAGE", required = true)]
+    #[arg(short = 'a', long = "add", value_name = "IMAGE", value_hint = clap::ValueHint::FilePath, required = true)]
     pub images: Vec<PathBuf>,
     /// The format of the images: raw, qcow2, vmdk, vdi, vhdx, vpc. Detected from the
     /// image's header when not given; QEMU never guesses.

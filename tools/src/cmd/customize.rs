@@ -228,6 +228,7 @@ pub struct CustomizeArgs {
         short = 'a',
         long = "add",
         value_name = "IMAGE",
+        value_hint = clap::ValueHint::FilePath,
         required_unless_present = "domain",
         conflicts_with = "domain"
     )]
@@ -244,7 +245,7 @@ pub struct CustomizeArgs {
     pub connect: Option<String>,
     /// Attach a disk (an ISO, an image of packages) read-only to the appliance, after the
     /// guest's disks, for --run scripts to read or mount (e.g. by label). Repeatable.
-    #[arg(long = "attach", value_name = "ISO", action = ArgAction::Append)]
+    #[arg(long = "attach", value_name = "ISO", value_hint = clap::ValueHint::FilePath, action = ArgAction::Append)]
     pub attach: Vec<PathBuf>,
     /// The format of the --attach disks that follow (`auto`: detect); it must come before
     /// them.

@@ -57,14 +57,22 @@ pub struct InstallLinksArgs {
     /// Replace existing files of the same names.
     #[arg(long)]
     force: bool,
+    /// What the links point to, written into them as given (default: this program's
+    /// absolute path). For packages: `--to ../../../bin/guestwright` in
+    /// usr/lib/guestwright/bin of a staging tree.
+    #[arg(long, value_name = "PATH")]
+    to: Option<PathBuf>,
 }
 
 /// Runs `guestwright install-links`.
 pub fn run(args: &InstallLinksArgs) -> Result {
-    let target = std::env::current_exe().map_err(|source| CliError::HostIo {
-        path: PathBuf::from("/proc/self/exe"),
-        source,
-    })?;
+    let target = match &args.to {
+        Some(to) => to.clone(),
+        None => std::env::current_exe().map_err(|source| CliError::HostIo {
+            path: PathBuf::from("/proc/self/exe"),
+            source,
+        })?,
+    };
     if !args.dir.is_dir() {
         return Err(CliError::Usage(format!(
             "install-links: {} is not a directory: create it first (mkdir -p)",

@@ -2,6 +2,7 @@
 
 pub mod cat;
 pub mod clone;
+pub mod completions;
 pub mod copy;
 pub mod customize;
 pub mod df;
@@ -10,6 +11,7 @@ pub mod filesystems;
 pub mod inspect;
 pub mod links;
 pub mod ls;
+pub mod man;
 pub mod sysprep;
 pub mod tar;
 pub mod write;

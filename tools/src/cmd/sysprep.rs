@@ -26,6 +26,7 @@ pub struct SysprepArgs {
         short = 'a',
         long = "add",
         value_name = "IMAGE",
+        value_hint = clap::ValueHint::FilePath,
         required_unless_present = "list_operations"
     )]
     pub images: Vec<PathBuf>,

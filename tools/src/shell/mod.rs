@@ -23,6 +23,7 @@ mod hostmisc;
 mod inspectcmds;
 mod interactive;
 mod json;
+pub(crate) mod man;
 mod output;
 mod parse;
 mod script;
@@ -78,7 +79,7 @@ pub const EXIT_APPLIANCE: u8 = 3;
 #[command(verbatim_doc_comment)]
 pub struct ShellArgs {
     /// A disk image to add (repeat for several: /dev/sda, /dev/sdb, ...).
-    #[arg(short = 'a', long = "add", value_name = "IMAGE")]
+    #[arg(short = 'a', long = "add", value_name = "IMAGE", value_hint = clap::ValueHint::FilePath)]
     images: Vec<PathBuf>,
     /// The format of the -a images: raw, qcow2, vmdk, vdi, vhdx, vpc (detected from the
     /// header when not given; QEMU never guesses).
