@@ -803,3 +803,28 @@ pub fn default_route(gateway: std::net::Ipv4Addr) -> io::Result<()> {
     check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCADDRT, &mut rt as *mut RtEntry) })
         .map(drop)
 }
+
+// ==== discard (guestfish's blkdiscard, blkdiscardzeroes) ====
+const BLKDISCARD: libc::c_ulong = 0x1277;
+const BLKDISCARDZEROES: libc::c_ulong = 0x127c;
+
+/// BLKDISCARD: discards `len` bytes from `offset`.
+pub fn block_discard(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    let range: [u64; 2] = [offset, len];
+    // SAFETY: BLKDISCARD reads two u64s (offset, length) through the pointer, which is valid.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKDISCARD, range.as_ptr()) }).map(drop)
+}
+
+/// BLKDISCARDZEROES: whether discarded blocks read back as zeroes.
+pub fn block_discard_zeroes(file: &File) -> io::Result<bool> {
+    let mut v: libc::c_uint = 0;
+    // SAFETY: BLKDISCARDZEROES writes one unsigned int through the pointer, which is valid.
+    check(unsafe {
+        libc::ioctl(
+            file.as_raw_fd(),
+            BLKDISCARDZEROES,
+            &mut v as *mut libc::c_uint,
+        )
+    })?;
+    Ok(v != 0)
+}
