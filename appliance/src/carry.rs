@@ -94,6 +94,10 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     // NTFS when the host kernel has no ntfs3 (Debian's cloud kernel): a FUSE driver.
     tool("ntfs-3g", &[], &[]),
     tool("mkntfs", &["mkfs.ntfs"], &[]),
+    // guestfish's mklost-and-found, zerofree, scrub-device and scrub-freespace.
+    tool("mklost+found", &[], &[]),
+    tool("zerofree", &[], &[]),
+    tool("scrub", &[], &[]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).

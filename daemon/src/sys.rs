@@ -838,4 +838,27 @@ pub fn set_realtime(secs: i64, nanos: u32) -> io::Result<()> {
     };
     // SAFETY: `ts` is a valid timespec.
     check(unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) }).map(drop)
+// ==== discard (guestfish's blkdiscard, blkdiscardzeroes) ====
+const BLKDISCARD: libc::c_ulong = 0x1277;
+const BLKDISCARDZEROES: libc::c_ulong = 0x127c;
+
+/// BLKDISCARD: discards `len` bytes from `offset`.
+pub fn block_discard(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    let range: [u64; 2] = [offset, len];
+    // SAFETY: BLKDISCARD reads two u64s (offset, length) through the pointer, which is valid.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), BLKDISCARD, range.as_ptr()) }).map(drop)
+}
+
+/// BLKDISCARDZEROES: whether discarded blocks read back as zeroes.
+pub fn block_discard_zeroes(file: &File) -> io::Result<bool> {
+    let mut v: libc::c_uint = 0;
+    // SAFETY: BLKDISCARDZEROES writes one unsigned int through the pointer, which is valid.
+    check(unsafe {
+        libc::ioctl(
+            file.as_raw_fd(),
+            BLKDISCARDZEROES,
+            &mut v as *mut libc::c_uint,
+        )
+    })?;
+    Ok(v != 0)
 }

@@ -1060,4 +1060,282 @@ define_operations! {
     LuksUuid luks_uuid(device: Device) -> String
         { group: luks, access: Read, stream: None }
     // ==== end of LUKS volumes ====
+
+    // ==== block and filesystem commands (cmds-block): names, argument orders, units and
+    // results as in guestfish 1.48 ====
+    /// Creates an ext2, ext3 or ext4 filesystem, with mke2fs's options by name:
+    /// `blockscount` (the size in blocks), `blocksize`, `fragsize`, `blockspergroup`,
+    /// `numberofgroups`, `bytesperinode`, `inodesize`, `journalsize` (in MiB),
+    /// `numberofinodes`, `stridesize`, `stripewidth`, `maxonlineresize`,
+    /// `reservedblockspercentage`, `mmpupdateinterval`, `journaldevice`, `label`,
+    /// `lastmounteddir`, `creatoros`, `fstype` (default ext2), `usagetype`, `uuid`, and the
+    /// booleans `forcecreate`, `writesbandgrouponly`, `lazyitableinit`, `lazyjournalinit`,
+    /// `testfs`, `discard`, `quotatype`, `extent`, `filetype`, `flexbg`, `hasjournal`,
+    /// `journaldev`, `largefile`, `quota`, `resizeinode`, `sparsesuper`, `uninitbg`.
+    Mke2fs mke2fs(device: Device) [blockscount: i64, blocksize: i64, fragsize: i64, blockspergroup: i64, numberofgroups: i64, bytesperinode: i64, inodesize: i64, journalsize: i64, numberofinodes: i64, stridesize: i64, stripewidth: i64, maxonlineresize: i64, reservedblockspercentage: i32, mmpupdateinterval: i32, journaldevice: String, label: String, lastmounteddir: String, creatoros: String, fstype: String, usagetype: String, uuid: String, forcecreate: bool, writesbandgrouponly: bool, lazyitableinit: bool, lazyjournalinit: bool, testfs: bool, discard: bool, quotatype: bool, extent: bool, filetype: bool, flexbg: bool, hasjournal: bool, journaldev: bool, largefile: bool, quota: bool, resizeinode: bool, sparsesuper: bool, uninitbg: bool] -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// An ext2/3/4 filesystem on `device` with its journal on the external journal device
+    /// `journal` (made by `mke2journal`).
+    Mke2fsJ mke2fs_j(fstype: FsType, blocksize: i32, device: Device, journal: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// An ext2/3/4 filesystem on `device` with its journal on the external journal labelled
+    /// `label`.
+    Mke2fsJL mke2fs_jl(fstype: FsType, blocksize: i32, device: Device, label: String) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// An ext2/3/4 filesystem on `device` with its journal on the external journal with UUID
+    /// `uuid`.
+    Mke2fsJU mke2fs_ju(fstype: FsType, blocksize: i32, device: Device, uuid: String) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// An ext2/3/4 external journal on `device` (`mke2fs -O journal_dev -b BLOCKSIZE`).
+    Mke2journal mke2journal(blocksize: i32, device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// An external journal on `device` with the label `label`.
+    Mke2journalL mke2journal_l(blocksize: i32, label: String, device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// An external journal on `device` with the UUID `uuid`.
+    Mke2journalU mke2journal_u(blocksize: i32, uuid: String, device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// `mkfs` with a block size (the cluster size for vfat).
+    MkfsB mkfs_b(fstype: FsType, blocksize: i32, device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Makes the `lost+found` directory in the root of the ext filesystem mounted at
+    /// `mountpoint`, with blocks reserved for e2fsck (`mklost+found`).
+    MklostAndFound mklost_and_found(mountpoint: GuestPath) -> ()
+        { group: mkfs, access: Write, stream: None, needs: root }
+
+    /// A swap area on `device` with the label `label`.
+    MkswapL mkswap_l(label: String, device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// A swap area on `device` with the UUID `uuid`.
+    MkswapU mkswap_u(uuid: String, device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// A swap area in an existing file of the guest (make it with `fallocate` first).
+    MkswapFile mkswap_file(path: GuestPath) -> ()
+        { group: mkfs, access: Write, stream: None, needs: root }
+
+    /// The appliance swaps on `device` (never a guest's own swap: it may hold a hibernated
+    /// system).
+    SwaponDevice swapon_device(device: Device) -> ()
+        { group: swap, access: Write, stream: None }
+
+    /// The appliance stops swapping on `device`.
+    SwapoffDevice swapoff_device(device: Device) -> ()
+        { group: swap, access: Write, stream: None }
+
+    /// The appliance swaps on a file of the guest (made by `mkswap-file`).
+    SwaponFile swapon_file(file: GuestPath) -> ()
+        { group: swap, access: Write, stream: None, needs: root }
+
+    /// The appliance stops swapping on a file of the guest.
+    SwapoffFile swapoff_file(file: GuestPath) -> ()
+        { group: swap, access: Write, stream: None, needs: root }
+
+    /// The appliance swaps on the swap area labelled `label`.
+    SwaponLabel swapon_label(label: String) -> ()
+        { group: swap, access: Write, stream: None }
+
+    /// The appliance stops swapping on the swap area labelled `label`.
+    SwapoffLabel swapoff_label(label: String) -> ()
+        { group: swap, access: Write, stream: None }
+
+    /// The appliance swaps on the swap area with UUID `uuid`.
+    SwaponUuid swapon_uuid(uuid: String) -> ()
+        { group: swap, access: Write, stream: None }
+
+    /// The appliance stops swapping on the swap area with UUID `uuid`.
+    SwapoffUuid swapoff_uuid(uuid: String) -> ()
+        { group: swap, access: Write, stream: None }
+
+    /// A new random UUID for the filesystem (ext) or swap area on `device`.
+    SetUuidRandom set_uuid_random(device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// The smallest size in bytes the filesystem on `mountable` can shrink to (ext2/3/4).
+    VfsMinimumSize vfs_minimum_size(mountable: Device) -> i64
+        { group: mkfs, access: Read, stream: None }
+
+    /// Adjusts an ext filesystem's parameters, as tune2fs's options: `force` (-f),
+    /// `maxmountcount` (-c), `mountcount` (-C), `errorbehavior` (-e: continue, remount-ro,
+    /// panic), `group` (-g), `intervalbetweenchecks` (-i, seconds), `reservedblockspercentage`
+    /// (-m), `lastmounteddirectory` (-M), `reservedblockscount` (-r), `user` (-u).
+    Tune2fs tune2fs(device: Device) [force: bool, maxmountcount: i32, mountcount: i32, errorbehavior: String, group: i64, intervalbetweenchecks: i32, reservedblockspercentage: i32, lastmounteddirectory: String, reservedblockscount: i64, user: i64] -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Shrinks an ext filesystem to its minimum size (`resize2fs -M`).
+    Resize2fsM resize2fs_m(device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Checks and repairs an ext filesystem automatically, forcing the check
+    /// (`e2fsck -p -f`).
+    E2fsckF e2fsck_f(device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// The device holding the filesystem labelled `label`.
+    FindfsLabel findfs_label(label: String) -> Device
+        { group: blockdev, access: Read, stream: None }
+
+    /// The device holding the filesystem with UUID `uuid`.
+    FindfsUuid findfs_uuid(uuid: String) -> Device
+        { group: blockdev, access: Read, stream: None }
+
+    /// A device name in its usual form: /dev/hdX and /dev/vdX as /dev/sdX, /dev/mapper/VG-LV
+    /// and /dev/dm-N as /dev/VG/LV; anything else as given.
+    CanonicalDeviceName canonical_device_name(device: String) -> String
+        { group: devices, access: Read, stream: None }
+
+    /// The index of a whole disk in `list-devices`, from 0.
+    DeviceIndex device_index(device: Device) -> i32
+        { group: devices, access: Read, stream: None }
+
+    /// The device of a mountable (`btrfsvol:/dev/sda2/sub` gives /dev/sda2).
+    MountableDevice mountable_device(mountable: String) -> String
+        { group: devices, access: Read, stream: None }
+
+    /// The btrfs subvolume of a mountable; EINVAL when it is not a subvolume.
+    MountableSubvolume mountable_subvolume(mountable: String) -> String
+        { group: devices, access: Read, stream: None }
+
+    /// The device-mapper devices (/dev/mapper/NAME), sorted.
+    ListDmDevices list_dm_devices() -> Vec<String>
+        { group: devices, access: Read, stream: None }
+
+    /// True if `mountable` is an LVM logical volume.
+    IsLv is_lv(mountable: String) -> bool
+        { group: lvm, access: Read, stream: None }
+
+    /// Discards every block of `device` (the disk must support discard).
+    Blkdiscard blkdiscard(device: Device) -> ()
+        { group: blockdev, access: Write, stream: None }
+
+    /// True if discarded blocks of `device` read back as zeroes.
+    Blkdiscardzeroes blkdiscardzeroes(device: Device) -> bool
+        { group: blockdev, access: Read, stream: None }
+
+    /// Zeroes the free space of the filesystem mounted at `directory` (a file of zeroes
+    /// filling it, then removed); its files are untouched.
+    ZeroFreeSpace zero_free_space(directory: GuestPath) -> ()
+        { group: mkfs, access: Write, stream: None, needs: root }
+
+    /// Zeroes the unused blocks of the unmounted ext filesystem on `device` (`zerofree`).
+    Zerofree zerofree(device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Overwrites `device` with patterns so its data cannot be recovered (`scrub`).
+    ScrubDevice scrub_device(device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Creates the directory `dir` and fills the free space with scrubbed files (`scrub -X`).
+    ScrubFreespace scrub_freespace(dir: GuestPath) -> ()
+        { group: mkfs, access: Write, stream: None, needs: root }
+
+    /// Copies bytes from one device to another: `srcoffset`, `destoffset` and `size` in
+    /// bytes (default: to the end of the source); `sparse:true` skips blocks of zeroes.
+    CopyDeviceToDevice copy_device_to_device(src: Device, dest: Device) [srcoffset: i64, destoffset: i64, size: i64, sparse: bool, append: bool] -> ()
+        { group: blockdev, access: Write, stream: None }
+
+    /// Copies bytes from a device to a file of the guest (created or truncated unless
+    /// `append:true`), with the options of `copy-device-to-device`.
+    CopyDeviceToFile copy_device_to_file(src: Device, dest: GuestPath) [srcoffset: i64, destoffset: i64, size: i64, sparse: bool, append: bool] -> ()
+        { group: blockdev, access: Write, stream: None, needs: root }
+
+    /// Copies bytes from a file of the guest to a device, with the options of
+    /// `copy-device-to-device`.
+    CopyFileToDevice copy_file_to_device(src: GuestPath, dest: Device) [srcoffset: i64, destoffset: i64, size: i64, sparse: bool, append: bool] -> ()
+        { group: blockdev, access: Write, stream: None, needs: root }
+
+    /// The ext file attributes of a file as letters (`e` for extents, `i` immutable, ...).
+    GetE2attrs get_e2attrs(file: GuestPath) -> String
+        { group: attributes, access: Read, stream: None, needs: root }
+
+    /// Sets (or with `clear:true` clears) the ext file attributes given as letters.
+    SetE2attrs set_e2attrs(file: GuestPath, attrs: String) [clear: bool] -> ()
+        { group: attributes, access: Write, stream: None, needs: root }
+
+    /// The ext generation number of a file.
+    GetE2generation get_e2generation(file: GuestPath) -> i64
+        { group: attributes, access: Read, stream: None, needs: root }
+
+    /// Sets the ext generation number of a file.
+    SetE2generation set_e2generation(file: GuestPath, generation: i64) -> ()
+        { group: attributes, access: Write, stream: None, needs: root }
+
+    /// The LVM UUID of the physical volume `device`.
+    Pvuuid pvuuid(device: Device) -> String
+        { group: lvm, access: Read, stream: None }
+
+    /// The LVM UUID of the volume group `vgname`.
+    Vguuid vguuid(vgname: String) -> String
+        { group: lvm, access: Read, stream: None }
+
+    /// The LVM UUID of the logical volume `device`.
+    Lvuuid lvuuid(device: VolumeName) -> String
+        { group: lvm, access: Read, stream: None }
+
+    /// The UUIDs of the logical volumes of `vgname`.
+    Vglvuuids vglvuuids(vgname: String) -> Vec<String>
+        { group: lvm, access: Read, stream: None }
+
+    /// The UUIDs of the physical volumes of `vgname`.
+    Vgpvuuids vgpvuuids(vgname: String) -> Vec<String>
+        { group: lvm, access: Read, stream: None }
+
+    /// Rescans the block devices for LVM physical volumes, groups and volumes.
+    Vgscan vgscan() -> ()
+        { group: lvm, access: Read, stream: None }
+
+    /// Activates (or deactivates) the logical volumes of the listed groups; all groups when
+    /// the list is empty.
+    VgActivate vg_activate(activate: bool, volgroups: Vec<String>) -> ()
+        { group: lvm, access: Read, stream: None }
+
+    /// Resizes the physical volume `device` to fill its device.
+    Pvresize pvresize(device: Device) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Resizes the physical volume `device` to `size` bytes.
+    PvresizeSize pvresize_size(device: Device, size: i64) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Grows the logical volume `lv` by `percent` % of its group's free space.
+    LvresizeFree lvresize_free(lv: VolumeName, percent: i32) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Removes every logical volume, volume group and physical volume.
+    LvmRemoveAll lvm_remove_all() -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// The /dev/VG/LV name of a logical volume named otherwise (/dev/mapper/VG-LV,
+    /// /dev/dm-N); EINVAL when it is not one.
+    LvmCanonicalLvName lvm_canonical_lv_name(lvname: String) -> String
+        { group: lvm, access: Read, stream: None }
+
+    /// A new random UUID for the physical volume `device`.
+    PvchangeUuid pvchange_uuid(device: Device) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// A new random UUID for the volume group `vg`.
+    VgchangeUuid vgchange_uuid(vg: String) -> ()
+        { group: lvm, access: Write, stream: None }
+
+    /// Opens a LUKS volume read-only as /dev/mapper/MAPNAME.
+    LuksOpenRo luks_open_ro(device: Device, key: Secret, mapname: String) -> ()
+        { group: luks, access: Read, stream: None }
+    /// Disk space of the mounted filesystems, as df(1) prints it (1K blocks).
+    Df df() -> String
+        { group: mount, access: Read, stream: None }
+
+    /// Disk space of the mounted filesystems, as `df -h` prints it (sizes in K, M, G, ...).
+    DfH df_h() -> String
+        { group: mount, access: Read, stream: None }
+    // ==== end of block and filesystem commands ====
 }

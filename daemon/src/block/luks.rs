@@ -215,17 +215,30 @@ pub fn open(
     key: &Secret,
     mapname: &str,
 ) -> io::Result<()> {
+    open_with(modules, dev, key, mapname, false)
+}
+
+/// [`open`], read-only when `readonly` (`luks_open_ro`).
+pub fn open_with(
+    modules: &Modules,
+    dev: &ResolvedDevice,
+    key: &Secret,
+    mapname: &str,
+    readonly: bool,
+) -> io::Result<()> {
     check_mapname(mapname)?;
     let path = dev.node();
     prepare(modules)?;
-    let args = [
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "open".as_ref(),
         "--type".as_ref(),
         "luks".as_ref(),
         "--key-file=-".as_ref(),
-        path.as_os_str(),
-        mapname.as_ref(),
     ];
+    if readonly {
+        args.push("--readonly".as_ref());
+    }
+    args.extend([path.as_os_str(), mapname.as_ref()]);
     let out = tools::run_status("cryptsetup", &args, ENV, Some(key.expose()))?;
     if !out.status.success() {
         let e = tools::failed("cryptsetup", &args, &out);

@@ -19,7 +19,7 @@ use crate::boot::modules::Modules;
 use crate::boot::tools;
 use guestwright_protocol::{Device, LogicalVolume, PhysicalVolume, VolumeGroup};
 use guestwright_sync::Mutex;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::Path;
 
@@ -538,6 +538,146 @@ pub fn lvrename(disks: &Disks, modules: &Modules, dev: &Device, new: &str) -> io
         &args(&["lvrename", vg, &lv[vg.len() + 1..], &new_name]),
     )
     .map(drop)
+}
+
+// ==== guestfish's LVM commands (cmds-block) ====
+
+/// One field of `lvm pvs|vgs|lvs` for one object, as LVM prints it (trimmed).
+fn field(disks: &Disks, modules: &Modules, cmd: &str, name: &OsStr, f: &str) -> io::Result<String> {
+    let mut a = args(&[cmd, "--noheadings", "-o", f]);
+    a.push(name.to_owned());
+    Ok(lvm(disks, modules, &a)?.trim().to_string())
+}
+
+/// `pvuuid`, `vguuid`, `lvuuid`: the UUID LVM prints for the object.
+pub fn uuid_of(disks: &Disks, modules: &Modules, cmd: &str, name: &OsStr) -> io::Result<String> {
+    let f = match cmd {
+        "pvs" => "pv_uuid",
+        "vgs" => "vg_uuid",
+        _ => "lv_uuid",
+    };
+    field(disks, modules, cmd, name, f)
+}
+
+/// `vglvuuids`, `vgpvuuids`: one UUID a line for each LV or PV of the group.
+pub fn vg_member_uuids(
+    disks: &Disks,
+    modules: &Modules,
+    vg: &str,
+    f: &str,
+) -> io::Result<Vec<String>> {
+    check_name("volume group", vg)?;
+    let out = lvm(disks, modules, &args(&["vgs", "--noheadings", "-o", f, vg]))?;
+    Ok(out
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// `vgscan`.
+pub fn vgscan(disks: &Disks, modules: &Modules) -> io::Result<()> {
+    lvm(disks, modules, &args(&["vgscan"])).map(drop)
+}
+
+/// `vg_activate`: `vgchange -a y|n VG...`, every group when none is named.
+pub fn vg_activate(
+    disks: &Disks,
+    modules: &Modules,
+    activate: bool,
+    vgs: &[String],
+) -> io::Result<()> {
+    if vgs.is_empty() {
+        return vg_activate_all(disks, modules, activate);
+    }
+    prepare(disks, modules)?;
+    if activate {
+        for m in DM_MODULES {
+            if let Err(e) = modules.load(m) {
+                info!("{m}: {e} (LVs that need it will not activate)");
+            }
+        }
+    }
+    let mut a = args(&["vgchange", "-a", if activate { "y" } else { "n" }]);
+    for vg in vgs {
+        check_name("volume group", vg)?;
+        a.push(vg.into());
+    }
+    lvm(disks, modules, &a).map(drop)
+}
+
+/// `pvresize`, `pvresize_size` (bytes).
+pub fn pvresize(
+    disks: &Disks,
+    modules: &Modules,
+    dev: &ResolvedDevice,
+    size: Option<i64>,
+) -> io::Result<()> {
+    let mut a = args(&["pvresize"]);
+    if let Some(size) = size {
+        if size <= 0 {
+            return Err(einval(format!(
+                "pvresize_size {}: the size must be positive",
+                dev.name()
+            )));
+        }
+        a.push("--yes".into());
+        a.push("--setphysicalvolumesize".into());
+        a.push(format!("{size}b").into());
+    }
+    a.push(dev.node().into());
+    lvm(disks, modules, &a).map(drop)
+}
+
+/// `lvresize_free`: `lvresize -l +PERCENT%FREE`.
+pub fn lvresize_free(
+    disks: &Disks,
+    modules: &Modules,
+    dev: &Device,
+    percent: i32,
+) -> io::Result<()> {
+    let lv = lv_path(dev)?;
+    if !(0..=100).contains(&percent) {
+        return Err(einval(format!(
+            "lvresize_free {dev}: the percentage must be 0 to 100, not {percent}"
+        )));
+    }
+    let extents = format!("+{percent}%FREE");
+    lvm(disks, modules, &args(&["lvresize", "-l", &extents, &lv])).map(drop)
+}
+
+/// `lvm_remove_all`: every LV, then every VG, then every PV.
+pub fn remove_all(disks: &Disks, modules: &Modules) -> io::Result<()> {
+    for lv in lvs_full(disks, modules)? {
+        let path = lv_path(&lv.device)?;
+        let _ = lvm(disks, modules, &args(&["lvchange", "-an", &path]));
+        lvm(disks, modules, &args(&["lvremove", "-f", &path]))?;
+    }
+    for vg in vgs_full(disks, modules)? {
+        lvm(disks, modules, &args(&["vgchange", "-an", &vg.name]))?;
+        lvm(disks, modules, &args(&["vgremove", "-f", &vg.name]))?;
+    }
+    for pv in pvs_full(disks, modules)? {
+        let node = disks.to_kernel(&pv.device)?;
+        let mut a = args(&["pvremove", "-f"]);
+        a.push(node.into());
+        lvm(disks, modules, &a)?;
+    }
+    Ok(())
+}
+
+/// `pvchange_uuid`: a new random UUID for one PV.
+pub fn pvchange_uuid(disks: &Disks, modules: &Modules, dev: &ResolvedDevice) -> io::Result<()> {
+    let mut a = args(&["pvchange", "--uuid"]);
+    a.push(dev.node().into());
+    lvm(disks, modules, &a).map(drop)
+}
+
+/// `vgchange_uuid`: a new random UUID for one VG.
+pub fn vgchange_uuid(disks: &Disks, modules: &Modules, vg: &str) -> io::Result<()> {
+    check_name("volume group", vg)?;
+    lvm(disks, modules, &args(&["vgchange", "--uuid", vg])).map(drop)
 }
 
 #[cfg(test)]

@@ -2,9 +2,12 @@
 //! the superblock probes find on them. Nothing here looks inside a mounted filesystem.
 
 pub mod blockdev;
+pub mod copydev;
 pub mod devices;
 pub mod fsinfo;
 pub mod luks;
 pub mod lvm;
 pub mod md;
+pub mod names;
 pub mod parts;
+pub mod swap;

@@ -33,6 +33,9 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mdadm", "mdadm"),
     ("ntfs-3g", "ntfs-3g"),
     ("mkntfs", "ntfs-3g"),
+    ("mklost+found", "e2fsprogs"),
+    ("zerofree", "zerofree"),
+    ("scrub", "scrub"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {
@@ -91,8 +94,23 @@ pub fn run_status<S: AsRef<OsStr>>(
     env: &[(&str, &str)],
     stdin: Option<&[u8]>,
 ) -> io::Result<Output> {
+    run_status_in(tool, args, env, stdin, None)
+}
+
+/// Runs a carried tool in the working directory `dir` (or the daemon's), returning its
+/// output whatever its exit status.
+pub fn run_status_in<S: AsRef<OsStr>>(
+    tool: &str,
+    args: &[S],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+    dir: Option<&std::path::Path>,
+) -> io::Result<Output> {
     let path = find(tool)?;
     let mut cmd = Command::new(&path);
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
     cmd.args(args)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")

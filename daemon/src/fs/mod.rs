@@ -5,7 +5,9 @@
 
 pub mod attrs;
 pub mod command;
+pub mod df;
 pub mod dirs;
+pub mod ext;
 pub mod fileops;
 pub mod files;
 pub mod glob;

@@ -1546,6 +1546,546 @@ impl Daemon for Server {
         crate::block::luks::uuid(&self.modules, &device)
     }
     // ==== end of LUKS volumes ====
+
+    // ==== block and filesystem commands (cmds-block) ====
+    #[allow(clippy::too_many_arguments)]
+    fn mke2fs(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        blockscount: Option<i64>,
+        blocksize: Option<i64>,
+        fragsize: Option<i64>,
+        blockspergroup: Option<i64>,
+        numberofgroups: Option<i64>,
+        bytesperinode: Option<i64>,
+        inodesize: Option<i64>,
+        journalsize: Option<i64>,
+        numberofinodes: Option<i64>,
+        stridesize: Option<i64>,
+        stripewidth: Option<i64>,
+        maxonlineresize: Option<i64>,
+        reservedblockspercentage: Option<i32>,
+        mmpupdateinterval: Option<i32>,
+        journaldevice: Option<String>,
+        label: Option<String>,
+        lastmounteddir: Option<String>,
+        creatoros: Option<String>,
+        fstype: Option<String>,
+        usagetype: Option<String>,
+        uuid: Option<String>,
+        forcecreate: Option<bool>,
+        writesbandgrouponly: Option<bool>,
+        lazyitableinit: Option<bool>,
+        lazyjournalinit: Option<bool>,
+        testfs: Option<bool>,
+        discard: Option<bool>,
+        quotatype: Option<bool>,
+        extent: Option<bool>,
+        filetype: Option<bool>,
+        flexbg: Option<bool>,
+        hasjournal: Option<bool>,
+        journaldev: Option<bool>,
+        largefile: Option<bool>,
+        quota: Option<bool>,
+        resizeinode: Option<bool>,
+        sparsesuper: Option<bool>,
+        uninitbg: Option<bool>,
+    ) -> io::Result<()> {
+        // A journal device named as a device is translated to the appliance's node;
+        // LABEL=... and UUID=... are passed as they are.
+        let journal = match journaldevice.as_deref() {
+            Some(j) if j.starts_with("/dev/") => Some(
+                crate::block::blockdev::resolve(&self.disks, &self.modules, &Device::from(j))?
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
+            other => other.map(str::to_string),
+        };
+        let opts = crate::fs::ext::Mke2fsOptions {
+            blockscount,
+            blocksize,
+            fragsize,
+            blockspergroup,
+            numberofgroups,
+            bytesperinode,
+            inodesize,
+            journalsize,
+            numberofinodes,
+            stridesize,
+            stripewidth,
+            maxonlineresize,
+            reservedblockspercentage,
+            mmpupdateinterval,
+            journaldevice: None,
+            label,
+            lastmounteddir,
+            creatoros,
+            fstype,
+            usagetype,
+            uuid,
+            forcecreate,
+            writesbandgrouponly,
+            lazyitableinit,
+            lazyjournalinit,
+            testfs,
+            discard,
+            quotatype,
+            extent,
+            filetype,
+            flexbg,
+            hasjournal,
+            journaldev,
+            largefile,
+            quota,
+            resizeinode,
+            sparsesuper,
+            uninitbg,
+        };
+        crate::fs::ext::mke2fs(device.node(), &opts, journal.as_deref())
+    }
+
+    fn mke2fs_j(
+        &self,
+        _: &mut Call,
+        fstype: FsType,
+        blocksize: i32,
+        device: ResolvedDevice,
+        journal: ResolvedDevice,
+    ) -> io::Result<()> {
+        let j = journal.node().to_string_lossy().into_owned();
+        crate::fs::ext::mke2fs_external(&fstype.0, blocksize, device.node(), &j)
+    }
+
+    fn mke2fs_jl(
+        &self,
+        _: &mut Call,
+        fstype: FsType,
+        blocksize: i32,
+        device: ResolvedDevice,
+        label: String,
+    ) -> io::Result<()> {
+        let j = format!("LABEL={label}");
+        crate::fs::ext::mke2fs_external(&fstype.0, blocksize, device.node(), &j)
+    }
+
+    fn mke2fs_ju(
+        &self,
+        _: &mut Call,
+        fstype: FsType,
+        blocksize: i32,
+        device: ResolvedDevice,
+        uuid: String,
+    ) -> io::Result<()> {
+        let j = format!("UUID={uuid}");
+        crate::fs::ext::mke2fs_external(&fstype.0, blocksize, device.node(), &j)
+    }
+
+    fn mke2journal(&self, _: &mut Call, blocksize: i32, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::ext::mke2journal(blocksize, device.node(), None)
+    }
+
+    fn mke2journal_l(
+        &self,
+        _: &mut Call,
+        blocksize: i32,
+        label: String,
+        device: ResolvedDevice,
+    ) -> io::Result<()> {
+        crate::fs::ext::mke2journal(blocksize, device.node(), Some(("-L", &label)))
+    }
+
+    fn mke2journal_u(
+        &self,
+        _: &mut Call,
+        blocksize: i32,
+        uuid: String,
+        device: ResolvedDevice,
+    ) -> io::Result<()> {
+        crate::fs::ext::mke2journal(blocksize, device.node(), Some(("-U", &uuid)))
+    }
+
+    fn mkfs_b(
+        &self,
+        _: &mut Call,
+        fstype: FsType,
+        blocksize: i32,
+        device: ResolvedDevice,
+    ) -> io::Result<()> {
+        let bs =
+            u64::try_from(blocksize).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let opts = crate::fs::mkfs::MkfsOptions {
+            blocksize: Some(bs),
+            ..Default::default()
+        };
+        crate::fs::mkfs::mkfs(&fstype, device.node(), &opts)
+    }
+
+    fn mklost_and_found(&self, _: &mut Call, mountpoint: GuestPath) -> io::Result<()> {
+        crate::fs::ext::mklost_and_found(&mountpoint)
+    }
+
+    fn mkswap_l(&self, _: &mut Call, label: String, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::mkfs::mkswap(device.node(), Some(&label), None)
+    }
+
+    fn mkswap_u(&self, _: &mut Call, uuid: String, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::mkfs::mkswap(device.node(), None, Some(&uuid))
+    }
+
+    fn mkswap_file(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        let fd = crate::fs::guestfs::open(&path, libc::O_PATH, 0)?;
+        let real = crate::fs::guestfs::real_path(&fd)?;
+        crate::boot::tools::run("mkswap", &["-f".as_ref(), real.as_os_str()]).map(drop)
+    }
+
+    fn swapon_device(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::block::swap::device(true, device.node())
+    }
+
+    fn swapoff_device(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::block::swap::device(false, device.node())
+    }
+
+    fn swapon_file(&self, _: &mut Call, file: GuestPath) -> io::Result<()> {
+        crate::block::swap::file(true, &file)
+    }
+
+    fn swapoff_file(&self, _: &mut Call, file: GuestPath) -> io::Result<()> {
+        crate::block::swap::file(false, &file)
+    }
+
+    fn swapon_label(&self, _: &mut Call, label: String) -> io::Result<()> {
+        crate::block::swap::by(&self.disks, &self.modules, true, "LABEL", &label)
+    }
+
+    fn swapoff_label(&self, _: &mut Call, label: String) -> io::Result<()> {
+        crate::block::swap::by(&self.disks, &self.modules, false, "LABEL", &label)
+    }
+
+    fn swapon_uuid(&self, _: &mut Call, uuid: String) -> io::Result<()> {
+        crate::block::swap::by(&self.disks, &self.modules, true, "UUID", &uuid)
+    }
+
+    fn swapoff_uuid(&self, _: &mut Call, uuid: String) -> io::Result<()> {
+        crate::block::swap::by(&self.disks, &self.modules, false, "UUID", &uuid)
+    }
+
+    fn set_uuid_random(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        crate::fs::mkfs::set_uuid(device.node(), &uuid)
+    }
+
+    fn vfs_minimum_size(&self, _: &mut Call, mountable: ResolvedDevice) -> io::Result<i64> {
+        match crate::block::fsinfo::vfs_type(mountable.node())?.as_str() {
+            "ext2" | "ext3" | "ext4" => crate::fs::ext::minimum_size(mountable.node()),
+            other => Err(io::Error::from(RemoteError::new(
+                Errno::EOPNOTSUPP,
+                format!("don't know how to get minimum size of '{other}' filesystems"),
+            ))),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn tune2fs(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        force: Option<bool>,
+        maxmountcount: Option<i32>,
+        mountcount: Option<i32>,
+        errorbehavior: Option<String>,
+        group: Option<i64>,
+        intervalbetweenchecks: Option<i32>,
+        reservedblockspercentage: Option<i32>,
+        lastmounteddirectory: Option<String>,
+        reservedblockscount: Option<i64>,
+        user: Option<i64>,
+    ) -> io::Result<()> {
+        let o = crate::fs::ext::Tune2fsOptions {
+            force,
+            maxmountcount,
+            mountcount,
+            errorbehavior,
+            group,
+            intervalbetweenchecks,
+            reservedblockspercentage,
+            lastmounteddirectory,
+            reservedblockscount,
+            user,
+        };
+        crate::fs::ext::tune2fs(device.node(), &o)
+    }
+
+    fn resize2fs_m(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::ext::resize2fs_m(device.node())
+    }
+
+    fn e2fsck_f(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::ext::e2fsck_f(device.node())
+    }
+
+    fn findfs_label(&self, _: &mut Call, label: String) -> io::Result<Device> {
+        crate::block::names::findfs(&self.disks, &self.modules, "LABEL", &label)
+    }
+
+    fn findfs_uuid(&self, _: &mut Call, uuid: String) -> io::Result<Device> {
+        crate::block::names::findfs(&self.disks, &self.modules, "UUID", &uuid)
+    }
+
+    fn canonical_device_name(&self, _: &mut Call, device: String) -> io::Result<String> {
+        crate::block::names::canonical_device_name(&self.disks, &self.modules, &device)
+    }
+
+    fn device_index(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<i32> {
+        crate::block::blockdev::disk_index(&self.disks, device.node())
+            .map(|i| i as i32)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{}: device not found", device.name()),
+                )
+            })
+    }
+
+    fn mountable_device(&self, _: &mut Call, mountable: String) -> io::Result<String> {
+        Ok(crate::block::names::split_mountable(&mountable).0)
+    }
+
+    fn mountable_subvolume(&self, _: &mut Call, mountable: String) -> io::Result<String> {
+        crate::block::names::mountable_subvolume(&mountable)
+    }
+
+    fn list_dm_devices(&self, _: &mut Call) -> io::Result<Vec<String>> {
+        crate::block::names::list_dm_devices(&self.disks, &self.modules)
+    }
+
+    fn is_lv(&self, _: &mut Call, mountable: String) -> io::Result<bool> {
+        if mountable.starts_with("btrfsvol:") {
+            return Ok(false);
+        }
+        // A name that could be an LV not active yet activates LVM once, as a Device would.
+        let dev = Device::from(mountable.as_str());
+        let path = crate::block::blockdev::resolve(&self.disks, &self.modules, &dev)?;
+        Ok(
+            crate::block::names::lv_canonical(&self.disks, &self.modules, &path.to_string_lossy())?
+                .is_some(),
+        )
+    }
+
+    fn blkdiscard(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        let f = crate::block::blockdev::open_write(device.node())?;
+        let size = crate::sys::block_size64(&f)?;
+        crate::sys::block_discard(&f, 0, size)
+    }
+
+    fn blkdiscardzeroes(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<bool> {
+        let f = crate::block::blockdev::open_read(device.node())?;
+        crate::sys::block_discard_zeroes(&f)
+    }
+
+    fn zero_free_space(&self, _: &mut Call, directory: GuestPath) -> io::Result<()> {
+        crate::fs::ext::zero_free_space(&directory)
+    }
+
+    fn zerofree(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::ext::zerofree(device.node())
+    }
+
+    fn scrub_device(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::ext::scrub_device(device.node())
+    }
+
+    fn scrub_freespace(&self, _: &mut Call, dir: GuestPath) -> io::Result<()> {
+        crate::fs::ext::scrub_freespace(&dir)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_device_to_device(
+        &self,
+        call: &mut Call,
+        src: ResolvedDevice,
+        dest: ResolvedDevice,
+        srcoffset: Option<i64>,
+        destoffset: Option<i64>,
+        size: Option<i64>,
+        sparse: Option<bool>,
+        append: Option<bool>,
+    ) -> io::Result<()> {
+        let opts = copy_options(srcoffset, destoffset, size, sparse, append)?;
+        let s = crate::block::blockdev::open_read(src.node())?;
+        let d = crate::block::blockdev::open_write(dest.node())?;
+        crate::block::copydev::copy(call, &s, src.name().as_str(), &d, 0, &opts)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_device_to_file(
+        &self,
+        call: &mut Call,
+        src: ResolvedDevice,
+        dest: GuestPath,
+        srcoffset: Option<i64>,
+        destoffset: Option<i64>,
+        size: Option<i64>,
+        sparse: Option<bool>,
+        append: Option<bool>,
+    ) -> io::Result<()> {
+        let mut opts = copy_options(srcoffset, destoffset, size, sparse, None)?;
+        opts.append = append.unwrap_or(false);
+        let s = crate::block::blockdev::open_read(src.node())?;
+        let trunc = if opts.append { 0 } else { libc::O_TRUNC };
+        let fd = crate::fs::guestfs::open(
+            &dest,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_NOCTTY | trunc,
+            0o666,
+        )?;
+        let d = File::from(fd);
+        let base = if opts.append { d.metadata()?.len() } else { 0 };
+        crate::block::copydev::copy(call, &s, src.name().as_str(), &d, base, &opts)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_file_to_device(
+        &self,
+        call: &mut Call,
+        src: GuestPath,
+        dest: ResolvedDevice,
+        srcoffset: Option<i64>,
+        destoffset: Option<i64>,
+        size: Option<i64>,
+        sparse: Option<bool>,
+        append: Option<bool>,
+    ) -> io::Result<()> {
+        let opts = copy_options(srcoffset, destoffset, size, sparse, append)?;
+        let s = File::from(crate::fs::guestfs::open(
+            &src,
+            libc::O_RDONLY | libc::O_NOCTTY,
+            0,
+        )?);
+        let d = crate::block::blockdev::open_write(dest.node())?;
+        crate::block::copydev::copy(call, &s, &src.to_string(), &d, 0, &opts)
+    }
+
+    fn get_e2attrs(&self, _: &mut Call, file: GuestPath) -> io::Result<String> {
+        crate::fs::ext::get_attrs(&file)
+    }
+
+    fn set_e2attrs(
+        &self,
+        _: &mut Call,
+        file: GuestPath,
+        attrs: String,
+        clear: Option<bool>,
+    ) -> io::Result<()> {
+        crate::fs::ext::set_attrs(&file, &attrs, clear.unwrap_or(false))
+    }
+
+    fn get_e2generation(&self, _: &mut Call, file: GuestPath) -> io::Result<i64> {
+        crate::fs::ext::get_generation(&file)
+    }
+
+    fn set_e2generation(&self, _: &mut Call, file: GuestPath, generation: i64) -> io::Result<()> {
+        crate::fs::ext::set_generation(&file, generation)
+    }
+
+    fn pvuuid(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
+        crate::block::lvm::uuid_of(&self.disks, &self.modules, "pvs", device.node().as_os_str())
+    }
+
+    fn vguuid(&self, _: &mut Call, vgname: String) -> io::Result<String> {
+        crate::block::lvm::uuid_of(&self.disks, &self.modules, "vgs", vgname.as_ref())
+    }
+
+    fn lvuuid(&self, _: &mut Call, device: VolumeName) -> io::Result<String> {
+        let lv = crate::block::lvm::lv_path(&device.0)?;
+        crate::block::lvm::uuid_of(&self.disks, &self.modules, "lvs", lv.as_ref())
+    }
+
+    fn vglvuuids(&self, _: &mut Call, vgname: String) -> io::Result<Vec<String>> {
+        crate::block::lvm::vg_member_uuids(&self.disks, &self.modules, &vgname, "lv_uuid")
+    }
+
+    fn vgpvuuids(&self, _: &mut Call, vgname: String) -> io::Result<Vec<String>> {
+        crate::block::lvm::vg_member_uuids(&self.disks, &self.modules, &vgname, "pv_uuid")
+    }
+
+    fn vgscan(&self, _: &mut Call) -> io::Result<()> {
+        crate::block::lvm::vgscan(&self.disks, &self.modules)
+    }
+
+    fn vg_activate(&self, _: &mut Call, activate: bool, volgroups: Vec<String>) -> io::Result<()> {
+        crate::block::lvm::vg_activate(&self.disks, &self.modules, activate, &volgroups)
+    }
+
+    fn pvresize(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::block::lvm::pvresize(&self.disks, &self.modules, &device, None)
+    }
+
+    fn pvresize_size(&self, _: &mut Call, device: ResolvedDevice, size: i64) -> io::Result<()> {
+        crate::block::lvm::pvresize(&self.disks, &self.modules, &device, Some(size))
+    }
+
+    fn lvresize_free(&self, _: &mut Call, lv: VolumeName, percent: i32) -> io::Result<()> {
+        crate::block::lvm::lvresize_free(&self.disks, &self.modules, &lv.0, percent)
+    }
+
+    fn lvm_remove_all(&self, _: &mut Call) -> io::Result<()> {
+        crate::block::lvm::remove_all(&self.disks, &self.modules)
+    }
+
+    fn lvm_canonical_lv_name(&self, _: &mut Call, lvname: String) -> io::Result<String> {
+        crate::block::names::lvm_canonical_lv_name(&self.disks, &self.modules, &lvname)
+    }
+
+    fn pvchange_uuid(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::block::lvm::pvchange_uuid(&self.disks, &self.modules, &device)
+    }
+
+    fn vgchange_uuid(&self, _: &mut Call, vg: String) -> io::Result<()> {
+        crate::block::lvm::vgchange_uuid(&self.disks, &self.modules, &vg)
+    }
+
+    fn luks_open_ro(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        key: Secret,
+        mapname: String,
+    ) -> io::Result<()> {
+        crate::block::luks::open_with(&self.modules, &device, &key, &mapname, true)
+    }
+
+    fn df(&self, _: &mut Call) -> io::Result<String> {
+        crate::fs::df::df(&self.mounts.list()?, false)
+    }
+
+    fn df_h(&self, _: &mut Call) -> io::Result<String> {
+        crate::fs::df::df(&self.mounts.list()?, true)
+    }
+    // ==== end of block and filesystem commands ====
+}
+
+/// guestfish's copy options; `append` is for files only.
+fn copy_options(
+    srcoffset: Option<i64>,
+    destoffset: Option<i64>,
+    size: Option<i64>,
+    sparse: Option<bool>,
+    append: Option<bool>,
+) -> io::Result<crate::block::copydev::CopyOptions> {
+    if append == Some(true) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the append flag cannot be set for this call",
+        ));
+    }
+    Ok(crate::block::copydev::CopyOptions {
+        srcoffset,
+        destoffset,
+        size,
+        sparse: sparse.unwrap_or(false),
+        append: false,
+    })
 }
 
 /// The grep family by guestfish's flags: `E` extended, `F` fixed, `i` insensitive, `z`

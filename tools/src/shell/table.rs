@@ -39,6 +39,16 @@ pub const GUESTFISH_NAMES: &[(&str, &str)] = &[
     ("set_e2label", "set_label"),
     ("set_e2uuid", "set_uuid"),
     ("ping_daemon", "ping"),
+    ("get_uuid", "vfs_uuid"),
+    // guestfish's upper-case names (the table's are lower case).
+    ("mke2fs_J", "mke2fs_j"),
+    ("mke2fs_JL", "mke2fs_jl"),
+    ("mke2fs_JU", "mke2fs_ju"),
+    ("mke2journal_L", "mke2journal_l"),
+    ("mke2journal_U", "mke2journal_u"),
+    ("mkswap_L", "mkswap_l"),
+    ("mkswap_U", "mkswap_u"),
+    ("resize2fs_M", "resize2fs_m"),
 ];
 
 /// guestfish names whose result guestfish prints as a string where the table's operation
