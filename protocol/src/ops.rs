@@ -1123,9 +1123,9 @@ define_operations! {
     Equal equal(file1: GuestPath, file2: GuestPath) -> bool
         { group: files, access: Read, stream: None, needs: root }
 
-    /// Copies the attributes of `src` to `dest`: by default the permission bits and the
-    /// extended attributes (`mode`, `xattributes`); `ownership:true` copies owner and group;
-    /// `all:true` copies all of them.
+    /// Copies the attributes of `src` to `dest` that the options ask for: `mode:true` the
+    /// permission bits, `xattributes:true` the extended attributes, `ownership:true` owner
+    /// and group, `all:true` all of them (nothing without options, as in guestfish 1.48).
     CopyAttributes copy_attributes(src: GuestPath, dest: GuestPath) [all: bool, mode: bool, xattributes: bool, ownership: bool] -> ()
         { group: files, access: Write, stream: None, needs: root }
 

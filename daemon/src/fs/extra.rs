@@ -226,11 +226,7 @@ pub fn strings_e(encoding: &str, path: &GuestPath) -> io::Result<Vec<Line>> {
         "l" => (2, false, false),
         "B" => (4, true, false),
         "L" => (4, false, false),
-        _ => {
-            return Err(invalid(format!(
-                "strings_e: {encoding}: invalid encoding (use s, S, b, l, B or L)"
-            )))
-        }
+        _ => return Err(invalid(format!("strings_e: {encoding}: invalid encoding"))),
     };
     let mut data = Vec::new();
     files::open_regular(path)?.read_to_end(&mut data)?;

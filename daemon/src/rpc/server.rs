@@ -1629,7 +1629,7 @@ impl Daemon for Server {
             self.copy_end(&src, None)?,
             self.copy_end(&dest, Some(how.append))?,
         );
-        encode::copy(call, &s, &d, how)
+        encode::copy(call, (&src, &s), &d, how)
     }
 
     fn copy_size(
@@ -1648,7 +1648,7 @@ impl Daemon for Server {
             exact: true,
             ..Default::default()
         };
-        encode::copy(call, &s, &d, how)
+        encode::copy(call, (&src, &s), &d, how)
     }
 
     fn dd(&self, call: &mut Call, src: String, dest: String) -> io::Result<()> {
@@ -1656,7 +1656,7 @@ impl Daemon for Server {
             self.copy_end(&src, None)?,
             self.copy_end(&dest, Some(false))?,
         );
-        encode::copy(call, &s, &d, encode::CopyHow::default())
+        encode::copy(call, (&src, &s), &d, encode::CopyHow::default())
     }
 
     fn equal(&self, _: &mut Call, a: GuestPath, b: GuestPath) -> io::Result<bool> {
@@ -1673,12 +1673,11 @@ impl Daemon for Server {
         xattributes: Option<bool>,
         ownership: Option<bool>,
     ) -> io::Result<()> {
+        // As in guestfish 1.48: only what is asked for (nothing without options).
         let all = all.unwrap_or(false);
-        // No choice at all: the mode and the extended attributes, as in guestfish.
-        let none_given = mode.is_none() && xattributes.is_none() && ownership.is_none();
         let how = extra::AttrHow {
-            mode: all || mode.unwrap_or(none_given),
-            xattrs: all || xattributes.unwrap_or(none_given),
+            mode: all || mode.unwrap_or(false),
+            xattrs: all || xattributes.unwrap_or(false),
             ownership: all || ownership.unwrap_or(false),
         };
         extra::copy_attributes(&src, &dest, how)
@@ -1868,10 +1867,22 @@ impl Server {
         }
         self.need_root()?;
         let path = GuestPath::from(name);
-        match dest {
+        let opened = match dest {
             Some(append) => encode::dest_file(&path, append),
             None => encode::source_file(&path),
-        }
+        };
+        // libguestfs's words: the path, then what went wrong.
+        opened.map_err(|e| match e.raw_os_error() {
+            Some(n) => {
+                let text = io::Error::from_raw_os_error(n).to_string();
+                let text = text.split(" (os error").next().unwrap_or("").to_string();
+                io::Error::from(RemoteError::new(
+                    Errno::from_raw(n),
+                    format!("{name}: {text}"),
+                ))
+            }
+            None => e,
+        })
     }
 }
 // ==== end of files commands (cmds-files) ====

@@ -85,7 +85,16 @@ impl Base64Decoder {
 /// `base64_in`: decodes the input stream into a file that replaces `path` (a symbolic link
 /// there is replaced, not followed), on disk when the call returns.
 pub fn base64_in(call: &mut Call, path: &GuestPath) -> io::Result<()> {
-    let mut r = crate::fs::replace::Replacement::begin(path)?;
+    // libguestfs's words for a file that cannot be made (its `base64 -d` could not write).
+    let mut r = crate::fs::replace::Replacement::begin(path).map_err(|e| {
+        io::Error::from(RemoteError::new(
+            e.raw_os_error().map_or(
+                guestwright_protocol::Errno::EIO,
+                guestwright_protocol::Errno::from_raw,
+            ),
+            format!("base64_in: base64 subcommand failed on file: {path}"),
+        ))
+    })?;
     let mut dec = Base64Decoder::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut out = Vec::new();
@@ -535,8 +544,14 @@ pub struct CopyHow {
     pub exact: bool,
 }
 
-/// Copies between two ends (`copy_file_to_file`, `copy_size`, `dd`).
-pub fn copy(call: &mut Call, src: &End, dest: &End, how: CopyHow) -> io::Result<()> {
+/// Copies between two ends (`copy_file_to_file`, `copy_size`, `dd`); `src_name` names the
+/// source in errors.
+pub fn copy(
+    call: &mut Call,
+    (src_name, src): (&str, &End),
+    dest: &End,
+    how: CopyHow,
+) -> io::Result<()> {
     let total = match how.size {
         Some(n) => n,
         None => src.len()?.saturating_sub(how.srcoffset),
@@ -560,7 +575,7 @@ pub fn copy(call: &mut Call, src: &End, dest: &End, how: CopyHow) -> io::Result<
             if how.exact || how.size.is_some() {
                 return Err(io::Error::from(RemoteError::new(
                     guestwright_protocol::Errno::EIO,
-                    format!("input too short: {done} of the {total} bytes asked for could be read"),
+                    format!("{src_name}: input file too short"),
                 )));
             }
             break;
