@@ -203,6 +203,7 @@ pub fn copy_attributes(src: &GuestPath, dest: &GuestPath, how: AttrHow) -> io::R
     let st = walk::fstat(from.as_fd())?;
     if how.ownership {
         let p = attrs::proc_fd(to.as_fd());
+        // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
         if unsafe { libc::chown(p.as_ptr(), st.st_uid, st.st_gid) } != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -337,6 +338,7 @@ pub fn zfile(meth: &str, path: &GuestPath) -> io::Result<String> {
 
 /// `umask`: sets the daemon's file creation mask and returns the previous one.
 pub fn umask(mask: u32) -> u32 {
+    // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
     unsafe { libc::umask((mask & 0o777) as libc::mode_t) as u32 }
 }
 
@@ -349,7 +351,9 @@ pub fn get_umask() -> u32 {
 
 /// `utsname`: the appliance kernel's uname.
 pub fn utsname() -> io::Result<Utsname> {
+    // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
     if unsafe { libc::uname(&mut u) } != 0 {
         return Err(io::Error::last_os_error());
     }
@@ -373,11 +377,13 @@ pub fn utsname() -> io::Result<Utsname> {
 pub fn dmesg() -> io::Result<String> {
     const SYSLOG_ACTION_READ_ALL: libc::c_int = 3;
     const SYSLOG_ACTION_SIZE_BUFFER: libc::c_int = 10;
+    // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
     let size = unsafe { libc::klogctl(SYSLOG_ACTION_SIZE_BUFFER, std::ptr::null_mut(), 0) };
     if size < 0 {
         return Err(io::Error::last_os_error());
     }
     let mut buf = vec![0u8; size.max(4096) as usize];
+    // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
     let n = unsafe {
         libc::klogctl(
             SYSLOG_ACTION_READ_ALL,

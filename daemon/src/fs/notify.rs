@@ -1,11 +1,14 @@
 //! guestfish's inotify commands (cmds-files): one inotify instance for the daemon, watches
 //! on guest paths (resolved beneath the guest root), events read without blocking.
 
+// The lock is held while the descriptor is used: it keeps inotify_close from closing it.
+#![allow(clippy::significant_drop_tightening)]
+
 use crate::fs::guestfs;
 use guestwright_protocol::{Errno, GuestPath, InotifyEvent, RemoteError};
+use guestwright_sync::Mutex;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::sync::Mutex;
 
 static INSTANCE: Mutex<Option<OwnedFd>> = Mutex::new(None);
 
@@ -28,22 +31,25 @@ pub fn init(maxevents: i32) -> io::Result<()> {
             format!("{maxevents}\n"),
         )?;
     }
+    // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
     let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
-    *INSTANCE.lock().unwrap_or_else(|e| e.into_inner()) = Some(unsafe { OwnedFd::from_raw_fd(fd) });
+    // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
+    *INSTANCE.lock() = Some(unsafe { OwnedFd::from_raw_fd(fd) });
     Ok(())
 }
 
 /// `inotify_add_watch`: watches a guest path for the events in `mask`; the watch number.
 pub fn add_watch(path: &GuestPath, mask: i32) -> io::Result<i64> {
-    let guard = INSTANCE.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = INSTANCE.lock();
     let fd = guard
         .as_ref()
         .ok_or_else(|| not_initialised("inotify_add_watch"))?;
     let target = guestfs::open(path, libc::O_PATH, 0)?;
     let p = crate::fs::attrs::proc_fd(target.as_fd());
+    // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
     let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), p.as_ptr(), mask as u32) };
     if wd < 0 {
         return Err(io::Error::last_os_error());
@@ -53,10 +59,11 @@ pub fn add_watch(path: &GuestPath, mask: i32) -> io::Result<i64> {
 
 /// `inotify_rm_watch`: removes a watch.
 pub fn rm_watch(wd: i32) -> io::Result<()> {
-    let guard = INSTANCE.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = INSTANCE.lock();
     let fd = guard
         .as_ref()
         .ok_or_else(|| not_initialised("inotify_rm_watch"))?;
+    // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
     if unsafe { libc::inotify_rm_watch(fd.as_raw_fd(), wd) } != 0 {
         return Err(io::Error::last_os_error());
     }
@@ -65,13 +72,14 @@ pub fn rm_watch(wd: i32) -> io::Result<()> {
 
 /// `inotify_read`: the events queued now (none: an empty list).
 pub fn read() -> io::Result<Vec<InotifyEvent>> {
-    let guard = INSTANCE.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = INSTANCE.lock();
     let fd = guard
         .as_ref()
         .ok_or_else(|| not_initialised("inotify_read"))?;
     let mut events = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
+        // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
         let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
             let e = io::Error::last_os_error();
@@ -119,7 +127,7 @@ pub fn files() -> io::Result<Vec<String>> {
 
 /// `inotify_close`: closes the instance and its watches.
 pub fn close() -> io::Result<()> {
-    let mut guard = INSTANCE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut guard = INSTANCE.lock();
     match guard.take() {
         Some(_) => Ok(()),
         None => Err(not_initialised("inotify_close")),

@@ -225,11 +225,11 @@ fn cpio_header(
     let dev = st.st_dev;
     let rdev = st.st_rdev;
     let fields = [
-        st.st_ino as u64,
+        st.st_ino,
         u64::from(st.st_mode),
         u64::from(st.st_uid),
         u64::from(st.st_gid),
-        st.st_nlink as u64,
+        st.st_nlink,
         st.st_mtime as u64,
         size,
         u64::from(libc::major(dev)),
@@ -351,6 +351,7 @@ pub fn cpio_out(call: &mut Call, path: &GuestPath, format: Option<&str>) -> io::
         cw.member(&st, b".", &[])?;
         let c: &Call = call;
         cw.tree(c, dir.as_fd(), b"")?;
+        // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
         let zero: libc::stat = unsafe { std::mem::zeroed() };
         let mut trailer = zero;
         trailer.st_nlink = 1;
@@ -489,6 +490,7 @@ impl End {
             let mut size = 0u64;
             // BLKGETSIZE64
             let r =
+                // SAFETY: a plain system call on valid, live arguments (C strings, buffers of the given length, descriptors we own); all-zero is a valid value of these C structs.
                 unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(f), 0x8008_1272, &mut size) };
             if r == 0 {
                 return Ok(size);
