@@ -838,6 +838,8 @@ pub fn set_realtime(secs: i64, nanos: u32) -> io::Result<()> {
     };
     // SAFETY: `ts` is a valid timespec.
     check(unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) }).map(drop)
+}
+
 // ==== discard (guestfish's blkdiscard, blkdiscardzeroes) ====
 const BLKDISCARD: libc::c_ulong = 0x1277;
 const BLKDISCARDZEROES: libc::c_ulong = 0x127c;

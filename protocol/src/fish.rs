@@ -106,6 +106,131 @@ impl ShellText for KeyValue {
     }
 }
 
+// ==== files commands (cmds-files) ====
+
+/// The appliance kernel's `uname` (guestfish's `utsname` struct).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Utsname {
+    pub uts_sysname: String,
+    pub uts_release: String,
+    pub uts_version: String,
+    pub uts_machine: String,
+}
+
+impl ShellText for Utsname {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        for (name, value) in [
+            ("uts_sysname", &self.uts_sysname),
+            ("uts_release", &self.uts_release),
+            ("uts_version", &self.uts_version),
+            ("uts_machine", &self.uts_machine),
+        ] {
+            out.extend_from_slice(format!("{name}: {value}\n").as_bytes());
+        }
+    }
+}
+
+/// A file mode mask (`umask`, `get-umask`) in octal, as guestfish prints it (`022`, `0`).
+impl ShellText for crate::types::Mode {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        let lead = if self.0 == 0 { "" } else { "0" };
+        out.extend_from_slice(format!("{lead}{:o}\n", self.0).as_bytes());
+    }
+}
+/// One inotify event (guestfish's `inotify_event` struct).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct InotifyEvent {
+    pub in_wd: i64,
+    pub in_mask: u32,
+    pub in_cookie: u32,
+    pub in_name: String,
+}
+
+impl ShellText for InotifyEvent {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        out.extend_from_slice(
+            format!(
+                "in_wd: {}\nin_mask: {}\nin_cookie: {}\nin_name: {}\n",
+                self.in_wd, self.in_mask, self.in_cookie, self.in_name
+            )
+            .as_bytes(),
+        );
+    }
+}
+/// File metadata as guestfish's deprecated `stat` struct (`lstatlist`): every field signed,
+/// so a name that could not be lstat'd shows `ino: -1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct FishStat {
+    pub dev: i64,
+    pub ino: i64,
+    pub mode: i64,
+    pub nlink: i64,
+    pub uid: i64,
+    pub gid: i64,
+    pub rdev: i64,
+    pub size: i64,
+    pub blksize: i64,
+    pub blocks: i64,
+    pub atime: i64,
+    pub mtime: i64,
+    pub ctime: i64,
+}
+
+impl ShellText for FishStat {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        for (name, value) in [
+            ("dev", self.dev),
+            ("ino", self.ino),
+            ("mode", self.mode),
+            ("nlink", self.nlink),
+            ("uid", self.uid),
+            ("gid", self.gid),
+            ("rdev", self.rdev),
+            ("size", self.size),
+            ("blksize", self.blksize),
+            ("blocks", self.blocks),
+            ("atime", self.atime),
+            ("mtime", self.mtime),
+            ("ctime", self.ctime),
+        ] {
+            out.extend_from_slice(format!("{name}: {value}\n").as_bytes());
+        }
+    }
+}
+
+/// An extended attribute as guestfish's `xattr` struct prints it (`lxattrlist`): the value
+/// with unprintable bytes as `\xNN`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FishXAttr {
+    /// The name (empty for the per-file count entry).
+    pub attrname: String,
+    /// The value.
+    #[serde(with = "serde_bytes")]
+    pub attrval: Vec<u8>,
+}
+
+impl ShellText for FishXAttr {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        out.extend_from_slice(format!("attrname: {}\nattrval: ", self.attrname).as_bytes());
+        for &b in &self.attrval {
+            if (0x20..0x7f).contains(&b) {
+                out.push(b);
+            } else {
+                out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+            }
+        }
+        out.push(b'\n');
+    }
+}
+// ==== end of files commands (cmds-files) ====
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,8 @@ pub mod types;
 
 pub use errno::{Errno, RemoteError};
 pub use fish::{KeyValue, StatNs};
+// cmds-files
+pub use fish::{FishStat, FishXAttr, InotifyEvent, Utsname};
 pub use frame::{
     read_frame, write_frame, Frame, FrameError, FrameKind, Region, CHUNK_SIZE, MAX_PAYLOAD,
     PROTOCOL_VERSION, XFER_SERIAL,

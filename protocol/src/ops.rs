@@ -1338,4 +1338,203 @@ define_operations! {
     DfH df_h() -> String
         { group: mount, access: Read, stream: None }
     // ==== end of block and filesystem commands ====
+    // ==== files commands (cmds-files) ====
+    /// Unpacks a gzip-compressed tar stream into `directory` (`tar_in` with
+    /// `compress:gzip`); nothing is written outside the directory.
+    TgzIn tgz_in(directory: GuestPath) -> ()
+        { group: transfer, access: Write, stream: Input, needs: root }
+
+    /// Packs `directory` as a gzip-compressed tar stream (`tar_out` with `compress:gzip`).
+    TgzOut tgz_out(directory: GuestPath) -> ()
+        { group: transfer, access: Read, stream: Output, needs: root }
+
+    /// Unpacks an xz-compressed tar stream into `directory` (`tar_in` with `compress:xz`).
+    TxzIn txz_in(directory: GuestPath) -> ()
+        { group: transfer, access: Write, stream: Input, needs: root }
+
+    /// Packs `directory` as an xz-compressed tar stream (`tar_out` with `compress:xz`).
+    TxzOut txz_out(directory: GuestPath) -> ()
+        { group: transfer, access: Read, stream: Output, needs: root }
+
+    /// Decodes the base64 input stream into the file `filename`, replacing it as `upload`
+    /// does (a symbolic link there is replaced, not followed).
+    Base64In base64_in(filename: GuestPath) -> ()
+        { group: transfer, access: Write, stream: Input, needs: root }
+
+    /// Streams the file `filename` encoded as base64, in lines of 76 characters as
+    /// `base64` prints them.
+    Base64Out base64_out(filename: GuestPath) -> ()
+        { group: transfer, access: Read, stream: Output, needs: root }
+
+    /// Streams the names in `dir` (without `.` and `..`), each ended by a NUL byte.
+    Ls0 ls0(dir: GuestPath) -> ()
+        { group: files, access: Read, stream: Output, needs: root }
+
+    /// Packs `directory` as a cpio archive (`format`: `newc`, the default, or `crc`); the
+    /// names start with `./`.
+    CpioOut cpio_out(directory: GuestPath) [format: String] -> ()
+        { group: transfer, access: Read, stream: Output, needs: root }
+
+    /// Streams the file `file` compressed with `ctype` (`gzip` or `xz`; guestfish's
+    /// `compress`, `bzip2` and `lzop` are not available); `level` is the compression level.
+    CompressOut compress_out(ctype: String, file: GuestPath) [level: i32] -> ()
+        { group: transfer, access: Read, stream: Output, needs: root }
+
+    /// Copies bytes from `src` to `dest` (each a device or a guest file; a new file is
+    /// created): `srcoffset` and `destoffset` start the copy, `size` bytes are copied (by
+    /// default to the end of `src`); `append:true` writes at the end of `dest`; `sparse:true`
+    /// leaves zero blocks as holes. A destination file is never truncated.
+    CopyFileToFile copy_file_to_file(src: String, dest: String) [srcoffset: i64, destoffset: i64, size: i64, sparse: bool, append: bool] -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Copies the first `size` bytes of `src` to `dest` (each a device or a guest file);
+    /// fails if `src` is shorter.
+    CopySize copy_size(src: String, dest: String, size: ByteSize) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// Copies all of `src` to `dest` (each a device or a guest file).
+    Dd dd(src: String, dest: String) -> ()
+        { group: files, access: Write, stream: None }
+
+    /// True if the files `file1` and `file2` have the same contents.
+    Equal equal(file1: GuestPath, file2: GuestPath) -> bool
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// Copies the attributes of `src` to `dest` that the options ask for: `mode:true` the
+    /// permission bits, `xattributes:true` the extended attributes, `ownership:true` owner
+    /// and group, `all:true` all of them (nothing without options, as in guestfish 1.48).
+    CopyAttributes copy_attributes(src: GuestPath, dest: GuestPath) [all: bool, mode: bool, xattributes: bool, ownership: bool] -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// Creates a new directory from the template `tmpl` (a path ending in `XXXXXX`, which
+    /// becomes random characters) and returns its name.
+    Mkdtemp mkdtemp(tmpl: GuestPath) -> GuestPath
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// Creates a new empty file from the template `tmpl` (ending in `XXXXXX`), with
+    /// `suffix` appended to the name, and returns its name.
+    Mktemp mktemp(tmpl: GuestPath) [suffix: String] -> GuestPath
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// Sets the mask for the modes of files the daemon creates (`mask & 0777`) and returns
+    /// the previous one.
+    Umask umask(mask: Mode) -> Mode
+        { group: files, access: Read, stream: None }
+
+    /// The mask for the modes of files the daemon creates (022 at start).
+    GetUmask get_umask() -> Mode
+        { group: files, access: Read, stream: None }
+
+    /// The printable strings of at least 4 characters in `path`, in `encoding`: `s` 7-bit,
+    /// `S` 8-bit, `b`/`l` 16-bit big/little endian, `B`/`L` 32-bit big/little endian.
+    StringsE strings_e(encoding: String, path: GuestPath) -> Vec<Line>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// What `file` says of the contents of the compressed file `path` (`meth`: `gzip` or
+    /// `compress` for gzip, `bzip2`, `xz`).
+    Zfile zfile(meth: String, path: GuestPath) -> String
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The architecture of a binary (an ELF executable or library): `i386`, `x86_64`,
+    /// `aarch64`, `arm`, `ppc`, `ppc64`, `ppc64le`, `s390x`, `riscv64`, `sparc64`, ...
+    FileArchitecture file_architecture(filename: GuestPath) -> String
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The names in the initrd `path` (a cpio archive, plain or compressed with gzip, xz or
+    /// zstd), in archive order.
+    InitrdList initrd_list(path: GuestPath) -> Vec<FileName>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The contents of the member `filename` of the initrd `initrdpath`.
+    InitrdCat initrd_cat(initrdpath: GuestPath, filename: String) -> Data
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The path as it is on disk for a path given in any case (for case-insensitive
+    /// guests): each component that exists is matched ignoring case; the first one that does
+    /// not exist and the rest are kept as given.
+    CaseSensitivePath case_sensitive_path(path: GuestPath) -> GuestPath
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// Overwrites the file `file` with random bytes, syncs it, and removes it.
+    ScrubFile scrub_file(file: GuestPath) -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// The POSIX ACL of `path` in long text form: `acltype` `access` or `default`.
+    AclGetFile acl_get_file(path: GuestPath, acltype: String) -> String
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// Replaces the POSIX ACL of `path` (`acltype` `access` or `default`) with `acl`, in
+    /// long or short text form (`u::rwx,g::r-x,o::---,m::rwx,u:500:rwx`).
+    AclSetFile acl_set_file(path: GuestPath, acltype: String, acl: String) -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// Removes the default POSIX ACL of the directory `dir`.
+    AclDeleteDefFile acl_delete_def_file(dir: GuestPath) -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// The Linux capabilities of the file `path` in the text form of `cap_to_text`
+    /// (`cap_net_raw=ep`); the empty string when it has none.
+    CapGetFile cap_get_file(path: GuestPath) -> String
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// Sets the Linux capabilities of the file `path` from their text form
+    /// (`cap_net_raw+ep`, `cap_chown,cap_kill=eip`).
+    CapSetFile cap_set_file(path: GuestPath, cap: String) -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// The appliance kernel's messages (what `dmesg` prints).
+    Dmesg dmesg() -> String
+        { group: basic, access: Read, stream: None }
+
+    /// Drops the appliance kernel's caches: `whattodrop` as /proc/sys/vm/drop_caches
+    /// takes it (1 page cache, 2 dentries and inodes, 3 both).
+    DropCaches drop_caches(whattodrop: i32) -> ()
+        { group: basic, access: Read, stream: None }
+
+    /// Loads the appliance kernel's module `modulename`.
+    Modprobe modprobe(modulename: String) -> ()
+        { group: basic, access: Read, stream: None }
+
+    /// The appliance kernel's name, release, version and machine.
+    Utsname utsname() -> Utsname
+        { group: basic, access: Read, stream: None }
+    /// Starts watching for changes with inotify (a new instance; the old one is closed).
+    /// `maxevents` above 0 sets the kernel's queue length.
+    InotifyInit inotify_init(maxevents: i32) -> ()
+        { group: files, access: Read, stream: None }
+
+    /// Watches `path` for the inotify events in `mask` (`IN_*` bits); returns the watch.
+    InotifyAddWatch inotify_add_watch(path: GuestPath, mask: i32) -> i64
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// Stops the watch `wd`.
+    InotifyRmWatch inotify_rm_watch(wd: i32) -> ()
+        { group: files, access: Read, stream: None }
+
+    /// The inotify events queued now (an empty list when there are none).
+    InotifyRead inotify_read() -> Vec<InotifyEvent>
+        { group: files, access: Read, stream: None }
+
+    /// The names in the inotify events queued now, sorted, each once.
+    InotifyFiles inotify_files() -> Vec<String>
+        { group: files, access: Read, stream: None }
+
+    /// Closes the inotify instance and its watches.
+    InotifyClose inotify_close() -> ()
+        { group: files, access: Read, stream: None }
+    /// `lstat` of each of `names` in the directory `path`, in one call, as guestfish's
+    /// deprecated `lstatlist` (a name that cannot be lstat'd gets `ino` -1).
+    Lstatlist lstatlist(path: GuestPath, names: Vec<String>) -> Vec<FishStat>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// The extended attributes of each of `names` in the directory `path`, in one call:
+    /// for each name an entry with an empty `attrname` and the number of attributes as
+    /// `attrval`, then its attributes.
+    Lxattrlist lxattrlist(path: GuestPath, names: Vec<String>) -> Vec<FishXAttr>
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// A long listing of a directory with security contexts, like `ls -laZ`.
+    Llz llz(directory: GuestPath) -> String
+        { group: files, access: Read, stream: None, needs: root }
+    // ==== end of files commands (cmds-files) ====
 }

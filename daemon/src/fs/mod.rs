@@ -19,3 +19,7 @@ pub mod replace;
 pub mod text;
 pub mod tree;
 pub mod walk;
+// cmds-files
+pub mod acl;
+pub mod extra;
+pub mod notify;

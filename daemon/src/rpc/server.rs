@@ -8,6 +8,7 @@ use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::call::Call;
 use crate::fs::mounts::{MountHow, Mounts};
+use crate::{fs::acl, fs::extra, fs::notify, stream::encode};
 use crate::{
     fs::attrs, fs::command, fs::dirs, fs::fileops, fs::files, fs::text, fs::tree, rpc::handles,
     stream::checksum, stream::copy, stream::tario, stream::transfer, sys,
@@ -2063,6 +2064,302 @@ impl Daemon for Server {
         crate::fs::df::df(&self.mounts.list()?, true)
     }
     // ==== end of block and filesystem commands ====
+
+    // ==== files commands (cmds-files) ====
+    fn tgz_in(&self, call: &mut Call, dir: GuestPath) -> io::Result<()> {
+        tario::tar_in(call, &dir, &compressed(Compression::Gzip)).map(drop)
+    }
+
+    fn tgz_out(&self, call: &mut Call, dir: GuestPath) -> io::Result<()> {
+        tario::tar_out(call, &dir, &compressed(Compression::Gzip))
+    }
+
+    fn txz_in(&self, call: &mut Call, dir: GuestPath) -> io::Result<()> {
+        tario::tar_in(call, &dir, &compressed(Compression::Xz)).map(drop)
+    }
+
+    fn txz_out(&self, call: &mut Call, dir: GuestPath) -> io::Result<()> {
+        tario::tar_out(call, &dir, &compressed(Compression::Xz))
+    }
+
+    fn base64_in(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
+        encode::base64_in(call, &path)
+    }
+
+    fn base64_out(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
+        encode::base64_out(call, &path)
+    }
+
+    fn ls0(&self, call: &mut Call, dir: GuestPath) -> io::Result<()> {
+        encode::ls0(call, &dir)
+    }
+
+    fn cpio_out(&self, call: &mut Call, dir: GuestPath, format: Option<String>) -> io::Result<()> {
+        encode::cpio_out(call, &dir, format.as_deref())
+    }
+
+    fn compress_out(
+        &self,
+        call: &mut Call,
+        ctype: String,
+        file: GuestPath,
+        level: Option<i32>,
+    ) -> io::Result<()> {
+        encode::compress_out(call, &ctype, &file, level)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_file_to_file(
+        &self,
+        call: &mut Call,
+        src: String,
+        dest: String,
+        srcoffset: Option<i64>,
+        destoffset: Option<i64>,
+        size: Option<i64>,
+        sparse: Option<bool>,
+        append: Option<bool>,
+    ) -> io::Result<()> {
+        let offset = |v: Option<i64>, what: &str| match v {
+            None => Ok(None),
+            Some(n) if n >= 0 => Ok(Some(n as u64)),
+            Some(n) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{what} must be >= 0, not {n}"),
+            )),
+        };
+        let how = encode::CopyHow {
+            srcoffset: offset(srcoffset, "srcoffset")?.unwrap_or(0),
+            destoffset: offset(destoffset, "destoffset")?.unwrap_or(0),
+            size: offset(size, "size")?,
+            sparse: sparse.unwrap_or(false),
+            append: append.unwrap_or(false),
+            exact: false,
+        };
+        if how.append && how.destoffset != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the append and destoffset optional arguments cannot be used together",
+            ));
+        }
+        let (s, d) = (
+            self.copy_end(&src, None)?,
+            self.copy_end(&dest, Some(how.append))?,
+        );
+        encode::copy(call, (&src, &s), &d, how)
+    }
+
+    fn copy_size(
+        &self,
+        call: &mut Call,
+        src: String,
+        dest: String,
+        size: ByteSize,
+    ) -> io::Result<()> {
+        let (s, d) = (
+            self.copy_end(&src, None)?,
+            self.copy_end(&dest, Some(false))?,
+        );
+        let how = encode::CopyHow {
+            size: Some(size.0),
+            exact: true,
+            ..Default::default()
+        };
+        encode::copy(call, (&src, &s), &d, how)
+    }
+
+    fn dd(&self, call: &mut Call, src: String, dest: String) -> io::Result<()> {
+        let (s, d) = (
+            self.copy_end(&src, None)?,
+            self.copy_end(&dest, Some(false))?,
+        );
+        encode::copy(call, (&src, &s), &d, encode::CopyHow::default())
+    }
+
+    fn equal(&self, _: &mut Call, a: GuestPath, b: GuestPath) -> io::Result<bool> {
+        extra::equal(&a, &b)
+    }
+
+    fn copy_attributes(
+        &self,
+        _: &mut Call,
+        src: GuestPath,
+        dest: GuestPath,
+        all: Option<bool>,
+        mode: Option<bool>,
+        xattributes: Option<bool>,
+        ownership: Option<bool>,
+    ) -> io::Result<()> {
+        // As in guestfish 1.48: only what is asked for (nothing without options).
+        let all = all.unwrap_or(false);
+        let how = extra::AttrHow {
+            mode: all || mode.unwrap_or(false),
+            xattrs: all || xattributes.unwrap_or(false),
+            ownership: all || ownership.unwrap_or(false),
+        };
+        extra::copy_attributes(&src, &dest, how)
+    }
+
+    fn mkdtemp(&self, _: &mut Call, tmpl: GuestPath) -> io::Result<GuestPath> {
+        extra::mkdtemp(&tmpl)
+    }
+
+    fn mktemp(
+        &self,
+        _: &mut Call,
+        tmpl: GuestPath,
+        suffix: Option<String>,
+    ) -> io::Result<GuestPath> {
+        extra::mktemp(&tmpl, suffix.as_deref().unwrap_or(""))
+    }
+
+    fn umask(&self, _: &mut Call, mask: Mode) -> io::Result<Mode> {
+        Ok(Mode(extra::umask(mask.0)))
+    }
+
+    fn get_umask(&self, _: &mut Call) -> io::Result<Mode> {
+        Ok(Mode(extra::get_umask()))
+    }
+
+    fn strings_e(&self, _: &mut Call, encoding: String, path: GuestPath) -> io::Result<Vec<Line>> {
+        extra::strings_e(&encoding, &path)
+    }
+
+    fn zfile(&self, _: &mut Call, meth: String, path: GuestPath) -> io::Result<String> {
+        extra::zfile(&meth, &path)
+    }
+
+    fn file_architecture(&self, _: &mut Call, path: GuestPath) -> io::Result<String> {
+        extra::file_architecture(&path)
+    }
+
+    fn initrd_list(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<FileName>> {
+        encode::initrd_list(&path)
+    }
+
+    fn initrd_cat(&self, _: &mut Call, path: GuestPath, member: String) -> io::Result<Data> {
+        encode::initrd_cat(&path, &member).map(Data)
+    }
+
+    fn case_sensitive_path(&self, _: &mut Call, path: GuestPath) -> io::Result<GuestPath> {
+        extra::case_sensitive_path(&path)
+    }
+
+    fn scrub_file(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        extra::scrub_file(&path)
+    }
+
+    fn acl_get_file(&self, _: &mut Call, path: GuestPath, acltype: String) -> io::Result<String> {
+        acl::acl_get_file(&path, &acltype)
+    }
+
+    fn acl_set_file(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        acltype: String,
+        text: String,
+    ) -> io::Result<()> {
+        acl::acl_set_file(&path, &acltype, &text)
+    }
+
+    fn acl_delete_def_file(&self, _: &mut Call, dir: GuestPath) -> io::Result<()> {
+        acl::acl_delete_def_file(&dir)
+    }
+
+    fn cap_get_file(&self, _: &mut Call, path: GuestPath) -> io::Result<String> {
+        acl::cap_get_file(&path)
+    }
+
+    fn cap_set_file(&self, _: &mut Call, path: GuestPath, cap: String) -> io::Result<()> {
+        acl::cap_set_file(&path, &cap)
+    }
+
+    fn dmesg(&self, _: &mut Call) -> io::Result<String> {
+        extra::dmesg()
+    }
+
+    fn drop_caches(&self, _: &mut Call, what: i32) -> io::Result<()> {
+        extra::drop_caches(what)
+    }
+
+    fn modprobe(&self, _: &mut Call, name: String) -> io::Result<()> {
+        self.modules.load(&name)
+    }
+
+    fn utsname(&self, _: &mut Call) -> io::Result<Utsname> {
+        extra::utsname()
+    }
+    fn inotify_init(&self, _: &mut Call, maxevents: i32) -> io::Result<()> {
+        notify::init(maxevents)
+    }
+
+    fn inotify_add_watch(&self, _: &mut Call, path: GuestPath, mask: i32) -> io::Result<i64> {
+        notify::add_watch(&path, mask)
+    }
+
+    fn inotify_rm_watch(&self, _: &mut Call, wd: i32) -> io::Result<()> {
+        notify::rm_watch(wd)
+    }
+
+    fn inotify_read(&self, _: &mut Call) -> io::Result<Vec<InotifyEvent>> {
+        notify::read()
+    }
+
+    fn inotify_files(&self, _: &mut Call) -> io::Result<Vec<String>> {
+        notify::files()
+    }
+
+    fn inotify_close(&self, _: &mut Call) -> io::Result<()> {
+        notify::close()
+    }
+    fn lstatlist(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        names: Vec<String>,
+    ) -> io::Result<Vec<FishStat>> {
+        let list = crate::fs::lists::lstatnslist(&path, &names)?;
+        Ok(list
+            .into_iter()
+            .map(|s| {
+                let s = if s.st_ino == -1 {
+                    s
+                } else {
+                    self.user_statns(s)
+                };
+                FishStat {
+                    dev: s.st_dev,
+                    ino: s.st_ino,
+                    mode: s.st_mode,
+                    nlink: s.st_nlink,
+                    uid: s.st_uid,
+                    gid: s.st_gid,
+                    rdev: s.st_rdev,
+                    size: s.st_size,
+                    blksize: s.st_blksize,
+                    blocks: s.st_blocks,
+                    atime: s.st_atime_sec,
+                    mtime: s.st_mtime_sec,
+                    ctime: s.st_ctime_sec,
+                }
+            })
+            .collect())
+    }
+
+    fn lxattrlist(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        names: Vec<String>,
+    ) -> io::Result<Vec<FishXAttr>> {
+        extra::lxattrlist(&path, &names)
+    }
+
+    fn llz(&self, _: &mut Call, dir: GuestPath) -> io::Result<String> {
+        dirs::ll(&dir).map(|text| extra::with_context_column(&text))
+    }
+    // ==== end of files commands (cmds-files) ====
 }
 
 /// guestfish's copy options; `append` is for files only.
@@ -2087,6 +2384,48 @@ fn copy_options(
         append: false,
     })
 }
+
+// ==== files commands (cmds-files) ====
+/// tar in or out with a compression and guestfish's other defaults.
+fn compressed(compress: Compression) -> tario::TarHow {
+    tario::TarHow {
+        compress,
+        ..Default::default()
+    }
+}
+
+impl Server {
+    /// One end of a copy given as guestfish's `Dev_or_Path`: a `/dev/` name is a device,
+    /// anything else a guest file (which needs a mounted root). `dest` is `Some(append)`
+    /// for the destination.
+    fn copy_end(&self, name: &str, dest: Option<bool>) -> io::Result<encode::End> {
+        if name.starts_with("/dev/") {
+            let dev =
+                Device::new(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.0))?;
+            let dev = self.device(dev)?;
+            return encode::device(dev.node(), dest.is_some());
+        }
+        self.need_root()?;
+        let path = GuestPath::from(name);
+        let opened = match dest {
+            Some(append) => encode::dest_file(&path, append),
+            None => encode::source_file(&path),
+        };
+        // libguestfs's words: the path, then what went wrong.
+        opened.map_err(|e| match e.raw_os_error() {
+            Some(n) => {
+                let text = io::Error::from_raw_os_error(n).to_string();
+                let text = text.split(" (os error").next().unwrap_or("").to_string();
+                io::Error::from(RemoteError::new(
+                    Errno::from_raw(n),
+                    format!("{name}: {text}"),
+                ))
+            }
+            None => e,
+        })
+    }
+}
+// ==== end of files commands (cmds-files) ====
 
 /// The grep family by guestfish's flags: `E` extended, `F` fixed, `i` insensitive, `z`
 /// compressed.

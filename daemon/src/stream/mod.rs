@@ -5,3 +5,5 @@ pub mod checksum;
 pub mod copy;
 pub mod tario;
 pub mod transfer;
+// cmds-files
+pub mod encode;

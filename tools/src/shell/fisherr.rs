@@ -35,6 +35,8 @@ fn syscall(lg: &str) -> Option<&'static str> {
     // Only the wordings checked against guestfish 1.48 (golden cases); others name none.
     match lg {
         "ls0" => Some("opendir"),
+        // cmds-files
+        "base64_out" | "tgz_out" => Some("stat"),
         "internal_write" | "internal_write_append" => Some("open"),
         _ => None,
     }
@@ -82,6 +84,13 @@ pub fn remote(op: &OpInfo, words: &[String], errno: Errno, message: &str) -> Str
 
 fn libguestfs_words(op: &OpInfo, words: &[String], errno: Errno, message: &str) -> String {
     let lg = lg_name(op);
+    // The daemon already wrote libguestfs's wording (it starts with the call's name).
+    if message
+        .strip_prefix(lg)
+        .is_some_and(|rest| rest.starts_with(": "))
+    {
+        return message.to_string();
+    }
     if message.starts_with("no filesystem is mounted on /") {
         return format!(
             "{lg}: {lg}_stub: you must call 'mount' first to mount the root filesystem"
