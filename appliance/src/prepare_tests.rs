@@ -436,6 +436,23 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
         // Mounting needs /dev/fuse in the appliance: here the binary and its libraries load.
         "ntfs-3g" => (&["{tool}", "--version"], None),
         "mkntfs" | "mkfs.ntfs" => (&["{tool}", "-F", "-q", "-f", "{img}"], Some(16 * MIB)),
+        // Makes /lost+found in the directory it runs in (the unpacked root).
+        "mklost+found" => (&["{tool}"], None),
+        "zerofree" => (
+            &[
+                "/usr/sbin/mke2fs",
+                "-F",
+                "-q",
+                "-t",
+                "ext2",
+                "{img}",
+                "&&",
+                "{tool}",
+                "{img}",
+            ],
+            Some(16 * MIB),
+        ),
+        "scrub" => (&["{tool}", "-f", "-p", "fillzero", "{img}"], Some(MIB)),
         _ => return None,
     })
 }

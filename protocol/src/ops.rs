@@ -724,7 +724,7 @@ define_operations! {
         { group: lvm, access: Write, stream: None }
 
     /// Create a logical volume of `size` bytes (rounded up to whole extents, 4 MiB by
-    /// default). Sizes are bytes, never megabytes: write `100M` in the shell.
+    /// default). In the shell a number without a unit is megabytes, as in guestfish.
     Lvcreate lvcreate(lvname: String, vgname: String, size: ByteSize) -> ()
         { group: lvm, access: Write, stream: None }
 

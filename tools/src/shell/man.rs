@@ -54,7 +54,10 @@ pub fn commands_section() -> Roff {
     page.control("SS", ["Commands of the shell itself"]);
     for c in COMMANDS {
         let mut text = paragraphs(c.help);
-        if c.names.len() > 1 {
+        if !c.usage.starts_with(c.names[0]) {
+            // A family of commands under one usage line (the settings, inspect-*).
+            text.push(format!("Commands: {}.", c.names.join(", ")));
+        } else if c.names.len() > 1 {
             text.push(format!("Also: {}.", c.names[1..].join(", ")));
         }
         entry(&mut page, c.usage, &text);

@@ -170,6 +170,11 @@ pub fn has_readonly_flag(op: &OpInfo) -> bool {
         .any(|a| a.optional && a.name == "readonly" && a.kind == ArgKind::Bool)
 }
 
+/// Digits only: a size word with no unit.
+fn is_plain_number(word: &str) -> bool {
+    !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The host side of a stream.
 enum HostEnd {
     Dash,
@@ -229,6 +234,12 @@ impl Shell {
                 }
                 e => e,
             });
+        }
+        if op.name == "lvcreate" {
+            // guestfish's lvcreate takes megabytes; the table's size is bytes (with suffixes).
+            if let Some(w) = words.get_mut(2).filter(|w| is_plain_number(w)) {
+                w.push('M');
+            }
         }
         let request =
             Request::from_words(op.name, &words).map_err(|e| ShellError::Usage(e.to_string()))?;
