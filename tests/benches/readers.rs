@@ -67,7 +67,7 @@ fn main() {
     write_data(&data);
     let sha = sha256(&data);
     let has_libguestfs = Command::new("guestfish").arg("--version").output().is_ok();
-    let lg_runs = runs.min(3);
+    let lg_runs = runs.min(7);
 
     // One untimed run fills the appliance cache.
     run(guestwright()

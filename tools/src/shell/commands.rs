@@ -633,19 +633,20 @@ fn fetch(shell: &mut Shell, path: &GuestPath) -> Result<Vec<u8>, ShellError> {
 
 /// `!CMD`: runs a host command with the shell's standard streams.
 pub fn host_shell(command: &str) -> Result<(), ShellError> {
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .status()
-        .map_err(|source| PipeError::Spawn {
-            command: command.to_string(),
-            source,
-        })?;
+    run_host(Command::new("sh").arg("-c").arg(command), command)
+}
+
+/// Runs a host program with the shell's standard streams; `shown` names it in errors.
+pub fn run_host(cmd: &mut Command, shown: &str) -> Result<(), ShellError> {
+    let status = cmd.status().map_err(|source| PipeError::Spawn {
+        command: shown.to_string(),
+        source,
+    })?;
     if status.success() {
         Ok(())
     } else {
         Err(PipeError::Failed {
-            command: command.to_string(),
+            command: shown.to_string(),
             status,
         }
         .into())

@@ -278,25 +278,14 @@ fn download(shell: &mut Shell, path: &str) -> Result<Vec<u8>, ShellError> {
 fn run_on(program: &str, file: &std::path::Path) -> Result<(), ShellError> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let status = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(format!("{program} \"$1\""))
-        .arg("guestfish")
-        .arg(file)
-        .status()
-        .map_err(|source| PipeError::Spawn {
-            command: program.to_string(),
-            source,
-        })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(PipeError::Failed {
-            command: program.to_string(),
-            status,
-        }
-        .into())
-    }
+    super::commands::run_host(
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("{program} \"$1\""))
+            .arg("guestfish")
+            .arg(file),
+        program,
+    )
 }
 
 /// `hexedit FILE|DEVICE [MAX | START MAX]`: copies (a part of) the file or device to the
