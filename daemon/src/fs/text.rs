@@ -230,6 +230,20 @@ fn hex_line(out: &mut String, offset: u64, row: &[u8]) {
     out.push_str("|\n");
 }
 
+/// Reads until `buf` is full or the input ends; returns how many bytes it holds.
+pub fn read_full(f: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// `hexdump`: the file as `hexdump -C` prints it, with repeated rows as `*`.
 pub fn hexdump(path: &GuestPath) -> io::Result<String> {
     let mut f = files::open_regular(path)?;
@@ -237,15 +251,7 @@ pub fn hexdump(path: &GuestPath) -> io::Result<String> {
     let (mut offset, mut last, mut starred) = (0u64, None::<Vec<u8>>, false);
     let mut row = [0u8; 16];
     loop {
-        let mut n = 0;
-        while n < 16 {
-            match f.read(&mut row[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let n = read_full(&mut f, &mut row)?;
         if n == 0 {
             break;
         }

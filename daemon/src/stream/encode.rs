@@ -121,15 +121,7 @@ pub fn base64_out(call: &mut Call, path: &GuestPath) -> io::Result<()> {
     // 57 input bytes make one 76-character line.
     let mut buf = vec![0u8; 57 * 1024];
     loop {
-        let mut n = 0;
-        while n < buf.len() {
-            match f.read(&mut buf[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let n = crate::fs::text::read_full(&mut f, &mut buf)?;
         if n == 0 {
             break;
         }

@@ -631,6 +631,11 @@ fn fetch(shell: &mut Shell, path: &GuestPath) -> Result<Vec<u8>, ShellError> {
     Ok(data)
 }
 
+/// Writes `text` to the command's output.
+pub fn print_text(out: &mut Output, text: &str) -> Result<(), ShellError> {
+    out.write_all(text.as_bytes()).map_err(ShellError::Output)
+}
+
 /// `!CMD`: runs a host command with the shell's standard streams.
 pub fn host_shell(command: &str) -> Result<(), ShellError> {
     run_host(Command::new("sh").arg("-c").arg(command), command)

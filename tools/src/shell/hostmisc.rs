@@ -46,9 +46,7 @@ const GROUPS: &[&str] = &[
     "wipefs", "xfs",
 ];
 
-fn print(out: &mut Output, text: &str) -> Result<(), ShellError> {
-    out.write_all(text.as_bytes()).map_err(ShellError::Output)
-}
+use super::commands::print_text as print;
 
 fn count(name: &str, args: &[String], n: usize, usage: &str) -> Result<(), ShellError> {
     if args.len() == n {

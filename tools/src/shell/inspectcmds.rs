@@ -38,9 +38,7 @@ pub const NAMES: &[&str] = &[
     "inspect-get-icon",
 ];
 
-fn print(out: &mut Output, text: &str) -> Result<(), ShellError> {
-    out.write_all(text.as_bytes()).map_err(ShellError::Output)
-}
+use super::commands::print_text as print;
 
 /// libguestfs's error of call `name` (`inspect_get_type: ...`).
 fn lg_error(name: &str, message: impl std::fmt::Display) -> ShellError {

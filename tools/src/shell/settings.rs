@@ -198,9 +198,7 @@ pub const NAMES: &[&str] = &[
     "kill-subprocess",
 ];
 
-fn print(out: &mut Output, text: &str) -> Result<(), ShellError> {
-    out.write_all(text.as_bytes()).map_err(ShellError::Output)
-}
+use super::commands::print_text as print;
 
 fn bool_word(word: &str) -> Result<bool, ShellError> {
     fisherr::fish_bool(word).ok_or_else(|| {
