@@ -236,11 +236,11 @@ define_operations! {
         { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a symbolic link `linkname` holding `target` as given (it may be relative).
-    LnS ln_s(target: GuestPath, linkname: GuestPath) -> ()
+    LnS ln_s(target: LinkTarget, linkname: GuestPath) -> ()
         { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a symbolic link, replacing an existing `linkname`.
-    LnSf ln_sf(target: GuestPath, linkname: GuestPath) -> ()
+    LnSf ln_sf(target: LinkTarget, linkname: GuestPath) -> ()
         { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a special file. `mode` holds the type bits (0o20000 character, 0o60000 block,

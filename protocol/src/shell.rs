@@ -53,6 +53,12 @@ impl ShellArg for GuestPath {
         Ok(GuestPath::from(word))
     }
 }
+impl ShellArg for LinkTarget {
+    const KIND: ArgKind = ArgKind::String;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Ok(LinkTarget::from(word))
+    }
+}
 impl ShellArg for Device {
     const KIND: ArgKind = ArgKind::Device;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
@@ -262,6 +268,11 @@ brief_display!(
 impl Brief for String {
     fn brief(&self) -> String {
         escape_bytes(self.as_bytes())
+    }
+}
+impl Brief for LinkTarget {
+    fn brief(&self) -> String {
+        self.escaped()
     }
 }
 impl Brief for Data {

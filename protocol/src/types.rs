@@ -87,6 +87,49 @@ impl From<&GuestPath> for GuestPath {
     }
 }
 
+/// What a symbolic link holds: any bytes, relative or absolute, stored as given and never
+/// resolved (`ln -s ../lib/x /usr/lib/y`).
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LinkTarget(#[serde(with = "serde_bytes")] Vec<u8>);
+
+impl LinkTarget {
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    /// The target with control characters and invalid UTF-8 escaped, safe to print.
+    pub fn escaped(&self) -> String {
+        escape_bytes(&self.0)
+    }
+}
+
+impl fmt::Debug for LinkTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.escaped())
+    }
+}
+
+impl From<&str> for LinkTarget {
+    fn from(s: &str) -> Self {
+        LinkTarget(s.as_bytes().to_vec())
+    }
+}
+impl From<&[u8]> for LinkTarget {
+    fn from(s: &[u8]) -> Self {
+        LinkTarget(s.to_vec())
+    }
+}
+impl From<Vec<u8>> for LinkTarget {
+    fn from(s: Vec<u8>) -> Self {
+        LinkTarget(s)
+    }
+}
+impl From<&LinkTarget> for LinkTarget {
+    fn from(t: &LinkTarget) -> Self {
+        t.clone()
+    }
+}
+
 /// Undoes the octal escapes of fstab and /proc/self/mountinfo (`\040` for a space, `\134`
 /// for a backslash); a backslash not followed by three octal digits of one byte (`\000` to
 /// `\377`) stays as it is.

@@ -338,11 +338,11 @@ impl Daemon for Server {
         fileops::ln(&target, &linkname, true)
     }
 
-    fn ln_s(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
+    fn ln_s(&self, _: &mut Call, target: LinkTarget, linkname: GuestPath) -> io::Result<()> {
         fileops::ln_s(&target, &linkname, false)
     }
 
-    fn ln_sf(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
+    fn ln_sf(&self, _: &mut Call, target: LinkTarget, linkname: GuestPath) -> io::Result<()> {
         fileops::ln_s(&target, &linkname, true)
     }
 
