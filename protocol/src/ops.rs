@@ -703,16 +703,16 @@ define_operations! {
     Lvs lvs() -> Vec<Device>
         { group: lvm, access: Read, stream: None }
 
-    /// The physical volumes with UUID, size and free bytes, and their volume group.
-    PvsFull pvs_full() -> Vec<PhysicalVolume>
+    /// The physical volumes with every field of LVM's report guestfish gives (`lvm_pv`).
+    PvsFull pvs_full() -> Vec<LvmPv>
         { group: lvm, access: Read, stream: None }
 
-    /// The volume groups with UUID, size, free bytes, extent size and counts.
-    VgsFull vgs_full() -> Vec<VolumeGroup>
+    /// The volume groups with every field of LVM's report guestfish gives (`lvm_vg`).
+    VgsFull vgs_full() -> Vec<LvmVg>
         { group: lvm, access: Read, stream: None }
 
-    /// The logical volumes with UUID, size in bytes, volume group and whether active.
-    LvsFull lvs_full() -> Vec<LogicalVolume>
+    /// The logical volumes with every field of LVM's report guestfish gives (`lvm_lv`).
+    LvsFull lvs_full() -> Vec<LvmLv>
         { group: lvm, access: Read, stream: None }
 
     /// Make a disk or partition an LVM physical volume.

@@ -1019,16 +1019,16 @@ impl Daemon for Server {
             .collect())
     }
 
-    fn pvs_full(&self, _: &mut Call) -> io::Result<Vec<PhysicalVolume>> {
-        crate::block::lvm::pvs_full(&self.disks, &self.modules)
+    fn pvs_full(&self, _: &mut Call) -> io::Result<Vec<LvmPv>> {
+        crate::block::lvm::pvs_report(&self.disks, &self.modules)
     }
 
-    fn vgs_full(&self, _: &mut Call) -> io::Result<Vec<VolumeGroup>> {
-        crate::block::lvm::vgs_full(&self.disks, &self.modules)
+    fn vgs_full(&self, _: &mut Call) -> io::Result<Vec<LvmVg>> {
+        crate::block::lvm::vgs_report(&self.disks, &self.modules)
     }
 
-    fn lvs_full(&self, _: &mut Call) -> io::Result<Vec<LogicalVolume>> {
-        crate::block::lvm::lvs_full(&self.disks, &self.modules)
+    fn lvs_full(&self, _: &mut Call) -> io::Result<Vec<LvmLv>> {
+        crate::block::lvm::lvs_report(&self.disks, &self.modules)
     }
 
     fn pvcreate(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
