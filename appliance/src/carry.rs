@@ -85,6 +85,15 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("mkfs.xfs", &[], &[]),
     tool("xfs_repair", &[], &[]),
     tool("mkfs.btrfs", &[], &[]),
+    // guestfish's btrfs and xfs families (cmds-btrfs). xfs_info and xfs_admin are shell
+    // scripts and the appliance has no shell: the daemon runs what they run (xfs_db,
+    // xfs_spaceman, xfs_repair) itself.
+    tool("btrfs", &[], &[]),
+    tool("btrfstune", &[], &[]),
+    tool("btrfs-image", &[], &[]),
+    tool("xfs_db", &[], &[]),
+    tool("xfs_spaceman", &[], &[]),
+    tool("xfs_growfs", &[], &[]),
     tool("mkswap", &[], &[]),
     tool("cryptsetup", &[], &[]),
     // guestfish's grep family and `file`, which print what these tools print.
