@@ -181,6 +181,37 @@ pub fn run_status_in<S: AsRef<OsStr>>(
     reaper::wait(child)
 }
 
+/// Runs a carried tool with its stdout and stderr on one pipe, as libguestfs's daemon folds
+/// them for tools that report progress on one and errors on the other: the text is in the
+/// order the tool wrote it. Returns the exit status and that text.
+pub fn run_folded<S: AsRef<OsStr>>(
+    tool: &str,
+    args: &[S],
+) -> io::Result<(std::process::ExitStatus, Vec<u8>)> {
+    let path = find(tool)?;
+    let (mut reader, writer) = io::pipe()?;
+    let mut cmd = Command::new(&path);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer);
+    let shown = show(tool, args);
+    debug!("running {shown}");
+    let child = reaper::spawn(&mut cmd)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run {shown}: {e}")))?;
+    // The command holds the pipe's write ends: without dropping it, the read below would
+    // wait for ever.
+    drop(cmd);
+    let mut text = Vec::new();
+    let read = io::Read::read_to_end(&mut reader, &mut text);
+    let out = reaper::wait(child)?;
+    read?;
+    Ok((out.status, text))
+}
+
 /// Runs a carried tool and insists on exit status 0; otherwise the error holds the command
 /// and its stderr.
 pub fn run<S: AsRef<OsStr>>(tool: &str, args: &[S]) -> io::Result<Output> {

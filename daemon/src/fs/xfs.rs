@@ -279,10 +279,9 @@ pub fn admin(device: &ResolvedDevice, o: &Admin<'_>) -> io::Result<()> {
             format!("lazycount={}", u8::from(lazy)).into(),
             node,
         ];
-        let out = tools::run_status("xfs_repair", &argv, &[], None)?;
-        said.extend_from_slice(&out.stdout);
-        said.extend_from_slice(&out.stderr);
-        failed |= !out.status.success();
+        let (status, text) = tools::run_folded("xfs_repair", &argv)?;
+        said.extend_from_slice(&text);
+        failed |= !status.success();
     }
     if failed {
         let text = String::from_utf8_lossy(&said);
