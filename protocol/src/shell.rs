@@ -110,8 +110,51 @@ impl ShellArg for String {
 impl ShellArg for Vec<String> {
     const KIND: ArgKind = ArgKind::StringList;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
-        Ok(word.split_whitespace().map(str::to_string).collect())
+        string_list(word)
     }
+}
+
+/// Splits a list argument as guestfish does: words separated by spaces and tabs, where
+/// `'...'` quotes a part of a word (spaces included) and `\'` is a literal quote, inside
+/// quotes or out (`'foo bar' baz` is two words, `it\'s` one).
+pub fn string_list(word: &str) -> Result<Vec<String>, ArgError> {
+    let bytes = word.as_bytes();
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && blank(bytes[i]) {
+            i += 1;
+        }
+        let mut token: Option<Vec<u8>> = None;
+        let mut quoted = false;
+        while i < bytes.len() && (quoted || !blank(bytes[i])) {
+            if bytes[i] == b'\'' {
+                quoted = !quoted;
+                i += 1;
+            }
+            let start = i;
+            while i < bytes.len() && bytes[i] != b'\'' && (quoted || !blank(bytes[i])) {
+                i += 1;
+            }
+            let t = token.get_or_insert_with(Vec::new);
+            if i < bytes.len() && bytes[i] == b'\'' && i > start && bytes[i - 1] == b'\\' {
+                // `\'`: the quote is a character of the word, and quoting goes on as it was.
+                t.extend_from_slice(&bytes[start..i - 1]);
+                t.push(b'\'');
+                i += 1;
+            } else {
+                t.extend_from_slice(&bytes[start..i]);
+            }
+        }
+        if quoted {
+            return Err(ArgError(format!("Runaway quote in string \"{word}\"")));
+        }
+        if let Some(t) = token {
+            words.push(String::from_utf8_lossy(&t).into_owned());
+        }
+    }
+    Ok(words)
 }
 impl ShellArg for bool {
     const KIND: ArgKind = ArgKind::Bool;
@@ -665,7 +708,7 @@ impl ShellArg for Secret {
 impl ShellArg for Vec<Device> {
     const KIND: ArgKind = ArgKind::StringList;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
-        word.split_whitespace().map(Device::new).collect()
+        string_list(word)?.into_iter().map(Device::new).collect()
     }
 }
 brief_display!(PartTableType, PartKind);
@@ -746,6 +789,32 @@ struct_text! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_split_as_guestfish_splits_them() {
+        // libguestfs's fish/test-stringlist.sh: each word is one echo-daemon argument,
+        // whose words the daemon joins with a space.
+        for (word, joined) in [
+            ("' '", " "),
+            ("\\'", "'"),
+            ("'\\''", "'"),
+            ("'\\' '", "' "),
+            ("'\\'foo\\''", "'foo'"),
+            ("foo' 'bar", "foo bar"),
+            ("foo'  'bar", "foo  bar"),
+            ("'foo' 'bar'", "foo bar"),
+            ("'foo' ", "foo"),
+            (" 'foo'", "foo"),
+            ("a\tb  c", "a b c"),
+            ("''", ""),
+        ] {
+            assert_eq!(string_list(word).unwrap().join(" "), joined, "{word:?}");
+        }
+        assert_eq!(string_list("").unwrap(), Vec::<String>::new());
+        assert_eq!(string_list("  ").unwrap(), Vec::<String>::new());
+        assert_eq!(string_list("'a b' c").unwrap(), ["a b", "c"]);
+        assert!(string_list("'open").is_err());
+    }
 
     #[test]
     fn integers_read_as_guestfish_reads_them() {

@@ -26,6 +26,7 @@ mod json;
 pub(crate) mod man;
 mod output;
 mod parse;
+mod remote;
 mod script;
 mod settings;
 mod table;
@@ -134,6 +135,17 @@ pub struct ShellArgs {
     /// Give the appliance a network.
     #[arg(long)]
     network: bool,
+    /// Start in the background and take commands from `--remote` (guestfish's remote
+    /// control): prints `GUESTFISH_PID=PID; export GUESTFISH_PID` for `eval`.
+    #[arg(long, conflicts_with = "remote")]
+    listen: bool,
+    /// With --listen, print csh's `setenv GUESTFISH_PID PID` instead.
+    #[arg(long)]
+    csh: bool,
+    /// Send the commands to the shell started with --listen: that of $GUESTFISH_PID, or
+    /// of PID.
+    #[arg(long, value_name = "PID", num_args = 0..=1, require_equals = true)]
+    remote: Option<Option<u32>>,
     /// Commands to run, separated by ':' words (a command written with a leading '-' to
     /// ignore its error goes after a ':').
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
@@ -311,6 +323,15 @@ impl std::fmt::Debug for Shell {
 
 /// Runs `guestwright shell`.
 pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode {
+    if let Some(pid) = args.remote {
+        return remote::remote(args, pid);
+    }
+    if args.listen {
+        if let Some(code) = refuse_libvirt(args) {
+            return ExitCode::from(code);
+        }
+        return remote::listen(args, appliance, verbose);
+    }
     if args.file.is_some() && !args.commands.is_empty() {
         eprintln!(
             "guestwright: shell: give commands either with -f SCRIPT or after the options, \
@@ -713,6 +734,31 @@ impl Shell {
         // A command that failed because the appliance died: say so once, here.
         self.forget_dead_appliance();
         self.failed(code, ignore)
+    }
+
+    /// Runs one command sent by a `--remote` client: returns (whether it failed, whether
+    /// it was `quit`). Its error is reported here, on the server's standard error.
+    fn run_remote(&mut self, name: String, args: Vec<String>) -> (bool, bool) {
+        let line = Line::Command(parse::Command {
+            ignore_error: false,
+            name,
+            args,
+            pipe: None,
+            heredoc: None,
+        });
+        self.interrupt.take();
+        let result = self.execute(line, &mut script::NoLines);
+        match result {
+            Ok(Flow::Continue) => (false, false),
+            Ok(Flow::Quit) => (false, true),
+            Err(failure) => {
+                if let Failure::Error(e) = failure {
+                    self.report(&e);
+                }
+                self.forget_dead_appliance();
+                (true, false)
+            }
+        }
     }
 
     fn failed(&self, code: u8, ignore: bool) -> Result<(), Stop> {
