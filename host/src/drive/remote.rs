@@ -786,8 +786,10 @@ mod tests {
         ] {
             assert!(Remote::parse(bad).is_err(), "{bad} was accepted");
         }
-        // A comma, quote or json: where a URI allows it stays one JSON string.
-        let r = Remote::parse("nbd://h/json:{\"a\":1},file.driver=file").unwrap();
+        // A comma, quote or json: (percent-encoded where a URI wants it) stays one JSON
+        // string; written raw, quotes and braces are refused.
+        assert!(Remote::parse("nbd://h/json:{\"a\":1}").is_err());
+        let r = Remote::parse("nbd://h/json:%7B%22a%22:1%7D,file.driver=file").unwrap();
         let node = r.protocol_node(true);
         assert_eq!(node["export"], "json:{\"a\":1},file.driver=file");
         assert_eq!(node["server"]["host"], "h");
