@@ -105,9 +105,10 @@ fn read_only_drives_of_every_form_read_as_the_file() {
     assert_eq!(sha256(&img), sum, "a read-only run changed the source");
 }
 
-/// One booted launch (no saved appliance), read-write, drives added in the shell with
-/// libguestfs's optional arguments: NBD on TCP (`protocol:nbd server:tcp:...`) and a block
-/// device. The writes land: the files read back with debugfs and fsck is clean.
+/// One booted launch (no saved appliance), drives added in the shell with libguestfs's
+/// optional arguments: read-write NBD on TCP (`protocol:nbd server:tcp:...`) and a block
+/// device, read-only HTTP and iSCSI (tgtd on 127.0.0.1). The writes land: the files read
+/// back with debugfs and fsck is clean; the read-only sources keep their checksums.
 #[test]
 fn read_write_nbd_and_block_device_take_the_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -126,22 +127,38 @@ fn read_write_nbd_and_block_device_take_the_writes() {
     });
     let lo = Loop::attach(&dev_img, false);
     let http = Http::serve(http_img.clone());
+    let (iscsi_img, iscsi_sum) = disk(dir.path(), "iscsi.img");
+    let iscsi_port = free_port();
+    let iqn = "iqn.2026-12.org.guestwright:drives";
+    let tgt = tgtd(&iscsi_img, iqn, iscsi_port);
     let script = format!(
         "add \"\" protocol:nbd server:tcp:127.0.0.1:{port} format:raw\n\
          add {} format:raw\n\
          add /disk.img readonly:true protocol:http server:127.0.0.1:{}\n\
+         add {iqn}/1 readonly:true format:raw protocol:iscsi server:127.0.0.1:{iscsi_port}\n\
          run\n\
          mount /dev/sda2 /\nwrite /srv/written \"over nbd\\n\"\numount /\n\
          mount /dev/sdb2 /\nwrite /srv/written \"on a block device\\n\"\numount /\n\
-         mount-ro /dev/sdc2 /\ncat /srv/marker\numount /\n",
+         mount-ro /dev/sdc2 /\ncat /srv/marker\numount /\n\
+         checksum-device sha256 /dev/sdd\nmount-ro /dev/sdd2 /\ncat /srv/marker\numount /\n",
         lo.path(),
         http.port
     );
     let env = [("GUESTWRIGHT_SNAPSHOT".to_string(), "0".to_string())];
     let ran = shell_script(&[], &env, &script);
     assert!(ran.status.success(), "{ran}");
-    assert_eq!(ran.stdout, "drives test\n\n", "{ran}");
+    assert_eq!(
+        ran.stdout,
+        format!("drives test\n\n{iscsi_sum}\ndrives test\n\n"),
+        "{ran}"
+    );
     nbd.stop();
+    drop(tgt);
+    assert_eq!(
+        sha256(&iscsi_img),
+        iscsi_sum,
+        "a read-only iSCSI drive changed"
+    );
     drop(lo);
     let root = |img: &Path| extract(img, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
     for (img, want) in [(&nbd_img, "over nbd\n"), (&dev_img, "on a block device\n")] {

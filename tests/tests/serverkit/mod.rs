@@ -1,5 +1,5 @@
 //! Servers and devices for the drive tests and benchmark: loop devices detached when dropped,
-//! qemu-nbd, a range-capable HTTP server, sshd with an ssh-agent. Every server is stopped
+//! qemu-nbd, a range-capable HTTP server, sshd with an ssh-agent, tgtd. Every server is stopped
 //! when its value is dropped, so a failing test leaves none behind.
 
 #![allow(dead_code)]
@@ -289,4 +289,48 @@ pub fn sshd(dir: &Path) -> Ssh {
         _sshd: sshd,
         _agent: agent,
     }
+}
+
+/// tgtd (Debian's tgt) on 127.0.0.1:`port`, control index `port % 1000` so it meets no
+/// other tgtd, exporting `file` as LUN 1 of `iqn` to any initiator. Its process group is
+/// SIGKILLed when dropped (tgtd ignores SIGTERM while it has targets).
+pub fn tgtd(file: &Path, iqn: &str, port: u16) -> Server {
+    require("tgtd", "tgt");
+    let ctl = (port % 1000).to_string();
+    let server = Server::start(
+        Command::new("tgtd")
+            .args(["-f", "-C", &ctl, "--iscsi"])
+            .arg(format!("portal=127.0.0.1:{port}")),
+    );
+    wait_for("tgtd", || TcpStream::connect(("127.0.0.1", port)).is_ok());
+    wait_for("tgtd's control socket", || {
+        Command::new("tgtadm")
+            .args(["-C", &ctl, "--op", "show", "--mode", "sys"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    let adm = |args: &[&str]| {
+        run(Command::new("tgtadm")
+            .args(["-C", &ctl, "--lld", "iscsi"])
+            .args(args));
+    };
+    adm(&["--op", "new", "--mode", "target", "--tid", "1", "-T", iqn]);
+    adm(&[
+        "--op",
+        "new",
+        "--mode",
+        "logicalunit",
+        "--tid",
+        "1",
+        "--lun",
+        "1",
+        "-b",
+        file.to_str().unwrap(),
+    ]);
+    adm(&[
+        "--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL",
+    ]);
+    server
 }
