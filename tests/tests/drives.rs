@@ -43,15 +43,23 @@ fn shell_script(args: &[&str], env: &[(String, String)], script: &str) -> Ran {
 }
 
 /// One restored launch, read-only, four drive forms on `-a`: a block device, NBD on a unix
-/// socket with an export name, HTTP, SSH. Each whole disk read in the appliance has the
+/// socket with an export name (a qcow2, `--format=qcow2`), HTTP, SSH. Each whole disk read in the appliance has the
 /// file's checksum, a file inside reads as written, and no source changes.
 #[test]
 fn read_only_drives_of_every_form_read_as_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let (img, sum) = disk(dir.path(), "disk.img");
     let lo = Loop::attach(&img, true);
+    // NBD serves a qcow2 of the same disk, opened with --format=qcow2 (remote formats are
+    // never guessed): the appliance sees the raw disk's bytes.
+    let qcow2 = dir.path().join("disk.qcow2");
+    run(Command::new("qemu-img")
+        .args(["convert", "-q", "-f", "raw", "-O", "qcow2"])
+        .arg(&img)
+        .arg(&qcow2));
+    let qcow2_sum = sha256(&qcow2);
     let sock = dir.path().join("nbd,odd sock");
-    let nbd = qemu_nbd(&img, "the export", true, &["-k", sock.to_str().unwrap()]);
+    let nbd = qemu_nbd(&qcow2, "the export", true, &["-k", sock.to_str().unwrap()]);
     wait_for("qemu-nbd", || sock.exists());
     let http = Http::serve(img.clone());
     let ssh = sshd(dir.path());
@@ -74,8 +82,10 @@ fn read_only_drives_of_every_form_read_as_the_file() {
             "-v",
             "-a",
             lo.path(),
+            "--format=qcow2",
             "-a",
             &nbd_uri,
+            "--format",
             "-a",
             &http_uri,
             "-a",
@@ -103,6 +113,11 @@ fn read_only_drives_of_every_form_read_as_the_file() {
     nbd.stop();
     drop(lo);
     assert_eq!(sha256(&img), sum, "a read-only run changed the source");
+    assert_eq!(
+        sha256(&qcow2),
+        qcow2_sum,
+        "a read-only run changed the qcow2"
+    );
 }
 
 /// One booted launch (no saved appliance), drives added in the shell with libguestfs's
@@ -244,6 +259,34 @@ fn hostile_and_wrong_drive_names_are_refused_in_words() {
     assert!(!ran.status.success(), "{ran}");
     assert!(ran.stderr.contains("cannot open"), "{ran}");
     drivekit::assert_sane(&ran, "canary-bytes-7731");
+    // A remote qcow2 naming a backing file (here the canary, a host path) is refused before
+    // QEMU could open it; so is one that is not what --format says.
+    let backed = dir.path().join("backed.qcow2");
+    run(Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"])
+        .arg(&canary)
+        .arg(&backed)
+        .arg("1M"));
+    let sock = dir.path().join("nbd.sock");
+    let nbd = qemu_nbd(&backed, "", true, &["-k", sock.to_str().unwrap()]);
+    wait_for("qemu-nbd", || sock.exists());
+    let uri = format!("nbd+unix:///?socket={}", sock.display());
+    for (format, says) in [
+        ("qcow2", "it names the backing file"),
+        ("vdi", "its header is qcow2, not vdi"),
+    ] {
+        let ran = run_within(
+            guestwright().args(["cat", "--format", format, "-a", &uri, "/x"]),
+            LIMIT,
+        );
+        assert!(!ran.status.success(), "{ran}");
+        assert!(
+            ran.stderr.contains(says),
+            "{format}: wanted {says:?}:\n{ran}"
+        );
+        drivekit::assert_sane(&ran, "canary-bytes-7731");
+    }
+    nbd.stop();
     // http is read-only; a writer says how to open it.
     let ran = run_within(
         guestwright().args([
