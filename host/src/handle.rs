@@ -115,7 +115,36 @@ impl Handle {
         if path.as_ref() == Path::new("/dev/null") {
             return self.add_empty_drive(options);
         }
+        if let Some(uri) = path
+            .as_ref()
+            .to_str()
+            .filter(|s| crate::drive::remote::looks_like_uri(s))
+        {
+            let remote =
+                crate::drive::Remote::parse(uri).map_err(crate::drive::DriveError::from)?;
+            return self.add_remote(remote, options);
+        }
         let drive = Drive::open_allowing(path.as_ref(), &options, &self.config.allow_backing)?;
+        self.push_drive(drive);
+        Ok(())
+    }
+
+    /// Attaches a drive on the network (see [`crate::drive::remote`]); `add_drive` takes the
+    /// same drives written as URIs. Its format is `options.format`, or raw: never guessed.
+    pub fn add_remote(
+        &mut self,
+        remote: crate::drive::Remote,
+        options: DriveOptions,
+    ) -> Result<()> {
+        if self.running.is_some() {
+            return Err(Error::AlreadyLaunched);
+        }
+        let drive = Drive::open_remote(remote, &options)?;
+        self.push_drive(drive);
+        Ok(())
+    }
+
+    fn push_drive(&mut self, drive: Drive) {
         log::info!(
             "/dev/sd{}: {}{}",
             char::from(b'a' + (self.drives.len() % 26) as u8),
@@ -123,7 +152,6 @@ impl Handle {
             if drive.readonly { ", read-only" } else { "" }
         );
         self.drives.push(drive);
-        Ok(())
     }
 
     /// `/dev/null` as libguestfs adds it: a blank, writable raw drive of 4096 bytes in a
@@ -297,7 +325,12 @@ impl Handle {
             )),
         }
         // The appliance flushed to QEMU and QEMU flushed to the files; make it durable.
-        for d in self.drives.iter().filter(|d| !d.readonly) {
+        // (A network drive was flushed to its server by QEMU; there is no host file.)
+        for d in self
+            .drives
+            .iter()
+            .filter(|d| !d.readonly && d.remote().is_none())
+        {
             if let Err(e) = std::fs::File::open(d.path()).and_then(|f| f.sync_all()) {
                 problems.push(format!("cannot fsync {}", d.path().display()));
                 io_error.get_or_insert(e);

@@ -165,6 +165,8 @@ pub fn virtual_size(f: &mut File, format: Format) -> io::Result<u64> {
         }
     };
     match format {
+        // A block device's metadata says 0: its size is where its end is.
+        Format::Raw if len == 0 => f.seek(SeekFrom::End(0)),
         Format::Raw => Ok(len),
         Format::Qcow2 => {
             need(32)?;

@@ -19,8 +19,10 @@
 
 pub mod format;
 pub mod overlay;
+pub mod remote;
 
 pub use format::Format;
+pub use remote::Remote;
 
 use format::Detected;
 use serde_json::{json, Value};
@@ -195,6 +197,33 @@ pub enum DriveError {
         /// The image.
         path: PathBuf,
     },
+    /// A block device the user may not open.
+    #[error("permission denied opening the block device {}{}: run as root, or give your user access to it{} (log in again afterwards)", escape_path(path), group.as_ref().map(|g| format!(" (owned by group '{g}')")).unwrap_or_default(), group.as_ref().map(|g| format!(" with `sudo usermod -aG {g} $USER`")).unwrap_or_default())]
+    DeviceDenied {
+        /// The device.
+        path: PathBuf,
+        /// The group that owns it (`disk` on Debian).
+        group: Option<String>,
+    },
+    /// A drive URI that cannot be used.
+    #[error(transparent)]
+    Uri(#[from] remote::RemoteError),
+    /// A remote drive that cannot be reached or read.
+    #[error("cannot open the remote drive {uri}: {why}")]
+    Remote {
+        /// The drive.
+        uri: String,
+        /// What went wrong and what to do.
+        why: String,
+    },
+    /// A remote drive whose format refers to other images or files.
+    #[error("refusing the remote drive {uri}: {why}; a remote image must not make QEMU open other files (convert it to one self-contained image)")]
+    RemoteRefers {
+        /// The drive.
+        uri: String,
+        /// What it refers to.
+        why: String,
+    },
 }
 
 /// A raw backing file found outside the places where one is followed.
@@ -272,6 +301,8 @@ pub struct Drive {
     pub virtual_size: u64,
     /// Each file of `chain`, as it was opened to be checked.
     files: Vec<Arc<File>>,
+    /// A drive on the network: `chain` then holds one layer named by its URI and no file.
+    remote: Option<Remote>,
 }
 
 /// The path an open file was reached by, symlinks resolved, from the kernel: the name of
@@ -292,17 +323,49 @@ fn reopen(file: &File, path: &Path, writable: bool) -> Result<File, DriveError> 
         .read(true)
         .write(writable)
         .open(format!("/proc/self/fd/{}", file.as_raw_fd()))
-        .map_err(|source| DriveError::Open {
-            path: path.to_path_buf(),
-            source,
-        })
+        .map_err(|source| open_error(path, source))
+}
+
+/// An open that failed; for a block device the user may not open, the message names the
+/// device and the group that gives access.
+fn open_error(path: &Path, source: std::io::Error) -> DriveError {
+    use std::os::unix::fs::FileTypeExt;
+    if source.kind() == std::io::ErrorKind::PermissionDenied {
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.file_type().is_block_device() {
+                return DriveError::DeviceDenied {
+                    path: path.to_path_buf(),
+                    group: group_name(meta.gid()),
+                };
+            }
+        }
+    }
+    DriveError::Open {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The name of group `gid` from /etc/group.
+fn group_name(gid: u32) -> Option<String> {
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        f.next()?;
+        (f.next()?.parse::<u32>().ok()? == gid).then(|| name.to_string())
+    })
+}
+
+/// True for a block device (an LV, a loop device, a whole disk).
+fn is_block_device(file: &File) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    file.metadata()
+        .is_ok_and(|m| m.file_type().is_block_device())
 }
 
 fn open_image(path: &Path) -> Result<File, DriveError> {
-    let file = File::open(path).map_err(|source| DriveError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = File::open(path).map_err(|source| open_error(path, source))?;
     let meta = file.metadata().map_err(|source| DriveError::Open {
         path: path.to_path_buf(),
         source,
@@ -359,6 +422,15 @@ impl Drive {
         let mut file = open_image(&path)?;
         let format = match options.format {
             Some(f) => f,
+            // A block device's first bytes are whatever the guest wrote there (a guest
+            // may have written a qcow2 header into its own disk): never guessed.
+            None if is_block_device(&file) => {
+                log::info!(
+                    "{}: a block device without --format: opened as raw (never guessed)",
+                    escape_path(&path)
+                );
+                Format::Raw
+            }
             None => match format::detect(&mut file).map_err(|source| DriveError::Open {
                 path: path.clone(),
                 source,
@@ -530,7 +602,13 @@ impl Drive {
             readonly: options.readonly,
             virtual_size,
             files,
+            remote: None,
         })
+    }
+
+    /// The network drive, if this is one.
+    pub fn remote(&self) -> Option<&Remote> {
+        self.remote.as_ref()
     }
 
     /// The chain as `top.qcow2 (qcow2) -> base.raw (raw)`, names escaped.
@@ -555,7 +633,23 @@ impl Drive {
         passed: &mut Vec<(File, PathBuf)>,
     ) -> Result<Value, DriveError> {
         let mut below = Value::Null;
+        if let Some(remote) = &self.remote {
+            let format = self.chain[0].format;
+            let mut fmt = json!({
+                "driver": format.driver(),
+                "read-only": self.readonly,
+                "file": remote.protocol_node(self.readonly),
+            });
+            if format == Format::Qcow2 {
+                // Never a backing file named by the remote header.
+                fmt["backing"] = Value::Null;
+            }
+            below = fmt;
+        }
         for (depth, layer) in self.chain.iter().enumerate().rev() {
+            if self.remote.is_some() {
+                break;
+            }
             let readonly = self.readonly || depth > 0;
             let name = crate::qemu::fdset_name(passed.len());
             let fd = reopen(&self.files[depth], &layer.path, !readonly)?;
@@ -563,7 +657,7 @@ impl Drive {
             // Locking on, not QEMU's "auto": a second writer of the image (or of a backing
             // file this chain reads) must be refused, never silently let in.
             let mut file = json!({
-                "driver": "file",
+                "driver": if is_block_device(&self.files[depth]) { "host_device" } else { "file" },
                 "filename": name,
                 "aio": "threads",
                 "locking": "on",
@@ -604,6 +698,194 @@ impl Drive {
             }
         })
     }
+}
+
+impl Drive {
+    /// Checks a drive on the network: its size, and for a format with a header, that the
+    /// header is of that format and refers to nothing outside itself (no backing file, no
+    /// external data file, no VMDK extents). The format is `--format`'s, or raw: a remote
+    /// image's format is never guessed. `qemu-img` reads the size and the header through
+    /// the same typed `-blockdev` QEMU gets.
+    pub fn open_remote(remote: Remote, options: &DriveOptions) -> Result<Drive, DriveError> {
+        let uri = remote.describe();
+        remote::check_ssh_host_key_env()?;
+        if !options.readonly && !remote.writable() {
+            return Err(DriveError::Remote {
+                uri,
+                why: "http and https drives are read-only: open them with --ro (add-ro in the \
+                      shell)"
+                    .into(),
+            });
+        }
+        let format = match options.format {
+            Some(Format::Vmdk) => {
+                return Err(DriveError::RemoteRefers {
+                    uri,
+                    why: "a VMDK may name other files as extents".into(),
+                })
+            }
+            Some(f) => f,
+            None => {
+                log::info!("{uri}: a remote drive without --format: opened as raw (never guessed)");
+                Format::Raw
+            }
+        };
+        let raw = json!({ "driver": "raw", "read-only": true, "file": remote.protocol_node(true) });
+        let virtual_size = if format == Format::Raw {
+            let out = qemu_img(&uri, &remote, &["info", "--output=json"], &raw, &[])?;
+            let info: Value = serde_json::from_slice(&out).map_err(|e| DriveError::Remote {
+                uri: uri.clone(),
+                why: format!("qemu-img info printed something unexpected: {e}"),
+            })?;
+            info["virtual-size"]
+                .as_u64()
+                .ok_or_else(|| DriveError::Remote {
+                    uri: uri.clone(),
+                    why: "qemu-img info gave no size".into(),
+                })?
+        } else {
+            let dir = tempfile::tempdir().map_err(|source| DriveError::Open {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+            let header = dir.path().join("header");
+            let of = format!("of={}", header.display());
+            qemu_img(
+                &uri,
+                &remote,
+                &["dd", "-O", "raw", "bs=65536", "count=1", &of],
+                &raw,
+                &[],
+            )?;
+            let mut file = File::open(&header).map_err(|source| DriveError::Open {
+                path: header.clone(),
+                source,
+            })?;
+            let refused = |why: String| DriveError::RemoteRefers {
+                uri: uri.clone(),
+                why,
+            };
+            let io =
+                |e: std::io::Error| refused(format!("its {format} header cannot be read ({e})"));
+            match format::detect(&mut file).map_err(io)? {
+                Detected::Format(f) if f == format => {}
+                Detected::Format(Format::Raw) => {
+                    return Err(refused(format!("it has no {format} header")))
+                }
+                Detected::Format(f) => {
+                    return Err(refused(format!("its header is {f}, not {format}")))
+                }
+                Detected::VmdkDescriptor => {
+                    return Err(refused(
+                        "it is a VMDK descriptor that names other files".into(),
+                    ))
+                }
+                Detected::Ambiguous(f) => {
+                    return Err(refused(format!(
+                        "it looks like several formats ({})",
+                        f.join(", ")
+                    )))
+                }
+            }
+            if format == Format::Qcow2 {
+                let refs = format::qcow2_refs(&mut file).map_err(io)?;
+                if let Some(b) = refs.backing_file {
+                    return Err(refused(format!(
+                        "it names the backing file '{}'",
+                        guestwright_protocol::escape_bytes(&b)
+                    )));
+                }
+                if refs.data_file {
+                    return Err(refused("it stores its data in an external file".into()));
+                }
+                if refs.encrypted {
+                    return Err(refused("it is encrypted".into()));
+                }
+            }
+            let size = format::virtual_size(&mut file, format).map_err(io)?;
+            if size > MAX_VIRTUAL_SIZE {
+                return Err(refused(format!(
+                    "it claims a virtual size of {}",
+                    human(size)
+                )));
+            }
+            size
+        };
+        Ok(Drive {
+            chain: vec![Layer {
+                path: PathBuf::from(&uri),
+                format,
+            }],
+            readonly: options.readonly,
+            virtual_size,
+            files: Vec::new(),
+            remote: Some(remote),
+        })
+    }
+}
+
+/// Runs `qemu-img SUBCOMMAND ... json:NODE`: the node is our own serialization of typed
+/// fields, so nothing of the user's text is parsed as options. Its stdout, or a message
+/// saying what to do.
+fn qemu_img(
+    uri: &str,
+    remote: &Remote,
+    args: &[&str],
+    node: &Value,
+    after: &[&str],
+) -> Result<Vec<u8>, DriveError> {
+    let image = format!("json:{node}");
+    let mut cmd = std::process::Command::new("qemu-img");
+    cmd.args(&args[..1]);
+    if args[0] == "dd" {
+        cmd.arg(format!("if={image}")).args(&args[1..]);
+    } else {
+        cmd.args(&args[1..]).arg(&image);
+    }
+    cmd.args(after).stdin(std::process::Stdio::null());
+    let out = cmd.output().map_err(|e| DriveError::Remote {
+        uri: uri.to_string(),
+        why: format!("cannot run qemu-img ({e}): install qemu-utils"),
+    })?;
+    if out.status.success() {
+        return Ok(out.stdout);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let stderr = stderr.strip_prefix("qemu-img: ").unwrap_or(&stderr);
+    let hint = if stderr.contains("Unknown driver") || stderr.contains("Unknown protocol") {
+        "; QEMU's network drivers are in the qemu-block-extra package: apt-get install qemu-block-extra".to_string()
+    } else if let Remote::Ssh {
+        host, port, user, ..
+    } = remote
+    {
+        if stderr.contains("host key")
+            || stderr.contains("known_hosts")
+            || stderr.contains("no host key")
+        {
+            format!(
+                "; the server's host key must be known: connect once with `ssh{} {}{host}` \
+                 to check and record it in ~/.ssh/known_hosts, or pin it with {}=SHA256:... \
+                 (as `ssh-keygen -l` prints it)",
+                port.map(|p| format!(" -p {p}")).unwrap_or_default(),
+                user.as_ref().map(|u| format!("{u}@")).unwrap_or_default(),
+                remote::SSH_HOST_KEY_ENV
+            )
+        } else if stderr.contains("authenticat") {
+            "; guestwright logs in with the ssh-agent's keys (SSH_AUTH_SOCK) or ~/.ssh/id_*"
+                .to_string()
+        } else {
+            String::new()
+        }
+    } else {
+        String::new()
+    };
+    Err(DriveError::Remote {
+        uri: uri.to_string(),
+        why: format!(
+            "{}{hint}",
+            guestwright_protocol::escape_bytes(stderr.as_bytes())
+        ),
+    })
 }
 
 /// The formats a qcow2 image may record for its backing file, by QEMU's driver name.

@@ -78,15 +78,21 @@ enum Kind {
 pub static COMMANDS: &[HostCommand] = &[
     HostCommand {
         names: &["add", "add-drive", "add-drive-opts"],
-        usage: "add IMAGE [readonly:true|false] [format:FORMAT] [iface:..] [name:..] \
-                [cachemode:..] [discard:..] [copyonread:true|false]",
+        usage: "add IMAGE [readonly:true|false] [format:FORMAT] [protocol:P] [server:S] \
+                [username:U] [iface:..] [name:..] [cachemode:..] [discard:..] \
+                [copyonread:true|false]",
         summary: "add a disk image, read-write unless readonly:true",
         help: "Adds a disk image before the appliance starts: the first is /dev/sda, the next\n\
                /dev/sdb, ... FORMAT is raw, qcow2, vmdk, vdi, vhdx or vpc, detected from the\n\
-               image's header when not given. /dev/null adds an empty drive. iface, name,\n\
+               image's header when not given. /dev/null adds an empty drive. A block device\n\
+               without format: is raw. protocol:nbd|http|https|ssh|iscsi with server:HOST[:PORT]\n\
+               (nbd: server:tcp:HOST:PORT or server:unix:PATH) adds a remote drive named by\n\
+               IMAGE: the export (nbd), the path (http, https, ssh) or TARGET/LUN (iscsi);\n\
+               username: is the ssh user. A remote drive without format: is raw. -a also takes\n\
+               these as URIs (nbd://, nbd+unix://, http(s)://, ssh://, iscsi://). iface, name,\n\
                cachemode, discard and copyonread are accepted for guestfish's scripts and\n\
-               change nothing: the disks are always /dev/sdX, written safely. label,\n\
-               protocol, server, username, secret and blocksize are not supported.",
+               change nothing: the disks are always /dev/sdX, written safely. label, secret\n\
+               and blocksize are not supported.",
         slots: &[Slot::HostFile],
         options: &[
             "readonly",
@@ -417,7 +423,12 @@ pub fn run(
             let [image] = plain[..] else {
                 return Err(usage_error(c));
             };
-            if let Err(e) = std::fs::metadata(image) {
+            let protocol = opts
+                .iter()
+                .find(|(k, _)| *k == "protocol")
+                .map(|(_, v)| *v)
+                .filter(|p| *p != "file");
+            if let (None, Err(e)) = (protocol, std::fs::metadata(image)) {
                 return Err(ShellError::Libguestfs(format!(
                     "{image}: {}",
                     super::fisherr::strerror(Errno::from_raw(
@@ -429,24 +440,55 @@ pub fn run(
                 format: None,
                 readonly: c.kind == Kind::AddRo,
             };
-            for (k, v) in opts {
+            for &(k, v) in &opts {
                 match k {
                     "format" => drive.format = Some(v.parse().map_err(ShellError::Usage)?),
                     "readonly" => {
                         drive.readonly = bool::parse_word(v)
                             .map_err(|e| ShellError::Usage(format!("{}: {e}", c.names[0])))?
                     }
-                    "iface" | "name" | "cachemode" | "discard" | "copyonread" => {}
+                    "iface" | "name" | "cachemode" | "discard" | "copyonread" | "protocol"
+                    | "server" | "username" => {}
                     other => {
                         return Err(ShellError::Usage(format!(
                             "{name}: the optional argument {other}: is not supported by \
-                             guestwright (local image files only, named /dev/sdX)"
+                             guestwright (drives are named /dev/sdX)"
                         )))
                     }
                 }
             }
+            let opt = |k: &str| opts.iter().find(|(o, _)| *o == k).map(|(_, v)| *v);
             shell.refuse_if_launched(c.names[0])?;
-            shell.h.add_drive(image, drive)?;
+            match protocol {
+                Some(p) => {
+                    // guestfish's server: is a list; a remote drive has one server.
+                    let servers: Vec<&str> = opt("server")
+                        .map(|s| s.split_whitespace().collect())
+                        .unwrap_or_default();
+                    if servers.len() > 1 {
+                        return Err(ShellError::Usage(format!(
+                            "{name}: protocol:{p} takes one server, not {}",
+                            servers.len()
+                        )));
+                    }
+                    let remote = guestwright::drive::Remote::from_parts(
+                        p,
+                        image,
+                        servers.first().copied(),
+                        opt("username"),
+                    )
+                    .map_err(|e| ShellError::Usage(format!("{name}: {e}")))?;
+                    shell.h.add_remote(remote, drive)?;
+                }
+                None => {
+                    if opt("server").is_some() || opt("username").is_some() {
+                        return Err(ShellError::Usage(format!(
+                            "{name}: server: and username: need protocol:"
+                        )));
+                    }
+                    shell.h.add_drive(image, drive)?;
+                }
+            }
         }
         Kind::Run => {
             no_args(c, args)?;

@@ -467,8 +467,11 @@ impl Shell {
             .unwrap_or_else(|| vec![args.format.last().copied(); args.images.len()]);
         for (image, format) in args.images.iter().zip(formats) {
             let options = DriveOptions { format, readonly };
-            if let Err(e) = std::fs::metadata(image) {
-                // guestfish checks the file first, in these words.
+            let uri = image
+                .to_str()
+                .is_some_and(guestwright::drive::remote::looks_like_uri);
+            if let (false, Err(e)) = (uri, std::fs::metadata(image)) {
+                // guestfish checks the file first, in these words (not a URI's).
                 return Err(ShellError::Fish(format!(
                     "guestfish: access: {}: {}",
                     image.display(),
