@@ -31,6 +31,8 @@ pub use errno::{Errno, RemoteError};
 pub use fish::{KeyValue, StatNs};
 // cmds-files
 pub use fish::{FishStat, FishXAttr, InotifyEvent, Utsname};
+// cmds-libs
+pub use fish::{HivexNode, HivexValue, IntBool, OptString};
 pub use frame::{
     read_frame, write_frame, Frame, FrameError, FrameKind, Region, CHUNK_SIZE, MAX_PAYLOAD,
     PROTOCOL_VERSION, XFER_SERIAL,

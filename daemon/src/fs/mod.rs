@@ -23,3 +23,8 @@ pub mod walk;
 pub mod acl;
 pub mod extra;
 pub mod notify;
+// cmds-libs
+pub mod augeas;
+pub mod clib;
+pub mod hivex;
+pub mod journal;
