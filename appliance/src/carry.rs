@@ -194,7 +194,7 @@ pub(crate) fn plan(
 pub(crate) struct LibSpec {
     /// The name the daemon asks for (`libaugeas.so.0`), also its name in the carried list.
     pub(crate) soname: &'static str,
-    /// Directories whose files it reads, carried whole when present.
+    /// Files it reads, and directories whose files it reads, carried when present.
     pub(crate) data_dirs: &'static [&'static str],
 }
 
@@ -205,9 +205,16 @@ pub(crate) const LIBRARIES: &[LibSpec] = &[
         soname: "libaugeas.so.0",
         data_dirs: &["/usr/share/augeas/lenses/dist"],
     },
+    // hivex converts names and strings with iconv from Latin-1 and UTF-16LE, which the C
+    // library loads as modules.
     LibSpec {
         soname: "libhivex.so.0",
-        data_dirs: &[],
+        data_dirs: &[
+            "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules",
+            "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache",
+            "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so",
+            "/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so",
+        ],
     },
     LibSpec {
         soname: "libsystemd.so.0",
@@ -247,6 +254,14 @@ pub(crate) fn plan_libraries(resolver: &mut LibResolver, plan: &mut CarryPlan, l
         let mut needs = vec![lib.dest.clone()];
         needs.extend(deps.iter().map(|l| l.dest.clone()));
         for dir in spec.data_dirs {
+            if Path::new(dir).is_file() {
+                needs.push(dir.into());
+                plan.files.push(LibFile {
+                    source: dir.into(),
+                    dest: dir.into(),
+                });
+                continue;
+            }
             let Ok(entries) = std::fs::read_dir(dir) else {
                 log::debug!("{}: no {dir} to carry", spec.soname);
                 continue;

@@ -103,9 +103,12 @@ fn load() -> Result<Api, clib::LoadError> {
 
 fn api(call: &str) -> io::Result<&'static Api> {
     static API: OnceLock<Result<Api, clib::LoadError>> = OnceLock::new();
-    API.get_or_init(load)
+    let api = API
+        .get_or_init(load)
         .as_ref()
-        .map_err(|e| error(call, Errno::EOPNOTSUPP, e))
+        .map_err(|e| error(call, Errno::EOPNOTSUPP, e))?;
+    api.lib.enter_thread();
+    Ok(api)
 }
 
 /// Whether the appliance can run the Augeas commands (the `augeas` group).

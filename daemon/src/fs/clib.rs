@@ -9,7 +9,10 @@
 //! appliance builder like a tool, `appliance/src/carry.rs`) and live in their own namespace,
 //! with their own `malloc` and `errno`. So memory a library returns is freed with that
 //! namespace's `free`, and its `errno` is read through its own `__errno_location`, never
-//! ours. A library is loaded once and never unloaded.
+//! ours; each calling thread first sets up that namespace's character tables
+//! ([`Library::enter_thread`]). A library is loaded once and never unloaded. Static `dlopen`
+//! cannot serve a library that uses dynamic TLS (`__tls_get_addr`): libsystemd does, so the
+//! journal commands are not offered (`fs/journal.rs`).
 //!
 //! This module must never be used for anything but these libraries' documented C APIs.
 
@@ -23,6 +26,7 @@ pub struct Library {
     handle: *mut c_void,
     free: unsafe extern "C" fn(*mut c_void),
     errno_location: unsafe extern "C" fn() -> *mut c_int,
+    ctype_init: Option<unsafe extern "C" fn()>,
 }
 
 // SAFETY: the handle is only a token for dlsym, which is thread-safe; the library's own
@@ -55,11 +59,24 @@ impl Library {
         unsafe {
             let free = sym_in(handle, c"free")?;
             let errno_location = sym_in(handle, c"__errno_location")?;
+            let ctype_init = sym_in(handle, c"__ctype_init").ok();
             Ok(Library {
                 handle,
                 free,
                 errno_location,
+                ctype_init,
             })
+        }
+    }
+
+    /// Prepares the calling thread for the library: the library's C library sets up its
+    /// character-class tables per thread only for the thread that loaded it, and the
+    /// daemon's other threads would find them null (isspace and friends then crash).
+    pub fn enter_thread(&self) {
+        if let Some(init) = self.ctype_init {
+            // SAFETY: __ctype_init only sets this thread's table pointers in the library's
+            // C library; calling it again is harmless.
+            unsafe { init() }
         }
     }
 

@@ -104,9 +104,12 @@ fn load() -> Result<Api, clib::LoadError> {
 
 fn api(call: &str) -> io::Result<&'static Api> {
     static API: OnceLock<Result<Api, clib::LoadError>> = OnceLock::new();
-    API.get_or_init(load)
+    let api = API
+        .get_or_init(load)
         .as_ref()
-        .map_err(|e| error(call, Errno::EOPNOTSUPP, e))
+        .map_err(|e| error(call, Errno::EOPNOTSUPP, e))?;
+    api.lib.enter_thread();
+    Ok(api)
 }
 
 /// Whether the appliance can run the hivex commands (the `hivex` group).
@@ -206,6 +209,18 @@ pub fn close() -> io::Result<()> {
     // SAFETY: the hive is live and no longer reachable from the state.
     unsafe { (api.close)(old.0) };
     Ok(())
+}
+
+/// Closes the hive if one is open (uncommitted changes are lost), before the appliance
+/// unmounts the guest at power-off.
+pub fn release() {
+    let Some(old) = HIVE.lock().take() else {
+        return;
+    };
+    if let Ok(api) = api("hivex_close") {
+        // SAFETY: the hive is live and no longer reachable from the state.
+        unsafe { (api.close)(old.0) };
+    }
 }
 
 /// `hivex_root`.

@@ -44,10 +44,25 @@ struct Api {
     get_data_threshold: GetThresholdFn,
     set_data_threshold: SetThresholdFn,
     get_realtime_usec: RealtimeFn,
-    _lib: Library,
+    lib: Library,
 }
 
+/// Whether the daemon can use libsystemd. It cannot yet: libsystemd keeps its state in
+/// dynamic TLS, which glibc's static `dlopen` does not set up (`__tls_get_addr` faults in
+/// `sd_journal_open_directory`, which would kill the appliance). The commands fail with a
+/// message instead, and `available` says the `journal` group is missing.
+const SUPPORTED: bool = false;
+
 fn load() -> Result<Api, clib::LoadError> {
+    if !SUPPORTED {
+        return Err(
+            "the journal commands are not supported by guestwright's appliance yet: \
+                    libsystemd cannot be loaded into its static daemon (it needs dynamic TLS); \
+                    read the journal with `guestwright shell` `download` and `journalctl --file` \
+                    on the host"
+                .to_string(),
+        );
+    }
     let lib = Library::load("libsystemd.so.0")?;
     // SAFETY: each type is the prototype in systemd/sd-journal.h.
     unsafe {
@@ -62,16 +77,19 @@ fn load() -> Result<Api, clib::LoadError> {
             get_data_threshold: lib.sym(c"sd_journal_get_data_threshold")?,
             set_data_threshold: lib.sym(c"sd_journal_set_data_threshold")?,
             get_realtime_usec: lib.sym(c"sd_journal_get_realtime_usec")?,
-            _lib: lib,
+            lib,
         })
     }
 }
 
 fn api(call: &str) -> io::Result<&'static Api> {
     static API: OnceLock<Result<Api, clib::LoadError>> = OnceLock::new();
-    API.get_or_init(load)
+    let api = API
+        .get_or_init(load)
         .as_ref()
-        .map_err(|e| error(call, Errno::EOPNOTSUPP, e))
+        .map_err(|e| error(call, Errno::EOPNOTSUPP, e))?;
+    api.lib.enter_thread();
+    Ok(api)
 }
 
 /// Whether the appliance can run the journal commands (the `journal` group).

@@ -147,6 +147,8 @@ impl Daemon for Server {
         // Unmount what can be unmounted; whatever happens, flush the disks. A failure to
         // flush is reported: the host must not claim success then.
         handles::close_all();
+        // An open hive keeps its file open, which would keep the filesystem busy.
+        hivex::release();
         let umounted = self.mounts.umount_all();
         self.sync_all()?;
         umounted
