@@ -183,6 +183,7 @@ unchecked_args!(
     u64,
     String,
     GuestPath,
+    LinkTarget,
     VolumeName,
     Data,
     Mode,

@@ -28,3 +28,6 @@ pub mod augeas;
 pub mod clib;
 pub mod hivex;
 pub mod journal;
+// cmds-btrfs
+pub mod btrfs;
+pub mod xfs;
