@@ -21,6 +21,7 @@ use crate::{
 pub(crate) struct Host {
     pub(crate) layout: HostLayout,
     pub(crate) tools: Vec<ToolSpec>,
+    pub(crate) libraries: Vec<carry::LibSpec>,
     pub(crate) wanted: Vec<&'static str>,
 }
 
@@ -29,6 +30,7 @@ impl Default for Host {
         Host {
             layout: HostLayout::default(),
             tools: carry::TOOLS.to_vec(),
+            libraries: carry::LIBRARIES.to_vec(),
             wanted: modules::WANTED.to_vec(),
         }
     }
@@ -132,11 +134,9 @@ fn gather(config: &Config, host: &Host) -> Result<Inputs, ApplianceError> {
             resolution.absent.join(" ")
         );
     }
-    let carry = carry::plan(
-        &mut LibResolver::from_host(),
-        &host.tools,
-        carry::SEARCH_DIRS,
-    );
+    let mut resolver = LibResolver::from_host();
+    let mut carry = carry::plan(&mut resolver, &host.tools, carry::SEARCH_DIRS);
+    carry::plan_libraries(&mut resolver, &mut carry, &host.libraries);
 
     let mut key = KeyBuilder::new();
     key.text("daemon", DAEMON_SHA256.trim());

@@ -212,6 +212,112 @@ pub(crate) fn plan(
     plan
 }
 
+/// A C library the daemon loads at run time (with dlopen) for a family of guestfish
+/// commands, and the data it reads. Like a tool, it is carried when the host has it, and the
+/// daemon copies it (with its libraries and data) out of the extras disk when first needed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LibSpec {
+    /// The name the daemon asks for (`libaugeas.so.0`), also its name in the carried list.
+    pub(crate) soname: &'static str,
+    /// Files it reads, and directories whose files it reads, carried when present.
+    pub(crate) data_dirs: &'static [&'static str],
+}
+
+/// guestfish's Augeas, hivex and journal commands (cmds-libs): the daemon implements them on
+/// the same C libraries as libguestfs's daemon.
+pub(crate) const LIBRARIES: &[LibSpec] = &[
+    LibSpec {
+        soname: "libaugeas.so.0",
+        data_dirs: &["/usr/share/augeas/lenses/dist"],
+    },
+    // hivex converts names and strings with iconv from Latin-1 and UTF-16LE, which the C
+    // library loads as modules.
+    LibSpec {
+        soname: "libhivex.so.0",
+        data_dirs: &[
+            "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules",
+            "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache",
+            "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so",
+            "/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so",
+        ],
+    },
+    LibSpec {
+        soname: "libsystemd.so.0",
+        data_dirs: &[],
+    },
+];
+
+/// Adds the libraries of `libs` the host has to `plan`: each with the libraries it needs and
+/// its data files, listed as a carried "tool" named by its soname so the daemon finds it
+/// (and what it needs) the same way.
+pub(crate) fn plan_libraries(resolver: &mut LibResolver, plan: &mut CarryPlan, libs: &[LibSpec]) {
+    let Some(like) = plan
+        .files
+        .iter()
+        .find(|f| {
+            f.dest
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("libc.so"))
+        })
+        .map(|f| f.source.clone())
+    else {
+        log::debug!("not carrying the run-time libraries: no tool brought the C library");
+        return;
+    };
+    for spec in libs {
+        let Some(lib) = resolver.closure_of_soname(spec.soname, &like) else {
+            log::debug!("not carrying {}: not installed", spec.soname);
+            continue;
+        };
+        let deps = match resolver.closure(&lib.source) {
+            Ok(deps) => deps,
+            Err(e) => {
+                log::warn!("not carrying {}: {e}", spec.soname);
+                continue;
+            }
+        };
+        let mut needs = vec![lib.dest.clone()];
+        needs.extend(deps.iter().map(|l| l.dest.clone()));
+        for dir in spec.data_dirs {
+            if Path::new(dir).is_file() {
+                needs.push(dir.into());
+                plan.files.push(LibFile {
+                    source: dir.into(),
+                    dest: dir.into(),
+                });
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                log::debug!("{}: no {dir} to carry", spec.soname);
+                continue;
+            };
+            let mut files: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            for file in files {
+                needs.push(file.clone());
+                plan.files.push(LibFile {
+                    source: file.clone(),
+                    dest: file,
+                });
+            }
+        }
+        plan.tools.push(CarriedTool {
+            name: spec.soname.to_string(),
+            path: lib.dest.clone(),
+        });
+        log::debug!("carrying {} ({} files)", spec.soname, needs.len());
+        plan.needs.push((lib.dest.clone(), needs));
+        plan.files.push(lib);
+        plan.files.extend(deps);
+    }
+    plan.files.sort();
+    plan.files.dedup_by(|a, b| a.dest == b.dest);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +368,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn run_time_libraries_come_with_their_libraries_and_data() {
+        let mut resolver = LibResolver::from_host();
+        let mut plan = plan(&mut resolver, &[tool("mke2fs", &[], &[])], SEARCH_DIRS);
+        let data = tempfile::tempdir().unwrap();
+        std::fs::write(data.path().join("hosts.aug"), "module Hosts =\n").unwrap();
+        let dir: &'static str = Box::leak(data.path().to_string_lossy().into_owned().into());
+        let dirs: &'static [&'static str] = Box::leak(vec![dir].into_boxed_slice());
+        let libs = [
+            LibSpec {
+                soname: "libhivex.so.0",
+                data_dirs: dirs,
+            },
+            LibSpec {
+                soname: "libno-such-library-guestwright.so.9",
+                data_dirs: &[],
+            },
+        ];
+        plan_libraries(&mut resolver, &mut plan, &libs);
+        let lib = plan
+            .tools
+            .iter()
+            .find(|t| t.name == "libhivex.so.0")
+            .expect("libhivex0 is installed (scripts/apt-packages.txt)");
+        assert!(!plan.tools.iter().any(|t| t.name.starts_with("libno-such")));
+        let (_, needs) = plan.needs.iter().find(|(p, _)| *p == lib.path).unwrap();
+        assert_eq!(needs[0], lib.path);
+        assert!(needs.iter().any(|n| n.ends_with("libc.so.6")), "{needs:?}");
+        assert!(needs.iter().any(|n| n.ends_with("hosts.aug")), "{needs:?}");
+        let dests: Vec<&Path> = plan.files.iter().map(|f| f.dest.as_path()).collect();
+        for n in needs {
+            assert!(
+                dests.contains(&n.as_path()),
+                "{} is not carried",
+                n.display()
+            );
+        }
+        let mut sorted = dests.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), dests.len(), "a destination twice");
     }
 }

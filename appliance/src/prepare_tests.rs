@@ -25,6 +25,7 @@ fn fake_host(dir: &Path) -> Host {
     Host {
         layout,
         tools: Vec::new(),
+        libraries: Vec::new(),
         wanted: vec!["b_x", "ext4", "missing"],
     }
 }

@@ -444,3 +444,71 @@ mod tests {
         assert_eq!(out, b"/dev/sda1: /\nk: \n");
     }
 }
+
+// ==== Augeas, hivex and journal commands (cmds-libs) ====
+
+/// A string argument that may be absent (guestfish's `OptString`): an empty word is none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptString(pub Option<String>);
+
+impl crate::shell::ShellArg for OptString {
+    const KIND: crate::shell::ArgKind = crate::shell::ArgKind::String;
+    fn parse_word(word: &str) -> Result<Self, crate::types::ArgError> {
+        Ok(OptString((!word.is_empty()).then(|| word.to_string())))
+    }
+}
+
+impl crate::shell::Brief for OptString {
+    fn brief(&self) -> String {
+        match &self.0 {
+            Some(s) => crate::types::escape_bytes(s.as_bytes()),
+            None => "NULL".to_string(),
+        }
+    }
+}
+
+/// guestfish's `int_bool` struct (`aug-defnode`): a count and a flag, both printed as
+/// numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntBool {
+    /// The number.
+    pub i: i32,
+    /// The flag, 0 or 1.
+    pub b: i32,
+}
+
+impl ShellText for IntBool {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        out.extend_from_slice(format!("i: {}\nb: {}\n", self.i, self.b).as_bytes());
+    }
+}
+
+/// A hive node handle (guestfish's `hivex_node` struct).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HivexNode {
+    /// The node's handle.
+    pub hivex_node_h: i64,
+}
+
+impl ShellText for HivexNode {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        out.extend_from_slice(format!("hivex_node_h: {}\n", self.hivex_node_h).as_bytes());
+    }
+}
+
+/// A hive value handle (guestfish's `hivex_value` struct).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HivexValue {
+    /// The value's handle.
+    pub hivex_value_h: i64,
+}
+
+impl ShellText for HivexValue {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        out.extend_from_slice(format!("hivex_value_h: {}\n", self.hivex_value_h).as_bytes());
+    }
+}
+// ==== end of Augeas, hivex and journal commands (cmds-libs) ====

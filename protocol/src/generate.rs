@@ -82,6 +82,19 @@ impl OpInfo {
     }
 }
 
+/// An argument's name as the shell spells it: a Rust keyword used as a name (guestfish's
+/// `hivex-open unsafe:true`) is written `r#unsafe` in the table.
+pub const fn arg_name(name: &'static str) -> &'static str {
+    let bytes = name.as_bytes();
+    if bytes.len() > 2 && bytes[0] == b'r' && bytes[1] == b'#' {
+        let (_, rest) = bytes.split_at(2);
+        if let Ok(rest) = core::str::from_utf8(rest) {
+            return rest;
+        }
+    }
+    name
+}
+
 /// How a client passes the stream of a streaming operation.
 pub enum CallStream<'a> {
     /// No stream.
@@ -162,6 +175,7 @@ macro_rules! unchecked_args {
     )*};
 }
 unchecked_args!(
+    crate::fish::OptString,
     bool,
     i32,
     i64,
@@ -311,8 +325,8 @@ macro_rules! define_operations {
                     access: access!($access),
                     stream: stream_kind!($stream),
                     args: &[
-                        $(ArgInfo { name: stringify!($arg), kind: <$aty as $crate::shell::ShellArg>::KIND, optional: false },)*
-                        $($(ArgInfo { name: stringify!($opt), kind: <$oty as $crate::shell::ShellArg>::KIND, optional: true },)*)?
+                        $(ArgInfo { name: $crate::generate::arg_name(stringify!($arg)), kind: <$aty as $crate::shell::ShellArg>::KIND, optional: false },)*
+                        $($(ArgInfo { name: $crate::generate::arg_name(stringify!($opt)), kind: <$oty as $crate::shell::ShellArg>::KIND, optional: true },)*)?
                     ],
                     needs_root: needs_root!($($needs)?),
                 },
@@ -360,14 +374,14 @@ macro_rules! define_operations {
                 let op = name.replace('-', "_");
                 $(
                     if op == stringify!($name) {
-                        let required: &[&str] = &[$(stringify!($arg)),*];
-                        let known: &[&str] = &[$($(stringify!($opt)),*)?];
+                        let required: &[&str] = &[$($crate::generate::arg_name(stringify!($arg))),*];
+                        let known: &[&str] = &[$($($crate::generate::arg_name(stringify!($opt))),*)?];
                         let (req_words, opt_words) = words.split_at(required.len().min(words.len()));
                         let mut _it = req_words.iter();
                         let _optional = $crate::shell::split_optional(name, opt_words, known)?;
                         return Ok(Request::$Variant(args::$Variant {
-                            $($arg: $crate::shell::parse_required::<$aty>(name, stringify!($arg), _it.next())?,)*
-                            $($($opt: $crate::shell::parse_optional::<$oty>(name, stringify!($opt), &_optional)?,)*)?
+                            $($arg: $crate::shell::parse_required::<$aty>(name, $crate::generate::arg_name(stringify!($arg)), _it.next())?,)*
+                            $($($opt: $crate::shell::parse_optional::<$oty>(name, $crate::generate::arg_name(stringify!($opt)), &_optional)?,)*)?
                         }));
                     }
                 )*

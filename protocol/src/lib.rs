@@ -31,6 +31,8 @@ pub use errno::{Errno, RemoteError};
 pub use fish::{KeyValue, StatNs};
 // cmds-files
 pub use fish::{FishStat, FishXAttr, InotifyEvent, Utsname};
+// cmds-libs
+pub use fish::{HivexNode, HivexValue, IntBool, OptString};
 // cmds-btrfs
 pub use fish::{BtrfsBalance, BtrfsQgroup, BtrfsScrub, BtrfsSubvolume, XfsInfo};
 pub use frame::{

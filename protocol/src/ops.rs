@@ -1742,4 +1742,192 @@ define_operations! {
     BtrfsFilesystemShow btrfs_filesystem_show(device: Device) -> Vec<Device>
         { group: btrfs, access: Read, stream: None }
     // ==== end of btrfs and xfs (cmds-btrfs) ====
+    // ==== Augeas, hivex and journal commands (cmds-libs) ====
+    /// Creates the Augeas handle on the guest tree at `root` (usually `/`), closing any
+    /// handle already open. `flags` are Augeas's `aug_init` flags, added together: 1
+    /// `AUG_SAVE_BACKUP`, 2 `AUG_SAVE_NEWFILE`, 4 `AUG_TYPE_CHECK`, 8 `AUG_NO_STDINC`,
+    /// 16 `AUG_SAVE_NOOP`, 32 `AUG_NO_LOAD`. Needs libaugeas0 and augeas-lenses on the host.
+    AugInit aug_init(root: GuestPath, flags: i32) -> ()
+        { group: augeas, access: Read, stream: None, needs: root }
+
+    /// Closes the Augeas handle; unsaved changes are lost.
+    AugClose aug_close() -> ()
+        { group: augeas, access: Read, stream: None }
+
+    /// Defines the Augeas variable `name` as the nodes `expr` matches (no `expr`: undefines
+    /// it); the number of nodes in its node-set (0 if it is not a node-set).
+    AugDefvar aug_defvar(name: String, expr: crate::fish::OptString) -> i32
+        { group: augeas, access: Read, stream: None }
+
+    /// Defines the variable `name` as the single node `expr` matches, creating it with the
+    /// value `val` if nothing matches; the number of nodes (`i`) and whether one was created
+    /// (`b`).
+    AugDefnode aug_defnode(name: String, expr: String, val: String) -> IntBool
+        { group: augeas, access: Read, stream: None }
+
+    /// The value of the single node `augpath` matches.
+    AugGet aug_get(augpath: String) -> String
+        { group: augeas, access: Read, stream: None }
+
+    /// Sets the value of the single node `augpath` matches (created if missing).
+    AugSet aug_set(augpath: String, val: String) -> ()
+        { group: augeas, access: Read, stream: None }
+
+    /// Inserts a sibling node `label` before (`before` true) or after the single node
+    /// `augpath` matches.
+    AugInsert aug_insert(augpath: String, label: String, before: bool) -> ()
+        { group: augeas, access: Read, stream: None }
+
+    /// Removes every node `augpath` matches and their children; the number removed.
+    AugRm aug_rm(augpath: String) -> i32
+        { group: augeas, access: Read, stream: None }
+
+    /// Moves the node `src` (and its children) to `dest`, which must match one node or none.
+    AugMv aug_mv(src: String, dest: String) -> ()
+        { group: augeas, access: Read, stream: None }
+
+    /// The paths of every node `augpath` matches.
+    AugMatch aug_match(augpath: String) -> Vec<String>
+        { group: augeas, access: Read, stream: None }
+
+    /// Writes the changed Augeas tree back to the files in the guest.
+    AugSave aug_save() -> ()
+        { group: augeas, access: Write, stream: None }
+
+    /// Loads the files into the Augeas tree again (changes not saved are lost).
+    AugLoad aug_load() -> ()
+        { group: augeas, access: Read, stream: None }
+
+    /// The children of `augpath`, sorted (`aug-match augpath/*`).
+    AugLs aug_ls(augpath: String) -> Vec<String>
+        { group: augeas, access: Read, stream: None }
+
+    /// Sets the value of the single node `augpath` matches to nothing (the node stays).
+    AugClear aug_clear(augpath: String) -> ()
+        { group: augeas, access: Read, stream: None }
+
+    /// Sets the value `val` on every node `sub` (relative to each node `base` matches;
+    /// created if missing; no `sub`: the base nodes themselves); the number of nodes set.
+    AugSetm aug_setm(base: String, sub: crate::fish::OptString, val: String) -> i32
+        { group: augeas, access: Read, stream: None }
+
+    /// The label (name) of the single node `augpath` matches.
+    AugLabel aug_label(augpath: String) -> String
+        { group: augeas, access: Read, stream: None }
+
+    /// Makes the lens `lens` handle `file` (a glob), or with `remove:true` stop handling it.
+    AugTransform aug_transform(lens: String, file: String) [remove: bool] -> ()
+        { group: augeas, access: Read, stream: None }
+
+    /// Opens the Windows registry hive `filename` in the guest, closing any hive already
+    /// open. `write:true` allows changes (kept in memory until `hivex-commit`); `verbose`,
+    /// `debug` and `unsafe` are hivex's own flags. Needs libhivex0 on the host.
+    HivexOpen hivex_open(filename: GuestPath) [verbose: bool, debug: bool, write: bool, r#unsafe: bool] -> ()
+        { group: hivex, access: Read, stream: None, needs: root }
+
+    /// Closes the hive; uncommitted changes are lost.
+    HivexClose hivex_close() -> ()
+        { group: hivex, access: Read, stream: None }
+
+    /// The root node of the hive.
+    HivexRoot hivex_root() -> i64
+        { group: hivex, access: Read, stream: None }
+
+    /// The name of node `nodeh`.
+    HivexNodeName hivex_node_name(nodeh: i64) -> String
+        { group: hivex, access: Read, stream: None }
+
+    /// The child nodes of node `nodeh`.
+    HivexNodeChildren hivex_node_children(nodeh: i64) -> Vec<HivexNode>
+        { group: hivex, access: Read, stream: None }
+
+    /// The child of node `nodeh` called `name` (case-insensitive), or 0 if there is none.
+    HivexNodeGetChild hivex_node_get_child(nodeh: i64, name: String) -> i64
+        { group: hivex, access: Read, stream: None }
+
+    /// The parent of node `nodeh`.
+    HivexNodeParent hivex_node_parent(nodeh: i64) -> i64
+        { group: hivex, access: Read, stream: None }
+
+    /// The values of node `nodeh`.
+    HivexNodeValues hivex_node_values(nodeh: i64) -> Vec<HivexValue>
+        { group: hivex, access: Read, stream: None }
+
+    /// The value of node `nodeh` called `key` (case-insensitive; empty: the default value),
+    /// or 0 if there is none.
+    HivexNodeGetValue hivex_node_get_value(nodeh: i64, key: String) -> i64
+        { group: hivex, access: Read, stream: None }
+
+    /// The name (key) of value `valueh`.
+    HivexValueKey hivex_value_key(valueh: i64) -> String
+        { group: hivex, access: Read, stream: None }
+
+    /// The data type of value `valueh` (1 REG_SZ, 2 REG_EXPAND_SZ, 3 REG_BINARY, 4
+    /// REG_DWORD, 7 REG_MULTI_SZ, ...).
+    HivexValueType hivex_value_type(valueh: i64) -> i64
+        { group: hivex, access: Read, stream: None }
+
+    /// The raw data of value `valueh`.
+    HivexValueValue hivex_value_value(valueh: i64) -> Data
+        { group: hivex, access: Read, stream: None }
+
+    /// The data of the string value `valueh`, as UTF-8.
+    HivexValueString hivex_value_string(valueh: i64) -> String
+        { group: hivex, access: Read, stream: None }
+
+    /// Writes the changes to the hive file, or with `filename` to that guest file instead.
+    HivexCommit hivex_commit(filename: crate::fish::OptString) -> ()
+        { group: hivex, access: Write, stream: None }
+
+    /// Adds a child node `name` to node `parent`; the new node.
+    HivexNodeAddChild hivex_node_add_child(parent: i64, name: String) -> i64
+        { group: hivex, access: Read, stream: None }
+
+    /// Deletes node `nodeh`, its children and values.
+    HivexNodeDeleteChild hivex_node_delete_child(nodeh: i64) -> ()
+        { group: hivex, access: Read, stream: None }
+
+    /// Adds or replaces the value `key` of node `nodeh`: type `t`, data `val`.
+    HivexNodeSetValue hivex_node_set_value(nodeh: i64, key: String, t: i64, val: Data) -> ()
+        { group: hivex, access: Read, stream: None }
+
+    /// The data of the string value `valueh`, as UTF-8 (deprecated: `hivex-value-string`).
+    HivexValueUtf8 hivex_value_utf8(valueh: i64) -> String
+        { group: hivex, access: Read, stream: None }
+
+    /// Opens the systemd journal files in the guest directory `directory`
+    /// (`/var/log/journal/MACHINE-ID`), closing any journal already open. Needs libsystemd0
+    /// on the host.
+    JournalOpen journal_open(directory: GuestPath) -> ()
+        { group: journal, access: Read, stream: None, needs: root }
+
+    /// Closes the journal.
+    JournalClose journal_close() -> ()
+        { group: journal, access: Read, stream: None }
+
+    /// Moves to the next journal entry (the first, after opening); false at the end.
+    JournalNext journal_next() -> bool
+        { group: journal, access: Read, stream: None }
+
+    /// Skips `skip` entries forwards (or backwards when negative); the number skipped.
+    JournalSkip journal_skip(skip: i64) -> i64
+        { group: journal, access: Read, stream: None }
+
+    /// The fields of the current journal entry (`attrname` the field, `attrval` its data).
+    JournalGet journal_get() -> Vec<FishXAttr>
+        { group: journal, access: Read, stream: None }
+
+    /// The largest field size `journal-get` returns whole (longer data is cut there; 0: no
+    /// limit).
+    JournalGetDataThreshold journal_get_data_threshold() -> i64
+        { group: journal, access: Read, stream: None }
+
+    /// Sets the largest field size `journal-get` returns whole (0: no limit).
+    JournalSetDataThreshold journal_set_data_threshold(threshold: i64) -> ()
+        { group: journal, access: Read, stream: None }
+
+    /// The time of the current journal entry, in microseconds since the epoch.
+    JournalGetRealtimeUsec journal_get_realtime_usec() -> i64
+        { group: journal, access: Read, stream: None }
+    // ==== end of Augeas, hivex and journal commands (cmds-libs) ====
 }

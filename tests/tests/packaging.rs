@@ -274,11 +274,14 @@ fn debian_package_installs_and_runs_in_a_clean_root() {
     assert_eq!(
         fields,
         [
+            "augeas-lenses",
             "btrfs-progs",
             "cryptsetup-bin",
             "e2fsprogs",
             "file",
             "fuse3",
+            "libaugeas0",
+            "libhivex0",
             "linux-image-cloud-amd64 | linux-image-amd64 | linux-image-generic",
             "lvm2",
             "mdadm",

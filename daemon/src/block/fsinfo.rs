@@ -193,7 +193,7 @@ pub fn blkid(path: &Path) -> io::Result<BlkidInfo> {
 /// The optional groups and what decides them.
 const GROUPS: &[&str] = &[
     "lvm2", "luks", "ext2", "xfs", "btrfs", "mkswap", "vfat", "exfat", "ntfs3", "gdisk", "fstrim",
-    "wipefs",
+    "wipefs", "augeas", "hivex", "journal",
 ];
 
 fn fs_in_kernel(modules: &Modules, fs: &str, module: &str) -> bool {
@@ -222,6 +222,10 @@ fn group_available(modules: &Modules, group: &str) -> Option<bool> {
         "ntfs3" => fs_in_kernel(modules, "ntfs3", "ntfs3"),
         // Partition tables, trimming and wiping are built into the daemon.
         "gdisk" | "fstrim" | "wipefs" => true,
+        // cmds-libs: the host's C libraries, loaded when first asked for.
+        "augeas" => crate::fs::augeas::available(),
+        "hivex" => crate::fs::hivex::available(),
+        "journal" => crate::fs::journal::available(),
         _ => return None,
     })
 }
@@ -264,6 +268,9 @@ fn hint(group: &str) -> String {
         "xfs" => "mkfs.xfs",
         "btrfs" => "mkfs.btrfs",
         "mkswap" => "mkswap",
+        "augeas" => "libaugeas.so.0",
+        "hivex" => "libhivex.so.0",
+        "journal" => "libsystemd.so.0",
         _ => return String::new(),
     };
     format!(" (install {} on the host)", tools::package_of(tool))

@@ -44,6 +44,10 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mklost+found", "e2fsprogs"),
     ("zerofree", "zerofree"),
     ("scrub", "scrub"),
+    // cmds-libs: C libraries the daemon loads at run time.
+    ("libaugeas.so.0", "libaugeas0 and augeas-lenses"),
+    ("libhivex.so.0", "libhivex0"),
+    ("libsystemd.so.0", "libsystemd0"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {

@@ -23,6 +23,11 @@ pub mod walk;
 pub mod acl;
 pub mod extra;
 pub mod notify;
+// cmds-libs
+pub mod augeas;
+pub mod clib;
+pub mod hivex;
+pub mod journal;
 // cmds-btrfs
 pub mod btrfs;
 pub mod xfs;

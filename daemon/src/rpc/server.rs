@@ -13,6 +13,7 @@ use crate::{
     fs::attrs, fs::command, fs::dirs, fs::fileops, fs::files, fs::text, fs::tree, rpc::handles,
     stream::checksum, stream::copy, stream::tario, stream::transfer, sys,
 };
+use crate::{fs::augeas, fs::hivex, fs::journal};
 use crate::{fs::btrfs, fs::xfs};
 use guestwright_protocol::*;
 use std::fs::File;
@@ -155,6 +156,8 @@ impl Daemon for Server {
         // Unmount what can be unmounted; whatever happens, flush the disks. A failure to
         // flush is reported: the host must not claim success then.
         handles::close_all();
+        // An open hive keeps its file open, which would keep the filesystem busy.
+        hivex::release();
         let umounted = self.mounts.umount_all();
         self.sync_all()?;
         umounted
@@ -2788,6 +2791,172 @@ impl Daemon for Server {
         self.btrfs().filesystem_show(&device)
     }
     // ==== end of btrfs and xfs (cmds-btrfs) ====
+
+    // ==== Augeas, hivex and journal commands (cmds-libs) ====
+    fn aug_init(&self, _: &mut Call, root: GuestPath, flags: i32) -> io::Result<()> {
+        augeas::init(&root, flags)
+    }
+    fn aug_close(&self, _: &mut Call) -> io::Result<()> {
+        augeas::close()
+    }
+    fn aug_defvar(&self, _: &mut Call, name: String, expr: OptString) -> io::Result<i32> {
+        augeas::defvar(&name, expr.0.as_deref())
+    }
+    fn aug_defnode(
+        &self,
+        _: &mut Call,
+        name: String,
+        expr: String,
+        val: String,
+    ) -> io::Result<IntBool> {
+        augeas::defnode(&name, &expr, &val)
+    }
+    fn aug_get(&self, _: &mut Call, augpath: String) -> io::Result<String> {
+        augeas::get(&augpath)
+    }
+    fn aug_set(&self, _: &mut Call, augpath: String, val: String) -> io::Result<()> {
+        augeas::set(&augpath, &val)
+    }
+    fn aug_insert(
+        &self,
+        _: &mut Call,
+        augpath: String,
+        label: String,
+        before: bool,
+    ) -> io::Result<()> {
+        augeas::insert(&augpath, &label, before)
+    }
+    fn aug_rm(&self, _: &mut Call, augpath: String) -> io::Result<i32> {
+        augeas::rm(&augpath)
+    }
+    fn aug_mv(&self, _: &mut Call, src: String, dest: String) -> io::Result<()> {
+        augeas::mv(&src, &dest)
+    }
+    fn aug_match(&self, _: &mut Call, augpath: String) -> io::Result<Vec<String>> {
+        augeas::match_(&augpath)
+    }
+    fn aug_save(&self, _: &mut Call) -> io::Result<()> {
+        augeas::save()
+    }
+    fn aug_load(&self, _: &mut Call) -> io::Result<()> {
+        augeas::load_files()
+    }
+    fn aug_ls(&self, _: &mut Call, augpath: String) -> io::Result<Vec<String>> {
+        augeas::ls(&augpath)
+    }
+    fn aug_clear(&self, _: &mut Call, augpath: String) -> io::Result<()> {
+        augeas::clear(&augpath)
+    }
+    fn aug_setm(&self, _: &mut Call, base: String, sub: OptString, val: String) -> io::Result<i32> {
+        augeas::setm(&base, sub.0.as_deref(), &val)
+    }
+    fn aug_label(&self, _: &mut Call, augpath: String) -> io::Result<String> {
+        augeas::label(&augpath)
+    }
+    fn aug_transform(
+        &self,
+        _: &mut Call,
+        lens: String,
+        file: String,
+        remove: Option<bool>,
+    ) -> io::Result<()> {
+        augeas::transform(&lens, &file, remove.unwrap_or(false))
+    }
+    fn hivex_open(
+        &self,
+        _: &mut Call,
+        filename: GuestPath,
+        verbose: Option<bool>,
+        debug: Option<bool>,
+        write: Option<bool>,
+        unsafe_: Option<bool>,
+    ) -> io::Result<()> {
+        let on = |b: Option<bool>| b.unwrap_or(false);
+        hivex::open(&filename, on(verbose), on(debug), on(write), on(unsafe_))
+    }
+    fn hivex_close(&self, _: &mut Call) -> io::Result<()> {
+        hivex::close()
+    }
+    fn hivex_root(&self, _: &mut Call) -> io::Result<i64> {
+        hivex::root()
+    }
+    fn hivex_node_name(&self, _: &mut Call, nodeh: i64) -> io::Result<String> {
+        hivex::node_name(nodeh)
+    }
+    fn hivex_node_children(&self, _: &mut Call, nodeh: i64) -> io::Result<Vec<HivexNode>> {
+        hivex::node_children(nodeh)
+    }
+    fn hivex_node_get_child(&self, _: &mut Call, nodeh: i64, name: String) -> io::Result<i64> {
+        hivex::node_get_child(nodeh, &name)
+    }
+    fn hivex_node_parent(&self, _: &mut Call, nodeh: i64) -> io::Result<i64> {
+        hivex::node_parent(nodeh)
+    }
+    fn hivex_node_values(&self, _: &mut Call, nodeh: i64) -> io::Result<Vec<HivexValue>> {
+        hivex::node_values(nodeh)
+    }
+    fn hivex_node_get_value(&self, _: &mut Call, nodeh: i64, key: String) -> io::Result<i64> {
+        hivex::node_get_value(nodeh, &key)
+    }
+    fn hivex_value_key(&self, _: &mut Call, valueh: i64) -> io::Result<String> {
+        hivex::value_key(valueh)
+    }
+    fn hivex_value_type(&self, _: &mut Call, valueh: i64) -> io::Result<i64> {
+        hivex::value_type(valueh)
+    }
+    fn hivex_value_value(&self, _: &mut Call, valueh: i64) -> io::Result<Data> {
+        hivex::value_value(valueh).map(Data)
+    }
+    fn hivex_value_string(&self, _: &mut Call, valueh: i64) -> io::Result<String> {
+        hivex::value_string("hivex_value_string", valueh)
+    }
+    fn hivex_commit(&self, _: &mut Call, filename: OptString) -> io::Result<()> {
+        hivex::commit(filename.0.as_deref())
+    }
+    fn hivex_node_add_child(&self, _: &mut Call, parent: i64, name: String) -> io::Result<i64> {
+        hivex::node_add_child(parent, &name)
+    }
+    fn hivex_node_delete_child(&self, _: &mut Call, nodeh: i64) -> io::Result<()> {
+        hivex::node_delete_child(nodeh)
+    }
+    fn hivex_node_set_value(
+        &self,
+        _: &mut Call,
+        nodeh: i64,
+        key: String,
+        t: i64,
+        val: Data,
+    ) -> io::Result<()> {
+        hivex::node_set_value(nodeh, &key, t, &val.0)
+    }
+    fn hivex_value_utf8(&self, _: &mut Call, valueh: i64) -> io::Result<String> {
+        hivex::value_string("hivex_value_utf8", valueh)
+    }
+    fn journal_open(&self, _: &mut Call, directory: GuestPath) -> io::Result<()> {
+        journal::open(&directory)
+    }
+    fn journal_close(&self, _: &mut Call) -> io::Result<()> {
+        journal::close()
+    }
+    fn journal_next(&self, _: &mut Call) -> io::Result<bool> {
+        journal::next()
+    }
+    fn journal_skip(&self, _: &mut Call, skip: i64) -> io::Result<i64> {
+        journal::skip(skip)
+    }
+    fn journal_get(&self, _: &mut Call) -> io::Result<Vec<FishXAttr>> {
+        journal::get()
+    }
+    fn journal_get_data_threshold(&self, _: &mut Call) -> io::Result<i64> {
+        journal::get_data_threshold()
+    }
+    fn journal_set_data_threshold(&self, _: &mut Call, threshold: i64) -> io::Result<()> {
+        journal::set_data_threshold(threshold)
+    }
+    fn journal_get_realtime_usec(&self, _: &mut Call) -> io::Result<i64> {
+        journal::get_realtime_usec()
+    }
+    // ==== end of Augeas, hivex and journal commands (cmds-libs) ====
 }
 
 /// guestfish's copy options; `append` is for files only.

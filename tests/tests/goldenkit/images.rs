@@ -31,6 +31,8 @@ pub const FIXED_UUIDS: &[&str] = &[
     LROOT_HASH,
     LBOOT_UUID,
     LBOOT_HASH,
+    LIBS_UUID,
+    LIBS_HASH,
 ];
 
 /// The GPT partition type of `gpt`'s first partition (sfdisk's `L`): Linux filesystem data.
@@ -60,7 +62,7 @@ const LBOOT_HASH: &str = "c0ffee00-0000-4000-8000-0000000000a6";
 const LINUX_MBR_ID: &str = "0x5eed1e56";
 
 /// The images a case may name in its `image:` line.
-pub const NAMES: &[&str] = &["gpt", "bare", "mbr", "linux"];
+pub const NAMES: &[&str] = &["gpt", "bare", "mbr", "linux", "libs"];
 
 /// `gpt`: 64 MiB; GPT; `/dev/sda1` 1-41 MiB ext4 `root` with the tree; `/dev/sda2`
 /// 41-63 MiB vfat `DATA` with three files.
@@ -215,6 +217,7 @@ pub fn built() -> PathBuf {
     build_bare(work.path(), &tree, &out.join("bare.img"));
     build_mbr(work.path(), &out.join("mbr.img"));
     build_linux(work.path(), &out.join("linux.img"));
+    build_libs(work.path(), &out.join("libs.img"));
     // Another test process may have won the race: its images are the same bytes.
     if std::fs::rename(&out, &dir).is_err() {
         assert!(
@@ -472,4 +475,102 @@ fn unescape(s: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+// ==== cmds-libs: the image of the Augeas, hivex and journal cases ====
+
+const LIBS_UUID: &str = "c0ffee00-0000-4000-8000-000000000007";
+const LIBS_HASH: &str = "c0ffee00-0000-4000-8000-0000000000a7";
+/// The journal's directory name (a machine id) and its boot id.
+const LIBS_MACHINE: &str = "5eed0000000040008000000000000001";
+const LIBS_BOOT: &str = "5eed0000000040008000000000000002";
+
+/// The registry keys of `libs`'s hive, merged into an empty hive by hivexregedit.
+const LIBS_REG: &str = "Windows Registry Editor Version 5.00\r\n\r\n\
+[HKEY_LOCAL_MACHINE\\SOFTWARE\\Golden]\r\n\
+\"Name\"=\"golden hive\"\r\n\
+\"Count\"=dword:0000002a\r\n\
+\"Blob\"=hex:01,02,03,ff\r\n\
+\r\n\
+[HKEY_LOCAL_MACHINE\\SOFTWARE\\Golden\\Child]\r\n\
+@=\"the default\"\r\n\
+\"Multi\"=hex(7):61,00,00,00,62,00,00,00,00,00\r\n\
+\r\n\
+[HKEY_LOCAL_MACHINE\\SOFTWARE\\Other]\r\n\
+\r\n";
+
+/// The entries of `libs`'s journal, in journal export format (fields in this order).
+fn libs_journal_export() -> String {
+    let mut s = String::new();
+    for (i, (prio, msg)) in [
+        ("6", "golden started"),
+        ("3", "disk almost full"),
+        ("5", "golden stopped"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.push_str(&format!(
+            "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n_BOOT_ID={LIBS_BOOT}\n\
+             PRIORITY={prio}\nSYSLOG_IDENTIFIER=golden\nMESSAGE={msg}\n\n",
+            (EPOCH + i as u64) * 1_000_000,
+            (i as u64 + 1) * 1_000_000,
+        ));
+    }
+    s
+}
+
+/// `libs`: 32 MiB, no partition table, ext4 `libs`: configuration files for Augeas
+/// (`/etc/hosts`, `/etc/passwd`, `/etc/hostname`, `/etc/fstab`), a registry hive
+/// `/hive/software` written by hivexregedit, and a systemd journal
+/// `/var/log/journal/MACHINE/system.journal` written by systemd-journal-remote from a text
+/// export (no daemon runs). The hive and journal bytes are generated here; only what the
+/// libraries read back from them is compared.
+fn build_libs(dir: &Path, out: &Path) {
+    let tree = dir.join("libs-tree");
+    write_tree(
+        &tree,
+        "f /etc/hosts 0644 127.0.0.1\\tlocalhost\\n::1\\tlocalhost ip6-localhost\\n192.0.2.10\\tgolden.example.org golden\\n\n\
+         f /etc/passwd 0644 root:x:0:0:root:/root:/bin/bash\\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\\n\n\
+         f /etc/hostname 0644 golden\\n\n\
+         f /etc/fstab 0644 LABEL=libs / ext4 defaults 0 1\\n\n\
+         d /hive 0755\n\
+         d /var/log/journal 0755\n",
+    );
+    guestwright_tests::make_hive(
+        &tree.join("hive/software"),
+        "HKEY_LOCAL_MACHINE\\SOFTWARE",
+        LIBS_REG,
+    );
+    // hivexregedit leaves its input next to the hive: not part of the image.
+    let _ = std::fs::remove_file(tree.join("hive/software.reg"));
+    let jdir = tree.join("var/log/journal").join(LIBS_MACHINE);
+    std::fs::create_dir_all(&jdir).unwrap();
+    let remote = "/lib/systemd/systemd-journal-remote";
+    assert!(
+        Path::new(remote).is_file(),
+        "{remote} is not installed: apt-get install systemd-journal-remote (scripts/setup does this)"
+    );
+    let mut child = Command::new(remote)
+        .arg("-o")
+        .arg(jdir.join("system.journal"))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut sin = child.stdin.take().unwrap();
+        sin.write_all(libs_journal_export().as_bytes()).unwrap();
+    }
+    let done = child.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "systemd-journal-remote failed: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let fs = ext4(dir, &tree, "libs", LIBS_UUID, LIBS_HASH, 32 << 20);
+    std::fs::rename(&fs, out).unwrap();
 }

@@ -25,6 +25,8 @@ pub fn lg_name(op: &OpInfo) -> &'static str {
         "stat" => "statns",
         "lstat" => "lstatns",
         "mount" => "mount_options",
+        // cmds-libs: libguestfs reads the journal entry through an internal call.
+        "journal_get" => "internal_journal_get",
         other => other,
     }
 }
