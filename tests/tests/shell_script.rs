@@ -234,7 +234,7 @@ fn drives_added_in_the_script_and_a_lazy_launch() {
          umount-all\n\
          mount /dev/sda1 /\n\
          write-file /etc/hostname \"changed\\n\"\n\
-         reopen\n\
+         shutdown\n\
          mount /dev/sda1 /\n\
          read-file /etc/hostname\n",
         img.display(),

@@ -52,6 +52,7 @@ enum Kind {
     AddRo,
     Run,
     Reopen,
+    Shutdown,
     Quit,
     Help,
     Echo,
@@ -126,15 +127,26 @@ pub static COMMANDS: &[HostCommand] = &[
         kind: Kind::Run,
     },
     HostCommand {
-        names: &["reopen", "shutdown"],
+        names: &["reopen"],
         usage: "reopen",
+        summary: "close the handle and open a new one, without drives (as guestfish)",
+        help: "Stops the appliance, writing everything to the images, and starts over as a\n\
+               new guestfish handle would: the drives (including -a, -m and scratch ones)\n\
+               are forgotten; add drives again before the next 'run'.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Reopen,
+    },
+    HostCommand {
+        names: &["shutdown"],
+        usage: "shutdown",
         summary: "stop the appliance, writing everything to the images",
         help: "Stops the appliance: every write is then in the image files. The next command\n\
                starts it again with the same drives (and -m mounts); drives may be added in\n\
                between.",
         slots: &[],
         options: &[],
-        kind: Kind::Reopen,
+        kind: Kind::Shutdown,
     },
     HostCommand {
         names: &["quit", "exit", "q"],
@@ -453,6 +465,10 @@ pub fn run(
             shell.ensure_launched()?;
         }
         Kind::Reopen => {
+            no_args(c, args)?;
+            shell.reopen()?;
+        }
+        Kind::Shutdown => {
             no_args(c, args)?;
             shell.close()?;
         }

@@ -384,6 +384,23 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
     ExitCode::from(code)
 }
 
+/// With `-x` (libguestfs's call trace in guestfish), the call that adds a `-a` image, as
+/// libguestfs traces it: `add_drive "IMAGE" "readonly:true" "format:FMT"`, then its result.
+fn trace_add_drive(image: &std::path::Path, options: &DriveOptions) {
+    eprint!("{}", add_drive_trace(image, options));
+}
+
+fn add_drive_trace(image: &std::path::Path, options: &DriveOptions) -> String {
+    let mut line = format!("libguestfs: trace: add_drive {:?}", image.to_string_lossy());
+    if options.readonly {
+        line.push_str(" \"readonly:true\"");
+    }
+    if let Some(format) = options.format {
+        line.push_str(&format!(" \"format:{format}\""));
+    }
+    line + "\nlibguestfs: trace: add_drive = 0\n"
+}
+
 /// `-c` and `-d`: libvirt is not part of guestwright. Says so, and what to do instead.
 fn refuse_libvirt(args: &ShellArgs) -> Option<u8> {
     if args.domain.is_empty() && args.connect.is_none() {
@@ -403,6 +420,11 @@ fn report_at(e: &ShellError, place: Option<(&str, usize)>) {
         ShellError::Reported(_) => return,
         ShellError::Fish(m) => {
             eprintln!("{m}");
+            return;
+        }
+        ShellError::Syntax(p) => {
+            // guestfish's words, as scripts grep for them.
+            eprintln!("guestfish: {p}");
             return;
         }
         ShellError::Libguestfs(m) => {
@@ -453,6 +475,9 @@ impl Shell {
                     image.display(),
                     fisherr::strerror(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
                 )));
+            }
+            if args.echo {
+                trace_add_drive(image, &options);
             }
             h.add_drive(image, options)?;
         }
@@ -621,6 +646,21 @@ impl Shell {
         self.interrupt.set_canceller(None);
         self.inspection = None;
         self.h.shutdown().map_err(ShellError::Shutdown)
+    }
+
+    /// guestfish's `reopen`: the appliance stops and the shell goes on with a new handle of
+    /// the same settings and no drives (the -a, -m, -N and scratch ones are forgotten) nor
+    /// event handlers (the old handle's `close` ones run).
+    fn reopen(&mut self) -> Result<(), ShellError> {
+        let closed = self.close();
+        self.settings.fire("close");
+        self.settings.forget_handlers();
+        self.h = Handle::with_config(self.h.config().clone());
+        self.mounts.clear();
+        self.inspect = false;
+        self.prepared.clear();
+        self.scratch.clear();
+        closed
     }
 
     /// What libguestfs does before a call that needs the appliance: with no drive there is
@@ -901,6 +941,26 @@ mod tests {
     use std::os::unix::net::UnixStream;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn x_traces_add_drive_as_libguestfs() {
+        // fish/test-a.sh greps these lines.
+        let t = |format, readonly| {
+            add_drive_trace(
+                std::path::Path::new("test-a.img"),
+                &DriveOptions { format, readonly },
+            )
+        };
+        assert_eq!(
+            t(None, false),
+            "libguestfs: trace: add_drive \"test-a.img\"\nlibguestfs: trace: add_drive = 0\n"
+        );
+        assert_eq!(
+            t(Some(Format::Qcow2), true),
+            "libguestfs: trace: add_drive \"test-a.img\" \"readonly:true\" \"format:qcow2\"\n\
+             libguestfs: trace: add_drive = 0\n"
+        );
+    }
 
     #[test]
     fn format_applies_to_the_images_after_it() {

@@ -732,6 +732,12 @@ fn delete_handler(shell: &mut Shell, args: &[String]) -> Result<(), ShellError> 
 }
 
 impl Settings {
+    /// After `reopen`: the new handle has no event handlers (and numbers them from 0).
+    pub fn forget_handlers(&mut self) {
+        self.handlers.clear();
+        self.next_handler = 0;
+    }
+
     /// Runs the handlers registered for `event` (one of [`EVENTS`]): each script through
     /// `/bin/sh -c`, with the event's name as `$1`, the handler's number as `$2` and the
     /// event's (here empty) message as `$3`, as guestfish passes them. A handler that fails
