@@ -718,7 +718,7 @@ fn a_failed_output_command_leaves_the_host_file_as_it_was() {
     let o = |n: &str| out.join(n).to_str().unwrap().to_string();
     let script = format!(
         "-download /does-not-exist {}\n\
-         -download-offset /does-not-exist 0 10 {}\n\
+         -download-offset /does-not-exist {} 0 10\n\
          -tar-out /does-not-exist {}\n\
          -tar-out /does-not-exist {} compress:gzip\n\
          -checksums-out sha256 /does-not-exist {}\n\
@@ -778,7 +778,7 @@ fn a_successful_output_command_replaces_the_host_file_whole() {
     let o = |n: &str| out.join(n).to_str().unwrap().to_string();
     let script = format!(
         "download /etc/hostname {}\n\
-         download-offset /etc/hostname 4 4 {}\n\
+         download-offset /etc/hostname {} 4 4\n\
          tar-out /data {}\n\
          tar-out /data {} compress:gzip\n\
          checksums-out sha256 /data {}\n\

@@ -154,6 +154,8 @@ pub fn stream_word_index(op: &OpInfo) -> Option<usize> {
     match op.stream {
         Stream::None => None,
         Stream::Input => Some(0),
+        // guestfish's `download-offset REMOTE FILE|- OFFSET SIZE`.
+        Stream::Output if op.name == "download_offset" => Some(1),
         Stream::Output => Some(required_args(op)),
     }
 }
