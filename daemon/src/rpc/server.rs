@@ -2190,12 +2190,13 @@ impl Daemon for Server {
         xattributes: Option<bool>,
         ownership: Option<bool>,
     ) -> io::Result<()> {
-        // As in guestfish 1.48: only what is asked for (nothing without options).
+        // As in guestfish 1.48: only what is asked for (nothing without options); an
+        // explicit `mode:false` beside `all:true` leaves the mode alone.
         let all = all.unwrap_or(false);
         let how = extra::AttrHow {
-            mode: all || mode.unwrap_or(false),
-            xattrs: all || xattributes.unwrap_or(false),
-            ownership: all || ownership.unwrap_or(false),
+            mode: mode.unwrap_or(all),
+            xattrs: xattributes.unwrap_or(all),
+            ownership: ownership.unwrap_or(all),
         };
         extra::copy_attributes(&src, &dest, how)
     }
