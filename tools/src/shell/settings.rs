@@ -593,6 +593,18 @@ fn hv(shell: &Shell) -> String {
         .unwrap_or(name)
 }
 
+/// A boolean environment variable as libguestfs reads it (`1 true t yes y on`, `0 false f
+/// no n off`, in any case); anything else is libguestfs's error.
+fn env_bool(name: &str, value: &str) -> Result<bool, ShellError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "t" | "yes" | "y" | "on" => Ok(true),
+        "0" | "false" | "f" | "no" | "n" | "off" => Ok(false),
+        _ => Err(ShellError::Libguestfs(format!(
+            "{name}={value}: non-boolean value"
+        ))),
+    }
+}
+
 /// What libguestfs's `parse_environment` reads: `LIBGUESTFS_TRACE`, `LIBGUESTFS_DEBUG`,
 /// `LIBGUESTFS_TMPDIR`, `LIBGUESTFS_CACHEDIR`, `LIBGUESTFS_PATH`, `LIBGUESTFS_HV` (or
 /// `LIBGUESTFS_QEMU`), `LIBGUESTFS_APPEND`, `LIBGUESTFS_MEMSIZE`, `LIBGUESTFS_BACKEND`
@@ -605,7 +617,7 @@ fn parse_environment(shell: &mut Shell, vars: &[(String, String)]) -> Result<(),
             .map(|(_, v)| v.clone())
     };
     if let Some(v) = get("LIBGUESTFS_TRACE") {
-        let on = v == "1";
+        let on = env_bool("LIBGUESTFS_TRACE", &v)?;
         let was = shell.trace;
         shell.trace_call("set_trace", &[on.to_string()]);
         shell.trace = on;
@@ -614,7 +626,7 @@ fn parse_environment(shell: &mut Shell, vars: &[(String, String)]) -> Result<(),
         }
     }
     if let Some(v) = get("LIBGUESTFS_DEBUG") {
-        shell.h.config_mut().verbose = v == "1";
+        shell.h.config_mut().verbose = env_bool("LIBGUESTFS_DEBUG", &v)?;
     }
     if let Some(v) = get("LIBGUESTFS_TMPDIR").filter(|v| !v.is_empty()) {
         shell.settings.tmpdir = Some(absolute("set_tmpdir", &v)?);
@@ -768,6 +780,18 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn environment_booleans_as_libguestfs() {
+        // tests/regressions/rhbz1175196.sh
+        for (v, want) in [("1", true), ("0", false), ("true", true), ("no", false)] {
+            assert_eq!(super::env_bool("LIBGUESTFS_TRACE", v).unwrap(), want, "{v}");
+        }
+        for (v, want) in [("t", true), ("f", false), ("ON", true), ("Off", false)] {
+            assert_eq!(super::env_bool("LIBGUESTFS_TRACE", v).unwrap(), want, "{v}");
+        }
+        assert!(super::env_bool("LIBGUESTFS_TRACE", "maybe").is_err());
+    }
+
     use super::*;
 
     #[test]
