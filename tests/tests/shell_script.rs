@@ -982,7 +982,10 @@ fn after_qemu_is_killed_run_or_the_next_command_starts_a_new_appliance() {
          !(sleep 3; kill -KILL {qemu}) >/dev/null 2>&1 &\n\
          -tar-out /big /dev/null compress:xz\n\
          read-file /etc/hostname\n\
-         echo done\n"
+         echo done\n\
+         !kill -KILL {qemu}; sleep 1\n\
+         scratch 10M\n\
+         list-devices\n"
     );
     let r = run_within(
         &mut shell(&["-a", img.to_str().unwrap(), "-m", "/dev/sda1"]),
@@ -990,12 +993,17 @@ fn after_qemu_is_killed_run_or_the_next_command_starts_a_new_appliance() {
         Duration::from_secs(400),
     );
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(r.stdout, "testhost\ntesthost\ntesthost\ndone\n");
+    // A drive can be added once QEMU is gone, as in libguestfs's
+    // tests/protocol/test-qemudie-synch.sh.
+    assert_eq!(
+        r.stdout,
+        "testhost\ntesthost\ntesthost\ndone\n/dev/sda\n/dev/sdb\n"
+    );
     // Once for the idle appliance found dead by `run`, once for the one killed under
-    // tar-out (after its own error).
+    // tar-out (after its own error), once for the one found dead by `scratch`.
     assert_eq!(
         r.stderr.matches("the appliance is gone").count(),
-        2,
+        3,
         "{}",
         r.stderr
     );

@@ -631,8 +631,10 @@ impl Shell {
     }
 
     /// Drives are added before the appliance starts: a command that adds one says so.
-    fn refuse_if_launched(&self, name: &str) -> Result<(), ShellError> {
-        if self.h.is_launched() {
+    /// An appliance that died (QEMU killed) is forgotten first, as libguestfs's handle goes
+    /// back to its configuration state then.
+    fn refuse_if_launched(&mut self, name: &str) -> Result<(), ShellError> {
+        if self.h.is_launched() && !self.forget_dead_appliance() {
             return Err(ShellError::Usage(format!(
                 "{name}: the appliance is running; drives are added before it starts \
                  ('reopen' stops it, then add)"
