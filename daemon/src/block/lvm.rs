@@ -308,7 +308,9 @@ pub fn pvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<PhysicalVolu
     )?;
     Ok(rows
         .into_iter()
-        .filter(|r| r.len() >= 5)
+        // A PV of a VG that is missing here: LVM names it "[unknown]"; libguestfs lists
+        // only the PVs present.
+        .filter(|r| r.len() >= 5 && r[0] != "[unknown]")
         .map(|r| PhysicalVolume {
             device: disks.to_user(&r[0]),
             uuid: r[1].clone(),
