@@ -85,6 +85,15 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("mkfs.xfs", &[], &[]),
     tool("xfs_repair", &[], &[]),
     tool("mkfs.btrfs", &[], &[]),
+    // guestfish's btrfs and xfs families (cmds-btrfs). xfs_info and xfs_admin are shell
+    // scripts and the appliance has no shell: the daemon runs what they run (xfs_db,
+    // xfs_spaceman, xfs_repair) itself.
+    tool("btrfs", &[], &[]),
+    tool("btrfstune", &[], &[]),
+    tool("btrfs-image", &[], &[]),
+    tool("xfs_db", &[], &[]),
+    tool("xfs_spaceman", &[], &[]),
+    tool("xfs_growfs", &[], &[]),
     tool("mkswap", &[], &[]),
     tool("cryptsetup", &[], &[]),
     // guestfish's grep family and `file`, which print what these tools print.
@@ -114,6 +123,10 @@ pub(crate) struct CarryPlan {
     /// (path in the appliance, link target).
     pub(crate) symlinks: Vec<(PathBuf, String)>,
     pub(crate) tools: Vec<CarriedTool>,
+    /// For each tool's path (links included): every file it needs to run (itself, the link's
+    /// target, its loader, libraries and configuration files), so the daemon can copy just
+    /// those out of the extras disk when the tool is first run.
+    pub(crate) needs: Vec<(PathBuf, Vec<PathBuf>)>,
 }
 
 /// Plans what to carry of `tools`, looking for them in `search_dirs`.
@@ -139,6 +152,8 @@ pub(crate) fn plan(
                 continue;
             }
         };
+        let mut needs = vec![program.clone()];
+        needs.extend(libs.iter().map(|l| l.dest.clone()));
         plan.files.push(LibFile {
             source: program.clone(),
             dest: program.clone(),
@@ -146,6 +161,7 @@ pub(crate) fn plan(
         plan.files.extend(libs);
         for config in spec.configs {
             if Path::new(config).is_file() {
+                needs.push(config.into());
                 plan.files.push(LibFile {
                     source: config.into(),
                     dest: config.into(),
@@ -157,8 +173,12 @@ pub(crate) fn plan(
             path: program.clone(),
         });
         let dir = program.parent().unwrap_or(Path::new("/"));
+        plan.needs.push((program.clone(), needs.clone()));
         for link in spec.links {
             let path = dir.join(link);
+            let mut link_needs = vec![path.clone()];
+            link_needs.extend(needs.iter().cloned());
+            plan.needs.push((path.clone(), link_needs));
             plan.symlinks.push((path.clone(), spec.name.to_string()));
             plan.tools.push(CarriedTool {
                 name: link.to_string(),
@@ -175,7 +195,12 @@ pub(crate) fn plan(
         let interp = interp.source.clone();
         for name in DLOPENED {
             match resolver.closure_of_soname(name, &interp) {
-                Some(lib) => plan.files.push(lib),
+                Some(lib) => {
+                    for (_, needs) in &mut plan.needs {
+                        needs.push(lib.dest.clone());
+                    }
+                    plan.files.push(lib)
+                }
                 None => {
                     log::debug!("{name} not found; pthread_cancel in carried tools would abort")
                 }
@@ -220,5 +245,22 @@ mod tests {
         let mut sorted = dests.clone();
         sorted.dedup();
         assert_eq!(sorted.len(), dests.len(), "a destination twice");
+        // What each tool needs is carried, and a link needs itself and its program.
+        let (link, needs) = &plan.needs[1];
+        assert_eq!(link, Path::new("/usr/sbin/mkfs.ext4"));
+        assert_eq!(
+            needs[..2],
+            [link.clone(), PathBuf::from("/usr/sbin/mke2fs")]
+        );
+        assert!(needs.iter().any(|n| n.ends_with("libext2fs.so.2")));
+        assert!(needs.iter().any(|n| n.ends_with("/etc/mke2fs.conf")));
+        for (_, needs) in &plan.needs {
+            for n in needs {
+                assert!(
+                    dests.contains(&n.as_path()) || n == link,
+                    "{n:?} not carried"
+                );
+            }
+        }
     }
 }

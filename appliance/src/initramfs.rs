@@ -8,6 +8,8 @@
 //! - `/modules/modules.index`: one line per included module (boot or extra),
 //!   `name dep1 dep2 ...` (its direct dependencies), each line after those of its dependencies.
 //! - `/etc/guestwright/carried`: one line per carried tool, `name /absolute/path`.
+//! - `/etc/guestwright/carried-files`: one line per carried tool's path (links included),
+//!   `/absolute/path /file ...`: the files in the extras the tool needs to run.
 //! - the directories of a root filesystem and `/etc/mtab -> /proc/mounts`. No `/etc/passwd`
 //!   nor `/etc/group`: libguestfs's appliance has none either, so the tools it runs print
 //!   ids, not names (`tune2fs -l`: "Reserved blocks uid: 0 (user unknown)"), and scripts
@@ -62,6 +64,7 @@ pub const EXTRAS_SERIAL: &str = "gwx";
 pub(crate) const BOOT_MODULES: &[&str] =
     &["virtio_mmio", "virtio_pci", "virtio_console", "virtio_blk"];
 pub(crate) const CARRIED_LIST: &str = "/etc/guestwright/carried";
+pub(crate) const CARRIED_FILES: &str = "/etc/guestwright/carried-files";
 
 /// How big the archive came out, and what took the space.
 #[derive(Debug, Clone, Copy, Default)]
@@ -213,5 +216,15 @@ fn write_carried<W: Write>(
         list.push_str(&format!("{} {}\n", tool.name, tool.path.display()));
     }
     cpio.file(CARRIED_LIST, 0o644, list.as_bytes())?;
+    let mut needs = String::new();
+    for (path, files) in &carry.needs {
+        needs.push_str(&path.to_string_lossy());
+        for file in files {
+            needs.push(' ');
+            needs.push_str(&file.to_string_lossy());
+        }
+        needs.push('\n');
+    }
+    cpio.file(CARRIED_FILES, 0o644, needs.as_bytes())?;
     Ok(bytes)
 }

@@ -496,6 +496,9 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
                 Err(crate::snapshot::SnapshotError::Launch(e @ LaunchError::ImageInUse { .. })) => {
                     return Err(e)
                 }
+                Err(e @ crate::snapshot::SnapshotError::EarlierSaveFailed { .. }) => {
+                    log::debug!("{e}")
+                }
                 Err(e) => log::warn!("{e}; booting the appliance instead"),
             }
         }

@@ -54,7 +54,21 @@ pub enum SnapshotError {
     /// Starting QEMU failed in a way a boot would share.
     #[error(transparent)]
     Launch(LaunchError),
+    /// An earlier save of this state failed recently (this QEMU may be unable to save, as
+    /// QEMU before 9.0 is, having no `mapped-ram`), so this launch boots without trying.
+    #[error("not saving the booted appliance: the last try failed ({reason}); remove {} to try again", marker.display())]
+    EarlierSaveFailed {
+        /// The file that records the failure.
+        marker: PathBuf,
+        /// What the failure was.
+        reason: String,
+    },
 }
+
+/// How long a failed save keeps launches from trying again. The state's name changes with
+/// the QEMU binary and the appliance, so an upgrade retries at once; this covers a failure
+/// that was the machine's at the time (a full disk, a deadline under load).
+const RETRY_SAVE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// True when this launch can come from a saved appliance.
 pub fn usable(drives: &[Drive], config: &LaunchConfig, machine: Machine) -> bool {
@@ -177,7 +191,18 @@ impl Saved {
         let file = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.save(config, binary, appliance, deadline)?;
+                if let Some(reason) = self.earlier_failure() {
+                    return Err(SnapshotError::EarlierSaveFailed {
+                        marker: self.failure_marker(),
+                        reason,
+                    });
+                }
+                if let Err(e) = self.save(config, binary, appliance, deadline) {
+                    if matches!(e, SnapshotError::Save { .. }) {
+                        self.record_failure(&e);
+                    }
+                    return Err(e);
+                }
                 File::open(&self.path).map_err(|e| SnapshotError::Save {
                     path: self.path.clone(),
                     detail: e.to_string(),
@@ -231,6 +256,35 @@ impl Saved {
                     source,
                 })
             }
+        }
+    }
+
+    /// The file that records a failed save of this state.
+    fn failure_marker(&self) -> PathBuf {
+        self.path.with_extension("save-failed")
+    }
+
+    /// Why the last save of this state failed, if it did less than [`RETRY_SAVE_AFTER`] ago.
+    fn earlier_failure(&self) -> Option<String> {
+        let marker = self.failure_marker();
+        let age = std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .ok()?
+            .elapsed()
+            .unwrap_or_default();
+        if age >= RETRY_SAVE_AFTER {
+            let _ = std::fs::remove_file(&marker);
+            return None;
+        }
+        let reason = std::fs::read_to_string(&marker).unwrap_or_default();
+        Some(reason.trim().chars().take(500).collect())
+    }
+
+    /// Records that saving failed, so the next launches boot without trying (and without
+    /// warning) until [`RETRY_SAVE_AFTER`] has passed.
+    fn record_failure(&self, e: &SnapshotError) {
+        if let Err(err) = std::fs::write(self.failure_marker(), format!("{e}\n")) {
+            log::debug!("cannot record the failed save: {err}");
         }
     }
 
@@ -551,6 +605,38 @@ mod tests {
             base,
             name(&two_cpus, qemu, "/cache/appliance-a", Accelerator::Tcg)
         );
+    }
+
+    #[test]
+    fn a_failed_save_is_not_retried_for_a_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let saved = Saved::new(
+            &LaunchConfig::default(),
+            Path::new("/bin/sh"),
+            &appliance(&dir.path().to_string_lossy()),
+            Accelerator::Tcg,
+            Machine::Microvm,
+        )
+        .unwrap();
+        assert_eq!(saved.earlier_failure(), None);
+        saved.record_failure(&SnapshotError::Save {
+            path: saved.path().to_path_buf(),
+            detail: "Parameter 'mapped-ram' is unexpected".into(),
+        });
+        let reason = saved.earlier_failure().expect("the failure is remembered");
+        assert!(reason.contains("mapped-ram"), "{reason}");
+        let marker = saved.failure_marker();
+        assert!(marker.starts_with(dir.path()));
+        // A day later the next launch tries again.
+        let old = std::time::SystemTime::now() - RETRY_SAVE_AFTER - Duration::from_secs(1);
+        File::options()
+            .write(true)
+            .open(&marker)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(saved.earlier_failure(), None);
+        assert!(!marker.exists());
     }
 
     #[test]

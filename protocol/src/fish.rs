@@ -231,6 +231,190 @@ impl ShellText for FishXAttr {
 }
 // ==== end of files commands (cmds-files) ====
 
+// ==== btrfs and xfs (cmds-btrfs) ====
+
+/// Appends `name: value` lines, as guestfish prints a struct's fields.
+fn fields_text(out: &mut Vec<u8>, fields: &[(&str, &dyn std::fmt::Display)]) {
+    for (name, value) in fields {
+        out.extend_from_slice(format!("{name}: {value}\n").as_bytes());
+    }
+}
+
+/// One btrfs subvolume (guestfish's `btrfssubvolume` struct).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct BtrfsSubvolume {
+    pub btrfssubvolume_id: u64,
+    pub btrfssubvolume_top_level_id: u64,
+    pub btrfssubvolume_path: String,
+}
+
+impl ShellText for BtrfsSubvolume {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        fields_text(
+            out,
+            &[
+                ("btrfssubvolume_id", &self.btrfssubvolume_id),
+                (
+                    "btrfssubvolume_top_level_id",
+                    &self.btrfssubvolume_top_level_id,
+                ),
+                ("btrfssubvolume_path", &self.btrfssubvolume_path),
+            ],
+        );
+    }
+}
+
+/// One btrfs quota group (guestfish's `btrfsqgroup` struct): sizes in bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct BtrfsQgroup {
+    pub btrfsqgroup_id: String,
+    pub btrfsqgroup_rfer: u64,
+    pub btrfsqgroup_excl: u64,
+}
+
+impl ShellText for BtrfsQgroup {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        fields_text(
+            out,
+            &[
+                ("btrfsqgroup_id", &self.btrfsqgroup_id),
+                ("btrfsqgroup_rfer", &self.btrfsqgroup_rfer),
+                ("btrfsqgroup_excl", &self.btrfsqgroup_excl),
+            ],
+        );
+    }
+}
+
+/// The state of a btrfs balance (guestfish's `btrfsbalance` struct): `none`, `running` or
+/// `paused`, and its chunk counts (`left` in percent).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct BtrfsBalance {
+    pub btrfsbalance_status: String,
+    pub btrfsbalance_total: u64,
+    pub btrfsbalance_balanced: u64,
+    pub btrfsbalance_considered: u64,
+    pub btrfsbalance_left: u64,
+}
+
+impl ShellText for BtrfsBalance {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        fields_text(
+            out,
+            &[
+                ("btrfsbalance_status", &self.btrfsbalance_status),
+                ("btrfsbalance_total", &self.btrfsbalance_total),
+                ("btrfsbalance_balanced", &self.btrfsbalance_balanced),
+                ("btrfsbalance_considered", &self.btrfsbalance_considered),
+                ("btrfsbalance_left", &self.btrfsbalance_left),
+            ],
+        );
+    }
+}
+
+/// The counters of a btrfs scrub (guestfish's `btrfsscrub` struct), in `btrfs scrub
+/// status -R`'s order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BtrfsScrub {
+    /// (name without the `btrfsscrub_` prefix, value), in guestfish's order.
+    pub counters: Vec<(String, u64)>,
+}
+
+/// The counters of [`BtrfsScrub`], in guestfish's order.
+pub const BTRFS_SCRUB_FIELDS: [&str; 15] = [
+    "data_extents_scrubbed",
+    "tree_extents_scrubbed",
+    "data_bytes_scrubbed",
+    "tree_bytes_scrubbed",
+    "read_errors",
+    "csum_errors",
+    "verify_errors",
+    "no_csum",
+    "csum_discards",
+    "super_errors",
+    "malloc_errors",
+    "uncorrectable_errors",
+    "unverified_errors",
+    "corrected_errors",
+    "last_physical",
+];
+
+impl ShellText for BtrfsScrub {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        for name in BTRFS_SCRUB_FIELDS {
+            let value = self
+                .counters
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0, |(_, v)| *v);
+            out.extend_from_slice(format!("btrfsscrub_{name}: {value}\n").as_bytes());
+        }
+    }
+}
+
+/// The geometry of an XFS filesystem (guestfish's `xfsinfo` struct). A field xfs_info did
+/// not report is `None`, which guestfish prints as -1 in the field's own unsigned width
+/// (4294967295, 18446744073709551615) and as the empty string for names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XfsInfo {
+    /// (field name without the `xfs_` prefix, value as xfs_info printed it), in
+    /// guestfish's order; see [`XFS_INFO_FIELDS`].
+    pub fields: Vec<(String, String)>,
+}
+
+/// The fields of [`XfsInfo`] in guestfish's order, with their kind: `s` a name, `u32`/`u64`
+/// a number of that width.
+pub const XFS_INFO_FIELDS: [(&str, &str); 25] = [
+    ("mntpoint", "s"),
+    ("inodesize", "u32"),
+    ("agcount", "u32"),
+    ("agsize", "u32"),
+    ("sectsize", "u32"),
+    ("attr", "u32"),
+    ("blocksize", "u32"),
+    ("datablocks", "u64"),
+    ("imaxpct", "u32"),
+    ("sunit", "u32"),
+    ("swidth", "u32"),
+    ("dirversion", "u32"),
+    ("dirblocksize", "u32"),
+    ("cimode", "u32"),
+    ("logname", "s"),
+    ("logblocksize", "u32"),
+    ("logblocks", "u32"),
+    ("logversion", "u32"),
+    ("logsectsize", "u32"),
+    ("logsunit", "u32"),
+    ("lazycount", "u32"),
+    ("rtname", "s"),
+    ("rtextsize", "u32"),
+    ("rtblocks", "u64"),
+    ("rtextents", "u64"),
+];
+
+impl ShellText for XfsInfo {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        for (name, kind) in XFS_INFO_FIELDS {
+            let value = self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+            let text = match (value, kind) {
+                (Some(v), _) => v.clone(),
+                (None, "s") => String::new(),
+                (None, "u32") => u32::MAX.to_string(),
+                (None, _) => u64::MAX.to_string(),
+            };
+            out.extend_from_slice(format!("xfs_{name}: {text}\n").as_bytes());
+        }
+    }
+}
+// ==== end of btrfs and xfs (cmds-btrfs) ====
+
 #[cfg(test)]
 mod tests {
     use super::*;

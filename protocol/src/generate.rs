@@ -169,6 +169,7 @@ unchecked_args!(
     u64,
     String,
     GuestPath,
+    LinkTarget,
     VolumeName,
     Data,
     Mode,

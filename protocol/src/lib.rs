@@ -31,6 +31,8 @@ pub use errno::{Errno, RemoteError};
 pub use fish::{KeyValue, StatNs};
 // cmds-files
 pub use fish::{FishStat, FishXAttr, InotifyEvent, Utsname};
+// cmds-btrfs
+pub use fish::{BtrfsBalance, BtrfsQgroup, BtrfsScrub, BtrfsSubvolume, XfsInfo};
 pub use frame::{
     read_frame, write_frame, Frame, FrameError, FrameKind, Region, CHUNK_SIZE, MAX_PAYLOAD,
     PROTOCOL_VERSION, XFER_SERIAL,

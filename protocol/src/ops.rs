@@ -236,11 +236,11 @@ define_operations! {
         { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a symbolic link `linkname` holding `target` as given (it may be relative).
-    LnS ln_s(target: GuestPath, linkname: GuestPath) -> ()
+    LnS ln_s(target: LinkTarget, linkname: GuestPath) -> ()
         { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a symbolic link, replacing an existing `linkname`.
-    LnSf ln_sf(target: GuestPath, linkname: GuestPath) -> ()
+    LnSf ln_sf(target: LinkTarget, linkname: GuestPath) -> ()
         { group: files, access: Write, stream: None, needs: root }
 
     /// Creates a special file. `mode` holds the type bits (0o20000 character, 0o60000 block,
@@ -703,16 +703,16 @@ define_operations! {
     Lvs lvs() -> Vec<Device>
         { group: lvm, access: Read, stream: None }
 
-    /// The physical volumes with UUID, size and free bytes, and their volume group.
-    PvsFull pvs_full() -> Vec<PhysicalVolume>
+    /// The physical volumes with every field of LVM's report guestfish gives (`lvm_pv`).
+    PvsFull pvs_full() -> Vec<LvmPv>
         { group: lvm, access: Read, stream: None }
 
-    /// The volume groups with UUID, size, free bytes, extent size and counts.
-    VgsFull vgs_full() -> Vec<VolumeGroup>
+    /// The volume groups with every field of LVM's report guestfish gives (`lvm_vg`).
+    VgsFull vgs_full() -> Vec<LvmVg>
         { group: lvm, access: Read, stream: None }
 
-    /// The logical volumes with UUID, size in bytes, volume group and whether active.
-    LvsFull lvs_full() -> Vec<LogicalVolume>
+    /// The logical volumes with every field of LVM's report guestfish gives (`lvm_lv`).
+    LvsFull lvs_full() -> Vec<LvmLv>
         { group: lvm, access: Read, stream: None }
 
     /// Make a disk or partition an LVM physical volume.
@@ -1537,4 +1537,209 @@ define_operations! {
     Llz llz(directory: GuestPath) -> String
         { group: files, access: Read, stream: None, needs: root }
     // ==== end of files commands (cmds-files) ====
+
+    // ==== btrfs and xfs (cmds-btrfs) ====
+    /// Changes the size of the btrfs filesystem mounted at `mountpoint`: to `size` bytes, or
+    /// to fill its devices without `size`.
+    BtrfsFilesystemResize btrfs_filesystem_resize(mountpoint: GuestPath) [size: i64] -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Creates a btrfs filesystem on `devices` (one or more). `bytecount` the size in bytes,
+    /// `datatype`/`metadata` the profile (`raid0`, `raid1`, `raid10`, `single`),
+    /// `leafsize`/`nodesize` the tree block size, `sectorsize` the sector size, `label` the
+    /// label; `allocstart` is accepted and ignored (btrfs-progs dropped it).
+    MkfsBtrfs mkfs_btrfs(devices: Vec<Device>) [allocstart: i64, bytecount: i64, datatype: String, leafsize: i32, label: String, metadata: String, nodesize: i32, sectorsize: i32] -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// Creates a snapshot of the btrfs subvolume `source` as `dest` (`/path/to/dest/name`);
+    /// `ro:true` makes it read-only, `qgroupid` adds it to that qgroup.
+    BtrfsSubvolumeSnapshot btrfs_subvolume_snapshot(source: GuestPath, dest: GuestPath) [ro: bool, qgroupid: String] -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Deletes the btrfs subvolume or snapshot `subvolume`.
+    BtrfsSubvolumeDelete btrfs_subvolume_delete(subvolume: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Creates a btrfs subvolume `dest` (`/path/to/dest/name`); `qgroupid` adds it to that
+    /// qgroup.
+    BtrfsSubvolumeCreate btrfs_subvolume_create(dest: GuestPath) [qgroupid: String] -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// The subvolumes and snapshots of the btrfs filesystem `fs` (a device, a
+    /// `btrfsvol:` mountable or a mounted guest path): id, top level id and path.
+    BtrfsSubvolumeList btrfs_subvolume_list(fs: String) -> Vec<BtrfsSubvolume>
+        { group: btrfs, access: Read, stream: None }
+
+    /// Makes the subvolume `id` the default one of the btrfs filesystem mounted at `fs`.
+    BtrfsSubvolumeSetDefault btrfs_subvolume_set_default(id: i64, fs: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Forces the btrfs filesystem mounted at `fs` to write everything to disk.
+    BtrfsFilesystemSync btrfs_filesystem_sync(fs: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Balances the chunks of the btrfs filesystem mounted at `fs` across its devices.
+    BtrfsFilesystemBalance btrfs_filesystem_balance(fs: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Adds `devices` to the btrfs filesystem mounted at `fs`.
+    BtrfsDeviceAdd btrfs_device_add(devices: Vec<Device>, fs: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Removes `devices` from the btrfs filesystem mounted at `fs`.
+    BtrfsDeviceDelete btrfs_device_delete(devices: Vec<Device>, fs: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Turns the seeding flag of the btrfs device `device` on or off.
+    BtrfsSetSeeding btrfs_set_seeding(device: Device, seeding: bool) -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// Checks the btrfs filesystem on `device` (`btrfsck`); `superblock` uses the superblock
+    /// copy at that byte offset, `repair:true` repairs.
+    BtrfsFsck btrfs_fsck(device: Device) [superblock: i64, repair: bool] -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// The geometry of the XFS filesystem mounted at the guest path or on the device
+    /// `pathordevice`; fields it does not report are -1 or empty.
+    XfsInfo xfs_info(pathordevice: String) -> XfsInfo
+        { group: xfs, access: Read, stream: None }
+
+    /// Grows the XFS filesystem mounted at `path`: `datasec`/`logsec`/`rtsec` grow the data,
+    /// log or realtime section, `datasize`/`logsize`/`rtsize` to that many filesystem blocks,
+    /// `rtextsize` the realtime extent size, `maxpct` the inode space limit in percent.
+    XfsGrowfs xfs_growfs(path: GuestPath) [datasec: bool, logsec: bool, rtsec: bool, datasize: i64, logsize: i64, rtsize: i64, rtextsize: i64, maxpct: i32] -> ()
+        { group: xfs, access: Write, stream: None, needs: root }
+
+    /// Changes parameters of the unmounted XFS filesystem on `device`: `extunwritten`,
+    /// `imgfile`, `v2log`, `projid32bit` enable those features, `lazycounter` turns lazy
+    /// counters on or off, `label` and `uuid` set those (`uuid:generate` a random one).
+    XfsAdmin xfs_admin(device: Device) [extunwritten: bool, imgfile: bool, v2log: bool, projid32bit: bool, lazycounter: bool, label: String, uuid: String] -> ()
+        { group: xfs, access: Write, stream: None }
+
+    /// Repairs the XFS filesystem on a device or in an image file in the guest; returns 0
+    /// (with `nomodify:true`: 0 clean, 1 corruption found). The other options are
+    /// xfs_repair's `-L`, `-P`, `-o force_geometry`, `-m`, `-o ihash=`, `-o bhash=`,
+    /// `-o ag_stride=`, `-l` and `-r`.
+    XfsRepair xfs_repair(device: String) [forcelogzero: bool, nomodify: bool, noprefetch: bool, forcegeometry: bool, maxmem: i64, ihashsize: i64, bhashsize: i64, agstride: i64, logdev: String, rtdev: String] -> i32
+        { group: xfs, access: Write, stream: None }
+
+    /// The id of the default subvolume of the btrfs filesystem `fs` (a device, a
+    /// `btrfsvol:` mountable or a mounted guest path).
+    BtrfsSubvolumeGetDefault btrfs_subvolume_get_default(fs: String) -> i64
+        { group: btrfs, access: Read, stream: None }
+
+    /// What btrfs says of the subvolume `subvolume` (name, uuid, times, ids, flags,
+    /// snapshots), as `key: value` pairs.
+    BtrfsSubvolumeShow btrfs_subvolume_show(subvolume: GuestPath) -> Vec<KeyValue>
+        { group: btrfs, access: Read, stream: None, needs: root }
+
+    /// Turns quota support on or off on the btrfs filesystem `fs` (a device or a guest
+    /// path).
+    BtrfsQuotaEnable btrfs_quota_enable(fs: String, enable: bool) -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// Drops the qgroup numbers of the btrfs filesystem `fs` and counts them again.
+    BtrfsQuotaRescan btrfs_quota_rescan(fs: String) -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// Limits the size of the subvolume `subvolume` to `size` bytes.
+    BtrfsQgroupLimit btrfs_qgroup_limit(subvolume: GuestPath, size: i64) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Creates the quota group `qgroupid` (`level/id`) of the subvolume `subvolume`.
+    BtrfsQgroupCreate btrfs_qgroup_create(qgroupid: String, subvolume: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Destroys the quota group `qgroupid` of the subvolume `subvolume`.
+    BtrfsQgroupDestroy btrfs_qgroup_destroy(qgroupid: String, subvolume: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// The quota groups of the btrfs filesystem that holds `path`: id, referenced and
+    /// exclusive bytes.
+    BtrfsQgroupShow btrfs_qgroup_show(path: GuestPath) -> Vec<BtrfsQgroup>
+        { group: btrfs, access: Read, stream: None, needs: root }
+
+    /// Makes the qgroup `src` a member of the parent qgroup `dst` on the filesystem at
+    /// `path`.
+    BtrfsQgroupAssign btrfs_qgroup_assign(src: String, dst: String, path: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Removes the qgroup `src` from its parent qgroup `dst` on the filesystem at `path`.
+    BtrfsQgroupRemove btrfs_qgroup_remove(src: String, dst: String, path: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Starts a scrub (reads all data and checks the checksums) of the btrfs filesystem
+    /// at `path`.
+    BtrfsScrubStart btrfs_scrub_start(path: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Cancels a running scrub of the btrfs filesystem at `path`.
+    BtrfsScrubCancel btrfs_scrub_cancel(path: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Resumes a cancelled or interrupted scrub of the btrfs filesystem at `path`.
+    BtrfsScrubResume btrfs_scrub_resume(path: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Pauses a running balance of the btrfs filesystem at `path`.
+    BtrfsBalancePause btrfs_balance_pause(path: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Cancels a running or paused balance of the btrfs filesystem at `path`.
+    BtrfsBalanceCancel btrfs_balance_cancel(path: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Resumes a paused balance of the btrfs filesystem at `path`.
+    BtrfsBalanceResume btrfs_balance_resume(path: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Defragments the file or directory `path` (recursively) on btrfs; `flush:true`
+    /// flushes each file after it, `compress` (`zlib`, `lzo`) compresses as it goes.
+    BtrfsFilesystemDefragment btrfs_filesystem_defragment(path: GuestPath) [flush: bool, compress: String] -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Recovers the chunk tree of the btrfs filesystem on `device`.
+    BtrfsRescueChunkRecover btrfs_rescue_chunk_recover(device: Device) -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// Restores bad superblocks of the btrfs filesystem on `device` from good copies.
+    BtrfsRescueSuperRecover btrfs_rescue_super_recover(device: Device) -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// The state of a balance of the btrfs filesystem at `path`: `none`, `running` or
+    /// `paused`, with its chunk counts.
+    BtrfsBalanceStatus btrfs_balance_status(path: GuestPath) -> BtrfsBalance
+        { group: btrfs, access: Read, stream: None, needs: root }
+
+    /// The counters of the running or last scrub of the btrfs filesystem at `path`.
+    BtrfsScrubStatus btrfs_scrub_status(path: GuestPath) -> BtrfsScrub
+        { group: btrfs, access: Read, stream: None, needs: root }
+
+    /// Turns the seeding flag of the unmounted btrfs device `device` on or off
+    /// (`btrfstune -S`).
+    BtrfstuneSeeding btrfstune_seeding(device: Device, seeding: bool) -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// Enables extended inode refs on the btrfs filesystem on `device`.
+    BtrfstuneEnableExtendedInodeRefs btrfstune_enable_extended_inode_refs(device: Device) -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// Enables skinny metadata extent refs on the btrfs filesystem on `device`.
+    BtrfstuneEnableSkinnyMetadataExtentRefs btrfstune_enable_skinny_metadata_extent_refs(device: Device) -> ()
+        { group: btrfs, access: Write, stream: None }
+
+    /// Writes an image of the btrfs filesystem on `source` (its devices) to the guest file
+    /// `image`: metadata only, for debugging; `compresslevel` 0 to 9.
+    BtrfsImage btrfs_image(source: Vec<Device>, image: GuestPath) [compresslevel: i32] -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// Replaces the device `srcdev` of the btrfs filesystem mounted at `mntpoint` with
+    /// `targetdev`, copying its data.
+    BtrfsReplace btrfs_replace(srcdev: Device, targetdev: Device, mntpoint: GuestPath) -> ()
+        { group: btrfs, access: Write, stream: None, needs: root }
+
+    /// The devices of the btrfs filesystem on `device`.
+    BtrfsFilesystemShow btrfs_filesystem_show(device: Device) -> Vec<Device>
+        { group: btrfs, access: Read, stream: None }
+    // ==== end of btrfs and xfs (cmds-btrfs) ====
 }

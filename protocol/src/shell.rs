@@ -53,6 +53,12 @@ impl ShellArg for GuestPath {
         Ok(GuestPath::from(word))
     }
 }
+impl ShellArg for LinkTarget {
+    const KIND: ArgKind = ArgKind::String;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Ok(LinkTarget::from(word))
+    }
+}
 impl ShellArg for Device {
     const KIND: ArgKind = ArgKind::Device;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
@@ -262,6 +268,11 @@ brief_display!(
 impl Brief for String {
     fn brief(&self) -> String {
         escape_bytes(self.as_bytes())
+    }
+}
+impl Brief for LinkTarget {
+    fn brief(&self) -> String {
+        self.escaped()
     }
 }
 impl Brief for Data {
@@ -700,7 +711,32 @@ impl ShellText for PartitionEntry {
     }
 }
 
+/// guestfish's `%g %` for a percentage, nothing when LVM left it out.
+impl ShellText for OptPercent {
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        if let Some(p) = self.0.filter(|p| *p >= 0.0) {
+            // %g: at most six significant digits, no trailing zeros.
+            let digits = 5usize.saturating_sub(p.abs().log10().floor().max(0.0) as usize);
+            let text = format!("{p:.digits$}");
+            let text = if text.contains('.') {
+                text.trim_end_matches('0').trim_end_matches('.')
+            } else {
+                &text
+            };
+            push_line(out, &format!("{text} %"));
+        }
+    }
+}
+
 struct_text! {
+    LvmPv { pv_name, pv_uuid, pv_fmt, pv_size, dev_size, pv_free, pv_used, pv_attr,
+            pv_pe_count, pv_pe_alloc_count, pv_tags, pe_start, pv_mda_count, pv_mda_free }
+    LvmVg { vg_name, vg_uuid, vg_fmt, vg_attr, vg_size, vg_free, vg_sysid, vg_extent_size,
+            vg_extent_count, vg_free_count, max_lv, max_pv, pv_count, lv_count, snap_count,
+            vg_seqno, vg_tags, vg_mda_count, vg_mda_free }
+    LvmLv { lv_name, lv_uuid, lv_attr, lv_major, lv_minor, lv_kernel_major, lv_kernel_minor,
+            lv_size, seg_count, origin, snap_percent, copy_percent, move_pv, lv_tags,
+            mirror_log, modules }
     BlkidInfo { fstype, label, uuid, version, block_size, size }
     PhysicalVolume { device, uuid, size, free, vg }
     VolumeGroup { name, uuid, size, free, extent_size, pv_count, lv_count }
@@ -739,6 +775,21 @@ mod tests {
         assert_eq!(fish_int_error("head-n", "nrlines", "10", 32), None);
         assert_eq!(u32::parse_word("7").unwrap(), 7);
         assert!(u32::parse_word("-1").is_err());
+    }
+
+    #[test]
+    fn percentages_print_as_guestfish_prints_them() {
+        let text = |p: Option<f32>| {
+            let mut out = Vec::new();
+            OptPercent(p).shell_text(&mut out, false);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(Some(50.0)), "50 %\n");
+        assert_eq!(text(Some(12.5)), "12.5 %\n");
+        assert_eq!(text(Some(100.0)), "100 %\n");
+        assert_eq!(text(Some(0.0)), "0 %\n");
+        assert_eq!(text(None), "");
+        assert_eq!(text(Some(-1.0)), "");
     }
 
     #[test]

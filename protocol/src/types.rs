@@ -87,6 +87,49 @@ impl From<&GuestPath> for GuestPath {
     }
 }
 
+/// What a symbolic link holds: any bytes, relative or absolute, stored as given and never
+/// resolved (`ln -s ../lib/x /usr/lib/y`).
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LinkTarget(#[serde(with = "serde_bytes")] Vec<u8>);
+
+impl LinkTarget {
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    /// The target with control characters and invalid UTF-8 escaped, safe to print.
+    pub fn escaped(&self) -> String {
+        escape_bytes(&self.0)
+    }
+}
+
+impl fmt::Debug for LinkTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.escaped())
+    }
+}
+
+impl From<&str> for LinkTarget {
+    fn from(s: &str) -> Self {
+        LinkTarget(s.as_bytes().to_vec())
+    }
+}
+impl From<&[u8]> for LinkTarget {
+    fn from(s: &[u8]) -> Self {
+        LinkTarget(s.to_vec())
+    }
+}
+impl From<Vec<u8>> for LinkTarget {
+    fn from(s: Vec<u8>) -> Self {
+        LinkTarget(s)
+    }
+}
+impl From<&LinkTarget> for LinkTarget {
+    fn from(t: &LinkTarget) -> Self {
+        t.clone()
+    }
+}
+
 /// Undoes the octal escapes of fstab and /proc/self/mountinfo (`\040` for a space, `\134`
 /// for a backslash); a backslash not followed by three octal digits of one byte (`\000` to
 /// `\377`) stays as it is.
@@ -1082,6 +1125,78 @@ pub struct PartitionEntry {
     pub bootable: bool,
     /// GPT: the unique partition GUID (PARTUUID).
     pub uuid: Option<String>,
+}
+
+/// A percentage LVM may leave out (`snap_percent`): guestfish prints `50 %` or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OptPercent(pub Option<f32>);
+
+/// guestfish's `lvm_pv` struct (`pvs-full`): LVM's own report fields, sizes in bytes, the
+/// UUID without its dashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct LvmPv {
+    pub pv_name: String,
+    pub pv_uuid: String,
+    pub pv_fmt: String,
+    pub pv_size: u64,
+    pub dev_size: u64,
+    pub pv_free: u64,
+    pub pv_used: u64,
+    pub pv_attr: String,
+    pub pv_pe_count: i64,
+    pub pv_pe_alloc_count: i64,
+    pub pv_tags: String,
+    pub pe_start: u64,
+    pub pv_mda_count: i64,
+    pub pv_mda_free: u64,
+}
+
+/// guestfish's `lvm_vg` struct (`vgs-full`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct LvmVg {
+    pub vg_name: String,
+    pub vg_uuid: String,
+    pub vg_fmt: String,
+    pub vg_attr: String,
+    pub vg_size: u64,
+    pub vg_free: u64,
+    pub vg_sysid: String,
+    pub vg_extent_size: u64,
+    pub vg_extent_count: i64,
+    pub vg_free_count: i64,
+    pub max_lv: i64,
+    pub max_pv: i64,
+    pub pv_count: i64,
+    pub lv_count: i64,
+    pub snap_count: i64,
+    pub vg_seqno: i64,
+    pub vg_tags: String,
+    pub vg_mda_count: i64,
+    pub vg_mda_free: u64,
+}
+
+/// guestfish's `lvm_lv` struct (`lvs-full`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct LvmLv {
+    pub lv_name: String,
+    pub lv_uuid: String,
+    pub lv_attr: String,
+    pub lv_major: i64,
+    pub lv_minor: i64,
+    pub lv_kernel_major: i64,
+    pub lv_kernel_minor: i64,
+    pub lv_size: u64,
+    pub seg_count: i64,
+    pub origin: String,
+    pub snap_percent: OptPercent,
+    pub copy_percent: OptPercent,
+    pub move_pv: String,
+    pub lv_tags: String,
+    pub mirror_log: String,
+    pub modules: String,
 }
 
 /// An LVM physical volume.

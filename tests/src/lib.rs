@@ -383,6 +383,101 @@ pub mod bench {
         }
     }
 
+    /// The peak of a command's memory: the largest sum of resident memory (VmRSS) over the
+    /// command and every process under it, sampled every 10 ms while it runs, with each
+    /// process's share at that moment (`comm`, KiB) and QEMU's anonymous and file-backed
+    /// parts. Returns the command's exit status too.
+    pub fn peak_rss(cmd: &mut std::process::Command) -> (std::process::ExitStatus, PeakRss) {
+        let mut child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn the measured command");
+        let mut peak = PeakRss::default();
+        loop {
+            let mut now = PeakRss::default();
+            for pid in tree(child.id()) {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let field = |name: &str| {
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                let rss = field("VmRSS:");
+                now.total_kib += rss;
+                if comm.starts_with("qemu") {
+                    now.qemu_anon_kib += field("RssAnon:");
+                    now.qemu_file_kib += field("RssFile:") + field("RssShmem:");
+                }
+                now.processes.push((comm, rss));
+            }
+            if now.total_kib > peak.total_kib {
+                peak = now;
+            }
+            if let Some(status) = child.try_wait().expect("wait") {
+                return (status, peak);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// What [`peak_rss`] found.
+    #[derive(Debug, Clone, Default)]
+    pub struct PeakRss {
+        /// The peak sum, KiB.
+        pub total_kib: u64,
+        /// Each process at the peak: its name and resident KiB.
+        pub processes: Vec<(String, u64)>,
+        /// QEMU's anonymous resident memory at the peak (guest RAM, TCG's code buffer), KiB.
+        pub qemu_anon_kib: u64,
+        /// QEMU's file-backed and shared resident memory at the peak, KiB.
+        pub qemu_file_kib: u64,
+    }
+
+    impl std::fmt::Display for PeakRss {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{} MiB (", self.total_kib / 1024)?;
+            for (i, (comm, kib)) in self.processes.iter().enumerate() {
+                let sep = if i == 0 { "" } else { ", " };
+                write!(f, "{sep}{comm} {} MiB", kib / 1024)?;
+            }
+            write!(
+                f,
+                "; QEMU anonymous {} MiB, file {} MiB)",
+                self.qemu_anon_kib / 1024,
+                self.qemu_file_kib / 1024
+            )
+        }
+    }
+
+    /// `pid` and every process under it.
+    fn tree(pid: u32) -> Vec<u32> {
+        let mut out = vec![pid];
+        let mut i = 0;
+        while let Some(&p) = out.get(i) {
+            if let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) {
+                for task in tasks.flatten() {
+                    let children =
+                        std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+                    out.extend(
+                        children
+                            .split_whitespace()
+                            .filter_map(|c| c.parse::<u32>().ok()),
+                    );
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
     /// `label: median 1.234 s (min 1.1, max 1.5)`.
     pub fn report_line(label: &str, s: &Stats) -> String {
         format!(

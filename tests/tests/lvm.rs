@@ -84,18 +84,19 @@ fn an_lvm_root_made_in_the_appliance_is_found_again() {
         [Device::from(LVM_ROOT), Device::from(LVM_SWAP)]
     );
     let vg = &h.vgs_full().check("vgs_full")[0];
-    assert_eq!(vg.extent_size, 4 * MIB);
+    assert_eq!(vg.vg_name, LVM_VG);
+    assert_eq!(vg.vg_extent_size, 4 * MIB);
     assert_eq!((vg.pv_count, vg.lv_count), (1, 2));
     let lvs = h.lvs_full().check("lvs_full");
-    assert_eq!(lvs[0].size, 40 * MIB, "40 MiB asked, in bytes");
-    assert_eq!(lvs[0].vg, LVM_VG);
-    assert!(lvs[0].active);
+    assert_eq!(lvs[0].lv_name, "root");
+    assert_eq!(lvs[0].lv_size, 40 * MIB, "40 MiB asked, in bytes");
+    assert_eq!(&lvs[0].lv_attr[4..5], "a", "active: {:?}", lvs[0].lv_attr);
     let pv = &h.pvs_full().check("pvs_full")[0];
-    assert_eq!(pv.vg.as_deref(), Some(LVM_VG));
-    assert_eq!(pv.free, 0, "the swap LV took the rest");
+    assert_eq!(pv.pv_name, "/dev/sda2");
+    assert_eq!(pv.pv_free, 0, "the swap LV took the rest");
     assert_eq!(
-        vg.size,
-        lvs.iter().map(|l| l.size).sum::<u64>(),
+        vg.vg_size,
+        lvs.iter().map(|l| l.lv_size).sum::<u64>(),
         "{vg:?} {lvs:?}"
     );
     h.e2fsck(LVM_ROOT, None, None)
@@ -111,8 +112,8 @@ fn an_lvm_root_made_in_the_appliance_is_found_again() {
         h.lvs_full()
             .check("lvs_full")
             .into_iter()
-            .find(|l| l.device.as_str() == dev)
-            .map(|l| l.size)
+            .find(|l| format!("/dev/vgtest/{}", l.lv_name) == dev)
+            .map(|l| l.lv_size)
     };
     assert_eq!(size(&h, "/dev/vgtest/small"), Some(12 * MIB));
     assert_eq!(

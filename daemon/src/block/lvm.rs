@@ -17,7 +17,9 @@ use crate::block::blockdev::ResolvedDevice;
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::boot::tools;
-use guestwright_protocol::{Device, LogicalVolume, PhysicalVolume, VolumeGroup};
+use guestwright_protocol::{
+    Device, LogicalVolume, LvmLv, LvmPv, LvmVg, OptPercent, PhysicalVolume, VolumeGroup,
+};
 use guestwright_sync::Mutex;
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -364,6 +366,166 @@ pub fn lvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<LogicalVolum
             uuid: r[2].clone(),
             size: num(&r[3]),
             active: r[4].as_bytes().get(4) == Some(&b'a'),
+        })
+        .collect())
+}
+
+/// An LVM UUID without its dashes, as guestfish's `*-full` structs hold it (32 characters).
+fn bare_uuid(uuid: &str) -> String {
+    uuid.chars().filter(|c| *c != '-').collect()
+}
+
+fn int(s: &str) -> i64 {
+    s.parse().unwrap_or(-1)
+}
+
+fn percent(s: &str) -> OptPercent {
+    OptPercent(s.parse().ok())
+}
+
+/// LVM's report of `fields` as rows holding exactly that many fields.
+fn full_report(
+    disks: &Disks,
+    modules: &Modules,
+    command: &str,
+    fields: &[&str],
+) -> io::Result<Vec<Vec<String>>> {
+    activate_once(disks, modules)?;
+    let rows = report(disks, modules, command, &fields.join(","))?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.len() == fields.len())
+        .collect())
+}
+
+/// `pvs-full`: guestfish's `lvm_pv` for each physical volume, the device in the caller's
+/// names.
+pub fn pvs_report(disks: &Disks, modules: &Modules) -> io::Result<Vec<LvmPv>> {
+    const FIELDS: &[&str] = &[
+        "pv_name",
+        "pv_uuid",
+        "pv_fmt",
+        "pv_size",
+        "dev_size",
+        "pv_free",
+        "pv_used",
+        "pv_attr",
+        "pv_pe_count",
+        "pv_pe_alloc_count",
+        "pv_tags",
+        "pe_start",
+        "pv_mda_count",
+        "pv_mda_free",
+    ];
+    Ok(full_report(disks, modules, "pvs", FIELDS)?
+        .into_iter()
+        .map(|r| LvmPv {
+            pv_name: disks.to_user(&r[0]).to_string(),
+            pv_uuid: bare_uuid(&r[1]),
+            pv_fmt: r[2].clone(),
+            pv_size: num(&r[3]),
+            dev_size: num(&r[4]),
+            pv_free: num(&r[5]),
+            pv_used: num(&r[6]),
+            pv_attr: r[7].clone(),
+            pv_pe_count: int(&r[8]),
+            pv_pe_alloc_count: int(&r[9]),
+            pv_tags: r[10].clone(),
+            pe_start: num(&r[11]),
+            pv_mda_count: int(&r[12]),
+            pv_mda_free: num(&r[13]),
+        })
+        .collect())
+}
+
+/// `vgs-full`: guestfish's `lvm_vg` for each volume group.
+pub fn vgs_report(disks: &Disks, modules: &Modules) -> io::Result<Vec<LvmVg>> {
+    const FIELDS: &[&str] = &[
+        "vg_name",
+        "vg_uuid",
+        "vg_fmt",
+        "vg_attr",
+        "vg_size",
+        "vg_free",
+        "vg_sysid",
+        "vg_extent_size",
+        "vg_extent_count",
+        "vg_free_count",
+        "max_lv",
+        "max_pv",
+        "pv_count",
+        "lv_count",
+        "snap_count",
+        "vg_seqno",
+        "vg_tags",
+        "vg_mda_count",
+        "vg_mda_free",
+    ];
+    Ok(full_report(disks, modules, "vgs", FIELDS)?
+        .into_iter()
+        .map(|r| LvmVg {
+            vg_name: r[0].clone(),
+            vg_uuid: bare_uuid(&r[1]),
+            vg_fmt: r[2].clone(),
+            vg_attr: r[3].clone(),
+            vg_size: num(&r[4]),
+            vg_free: num(&r[5]),
+            vg_sysid: r[6].clone(),
+            vg_extent_size: num(&r[7]),
+            vg_extent_count: int(&r[8]),
+            vg_free_count: int(&r[9]),
+            max_lv: int(&r[10]),
+            max_pv: int(&r[11]),
+            pv_count: int(&r[12]),
+            lv_count: int(&r[13]),
+            snap_count: int(&r[14]),
+            vg_seqno: int(&r[15]),
+            vg_tags: r[16].clone(),
+            vg_mda_count: int(&r[17]),
+            vg_mda_free: num(&r[18]),
+        })
+        .collect())
+}
+
+/// `lvs-full`: guestfish's `lvm_lv` for each logical volume.
+pub fn lvs_report(disks: &Disks, modules: &Modules) -> io::Result<Vec<LvmLv>> {
+    const FIELDS: &[&str] = &[
+        "lv_name",
+        "lv_uuid",
+        "lv_attr",
+        "lv_major",
+        "lv_minor",
+        "lv_kernel_major",
+        "lv_kernel_minor",
+        "lv_size",
+        "seg_count",
+        "origin",
+        "snap_percent",
+        "copy_percent",
+        "move_pv",
+        "lv_tags",
+        "mirror_log",
+        "modules",
+    ];
+    Ok(full_report(disks, modules, "lvs", FIELDS)?
+        .into_iter()
+        .map(|r| LvmLv {
+            lv_name: r[0].clone(),
+            lv_uuid: bare_uuid(&r[1]),
+            lv_attr: r[2].clone(),
+            lv_major: int(&r[3]),
+            lv_minor: int(&r[4]),
+            lv_kernel_major: int(&r[5]),
+            lv_kernel_minor: int(&r[6]),
+            lv_size: num(&r[7]),
+            seg_count: int(&r[8]),
+            origin: r[9].clone(),
+            snap_percent: percent(&r[10]),
+            copy_percent: percent(&r[11]),
+            move_pv: r[12].clone(),
+            lv_tags: r[13].clone(),
+            mirror_log: r[14].clone(),
+            modules: r[15].clone(),
         })
         .collect())
 }

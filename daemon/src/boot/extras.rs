@@ -222,6 +222,34 @@ pub fn fetch(name: &str) -> io::Result<bool> {
     })
 }
 
+/// Copies the files one carried tool needs (`/usr/sbin/mdadm`, its loader and libraries:
+/// absolute paths in the appliance) out of the extras, each once. Returns the number copied.
+pub fn fetch_files(paths: &[&str]) -> io::Result<usize> {
+    with_index(|dev, index, st| {
+        let started = std::time::Instant::now();
+        let mut copied = 0;
+        for path in paths {
+            let name = path.trim_start_matches('/');
+            if st.tools_done || st.extracted.contains_key(name) {
+                continue;
+            }
+            let Some(entry) = index.iter().find(|e| e.name == name) else {
+                return Err(bad(format!("{path} is not in the extras")));
+            };
+            extract(dev, entry)?;
+            st.extracted.insert(name.to_string(), ());
+            copied += 1;
+        }
+        if copied > 0 {
+            debug!(
+                "copied {copied} files out of the extras in {:?}",
+                started.elapsed()
+            );
+        }
+        Ok(copied)
+    })
+}
+
 /// Copies every carried tool and library out of the extras, once.
 pub fn ensure_tools() -> io::Result<()> {
     with_index(|dev, index, st| {
@@ -231,6 +259,9 @@ pub fn ensure_tools() -> io::Result<()> {
         let started = std::time::Instant::now();
         let mut bytes = 0;
         for entry in index.iter().filter(|e| !e.name.starts_with("modules/")) {
+            if st.extracted.contains_key(&entry.name) {
+                continue;
+            }
             extract(dev, entry)?;
             bytes += entry.size;
         }

@@ -15,6 +15,8 @@ use std::sync::OnceLock;
 
 /// Where the appliance builder lists the carried tools.
 const CARRIED_LIST: &str = "/etc/guestwright/carried";
+/// Where it lists, for each tool's path, the files the tool needs.
+const CARRIED_FILES: &str = "/etc/guestwright/carried-files";
 
 /// The Debian package that provides each tool the daemon uses.
 const PACKAGES: &[(&str, &str)] = &[
@@ -26,6 +28,12 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mkfs.xfs", "xfsprogs"),
     ("xfs_repair", "xfsprogs"),
     ("mkfs.btrfs", "btrfs-progs"),
+    ("btrfs", "btrfs-progs"),
+    ("btrfstune", "btrfs-progs"),
+    ("btrfs-image", "btrfs-progs"),
+    ("xfs_db", "xfsprogs"),
+    ("xfs_spaceman", "xfsprogs"),
+    ("xfs_growfs", "xfsprogs"),
     ("mkswap", "util-linux"),
     ("cryptsetup", "cryptsetup-bin"),
     ("grep", "grep"),
@@ -52,6 +60,42 @@ fn carried() -> &'static [(String, PathBuf)] {
     })
 }
 
+/// For each carried tool's path, the files it needs to run (itself first).
+fn needs() -> &'static [(String, Vec<String>)] {
+    static LIST: OnceLock<Vec<(String, Vec<String>)>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        std::fs::read_to_string(CARRIED_FILES)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_whitespace().map(str::to_string);
+                Some((words.next()?, words.collect()))
+            })
+            .collect()
+    })
+}
+
+/// Copies what the carried program at `path` needs out of the extras disk, once: its own
+/// files when the builder listed them (a program run through an interpreter may run others,
+/// so a script gets everything), else every carried file.
+fn unpack(path: &std::path::Path) -> io::Result<()> {
+    let path = path.to_string_lossy();
+    let Some((_, files)) = needs().iter().find(|(p, _)| *p == path) else {
+        return crate::boot::extras::ensure_tools();
+    };
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    crate::boot::extras::fetch_files(&files)?;
+    let mut head = [0u8; 2];
+    let script = std::fs::File::open(path.as_ref())
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && &head == b"#!";
+    if script {
+        crate::boot::extras::ensure_tools()?;
+    }
+    Ok(())
+}
+
 /// The host package that provides `tool`.
 pub fn package_of(tool: &str) -> &'static str {
     PACKAGES
@@ -68,8 +112,8 @@ pub fn has(tool: &str) -> bool {
 /// The path of a carried tool, or `EOPNOTSUPP` naming the host package to install.
 pub fn find(tool: &str) -> io::Result<PathBuf> {
     // The tools wait on the extras disk until one is first needed.
-    if carried().iter().any(|(name, _)| name == tool) {
-        crate::boot::extras::ensure_tools()?;
+    if let Some((_, path)) = carried().iter().find(|(name, _)| name == tool) {
+        unpack(path)?;
     }
     carried()
         .iter()

@@ -201,7 +201,7 @@ pub fn ln(target: &GuestPath, linkname: &GuestPath, force: bool) -> io::Result<(
 }
 
 /// `ln -s`: a symlink `linkname` holding `target` as given (it may be relative).
-pub fn ln_s(target: &GuestPath, linkname: &GuestPath, force: bool) -> io::Result<()> {
+pub fn ln_s(target: &LinkTarget, linkname: &GuestPath, force: bool) -> io::Result<()> {
     if target.as_bytes().is_empty() {
         return Err(io::Error::from_raw_os_error(libc::ENOENT));
     }

@@ -23,3 +23,6 @@ pub mod walk;
 pub mod acl;
 pub mod extra;
 pub mod notify;
+// cmds-btrfs
+pub mod btrfs;
+pub mod xfs;

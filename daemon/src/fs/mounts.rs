@@ -166,7 +166,19 @@ impl Mounts {
                 }
             }
             let data = with_charset(fstype, data.as_deref());
-            match sys::mount(&source_str, &target, Some(fstype), flags, data.as_deref()) {
+            let mut mounted =
+                sys::mount(&source_str, &target, Some(fstype), flags, data.as_deref());
+            if let Err(e) = &mounted {
+                // As mount(8) does (which libguestfs runs): a filesystem that cannot be
+                // written (a btrfs seed device, a write-protected medium) is mounted
+                // read-only instead.
+                let denied = matches!(e.raw_os_error(), Some(libc::EACCES | libc::EROFS));
+                if denied && flags & libc::MS_RDONLY == 0 {
+                    let ro = flags | libc::MS_RDONLY;
+                    mounted = sys::mount(&source_str, &target, Some(fstype), ro, data.as_deref());
+                }
+            }
+            match mounted {
                 Ok(()) => {
                     debug!("mounted {device} ({source_str}, {fstype}) on {mountpoint}");
                     table.push(Mounted {

@@ -14,20 +14,51 @@ use std::io;
 
 const MAGIC: u32 = 0xa92b_4efc;
 
+/// The RAID level of an md member's superblock, as the kernel numbers levels: -1 linear,
+/// 0, 1, 4, 5, 6, 10 (`level` at 72 in version 1, the eighth word in 0.90).
+pub(super) fn level(dev: &mut Dev<'_>) -> io::Result<Option<i32>> {
+    let size = dev.size();
+    for off in v1_places(size) {
+        if let Some(sb) = dev.read(off, 256)? {
+            if parse_v1(&sb, off, "").is_some() {
+                return Ok(le32(&sb, 72).map(|l| l as i32));
+            }
+        }
+    }
+    if let Some(off) = v090_place(size) {
+        if let Some(sb) = dev.read(off, 128)? {
+            if le32(&sb, 0) == Some(MAGIC) && le32(&sb, 4) == Some(0) {
+                return Ok(le32(&sb, 28).map(|l| l as i32));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Where version 1 superblocks live: at 0 (1.1), 4 KiB (1.2), 8 KiB before the end (1.0).
+fn v1_places(size: u64) -> Vec<u64> {
+    let mut places = vec![0u64, 4096];
+    if let Some(end) = (size & !0xfff).checked_sub(0x2000) {
+        places.push(end);
+    }
+    places
+}
+
+/// Where a version 0.90 superblock lives: the last 64 KiB-aligned 64 KiB.
+fn v090_place(size: u64) -> Option<u64> {
+    (size & !0xffff).checked_sub(0x10000)
+}
+
 pub(super) fn probe(dev: &mut Dev<'_>) -> io::Result<Option<Probe>> {
     let size = dev.size();
-    let mut places = vec![(0u64, "1.1"), (4096, "1.2")];
-    if let Some(end) = (size & !0xfff).checked_sub(0x2000) {
-        places.push((end, "1.0"));
-    }
-    for (off, version) in places {
+    for (off, version) in v1_places(size).into_iter().zip(["1.1", "1.2", "1.0"]) {
         if let Some(sb) = dev.read(off, 256)? {
             if let Some(p) = parse_v1(&sb, off, version) {
                 return Ok(Some(p));
             }
         }
     }
-    if let Some(off) = (size & !0xffff).checked_sub(0x10000) {
+    if let Some(off) = v090_place(size) {
         if let Some(sb) = dev.read(off, 128)? {
             if le32(&sb, 0) == Some(MAGIC) && le32(&sb, 4) == Some(0) {
                 let mut raw = [0u8; 16];
@@ -72,8 +103,21 @@ mod tests {
             *b = i as u8 + 1;
         }
         disk[o + 32..o + 41].copy_from_slice(b"host:root");
+        disk[o + 72..o + 76].copy_from_slice(&5u32.to_le_bytes());
         disk[o + 144..o + 152].copy_from_slice(&(at / 512).to_le_bytes());
         disk
+    }
+
+    #[test]
+    fn the_level_comes_from_the_superblock() {
+        let disk = v1(4096, 1 << 20);
+        let mut c = Cursor::new(disk.clone());
+        let mut dev = Dev::new(&mut c, disk.len() as u64).unwrap();
+        assert_eq!(level(&mut dev).unwrap(), Some(5));
+        let blank = vec![0u8; 1 << 20];
+        let mut c = Cursor::new(blank);
+        let mut dev = Dev::new(&mut c, 1 << 20).unwrap();
+        assert_eq!(level(&mut dev).unwrap(), None);
     }
 
     fn run(disk: &[u8]) -> Option<Probe> {

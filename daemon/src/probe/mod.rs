@@ -220,6 +220,12 @@ pub fn probe(dev: &mut (impl Read + Seek), dev_size: u64) -> io::Result<Option<P
     Ok(resolve(table, content))
 }
 
+/// The RAID level in the md superblock of `dev` (a member of `dev_size` bytes), as the kernel
+/// numbers levels (-1 linear, 0, 1, 4, 5, 6, 10), or `None` when it holds no md superblock.
+pub fn md_level(dev: &mut (impl Read + Seek), dev_size: u64) -> io::Result<Option<i32>> {
+    md::level(&mut Dev::new(dev, dev_size)?)
+}
+
 fn resolve(table: Option<parttable::Table>, content: Option<Probe>) -> Option<Probe> {
     let Some(table) = table else { return content };
     let hybrid_iso = content.as_ref().is_some_and(|c| {

@@ -13,6 +13,7 @@ use crate::{
     fs::attrs, fs::command, fs::dirs, fs::fileops, fs::files, fs::text, fs::tree, rpc::handles,
     stream::checksum, stream::copy, stream::tario, stream::transfer, sys,
 };
+use crate::{fs::btrfs, fs::xfs};
 use guestwright_protocol::*;
 use std::fs::File;
 use std::io;
@@ -47,6 +48,14 @@ impl Server {
             sys::block_flush_buffers(&dev)?;
         }
         Ok(())
+    }
+
+    /// The btrfs operations (cmds-btrfs).
+    fn btrfs(&self) -> btrfs::Btrfs<'_> {
+        btrfs::Btrfs {
+            disks: &self.disks,
+            modules: &self.modules,
+        }
     }
 
     /// A statns with `st_dev` numbered as in libguestfs's appliance (see
@@ -338,11 +347,11 @@ impl Daemon for Server {
         fileops::ln(&target, &linkname, true)
     }
 
-    fn ln_s(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
+    fn ln_s(&self, _: &mut Call, target: LinkTarget, linkname: GuestPath) -> io::Result<()> {
         fileops::ln_s(&target, &linkname, false)
     }
 
-    fn ln_sf(&self, _: &mut Call, target: GuestPath, linkname: GuestPath) -> io::Result<()> {
+    fn ln_sf(&self, _: &mut Call, target: LinkTarget, linkname: GuestPath) -> io::Result<()> {
         fileops::ln_s(&target, &linkname, true)
     }
 
@@ -1019,16 +1028,16 @@ impl Daemon for Server {
             .collect())
     }
 
-    fn pvs_full(&self, _: &mut Call) -> io::Result<Vec<PhysicalVolume>> {
-        crate::block::lvm::pvs_full(&self.disks, &self.modules)
+    fn pvs_full(&self, _: &mut Call) -> io::Result<Vec<LvmPv>> {
+        crate::block::lvm::pvs_report(&self.disks, &self.modules)
     }
 
-    fn vgs_full(&self, _: &mut Call) -> io::Result<Vec<VolumeGroup>> {
-        crate::block::lvm::vgs_full(&self.disks, &self.modules)
+    fn vgs_full(&self, _: &mut Call) -> io::Result<Vec<LvmVg>> {
+        crate::block::lvm::vgs_report(&self.disks, &self.modules)
     }
 
-    fn lvs_full(&self, _: &mut Call) -> io::Result<Vec<LogicalVolume>> {
-        crate::block::lvm::lvs_full(&self.disks, &self.modules)
+    fn lvs_full(&self, _: &mut Call) -> io::Result<Vec<LvmLv>> {
+        crate::block::lvm::lvs_report(&self.disks, &self.modules)
     }
 
     fn pvcreate(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
@@ -2361,6 +2370,425 @@ impl Daemon for Server {
         dirs::ll(&dir).map(|text| extra::with_context_column(&text))
     }
     // ==== end of files commands (cmds-files) ====
+    // ==== btrfs and xfs (cmds-btrfs) ====
+    fn btrfs_filesystem_resize(
+        &self,
+        _: &mut Call,
+        mountpoint: GuestPath,
+        size: Option<i64>,
+    ) -> io::Result<()> {
+        self.btrfs().resize(&mountpoint, size)
+    }
+
+    fn mkfs_btrfs(
+        &self,
+        _: &mut Call,
+        devices: Vec<ResolvedDevice>,
+        _allocstart: Option<i64>,
+        bytecount: Option<i64>,
+        datatype: Option<String>,
+        leafsize: Option<i32>,
+        label: Option<String>,
+        metadata: Option<String>,
+        nodesize: Option<i32>,
+        sectorsize: Option<i32>,
+    ) -> io::Result<()> {
+        // allocstart: btrfs-progs dropped --alloc-start; libguestfs ignores it too.
+        let opts = btrfs::MkfsBtrfs {
+            bytecount,
+            datatype: datatype.as_deref(),
+            leafsize,
+            label: label.as_deref(),
+            metadata: metadata.as_deref(),
+            nodesize,
+            sectorsize,
+        };
+        self.btrfs().mkfs(&devices, &opts)
+    }
+
+    fn btrfs_subvolume_snapshot(
+        &self,
+        _: &mut Call,
+        source: GuestPath,
+        dest: GuestPath,
+        ro: Option<bool>,
+        qgroupid: Option<String>,
+    ) -> io::Result<()> {
+        self.btrfs()
+            .snapshot(&source, &dest, ro.unwrap_or(false), qgroupid.as_deref())
+    }
+
+    fn btrfs_subvolume_delete(&self, _: &mut Call, subvolume: GuestPath) -> io::Result<()> {
+        self.btrfs().path_command(
+            "btrfs_subvolume_delete",
+            &["subvolume", "delete"],
+            &subvolume,
+        )
+    }
+
+    fn btrfs_subvolume_create(
+        &self,
+        _: &mut Call,
+        dest: GuestPath,
+        qgroupid: Option<String>,
+    ) -> io::Result<()> {
+        self.btrfs().create(&dest, qgroupid.as_deref())
+    }
+
+    fn btrfs_subvolume_list(&self, _: &mut Call, fs: String) -> io::Result<Vec<BtrfsSubvolume>> {
+        self.btrfs().list(&fs)
+    }
+
+    fn btrfs_subvolume_set_default(&self, _: &mut Call, id: i64, fs: GuestPath) -> io::Result<()> {
+        self.btrfs().set_default(id, &fs)
+    }
+
+    fn btrfs_filesystem_sync(&self, _: &mut Call, fs: GuestPath) -> io::Result<()> {
+        self.btrfs()
+            .path_command("btrfs_filesystem_sync", &["filesystem", "sync"], &fs)
+    }
+
+    fn btrfs_filesystem_balance(&self, _: &mut Call, fs: GuestPath) -> io::Result<()> {
+        self.btrfs()
+            .path_command("btrfs_filesystem_balance", &["balance"], &fs)
+    }
+
+    fn btrfs_device_add(
+        &self,
+        _: &mut Call,
+        devices: Vec<ResolvedDevice>,
+        fs: GuestPath,
+    ) -> io::Result<()> {
+        self.btrfs()
+            .devices("btrfs_device_add", "add", &devices, &fs)
+    }
+
+    fn btrfs_device_delete(
+        &self,
+        _: &mut Call,
+        devices: Vec<ResolvedDevice>,
+        fs: GuestPath,
+    ) -> io::Result<()> {
+        self.btrfs()
+            .devices("btrfs_device_delete", "delete", &devices, &fs)
+    }
+
+    fn btrfs_set_seeding(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        seeding: bool,
+    ) -> io::Result<()> {
+        let value = if seeding { "1" } else { "0" };
+        self.btrfs()
+            .on_device("btrfs_set_seeding", "btrfstune", &["-S", value], &device)
+    }
+
+    fn btrfs_fsck(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        superblock: Option<i64>,
+        repair: Option<bool>,
+    ) -> io::Result<()> {
+        self.btrfs()
+            .fsck(&device, superblock, repair.unwrap_or(false))
+    }
+
+    fn xfs_info(&self, _: &mut Call, pathordevice: String) -> io::Result<XfsInfo> {
+        xfs::info(&self.disks, &self.modules, &pathordevice)
+    }
+
+    fn xfs_growfs(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        datasec: Option<bool>,
+        logsec: Option<bool>,
+        rtsec: Option<bool>,
+        datasize: Option<i64>,
+        logsize: Option<i64>,
+        rtsize: Option<i64>,
+        rtextsize: Option<i64>,
+        maxpct: Option<i32>,
+    ) -> io::Result<()> {
+        let how = xfs::Growfs {
+            datasec: datasec.unwrap_or(false),
+            logsec: logsec.unwrap_or(false),
+            rtsec: rtsec.unwrap_or(false),
+            datasize,
+            logsize,
+            rtsize,
+            rtextsize,
+            maxpct,
+        };
+        xfs::growfs(&path, &how)
+    }
+
+    fn xfs_admin(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        extunwritten: Option<bool>,
+        imgfile: Option<bool>,
+        v2log: Option<bool>,
+        projid32bit: Option<bool>,
+        lazycounter: Option<bool>,
+        label: Option<String>,
+        uuid: Option<String>,
+    ) -> io::Result<()> {
+        let how = xfs::Admin {
+            extunwritten: extunwritten.unwrap_or(false),
+            imgfile: imgfile.unwrap_or(false),
+            v2log: v2log.unwrap_or(false),
+            projid32bit: projid32bit.unwrap_or(false),
+            lazycounter,
+            label: label.as_deref(),
+            uuid: uuid.as_deref(),
+        };
+        xfs::admin(&device, &how)
+    }
+
+    fn xfs_repair(
+        &self,
+        _: &mut Call,
+        device: String,
+        forcelogzero: Option<bool>,
+        nomodify: Option<bool>,
+        noprefetch: Option<bool>,
+        forcegeometry: Option<bool>,
+        maxmem: Option<i64>,
+        ihashsize: Option<i64>,
+        bhashsize: Option<i64>,
+        agstride: Option<i64>,
+        logdev: Option<String>,
+        rtdev: Option<String>,
+    ) -> io::Result<i32> {
+        let how = xfs::Repair {
+            forcelogzero: forcelogzero.unwrap_or(false),
+            nomodify: nomodify.unwrap_or(false),
+            noprefetch: noprefetch.unwrap_or(false),
+            forcegeometry: forcegeometry.unwrap_or(false),
+            maxmem,
+            ihashsize,
+            bhashsize,
+            agstride,
+            logdev: logdev.as_deref(),
+            rtdev: rtdev.as_deref(),
+        };
+        xfs::repair(&self.disks, &self.modules, &device, &how)
+    }
+
+    fn btrfs_subvolume_get_default(&self, _: &mut Call, fs: String) -> io::Result<i64> {
+        self.btrfs().get_default(&fs)
+    }
+
+    fn btrfs_subvolume_show(
+        &self,
+        _: &mut Call,
+        subvolume: GuestPath,
+    ) -> io::Result<Vec<KeyValue>> {
+        self.btrfs().show(&subvolume)
+    }
+
+    fn btrfs_quota_enable(&self, _: &mut Call, fs: String, enable: bool) -> io::Result<()> {
+        let verb = if enable { "enable" } else { "disable" };
+        self.btrfs().quota("btrfs_quota_enable", &fs, verb)
+    }
+
+    fn btrfs_quota_rescan(&self, _: &mut Call, fs: String) -> io::Result<()> {
+        self.btrfs().quota("btrfs_quota_rescan", &fs, "rescan")
+    }
+
+    fn btrfs_qgroup_limit(&self, _: &mut Call, subvolume: GuestPath, size: i64) -> io::Result<()> {
+        let size = size.to_string();
+        self.btrfs()
+            .qgroup("btrfs_qgroup_limit", "limit", &[&size], &subvolume)
+    }
+
+    fn btrfs_qgroup_create(
+        &self,
+        _: &mut Call,
+        qgroupid: String,
+        subvolume: GuestPath,
+    ) -> io::Result<()> {
+        self.btrfs()
+            .qgroup("btrfs_qgroup_create", "create", &[&qgroupid], &subvolume)
+    }
+
+    fn btrfs_qgroup_destroy(
+        &self,
+        _: &mut Call,
+        qgroupid: String,
+        subvolume: GuestPath,
+    ) -> io::Result<()> {
+        self.btrfs()
+            .qgroup("btrfs_qgroup_destroy", "destroy", &[&qgroupid], &subvolume)
+    }
+
+    fn btrfs_qgroup_show(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<BtrfsQgroup>> {
+        self.btrfs().qgroup_show(&path)
+    }
+
+    fn btrfs_qgroup_assign(
+        &self,
+        _: &mut Call,
+        src: String,
+        dst: String,
+        path: GuestPath,
+    ) -> io::Result<()> {
+        self.btrfs()
+            .qgroup("btrfs_qgroup_assign", "assign", &[&src, &dst], &path)
+    }
+
+    fn btrfs_qgroup_remove(
+        &self,
+        _: &mut Call,
+        src: String,
+        dst: String,
+        path: GuestPath,
+    ) -> io::Result<()> {
+        self.btrfs()
+            .qgroup("btrfs_qgroup_remove", "remove", &[&src, &dst], &path)
+    }
+
+    fn btrfs_scrub_start(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.btrfs()
+            .path_command("btrfs_scrub_start", &["scrub", "start"], &path)
+    }
+
+    fn btrfs_scrub_cancel(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.btrfs()
+            .path_command("btrfs_scrub_cancel", &["scrub", "cancel"], &path)
+    }
+
+    fn btrfs_scrub_resume(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.btrfs()
+            .path_command("btrfs_scrub_resume", &["scrub", "resume"], &path)
+    }
+
+    fn btrfs_balance_pause(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.btrfs()
+            .path_command("btrfs_balance_pause", &["balance", "pause"], &path)
+    }
+
+    fn btrfs_balance_cancel(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.btrfs()
+            .path_command("btrfs_balance_cancel", &["balance", "cancel"], &path)
+    }
+
+    fn btrfs_balance_resume(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
+        self.btrfs()
+            .path_command("btrfs_balance_resume", &["balance", "resume"], &path)
+    }
+
+    fn btrfs_filesystem_defragment(
+        &self,
+        _: &mut Call,
+        path: GuestPath,
+        flush: Option<bool>,
+        compress: Option<String>,
+    ) -> io::Result<()> {
+        self.btrfs()
+            .defragment(&path, flush.unwrap_or(false), compress.as_deref())
+    }
+
+    fn btrfs_rescue_chunk_recover(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        self.btrfs().on_device(
+            "btrfs_rescue_chunk_recover",
+            "btrfs",
+            &["rescue", "chunk-recover", "-y"],
+            &device,
+        )
+    }
+
+    fn btrfs_rescue_super_recover(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        self.btrfs().on_device(
+            "btrfs_rescue_super_recover",
+            "btrfs",
+            &["rescue", "super-recover", "-y"],
+            &device,
+        )
+    }
+
+    fn btrfs_balance_status(&self, _: &mut Call, path: GuestPath) -> io::Result<BtrfsBalance> {
+        self.btrfs().balance_status(&path)
+    }
+
+    fn btrfs_scrub_status(&self, _: &mut Call, path: GuestPath) -> io::Result<BtrfsScrub> {
+        self.btrfs().scrub_status(&path)
+    }
+
+    fn btrfstune_seeding(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        seeding: bool,
+    ) -> io::Result<()> {
+        // Clearing the flag needs -f, as libguestfs passes it.
+        let args: &[&str] = if seeding {
+            &["-S", "1"]
+        } else {
+            &["-S", "0", "-f"]
+        };
+        self.btrfs()
+            .on_device("btrfstune_seeding", "btrfstune", args, &device)
+    }
+
+    fn btrfstune_enable_extended_inode_refs(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+    ) -> io::Result<()> {
+        self.btrfs().on_device(
+            "btrfstune_enable_extended_inode_refs",
+            "btrfstune",
+            &["-r"],
+            &device,
+        )
+    }
+
+    fn btrfstune_enable_skinny_metadata_extent_refs(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+    ) -> io::Result<()> {
+        self.btrfs().on_device(
+            "btrfstune_enable_skinny_metadata_extent_refs",
+            "btrfstune",
+            &["-x"],
+            &device,
+        )
+    }
+
+    fn btrfs_image(
+        &self,
+        _: &mut Call,
+        source: Vec<ResolvedDevice>,
+        image: GuestPath,
+        compresslevel: Option<i32>,
+    ) -> io::Result<()> {
+        self.btrfs().image(&source, &image, compresslevel)
+    }
+
+    fn btrfs_replace(
+        &self,
+        _: &mut Call,
+        srcdev: ResolvedDevice,
+        targetdev: ResolvedDevice,
+        mntpoint: GuestPath,
+    ) -> io::Result<()> {
+        self.btrfs().replace(&srcdev, &targetdev, &mntpoint)
+    }
+
+    fn btrfs_filesystem_show(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+    ) -> io::Result<Vec<Device>> {
+        self.btrfs().filesystem_show(&device)
+    }
+    // ==== end of btrfs and xfs (cmds-btrfs) ====
 }
 
 /// guestfish's copy options; `append` is for files only.

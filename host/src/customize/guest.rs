@@ -660,7 +660,10 @@ impl<'h> Guest<'h> {
             }
         }
         self.h
-            .ln_sf(GuestPath::from(target), GuestPath::from(link))
+            .ln_sf(
+                guestwright_protocol::LinkTarget::from(target),
+                GuestPath::from(link),
+            )
             .map_err(guest_err(format!("cannot link {link} to {target}")))?;
         if self.dry_run {
             self.diff

@@ -130,24 +130,26 @@ pub fn run(args: &FilesystemsArgs, appliance: &ApplianceArgs, verbose: bool) -> 
     let lvm = args.all || args.lvs || args.vgs || args.pvs;
     if lvm && h.feature_available(vec!["lvm2".to_string()])? {
         if args.all || args.lvs {
-            for lv in h.lvs_full()? {
-                let mut r = Row::new(lv.device.to_string(), "lv", Some(lv.size));
-                r.parent = Some(format!("/dev/{}", lv.vg));
-                r.uuid = Some(lv.uuid);
+            for dev in h.lvs()? {
+                let size = h.blockdev_getsize64(&dev)?;
+                let mut r = Row::new(dev.to_string(), "lv", Some(size));
+                let vg = dev.as_str().rsplit_once('/').map_or("", |(vg, _)| vg);
+                r.parent = Some(vg.to_string());
+                r.uuid = Some(h.lvuuid(VolumeName(dev.clone()))?);
                 rows.push(r);
             }
         }
         if args.all || args.vgs {
             for vg in h.vgs_full()? {
-                let mut r = Row::new(format!("/dev/{}", vg.name), "vg", Some(vg.size));
-                r.uuid = Some(vg.uuid);
+                let mut r = Row::new(format!("/dev/{}", vg.vg_name), "vg", Some(vg.vg_size));
+                r.uuid = Some(vg.vg_uuid);
                 rows.push(r);
             }
         }
         if args.all || args.pvs {
             for pv in h.pvs_full()? {
-                let mut r = Row::new(pv.device.to_string(), "pv", Some(pv.size));
-                r.uuid = Some(pv.uuid);
+                let mut r = Row::new(pv.pv_name, "pv", Some(pv.pv_size));
+                r.uuid = Some(pv.pv_uuid);
                 rows.push(r);
             }
         }

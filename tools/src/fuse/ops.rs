@@ -413,7 +413,7 @@ impl Shared {
         self.writable()?;
         let path = self.child_path(parent, name)?;
         self.h
-            .ln_s(GuestPath::from(target), &path)
+            .ln_s(LinkTarget::from(target), &path)
             .map_err(|e| errno(&e))?;
         let (id, st) = self.created(parent, name, &path, None)?;
         Ok(file_attr(id, &st))

@@ -49,6 +49,10 @@ pub const GUESTFISH_NAMES: &[(&str, &str)] = &[
     ("mkswap_L", "mkswap_l"),
     ("mkswap_U", "mkswap_u"),
     ("resize2fs_M", "resize2fs_m"),
+    // cmds-btrfs
+    ("btrfs_balance", "btrfs_filesystem_balance"),
+    ("btrfs_subvolume_create_opts", "btrfs_subvolume_create"),
+    ("btrfs_subvolume_snapshot_opts", "btrfs_subvolume_snapshot"),
 ];
 
 /// guestfish names whose result guestfish prints as a string where the table's operation
