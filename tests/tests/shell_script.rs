@@ -1022,6 +1022,66 @@ fn after_qemu_is_killed_run_or_the_next_command_starts_a_new_appliance() {
     );
 }
 
+/// libguestfs's tests/protocol/test-qemudie-{midcommand,synch,killsub}.sh: QEMU stopped with
+/// a plain `kill` (SIGTERM) during a call, or while idle, fails that call at once (not after
+/// the 1000 s it asked for) and the handle is back in its configuration state: a drive can
+/// be added and a new appliance run. `kill-subprocess` does the same on purpose.
+#[test]
+fn qemu_stopped_with_sigterm_fails_the_call_and_the_handle_starts_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "scratch 10M\n\
+         run\n\
+         pid | cat > qemu.pid\n\
+         ! sleep 2 ; kill $(cat qemu.pid) &\n\
+         -sleep 1000\n\
+         scratch 10M\n\
+         run\n\
+         ping-daemon\n\
+         list-devices\n\
+         pid | cat > qemu.pid\n\
+         ! kill $(cat qemu.pid) ; sleep 2\n\
+         -sleep 1\n\
+         scratch 10M\n\
+         run\n\
+         list-devices\n\
+         kill-subprocess\n\
+         -sleep 1\n\
+         scratch 10M\n\
+         run\n\
+         list-devices\n\
+         echo done\n";
+    let started = Instant::now();
+    let r = run_within(
+        shell(&[]).current_dir(dir.path()),
+        script.as_bytes(),
+        Duration::from_secs(300),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(250),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        r.stdout,
+        "/dev/sda\n/dev/sdb\n/dev/sda\n/dev/sdb\n/dev/sdc\n\
+         /dev/sda\n/dev/sdb\n/dev/sdc\n/dev/sdd\ndone\n"
+    );
+    // Both sleeps failed, saying why; the one after kill-subprocess did not start QEMU.
+    assert_eq!(
+        r.stderr.matches("sleep: the appliance died").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("sleep: call launch before using this function"),
+        "{}",
+        r.stderr
+    );
+}
+
 /// Incompressible bytes.
 fn noise(len: usize) -> Vec<u8> {
     let mut v = vec![0u8; len];

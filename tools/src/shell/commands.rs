@@ -659,6 +659,7 @@ pub fn host_shell(command: &str) -> Result<(), ShellError> {
 
 /// Runs a host program with the shell's standard streams; `shown` names it in errors.
 pub fn run_host(cmd: &mut Command, shown: &str) -> Result<(), ShellError> {
+    crate::sys::unblock_signals_in_child(cmd);
     let status = cmd.status().map_err(|source| PipeError::Spawn {
         command: shown.to_string(),
         source,
@@ -676,15 +677,13 @@ pub fn run_host(cmd: &mut Command, shown: &str) -> Result<(), ShellError> {
 
 /// `<! CMD`: what a host command prints.
 pub fn host_output(command: &str) -> Result<String, ShellError> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|source| PipeError::Spawn {
-            command: command.to_string(),
-            source,
-        })?;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(command).stdout(Stdio::piped());
+    crate::sys::unblock_signals_in_child(&mut cmd);
+    let mut child = cmd.spawn().map_err(|source| PipeError::Spawn {
+        command: command.to_string(),
+        source,
+    })?;
     let mut text = Vec::new();
     let read = child
         .stdout

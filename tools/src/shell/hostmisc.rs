@@ -160,11 +160,7 @@ pub fn run(
         "sleep" => {
             count(name, args, 1, "sleep secs")?;
             let secs = super::builtins::int_arg(name, "secs", &args[0])?;
-            shell.need_appliance("sleep")?;
-            if secs > 0 {
-                std::thread::sleep(std::time::Duration::from_secs(secs as u64));
-            }
-            Ok(())
+            shell.sleep_in_appliance(secs)
         }
         "get-pid" | "pid" => {
             count(name, args, 0, name)?;

@@ -630,6 +630,44 @@ impl Shell {
         true
     }
 
+    /// guestfish's `sleep`, a call that keeps the appliance busy for `secs` seconds: like
+    /// any call, it fails as soon as the appliance dies (QEMU killed or crashed, before or
+    /// during it), and the dead appliance is forgotten, as libguestfs's handle goes back to
+    /// its configuration state; the next command does not wait on it. It never starts the
+    /// appliance.
+    fn sleep_in_appliance(&mut self, secs: i64) -> Result<(), ShellError> {
+        const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+        let died = || {
+            ShellError::Libguestfs(
+                "sleep: the appliance died (QEMU exited or was killed) during the call".into(),
+            )
+        };
+        if self.forget_dead_appliance() {
+            return Err(died());
+        }
+        // Not started for it: after `kill-subprocess` or a death the handle is in its
+        // configuration state, where libguestfs refuses the call.
+        if !self.h.is_launched() {
+            return Err(ShellError::Libguestfs(
+                "sleep: call launch before using this function\n\
+                 (in guestfish, don't forget to use the 'run' command)"
+                    .into(),
+            ));
+        }
+        let deadline =
+            std::time::Instant::now() + std::time::Duration::from_secs(secs.max(0) as u64);
+        loop {
+            if self.forget_dead_appliance() {
+                return Err(died());
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(POLL));
+        }
+    }
+
     /// Drives are added before the appliance starts: a command that adds one says so.
     /// An appliance that died (QEMU killed) is forgotten first, as libguestfs's handle goes
     /// back to its configuration state then.

@@ -356,8 +356,14 @@ pub fn run(
                 "c-pointer: guestwright's shell has no libguestfs C handle to point to",
             ))
         }
-        // Nothing runs in the background between commands: nothing to cancel or kill.
-        "user-cancel" | "kill-subprocess" => return Ok(()),
+        // Nothing runs in the background between commands: nothing to cancel.
+        "user-cancel" => return Ok(()),
+        // libguestfs's kill_subprocess is its shutdown: the appliance stops (its writes
+        // flushed) and the handle goes back to its configuration state, drives kept.
+        "kill-subprocess" => {
+            shell.forget_dead_appliance();
+            return shell.close();
+        }
         _ => {}
     }
     let (what, set) = split_name(name);
