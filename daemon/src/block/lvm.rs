@@ -310,8 +310,8 @@ pub fn pvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<PhysicalVolu
     )?;
     Ok(rows
         .into_iter()
-        // A PV of a VG that is missing here: LVM names it "[unknown]"; libguestfs lists
-        // only the PVs present.
+        // A PV of a VG that is missing here: LVM names it "[unknown]"; libguestfs's `pvs`
+        // lists only the PVs present (its `pvs-full`, `pvs_report`, keeps them all).
         .filter(|r| r.len() >= 5 && r[0] != "[unknown]")
         .map(|r| PhysicalVolume {
             device: disks.to_user(&r[0]),

@@ -3,7 +3,7 @@
 //! declaration implies (a mounted root, devices that exist, whole disks) are in [`Checks`],
 //! which the generated stub runs first; no method repeats them.
 
-use crate::block::blockdev::{ResolvedDevice, ResolvedDisk};
+use crate::block::blockdev::{ResolvedDevOrPath, ResolvedDevice, ResolvedDisk};
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::call::Call;
@@ -73,6 +73,7 @@ impl Server {
 impl Checks for Server {
     type Device = ResolvedDevice;
     type Disk = ResolvedDisk;
+    type DevOrPath = ResolvedDevOrPath;
 
     fn need_root(&self) -> io::Result<()> {
         if self.mounts.root_mounted() {
@@ -91,6 +92,16 @@ impl Checks for Server {
 
     fn disk(&self, disk: Disk) -> io::Result<ResolvedDisk> {
         ResolvedDisk::new(&self.disks, &disk)
+    }
+
+    fn dev_or_path(&self, name: DevOrPath) -> io::Result<ResolvedDevOrPath> {
+        match name {
+            DevOrPath::Device(d) => self.device(d).map(ResolvedDevOrPath::Device),
+            DevOrPath::Path(p) => {
+                self.need_root()?;
+                Ok(ResolvedDevOrPath::Path(p))
+            }
+        }
     }
 }
 
@@ -512,22 +523,27 @@ impl Daemon for Server {
         crate::fs::replace::replace_file(&path, &content.0)
     }
 
-    fn upload(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
+    fn upload(&self, call: &mut Call, path: ResolvedDevOrPath) -> io::Result<()> {
         transfer::upload(call, &path)
     }
 
-    fn upload_offset(&self, call: &mut Call, path: GuestPath, offset: ByteSize) -> io::Result<()> {
+    fn upload_offset(
+        &self,
+        call: &mut Call,
+        path: ResolvedDevOrPath,
+        offset: ByteSize,
+    ) -> io::Result<()> {
         transfer::upload_offset(call, &path, offset.0)
     }
 
-    fn download(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
+    fn download(&self, call: &mut Call, path: ResolvedDevOrPath) -> io::Result<()> {
         transfer::download(call, &path)
     }
 
     fn download_offset(
         &self,
         call: &mut Call,
-        path: GuestPath,
+        path: ResolvedDevOrPath,
         offset: ByteSize,
         size: ByteSize,
     ) -> io::Result<()> {
@@ -1207,8 +1223,11 @@ impl Daemon for Server {
         text::fallocate(&path, len)
     }
 
-    fn file(&self, _: &mut Call, path: GuestPath) -> io::Result<String> {
-        text::file(&path)
+    fn file(&self, _: &mut Call, path: ResolvedDevOrPath) -> io::Result<String> {
+        match path {
+            ResolvedDevOrPath::Device(d) => text::file_of_device(d.node()),
+            ResolvedDevOrPath::Path(p) => text::file(&p),
+        }
     }
 
     fn grep(
