@@ -662,6 +662,8 @@ pub(crate) fn start(
     // Its own process group: Ctrl-C in a terminal reaches us (to cancel a command), not QEMU.
     cmd.process_group(0);
     sys::die_with_parent(&mut cmd);
+    // So that a plain `kill` of QEMU stops it, whatever this program blocks.
+    sys::unblock_signals(&mut cmd);
     sys::inherit_fds(&mut cmd, qc.fdsets.clone());
     log::debug!("starting {} {:?}", binary.display(), qemu::args(&qc));
     let mut child = cmd.spawn().map_err(|source| match source.kind() {

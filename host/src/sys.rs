@@ -12,6 +12,26 @@ pub fn set_parent_death_signal() -> io::Result<()> {
     Ok(())
 }
 
+/// Starts a command's child with no signal blocked. A blocked signal stays blocked across
+/// exec (std does not reset the mask), and programs that take SIGTERM, SIGINT and SIGHUP in
+/// one thread block them everywhere else: QEMU would then ignore a plain `kill`.
+pub fn unblock_signals(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls sigemptyset and
+    // pthread_sigmask on a set on its own stack, which are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            let r = libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Whether the file can be opened for reading and writing by this user (for /dev/kvm).
 pub fn can_open_rw(path: &std::path::Path) -> io::Result<()> {
     std::fs::File::options()

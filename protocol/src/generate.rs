@@ -123,6 +123,9 @@ pub trait Checks {
     type Device;
     /// What a [`Disk`] argument becomes: a whole disk that exists.
     type Disk;
+    /// What a [`DevOrPath`] argument becomes: a device that exists, or a guest path once a
+    /// filesystem is mounted on the root.
+    type DevOrPath;
     /// Fails unless a filesystem is mounted on the guest root; run first for operations
     /// declared with `needs: root`.
     fn need_root(&self) -> std::io::Result<()>;
@@ -130,6 +133,9 @@ pub trait Checks {
     fn device(&self, device: Device) -> std::io::Result<Self::Device>;
     /// Checks and resolves a whole-disk argument.
     fn disk(&self, disk: Disk) -> std::io::Result<Self::Disk>;
+    /// Checks a device-or-path argument: resolves the device, or checks that a filesystem
+    /// is mounted on the guest root for a path.
+    fn dev_or_path(&self, name: DevOrPath) -> std::io::Result<Self::DevOrPath>;
 }
 
 /// An argument type as the daemon's implementation receives it: the generated stub calls
@@ -153,6 +159,13 @@ impl<D: Checks + ?Sized> Arg<D> for Disk {
     type Checked = D::Disk;
     fn check(self, daemon: &D) -> std::io::Result<D::Disk> {
         daemon.disk(self)
+    }
+}
+
+impl<D: Checks + ?Sized> Arg<D> for DevOrPath {
+    type Checked = D::DevOrPath;
+    fn check(self, daemon: &D) -> std::io::Result<D::DevOrPath> {
+        daemon.dev_or_path(self)
     }
 }
 

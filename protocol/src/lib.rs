@@ -87,6 +87,7 @@ mod tests {
     impl Checks for Fake {
         type Device = String;
         type Disk = String;
+        type DevOrPath = String;
         fn need_root(&self) -> io::Result<()> {
             if self.root_mounted {
                 Ok(())
@@ -96,6 +97,9 @@ mod tests {
         }
         fn device(&self, device: Device) -> io::Result<String> {
             Ok(format!("device {device}"))
+        }
+        fn dev_or_path(&self, name: DevOrPath) -> io::Result<String> {
+            Ok(format!("dev_or_path {name}"))
         }
         fn disk(&self, disk: Disk) -> io::Result<String> {
             if disk.as_str() == "/dev/sda" {

@@ -353,22 +353,24 @@ define_operations! {
     /// a temporary file beside it, renamed over it at the end (an existing file keeps its
     /// mode, owner and extended attributes; a new one gets 0644; a symbolic link there is
     /// replaced, not followed). The data is on disk when the call returns; on failure the old
-    /// file is untouched.
-    Upload upload(path: GuestPath) -> ()
-        { group: transfer, access: Write, stream: Input, needs: root }
+    /// file is untouched. A device (`/dev/...`) is written in place from its start.
+    Upload upload(path: DevOrPath) -> ()
+        { group: transfer, access: Write, stream: Input }
 
     /// Writes the input stream into a file from `offset` without truncating it (the file is
-    /// created if missing). A symbolic link at the last component is refused (ELOOP).
-    UploadOffset upload_offset(path: GuestPath, offset: ByteSize) -> ()
-        { group: transfer, access: Write, stream: Input, needs: root }
+    /// created if missing). A symbolic link at the last component is refused (ELOOP). A
+    /// device (`/dev/...`) is written in place.
+    UploadOffset upload_offset(path: DevOrPath, offset: ByteSize) -> ()
+        { group: transfer, access: Write, stream: Input }
 
-    /// Streams a whole file, of any size.
-    Download download(path: GuestPath) -> ()
-        { group: transfer, access: Read, stream: Output, needs: root }
+    /// Streams a whole file, of any size, or a whole device (`/dev/...`).
+    Download download(path: DevOrPath) -> ()
+        { group: transfer, access: Read, stream: Output }
 
-    /// Streams `size` bytes of a file from `offset` (fewer at its end).
-    DownloadOffset download_offset(path: GuestPath, offset: ByteSize, size: ByteSize) -> ()
-        { group: transfer, access: Read, stream: Output, needs: root }
+    /// Streams `size` bytes of a file or a device (`/dev/...`) from `offset` (fewer at its
+    /// end).
+    DownloadOffset download_offset(path: DevOrPath, offset: ByteSize, size: ByteSize) -> ()
+        { group: transfer, access: Read, stream: Output }
 
     /// The checksum of a file as lowercase hex: md5, sha1, sha224, sha256, sha384, sha512;
     /// or `crc`, the POSIX `cksum` CRC in decimal.
@@ -856,9 +858,10 @@ define_operations! {
         { group: files, access: Write, stream: None, needs: root }
 
     /// What kind of file this is, as `file` says (`directory`, `symbolic link`, `empty`,
-    /// `ASCII text`, ...); compressed files are looked into.
-    File file(path: GuestPath) -> String
-        { group: files, access: Read, stream: None, needs: root }
+    /// `ASCII text`, ...); compressed files are looked into. For a device (`/dev/...`),
+    /// what its content is (`DOS/MBR boot sector`, `Linux rev 1.0 ext2 filesystem data`).
+    File file(path: DevOrPath) -> String
+        { group: files, access: Read, stream: None }
 
     /// The lines of a file that match a regular expression (GNU grep). `extended:true` for
     /// extended regular expressions, `fixed:true` for a fixed string, `insensitive:true` to

@@ -65,6 +65,17 @@ impl ShellArg for Device {
         Device::new(word)
     }
 }
+impl ShellArg for DevOrPath {
+    // Completed and checked as a guest path: devices are names under /dev/ too.
+    const KIND: ArgKind = ArgKind::GuestPath;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        if word.starts_with("/dev/") {
+            Device::new(word).map(DevOrPath::Device)
+        } else {
+            GuestPath::parse_word(word).map(DevOrPath::Path)
+        }
+    }
+}
 impl ShellArg for Disk {
     const KIND: ArgKind = ArgKind::Device;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
@@ -80,7 +91,16 @@ impl ShellArg for VolumeName {
 impl ShellArg for ByteSize {
     const KIND: ArgKind = ArgKind::Size;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
-        word.parse()
+        // guestfish reads its Int64 sizes with xstrtoll: `0x4d2` and `02322` are 1234, `09`
+        // is refused. Our own suffixes (`10m`, `1GB` as 2^30) are read after it.
+        match xstrtoll(word) {
+            Ok(v) if v >= 0 => Ok(ByteSize(v as u64)),
+            _ if word.trim_start().starts_with('0') => Err(ArgError(format!(
+                "'{}' is not a size: use bytes or a suffix, as in 4096, 64K, 10M, 2G",
+                escape_bytes(word.as_bytes())
+            ))),
+            _ => word.parse(),
+        }
     }
 }
 impl ShellArg for Mode {
@@ -305,7 +325,8 @@ macro_rules! brief_display {
     )*};
 }
 brief_display!(
-    GuestPath, Device, Disk, VolumeName, ByteSize, Mode, FsType, bool, i32, i64, u32, u64
+    GuestPath, DevOrPath, Device, Disk, VolumeName, ByteSize, Mode, FsType, bool, i32, i64, u32,
+    u64
 );
 
 impl Brief for String {
@@ -879,6 +900,31 @@ mod tests {
         assert_eq!(Mode::parse_word("755").unwrap().0, 0o755);
         assert!(Mode::parse_word("0999").is_err());
         assert!(Mode::parse_word("77777").is_err());
+    }
+
+    #[test]
+    fn dev_or_path_words_under_dev_are_devices() {
+        assert_eq!(
+            DevOrPath::parse_word("/dev/sda").unwrap(),
+            DevOrPath::Device(Device::from("/dev/sda"))
+        );
+        assert_eq!(
+            DevOrPath::parse_word("/etc/hostname").unwrap(),
+            DevOrPath::Path(GuestPath::from("/etc/hostname"))
+        );
+        assert!(DevOrPath::parse_word("etc").is_err());
+        assert!(DevOrPath::parse_word("/dev/").is_err());
+    }
+
+    #[test]
+    fn sizes_take_guestfish_integer_syntax() {
+        assert_eq!(ByteSize::parse_word("0x4d2").unwrap(), ByteSize(1234));
+        assert_eq!(ByteSize::parse_word("02322").unwrap(), ByteSize(1234));
+        assert_eq!(ByteSize::parse_word("1234").unwrap(), ByteSize(1234));
+        assert_eq!(ByteSize::parse_word("1M").unwrap(), ByteSize(1 << 20));
+        assert!(ByteSize::parse_word("09").is_err());
+        assert!(ByteSize::parse_word("123L").is_err());
+        assert!(ByteSize::parse_word("ABC").is_err());
     }
 
     #[test]

@@ -313,6 +313,89 @@ device_kind! {
     VolumeName
 }
 
+/// guestfish's `Dev_or_Path`: a device when the name starts with `/dev/` (it need not have
+/// a filesystem mounted anywhere), otherwise a guest path (which needs one on `/`). The
+/// daemon resolves the device, or checks the root, before the operation runs.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DevOrPath {
+    /// A device, read or written as a whole.
+    Device(Device),
+    /// A file in the guest tree.
+    Path(GuestPath),
+}
+
+impl DevOrPath {
+    /// Classifies a name as libguestfs does: `/dev/...` is a device.
+    pub fn new(name: impl AsRef<[u8]>) -> Self {
+        let name = name.as_ref();
+        match std::str::from_utf8(name) {
+            Ok(s) if s.starts_with("/dev/") => DevOrPath::Device(Device::from(s)),
+            _ => DevOrPath::Path(GuestPath::from(name)),
+        }
+    }
+}
+
+impl fmt::Debug for DevOrPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DevOrPath::Device(d) => fmt::Debug::fmt(d, f),
+            DevOrPath::Path(p) => fmt::Debug::fmt(p, f),
+        }
+    }
+}
+impl fmt::Display for DevOrPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DevOrPath::Device(d) => fmt::Display::fmt(d, f),
+            DevOrPath::Path(p) => fmt::Display::fmt(p, f),
+        }
+    }
+}
+impl From<&DevOrPath> for DevOrPath {
+    fn from(d: &DevOrPath) -> Self {
+        d.clone()
+    }
+}
+/// A guest path stays a path, even under `/dev/` (the library's callers say which they mean).
+impl From<GuestPath> for DevOrPath {
+    fn from(p: GuestPath) -> Self {
+        DevOrPath::Path(p)
+    }
+}
+impl From<&GuestPath> for DevOrPath {
+    fn from(p: &GuestPath) -> Self {
+        DevOrPath::Path(p.clone())
+    }
+}
+impl From<Device> for DevOrPath {
+    fn from(d: Device) -> Self {
+        DevOrPath::Device(d)
+    }
+}
+impl From<&Device> for DevOrPath {
+    fn from(d: &Device) -> Self {
+        DevOrPath::Device(d.clone())
+    }
+}
+/// Classified by [`DevOrPath::new`].
+impl From<&str> for DevOrPath {
+    fn from(s: &str) -> Self {
+        DevOrPath::new(s)
+    }
+}
+/// Classified by [`DevOrPath::new`].
+impl From<&String> for DevOrPath {
+    fn from(s: &String) -> Self {
+        DevOrPath::new(s)
+    }
+}
+/// Classified by [`DevOrPath::new`].
+impl From<String> for DevOrPath {
+    fn from(s: String) -> Self {
+        DevOrPath::new(s)
+    }
+}
+
 /// A size or offset in bytes. Written with an optional binary suffix in the shell:
 /// `512`, `64K`, `1M`, `10G`, `1T` (K = 1024 bytes; `KiB`, `MiB` and friends too).
 #[derive(

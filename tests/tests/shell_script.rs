@@ -234,7 +234,7 @@ fn drives_added_in_the_script_and_a_lazy_launch() {
          umount-all\n\
          mount /dev/sda1 /\n\
          write-file /etc/hostname \"changed\\n\"\n\
-         reopen\n\
+         shutdown\n\
          mount /dev/sda1 /\n\
          read-file /etc/hostname\n",
         img.display(),
@@ -718,7 +718,7 @@ fn a_failed_output_command_leaves_the_host_file_as_it_was() {
     let o = |n: &str| out.join(n).to_str().unwrap().to_string();
     let script = format!(
         "-download /does-not-exist {}\n\
-         -download-offset /does-not-exist 0 10 {}\n\
+         -download-offset /does-not-exist {} 0 10\n\
          -tar-out /does-not-exist {}\n\
          -tar-out /does-not-exist {} compress:gzip\n\
          -checksums-out sha256 /does-not-exist {}\n\
@@ -778,7 +778,7 @@ fn a_successful_output_command_replaces_the_host_file_whole() {
     let o = |n: &str| out.join(n).to_str().unwrap().to_string();
     let script = format!(
         "download /etc/hostname {}\n\
-         download-offset /etc/hostname 4 4 {}\n\
+         download-offset /etc/hostname {} 4 4\n\
          tar-out /data {}\n\
          tar-out /data {} compress:gzip\n\
          checksums-out sha256 /data {}\n\
@@ -982,7 +982,10 @@ fn after_qemu_is_killed_run_or_the_next_command_starts_a_new_appliance() {
          !(sleep 3; kill -KILL {qemu}) >/dev/null 2>&1 &\n\
          -tar-out /big /dev/null compress:xz\n\
          read-file /etc/hostname\n\
-         echo done\n"
+         echo done\n\
+         !kill -KILL {qemu}; sleep 1\n\
+         scratch 10M\n\
+         list-devices\n"
     );
     let r = run_within(
         &mut shell(&["-a", img.to_str().unwrap(), "-m", "/dev/sda1"]),
@@ -990,12 +993,17 @@ fn after_qemu_is_killed_run_or_the_next_command_starts_a_new_appliance() {
         Duration::from_secs(400),
     );
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(r.stdout, "testhost\ntesthost\ntesthost\ndone\n");
+    // A drive can be added once QEMU is gone, as in libguestfs's
+    // tests/protocol/test-qemudie-synch.sh.
+    assert_eq!(
+        r.stdout,
+        "testhost\ntesthost\ntesthost\ndone\n/dev/sda\n/dev/sdb\n"
+    );
     // Once for the idle appliance found dead by `run`, once for the one killed under
-    // tar-out (after its own error).
+    // tar-out (after its own error), once for the one found dead by `scratch`.
     assert_eq!(
         r.stderr.matches("the appliance is gone").count(),
-        2,
+        3,
         "{}",
         r.stderr
     );
@@ -1009,6 +1017,66 @@ fn after_qemu_is_killed_run_or_the_next_command_starts_a_new_appliance() {
         lines[died + 1..]
             .iter()
             .any(|l| l.contains("the appliance is gone")),
+        "{}",
+        r.stderr
+    );
+}
+
+/// libguestfs's tests/protocol/test-qemudie-{midcommand,synch,killsub}.sh: QEMU stopped with
+/// a plain `kill` (SIGTERM) during a call, or while idle, fails that call at once (not after
+/// the 1000 s it asked for) and the handle is back in its configuration state: a drive can
+/// be added and a new appliance run. `kill-subprocess` does the same on purpose.
+#[test]
+fn qemu_stopped_with_sigterm_fails_the_call_and_the_handle_starts_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "scratch 10M\n\
+         run\n\
+         pid | cat > qemu.pid\n\
+         ! sleep 2 ; kill $(cat qemu.pid) &\n\
+         -sleep 1000\n\
+         scratch 10M\n\
+         run\n\
+         ping-daemon\n\
+         list-devices\n\
+         pid | cat > qemu.pid\n\
+         ! kill $(cat qemu.pid) ; sleep 2\n\
+         -sleep 1\n\
+         scratch 10M\n\
+         run\n\
+         list-devices\n\
+         kill-subprocess\n\
+         -sleep 1\n\
+         scratch 10M\n\
+         run\n\
+         list-devices\n\
+         echo done\n";
+    let started = Instant::now();
+    let r = run_within(
+        shell(&[]).current_dir(dir.path()),
+        script.as_bytes(),
+        Duration::from_secs(300),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(250),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        r.stdout,
+        "/dev/sda\n/dev/sdb\n/dev/sda\n/dev/sdb\n/dev/sdc\n\
+         /dev/sda\n/dev/sdb\n/dev/sdc\n/dev/sdd\ndone\n"
+    );
+    // Both sleeps failed, saying why; the one after kill-subprocess did not start QEMU.
+    assert_eq!(
+        r.stderr.matches("sleep: the appliance died").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("sleep: call launch before using this function"),
         "{}",
         r.stderr
     );

@@ -23,8 +23,9 @@ fn signal_set(signals: &[libc::c_int]) -> libc::sigset_t {
 }
 
 /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread it starts
-/// afterwards, so that only [`wait_stop_signal`] receives them. Child processes start with
-/// an empty mask (std resets it), so QEMU is unaffected.
+/// afterwards, so that only [`wait_stop_signal`] receives them. Child processes inherit
+/// the mask (std does not reset it): the programs the user runs through the tool start with
+/// [`unblock_signals_in_child`], QEMU with the library's own reset.
 pub fn block_stop_signals() -> io::Result<()> {
     block_signals(&STOP_SIGNALS)
 }
@@ -39,6 +40,25 @@ pub fn block_signals(signals: &[libc::c_int]) -> io::Result<()> {
         return Err(io::Error::from_raw_os_error(r));
     }
     Ok(())
+}
+
+/// Starts a command's child with no signal blocked, so the program the user runs (`!`
+/// commands, pagers, editors) stops on SIGTERM, SIGINT and SIGHUP as it would anywhere.
+pub fn unblock_signals_in_child(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls sigemptyset and
+    // pthread_sigmask on a set on its own stack, which are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            let r = libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            Ok(())
+        });
+    }
 }
 
 /// A pipe: (read end, write end), both close-on-exec.

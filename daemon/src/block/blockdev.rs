@@ -40,6 +40,16 @@ impl ResolvedDevice {
     }
 }
 
+/// A `DevOrPath` argument as operations receive it: a device that exists, or a guest path
+/// (a filesystem is mounted on the root then).
+#[derive(Debug, Clone)]
+pub enum ResolvedDevOrPath {
+    /// A device, used as a whole.
+    Device(ResolvedDevice),
+    /// A file in the guest tree, not yet opened.
+    Path(guestwright_protocol::GuestPath),
+}
+
 /// A `Disk` argument as operations receive it: a whole disk (never a partition or an LV)
 /// and its kernel node.
 #[derive(Debug, Clone)]

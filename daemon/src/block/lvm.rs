@@ -310,7 +310,9 @@ pub fn pvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<PhysicalVolu
     )?;
     Ok(rows
         .into_iter()
-        .filter(|r| r.len() >= 5)
+        // A PV of a VG that is missing here: LVM names it "[unknown]"; libguestfs's `pvs`
+        // lists only the PVs present (its `pvs-full`, `pvs_report`, keeps them all).
+        .filter(|r| r.len() >= 5 && r[0] != "[unknown]")
         .map(|r| PhysicalVolume {
             device: disks.to_user(&r[0]),
             uuid: r[1].clone(),

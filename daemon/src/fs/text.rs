@@ -467,6 +467,23 @@ pub fn file(path: &GuestPath) -> io::Result<String> {
     Ok(text)
 }
 
+/// `file` of a device: what its content is, as `file -s` says (`DOS/MBR boot sector ...`,
+/// `Linux rev 1.0 ext4 filesystem data ...`).
+pub fn file_of_device(node: &std::path::Path) -> io::Result<String> {
+    let node = node.to_string_lossy();
+    // -s: read the block device's content rather than naming its kind; -S as in `file`.
+    let args: [&str; 5] = ["-m", MAGIC, "-zbsLS", "--", &node];
+    let out = tools::run_status("file", &args, &[], None)?;
+    if !out.status.success() {
+        return Err(tools::failed("file", &args, &out));
+    }
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if text.ends_with('\n') {
+        text.pop();
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! declaration implies (a mounted root, devices that exist, whole disks) are in [`Checks`],
 //! which the generated stub runs first; no method repeats them.
 
-use crate::block::blockdev::{ResolvedDevice, ResolvedDisk};
+use crate::block::blockdev::{ResolvedDevOrPath, ResolvedDevice, ResolvedDisk};
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::call::Call;
@@ -74,6 +74,7 @@ impl Server {
 impl Checks for Server {
     type Device = ResolvedDevice;
     type Disk = ResolvedDisk;
+    type DevOrPath = ResolvedDevOrPath;
 
     fn need_root(&self) -> io::Result<()> {
         if self.mounts.root_mounted() {
@@ -92,6 +93,16 @@ impl Checks for Server {
 
     fn disk(&self, disk: Disk) -> io::Result<ResolvedDisk> {
         ResolvedDisk::new(&self.disks, &disk)
+    }
+
+    fn dev_or_path(&self, name: DevOrPath) -> io::Result<ResolvedDevOrPath> {
+        match name {
+            DevOrPath::Device(d) => self.device(d).map(ResolvedDevOrPath::Device),
+            DevOrPath::Path(p) => {
+                self.need_root()?;
+                Ok(ResolvedDevOrPath::Path(p))
+            }
+        }
     }
 }
 
@@ -515,22 +526,27 @@ impl Daemon for Server {
         crate::fs::replace::replace_file(&path, &content.0)
     }
 
-    fn upload(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
+    fn upload(&self, call: &mut Call, path: ResolvedDevOrPath) -> io::Result<()> {
         transfer::upload(call, &path)
     }
 
-    fn upload_offset(&self, call: &mut Call, path: GuestPath, offset: ByteSize) -> io::Result<()> {
+    fn upload_offset(
+        &self,
+        call: &mut Call,
+        path: ResolvedDevOrPath,
+        offset: ByteSize,
+    ) -> io::Result<()> {
         transfer::upload_offset(call, &path, offset.0)
     }
 
-    fn download(&self, call: &mut Call, path: GuestPath) -> io::Result<()> {
+    fn download(&self, call: &mut Call, path: ResolvedDevOrPath) -> io::Result<()> {
         transfer::download(call, &path)
     }
 
     fn download_offset(
         &self,
         call: &mut Call,
-        path: GuestPath,
+        path: ResolvedDevOrPath,
         offset: ByteSize,
         size: ByteSize,
     ) -> io::Result<()> {
@@ -1210,8 +1226,11 @@ impl Daemon for Server {
         text::fallocate(&path, len)
     }
 
-    fn file(&self, _: &mut Call, path: GuestPath) -> io::Result<String> {
-        text::file(&path)
+    fn file(&self, _: &mut Call, path: ResolvedDevOrPath) -> io::Result<String> {
+        match path {
+            ResolvedDevOrPath::Device(d) => text::file_of_device(d.node()),
+            ResolvedDevOrPath::Path(p) => text::file(&p),
+        }
     }
 
     fn grep(
@@ -2202,12 +2221,13 @@ impl Daemon for Server {
         xattributes: Option<bool>,
         ownership: Option<bool>,
     ) -> io::Result<()> {
-        // As in guestfish 1.48: only what is asked for (nothing without options).
+        // As in guestfish 1.48: only what is asked for (nothing without options); an
+        // explicit `mode:false` beside `all:true` leaves the mode alone.
         let all = all.unwrap_or(false);
         let how = extra::AttrHow {
-            mode: all || mode.unwrap_or(false),
-            xattrs: all || xattributes.unwrap_or(false),
-            ownership: all || ownership.unwrap_or(false),
+            mode: mode.unwrap_or(all),
+            xattrs: xattributes.unwrap_or(all),
+            ownership: ownership.unwrap_or(all),
         };
         extra::copy_attributes(&src, &dest, how)
     }

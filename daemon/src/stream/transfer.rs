@@ -2,11 +2,12 @@
 //! forms. Data moves in the channel's 1 MiB chunks straight to and from the file, with
 //! progress reports and a cancel check at every chunk.
 
+use crate::block::blockdev::ResolvedDevOrPath;
 use crate::call::Call;
 use crate::{fs::files, fs::guestfs};
 use guestwright_protocol::GuestPath;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -69,19 +70,40 @@ fn receive(call: &mut Call, file: &File, offset: u64) -> io::Result<u64> {
     Ok(done)
 }
 
+/// A device opened to be written in place.
+fn open_device_write(node: &std::path::Path) -> io::Result<File> {
+    File::options()
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(node)
+}
+
 /// `upload`: writes the stream into a new file that replaces `path` at the end, as
 /// [`crate::fs::replace`] does (mode 0644 when new; a symbolic link there is replaced, not
 /// followed); the data is on disk when the call returns, and on failure the old file stays.
-pub fn upload(call: &mut Call, path: &GuestPath) -> io::Result<()> {
-    let mut r = crate::fs::replace::Replacement::begin(path)?;
-    receive(call, r.file(), 0)?;
-    r.commit()
+/// A device is written in place from its start.
+pub fn upload(call: &mut Call, path: &ResolvedDevOrPath) -> io::Result<()> {
+    match path {
+        ResolvedDevOrPath::Device(dev) => {
+            let file = open_device_write(dev.node())?;
+            receive(call, &file, 0)?;
+            file.sync_all()
+        }
+        ResolvedDevOrPath::Path(path) => {
+            let mut r = crate::fs::replace::Replacement::begin(path)?;
+            receive(call, r.file(), 0)?;
+            r.commit()
+        }
+    }
 }
 
 /// `upload_offset`: writes the stream into `path` from `offset`, without truncating;
-/// creates the file if missing.
-pub fn upload_offset(call: &mut Call, path: &GuestPath, offset: u64) -> io::Result<()> {
-    let file = open_in_place(path)?;
+/// creates the file if missing. A device is written in place.
+pub fn upload_offset(call: &mut Call, path: &ResolvedDevOrPath, offset: u64) -> io::Result<()> {
+    let file = match path {
+        ResolvedDevOrPath::Device(dev) => open_device_write(dev.node())?,
+        ResolvedDevOrPath::Path(path) => open_in_place(path)?,
+    };
     receive(call, &file, offset)?;
     file.sync_all()
 }
@@ -97,8 +119,14 @@ fn direct_read(file: &File) -> Option<File> {
 }
 
 /// Sends up to `size` bytes of `file` from `offset` (to its end when `size` is None).
-fn send(call: &mut Call, file: &File, offset: u64, size: Option<u64>) -> io::Result<()> {
-    let len = file.metadata()?.len();
+fn send(call: &mut Call, mut file: &File, offset: u64, size: Option<u64>) -> io::Result<()> {
+    let meta = file.metadata()?;
+    let len = if meta.is_file() {
+        meta.len()
+    } else {
+        // A block device's size is where its end is.
+        file.seek(io::SeekFrom::End(0))?
+    };
     let total = size.unwrap_or(len.saturating_sub(offset));
     // Aligned, so a block can go to the transfer disk with O_DIRECT as it is.
     let mut buf = vec![0u8; READ_BLOCK + 2 * 4096];
@@ -141,21 +169,28 @@ fn send(call: &mut Call, file: &File, offset: u64, size: Option<u64>) -> io::Res
     Ok(())
 }
 
-/// `download`: streams a whole regular file.
-pub fn download(call: &mut Call, path: &GuestPath) -> io::Result<()> {
-    let file = files::open_regular(path)?;
-    send(call, &file, 0, None)
+/// A regular file, or a device, opened to be read.
+fn open_read(path: &ResolvedDevOrPath) -> io::Result<File> {
+    match path {
+        ResolvedDevOrPath::Device(dev) => File::open(dev.node()),
+        ResolvedDevOrPath::Path(path) => files::open_regular(path),
+    }
 }
 
-/// `download_offset`: streams `size` bytes from `offset` (fewer at the end of the file).
+/// `download`: streams a whole regular file, or a whole device.
+pub fn download(call: &mut Call, path: &ResolvedDevOrPath) -> io::Result<()> {
+    send(call, &open_read(path)?, 0, None)
+}
+
+/// `download_offset`: streams `size` bytes from `offset` (fewer at the end of the file or
+/// device).
 pub fn download_offset(
     call: &mut Call,
-    path: &GuestPath,
+    path: &ResolvedDevOrPath,
     offset: u64,
     size: u64,
 ) -> io::Result<()> {
-    let file = files::open_regular(path)?;
-    send(call, &file, offset, Some(size))
+    send(call, &open_read(path)?, offset, Some(size))
 }
 
 /// Reads a whole stream into a writer in large blocks (tar and checksum streams).

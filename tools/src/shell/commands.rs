@@ -52,6 +52,7 @@ enum Kind {
     AddRo,
     Run,
     Reopen,
+    Shutdown,
     Quit,
     Help,
     Echo,
@@ -132,15 +133,26 @@ pub static COMMANDS: &[HostCommand] = &[
         kind: Kind::Run,
     },
     HostCommand {
-        names: &["reopen", "shutdown"],
+        names: &["reopen"],
         usage: "reopen",
+        summary: "close the handle and open a new one, without drives (as guestfish)",
+        help: "Stops the appliance, writing everything to the images, and starts over as a\n\
+               new guestfish handle would: the drives (including -a, -m and scratch ones)\n\
+               are forgotten; add drives again before the next 'run'.",
+        slots: &[],
+        options: &[],
+        kind: Kind::Reopen,
+    },
+    HostCommand {
+        names: &["shutdown"],
+        usage: "shutdown",
         summary: "stop the appliance, writing everything to the images",
         help: "Stops the appliance: every write is then in the image files. The next command\n\
                starts it again with the same drives (and -m mounts); drives may be added in\n\
                between.",
         slots: &[],
         options: &[],
-        kind: Kind::Reopen,
+        kind: Kind::Shutdown,
     },
     HostCommand {
         names: &["quit", "exit", "q"],
@@ -496,6 +508,10 @@ pub fn run(
         }
         Kind::Reopen => {
             no_args(c, args)?;
+            shell.reopen()?;
+        }
+        Kind::Shutdown => {
+            no_args(c, args)?;
             shell.close()?;
         }
         Kind::Quit => return Ok(Flow::Quit),
@@ -685,6 +701,7 @@ pub fn host_shell(command: &str) -> Result<(), ShellError> {
 
 /// Runs a host program with the shell's standard streams; `shown` names it in errors.
 pub fn run_host(cmd: &mut Command, shown: &str) -> Result<(), ShellError> {
+    crate::sys::unblock_signals_in_child(cmd);
     let status = cmd.status().map_err(|source| PipeError::Spawn {
         command: shown.to_string(),
         source,
@@ -702,15 +719,13 @@ pub fn run_host(cmd: &mut Command, shown: &str) -> Result<(), ShellError> {
 
 /// `<! CMD`: what a host command prints.
 pub fn host_output(command: &str) -> Result<String, ShellError> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|source| PipeError::Spawn {
-            command: command.to_string(),
-            source,
-        })?;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(command).stdout(Stdio::piped());
+    crate::sys::unblock_signals_in_child(&mut cmd);
+    let mut child = cmd.spawn().map_err(|source| PipeError::Spawn {
+        command: command.to_string(),
+        source,
+    })?;
     let mut text = Vec::new();
     let read = child
         .stdout

@@ -190,21 +190,38 @@ pub fn disk_create(args: &[String]) -> Result<(), ShellError> {
     let mut backing = None;
     let mut backing_format = None;
     let mut prealloc = Allocation::Sparse;
+    // qcow2 options guestwright's own writer does not do: qemu-img creates the image.
+    let mut qemu_opts: Vec<String> = Vec::new();
     for o in opts {
         let (k, v) = o.split_once(':').unwrap_or((o, ""));
         match k {
             "backingfile" => backing = Some(v.to_string()),
             "backingformat" => backing_format = Some(v.to_string()),
             "preallocation" => {
-                prealloc = match v {
-                    "off" | "sparse" => Allocation::Sparse,
-                    "full" => Allocation::Full,
+                prealloc = match (v, format.as_str()) {
+                    ("off" | "sparse", _) => Allocation::Sparse,
+                    ("full", _) => Allocation::Full,
+                    ("metadata", "qcow2") => Allocation::Sparse,
                     _ => {
                         return Err(ShellError::Libguestfs(format!(
-                            "disk_create: invalid value for preallocation parameter '{v}'"
+                            "invalid value for preallocation parameter \u{2018}{v}\u{2019}"
                         )))
                     }
+                };
+                if matches!(v, "metadata" | "full") {
+                    qemu_opts.push(format!("preallocation={v}"));
                 }
+            }
+            "compat" if format == "qcow2" => {
+                if !matches!(v, "0.10" | "1.1") {
+                    return Err(ShellError::Libguestfs(format!(
+                        "invalid value for compat parameter \u{2018}{v}\u{2019}"
+                    )));
+                }
+                qemu_opts.push(format!("compat={v}"));
+            }
+            "clustersize" if format == "qcow2" => {
+                qemu_opts.push(format!("cluster_size={}", parse_size(v)?));
             }
             _ => {
                 return Err(ShellError::Usage(format!(
@@ -241,6 +258,12 @@ pub fn disk_create(args: &[String]) -> Result<(), ShellError> {
                 _ => {}
             }
             match backing {
+                None if !qemu_opts.is_empty() => {
+                    let size = u64::try_from(size).map_err(|_| {
+                        ShellError::Libguestfs("disk_create: invalid size parameter".into())
+                    })?;
+                    qemu_img_create(path, size, &qemu_opts)
+                }
                 None => {
                     let size = u64::try_from(size).map_err(|_| {
                         ShellError::Libguestfs("disk_create: invalid size parameter".into())
@@ -270,6 +293,34 @@ pub fn disk_create(args: &[String]) -> Result<(), ShellError> {
              qcow2 images (use qemu-img create for others)"
         ))),
     }
+}
+
+/// A qcow2 image with options guestwright's own writer does not make (preallocation,
+/// compat, cluster size): `qemu-img create`, as libguestfs does.
+fn qemu_img_create(path: &Path, size: u64, opts: &[String]) -> Result<(), ShellError> {
+    // A name with ':' would be read as a protocol: give qemu-img a path.
+    let file = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        Path::new(".").join(path)
+    };
+    let out = std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2", "-o", &opts.join(",")])
+        .arg(&file)
+        .arg(size.to_string())
+        .output()
+        .map_err(|e| {
+            ShellError::Libguestfs(format!(
+                "disk_create: qemu-img: {e} (install it: apt-get install qemu-utils)"
+            ))
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(ShellError::Libguestfs(format!(
+        "disk_create: qemu-img: {}",
+        String::from_utf8_lossy(&out.stderr).trim_end()
+    )))
 }
 
 /// One `-N [FILE=]TYPE[:PARAM...]`.

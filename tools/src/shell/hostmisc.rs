@@ -57,6 +57,28 @@ fn count(name: &str, args: &[String], n: usize, usage: &str) -> Result<(), Shell
 }
 
 /// libguestfs's message when `qemu-img info` cannot read an image.
+/// The home directory for the shell's `~` (see [`super::parse::expand_tilde`]): for `~`,
+/// `$HOME`, else this user's entry in /etc/passwd (guestfish falls back the same way when
+/// HOME is unset); for `~USER`, USER's entry.
+pub fn home_dir(user: Option<&str>) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if user.is_none() {
+        if let Some(home) = std::env::var_os("HOME") {
+            return Some(home.to_string_lossy().into_owned());
+        }
+    }
+    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        let matches = match user {
+            Some(u) => f.first() == Some(&u),
+            None => f.get(2) == Some(&uid.as_str()),
+        };
+        matches.then(|| f.get(5).map(|d| d.to_string())).flatten()
+    })
+}
+
 fn qemu_img_failed(file: &str) -> ShellError {
     ShellError::Libguestfs(format!(
         "qemu-img info: {file}: qemu-img info exited with error status 1.\n\
@@ -138,11 +160,7 @@ pub fn run(
         "sleep" => {
             count(name, args, 1, "sleep secs")?;
             let secs = super::builtins::int_arg(name, "secs", &args[0])?;
-            shell.need_appliance("sleep")?;
-            if secs > 0 {
-                std::thread::sleep(std::time::Duration::from_secs(secs as u64));
-            }
-            Ok(())
+            shell.sleep_in_appliance(secs)
         }
         "get-pid" | "pid" => {
             count(name, args, 0, name)?;

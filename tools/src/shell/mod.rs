@@ -405,6 +405,23 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
     ExitCode::from(code)
 }
 
+/// With `-x` (libguestfs's call trace in guestfish), the call that adds a `-a` image, as
+/// libguestfs traces it: `add_drive "IMAGE" "readonly:true" "format:FMT"`, then its result.
+fn trace_add_drive(image: &std::path::Path, options: &DriveOptions) {
+    eprint!("{}", add_drive_trace(image, options));
+}
+
+fn add_drive_trace(image: &std::path::Path, options: &DriveOptions) -> String {
+    let mut line = format!("libguestfs: trace: add_drive {:?}", image.to_string_lossy());
+    if options.readonly {
+        line.push_str(" \"readonly:true\"");
+    }
+    if let Some(format) = options.format {
+        line.push_str(&format!(" \"format:{format}\""));
+    }
+    line + "\nlibguestfs: trace: add_drive = 0\n"
+}
+
 /// `-c` and `-d`: libvirt is not part of guestwright. Says so, and what to do instead.
 fn refuse_libvirt(args: &ShellArgs) -> Option<u8> {
     if args.domain.is_empty() && args.connect.is_none() {
@@ -424,6 +441,11 @@ fn report_at(e: &ShellError, place: Option<(&str, usize)>) {
         ShellError::Reported(_) => return,
         ShellError::Fish(m) => {
             eprintln!("{m}");
+            return;
+        }
+        ShellError::Syntax(p) => {
+            // guestfish's words, as scripts grep for them.
+            eprintln!("guestfish: {p}");
             return;
         }
         ShellError::Libguestfs(m) => {
@@ -477,6 +499,9 @@ impl Shell {
                     image.display(),
                     fisherr::strerror(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
                 )));
+            }
+            if args.echo {
+                trace_add_drive(image, &options);
             }
             h.add_drive(image, options)?;
         }
@@ -629,9 +654,49 @@ impl Shell {
         true
     }
 
+    /// guestfish's `sleep`, a call that keeps the appliance busy for `secs` seconds: like
+    /// any call, it fails as soon as the appliance dies (QEMU killed or crashed, before or
+    /// during it), and the dead appliance is forgotten, as libguestfs's handle goes back to
+    /// its configuration state; the next command does not wait on it. It never starts the
+    /// appliance.
+    fn sleep_in_appliance(&mut self, secs: i64) -> Result<(), ShellError> {
+        const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+        let died = || {
+            ShellError::Libguestfs(
+                "sleep: the appliance died (QEMU exited or was killed) during the call".into(),
+            )
+        };
+        if self.forget_dead_appliance() {
+            return Err(died());
+        }
+        // Not started for it: after `kill-subprocess` or a death the handle is in its
+        // configuration state, where libguestfs refuses the call.
+        if !self.h.is_launched() {
+            return Err(ShellError::Libguestfs(
+                "sleep: call launch before using this function\n\
+                 (in guestfish, don't forget to use the 'run' command)"
+                    .into(),
+            ));
+        }
+        let deadline =
+            std::time::Instant::now() + std::time::Duration::from_secs(secs.max(0) as u64);
+        loop {
+            if self.forget_dead_appliance() {
+                return Err(died());
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(POLL));
+        }
+    }
+
     /// Drives are added before the appliance starts: a command that adds one says so.
-    fn refuse_if_launched(&self, name: &str) -> Result<(), ShellError> {
-        if self.h.is_launched() {
+    /// An appliance that died (QEMU killed) is forgotten first, as libguestfs's handle goes
+    /// back to its configuration state then.
+    fn refuse_if_launched(&mut self, name: &str) -> Result<(), ShellError> {
+        if self.h.is_launched() && !self.forget_dead_appliance() {
             return Err(ShellError::Usage(format!(
                 "{name}: the appliance is running; drives are added before it starts \
                  ('reopen' stops it, then add)"
@@ -645,6 +710,21 @@ impl Shell {
         self.interrupt.set_canceller(None);
         self.inspection = None;
         self.h.shutdown().map_err(ShellError::Shutdown)
+    }
+
+    /// guestfish's `reopen`: the appliance stops and the shell goes on with a new handle of
+    /// the same settings and no drives (the -a, -m, -N and scratch ones are forgotten) nor
+    /// event handlers (the old handle's `close` ones run).
+    fn reopen(&mut self) -> Result<(), ShellError> {
+        let closed = self.close();
+        self.settings.fire("close");
+        self.settings.forget_handlers();
+        self.h = Handle::with_config(self.h.config().clone());
+        self.mounts.clear();
+        self.inspect = false;
+        self.prepared.clear();
+        self.scratch.clear();
+        closed
     }
 
     /// What libguestfs does before a call that needs the appliance: with no drive there is
@@ -950,6 +1030,26 @@ mod tests {
     use std::os::unix::net::UnixStream;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn x_traces_add_drive_as_libguestfs() {
+        // fish/test-a.sh greps these lines.
+        let t = |format, readonly| {
+            add_drive_trace(
+                std::path::Path::new("test-a.img"),
+                &DriveOptions { format, readonly },
+            )
+        };
+        assert_eq!(
+            t(None, false),
+            "libguestfs: trace: add_drive \"test-a.img\"\nlibguestfs: trace: add_drive = 0\n"
+        );
+        assert_eq!(
+            t(Some(Format::Qcow2), true),
+            "libguestfs: trace: add_drive \"test-a.img\" \"readonly:true\" \"format:qcow2\"\n\
+             libguestfs: trace: add_drive = 0\n"
+        );
+    }
 
     #[test]
     fn format_applies_to_the_images_after_it() {

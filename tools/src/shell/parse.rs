@@ -2,7 +2,8 @@
 //! `'...'` (literal) quoting, `!CMD` for a host shell command, `<! CMD` to run the commands a
 //! host command prints, `COMMAND | HOST-COMMAND` to pipe output into a host command, a
 //! leading `-` that ignores a command's error, `-<<END` here-documents in scripts, and `:`
-//! between commands given on the command line. Pure functions: no I/O, no appliance.
+//! between commands given on the command line. Pure functions (tilde expansion asks
+//! [`super::hostmisc::home_dir`]): no appliance.
 
 /// One parsed line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +47,17 @@ pub struct Command {
 /// A line that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    /// A quote was opened and never closed.
-    #[error("unterminated {0} quote: close it with another {0}")]
+    /// A quote was opened and never closed (guestfish's words).
+    #[error("unterminated {} quote", if *.0 == '"' { "double" } else { "single" })]
     Unterminated(char),
+    /// `\x` without two hex digits, `\N` without three octal digits, a NUL or a value
+    /// above 255, at this offset in the quoted string (guestfish's words).
+    #[error("invalid escape sequence in string (starting at offset {0})")]
+    InvalidEscape(usize),
+    /// A word that starts with a quote goes on after the closing quote (`"a"b`, `'a''b'`):
+    /// guestfish's words.
+    #[error("command arguments not separated by whitespace")]
+    NotSeparated,
     /// `\xHH` above 0x7f: shell words are text.
     #[error("'\\x{0:02x}' is not text: write non-UTF-8 bytes to a file with upload")]
     NonTextEscape(u8),
@@ -104,6 +113,7 @@ pub fn tokenize(line: &str, lenient: bool) -> Result<Tokens, ParseError> {
                 });
             }
             '"' | '\'' => {
+                let starts_word = current.is_none();
                 let word = current.get_or_insert_with(|| Word {
                     start: i,
                     text: String::new(),
@@ -111,14 +121,19 @@ pub fn tokenize(line: &str, lenient: bool) -> Result<Tokens, ParseError> {
                 });
                 word.quoted = true;
                 let mut closed = false;
-                while let Some((_, q)) = chars.next() {
+                while let Some((j, q)) = chars.next() {
                     if q == c {
                         closed = true;
                         break;
                     }
                     if q == '\\' && c == '"' {
                         match chars.next() {
-                            Some((_, e)) => unescape(e, &mut chars, &mut word.text)?,
+                            Some((_, e)) => {
+                                unescape(e, &mut chars, &mut word.text).map_err(|b| match b {
+                                    Some(byte) => ParseError::NonTextEscape(byte),
+                                    None => ParseError::InvalidEscape(j - i - 1),
+                                })?;
+                            }
                             None => break,
                         }
                     } else {
@@ -130,6 +145,15 @@ pub fn tokenize(line: &str, lenient: bool) -> Result<Tokens, ParseError> {
                         return Err(ParseError::Unterminated(c));
                     }
                     open_quote = Some(c);
+                }
+                // guestfish: a quoted word ends at its closing quote.
+                let next = chars.peek().map(|&(_, n)| n);
+                if closed
+                    && starts_word
+                    && !lenient
+                    && next.is_some_and(|n| !n.is_whitespace() && n != '|')
+                {
+                    return Err(ParseError::NotSeparated);
                 }
             }
             c => {
@@ -152,12 +176,15 @@ pub fn tokenize(line: &str, lenient: bool) -> Result<Tokens, ParseError> {
     })
 }
 
-/// Applies the escape after a backslash inside double quotes.
+/// Applies the escape after a backslash inside double quotes; `Err` for an escape
+/// guestfish refuses: `\x` needs two hex digits, an octal escape three digits, and the
+/// value must be a byte other than NUL (`Err(None)`). Shell words are text: a byte above
+/// 0x7f is refused (`Err(Some(byte))`) rather than changed into another.
 fn unescape(
     e: char,
     chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
     out: &mut String,
-) -> Result<(), ParseError> {
+) -> Result<(), Option<u8>> {
     let simple = match e {
         'n' => Some('\n'),
         't' => Some('\t'),
@@ -174,7 +201,7 @@ fn unescape(
         out.push(c);
         return Ok(());
     }
-    let (radix, max_digits) = match e {
+    let (radix, digits_after) = match e {
         'x' => (16, 2),
         '0'..='7' => (8, 2), // the first octal digit is `e` itself
         _ => {
@@ -185,24 +212,20 @@ fn unescape(
         }
     };
     let mut value: u32 = if radix == 8 { e as u32 - '0' as u32 } else { 0 };
-    let mut digits = 0;
-    while digits < max_digits {
-        match chars.peek().and_then(|(_, d)| d.to_digit(radix)) {
-            Some(d) => {
-                value = value * radix + d;
-                chars.next();
-                digits += 1;
-            }
-            None => break,
-        }
+    for _ in 0..digits_after {
+        let d = chars
+            .peek()
+            .and_then(|(_, d)| d.to_digit(radix))
+            .ok_or(None)?;
+        value = value * radix + d;
+        chars.next();
     }
-    if radix == 16 && digits == 0 {
-        out.push_str("\\x");
-        return Ok(());
+    let byte = u8::try_from(value).map_err(|_| None)?;
+    if byte == 0 {
+        return Err(None);
     }
-    let byte = u8::try_from(value).unwrap_or(u8::MAX);
     if byte > 0x7f {
-        return Err(ParseError::NonTextEscape(byte));
+        return Err(Some(byte));
     }
     out.push(char::from(byte));
     Ok(())
@@ -243,6 +266,7 @@ pub fn parse_line(line: &str) -> Result<Line, ParseError> {
                 heredoc = Some(term.to_string());
                 "-".to_string()
             }
+            _ if !w.quoted => expand_tilde(&w.text, &super::hostmisc::home_dir),
             _ => w.text,
         })
         .collect();
@@ -256,6 +280,20 @@ pub fn parse_line(line: &str) -> Result<Line, ParseError> {
     command.pipe = tokens.pipe;
     command.heredoc = heredoc;
     Ok(Line::Command(command))
+}
+
+/// guestfish's tilde expansion of an unquoted word: `~` and `~/...` become the home
+/// directory (`home(None)`), `~USER` and `~USER/...` that user's (`home(Some(USER))`); a
+/// word whose user has no home stays as written.
+pub fn expand_tilde(word: &str, home: &dyn Fn(Option<&str>) -> Option<String>) -> String {
+    let Some(rest) = word.strip_prefix('~') else {
+        return word.to_string();
+    };
+    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match home((!user.is_empty()).then_some(user)) {
+        Some(dir) => format!("{dir}{tail}"),
+        None => word.to_string(),
+    }
 }
 
 /// Builds a command from words that are already split (the command line's), handling the
@@ -343,10 +381,27 @@ mod tests {
     }
 
     #[test]
+    fn tilde_expansion() {
+        let home = |user: Option<&str>| match user {
+            None => Some("/home/me".to_string()),
+            Some("root") => Some("/root".to_string()),
+            Some(_) => None,
+        };
+        assert_eq!(expand_tilde("~", &home), "/home/me");
+        assert_eq!(expand_tilde("~/foo", &home), "/home/me/foo");
+        assert_eq!(expand_tilde("~root", &home), "/root");
+        assert_eq!(expand_tilde("~root/foo", &home), "/root/foo");
+        assert_eq!(expand_tilde("~nobody-here/x", &home), "~nobody-here/x");
+        assert_eq!(expand_tilde("/a/~", &home), "/a/~");
+        // Quoted words are not expanded.
+        assert_eq!(cmd("echo '~' \"~/x\"").args, ["~", "~/x"]);
+    }
+
+    #[test]
     fn words_and_quotes() {
-        let c = cmd(r#"write /etc/motd "Hello, \"world\"\n"   'it''s \n' "#);
+        let c = cmd(r#"write /etc/motd "Hello, \"world\"\n"   'it s \n' "#);
         assert_eq!(c.name, "write");
-        assert_eq!(c.args, ["/etc/motd", "Hello, \"world\"\n", "its \\n"]);
+        assert_eq!(c.args, ["/etc/motd", "Hello, \"world\"\n", "it s \\n"]);
         assert!(!c.ignore_error);
         assert_eq!(cmd(r#"write /x "a\x41\101\e\z""#).args[1], "aAA\x1b\\z");
         assert_eq!(cmd("ls /a\"b c\"d").args, ["/ab cd"]);
@@ -362,6 +417,50 @@ mod tests {
         assert_eq!(
             parse_line(r#"write /x "\xff""#).unwrap_err(),
             ParseError::NonTextEscape(0xff)
+        );
+    }
+
+    #[test]
+    fn guestfish_escape_and_quote_errors() {
+        // As fish/test-escapes.sh expects them.
+        for bad in [
+            r#""\x00""#,
+            r#""\000""#,
+            r#""\x""#,
+            r#""\x0""#,
+            r#""\7""#,
+            r#""\77""#,
+            r#""\777""#,
+        ] {
+            assert_eq!(
+                parse_line(&format!("echo {bad}")).unwrap_err(),
+                ParseError::InvalidEscape(0),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse_line(r#"echo "ab\x4""#).unwrap_err(),
+            ParseError::InvalidEscape(2)
+        );
+        for bad in [r#"echo "\""#, r#"echo "\\\""#, r#"echo ""#] {
+            assert_eq!(parse_line(bad).unwrap_err(), ParseError::Unterminated('"'));
+        }
+        assert_eq!(
+            parse_line(r##"echo """"##).unwrap_err(),
+            ParseError::NotSeparated
+        );
+        assert_eq!(
+            parse_line("echo 'a'b").unwrap_err(),
+            ParseError::NotSeparated
+        );
+        assert_eq!(cmd(r#"echo "\001\100\x41" "a"|x"#).args, ["\x01@A", "a"]);
+        assert_eq!(
+            ParseError::InvalidEscape(0).to_string(),
+            "invalid escape sequence in string (starting at offset 0)"
+        );
+        assert_eq!(
+            ParseError::Unterminated('"').to_string(),
+            "unterminated double quote"
         );
     }
 

@@ -356,8 +356,14 @@ pub fn run(
                 "c-pointer: guestwright's shell has no libguestfs C handle to point to",
             ))
         }
-        // Nothing runs in the background between commands: nothing to cancel or kill.
-        "user-cancel" | "kill-subprocess" => return Ok(()),
+        // Nothing runs in the background between commands: nothing to cancel.
+        "user-cancel" => return Ok(()),
+        // libguestfs's kill_subprocess is its shutdown: the appliance stops (its writes
+        // flushed) and the handle goes back to its configuration state, drives kept.
+        "kill-subprocess" => {
+            shell.forget_dead_appliance();
+            return shell.close();
+        }
         _ => {}
     }
     let (what, set) = split_name(name);
@@ -593,6 +599,18 @@ fn hv(shell: &Shell) -> String {
         .unwrap_or(name)
 }
 
+/// A boolean environment variable as libguestfs reads it (`1 true t yes y on`, `0 false f
+/// no n off`, in any case); anything else is libguestfs's error.
+fn env_bool(name: &str, value: &str) -> Result<bool, ShellError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "t" | "yes" | "y" | "on" => Ok(true),
+        "0" | "false" | "f" | "no" | "n" | "off" => Ok(false),
+        _ => Err(ShellError::Libguestfs(format!(
+            "{name}={value}: non-boolean value"
+        ))),
+    }
+}
+
 /// What libguestfs's `parse_environment` reads: `LIBGUESTFS_TRACE`, `LIBGUESTFS_DEBUG`,
 /// `LIBGUESTFS_TMPDIR`, `LIBGUESTFS_CACHEDIR`, `LIBGUESTFS_PATH`, `LIBGUESTFS_HV` (or
 /// `LIBGUESTFS_QEMU`), `LIBGUESTFS_APPEND`, `LIBGUESTFS_MEMSIZE`, `LIBGUESTFS_BACKEND`
@@ -605,7 +623,7 @@ fn parse_environment(shell: &mut Shell, vars: &[(String, String)]) -> Result<(),
             .map(|(_, v)| v.clone())
     };
     if let Some(v) = get("LIBGUESTFS_TRACE") {
-        let on = v == "1";
+        let on = env_bool("LIBGUESTFS_TRACE", &v)?;
         let was = shell.trace;
         shell.trace_call("set_trace", &[on.to_string()]);
         shell.trace = on;
@@ -614,7 +632,7 @@ fn parse_environment(shell: &mut Shell, vars: &[(String, String)]) -> Result<(),
         }
     }
     if let Some(v) = get("LIBGUESTFS_DEBUG") {
-        shell.h.config_mut().verbose = v == "1";
+        shell.h.config_mut().verbose = env_bool("LIBGUESTFS_DEBUG", &v)?;
     }
     if let Some(v) = get("LIBGUESTFS_TMPDIR").filter(|v| !v.is_empty()) {
         shell.settings.tmpdir = Some(absolute("set_tmpdir", &v)?);
@@ -732,6 +750,12 @@ fn delete_handler(shell: &mut Shell, args: &[String]) -> Result<(), ShellError> 
 }
 
 impl Settings {
+    /// After `reopen`: the new handle has no event handlers (and numbers them from 0).
+    pub fn forget_handlers(&mut self) {
+        self.handlers.clear();
+        self.next_handler = 0;
+    }
+
     /// Runs the handlers registered for `event` (one of [`EVENTS`]): each script through
     /// `/bin/sh -c`, with the event's name as `$1`, the handler's number as `$2` and the
     /// event's (here empty) message as `$3`, as guestfish passes them. A handler that fails
@@ -762,6 +786,18 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn environment_booleans_as_libguestfs() {
+        // tests/regressions/rhbz1175196.sh
+        for (v, want) in [("1", true), ("0", false), ("true", true), ("no", false)] {
+            assert_eq!(super::env_bool("LIBGUESTFS_TRACE", v).unwrap(), want, "{v}");
+        }
+        for (v, want) in [("t", true), ("f", false), ("ON", true), ("Off", false)] {
+            assert_eq!(super::env_bool("LIBGUESTFS_TRACE", v).unwrap(), want, "{v}");
+        }
+        assert!(super::env_bool("LIBGUESTFS_TRACE", "maybe").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -158,6 +158,8 @@ pub fn stream_word_index(op: &OpInfo) -> Option<usize> {
     match op.stream {
         Stream::None => None,
         Stream::Input => Some(0),
+        // guestfish's `download-offset REMOTE FILE|- OFFSET SIZE`.
+        Stream::Output if op.name == "download_offset" => Some(1),
         Stream::Output => Some(required_args(op)),
     }
 }
@@ -179,6 +181,32 @@ fn is_plain_number(word: &str) -> bool {
     !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// guestfish's `setxattr XATTR VAL VALLEN PATH` (and `lsetxattr`): the value is the first
+/// VALLEN bytes of VAL. Gives the table's three words (`XATTR VAL PATH`); `None` for any
+/// other command or the three-word form.
+fn xattr_with_length(op: &OpInfo, args: &[String]) -> Result<Option<Vec<String>>, ShellError> {
+    let [xattr, val, len, path] = args else {
+        return Ok(None);
+    };
+    if !matches!(op.name, "setxattr" | "lsetxattr") {
+        return Ok(None);
+    }
+    let n: usize = len.parse().map_err(|_| {
+        ShellError::Fish(format!(
+            "{}: vallen: '{len}' is not a number of bytes",
+            op.shell_name()
+        ))
+    })?;
+    let Some(value) = val.get(..n) else {
+        return Err(ShellError::Fish(format!(
+            "{}: vallen {n} is longer than the value ({} bytes)",
+            op.shell_name(),
+            val.len()
+        )));
+    };
+    Ok(Some(vec![xattr.clone(), value.to_string(), path.clone()]))
+}
+
 /// The host side of a stream.
 enum HostEnd {
     Dash,
@@ -196,6 +224,14 @@ impl Shell {
         out: &mut Output,
         input: &mut Input,
     ) -> Result<(), ShellError> {
+        let with_length;
+        let args = match xattr_with_length(op, args)? {
+            Some(words) => {
+                with_length = words;
+                &with_length[..]
+            }
+            None => args,
+        };
         fisherr::check_words(op, name, args)?;
         if op.name == "version" && !self.json {
             // A library call in guestfish: no appliance needed.
@@ -244,6 +280,9 @@ impl Shell {
             if let Some(w) = words.get_mut(2).filter(|w| is_plain_number(w)) {
                 w.push('M');
             }
+        }
+        if op.name == "part_add" {
+            self.part_add_sectors(&mut words);
         }
         let request =
             Request::from_words(op.name, &words).map_err(|e| ShellError::Usage(e.to_string()))?;
@@ -368,6 +407,41 @@ impl Shell {
         Err(ShellError::ReadOnly {
             command: command.to_string(),
         })
+    }
+
+    /// guestfish's `part-add DEVICE PRLOGEX STARTSECT ENDSECT` takes sectors, the end one
+    /// inclusive and, when negative, counted back from the end of the disk (-1 is the last
+    /// sector); the table's `part_add` takes bytes. Plain numbers become the bytes they
+    /// name; a word with a unit suffix stays bytes (guestwright's own addition).
+    fn part_add_sectors(&self, words: &mut [String]) {
+        let [device, _, start, end] = words else {
+            return;
+        };
+        let device = device.as_str();
+        let number = |w: &str| {
+            let digits = w.strip_prefix('-').unwrap_or(w);
+            is_plain_number(digits)
+        };
+        if !self.h.is_launched() || !number(start) || !number(end) {
+            return;
+        }
+        let ss = self.h.blockdev_getss(device).map_or(512, u64::from);
+        let sectors = || {
+            self.h
+                .blockdev_getsize64(device)
+                .map_or(0, |bytes| bytes / ss)
+        };
+        let sector = |w: &str| -> Option<u64> {
+            match w.strip_prefix('-') {
+                Some(back) => sectors().checked_sub(back.parse().ok()?),
+                None => w.parse().ok(),
+            }
+        };
+        let (Some(first), Some(last)) = (sector(start), sector(end)) else {
+            return;
+        };
+        *start = (first * ss).to_string();
+        *end = ((last + 1) * ss).saturating_sub(1).to_string();
     }
 }
 
