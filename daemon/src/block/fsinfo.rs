@@ -192,8 +192,25 @@ pub fn blkid(path: &Path) -> io::Result<BlkidInfo> {
 
 /// The optional groups and what decides them.
 const GROUPS: &[&str] = &[
-    "lvm2", "luks", "ext2", "xfs", "btrfs", "mkswap", "vfat", "exfat", "ntfs3", "gdisk", "fstrim",
+    "lvm2",
+    "luks",
+    "ext2",
+    "xfs",
+    "btrfs",
+    "mkswap",
+    "vfat",
+    "exfat",
+    "ntfs3",
+    "gdisk",
+    "fstrim",
     "wipefs",
+    "squashfs",
+    "f2fs",
+    "sleuthkit",
+    "libtsk",
+    "libyara",
+    "selinux",
+    "selinuxrelabel",
 ];
 
 fn fs_in_kernel(modules: &Modules, fs: &str, module: &str) -> bool {
@@ -222,6 +239,16 @@ fn group_available(modules: &Modules, group: &str) -> Option<bool> {
         "ntfs3" => fs_in_kernel(modules, "ntfs3", "ntfs3"),
         // Partition tables, trimming and wiping are built into the daemon.
         "gdisk" | "fstrim" | "wipefs" => true,
+        // cmds-misc
+        "squashfs" => tools::has("mksquashfs"),
+        "f2fs" => tools::has("resize.f2fs"),
+        "sleuthkit" => tools::has("icat"),
+        "libtsk" => tools::has("fls") && tools::has("istat"),
+        "libyara" => tools::has("yara"),
+        // getcon and setcon go through /proc; relabelling is missing, as in libguestfs 1.48
+        // on Debian.
+        "selinux" => true,
+        "selinuxrelabel" => false,
         _ => return None,
     })
 }

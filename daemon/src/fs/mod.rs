@@ -26,3 +26,7 @@ pub mod notify;
 // cmds-btrfs
 pub mod btrfs;
 pub mod xfs;
+// cmds-misc
+pub mod selinux;
+pub mod tsk;
+pub mod yara;

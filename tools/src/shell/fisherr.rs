@@ -25,6 +25,10 @@ pub fn lg_name(op: &OpInfo) -> &'static str {
         "stat" => "statns",
         "lstat" => "lstatns",
         "mount" => "mount_options",
+        // cmds-misc: libguestfs runs these through internal calls.
+        "filesystem_walk" => "internal_filesystem_walk",
+        "find_inode" => "internal_find_inode",
+        "yara_scan" => "internal_yara_scan",
         other => other,
     }
 }
@@ -38,6 +42,8 @@ fn syscall(lg: &str) -> Option<&'static str> {
         // cmds-files
         "base64_out" | "tgz_out" => Some("stat"),
         "internal_write" | "internal_write_append" => Some("open"),
+        // cmds-misc
+        "isoinfo" => Some("open"),
         _ => None,
     }
 }
