@@ -6,11 +6,12 @@ use crate::boot::tools;
 use crate::call::Call;
 use crate::fs::guestfs;
 use guestwright_protocol::{GuestPath, YaraDetection};
+use guestwright_sync::Mutex;
 use std::io;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 /// The loaded rules: where they are and whether yarac compiled them.
+#[derive(Clone)]
 struct Rules {
     path: PathBuf,
     compiled: bool,
@@ -41,8 +42,7 @@ pub fn load(call: &mut Call) -> io::Result<()> {
     let mut data = Vec::new();
     call.input().read_to_end(&mut data)?;
     tools::find("yara")?;
-    let mut slot = RULES.lock().unwrap_or_else(|e| e.into_inner());
-    *slot = None;
+    *RULES.lock() = None;
     std::fs::create_dir_all(DIR)?;
     let path = PathBuf::from(DIR).join("rules");
     std::fs::write(&path, &data)?;
@@ -69,14 +69,14 @@ pub fn load(call: &mut Call) -> io::Result<()> {
             &out,
         ));
     }
-    *slot = Some(rules);
+    *RULES.lock() = Some(rules);
     Ok(())
 }
 
 /// `yara_destroy`.
 pub fn destroy() -> io::Result<()> {
-    let mut slot = RULES.lock().unwrap_or_else(|e| e.into_inner());
-    if slot.take().is_none() {
+    let had = RULES.lock().take();
+    if had.is_none() {
         return Err(failed("yara_destroy", "no yara rules loaded"));
     }
     Ok(())
@@ -84,8 +84,8 @@ pub fn destroy() -> io::Result<()> {
 
 /// `yara_scan`: the rules that match the guest file `path`, in the rules' order.
 pub fn scan(path: &GuestPath) -> io::Result<Vec<YaraDetection>> {
-    let slot = RULES.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(rules) = slot.as_ref() else {
+    let loaded = RULES.lock().clone();
+    let Some(rules) = loaded.as_ref() else {
         return Err(failed("internal_yara_scan", "no yara rules loaded"));
     };
     let fd = guestfs::open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
