@@ -107,6 +107,17 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("mklost+found", &[], &[]),
     tool("zerofree", &[], &[]),
     tool("scrub", &[], &[]),
+    // cmds-misc: mksquashfs, compress-out's bzip2 and lzop, sleuthkit's tools for
+    // download-inode, download-blocks, filesystem-walk and find-inode, f2fs-expand, yara.
+    tool("mksquashfs", &[], &[]),
+    tool("bzip2", &[], &[]),
+    tool("lzop", &[], &[]),
+    tool("icat", &[], &[]),
+    tool("blkls", &[], &[]),
+    tool("fls", &[], &[]),
+    tool("istat", &[], &[]),
+    tool("resize.f2fs", &[], &[]),
+    tool("yara", &[], &[]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).

@@ -408,11 +408,27 @@ fn describe_call_error(e: &CallError) -> String {
     }
 }
 
+/// libguestfs's words for a call whose optional group is missing (`selinux_relabel`).
+const SELINUXRELABEL_MISSING: &str = "selinux_relabel: feature 'selinuxrelabel' is not \
+     available in this\nbuild of libguestfs.  Read 'AVAILABILITY' in the guestfs(3) man page \
+     for\nhow to check for the availability of features.";
+
 impl Client for Handle {
     type Error = Error;
 
     fn call(&self, request: Request, stream: CallStream<'_>) -> Result<Vec<u8>> {
         let r = self.running()?;
+        if matches!(request, Request::SelinuxRelabel(_)) {
+            // libguestfs 1.48 on Debian lacks the `selinuxrelabel` group; its library refuses
+            // the call before the daemon sees it, with these three lines.
+            return Err(Error::Remote {
+                operation: request.summary(),
+                source: guestwright_protocol::RemoteError::new(
+                    guestwright_protocol::Errno::EOPNOTSUPP,
+                    SELINUXRELABEL_MISSING,
+                ),
+            });
+        }
         r.channel.call(&request, stream).map_err(|e| match e {
             CallError::Remote(mut source) => {
                 // The message may hold guest names: one line, no terminal controls.

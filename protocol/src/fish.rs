@@ -415,6 +415,136 @@ impl ShellText for XfsInfo {
 }
 // ==== end of btrfs and xfs (cmds-btrfs) ====
 
+// ==== ISO, sleuthkit and yara structs (cmds-misc) ====
+
+/// The primary volume descriptor of an ISO 9660 filesystem (guestfish's `isoinfo` struct).
+/// Times are Unix seconds, -1 when the descriptor leaves them unset.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Isoinfo {
+    pub iso_system_id: String,
+    pub iso_volume_id: String,
+    pub iso_volume_space_size: u32,
+    pub iso_volume_set_size: u32,
+    pub iso_volume_sequence_number: u32,
+    pub iso_logical_block_size: u32,
+    pub iso_volume_set_id: String,
+    pub iso_publisher_id: String,
+    pub iso_data_preparer_id: String,
+    pub iso_application_id: String,
+    pub iso_copyright_file_id: String,
+    pub iso_abstract_file_id: String,
+    pub iso_bibliographic_file_id: String,
+    pub iso_volume_creation_t: i64,
+    pub iso_volume_modification_t: i64,
+    pub iso_volume_expiration_t: i64,
+    pub iso_volume_effective_t: i64,
+}
+
+impl ShellText for Isoinfo {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        fields_text(
+            out,
+            &[
+                ("iso_system_id", &self.iso_system_id),
+                ("iso_volume_id", &self.iso_volume_id),
+                ("iso_volume_space_size", &self.iso_volume_space_size),
+                ("iso_volume_set_size", &self.iso_volume_set_size),
+                (
+                    "iso_volume_sequence_number",
+                    &self.iso_volume_sequence_number,
+                ),
+                ("iso_logical_block_size", &self.iso_logical_block_size),
+                ("iso_volume_set_id", &self.iso_volume_set_id),
+                ("iso_publisher_id", &self.iso_publisher_id),
+                ("iso_data_preparer_id", &self.iso_data_preparer_id),
+                ("iso_application_id", &self.iso_application_id),
+                ("iso_copyright_file_id", &self.iso_copyright_file_id),
+                ("iso_abstract_file_id", &self.iso_abstract_file_id),
+                ("iso_bibliographic_file_id", &self.iso_bibliographic_file_id),
+                ("iso_volume_creation_t", &self.iso_volume_creation_t),
+                ("iso_volume_modification_t", &self.iso_volume_modification_t),
+                ("iso_volume_expiration_t", &self.iso_volume_expiration_t),
+                ("iso_volume_effective_t", &self.iso_volume_effective_t),
+            ],
+        );
+    }
+}
+
+/// One entry of a filesystem walk (guestfish's `tsk_dirent` struct). `tsk_type` is one of
+/// `b c d f l r s h w u`; `tsk_flags` ORs 1 (allocated), 2 (name unallocated, metadata
+/// reallocated), 4 (compressed); `tsk_size` is -1 when the metadata is gone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct TskDirent {
+    pub tsk_inode: u64,
+    pub tsk_type: char,
+    pub tsk_size: i64,
+    pub tsk_name: String,
+    pub tsk_flags: u32,
+    pub tsk_atime_sec: i64,
+    pub tsk_atime_nsec: i64,
+    pub tsk_mtime_sec: i64,
+    pub tsk_mtime_nsec: i64,
+    pub tsk_ctime_sec: i64,
+    pub tsk_ctime_nsec: i64,
+    pub tsk_crtime_sec: i64,
+    pub tsk_crtime_nsec: i64,
+    pub tsk_nlink: i64,
+    pub tsk_link: String,
+    pub tsk_spare1: i64,
+}
+
+impl ShellText for TskDirent {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        fields_text(
+            out,
+            &[
+                ("tsk_inode", &self.tsk_inode),
+                ("tsk_type", &self.tsk_type),
+                ("tsk_size", &self.tsk_size),
+                ("tsk_name", &self.tsk_name),
+                ("tsk_flags", &self.tsk_flags),
+                ("tsk_atime_sec", &self.tsk_atime_sec),
+                ("tsk_atime_nsec", &self.tsk_atime_nsec),
+                ("tsk_mtime_sec", &self.tsk_mtime_sec),
+                ("tsk_mtime_nsec", &self.tsk_mtime_nsec),
+                ("tsk_ctime_sec", &self.tsk_ctime_sec),
+                ("tsk_ctime_nsec", &self.tsk_ctime_nsec),
+                ("tsk_crtime_sec", &self.tsk_crtime_sec),
+                ("tsk_crtime_nsec", &self.tsk_crtime_nsec),
+                ("tsk_nlink", &self.tsk_nlink),
+                ("tsk_link", &self.tsk_link),
+                ("tsk_spare1", &self.tsk_spare1),
+            ],
+        );
+    }
+}
+
+/// A Yara rule that matched a file (guestfish's `yara_detection` struct).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct YaraDetection {
+    pub yara_name: String,
+    pub yara_rule: String,
+}
+
+impl ShellText for YaraDetection {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        fields_text(
+            out,
+            &[
+                ("yara_name", &self.yara_name),
+                ("yara_rule", &self.yara_rule),
+            ],
+        );
+    }
+}
+// ==== end of cmds-misc ====
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,8 @@ pub use fish::{FishStat, FishXAttr, InotifyEvent, Utsname};
 pub use fish::{HivexNode, HivexValue, IntBool, OptString};
 // cmds-btrfs
 pub use fish::{BtrfsBalance, BtrfsQgroup, BtrfsScrub, BtrfsSubvolume, XfsInfo};
+// cmds-misc
+pub use fish::{Isoinfo, TskDirent, YaraDetection};
 pub use frame::{
     read_frame, write_frame, Frame, FrameError, FrameKind, Region, CHUNK_SIZE, MAX_PAYLOAD,
     PROTOCOL_VERSION, XFER_SERIAL,

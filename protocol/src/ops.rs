@@ -1933,4 +1933,76 @@ define_operations! {
     JournalGetRealtimeUsec journal_get_realtime_usec() -> i64
         { group: journal, access: Read, stream: None }
     // ==== end of Augeas, hivex and journal commands (cmds-libs) ====
+
+    // ==== ISO, squashfs, sleuthkit, SELinux, f2fs, yara (cmds-misc) ====
+    /// The primary volume descriptor of the ISO 9660 filesystem on `device` (guestfish's
+    /// `isoinfo` struct): names with their trailing spaces removed, times as Unix seconds
+    /// (-1 when unset).
+    IsoinfoDevice isoinfo_device(device: Device) -> Isoinfo
+        { group: devices, access: Read, stream: None }
+
+    /// `isoinfo_device` of an ISO image file inside the mounted guest.
+    Isoinfo isoinfo(isofile: GuestPath) -> Isoinfo
+        { group: files, access: Read, stream: None, needs: root }
+
+    /// Streams a squashfs filesystem made of the directory `path` (mksquashfs);
+    /// `compress`: `gzip` (the default), `lzma`, `lzo`, `lz4`, `xz`; `excludes`: wildcards
+    /// of names to leave out.
+    Mksquashfs mksquashfs(path: GuestPath) [compress: String, excludes: Vec<String>] -> ()
+        { group: transfer, access: Read, stream: Output, needs: root }
+
+    /// Streams the whole device `device` compressed with `ctype`, as `compress_out` does.
+    CompressDeviceOut compress_device_out(ctype: String, device: Device) [level: i32] -> ()
+        { group: transfer, access: Read, stream: Output }
+
+    /// Streams the data units `start` to `stop` of the filesystem on `device` (sleuthkit's
+    /// blkls); `unallocated:true`: only the unallocated ones.
+    DownloadBlocks download_blocks(device: Device, start: i64, stop: i64) [unallocated: bool] -> ()
+        { group: transfer, access: Read, stream: Output }
+
+    /// Streams the content of inode `inode` of the filesystem on `device`, which need not be
+    /// mounted; deleted files too (sleuthkit's icat).
+    DownloadInode download_inode(device: Device, inode: i64) -> ()
+        { group: transfer, access: Read, stream: Output }
+
+    /// Every entry of the filesystem on `device` (unmounted), deleted ones included, as
+    /// guestfish's `tsk_dirent` structs (sleuthkit's fls and ils).
+    FilesystemWalk filesystem_walk(device: Device) -> Vec<TskDirent>
+        { group: files, access: Read, stream: None }
+
+    /// The entries of the filesystem on `device` that name inode `inode`.
+    FindInode find_inode(device: Device, inode: i64) -> Vec<TskDirent>
+        { group: files, access: Read, stream: None }
+
+    /// The SELinux security context of the daemon.
+    Getcon getcon() -> String
+        { group: basic, access: Read, stream: None }
+
+    /// Sets the SELinux security context of the daemon.
+    Setcon setcon(context: String) -> ()
+        { group: basic, access: Write, stream: None }
+
+    /// Relabels the files below `path` with the SELinux spec file `specfile` (setfiles);
+    /// `force:true` resets customizable files and every part of the context.
+    SelinuxRelabel selinux_relabel(specfile: String, path: GuestPath) [force: bool] -> ()
+        { group: files, access: Write, stream: None, needs: root }
+
+    /// Grows the f2fs filesystem on `device` to the size of the device (resize.f2fs).
+    F2fsExpand f2fs_expand(device: Device) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Loads Yara rules (source or compiled with yarac) from the input stream, replacing
+    /// rules loaded before.
+    YaraLoad yara_load() -> ()
+        { group: files, access: Read, stream: Input }
+
+    /// Forgets the loaded Yara rules.
+    YaraDestroy yara_destroy() -> ()
+        { group: files, access: Read, stream: None }
+
+    /// The loaded Yara rules that match the file `path` (guestfish's `yara_detection`
+    /// structs).
+    YaraScan yara_scan(path: GuestPath) -> Vec<YaraDetection>
+        { group: files, access: Read, stream: None, needs: root }
+    // ==== end of cmds-misc ====
 }

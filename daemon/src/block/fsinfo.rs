@@ -192,8 +192,28 @@ pub fn blkid(path: &Path) -> io::Result<BlkidInfo> {
 
 /// The optional groups and what decides them.
 const GROUPS: &[&str] = &[
-    "lvm2", "luks", "ext2", "xfs", "btrfs", "mkswap", "vfat", "exfat", "ntfs3", "gdisk", "fstrim",
-    "wipefs", "augeas", "hivex", "journal",
+    "lvm2",
+    "luks",
+    "ext2",
+    "xfs",
+    "btrfs",
+    "mkswap",
+    "vfat",
+    "exfat",
+    "ntfs3",
+    "gdisk",
+    "fstrim",
+    "wipefs",
+    "augeas",
+    "hivex",
+    "journal",
+    "squashfs",
+    "f2fs",
+    "sleuthkit",
+    "libtsk",
+    "libyara",
+    "selinux",
+    "selinuxrelabel",
 ];
 
 fn fs_in_kernel(modules: &Modules, fs: &str, module: &str) -> bool {
@@ -226,6 +246,16 @@ fn group_available(modules: &Modules, group: &str) -> Option<bool> {
         "augeas" => crate::fs::augeas::available(),
         "hivex" => crate::fs::hivex::available(),
         "journal" => crate::fs::journal::available(),
+        // cmds-misc
+        "squashfs" => tools::has("mksquashfs"),
+        "f2fs" => tools::has("resize.f2fs"),
+        "sleuthkit" => tools::has("icat"),
+        "libtsk" => tools::has("fls") && tools::has("istat"),
+        "libyara" => tools::has("yara"),
+        // getcon and setcon go through /proc; relabelling is missing, as in libguestfs 1.48
+        // on Debian.
+        "selinux" => true,
+        "selinuxrelabel" => false,
         _ => return None,
     })
 }

@@ -5,6 +5,7 @@ pub mod blockdev;
 pub mod copydev;
 pub mod devices;
 pub mod fsinfo;
+pub mod isoinfo;
 pub mod luks;
 pub mod lvm;
 pub mod md;

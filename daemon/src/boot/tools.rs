@@ -48,6 +48,16 @@ const PACKAGES: &[(&str, &str)] = &[
     ("libaugeas.so.0", "libaugeas0 and augeas-lenses"),
     ("libhivex.so.0", "libhivex0"),
     ("libsystemd.so.0", "libsystemd0"),
+    // cmds-misc
+    ("mksquashfs", "squashfs-tools"),
+    ("bzip2", "bzip2"),
+    ("lzop", "lzop"),
+    ("icat", "sleuthkit"),
+    ("blkls", "sleuthkit"),
+    ("fls", "sleuthkit"),
+    ("istat", "sleuthkit"),
+    ("resize.f2fs", "f2fs-tools"),
+    ("yara", "yara"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {
@@ -214,6 +224,50 @@ pub fn run_folded<S: AsRef<OsStr>>(
     let out = reaper::wait(child)?;
     read?;
     Ok((out.status, text))
+}
+
+/// Runs a carried tool with `stdin` as its standard input and copies its standard output
+/// into `out` as it comes (a stream of any size); insists on exit status 0, the error then
+/// holding the command and its stderr.
+pub fn stream<S: AsRef<OsStr>>(
+    tool: &str,
+    args: &[S],
+    stdin: Stdio,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let path = find(tool)?;
+    let mut cmd = Command::new(&path);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("LC_ALL", "C")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let shown = show(tool, args);
+    debug!("running {shown}");
+    let mut child = reaper::spawn(&mut cmd)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run {shown}: {e}")))?;
+    // stderr is drained beside stdout, so a tool that says much cannot block on it.
+    let errpipe = child.stderr.take();
+    let errs = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        if let Some(mut p) = errpipe {
+            let _ = std::io::Read::read_to_end(&mut p, &mut text);
+        }
+        text
+    });
+    let copied = match child.stdout.take() {
+        Some(mut p) => io::copy(&mut p, out).map(drop),
+        None => Ok(()),
+    };
+    let mut result = reaper::wait(child)?;
+    result.stderr = errs.join().unwrap_or_default();
+    copied?;
+    if result.status.success() {
+        return Ok(());
+    }
+    Err(failed(tool, args, &result))
 }
 
 /// Runs a carried tool and insists on exit status 0; otherwise the error holds the command

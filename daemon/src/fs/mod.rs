@@ -31,3 +31,7 @@ pub mod journal;
 // cmds-btrfs
 pub mod btrfs;
 pub mod xfs;
+// cmds-misc
+pub mod selinux;
+pub mod tsk;
+pub mod yara;

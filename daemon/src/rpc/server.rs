@@ -2136,7 +2136,7 @@ impl Daemon for Server {
         file: GuestPath,
         level: Option<i32>,
     ) -> io::Result<()> {
-        encode::compress_out(call, &ctype, &file, level)
+        crate::stream::piped::compress_out(call, &ctype, &file, level)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2977,6 +2977,125 @@ impl Daemon for Server {
         journal::get_realtime_usec()
     }
     // ==== end of Augeas, hivex and journal commands (cmds-libs) ====
+    // ==== ISO, squashfs, sleuthkit, SELinux, f2fs, yara (cmds-misc) ====
+    fn isoinfo_device(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<Isoinfo> {
+        let shown = device.name().to_string();
+        crate::block::isoinfo::isoinfo_device(device.node(), &shown)
+    }
+
+    fn isoinfo(&self, _: &mut Call, isofile: GuestPath) -> io::Result<Isoinfo> {
+        let fd = crate::fs::guestfs::open(&isofile, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
+        crate::block::isoinfo::isoinfo(&std::fs::File::from(fd), "isoinfo", &isofile.to_string())
+    }
+
+    fn mksquashfs(
+        &self,
+        call: &mut Call,
+        path: GuestPath,
+        compress: Option<String>,
+        excludes: Option<Vec<String>>,
+    ) -> io::Result<()> {
+        crate::stream::piped::mksquashfs(
+            call,
+            &path,
+            compress.as_deref(),
+            &excludes.unwrap_or_default(),
+        )
+    }
+
+    fn compress_device_out(
+        &self,
+        call: &mut Call,
+        ctype: String,
+        device: ResolvedDevice,
+        level: Option<i32>,
+    ) -> io::Result<()> {
+        crate::stream::piped::compress_device_out(call, &ctype, device.node(), level)
+    }
+
+    fn download_blocks(
+        &self,
+        call: &mut Call,
+        device: ResolvedDevice,
+        start: i64,
+        stop: i64,
+        unallocated: Option<bool>,
+    ) -> io::Result<()> {
+        crate::stream::piped::download_blocks(
+            call,
+            device.node(),
+            start,
+            stop,
+            unallocated.unwrap_or(false),
+        )
+    }
+
+    fn download_inode(
+        &self,
+        call: &mut Call,
+        device: ResolvedDevice,
+        inode: i64,
+    ) -> io::Result<()> {
+        crate::stream::piped::download_inode(call, device.node(), inode)
+    }
+
+    fn filesystem_walk(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<Vec<TskDirent>> {
+        crate::fs::tsk::walk(device.node(), None, "internal_filesystem_walk")
+    }
+
+    fn find_inode(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        inode: i64,
+    ) -> io::Result<Vec<TskDirent>> {
+        crate::fs::tsk::walk(device.node(), Some(inode as u64), "internal_find_inode")
+    }
+
+    fn getcon(&self, _: &mut Call) -> io::Result<String> {
+        crate::fs::selinux::getcon()
+    }
+
+    fn setcon(&self, _: &mut Call, context: String) -> io::Result<()> {
+        crate::fs::selinux::setcon(&context)
+    }
+
+    fn selinux_relabel(
+        &self,
+        _: &mut Call,
+        _specfile: String,
+        _path: GuestPath,
+        _force: Option<bool>,
+    ) -> io::Result<()> {
+        crate::fs::selinux::selinux_relabel()
+    }
+
+    fn f2fs_expand(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        let out = crate::boot::tools::run_status("resize.f2fs", &[device.node()], &[], None)?;
+        if out.status.success() {
+            return Ok(());
+        }
+        // libguestfs folds the tool's stdout into its stderr for the message.
+        let mut said = String::from_utf8_lossy(&out.stdout).into_owned();
+        said.push_str(&String::from_utf8_lossy(&out.stderr));
+        Err(io::Error::other(format!(
+            "f2fs_expand: {}",
+            said.trim_end()
+        )))
+    }
+
+    fn yara_load(&self, call: &mut Call) -> io::Result<()> {
+        crate::fs::yara::load(call)
+    }
+
+    fn yara_destroy(&self, _: &mut Call) -> io::Result<()> {
+        crate::fs::yara::destroy()
+    }
+
+    fn yara_scan(&self, _: &mut Call, path: GuestPath) -> io::Result<Vec<YaraDetection>> {
+        crate::fs::yara::scan(&path)
+    }
+    // ==== end of cmds-misc ====
 }
 
 /// guestfish's copy options; `append` is for files only.

@@ -163,48 +163,6 @@ pub fn ls0(call: &mut Call, path: &GuestPath) -> io::Result<()> {
     w.flush()
 }
 
-/// `compress_out`: the file compressed with gzip or xz.
-pub fn compress_out(
-    call: &mut Call,
-    ctype: &str,
-    path: &GuestPath,
-    level: Option<i32>,
-) -> io::Result<()> {
-    let mut f = files::open_regular(path)?;
-    let level = match level {
-        None => None,
-        Some(l @ 0..=9) => Some(l as u32),
-        Some(l) => return Err(invalid(format!("level {l} is out of range (0 to 9)"))),
-    };
-    let mut w = call.output();
-    match ctype {
-        "gzip" => {
-            let mut enc = flate2::write::GzEncoder::new(
-                &mut w,
-                flate2::Compression::new(level.unwrap_or(6).max(1)),
-            );
-            io::copy(&mut f, &mut enc)?;
-            enc.finish()?;
-        }
-        "xz" => {
-            let mut enc = liblzma::write::XzEncoder::new(&mut w, level.unwrap_or(6));
-            io::copy(&mut f, &mut enc)?;
-            enc.finish()?;
-        }
-        "compress" | "bzip2" | "lzop" => {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!(
-                    "compress_out: compression type {ctype} is not available in guestwright: \
-                     use gzip or xz"
-                ),
-            ))
-        }
-        _ => return Err(invalid("compress_out: unknown compression type")),
-    }
-    w.flush()
-}
-
 /// One cpio member header in `newc` (`070701`) or `crc` (`070702`) form.
 fn cpio_header(
     out: &mut Vec<u8>,

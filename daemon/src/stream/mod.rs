@@ -7,3 +7,5 @@ pub mod tario;
 pub mod transfer;
 // cmds-files
 pub mod encode;
+// cmds-misc
+pub mod piped;

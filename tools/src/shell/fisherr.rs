@@ -27,6 +27,10 @@ pub fn lg_name(op: &OpInfo) -> &'static str {
         "mount" => "mount_options",
         // cmds-libs: libguestfs reads the journal entry through an internal call.
         "journal_get" => "internal_journal_get",
+        // cmds-misc: libguestfs runs these through internal calls.
+        "filesystem_walk" => "internal_filesystem_walk",
+        "find_inode" => "internal_find_inode",
+        "yara_scan" => "internal_yara_scan",
         other => other,
     }
 }
@@ -42,6 +46,8 @@ fn syscall(lg: &str) -> Option<&'static str> {
         "internal_write" | "internal_write_append" => Some("open"),
         // tests/regressions/rhbz557655.sh
         "truncate_size" => Some("ftruncate"),
+        // cmds-misc
+        "isoinfo" => Some("open"),
         _ => None,
     }
 }
