@@ -483,6 +483,50 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
             Some(16 * MIB),
         ),
         "scrub" => (&["{tool}", "-f", "-p", "fillzero", "{img}"], Some(MIB)),
+        // cmds-misc: the sleuthkit tools read a fresh ext2 (the root directory is inode 2).
+        "fls" | "blkls" => (
+            &[
+                "/usr/sbin/mke2fs",
+                "-F",
+                "-q",
+                "{img}",
+                "&&",
+                "{tool}",
+                "{img}",
+            ],
+            Some(16 * MIB),
+        ),
+        "istat" | "icat" => (
+            &[
+                "/usr/sbin/mke2fs",
+                "-F",
+                "-q",
+                "{img}",
+                "&&",
+                "{tool}",
+                "{img}",
+                "2",
+            ],
+            Some(16 * MIB),
+        ),
+        "mksquashfs" => (
+            &[
+                "{tool}",
+                "/etc/guestwright",
+                "{img}",
+                "-noappend",
+                "-no-progress",
+                "-quiet",
+            ],
+            Some(MIB),
+        ),
+        "bzip2" | "lzop" | "resize.f2fs" => (&["{tool}", "-V"], None),
+        "yara" => (&["{tool}", "--version"], None),
+        // cmds-libs: libraries the daemon loads; the dynamic loader resolves their
+        // dependencies (any "not found" fails the test, below).
+        "libaugeas.so.0" | "libhivex.so.0" | "libsystemd.so.0" => {
+            (&["/lib64/ld-linux-x86-64.so.2", "--list", "{tool}"], None)
+        }
         _ => return None,
     })
 }
@@ -669,7 +713,12 @@ fn host_appliance_builds_and_carried_tools_run() {
                     .replace("{img}", &img)
             })
             .collect();
-        run_in_chroot(&unpacked, &steps);
+        let said = run_in_chroot(&unpacked, &steps);
+        assert!(
+            !said.contains("not found"),
+            "{}: a library it needs is not carried:\n{said}",
+            tool.name
+        );
         if image.is_some() {
             fs::remove_file(unpacked.join(img.trim_start_matches('/'))).unwrap();
         }

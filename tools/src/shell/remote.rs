@@ -87,8 +87,9 @@ fn socket_path(pid: u32) -> io::Result<PathBuf> {
     Ok(socket_dir()?.join(format!("socket-{pid}")))
 }
 
-/// Sends `fd` over the socket (SCM_RIGHTS), with the one byte of data Linux requires.
-fn send_fd(sock: &UnixStream, fd: BorrowedFd<'_>) -> io::Result<()> {
+/// Calls `f` with a message of one byte of data (Linux wants at least one) and room for one
+/// descriptor (SCM_RIGHTS), its buffers alive for the call.
+fn with_fd_message<R>(f: impl FnOnce(&mut libc::msghdr) -> R) -> R {
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec {
         iov_base: byte.as_mut_ptr().cast(),
@@ -103,70 +104,67 @@ fn send_fd(sock: &UnixStream, fd: BorrowedFd<'_>) -> io::Result<()> {
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
     msg.msg_controllen = space;
-    // SAFETY: the control buffer holds one cmsghdr with room for one int (CMSG_SPACE
-    // above), so CMSG_FIRSTHDR is non-null and CMSG_DATA points inside the buffer.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd.as_raw_fd());
-    }
-    // SAFETY: msg points at the iovec and control buffer above, alive across the call.
-    let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
-    if n != 1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    f(&mut msg)
+}
+
+/// The length of a control message holding one descriptor.
+fn fd_cmsg_len() -> usize {
+    // SAFETY: CMSG_LEN only computes a size.
+    unsafe { libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize }
+}
+
+/// Sends `fd` over the socket (SCM_RIGHTS).
+fn send_fd(sock: &UnixStream, fd: BorrowedFd<'_>) -> io::Result<()> {
+    with_fd_message(|msg| {
+        // SAFETY: the control buffer holds one cmsghdr with room for one int (see
+        // with_fd_message), so CMSG_FIRSTHDR is non-null and CMSG_DATA points inside it.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = fd_cmsg_len();
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd.as_raw_fd());
+        }
+        // SAFETY: msg points at buffers alive across the call.
+        let n = unsafe { libc::sendmsg(sock.as_raw_fd(), msg, libc::MSG_NOSIGNAL) };
+        if n != 1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    })
 }
 
 /// Receives the descriptor [`send_fd`] sent.
 fn receive_fd(sock: &UnixStream) -> io::Result<OwnedFd> {
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
-    let mut control = vec![0u8; space];
-    // SAFETY: an all-zero msghdr is valid; the fields set below point at live buffers.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space;
-    // SAFETY: msg points at buffers alive across the call; CMSG_CLOEXEC keeps the
-    // descriptor from leaking into the host commands the shell runs.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: recvmsg filled msg_control up to msg_controllen; CMSG_FIRSTHDR checks it.
-    let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    let expected = {
-        // SAFETY: CMSG_LEN only computes a size.
-        unsafe { libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize }
-    };
-    let valid = !cmsg.is_null() && {
-        // SAFETY: cmsg is not null, so it points at a header inside the control buffer.
-        let h = unsafe { &*cmsg };
-        h.cmsg_level == libc::SOL_SOCKET
-            && h.cmsg_type == libc::SCM_RIGHTS
-            && h.cmsg_len == expected
-    };
-    if !valid {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "the client did not send its standard output",
-        ));
-    }
-    // SAFETY: a SCM_RIGHTS header of one int: the kernel installed that descriptor in this
-    // process, and nothing else owns it.
-    Ok(unsafe {
-        OwnedFd::from_raw_fd(std::ptr::read_unaligned(
-            libc::CMSG_DATA(cmsg).cast::<libc::c_int>(),
-        ))
+    with_fd_message(|msg| {
+        // SAFETY: msg points at buffers alive across the call; MSG_CMSG_CLOEXEC keeps the
+        // descriptor from leaking into the host commands the shell runs.
+        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), msg, libc::MSG_CMSG_CLOEXEC) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: recvmsg filled msg_control up to msg_controllen; CMSG_FIRSTHDR checks it.
+        let cmsg = unsafe { libc::CMSG_FIRSTHDR(msg) };
+        let valid = !cmsg.is_null() && {
+            // SAFETY: cmsg is not null, so it points at a header inside the control buffer.
+            let h = unsafe { &*cmsg };
+            h.cmsg_level == libc::SOL_SOCKET
+                && h.cmsg_type == libc::SCM_RIGHTS
+                && h.cmsg_len == fd_cmsg_len()
+        };
+        if !valid {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the client did not send its standard output",
+            ));
+        }
+        // SAFETY: a SCM_RIGHTS header of one int: the kernel installed that descriptor in
+        // this process, and nothing else owns it.
+        Ok(unsafe {
+            OwnedFd::from_raw_fd(std::ptr::read_unaligned(
+                libc::CMSG_DATA(cmsg).cast::<libc::c_int>(),
+            ))
+        })
     })
 }
 
