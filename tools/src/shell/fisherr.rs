@@ -152,15 +152,31 @@ pub fn check_words(op: &OpInfo, typed: &str, words: &[String]) -> Result<(), Ref
             return Err(r);
         }
     }
+    // guestfish refuses a word that names no optional argument, and one named twice, before
+    // anything is sent.
+    let mut seen: Vec<&str> = Vec::new();
     for w in &words[required..] {
-        let Some((k, v)) = w.split_once(':') else {
-            continue;
+        let optarg = w.split_once(':').and_then(|(k, v)| {
+            let k = k.replace('-', "_");
+            op.args
+                .iter()
+                .find(|a| a.optional && a.name == k)
+                .map(|a| (a, v))
+        });
+        let Some((a, v)) = optarg else {
+            return Err(Refusal::Fish(format!(
+                "{typed}: unknown optional argument \"{w}\""
+            )));
         };
-        let k = k.replace('-', "_");
-        if let Some(a) = op.args.iter().find(|a| a.optional && a.name == k) {
-            if let Some(r) = check_word(op, lg, a.name, a.kind, v) {
-                return Err(r);
-            }
+        if seen.contains(&a.name) {
+            return Err(Refusal::Fish(format!(
+                "{typed}: optional argument \"{}\" given more than once",
+                a.name
+            )));
+        }
+        seen.push(a.name);
+        if let Some(r) = check_word(op, lg, a.name, a.kind, v) {
+            return Err(r);
         }
     }
     Ok(())
