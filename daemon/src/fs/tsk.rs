@@ -143,19 +143,8 @@ fn parse_time(text: &str) -> (i64, i64) {
         return (0, 0);
     }
     let nsec = format!("{frac:0<9}")[..9].parse().unwrap_or(0);
-    let days = days_from_civil(d[0], d[1], d[2]);
+    let days = crate::block::isoinfo::days_from_civil(d[0], d[1], d[2]);
     (days * 86400 + t[0] * 3600 + t[1] * 60 + t[2], nsec)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
 }
 
 /// The root directory's inode: where `fls` starts (ext 2, NTFS 5, FAT 2, ...).
