@@ -8,13 +8,11 @@
 // The guard is held on purpose while the handle is used: it keeps aug_close away.
 #![allow(clippy::significant_drop_tightening)]
 
-use crate::fs::clib::{self, cstring, error, Library};
+use crate::fs::clib::{self, cstring, error, Binding, Library, Slot};
 use crate::fs::guestfs;
 use guestwright_protocol::{Errno, GuestPath, IntBool};
-use guestwright_sync::Mutex;
 use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::io;
-use std::sync::OnceLock;
 
 /// libaugeas's `augeas` handle, opaque.
 #[repr(C)]
@@ -101,40 +99,25 @@ fn load() -> Result<Api, clib::LoadError> {
     }
 }
 
-fn api(call: &str) -> io::Result<&'static Api> {
-    static API: OnceLock<Result<Api, clib::LoadError>> = OnceLock::new();
-    let api = API
-        .get_or_init(load)
-        .as_ref()
-        .map_err(|e| error(call, Errno::EOPNOTSUPP, e))?;
-    api.lib.enter_thread();
-    Ok(api)
+impl clib::Functions for Api {
+    fn library(&self) -> &Library {
+        &self.lib
+    }
 }
+
+static API: Binding<Api> = Binding::new(load);
+
+/// The open handle.
+static HANDLE: Slot<Augeas> = Slot::new("aug-init", "initialize Augeas");
 
 /// Whether the appliance can run the Augeas commands (the `augeas` group).
 pub fn available() -> bool {
-    api("available").is_ok()
+    API.available()
 }
-
-/// The open handle.
-struct Handle(*mut Augeas);
-// SAFETY: the handle is only used under `HANDLE`'s lock, by one thread at a time.
-unsafe impl Send for Handle {}
-
-static HANDLE: Mutex<Option<Handle>> = Mutex::new(None);
 
 /// Runs `f` on the open handle, or fails as libguestfs does when there is none.
 fn with<T>(call: &str, f: impl FnOnce(&Api, *mut Augeas) -> io::Result<T>) -> io::Result<T> {
-    let api = api(call)?;
-    let guard = HANDLE.lock();
-    let Some(h) = guard.as_ref() else {
-        return Err(error(
-            call,
-            Errno::EINVAL,
-            format_args!("do_{call}: you must call 'aug-init' first to initialize Augeas"),
-        ));
-    };
-    f(api, h.0)
+    HANDLE.with(&API, call, f)
 }
 
 /// The handle's error, as libguestfs's `AUGEAS_ERROR`: `what: message: minor: details`.
@@ -166,7 +149,7 @@ fn aug_error(call: &str, api: &Api, aug: *mut Augeas, what: &str) -> io::Error {
 /// `aug_init`: a new handle on the guest directory `root` with Augeas's `flags`.
 pub fn init(root: &GuestPath, flags: i32) -> io::Result<()> {
     const CALL: &str = "aug_init";
-    let api = api(CALL)?;
+    let api = API.get(CALL)?;
     // The root resolved beneath the guest root, as the appliance sees it. Augeas accepts a
     // root that does not exist (it then finds no files), as in libguestfs.
     let real = match guestfs::open(root, libc::O_PATH | libc::O_DIRECTORY, 0) {
@@ -178,47 +161,43 @@ pub fn init(root: &GuestPath, flags: i32) -> io::Result<()> {
         Err(e) => return Err(e),
     };
     let croot = cstring(CALL, &real.to_string_lossy())?;
-    let mut guard = HANDLE.lock();
-    if let Some(old) = guard.take() {
-        // SAFETY: the old handle is live and dropped from the state.
-        unsafe { (api.close)(old.0) };
-    }
-    // SAFETY: valid C strings; a null load path means Augeas's default lens directories.
-    let aug = unsafe {
-        (api.init)(
-            croot.as_ptr(),
-            std::ptr::null(),
-            flags as c_uint | AUG_NO_ERR_CLOSE,
-        )
-    };
-    if aug.is_null() {
-        return Err(error(CALL, Errno::ENOMEM, "augeas initialization failed"));
-    }
-    // SAFETY: `aug` is live.
-    if unsafe { (api.error)(aug) } != AUG_NOERROR {
-        let e = aug_error(CALL, api, aug, &format!("aug_init: {root} (flags {flags})"));
-        // SAFETY: closing the failed handle, which nothing else holds.
-        unsafe { (api.close)(aug) };
-        return Err(e);
-    }
-    *guard = Some(Handle(aug));
-    Ok(())
+    HANDLE.replace(
+        |old| {
+            // SAFETY: the old handle is live and dropped from the state.
+            unsafe { (api.close)(old) };
+        },
+        || {
+            // SAFETY: valid C strings; a null load path means Augeas's default lens
+            // directories.
+            let aug = unsafe {
+                (api.init)(
+                    croot.as_ptr(),
+                    std::ptr::null(),
+                    flags as c_uint | AUG_NO_ERR_CLOSE,
+                )
+            };
+            if aug.is_null() {
+                return Err(error(CALL, Errno::ENOMEM, "augeas initialization failed"));
+            }
+            // SAFETY: `aug` is live.
+            if unsafe { (api.error)(aug) } != AUG_NOERROR {
+                let e = aug_error(CALL, api, aug, &format!("aug_init: {root} (flags {flags})"));
+                // SAFETY: closing the failed handle, which nothing else holds.
+                unsafe { (api.close)(aug) };
+                return Err(e);
+            }
+            Ok(aug)
+        },
+    )
 }
 
 /// `aug_close`.
 pub fn close() -> io::Result<()> {
     const CALL: &str = "aug_close";
-    let api = api(CALL)?;
-    let old = HANDLE.lock().take();
-    let Some(old) = old else {
-        return Err(error(
-            CALL,
-            Errno::EINVAL,
-            "do_aug_close: you must call 'aug-init' first to initialize Augeas",
-        ));
-    };
+    let api = API.get(CALL)?;
+    let old = HANDLE.take(CALL)?;
     // SAFETY: the handle is live and no longer reachable from the state.
-    unsafe { (api.close)(old.0) };
+    unsafe { (api.close)(old) };
     Ok(())
 }
 

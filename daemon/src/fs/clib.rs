@@ -17,8 +17,10 @@
 //! This module must never be used for anything but these libraries' documented C APIs.
 
 use guestwright_protocol::{Errno, RemoteError};
+use guestwright_sync::Mutex;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io;
+use std::sync::OnceLock;
 
 /// One loaded library.
 #[derive(Debug)]
@@ -137,6 +139,134 @@ impl Library {
             self.free(ptr.cast());
             s
         }
+    }
+}
+
+/// A library's table of functions (the `Api` struct of `augeas.rs`, `hivex.rs`, ...).
+pub trait Functions: Send + Sync + 'static {
+    /// The library they were taken from.
+    fn library(&self) -> &Library;
+}
+
+/// A library's functions, loaded by the first call that needs them and kept for the
+/// daemon's life; a library that cannot be loaded gives the same answer to every call.
+#[derive(Debug)]
+pub struct Binding<A> {
+    loaded: OnceLock<Result<A, LoadError>>,
+    load: fn() -> Result<A, LoadError>,
+}
+
+impl<A: Functions> Binding<A> {
+    /// A binding that loads with `load` on first use.
+    pub const fn new(load: fn() -> Result<A, LoadError>) -> Binding<A> {
+        Binding {
+            loaded: OnceLock::new(),
+            load,
+        }
+    }
+
+    /// The functions, with the calling thread prepared for the library
+    /// ([`Library::enter_thread`]), or EOPNOTSUPP naming `call` and why the library is
+    /// missing.
+    pub fn get(&self, call: &str) -> io::Result<&A> {
+        let api = self
+            .loaded
+            .get_or_init(self.load)
+            .as_ref()
+            .map_err(|e| error(call, Errno::EOPNOTSUPP, e))?;
+        api.library().enter_thread();
+        Ok(api)
+    }
+
+    /// Whether the appliance can run the library's commands (for `available`).
+    pub fn available(&self) -> bool {
+        self.get("available").is_ok()
+    }
+}
+
+/// An object of a library's own (`augeas *`, `hive_h *`, `sd_journal *`).
+#[derive(Debug)]
+pub struct Object<T>(pub *mut T);
+// SAFETY: an object is only used under its slot's lock, by one thread at a time.
+unsafe impl<T> Send for Object<T> {}
+
+/// The one object a family of commands keeps open, as libguestfs's daemon keeps one Augeas
+/// handle, one hive and one journal: opening replaces it, closing drops it, and every
+/// other call fails in libguestfs's words while none is open. The lock is held for one
+/// call into the library at a time, never across calls.
+#[derive(Debug)]
+pub struct Slot<T> {
+    open: Mutex<Option<Object<T>>>,
+    /// The command that opens one (`aug-init`).
+    opener: &'static str,
+    /// What opening does, to end the message (`initialize Augeas`).
+    purpose: &'static str,
+}
+
+impl<T> Slot<T> {
+    /// An empty slot filled by the command `opener`, which does `purpose`.
+    pub const fn new(opener: &'static str, purpose: &'static str) -> Slot<T> {
+        Slot {
+            open: Mutex::new(None),
+            opener,
+            purpose,
+        }
+    }
+
+    fn missing(&self, call: &str) -> io::Error {
+        error(
+            call,
+            Errno::EINVAL,
+            format_args!(
+                "do_{call}: you must call '{}' first to {}",
+                self.opener, self.purpose
+            ),
+        )
+    }
+
+    /// Runs `f` on the open object under the slot's lock, or fails as libguestfs does when
+    /// none is open.
+    pub fn with<A: Functions, R>(
+        &self,
+        binding: &Binding<A>,
+        call: &str,
+        f: impl FnOnce(&A, *mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let api = binding.get(call)?;
+        let guard = self.open.lock();
+        let object = guard.as_ref().ok_or_else(|| self.missing(call))?.0;
+        let result = f(api, object);
+        drop(guard);
+        result
+    }
+
+    /// Opens a new object with `open` under the slot's lock, after `close` has closed the
+    /// one open before (its changes are lost, as in libguestfs).
+    pub fn replace(
+        &self,
+        close: impl FnOnce(*mut T),
+        open: impl FnOnce() -> io::Result<*mut T>,
+    ) -> io::Result<()> {
+        let mut guard = self.open.lock();
+        if let Some(old) = guard.take() {
+            close(old.0);
+        }
+        *guard = Some(Object(open()?));
+        drop(guard);
+        Ok(())
+    }
+
+    /// Takes the open object out of the slot for closing, or fails as libguestfs does when
+    /// none is open.
+    pub fn take(&self, call: &str) -> io::Result<*mut T> {
+        let old = self.open.lock().take();
+        old.map(|o| o.0).ok_or_else(|| self.missing(call))
+    }
+
+    /// Takes the open object out of the slot, if there is one.
+    pub fn take_any(&self) -> Option<*mut T> {
+        let old = self.open.lock().take();
+        old.map(|o| o.0)
     }
 }
 

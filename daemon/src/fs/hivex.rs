@@ -8,14 +8,12 @@
 // The guard is held on purpose while the hive is used: it keeps hivex_close away.
 #![allow(clippy::significant_drop_tightening)]
 
-use crate::fs::clib::{self, cstring, error, perror, Library};
+use crate::fs::clib::{self, cstring, error, perror, Binding, Library, Slot};
 use crate::fs::guestfs;
 use guestwright_protocol::{Errno, GuestPath, HivexNode, HivexValue};
-use guestwright_sync::Mutex;
 use std::ffi::{c_char, c_int, c_void};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::sync::OnceLock;
 
 /// libhivex's `hive_h`, opaque.
 #[repr(C)]
@@ -102,44 +100,29 @@ fn load() -> Result<Api, clib::LoadError> {
     }
 }
 
-fn api(call: &str) -> io::Result<&'static Api> {
-    static API: OnceLock<Result<Api, clib::LoadError>> = OnceLock::new();
-    let api = API
-        .get_or_init(load)
-        .as_ref()
-        .map_err(|e| error(call, Errno::EOPNOTSUPP, e))?;
-    api.lib.enter_thread();
-    Ok(api)
+impl clib::Functions for Api {
+    fn library(&self) -> &Library {
+        &self.lib
+    }
 }
+
+static API: Binding<Api> = Binding::new(load);
+
+/// The open hive.
+static HIVE: Slot<Hive> = Slot::new("hivex-open", "initialize the hivex handle");
 
 /// Whether the appliance can run the hivex commands (the `hivex` group).
 pub fn available() -> bool {
-    api("available").is_ok()
+    API.available()
 }
-
-/// The open hive.
-struct Open(*mut Hive);
-// SAFETY: the hive is only used under `HIVE`'s lock, by one thread at a time.
-unsafe impl Send for Open {}
-
-static HIVE: Mutex<Option<Open>> = Mutex::new(None);
 
 /// Runs `f` on the open hive with the library's errno cleared, or fails as libguestfs does
 /// when none is open.
 fn with<T>(call: &str, f: impl FnOnce(&Api, *mut Hive) -> io::Result<T>) -> io::Result<T> {
-    let api = api(call)?;
-    let guard = HIVE.lock();
-    let Some(h) = guard.as_ref() else {
-        return Err(error(
-            call,
-            Errno::EINVAL,
-            format_args!(
-                "do_{call}: you must call 'hivex-open' first to initialize the hivex handle"
-            ),
-        ));
-    };
-    api.lib.set_errno(0);
-    f(api, h.0)
+    HIVE.with(&API, call, |api, h| {
+        api.lib.set_errno(0);
+        f(api, h)
+    })
 }
 
 /// `call: failed: strerror(errno)`, libguestfs's answer to a failed hivex call.
@@ -156,7 +139,7 @@ pub fn open(
     unsafe_: bool,
 ) -> io::Result<()> {
     const CALL: &str = "hivex_open";
-    let api = api(CALL)?;
+    let api = API.get(CALL)?;
     let file = guestfs::open(filename, libc::O_PATH, 0).map_err(|e| {
         perror(
             CALL,
@@ -175,51 +158,46 @@ pub fn open(
     .iter()
     .filter(|(on, _)| *on)
     .fold(0, |acc, (_, bit)| acc | bit);
-    let mut guard = HIVE.lock();
-    if let Some(old) = guard.take() {
-        // SAFETY: the old hive is live and dropped from the state.
-        unsafe { (api.close)(old.0) };
-    }
-    api.lib.set_errno(0);
-    // SAFETY: a valid C string.
-    let h = unsafe { (api.open)(cpath.as_ptr(), flags) };
-    if h.is_null() {
-        return Err(perror(
-            CALL,
-            api.lib.errno(),
-            format_args!("hivex failed to open {filename}"),
-        ));
-    }
-    *guard = Some(Open(h));
-    Ok(())
+    HIVE.replace(
+        |old| {
+            // SAFETY: the old hive is live and dropped from the state.
+            unsafe { (api.close)(old) };
+        },
+        || {
+            api.lib.set_errno(0);
+            // SAFETY: a valid C string.
+            let h = unsafe { (api.open)(cpath.as_ptr(), flags) };
+            if h.is_null() {
+                return Err(perror(
+                    CALL,
+                    api.lib.errno(),
+                    format_args!("hivex failed to open {filename}"),
+                ));
+            }
+            Ok(h)
+        },
+    )
 }
 
 /// `hivex_close`: uncommitted changes are lost.
 pub fn close() -> io::Result<()> {
     const CALL: &str = "hivex_close";
-    let api = api(CALL)?;
-    let old = HIVE.lock().take();
-    let Some(old) = old else {
-        return Err(error(
-            CALL,
-            Errno::EINVAL,
-            "do_hivex_close: you must call 'hivex-open' first to initialize the hivex handle",
-        ));
-    };
+    let api = API.get(CALL)?;
+    let old = HIVE.take(CALL)?;
     // SAFETY: the hive is live and no longer reachable from the state.
-    unsafe { (api.close)(old.0) };
+    unsafe { (api.close)(old) };
     Ok(())
 }
 
 /// Closes the hive if one is open (uncommitted changes are lost), before the appliance
 /// unmounts the guest at power-off.
 pub fn release() {
-    let Some(old) = HIVE.lock().take() else {
+    let Some(old) = HIVE.take_any() else {
         return;
     };
-    if let Ok(api) = api("hivex_close") {
+    if let Ok(api) = API.get("hivex_close") {
         // SAFETY: the hive is live and no longer reachable from the state.
-        unsafe { (api.close)(old.0) };
+        unsafe { (api.close)(old) };
     }
 }
 

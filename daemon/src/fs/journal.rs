@@ -7,14 +7,12 @@
 // The guard is held on purpose while the journal is used: it keeps journal_close away.
 #![allow(clippy::significant_drop_tightening)]
 
-use crate::fs::clib::{self, cstring, error, perror, Library};
+use crate::fs::clib::{self, cstring, error, perror, Binding, Library, Slot};
 use crate::fs::guestfs;
 use guestwright_protocol::{Errno, FishXAttr, GuestPath};
-use guestwright_sync::Mutex;
 use std::ffi::{c_char, c_int, c_void};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::sync::OnceLock;
 
 /// libsystemd's `sd_journal`, opaque.
 #[repr(C)]
@@ -82,48 +80,31 @@ fn load() -> Result<Api, clib::LoadError> {
     }
 }
 
-fn api(call: &str) -> io::Result<&'static Api> {
-    static API: OnceLock<Result<Api, clib::LoadError>> = OnceLock::new();
-    let api = API
-        .get_or_init(load)
-        .as_ref()
-        .map_err(|e| error(call, Errno::EOPNOTSUPP, e))?;
-    api.lib.enter_thread();
-    Ok(api)
+impl clib::Functions for Api {
+    fn library(&self) -> &Library {
+        &self.lib
+    }
 }
+
+static API: Binding<Api> = Binding::new(load);
+
+/// The open journal.
+static JOURNAL: Slot<Journal> = Slot::new("journal-open", "initialize the journal handle");
 
 /// Whether the appliance can run the journal commands (the `journal` group).
 pub fn available() -> bool {
-    api("available").is_ok()
+    API.available()
 }
-
-/// The open journal.
-struct Open(*mut Journal);
-// SAFETY: the journal is only used under `JOURNAL`'s lock, by one thread at a time.
-unsafe impl Send for Open {}
-
-static JOURNAL: Mutex<Option<Open>> = Mutex::new(None);
 
 /// Runs `f` on the open journal, or fails as libguestfs does when none is open.
 fn with<T>(call: &str, f: impl FnOnce(&Api, *mut Journal) -> io::Result<T>) -> io::Result<T> {
-    let api = api(call)?;
-    let guard = JOURNAL.lock();
-    let Some(j) = guard.as_ref() else {
-        return Err(error(
-            call,
-            Errno::EINVAL,
-            format_args!(
-                "do_{call}: you must call 'journal-open' first to initialize the journal handle"
-            ),
-        ));
-    };
-    f(api, j.0)
+    JOURNAL.with(&API, call, f)
 }
 
 /// `journal_open`: the journal files in the guest directory `directory`.
 pub fn open(directory: &GuestPath) -> io::Result<()> {
     const CALL: &str = "journal_open";
-    let api = api(CALL)?;
+    let api = API.get(CALL)?;
     let opened = |e: io::Error| {
         perror(
             CALL,
@@ -134,39 +115,34 @@ pub fn open(directory: &GuestPath) -> io::Result<()> {
     let dir = guestfs::open(directory, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(opened)?;
     let real = guestfs::real_path(&dir)?;
     let cpath = cstring(CALL, &String::from_utf8_lossy(real.as_os_str().as_bytes()))?;
-    let mut guard = JOURNAL.lock();
-    if let Some(old) = guard.take() {
-        // SAFETY: the old journal is live and dropped from the state.
-        unsafe { (api.close)(old.0) };
-    }
-    let mut j: *mut Journal = std::ptr::null_mut();
-    // SAFETY: `j` outlives the call; a valid C string.
-    let r = unsafe { (api.open_directory)(&mut j, cpath.as_ptr(), 0) };
-    if r < 0 {
-        return Err(perror(
-            CALL,
-            -r,
-            format_args!("sd_journal_open_directory: {directory}"),
-        ));
-    }
-    *guard = Some(Open(j));
-    Ok(())
+    JOURNAL.replace(
+        |old| {
+            // SAFETY: the old journal is live and dropped from the state.
+            unsafe { (api.close)(old) };
+        },
+        || {
+            let mut j: *mut Journal = std::ptr::null_mut();
+            // SAFETY: `j` outlives the call; a valid C string.
+            let r = unsafe { (api.open_directory)(&mut j, cpath.as_ptr(), 0) };
+            if r < 0 {
+                return Err(perror(
+                    CALL,
+                    -r,
+                    format_args!("sd_journal_open_directory: {directory}"),
+                ));
+            }
+            Ok(j)
+        },
+    )
 }
 
 /// `journal_close`.
 pub fn close() -> io::Result<()> {
     const CALL: &str = "journal_close";
-    let api = api(CALL)?;
-    let old = JOURNAL.lock().take();
-    let Some(old) = old else {
-        return Err(error(
-            CALL,
-            Errno::EINVAL,
-            "do_journal_close: you must call 'journal-open' first to initialize the journal handle",
-        ));
-    };
+    let api = API.get(CALL)?;
+    let old = JOURNAL.take(CALL)?;
     // SAFETY: the journal is live and no longer reachable from the state.
-    unsafe { (api.close)(old.0) };
+    unsafe { (api.close)(old) };
     Ok(())
 }
 
