@@ -292,6 +292,29 @@ fn debian_package_installs_and_runs_in_a_clean_root() {
         ],
         "{depends}"
     );
+    // Recommends: network drives and the tools only some guestfish commands run.
+    let out = run(Command::new("dpkg-deb")
+        .args(["--field"])
+        .arg(&deb)
+        .arg("Recommends"));
+    let recommends = text(&out.stdout);
+    let mut fields: Vec<&str> = recommends.trim().split(", ").collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "bzip2",
+            "f2fs-tools",
+            "lzop",
+            "qemu-block-extra",
+            "scrub",
+            "sleuthkit",
+            "squashfs-tools",
+            "yara",
+            "zerofree",
+        ],
+        "{recommends}"
+    );
 
     install_and_run(dir.path(), &deb);
 }
