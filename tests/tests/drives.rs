@@ -346,3 +346,132 @@ fn a_block_device_without_permission_names_the_group() {
         "{ran}"
     );
 }
+
+/// The one-shot commands on remote drives, as pipelines use them: `inspect` on a qcow2 over
+/// HTTP, `cat -i` on a qcow2 over SSH, `ls` on `-a iscsi://`, HTTPS with a certificate the
+/// host does not trust (refused, in words that name the way out, unless
+/// `?sslverify=false`), and a FUSE mount of an NBD export with `-i`. Every source keeps its
+/// checksum.
+#[test]
+fn one_shot_commands_on_remote_drives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, sum) = disk(dir.path(), "disk.img");
+    let qcow2 = dir.path().join("disk.qcow2");
+    run(Command::new("qemu-img")
+        .args(["convert", "-q", "-f", "raw", "-O", "qcow2"])
+        .arg(&img)
+        .arg(&qcow2));
+    let qcow2_sum = sha256(&qcow2);
+    let within = |c: &mut Command| {
+        let ran = run_within(c, LIMIT);
+        assert!(ran.status.success(), "{ran}");
+        ran.stdout
+    };
+
+    // inspect on a qcow2 over HTTP: the formats are never guessed, so --format says qcow2.
+    let http = Http::serve(qcow2.clone());
+    let url = format!("http://127.0.0.1:{}/disk.qcow2", http.port);
+    let out = within(guestwright().args(["inspect", "--xml", "--format=qcow2", "-a", &url]));
+    assert!(
+        out.contains(&format!("<hostname>{DEBIAN_HOSTNAME}</hostname>")),
+        "{out}"
+    );
+
+    // cat -i on the same qcow2 over SSH.
+    let ssh = sshd(dir.path());
+    let url = format!("ssh://root@127.0.0.1:{}{}", ssh.port, qcow2.display());
+    let mut c = guestwright();
+    c.args(["cat", "--format=qcow2", "-a", &url, "-i", "/srv/marker"]);
+    for (k, v) in &ssh.env {
+        c.env(k, v);
+    }
+    assert_eq!(within(&mut c), "drives test\n");
+
+    // ls on iscsi:// given to -a.
+    let iscsi_port = free_port();
+    let iqn = "iqn.2026-12.org.guestwright:oneshot";
+    let tgt = tgtd(&img, iqn, iscsi_port);
+    let url = format!("iscsi://127.0.0.1:{iscsi_port}/{iqn}/1");
+    let out =
+        within(guestwright().args(["ls", "--format=raw", "-a", &url, "-m", "/dev/sda2", "/srv"]));
+    assert_eq!(out, "marker\n");
+    drop(tgt);
+
+    // HTTPS: a certificate nobody trusts is refused by default, and the message says how
+    // to go on; `?sslverify=false` reads through it.
+    let raw = Http::serve(img.clone());
+    let (_tls, tls_port) = https(dir.path(), raw.port);
+    let url = format!("https://127.0.0.1:{tls_port}/disk.img");
+    let ran = run_within(
+        guestwright().args([
+            "cat",
+            "--format=raw",
+            "-a",
+            &url,
+            "-m",
+            "/dev/sda2",
+            "/srv/marker",
+        ]),
+        LIMIT,
+    );
+    assert!(
+        !ran.status.success(),
+        "an untrusted certificate was accepted:\n{ran}"
+    );
+    assert!(
+        ran.stderr.contains("certificate") && ran.stderr.contains("sslverify=false"),
+        "the refusal names the certificate and the way out:\n{ran}"
+    );
+    let url = format!("{url}?sslverify=false");
+    let out = within(guestwright().args([
+        "cat",
+        "--format=raw",
+        "-a",
+        &url,
+        "-m",
+        "/dev/sda2",
+        "/srv/marker",
+    ]));
+    assert_eq!(out, "drives test\n");
+
+    // A FUSE mount (-i) of an NBD export on a unix socket, read, then unmounted.
+    let sock = dir.path().join("nbd.sock");
+    let nbd = qemu_nbd(&img, "", true, &["-k", sock.to_str().unwrap()]);
+    wait_for("qemu-nbd", || sock.exists());
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let url = format!("nbd+unix://?socket={}", sock.display());
+    let mounted = MountGuard(mnt.clone());
+    within(
+        guestwright()
+            .args(["mount", "--format=raw", "-a", &url, "-i"])
+            .arg(&mnt),
+    );
+    assert_eq!(
+        std::fs::read_to_string(mnt.join("srv/marker")).unwrap(),
+        "drives test\n"
+    );
+    within(guestwright().arg("umount").arg(&mnt));
+    drop(mounted);
+    nbd.stop();
+
+    assert_eq!(sha256(&img), sum, "a read-only run changed the source");
+    assert_eq!(
+        sha256(&qcow2),
+        qcow2_sum,
+        "a read-only run changed the qcow2"
+    );
+}
+
+/// Lazily unmounts a FUSE mount a failed test left behind.
+struct MountGuard(PathBuf);
+
+impl Drop for MountGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("fusermount3")
+            .args(["-u", "-z"])
+            .arg(&self.0)
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}

@@ -854,6 +854,19 @@ fn qemu_img(
     let stderr = stderr.strip_prefix("qemu-img: ").unwrap_or(&stderr);
     let hint = if stderr.contains("Unknown driver") || stderr.contains("Unknown protocol") {
         "; QEMU's network drivers are in the qemu-block-extra package: apt-get install qemu-block-extra".to_string()
+    } else if matches!(
+        remote,
+        Remote::Http {
+            https: true,
+            sslverify: true,
+            ..
+        }
+    ) && stderr.contains("certificate")
+    {
+        "; this host does not trust the server's TLS certificate: add the CA that signed it \
+         to the system's store (update-ca-certificates), or, if you trust the server, add \
+         ?sslverify=false to the URI"
+            .to_string()
     } else if let Remote::Ssh {
         host, port, user, ..
     } = remote

@@ -117,7 +117,7 @@ pub fn qemu_nbd(file: &Path, export: &str, readonly: bool, listen: &[&str]) -> S
     Server::start(&mut c)
 }
 
-/// A small HTTP/1.1 server for one file, with the range requests QEMU's curl driver needs
+/// A small HTTP/1.1 server for one file (at `/` and its name), with the range requests QEMU's curl driver needs
 /// (Python's http.server has none). Stops when dropped.
 pub struct Http {
     pub port: u16,
@@ -194,7 +194,11 @@ pub fn http_connection(s: TcpStream, file: &Path) -> std::io::Result<()> {
                 }
             }
         }
-        if path != "/disk.img" {
+        let served = format!(
+            "/{}",
+            file.file_name().unwrap_or_default().to_string_lossy()
+        );
+        if path != served {
             w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")?;
             continue;
         }
@@ -333,4 +337,40 @@ pub fn tgtd(file: &Path, iqn: &str, port: u16) -> Server {
         "--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL",
     ]);
     server
+}
+
+/// HTTPS in front of a plain [`Http`] server on `http_port`: socat with a self-signed
+/// certificate for 127.0.0.1 made in `dir`, which no host trusts. Returns the server and its
+/// port.
+pub fn https(dir: &Path, http_port: u16) -> (Server, u16) {
+    require("socat", "socat");
+    require("openssl", "openssl");
+    let (key, cert) = (dir.join("tls.key"), dir.join("tls.crt"));
+    run(Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null()));
+    let port = free_port();
+    let server = Server::start(
+        Command::new("socat")
+            .arg(format!(
+                "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,verify=0,cert={},key={}",
+                cert.display(),
+                key.display()
+            ))
+            .arg(format!("TCP:127.0.0.1:{http_port}")),
+    );
+    wait_for("socat", || TcpStream::connect(("127.0.0.1", port)).is_ok());
+    (server, port)
 }

@@ -60,14 +60,18 @@ fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<C
     if !args.inspector && !args.mounts.iter().any(|m| m.mountpoint == "/") {
         return Err("nothing is mounted at /: add -m DEVICE (or -m DEVICE:/) or use -i".into());
     }
-    // The serving process changes to / once it is in the background.
+    // The serving process changes to / once it is in the background, so file names are
+    // made absolute; drive URIs (`nbd://`, `https://`, ...) are kept as they are.
     let absolute = |p: &Path| -> Result<PathBuf, String> {
         std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()))
     };
     let images = args
         .images
         .iter()
-        .map(|p| absolute(p))
+        .map(|p| match p.to_str() {
+            Some(s) if guestwright::drive::remote::looks_like_uri(s) => Ok(p.clone()),
+            _ => absolute(p),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let pid_file = args.pid_file.as_deref().map(absolute).transpose()?;
     let fd = args
