@@ -475,3 +475,172 @@ impl Drop for MountGuard {
             .status();
     }
 }
+
+/// The LVM seed workflow in one command: `clone /dev/VG/template /dev/VG/vm01
+/// --snapshot-size 2G --hostname vm01`. This machine's kernel has no device-mapper, so
+/// `lvcreate` and `lvremove` are stand-ins early in PATH that do what LVM does with the
+/// devices (a snapshot LV is a loop device over a copy of the template, linked as
+/// /dev/VG/NAME) and log the arguments they got; everything else is real. A failed customize
+/// removes the snapshot again; wrong names and sizes are refused before anything is made.
+#[test]
+fn clone_into_a_snapshot_lv() {
+    let dir = tempfile::tempdir().unwrap();
+    let (template, template_sum) = disk(dir.path(), "template.img");
+    let vg = format!("gwtest{}", std::process::id());
+    let vg_dir = PathBuf::from("/dev").join(&vg);
+    struct Cleanup(PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            if let Ok(entries) = std::fs::read_dir(&self.0) {
+                for e in entries.flatten() {
+                    if let Ok(dev) = std::fs::read_link(e.path()) {
+                        let _ = Command::new("losetup")
+                            .arg("-d")
+                            .arg(dev)
+                            .stderr(std::process::Stdio::null())
+                            .status();
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    std::fs::create_dir(&vg_dir).unwrap();
+    let _cleanup = Cleanup(vg_dir.clone());
+    let origin = Loop::attach(&template, true);
+    std::os::unix::fs::symlink(origin.path(), vg_dir.join("template")).unwrap();
+
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = dir.path().join("lvm.log");
+    let fake = |name: &str, body: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = bin.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/bash\nset -e\necho \"{name} $*\" >> {}\n{body}",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    // lvcreate --snapshot --size S --name N VG/LV; FAIL_LVCREATE makes it fail as LVM does.
+    fake(
+        "lvcreate",
+        &format!(
+            "if [ -n \"$FAIL_LVCREATE\" ]; then echo '  Volume group \"{vg}\" has insufficient free space.' >&2; exit 5; fi\n\
+             name=$5\n\
+             cp --sparse=always \"$(readlink -f $origin)\" /dev/null 2>/dev/null || true\n\
+             cp --sparse=always {template} {dir}/$name.cow\n\
+             ln -s \"$(losetup --find --show {dir}/$name.cow)\" /dev/{vg}/$name\n",
+            template = template.display(),
+            dir = dir.path().display()
+        ),
+    );
+    // lvremove --force --yes VG/N
+    fake(
+        "lvremove",
+        "dev=/dev/$3\nlosetup -d \"$(readlink $dev)\"\nrm \"$dev\"\n",
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let clone = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = guestwright();
+        c.arg("clone").args(args).env("PATH", &path);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        run_within(&mut c, LIMIT)
+    };
+    let base = format!("/dev/{vg}/template");
+    let new = format!("/dev/{vg}/vm01");
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    // Refused before anything is made.
+    for (args, words) in [
+        (
+            vec![base.as_str(), new.as_str(), "--snapshot-size", "2GB"],
+            "is not a size",
+        ),
+        (
+            vec![base.as_str(), "/dev/othervg/vm01", "--snapshot-size", "2G"],
+            "origin's volume group",
+        ),
+        (
+            vec![
+                template.to_str().unwrap(),
+                new.as_str(),
+                "--snapshot-size",
+                "2G",
+            ],
+            "is not an LV",
+        ),
+        (
+            vec![base.as_str(), new.as_str()],
+            "give --snapshot-size SIZE",
+        ),
+    ] {
+        let ran = clone(&args, &[]);
+        assert!(matches!(ran.status.code(), Some(1 | 2)), "{ran}");
+        assert!(ran.stderr.contains(words), "{words:?}:\n{ran}");
+    }
+    let ran = clone(
+        &[&base, &new, "--snapshot-size", "2G"],
+        &[("FAIL_LVCREATE", "1")],
+    );
+    assert!(!ran.status.success(), "{ran}");
+    assert!(
+        ran.stderr.contains("insufficient free space")
+            && ran.stderr.contains("sudo lvcreate -s -L 2G -n vm01"),
+        "lvcreate's words and the way on:\n{ran}"
+    );
+    assert!(!PathBuf::from(&new).exists());
+
+    // The workflow: the snapshot is made, customized, and the template is unchanged.
+    std::fs::write(&log, "").unwrap();
+    let ran = clone(
+        &[&base, &new, "--snapshot-size", "2G", "--hostname", "vm01"],
+        &[],
+    );
+    assert!(ran.status.success(), "{ran}");
+    assert_eq!(
+        logged(),
+        format!("lvcreate --snapshot --size 2G --name vm01 {vg}/template\n")
+    );
+    let cow = dir.path().join("vm01.cow");
+    let part = extract(&cow, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
+    let got = run(Command::new("debugfs")
+        .args(["-R", "cat /etc/hostname"])
+        .arg(part.path()))
+    .stdout;
+    assert_eq!(String::from_utf8_lossy(&got), "vm01\n");
+
+    // A customize that fails removes its snapshot.
+    std::fs::write(&log, "").unwrap();
+    let vm02 = format!("/dev/{vg}/vm02");
+    let ran = clone(
+        &[
+            &base,
+            &vm02,
+            "--snapshot-size",
+            "1G",
+            "--mkdir",
+            "/etc/hostname/x",
+        ],
+        &[],
+    );
+    assert!(!ran.status.success(), "{ran}");
+    assert!(ran.stderr.contains("removed the snapshot LV"), "{ran}");
+    assert_eq!(
+        logged(),
+        format!("lvcreate --snapshot --size 1G --name vm02 {vg}/template\nlvremove --force --yes {vg}/vm02\n")
+    );
+    assert!(!PathBuf::from(&vm02).exists());
+    drop(origin);
+    assert_eq!(sha256(&template), template_sum, "the template changed");
+}
