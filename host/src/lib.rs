@@ -21,6 +21,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod accel;
 pub mod console;
 pub mod copy;
