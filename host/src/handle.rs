@@ -1,4 +1,42 @@
 //! [`Handle`]: the library's entry point. Add drives, launch, call operations, shut down.
+//!
+//! ```
+//! use guestwright::prelude::*;
+//!
+//! // A handle can be shared between threads (calls take `&self`) and moved to another one.
+//! fn shareable<T: Send + Sync>() {}
+//! shareable::<Handle>();
+//!
+//! let h = Handle::new();
+//! assert!(!h.is_launched());
+//! // An operation before launch is an error to match, not a panic.
+//! assert!(matches!(h.ping(), Err(Error::NotLaunched)));
+//! ```
+//!
+//! A launched handle used from several threads, with a way to cancel them:
+//!
+//! ```no_run
+//! use guestwright::prelude::*;
+//! use std::time::Duration;
+//!
+//! # fn main() -> Result<(), guestwright::Error> {
+//! let mut h = Handle::new();
+//! h.add_drive("guest.img", DriveOptions::readonly())?;
+//! h.set_call_timeout(Duration::from_secs(120)); // silence from the appliance longer than this fails a call
+//! h.launch()?;
+//! println!("launched in {:?} ({:?})", h.launch_time().unwrap_or_default(), h.accelerator());
+//! let canceller = h.canceller().expect("launched");
+//! std::thread::scope(|s| {
+//!     let sums = s.spawn(|| h.checksum_device("sha256", "/dev/sda"));
+//!     let parts = s.spawn(|| h.list_partitions());
+//!     // `canceller.cancel()` from here would end both with ECANCELED.
+//!     let _ = (sums.join(), parts.join());
+//! });
+//! drop(canceller);
+//! h.shutdown()?;
+//! # Ok(())
+//! # }
+//! ```
 
 use crate::drive::{Drive, DriveOptions, Format};
 use crate::error::{Error, Result};

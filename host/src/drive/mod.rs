@@ -16,6 +16,24 @@
 //! never a path; every backing node is given explicitly, so QEMU reads no backing name
 //! from a header either. A file swapped or replaced by a symlink after the check changes
 //! nothing.
+//!
+//! ```
+//! use guestwright::drive::{Drive, DriveOptions, Format};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("disk.img");
+//! std::fs::File::create(&path)?.set_len(1 << 20)?;
+//! // What `Handle::add_drive` checks, without a handle: the format from the magic bytes, the
+//! // chain of backing files, the size.
+//! let drive = Drive::open(&path, &DriveOptions::readonly())?;
+//! assert_eq!(drive.chain.len(), 1);
+//! assert_eq!(drive.chain[0].format, Format::Raw);
+//! assert_eq!(drive.virtual_size, 1 << 20);
+//! assert!(drive.readonly);
+//! // A directory is not an image: an error that says so, not a panic.
+//! assert!(Drive::open(dir.path(), &DriveOptions::readonly()).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod format;
 pub mod overlay;
