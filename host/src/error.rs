@@ -20,6 +20,9 @@
 //! assert_eq!(Error::NotLaunched.errno(), None);
 //! // ...but as_errno() still gives the one a FUSE reply or an exit status would carry.
 //! assert_eq!(Error::NotLaunched.as_errno(), Errno::EINVAL);
+//! // It can cross threads and go into a Box<dyn Error + Send + Sync> (anyhow, ...).
+//! fn portable<E: std::error::Error + Send + Sync + 'static>() {}
+//! portable::<Error>();
 //! ```
 
 use crate::drive::DriveError;
