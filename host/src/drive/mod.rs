@@ -63,21 +63,26 @@ pub struct DriveOptions {
 }
 
 impl DriveOptions {
-    /// Read-only, format detected.
+    /// Read-only, format detected: the appliance may write (a journal replay, a test write),
+    /// but its writes go to a throw-away overlay and the image's bytes never change.
     pub fn readonly() -> DriveOptions {
         DriveOptions {
             format: None,
             readonly: true,
         }
     }
-    /// Read-write, format detected.
+    /// Read-write, format detected: what the appliance writes reaches the image, durably
+    /// once [`Handle::shutdown`](crate::Handle::shutdown) returns `Ok`.
     pub fn readwrite() -> DriveOptions {
         DriveOptions {
             format: None,
             readonly: false,
         }
     }
-    /// The same, with an explicit format.
+    /// The same options with the format given (`Some`) or detected again (`None`). A given
+    /// format is not second-guessed: the header is read as that format (an image without
+    /// that format's header fails to attach; any file opened as raw shows its bytes as
+    /// they are). It is the only way to open a block device as anything but raw.
     pub fn with_format(mut self, format: Option<Format>) -> DriveOptions {
         self.format = format;
         self
