@@ -2,6 +2,20 @@
 //! shadow-paging nested hypervisor, for one) KVM opens fine and an unmodified guest kernel
 //! then hangs for minutes. So auto boots with KVM under a short deadline, falls back to TCG,
 //! and remembers the verdict for this host in the cache.
+//!
+//! ```
+//! use guestwright::AccelChoice;
+//!
+//! let choice: AccelChoice = "tcg".parse()?;
+//! assert_eq!(choice, AccelChoice::Tcg);
+//! assert_eq!(choice.to_string(), "tcg");
+//! assert!("hvf".parse::<AccelChoice>().is_err()); // the message lists auto, kvm and tcg
+//! // Why `auto` will not even try KVM on this host, if it will not.
+//! if let Some(why) = guestwright::accel::kvm_unusable() {
+//!     println!("TCG only: {why}");
+//! }
+//! # Ok::<(), String>(())
+//! ```
 
 use crate::qemu::Accelerator;
 use std::fmt;

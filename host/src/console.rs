@@ -2,6 +2,18 @@
 //! kept in a bounded buffer so a failure can show the last lines, and echoed to stderr in
 //! verbose mode. Console text comes from the appliance and is escaped before it reaches a
 //! terminal.
+//!
+//! ```
+//! use guestwright::console::Console;
+//! use std::time::Duration;
+//!
+//! let console = Console::default();
+//! // QEMU's stdout in a real launch; any reader here.
+//! console.capture(&b"[    0.412] virtio_blk virtio1: [vda] 131072 512-byte logical blocks\ndaemon: ready\n"[..], "", false);
+//! assert!(console.wait_ended(Duration::from_secs(10)));
+//! assert_eq!(console.tail(1), "daemon: ready");
+//! assert_eq!(console.all().lines().count(), 2);
+//! ```
 
 use guestwright_sync::Mutex;
 use std::collections::VecDeque;

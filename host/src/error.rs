@@ -1,6 +1,29 @@
 //! The library's error: a kind callers can match on, with the context (image, operation,
 //! guest path) in the variant and the cause as its source. The message of each variant does
 //! not repeat its source: front ends print the chain once, joined with ": ".
+//!
+//! ```
+//! use guestwright::error::chain;
+//! use guestwright::protocol::{Errno, RemoteError};
+//! use guestwright::Error;
+//!
+//! // What `h.read_file("/etc/motd")` returns when the guest has no such file.
+//! let e = Error::Remote {
+//!     operation: "read_file /etc/motd".into(),
+//!     source: RemoteError::new(Errno::ENOENT, "/etc/motd: No such file or directory"),
+//! };
+//! assert_eq!(e.errno(), Some(Errno::ENOENT));
+//! assert_eq!(e.as_errno().raw(), 2);
+//! assert!(matches!(&e, Error::Remote { source, .. } if source.errno == Errno::ENOENT));
+//! println!("{}", chain(&e)); // the operation, then its cause, once
+//! // Errors that did not happen in the appliance have no errno of their own...
+//! assert_eq!(Error::NotLaunched.errno(), None);
+//! // ...but as_errno() still gives the one a FUSE reply or an exit status would carry.
+//! assert_eq!(Error::NotLaunched.as_errno(), Errno::EINVAL);
+//! // It can cross threads and go into a Box<dyn Error + Send + Sync> (anyhow, ...).
+//! fn portable<E: std::error::Error + Send + Sync + 'static>() {}
+//! portable::<Error>();
+//! ```
 
 use crate::drive::DriveError;
 use guestwright_protocol::{Errno, RemoteError};

@@ -1,4 +1,42 @@
 //! [`Handle`]: the library's entry point. Add drives, launch, call operations, shut down.
+//!
+//! ```
+//! use guestwright::prelude::*;
+//!
+//! // A handle can be shared between threads (calls take `&self`) and moved to another one.
+//! fn shareable<T: Send + Sync>() {}
+//! shareable::<Handle>();
+//!
+//! let h = Handle::new();
+//! assert!(!h.is_launched());
+//! // An operation before launch is an error to match, not a panic.
+//! assert!(matches!(h.ping(), Err(Error::NotLaunched)));
+//! ```
+//!
+//! A launched handle used from several threads, with a way to cancel them:
+//!
+//! ```no_run
+//! use guestwright::prelude::*;
+//! use std::time::Duration;
+//!
+//! # fn main() -> Result<(), guestwright::Error> {
+//! let mut h = Handle::new();
+//! h.add_drive("guest.img", DriveOptions::readonly())?;
+//! h.set_call_timeout(Duration::from_secs(120)); // silence from the appliance longer than this fails a call
+//! h.launch()?;
+//! println!("launched in {:?} ({:?})", h.launch_time().unwrap_or_default(), h.accelerator());
+//! let canceller = h.canceller().expect("launched");
+//! std::thread::scope(|s| {
+//!     let sums = s.spawn(|| h.checksum_device("sha256", "/dev/sda"));
+//!     let parts = s.spawn(|| h.list_partitions());
+//!     // `canceller.cancel()` from here would end both with ECANCELED.
+//!     let _ = (sums.join(), parts.join());
+//! });
+//! drop(canceller);
+//! h.shutdown()?;
+//! # Ok(())
+//! # }
+//! ```
 
 use crate::drive::{Drive, DriveOptions, Format};
 use crate::error::{Error, Result};
@@ -72,12 +110,15 @@ impl Default for Handle {
 }
 
 impl Handle {
-    /// A handle with default settings (see [`LaunchConfig::default`]).
+    /// A handle with default settings (see [`LaunchConfig::default`]): no drives, not
+    /// launched. Nothing is checked or started yet, so this cannot fail; settings from the
+    /// `GUESTWRIGHT_*` variables need [`LaunchConfig::from_env`] and [`Handle::with_config`].
     pub fn new() -> Handle {
         Handle::with_config(LaunchConfig::default())
     }
 
-    /// A handle with the given launch settings.
+    /// A handle with the given launch settings, no drives, not launched. The settings are
+    /// used (and QEMU, the kernel and the cache checked) only by [`Handle::launch`].
     pub fn with_config(config: LaunchConfig) -> Handle {
         Handle {
             drives: Vec::new(),
@@ -88,17 +129,20 @@ impl Handle {
         }
     }
 
-    /// The launch settings.
+    /// The launch settings this handle launches (or launched) with.
     pub fn config(&self) -> &LaunchConfig {
         &self.config
     }
 
-    /// The launch settings, to change before [`Handle::launch`].
+    /// The launch settings, to change before [`Handle::launch`]; a change after launch has
+    /// no effect on the running appliance.
     pub fn config_mut(&mut self) -> &mut LaunchConfig {
         &mut self.config
     }
 
-    /// How long an operation may go without hearing from the appliance.
+    /// How long an operation may go without any frame from the appliance (a reply, a chunk
+    /// of a stream or a progress report) before it fails with [`Error::Timeout`]; 10 minutes
+    /// by default. Takes effect at the next [`Handle::launch`].
     pub fn set_call_timeout(&mut self, timeout: Duration) {
         self.call_timeout = timeout;
     }
@@ -186,7 +230,8 @@ impl Handle {
         Ok(())
     }
 
-    /// The drives added so far.
+    /// The drives added so far, in the order they appear in the appliance (`/dev/sda`
+    /// first), with the format and backing chain that was checked for each.
     pub fn drives(&self) -> &[Drive] {
         &self.drives
     }
@@ -196,13 +241,21 @@ impl Handle {
         self.drives.iter().all(|d| d.readonly)
     }
 
-    /// Boots the appliance. Takes about a second under TCG with a cached appliance.
+    /// Starts the appliance with the drives added so far and waits for its daemon: restored
+    /// from a saved appliance when the layout allows (a fraction of a second), else booted
+    /// (about 1-2 s under TCG). The first launch on a host also builds the appliance into the
+    /// cache.
+    ///
+    /// Fails with [`Error::AlreadyLaunched`] when running, [`Error::Launch`] when QEMU, the
+    /// kernel or the accelerator cannot be used or the daemon does not answer in time (the
+    /// message says what to install or set), and [`Error::HostIo`] when the channel cannot be
+    /// set up. No QEMU process is left behind on failure, and the handle can launch again.
     pub fn launch(&mut self) -> Result<()> {
         if self.running.is_some() {
             return Err(Error::AlreadyLaunched);
         }
         let Booted {
-            child,
+            mut child,
             stream,
             hello,
             console,
@@ -212,11 +265,18 @@ impl Handle {
             xfer,
             restored,
         } = launch::launch(&self.drives, &self.config)?;
-        let channel =
-            Channel::start(stream, self.call_timeout).map_err(|source| Error::HostIo {
-                path: runtime.path().to_path_buf(),
-                source,
-            })?;
+        let channel = match Channel::start(stream, self.call_timeout) {
+            Ok(channel) => channel,
+            Err(source) => {
+                // Not running as far as the handle knows: QEMU must not outlive this call.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::HostIo {
+                    path: runtime.path().to_path_buf(),
+                    source,
+                });
+            }
+        };
         if let Some((file, size)) = xfer {
             channel.set_lane(file, size);
         }
@@ -233,22 +293,26 @@ impl Handle {
         Ok(())
     }
 
-    /// Whether the appliance is running.
+    /// True between a successful [`Handle::launch`] and [`Handle::shutdown`] (or
+    /// [`Handle::kill`]). It does not ask the appliance: one that died is noticed by the next
+    /// call, or by [`Handle::forget_if_dead`].
     pub fn is_launched(&self) -> bool {
         self.running.is_some()
     }
 
-    /// The accelerator the appliance runs under.
+    /// The accelerator the running appliance uses (what `auto` chose); `None` before launch.
     pub fn accelerator(&self) -> Option<Accelerator> {
         self.running.as_ref().map(|r| r.accel)
     }
 
-    /// The daemon's greeting.
+    /// The running daemon's greeting: its protocol and crate versions, the appliance
+    /// kernel's release, how many drives it found; `None` before launch.
     pub fn hello(&self) -> Option<&Hello> {
         self.running.as_ref().map(|r| &r.hello)
     }
 
-    /// How long the launch took.
+    /// How long [`Handle::launch`] took (preparing the appliance, starting or restoring it,
+    /// and waiting for the daemon's greeting); `None` before launch.
     pub fn launch_time(&self) -> Option<Duration> {
         self.running.as_ref().map(|r| r.launched_in)
     }
@@ -259,7 +323,9 @@ impl Handle {
         self.running.as_ref().is_some_and(|r| r.restored)
     }
 
-    /// The last lines of the appliance console.
+    /// The last `lines` lines of the appliance's console (kernel and daemon messages, QEMU's
+    /// stderr), escaped so they cannot drive a terminal; empty before launch. The errors for
+    /// a dead or silent appliance already carry the last 20.
     pub fn console_tail(&self, lines: usize) -> String {
         self.running
             .as_ref()
@@ -275,19 +341,28 @@ impl Handle {
             .map_or(0, |r| r.channel.transfer_disk_bytes())
     }
 
-    /// The QEMU process id (for tests and diagnostics).
+    /// The QEMU process id, for tests and diagnostics; `None` before launch. The handle owns
+    /// the process: killing it yourself makes the next call fail with
+    /// [`Error::ApplianceDied`].
     pub fn qemu_pid(&self) -> Option<u32> {
         self.running.as_ref().map(|r| r.child.id())
     }
 
-    /// A way to cancel calls in flight from another thread.
+    /// A way to cancel the calls in flight from another thread (a Ctrl-C handler); `None`
+    /// before launch. It stays tied to this appliance: after a new launch, get a new one.
     pub fn canceller(&self) -> Option<Canceller> {
         self.running.as_ref().map(|r| Canceller {
             channel: r.channel.clone(),
         })
     }
 
-    /// Receives progress of long operations (transfers): request id, done, total.
+    /// Sets (or with `None` clears) the function that receives the progress of long
+    /// operations that report it (transfers, copies, mkfs): the request id and a [`Progress`] with bytes done
+    /// and total. It runs on the channel's reader thread, so it must return quickly. It
+    /// applies to the running appliance only: set it after [`Handle::launch`] (before
+    /// launch it does nothing).
+    ///
+    /// [`Progress`]: guestwright_protocol::Progress
     pub fn set_progress_callback(&self, callback: Option<ProgressFn>) {
         if let Some(r) = &self.running {
             r.channel.set_progress(callback);
@@ -348,7 +423,9 @@ impl Handle {
         }
     }
 
-    /// Kills QEMU at once, without syncing (for tests of crash handling).
+    /// Kills QEMU at once, without flushing anything: writes the appliance had not flushed
+    /// are lost, and a read-write image is left as after a power cut. For crash tests and for
+    /// giving up on an appliance that does not answer; does nothing when not launched.
     pub fn kill(&mut self) {
         if let Some(mut r) = self.running.take() {
             let _ = r.child.kill();

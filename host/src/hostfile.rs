@@ -11,6 +11,27 @@
 //! A target that exists and is not a regular file of its own (`/dev/null`, a FIFO,
 //! `/dev/stdout` even when it is redirected to a file) is written in place: there is
 //! nothing to keep, and it must not be replaced by a file.
+//!
+//! ```
+//! use guestwright::hostfile::HostFile;
+//! use std::io::Write;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let target = dir.path().join("motd.copy");
+//! std::fs::write(&target, "old\n")?;
+//! let mut out = HostFile::create(&target)?;
+//! out.file_mut().write_all(b"new\n")?;
+//! assert_eq!(std::fs::read(&target)?, b"old\n"); // untouched until commit
+//! out.commit()?;
+//! assert_eq!(std::fs::read(&target)?, b"new\n");
+//! // Dropped without commit: the old file stays and the temporary file is removed.
+//! let mut out = HostFile::create(&target)?;
+//! out.file_mut().write_all(b"half a download")?;
+//! drop(out);
+//! assert_eq!(std::fs::read(&target)?, b"new\n");
+//! assert_eq!(std::fs::read_dir(dir.path())?.count(), 1);
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

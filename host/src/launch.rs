@@ -1,6 +1,22 @@
 //! Launching the appliance: the private runtime directory, overlays for read-only drives, the
 //! QEMU process, the channel connection and the daemon's hello. Every failure names its cause
 //! and what to do about it.
+//!
+//! ```
+//! use guestwright::launch::{allowed_dirs, MEMORY_MIB};
+//! use guestwright::{AccelChoice, Handle, LaunchConfig};
+//! use std::ffi::OsStr;
+//!
+//! let mut config = LaunchConfig::default();
+//! config.accel = AccelChoice::Tcg; // never try KVM
+//! config.memory_mib = 768;
+//! config.allow_backing = allowed_dirs(OsStr::new("/srv/images:/var/lib/libvirt/images"))?;
+//! assert_eq!(config.allow_backing.len(), 2);
+//! assert!(MEMORY_MIB.contains(&config.memory_mib));
+//! let h = Handle::with_config(config);
+//! assert_eq!(h.config().memory_mib, 768);
+//! # Ok::<(), guestwright::launch::EnvError>(())
+//! ```
 
 use crate::accel::{self, AccelChoice, Verdict};
 use crate::console::Console;

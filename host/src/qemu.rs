@@ -2,6 +2,33 @@
 //! running QEMU. Devices are exactly what the appliance needs: a serial console, one
 //! virtio-serial channel, one virtio-blk per drive; no network unless asked for, no
 //! firmware, no user config, and a seccomp sandbox.
+//!
+//! ```
+//! use guestwright::qemu::{args, kernel_cmdline, Accelerator, Machine, QemuConfig};
+//!
+//! let config = QemuConfig {
+//!     binary: "qemu-system-x86_64".into(),
+//!     accel: Accelerator::Tcg,
+//!     machine: Machine::Microvm,
+//!     kernel: "/var/cache/guestwright/vmlinux".into(),
+//!     initrd: "/var/cache/guestwright/initrd".into(),
+//!     memory_mib: 512,
+//!     smp: 1,
+//!     channel_socket: "/run/user/1000/gw/channel.sock".into(),
+//!     drives: Vec::new(),
+//!     fdsets: Vec::new(),
+//!     extras: None,
+//!     verbose: false,
+//!     network: false,
+//!     xfer: None,
+//!     snapshot: None,
+//! };
+//! let argv: Vec<String> = args(&config).iter().map(|a| a.to_string_lossy().into_owned()).collect();
+//! assert!(argv.windows(2).any(|w| w[0] == "-m" && w[1] == "512"));
+//! assert!(argv.iter().any(|a| a == "-sandbox")); // QEMU's seccomp filter, always
+//! assert!(!argv.iter().any(|a| a.contains("netdev"))); // no network unless asked for
+//! assert!(kernel_cmdline(&config).contains("console=ttyS0"));
+//! ```
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,21 @@
 //! call it belongs to, so any number of threads can have requests in flight at once.
 //! Streams move as 1 MiB chunks; a slow consumer slows the reader (bounded queues), never
 //! grows memory.
+//!
+//! ```
+//! use guestwright::protocol::{args, CallStream, Request};
+//! use guestwright::rpc::{CallError, Channel};
+//! use std::os::unix::net::UnixStream;
+//! use std::time::Duration;
+//!
+//! let (host, appliance) = UnixStream::pair()?;
+//! let channel = Channel::start(host, Duration::from_secs(5))?;
+//! drop(appliance); // the appliance goes away
+//! // A call on a channel whose other end is gone fails at once, saying so.
+//! let err = channel.call(&Request::Ping(args::Ping {}), CallStream::None).unwrap_err();
+//! assert!(matches!(err, CallError::Closed(_) | CallError::Channel(_)), "{err:?}");
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use guestwright_protocol::{
     codec, read_frame, write_frame, CallStream, Errno, FrameKind, Progress, Region, RemoteError,

@@ -19,6 +19,17 @@
 //!
 //! Launches that need another layout boot as before: more drives than the slots, a
 //! network, or a machine other than microvm.
+//!
+//! ```
+//! use guestwright::qemu::Machine;
+//! use guestwright::{snapshot, LaunchConfig};
+//!
+//! let mut config = LaunchConfig::default();
+//! assert!(snapshot::usable(&[], &config, Machine::Microvm));
+//! config.network = true; // another device layout: this launch boots
+//! assert!(!snapshot::usable(&[], &config, Machine::Microvm));
+//! assert!(!snapshot::usable(&[], &LaunchConfig::default(), Machine::Q35));
+//! ```
 
 use crate::drive::Drive;
 use crate::launch::{self, Booted, LaunchConfig, LaunchError, Restore, Role};

@@ -17,6 +17,8 @@
 //!
 //! This crate does no I/O beyond `Read` and `Write`.
 
+#![warn(missing_docs)]
+
 #[macro_use]
 pub mod generate;
 pub mod codec;

@@ -3,6 +3,26 @@
 //! daemon's `tar_out` stream on the host with [`untar`], which never writes outside the
 //! destination whatever names and links the guest holds. Both stream: nothing is staged in
 //! a temporary file.
+//!
+//! ```no_run
+//! use guestwright::copy::{copy_in, copy_out};
+//! use guestwright::prelude::*;
+//! use std::path::{Path, PathBuf};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut h = Handle::new();
+//! h.add_drive("guest.img", DriveOptions::readwrite())?;
+//! h.launch()?;
+//! h.mount("/dev/sda1", "/", None, None, None)?;
+//! // The host directory `site` becomes /srv/site in the guest, modes and times kept.
+//! copy_in(&h, &[PathBuf::from("site")], &GuestPath::from("/srv"))?;
+//! // The guest's /etc becomes backup/etc on the host.
+//! std::fs::create_dir_all("backup")?;
+//! copy_out(&h, &[GuestPath::from("/etc")], Path::new("backup"))?;
+//! h.shutdown()?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod untar;
 

@@ -16,6 +16,24 @@
 //! never a path; every backing node is given explicitly, so QEMU reads no backing name
 //! from a header either. A file swapped or replaced by a symlink after the check changes
 //! nothing.
+//!
+//! ```
+//! use guestwright::drive::{Drive, DriveOptions, Format};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("disk.img");
+//! std::fs::File::create(&path)?.set_len(1 << 20)?;
+//! // What `Handle::add_drive` checks, without a handle: the format from the magic bytes, the
+//! // chain of backing files, the size.
+//! let drive = Drive::open(&path, &DriveOptions::readonly())?;
+//! assert_eq!(drive.chain.len(), 1);
+//! assert_eq!(drive.chain[0].format, Format::Raw);
+//! assert_eq!(drive.virtual_size, 1 << 20);
+//! assert!(drive.readonly);
+//! // A directory is not an image: an error that says so, not a panic.
+//! assert!(Drive::open(dir.path(), &DriveOptions::readonly()).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod format;
 pub mod overlay;
@@ -45,21 +63,26 @@ pub struct DriveOptions {
 }
 
 impl DriveOptions {
-    /// Read-only, format detected.
+    /// Read-only, format detected: the appliance may write (a journal replay, a test write),
+    /// but its writes go to a throw-away overlay and the image's bytes never change.
     pub fn readonly() -> DriveOptions {
         DriveOptions {
             format: None,
             readonly: true,
         }
     }
-    /// Read-write, format detected.
+    /// Read-write, format detected: what the appliance writes reaches the image, durably
+    /// once [`Handle::shutdown`](crate::Handle::shutdown) returns `Ok`.
     pub fn readwrite() -> DriveOptions {
         DriveOptions {
             format: None,
             readonly: false,
         }
     }
-    /// The same, with an explicit format.
+    /// The same options with the format given (`Some`) or detected again (`None`). A given
+    /// format is not second-guessed: the header is read as that format (an image without
+    /// that format's header fails to attach; any file opened as raw shows its bytes as
+    /// they are). It is the only way to open a block device as anything but raw.
     pub fn with_format(mut self, format: Option<Format>) -> DriveOptions {
         self.format = format;
         self

@@ -21,6 +21,22 @@
 //! | [`timezone`], [`firstboot`] | `--timezone`, `--firstboot*` (virt-customize's layout) |
 //! | [`packages`] | `--install`, `--update`, `--uninstall`, `--firstboot-install` commands |
 //! | [`sysconfig`] | shell `KEY=value` files, shared by the above |
+//!
+//! ```
+//! use guestwright::edit::hostname::{edit_hostname_file, read_hostname, Hostname};
+//!
+//! let new = Hostname::parse("web01.example.com")?;
+//! let old = b"# written by the installer\ntemplate\n";
+//! assert_eq!(read_hostname(old).as_deref(), Some("template"));
+//! let edited = edit_hostname_file(Some(old), &new);
+//! assert_eq!(read_hostname(&edited).as_deref(), Some("web01.example.com"));
+//! assert!(edited.starts_with(b"# written by the installer\n")); // the comment stays
+//! // Applied to its own output, an editor changes nothing.
+//! assert_eq!(edit_hostname_file(Some(&edited), &new), edited);
+//! // Names RFC 1123 forbids are refused before anything is written.
+//! assert!(Hostname::parse("-web01").is_err());
+//! # Ok::<(), guestwright::edit::hostname::HostnameError>(())
+//! ```
 
 pub mod diff;
 pub mod edit_expr;

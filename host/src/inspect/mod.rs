@@ -5,6 +5,28 @@
 //! Everything read here comes from the guest and is untrusted: files may be missing, empty,
 //! huge, FIFOs or symlinks to devices. Every read is bounded, and a file that cannot be read
 //! the ordinary way is treated as missing. Inspection leaves nothing mounted.
+//!
+//! ```no_run
+//! use guestwright::inspect::{applications, inspect_all, mount_inspected};
+//! use guestwright::prelude::*;
+//!
+//! # fn main() -> Result<(), guestwright::Error> {
+//! let mut h = Handle::new();
+//! h.add_drive("guest.qcow2", DriveOptions::readonly())?;
+//! h.launch()?;
+//! let found = inspect_all(&h)?;
+//! for fs in &found.unreadable {
+//!     eprintln!("not inspected: {fs}"); // a LUKS volume without a key, ...
+//! }
+//! let Some(os) = found.found.first() else {
+//!     return Err(found.no_os_error()); // says what was found instead and what to do
+//! };
+//! println!("{} ({} {}), root {}", os.product_name, os.distro, os.arch, os.root);
+//! mount_inspected(&h, os, true)?; // `/` first, then the rest of its fstab, read-only
+//! println!("{} packages", applications(&h, os)?.len());
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod elf;
 pub mod fstab;

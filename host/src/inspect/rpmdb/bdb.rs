@@ -55,13 +55,20 @@ pub enum BdbError {
     /// The file is shorter than its meta page, or a page cannot be read.
     #[error("cannot read page {pgno}")]
     Read {
+        /// The page number (counted from 0, the meta page) that could not be read whole.
         pgno: u32,
+        /// The read's error; `UnexpectedEof` when the file ends inside the page.
         #[source]
         source: io::Error,
     },
     /// The meta page is not a hash database's.
     #[error("not a Berkeley DB hash database (magic {magic:#x}, page type {ty})")]
-    NotHash { magic: u32, ty: u8 },
+    NotHash {
+        /// The magic number found in the meta page (a hash database has `0x061561`).
+        magic: u32,
+        /// The page type found in the meta page (a hash meta page is type 8).
+        ty: u8,
+    },
     /// A hash version this reader does not know.
     #[error("Berkeley DB hash version {0} is not supported (versions 7 to 10 are)")]
     Version(u32),
@@ -73,10 +80,20 @@ pub enum BdbError {
     Unsupported(&'static str),
     /// More buckets than the file has pages.
     #[error("the meta page names {buckets} buckets but the file has only {pages} pages")]
-    Buckets { buckets: u64, pages: u64 },
+    Buckets {
+        /// The number of buckets the meta page declares (its highest bucket plus one).
+        buckets: u64,
+        /// The number of whole pages in the file.
+        pages: u64,
+    },
     /// A page that is not what the chain leading to it says.
     #[error("page {pgno}: {what}")]
-    BadPage { pgno: u32, what: String },
+    BadPage {
+        /// The number of the page that is damaged.
+        pgno: u32,
+        /// What is wrong with it (its type, an entry's offset or length).
+        what: String,
+    },
     /// A page reached twice: the chains loop or share pages.
     #[error("page {0} is reached twice: the page chains loop")]
     Loop(u32),

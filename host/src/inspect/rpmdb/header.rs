@@ -42,7 +42,12 @@ pub const NONE: &str = "(none)";
 pub enum HeaderError {
     /// The blob ends before its own index or data store does.
     #[error("the header is {len} bytes, shorter than the {need} bytes its index and data need")]
-    Truncated { len: usize, need: u64 },
+    Truncated {
+        /// The length of the blob in bytes.
+        len: usize,
+        /// The length its index count and data size declare.
+        need: u64,
+    },
     /// More index entries than rpm allows.
     #[error("the header declares {0} index entries (rpm allows at most 65535)")]
     TooManyTags(u32),
@@ -52,10 +57,15 @@ pub enum HeaderError {
     /// An entry whose value does not lie in the data store.
     #[error("tag {tag}: its value at offset {offset} (type {ty}, count {count}) lies outside the {data}-byte data store")]
     BadOffset {
+        /// The rpm tag of the entry (1000 is the name, 1001 the version, ...).
         tag: u32,
+        /// The entry's value type (6 a string, 4 a 32-bit integer, ...).
         ty: u32,
+        /// Where its value starts in the data store, in bytes.
         offset: u32,
+        /// How many values of its type it declares.
         count: u32,
+        /// The size of the data store in bytes.
         data: u32,
     },
     /// The database's own frame around the header is damaged (NDB's blob head, trailer

@@ -37,8 +37,11 @@ pub enum NdbError {
     /// A read inside the file failed.
     #[error("cannot read {len} bytes at offset {offset}")]
     Read {
+        /// Where the read started, in bytes from the start of the file.
         offset: u64,
+        /// How many bytes it wanted.
         len: u64,
+        /// The read's error; `UnexpectedEof` when the file is shorter.
         #[source]
         source: io::Error,
     },
@@ -53,7 +56,14 @@ pub enum NdbError {
     Layout(String),
     /// A slot that is not a slot, or that points outside the blob area.
     #[error("slot {slot}: {what}")]
-    BadSlot { slot: u64, what: String },
+    BadSlot {
+        /// The slot's index in the slot area, counted from its start (slots 0 and 1 hold the
+        /// file's header).
+        slot: u64,
+        /// What is wrong with it: no slot magic, no package or block count, or blocks
+        /// outside the blob area.
+        what: String,
+    },
 }
 
 /// One package's blob as a slot names it, with the damage found in its frame (a header
