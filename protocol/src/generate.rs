@@ -54,6 +54,9 @@ pub struct OpInfo {
     pub args: &'static [ArgInfo],
     /// Whether it needs a filesystem mounted on the guest root (`needs: root`).
     pub needs_root: bool,
+    /// The return type as written in the table (`()`, `Data`, `Vec<KeyValue>`), for front
+    /// ends that map it to their own types (the Python binding's results and stubs).
+    pub ret: &'static str,
 }
 
 impl OpInfo {
@@ -93,6 +96,21 @@ pub const fn arg_name(name: &'static str) -> &'static str {
         }
     }
     name
+}
+
+/// Where a front end other than the shell takes an operation's arguments from: typed values
+/// by name (a Python call's keyword arguments), asked for in the table's order by the
+/// generated `Request::from_source`. A value given as text is read as the shell reads the
+/// word ([`ShellArg`](crate::shell::ShellArg)), anything else through its serde form.
+pub trait ArgSource {
+    /// The value of the required argument `name` of operation `op`.
+    fn required<T>(&mut self, op: &str, name: &str) -> Result<T, ArgError>
+    where
+        T: crate::shell::ShellArg + serde::de::DeserializeOwned;
+    /// The value of the optional argument `name` of operation `op`, if it was given.
+    fn optional<T>(&mut self, op: &str, name: &str) -> Result<Option<T>, ArgError>
+    where
+        T: crate::shell::ShellArg + serde::de::DeserializeOwned;
 }
 
 /// How a client passes the stream of a streaming operation.
@@ -342,6 +360,7 @@ macro_rules! define_operations {
                         $($(ArgInfo { name: $crate::generate::arg_name(stringify!($opt)), kind: <$oty as $crate::shell::ShellArg>::KIND, optional: true },)*)?
                     ],
                     needs_root: needs_root!($($needs)?),
+                    ret: stringify!($ret),
                 },
             )*
         ];
@@ -399,6 +418,21 @@ macro_rules! define_operations {
                     }
                 )*
                 Err(ArgError(format!("unknown command '{name}': 'help' lists the commands")))
+            }
+
+            /// Builds a request for the operation `name` (the table's name) from typed values
+            /// (see [`ArgSource`](crate::generate::ArgSource)), asking for each argument in
+            /// the table's order.
+            pub fn from_source<S: $crate::generate::ArgSource>(name: &str, _source: &mut S) -> Result<Request, ArgError> {
+                $(
+                    if name == stringify!($name) {
+                        return Ok(Request::$Variant(args::$Variant {
+                            $($arg: _source.required::<$aty>(name, $crate::generate::arg_name(stringify!($arg)))?,)*
+                            $($($opt: _source.optional::<$oty>(name, $crate::generate::arg_name(stringify!($opt)))?,)*)?
+                        }));
+                    }
+                )*
+                Err(ArgError(format!("unknown operation '{name}'")))
             }
         }
 

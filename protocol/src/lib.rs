@@ -25,6 +25,7 @@ pub mod codec;
 pub mod errno;
 pub mod fish;
 pub mod frame;
+pub mod names;
 pub mod ops;
 pub mod shell;
 pub mod types;
@@ -43,7 +44,7 @@ pub use frame::{
     read_frame, write_frame, Frame, FrameError, FrameKind, Region, CHUNK_SIZE, MAX_PAYLOAD,
     PROTOCOL_VERSION, XFER_SERIAL,
 };
-pub use generate::{Access, Arg, ArgInfo, CallStream, Checks, OpInfo, Stream};
+pub use generate::{Access, Arg, ArgInfo, ArgSource, CallStream, Checks, OpInfo, Stream};
 pub use ops::{args, dispatch, Client, Daemon, Reply, Request, OPERATIONS};
 pub use types::*;
 
@@ -235,6 +236,55 @@ mod tests {
             Request::from_words("read-file", &words(&["/a"])),
             Ok(Request::ReadFile(_))
         ));
+    }
+
+    /// A source of typed values by name, as the Python binding's keyword arguments are.
+    struct Values(Vec<(&'static str, &'static str)>);
+    impl ArgSource for Values {
+        fn required<T>(&mut self, op: &str, name: &str) -> Result<T, ArgError>
+        where
+            T: shell::ShellArg + serde::de::DeserializeOwned,
+        {
+            self.optional(op, name)?
+                .ok_or_else(|| ArgError(format!("{op}: missing argument '{name}'")))
+        }
+        fn optional<T>(&mut self, _: &str, name: &str) -> Result<Option<T>, ArgError>
+        where
+            T: shell::ShellArg + serde::de::DeserializeOwned,
+        {
+            let found = self.0.iter().find(|(n, _)| *n == name);
+            found.map(|(_, v)| T::parse_word(v)).transpose()
+        }
+    }
+
+    #[test]
+    fn typed_values_build_requests() {
+        let req = Request::from_source(
+            "mount",
+            &mut Values(vec![
+                ("readonly", "true"),
+                ("mountpoint", "/"),
+                ("device", "/dev/sda1"),
+            ]),
+        )
+        .unwrap();
+        match &req {
+            Request::Mount(a) => {
+                assert_eq!(a.device.as_str(), "/dev/sda1");
+                assert_eq!(a.mountpoint.as_bytes(), b"/");
+                assert_eq!(a.readonly, Some(true));
+                assert_eq!(a.options, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        let err =
+            Request::from_source("mount", &mut Values(vec![("device", "/dev/sda1")])).unwrap_err();
+        assert!(err.0.contains("missing argument 'mountpoint'"), "{err}");
+        assert!(Request::from_source("no_such_op", &mut Values(vec![])).is_err());
+        // The table's return types, as written, for front ends that map them.
+        assert_eq!(OpInfo::find("read_file").unwrap().ret, "Data");
+        assert_eq!(OpInfo::find("mounts").unwrap().ret, "Vec<MountEntry>");
+        assert_eq!(OpInfo::find("ping").unwrap().ret, "()");
     }
 
     #[test]
