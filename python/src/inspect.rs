@@ -2,8 +2,8 @@
 //! (`guestwright::inspect`), in libguestfs 1.48's words and types: the values guestfish's
 //! `inspect-*` commands print (`tools/src/shell/inspectcmds.rs`), as Python values.
 
+use guestwright::inspect::libguestfs::Application2;
 use guestwright::inspect::{self, OsInfo};
-use guestwright::prelude::*;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList};
 
@@ -148,148 +148,40 @@ pub fn fact<'py>(
     }
 }
 
-/// One installed application, in libguestfs's `application2` fields.
-#[derive(Debug)]
-pub struct App {
-    fields: Vec<(&'static str, String)>,
-    epoch: u32,
-}
-
-/// The applications of a guest whose filesystems the caller mounted.
-pub fn applications(h: &Handle, os: &OsInfo) -> Result<Vec<App>, Error> {
-    let app = |name,
-               display_name,
-               epoch,
-               version,
-               release,
-               arch,
-               install_path,
-               publisher,
-               url,
-               source_package,
-               summary,
-               description| App {
-        fields: vec![
-            ("name", name),
-            ("display_name", display_name),
-            ("version", version),
-            ("release", release),
-            ("arch", arch),
-            ("install_path", install_path),
-            ("trans_path", String::new()),
-            ("publisher", publisher),
-            ("url", url),
-            ("source_package", source_package),
-            ("summary", summary),
-            ("description", description),
-        ],
-        epoch,
-    };
-    Ok(if os.windows.is_some() {
-        inspect::windows::applications(h, os)?
-            .into_iter()
-            .map(|a| {
-                app(
-                    a.name,
-                    a.display_name,
-                    0,
-                    a.version,
-                    String::new(),
-                    String::new(),
-                    a.install_path,
-                    a.publisher,
-                    a.url,
-                    String::new(),
-                    String::new(),
-                    a.description,
-                )
-            })
-            .collect()
-    } else {
-        inspect::applications(h, os)?
-            .into_iter()
-            .map(|a| {
-                app(
-                    a.name,
-                    String::new(),
-                    a.epoch,
-                    a.version,
-                    a.release,
-                    a.arch,
-                    String::new(),
-                    String::new(),
-                    a.url,
-                    a.source_package,
-                    a.summary,
-                    a.description,
-                )
-            })
-            .collect()
-    })
-}
-
 /// The applications as libguestfs's Python binding gives them: dicts with `app2_` (or
 /// `app_`, without `arch`) keys.
 pub fn applications_to_python<'py>(
     py: Python<'py>,
-    apps: &[App],
+    apps: &[Application2],
     v2: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let prefix = if v2 { "app2_" } else { "app_" };
     let list = PyList::empty(py);
     for a in apps {
         let d = PyDict::new(py);
-        for (k, v) in &a.fields {
-            if *k == "arch" && !v2 {
-                continue;
-            }
-            d.set_item(format!("{prefix}{k}"), v)?;
-        }
+        let set = |k: &str, v: &str| d.set_item(format!("{prefix}{k}"), v);
+        set("name", &a.name)?;
+        set("display_name", &a.display_name)?;
         d.set_item(format!("{prefix}epoch"), a.epoch)?;
+        let set = |k: &str, v: &str| d.set_item(format!("{prefix}{k}"), v);
+        set("version", &a.version)?;
+        set("release", &a.release)?;
+        if v2 {
+            set("arch", &a.arch)?;
+        }
+        set("install_path", &a.install_path)?;
+        set("trans_path", &a.trans_path)?;
+        set("publisher", &a.publisher)?;
+        set("url", &a.url)?;
+        set("source_package", &a.source_package)?;
+        set("summary", &a.summary)?;
+        set("description", &a.description)?;
         if v2 {
             for spare in ["spare1", "spare2", "spare3", "spare4"] {
-                d.set_item(format!("{prefix}{spare}"), "")?;
+                set(spare, "")?;
             }
         }
         list.append(d)?;
     }
     Ok(list)
-}
-
-/// The most of an icon file read (libguestfs's limit).
-const ICON_MAX: u64 = 1 << 20;
-
-/// The guest's `/etc/favicon.png` (unless `favicon` is false), else its distribution's logo
-/// where libguestfs looks for it; empty when there is none.
-pub fn icon(h: &Handle, os: &OsInfo, favicon: bool) -> Result<Vec<u8>, Error> {
-    let mut candidates = Vec::new();
-    if favicon && os.os_type == "linux" {
-        candidates.push("/etc/favicon.png");
-    }
-    candidates.extend(match os.distro.as_str() {
-        "debian" => &["/usr/share/pixmaps/debian-logo.png"][..],
-        "fedora" => &["/usr/share/icons/hicolor/96x96/apps/fedora-logo-icon.png"][..],
-        "rhel" | "centos" | "rocky" | "redhat-based" => {
-            &["/usr/share/pixmaps/redhat/shadowman-transparent.png"][..]
-        }
-        "archlinux" => &["/usr/share/pixmaps/archlinux-logo.png"][..],
-        "opensuse" | "sles" | "suse-based" => {
-            &["/usr/share/icons/hicolor/48x48/apps/distributor.png"][..]
-        }
-        "alpine" => &["/usr/share/icons/alpine-logo.png"][..],
-        _ => &[][..],
-    });
-    for path in candidates {
-        let p = GuestPath::from(path);
-        if !h.is_file(p.clone(), None).unwrap_or(false) {
-            continue;
-        }
-        match h.pread(p, ByteSize(ICON_MAX + 1), ByteSize(0)) {
-            Ok(d) if d.0.len() as u64 <= ICON_MAX => return Ok(d.0),
-            Ok(_) => continue,
-            Err(e) if e.errno().is_some() => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(Vec::new())
 }

@@ -323,7 +323,9 @@ impl Handle {
         root: &str,
     ) -> PyResult<Bound<'py, PyList>> {
         let os = self.find_root(py, "list_applications2", root)?.clone();
-        let apps = self.run(py, |h| inspect::applications(h, &os))?;
+        let apps = self.run(py, |h| {
+            guestwright::inspect::libguestfs::applications2(h, &os)
+        })?;
         inspect::applications_to_python(py, &apps, true)
     }
 
@@ -334,7 +336,9 @@ impl Handle {
         root: &str,
     ) -> PyResult<Bound<'py, PyList>> {
         let os = self.find_root(py, "list_applications", root)?.clone();
-        let apps = self.run(py, |h| inspect::applications(h, &os))?;
+        let apps = self.run(py, |h| {
+            guestwright::inspect::libguestfs::applications2(h, &os)
+        })?;
         inspect::applications_to_python(py, &apps, false)
     }
 
@@ -350,7 +354,9 @@ impl Handle {
     ) -> PyResult<Vec<u8>> {
         let _ = highquality;
         let os = self.find_root(py, "get_icon", root)?.clone();
-        self.run(py, |h| inspect::icon(h, &os, favicon))
+        self.run(py, |h| {
+            guestwright::inspect::libguestfs::icon(h, &os, favicon)
+        })
     }
 }
 

@@ -31,6 +31,7 @@
 pub mod elf;
 pub mod fstab;
 pub mod keys;
+pub mod libguestfs;
 pub mod osrelease;
 pub mod packages;
 pub mod rpmdb;

@@ -189,7 +189,7 @@ pub fn run(
                 .iter()
                 .find(|(k, _)| *k == "favicon")
                 .is_none_or(|o| o.1);
-            let icon = icon(shell, &os, favicon)?;
+            let icon = inspect::libguestfs::icon(&shell.h, &os, favicon)?;
             return out.write_all(&icon).map_err(ShellError::Output);
         }
         other => {
@@ -264,57 +264,7 @@ fn windows_field(
 /// `inspect-list-applications(2)`: the packages of a guest whose filesystems the caller
 /// mounted, as guestfish prints the struct list.
 fn applications(shell: &Shell, os: &OsInfo, v2: bool) -> Result<String, ShellError> {
-    struct App {
-        name: String,
-        display_name: String,
-        epoch: u32,
-        version: String,
-        release: String,
-        arch: String,
-        install_path: String,
-        publisher: String,
-        url: String,
-        source_package: String,
-        summary: String,
-        description: String,
-    }
-    let apps: Vec<App> = if os.windows.is_some() {
-        inspect::windows::applications(&shell.h, os)?
-            .into_iter()
-            .map(|a| App {
-                name: a.name,
-                display_name: a.display_name,
-                epoch: 0,
-                version: a.version,
-                release: String::new(),
-                arch: String::new(),
-                install_path: a.install_path,
-                publisher: a.publisher,
-                url: a.url,
-                source_package: String::new(),
-                summary: String::new(),
-                description: a.description,
-            })
-            .collect()
-    } else {
-        inspect::applications(&shell.h, os)?
-            .into_iter()
-            .map(|a| App {
-                name: a.name,
-                display_name: String::new(),
-                epoch: a.epoch,
-                version: a.version,
-                release: a.release,
-                arch: a.arch,
-                install_path: String::new(),
-                publisher: String::new(),
-                url: a.url,
-                source_package: a.source_package,
-                summary: a.summary,
-                description: a.description,
-            })
-            .collect()
-    };
+    let apps = inspect::libguestfs::applications2(&shell.h, os)?;
     let p = if v2 { "app2_" } else { "app_" };
     let mut text = String::new();
     for (i, a) in apps.iter().enumerate() {
@@ -349,42 +299,4 @@ fn applications(shell: &Shell, os: &OsInfo, v2: bool) -> Result<String, ShellErr
         text.push_str("}\n");
     }
     Ok(text)
-}
-
-/// The most of an icon file read (libguestfs's limit).
-const ICON_MAX: u64 = 1 << 20;
-
-/// `inspect-get-icon`: the guest's `/etc/favicon.png` (unless `favicon:false`), else its
-/// distribution's logo where libguestfs looks for it; empty when there is none.
-fn icon(shell: &Shell, os: &OsInfo, favicon: bool) -> Result<Vec<u8>, ShellError> {
-    let mut candidates = Vec::new();
-    if favicon && os.os_type == "linux" {
-        candidates.push("/etc/favicon.png");
-    }
-    candidates.extend(match os.distro.as_str() {
-        "debian" => &["/usr/share/pixmaps/debian-logo.png"][..],
-        "fedora" => &["/usr/share/icons/hicolor/96x96/apps/fedora-logo-icon.png"][..],
-        "rhel" | "centos" | "rocky" | "redhat-based" => {
-            &["/usr/share/pixmaps/redhat/shadowman-transparent.png"][..]
-        }
-        "archlinux" => &["/usr/share/pixmaps/archlinux-logo.png"][..],
-        "opensuse" | "sles" | "suse-based" => {
-            &["/usr/share/icons/hicolor/48x48/apps/distributor.png"][..]
-        }
-        "alpine" => &["/usr/share/icons/alpine-logo.png"][..],
-        _ => &[][..],
-    });
-    for path in candidates {
-        let p = GuestPath::from(path);
-        if !shell.h.is_file(p.clone(), None).unwrap_or(false) {
-            continue;
-        }
-        match shell.h.pread(p, ByteSize(ICON_MAX + 1), ByteSize(0)) {
-            Ok(d) if d.0.len() as u64 <= ICON_MAX => return Ok(d.0),
-            Ok(_) => continue,
-            Err(e) if e.errno().is_some() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(Vec::new())
 }
