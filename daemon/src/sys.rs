@@ -891,9 +891,13 @@ struct LoopInfo64 {
     lo_init: [u64; 2],
 }
 
-/// Attaches `file` to a free loop device and returns the device's path. The device lets go
-/// of the file by itself when its last user (the mount made on it) closes it.
-pub fn loop_attach(file: BorrowedFd<'_>, read_only: bool) -> io::Result<std::path::PathBuf> {
+/// Attaches `file` to a free loop device and returns the device's path with the device
+/// open: the device lets go of the file by itself when its last user closes it, so keep
+/// the returned file until the mount made on it holds the device.
+pub fn loop_attach(
+    file: BorrowedFd<'_>,
+    read_only: bool,
+) -> io::Result<(std::path::PathBuf, File)> {
     let control = File::options()
         .read(true)
         .write(true)
@@ -932,5 +936,5 @@ pub fn loop_attach(file: BorrowedFd<'_>, read_only: bool) -> io::Result<std::pat
         unsafe { libc::ioctl(dev.as_raw_fd(), LOOP_CLR_FD as _) };
         return Err(e);
     }
-    Ok(path)
+    Ok((path, dev))
 }

@@ -107,6 +107,12 @@ impl Mounts {
             readonly,
         } = how;
         let (source, device) = (device.node().to_path_buf(), device.name());
+        // Recorded as the kernel lists it: `/loop/` is mounted on `/loop`.
+        let trimmed = match mountpoint.as_bytes() {
+            b"/" => &b"/"[..],
+            b => b.strip_suffix(b"/").unwrap_or(b),
+        };
+        let mountpoint = &GuestPath::from(trimmed);
         // Held until the mount is recorded, so the check for `/`, the mount and its record
         // are one step. Module loading (and the extras disk's lock) may be taken under it,
         // never the other way round; no round trip happens here.

@@ -3210,7 +3210,8 @@ impl Daemon for Server {
         let image = crate::fs::guestfs::open(&file, libc::O_RDWR | libc::O_CLOEXEC, 0)
             .or_else(|_| crate::fs::guestfs::open(&file, libc::O_RDONLY | libc::O_CLOEXEC, 0))
             .map_err(wrap)?;
-        let node = sys::loop_attach(image.as_fd(), false).map_err(wrap)?;
+        // `_held` keeps the loop device attached until the mount holds it.
+        let (node, _held) = sys::loop_attach(image.as_fd(), false).map_err(wrap)?;
         let device = ResolvedDevice::new(
             &self.disks,
             &self.modules,
