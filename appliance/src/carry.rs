@@ -118,6 +118,8 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("istat", &[], &[]),
     tool("resize.f2fs", &[], &[]),
     tool("yara", &[], &[]),
+    // cmds-last: guestfish's deprecated sfdisk, sfdisk-N, sfdisk-l and geometry commands.
+    tool("sfdisk", &[], &[]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).

@@ -864,3 +864,77 @@ pub fn block_discard_zeroes(file: &File) -> io::Result<bool> {
     })?;
     Ok(v != 0)
 }
+
+/// The loop device ioctls (linux/loop.h).
+const LOOP_SET_FD: libc::c_ulong = 0x4C00;
+const LOOP_CLR_FD: libc::c_ulong = 0x4C01;
+const LOOP_SET_STATUS64: libc::c_ulong = 0x4C04;
+const LOOP_CTL_GET_FREE: libc::c_ulong = 0x4C82;
+const LO_FLAGS_READ_ONLY: u32 = 1;
+const LO_FLAGS_AUTOCLEAR: u32 = 4;
+
+/// linux/loop.h's `struct loop_info64`.
+#[repr(C)]
+struct LoopInfo64 {
+    lo_device: u64,
+    lo_inode: u64,
+    lo_rdevice: u64,
+    lo_offset: u64,
+    lo_sizelimit: u64,
+    lo_number: u32,
+    lo_encrypt_type: u32,
+    lo_encrypt_key_size: u32,
+    lo_flags: u32,
+    lo_file_name: [u8; 64],
+    lo_crypt_name: [u8; 64],
+    lo_encrypt_key: [u8; 32],
+    lo_init: [u64; 2],
+}
+
+/// Attaches `file` to a free loop device and returns the device's path with the device
+/// open: the device lets go of the file by itself when its last user closes it, so keep
+/// the returned file until the mount made on it holds the device.
+pub fn loop_attach(
+    file: BorrowedFd<'_>,
+    read_only: bool,
+) -> io::Result<(std::path::PathBuf, File)> {
+    let control = File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/loop-control")?;
+    // SAFETY: LOOP_CTL_GET_FREE takes no argument and returns a device number.
+    let n = check(unsafe { libc::ioctl(control.as_raw_fd(), LOOP_CTL_GET_FREE as _) })?;
+    let path = std::path::PathBuf::from(format!("/dev/loop{n}"));
+    let dev = File::options().read(true).write(!read_only).open(&path)?;
+    // SAFETY: LOOP_SET_FD takes the backing file's descriptor, valid for the call.
+    check(unsafe { libc::ioctl(dev.as_raw_fd(), LOOP_SET_FD as _, file.as_raw_fd()) })?;
+    let mut info = LoopInfo64 {
+        lo_device: 0,
+        lo_inode: 0,
+        lo_rdevice: 0,
+        lo_offset: 0,
+        lo_sizelimit: 0,
+        lo_number: 0,
+        lo_encrypt_type: 0,
+        lo_encrypt_key_size: 0,
+        lo_flags: LO_FLAGS_AUTOCLEAR | if read_only { LO_FLAGS_READ_ONLY } else { 0 },
+        lo_file_name: [0; 64],
+        lo_crypt_name: [0; 64],
+        lo_encrypt_key: [0; 32],
+        lo_init: [0; 2],
+    };
+    // SAFETY: `info` is a valid loop_info64 that outlives the call.
+    let set = check(unsafe {
+        libc::ioctl(
+            dev.as_raw_fd(),
+            LOOP_SET_STATUS64 as _,
+            &mut info as *mut LoopInfo64,
+        )
+    });
+    if let Err(e) = set {
+        // SAFETY: LOOP_CLR_FD takes no argument.
+        unsafe { libc::ioctl(dev.as_raw_fd(), LOOP_CLR_FD as _) };
+        return Err(e);
+    }
+    Ok((path, dev))
+}

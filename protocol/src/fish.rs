@@ -642,3 +642,31 @@ impl ShellText for HivexValue {
     }
 }
 // ==== end of Augeas, hivex and journal commands (cmds-libs) ====
+
+// ==== the last guestfish commands (cmds-last) ====
+
+/// One member of a software RAID array (guestfish's `mdstat` struct): its device, its
+/// index in the array, and its flags (`W` write-mostly, `F` faulty, `S` spare, `R`
+/// replacement).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct MdStat {
+    pub mdstat_device: String,
+    pub mdstat_index: i32,
+    pub mdstat_flags: String,
+}
+
+impl ShellText for MdStat {
+    const STRUCT: bool = true;
+    fn shell_text(&self, out: &mut Vec<u8>, _: bool) {
+        fields_text(
+            out,
+            &[
+                ("mdstat_device", &self.mdstat_device),
+                ("mdstat_index", &self.mdstat_index),
+                ("mdstat_flags", &self.mdstat_flags),
+            ],
+        );
+    }
+}
+// ==== end of cmds-last ====

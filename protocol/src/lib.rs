@@ -40,6 +40,8 @@ pub use fish::{HivexNode, HivexValue, IntBool, OptString};
 pub use fish::{BtrfsBalance, BtrfsQgroup, BtrfsScrub, BtrfsSubvolume, XfsInfo};
 // cmds-misc
 pub use fish::{Isoinfo, TskDirent, YaraDetection};
+// cmds-last
+pub use fish::MdStat;
 pub use frame::{
     read_frame, write_frame, Frame, FrameError, FrameKind, Region, CHUNK_SIZE, MAX_PAYLOAD,
     PROTOCOL_VERSION, XFER_SERIAL,

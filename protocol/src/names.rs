@@ -28,6 +28,9 @@ pub const GUESTFISH_NAMES: &[(&str, &str)] = &[
     ("btrfs_balance", "btrfs_filesystem_balance"),
     ("btrfs_subvolume_create_opts", "btrfs_subvolume_create"),
     ("btrfs_subvolume_snapshot_opts", "btrfs_subvolume_snapshot"),
+    // cmds-last: the sfdisk family's mixed-case names.
+    ("sfdisk_N", "sfdisk_n"),
+    ("sfdiskM", "sfdiskm"),
 ];
 
 /// guestfish names whose result guestfish prints as a string where the table's operation

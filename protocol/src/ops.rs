@@ -2005,4 +2005,111 @@ define_operations! {
     YaraScan yara_scan(path: GuestPath) -> Vec<YaraDetection>
         { group: files, access: Read, stream: None, needs: root }
     // ==== end of cmds-misc ====
+
+    // ==== the last guestfish commands (cmds-last) ====
+    /// Moves the end of partition `partnum` on `device` to sector `endsect` (inclusive), as
+    /// parted's resizepart does. The filesystem inside is not touched: grow it afterwards,
+    /// shrink it before.
+    PartResize part_resize(device: Device, partnum: i32, endsect: i64) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// Sets the disk GUID of the GPT on `device`. An MBR disk is an error.
+    PartSetDiskGuid part_set_disk_guid(device: Disk, guid: String) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// Gives the GPT on `device` a new random disk GUID.
+    PartSetDiskGuidRandom part_set_disk_guid_random(device: Disk) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// Sets the attribute bits of GPT partition `partnum` (bit 0 required by the platform,
+    /// 2 legacy BIOS bootable, 60 read-only, 62 hidden, 63 no automount).
+    PartSetGptAttributes part_set_gpt_attributes(device: Disk, partnum: i32, attributes: i64) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// Sets the unique GUID of GPT partition `partnum`.
+    PartSetGptGuid part_set_gpt_guid(device: Disk, partnum: i32, guid: String) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// True if the appliance's kernel can mount filesystems of type `filesystem` (`ext4`,
+    /// `vfat`), loading its module if needed. True does not promise a mkfs tool.
+    FilesystemAvailable filesystem_available(filesystem: String) -> bool
+        { group: basic, access: Read, stream: None }
+
+    /// The software RAID array `md`'s member devices (guestfish's `mdstat` structs):
+    /// index in the array and flags (`W` write-mostly, `F` faulty, `S` spare, `R`
+    /// replacement).
+    MdStat md_stat(md: Device) -> Vec<MdStat>
+        { group: mdadm, access: Read, stream: None }
+
+    /// The LVM metadata of volume group `vgname`, as LVM writes it (vgcfgbackup).
+    Vgmeta vgmeta(vgname: String) -> Data
+        { group: lvm, access: Read, stream: None }
+
+    /// Lets LVM see only `devices` (whole disks with their partitions, or single
+    /// partitions), deactivating every volume group first and scanning again after; useful
+    /// when images hold duplicate PVs or VGs. No VG may be in use.
+    LvmSetFilter lvm_set_filter(devices: Vec<Device>) -> ()
+        { group: lvm, access: Read, stream: None }
+
+    /// Undoes `lvm_set_filter`: LVM sees every attached device again.
+    LvmClearFilter lvm_clear_filter() -> ()
+        { group: lvm, access: Read, stream: None }
+
+    /// Creates a directory to mount on, even before anything is mounted on `/` (an ISO
+    /// on `/cd`, a squashfs inside it on `/sqsh`). Unmount by hand and `rmmountpoint` after.
+    Mkmountpoint mkmountpoint(exemptpath: GuestPath) -> ()
+        { group: mount, access: Read, stream: None }
+
+    /// Removes a directory made with `mkmountpoint`.
+    Rmmountpoint rmmountpoint(exemptpath: GuestPath) -> ()
+        { group: mount, access: Read, stream: None }
+
+    /// Mounts the filesystem image `file` (a guest path) on `mountpoint` through a loop
+    /// device, as `mount -o loop` does.
+    MountLoop mount_loop(file: GuestPath, mountpoint: GuestPath) -> ()
+        { group: mount, access: Write, stream: None, needs: root }
+
+    /// Remounts the filesystem on `mountpoint` read-write (`rw:true`) or read-only
+    /// (`rw:false`); `rw` must be given.
+    Remount remount(mountpoint: GuestPath) [rw: bool] -> ()
+        { group: mount, access: Write, stream: None, needs: root }
+
+    /// Unlocks the encrypted `device` (LUKS, or BitLocker with `crypttype:bitlk`) as
+    /// `/dev/mapper/MAPNAME`; `readonly:true` maps it read-only. Without `crypttype`
+    /// cryptsetup finds the type.
+    CryptsetupOpen cryptsetup_open(device: Device, key: Secret, mapname: String) [readonly: bool, crypttype: String] -> ()
+        { group: luks, access: Write, stream: None }
+
+    /// Closes `/dev/mapper/MAPNAME` opened by `cryptsetup_open` or `luks_open`.
+    CryptsetupClose cryptsetup_close(device: VolumeName) -> ()
+        { group: luks, access: Read, stream: None }
+
+    /// Feeds `lines` to sfdisk(8) to partition `device` (deprecated: use `part_add`).
+    /// `cyls`, `heads` and `sectors` must be 0: today's sfdisk has no geometry options.
+    Sfdisk sfdisk(device: Device, cyls: i32, heads: i32, sectors: i32, lines: Vec<String>) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// Feeds `line` to sfdisk(8) for partition `partnum` alone (deprecated: use
+    /// `part_add`).
+    SfdiskN sfdisk_n(device: Device, partnum: i32, cyls: i32, heads: i32, sectors: i32, line: String) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// The partition table of `device` as sfdisk -l prints it, for people (deprecated: use
+    /// `part_list`).
+    SfdiskL sfdisk_l(device: Device) -> String
+        { group: partitions, access: Read, stream: None }
+
+    /// sfdisk with sizes in megabytes (deprecated): today's sfdisk has no megabyte unit,
+    /// so this always fails, as in guestfish 1.48.
+    Sfdiskm sfdiskm(device: Device, lines: Vec<String>) -> ()
+        { group: partitions, access: Write, stream: None }
+
+    /// The kernel's idea of the geometry of `device` (sfdisk -g), for people.
+    SfdiskKernelGeometry sfdisk_kernel_geometry(device: Device) -> String
+        { group: partitions, access: Read, stream: None }
+
+    /// The geometry of `device` (sfdisk -G, which today's sfdisk answers as -g).
+    SfdiskDiskGeometry sfdisk_disk_geometry(device: Device) -> String
+        { group: partitions, access: Read, stream: None }
+    // ==== end of cmds-last ====
 }

@@ -226,13 +226,67 @@ pub fn open_with(
     mapname: &str,
     readonly: bool,
 ) -> io::Result<()> {
+    open_typed(modules, dev, key, mapname, readonly, "luks")
+}
+
+/// `cryptsetup_open`: the type is `crypttype` (`luks`, `bitlk`, or another cryptsetup
+/// knows), or found from the device's signature when not given.
+pub fn cryptsetup_open(
+    modules: &Modules,
+    dev: &ResolvedDevice,
+    key: &Secret,
+    mapname: &str,
+    readonly: bool,
+    crypttype: Option<&str>,
+) -> io::Result<()> {
+    let devmapper = Path::new("/dev/mapper").join(mapname);
+    if mapname != "control" && devmapper.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "cryptsetup_open: {}: device already exists",
+                escape_bytes(devmapper.as_os_str().as_encoded_bytes())
+            ),
+        ));
+    }
+    let found;
+    let crypttype = match crypttype {
+        Some(t) => t,
+        None => {
+            let probed = crate::block::fsinfo::probe_path(dev.node())?
+                .map(|p| p.fstype.to_string())
+                .unwrap_or_default();
+            found = match probed.as_str() {
+                "crypto_LUKS" => "luks",
+                "BitLocker" => "bitlk",
+                other => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("cryptsetup_open: {other}: unknown encrypted device type"),
+                    ))
+                }
+            };
+            found
+        }
+    };
+    open_typed(modules, dev, key, mapname, readonly, crypttype)
+}
+
+fn open_typed(
+    modules: &Modules,
+    dev: &ResolvedDevice,
+    key: &Secret,
+    mapname: &str,
+    readonly: bool,
+    crypttype: &str,
+) -> io::Result<()> {
     check_mapname(mapname)?;
     let path = dev.node();
     prepare(modules)?;
     let mut args: Vec<&std::ffi::OsStr> = vec![
         "open".as_ref(),
         "--type".as_ref(),
-        "luks".as_ref(),
+        crypttype.as_ref(),
         "--key-file=-".as_ref(),
     ];
     if readonly {

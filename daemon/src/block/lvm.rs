@@ -44,11 +44,14 @@ const DM_MODULES: &[&str] = &[
 struct State {
     activated: bool,
     extra_devices: Vec<String>,
+    /// `lvm_set_filter`'s devices (appliance nodes): LVM sees only these when set.
+    filter: Option<Vec<String>>,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
     activated: false,
     extra_devices: Vec::new(),
+    filter: None,
 });
 
 #[track_caller]
@@ -111,7 +114,10 @@ fn check_name(what: &str, name: &str) -> io::Result<()> {
 fn prepare(disks: &Disks, modules: &Modules) -> io::Result<()> {
     tools::find("lvm")?;
     modules.load("dm_mod")?;
-    let extra = state().extra_devices.clone();
+    let (extra, only) = {
+        let s = state();
+        (s.extra_devices.clone(), s.filter.clone())
+    };
     std::fs::create_dir_all(SYSTEM_DIR)?;
     std::fs::create_dir_all("/run/lock/lvm")?;
     std::fs::create_dir_all("/run/lvm")?;
@@ -120,24 +126,42 @@ fn prepare(disks: &Disks, modules: &Modules) -> io::Result<()> {
         .collect();
     std::fs::write(
         Path::new(SYSTEM_DIR).join("lvm.conf"),
-        config(&disk_names, &extra),
+        config(&disk_names, &extra, only.as_deref()),
     )
 }
 
-/// The configuration text: see the module documentation for why each setting.
-fn config(disks: &[String], extra: &[String]) -> String {
-    let mut filter: Vec<String> = disks
-        .iter()
-        .map(|d| {
-            if d.ends_with(|c: char| c.is_ascii_digit()) {
-                format!("\"a|^/dev/{d}(p[0-9]+)?$|\"")
-            } else {
-                format!("\"a|^/dev/{d}[0-9]*$|\"")
+/// The configuration text: see the module documentation for why each setting. `only`:
+/// `lvm_set_filter`'s devices, which replace the attached disks and opened volumes.
+fn config(disks: &[String], extra: &[String], only: Option<&[String]>) -> String {
+    let mut filter: Vec<String> = Vec::new();
+    match only {
+        Some(nodes) => {
+            for node in nodes {
+                filter.push(format!("\"a|^{}$|\"", regex_escape(node)));
+                // A whole disk brings its partitions (a kernel name ending in a digit is
+                // a partition, or a disk whose partitions are `pN`).
+                if disks.iter().any(|d| format!("/dev/{d}") == *node) {
+                    let sep = if node.ends_with(|c: char| c.is_ascii_digit()) {
+                        "p"
+                    } else {
+                        ""
+                    };
+                    filter.push(format!("\"a|^{}{sep}[0-9]+$|\"", regex_escape(node)));
+                }
             }
-        })
-        .collect();
-    for path in extra {
-        filter.push(format!("\"a|^{}$|\"", regex_escape(path)));
+        }
+        None => {
+            for d in disks {
+                filter.push(if d.ends_with(|c: char| c.is_ascii_digit()) {
+                    format!("\"a|^/dev/{d}(p[0-9]+)?$|\"")
+                } else {
+                    format!("\"a|^/dev/{d}[0-9]*$|\"")
+                });
+            }
+            for path in extra {
+                filter.push(format!("\"a|^{}$|\"", regex_escape(path)));
+            }
+        }
     }
     filter.push("\"r|.*|\"".to_string());
     let filter = filter.join(", ");
@@ -264,6 +288,41 @@ pub fn scan(disks: &Disks, modules: &Modules, activate: bool) -> io::Result<()> 
         vg_activate_all(disks, modules, true)?;
     }
     Ok(())
+}
+
+/// `lvm_set_filter` (`Some`: the appliance nodes LVM may see) and `lvm_clear_filter`
+/// (`None`): every volume group is deactivated first (so one in use makes this fail),
+/// the devices are scanned again with the new filter, and what is found is activated.
+pub fn set_filter(disks: &Disks, modules: &Modules, only: Option<Vec<String>>) -> io::Result<()> {
+    lvm(disks, modules, &args(&["vgchange", "-an"]))
+        .map_err(|e| io::Error::new(e.kind(), format!("vgchange -an: {e}")))?;
+    state().activated = false;
+    state().filter = only;
+    lvm(disks, modules, &args(&["pvscan", "--cache"]))
+        .or_else(|_| lvm(disks, modules, &args(&["vgscan"])))
+        .map_err(|e| io::Error::new(e.kind(), format!("vgscan: {e}")))?;
+    vg_activate_all(disks, modules, true)
+        .map_err(|e| io::Error::new(e.kind(), format!("vgchange -ay: {e}")))
+}
+
+/// `vgmeta`: the volume group's metadata as LVM writes it (vgcfgbackup), read from a file
+/// in the appliance's memory.
+pub fn vgmeta(disks: &Disks, modules: &Modules, vg: &str) -> io::Result<Vec<u8>> {
+    let tmp = format!("/run/guestwright/vgmeta.{}", std::process::id());
+    let result = lvm(
+        disks,
+        modules,
+        &[
+            OsString::from("vgcfgbackup"),
+            OsString::from("-f"),
+            OsString::from(&tmp),
+            OsString::from(vg),
+        ],
+    )
+    .map_err(|e| io::Error::new(e.kind(), format!("vgmeta: vgcfgbackup: {e}")))
+    .and_then(|_| std::fs::read(&tmp));
+    let _ = std::fs::remove_file(&tmp);
+    result
 }
 
 /// Report fields, separated by `|` (never part of a VG, LV or device name).
@@ -881,6 +940,7 @@ mod tests {
         let c = config(
             &["vda".into(), "nvme0n1".into()],
             &["/dev/mapper/luks-a".into()],
+            None,
         );
         assert!(c.contains("\"a|^/dev/vda[0-9]*$|\""), "{c}");
         assert!(c.contains("\"a|^/dev/nvme0n1(p[0-9]+)?$|\""), "{c}");
@@ -888,5 +948,16 @@ mod tests {
         assert!(c.contains("\"r|.*|\" ]"), "{c}");
         assert!(c.contains("udev_sync = 0"));
         assert!(c.contains("use_devicesfile = 0"));
+    }
+
+    #[test]
+    fn a_set_filter_accepts_only_its_devices() {
+        let c = config(
+            &["vda".into(), "vdb".into()],
+            &["/dev/mapper/luks-a".into()],
+            Some(&["/dev/vda".into(), "/dev/vdb1".into()]),
+        );
+        assert!(c.contains("filter = [ \"a|^/dev/vda$|\", \"a|^/dev/vda[0-9]+$|\", \"a|^/dev/vdb1$|\", \"r|.*|\" ]"), "{c}");
+        assert!(!c.contains("luks-a"), "{c}");
     }
 }

@@ -221,6 +221,40 @@ pub fn detail(modules: &Modules, node: &Path) -> io::Result<Vec<(String, String)
     Ok(parse_export(&String::from_utf8_lossy(&out.stdout)))
 }
 
+/// `md_stat`: the members of array `md` (its kernel name, `md127`) from /proc/mdstat:
+/// (kernel device path, index, flags). A missing array is `ENOENT`, named `shown` as
+/// libguestfs names it (the caller's name without `/dev/`).
+pub fn stat(md: &str, shown: &str) -> io::Result<Vec<(String, i32, String)>> {
+    let text = fs::read_to_string("/proc/mdstat")?;
+    parse_mdstat(&text, md).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("md_stat: {shown}: MD device not found"),
+        )
+    })
+}
+
+/// The member list on the line `MD : active raid1 vdb1[1] vda1[0](F)`.
+fn parse_mdstat(text: &str, md: &str) -> Option<Vec<(String, i32, String)>> {
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix(md)?.strip_prefix(" : "))?;
+    Some(
+        line.split(' ')
+            .filter_map(|word| {
+                let (name, rest) = word.split_once('[')?;
+                let (index, flags) = rest.split_once(']')?;
+                if name.is_empty() {
+                    return None;
+                }
+                let index = index.parse().ok()?;
+                let flags = flags.chars().filter(char::is_ascii_alphabetic).collect();
+                Some((format!("/dev/{name}"), index, flags))
+            })
+            .collect(),
+    )
+}
+
 fn parse_export(text: &str) -> Vec<(String, String)> {
     text.lines()
         .filter_map(|l| {
@@ -323,5 +357,19 @@ mod tests {
         assert!(!could_be_md(&Device::from("/dev/md127p")));
         assert!(!could_be_md(&Device::from("/dev/mdx")));
         assert!(!could_be_md(&Device::from("/dev/sda")));
+    }
+
+    #[test]
+    fn mdstat_members_with_their_flags() {
+        let text = "Personalities : [raid1]\nmd127 : active raid1 vdb1[1](W) vda1[0](F)(S)\n      \
+                    1024 blocks super 1.2 [2/2] [UU]\n\nunused devices: <none>\n";
+        assert_eq!(
+            parse_mdstat(text, "md127").unwrap(),
+            vec![
+                ("/dev/vdb1".to_string(), 1, "W".to_string()),
+                ("/dev/vda1".to_string(), 0, "FS".to_string()),
+            ]
+        );
+        assert!(parse_mdstat(text, "md12").is_none());
     }
 }

@@ -11,4 +11,5 @@ pub mod lvm;
 pub mod md;
 pub mod names;
 pub mod parts;
+pub mod sfdisk;
 pub mod swap;

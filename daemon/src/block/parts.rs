@@ -26,6 +26,9 @@ use gpt::disk::LogicalBlockSize;
 use gpt::header::{Header, HeaderBuilder};
 use gpt::partition::Partition as GptPart;
 
+mod resize;
+pub use resize::{part_resize, set_disk_guid, set_gpt_attributes, set_gpt_guid};
+
 /// Partitions start at 1 MiB when the caller lets the daemon choose (`part_disk`).
 const ALIGN: u64 = 1 << 20;
 /// GPT's standard entry array: the only shape this module edits.

@@ -58,6 +58,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("istat", "sleuthkit"),
     ("resize.f2fs", "f2fs-tools"),
     ("yara", "yara"),
+    // cmds-last: guestfish's deprecated sfdisk family.
+    ("sfdisk", "fdisk"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {

@@ -87,12 +87,10 @@ fn mountinfo() -> io::Result<Vec<(PathBuf, String, String, String)>> {
 }
 
 impl Mounts {
-    /// True when something is mounted on the guest's `/`.
+    /// True when something is mounted on the guest's `/`, or beneath it on a directory
+    /// made by `mkmountpoint` (as libguestfs's daemon counts it).
     pub fn root_mounted(&self) -> bool {
-        self.table
-            .lock()
-            .iter()
-            .any(|m| m.mountpoint.as_bytes() == b"/")
+        !self.table.lock().is_empty()
     }
 
     /// Mounts `device` at `mountpoint` in the guest tree.
@@ -109,12 +107,20 @@ impl Mounts {
             readonly,
         } = how;
         let (source, device) = (device.node().to_path_buf(), device.name());
+        // Recorded as the kernel lists it: `/loop/` is mounted on `/loop`.
+        let trimmed = match mountpoint.as_bytes() {
+            b"/" => &b"/"[..],
+            b => b.strip_suffix(b"/").unwrap_or(b),
+        };
+        let mountpoint = &GuestPath::from(trimmed);
         // Held until the mount is recorded, so the check for `/`, the mount and its record
         // are one step. Module loading (and the extras disk's lock) may be taken under it,
         // never the other way round; no round trip happens here.
         let mut table = self.table.lock();
         let is_root = mountpoint.as_bytes() == b"/";
-        if !is_root && !table.iter().any(|m| m.mountpoint.as_bytes() == b"/") {
+        // Without `/`, only a directory made by `mkmountpoint` can be mounted on.
+        let premade = || guestfs::open(mountpoint, libc::O_PATH | libc::O_DIRECTORY, 0).is_ok();
+        if !is_root && !table.iter().any(|m| m.mountpoint.as_bytes() == b"/") && !premade() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("mount {mountpoint}: mount a filesystem on / first"),
@@ -288,6 +294,41 @@ impl Mounts {
         Ok(())
     }
 
+    /// `remount`: the filesystem mounted at `mountpoint` becomes read-write or read-only.
+    pub fn remount(&self, mountpoint: &GuestPath, rw: bool) -> io::Result<()> {
+        let table = self.table.lock();
+        let trimmed = match mountpoint.as_bytes() {
+            b"/" => &b"/"[..],
+            b => b.strip_suffix(b"/").unwrap_or(b),
+        };
+        let options = if rw { "remount,rw" } else { "remount,ro" };
+        let m = table
+            .iter()
+            .rev()
+            .find(|m| m.mountpoint.as_bytes() == trimmed)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "remount: {mountpoint}: {options}: mount: {mountpoint}: mount point not \
+                         mounted or bad option."
+                    ),
+                )
+            })?;
+        let mut flags = libc::MS_REMOUNT | ALWAYS;
+        if !rw {
+            flags |= libc::MS_RDONLY;
+        }
+        let (source, target) = (m.device.to_string(), m.target.clone());
+        drop(table);
+        sys::mount(&source, &target, None, flags, None).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("remount: {mountpoint}: {options}: mount: {e}"),
+            )
+        })
+    }
+
     /// What is mounted in the guest tree.
     pub fn list(&self) -> io::Result<Vec<MountEntry>> {
         let info = mountinfo()?;
@@ -358,6 +399,29 @@ fn module_for(fstype: &str) -> &str {
         "ext2" | "ext3" => "ext4",
         other => other,
     }
+}
+
+/// `filesystem_available`: whether the kernel knows the filesystem type `name` (a block
+/// filesystem in /proc/filesystems), after trying to load its module.
+pub fn filesystem_available(modules: &Modules, name: &str) -> io::Result<bool> {
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "filesystem_available: filesystem name contains non-alphanumeric characters",
+        ));
+    }
+    let known = || -> io::Result<bool> {
+        Ok(std::fs::read_to_string("/proc/filesystems")?
+            .lines()
+            .any(|l| l.trim_start() == name))
+    };
+    if known()? {
+        return Ok(true);
+    }
+    if !name.is_empty() {
+        let _ = modules.load(module_for(name));
+    }
+    known()
 }
 
 /// Filesystem types to try on a device: the probed one if the probe knows it, otherwise

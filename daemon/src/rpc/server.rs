@@ -3096,6 +3096,224 @@ impl Daemon for Server {
         crate::fs::yara::scan(&path)
     }
     // ==== end of cmds-misc ====
+
+    // ==== the last guestfish commands (cmds-last) ====
+    fn part_resize(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        partnum: i32,
+        endsect: i64,
+    ) -> io::Result<()> {
+        let whole = crate::block::blockdev::disk_index(&self.disks, device.node()).is_some();
+        crate::block::parts::part_resize(
+            device.node(),
+            device.name().as_str(),
+            whole,
+            partnum,
+            endsect,
+        )
+    }
+
+    fn part_set_disk_guid(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        guid: String,
+    ) -> io::Result<()> {
+        let name = self.disks.to_user(&device.node().to_string_lossy());
+        crate::block::parts::set_disk_guid(device.node(), name.as_str(), Some(&guid))
+    }
+
+    fn part_set_disk_guid_random(&self, _: &mut Call, device: ResolvedDisk) -> io::Result<()> {
+        let name = self.disks.to_user(&device.node().to_string_lossy());
+        crate::block::parts::set_disk_guid(device.node(), name.as_str(), None)
+    }
+
+    fn part_set_gpt_attributes(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        partnum: i32,
+        attributes: i64,
+    ) -> io::Result<()> {
+        let name = self.disks.to_user(&device.node().to_string_lossy());
+        crate::block::parts::set_gpt_attributes(device.node(), name.as_str(), partnum, attributes)
+    }
+
+    fn part_set_gpt_guid(
+        &self,
+        _: &mut Call,
+        device: ResolvedDisk,
+        partnum: i32,
+        guid: String,
+    ) -> io::Result<()> {
+        let name = self.disks.to_user(&device.node().to_string_lossy());
+        crate::block::parts::set_gpt_guid(device.node(), name.as_str(), partnum, &guid)
+    }
+
+    fn filesystem_available(&self, _: &mut Call, filesystem: String) -> io::Result<bool> {
+        crate::fs::mounts::filesystem_available(&self.modules, &filesystem)
+    }
+
+    fn md_stat(&self, _: &mut Call, md: ResolvedDevice) -> io::Result<Vec<MdStat>> {
+        let kernel = md
+            .node()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let shown = md
+            .name()
+            .as_str()
+            .strip_prefix("/dev/")
+            .unwrap_or(md.name().as_str());
+        Ok(crate::block::md::stat(&kernel, shown)?
+            .into_iter()
+            .map(|(device, index, flags)| MdStat {
+                mdstat_device: self.disks.to_user(&device).to_string(),
+                mdstat_index: index,
+                mdstat_flags: flags,
+            })
+            .collect())
+    }
+
+    fn vgmeta(&self, _: &mut Call, vgname: String) -> io::Result<Data> {
+        crate::block::lvm::vgmeta(&self.disks, &self.modules, &vgname).map(Data::from)
+    }
+
+    fn lvm_set_filter(&self, _: &mut Call, devices: Vec<ResolvedDevice>) -> io::Result<()> {
+        let nodes = devices
+            .iter()
+            .map(|d| d.node().to_string_lossy().into_owned())
+            .collect();
+        crate::block::lvm::set_filter(&self.disks, &self.modules, Some(nodes))
+    }
+
+    fn lvm_clear_filter(&self, _: &mut Call) -> io::Result<()> {
+        crate::block::lvm::set_filter(&self.disks, &self.modules, None)
+    }
+
+    fn mkmountpoint(&self, _: &mut Call, exemptpath: GuestPath) -> io::Result<()> {
+        dirs::mkdir(&exemptpath, 0o777)
+    }
+
+    fn rmmountpoint(&self, _: &mut Call, exemptpath: GuestPath) -> io::Result<()> {
+        dirs::rmdir(&exemptpath)
+    }
+
+    fn mount_loop(&self, _: &mut Call, file: GuestPath, mountpoint: GuestPath) -> io::Result<()> {
+        use std::os::fd::AsFd;
+        let wrap = |e: io::Error| {
+            io::Error::new(e.kind(), format!("mount_loop: {file} on {mountpoint}: {e}"))
+        };
+        self.modules.load("loop").map_err(wrap)?;
+        let image = crate::fs::guestfs::open(&file, libc::O_RDWR | libc::O_CLOEXEC, 0)
+            .or_else(|_| crate::fs::guestfs::open(&file, libc::O_RDONLY | libc::O_CLOEXEC, 0))
+            .map_err(wrap)?;
+        // `_held` keeps the loop device attached until the mount holds it.
+        let (node, _held) = sys::loop_attach(image.as_fd(), false).map_err(wrap)?;
+        let device = ResolvedDevice::new(
+            &self.disks,
+            &self.modules,
+            Device::from(node.to_string_lossy().into_owned()),
+        )
+        .map_err(wrap)?;
+        self.mounts
+            .mount(&self.modules, &device, &mountpoint, MountHow::default())
+            .map_err(wrap)
+    }
+
+    fn remount(&self, _: &mut Call, mountpoint: GuestPath, rw: Option<bool>) -> io::Result<()> {
+        let rw = rw.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "remount: parameter 'rw' must be specified",
+            )
+        })?;
+        self.mounts.remount(&mountpoint, rw)
+    }
+
+    fn cryptsetup_open(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        key: Secret,
+        mapname: String,
+        readonly: Option<bool>,
+        crypttype: Option<String>,
+    ) -> io::Result<()> {
+        crate::block::luks::cryptsetup_open(
+            &self.modules,
+            &device,
+            &key,
+            &mapname,
+            readonly.unwrap_or(false),
+            crypttype.as_deref(),
+        )
+    }
+
+    fn cryptsetup_close(&self, _: &mut Call, device: VolumeName) -> io::Result<()> {
+        if !device.0.as_str().starts_with("/dev/mapper/") {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "cryptsetup_close: {}: you must call this on the /dev/mapper device created \
+                     by cryptsetup-open",
+                    device.0
+                ),
+            ));
+        }
+        crate::block::luks::close(&device.0)
+    }
+
+    fn sfdisk(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        cyls: i32,
+        heads: i32,
+        sectors: i32,
+        lines: Vec<String>,
+    ) -> io::Result<()> {
+        crate::block::sfdisk::partition("sfdisk", &device, 0, [cyls, heads, sectors], None, &lines)
+    }
+
+    fn sfdisk_n(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        partnum: i32,
+        cyls: i32,
+        heads: i32,
+        sectors: i32,
+        line: String,
+    ) -> io::Result<()> {
+        crate::block::sfdisk::partition(
+            "sfdisk_N",
+            &device,
+            partnum,
+            [cyls, heads, sectors],
+            None,
+            &[line],
+        )
+    }
+
+    fn sfdisk_l(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
+        crate::block::sfdisk::show("sfdisk_l", &device, "-l")
+    }
+
+    fn sfdiskm(&self, _: &mut Call, device: ResolvedDevice, lines: Vec<String>) -> io::Result<()> {
+        crate::block::sfdisk::partition("sfdiskM", &device, 0, [0; 3], Some("-uM"), &lines)
+    }
+
+    fn sfdisk_kernel_geometry(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
+        crate::block::sfdisk::show("sfdisk_kernel_geometry", &device, "-g")
+    }
+
+    fn sfdisk_disk_geometry(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
+        crate::block::sfdisk::show("sfdisk_disk_geometry", &device, "-G")
+    }
+    // ==== end of cmds-last ====
 }
 
 /// guestfish's copy options; `append` is for files only.

@@ -31,6 +31,9 @@ pub fn lg_name(op: &OpInfo) -> &'static str {
         "filesystem_walk" => "internal_filesystem_walk",
         "find_inode" => "internal_find_inode",
         "yara_scan" => "internal_yara_scan",
+        // cmds-last: libguestfs's mixed-case names.
+        "sfdisk_n" => "sfdisk_N",
+        "sfdiskm" => "sfdiskM",
         other => other,
     }
 }
@@ -48,6 +51,8 @@ fn syscall(lg: &str) -> Option<&'static str> {
         "truncate_size" => Some("ftruncate"),
         // cmds-misc
         "isoinfo" => Some("open"),
+        // cmds-last (tests/golden/cases/90-last-cmds.txt)
+        "touch" => Some("open"),
         _ => None,
     }
 }
@@ -115,6 +120,21 @@ fn libguestfs_words(op: &OpInfo, words: &[String], errno: Errno, message: &str) 
         .iter()
         .find(|a| !a.optional)
         .is_some_and(|a| a.kind == ArgKind::Device);
+    // A device list (`lvm-set-filter`): the stub refuses the first device that does not
+    // exist, as for a single device.
+    let first_is_list = op
+        .args
+        .iter()
+        .find(|a| !a.optional)
+        .is_some_and(|a| a.kind == ArgKind::StringList);
+    if first_is_list && errno == Errno::ENOENT {
+        if let Some((dev, _)) = message
+            .split_once(": ")
+            .filter(|(d, _)| d.starts_with("/dev/"))
+        {
+            return format!("{lg}: {lg}_stub: {}: {}", shown(dev), strerror(errno));
+        }
+    }
     match subject(op, words) {
         // A device that does not exist is refused by libguestfs's stub before the call.
         Some(dev) if first_is_device && errno == Errno::ENOENT => {
@@ -212,6 +232,14 @@ fn check_word(op: &OpInfo, lg: &str, name: &str, kind: ArgKind, word: &str) -> O
             "guestfish: '{}': invalid boolean value, use 'true' or 'false'",
             shown(word)
         ))),
+        // libguestfs checks these plain-string paths in the call itself, not its stub.
+        ArgKind::GuestPath
+            if !word.starts_with('/') && matches!(lg, "mkmountpoint" | "rmmountpoint") =>
+        {
+            Some(Refusal::Libguestfs(format!(
+                "{lg}: do_{lg}: path must start with a / character"
+            )))
+        }
         ArgKind::GuestPath if !word.starts_with('/') => Some(Refusal::Libguestfs(format!(
             "{lg}: {lg}_stub: path must start with a / character"
         ))),

@@ -196,6 +196,9 @@ pub const NAMES: &[&str] = &[
     "c-pointer",
     "user-cancel",
     "kill-subprocess",
+    // cmds-last: the handle's state, and its drives' labels.
+    "is-config",
+    "list-disk-labels",
 ];
 
 use super::commands::print_text as print;
@@ -270,7 +273,9 @@ fn usage(name: &str) -> Option<(usize, String)> {
         | "parse-environment"
         | "c-pointer"
         | "user-cancel"
-        | "kill-subprocess" => usage(0, ""),
+        | "kill-subprocess"
+        | "is-config"
+        | "list-disk-labels" => usage(0, ""),
         "config" => usage(2, "hvparam hvvalue"),
         "parse-environment-list" => usage(1, "environment"),
         "event" | "list-events" | "delete-event" => None,
@@ -296,6 +301,17 @@ pub fn run(
         "list-events" => return list_handlers(shell, args, out),
         "delete-event" => return delete_handler(shell, args),
         "max-disks" => return print(out, "255\n"),
+        // libguestfs's CONFIG state: before the appliance is launched.
+        "is-config" => {
+            let config = !shell.h.is_launched();
+            return print(out, if config { "true\n" } else { "false\n" });
+        }
+        // guestwright's drives have no labels (`add` refuses label:), so the map is empty
+        // once the appliance runs.
+        "list-disk-labels" => {
+            shell.need_appliance("list_disk_labels")?;
+            return Ok(());
+        }
         "get-sockdir" => {
             let dir = std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into());
             return print(out, &format!("{dir}\n"));
