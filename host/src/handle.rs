@@ -222,6 +222,7 @@ impl Handle {
             &DriveOptions {
                 format: Some(Format::Raw),
                 readonly: false,
+                blocksize: options.blocksize,
             },
             &[],
         )?;

@@ -663,6 +663,7 @@ pub(crate) fn start(
         smp: config.smp.max(1),
         channel_socket: socket.clone(),
         drives: blockdevs,
+        block_sizes: drives.iter().map(|d| d.blocksize).collect(),
         fdsets: passed.iter().map(|(f, _)| f.as_raw_fd()).collect(),
         extras: Some(appliance.extras.clone()),
         verbose: config.verbose,

@@ -105,6 +105,8 @@ pub struct QemuConfig {
     pub channel_socket: PathBuf,
     /// One `-blockdev` JSON per drive, in order; drive `i` gets serial `gw<i>`.
     pub drives: Vec<serde_json::Value>,
+    /// The sector size of drive `i`'s disk when not 512 (missing entries: 512).
+    pub block_sizes: Vec<Option<u32>>,
     /// Descriptors QEMU inherits, fd set `i + 1` each (`-add-fd`): the drives' files,
     /// named `/dev/fdset/<i + 1>` in their `-blockdev` (see [`fdset_name`]).
     pub fdsets: Vec<i32>,
@@ -278,10 +280,15 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
         push(&["-blockdev".into(), drive.to_string()]);
         // werror/rerror=report: a full host disk is an I/O error in the guest, not a VM
         // that pauses forever.
+        let sectors = match config.block_sizes.get(i).copied().flatten() {
+            Some(b) => format!(",logical_block_size={b},physical_block_size={b}"),
+            None => String::new(),
+        };
         push(&[
             "-device".into(),
             format!(
-                "virtio-blk-{bus_suffix},drive={node},serial=gw{i},werror=report,rerror=report"
+                "virtio-blk-{bus_suffix},drive={node},serial=gw{i},werror=report,\
+                 rerror=report{sectors}"
             ),
         ]);
     }
@@ -398,6 +405,7 @@ mod tests {
             drives: vec![
                 json!({"driver": "raw", "node-name": "drive0", "file": {"driver": "file", "filename": "/img,-hda json:{}"}}),
             ],
+            block_sizes: vec![],
             fdsets: vec![],
             verbose: false,
             network: false,

@@ -138,6 +138,7 @@ impl Saved {
             smp: config.smp.max(1),
             channel_socket: PathBuf::new(),
             drives: Vec::new(),
+            block_sizes: Vec::new(),
             fdsets: Vec::new(),
             extras: Some(appliance.extras.clone()),
             verbose: false,

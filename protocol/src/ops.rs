@@ -779,8 +779,13 @@ define_operations! {
 
     /// Create md array `/dev/md/NAME` (metadata 1.2) from `devices` (a space-separated
     /// list in the shell) at `level` (`raid1` unless given: raid0, raid1, raid4, raid5,
-    /// raid6, raid10, linear). The kernel numbers it: `/dev/md127` for the first.
-    MdCreate md_create(name: String, devices: Vec<Device>) [level: String] -> ()
+    /// raid6, raid10, linear, or mdadm's other names for them: 0, stripe, 1, mirror, 4,
+    /// 5, 6, 10). The kernel numbers it: `/dev/md127` for the first. Bit i of
+    /// `missingbitmap` leaves slot i of the array empty ("missing", a degraded array);
+    /// `nrdevices` active slots (default: the devices plus the missing ones) and `spare`
+    /// spares (default 0) must add up to those; `chunk` is the chunk size in bytes, a
+    /// multiple of 1024.
+    MdCreate md_create(name: String, devices: Vec<Device>) [missingbitmap: i64, nrdevices: i32, spare: i32, chunk: ByteSize, level: String] -> ()
         { group: mdadm, access: Write, stream: None }
 
     /// Stop an md array (`/dev/mdN`).

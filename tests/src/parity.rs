@@ -350,7 +350,7 @@ fn md_built(out: &Path, members: u64, level: &str, content: &Path) {
     let devs: Vec<Device> = (1..=members)
         .map(|i| Device::from(format!("/dev/sda{i}")))
         .collect();
-    h.md_create("root", devs, Some(level.into()))
+    h.md_create("root", devs, None, None, None, None, Some(level.into()))
         .check("md_create");
     write_image(&h, "/dev/md127", content);
     h.md_stop("/dev/md127").check("md_stop");
@@ -440,6 +440,10 @@ fn md_disk(out: &Path, root: &Path) {
         h.md_create(
             "root",
             vec![Device::from("/dev/sda1"), Device::from("/dev/sda2")],
+            None,
+            None,
+            None,
+            None,
             Some("raid1".into()),
         )
         .check("md_create");

@@ -32,6 +32,7 @@ pub fn launch(
     let options = DriveOptions {
         format: images.format,
         readonly: access == Access::ReadOnly,
+        blocksize: None,
     };
     for image in &images.images {
         h.add_drive(image, options.clone())?;

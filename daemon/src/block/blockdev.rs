@@ -88,16 +88,28 @@ pub fn resolve(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<Pat
     }
 }
 
-/// A whole disk (not a partition or an LV): its kernel path, or `EINVAL`.
+/// A whole disk (not a partition or an LV), or an md array (partitionable, as in
+/// libguestfs: `part-init /dev/md127 mbr` makes `/dev/md127p1`...): its kernel path, or
+/// `EINVAL`.
 pub fn resolve_disk(disks: &Disks, dev: &Device) -> io::Result<PathBuf> {
     let path = disks.to_kernel(dev)?;
-    if disk_index(disks, &path).is_none() {
+    if disk_index(disks, &path).is_none() && !is_md_array(&path) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("{dev}: not a whole disk (partition tables live on /dev/sda, /dev/sdb, ...)"),
         ));
     }
     Ok(path)
+}
+
+/// `/dev/mdN` itself (not one of its partitions), an array the kernel knows.
+fn is_md_array(path: &Path) -> bool {
+    let Some(name) = path.strip_prefix("/dev").ok().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.strip_prefix("md")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && Path::new("/sys/block").join(name).join("md").is_dir()
 }
 
 /// The index of a whole disk among the attached ones.

@@ -267,7 +267,82 @@ fn parse_export(text: &str) -> Vec<(String, String)> {
 
 /// Creates array `/dev/md/NAME` of `level` (`raid1` by default) from `devices` (kernel
 /// paths); the kernel numbers it (`/dev/md127` for the first).
-pub fn create(modules: &Modules, name: &str, level: &str, devices: &[String]) -> io::Result<()> {
+/// The slots of an array to create: its members in order, "missing" where the caller's
+/// bitmap says so, the active and spare counts and the chunk size (libguestfs's
+/// `md_create` optional arguments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// Device nodes and `missing`, in slot order.
+    slots: Vec<String>,
+    /// Active slots.
+    active: u32,
+    /// Spare devices, when given.
+    spare: Option<u32>,
+    /// Chunk size in KiB, when given.
+    chunk_kib: Option<u64>,
+}
+
+impl Layout {
+    /// Checks the counts as libguestfs does: the devices plus the missing slots are the
+    /// active plus the spare ones.
+    pub fn new(
+        devices: Vec<String>,
+        missingbitmap: Option<i64>,
+        nrdevices: Option<i32>,
+        spare: Option<i32>,
+        chunk: Option<u64>,
+    ) -> io::Result<Layout> {
+        let invalid = |m: String| io::Error::new(io::ErrorKind::InvalidInput, m);
+        // The bitmap is 64 slot bits, as libguestfs reads its Int64.
+        let mut missing = missingbitmap.unwrap_or(0) as u64;
+        let spare = match spare {
+            Some(n) if n < 0 => return Err(invalid("spare must not be negative".into())),
+            Some(n) => Some(n as u32),
+            None => None,
+        };
+        let n_missing = missing.count_ones();
+        let given = devices.len() as u64 + u64::from(n_missing);
+        let active = match nrdevices {
+            Some(n) if n < 2 => return Err(invalid("nrdevices is less than 2".into())),
+            Some(n) => n as u32,
+            None => u32::try_from(given).map_err(|_| invalid("too many devices".into()))?,
+        };
+        if chunk.is_some_and(|c| c % 1024 != 0) {
+            return Err(invalid(
+                "chunk size must be a multiple of 1024 bytes".into(),
+            ));
+        }
+        if given != u64::from(active) + u64::from(spare.unwrap_or(0)) {
+            return Err(invalid(format!(
+                "devices ({}) + bits set in missingbitmap ({n_missing}) is not equal to \
+                 nrdevices ({active}) + spare ({})",
+                devices.len(),
+                spare.unwrap_or(0)
+            )));
+        }
+        let mut slots = Vec::new();
+        let mut devices = devices.into_iter();
+        loop {
+            if missing & 1 != 0 {
+                slots.push("missing".to_string());
+            } else if let Some(d) = devices.next() {
+                slots.push(d);
+            } else if missing == 0 {
+                break;
+            }
+            missing >>= 1;
+        }
+        Ok(Layout {
+            slots,
+            active,
+            spare,
+            chunk_kib: chunk.map(|c| c / 1024),
+        })
+    }
+}
+
+/// Creates `/dev/md/NAME` at `level` over `layout`.
+pub fn create(modules: &Modules, name: &str, level: &str, layout: &Layout) -> io::Result<()> {
     if name.is_empty()
         || name.len() > 32
         || !name
@@ -283,24 +358,24 @@ pub fn create(modules: &Modules, name: &str, level: &str, devices: &[String]) ->
             ),
         ));
     }
-    if !matches!(
-        level,
-        "raid0" | "raid1" | "raid4" | "raid5" | "raid6" | "raid10" | "linear"
-    ) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "'{}' is not an md level: use raid0, raid1, raid4, raid5, raid6, raid10 or linear",
-                guestwright_protocol::escape_bytes(level.as_bytes())
-            ),
-        ));
-    }
     let level_number = match level {
         "linear" => -1,
-        other => other
-            .strip_prefix("raid")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1),
+        "raid0" | "0" | "stripe" => 0,
+        "raid1" | "1" | "mirror" => 1,
+        "raid4" | "4" => 4,
+        "raid5" | "5" => 5,
+        "raid6" | "6" => 6,
+        "raid10" | "10" => 10,
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "'{}' is not an md level: use raid0, raid1, raid4, raid5, raid6, raid10 \
+                     or linear",
+                    guestwright_protocol::escape_bytes(level.as_bytes())
+                ),
+            ))
+        }
     };
     prepare(
         modules,
@@ -308,7 +383,9 @@ pub fn create(modules: &Modules, name: &str, level: &str, devices: &[String]) ->
     )?;
     let target = format!("/dev/md/{name}");
     let level_arg = format!("--level={level}");
-    let count = format!("--raid-devices={}", devices.len());
+    let count = format!("--raid-devices={}", layout.active);
+    let spare = layout.spare.map(|n| format!("--spare-devices={n}"));
+    let chunk = layout.chunk_kib.map(|k| format!("--chunk={k}"));
     let mut args: Vec<&str> = vec![
         "--create",
         &target,
@@ -317,7 +394,9 @@ pub fn create(modules: &Modules, name: &str, level: &str, devices: &[String]) ->
         &level_arg,
         &count,
     ];
-    args.extend(devices.iter().map(String::as_str));
+    args.extend(spare.as_deref());
+    args.extend(chunk.as_deref());
+    args.extend(layout.slots.iter().map(String::as_str));
     let out = mdadm(&args)?;
     if !out.status.success() {
         return Err(tools::failed("mdadm", &args, &out));
@@ -343,6 +422,35 @@ pub fn stop(modules: &Modules, node: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn devs(n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("/dev/vd{}", (b'a' + i as u8) as char))
+            .collect()
+    }
+
+    #[test]
+    fn layout_places_missing_slots_and_checks_counts_as_libguestfs() {
+        // libguestfs's test-mdadm.sh arrays.
+        let l = Layout::new(devs(4), Some(0x10), Some(4), Some(1), None).unwrap();
+        assert_eq!(l.slots, [devs(4), vec!["missing".into()]].concat());
+        assert_eq!((l.active, l.spare), (4, Some(1)));
+        let l = Layout::new(devs(2), Some(0x1), None, None, Some(65536)).unwrap();
+        assert_eq!(l.slots, ["missing", "/dev/vda", "/dev/vdb"]);
+        assert_eq!((l.active, l.chunk_kib), (3, Some(64)));
+        let l = Layout::new(devs(2), Some(0x6), Some(2), Some(2), None).unwrap();
+        assert_eq!(l.slots, ["/dev/vda", "missing", "missing", "/dev/vdb"]);
+        let l = Layout::new(devs(2), None, None, None, None).unwrap();
+        assert_eq!((l.slots, l.active, l.spare), (devs(2), 2, None));
+        for bad in [
+            Layout::new(devs(2), None, Some(3), None, None),
+            Layout::new(devs(2), None, Some(1), None, None),
+            Layout::new(devs(2), None, None, Some(-1), None),
+            Layout::new(devs(2), None, None, None, Some(1000)),
+        ] {
+            assert_eq!(bad.unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        }
+    }
 
     #[test]
     fn export_output_becomes_lower_case_keys() {

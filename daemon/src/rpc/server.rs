@@ -1142,17 +1142,28 @@ impl Daemon for Server {
         _: &mut Call,
         name: String,
         devices: Vec<ResolvedDevice>,
+        missingbitmap: Option<i64>,
+        nrdevices: Option<i32>,
+        spare: Option<i32>,
+        chunk: Option<ByteSize>,
         level: Option<String>,
     ) -> io::Result<()> {
         let nodes: Vec<String> = devices
             .iter()
             .map(|d| d.node().to_string_lossy().into_owned())
             .collect();
+        let layout = crate::block::md::Layout::new(
+            nodes,
+            missingbitmap,
+            nrdevices,
+            spare,
+            chunk.map(|c| c.0),
+        )?;
         crate::block::md::create(
             &self.modules,
             &name,
             level.as_deref().unwrap_or("raid1"),
-            &nodes,
+            &layout,
         )
     }
 

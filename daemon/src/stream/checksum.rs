@@ -138,6 +138,14 @@ fn sum_line(hash: &str, rel: &[u8]) -> Vec<u8> {
     line
 }
 
+/// `CRC SIZE ./path` as cksum prints it (no escaping).
+fn cksum_line(crc: u32, size: u64, rel: &[u8]) -> Vec<u8> {
+    let mut line = format!("{crc} {size} ./").into_bytes();
+    line.extend_from_slice(rel);
+    line.push(b'\n');
+    line
+}
+
 struct Sums<W: Write> {
     t: ChecksumType,
     out: W,
@@ -160,20 +168,28 @@ impl<W: Write> Visitor for Sums<W> {
         let mut f = File::from(fd);
         let mut h = hasher(self.t);
         let mut buf = vec![0u8; BLOCK];
+        let mut size = 0u64;
         loop {
             self.cancel.check()?;
             let n = f.read(&mut buf)?;
             if n == 0 {
                 break;
             }
+            size += n as u64;
             h.update(&buf[..n]);
         }
-        self.out.write_all(&sum_line(&h.finish(), v.rel))?;
+        let line = match h {
+            // libguestfs runs cksum for crc: `CRC SIZE ./path`, the name as it is.
+            Hasher::Crc(c) => cksum_line(c.finish(), size, v.rel),
+            h => sum_line(&h.finish(), v.rel),
+        };
+        self.out.write_all(&line)?;
         Ok(true)
     }
 }
 
-/// Streams `HASH  ./path` lines for every regular file below `dir`, in walk order.
+/// Streams `HASH  ./path` lines (`CRC SIZE ./path` for crc) for every regular file below
+/// `dir`, in walk order.
 pub fn checksums_out(call: &mut Call, t: ChecksumType, dir: &GuestPath) -> io::Result<()> {
     let root = dirs::open_dir(dir)?;
     let cancel = call.cancel_flag();
@@ -199,6 +215,22 @@ mod tests {
         c.update(b"hello\n");
         assert_eq!(c.finish(), 3015617425);
         assert_eq!(super::Cksum::default().finish(), 4294967295);
+    }
+
+    #[test]
+    fn crc_lines_are_cksums() {
+        // `cksum ./subdir/file2` of "abc" (libguestfs's rhbz895904 regression test).
+        let mut c = super::Cksum::default();
+        c.update(b"abc");
+        assert_eq!(
+            super::cksum_line(c.finish(), 3, b"subdir/file2"),
+            b"1219131554 3 ./subdir/file2\n"
+        );
+        let empty = super::Cksum::default().finish();
+        assert_eq!(
+            super::cksum_line(empty, 0, b"file1"),
+            b"4294967295 0 ./file1\n"
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub fn create_overlay(
         &DriveOptions {
             format,
             readonly: true,
+            blocksize: None,
         },
         allowed,
     )

@@ -459,6 +459,7 @@ pub fn run_disks(
             DriveOptions {
                 format: d.format,
                 readonly: opts.dry_run || d.attached,
+                blocksize: None,
             },
         )?;
     }

@@ -60,7 +60,13 @@ pub struct DriveOptions {
     /// Attach read-only: the appliance's writes go to a throw-away overlay and the image's
     /// bytes never change.
     pub readonly: bool,
+    /// The sector size the appliance sees (512 or 4096, see [`BLOCK_SIZES`]); 512 when
+    /// `None`.
+    pub blocksize: Option<u32>,
 }
+
+/// The sector sizes a drive can be given (libguestfs's `blocksize`).
+pub const BLOCK_SIZES: [u32; 2] = [512, 4096];
 
 impl DriveOptions {
     /// Read-only, format detected: the appliance may write (a journal replay, a test write),
@@ -69,6 +75,7 @@ impl DriveOptions {
         DriveOptions {
             format: None,
             readonly: true,
+            blocksize: None,
         }
     }
     /// Read-write, format detected: what the appliance writes reaches the image, durably
@@ -77,6 +84,7 @@ impl DriveOptions {
         DriveOptions {
             format: None,
             readonly: false,
+            blocksize: None,
         }
     }
     /// The same options with the format given (`Some`) or detected again (`None`). A given
@@ -104,6 +112,9 @@ pub enum DriveError {
     /// `/dev/null` (an empty drive) with a format other than raw.
     #[error("for device \u{2018}/dev/null\u{2019}, format must be \u{2018}raw\u{2019}")]
     DevNullFormat,
+    /// A sector size other than 512 or 4096 (libguestfs's words).
+    #[error("blocksize parameter is invalid")]
+    BlockSize,
     /// The image is a directory or a device we do not attach.
     #[error("{} is not a disk image file (it is a {kind})", path.display())]
     NotAFile {
@@ -320,12 +331,22 @@ pub struct Drive {
     pub chain: Vec<Layer>,
     /// Whether the appliance may change the image.
     pub readonly: bool,
+    /// The sector size the appliance sees, when not 512.
+    pub blocksize: Option<u32>,
     /// The disk size the guest sees.
     pub virtual_size: u64,
     /// Each file of `chain`, as it was opened to be checked.
     files: Vec<Arc<File>>,
     /// A drive on the network: `chain` then holds one layer named by its URI and no file.
     remote: Option<Remote>,
+}
+
+/// Refuses a sector size QEMU's disks do not take as libguestfs does.
+fn check_blocksize(options: &DriveOptions) -> Result<(), DriveError> {
+    match options.blocksize {
+        Some(b) if !BLOCK_SIZES.contains(&b) => Err(DriveError::BlockSize),
+        _ => Ok(()),
+    }
 }
 
 /// The path an open file was reached by, symlinks resolved, from the kernel: the name of
@@ -429,6 +450,7 @@ impl Drive {
         options: &DriveOptions,
         allowed: &[PathBuf],
     ) -> Result<Drive, DriveError> {
+        check_blocksize(options)?;
         let allowed = allowed
             .iter()
             .map(|d| {
@@ -539,6 +561,12 @@ impl Drive {
             let name = Path::new(std::ffi::OsStr::from_bytes(&name));
             let next = if name.is_absolute() {
                 name.to_path_buf()
+            } else if chain.len() == 1 {
+                // The image's own relative backing name is beside the file itself, not
+                // beside a symlink to it (libguestfs hands QEMU the image's realpath):
+                // the directory of the inode opened, not of the name given.
+                let real = opened_path(&current_file, &current)?;
+                real.parent().unwrap_or(Path::new("/")).join(name)
             } else {
                 current.parent().unwrap_or(Path::new("/")).join(name)
             };
@@ -623,6 +651,7 @@ impl Drive {
         Ok(Drive {
             chain,
             readonly: options.readonly,
+            blocksize: options.blocksize,
             virtual_size,
             files,
             remote: None,
@@ -730,6 +759,7 @@ impl Drive {
     /// image's format is never guessed. `qemu-img` reads the size and the header through
     /// the same typed `-blockdev` QEMU gets.
     pub fn open_remote(remote: Remote, options: &DriveOptions) -> Result<Drive, DriveError> {
+        check_blocksize(options)?;
         let uri = remote.describe();
         remote::check_ssh_host_key_env()?;
         if !options.readonly && !remote.writable() {
@@ -840,6 +870,7 @@ impl Drive {
                 format,
             }],
             readonly: options.readonly,
+            blocksize: options.blocksize,
             virtual_size,
             files: Vec::new(),
             remote: Some(remote),
@@ -1029,6 +1060,46 @@ mod tests {
             std::fs::write(path, bytes).unwrap();
         } else {
             qemu_img(&args);
+        }
+    }
+
+    #[test]
+    fn relative_backing_of_an_image_opened_through_a_symlink_is_beside_the_image() {
+        // libguestfs's test-relative-paths.sh link13: link13 -> dir1/overlay13, whose
+        // backing file is `backing13`, in dir1 (QEMU would look beside the link).
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("dir1");
+        std::fs::create_dir(&sub).unwrap();
+        let backing = sub.join("backing13");
+        qemu_img(&[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            backing.to_str().unwrap(),
+            "1M",
+        ]);
+        let overlay = sub.join("overlay13");
+        qemu_img(&[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            "qcow2",
+            "-b",
+            "backing13",
+            overlay.to_str().unwrap(),
+        ]);
+        let link = dir.path().join("link13");
+        std::os::unix::fs::symlink("dir1/overlay13", &link).unwrap();
+        for options in [DriveOptions::readonly(), DriveOptions::readwrite()] {
+            let d = Drive::open(&link, &options).unwrap();
+            assert_eq!(d.chain.len(), 2);
+            assert_eq!(
+                std::fs::canonicalize(&d.chain[1].path).unwrap(),
+                std::fs::canonicalize(&backing).unwrap()
+            );
         }
     }
 

@@ -260,6 +260,7 @@ fn start(config: &Config) -> Result<Handle, guestwright::Error> {
     let opts = DriveOptions {
         format: config.format,
         readonly: config.readonly,
+        blocksize: None,
     };
     for image in &config.images {
         h.add_drive(image, opts.clone())?;

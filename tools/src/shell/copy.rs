@@ -1,7 +1,7 @@
 //! `copy-in` and `copy-out` in the shell: the library's [`guestwright::copy`] after the
 //! shell's own checks (read-only mode, lazy launch).
 
-use super::{table, Shell, ShellError};
+use super::{Shell, ShellError};
 use guestwright::copy;
 use guestwright::protocol::shell::ShellArg;
 use guestwright::protocol::GuestPath;
@@ -14,9 +14,6 @@ fn guest_path(word: &str) -> Result<GuestPath, ShellError> {
 /// `copy-in HOSTPATH... DIR`.
 pub fn copy_in(shell: &mut Shell, sources: &[String], dest: &str) -> Result<(), ShellError> {
     let dest = guest_path(dest)?;
-    if let Some(op) = table::find("tar_in") {
-        shell.check_access(op, &mut Vec::new(), "copy-in")?;
-    }
     let sources: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
     shell.ensure_launched()?;
     copy::copy_in(&shell.h, &sources, &dest)?;

@@ -122,6 +122,7 @@ pub fn alloc(shell: &mut Shell, name: &str, args: &[String]) -> Result<(), Shell
         DriveOptions {
             format: Some(Format::Raw),
             readonly: false,
+            blocksize: None,
         },
     );
     if let Err(e) = added {
@@ -165,6 +166,7 @@ pub fn scratch(shell: &mut Shell, typed: &str, args: &[String]) -> Result<(), Sh
         DriveOptions {
             format: Some(Format::Raw),
             readonly: false,
+            blocksize: None,
         },
     )?;
     shell.scratch.push(file.into_temp_path());

@@ -137,12 +137,11 @@ pub fn describe(name: &str) -> Option<String> {
         let _ = writeln!(s, "\nAlso: {} (guestfish's name)", aliases.join(", "));
     }
     if op.access == Access::Write {
-        s.push_str(if table::has_readonly_flag(op) {
-            "\nWhile the disk images are open read-only, it runs with readonly:true.\n"
-        } else {
-            "\nThis command changes the disk images: it is refused while they are open \
-             read-only.\n"
-        });
+        s.push_str(
+            "\nThis command changes the disk images. On an image added read-only (--ro, \
+             add-ro), the change goes to a temporary overlay and is lost when the appliance \
+             stops; the image file never changes.\n",
+        );
     }
     Some(s)
 }
@@ -239,12 +238,11 @@ mod tests {
             d.contains("  readonly:      true or false (optional)"),
             "{d}"
         );
-        assert!(d.contains("it runs with readonly:true"), "{d}");
         assert!(d.contains("\n  Mount a filesystem"), "{d}");
         let d = describe("read_file").unwrap();
-        assert!(!d.contains("refused"), "{d}");
+        assert!(!d.contains("overlay"), "{d}");
         let d = describe("write-file").unwrap();
-        assert!(d.contains("refused while they are open read-only"), "{d}");
+        assert!(d.contains("goes to a temporary overlay"), "{d}");
     }
 
     #[test]

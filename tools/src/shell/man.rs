@@ -99,13 +99,10 @@ pub fn commands_section() -> Roff {
             }
             if op.access == Access::Write {
                 text.push(
-                    if table::has_readonly_flag(op) {
-                        "While the disk images are open read-only, it runs with readonly:true."
-                    } else {
-                        "This command changes the disk images: it is refused while they are \
-                         open read-only."
-                    }
-                    .to_string(),
+                    "This command changes the disk images. On an image added read-only (--ro, \
+                     add-ro), the change goes to a temporary overlay and is lost when the \
+                     appliance stops; the image file never changes."
+                        .to_string(),
                 );
             }
             entry(&mut page, &usage(op), &text);

@@ -161,16 +161,6 @@ pub enum ShellError {
     /// Wrong arguments, or an unknown command.
     #[error("{0}")]
     Usage(String),
-    /// A command that writes, with every image read-only.
-    #[error(
-        "{command}: the disk images are open read-only; to change them, start the shell \
-         with --rw (guestwright shell --rw -a IMAGE ...) or, before the appliance starts, \
-         add them with 'add IMAGE' instead of 'add-ro'"
-    )]
-    ReadOnly {
-        /// The command refused.
-        command: String,
-    },
     /// The appliance did not start.
     #[error("cannot launch the appliance")]
     Launch(#[source] guestwright::Error),
@@ -488,7 +478,11 @@ impl Shell {
         let formats = sticky_formats(std::env::args().skip(1), args.images.len())
             .unwrap_or_else(|| vec![args.format.last().copied(); args.images.len()]);
         for (image, format) in args.images.iter().zip(formats) {
-            let options = DriveOptions { format, readonly };
+            let options = DriveOptions {
+                format,
+                readonly,
+                blocksize: None,
+            };
             let uri = image
                 .to_str()
                 .is_some_and(guestwright::drive::remote::looks_like_uri);
@@ -516,6 +510,7 @@ impl Shell {
                 DriveOptions {
                     format: Some(Format::Raw),
                     readonly: false,
+                    blocksize: None,
                 },
             )?;
         }
@@ -562,7 +557,9 @@ impl Shell {
             self.h.accelerator()
         );
         let readonly: Vec<_> = self.h.drives().iter().filter(|d| d.readonly).collect();
-        if !readonly.is_empty() && readonly.len() < self.h.drives().len() {
+        // A read-only image is written through a throwaway overlay, as in libguestfs; at
+        // the prompt (or beside writable images) say so, lest a change look kept.
+        if !readonly.is_empty() && (self.interactive || readonly.len() < self.h.drives().len()) {
             for d in readonly {
                 eprintln!(
                     "guestwright: note: {} is read-only: writes to it are discarded",
@@ -1037,7 +1034,11 @@ mod tests {
         let t = |format, readonly| {
             add_drive_trace(
                 std::path::Path::new("test-a.img"),
-                &DriveOptions { format, readonly },
+                &DriveOptions {
+                    format,
+                    readonly,
+                    blocksize: None,
+                },
             )
         };
         assert_eq!(

@@ -13,10 +13,8 @@ use super::output::{is_broken_pipe, Output};
 use super::script::Input;
 use super::{Shell, ShellError};
 use guestwright::hostfile::HostFile;
-use guestwright::protocol::shell::{ArgKind, ShellArg};
-use guestwright::protocol::{
-    Access, CallStream, Client, Errno, GuestPath, OpInfo, Reply, Request, Stream,
-};
+use guestwright::protocol::shell::ArgKind;
+use guestwright::protocol::{CallStream, Client, Errno, GuestPath, OpInfo, Reply, Request, Stream};
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -137,13 +135,6 @@ pub fn required_args(op: &OpInfo) -> usize {
     op.args.iter().filter(|a| !a.optional).count()
 }
 
-/// Whether the operation can be told to stay read-only (`readonly:true`, as `mount`).
-pub fn has_readonly_flag(op: &OpInfo) -> bool {
-    op.args
-        .iter()
-        .any(|a| a.optional && a.name == "readonly" && a.kind == ArgKind::Bool)
-}
-
 /// Digits only: a size word with no unit.
 fn is_plain_number(word: &str) -> bool {
     !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit())
@@ -234,15 +225,6 @@ impl Shell {
             }
             None => None,
         };
-        if let Err(e) = self.check_access(op, &mut words, &op.shell_name()) {
-            // What guestfish's read-only mount answers: the kernel's EROFS.
-            return Err(match e {
-                ShellError::ReadOnly { .. } if !self.interactive => {
-                    ShellError::Libguestfs(fisherr::remote(op, &words, Errno::EROFS, ""))
-                }
-                e => e,
-            });
-        }
         if op.name == "lvcreate" {
             // guestfish's lvcreate takes megabytes; the table's size is bytes (with suffixes).
             if let Some(w) = words.get_mut(2).filter(|w| is_plain_number(w)) {
@@ -343,38 +325,6 @@ impl Shell {
         self.ensure_launched()?;
         let bytes = self.h.call(request.clone(), stream)?;
         Reply::decode(&request, &bytes).map_err(|e| ShellError::Library(e.into()))
-    }
-
-    /// Refuses an operation that writes when every image is read-only. An operation that
-    /// can be told to stay read-only itself (an optional `readonly` flag, as `mount` has)
-    /// runs with `readonly:true` instead.
-    /// `command` is what the user typed, for the message.
-    pub(super) fn check_access(
-        &self,
-        op: &OpInfo,
-        words: &mut Vec<String>,
-        command: &str,
-    ) -> Result<(), ShellError> {
-        if op.access != Access::Write || !self.h.is_readonly() {
-            return Ok(());
-        }
-        if has_readonly_flag(op) && words.len() >= required_args(op) {
-            let given = words.iter().find_map(|w| {
-                let (k, v) = w.split_once(':')?;
-                (k.replace('-', "_") == "readonly").then_some(v)
-            });
-            match given.map(bool::parse_word) {
-                None => {
-                    words.push("readonly:true".into());
-                    return Ok(());
-                }
-                Some(Ok(true)) => return Ok(()),
-                Some(_) => {}
-            }
-        }
-        Err(ShellError::ReadOnly {
-            command: command.to_string(),
-        })
     }
 
     /// guestfish's `part-add DEVICE PRLOGEX STARTSECT ENDSECT` takes sectors, the end one
