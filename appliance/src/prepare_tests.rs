@@ -483,6 +483,8 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
             Some(16 * MIB),
         ),
         "scrub" => (&["{tool}", "-f", "-p", "fillzero", "{img}"], Some(MIB)),
+        // cmds-last: the sfdisk family; lists an image without a partition table.
+        "sfdisk" => (&["{tool}", "-l", "{img}"], Some(MIB)),
         // cmds-misc: the sleuthkit tools read a fresh ext2 (the root directory is inode 2).
         "fls" | "blkls" => (
             &[
