@@ -149,7 +149,7 @@ fn read_write_nbd_and_block_device_take_the_writes() {
     let script = format!(
         "add \"\" protocol:nbd server:tcp:127.0.0.1:{port} format:raw\n\
          add {} format:raw\n\
-         add /disk.img readonly:true protocol:http server:127.0.0.1:{}\n\
+         add /http.img readonly:true protocol:http server:127.0.0.1:{}\n\
          add {iqn}/1 readonly:true format:raw protocol:iscsi server:127.0.0.1:{iscsi_port}\n\
          run\n\
          mount /dev/sda2 /\nwrite /srv/written \"over nbd\\n\"\numount /\n\
