@@ -16,6 +16,7 @@
 //!     smp: 1,
 //!     channel_socket: "/run/user/1000/gw/channel.sock".into(),
 //!     drives: Vec::new(),
+//!     block_sizes: Vec::new(),
 //!     fdsets: Vec::new(),
 //!     extras: None,
 //!     verbose: false,
