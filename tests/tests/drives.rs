@@ -401,19 +401,21 @@ fn one_shot_commands_on_remote_drives() {
     // to go on; `?sslverify=false` reads through it.
     let raw = Http::serve(img.clone());
     let (_tls, tls_port) = https(dir.path(), raw.port);
-    let url = format!("https://127.0.0.1:{tls_port}/disk.img");
-    let ran = run_within(
-        guestwright().args([
+    let cat_marker = |url: &str| {
+        let mut c = guestwright();
+        c.args([
             "cat",
             "--format=raw",
             "-a",
-            &url,
+            url,
             "-m",
             "/dev/sda2",
             "/srv/marker",
-        ]),
-        LIMIT,
-    );
+        ]);
+        c
+    };
+    let url = format!("https://127.0.0.1:{tls_port}/disk.img");
+    let ran = run_within(&mut cat_marker(&url), LIMIT);
     assert!(
         !ran.status.success(),
         "an untrusted certificate was accepted:\n{ran}"
@@ -423,15 +425,7 @@ fn one_shot_commands_on_remote_drives() {
         "the refusal names the certificate and the way out:\n{ran}"
     );
     let url = format!("{url}?sslverify=false");
-    let out = within(guestwright().args([
-        "cat",
-        "--format=raw",
-        "-a",
-        &url,
-        "-m",
-        "/dev/sda2",
-        "/srv/marker",
-    ]));
+    let out = within(&mut cat_marker(&url));
     assert_eq!(out, "drives test\n");
 
     // A FUSE mount (-i) of an NBD export on a unix socket, read, then unmounted.
