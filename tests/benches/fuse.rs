@@ -3,8 +3,12 @@
 //!
 //! - sequential read of a 256 MiB file (`cat > /dev/null`),
 //! - `ls -lR /usr` and `find / -type f` on a Debian-like tree (about 6,400 files),
+//! - reading every file under /etc and /usr/share/doc (about 1,700 small files),
 //! - untarring a 2,000-file tree into a read-write mount (then unmounting, which for
-//!   guestwright includes the guest sync and the image fsync).
+//!   guestwright includes the guest sync and the image fsync),
+//! - fio: 4,096 random 4 KiB writes (16 MiB, then fsync) into a 64 MiB file in a read-write
+//!   mount, and 4,096 random 4 KiB reads of it in a read-only mount, timed whole, so that
+//!   what a cache defers (the final fsync, the unmount) is counted.
 //!
 //!     scripts/bench-fuse [RUNS]
 //!
@@ -127,6 +131,57 @@ struct Case {
     label: &'static str,
     script: &'static str,
     rw: bool,
+    image: Image,
+}
+
+/// The image a case mounts (a read-write case mounts a fresh copy).
+#[derive(Clone, Copy)]
+enum Image {
+    /// The Debian-like tree and the big file.
+    Tree,
+    /// An empty filesystem.
+    Empty,
+    /// A filesystem holding fio.dat, 64 MiB.
+    Fio,
+}
+
+/// 4,096 random 4 KiB requests of fio.dat (`rw`: randwrite or randread), one job, buffered
+/// as programs do, ended by an fsync.
+macro_rules! fio {
+    ($rw:literal) => {
+        concat!(
+            "fio --name=bench --filename=fio.dat --size=64M --io_size=16M --bs=4k ",
+            "--ioengine=psync --end_fsync=1 --randrepeat=1 --output=/dev/null --rw=",
+            $rw
+        )
+    };
+}
+
+/// /etc of a Debian system, roughly: about 450 small files in about 60 directories.
+fn etc_tree(etc: &Path) -> usize {
+    let mut n = 0;
+    for d in 0..60 {
+        let dir = etc.join(format!("conf{d:02}.d"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..(d % 13) {
+            let len = 60 + (d * 131 + f * 977) % 3_000;
+            std::fs::write(
+                dir.join(format!("{f:02}.conf")),
+                bytes((d * 100 + f) as u64, len),
+            )
+            .unwrap();
+            n += 1;
+        }
+    }
+    for f in 0..120 {
+        std::fs::write(
+            etc.join(format!("file{f:03}")),
+            bytes(f as u64, 40 + f * 23),
+        )
+        .unwrap();
+        n += 1;
+    }
+    n
 }
 
 fn main() {
@@ -146,7 +201,8 @@ fn main() {
 
     // The read-only image: a Debian-like /usr and a 256 MiB file.
     let tree = tmp.path().join("tree");
-    let counts = debian_tree(&tree);
+    let mut counts = debian_tree(&tree);
+    counts.files += etc_tree(&tree.join("etc"));
     std::fs::write(tree.join("big"), bytes(7, BIG as usize)).unwrap();
     let img = tmp.path().join("ro.img");
     image_of(&tree, &img, 1024);
@@ -180,28 +236,67 @@ fn main() {
             .trim()
     );
 
+    // fio's file, made before the timed part (fio would lay it out first).
+    let fio_img = tmp.path().join("fio.img");
+    let fio_tree = tmp.path().join("fio-tree");
+    std::fs::create_dir_all(&fio_tree).unwrap();
+    std::fs::write(fio_tree.join("fio.dat"), bytes(11, 64 << 20)).unwrap();
+    image_of(&fio_tree, &fio_img, 256);
+    let has_fio = Command::new("fio").arg("--version").output().is_ok();
+    if !has_fio {
+        println!("fio is not installed (scripts/setup --bench installs it): no fio rows");
+    }
+
     let cases = [
         Case {
             label: "sequential read 256 MiB",
             script: "cat big > /dev/null",
             rw: false,
+            image: Image::Tree,
         },
         Case {
             label: "ls -lR /usr",
             script: "ls -lR usr",
             rw: false,
+            image: Image::Tree,
         },
         Case {
             label: "find / -type f",
             script: "find . -type f",
             rw: false,
+            image: Image::Tree,
+        },
+        Case {
+            label: "read /etc, /usr/share/doc",
+            script: "find etc usr/share/doc -type f -exec cat {} + > /dev/null",
+            rw: false,
+            image: Image::Tree,
         },
         Case {
             label: "untar 2,000 files",
             script: "tar -xf \"$TARBALL\"",
             rw: true,
+            image: Image::Empty,
         },
     ];
+    let fio_cases = [
+        Case {
+            label: "fio 4k random write",
+            script: fio!("randwrite"),
+            rw: true,
+            image: Image::Fio,
+        },
+        Case {
+            label: "fio 4k random read",
+            script: fio!("randread"),
+            rw: false,
+            image: Image::Fio,
+        },
+    ];
+    let cases: Vec<&Case> = cases
+        .iter()
+        .chain(fio_cases.iter().filter(|_| has_fio))
+        .collect();
     std::env::set_var("TARBALL", &tarball);
     let mut results: Vec<(&str, Tool, Stats, Stats, usize)> = Vec::new();
     for case in &cases {
@@ -211,12 +306,17 @@ fn main() {
             let mut lines = 0;
             for r in 0..runs {
                 let dir: PathBuf = tmp.path().join(format!("mnt-{r}"));
+                let source = match case.image {
+                    Image::Tree => &img,
+                    Image::Empty => &empty,
+                    Image::Fio => &fio_img,
+                };
                 let image = if case.rw {
                     let fresh = tmp.path().join("rw.img");
-                    std::fs::copy(&empty, &fresh).unwrap();
+                    std::fs::copy(source, &fresh).unwrap();
                     fresh
                 } else {
-                    img.clone()
+                    source.clone()
                 };
                 tool.mount(&image, &dir, case.rw);
                 let (t, n) = timed(case.script, &dir);

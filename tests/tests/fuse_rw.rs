@@ -15,6 +15,7 @@ mod fusekit;
 use fusekit::*;
 use guestwright_tests::*;
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The same changes, applied to the host copy and to the mount (`$1` is the source of the
@@ -128,7 +129,7 @@ fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
     assert_eq!(ok("stat -c %a suid-id", Some(&mnt)).trim(), "4755");
 
     // Busy: exit 2, and the mount stays.
-    let mut holder = std::process::Command::new("sleep")
+    let mut holder = Command::new("sleep")
         .arg("60")
         .current_dir(&data)
         .spawn()
@@ -148,7 +149,7 @@ fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
     m.umount();
     let copy = tmp.path().join("copy.img");
     std::fs::copy(&img, &copy).unwrap();
-    let out = std::process::Command::new("e2fsck")
+    let out = Command::new("e2fsck")
         .arg("-fn")
         .arg(&copy)
         .output()
@@ -350,4 +351,73 @@ fn real_workloads_with_short_timeouts() {
         &["--rw", "-o", "attr_timeout=0.5,entry_timeout=0.5"],
         "sleep 0.7",
     );
+}
+
+/// What fsync(2) returned for is in the image even when the mount dies right after
+/// (server and QEMU SIGKILLed, nothing unmounted): scattered unaligned writes through a
+/// write-only descriptor, in a default mount (the kernel's writeback cache holds the pages
+/// until fsync, and reads the pages a partial write needs through that descriptor) and in
+/// one with `-o no_writeback_cache`.
+#[test]
+fn fsync_is_durable_when_the_mount_is_killed_after_it() {
+    use std::os::unix::fs::FileExt;
+    for extra in [&["--rw"][..], &["--rw", "-o", "no_writeback_cache"][..]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let size = 1usize << 20;
+        let mut expected = bytes(1, size);
+        std::fs::write(src.join("f"), &expected).unwrap();
+        let img = tmp.path().join("disk.img");
+        image_of(&src, &img, 64);
+        let mnt = tmp.path().join("mnt");
+        let m = Mount::new(&img, &mnt, extra);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(mnt.join("f"))
+            .unwrap();
+        for i in 0..300usize {
+            let len = 1 + (i * 37) % 5000;
+            let off = (i * 7919 * 13) % (size - len);
+            let data = bytes(i as u64 + 100, len);
+            f.write_all_at(&data, off as u64).unwrap();
+            expected[off..off + len].copy_from_slice(&data);
+        }
+        f.sync_all().unwrap();
+        let (server, qemu) = (m.server_pid(), m.qemu_pid());
+        for pid in [server, qemu] {
+            run(Command::new("kill").args(["-9", &pid.to_string()]));
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Path::new(&format!("/proc/{qemu}")).exists() {
+            assert!(Instant::now() < deadline, "QEMU {qemu} outlived SIGKILL");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(f);
+        drop(m);
+        // The journal replayed as the next mount would, then the file's bytes.
+        let fsck = Command::new("e2fsck")
+            .arg("-fy")
+            .arg(&img)
+            .output()
+            .unwrap();
+        assert!(
+            fsck.status.code().is_some_and(|c| c <= 1),
+            "{extra:?}: e2fsck -fy: {}{}",
+            String::from_utf8_lossy(&fsck.stdout),
+            String::from_utf8_lossy(&fsck.stderr)
+        );
+        let out = Command::new("debugfs")
+            .args(["-R", "cat /f"])
+            .arg(&img)
+            .output()
+            .unwrap();
+        assert!(
+            out.stdout == expected,
+            "{extra:?}: the image's /f differs from what was written and fsynced \
+             ({} bytes, first difference at {:?})",
+            out.stdout.len(),
+            out.stdout.iter().zip(&expected).position(|(a, b)| a != b)
+        );
+    }
 }

@@ -7,7 +7,7 @@ use super::ops::Shared;
 use super::pool::Pool;
 use fuser::consts::{
     FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, FUSE_ATOMIC_O_TRUNC, FUSE_CACHE_SYMLINKS,
-    FUSE_DO_READDIRPLUS, FUSE_PARALLEL_DIROPS, FUSE_READDIRPLUS_AUTO,
+    FUSE_DO_READDIRPLUS, FUSE_PARALLEL_DIROPS, FUSE_READDIRPLUS_AUTO, FUSE_WRITEBACK_CACHE,
 };
 use fuser::{
     FileAttr, Filesystem, KernelConfig, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
@@ -111,6 +111,11 @@ impl Filesystem for GuestFs {
             FUSE_CACHE_SYMLINKS,
         ] {
             let _ = config.add_capabilities(cap);
+        }
+        if self.shared.writeback {
+            if let Err(e) = config.add_capabilities(FUSE_WRITEBACK_CACHE) {
+                log::debug!("the kernel has no FUSE writeback cache ({e:#x}): writing through");
+            }
         }
         let _ = config.set_max_write(MAX_IO);
         if let Err(most) = config.set_max_readahead(MAX_IO) {
@@ -301,7 +306,8 @@ impl Filesystem for GuestFs {
     }
 
     fn flush(&mut self, _req: &Request<'_>, _ino: u64, _fh: u64, _lock: u64, reply: ReplyEmpty) {
-        // Writes are not buffered here: each one reached the daemon before it was answered.
+        // Writes are not buffered here: each one reached the daemon before it was answered
+        // (the kernel writes its cached pages back before it sends a flush).
         reply.ok();
     }
 

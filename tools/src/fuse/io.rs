@@ -7,7 +7,8 @@
 //! transfer disk (hundreds of MB/s), one chunk after the other (the disk serves one
 //! transfer at a time; a second one would fall back to the channel), keeping the next
 //! chunks in flight while the kernel consumes the current one. Small files and random reads
-//! go by `fh_read`. A write anywhere drops every chunk.
+//! go by `fh_read`, or by `pread` of the path for a read-only open that has no daemon handle
+//! (see [`OpenFile`]). A write anywhere drops every chunk.
 
 use guestwright::prelude::*;
 use guestwright_sync::{Condvar, Mutex};
@@ -52,11 +53,18 @@ impl Slot {
     }
 }
 
-/// A file the daemon holds open for the kernel.
+/// A file the kernel holds open.
+///
+/// A read-only open of a regular file costs no round trip: it is read by its path (`pread`,
+/// `download_offset`) until something needs a daemon handle (fstat through it, fsync, or its
+/// last name going away, see `Shared::keep_open`), and its close costs none either. Only this
+/// mount changes the guest's tree, so the path it reads by is the file it opened.
 #[derive(Debug)]
 pub struct OpenFile {
-    /// The daemon's handle.
-    pub handle: FileHandle,
+    /// The daemon's handle, once there is one.
+    handle: Mutex<Option<FileHandle>>,
+    /// The open(2) flags a daemon handle is opened with.
+    pub flags: i32,
     /// The node it belongs to.
     pub ino: u64,
     chunks: Mutex<VecDeque<Chunk>>,
@@ -64,13 +72,57 @@ pub struct OpenFile {
 
 impl OpenFile {
     /// Wraps a daemon handle of node `ino`.
-    pub fn new(handle: FileHandle, ino: u64) -> OpenFile {
+    pub fn new(handle: FileHandle, ino: u64, flags: i32) -> OpenFile {
         OpenFile {
-            handle,
+            handle: Mutex::new(Some(handle)),
+            flags,
             ino,
             chunks: Mutex::new(VecDeque::new()),
         }
     }
+
+    /// A read-only open of node `ino` that has no daemon handle yet.
+    pub fn by_path(ino: u64, flags: i32) -> OpenFile {
+        OpenFile {
+            handle: Mutex::new(None),
+            flags,
+            ino,
+            chunks: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The daemon's handle, if it has one.
+    pub fn handle(&self) -> Option<FileHandle> {
+        *self.handle.lock()
+    }
+
+    /// Gives the file the daemon handle `opened`. Returns the handle the file keeps and,
+    /// if another worker gave it one meanwhile, `opened` to be closed.
+    pub fn set_handle(&self, opened: FileHandle) -> (FileHandle, Option<FileHandle>) {
+        let mut h = self.handle.lock();
+        let kept = *h.get_or_insert(opened);
+        drop(h);
+        (kept, (kept != opened).then_some(opened))
+    }
+}
+
+/// Reads `size` bytes at `offset` with one round trip: through the daemon's handle when the
+/// file has one, else by its path.
+fn read_at(
+    h: &Handle,
+    file: &OpenFile,
+    path: Option<&GuestPath>,
+    offset: u64,
+    size: u64,
+) -> Result<Vec<u8>, i32> {
+    let r = match (file.handle(), path) {
+        (Some(handle), _) => h.fh_read(handle, ByteSize(offset), ByteSize(size)),
+        (None, Some(p)) => h.pread(p, ByteSize(size), ByteSize(offset)),
+        // Every name of it went away without a handle: cannot happen, as `keep_open`
+        // opens one first.
+        (None, None) => return Err(libc::ESTALE),
+    };
+    r.map(|d| d.0).map_err(|e| super::attr::errno(&e))
 }
 
 /// Bumped by every write, truncate and open with O_TRUNC: chunks fetched before are stale.
@@ -105,14 +157,11 @@ pub fn read(
     path: Option<GuestPath>,
 ) -> Result<Vec<u8>, i32> {
     if file_size <= SMALL {
-        return h
-            .fh_read(file.handle, ByteSize(offset), ByteSize(u64::from(size)))
-            .map(|d| d.0)
-            .map_err(|e| super::attr::errno(&e));
+        return read_at(h, file, path.as_ref(), offset, u64::from(size));
     }
     let src = Source {
         h: h.clone(),
-        handle: file.handle,
+        handle: file.handle(),
         path,
     };
     let end = offset + u64::from(size);
@@ -152,10 +201,7 @@ pub fn read(
     };
     let Some(slot) = slot else {
         // A random read elsewhere than the buffered window: exactly what was asked.
-        return h
-            .fh_read(file.handle, ByteSize(offset), ByteSize(u64::from(size)))
-            .map(|d| d.0)
-            .map_err(|e| super::attr::errno(&e));
+        return read_at(h, file, src.path.as_ref(), offset, u64::from(size));
     };
     let data = slot.wait()?;
     let from = (offset - start) as usize;
@@ -184,7 +230,7 @@ pub fn read(
 #[derive(Debug, Clone)]
 struct Source {
     h: Arc<Handle>,
-    handle: FileHandle,
+    handle: Option<FileHandle>,
     path: Option<GuestPath>,
 }
 
@@ -198,10 +244,13 @@ impl Source {
                     .map(|()| out)
             }
             // Unlinked: only the handle reaches it.
-            None => self
-                .h
-                .fh_read(self.handle, ByteSize(offset), ByteSize(CHUNK))
-                .map(|d| d.0),
+            None => match self.handle {
+                Some(handle) => self
+                    .h
+                    .fh_read(handle, ByteSize(offset), ByteSize(CHUNK))
+                    .map(|d| d.0),
+                None => return Err(libc::ESTALE),
+            },
         };
         r.map(Arc::new).map_err(|e| super::attr::errno(&e))
     }

@@ -12,8 +12,13 @@ use fuser::FileAttr;
 use guestwright::prelude::*;
 use guestwright_sync::{Mutex, MutexGuard};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// FUSE file handles of files read by path count up from here, far above the daemon's
+/// handle numbers (which count up from 1).
+const BY_PATH_HANDLES: u64 = 1 << 62;
 
 /// Entries `readdir_tree` lists per round trip when prefetching below a directory.
 const PREFETCH_ENTRIES: u32 = 16384;
@@ -34,12 +39,18 @@ pub struct Shared {
     pub table: Mutex<Table>,
     /// Read-only mount.
     pub readonly: bool,
+    /// The kernel's writeback cache is on (a read-write mount without
+    /// `-o no_writeback_cache`).
+    pub writeback: bool,
     /// How long the kernel may trust attributes.
     pub attr_ttl: Duration,
     /// How long the kernel may trust names (and absent names).
     pub entry_ttl: Duration,
-    /// Open files by FUSE file handle (the daemon's handle number).
+    /// Open files by FUSE file handle: the daemon's handle number, or a number from
+    /// `next_by_path` for a file read by path.
     pub files: Mutex<HashMap<u64, Arc<OpenFile>>>,
+    /// The next FUSE file handle of a file read by path.
+    next_by_path: AtomicU64,
     /// Open directories by FUSE file handle, and the removed ones kept reachable.
     pub dirs: OpenDirs,
     /// Bumped by every change of file data, to drop read-ahead.
@@ -75,6 +86,7 @@ impl Shared {
         h: Arc<Handle>,
         root: &Stat,
         readonly: bool,
+        writeback: bool,
         attr_ttl: Duration,
         entry_ttl: Duration,
     ) -> Shared {
@@ -82,9 +94,11 @@ impl Shared {
             h,
             table: Mutex::new(Table::new(root, attr_ttl)),
             readonly,
+            writeback: writeback && !readonly,
             attr_ttl,
             entry_ttl,
             files: Mutex::new(HashMap::new()),
+            next_by_path: AtomicU64::new(BY_PATH_HANDLES),
             dirs: OpenDirs::default(),
             generation: Arc::new(Generation::default()),
         }
@@ -105,6 +119,13 @@ impl Shared {
         }
         check_name(name)?;
         self.table().child_path(parent, name).ok_or(libc::ENOENT)
+    }
+
+    /// Whether node `id` is known to be a regular file (a node's kind never changes).
+    fn is_regular(&self, id: u64) -> bool {
+        self.table()
+            .last_stat(id)
+            .is_some_and(|st| st.kind() == FileKind::Regular)
     }
 
     fn writable(&self) -> Result<(), Errno> {
@@ -224,7 +245,10 @@ impl Shared {
     /// else by path, else through any open file of the node (unlinked or renamed over while
     /// open: the kernel's fstat sends no handle).
     fn stat_now(&self, id: u64, fh: Option<u64>) -> Result<Stat, Errno> {
-        let mut file = fh.and_then(|fh| self.file(fh));
+        // A file read by path is stat'ed by its path, as it has a name.
+        let mut file = fh
+            .and_then(|fh| self.file(fh))
+            .filter(|f| f.handle().is_some());
         let path = match file {
             Some(_) => None,
             None => self.table().path(id),
@@ -232,8 +256,8 @@ impl Shared {
         if file.is_none() && path.is_none() {
             file = self.open_file_of(id);
         }
-        let st = match (file, path) {
-            (Some(f), _) => self.h.fh_stat(f.handle),
+        let st = match (file.and_then(|f| f.handle()), path) {
+            (Some(handle), _) => self.h.fh_stat(handle),
             (None, Some(p)) => self.h.lstat(&p),
             (None, None) => match self.dirs.pinned(id) {
                 // A directory removed while open.
@@ -269,7 +293,8 @@ impl Shared {
         }
         // An open file is truncated through its handle: it may be unlinked.
         if let (Some(f), Some(n)) = (&file, size) {
-            let r = self.h.fh_truncate(f.handle, ByteSize(n));
+            let handle = self.handle_of(f)?;
+            let r = self.h.fh_truncate(handle, ByteSize(n));
             self.table().invalidate_stat(id);
             r.map_err(|e| errno(&e))?;
             size = None;
@@ -296,8 +321,8 @@ impl Shared {
             // No name leads to it (fchmod, fchown or futimens of a file unlinked or renamed
             // over while open; the kernel sends no handle for those): through an open file.
             None => match file
-                .or_else(|| self.open_file_of(id))
-                .map(|f| f.handle)
+                .and_then(|f| f.handle())
+                .or_else(|| self.open_file_of(id).and_then(|f| f.handle()))
                 .or_else(|| self.dirs.pinned(id))
             {
                 Some(handle) => self
@@ -436,6 +461,7 @@ impl Shared {
         let pin = if dir {
             self.pin_if_open(parent, name, &path)
         } else {
+            self.keep_open(parent, name);
             None
         };
         let r = if dir {
@@ -507,10 +533,12 @@ impl Shared {
         }
         let from = self.child_path(parent, name)?;
         let to = self.child_path(newparent, newname)?;
-        // A directory renamed over is removed like rmdir's.
+        // A directory renamed over is removed like rmdir's, and a file renamed over loses
+        // the name its open files are read by.
         let pin = if exchange || noreplace {
             None
         } else {
+            self.keep_open(newparent, newname);
             self.pin_if_open(newparent, newname, &to)
         };
         let r = self.h.rename(&from, &to, Some(noreplace), Some(exchange));
@@ -528,18 +556,69 @@ impl Shared {
         lock(&self.files).get(&fh).cloned()
     }
 
-    /// One open file of node `id` (the oldest handle), if any.
+    /// One open file of node `id` with a daemon handle (the oldest), if any.
     fn open_file_of(&self, id: u64) -> Option<Arc<OpenFile>> {
         lock(&self.files)
             .values()
-            .filter(|f| f.ino == id)
-            .min_by_key(|f| f.handle.0)
-            .cloned()
+            .filter_map(|f| Some((f.handle()?, f)))
+            .filter(|(_, f)| f.ino == id)
+            .min_by_key(|(handle, _)| handle.0)
+            .map(|(_, f)| f.clone())
     }
 
-    fn register(&self, handle: FileHandle, id: u64) -> u64 {
-        lock(&self.files).insert(handle.0, Arc::new(OpenFile::new(handle, id)));
+    fn register(&self, handle: FileHandle, id: u64, flags: i32) -> u64 {
+        lock(&self.files).insert(handle.0, Arc::new(OpenFile::new(handle, id, flags)));
         handle.0
+    }
+
+    /// The daemon's handle of an open file, opening one by the file's path if it is read by
+    /// path.
+    fn handle_of(&self, file: &OpenFile) -> Result<FileHandle, Errno> {
+        if let Some(handle) = file.handle() {
+            return Ok(handle);
+        }
+        let path = self.path(file.ino)?;
+        let opened = self.h.fh_open(&path, file.flags).map_err(|e| errno(&e))?;
+        let (handle, extra) = file.set_handle(opened);
+        if let Some(extra) = extra {
+            let _ = self.h.fh_close(extra);
+        }
+        Ok(handle)
+    }
+
+    /// Before `name` in `parent` may stop naming its file (unlink, or rename over it): the
+    /// files the kernel holds open by that name get daemon handles, which keep reaching the
+    /// file afterwards, as open files do.
+    fn keep_open(&self, parent: u64, name: &[u8]) {
+        let Some(id) = self.table().child(parent, name) else {
+            return;
+        };
+        let by_path: Vec<Arc<OpenFile>> = lock(&self.files)
+            .values()
+            .filter(|f| f.ino == id && f.handle().is_none())
+            .cloned()
+            .collect();
+        for f in by_path {
+            if let Err(e) = self.handle_of(&f) {
+                log::debug!("keeping node {id} open: errno {e}");
+            }
+        }
+    }
+
+    /// The open(2) flags the daemon opens with. With the writeback cache the kernel reads
+    /// pages of files opened write-only (to fill a page before a partial write) and places
+    /// O_APPEND writes itself, at the end it knows.
+    fn daemon_flags(&self, flags: i32) -> i32 {
+        let flags = flags & OPEN_FLAGS;
+        if !self.writeback {
+            return flags;
+        }
+        let flags = flags & !libc::O_APPEND;
+        if flags & libc::O_ACCMODE == libc::O_WRONLY {
+            (flags & !libc::O_ACCMODE) | libc::O_RDWR
+        } else {
+            flags
+        }
     }
 
     /// open(2) of an existing file.
@@ -548,15 +627,19 @@ impl Shared {
             self.writable()?;
         }
         let path = self.path(id)?;
-        let handle = self
-            .h
-            .fh_open(&path, flags & OPEN_FLAGS)
-            .map_err(|e| errno(&e))?;
+        let flags = self.daemon_flags(flags);
+        if flags & (libc::O_ACCMODE | libc::O_TRUNC) == libc::O_RDONLY && self.is_regular(id) {
+            // Read by path: no round trip now, none at the close.
+            let fh = self.next_by_path.fetch_add(1, Ordering::Relaxed);
+            lock(&self.files).insert(fh, Arc::new(OpenFile::by_path(id, flags)));
+            return Ok(fh);
+        }
+        let handle = self.h.fh_open(&path, flags).map_err(|e| errno(&e))?;
         if flags & libc::O_TRUNC != 0 {
             self.generation.bump();
             self.table().invalidate_stat(id);
         }
-        Ok(self.register(handle, id))
+        Ok(self.register(handle, id, flags))
     }
 
     /// open(2) with O_CREAT of a name the kernel saw absent.
@@ -569,20 +652,18 @@ impl Shared {
     ) -> Result<(FileAttr, u64), Errno> {
         self.writable()?;
         let path = self.child_path(parent, name)?;
-        let handle = match self
-            .h
-            .fh_create(&path, Mode(mode & 0o7777), flags & OPEN_FLAGS)
-        {
+        let excl = flags & libc::O_EXCL != 0;
+        let flags = self.daemon_flags(flags);
+        let handle = match self.h.fh_create(&path, Mode(mode & 0o7777), flags) {
             Ok(h) => h,
             // Created meanwhile: without O_EXCL, open(2) opens it.
-            Err(e) if errno(&e) == libc::EEXIST && flags & libc::O_EXCL == 0 => self
-                .h
-                .fh_open(&path, flags & OPEN_FLAGS)
-                .map_err(|e| errno(&e))?,
+            Err(e) if errno(&e) == libc::EEXIST && !excl => {
+                self.h.fh_open(&path, flags).map_err(|e| errno(&e))?
+            }
             Err(e) => return Err(errno(&e)),
         };
         match self.created(parent, name, &path, Some(mode)) {
-            Ok((id, st)) => Ok((file_attr(id, &st), self.register(handle, id))),
+            Ok((id, st)) => Ok((file_attr(id, &st), self.register(handle, id, flags))),
             Err(e) => {
                 let _ = self.h.fh_close(handle);
                 Err(e)
@@ -614,7 +695,8 @@ impl Shared {
         self.writable()?;
         let file = self.file(fh).ok_or(libc::EBADF)?;
         self.generation.bump();
-        let r = self.h.fh_write(file.handle, ByteSize(offset), Data(data));
+        let handle = self.handle_of(&file)?;
+        let r = self.h.fh_write(handle, ByteSize(offset), Data(data));
         self.table().invalidate_stat(file.ino);
         r.map(|n| n as u32).map_err(|e| errno(&e))
     }
@@ -623,7 +705,7 @@ impl Shared {
     pub fn fsync(&self, fh: u64, datasync: bool) -> Result<(), Errno> {
         let file = self.file(fh).ok_or(libc::EBADF)?;
         self.h
-            .fh_fsync(file.handle, Some(datasync))
+            .fh_fsync(self.handle_of(&file)?, Some(datasync))
             .map_err(|e| errno(&e))
     }
 
@@ -632,8 +714,8 @@ impl Shared {
         // Out of the table first: the open-files lock must not be held across the round trip
         // (every read, write and fstat takes it).
         let file = lock(&self.files).remove(&fh);
-        if let Some(f) = file {
-            if let Err(e) = self.h.fh_close(f.handle) {
+        if let Some(handle) = file.and_then(|f| f.handle()) {
+            if let Err(e) = self.h.fh_close(handle) {
                 log::debug!("closing {fh}: {}", guestwright::error::chain(&e));
             }
         }

@@ -30,6 +30,11 @@ pub struct FuseOptions {
     pub exec: Option<bool>,
     /// Flags passed on as they are: `noatime`, `sync`, ...
     pub flags: Vec<MountOption>,
+    /// The kernel keeps written pages and writes them back in its own time (FUSE's
+    /// writeback cache): on unless `-o no_writeback_cache` or `-o sync`. A read-write mount
+    /// is the image's only writer, so the kernel's pages are the file's truth; fsync(2),
+    /// close(2) and the unmount still write everything back first.
+    pub writeback_cache: bool,
 }
 
 impl Default for FuseOptions {
@@ -42,13 +47,14 @@ impl Default for FuseOptions {
             entry_timeout: DEFAULT_TIMEOUT,
             exec: None,
             flags: Vec::new(),
+            writeback_cache: true,
         }
     }
 }
 
 const KNOWN: &str = "allow_other, allow_root, default_permissions, attr_timeout=SECONDS, \
      entry_timeout=SECONDS, exec, noexec, atime, noatime, sync, async, dirsync, \
-     kernel_cache, use_ino (the last two are always on)";
+     writeback_cache, no_writeback_cache, kernel_cache, use_ino (the last two are always on)";
 
 fn seconds(name: &str, value: &str) -> Result<Duration, String> {
     value
@@ -81,7 +87,12 @@ pub fn parse(args: &[String]) -> Result<FuseOptions, String> {
             ("noexec", None) => o.exec = Some(false),
             ("atime", None) => o.flags.push(MountOption::Atime),
             ("noatime", None) => o.flags.push(MountOption::NoAtime),
-            ("sync", None) => o.flags.push(MountOption::Sync),
+            ("sync", None) => {
+                o.flags.push(MountOption::Sync);
+                o.writeback_cache = false;
+            }
+            ("writeback_cache", None) => o.writeback_cache = true,
+            ("no_writeback_cache", None) => o.writeback_cache = false,
             ("async", None) => o.flags.push(MountOption::Async),
             ("dirsync", None) => o.flags.push(MountOption::DirSync),
             ("kernel_cache" | "use_ino", None) => {}
@@ -142,6 +153,18 @@ mod tests {
 
     fn p(s: &[&str]) -> Result<FuseOptions, String> {
         parse(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn writeback_cache_unless_asked_not_to() {
+        assert!(p(&[]).unwrap().writeback_cache);
+        assert!(!p(&["no_writeback_cache"]).unwrap().writeback_cache);
+        assert!(!p(&["sync"]).unwrap().writeback_cache);
+        assert!(
+            p(&["no_writeback_cache,writeback_cache"])
+                .unwrap()
+                .writeback_cache
+        );
     }
 
     #[test]

@@ -297,6 +297,7 @@ fn mount(config: &Config, h: &Arc<Handle>) -> Result<fuser::Session<GuestFs>, St
         h.clone(),
         &root,
         config.readonly,
+        config.fuse.writeback_cache,
         config.fuse.attr_timeout,
         config.fuse.entry_timeout,
     ));
