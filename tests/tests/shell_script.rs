@@ -1236,3 +1236,100 @@ fn links_named_in_the_shell_behave_as_in_guestfish() {
         "touch created the link's target"
     );
 }
+
+/// A libvirt test-driver node whose guest `g` (running, as the test driver starts it) has a
+/// disk without a format, a raw one, a qcow2 one and one marked `<readonly/>`.
+fn libvirt_node(disks: &[&Path]) -> String {
+    let disk = |p: &Path, driver: &str, extra: &str| {
+        format!(
+            "<disk type='file'>{driver}<source file='{}'/>{extra}</disk>",
+            p.display()
+        )
+    };
+    format!(
+        "<node><domain type='test'><name>g</name><os><type>hvm</type></os>\
+         <memory>524288</memory><devices>{}{}{}{}</devices></domain></node>",
+        disk(disks[0], "", "<target dev='hda'/>"),
+        disk(
+            disks[1],
+            "<driver name='qemu' type='raw'/>",
+            "<target dev='hdb'/>"
+        ),
+        disk(
+            disks[2],
+            "<driver name='qemu' type='qcow2'/>",
+            "<target dev='hdc'/>"
+        ),
+        disk(
+            disks[3],
+            "<driver name='qemu' type='raw'/>",
+            "<target dev='hdd'/><readonly/>"
+        ),
+    )
+}
+
+#[test]
+fn d_and_domain_add_a_libvirt_guests_disks_all_or_none() {
+    require("virsh", "libvirt-clients");
+    require("qemu-img", "qemu-utils");
+    let dir = tempfile::tempdir().unwrap();
+    let imgs: Vec<std::path::PathBuf> = (1..=4)
+        .map(|i| dir.path().join(format!("d{i}.img")))
+        .collect();
+    for (i, p) in imgs.iter().enumerate() {
+        let fmt = if i == 2 { "qcow2" } else { "raw" };
+        let st = Command::new("qemu-img")
+            .args(["create", "-q", "-f", fmt])
+            .arg(p)
+            .arg("1M")
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let node = dir.path().join("node.xml");
+    let refs: Vec<&Path> = imgs.iter().map(|p| p.as_path()).collect();
+    std::fs::write(&node, libvirt_node(&refs)).unwrap();
+    let uri = format!("test://{}", node.display());
+    let name = |i: usize| imgs[i].display().to_string();
+
+    // -c/-d read-only: every disk, with the formats libvirt gives.
+    let r = run(&mut shell(&["-c", &uri, "--ro", "-d", "g", "debug-drives"]));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        format!(
+            "{} readonly protocol=file\n{} readonly format=raw protocol=file\n\
+             {} readonly format=qcow2 protocol=file\n{} readonly format=raw protocol=file\n",
+            name(0),
+            name(1),
+            name(2),
+            name(3)
+        )
+    );
+
+    // The guest is running: writing to its disks is refused.
+    let r = run(&mut shell(&["-c", &uri, "-d", "g", "debug-drives"]));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("running"), "{r:?}");
+    assert_eq!(r.stdout, "");
+
+    // The domain command: the count, then readonlydisk:ignore leaves the <readonly/> disk out.
+    let r = run_with_stdin(
+        &mut shell(&[]),
+        format!("domain g libvirturi:{uri} readonly:true readonlydisk:ignore\ndebug-drives\n")
+            .as_bytes(),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.starts_with("3\n"), "{r:?}");
+    assert!(!r.stdout.contains(&name(3)), "{r:?}");
+
+    // A missing disk adds none of them.
+    std::fs::remove_file(&imgs[2]).unwrap();
+    let r = run_with_stdin(
+        &mut shell(&[]),
+        format!("-domain g libvirturi:{uri} readonly:true\ndebug-drives\n").as_bytes(),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "", "{r:?}");
+    assert!(r.stderr.contains("d3.img"), "{r:?}");
+}

@@ -335,6 +335,8 @@ pub struct Drive {
     pub blocksize: Option<u32>,
     /// The disk size the guest sees.
     pub virtual_size: u64,
+    /// The format the caller gave (`None` when it was detected).
+    pub requested_format: Option<Format>,
     /// Each file of `chain`, as it was opened to be checked.
     files: Vec<Arc<File>>,
     /// A drive on the network: `chain` then holds one layer named by its URI and no file.
@@ -653,6 +655,7 @@ impl Drive {
             readonly: options.readonly,
             blocksize: options.blocksize,
             virtual_size,
+            requested_format: options.format,
             files,
             remote: None,
         })
@@ -872,6 +875,7 @@ impl Drive {
             readonly: options.readonly,
             blocksize: options.blocksize,
             virtual_size,
+            requested_format: options.format,
             files: Vec::new(),
             remote: Some(remote),
         })

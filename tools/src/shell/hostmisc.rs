@@ -147,10 +147,7 @@ pub fn run(
                 "hotplugging support was removed in libguestfs 1.48".into(),
             ))
         }
-        "add-domain" | "domain" => Err(ShellError::Libguestfs(format!(
-            "{name}: libvirt domains are not supported by guestwright: add the domain's disk \
-             images with 'add' (virsh domblklist GUEST lists them)"
-        ))),
+        "add-domain" | "domain" => domain_command(shell, name, args, out),
         "ping-daemon" => {
             count(name, args, 0, name)?;
             shell.need_appliance("ping_daemon")?;
@@ -196,7 +193,14 @@ pub fn run(
                 if d.readonly {
                     text.push_str(" readonly");
                 }
-                text.push_str(" protocol=file\n");
+                if let Some(f) = d.requested_format {
+                    text.push_str(&format!(" format={f}"));
+                }
+                text.push_str(" protocol=file");
+                if let Some(b) = d.blocksize {
+                    text.push_str(&format!(" blocksize={b}"));
+                }
+                text.push('\n');
             }
             print(out, &text)
         }
@@ -251,6 +255,90 @@ pub fn run(
         }
         other => Err(ShellError::Usage(format!("{other}: not a host command"))),
     }
+}
+
+/// `add-domain NAME [libvirturi:URI] [readonly:BOOL] [readonlydisk:error|read|write|ignore]
+/// [allowuuid:..] [iface:..] [cachemode:..] [discard:..] [copyonread:..]`: prints the number
+/// of disks added.
+fn domain_command(
+    shell: &mut Shell,
+    name: &str,
+    args: &[String],
+    out: &mut Output,
+) -> Result<(), ShellError> {
+    let usage = || {
+        ShellError::Fish(fisherr::wrong_count_of(
+            name,
+            &format!(
+                "{name} dom [libvirturi:..] [readonly:true|false] [iface:..] [live:true|false] \
+                 [allowuuid:true|false] [readonlydisk:..] [cachemode:..] [discard:..] \
+                 [copyonread:true|false]"
+            ),
+        ))
+    };
+    let [dom, opts @ ..] = args else {
+        return Err(usage());
+    };
+    let flag = |v: &str| bool::parse_word(v).map_err(|e| ShellError::Usage(format!("{name}: {e}")));
+    let mut uri = None;
+    let mut readonly = false;
+    let mut rodisk = crate::libvirt::ReadonlyDisk::Write;
+    for o in opts {
+        let Some((k, v)) = o.split_once(':') else {
+            return Err(usage());
+        };
+        match k {
+            "libvirturi" => uri = Some(v.to_string()),
+            "readonly" => readonly = flag(v)?,
+            "readonlydisk" => {
+                rodisk = v.parse().map_err(|()| {
+                    ShellError::Libguestfs(format!("{name}: unknown readonlydisk parameter"))
+                })?
+            }
+            "live" if flag(v)? => {
+                return Err(ShellError::Libguestfs(format!(
+                    "{name}: libguestfs live support was removed in libguestfs 1.48"
+                )))
+            }
+            "live" | "allowuuid" | "iface" | "cachemode" | "discard" | "copyonread" => {}
+            _ => return Err(usage()),
+        }
+    }
+    shell.refuse_if_launched(name)?;
+    let n = add_domain(&mut shell.h, dom, uri.as_deref(), readonly, rodisk)
+        .map_err(|e| ShellError::Libguestfs(format!("{}: {e}", name.replace('-', "_"))))?;
+    print(out, &format!("{n}\n"))
+}
+
+/// Adds the disks of libvirt guest `dom`, all or none, as libguestfs's `add_domain` does
+/// (the shell's `-d` and `domain`); returns how many.
+pub(super) fn add_domain(
+    h: &mut guestwright::Handle,
+    dom: &str,
+    uri: Option<&str>,
+    readonly: bool,
+    rodisk: crate::libvirt::ReadonlyDisk,
+) -> Result<usize, String> {
+    let disks =
+        crate::libvirt::add_domain_disks(uri, dom, readonly, rodisk).map_err(|e| e.to_string())?;
+    // Every disk is checked before one is added, so a failure adds none.
+    let mut drives = Vec::new();
+    for d in &disks {
+        let options = DriveOptions {
+            format: d.disk.format,
+            readonly: d.readonly,
+            blocksize: None,
+        };
+        let drive =
+            guestwright::drive::Drive::open(&d.disk.path, &options).map_err(|e| e.to_string())?;
+        drives.push((drive, options));
+    }
+    let n = drives.len();
+    for (drive, options) in drives {
+        h.add_drive(&drive.chain[0].path, options)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(n)
 }
 
 /// Downloads a guest file to a temporary host file and runs `program FILE` on it (through

@@ -125,11 +125,11 @@ pub struct ShellArgs {
     /// command stops reading early (by default that is not an error).
     #[arg(long)]
     pipe_error: bool,
-    /// libvirt (guestfish -c URI): not supported; use -a with the domain's disk images.
+    /// The libvirt URI that -d reads guests from (virsh's default when not given).
     #[arg(short = 'c', long = "connect", value_name = "URI")]
     connect: Option<String>,
-    /// libvirt domains (guestfish -d GUEST): not supported; use -a with the domain's disk
-    /// images.
+    /// Add the file and block disks of a libvirt guest (read through `virsh dumpxml`); a
+    /// running guest only with --ro.
     #[arg(short = 'd', long = "domain", value_name = "GUEST")]
     domain: Vec<String>,
     /// Give the appliance a network.
@@ -317,9 +317,6 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
         return remote::remote(args, pid);
     }
     if args.listen {
-        if let Some(code) = refuse_libvirt(args) {
-            return ExitCode::from(code);
-        }
         return remote::listen(args, appliance, verbose);
     }
     if args.file.is_some() && !args.commands.is_empty() {
@@ -336,9 +333,6 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if let Some(code) = refuse_libvirt(args) {
-        return ExitCode::from(code);
-    }
     if args.prepared.iter().any(|p| {
         ["list", "help", "h", "?"]
             .iter()
@@ -410,18 +404,6 @@ fn add_drive_trace(image: &std::path::Path, options: &DriveOptions) -> String {
         line.push_str(&format!(" \"format:{format}\""));
     }
     line + "\nlibguestfs: trace: add_drive = 0\n"
-}
-
-/// `-c` and `-d`: libvirt is not part of guestwright. Says so, and what to do instead.
-fn refuse_libvirt(args: &ShellArgs) -> Option<u8> {
-    if args.domain.is_empty() && args.connect.is_none() {
-        return None;
-    }
-    eprintln!(
-        "guestfish: -c and -d (libvirt domains) are not supported by guestwright: add the \
-         domain's disk images with -a (virsh domblklist GUEST lists them)"
-    );
-    Some(EXIT_FAILED)
 }
 
 /// Prints an error with its causes, once. `place` is the script's name and line for a
@@ -498,6 +480,17 @@ impl Shell {
                 trace_add_drive(image, &options);
             }
             h.add_drive(image, options)?;
+        }
+        // -d GUEST: as common/options does, with readonlydisk "read".
+        for dom in &args.domain {
+            hostmisc::add_domain(
+                &mut h,
+                dom,
+                args.connect.as_deref(),
+                readonly,
+                crate::libvirt::ReadonlyDisk::Read,
+            )
+            .map_err(ShellError::Libguestfs)?;
         }
         // guestfish adds the -N drives after the -a ones... in command-line order with
         // them; here after them, which is the same for the usual -N alone.

@@ -50,10 +50,21 @@ fn guestfish_reply(reply: Reply) -> Reply {
 }
 
 /// Text guestfish prints for results whose table type says less than guestfish shows:
-/// an MBR type byte in hex (`0x83`).
+/// an MBR type byte in hex (`0x83`); `md-detail`'s hashtable as `key: value` lines
+/// (libguestfs's test-mdadm.sh reads them back with `sed 's/:\s*/=/'`).
 fn guestfish_text(reply: &Reply) -> Option<Vec<u8>> {
     match reply {
         Reply::PartGetMbrId(id) => Some(format!("{id:#x}\n").into_bytes()),
+        Reply::MdDetail(lines) => Some(
+            lines
+                .iter()
+                .map(|l| match l.split_once('=') {
+                    Some((k, v)) => format!("{k}: {v}\n"),
+                    None => format!("{l}\n"),
+                })
+                .collect::<String>()
+                .into_bytes(),
+        ),
         _ => None,
     }
 }
@@ -399,6 +410,11 @@ mod tests {
         assert_eq!(
             guestfish_text(&Reply::PartGetMbrId(0x83)).unwrap(),
             b"0x83\n"
+        );
+        let detail = Reply::MdDetail(vec!["level=raid1".into(), "uuid=a:b".into()]);
+        assert_eq!(
+            guestfish_text(&detail).unwrap(),
+            b"level: raid1\nuuid: a:b\n"
         );
         assert_eq!(guestfish_text(&Reply::Du(5)), None);
     }
