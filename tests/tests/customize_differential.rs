@@ -33,6 +33,15 @@ const RANDOM: &[&str] = &[
 /// Files whose second field is a password hash.
 const HASHED: &[&str] = &["/etc/shadow", "/etc/gshadow"];
 
+/// `@PROBE@` in a case: a command for the guest (dash builtins only) that finds the disk given
+/// with --attach by its size (1 MiB) and first line, counts the CPUs it is given and says
+/// whether its memory is about the 700 MiB asked for.
+const PROBE: &str = "for s in /sys/block/*/size; do read -r n < \"$s\"; [ \"$n\" = 2048 ] || continue; \
+     b=${s%/size}; read -r x < /dev/${b##*/}; [ \"$x\" = guestwright-attached ] && echo found > /root/attached; \
+     done; n=0; while read -r l; do case $l in processor*) n=$((n+1));; esac; done < /proc/cpuinfo; \
+     echo $n > /root/cpus; read -r k v u < /proc/meminfo; \
+     if [ $v -gt 500000 ] && [ $v -lt 720000 ]; then echo about-700 > /root/mem; else echo $v > /root/mem; fi";
+
 /// How long one tool may take on one case.
 const DEADLINE: Duration = Duration::from_secs(600);
 
@@ -43,6 +52,9 @@ struct Case {
     /// `base`, `sysprep-debian` or `sysprep-rhel`.
     image: String,
     args: Vec<String>,
+    /// `libvirt: NAME`: the image is the disk of libvirt guest NAME, given with
+    /// `-c test://@HOST@/node.xml -d NAME` instead of `-a`.
+    domain: Option<String>,
     /// A deliberate difference in guestwright's exit status.
     guestwright_status: Option<i32>,
 }
@@ -67,12 +79,15 @@ fn cases() -> Vec<Case> {
                 tool: "customize".into(),
                 image: "base".into(),
                 args: Vec::new(),
+                domain: None,
                 guestwright_status: None,
             });
         } else if let Some(t) = line.strip_prefix("tool: ") {
             out.last_mut().unwrap().tool = t.trim().to_owned();
         } else if let Some(i) = line.strip_prefix("image: ") {
             out.last_mut().unwrap().image = i.trim().to_owned();
+        } else if let Some(d) = line.strip_prefix("libvirt: ") {
+            out.last_mut().unwrap().domain = Some(d.trim().to_owned());
         } else if let Some(s) = line.strip_prefix("guestwright-status: ") {
             out.last_mut().unwrap().guestwright_status = Some(s.trim().parse().unwrap());
         } else {
@@ -423,25 +438,66 @@ fn result(status: i32, before: &Tree, img: &Path) -> String {
 fn args(case: &Case, host: &Path) -> Vec<String> {
     case.args
         .iter()
-        .map(|a| a.replace("@HOST@", &host.display().to_string()))
+        .map(|a| {
+            a.replace("@HOST@", &host.display().to_string())
+                .replace("@PROBE@", PROBE)
+        })
         .collect()
+}
+
+/// The drive options: `-a IMAGE`, or the libvirt guest whose disk the image is.
+fn drive_args(case: &Case, host: &Path, img: &Path, format: bool) -> Vec<String> {
+    match &case.domain {
+        Some(name) => {
+            let node = host.join("node.xml");
+            std::fs::write(&node, libvirt_node(name, img)).unwrap();
+            vec![
+                "-c".into(),
+                format!("test://{}", node.display()),
+                "-d".into(),
+                name.clone(),
+            ]
+        }
+        None => {
+            let mut v = vec!["-a".to_owned(), img.display().to_string()];
+            if format {
+                v.insert(0, "--format=raw".into());
+            }
+            v
+        }
+    }
+}
+
+/// A libvirt test-driver node holding one shut-off guest whose only disk is `img`.
+fn libvirt_node(name: &str, img: &Path) -> String {
+    format!(
+        "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n\
+         <domain type='test'><name>{name}</name><memory>524288</memory>\n\
+         <os><type>hvm</type></os><test:runstate>5</test:runstate>\n\
+         <devices>\n\
+         <disk type='file' device='disk'><driver name='qemu' type='raw'/>\
+         <source file='{}'/><target dev='vda'/></disk>\n\
+         </devices></domain></node>\n",
+        img.display()
+    )
 }
 
 fn run_guestwright(case: &Case, host: &Path, img: &Path) -> Output {
     let mut cmd = guestwright();
-    cmd.arg(&case.tool)
-        .arg("-a")
-        .arg(img)
+    // Relative host paths (--firstboot=script.sh names the script after its path) are
+    // the same in both tools' runs.
+    cmd.current_dir(host)
+        .arg(&case.tool)
+        .args(drive_args(case, host, img, false))
         .args(args(case, host));
     run_with_deadline(cmd)
 }
 
 fn run_virt_customize(case: &Case, host: &Path, img: &Path) -> Output {
     let mut cmd = Command::new(format!("virt-{}", case.tool));
-    cmd.env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
-        .arg("--format=raw")
-        .arg("-a")
-        .arg(img)
+    cmd.current_dir(host)
+        .env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
+        .args(drive_args(case, host, img, true))
         .args(args(case, host));
     run_with_deadline(cmd)
 }

@@ -2,8 +2,10 @@
 //!
 //! - Any delimiter, as in sed (`s|a|b|`, `s#x#y#g`); `\DELIM` stands for the delimiter itself.
 //! - REGEX is Rust `regex` syntax, matched on bytes, so files that are not UTF-8 still work.
-//! - REPLACEMENT is sed's: `&` is the whole match, `\1`…`\9` the groups, `\&` and `\\` are
-//!   literal, `\n` and `\t` a newline and a tab; `$` has no special meaning.
+//! - REPLACEMENT is Perl's, as in virt-customize (which runs the expression with perl):
+//!   `$&` is the whole match, `$1`…`$9`, `${N}` and `\1`…`\9` the groups, `&` is literal,
+//!   `\$`, `\&` and `\\` are literal, `\n` and `\t` a newline and a tab; any other `$` is
+//!   literal (Perl would interpolate a variable; guestwright has none).
 //! - FLAGS: `g` replaces every match on a line (without it, the first match per line, like sed);
 //!   `i` matches case-insensitively.
 //!
@@ -196,17 +198,47 @@ fn unescape_delim_in_regex(p: &str, delim: char) -> String {
 fn parse_replacement(r: &str, delim: char) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut lit = Vec::new();
-    let mut chars = r.chars();
+    let chars = r.chars();
     let flush = |lit: &mut Vec<u8>, pieces: &mut Vec<Piece>| {
         if !lit.is_empty() {
             pieces.push(Piece::Literal(std::mem::take(lit)));
         }
     };
+    let mut chars = chars.peekable();
     while let Some(c) = chars.next() {
         match c {
-            '&' => {
-                flush(&mut lit, &mut pieces);
-                pieces.push(Piece::Group(0));
+            '$' => {
+                let group = match chars.peek() {
+                    Some('&') => Some(0),
+                    Some(d @ '0'..='9') => Some(*d as usize - '0' as usize),
+                    Some('{') => {
+                        let mut probe = chars.clone();
+                        probe.next();
+                        let digits: String = probe.by_ref().take_while(|c| *c != '}').collect();
+                        match digits.parse::<usize>() {
+                            Ok(n)
+                                if !digits.is_empty()
+                                    && digits.chars().all(|c| c.is_ascii_digit()) =>
+                            {
+                                // `{`, the digits and `}`.
+                                for _ in 0..digits.len() + 1 {
+                                    chars.next();
+                                }
+                                Some(n)
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                match group {
+                    Some(g) => {
+                        chars.next();
+                        flush(&mut lit, &mut pieces);
+                        pieces.push(Piece::Group(g));
+                    }
+                    None => lit.push(b'$'),
+                }
             }
             '\\' => match chars.next() {
                 Some(d @ '0'..='9') => {
@@ -215,7 +247,7 @@ fn parse_replacement(r: &str, delim: char) -> Vec<Piece> {
                 }
                 Some('n') => lit.push(b'\n'),
                 Some('t') => lit.push(b'\t'),
-                Some(o) if o == delim || o == '&' || o == '\\' => {
+                Some(o) if o == delim || o == '&' || o == '\\' || o == '$' || o == '@' => {
                     let mut buf = [0; 4];
                     lit.extend_from_slice(o.encode_utf8(&mut buf).as_bytes());
                 }
@@ -277,12 +309,25 @@ mod tests {
         // a regex-special delimiter escaped means the literal character
         assert_eq!(sub(r"s.a\.b.X.", b"a.b axb\n"), b"X axb\n");
         assert_eq!(
-            sub(r"s/(\w+)=(\w+)/\2=\1 [&]/", b"key=value\n"),
+            sub(r"s/(\w+)=(\w+)/\2=\1 [$&]/", b"key=value\n"),
             b"value=key [key=value]\n"
         );
-        assert_eq!(sub(r"s/x/a\&b\\c$1/", b"x\n"), b"a&b\\c$1\n");
+        assert_eq!(sub(r"s/x/a\&b\\c\$1/", b"x\n"), b"a&b\\c$1\n");
         assert_eq!(sub(r"s/;/\n/g", b"a;b"), b"a\nb");
         assert_eq!(sub("s#é#e#", "café\n".as_bytes()), b"cafe\n");
+    }
+
+    /// virt-customize runs --edit's expression with perl: `&` is literal and `$N`, `${N}`
+    /// and `$&` are groups (sed's `&` meaning gave `<&>` where virt-customize gives `<1>`).
+    #[test]
+    fn replacement_is_perl_s_not_sed_s() {
+        assert_eq!(sub(r"s/(\d+)/<$1>/g", b"ext4 0 1\n"), b"ext<4> <0> <1>\n");
+        assert_eq!(
+            sub(r"s/^(\w)(.*)$/[$&] & \2${1}\$/", b"debian-tmpl\n"),
+            b"[debian-tmpl] & ebian-tmpld$\n"
+        );
+        assert_eq!(sub(r"s/a/$x ${y} $/", b"a\n"), b"$x ${y} $\n");
+        assert!(Substitution::parse(r"s/a/$2/").is_err());
     }
 
     #[test]
