@@ -40,6 +40,9 @@ pub enum CliError {
     /// Writing our own output failed.
     #[error("cannot write to standard output")]
     Stdout(#[source] io::Error),
+    /// Some jobs of a batch failed (their result lines say why).
+    #[error("{0}")]
+    Batch(String),
     /// A message worded as the virt tool this command replaces words it (scripts grep for
     /// it), printed as it is.
     #[error("{0}")]

@@ -35,27 +35,45 @@ pub struct CopyOutArgs {
 
 /// Runs `copy-in`.
 pub fn run_in(args: &CopyInArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    copy_in(args, appliance, verbose, true)
+}
+
+/// Runs `copy-out`.
+pub fn run_out(args: &CopyOutArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    for name in copy_out(args, appliance, verbose, true)? {
+        log::warn!("copy-out: skipped '{name}' (not a file, directory or link)");
+    }
+    Ok(())
+}
+
+/// `copy-in`, with a progress bar on a terminal when `bar` (`batch` runs several at once and
+/// shows its own). Returns once the copy is in the image files.
+pub fn copy_in(args: &CopyInArgs, appliance: &ApplianceArgs, verbose: bool, bar: bool) -> Result {
     let (dest, sources) = args.paths.split_last().expect("clap requires two paths");
     let sources: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
     let mut h = session::open(&args.image, appliance, Access::ReadWrite, verbose)?;
-    let _bar = Bar::attach(&h, "copy-in");
+    let _bar = bar.then(|| Bar::attach(&h, "copy-in"));
     copy::copy_in(&h, &sources, &GuestPath::from(dest.as_str()))?;
     h.shutdown()?;
     Ok(())
 }
 
-/// Runs `copy-out`.
-pub fn run_out(args: &CopyOutArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+/// `copy-out`, with a progress bar on a terminal when `bar`. Returns the guest entries
+/// skipped (not a file, directory or link).
+pub fn copy_out(
+    args: &CopyOutArgs,
+    appliance: &ApplianceArgs,
+    verbose: bool,
+    bar: bool,
+) -> Result<Vec<String>> {
     let (dest, sources) = args.paths.split_last().expect("clap requires two paths");
     let sources: Vec<GuestPath> = sources
         .iter()
         .map(|s| GuestPath::from(s.as_str()))
         .collect();
     let mut h = session::open(&args.image, appliance, Access::ReadOnly, verbose)?;
-    let _bar = Bar::attach(&h, "copy-out");
-    for name in copy::copy_out(&h, &sources, std::path::Path::new(dest))? {
-        log::warn!("copy-out: skipped '{name}' (not a file, directory or link)");
-    }
+    let _bar = bar.then(|| Bar::attach(&h, "copy-out"));
+    let skipped = copy::copy_out(&h, &sources, std::path::Path::new(dest))?;
     h.shutdown()?;
-    Ok(())
+    Ok(skipped)
 }

@@ -437,6 +437,18 @@ pub fn run(
     appliance: &ApplianceArgs,
     verbose: bool,
 ) -> Result {
+    let report = report(args, attach, appliance, verbose)?;
+    print_report(&report, &args.run)
+}
+
+/// Runs `customize` and returns its report without printing it (`batch` prints it as part
+/// of a job's result). Success means every change is in the image files.
+pub fn report(
+    args: &CustomizeArgs,
+    attach: &AttachIndices,
+    appliance: &ApplianceArgs,
+    verbose: bool,
+) -> Result<Report> {
     let plan = plan(&args.ops)?;
     plan.check()?;
     if plan.selinux_relabel() && args.run.no_selinux_relabel {
@@ -482,6 +494,10 @@ pub fn run(
     if let Some(n) = args.smp {
         config.smp = n;
     }
-    let report = customize::run_disks(&disks, config, &plan, &options(&args.run))?;
-    print_report(&report, &args.run)
+    Ok(customize::run_disks(
+        &disks,
+        config,
+        &plan,
+        &options(&args.run),
+    )?)
 }

@@ -22,7 +22,7 @@ pub struct InspectArgs {
     image: ImageArgs,
     /// Print virt-inspector's XML instead of JSON.
     #[arg(long)]
-    xml: bool,
+    pub(crate) xml: bool,
     /// Do not list installed packages (faster).
     #[arg(long)]
     no_applications: bool,
@@ -49,6 +49,47 @@ enum Apps {
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    let (found, apps) = collect(args, appliance, verbose)?;
+    let text = if args.xml {
+        xml(&found, &apps)
+    } else {
+        let mut s = serde_json::to_string_pretty(&reports(&found, &apps)).expect("serialisable");
+        s.push('\n');
+        s
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).map_err(stdout)?;
+    out.flush().map_err(stdout)
+}
+
+/// What `inspect` prints as JSON, as a value (`batch` puts it in a job's result; `--xml`
+/// has no meaning there).
+pub fn json(
+    args: &InspectArgs,
+    appliance: &ApplianceArgs,
+    verbose: bool,
+) -> Result<serde_json::Value> {
+    let (found, apps) = collect(args, appliance, verbose)?;
+    Ok(serde_json::to_value(reports(&found, &apps)).expect("serialisable"))
+}
+
+fn reports<'a>(found: &'a [OsInfo], apps: &'a [Option<Apps>]) -> Vec<Report<'a>> {
+    found
+        .iter()
+        .zip(apps)
+        .map(|(os, a)| Report {
+            os,
+            applications: a.as_ref(),
+        })
+        .collect()
+}
+
+/// Launches, inspects, lists the applications of each operating system found and shuts down.
+fn collect(
+    args: &InspectArgs,
+    appliance: &ApplianceArgs,
+    verbose: bool,
+) -> Result<(Vec<OsInfo>, Vec<Option<Apps>>)> {
     let access = args.image.access(Access::ReadOnly);
     let mut h = session::launch(&args.image, appliance, access, verbose)?;
     let inspection = inspect::inspect_all(&h)?;
@@ -77,24 +118,7 @@ pub fn run(args: &InspectArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
         h.umount_all()?;
     }
     h.shutdown()?;
-    let text = if args.xml {
-        xml(&found, &apps)
-    } else {
-        let reports: Vec<Report<'_>> = found
-            .iter()
-            .zip(&apps)
-            .map(|(os, a)| Report {
-                os,
-                applications: a.as_ref(),
-            })
-            .collect();
-        let mut s = serde_json::to_string_pretty(&reports).expect("serialisable");
-        s.push('\n');
-        s
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).map_err(stdout)?;
-    out.flush().map_err(stdout)
+    Ok((found, apps))
 }
 
 /// Escapes an attribute value: as [`esc`] (a device name holds no tab or newline, which an

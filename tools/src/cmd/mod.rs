@@ -1,5 +1,6 @@
 //! The one-shot subcommands, one module each.
 
+pub mod batch;
 pub mod cat;
 pub mod clone;
 pub mod completions;

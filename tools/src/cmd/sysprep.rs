@@ -98,6 +98,20 @@ pub fn run(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
             .map_err(crate::error::stdout)?;
         return Ok(());
     }
+    let report = report(args, appliance, verbose)?;
+    print_report(&report, &args.run)
+}
+
+/// Runs the sysprep operations and returns the report without printing it (`batch` prints
+/// it as part of a job's result). `--list-operations` is not an operation: refused here.
+pub fn report(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<Report> {
+    if args.list_operations {
+        return Err(CliError::Usage(
+            "--list-operations lists and changes nothing: run `guestwright sysprep \
+             --list-operations` on its own"
+                .into(),
+        ));
+    }
     let mut selection = Selection::default();
     if args.enable.len() > 1 {
         return Err(usage(SysprepError::EnableTwice));
@@ -141,8 +155,13 @@ pub fn run(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
             );
         }
         base.sysprep = ordered;
-        let report = customize::run_images(&args.images, args.format, config, &base, &opts)?;
-        return print_report(&report, &args.run);
+        return Ok(customize::run_images(
+            &args.images,
+            args.format,
+            config,
+            &base,
+            &opts,
+        )?);
     }
     // The scripts run where `script` comes in name order: the operations before it in one
     // launch, the scripts in a mount, the rest (customize, the devices') in another launch.
@@ -171,7 +190,7 @@ pub fn run(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> Resu
         report.changed |= r.changed;
     }
     report.changed = true;
-    print_report(&report, &args.run)
+    Ok(report)
 }
 
 /// `script`: mounts the guest read-write on the script directory, runs the scripts there
