@@ -35,7 +35,7 @@ pub struct StatNs {
 }
 
 impl StatNs {
-    fn fields(&self) -> [(&'static str, i64); 22] {
+    pub(crate) fn fields(&self) -> [(&'static str, i64); 22] {
         [
             ("st_dev", self.st_dev),
             ("st_ino", self.st_ino),

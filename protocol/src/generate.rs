@@ -445,6 +445,14 @@ macro_rules! define_operations {
             }
         }
 
+        impl $crate::value::GuestfsValue for Reply {
+            fn guestfs_value(&self) -> $crate::value::Value {
+                match self {
+                    $(Reply::$Variant(v) => $crate::value::GuestfsValue::guestfs_value(v),)*
+                }
+            }
+        }
+
         impl $crate::shell::ShellText for Reply {
             fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
                 match self {

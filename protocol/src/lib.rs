@@ -29,6 +29,7 @@ pub mod names;
 pub mod ops;
 pub mod shell;
 pub mod types;
+pub mod value;
 
 pub use errno::{Errno, RemoteError};
 pub use fish::{KeyValue, StatNs};

@@ -5,6 +5,7 @@
 //! type, so every operation in the table gets them for free.
 
 use crate::types::*;
+use crate::value::{GuestfsValue, Value};
 
 /// What kind of word an argument is; drives completion and help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -510,9 +511,17 @@ impl<T: ShellText> ShellText for Option<T> {
     }
 }
 
-/// Prints a struct the way guestfish does: one `field: value` line per field.
+/// Prints a struct the way guestfish does: one `field: value` line per field; the same
+/// fields are the struct's shape in libguestfs's API ([`GuestfsValue`]).
 macro_rules! struct_text {
     ($($t:ty { $($field:ident),* $(,)? })*) => {$(
+        impl GuestfsValue for $t {
+            fn guestfs_value(&self) -> Value {
+                Value::Struct(vec![
+                    $((stringify!($field).to_string(), self.$field.guestfs_value()),)*
+                ])
+            }
+        }
         impl ShellText for $t {
             const STRUCT: bool = true;
             fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
@@ -805,6 +814,7 @@ struct_text! {
     PhysicalVolume { device, uuid, size, free, vg }
     VolumeGroup { name, uuid, size, free, extent_size, pv_count, lv_count }
     LogicalVolume { device, name, vg, uuid, size, active }
+    crate::value::Version { major, minor, release, extra }
 }
 
 #[cfg(test)]

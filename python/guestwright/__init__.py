@@ -63,37 +63,14 @@ def hostfile_name(op):
     return "filename" if "filename" not in names else "hostfile"
 
 
-def _text(value):
-    """Guest names and text arrive as bytes (they need not be UTF-8): as str, with
-    undecodable bytes kept as surrogates (`os.fsdecode`'s way)."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
-    if isinstance(value, list):
-        return [_text(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_text(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _text(v) for k, v in value.items()}
-    return value
-
-
-#: How the table's enums read in libguestfs.
-_ENUM_TEXT = {"PartTableType": {"Gpt": "gpt", "Mbr": "msdos"}}
-
-
-def _result(ret, value, as_dict, as_string):
-    """The table's result `value` (of type `ret`) as libguestfs's binding returns it."""
+def _result(value, as_string):
+    """The result as libguestfs's binding returns it: the native module shapes it
+    (`guestwright.protocol.value`, the shapes guestfish prints); a libguestfs name whose
+    result is a string where the table's operation returns bytes (`cat`) gets what precedes
+    the first NUL, as text."""
     if as_string:
-        # guestfish's string of bytes: what precedes the first NUL.
         return value.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-    if ret == "Data":
-        return value
-    if ret == "Vec<KeyValue>":
-        pairs = [(_text(kv["key"]), _text(kv["value"])) for kv in value]
-        return dict(pairs) if as_dict else pairs
-    if ret in _ENUM_TEXT:
-        return _ENUM_TEXT[ret].get(value, value)
-    return _text(value)
+    return value
 
 
 def signature(op):
@@ -119,14 +96,14 @@ def _method(op, name, as_string=False):
     sig = signature(op)
     table_name = {_python_name(a["name"]): a["name"] for a in op["args"]}
     hostfile = hostfile_name(op) if op["stream"] != "none" else None
-    op_name, ret = op["name"], op["ret"]
+    op_name = op["name"]
 
     def method(self, *args, **kwargs):
         bound = sig.bind(self, *args, **kwargs).arguments
         values = {table_name[k]: v for k, v in bound.items() if k in table_name}
         host = _os.fspath(bound[hostfile]) if hostfile else None
         value = self._call(op_name, values, host)
-        return _result(ret, value, self._return_dict, as_string)
+        return _result(value, as_string)
 
     method.__name__ = method.__qualname__ = name
     method.__qualname__ = "GuestFS." + name

@@ -33,9 +33,12 @@ RET_TYPES = {
     "String": "str",
     "Data": "bytes",
     "Vec<KeyValue>": "Hashtable",
+    "Vec<Filesystem>": "Hashtable",
     "PartTableType": "str",
 }
-TEXT_TYPES = {"GuestPath", "Device", "Line", "FileName", "LinkTarget", "FsType", "String"}
+#: Text, and the listings libguestfs gives as names only (`list_devices`, `mounts`).
+TEXT_TYPES = {"GuestPath", "Device", "Line", "FileName", "LinkTarget", "FsType", "String",
+              "BlockDevice", "PartitionDevice", "MountEntry"}
 INT_TYPES = {"i32", "i64", "u32", "u64", "Mode", "FileHandle", "ByteSize"}
 
 
@@ -72,7 +75,7 @@ class GuestFS:
     def __init__(self, python_return_dict: bool = False, environment: bool = True, close_on_exit: bool = True) -> None: ...
     def __enter__(self) -> GuestFS: ...
     def __exit__(self, *exc: object) -> bool: ...
-    def add_drive(self, filename: str | PathLike[str], readonly: bool | None = None, format: str | None = None, iface: str | None = None, name: str | None = None, label: str | None = None, protocol: str | None = None, server: list[str] | None = None, username: str | None = None, secret: str | None = None, cachemode: str | None = None, discard: str | None = None, copyonread: bool | None = None, blocksize: int | None = None) -> None: ...
+    def add_drive(self, filename: str | PathLike[str], readonly: bool | int | None = None, format: str | None = None, iface: str | None = None, name: str | None = None, label: str | None = None, protocol: str | None = None, server: list[str] | None = None, username: str | None = None, secret: str | None = None, cachemode: str | None = None, discard: str | None = None, copyonread: bool | int | None = None, blocksize: int | None = None) -> None: ...
     add_drive_opts = add_drive
     def add_drive_ro(self, filename: str | PathLike[str]) -> None: ...
     def launch(self) -> None: ...
@@ -93,6 +96,7 @@ class GuestFS:
     def inspect_list_applications(self, root: str) -> list[dict[str, Any]]: ...
     def inspect_list_applications2(self, root: str) -> list[dict[str, Any]]: ...
     def inspect_get_icon(self, root: str, favicon: bool = True, highquality: bool = False) -> bytes: ...
+    def version(self) -> dict[str, Any]: ...
 '''
 
 
@@ -119,7 +123,9 @@ def stubs():
         out.append("    def inspect_%s(self, root: str) -> %s: ...\n" % (fact, ty))
     ops = {op["name"]: op for op in _guestwright.operations()}
     for name, op in ops.items():
-        out.append(method_stub(name, op))
+        # An operation libguestfs answers in the library (`version`) is the native method.
+        if not hasattr(_guestwright.Handle, name):
+            out.append(method_stub(name, op))
     aliases, string_results = _guestwright.aliases()
     for alias, target in aliases:
         if target in ops:

@@ -12,8 +12,10 @@
 
 mod args;
 mod inspect;
+mod value;
 
 use guestwright::inspect::OsInfo;
+use guestwright::protocol::value::{GuestfsValue, Version};
 use guestwright::protocol::{CallStream, Client, OpInfo, Reply, Request, Stream, OPERATIONS};
 use guestwright::{DriveOptions, Format, LaunchConfig};
 use pyo3::exceptions::PyRuntimeError;
@@ -96,8 +98,12 @@ impl Handle {
 
     /// Attaches a disk image (before `launch`); it becomes /dev/sda, /dev/sdb, ... in
     /// the order added. `format` is detected when not given; `readonly=True` never writes
-    /// to the image. libguestfs's other options are accepted where they change nothing
-    /// here, refused otherwise.
+    /// to the image. `protocol` (nbd, http, https, ssh, iscsi) with one `server` and
+    /// `username` attaches a remote drive named `filename`, as the shell's `add` does;
+    /// `blocksize` (512 or 4096) is the sector size the guest sees. `iface`, `name`,
+    /// `cachemode`, `discard` and `copyonread` are accepted and change nothing (guestwright
+    /// names drives /dev/sdX and picks QEMU's caching itself); `label` and `secret` are
+    /// refused, naming the argument.
     #[pyo3(signature = (filename, readonly = None, format = None, iface = None, name = None,
         label = None, protocol = None, server = None, username = None, secret = None,
         cachemode = None, discard = None, copyonread = None, blocksize = None))]
@@ -106,7 +112,7 @@ impl Handle {
         &mut self,
         py: Python<'_>,
         filename: PathBuf,
-        readonly: Option<bool>,
+        readonly: Option<&Bound<'_, PyAny>>,
         format: Option<&str>,
         iface: Option<&str>,
         name: Option<&str>,
@@ -117,42 +123,87 @@ impl Handle {
         secret: Option<&str>,
         cachemode: Option<&str>,
         discard: Option<&str>,
-        copyonread: Option<bool>,
+        copyonread: Option<&Bound<'_, PyAny>>,
         blocksize: Option<i64>,
     ) -> PyResult<()> {
-        // What guestwright decides itself (device names, cache mode, discard).
-        let _ = (iface, name, cachemode, discard, copyonread);
-        let unsupported = [
-            ("label", label.is_some()),
-            ("protocol", protocol.is_some_and(|p| p != "file")),
-            ("server", server.is_some()),
-            ("username", username.is_some()),
-            ("secret", secret.is_some()),
-            ("blocksize", blocksize.is_some_and(|b| b != 512)),
-        ];
-        if let Some((what, _)) = unsupported.iter().find(|(_, given)| *given) {
-            return Err(raise(
-                py,
-                format!(
-                    "add_drive: the '{what}' option is not supported: give a network drive \
-                     as a URI (nbd://, ssh://, http://) in filename"
-                ),
-                Some(EINVAL),
+        let invalid = |message: String| raise(py, format!("add_drive: {message}"), Some(EINVAL));
+        // What guestwright decides itself (device names, caching, discard).
+        let _ = (iface, name, copyonread);
+        if let Some(mode) = cachemode.filter(|m| !["writeback", "unsafe"].contains(m)) {
+            return Err(invalid(format!(
+                "cachemode '{mode}': use 'writeback' or 'unsafe'"
+            )));
+        }
+        if let Some(d) = discard.filter(|d| !["disable", "enable", "besteffort"].contains(d)) {
+            return Err(invalid(format!(
+                "discard '{d}': use 'disable', 'enable' or 'besteffort'"
+            )));
+        }
+        if label.is_some() {
+            return Err(invalid(
+                "the 'label' argument is not supported: guestwright names drives /dev/sdX in \
+                 the order added"
+                    .to_string(),
+            ));
+        }
+        if secret.is_some() {
+            return Err(invalid(
+                "the 'secret' argument is not supported: the protocols guestwright attaches \
+                 (nbd, http, https, ssh, iscsi) take no secret"
+                    .to_string(),
             ));
         }
         let format = format
             .map(|f| f.parse::<Format>())
             .transpose()
-            .map_err(|e| raise(py, format!("add_drive: {e}"), Some(EINVAL)))?;
-        let options = if readonly.unwrap_or(false) {
-            DriveOptions::readonly()
-        } else {
-            DriveOptions::readwrite()
+            .map_err(|e| invalid(e.to_string()))?;
+        let blocksize = blocksize
+            .map(|b| match b {
+                512 | 4096 => Ok(b as u32),
+                _ => Err(invalid(format!("blocksize {b}: use 512 or 4096"))),
+            })
+            .transpose()?;
+        let readonly = readonly
+            .map(|r| r.is_truthy())
+            .transpose()?
+            .unwrap_or(false);
+        let options = DriveOptions {
+            format,
+            readonly,
+            blocksize,
+        };
+        let filename_text = filename.to_string_lossy().into_owned();
+        match protocol.filter(|p| *p != "file") {
+            Some(p) => {
+                let servers = server.unwrap_or_default();
+                if servers.len() > 1 {
+                    return Err(invalid(format!(
+                        "protocol '{p}' takes one server, not {}",
+                        servers.len()
+                    )));
+                }
+                let remote = guestwright::drive::Remote::from_parts(
+                    p,
+                    &filename_text,
+                    servers.first().map(String::as_str),
+                    username,
+                )
+                .map_err(|e| invalid(e.to_string()))?;
+                self.h
+                    .add_remote(remote, options)
+                    .map_err(|e| error(py, &e))
+            }
+            None => {
+                if server.is_some() || username.is_some() {
+                    return Err(invalid(
+                        "the 'server' and 'username' arguments need 'protocol'".to_string(),
+                    ));
+                }
+                self.h
+                    .add_drive(&filename, options)
+                    .map_err(|e| error(py, &e))
+            }
         }
-        .with_format(format);
-        self.h
-            .add_drive(&filename, options)
-            .map_err(|e| error(py, &e))
     }
 
     /// Attaches a disk image read-only.
@@ -272,7 +323,14 @@ impl Handle {
         };
         let reply = Reply::decode(&request, &bytes)
             .map_err(|e| raise(py, format!("{name}: malformed reply: {e}"), None))?;
-        Ok(pythonize::pythonize(py, &reply)?)
+        value::to_python(py, &reply.guestfs_value(), self.return_dict)
+    }
+
+    /// libguestfs's `version` struct (`major`, `minor`, `release`, `extra`) of this
+    /// library: a library call, no appliance needed.
+    fn version<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let version = Version::parse(env!("CARGO_PKG_VERSION"));
+        value::to_python(py, &version.guestfs_value(), self.return_dict)
     }
 
     /// Whether hashtables come back as dicts (`python_return_dict`).

@@ -53,7 +53,7 @@ def test_results_are_python_types(g):
     st = g.stat("/dir/f")
     assert isinstance(st, dict) and st["size"] == 0
     assert g.vfs_type("/dev/sda1") == "ext4"
-    assert g.list_devices()[0]["device"] == "/dev/sda"
+    assert g.list_devices()[0] == "/dev/sda"
     # libguestfs's mountpoints: device to mountpoint (a dict with python_return_dict).
     assert g.mountpoints() == {"/dev/sda1": "/"}
     g.chmod(0o640, "/dir/f")

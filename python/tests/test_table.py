@@ -25,6 +25,9 @@ def test_every_operation_is_a_method():
 
 def test_methods_have_the_table_signature_and_help():
     for op in _guestwright.operations():
+        if hasattr(_guestwright.Handle, op["name"]):
+            # Answered by the library as libguestfs does (`version`), not by the appliance.
+            continue
         m = getattr(GuestFS, op["name"])
         params = list(inspect.signature(m).parameters.values())[1:]
         table = [a["name"] for a in op["args"]]

@@ -71,14 +71,13 @@ fn guestfish_text(reply: &Reply) -> Option<Vec<u8>> {
 
 /// guestfish's `version` struct for a version string such as `0.1.0-rc1`.
 fn version_struct(version: &str) -> String {
-    let (numbers, extra) = match version.split_once('-') {
-        Some((n, e)) => (n, e),
-        None => (version, ""),
-    };
-    let mut parts = numbers.split('.');
-    let mut next = || parts.next().unwrap_or("0");
-    let (major, minor, release) = (next(), next(), next());
-    format!("major: {major}\nminor: {minor}\nrelease: {release}\nextra: {extra}\n")
+    let mut text = Vec::new();
+    guestwright::protocol::shell::ShellText::shell_text(
+        &guestwright::protocol::value::Version::parse(version),
+        &mut text,
+        false,
+    );
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// Looks a command up in the table (dashes or underscores), or by its guestfish name.
