@@ -30,7 +30,8 @@ use results::{JobResult, Shard, Status};
 /// time.
 ///
 /// JOBS is a JSON Lines file (`-`: standard input), one job per line:
-/// `{"id":"vm01","drives":[{"path":"vm01.qcow2","format":"qcow2"}],"customize":["--hostname","vm01"]}`.
+/// `{"id": "vm01", "drives": [{"path": "vm01.qcow2", "format": "qcow2"}], "customize":
+/// ["--hostname", "vm01"]}`.
 /// The operation's list holds the arguments of the command of that name; the drives become
 /// its `-a` (and `--format`) options. One result per job is printed on standard output as a
 /// JSON line (id, line, status ok/failed, duration_ms, changed, result, error), a summary on
