@@ -502,36 +502,26 @@ impl Collect {
     }
 }
 
-impl ser::SerializeSeq for Collect {
-    type Ok = Value;
-    type Error = ValueError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValueError> {
-        self.push(String::new(), v)
-    }
-    fn end(self) -> R {
-        self.list()
-    }
+/// The unnamed collections (sequences, tuples, tuple structs) become lists alike.
+macro_rules! list_collect {
+    ($($trait:ident :: $method:ident),* $(,)?) => {$(
+        impl ser::$trait for Collect {
+            type Ok = Value;
+            type Error = ValueError;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValueError> {
+                self.push(String::new(), v)
+            }
+            fn end(self) -> R {
+                self.list()
+            }
+        }
+    )*};
 }
-impl ser::SerializeTuple for Collect {
-    type Ok = Value;
-    type Error = ValueError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValueError> {
-        self.push(String::new(), v)
-    }
-    fn end(self) -> R {
-        self.list()
-    }
-}
-impl ser::SerializeTupleStruct for Collect {
-    type Ok = Value;
-    type Error = ValueError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValueError> {
-        self.push(String::new(), v)
-    }
-    fn end(self) -> R {
-        self.list()
-    }
-}
+list_collect!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+);
 impl ser::SerializeStruct for Collect {
     type Ok = Value;
     type Error = ValueError;
