@@ -10,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A loop device over a file, detached when dropped.
@@ -122,6 +122,7 @@ pub fn qemu_nbd(file: &Path, export: &str, readonly: bool, listen: &[&str]) -> S
 pub struct Http {
     pub port: u16,
     stop: Arc<AtomicBool>,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Http {
@@ -130,34 +131,61 @@ impl Http {
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (flag, served, since) = (stop.clone(), log.clone(), Instant::now());
         std::thread::spawn(move || {
             while !flag.load(Ordering::Relaxed) {
                 match listener.accept() {
-                    Ok((s, _)) => {
-                        let file = file.clone();
+                    Ok((s, peer)) => {
+                        let (file, served) = (file.clone(), served.clone());
                         std::thread::spawn(move || {
-                            let _ = http_connection(s, &file);
+                            let end = http_connection(s, &file, &served, since);
+                            let at = since.elapsed().as_secs_f64();
+                            note(&served, format!("{at:.3}s {peer} closed: {end:?}"));
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
         });
-        Http { port, stop }
+        Http { port, stop, log }
     }
 }
 
 impl Drop for Http {
+    /// Stops accepting. When a test fails, what the server saw goes to stderr, so a hung
+    /// remote drive shows whether its last request reached the server and was answered.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        if std::thread::panicking() {
+            let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+            let from = log.len().saturating_sub(40);
+            eprintln!(
+                "--- HTTP server on port {}: {} events, the last {}:\n{}",
+                self.port,
+                log.len(),
+                log.len() - from,
+                log[from..].join("\n")
+            );
+        }
     }
 }
 
-pub fn http_connection(s: TcpStream, file: &Path) -> std::io::Result<()> {
+fn note(log: &Mutex<Vec<String>>, event: String) {
+    log.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+}
+
+/// Serves `file` on one connection until the client closes it. Idle keep-alive connections
+/// stay open, as the client decides when to close them (QEMU does when it exits).
+pub fn http_connection(
+    s: TcpStream,
+    file: &Path,
+    log: &Mutex<Vec<String>>,
+    since: Instant,
+) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     s.set_nonblocking(false)?;
-    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let peer = s.peer_addr()?;
     let mut r = BufReader::new(s.try_clone()?);
     let mut w = s;
     let f = std::fs::File::open(file)?;
@@ -207,6 +235,13 @@ pub fn http_connection(s: TcpStream, file: &Path) -> std::io::Result<()> {
             None => ("200 OK", 0, size - 1),
         };
         let len = b + 1 - a;
+        note(
+            log,
+            format!(
+                "{:.3}s {peer} {method} {path} {status} bytes {a}-{b}",
+                since.elapsed().as_secs_f64()
+            ),
+        );
         let mut head = format!(
             "HTTP/1.1 {status}\r\nAccept-Ranges: bytes\r\nContent-Length: {len}\r\nContent-Type: application/octet-stream\r\n"
         );
