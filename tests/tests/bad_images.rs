@@ -3,7 +3,7 @@
 //! output or a clear message, the host process never panics, and no byte of a host file an
 //! image names (a canary) appears anywhere.
 
-mod drivekit;
+use crate::drivekit;
 
 use drivekit::{assert_sane, run_within, Ran, Rng};
 use guestwright_tests::{guestwright, require, run};

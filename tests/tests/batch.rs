@@ -4,7 +4,7 @@
 //! of the failed job is unchanged byte for byte, and `--shard` and `--resume` are checked
 //! against a full run. Every run has a deadline.
 
-mod customize_images;
+use crate::customize_images;
 
 use customize_images::debian;
 use guestwright_tests::{assert_fsck_clean, debugfs_cat, guestwright, require, run, sha256};

@@ -1,7 +1,7 @@
 //! Guest commands (`sh`, `command` and their `_lines` forms) and file handles (the FUSE
 //! calls), each group on one launch.
 
-mod fsimg;
+use crate::fsimg;
 
 use fsimg::*;
 use guestwright::prelude::*;

@@ -1,7 +1,7 @@
 //! `guestwright clone`: a qcow2 overlay of a template, customized; the template's bytes never
 //! change, the overlay records its backing file and format, and a failed clone leaves nothing.
 
-mod customize_images;
+use crate::customize_images;
 
 use customize_images::debian;
 use guestwright::prelude::*;

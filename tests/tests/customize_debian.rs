@@ -2,7 +2,7 @@
 //! back in a second launch with its exact contents, modes and owners; the shadow hash checked
 //! with `openssl passwd -6`; e2fsck clean; then the same run again changes nothing.
 
-mod customize_images;
+use crate::customize_images;
 
 use customize_images::{debian, debian_entries, image, Entry, KEY, SHADOW_DEBIAN};
 use guestwright::prelude::*;

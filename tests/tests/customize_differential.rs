@@ -12,7 +12,7 @@
 //!
 //! `CUSTOMIZE_DIFF_CASES=a,b` runs only the cases whose names contain these.
 
-mod customize_images;
+use crate::customize_images;
 
 use customize_images::{debian_entries, image, Entry};
 use guestwright_tests::guestwright;

@@ -11,7 +11,7 @@
 //! test built. The command-line test checks exit status, message and image for the four
 //! reported cases.
 
-mod customize_images;
+use crate::customize_images;
 
 use customize_images::{debian_entries, Entry, KEY};
 use guestwright::customize::{self, Options, Plan, Report, Word};

@@ -6,7 +6,7 @@
 //! by the host's crypt(3) through perl). One customize launch carries most checks; the image
 //! is read back with debugfs, without another launch.
 
-mod customize_images;
+use crate::customize_images;
 
 use customize_images::{debian_entries, image, rhel, Entry};
 use guestwright_tests::tree::ext4_tree;

@@ -2,7 +2,7 @@
 //! keyfiles and ifcfg, udev rules, the machine-id, the random seed and the SELinux relabel
 //! marker; then sysprep removes what each operation names and leaves the rest.
 
-mod customize_images;
+use crate::customize_images;
 
 use customize_images::{rhel, KEYFILE_ETH0, UDEV_OLD};
 use guestwright::prelude::*;

@@ -2,7 +2,7 @@
 //! a disabled one leaves its files, everything else stays, and customize operations in the
 //! same run come after the sysprep operations (the injected key survives ssh-userdir).
 
-mod customize_images;
+use crate::customize_images;
 
 use customize_images::{debian, KEY};
 use guestwright::prelude::*;

@@ -10,8 +10,8 @@
 //!
 //! Block devices need root (CI runs as root); the tests fail loudly elsewhere.
 
-mod drivekit;
-mod serverkit;
+use crate::drivekit;
+use crate::serverkit;
 
 use drivekit::{run_within, Ran};
 use guestwright_tests::*;

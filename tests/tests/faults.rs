@@ -4,7 +4,7 @@
 //! the journal replay any mount would do), each file whole in its old or its new version,
 //! no QEMU left behind, and messages that say what happened.
 
-mod drivekit;
+use crate::drivekit;
 
 use drivekit::{qemu_processes_naming, run_within, sigkill, Ran, Rng};
 use guestwright_tests::*;

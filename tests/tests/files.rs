@@ -3,7 +3,7 @@
 //! One launch per group of checks; every write group ends with e2fsck and a read-back on
 //! the host.
 
-mod fsimg;
+use crate::fsimg;
 
 use fsimg::*;
 use guestwright::prelude::*;

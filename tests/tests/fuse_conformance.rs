@@ -8,7 +8,7 @@
 //! errors of ordinary misuse (EEXIST, ENOTEMPTY, ENOTDIR,
 //! EISDIR, EINVAL, EPERM, ELOOP, ENOENT) arrive as they are. One launch, then `e2fsck -fn`.
 
-mod fusekit;
+use crate::fusekit;
 
 use fusekit::*;
 use std::fs::{self, File, OpenOptions};

@@ -20,8 +20,7 @@
 //! The test process must be root (CI is): the model's permission checks are root's, and
 //! `allow_other` makes the kernel check the guest's owners, which are root's.
 
-mod fusekit;
-mod modelkit;
+use crate::modelkit;
 
 use modelkit::ops::{in_subdirectory, parse_sequence, Exclusions};
 use modelkit::*;

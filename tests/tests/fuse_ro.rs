@@ -6,7 +6,7 @@
 //! mount's cached attributes have expired, with half-second timeouts and with the default
 //! 60 s ones after a minute idle.
 
-mod fusekit;
+use crate::fusekit;
 
 use fusekit::*;
 use guestwright_tests::*;

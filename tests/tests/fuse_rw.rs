@@ -10,7 +10,7 @@
 //! mount and in one whose caches expire after half a second, then `e2fsck -fn`: one launch
 //! each.
 
-mod fusekit;
+use crate::fusekit;
 
 use fusekit::*;
 use guestwright_tests::*;

@@ -9,7 +9,7 @@
 //! N at a time (default 2); `GOLDEN_SAVE_ACTUAL=DIR` also writes what guestwright printed to
 //! DIR/CASE/{stdout,stderr,status}.
 
-mod goldenkit;
+use crate::goldenkit;
 
 use goldenkit::{Outcome, Runner};
 use std::time::Duration;

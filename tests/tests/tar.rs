@@ -2,7 +2,7 @@
 //! the same (modes, owners, times, links, special files, xattrs) for every compression;
 //! and a hostile archive writes nothing outside its target directory.
 
-mod fsimg;
+use crate::fsimg;
 
 use fsimg::*;
 use guestwright::prelude::*;

@@ -2,7 +2,7 @@
 //! forms, checksums of files, devices and trees, progress, cancel, a full filesystem, and
 //! the transfer speed.
 
-mod fsimg;
+use crate::fsimg;
 
 use fsimg::*;
 use guestwright::prelude::*;

@@ -4,13 +4,14 @@
 
 #![allow(dead_code)]
 
+use guestwright_sync::Mutex;
 use guestwright_tests::{require, run};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A loop device over a file, detached when dropped.
@@ -158,7 +159,7 @@ impl Drop for Http {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if std::thread::panicking() {
-            let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+            let log = self.log.lock().clone();
             let from = log.len().saturating_sub(40);
             eprintln!(
                 "--- HTTP server on port {}: {} events, the last {}:\n{}",
@@ -172,7 +173,7 @@ impl Drop for Http {
 }
 
 fn note(log: &Mutex<Vec<String>>, event: String) {
-    log.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    log.lock().push(event);
 }
 
 /// Serves `file` on one connection until the client closes it. Idle keep-alive connections
