@@ -45,7 +45,7 @@ fn run(image: &str, name: &Hostname, device: &str) -> Result<(), Error> {
     let mut h = Handle::with_config(LaunchConfig::from_env()?);
     h.add_drive(image, DriveOptions::readwrite())?;
     h.launch()?;
-    h.mount(device, "/", None, None, None)?;
+    h.mount(device, "/")?;
 
     // A guest without /etc/hostname is not an error: the file is created.
     let old = match h.read_file("/etc/hostname") {

@@ -13,7 +13,7 @@
 //!     let mut h = Handle::new();
 //!     h.add_drive("disk.qcow2", DriveOptions::readwrite())?;
 //!     h.launch()?;
-//!     h.mount("/dev/sda1", "/", None, None, None)?;
+//!     h.mount("/dev/sda1", "/")?;
 //!     let old = h.read_file("/etc/hostname")?;
 //!     println!("was {}", String::from_utf8_lossy(&old.0).trim());
 //!     h.write_file("/etc/hostname", "web01\n")?;
@@ -105,9 +105,30 @@
 //! # }
 //! ```
 //!
-//! Without inspection: `h.mount("/dev/sda1", "/", None, None, None)?` mounts the first
-//! partition at the guest's root (`mount_ro` for read-only); other filesystems go on
-//! directories inside it. `h.list_filesystems()?` lists what there is to mount.
+//! Without inspection: `h.mount("/dev/sda1", "/")?` mounts the first partition at the
+//! guest's root (`mount_ro` for read-only); other filesystems go on directories inside it.
+//! `h.list_filesystems()?` lists what there is to mount.
+//!
+//! ## Optional arguments
+//!
+//! An operation's method takes its required arguments only. Its optional ones (libguestfs's
+//! `_opts` calls) are set on the operation's struct in [`protocol::args`], made by `new`
+//! with the required arguments and one setter per optional argument, and run with
+//! [`Client::run`](protocol::Client::run) (or `run_stream` for an upload or download):
+//!
+//! ```no_run
+//! use guestwright::prelude::*;
+//!
+//! # fn main() -> Result<(), guestwright::Error> {
+//! # let h = Handle::new();
+//! h.run(args::Mkfs::new("ext4", "/dev/sda1").label("root").blocksize(4096u64))?;
+//! h.run(args::Mount::new("/dev/sda1", "/").options("noatime").readonly(true))?;
+//! // A value that may be absent: the fields are public.
+//! let options: Option<String> = None;
+//! h.run(args::Mount { options, ..args::Mount::new("/dev/sda1", "/") })?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! ## Read and write files
 //!
@@ -251,7 +272,8 @@ pub use launch::LaunchConfig;
 /// ```
 pub mod prelude {
     pub use crate::{AccelChoice, DriveOptions, Error, Format, Handle, LaunchConfig};
+    pub use guestwright_protocol::args;
     pub use guestwright_protocol::types::*;
-    pub use guestwright_protocol::Client;
     pub use guestwright_protocol::Errno;
+    pub use guestwright_protocol::{Client, Operation};
 }

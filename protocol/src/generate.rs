@@ -269,9 +269,12 @@ macro_rules! stream_kind {
 macro_rules! client_method {
     (None, $Variant:ident, $name:ident, [$($doc:literal)*], [$($arg:ident : $aty:ty),*], [$($opt:ident : $oty:ty),*], $ret:ty) => {
         $(#[doc = $doc])*
+        ///
+        /// Optional arguments, if the operation has any, are left unset: set them on
+        /// [`args::$Variant`] and call [`run`](Self::run).
         #[allow(clippy::too_many_arguments)]
-        fn $name(&self, $($arg: impl Into<$aty>,)* $($opt: Option<$oty>,)*) -> Result<$ret, Self::Error> {
-            let req = Request::$Variant(args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
+        fn $name(&self, $($arg: impl Into<$aty>,)*) -> Result<$ret, Self::Error> {
+            let req = Request::$Variant(args::$Variant::new($($arg,)*));
             let bytes = self.call(req, CallStream::None)?;
             self.decode_reply(&bytes)
         }
@@ -280,8 +283,8 @@ macro_rules! client_method {
         $(#[doc = $doc])*
         ///
         /// The data is read from `input` until its end and streamed to the daemon.
-        fn $name(&self, $($arg: impl Into<$aty>,)* $($opt: Option<$oty>,)* input: &mut dyn std::io::Read) -> Result<$ret, Self::Error> {
-            let req = Request::$Variant(args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
+        fn $name(&self, $($arg: impl Into<$aty>,)* input: &mut dyn std::io::Read) -> Result<$ret, Self::Error> {
+            let req = Request::$Variant(args::$Variant::new($($arg,)*));
             let bytes = self.call(req, CallStream::Input(input))?;
             self.decode_reply(&bytes)
         }
@@ -290,8 +293,8 @@ macro_rules! client_method {
         $(#[doc = $doc])*
         ///
         /// The data the daemon streams back is written to `output`.
-        fn $name(&self, $($arg: impl Into<$aty>,)* $($opt: Option<$oty>,)* output: &mut dyn std::io::Write) -> Result<$ret, Self::Error> {
-            let req = Request::$Variant(args::$Variant { $($arg: $arg.into(),)* $($opt,)* });
+        fn $name(&self, $($arg: impl Into<$aty>,)* output: &mut dyn std::io::Write) -> Result<$ret, Self::Error> {
+            let req = Request::$Variant(args::$Variant::new($($arg,)*));
             let bytes = self.call(req, CallStream::Output(output))?;
             self.decode_reply(&bytes)
         }
@@ -320,8 +323,49 @@ macro_rules! define_operations {
                     $(#[allow(missing_docs)] pub $arg: $aty,)*
                     $($(#[allow(missing_docs)] pub $opt: Option<$oty>,)*)?
                 }
+
+                impl $Variant {
+                    /// The operation with its required arguments, its optional ones unset.
+                    #[allow(clippy::too_many_arguments, clippy::new_without_default)]
+                    pub fn new($($arg: impl Into<$aty>),*) -> Self {
+                        $Variant { $($arg: $arg.into(),)* $($($opt: None,)*)? }
+                    }
+                    $($(
+                        /// Sets this optional argument.
+                        #[must_use]
+                        pub fn $opt(mut self, value: impl Into<$oty>) -> Self {
+                            self.$opt = Some(value.into());
+                            self
+                        }
+                    )*)?
+                }
+
+                impl From<$Variant> for super::Request {
+                    fn from(a: $Variant) -> Self {
+                        super::Request::$Variant(a)
+                    }
+                }
             )*
         }
+
+        /// One operation with its arguments: an [`args`] struct, built with its `new` (the
+        /// required arguments) and a setter per optional argument, then run with
+        /// [`Client::run`], as libguestfs's `_opts` calls take their optional arguments.
+        pub trait Operation: Into<Request> {
+            /// What the operation returns.
+            type Reply: serde::de::DeserializeOwned;
+            /// Whether the operation streams bytes to or from the daemon.
+            const STREAM: $crate::generate::Stream;
+        }
+
+        // Outside `args`, where a result type's name means what it means in the table (an
+        // argument struct can share it: `args::Stat` is the operation, `Stat` its result).
+        $(
+            impl Operation for args::$Variant {
+                type Reply = $ret;
+                const STREAM: $crate::generate::Stream = stream_kind!($stream);
+            }
+        )*
 
         /// A request for one operation. Variants are appended, never reordered: the order is
         /// the wire encoding.
@@ -511,6 +555,19 @@ macro_rules! define_operations {
             /// Decodes a reply payload.
             fn decode_reply<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Self::Error> {
                 Ok($crate::codec::decode(bytes)?)
+            }
+
+            /// Runs `op`, an [`args`] struct with the optional arguments it sets:
+            /// `h.run(args::Mkfs::new("ext4", "/dev/sda1").label("root"))`. A streaming
+            /// operation takes its stream from [`run_stream`](Self::run_stream).
+            fn run<O: Operation>(&self, op: O) -> Result<O::Reply, Self::Error> {
+                self.run_stream(op, CallStream::None)
+            }
+
+            /// [`run`](Self::run) with the bytes a streaming operation sends or receives.
+            fn run_stream<O: Operation>(&self, op: O, stream: CallStream<'_>) -> Result<O::Reply, Self::Error> {
+                let bytes = self.call(op.into(), stream)?;
+                self.decode_reply(&bytes)
             }
 
             $(

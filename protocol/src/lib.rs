@@ -48,7 +48,7 @@ pub use frame::{
     PROTOCOL_VERSION, XFER_SERIAL,
 };
 pub use generate::{Access, Arg, ArgInfo, ArgSource, CallStream, Checks, OpInfo, Stream};
-pub use ops::{args, dispatch, Client, Daemon, Reply, Request, OPERATIONS};
+pub use ops::{args, dispatch, Client, Daemon, Operation, Reply, Request, OPERATIONS};
 pub use types::*;
 
 /// The version of this crate, which the daemon reports and the host checks.
@@ -183,8 +183,12 @@ mod tests {
         c.ping().unwrap();
         assert_eq!(c.version().unwrap(), "1.2.3");
         assert_eq!(c.list_devices().unwrap()[0].size, 1 << 30);
-        c.mount("/dev/sda1", "/", Some("noatime".into()), None, Some(true))
-            .unwrap();
+        c.run(
+            table::args::Mount::new("/dev/sda1", "/")
+                .options("noatime")
+                .readonly(true),
+        )
+        .unwrap();
         assert_eq!(c.read_file("/etc/x").unwrap().0, b"/etc/x");
         let err = c.read_file("/missing").unwrap_err();
         assert_eq!(err.errno, Errno::ENOENT);

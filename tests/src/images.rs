@@ -48,32 +48,15 @@ pub fn mbr_boot_lvm_root(dir: &Path, name: &str, files: &[File<'_>]) -> PathBuf 
         .check("lvcreate root");
     h.lvcreate_free("swap", LVM_VG, 100u32)
         .check("lvcreate swap");
-    h.mkfs(
-        "ext4",
-        LVM_BOOT,
-        None,
-        Some("boot".into()),
-        None,
-        None,
-        None,
-    )
-    .check("mkfs boot");
-    h.mkfs(
-        "ext4",
-        LVM_ROOT,
-        None,
-        Some("root".into()),
-        None,
-        None,
-        None,
-    )
-    .check("mkfs root");
-    h.mkswap(LVM_SWAP, Some("swap".into()), None)
+    h.run(args::Mkfs::new("ext4", LVM_BOOT).label("boot"))
+        .check("mkfs boot");
+    h.run(args::Mkfs::new("ext4", LVM_ROOT).label("root"))
+        .check("mkfs root");
+    h.run(args::Mkswap::new(LVM_SWAP).label("swap"))
         .check("mkswap");
-    h.mount(LVM_ROOT, "/", None, None, None).check("mount root");
+    h.mount(LVM_ROOT, "/").check("mount root");
     h.mkdir_p("/boot").check("mkdir /boot");
-    h.mount(LVM_BOOT, "/boot", None, None, None)
-        .check("mount boot");
+    h.mount(LVM_BOOT, "/boot").check("mount boot");
     for f in files {
         if let Some(parent) = f.path.rsplit_once('/').map(|(p, _)| p) {
             if !parent.is_empty() {

@@ -184,20 +184,11 @@ pub fn lvm_on_luks(dir: &Path, passphrase: &str, files: &[File<'_>]) -> (PathBuf
                 .check("lvcreate root");
             h.lvcreate_free("swap", LUKS_LVM_VG, 100u32)
                 .check("lvcreate swap");
-            h.mkfs(
-                "ext4",
-                LUKS_LVM_ROOT,
-                None,
-                Some("root".into()),
-                None,
-                None,
-                None,
-            )
-            .check("mkfs root");
-            h.mkswap(format!("/dev/{LUKS_LVM_VG}/swap").as_str(), None, None)
+            h.run(args::Mkfs::new("ext4", LUKS_LVM_ROOT).label("root"))
+                .check("mkfs root");
+            h.mkswap(format!("/dev/{LUKS_LVM_VG}/swap").as_str())
                 .check("mkswap");
-            h.mount(LUKS_LVM_ROOT, "/", None, None, None)
-                .check("mount root");
+            h.mount(LUKS_LVM_ROOT, "/").check("mount root");
             for f in files {
                 if let Some((parent, _)) = f.path.rsplit_once('/') {
                     if !parent.is_empty() {

@@ -350,7 +350,7 @@ fn md_built(out: &Path, members: u64, level: &str, content: &Path) {
     let devs: Vec<Device> = (1..=members)
         .map(|i| Device::from(format!("/dev/sda{i}")))
         .collect();
-    h.md_create("root", devs, None, None, None, None, Some(level.into()))
+    h.run(args::MdCreate::new("root", devs).level(level))
         .check("md_create");
     write_image(&h, "/dev/md127", content);
     h.md_stop("/dev/md127").check("md_stop");
@@ -437,16 +437,9 @@ fn md_disk(out: &Path, root: &Path) {
     crate::sfdisk(out, &table);
     {
         let mut h = launch(&[(out, DriveOptions::readwrite())]);
-        h.md_create(
-            "root",
-            vec![Device::from("/dev/sda1"), Device::from("/dev/sda2")],
-            None,
-            None,
-            None,
-            None,
-            Some("raid1".into()),
-        )
-        .check("md_create");
+        let members = vec![Device::from("/dev/sda1"), Device::from("/dev/sda2")];
+        h.run(args::MdCreate::new("root", members).level("raid1"))
+            .check("md_create");
         h.md_stop("/dev/md127").check("md_stop");
         h.shutdown().check("shutdown");
     }

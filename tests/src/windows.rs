@@ -252,8 +252,7 @@ pub fn windows_guest(dir: &Path, name: &str) -> PathBuf {
     std::fs::write(&cmd, pe_x86_64()).unwrap();
 
     let mut h = crate::launch(&[(&img, DriveOptions::default())]);
-    h.mount(Device::from("/dev/sda2"), "/", None, None, None)
-        .check("mount C:");
+    h.mount(Device::from("/dev/sda2"), "/").check("mount C:");
     h.mkdir_p("/Windows/System32/config").check("mkdir");
     h.mkdir("/Program Files").check("mkdir");
     for (host, guest) in [

@@ -44,7 +44,7 @@ fn launch_mount_read_write_and_shutdown_durably() {
                 size: PART_SIZE,
             }]
         );
-        h.mount("/dev/sda1", "/", None, None, None).check("mount");
+        h.mount("/dev/sda1", "/").check("mount");
         let mounts = h.mounts().check("mounts");
         assert_eq!(mounts.len(), 1);
         assert_eq!(mounts[0].device.as_str(), "/dev/sda1");
@@ -73,7 +73,7 @@ fn launch_mount_read_write_and_shutdown_durably() {
 
     // And a second launch sees it too.
     let mut h = launch(&[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda1", "/", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sda1", "/").readonly(true))
         .check("mount ro");
     assert_eq!(h.read_file("/etc/hostname").check("read").0, b"newhost\n");
     h.shutdown().check("shutdown");
@@ -86,7 +86,7 @@ fn readonly_never_changes_the_image_even_with_a_dirty_journal() {
     // Make the journal dirty: write, then kill QEMU before anything is unmounted.
     {
         let mut h = launch(&[(&img, DriveOptions::readwrite())]);
-        h.mount("/dev/sda1", "/", None, None, None).check("mount");
+        h.mount("/dev/sda1", "/").check("mount");
         for i in 0..20 {
             h.write_file(GuestPath::from(format!("/file{i}")), format!("{i}\n"))
                 .check("write");
@@ -96,7 +96,7 @@ fn readonly_never_changes_the_image_even_with_a_dirty_journal() {
     let before = sha256(&img);
     let mut h = launch(&[(&img, DriveOptions::readonly())]);
     // Mounting replays the journal (into the overlay) and writes go to the overlay too.
-    h.mount("/dev/sda1", "/", None, None, None).check("mount");
+    h.mount("/dev/sda1", "/").check("mount");
     h.write_file("/etc/hostname", "changed\n")
         .check("write to overlay");
     assert_eq!(h.read_file("/etc/hostname").check("read").0, b"changed\n");
@@ -111,7 +111,7 @@ fn two_handles_work_at_the_same_time() {
     let b = gpt_ext4(dir.path(), "b.img", &[file("/name", "beta\n")]);
     let read_name = |img: &Path| {
         let mut h = launch(&[(img, DriveOptions::readonly())]);
-        h.mount("/dev/sda1", "/", None, None, None).check("mount");
+        h.mount("/dev/sda1", "/").check("mount");
         let name = h.read_file("/name").check("read").0;
         h.shutdown().check("shutdown");
         name
@@ -151,14 +151,8 @@ fn drives_are_named_in_the_order_they_were_added() {
         .collect();
     assert_eq!(names, ["/dev/sda", "/dev/sdb", "/dev/sdc"]);
     for (i, letter) in ["a", "b", "c"].iter().enumerate() {
-        h.mount(
-            Device::from(format!("/dev/sd{letter}1")),
-            "/",
-            None,
-            None,
-            None,
-        )
-        .check("mount");
+        h.mount(Device::from(format!("/dev/sd{letter}1")), "/")
+            .check("mount");
         assert_eq!(
             h.read_file("/which").check("read").0,
             format!("{i}\n").as_bytes()
@@ -188,7 +182,7 @@ fn errors_carry_the_errno_and_guest_paths_stay_in_the_guest() {
         guestwright::error::chain(&err)
     );
 
-    h.mount("/dev/sda1", "/", None, None, None).check("mount");
+    h.mount("/dev/sda1", "/").check("mount");
     assert_eq!(
         h.read_file("/nope").unwrap_err().errno(),
         Some(Errno::ENOENT)
@@ -217,15 +211,11 @@ fn errors_carry_the_errno_and_guest_paths_stay_in_the_guest() {
         Some(Errno::EINVAL)
     );
     assert_eq!(
-        h.mount("/dev/sdz1", "/", None, None, None)
-            .unwrap_err()
-            .errno(),
+        h.mount("/dev/sdz1", "/").unwrap_err().errno(),
         Some(Errno::ENOENT)
     );
     assert_eq!(
-        h.mount("/etc/passwd", "/mnt", None, None, None)
-            .unwrap_err()
-            .errno(),
+        h.mount("/etc/passwd", "/mnt").unwrap_err().errno(),
         Some(Errno::EINVAL)
     );
     // The daemon is still fine after all that.
@@ -238,7 +228,7 @@ fn a_qemu_killed_mid_call_gives_an_error_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
     let img = gpt_ext4(dir.path(), "kill.img", &base_files());
     let h = launch(&[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda1", "/", None, None, None).check("mount");
+    h.mount("/dev/sda1", "/").check("mount");
     let pid = h.qemu_pid().unwrap();
     let started = Instant::now();
     let killer = std::thread::spawn(move || {
@@ -270,7 +260,7 @@ fn dropping_a_handle_leaves_no_qemu_behind() {
     let dir = tempfile::tempdir().unwrap();
     let img = gpt_ext4(dir.path(), "drop.img", &base_files());
     let h = launch(&[(&img, DriveOptions::readwrite())]);
-    h.mount("/dev/sda1", "/", None, None, None).check("mount");
+    h.mount("/dev/sda1", "/").check("mount");
     h.write_file("/dropped", "yes\n").check("write");
     let pid = h.qemu_pid().unwrap();
     drop(h);
@@ -291,7 +281,7 @@ fn the_q35_fallback_machine_boots_too() {
     let mut config = test_config();
     config.machine = Some(guestwright::qemu::Machine::Q35);
     let mut h = launch_with(config, &[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda1", "/", None, None, None).check("mount");
+    h.mount("/dev/sda1", "/").check("mount");
     assert_eq!(h.read_file("/etc/hostname").check("read").0, b"testhost\n");
     assert_eq!(
         h.list_devices().check("list").len(),

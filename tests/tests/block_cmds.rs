@@ -49,9 +49,8 @@ fn cleaned_bytes_are_gone_from_the_images_and_copies_are_exact() {
             (&copy, DriveOptions::readwrite()),
         ]);
         for dev in ["/dev/sda", "/dev/sdb"] {
-            h.mkfs("ext4", dev, None, None, None, None, None)
-                .check("mkfs");
-            h.mount(dev, "/", None, None, None).check("mount");
+            h.mkfs("ext4", dev).check("mkfs");
+            h.mount(dev, "/").check("mount");
             h.write_file("/secret", secret(2 * MIB as usize))
                 .check("write");
             h.sync().check("sync");
@@ -67,7 +66,7 @@ fn cleaned_bytes_are_gone_from_the_images_and_copies_are_exact() {
             assert!(found, "{dev}: the written file is not on the disk");
         }
         for dev in ["/dev/sda", "/dev/sdb"] {
-            h.mount(dev, "/", None, None, None).check("mount");
+            h.mount(dev, "/").check("mount");
             h.rm("/secret").check("rm");
             if dev == "/dev/sda" {
                 h.zero_free_space("/").check("zero_free_space");
@@ -85,35 +84,27 @@ fn cleaned_bytes_are_gone_from_the_images_and_copies_are_exact() {
         // offset 2 MiB, and a block of zeroes sparsely over the pattern (left as it was).
         h.pwrite_device("/dev/sdd", secret(MIB as usize), 0)
             .check("pwrite_device");
-        h.copy_device_to_device(
-            "/dev/sdd",
-            "/dev/sdd",
-            Some(10),
-            Some(2 * MIB as i64),
-            Some(4096),
-            None,
-            None,
+        h.run(
+            args::CopyDeviceToDevice::new("/dev/sdd", "/dev/sdd")
+                .srcoffset(10)
+                .destoffset(2 * MIB as i64)
+                .size(4096),
         )
         .check("copy_device_to_device");
-        h.copy_device_to_device(
-            "/dev/sdd",
-            "/dev/sdd",
-            Some(3 * MIB as i64),
-            Some(0),
-            Some(65536),
-            Some(true),
-            None,
+        h.run(
+            args::CopyDeviceToDevice::new("/dev/sdd", "/dev/sdd")
+                .srcoffset(3 * MIB as i64)
+                .destoffset(0)
+                .size(65536)
+                .sparse(true),
         )
         .check("copy_device_to_device sparse");
         let e = h
-            .copy_device_to_device(
-                "/dev/sdd",
-                "/dev/sdd",
-                Some(4 * MIB as i64 - 10),
-                Some(3 * MIB as i64),
-                Some(20),
-                None,
-                None,
+            .run(
+                args::CopyDeviceToDevice::new("/dev/sdd", "/dev/sdd")
+                    .srcoffset(4 * MIB as i64 - 10)
+                    .destoffset(3 * MIB as i64)
+                    .size(20),
             )
             .unwrap_err();
         assert!(

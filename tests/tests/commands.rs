@@ -21,16 +21,16 @@ fn guest_commands_output_status_timeout_and_cancel() {
     let mut h = launch_rw(&img);
 
     assert_eq!(
-        h.sh("echo hello; cat /etc/hostname", None).check("sh"),
+        h.sh("echo hello; cat /etc/hostname").check("sh"),
         "hello\nguest\n"
     );
     assert_eq!(
-        h.command(vec!["/bin/cat".into(), "/etc/hostname".into()], None)
+        h.command(vec!["/bin/cat".into(), "/etc/hostname".into()])
             .check("command"),
         "guest\n"
     );
     let root = h
-        .command_lines(vec!["ls".into(), "/".into()], None)
+        .command_lines(vec!["ls".into(), "/".into()])
         .check("command_lines");
     assert!(
         root.contains(&"etc".to_string()) && root.contains(&"bin".to_string()),
@@ -38,18 +38,17 @@ fn guest_commands_output_status_timeout_and_cancel() {
     );
     assert_eq!(
         h.sh_lines(
-            "test -e /proc/self/stat && test -d /sys/class && test -e /dev/null && echo binds",
-            None
+            "test -e /proc/self/stat && test -d /sys/class && test -e /dev/null && echo binds"
         )
         .check("proc, sys and dev are there"),
         ["binds"]
     );
-    assert_eq!(h.sh("cat", None).check("stdin is empty"), "");
-    h.sh("echo made > /tmp/by-sh", None).check("sh writes");
+    assert_eq!(h.sh("cat").check("stdin is empty"), "");
+    h.sh("echo made > /tmp/by-sh").check("sh writes");
     assert_eq!(h.read_file("/tmp/by-sh").check("read").0, b"made\n");
 
     // A failure carries the status and stderr.
-    let err = h.sh("echo oops >&2; exit 3", None).unwrap_err();
+    let err = h.sh("echo oops >&2; exit 3").unwrap_err();
     let chain = guestwright::error::chain(&err);
     assert!(
         chain.contains("exited with status 3") && chain.contains("oops"),
@@ -57,19 +56,18 @@ fn guest_commands_output_status_timeout_and_cancel() {
     );
     assert_eq!(
         errno(
-            h.command(vec!["/no/such/program".into()], None),
+            h.command(vec!["/no/such/program".into()]),
             "missing program"
         ),
         Errno::ENOENT
     );
-    assert_eq!(
-        errno(h.command(vec![], None), "no arguments"),
-        Errno::EINVAL
-    );
+    assert_eq!(errno(h.command(vec![]), "no arguments"), Errno::EINVAL);
 
     // A timeout kills the program; a background child does not keep the call waiting.
     let started = Instant::now();
-    let err = h.sh("sleep 30", Some(2)).unwrap_err();
+    let err = h
+        .run(args::Sh::new("sleep 30").timeout_secs(2u64))
+        .unwrap_err();
     assert_eq!(
         err.errno(),
         Some(Errno::ETIMEDOUT),
@@ -83,7 +81,7 @@ fn guest_commands_output_status_timeout_and_cancel() {
     );
     let started = Instant::now();
     assert_eq!(
-        h.sh("sleep 100 & echo started", None).check("background"),
+        h.sh("sleep 100 & echo started").check("background"),
         "started\n"
     );
     assert!(
@@ -99,7 +97,7 @@ fn guest_commands_output_status_timeout_and_cancel() {
             std::thread::sleep(Duration::from_millis(500));
             canceller.cancel();
         });
-        h.sh("sleep 60", None).unwrap_err()
+        h.sh("sleep 60").unwrap_err()
     });
     assert_eq!(
         err.errno(),
@@ -143,8 +141,9 @@ fn file_handles_for_fuse_work_concurrently() {
     let st = h.fh_stat(fh).check("fh_stat");
     assert_eq!((st.size, st.mode), (21, 0o100640));
     h.fh_truncate(fh, 5u64).check("fh_truncate");
-    h.fh_fsync(fh, None).check("fh_fsync");
-    h.fh_fsync(fh, Some(true)).check("fh_fdatasync");
+    h.fh_fsync(fh).check("fh_fsync");
+    h.run(args::FhFsync::new(fh).datasync(true))
+        .check("fh_fdatasync");
     assert_eq!(
         h.fh_read(fh, 0u64, 100u64).check("read after truncate").0,
         b"hello"

@@ -61,10 +61,10 @@ fn clone_customizes_the_overlay_only() {
         (&vm1, DriveOptions::readonly()),
         (&vm2, DriveOptions::readonly()),
     ]);
-    h.mount("/dev/sda1", "/", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sda1", "/").readonly(true))
         .check("mount vm1");
     // /srv exists in the template: mount the second clone there.
-    h.mount("/dev/sdb1", "/srv", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sdb1", "/srv").readonly(true))
         .check("mount vm2");
     let read = |p: &str| String::from_utf8(h.read_file(p).check(p).0).unwrap();
     assert_eq!(read("/etc/hostname"), "vm1\n");

@@ -99,7 +99,7 @@ fn every_operation_then_a_second_run_changes_nothing() {
 
     assert_fsck_clean(&img);
     let h = launch(&[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda1", "/", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sda1", "/").readonly(true))
         .check("mount");
     let read = |p: &str| String::from_utf8(h.read_file(p).check(p).0).unwrap();
     let stat = |p: &str| h.lstat(p).check(p);
@@ -209,7 +209,7 @@ fn every_operation_then_a_second_run_changes_nothing() {
     );
     assert_eq!(read("/etc/app.conf"), "listen = 8080\n");
     assert_eq!(stat("/etc/app.conf").mode & 0o7777, 0o640);
-    assert!(h.is_dir("/srv/data/cache", None).check("is_dir"));
+    assert!(h.is_dir("/srv/data/cache").check("is_dir"));
     assert!(!h.exists("/var/tmp/junk").check("exists"));
     assert_eq!(
         h.readlink("/etc/zone-link").check("readlink").to_string(),
@@ -436,7 +436,7 @@ fn upload_keeps_the_owner_of_the_file_it_replaces_whatever_its_size() {
     assert_eq!(report["changed"], true, "{report:#}\n{stderr}");
     assert_fsck_clean(&img);
     let h = launch(&[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda1", "/", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sda1", "/").readonly(true))
         .check("mount");
     assert!(
         h.read_file("/srv/big.bin").check("big").0 == big,

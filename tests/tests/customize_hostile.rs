@@ -255,7 +255,7 @@ fn guest_tree(h: &Handle) -> Tree {
     let mut listed = std::collections::BTreeSet::new();
     let mut todo = vec!["/".to_string()];
     while let Some(dir) = todo.pop() {
-        for listing in h.readdir_tree(dir.as_str(), None).check("readdir_tree") {
+        for listing in h.readdir_tree(dir.as_str()).check("readdir_tree") {
             assert!(listing.complete, "{} listed in parts", listing.path);
             let base = String::from_utf8_lossy(listing.path.as_bytes()).into_owned();
             let base = base.trim_end_matches('/').to_string();

@@ -94,7 +94,7 @@ fn install_update_uninstall_and_firstboot_from_a_local_repository() {
 
     // The guest's resolv.conf before: commands get the appliance's, then it is put back.
     let h = launch(&[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda", "/", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sda", "/").readonly(true))
         .check("mount");
     let resolv_before = h.read_file("/etc/resolv.conf").map(|c| c.0).ok();
     drop(h);
@@ -175,7 +175,7 @@ fn install_update_uninstall_and_firstboot_from_a_local_repository() {
 
     // Read back from the image.
     let h = launch(&[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda", "/", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sda", "/").readonly(true))
         .check("mount");
     let read = |p: &str| String::from_utf8(h.read_file(p).check(p).0).unwrap();
     assert_eq!(read("/usr/share/gw-hello/hello.txt"), "hello 1.1\n");

@@ -48,7 +48,7 @@ fn rhel_customize_then_sysprep() {
     // An SELinux label on /etc/shadow, to check that the replaced file keeps it.
     {
         let mut h = launch(&[(&img, DriveOptions::readwrite())]);
-        h.mount("/dev/sda1", "/", None, None, None).check("mount");
+        h.mount("/dev/sda1", "/").check("mount");
         h.setxattr(
             "security.selinux",
             &b"system_u:object_r:shadow_t:s0\0"[..],
@@ -203,7 +203,7 @@ fn rhel_customize_then_sysprep() {
     assert_eq!(report["changed"], true);
     assert_fsck_clean(&img);
     let h = launch(&[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda1", "/", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sda1", "/").readonly(true))
         .check("mount");
     let read = |p: &str| String::from_utf8(h.read_file(p).check(p).0).unwrap();
     let exists = |p: &str| h.exists(p).check(p);

@@ -111,7 +111,7 @@ fn sysprep_removes_what_each_operation_names_and_leaves_the_rest() {
     assert_fsck_clean(&img);
 
     let h = launch(&[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda1", "/", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sda1", "/").readonly(true))
         .check("mount");
     let exists = |p: &str| h.exists(p).check(p);
     let read = |p: &str| String::from_utf8(h.read_file(p).check(p).0).unwrap();

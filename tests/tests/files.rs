@@ -41,19 +41,15 @@ fn paths_metadata_links_and_errnos() {
     assert!(h.exists("/etc/hostname").check("exists"));
     assert!(!h.exists("/nope").check("exists missing"));
     assert!(!h.exists("/dangling").check("exists dangling symlink"));
-    assert!(h.is_file("/etc/hostname", None).check("is_file"));
-    assert!(!h.is_file("/dir/rel-link", None).check("is_file symlink"));
+    assert!(h.is_file("/etc/hostname").check("is_file"));
+    assert!(!h.is_file("/dir/rel-link").check("is_file symlink"));
     assert!(h
-        .is_file("/dir/rel-link", Some(true))
+        .run(args::IsFile::new("/dir/rel-link").followsymlinks(true))
         .check("is_file followsymlinks"));
-    assert!(!h
-        .is_file("/nope/x", None)
-        .check("is_file below a missing dir"));
-    assert!(!h
-        .is_file("/etc/hostname/x", None)
-        .check("is_file below a file"));
-    assert!(h.is_dir("/dir", None).check("is_dir"));
-    assert!(h.is_dir("/", None).check("is_dir /"));
+    assert!(!h.is_file("/nope/x").check("is_file below a missing dir"));
+    assert!(!h.is_file("/etc/hostname/x").check("is_file below a file"));
+    assert!(h.is_dir("/dir").check("is_dir"));
+    assert!(h.is_dir("/").check("is_dir /"));
     assert!(h.is_symlink("/dir/abs-link").check("is_symlink"));
     assert!(!h.is_symlink("/dir").check("is_symlink dir"));
 
@@ -139,7 +135,7 @@ fn paths_metadata_links_and_errnos() {
             .any(|l| l.starts_with("drwx") && l.ends_with(" .")),
         "{ll}"
     );
-    let page = h.readdir("/dir", None, None).check("readdir");
+    let page = h.readdir("/dir").check("readdir");
     assert!(!page.more);
     let mut rd: Vec<String> = page.entries.iter().map(|e| e.name.to_string()).collect();
     rd.sort();
@@ -153,7 +149,7 @@ fn paths_metadata_links_and_errnos() {
         .find(|e| e.name.as_bytes() == b"sub")
         .unwrap();
     assert_eq!(sub.kind, FileKind::Directory);
-    let plus = h.readdir_plus("/dir", None, None).check("readdir_plus");
+    let plus = h.readdir_plus("/dir").check("readdir_plus");
     let link = plus
         .entries
         .iter()
@@ -190,7 +186,7 @@ fn paths_metadata_links_and_errnos() {
     f0.sort();
     assert_eq!(f0.len(), 8, "{}", String::from_utf8_lossy(&find0));
     assert_eq!(
-        h.glob_expand("/dir/*", None).check("glob"),
+        h.glob_expand("/dir/*").check("glob"),
         [
             "/dir/a",
             "/dir/abs-link",
@@ -202,11 +198,11 @@ fn paths_metadata_links_and_errnos() {
         .map(p)
     );
     assert_eq!(
-        h.glob_expand("/d*/s?b/*.conf", Some(false))
+        h.run(args::GlobExpand::new("/d*/s?b/*.conf").directoryslash(false))
             .check("glob nested"),
         [p("/dir/sub/deep.conf")]
     );
-    assert!(h.glob_expand("/none*", None).check("glob none").is_empty());
+    assert!(h.glob_expand("/none*").check("glob none").is_empty());
     let du = h.du("/dir").check("du");
     assert!((3 * 1024..1 << 20).contains(&du), "du /dir = {du}");
     h.shutdown().check("shutdown");
@@ -233,7 +229,7 @@ fn directories_links_attributes_and_contents_are_written() {
     h.mkdir("/new").check("mkdir");
     h.mkdir_p("/new/a/b/c").check("mkdir_p");
     h.mkdir_p("/new/a/b/c").check("mkdir_p again");
-    assert!(h.is_dir("/new/a/b/c", None).check("is_dir"));
+    assert!(h.is_dir("/new/a/b/c").check("is_dir"));
     h.mkdir_mode("/new/private", Mode(0o700))
         .check("mkdir_mode");
     assert_eq!(h.stat("/new/private").check("stat").mode, 0o40700);
@@ -270,7 +266,7 @@ fn directories_links_attributes_and_contents_are_written() {
         b"/etc/hosts"
     );
     h.mkfifo(Mode(0o600), "/new/fifo").check("mkfifo");
-    assert!(h.is_fifo("/new/fifo", None).check("is_fifo"));
+    assert!(h.is_fifo("/new/fifo").check("is_fifo"));
     h.mknod_c(Mode(0o644), 1u32, 3u32, "/new/null")
         .check("mknod_c");
     let null = h.stat("/new/null").check("stat chardev");
@@ -278,22 +274,22 @@ fn directories_links_attributes_and_contents_are_written() {
         (null.kind(), null.rdev_major(), null.rdev_minor()),
         (FileKind::CharDevice, 1, 3)
     );
-    assert!(h.is_chardev("/new/null", None).check("is_chardev"));
+    assert!(h.is_chardev("/new/null").check("is_chardev"));
     h.mknod(0o140644u32, 0u32, 0u32, "/new/sock")
         .check("mknod socket");
-    assert!(h.is_socket("/new/sock", None).check("is_socket"));
+    assert!(h.is_socket("/new/sock").check("is_socket"));
 
     // rename, mv, cp.
     h.write_file("/new/x", "x").check("write x");
     h.write_file("/new/y", "y").check("write y");
     assert_eq!(
         errno(
-            h.rename("/new/x", "/new/y", Some(true), None),
+            h.run(args::Rename::new("/new/x", "/new/y").noreplace(true)),
             "rename noreplace"
         ),
         Errno::EEXIST
     );
-    h.rename("/new/x", "/new/y", None, Some(true))
+    h.run(args::Rename::new("/new/x", "/new/y").exchange(true))
         .check("rename exchange");
     assert_eq!(h.read_file("/new/x").check("read").0, b"y");
     assert_eq!(h.read_file("/new/y").check("read").0, b"x");
@@ -365,16 +361,16 @@ fn directories_links_attributes_and_contents_are_written() {
     );
     // All at once, chown before chmod so the setuid bit given stays; the stat comes back.
     let st = h
-        .lsetattr(
-            "/new/one-copy",
-            Some(ByteSize(2)),
-            Some(5),
-            Some(6),
-            Some(Mode(0o4750)),
-            Some(10),
-            Some(0),
-            Some(20),
-            Some(500),
+        .run(
+            args::Lsetattr::new("/new/one-copy")
+                .size(ByteSize(2))
+                .owner(5)
+                .group(6)
+                .mode(Mode(0o4750))
+                .atsecs(10)
+                .atnsecs(0)
+                .mtsecs(20)
+                .mtnsecs(500),
         )
         .check("lsetattr");
     assert_eq!(
@@ -383,17 +379,7 @@ fn directories_links_attributes_and_contents_are_written() {
     );
     assert_eq!(h.lstat("/new/one-copy").check("lstat"), st);
     let st = h
-        .lsetattr(
-            "/new/soft",
-            None,
-            Some(9),
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
+        .run(args::Lsetattr::new("/new/soft").owner(9))
         .check("lsetattr of a symlink");
     assert_eq!((st.uid, st.kind()), (9, FileKind::Symlink));
     assert_ne!(
@@ -403,17 +389,7 @@ fn directories_links_attributes_and_contents_are_written() {
     );
     assert_eq!(
         errno(
-            h.lsetattr(
-                "/nope",
-                None,
-                None,
-                None,
-                Some(Mode(0o600)),
-                None,
-                None,
-                None,
-                None
-            ),
+            h.run(args::Lsetattr::new("/nope").mode(Mode(0o600))),
             "lsetattr of a missing path"
         ),
         Errno::ENOENT
@@ -579,14 +555,14 @@ fn a_directory_of_20000_entries_is_listed_completely() {
         std::os::unix::fs::symlink("file-00000-with-a-longish-name", big.join("zz-link")).unwrap();
     });
     let mut h = launch(&[(&img, DriveOptions::readonly())]);
-    h.mount("/dev/sda", "/", None, None, Some(true))
+    h.run(args::Mount::new("/dev/sda", "/").readonly(true))
         .check("mount");
 
     let mut seen = HashSet::new();
     let (mut offset, mut pages) = (0, 0);
     loop {
         let page = h
-            .readdir_plus("/big", Some(offset), None)
+            .run(args::ReaddirPlus::new("/big").offset(offset))
             .check("readdir_plus page");
         pages += 1;
         for e in &page.entries {
@@ -621,7 +597,7 @@ fn a_directory_of_20000_entries_is_listed_completely() {
     let mut offset = 0;
     loop {
         let page = h
-            .readdir("/big", Some(offset), Some(3000))
+            .run(args::Readdir::new("/big").offset(offset).count(3000u32))
             .check("readdir page");
         assert!(page.entries.len() <= 3000);
         plain.extend(page.entries.iter().map(|e| e.name.to_string()));

@@ -40,10 +40,8 @@ fn luks_volumes_are_formatted_keyed_and_unkeyed_in_the_appliance() {
             .check("luks_add_key");
         h.luks_open("/dev/sda", Secret::from(KEY_B), "b")
             .check("open with the added key");
-        h.mkfs("ext4", "/dev/mapper/b", None, None, None, None, None)
-            .check("mkfs");
-        h.mount("/dev/mapper/b", "/", None, None, None)
-            .check("mount");
+        h.mkfs("ext4", "/dev/mapper/b").check("mkfs");
+        h.mount("/dev/mapper/b", "/").check("mount");
         h.write_file("/secret.txt", &b"inside\n"[..]).check("write");
         h.umount_all().check("umount");
         h.luks_close("/dev/mapper/b").check("close");
@@ -68,7 +66,7 @@ fn luks_volumes_are_formatted_keyed_and_unkeyed_in_the_appliance() {
 
         h.luks_open("/dev/sda", Secret::from(KEY_B), "b")
             .check("open again");
-        h.mount("/dev/mapper/b", "/", None, None, Some(true))
+        h.run(args::Mount::new("/dev/mapper/b", "/").readonly(true))
             .check("mount ro");
         assert_eq!(h.read_file("/secret.txt").check("read").0, b"inside\n");
         h.umount_all().check("umount");
@@ -137,7 +135,7 @@ fn a_raid1_missing_a_member_is_inspected_read_only_with_a_warning() {
             [Device::from("/dev/md127")]
         );
         assert!(h.blockdev_getro("/dev/md127").check("getro"));
-        h.mount("/dev/md127", "/", None, None, Some(true))
+        h.run(args::Mount::new("/dev/md127", "/").readonly(true))
             .check("mount");
         assert_eq!(h.read_file("/etc/hostname").check("read").0, b"raid-host\n");
         h.umount_all().check("umount");

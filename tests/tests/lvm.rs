@@ -37,23 +37,19 @@ fn an_lvm_root_made_in_the_appliance_is_found_again() {
     ]);
     h.available(vec!["lvm2".into()]).check("available lvm2");
     // The first thing asked for is an LV: mount activates LVM by itself.
-    h.mount(LVM_ROOT, "/", None, None, None)
-        .check("mount /dev/vg0/root");
+    h.mount(LVM_ROOT, "/").check("mount /dev/vg0/root");
     assert_eq!(h.read_file("/etc/hostname").check("read").0, b"lvmhost\n");
-    h.mount(LVM_BOOT, "/boot", None, None, None)
-        .check("mount boot");
+    h.mount(LVM_BOOT, "/boot").check("mount boot");
     assert_eq!(
         h.read_file("/boot/grub/grub.cfg").check("read").0,
         b"set default=0\n"
     );
     h.umount_all().check("umount_all");
     // The device-mapper spelling works too.
-    h.mount(
-        "/dev/mapper/vg0-root",
-        "/",
-        None,
-        Some("ext4".into()),
-        Some(true),
+    h.run(
+        args::Mount::new("/dev/mapper/vg0-root", "/")
+            .fstype("ext4")
+            .readonly(true),
     )
     .check("mount /dev/mapper/vg0-root");
     assert_eq!(h.mounts().check("mounts")[0].fstype, "ext4");
@@ -99,8 +95,7 @@ fn an_lvm_root_made_in_the_appliance_is_found_again() {
         lvs.iter().map(|l| l.lv_size).sum::<u64>(),
         "{vg:?} {lvs:?}"
     );
-    h.e2fsck(LVM_ROOT, None, None)
-        .check("e2fsck -n of the root LV");
+    h.e2fsck(LVM_ROOT).check("e2fsck -n of the root LV");
 
     // A second volume group on the scratch disk: sizes in bytes, rounded up to extents.
     h.pvcreate("/dev/sdb").check("pvcreate");
@@ -124,16 +119,8 @@ fn an_lvm_root_made_in_the_appliance_is_found_again() {
     assert_eq!(size(&h, "/dev/vgtest/small"), Some(16 * MIB));
     h.lvcreate_free("rest", "vgtest", 50u32)
         .check("lvcreate_free");
-    h.mkfs(
-        "ext4",
-        "/dev/vgtest/rest",
-        None,
-        Some("rest".into()),
-        None,
-        None,
-        None,
-    )
-    .check("mkfs on an LV");
+    h.run(args::Mkfs::new("ext4", "/dev/vgtest/rest").label("rest"))
+        .check("mkfs on an LV");
     h.lvrename("/dev/vgtest/rest", "renamed").check("lvrename");
     assert_eq!(h.vfs_label("/dev/vgtest/renamed").check("label"), "rest");
     h.vgrename("vgtest", "vgnew").check("vgrename");
@@ -151,9 +138,7 @@ fn an_lvm_root_made_in_the_appliance_is_found_again() {
     assert!(chain(&e).contains("nosuchvg"), "{}", chain(&e));
     let e = h.lvcreate("huge", "vgnew", 1 << 40).unwrap_err();
     assert!(chain(&e).contains("lvcreate"), "{}", chain(&e));
-    let e = h
-        .mount("/dev/vgnew/missing", "/", None, None, None)
-        .unwrap_err();
+    let e = h.mount("/dev/vgnew/missing", "/").unwrap_err();
     assert_eq!(e.errno(), Some(Errno::ENOENT), "{}", chain(&e));
 
     h.vgremove("vgnew").check("vgremove");

@@ -71,59 +71,27 @@ fn mkfs_makes_what_the_host_tools_recognise_and_find_clean() {
             h.part_add("/dev/sda", PartKind::Primary, start * MIB, end * MIB - 1)
                 .unwrap_or_else(|e| panic!("part_add {}: {}", i + 1, chain(&e)));
         }
-        h.mkfs(
-            "ext4",
-            "/dev/sda1",
-            None,
-            Some("root".into()),
-            None,
-            None,
-            None,
-        )
-        .check("mkfs ext4");
-        h.mkfs(
-            "vfat",
-            "/dev/sda2",
-            Some(ByteSize(4096)),
-            Some("ESP".into()),
-            None,
-            None,
-            None,
+        h.run(args::Mkfs::new("ext4", "/dev/sda1").label("root"))
+            .check("mkfs ext4");
+        h.run(
+            args::Mkfs::new("vfat", "/dev/sda2")
+                .blocksize(ByteSize(4096))
+                .label("ESP"),
         )
         .check("mkfs vfat");
         let swap_uuid = "5f7b1b0e-8c4e-4b3a-9a61-3c1c2d9e0f11";
-        h.mkswap("/dev/sda3", Some("swap0".into()), Some(swap_uuid.into()))
-            .check("mkswap");
-        h.mkfs(
-            "ext2",
-            "/dev/sda4",
-            Some(ByteSize(1024)),
-            None,
-            None,
-            None,
-            None,
+        h.run(
+            args::Mkswap::new("/dev/sda3")
+                .label("swap0")
+                .uuid(swap_uuid),
         )
-        .check("mkfs ext2");
-        h.mkfs(
-            "xfs",
-            "/dev/sdb",
-            None,
-            Some("data".into()),
-            None,
-            None,
-            None,
-        )
-        .check("mkfs xfs");
-        h.mkfs(
-            "btrfs",
-            "/dev/sdc",
-            None,
-            Some("pool".into()),
-            None,
-            None,
-            None,
-        )
-        .check("mkfs btrfs");
+        .check("mkswap");
+        h.run(args::Mkfs::new("ext2", "/dev/sda4").blocksize(ByteSize(1024)))
+            .check("mkfs ext2");
+        h.run(args::Mkfs::new("xfs", "/dev/sdb").label("data"))
+            .check("mkfs xfs");
+        h.run(args::Mkfs::new("btrfs", "/dev/sdc").label("pool"))
+            .check("mkfs btrfs");
 
         // The daemon's own view.
         assert_eq!(h.vfs_type("/dev/sda1").check("vfs_type"), "ext4");
@@ -172,7 +140,7 @@ fn mkfs_makes_what_the_host_tools_recognise_and_find_clean() {
             ("/dev/sdb", "/on-xfs"),
             ("/dev/sdc", "/on-btrfs"),
         ] {
-            h.mount(dev, "/", None, None, None)
+            h.mount(dev, "/")
                 .unwrap_or_else(|e| panic!("mount {dev}: {}", chain(&e)));
             let m = h.mounts().check("mounts");
             assert_eq!(m[0].fstype, h.vfs_type(dev).check("type"), "{dev}");
@@ -180,9 +148,7 @@ fn mkfs_makes_what_the_host_tools_recognise_and_find_clean() {
                 .check("write");
             if dev == "/dev/sda1" {
                 // In use: mkfs, wipefs and changing its partition are refused.
-                let e = h
-                    .mkfs("ext4", "/dev/sda1", None, None, None, None, None)
-                    .unwrap_err();
+                let e = h.mkfs("ext4", "/dev/sda1").unwrap_err();
                 assert_eq!(e.errno(), Some(Errno::EBUSY), "{}", chain(&e));
                 let e = h.part_del("/dev/sda", 1u32).unwrap_err();
                 assert_eq!(e.errno(), Some(Errno::EBUSY), "{}", chain(&e));
@@ -217,45 +183,34 @@ fn mkfs_makes_what_the_host_tools_recognise_and_find_clean() {
         assert!(chain(&e).contains("xfs_admin"), "{}", chain(&e));
 
         // Checks and resizing.
-        h.e2fsck("/dev/sda1", None, None).check("e2fsck");
+        h.e2fsck("/dev/sda1").check("e2fsck");
         assert_eq!(h.fsck("ext4", "/dev/sda1").check("fsck"), 0);
         let e = h.fsck("btrfs", "/dev/sdc").unwrap_err();
         assert_eq!(e.errno(), Some(Errno::EOPNOTSUPP), "{}", chain(&e));
-        h.e2fsck("/dev/sda4", None, Some(true)).check("e2fsck -y");
-        h.resize2fs("/dev/sda4", Some(ByteSize(16 * MIB)))
+        h.run(args::E2fsck::new("/dev/sda4").forceall(true))
+            .check("e2fsck -y");
+        h.run(args::Resize2fs::new("/dev/sda4").size(ByteSize(16 * MIB)))
             .check("resize2fs");
         assert_eq!(h.blkid("/dev/sda4").check("blkid").size, Some(16 * MIB));
         assert_eq!(
-            h.e2fsck("/dev/sda4", Some(true), Some(true))
+            h.run(args::E2fsck::new("/dev/sda4").correct(true).forceall(true))
                 .unwrap_err()
                 .errno(),
             Some(Errno::EINVAL)
         );
 
         // Bad requests.
-        let e = h
-            .mkfs("reiserfs", "/dev/sda4", None, None, None, None, None)
-            .unwrap_err();
+        let e = h.mkfs("reiserfs", "/dev/sda4").unwrap_err();
         assert_eq!(e.errno(), Some(Errno::EINVAL), "{}", chain(&e));
         assert!(
             chain(&e).contains("unknown filesystem type"),
             "{}",
             chain(&e)
         );
-        let e = h
-            .mkfs("ext4", "/dev/sda9", None, None, None, None, None)
-            .unwrap_err();
+        let e = h.mkfs("ext4", "/dev/sda9").unwrap_err();
         assert_eq!(e.errno(), Some(Errno::ENOENT), "{}", chain(&e));
         let e = h
-            .mkfs(
-                "vfat",
-                "/dev/sda4",
-                None,
-                Some("much too long".into()),
-                None,
-                None,
-                None,
-            )
+            .run(args::Mkfs::new("vfat", "/dev/sda4").label("much too long"))
             .unwrap_err();
         assert_eq!(e.errno(), Some(Errno::EINVAL), "{}", chain(&e));
 

@@ -127,8 +127,7 @@ fn restored_appliances_see_their_own_drives_random_numbers_and_clock() {
                 let config = config.clone();
                 s.spawn(move || {
                     let h = launch_restored(&config, std::slice::from_ref(d));
-                    h.mkfs("ext4", "/dev/sda", None, None, None, None, None)
-                        .check("mkfs");
+                    h.mkfs("ext4", "/dev/sda").check("mkfs");
                     h.vfs_uuid("/dev/sda").check("vfs_uuid")
                 })
             })
@@ -143,7 +142,7 @@ fn restored_appliances_see_their_own_drives_random_numbers_and_clock() {
     // The clock: the state was saved seconds ago; a file written now has the host's time.
     std::thread::sleep(Duration::from_secs(3));
     let h = launch_restored(&config, &all[..1]);
-    h.mount("/dev/sda", "/", None, None, None).check("mount");
+    h.mount("/dev/sda", "/").check("mount");
     h.write_file("/now", "x").check("write");
     let st = h.stat("/now").check("stat");
     let now = SystemTime::now()

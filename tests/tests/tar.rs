@@ -134,13 +134,14 @@ fn tar_out_then_tar_in_reproduces_the_tree_with_every_compression() {
             compress
         };
         let mut archive = Vec::new();
-        h.tar_out(
-            "/src",
-            Some(out_compress),
-            Some(true),
-            None,
-            excludes.clone(),
-            &mut archive,
+        h.run_stream(
+            args::TarOut {
+                compress: Some(out_compress),
+                xattrs: Some(true),
+                excludes: excludes.clone(),
+                ..args::TarOut::new("/src")
+            },
+            guestwright::protocol::CallStream::Output(&mut archive),
         )
         .check("tar_out");
         if compress == Compression::Zstd {
@@ -178,12 +179,11 @@ fn tar_out_then_tar_in_reproduces_the_tree_with_every_compression() {
         let dest = format!("/restore-{name}");
         h.mkdir(dest.as_str()).check("mkdir");
         let n = h
-            .tar_in(
-                dest.as_str(),
-                Some(compress),
-                Some(true),
-                None,
-                &mut &archive[..],
+            .run_stream(
+                args::TarIn::new(dest.as_str())
+                    .compress(compress)
+                    .xattrs(true),
+                guestwright::protocol::CallStream::Input(&mut &archive[..]),
             )
             .check("tar_in");
         assert_eq!(n as usize, want.len() + 1, "{name}: members written");
@@ -204,14 +204,14 @@ fn tar_out_then_tar_in_reproduces_the_tree_with_every_compression() {
     // Names are mapped through the guest's passwd unless numericowner is set.
     let mut archive = Vec::new();
     assert_eq!(
-        errno(
-            h.tar_out("/src/file", None, None, None, None, &mut archive),
-            "tar_out a file"
-        ),
+        errno(h.tar_out("/src/file", &mut archive), "tar_out a file"),
         Errno::ENOTDIR
     );
-    h.tar_out("/src/deep", None, None, Some(true), None, &mut archive)
-        .check("tar_out numeric");
+    h.run_stream(
+        args::TarOut::new("/src/deep").numericowner(true),
+        guestwright::protocol::CallStream::Output(&mut archive),
+    )
+    .check("tar_out numeric");
     assert!(
         !archive.windows(5).any(|w| w == b"alice"),
         "numericowner must leave names out"
@@ -275,7 +275,10 @@ fn a_hostile_tar_writes_nothing_outside_its_target() {
 
     let mut h = launch_rw(&img);
     let err = h
-        .tar_in("/srv/target", None, None, Some(true), &mut &archive[..])
+        .run_stream(
+            args::TarIn::new("/srv/target").numericowner(true),
+            guestwright::protocol::CallStream::Input(&mut &archive[..]),
+        )
         .unwrap_err();
     // Members that lead nowhere inside are reported, after everything else was extracted.
     let chain = guestwright::error::chain(&err);
@@ -297,9 +300,7 @@ fn a_hostile_tar_writes_nothing_outside_its_target() {
         b"stays inside\n"
     );
     assert_eq!(h.read_file("/srv/target/fine").check("fine").0, b"fine\n");
-    assert!(h
-        .is_file("/srv/target/over", None)
-        .check("over is a file now"));
+    assert!(h.is_file("/srv/target/over").check("over is a file now"));
     assert_eq!(
         h.read_file("/srv/target/over").check("over").0,
         b"replaced the link\n"
@@ -341,9 +342,8 @@ fn writes_on_vfat_fall_back_to_named_temporaries_and_leave_none() {
     assert!(tar.status.success());
 
     let mut h = launch(&[(&img, DriveOptions::default())]);
-    h.mkfs("vfat", "/dev/sda", None, None, None, None, None)
-        .check("mkfs vfat");
-    h.mount("/dev/sda", "/", None, None, None).check("mount");
+    h.mkfs("vfat", "/dev/sda").check("mkfs vfat");
+    h.mount("/dev/sda", "/").check("mount");
     h.write_file("/w.txt", Data(b"one\n".to_vec()))
         .check("write_file");
     h.replace_file("/w.txt", Data(b"two\n".to_vec()))
@@ -351,7 +351,10 @@ fn writes_on_vfat_fall_back_to_named_temporaries_and_leave_none() {
     h.upload("/u.bin", &mut &vec![9u8; 200_000][..])
         .check("upload");
     let n = h
-        .tar_in("/", None, Some(true), None, &mut &tar.stdout[..])
+        .run_stream(
+            args::TarIn::new("/").xattrs(true),
+            guestwright::protocol::CallStream::Input(&mut &tar.stdout[..]),
+        )
         .check("tar_in");
     assert_eq!(n, 3, "members written");
     assert_eq!(h.read_file("/w.txt").check("read").0, b"two\n");

@@ -70,10 +70,9 @@ fn large_transfers_offsets_checksums_progress_cancel_and_enospc() {
         (&small, DriveOptions::readwrite()),
         (&raw, DriveOptions::readonly()),
     ]);
-    h.mount("/dev/sda", "/", None, None, None).check("mount");
+    h.mount("/dev/sda", "/").check("mount");
     h.mkdir("/small").check("mkdir");
-    h.mount("/dev/sdb", "/small", None, None, None)
-        .check("mount small");
+    h.mount("/dev/sdb", "/small").check("mount small");
 
     // 64 MiB up and down, compared by SHA-256 on both sides.
     let data = pseudo_random(64 << 20, 1);

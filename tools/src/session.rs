@@ -85,13 +85,12 @@ pub fn mount_all(h: &Handle, mounts: &[MountSpec], access: Access) -> Result<(),
         m.mountpoint.trim_end_matches('/').matches('/').count() + usize::from(m.mountpoint != "/")
     });
     for m in specs {
-        h.mount(
-            m.device.as_str(),
-            m.mountpoint.as_str(),
-            m.options.clone(),
-            m.fstype.as_deref().map(FsType::from),
-            Some(access == Access::ReadOnly),
-        )?;
+        h.run(args::Mount {
+            options: m.options.clone(),
+            fstype: m.fstype.as_deref().map(FsType::from),
+            readonly: Some(access == Access::ReadOnly),
+            ..args::Mount::new(m.device.as_str(), m.mountpoint.as_str())
+        })?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@
 //! let mut h = Handle::new();
 //! h.add_drive("guest.img", DriveOptions::readwrite())?;
 //! h.launch()?;
-//! h.mount("/dev/sda1", "/", None, None, None)?;
+//! h.mount("/dev/sda1", "/")?;
 //! // The host directory `site` becomes /srv/site in the guest, modes and times kept.
 //! copy_in(&h, &[PathBuf::from("site")], &GuestPath::from("/srv"))?;
 //! // The guest's /etc becomes backup/etc on the host.
@@ -144,7 +144,7 @@ fn name_of(path: &[u8]) -> Result<String, CopyError> {
 /// directory `dest`, which must exist.
 pub fn copy_in(h: &Handle, sources: &[PathBuf], dest: &GuestPath) -> Result<(), CopyError> {
     use std::os::unix::ffi::OsStrExt;
-    if !h.is_dir(dest, None)? {
+    if !h.is_dir(dest)? {
         return Err(CopyError::NoGuestDirectory(
             guestwright_protocol::escape_bytes(dest.as_bytes()),
         ));
@@ -173,7 +173,7 @@ pub fn copy_in(h: &Handle, sources: &[PathBuf], dest: &GuestPath) -> Result<(), 
             }
             packed
         });
-        let sent = h.tar_in(dest, None, None, None, &mut reader);
+        let sent = h.tar_in(dest, &mut reader);
         drop(reader);
         (packer.join(), sent)
     });
@@ -247,7 +247,7 @@ pub fn copy_out(h: &Handle, sources: &[GuestPath], dest: &Path) -> Result<Vec<St
     }
     let mut skipped = Vec::new();
     for src in sources {
-        if h.is_dir(src, None)? {
+        if h.is_dir(src)? {
             let target = match name_of(src.as_bytes()) {
                 Ok(n) => dest.join(n),
                 // `/`: its contents go into the destination itself.
@@ -285,7 +285,7 @@ fn unpack_from(h: &Handle, dir: GuestPath, target: &Path) -> Result<Vec<String>,
         .to_string();
     let (mut writer, reader) = pipe();
     let (call, unpacked) = std::thread::scope(|scope| {
-        let call = scope.spawn(move || h.tar_out(dir, None, None, None, None, &mut writer));
+        let call = scope.spawn(move || h.tar_out(dir, &mut writer));
         // Unpacking stops at the first unsafe entry; dropping the reader then stops the
         // transfer.
         let unpacked = untar::unpack(reader, target);

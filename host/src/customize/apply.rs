@@ -563,7 +563,7 @@ fn run_in_guest(
         packages::quote(log),
         if env.is_empty() { "\n".to_owned() } else { env }.trim_end_matches('\n')
     );
-    let result = g.h.sh(cmd.as_str(), None);
+    let result = g.h.sh(cmd.as_str());
     g.record(Change::Ran {
         command: display.to_owned(),
     });

@@ -22,6 +22,7 @@
 //! with a warning (sysprep, and what customize does on its own) or refused (an operation the
 //! user asked for, which would otherwise silently not happen); see [`Guest::set_ways`].
 
+use guestwright_protocol::args;
 use guestwright_protocol::{Client, Errno, GuestPath, Stat};
 
 use super::report::Change;
@@ -711,7 +712,10 @@ impl<'h> Guest<'h> {
             };
             return Ok(found.map(|_| pattern.to_owned()).into_iter().collect());
         }
-        let matches: Vec<String> = match self.h.glob_expand(GuestPath::from(pattern), Some(false)) {
+        let matches: Vec<String> = match self
+            .h
+            .run(args::GlobExpand::new(GuestPath::from(pattern)).directoryslash(false))
+        {
             Ok(v) => v
                 .into_iter()
                 .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())

@@ -233,7 +233,7 @@ pub fn update_ca_store(h: &Handle, os: &OsInfo) -> Option<String> {
         ));
     };
     let args: Vec<String> = cmd.iter().map(|s| (*s).to_owned()).collect();
-    match h.command(args, None) {
+    match h.command(args) {
         Ok(_) => None,
         Err(e) => Some(format!(
             "cannot update the CA store ({}): {}",

@@ -101,7 +101,7 @@ pub fn icon(h: &Handle, os: &OsInfo, favicon: bool) -> Result<Vec<u8>> {
     });
     for path in candidates {
         let p = GuestPath::from(path);
-        if !h.is_file(p.clone(), None).unwrap_or(false) {
+        if !h.is_file(p.clone()).unwrap_or(false) {
             continue;
         }
         match h.pread(p, ByteSize(ICON_MAX + 1), ByteSize(0)) {

@@ -41,6 +41,7 @@ pub mod windows;
 
 use crate::error::{Error, Result};
 use crate::handle::Handle;
+use guestwright_protocol::args;
 use guestwright_protocol::{ByteSize, Client, Device, Errno, Filesystem, FsType, GuestPath};
 use packages::Application;
 use serde::Serialize;
@@ -138,14 +139,19 @@ fn mount_candidate(
     device: &Device,
     options: Option<&str>,
 ) -> Result<std::result::Result<(), String>> {
-    match h.mount(device, "/", options.map(str::to_string), None, Some(true)) {
+    match h.run(args::Mount {
+        options: options.map(str::to_string),
+        ..args::Mount::new(device, "/").readonly(true)
+    }) {
         Ok(()) => Ok(Ok(())),
         Err(e) if e.errno().is_some() => {
             // An XFS log that needs replaying refuses a read-only mount; look anyway.
             if e.errno() == Some(Errno::EROFS) || e.errno() == Some(Errno::EINVAL) {
                 let mut opts = options.map(|o| format!("{o},")).unwrap_or_default();
                 opts.push_str("norecovery");
-                if h.mount(device, "/", Some(opts), None, Some(true)).is_ok() {
+                if h.run(args::Mount::new(device, "/").options(opts).readonly(true))
+                    .is_ok()
+                {
                     return Ok(Ok(()));
                 }
             }
@@ -391,7 +397,7 @@ fn inspect_mounted(
         }
     }
     let has_dnf = h
-        .is_file(GuestPath::from("/usr/bin/dnf"), Some(true))
+        .run(args::IsFile::new(GuestPath::from("/usr/bin/dnf")).followsymlinks(true))
         .unwrap_or(false);
     let (format, manager) = osrelease::package_tools(&os.distro, os.major_version, has_dnf);
     (os.package_format, os.package_management) = (format.into(), manager.into());
@@ -533,13 +539,12 @@ pub fn mount_inspected(h: &Handle, os: &OsInfo, readonly: bool) -> Result<()> {
     for (i, m) in os.mountpoints.iter().enumerate() {
         let fstype =
             (m.fstype != "auto" && m.fstype != "none").then(|| FsType::from(m.fstype.as_str()));
-        let result = h.mount(
-            &m.device,
-            GuestPath::from(m.mountpoint.as_str()),
-            m.options.clone(),
+        let result = h.run(args::Mount {
+            options: m.options.clone(),
             fstype,
-            Some(readonly),
-        );
+            readonly: Some(readonly),
+            ..args::Mount::new(&m.device, GuestPath::from(m.mountpoint.as_str()))
+        });
         match result {
             Ok(()) => {}
             Err(e) if i == 0 => return Err(e),

@@ -8,6 +8,7 @@
 
 use super::{exists, fstab, read_small, text, Mountpoint, Result};
 use crate::handle::Handle;
+use guestwright_protocol::args;
 use guestwright_protocol::{Client, Device, Filesystem, GuestPath};
 
 /// Filesystem types a `/usr` may be on.
@@ -61,14 +62,14 @@ pub fn mount_usr(
         }
         // Not it: take everything down and put the root back for the next candidate.
         h.umount_all()?;
-        h.mount(root, "/", None, None, Some(true))?;
+        h.run(args::Mount::new(root, "/").readonly(true))?;
     }
     log::warn!("{root}: a CoreOS root, but no filesystem on the disks holds its /usr");
     Ok(None)
 }
 
 fn mount_ro(h: &Handle, device: &Device) -> Result<bool> {
-    match h.mount(device, "/usr", None, None, Some(true)) {
+    match h.run(args::Mount::new(device, "/usr").readonly(true)) {
         Ok(()) => Ok(true),
         Err(e) if e.errno().is_some() => {
             log::warn!("{device} not mounted on /usr: {}", crate::error::chain(&e));
@@ -80,7 +81,7 @@ fn mount_ro(h: &Handle, device: &Device) -> Result<bool> {
 
 /// Whether `path` is a directory (following links); an unreadable path is not.
 pub(super) fn is_dir(h: &Handle, path: &str) -> Result<bool> {
-    match h.is_dir(GuestPath::from(path), None) {
+    match h.is_dir(GuestPath::from(path)) {
         Ok(b) => Ok(b),
         Err(e) if e.errno().is_some() => Ok(false),
         Err(e) => Err(e),

@@ -76,8 +76,7 @@ pub fn image_cat(img: &Path, path: &str) -> Vec<u8> {
 /// Launches with `img` attached read-write and mounts it on `/`.
 pub fn launch_rw(img: &Path) -> TestHandle {
     let h = launch(&[(img, DriveOptions::readwrite())]);
-    h.mount("/dev/sda", "/", None, None, None)
-        .check("mount /dev/sda");
+    h.mount("/dev/sda", "/").check("mount /dev/sda");
     h
 }
 

@@ -59,7 +59,7 @@ pub fn run(args: &DfArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
         .into_iter()
         .filter(|f| MEASURABLE.contains(&f.fstype.as_str()))
     {
-        if let Err(e) = h.mount(&fs.device, "/", None, None, Some(true)) {
+        if let Err(e) = h.run(args::Mount::new(&fs.device, "/").readonly(true)) {
             log::warn!(
                 "{} not measured: {}",
                 fs.device,

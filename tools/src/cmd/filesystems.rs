@@ -187,7 +187,7 @@ pub fn run(args: &FilesystemsArgs, appliance: &ApplianceArgs, verbose: bool) -> 
 /// A filesystem's size as virt-filesystems measures it: its own (statvfs) when it mounts,
 /// else its device's.
 fn fs_size(h: &mut Handle, dev: &Device) -> Option<u64> {
-    if h.mount(dev, "/", None, None, Some(true)).is_ok() {
+    if h.run(args::Mount::new(dev, "/").readonly(true)).is_ok() {
         let v = h.statvfs("/");
         let _ = h.umount_all();
         if let Ok(v) = v {

@@ -43,7 +43,7 @@ impl Lister<'_> {
         let mut all = Vec::new();
         let mut offset = 0;
         loop {
-            let page = self.h.readdir_plus(dir, Some(offset), None)?;
+            let page = self.h.run(args::ReaddirPlus::new(dir).offset(offset))?;
             all.extend(
                 page.entries
                     .into_iter()

@@ -7,6 +7,7 @@ use crate::session::{self, Access};
 use clap::Args;
 use guestwright::hostfile::HostFile;
 use guestwright::prelude::*;
+use guestwright::protocol::CallStream;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -75,16 +76,28 @@ pub fn run_in(args: &TarInArgs, appliance: &ApplianceArgs, verbose: bool) -> Res
     let mut h = session::open(&args.image, appliance, Access::ReadWrite, verbose)?;
     let _bar = Bar::attach(&h, "tar-in");
     h.mkdir_p(GuestPath::from(args.dir.as_str()))?;
-    let n = h.tar_in(
-        GuestPath::from(args.dir.as_str()),
-        Some(args.compress),
-        Some(args.xattrs),
-        None,
-        &mut input,
-    )?;
+    let op = guestwright::protocol::args::TarIn::new(GuestPath::from(args.dir.as_str()))
+        .compress(args.compress)
+        .xattrs(args.xattrs);
+    let n = h.run_stream(op, CallStream::Input(&mut input))?;
     log::debug!("unpacked {n} entries into {}", args.dir);
     h.shutdown()?;
     Ok(())
+}
+
+/// The `tar-out` request for `dir` as `args` ask for it.
+fn out_op(
+    dir: GuestPath,
+    args: &TarOutArgs,
+    excludes: Option<Vec<String>>,
+) -> guestwright::protocol::args::TarOut {
+    guestwright::protocol::args::TarOut {
+        excludes,
+        ..guestwright::protocol::args::TarOut::new(dir)
+            .compress(args.compress)
+            .xattrs(args.xattrs)
+            .numericowner(args.numeric_owner)
+    }
 }
 
 /// Runs `tar-out`.
@@ -95,18 +108,11 @@ pub fn run_out(args: &TarOutArgs, appliance: &ApplianceArgs, verbose: bool) -> R
     let dir = GuestPath::from(args.dir.as_str());
     if is_stdio(&args.tarfile) {
         let mut out = std::io::stdout().lock();
-        h.tar_out(
-            dir,
-            Some(args.compress),
-            Some(args.xattrs),
-            Some(args.numeric_owner),
-            excludes,
-            &mut out,
-        )
-        .map_err(|e| match e {
-            Error::Transfer { source, .. } => stdout(source),
-            other => other.into(),
-        })?;
+        h.run_stream(out_op(dir, args, excludes), CallStream::Output(&mut out))
+            .map_err(|e| match e {
+                Error::Transfer { source, .. } => stdout(source),
+                other => other.into(),
+            })?;
         out.flush().map_err(stdout)?;
     } else {
         // Written beside and renamed, so a failed run leaves the old file as it was.
@@ -115,13 +121,9 @@ pub fn run_out(args: &TarOutArgs, appliance: &ApplianceArgs, verbose: bool) -> R
             source,
         };
         let mut file = HostFile::create(&args.tarfile).map_err(host_io)?;
-        h.tar_out(
-            dir,
-            Some(args.compress),
-            Some(args.xattrs),
-            Some(args.numeric_owner),
-            excludes,
-            file.file_mut(),
+        h.run_stream(
+            out_op(dir, args, excludes),
+            CallStream::Output(file.file_mut()),
         )?;
         file.commit().map_err(host_io)?;
     }

@@ -192,7 +192,7 @@ impl Shared {
         let below = if prefetch { PREFETCH_ENTRIES } else { 1 };
         let listings = self
             .h
-            .readdir_tree(&path, Some(below))
+            .run(args::ReaddirTree::new(&path).maxentries(below))
             .map_err(|e| errno(&e))?;
         let partial = listings.first().filter(|l| !l.complete).map(|l| {
             (
@@ -208,7 +208,7 @@ impl Shared {
             loop {
                 let page = self
                     .h
-                    .readdir_plus(&path, Some(next), Some(PAGE))
+                    .run(args::ReaddirPlus::new(&path).offset(next).count(PAGE))
                     .map_err(|e| errno(&e))?;
                 // Locked for this page only, never across the next round trip.
                 let mut t = self.table();
@@ -314,10 +314,17 @@ impl Shared {
             mt.map(|t| t.0),
             mt.map(|t| t.1),
         );
+        // The same optional arguments for both operations.
+        macro_rules! setattr {
+            ($op:expr) => {{
+                let mut op = $op;
+                (op.size, op.owner, op.group, op.mode) = (size, uid, gid, mode);
+                (op.atsecs, op.atnsecs, op.mtsecs, op.mtnsecs) = (ats, atn, mts, mtn);
+                op
+            }};
+        }
         let result = match path {
-            Some(p) => self
-                .h
-                .lsetattr(&p, size, uid, gid, mode, ats, atn, mts, mtn),
+            Some(p) => self.h.run(setattr!(args::Lsetattr::new(&p))),
             // No name leads to it (fchmod, fchown or futimens of a file unlinked or renamed
             // over while open; the kernel sends no handle for those): through an open file.
             None => match file
@@ -325,9 +332,7 @@ impl Shared {
                 .or_else(|| self.open_file_of(id).and_then(|f| f.handle()))
                 .or_else(|| self.dirs.pinned(id))
             {
-                Some(handle) => self
-                    .h
-                    .fh_setattr(handle, size, uid, gid, mode, ats, atn, mts, mtn),
+                Some(handle) => self.h.run(setattr!(args::FhSetattr::new(handle))),
                 None => return Err(libc::ENOENT),
             },
         };
@@ -541,7 +546,11 @@ impl Shared {
             self.keep_open(newparent, newname);
             self.pin_if_open(newparent, newname, &to)
         };
-        let r = self.h.rename(&from, &to, Some(noreplace), Some(exchange));
+        let r = self.h.run(
+            args::Rename::new(&from, &to)
+                .noreplace(noreplace)
+                .exchange(exchange),
+        );
         self.pinned(pin, r.is_ok());
         r.map_err(|e| errno(&e))?;
         self.table()
@@ -705,7 +714,7 @@ impl Shared {
     pub fn fsync(&self, fh: u64, datasync: bool) -> Result<(), Errno> {
         let file = self.file(fh).ok_or(libc::EBADF)?;
         self.h
-            .fh_fsync(self.handle_of(&file)?, Some(datasync))
+            .run(args::FhFsync::new(self.handle_of(&file)?).datasync(datasync))
             .map_err(|e| errno(&e))
     }
 

@@ -276,13 +276,12 @@ fn start(config: &Config) -> Result<Handle, guestwright::Error> {
                 + usize::from(m.mountpoint != "/")
         });
         for m in specs {
-            h.mount(
-                m.device.as_str(),
-                m.mountpoint.as_str(),
-                m.options.clone(),
-                m.fstype.as_deref().map(FsType::from),
-                Some(config.readonly),
-            )?;
+            h.run(args::Mount {
+                options: m.options.clone(),
+                fstype: m.fstype.as_deref().map(FsType::from),
+                readonly: Some(config.readonly),
+                ..args::Mount::new(m.device.as_str(), m.mountpoint.as_str())
+            })?;
         }
     }
     Ok(h)

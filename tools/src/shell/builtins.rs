@@ -197,7 +197,7 @@ pub fn glob(
             shell.ensure_launched()?;
             let path = guestwright::protocol::types::GuestPath::parse_word(w)
                 .map_err(|e| ShellError::Usage(format!("glob: {e}")))?;
-            match shell.h.glob_expand(path, None) {
+            match shell.h.glob_expand(path) {
                 Ok(v) => v.iter().map(|p| p.to_string()).collect(),
                 Err(_) => {
                     return Err(ShellError::Fish(format!(

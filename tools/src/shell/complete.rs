@@ -426,7 +426,13 @@ fn guest_entries(shell: &mut Shell, dir: &str) -> Option<Vec<Entry>> {
     let mut entries = Vec::new();
     let mut offset = None;
     loop {
-        let page = shell.h.readdir(dir, offset, None).ok()?;
+        let page = shell
+            .h
+            .run(guestwright::protocol::args::Readdir {
+                offset,
+                ..guestwright::protocol::args::Readdir::new(dir)
+            })
+            .ok()?;
         for e in page.entries {
             let Ok(name) = String::from_utf8(e.name.0) else {
                 continue;

@@ -535,10 +535,8 @@ impl Prepared {
         let table = PartTableType::parse_word(parttype).map_err(|e| self.error(e.to_string()));
         let part1 = format!("{device}1");
         let part2 = format!("{device}2");
-        let mkfs = |fs: &str, on: &str, what: &str| {
-            h.mkfs(FsType::from(fs), on, None, None, None, None, None)
-                .map_err(|e| err(what, e))
-        };
+        let mkfs =
+            |fs: &str, on: &str, what: &str| h.mkfs(FsType::from(fs), on).map_err(|e| err(what, e));
         match self.kind.name {
             "disk" => Ok(()),
             "part" | "fs" | "lv" | "lvfs" => {

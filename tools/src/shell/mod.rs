@@ -586,13 +586,12 @@ impl Shell {
         });
         let op = table::find("mount").expect("the table has mount");
         for m in specs {
-            let result = self.h.mount(
-                m.device.as_str(),
-                m.mountpoint.as_str(),
-                m.options.clone(),
-                m.fstype.as_deref().map(FsType::from),
-                Some(access == Access::ReadOnly),
-            );
+            let result = self.h.run(args::Mount {
+                options: m.options.clone(),
+                fstype: m.fstype.as_deref().map(FsType::from),
+                readonly: Some(access == Access::ReadOnly),
+                ..args::Mount::new(m.device.as_str(), m.mountpoint.as_str())
+            });
             let source = match result {
                 Ok(()) => continue,
                 Err(guestwright::Error::Remote { source, .. }) => source,

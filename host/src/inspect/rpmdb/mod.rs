@@ -15,6 +15,7 @@ use super::packages::Application;
 use crate::error::{Error, Result};
 use crate::handle::Handle;
 pub use bdb::{BdbError, ReadAt};
+use guestwright_protocol::args;
 use guestwright_protocol::{Client, GuestPath};
 pub use header::HeaderError;
 pub use ndb::NdbError;
@@ -120,7 +121,7 @@ impl Write for CappedFile {
 }
 
 fn is_file(h: &Handle, path: &str) -> Result<bool> {
-    match h.is_file(GuestPath::from(path), Some(true)) {
+    match h.run(args::IsFile::new(GuestPath::from(path)).followsymlinks(true)) {
         Ok(b) => Ok(b),
         Err(e) if e.errno().is_some() => Ok(false),
         Err(e) => Err(e),

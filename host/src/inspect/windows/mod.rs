@@ -84,7 +84,7 @@ fn resolve_nocase(h: &Handle, path: &str) -> Result<Option<String>> {
 }
 
 fn is_dir(h: &Handle, path: &str) -> Result<bool> {
-    match h.is_dir(GuestPath::from(path), None) {
+    match h.is_dir(GuestPath::from(path)) {
         Ok(b) => Ok(b),
         Err(e) if e.errno().is_some() => Ok(false),
         Err(e) => Err(e),
@@ -92,7 +92,7 @@ fn is_dir(h: &Handle, path: &str) -> Result<bool> {
 }
 
 fn is_file(h: &Handle, path: &str) -> Result<bool> {
-    match h.is_file(GuestPath::from(path), None) {
+    match h.is_file(GuestPath::from(path)) {
         Ok(b) => Ok(b),
         Err(e) if e.errno().is_some() => Ok(false),
         Err(e) => Err(e),
