@@ -6,7 +6,8 @@
 
 use crate::customize_images;
 
-use customize_images::debian;
+use customize_images::{debian, debian_entries, Entry};
+use guestwright_tests::tree::{changed_paths, describe_changes, ext4_tree, Tree};
 use guestwright_tests::{assert_fsck_clean, debugfs_cat, guestwright, require, run, sha256};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -261,6 +262,316 @@ fn shards_make_one_full_run_and_resume_skips_what_was_done() {
         ),
         sums
     );
+}
+
+/// The tree of a qcow2 image's root filesystem, read on the host (debugfs), after e2fsck.
+fn tree(img: &Path) -> Tree {
+    let raw = as_raw(img);
+    assert_fsck_clean(raw.path());
+    ext4_tree(raw.path())
+}
+
+/// The job markers (`/etc/job-*`) in a tree.
+fn markers(t: &Tree) -> Vec<String> {
+    t.keys()
+        .filter(|p| p.starts_with("/etc/job-"))
+        .cloned()
+        .collect()
+}
+
+/// The issue's test: twelve images (nine good, one corrupt, one whose /etc/hostname is a
+/// link up and out of the guest, one whose `--run-command` fails) on two appliances. Every
+/// image is read back on its own afterwards: the good ones have their hostname and their
+/// own marker file and no other job's, the bad ones failed with their own message and
+/// have none of the batch's writes, and `--resume` runs only the three that failed.
+#[test]
+fn twelve_images_two_appliances_each_checked_on_its_own() {
+    require("qemu-img", "qemu-utils");
+    require("debugfs", "e2fsprogs");
+    let dir = tempfile::tempdir().unwrap();
+    let raw = debian(dir.path(), "debian.raw");
+    let good: Vec<String> = (1..=9).map(|i| format!("good{i:02}")).collect();
+    for id in good.iter().map(String::as_str).chain(["runfail"]) {
+        qcow2(&raw, dir.path(), &format!("{id}.qcow2"));
+    }
+    let mut bad = std::fs::read(dir.path().join("good01.qcow2")).unwrap();
+    bad[20..24].copy_from_slice(&[0, 0, 0, 40]); // a cluster size QEMU refuses
+    std::fs::write(dir.path().join("corrupt.qcow2"), &bad).unwrap();
+    let mut entries: Vec<Entry<'_>> = debian_entries()
+        .into_iter()
+        .filter(|e| !matches!(e, Entry::File(p, ..) if *p == "/etc/hostname"))
+        .collect();
+    entries.push(Entry::Link(
+        "/etc/hostname",
+        "../../../../../../host/etc/hostname",
+    ));
+    let hostile_raw = customize_images::image(dir.path(), "hostile.raw", &entries);
+    qcow2(&hostile_raw, dir.path(), "hostile.qcow2");
+    let built = tree(&dir.path().join("good01.qcow2"));
+    let hostile_built = tree(&dir.path().join("hostile.qcow2"));
+    let corrupt_sum = sha256(&dir.path().join("corrupt.qcow2"));
+
+    let job = |id: &str, ops: &[&str]| -> String {
+        let mut args: Vec<String> = ops.iter().map(|s| s.to_string()).collect();
+        args.extend(["--write".into(), format!("/etc/job-{id}:{id}")]);
+        serde_json::json!({"id": id, "drives": [{"path": format!("{id}.qcow2"), "format": "qcow2"}],
+                           "customize": args})
+        .to_string()
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for (i, id) in good.iter().enumerate() {
+        lines.push(job(id, &["--hostname", id]));
+        match i {
+            2 => lines.push(job("corrupt", &["--hostname", "corrupt"])),
+            5 => lines.push(job("hostile", &["--hostname", "hostile"])),
+            7 => lines.push(job(
+                "runfail",
+                &["--run-command", "exit 3", "--hostname", "runfail"],
+            )),
+            _ => {}
+        }
+    }
+    assert_eq!(lines.len(), 12);
+    let jobs = lines.join("\n") + "\n";
+    let out = batch(
+        dir.path(),
+        &["--appliances", "2", "-"],
+        &jobs,
+        Duration::from_secs(600),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let r = results(&out);
+    assert_eq!(r.len(), 12, "{err}");
+    let by_id = |id: &str| {
+        r.iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {err}"))
+    };
+    for id in &good {
+        assert_eq!(by_id(id)["status"], "ok", "{id}: {}\n{err}", by_id(id));
+        let t = tree(&dir.path().join(format!("{id}.qcow2")));
+        assert_eq!(
+            t["/etc/hostname"].content,
+            format!("{id}\n").as_bytes(),
+            "{id}"
+        );
+        assert_eq!(
+            markers(&t),
+            [format!("/etc/job-{id}")],
+            "{id}: another job's write"
+        );
+        assert_eq!(t[&format!("/etc/job-{id}")].content, id.as_bytes());
+        let changed = changed_paths(&built, &t);
+        assert!(
+            changed
+                .iter()
+                .all(|p| !p.starts_with("/home") && !p.starts_with("/root")),
+            "{id}: {}",
+            describe_changes(&built, &t, &changed)
+        );
+    }
+    // Each bad job failed with its own message and left its image without the batch's
+    // writes.
+    let message = |id: &str| by_id(id)["error"].as_str().unwrap_or_default().to_string();
+    assert_eq!(by_id("corrupt")["status"], "failed");
+    assert!(
+        message("corrupt").contains("corrupt.qcow2"),
+        "{}",
+        message("corrupt")
+    );
+    assert_eq!(sha256(&dir.path().join("corrupt.qcow2")), corrupt_sum);
+    assert_eq!(by_id("hostile")["status"], "failed");
+    assert!(
+        message("hostile")
+            .contains("/etc/hostname is a symbolic link to ../../../../../../host/etc/hostname"),
+        "{}",
+        message("hostile")
+    );
+    let t = tree(&dir.path().join("hostile.qcow2"));
+    let changed = changed_paths(&hostile_built, &t);
+    assert!(
+        changed.is_empty(),
+        "{}",
+        describe_changes(&hostile_built, &t, &changed)
+    );
+    assert_eq!(by_id("runfail")["status"], "failed");
+    assert!(
+        message("runfail").contains("exit 3: command exited with an error"),
+        "{}",
+        message("runfail")
+    );
+    let t = tree(&dir.path().join("runfail.qcow2"));
+    assert!(markers(&t).is_empty(), "{:?}", markers(&t));
+    assert_eq!(t["/etc/hostname"].content, b"debian-tmpl\n");
+    for (a, b) in [
+        ("corrupt", "hostile"),
+        ("hostile", "runfail"),
+        ("corrupt", "runfail"),
+    ] {
+        assert_ne!(message(a), message(b));
+    }
+    assert!(err.contains("on 2 appliances: 9 ok, 3 failed"), "{err}");
+
+    // --resume: the nine done are skipped and unchanged; the three bad ones run again.
+    std::fs::write(dir.path().join("results.jsonl"), &out.stdout).unwrap();
+    let sums: Vec<String> = good
+        .iter()
+        .map(|id| sha256(&dir.path().join(format!("{id}.qcow2"))))
+        .collect();
+    let again = batch(
+        dir.path(),
+        &["--appliances", "2", "--resume", "results.jsonl", "-"],
+        &jobs,
+        Duration::from_secs(300),
+    );
+    let err = stderr(&again);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    let mut ids: Vec<String> = results(&again)
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["corrupt", "hostile", "runfail"], "{err}");
+    assert!(
+        err.contains("batch: 3 jobs in ")
+            && err.contains("on 2 appliances: 0 ok, 3 failed, 9 skipped (ok in --resume)"),
+        "{err}"
+    );
+    let now: Vec<String> = good
+        .iter()
+        .map(|id| sha256(&dir.path().join(format!("{id}.qcow2"))))
+        .collect();
+    assert_eq!(now, sums, "a skipped job's image changed");
+}
+
+/// `pid` and every process under it.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while let Some(&p) = out.get(i) {
+        for task in std::fs::read_dir(format!("/proc/{p}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            out.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The CPU time a process has used, in whole seconds (user and system).
+fn cpu_seconds(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<u64>() / 100 // USER_HZ, 100 on Linux
+}
+
+/// The QEMU under `pid` that has `image` open, if one has.
+fn qemu_with(pid: u32, image: &Path) -> Option<u32> {
+    process_tree(pid).into_iter().find(|p| {
+        std::fs::read_to_string(format!("/proc/{p}/comm"))
+            .is_ok_and(|c| c.starts_with("qemu-system"))
+            && std::fs::read_dir(format!("/proc/{p}/fd"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == image))
+    })
+}
+
+/// An appliance killed in the middle of a job (its QEMU, SIGKILL): that job fails alone with
+/// a message saying the appliance died, and is not retried (it may have written part of its
+/// changes, and running `--append-line` or `--run-command` twice is not what was asked:
+/// `--resume` reruns it when the user chooses); the other jobs finish and the exit status is
+/// 1.
+#[test]
+fn an_appliance_killed_mid_batch_fails_its_job_only() {
+    require("qemu-img", "qemu-utils");
+    require("debugfs", "e2fsprogs");
+    let dir = tempfile::tempdir().unwrap();
+    let raw = debian(dir.path(), "debian.raw");
+    for id in ["slow", "q1", "q2", "q3"] {
+        qcow2(&raw, dir.path(), &format!("{id}.qcow2"));
+    }
+    // The slow job never ends by itself: only the kill stops it.
+    let jobs = r#"{"id":"slow","drives":[{"path":"slow.qcow2"}],"customize":["--run-command","while :; do :; done"]}
+{"id":"q1","drives":[{"path":"q1.qcow2"}],"customize":["--hostname","q1"]}
+{"id":"q2","drives":[{"path":"q2.qcow2"}],"customize":["--hostname","q2"]}
+{"id":"q3","drives":[{"path":"q3.qcow2"}],"customize":["--hostname","q3"]}
+"#;
+    std::fs::write(dir.path().join("jobs.jsonl"), jobs).unwrap();
+    let mut child = guestwright()
+        .args(["batch", "--appliances", "2", "jobs.jsonl"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("guestwright");
+    let slow = dir.path().join("slow.qcow2").canonicalize().unwrap();
+    let start = Instant::now();
+    let deadline = Duration::from_secs(300);
+    let victim = loop {
+        if let Some(p) = qemu_with(child.id(), &slow) {
+            break p;
+        }
+        if start.elapsed() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("no QEMU had slow.qcow2 open:\n{}", stderr(&out));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Into the job: a launch takes a few seconds of QEMU's CPU time under TCG, the endless
+    // command all it gets; then the kill (this test's own grandchild, by its id).
+    while cpu_seconds(victim) < 10 {
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            panic!("the slow job's QEMU never got busy");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    run(Command::new("kill").args(["-KILL", &victim.to_string()]));
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("the batch did not finish after the kill:\n{}", stderr(&out));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let r = results(&out);
+    assert_eq!(r.len(), 4, "{err}");
+    assert_eq!(r[0]["id"], "slow");
+    assert_eq!(r[0]["status"], "failed", "{}", r[0]);
+    let msg = r[0]["error"].as_str().unwrap();
+    assert!(msg.contains(": the appliance died ("), "{msg}");
+    for (i, id) in [(1, "q1"), (2, "q2"), (3, "q3")] {
+        assert_eq!(r[i]["status"], "ok", "{}\n{err}", r[i]);
+        assert_eq!(
+            hostname(&dir.path().join(format!("{id}.qcow2"))),
+            format!("{id}\n")
+        );
+    }
+    assert!(err.contains("on 2 appliances: 3 ok, 1 failed"), "{err}");
 }
 
 #[test]

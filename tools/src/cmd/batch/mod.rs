@@ -1,8 +1,9 @@
 //! `guestwright batch`: run a file of jobs (customize, sysprep, inspect, copy-in, copy-out on
 //! their own images) on several appliances at once, one result line per job.
 //!
-//! Each job runs in an appliance of its own (launched for it, restored from the saved
-//! appliance where it can be), on a worker thread: a job whose command fails, whose image
+//! The jobs run on a [`Pool`] of K appliance slots, the library's type for this, one job
+//! per slot at a time. Each job runs in an appliance of its own (launched for it, restored
+//! from the saved appliance where it can be), on a worker thread: a job whose command fails, whose image
 //! is damaged or whose appliance dies fails alone and the workers go on. A result line is
 //! printed only after the job's command returned, which for commands that write is after
 //! the appliance synced and QEMU closed the images: a job reported ok is on disk.
@@ -23,6 +24,7 @@ use clap::Args;
 
 use crate::error::{CliError, Result};
 use crate::options::ApplianceArgs;
+use guestwright::pool::{Pool, Slot};
 use job::Job;
 use results::{JobResult, Shard, Status};
 
@@ -90,25 +92,20 @@ fn read_jobs(path: &std::path::Path) -> Result<String> {
     Ok(text)
 }
 
-/// Runs one job and times it; a panic in a job's code fails that job only.
-fn run_job(job: &Job, appliance: &ApplianceArgs, verbose: bool) -> JobResult {
+/// Runs one job on a slot of the pool and times it; a panic in a job's code fails that job
+/// only.
+fn run_job(pool: &Pool, job: &Job, appliance: &ApplianceArgs, verbose: bool) -> JobResult {
     let start = Instant::now();
     let (operation, outcome) = match &job.spec {
         Err(e) => (None, Err(e.clone())),
         Ok(spec) => {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                exec::run(spec, appliance, verbose)
-            }));
+            // The slot's configuration is the one `launch_config` made from these same
+            // appliance options; the single commands take the options, so they get those.
+            let r = pool.submit(|_: &Slot<'_>| exec::run(spec, appliance, verbose));
             let r = match r {
                 Ok(Ok(o)) => Ok(o),
                 Ok(Err(e)) => Err(guestwright::error::chain(&e)),
-                Err(p) => Err(format!(
-                    "internal error (a bug: please report it): {}",
-                    p.downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_default()
-                )),
+                Err(e) => Err(e.to_string()),
             };
             (Some(spec.operation.to_string()), r)
         }
@@ -171,6 +168,7 @@ pub fn run(args: &BatchArgs, appliance: &ApplianceArgs, verbose: bool) -> Result
         "batch: {} jobs on {k} appliances ({skipped} skipped)",
         jobs.len()
     );
+    let pool = Pool::new(k, config);
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<JobResult>();
     let progress = bar(jobs.len());
@@ -180,7 +178,7 @@ pub fn run(args: &BatchArgs, appliance: &ApplianceArgs, verbose: bool) -> Result
     std::thread::scope(|s| {
         for _ in 0..k {
             let tx = tx.clone();
-            let (jobs, next) = (&jobs, &next);
+            let (jobs, next, pool) = (&jobs, &next, &pool);
             s.spawn(move || loop {
                 // After Ctrl-C or SIGTERM no new job starts; the running ones are stopped.
                 if crate::signals::received().is_some() {
@@ -189,7 +187,7 @@ pub fn run(args: &BatchArgs, appliance: &ApplianceArgs, verbose: bool) -> Result
                 let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
-                if tx.send(run_job(job, appliance, verbose)).is_err() {
+                if tx.send(run_job(pool, job, appliance, verbose)).is_err() {
                     break;
                 }
             });
