@@ -120,6 +120,11 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("yara", &[], &[]),
     // cmds-last: guestfish's deprecated sfdisk, sfdisk-N, sfdisk-l and geometry commands.
     tool("sfdisk", &[], &[]),
+    // cmds-libs: guestfish's journal-* commands read `journalctl -o export`.
+    tool("journalctl", &[], &[]),
+    // libguestfs's `debug sh` (its applets need no other program; no `sh` link, so nothing
+    // else finds a shell in the appliance).
+    tool("busybox", &[], &[]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).
@@ -236,8 +241,9 @@ pub(crate) struct LibSpec {
     pub(crate) data_dirs: &'static [&'static str],
 }
 
-/// guestfish's Augeas, hivex and journal commands (cmds-libs): the daemon implements them on
-/// the same C libraries as libguestfs's daemon.
+/// guestfish's Augeas and hivex commands (cmds-libs): the daemon implements them on the same
+/// C libraries as libguestfs's daemon. The journal commands run `journalctl` (in `TOOLS`):
+/// libsystemd needs dynamic TLS, which the static daemon's `dlopen` cannot set up.
 pub(crate) const LIBRARIES: &[LibSpec] = &[
     LibSpec {
         soname: "libaugeas.so.0",
@@ -253,10 +259,6 @@ pub(crate) const LIBRARIES: &[LibSpec] = &[
             "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so",
             "/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so",
         ],
-    },
-    LibSpec {
-        soname: "libsystemd.so.0",
-        data_dirs: &[],
     },
 ];
 

@@ -523,10 +523,10 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
             Some(MIB),
         ),
         "bzip2" | "lzop" | "resize.f2fs" => (&["{tool}", "-V"], None),
-        "yara" => (&["{tool}", "--version"], None),
+        "yara" | "journalctl" => (&["{tool}", "--version"], None),
         // cmds-libs: libraries the daemon loads; the dynamic loader resolves their
         // dependencies (any "not found" fails the test, below).
-        "libaugeas.so.0" | "libhivex.so.0" | "libsystemd.so.0" => {
+        "libaugeas.so.0" | "libhivex.so.0" => {
             (&["/lib64/ld-linux-x86-64.so.2", "--list", "{tool}"], None)
         }
         _ => return None,

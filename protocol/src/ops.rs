@@ -1904,7 +1904,7 @@ define_operations! {
         { group: hivex, access: Read, stream: None }
 
     /// Opens the systemd journal files in the guest directory `directory`
-    /// (`/var/log/journal/MACHINE-ID`), closing any journal already open. Needs libsystemd0
+    /// (`/var/log/journal/MACHINE-ID`), closing any journal already open. Needs systemd
     /// on the host.
     JournalOpen journal_open(directory: GuestPath) -> ()
         { group: journal, access: Read, stream: None, needs: root }
@@ -2116,5 +2116,11 @@ define_operations! {
     /// The geometry of `device` (sfdisk -G, which today's sfdisk answers as -g).
     SfdiskDiskGeometry sfdisk_disk_geometry(device: Device) -> String
         { group: partitions, access: Read, stream: None }
+
+    /// libguestfs's debugging command, in the appliance (not the guest): `sh CMD...` runs
+    /// a shell command line there, `binaries` lists the programs it carries, `ldd FILE`
+    /// the libraries one of them loads, `help` the subcommands.
+    Debug debug(subcmd: String, extraargs: Vec<String>) -> String
+        { group: commands, access: Read, stream: None }
     // ==== end of cmds-last ====
 }

@@ -81,7 +81,7 @@ pub fn resolve(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<Pat
             disks.to_kernel(dev)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound && md::could_be_md(dev) => {
-            md::assemble_once(modules)?;
+            md::assemble_once(disks, modules)?;
             disks.to_kernel(dev)
         }
         other => other,

@@ -52,7 +52,7 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
     // md members make the daemon assemble their arrays first, so the listing names the
     // arrays (and the LVM physical volumes on them) instead of the members.
     if !md::assembled() && has_md_member(disks)? {
-        if let Err(e) = md::assemble_once(modules) {
+        if let Err(e) = md::assemble_once(disks, modules) {
             info!("md arrays not assembled: {e}");
         }
     }
@@ -300,7 +300,7 @@ fn hint(group: &str) -> String {
         "mkswap" => "mkswap",
         "augeas" => "libaugeas.so.0",
         "hivex" => "libhivex.so.0",
-        "journal" => "libsystemd.so.0",
+        "journal" => "journalctl",
         _ => return String::new(),
     };
     format!(" (install {} on the host)", tools::package_of(tool))

@@ -7,6 +7,7 @@
 //! resynced onto the guest's disks) and the daemon says so. mdadm never sees udev here: it
 //! makes its own device nodes.
 
+use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::{block::lvm, boot::tools};
 use guestwright_protocol::Device;
@@ -94,9 +95,18 @@ fn mdadm(args: &[&str]) -> io::Result<std::process::Output> {
 
 /// Assembles every array found on the disks, once per boot. Without a carried `mdadm`:
 /// `EOPNOTSUPP` naming the package.
-pub fn assemble_once(modules: &Modules) -> io::Result<()> {
+pub fn assemble_once(disks: &Disks, modules: &Modules) -> io::Result<()> {
     if *ASSEMBLED.lock() {
         return Ok(());
+    }
+    // Arrays whose members are logical volumes: the volume groups on the disks are
+    // activated first, so every array is found in one pass (and numbered as libguestfs's
+    // appliance numbers them). VGs on the arrays activate when LVM is next needed
+    // (allow_device, below, marks LVM not activated).
+    if tools::has("lvm") {
+        if let Err(e) = lvm::activate_once(disks, modules) {
+            debug!("no LVM activation before the md arrays: {e}");
+        }
     }
     prepare(modules, &personalities_on_disks())?;
     // Complete arrays first; mdadm exits non-zero when there was nothing (more) to do.

@@ -867,9 +867,12 @@ pub fn get_gpt_guid(path: &Path, n: u32) -> io::Result<String> {
     ))
 }
 
-/// `part_get_gpt_attributes`: a GPT partition's attribute bits.
+/// `part_get_gpt_attributes`: a GPT partition's attribute bits as libguestfs 1.48 returns
+/// them: its daemon passes the 64-bit answer through a C `int`, so callers get the low 32
+/// bits, sign-extended (bit 31 makes the number negative, bits 32 to 63 are lost).
 pub fn get_gpt_attributes(path: &Path, n: u32) -> io::Result<i64> {
-    Ok(read_gpt_part(path, n, "part_get_gpt_attributes")?.flags as i64)
+    let flags = read_gpt_part(path, n, "part_get_gpt_attributes")?.flags;
+    Ok(i64::from(flags as u32 as i32))
 }
 
 /// `part_get_mbr_part_type`: `primary`, `extended` or `logical` (every GPT partition is

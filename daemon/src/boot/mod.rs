@@ -2,6 +2,7 @@
 //! channel and the disks need, and the channel's port; the kernel modules (`modules`), the
 //! extras disk and the host tools it carries (`extras`, `tools`), and the reaper of children.
 
+pub mod debug;
 pub mod extras;
 pub mod modules;
 pub mod network;

@@ -47,7 +47,7 @@ const PACKAGES: &[(&str, &str)] = &[
     // cmds-libs: C libraries the daemon loads at run time.
     ("libaugeas.so.0", "libaugeas0 and augeas-lenses"),
     ("libhivex.so.0", "libhivex0"),
-    ("libsystemd.so.0", "libsystemd0"),
+    ("journalctl", "systemd"),
     // cmds-misc
     ("mksquashfs", "squashfs-tools"),
     ("bzip2", "bzip2"),
@@ -60,6 +60,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("yara", "yara"),
     // cmds-last: guestfish's deprecated sfdisk family.
     ("sfdisk", "fdisk"),
+    // libguestfs's `debug sh`.
+    ("busybox", "busybox-static"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {
@@ -110,6 +112,24 @@ fn unpack(path: &std::path::Path) -> io::Result<()> {
         crate::boot::extras::ensure_tools()?;
     }
     Ok(())
+}
+
+/// The programs the appliance carries, by path (the libraries it carries left out).
+pub fn programs() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = carried()
+        .iter()
+        .filter(|(name, _)| !name.contains(".so"))
+        .map(|(_, path)| path.clone())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// Copies what the carried program at `path` needs out of the extras disk (every carried
+/// file when `path` is not one of them).
+pub fn unpack_program(path: &std::path::Path) -> io::Result<()> {
+    unpack(path)
 }
 
 /// The host package that provides `tool`.

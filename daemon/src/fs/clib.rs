@@ -1,7 +1,6 @@
-//! Host C libraries the daemon loads at run time (cmds-libs): libaugeas, libhivex and
-//! libsystemd's sd-journal, which guestfish's Augeas, hivex and journal commands are built
-//! on, as in libguestfs's daemon. Writing our own Augeas (a language of lenses), registry
-//! hive writer and journal reader would be large and would drift from the libraries guests
+//! Host C libraries the daemon loads at run time (cmds-libs): libaugeas and libhivex, which
+//! guestfish's Augeas and hivex commands are built on, as in libguestfs's daemon. Writing
+//! our own Augeas (a language of lenses) and registry hive writer would be large and would drift from the libraries guests
 //! are edited with; loading the host's own copies keeps their behaviour exact.
 //!
 //! The daemon is a static executable, so it uses glibc's static `dlopen`: the library, its
@@ -12,7 +11,7 @@
 //! ours; each calling thread first sets up that namespace's character tables
 //! ([`Library::enter_thread`]). A library is loaded once and never unloaded. Static `dlopen`
 //! cannot serve a library that uses dynamic TLS (`__tls_get_addr`): libsystemd does, so the
-//! journal commands are not offered (`fs/journal.rs`).
+//! journal commands run `journalctl` instead (`fs/journal.rs`).
 //!
 //! This module must never be used for anything but these libraries' documented C APIs.
 

@@ -1126,14 +1126,31 @@ impl Daemon for Server {
     }
 
     fn list_md_devices(&self, _: &mut Call) -> io::Result<Vec<Device>> {
-        crate::block::md::assemble_once(&self.modules)?;
+        crate::block::md::assemble_once(&self.disks, &self.modules)?;
         Ok(crate::block::md::list())
     }
 
     fn md_detail(&self, _: &mut Call, md: ResolvedDevice) -> io::Result<Vec<String>> {
+        // mdadm names the members by the appliance's nodes (`/dev/vda`), in the values and
+        // in keys such as `device_dev_vda_role`; guestfish shows the caller's (`/dev/sda`).
+        let user = |kernel: &str| self.disks.to_user(kernel).to_string();
         Ok(crate::block::md::detail(&self.modules, md.node())?
             .into_iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| {
+                let k = match k
+                    .strip_prefix("device_dev_")
+                    .and_then(|rest| rest.rsplit_once('_'))
+                {
+                    Some((dev, field)) => {
+                        let shown = user(&format!("/dev/{dev}"));
+                        let shown = shown.strip_prefix("/dev/").unwrap_or(&shown);
+                        format!("device_dev_{shown}_{field}")
+                    }
+                    None => k,
+                };
+                let v = if v.starts_with("/dev/") { user(&v) } else { v };
+                format!("{k}={v}")
+            })
             .collect())
     }
 
@@ -3323,6 +3340,10 @@ impl Daemon for Server {
 
     fn sfdisk_disk_geometry(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
         crate::block::sfdisk::show("sfdisk_disk_geometry", &device, "-G")
+    }
+
+    fn debug(&self, _: &mut Call, subcmd: String, extraargs: Vec<String>) -> io::Result<String> {
+        crate::boot::debug::debug(&subcmd, &extraargs)
     }
     // ==== end of cmds-last ====
 }

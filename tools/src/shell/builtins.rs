@@ -25,22 +25,34 @@ fn print(out: &mut Output, text: String) -> Result<(), ShellError> {
 }
 
 impl Shell {
-    /// With `set-trace true`, the line libguestfs prints before a call (`NAME ARGS`).
+    /// What libguestfs does as a call starts: the `enter` event (with the call's name), and
+    /// with `set-trace true` the trace line (`NAME ARGS`).
     pub(super) fn trace_call(&self, name: &str, args: &[String]) {
-        if self.trace {
-            let mut s = format!("libguestfs: trace: {}", name.replace('-', "_"));
-            for a in args {
-                s.push(' ');
-                s.push_str(a);
-            }
-            eprintln!("{s}");
+        let name = name.replace('-', "_");
+        self.settings.fire_message("enter", Some(&name));
+        let mut line = name;
+        for a in args {
+            line.push(' ');
+            line.push_str(a);
         }
+        self.trace_line(&line);
     }
 
     /// ... and after it (`NAME = RESULT`).
     pub(super) fn trace_result(&self, name: &str, result: &str) {
-        if self.trace {
-            eprintln!("libguestfs: trace: {} = {result}", name.replace('-', "_"));
+        self.trace_line(&format!("{} = {result}", name.replace('-', "_")));
+    }
+
+    /// With `set-trace true`, one trace line: to the `trace` event handlers when there are
+    /// any, otherwise to stderr, as libguestfs sends it.
+    pub(super) fn trace_line(&self, line: &str) {
+        if !self.trace {
+            return;
+        }
+        if self.settings.handles("trace") {
+            self.settings.fire_message("trace", Some(line));
+        } else {
+            eprintln!("libguestfs: trace: {line}");
         }
     }
 }

@@ -29,7 +29,6 @@ pub const NAMES: &[&str] = &[
     "available-all-groups",
     "supported",
     "internal-exit",
-    "debug",
     "debug-drives",
     "debug-upload",
     "more",
@@ -204,7 +203,7 @@ pub fn run(
             }
             print(out, &text)
         }
-        "internal-exit" | "debug" | "debug-upload" => {
+        "internal-exit" | "debug-upload" => {
             shell.need_appliance(name)?;
             Err(ShellError::Libguestfs(format!(
                 "{}: libguestfs's debugging calls are not part of guestwright's appliance \

@@ -382,6 +382,7 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
         report(&e);
         code = EXIT_APPLIANCE;
     }
+    shell.trace_line("close");
     shell.settings.fire("close");
     if let Some(sig) = crate::signals::received() {
         return crate::signals::report(sig);
@@ -705,7 +706,20 @@ impl Shell {
     /// the same settings and no drives (the -a, -m, -N and scratch ones are forgotten) nor
     /// event handlers (the old handle's `close` ones run).
     fn reopen(&mut self) -> Result<(), ShellError> {
+        // guestfish's reopen: shuts the old handle down, copies its settings to a new one
+        // by calling its getters, then closes it; each call traced and announced to the
+        // old handle's event handlers.
+        self.trace_call("shutdown", &[]);
         let closed = self.close();
+        self.trace_result("shutdown", if closed.is_ok() { "0" } else { "-1" });
+        let copied = self
+            .settings
+            .copied_by_reopen(self.h.config().verbose, self.trace);
+        for (getter, value) in copied {
+            self.trace_call(getter, &[]);
+            self.trace_result(getter, &value);
+        }
+        self.trace_line("close");
         self.settings.fire("close");
         self.settings.forget_handlers();
         self.h = Handle::with_config(self.h.config().clone());

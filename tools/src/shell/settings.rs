@@ -772,24 +772,51 @@ impl Settings {
         self.next_handler = 0;
     }
 
-    /// Runs the handlers registered for `event` (one of [`EVENTS`]): each script through
-    /// `/bin/sh -c`, with the event's name as `$1`, the handler's number as `$2` and the
-    /// event's (here empty) message as `$3`, as guestfish passes them. A handler that fails
-    /// is reported and the shell goes on.
+    /// Runs the handlers registered for `event` (one of [`EVENTS`]) that carries no message.
     pub fn fire(&self, event: &str) {
+        self.fire_message(event, None);
+    }
+
+    /// The getters guestfish's `reopen` calls to copy the settings to the new handle, in its
+    /// order, with the results libguestfs traces.
+    pub fn copied_by_reopen(&self, verbose: bool, trace: bool) -> Vec<(&'static str, String)> {
+        let int = |b: bool| if b { "1" } else { "0" }.to_string();
+        let path = self.path.clone().unwrap_or_else(|| DEFAULT_PATH.into());
+        vec![
+            ("get_verbose", int(verbose)),
+            ("get_trace", int(trace)),
+            ("get_autosync", int(self.autosync)),
+            ("get_path", format!("\"{path}\"")),
+            ("get_pgroup", int(self.pgroup)),
+        ]
+    }
+
+    /// Whether a handler is registered for `event`.
+    pub fn handles(&self, event: &str) -> bool {
+        EVENTS
+            .iter()
+            .position(|e| *e == event)
+            .is_some_and(|bit| self.handlers.iter().any(|h| h.mask & (1 << bit) != 0))
+    }
+
+    /// Runs the handlers registered for `event` as guestfish does: each script through
+    /// `$SHELL -c` (default `/bin/sh`) with `$EVENT` the event's name, `$0` empty and the
+    /// event's message, if it has one, as `$1`. A handler that fails is reported and the
+    /// shell goes on.
+    pub fn fire_message(&self, event: &str, message: Option<&str>) {
         let Some(bit) = EVENTS.iter().position(|e| *e == event) else {
             return;
         };
         use std::io::Write;
+        let shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
         for h in self.handlers.iter().filter(|h| h.mask & (1 << bit) != 0) {
             let _ = std::io::stdout().flush();
-            let status = std::process::Command::new("/bin/sh")
+            let status = std::process::Command::new(&shell)
                 .arg("-c")
                 .arg(&h.script)
-                .arg(&h.name)
-                .arg(event)
-                .arg(h.id.to_string())
                 .arg("")
+                .args(message)
+                .env("EVENT", event)
                 .status();
             match status {
                 Ok(s) if s.success() => {}
