@@ -70,6 +70,8 @@ pub struct Handle {
     config: LaunchConfig,
     call_timeout: Duration,
     running: Option<Running>,
+    /// `-x`: every call on standard error, as libguestfs traces them.
+    trace: bool,
 }
 
 #[derive(Debug)]
@@ -126,6 +128,27 @@ impl Handle {
             config,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             running: None,
+            trace: false,
+        }
+    }
+
+    /// Traces every call from now on (the tools' `-x`), as libguestfs's `set_trace` does: a
+    /// line `libguestfs: trace: NAME ARGS` on standard error before the call and
+    /// `libguestfs: trace: NAME = RESULT` after it (`0` for calls that return nothing, the
+    /// reply's size for those that return data, `-1 (error)` for a failure). Also traces
+    /// `add_drive`, `launch` and `shutdown`.
+    pub fn set_trace(&mut self, on: bool) {
+        self.trace = on;
+    }
+
+    /// Whether calls are traced ([`Handle::set_trace`]).
+    pub fn trace(&self) -> bool {
+        self.trace
+    }
+
+    fn trace_line(&self, line: std::fmt::Arguments<'_>) {
+        if self.trace {
+            eprintln!("libguestfs: trace: {line}");
         }
     }
 
@@ -153,14 +176,37 @@ impl Handle {
     /// [`LaunchConfig::allow_backing`]. Drives appear in the
     /// appliance as `/dev/sda`, `/dev/sdb`, ... in the order they are added.
     pub fn add_drive(&mut self, path: impl AsRef<Path>, options: DriveOptions) -> Result<()> {
+        if self.trace {
+            let mut line = format!("add_drive {:?}", path.as_ref().to_string_lossy());
+            if options.readonly {
+                line.push_str(" \"readonly:true\"");
+            }
+            if let Some(f) = options.format {
+                line.push_str(&format!(" \"format:{f}\""));
+            }
+            self.trace_line(format_args!("{line}"));
+            let r = self.add_drive_untraced(path.as_ref(), options);
+            self.trace_result("add_drive", r.as_ref().map(|_| "0".into()));
+            return r;
+        }
+        self.add_drive_untraced(path.as_ref(), options)
+    }
+
+    fn trace_result(&self, name: &str, result: std::result::Result<String, &Error>) {
+        match result {
+            Ok(v) => self.trace_line(format_args!("{name} = {v}")),
+            Err(_) => self.trace_line(format_args!("{name} = -1 (error)")),
+        }
+    }
+
+    fn add_drive_untraced(&mut self, path: &Path, options: DriveOptions) -> Result<()> {
         if self.running.is_some() {
             return Err(Error::AlreadyLaunched);
         }
-        if path.as_ref() == Path::new("/dev/null") {
+        if path == Path::new("/dev/null") {
             return self.add_empty_drive(options);
         }
         if let Some(uri) = path
-            .as_ref()
             .to_str()
             .filter(|s| crate::drive::remote::looks_like_uri(s))
         {
@@ -168,7 +214,7 @@ impl Handle {
                 crate::drive::Remote::parse(uri).map_err(crate::drive::DriveError::from)?;
             return self.add_remote(remote, options);
         }
-        let drive = Drive::open_allowing(path.as_ref(), &options, &self.config.allow_backing)?;
+        let drive = Drive::open_allowing(path, &options, &self.config.allow_backing)?;
         self.push_drive(drive);
         Ok(())
     }
@@ -252,6 +298,13 @@ impl Handle {
     /// message says what to install or set), and [`Error::HostIo`] when the channel cannot be
     /// set up. No QEMU process is left behind on failure, and the handle can launch again.
     pub fn launch(&mut self) -> Result<()> {
+        self.trace_line(format_args!("launch"));
+        let r = self.launch_untraced();
+        self.trace_result("launch", r.as_ref().map(|()| "0".into()));
+        r
+    }
+
+    fn launch_untraced(&mut self) -> Result<()> {
         if self.running.is_some() {
             return Err(Error::AlreadyLaunched);
         }
@@ -374,6 +427,16 @@ impl Handle {
     /// exit; then flushes the images on the host. Success means every write the appliance
     /// acknowledged is in the image files.
     pub fn shutdown(&mut self) -> Result<()> {
+        if self.running.is_none() {
+            return Ok(());
+        }
+        self.trace_line(format_args!("shutdown"));
+        let r = self.shutdown_untraced();
+        self.trace_result("shutdown", r.as_ref().map(|()| "0".into()));
+        r
+    }
+
+    fn shutdown_untraced(&mut self) -> Result<()> {
         let Some(mut r) = self.running.take() else {
             return Ok(());
         };
@@ -495,6 +558,34 @@ impl Client for Handle {
     type Error = Error;
 
     fn call(&self, request: Request, stream: CallStream<'_>) -> Result<Vec<u8>> {
+        if !self.trace {
+            return self.call_untraced(request, stream);
+        }
+        let summary = request.summary();
+        let name = summary.split(' ').next().unwrap_or_default().to_owned();
+        self.trace_line(format_args!("{summary}"));
+        let r = self.call_untraced(request, stream);
+        // The reply is still encoded here: `()` encodes to nothing.
+        self.trace_result(
+            &name,
+            r.as_ref().map(|b| match b.len() {
+                0 => "0".to_owned(),
+                n => format!("<{n} bytes>"),
+            }),
+        );
+        r
+    }
+
+    fn decode_reply<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
+        guestwright_protocol::codec::decode(bytes).map_err(|e| Error::Protocol {
+            operation: "decode".into(),
+            detail: e.to_string(),
+        })
+    }
+}
+
+impl Handle {
+    fn call_untraced(&self, request: Request, stream: CallStream<'_>) -> Result<Vec<u8>> {
         let r = self.running()?;
         if matches!(request, Request::SelinuxRelabel(_)) {
             // libguestfs 1.48 on Debian lacks the `selinuxrelabel` group; its library refuses
@@ -561,13 +652,6 @@ impl Client for Handle {
                 operation: request.summary(),
                 detail,
             },
-        })
-    }
-
-    fn decode_reply<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
-        guestwright_protocol::codec::decode(bytes).map_err(|e| Error::Protocol {
-            operation: "decode".into(),
-            detail: e.to_string(),
         })
     }
 }

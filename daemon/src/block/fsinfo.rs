@@ -49,6 +49,44 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
         }
         out.push(entry(device, found));
     };
+    probe_all(disks, modules, &mut push)?;
+    // LVM costs the tools, the device-mapper modules and an lvm run; a disk set without a
+    // physical volume (the probe recognises their labels) has no logical volumes to list.
+    if !saw_pv.get() && !lvm::activated() {
+        return Ok(out);
+    }
+    match lvm::lvs_full(disks, modules) {
+        Ok(lvs) => {
+            for lv in lvs.into_iter().filter(|lv| lv.active) {
+                let found = probe_path(Path::new(lv.device.as_str()))?;
+                push(lv.device, found);
+            }
+        }
+        // No lvm in this appliance: no logical volumes to list.
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
+        Err(e) => return Err(e),
+    }
+    Ok(out)
+}
+
+/// Whether any disk, partition, md array or opened LUKS volume carries an LVM physical
+/// volume label: without one (and nothing activated) the LVM reports have nothing to say,
+/// and are answered without the seconds an lvm run and the device-mapper modules cost.
+pub fn holds_pv(disks: &Disks, modules: &Modules) -> io::Result<bool> {
+    let mut saw = false;
+    probe_all(disks, modules, &mut |_, found: Option<Probe>| {
+        saw |= found.is_some_and(|p| p.kind == Kind::LvmPv);
+    })?;
+    Ok(saw)
+}
+
+/// Probes every disk without partitions, every partition that can hold a filesystem, every
+/// md array (assembled first when members are found) and every opened LUKS volume.
+fn probe_all(
+    disks: &Disks,
+    modules: &Modules,
+    push: &mut dyn FnMut(Device, Option<Probe>),
+) -> io::Result<()> {
     // md members make the daemon assemble their arrays first, so the listing names the
     // arrays (and the LVM physical volumes on them) instead of the members.
     if !md::assembled() && has_md_member(disks)? {
@@ -106,23 +144,7 @@ pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<File
             push(Device::from(format!("/dev/mapper/{map}")), found);
         }
     }
-    // LVM costs the tools, the device-mapper modules and an lvm run; a disk set without a
-    // physical volume (the probe recognises their labels) has no logical volumes to list.
-    if !saw_pv.get() && !lvm::activated() {
-        return Ok(out);
-    }
-    match lvm::lvs_full(disks, modules) {
-        Ok(lvs) => {
-            for lv in lvs.into_iter().filter(|lv| lv.active) {
-                let found = probe_path(Path::new(lv.device.as_str()))?;
-                push(lv.device, found);
-            }
-        }
-        // No lvm in this appliance: no logical volumes to list.
-        Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
-        Err(e) => return Err(e),
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// Whether a disk or partition carries an md superblock.

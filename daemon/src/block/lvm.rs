@@ -358,8 +358,20 @@ fn num(s: &str) -> u64 {
     s.parse().unwrap_or(0)
 }
 
+/// True when no volume group was activated or created in this boot and no device carries a
+/// PV label: the reports are empty, and asking lvm would only cost seconds (the
+/// device-mapper modules, a scan of every device). Without lvm in the appliance the reports
+/// still fail as unsupported.
+fn nothing_to_report(disks: &Disks, modules: &Modules) -> io::Result<bool> {
+    tools::find("lvm")?;
+    Ok(!activated() && !crate::block::fsinfo::holds_pv(disks, modules)?)
+}
+
 /// The physical volumes, with the caller's device names.
 pub fn pvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<PhysicalVolume>> {
+    if nothing_to_report(disks, modules)? {
+        return Ok(Vec::new());
+    }
     activate_once(disks, modules)?;
     let rows = report(
         disks,
@@ -384,6 +396,9 @@ pub fn pvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<PhysicalVolu
 
 /// The volume groups.
 pub fn vgs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<VolumeGroup>> {
+    if nothing_to_report(disks, modules)? {
+        return Ok(Vec::new());
+    }
     activate_once(disks, modules)?;
     let rows = report(
         disks,
@@ -408,6 +423,9 @@ pub fn vgs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<VolumeGroup>
 
 /// The logical volumes, as `/dev/VG/LV`.
 pub fn lvs_full(disks: &Disks, modules: &Modules) -> io::Result<Vec<LogicalVolume>> {
+    if nothing_to_report(disks, modules)? {
+        return Ok(Vec::new());
+    }
     activate_once(disks, modules)?;
     let rows = report(
         disks,

@@ -62,6 +62,11 @@ pub struct Guest<'h> {
     changes: Vec<Change>,
     notes: Vec<String>,
     diff: String,
+    /// Directories already seen to be real (no link) while sysprep runs, so the walk of a
+    /// path's ways looks at each only once: sysprep removes, truncates and rewrites files
+    /// but never makes a link or a directory, so what was a real directory stays one until
+    /// [`Guest::set_ways`] hands over to customize, which can. Empty outside sysprep.
+    real_dirs: std::cell::RefCell<std::collections::HashSet<String>>,
 }
 
 /// An error from the appliance while doing `what`.
@@ -155,6 +160,7 @@ impl<'h> Guest<'h> {
             changes: Vec::new(),
             notes: Vec::new(),
             diff: String::new(),
+            real_dirs: Default::default(),
         }
     }
 
@@ -163,6 +169,7 @@ impl<'h> Guest<'h> {
     pub fn set_ways(&mut self, ways: Ways, who: &'static str) {
         self.ways = ways;
         self.who = who;
+        self.real_dirs.get_mut().clear();
     }
 
     /// The warnings given since the last call (each was also logged).
@@ -177,9 +184,16 @@ impl<'h> Guest<'h> {
         path: &str,
         whole: bool,
     ) -> Result<Option<(String, String)>, CustomizeError> {
+        let remember = self.who == "sysprep";
         for dir in ways(path, whole) {
+            if remember && self.real_dirs.borrow().contains(dir) {
+                continue;
+            }
             match self.lstat(dir)? {
                 None => return Ok(None),
+                Some(st) if remember && st.mode & libc::S_IFMT == libc::S_IFDIR => {
+                    self.real_dirs.borrow_mut().insert(dir.to_owned());
+                }
                 Some(st) if st.mode & libc::S_IFMT == libc::S_IFLNK => {
                     let target = self
                         .h

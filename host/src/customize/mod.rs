@@ -157,6 +157,9 @@ pub struct Options<'a> {
     pub progress: Option<&'a dyn Fn(&str)>,
     /// Mount options by guest mountpoint (virt-sysprep's `--mount-options`).
     pub mount_options: &'a [(String, String)],
+    /// Trace every call to the appliance on standard error (`-x`, see
+    /// [`Handle::set_trace`]).
+    pub trace: bool,
 }
 
 impl Default for Options<'_> {
@@ -166,6 +169,7 @@ impl Default for Options<'_> {
             selinux_relabel: true,
             progress: None,
             mount_options: &[],
+            trace: false,
         }
     }
 }
@@ -452,6 +456,7 @@ pub fn run_disks(
         ..Report::default()
     };
     let mut h = Handle::with_config(config);
+    h.set_trace(opts.trace);
     let guest = disks.iter().filter(|d| !d.attached);
     for d in guest.chain(disks.iter().filter(|d| d.attached)) {
         h.add_drive(
@@ -487,9 +492,10 @@ pub fn run_disks(
         }
         result = guestwright_protocol::Client::umount_all(&h)
             .map_err(guest::guest_err("cannot unmount the guest's filesystems"))
-            .and_then(|()| sysprep::run_on_devices(&h, &os, &devices))
-            .map(|steps| {
+            .and_then(|()| sysprep::run_on_devices(&h, &os, &devices, opts.dry_run))
+            .map(|(steps, diff)| {
                 report.steps.extend(steps);
+                report.diff.push_str(&diff);
                 report.update_changed();
             });
     }

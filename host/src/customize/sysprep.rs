@@ -9,8 +9,9 @@ use super::guest::{guest_err, Guest};
 use super::report::Step;
 use super::CustomizeError;
 use crate::edit::sysprep::{
-    accounts_to_remove, drop_lines, is_backup_file, login_defs_number, remove_entries,
-    update_ca_store_command, GuestKind, SysprepAction, SysprepOperation, UserAccounts, BACKUP_DIRS,
+    accounts_to_remove, drop_lines, follow_new_uuids, is_backup_file, login_defs_number,
+    remove_entries, update_ca_store_command, GuestKind, SysprepAction, SysprepOperation,
+    UserAccounts, BACKUP_DIRS,
 };
 use crate::handle::Handle;
 use crate::inspect::OsInfo;
@@ -244,13 +245,15 @@ pub fn update_ca_store(h: &Handle, os: &OsInfo) -> Option<String> {
 }
 
 /// Runs the operations on devices (`fs-uuids`, `lvm-uuids`) with every filesystem unmounted;
-/// returns one step per operation.
+/// returns one step per operation, and the dry run's diff of the files they edited.
 pub fn run_on_devices(
     h: &Handle,
     os: &OsInfo,
     ops: &[&SysprepOperation],
-) -> Result<Vec<Step>, CustomizeError> {
+    dry_run: bool,
+) -> Result<(Vec<Step>, String), CustomizeError> {
     let mut steps = Vec::new();
+    let mut diff = String::new();
     for op in ops {
         let mut step = Step {
             operation: format!("sysprep {}", op.name),
@@ -258,50 +261,111 @@ pub fn run_on_devices(
         };
         match op.actions {
             [SysprepAction::FsUuids] => {
-                let fses = h
-                    .list_filesystems()
-                    .map_err(guest_err("cannot list the filesystems"))?;
-                for fs in fses {
-                    if fs.fstype == "unknown" {
-                        continue;
-                    }
-                    let uuid = random_uuid();
-                    match h.set_uuid(&fs.device, uuid.clone()) {
-                        Ok(()) => step.notes.push(format!("{}: new UUID {uuid}", fs.device)),
-                        Err(e) => step.notes.push(format!(
-                            "warning: cannot set random UUID on filesystem {} type {}: {}",
-                            fs.device,
-                            fs.fstype,
-                            crate::error::chain(&e)
-                        )),
-                    }
+                let moved = fs_uuids(h, &mut step)?;
+                if !moved.is_empty() && os.os_type == "linux" {
+                    diff.push_str(&follow_in_fstab(h, os, &moved, dry_run, &mut step)?);
                 }
             }
-            [SysprepAction::LvmUuids] if os.os_type == "linux" => {
-                let pvs = h.pvs().map_err(guest_err("cannot list the LVM PVs"))?;
-                let vgs = h.vgs().map_err(guest_err("cannot list the LVM VGs"))?;
-                if !pvs.is_empty() || !vgs.is_empty() {
-                    h.vg_activate_all(false)
-                        .map_err(guest_err("cannot deactivate the LVM VGs"))?;
-                    if !pvs.is_empty() {
-                        h.pvchange_uuid_all()
-                            .map_err(guest_err("cannot change the PV UUIDs"))?;
-                        step.notes.push(format!("{} PV UUIDs changed", pvs.len()));
-                    }
-                    if !vgs.is_empty() {
-                        h.vgchange_uuid_all()
-                            .map_err(guest_err("cannot change the VG UUIDs"))?;
-                        step.notes.push(format!("{} VG UUIDs changed", vgs.len()));
-                    }
-                    h.vg_activate_all(true)
-                        .map_err(guest_err("cannot activate the LVM VGs"))?;
-                }
-            }
+            [SysprepAction::LvmUuids] if os.os_type == "linux" => lvm_uuids(h, &mut step)?,
             _ => {}
         }
         steps.push(step);
     }
-    Ok(steps)
+    Ok((steps, diff))
+}
+
+/// `fs-uuids`: a new random UUID on every filesystem that can take one (a warning for those
+/// that cannot); returns the (old, new) pairs of those that had a UUID.
+fn fs_uuids(h: &Handle, step: &mut Step) -> Result<Vec<(String, String)>, CustomizeError> {
+    let fses = h
+        .list_filesystems()
+        .map_err(guest_err("cannot list the filesystems"))?;
+    let mut moved = Vec::new();
+    for fs in fses {
+        // A btrfs subvolume shares its filesystem's UUID: the filesystem gets one.
+        if fs.fstype == "unknown" || fs.device.as_str().starts_with("btrfsvol:") {
+            continue;
+        }
+        let old = h.vfs_uuid(&fs.device).unwrap_or_default();
+        let uuid = random_uuid();
+        match h.set_uuid(&fs.device, uuid.clone()) {
+            Ok(()) => {
+                step.notes.push(format!("{}: new UUID {uuid}", fs.device));
+                if !old.is_empty() {
+                    moved.push((old, uuid));
+                }
+            }
+            Err(e) => step.notes.push(format!(
+                "warning: cannot set random UUID on filesystem {} type {}: {}",
+                fs.device,
+                fs.fstype,
+                crate::error::chain(&e)
+            )),
+        }
+    }
+    Ok(moved)
+}
+
+/// After `fs-uuids`: the guest's /etc/fstab and /etc/crypttab name the new UUIDs where they
+/// named the old ones (virt-sysprep 1.48 leaves them, and the guest unbootable). Mounts the
+/// root alone for that, and unmounts it again.
+fn follow_in_fstab(
+    h: &Handle,
+    os: &OsInfo,
+    moved: &[(String, String)],
+    dry_run: bool,
+    step: &mut Step,
+) -> Result<String, CustomizeError> {
+    h.mount(&os.root, "/", None, None, None)
+        .map_err(guest_err(format!("cannot mount the root {}", os.root)))?;
+    let mut g = Guest::new(h, dry_run);
+    g.set_ways(super::guest::Ways::Skip, "sysprep");
+    let edited = (|| {
+        for file in ["/etc/fstab", "/etc/crypttab"] {
+            if g.is_regular_file(file)? {
+                g.edit_file(
+                    file,
+                    |old| {
+                        let old = old.unwrap_or_default();
+                        follow_new_uuids(old, moved).unwrap_or_else(|| old.to_vec())
+                    },
+                    false,
+                )?;
+            }
+        }
+        Ok(())
+    })();
+    step.changes.extend(g.take_changes());
+    step.notes.extend(g.take_notes());
+    let diff = g.take_diff();
+    let unmounted = h
+        .umount_all()
+        .map_err(guest_err("cannot unmount the guest's root"));
+    edited.and(unmounted).map(|()| diff)
+}
+
+/// `lvm-uuids`: new random UUIDs on every PV and VG, as virt-sysprep does (LVM has no way to
+/// change an LV's).
+fn lvm_uuids(h: &Handle, step: &mut Step) -> Result<(), CustomizeError> {
+    let pvs = h.pvs().map_err(guest_err("cannot list the LVM PVs"))?;
+    let vgs = h.vgs().map_err(guest_err("cannot list the LVM VGs"))?;
+    if pvs.is_empty() && vgs.is_empty() {
+        return Ok(());
+    }
+    h.vg_activate_all(false)
+        .map_err(guest_err("cannot deactivate the LVM VGs"))?;
+    if !pvs.is_empty() {
+        h.pvchange_uuid_all()
+            .map_err(guest_err("cannot change the PV UUIDs"))?;
+        step.notes.push(format!("{} PV UUIDs changed", pvs.len()));
+    }
+    if !vgs.is_empty() {
+        h.vgchange_uuid_all()
+            .map_err(guest_err("cannot change the VG UUIDs"))?;
+        step.notes.push(format!("{} VG UUIDs changed", vgs.len()));
+    }
+    h.vg_activate_all(true)
+        .map_err(guest_err("cannot activate the LVM VGs"))
 }
 
 /// A random (version 4) UUID, as uuidgen prints it.

@@ -966,6 +966,63 @@ pub fn update_ca_store_command(g: &GuestKind<'_>) -> Option<&'static [&'static s
     }
 }
 
+/// `fs-uuids`, beyond virt-sysprep 1.48 (which leaves fstab naming UUIDs that no longer
+/// exist, so the guest stops booting): the fstab (or crypttab) with every first field that
+/// names a filesystem by an old UUID (`UUID=OLD`, `UUID="OLD"`, `/dev/disk/by-uuid/OLD`,
+/// compared without case) naming its new one. Everything else, comments and spacing
+/// included, stays byte for byte. `None` when nothing names an old UUID.
+pub fn follow_new_uuids(file: &[u8], moved: &[(String, String)]) -> Option<Vec<u8>> {
+    let new_for = |old: &[u8]| {
+        moved
+            .iter()
+            .find(|(o, _)| o.as_bytes().eq_ignore_ascii_case(old))
+            .map(|(_, n)| n.as_bytes())
+    };
+    let mut out = Vec::with_capacity(file.len());
+    let mut changed = false;
+    for line in file.split_inclusive(|&b| b == b'\n') {
+        let start = line
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(line.len());
+        let len = line[start..]
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(line.len() - start);
+        let field = &line[start..start + len];
+        let (prefix, rest) = if field.len() > 5 && field[..5].eq_ignore_ascii_case(b"UUID=") {
+            field.split_at(5)
+        } else if let Some(rest) = field.strip_prefix(b"/dev/disk/by-uuid/") {
+            (&field[..field.len() - rest.len()], rest)
+        } else {
+            (&field[..0], &field[..0])
+        };
+        let quoted = rest.len() >= 2 && rest.starts_with(b"\"") && rest.ends_with(b"\"");
+        let bare = if quoted {
+            &rest[1..rest.len() - 1]
+        } else {
+            rest
+        };
+        match (line.get(start), new_for(bare)) {
+            (Some(b'#') | None, _) | (_, None) => out.extend_from_slice(line),
+            (Some(_), Some(new)) => {
+                changed = true;
+                out.extend_from_slice(&line[..start]);
+                out.extend_from_slice(prefix);
+                if quoted {
+                    out.push(b'"');
+                }
+                out.extend_from_slice(new);
+                if quoted {
+                    out.push(b'"');
+                }
+                out.extend_from_slice(&line[start + len..]);
+            }
+        }
+    }
+    changed.then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1131,6 +1188,24 @@ mod tests {
         assert_eq!(
             remove_entries(b"alice:x:1000:\nusers:x:100:alice,bob\nbob:x:1001:", &gone),
             b"users:x:100:alice,bob\n"
+        );
+    }
+
+    #[test]
+    fn fstab_follows_new_uuids_and_keeps_the_rest() {
+        let moved = vec![
+            ("0a1B-old".to_owned(), "new-1".to_owned()),
+            ("c0ffee".to_owned(), "new-2".to_owned()),
+        ];
+        let fstab = b"# UUID=c0ffee was /\nUUID=0A1b-OLD / ext4 defaults 0 1\n  UUID=\"c0ffee\"\t/boot ext4 defaults 0 2\n/dev/disk/by-uuid/c0ffee none swap sw\nUUID=other /x ext4 defaults\nLABEL=c0ffee /y ext4 defaults\n/dev/vg/root /z ext4 c0ffee\nUUID=c0ffee";
+        let want = b"# UUID=c0ffee was /\nUUID=new-1 / ext4 defaults 0 1\n  UUID=\"new-2\"\t/boot ext4 defaults 0 2\n/dev/disk/by-uuid/new-2 none swap sw\nUUID=other /x ext4 defaults\nLABEL=c0ffee /y ext4 defaults\n/dev/vg/root /z ext4 c0ffee\nUUID=new-2";
+        assert_eq!(
+            String::from_utf8(follow_new_uuids(fstab, &moved).unwrap()).unwrap(),
+            String::from_utf8(want.to_vec()).unwrap()
+        );
+        assert_eq!(
+            follow_new_uuids(b"LABEL=x / ext4 defaults\n\n", &moved),
+            None
         );
     }
 }

@@ -151,6 +151,10 @@ pub struct RunArgs {
     /// Print no progress messages.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Trace every call to the appliance on standard error (`libguestfs: trace: ...`
+    /// lines, as virt-customize's `-x` traces libguestfs calls).
+    #[arg(short = 'x')]
+    pub trace: bool,
     /// Do not touch /.autorelabel on SELinux guests (the default when a run changed files,
     /// unless --selinux-relabel asks for it whatever changed).
     #[arg(long)]
@@ -288,6 +292,7 @@ pub fn options(run: &RunArgs) -> Options<'static> {
         dry_run: run.dry_run,
         selinux_relabel: !run.no_selinux_relabel,
         progress: (!run.quiet).then_some(&progress as &dyn Fn(&str)),
+        trace: run.trace,
         ..Options::default()
     }
 }
