@@ -200,7 +200,7 @@ fn fs_uuids_and_lvm_uuids_on_an_lvm_guest_follow_into_fstab_and_it_still_mounts(
     let before = {
         let mut h = launch(&[(&img, DriveOptions::readwrite())]);
         let u = uuids(&h);
-        h.mount(LVM_ROOT, "/", None, None, None).check("mount");
+        h.mount(LVM_ROOT, "/").check("mount");
         let fstab = format!(
             "# /etc/fstab\nUUID={} / ext4 errors=remount-ro 0 1\nUUID=\"{}\" /boot ext4 defaults 0 2\n/dev/disk/by-uuid/{} none swap sw 0 0\n/dev/mapper/vg0-root /mnt ext4 noauto 0 0\n",
             u.root, u.boot, u.swap
@@ -243,7 +243,7 @@ fn fs_uuids_and_lvm_uuids_on_an_lvm_guest_follow_into_fstab_and_it_still_mounts(
     assert_eq!(before.lvs, after.lvs);
     // Every filesystem still checks clean (the appliance has device-mapper, the host not).
     for dev in ["/dev/sda1", LVM_ROOT] {
-        h.e2fsck(dev, None, None)
+        h.e2fsck(dev)
             .unwrap_or_else(|e| panic!("e2fsck -fn {dev}: {}", guestwright::error::chain(&e)));
     }
     h.shutdown().check("shutdown");

@@ -316,7 +316,7 @@ fn follow_in_fstab(
     dry_run: bool,
     step: &mut Step,
 ) -> Result<String, CustomizeError> {
-    h.mount(&os.root, "/", None, None, None)
+    h.mount(&os.root, "/")
         .map_err(guest_err(format!("cannot mount the root {}", os.root)))?;
     let mut g = Guest::new(h, dry_run);
     g.set_ways(super::guest::Ways::Skip, "sysprep");
