@@ -270,8 +270,7 @@ macro_rules! client_method {
     (None, $Variant:ident, $name:ident, [$($doc:literal)*], [$($arg:ident : $aty:ty),*], [$($opt:ident : $oty:ty),*], $ret:ty) => {
         $(#[doc = $doc])*
         ///
-        /// Optional arguments, if the operation has any, are left unset: set them on
-        /// [`args::$Variant`] and call [`run`](Self::run).
+        #[doc = concat!("Optional arguments, if the operation has any, are left unset: set them on [`args::", stringify!($Variant), "`] and call [`run`](Self::run).")]
         #[allow(clippy::too_many_arguments)]
         fn $name(&self, $($arg: impl Into<$aty>,)*) -> Result<$ret, Self::Error> {
             let req = Request::$Variant(args::$Variant::new($($arg,)*));
