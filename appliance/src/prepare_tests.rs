@@ -524,6 +524,8 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
         ),
         "bzip2" | "lzop" | "resize.f2fs" => (&["{tool}", "-V"], None),
         "yara" | "journalctl" => (&["{tool}", "--version"], None),
+        // `debug sh`: the static busybox runs its shell.
+        "busybox" => (&["{tool}", "sh", "-c", "true"], None),
         // cmds-libs: libraries the daemon loads; the dynamic loader resolves their
         // dependencies (any "not found" fails the test, below).
         "libaugeas.so.0" | "libhivex.so.0" => {
