@@ -30,7 +30,7 @@
 //!                     let mut h = slot.handle();
 //!                     h.add_drive(image, DriveOptions::readwrite())?;
 //!                     h.launch()?;
-//!                     h.mount("/dev/sda1", "/", None, None, None)?;
+//!                     h.mount("/dev/sda1", "/")?;
 //!                     let name = format!("{}\n", &image[..4]);
 //!                     h.write_file("/etc/hostname", name.as_str())?;
 //!                     h.shutdown() // the write is in the image once this is Ok
