@@ -230,6 +230,20 @@ pub fn debugfs_write_at(img: &Path, offset: u64, len: u64, script: &str) {
     out.sync_all().unwrap();
 }
 
+/// The `operation` of each step of a `customize --json` or `sysprep --json` report, in order.
+pub fn report_operations(report: &serde_json::Value) -> Vec<&str> {
+    report["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a report without steps: {report:#}"))
+        .iter()
+        .map(|s| {
+            s["operation"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a step without an operation: {s:#}"))
+        })
+        .collect()
+}
+
 /// SHA-256 of a file, as hex.
 pub fn sha256(path: &Path) -> String {
     let out = run(Command::new("sha256sum").arg(path));
@@ -458,7 +472,7 @@ pub mod bench {
     }
 
     /// `pid` and every process under it.
-    fn tree(pid: u32) -> Vec<u32> {
+    pub fn tree(pid: u32) -> Vec<u32> {
         let mut out = vec![pid];
         let mut i = 0;
         while let Some(&p) = out.get(i) {

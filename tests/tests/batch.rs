@@ -445,29 +445,6 @@ fn twelve_images_two_appliances_each_checked_on_its_own() {
     assert_eq!(now, sums, "a skipped job's image changed");
 }
 
-/// `pid` and every process under it.
-fn process_tree(pid: u32) -> Vec<u32> {
-    let mut out = vec![pid];
-    let mut i = 0;
-    while let Some(&p) = out.get(i) {
-        for task in std::fs::read_dir(format!("/proc/{p}/task"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let children =
-                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            out.extend(
-                children
-                    .split_whitespace()
-                    .filter_map(|c| c.parse::<u32>().ok()),
-            );
-        }
-        i += 1;
-    }
-    out
-}
-
 /// The CPU time a process has used, in whole seconds (user and system).
 fn cpu_seconds(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -484,7 +461,7 @@ fn cpu_seconds(pid: u32) -> u64 {
 
 /// The QEMU under `pid` that has `image` open, if one has.
 fn qemu_with(pid: u32, image: &Path) -> Option<u32> {
-    process_tree(pid).into_iter().find(|p| {
+    guestwright_tests::bench::tree(pid).into_iter().find(|p| {
         std::fs::read_to_string(format!("/proc/{p}/comm"))
             .is_ok_and(|c| c.starts_with("qemu-system"))
             && std::fs::read_dir(format!("/proc/{p}/fd"))

@@ -10,7 +10,7 @@ use crate::customize_images;
 
 use customize_images::{debian_entries, image, rhel, Entry};
 use guestwright_tests::tree::ext4_tree;
-use guestwright_tests::{assert_fsck_clean, guestwright, require, run};
+use guestwright_tests::{assert_fsck_clean, guestwright, report_operations, require, run};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -121,12 +121,7 @@ fn appliance_options_subscription_manager_and_login_defs() {
         "{stderr:?}"
     );
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let ops: Vec<&str> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["operation"].as_str().unwrap())
-        .collect();
+    let ops = report_operations(&report);
     assert!(
         ops.contains(&"sm-register") && ops.contains(&"no-logfile"),
         "{ops:?}"

@@ -7,8 +7,8 @@ use crate::customize_images;
 use customize_images::{debian, KEY};
 use guestwright::prelude::*;
 use guestwright_tests::{
-    assert_fsck_clean, file, guestwright, launch, mbr_boot_lvm_root, run, Check, LVM_ROOT,
-    LVM_SWAP, LVM_VG,
+    assert_fsck_clean, file, guestwright, launch, mbr_boot_lvm_root, report_operations, run, Check,
+    LVM_ROOT, LVM_SWAP, LVM_VG,
 };
 
 #[test]
@@ -62,12 +62,7 @@ fn sysprep_removes_what_each_operation_names_and_leaves_the_rest() {
         .args(["--operations", "defaults,-logfiles"])
         .arg(format!("--ssh-inject=root:string:{KEY}")));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["operation"].as_str().unwrap())
-        .collect();
+    let names = report_operations(&report);
     assert_eq!(
         names,
         [
@@ -216,12 +211,7 @@ fn fs_uuids_and_lvm_uuids_on_an_lvm_guest_follow_into_fstab_and_it_still_mounts(
         .arg(&img)
         .args(["--enable", "fs-uuids,lvm-uuids"]));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["operation"].as_str().unwrap())
-        .collect();
+    let names = report_operations(&report);
     assert!(
         names.contains(&"sysprep fs-uuids") && names.contains(&"sysprep lvm-uuids"),
         "{report:#}"
