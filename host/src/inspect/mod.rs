@@ -548,7 +548,9 @@ pub fn mount_inspected(h: &Handle, os: &OsInfo, readonly: bool) -> Result<()> {
         match result {
             Ok(()) => {}
             Err(e) if i == 0 => return Err(e),
-            Err(e) if e.errno().is_some() => {
+            // A failure because the program is stopping is the stop, not this filesystem's:
+            // it ends the command, with the one message about the interruption.
+            Err(e) if e.errno().is_some() && !crate::interrupt::stopping() => {
                 log::warn!(
                     "{} not mounted on {}: {}",
                     m.device,
