@@ -24,6 +24,7 @@ use std::str::FromStr;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum AccelChoice {
     /// KVM when it works on this host, else TCG.
     #[default]

@@ -35,6 +35,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Anything that can go wrong using a [`crate::Handle`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An operation failed inside the appliance; `errno()` says how.
     #[error("{operation}")]

@@ -228,6 +228,7 @@ pub fn allowed_dirs(value: &std::ffi::OsStr) -> Result<Vec<PathBuf>, EnvError> {
 
 /// Why the appliance did not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LaunchError {
     /// No QEMU.
     #[error("{binary} not found: install QEMU (Debian 12: `apt-get install -t bookworm-backports qemu-system-x86`) or set GUESTWRIGHT_QEMU")]

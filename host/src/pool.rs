@@ -71,6 +71,7 @@ where
 
 /// Why [`Pool::submit`] has no result from the job.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PoolError {
     /// The job panicked (a bug in it); the pool and its other jobs go on.
     #[error("internal error (a bug: please report it): {0}")]

@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 
 /// The hardware accelerator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Accelerator {
     /// Hardware virtualisation.
     Kvm,
@@ -55,6 +56,7 @@ impl Accelerator {
 
 /// The machine type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Machine {
     /// `microvm`: virtio-mmio, no PCI, no firmware; the fastest boot.
     Microvm,
@@ -67,6 +69,7 @@ pub const SNAPSHOT_SLOTS: usize = 4;
 
 /// A boot that is saved, or a restore of a saved one (see `crate::snapshot`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SnapshotRole {
     /// Boot parked (`guestwright.snapshot` on the kernel command line) with QMP on this
     /// socket, so the host can save the state.

@@ -84,6 +84,7 @@ impl Drop for LaneLoan<'_> {
 
 /// Why a call did not produce a reply.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CallError {
     /// The daemon ran the operation and it failed.
     Remote(RemoteError),

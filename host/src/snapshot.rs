@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 /// Why a launch from a saved appliance did not happen (the caller boots instead).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SnapshotError {
     /// Saving a booted appliance failed.
     #[error("cannot save the booted appliance to {}: {detail}", path.display())]

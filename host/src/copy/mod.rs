@@ -37,6 +37,7 @@ use untar::UntarError;
 
 /// Why a copy failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CopyError {
     /// The appliance refused or failed.
     #[error(transparent)]

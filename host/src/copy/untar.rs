@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime};
 
 /// Why unpacking stopped.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UntarError {
     /// The stream is not a readable tar archive, or reading it failed.
     #[error("cannot read the archive")]

@@ -36,6 +36,7 @@ const DIFF_DELETED_MAX: u64 = 64 * 1024;
 
 /// How the directories on the way to a path are treated (see the module's documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Ways {
     /// The user named the path: directories on the way resolve inside the guest, links to
     /// directories included.

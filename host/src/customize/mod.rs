@@ -56,6 +56,7 @@ use guest::{Guest, Ways};
 
 /// Errors of customize, sysprep and clone.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CustomizeError {
     /// No operation has this name.
     #[error("unknown operation {0:?}: `guestwright customize --help` lists them")]

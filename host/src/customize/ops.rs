@@ -97,6 +97,7 @@ pub struct SshInject {
 
 /// One customize operation, validated.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Operation {
     /// `--hostname`.
     Hostname(Hostname),
@@ -251,6 +252,7 @@ pub struct SmCredentials {
 
 /// `--sm-attach`: what to attach to.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SmPool {
     /// `auto`: every compatible subscription.
     Auto,

@@ -9,6 +9,7 @@ use crate::edit::password::Secret;
 /// One change to one guest path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "change", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Change {
     /// A file was created.
     Created {

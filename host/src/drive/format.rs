@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 /// A disk image format QEMU can open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
     /// A plain byte-for-byte disk.
     Raw,
@@ -67,6 +68,7 @@ impl FromStr for Format {
 
 /// What the magic bytes say.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Detected {
     /// Exactly one format matched (or none: raw).
     Format(Format),

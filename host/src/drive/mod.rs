@@ -99,6 +99,7 @@ impl DriveOptions {
 
 /// Why a drive cannot be attached.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DriveError {
     /// The image cannot be opened.
     #[error("cannot open disk image {}", path.display())]

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 /// Where a network block device server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Server {
     /// A TCP host and port.
     Tcp {
@@ -28,6 +29,7 @@ pub enum Server {
 
 /// A drive reached through one of QEMU's network protocol drivers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Remote {
     /// NBD (QEMU's `nbd` driver).
     Nbd {

@@ -19,6 +19,7 @@ use super::text::{self, Builder};
 
 /// Errors of `--edit`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EditExprError {
     /// Not `PATH:EXPR`.
     #[error("invalid --edit {0:?}: use /absolute/path:s/REGEX/REPLACEMENT/[gi]")]

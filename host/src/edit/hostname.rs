@@ -15,6 +15,7 @@ use super::text::{self, Builder};
 
 /// Errors of the hostname editors.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HostnameError {
     /// The name breaks RFC 1123.
     #[error("invalid hostname {name:?}: {reason}; use letters, digits and '-' in dot-separated labels of 1 to 63 characters (253 in all), e.g. web-01 or web-01.example.com")]
@@ -134,6 +135,7 @@ pub fn edit_hostname_file(content: Option<&[u8]>, new: &Hostname) -> Vec<u8> {
 
 /// Whether [`edit_hosts`] adds a `127.0.1.1` line when no line carries the new name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LoopbackAlias {
     /// Debian and Ubuntu: add (or take over) a `127.0.1.1 FQDN SHORT` line.
     AddIfMissing,

@@ -65,6 +65,7 @@ pub struct FileEdit {
 
 /// The change to one guest file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FileChange {
     /// Replace (or create) the file with these bytes.
     Write {

@@ -5,6 +5,7 @@
 
 /// Why no command can be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PackageError {
     /// Inspection found no package manager.
     #[error(

@@ -18,6 +18,7 @@ use sha_crypt::{sha256_crypt_b64, sha512_crypt_b64, Sha256Params, Sha512Params, 
 
 /// Errors of password selectors and hashing.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PasswordError {
     /// The selector is none of the accepted forms.
     #[error("invalid password selector {0:?}: use password:PASSWORD, file:PATH, random or disabled, optionally after locked:")]
@@ -45,6 +46,7 @@ pub enum PasswordError {
 
 /// The crypt(3) method of new password hashes (`--password-crypto`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Crypto {
     /// `$1$`: MD5 crypt, for very old guests only.
     Md5,
@@ -173,6 +175,7 @@ impl fmt::Debug for Secret {
 
 /// Where the password comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PasswordSource {
     /// `password:P`.
     Password(Secret),

@@ -13,6 +13,7 @@ use super::text::{self, Builder};
 
 /// Errors of the shadow editor.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ShadowError {
     /// No line names the user.
     #[error(

@@ -16,6 +16,7 @@ pub const AUTHORIZED_KEYS_MODE: u32 = 0o600;
 
 /// Errors of the key parser.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SshKeyError {
     /// Nothing but blanks and comments.
     #[error("no public key given: pass the contents of an id_*.pub file")]

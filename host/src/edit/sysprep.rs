@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 
 /// Errors of `--operations`, `--enable` and the options of single operations.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SysprepError {
     /// A name that is no operation.
     #[error(
@@ -42,6 +43,7 @@ pub enum SysprepError {
 
 /// On which guests an action applies (inspection's type, distro, package manager and format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum When {
     /// Every guest but Windows.
     NotWindows,
@@ -103,6 +105,7 @@ impl When {
 /// One thing an operation does to the guest. "Files" means anything but a directory (what
 /// guestfs `rm` removes); errors removing one are ignored where virt-sysprep ignores them.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum SysprepAction {
     /// The actions, on the guests the condition names.
     If(When, &'static [SysprepAction]),

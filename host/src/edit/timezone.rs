@@ -11,6 +11,7 @@ use super::{FileChange, FileEdit};
 
 /// Errors of `--timezone`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TimezoneError {
     /// The name is not a zoneinfo name.
     #[error("invalid time zone {0:?}: use a name under /usr/share/zoneinfo such as Europe/Berlin, America/Argentina/Buenos_Aires or UTC")]

@@ -24,6 +24,7 @@ pub const RULES_PATH: &str = "/etc/udev/rules.d/70-persistent-net.rules";
 
 /// Errors of `--udev-net`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UdevError {
     /// Not `IFACE=MAC`.
     #[error("invalid --udev-net {0:?}: use IFACE=MAC, e.g. eth0=52:54:00:12:34:56")]

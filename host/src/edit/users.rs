@@ -22,6 +22,7 @@ use super::text::{self, Builder};
 
 /// Errors of `--user-add`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UserError {
     /// The argument does not parse.
     #[error("invalid --user-add {arg:?}: {reason}; use NAME[:uid=N,groups=G1,G2,shell=/bin/sh,home=/home/NAME]")]

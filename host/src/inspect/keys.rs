@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 /// Which LUKS volumes a key is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeySelector {
     /// Every volume (`all:`).
     All,
@@ -44,6 +45,7 @@ pub struct Key {
 
 /// A `--key` value that cannot be used. The message never quotes the key.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// Not `SELECTOR:key:PASS` or `SELECTOR:file:FILE`.
     #[error(

@@ -106,7 +106,8 @@ pub fn run(
             let fmt = match detected {
                 Detected::Format(fmt) => Some(fmt),
                 Detected::VmdkDescriptor => Some(Format::Vmdk),
-                Detected::Ambiguous(_) => None,
+                // Ambiguous, and whatever a newer detector reports: qemu-img would not say.
+                _ => None,
             };
             let text = match name {
                 "disk-format" => fmt.map_or("unknown".to_string(), |f| f.to_string()),

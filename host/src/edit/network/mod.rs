@@ -24,6 +24,7 @@ use super::FileEdit;
 
 /// Errors of `--network`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NetworkError {
     /// The argument does not parse.
     #[error("invalid --network {arg:?}: {reason}; use IFACE:dhcp or IFACE:static:ADDR/PREFIX[:GATEWAY[:DNS,...]] (put IPv6 gateway and DNS addresses in [brackets])")]
@@ -97,6 +98,7 @@ impl StaticConfig {
 
 /// What `--network` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IpConfig {
     /// DHCPv4.
     Dhcp,
@@ -287,6 +289,7 @@ impl<'a> GuestNetwork<'a> {
 
 /// The configuration style of a guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NetworkStyle {
     /// Ubuntu ≥ 17.10: /etc/netplan.
     Netplan,

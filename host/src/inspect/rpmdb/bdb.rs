@@ -51,6 +51,7 @@ const MAX_VALUE: u32 = (256 << 20) + (16 << 20);
 
 /// Why a Berkeley DB hash file cannot be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BdbError {
     /// The file is shorter than its meta page, or a page cannot be read.
     #[error("cannot read page {pgno}")]

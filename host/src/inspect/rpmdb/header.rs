@@ -39,6 +39,7 @@ pub const NONE: &str = "(none)";
 
 /// Why a header blob cannot be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HeaderError {
     /// The blob ends before its own index or data store does.
     #[error("the header is {len} bytes, shorter than the {need} bytes its index and data need")]

@@ -33,6 +33,7 @@ const MAX_BLOB: u64 = (256 << 20) + (16 << 20);
 
 /// Why an NDB `Packages.db` cannot be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NdbError {
     /// A read inside the file failed.
     #[error("cannot read {len} bytes at offset {offset}")]

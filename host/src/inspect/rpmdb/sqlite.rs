@@ -13,6 +13,7 @@ use std::path::Path;
 
 /// Why the SQLite database cannot be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SqliteError {
     /// SQLite refused the file or the query.
     #[error("SQLite cannot read it")]
