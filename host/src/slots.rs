@@ -9,7 +9,7 @@
 //!
 //! The guest's side (the disk driver unbound while a slot changes, and a check that
 //! nothing of the last job remains) is the daemon's `drives_release` and `drives_probe`.
-//! This module must never leave an image attached after [`detach`] returned `Ok`.
+//! This module must never leave an image attached after `detach` returned `Ok`.
 
 use crate::drive::{overlay, Drive};
 use crate::launch::LaunchError;
