@@ -72,10 +72,14 @@ pub struct Handle {
     running: Option<Running>,
     /// `-x`: every call on standard error, as libguestfs traces them.
     trace: bool,
+    /// The running appliance is a pool slot's, lent for this job (see [`crate::pool`]).
+    leased: Option<Leased>,
 }
 
+/// A running appliance. Dropping it kills QEMU: the ways that keep data (shutdown, a job's
+/// end on a reused appliance) have finished with it by then.
 #[derive(Debug)]
-struct Running {
+pub(crate) struct Running {
     child: Child,
     channel: Arc<Channel>,
     console: crate::console::Console,
@@ -83,7 +87,45 @@ struct Running {
     accel: Accelerator,
     launched_in: Duration,
     restored: bool,
-    _runtime: tempfile::TempDir,
+    runtime: tempfile::TempDir,
+    /// The monitor of an appliance with drive slots.
+    monitor: Option<crate::snapshot::Monitor>,
+}
+
+impl Running {
+    /// Whether QEMU still runs and the channel is open.
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None)) && self.channel.closed_reason().is_none()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        self.channel.close("the appliance was stopped");
+    }
+}
+
+/// A pool slot's appliance while one job has it.
+#[derive(Debug)]
+struct Leased {
+    lease: crate::pool::Lease,
+    /// What the appliance was launched with (a job with other settings gets another).
+    key: String,
+    /// Jobs this appliance has served, this one included.
+    jobs: u64,
+    attached: crate::slots::Attached,
+}
+
+/// The settings an appliance is launched with that a job cannot change on a running one.
+fn reuse_key(c: &LaunchConfig) -> String {
+    format!(
+        "{:?} {} {} {} {:?} {:?} {} {:?}",
+        c.accel, c.memory_mib, c.smp, c.network, c.qemu, c.machine, c.verbose, c.snapshot
+    )
 }
 
 /// Cancels the calls in flight on a handle from another thread (a Ctrl-C handler).
@@ -129,6 +171,7 @@ impl Handle {
             call_timeout: DEFAULT_CALL_TIMEOUT,
             running: None,
             trace: false,
+            leased: None,
         }
     }
 
@@ -308,6 +351,20 @@ impl Handle {
         if self.running.is_some() {
             return Err(Error::AlreadyLaunched);
         }
+        if let Some(lease) = self.config.reuse.clone() {
+            if crate::slots::fit(&self.drives) {
+                if let Some(kept) = lease.acquire() {
+                    return self.launch_leased(lease, kept);
+                }
+            }
+        }
+        let booted = launch::launch(&self.drives, &self.config)?;
+        self.running = Some(self.connect(booted)?);
+        Ok(())
+    }
+
+    /// Connects the channel of a booted appliance.
+    fn connect(&self, booted: Booted) -> Result<Running> {
         let Booted {
             mut child,
             stream,
@@ -318,7 +375,8 @@ impl Handle {
             elapsed,
             xfer,
             restored,
-        } = launch::launch(&self.drives, &self.config)?;
+            monitor,
+        } = booted;
         let channel = match Channel::start(stream, self.call_timeout) {
             Ok(channel) => channel,
             Err(source) => {
@@ -334,7 +392,7 @@ impl Handle {
         if let Some((file, size)) = xfer {
             channel.set_lane(file, size);
         }
-        self.running = Some(Running {
+        Ok(Running {
             child,
             channel,
             console,
@@ -342,7 +400,92 @@ impl Handle {
             accel,
             launched_in: elapsed,
             restored,
-            _runtime: runtime,
+            runtime,
+            monitor,
+        })
+    }
+
+    /// Launches on a pool slot's appliance: the one it kept from the slot's last job when
+    /// it has the same settings and still runs, else a new one with drive slots; then
+    /// attaches the drives to its slots and has the daemon probe them.
+    fn launch_leased(
+        &mut self,
+        lease: crate::pool::Lease,
+        kept: Option<crate::pool::Kept>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let key = reuse_key(&self.config);
+        // Another job's settings, or dead since: dropping it kills what is left of it.
+        let kept = kept.and_then(|mut k| (k.key == key && k.running.alive()).then_some(k));
+        let (mut running, jobs) = match kept {
+            Some(k) => (k.running, k.jobs),
+            None => match launch::launch_slots(&self.config)
+                .map_err(Error::from)
+                .and_then(|b| self.connect(b))
+            {
+                Ok(r) => {
+                    lease.launched();
+                    (r, 0)
+                }
+                Err(e) => {
+                    lease.give_back(None);
+                    return Err(e);
+                }
+            },
+        };
+        let jobs = jobs + 1;
+        let runtime = running.runtime.path().to_path_buf();
+        let Some(monitor) = running.monitor.as_mut() else {
+            lease.give_back(None);
+            return Err(Error::Launch(launch::LaunchError::Attach {
+                image: PathBuf::new(),
+                detail: "the appliance has no monitor".into(),
+            }));
+        };
+        let attached = match crate::slots::attach(monitor, &self.drives, &runtime, jobs) {
+            Ok(a) => a,
+            Err(e) => {
+                // Not knowing what QEMU kept of a failed attach, the next job gets a new one.
+                lease.give_back(None);
+                return Err(e.into());
+            }
+        };
+        let count = self.drives.len() as i32;
+        let probed = running
+            .channel
+            .call(
+                &Request::DrivesProbe(guestwright_protocol::args::DrivesProbe { count }),
+                CallStream::None,
+            )
+            .map_err(|e| describe_call_error(&e))
+            .and_then(|b| {
+                guestwright_protocol::codec::decode::<i32>(&b).map_err(|e| e.to_string())
+            });
+        match probed {
+            Ok(n) => running.hello.drives = n as u32,
+            Err(detail) => {
+                lease.give_back(None);
+                return Err(Error::Launch(launch::LaunchError::Attach {
+                    image: self
+                        .drives
+                        .first()
+                        .map(|d| d.path().to_path_buf())
+                        .unwrap_or_default(),
+                    detail: format!("the appliance did not find the drives: {detail}"),
+                }));
+            }
+        }
+        running.launched_in = started.elapsed();
+        log::debug!(
+            "job {jobs} of a reused appliance: drives attached in {:?}",
+            running.launched_in
+        );
+        self.running = Some(running);
+        self.leased = Some(Leased {
+            lease,
+            key,
+            jobs,
+            attached,
         });
         Ok(())
     }
@@ -437,9 +580,94 @@ impl Handle {
     }
 
     fn shutdown_untraced(&mut self) -> Result<()> {
-        let Some(mut r) = self.running.take() else {
+        let Some(r) = self.running.take() else {
             return Ok(());
         };
+        match self.leased.take() {
+            Some(leased) => self.end_leased(r, leased),
+            None => self.power_off(r),
+        }
+    }
+
+    /// Ends a job on a pool slot's appliance: the daemon takes the job down and checks that
+    /// nothing of it remains, the images are detached and fsynced, and the appliance goes
+    /// back to the slot. An appliance that is not clean, or that the images could not be
+    /// detached from, is powered off instead (which flushes as a shutdown does), and the
+    /// slot's next job gets a new one.
+    fn end_leased(&mut self, mut r: Running, leased: Leased) -> Result<()> {
+        let Leased {
+            lease,
+            key,
+            jobs,
+            attached,
+        } = leased;
+        let released = r.channel.call(
+            &Request::DrivesRelease(guestwright_protocol::args::DrivesRelease {}),
+            CallStream::None,
+        );
+        if let Err(e) = released {
+            log::info!(
+                "the appliance is replaced after this job: {}",
+                describe_call_error(&e)
+            );
+            lease.give_back(None);
+            return self.power_off(r);
+        }
+        let detached = match r.monitor.as_mut() {
+            Some(m) => crate::slots::detach(m, attached),
+            None => Err("the appliance has no monitor".into()),
+        };
+        let mut problems = Vec::new();
+        let mut io_error = None;
+        match detached {
+            Ok(()) => {
+                r.channel.set_progress(None);
+                lease.give_back(Some(crate::pool::Kept::new(key, r, jobs)));
+            }
+            Err(e) => {
+                problems.push(format!("cannot detach the images from the appliance: {e}"));
+                lease.give_back(None);
+                let console = r.console.tail(20);
+                // QEMU is killed: the guest flushed every disk before the release.
+                drop(r);
+                self.fsync_images(&mut problems, &mut io_error);
+                return Err(Error::Shutdown {
+                    detail: problems.join("; "),
+                    console,
+                    source: io_error,
+                });
+            }
+        }
+        self.fsync_images(&mut problems, &mut io_error);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Shutdown {
+                detail: problems.join("; "),
+                console: String::new(),
+                source: io_error,
+            })
+        }
+    }
+
+    /// The host's half of making writes durable: fsync every writable image file.
+    fn fsync_images(&self, problems: &mut Vec<String>, io_error: &mut Option<std::io::Error>) {
+        // The appliance flushed to QEMU and QEMU flushed to the files; make it durable.
+        // (A network drive was flushed to its server by QEMU; there is no host file.)
+        for d in self
+            .drives
+            .iter()
+            .filter(|d| !d.readonly && d.remote().is_none())
+        {
+            if let Err(e) = std::fs::File::open(d.path()).and_then(|f| f.sync_all()) {
+                problems.push(format!("cannot fsync {}", d.path().display()));
+                io_error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Unmounts, flushes and powers the appliance off, waits for QEMU, fsyncs the images.
+    fn power_off(&mut self, mut r: Running) -> Result<()> {
         let started = Instant::now();
         let reply = r.channel.call(
             &Request::Poweroff(guestwright_protocol::args::Poweroff {}),
@@ -463,18 +691,7 @@ impl Handle {
                 "QEMU did not exit within {EXIT_TIMEOUT:?} and was killed"
             )),
         }
-        // The appliance flushed to QEMU and QEMU flushed to the files; make it durable.
-        // (A network drive was flushed to its server by QEMU; there is no host file.)
-        for d in self
-            .drives
-            .iter()
-            .filter(|d| !d.readonly && d.remote().is_none())
-        {
-            if let Err(e) = std::fs::File::open(d.path()).and_then(|f| f.sync_all()) {
-                problems.push(format!("cannot fsync {}", d.path().display()));
-                io_error.get_or_insert(e);
-            }
-        }
+        self.fsync_images(&mut problems, &mut io_error);
         log::debug!("shutdown took {:?}", started.elapsed());
         if problems.is_empty() {
             Ok(())
@@ -495,6 +712,9 @@ impl Handle {
             let _ = r.child.kill();
             let _ = r.child.wait();
             r.channel.close("the appliance was killed");
+        }
+        if let Some(leased) = self.leased.take() {
+            leased.lease.give_back(None);
         }
     }
 

@@ -70,6 +70,11 @@ pub struct LaunchConfig {
     /// Launch by restoring a saved appliance when the launch allows it (see
     /// [`crate::snapshot`]); `GUESTWRIGHT_SNAPSHOT=0` and `--no-snapshot` turn it off.
     pub snapshot: bool,
+    /// The appliance of a pool slot that reuses its appliance across jobs
+    /// ([`crate::pool::Pool::reusing`]): a handle with this launches on that appliance,
+    /// attaching its drives to its slots, and gives it back at shutdown. `None`: every
+    /// launch starts an appliance of its own.
+    pub reuse: Option<crate::pool::Lease>,
 }
 
 impl Default for LaunchConfig {
@@ -88,6 +93,7 @@ impl Default for LaunchConfig {
             allow_backing: Vec::new(),
             keys: crate::inspect::keys::Keys::default(),
             snapshot: true,
+            reuse: None,
         }
     }
 }
@@ -292,6 +298,14 @@ pub enum LaunchError {
         /// QEMU's message.
         stderr: String,
     },
+    /// A job's drive could not be attached to a reused appliance (see [`crate::pool`]).
+    #[error("cannot attach {} to the appliance: {detail}", escape(image))]
+    Attach {
+        /// The image (empty when the failure was not one image's).
+        image: PathBuf,
+        /// QEMU's refusal.
+        detail: String,
+    },
     /// The program is stopping ([`crate::interrupt::stop_all`]): no appliance is started,
     /// and one booting is killed (nothing in the guest was mounted yet).
     #[error("the launch was interrupted: the program is stopping")]
@@ -421,6 +435,8 @@ pub struct Booted {
     pub xfer: Option<(std::fs::File, u64)>,
     /// Restored from a saved appliance rather than booted ([`crate::snapshot`]).
     pub restored: bool,
+    /// The monitor of an appliance launched with re-pointable drive slots.
+    pub monitor: Option<crate::snapshot::Monitor>,
 }
 
 fn find_qemu(config: &LaunchConfig) -> Result<PathBuf, LaunchError> {
@@ -450,6 +466,21 @@ fn runtime_dir() -> Result<tempfile::TempDir, LaunchError> {
 
 /// Boots the appliance with `drives` attached.
 pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchError> {
+    launch_with(drives, config, false)
+}
+
+/// Boots an appliance with no drives but [`crate::slots::SLOTS`] empty drive slots and a
+/// monitor, for jobs whose images are attached to the slots one job after another (see
+/// [`crate::pool`]).
+pub(crate) fn launch_slots(config: &LaunchConfig) -> Result<Booted, LaunchError> {
+    launch_with(&[], config, true)
+}
+
+fn launch_with(
+    drives: &[Drive],
+    config: &LaunchConfig,
+    slots: bool,
+) -> Result<Booted, LaunchError> {
     let started = Instant::now();
     if crate::interrupt::stopping() {
         return Err(LaunchError::Stopped);
@@ -502,7 +533,9 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
     for (n, (accel, deadline)) in plan.into_iter().enumerate() {
         if n == 0 && crate::snapshot::usable(drives, config, machine) {
             let saved = crate::snapshot::Saved::new(config, &binary, &appliance, accel, machine);
-            match saved.and_then(|s| s.launch(drives, config, &binary, &appliance, deadline)) {
+            let launched =
+                saved.and_then(|s| s.launch(drives, config, &binary, &appliance, deadline, slots));
+            match launched {
                 Ok(mut booted) => {
                     booted.elapsed = started.elapsed();
                     return Ok(booted);
@@ -520,7 +553,7 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
             }
         }
         let mut result = boot(
-            drives, config, &binary, &appliance, accel, machine, deadline, None,
+            drives, config, &binary, &appliance, accel, machine, deadline, None, slots,
         );
         if let Err(LaunchError::QemuFailed { stderr, .. }) = &result {
             if machine == Machine::Microvm && config.machine.is_none() && stderr.contains("microvm")
@@ -528,7 +561,7 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
                 log::info!("this QEMU has no microvm machine; using q35 (slower to boot)");
                 machine = Machine::Q35;
                 result = boot(
-                    drives, config, &binary, &appliance, accel, machine, deadline, None,
+                    drives, config, &binary, &appliance, accel, machine, deadline, None, slots,
                 );
             }
         }
@@ -566,8 +599,8 @@ pub fn launch(drives: &[Drive], config: &LaunchConfig) -> Result<Booted, LaunchE
 pub(crate) struct Restore<'a> {
     pub file: &'a std::fs::File,
     pub path: &'a Path,
-    /// QEMU's monitor connects here (see [`crate::snapshot::wait_running`]).
-    pub qmp: &'a crate::snapshot::Monitor,
+    /// QEMU's monitor connects here (see [`crate::snapshot::Monitor::wait_running`]).
+    pub qmp: &'a mut crate::snapshot::Monitor,
 }
 
 /// What a start does: boot, restore a saved appliance, or boot one to save it.
@@ -592,10 +625,24 @@ pub(crate) fn start(
     accel: Accelerator,
     machine: Machine,
     deadline: Duration,
-    role: Role<'_>,
+    slots: bool,
+    mut role: Role<'_>,
 ) -> Result<Started, LaunchError> {
     let started = Instant::now();
     let runtime = runtime_dir()?;
+    // A booted appliance with re-pointable slots needs a monitor of its own; a restored one
+    // has the restore's.
+    let mut monitor = match (&role, slots) {
+        (Role::Cold, true) => {
+            Some(
+                crate::snapshot::Monitor::new().map_err(|detail| LaunchError::Handshake {
+                    detail,
+                    console: String::new(),
+                })?,
+            )
+        }
+        _ => None,
+    };
     let mut blockdevs = Vec::new();
     // Each drive's files, opened anew from the descriptors that were checked: QEMU inherits
     // these and opens no image by its path. Closed here once QEMU has them.
@@ -671,6 +718,8 @@ pub(crate) fn start(
         network: config.network,
         xfer: xfer.as_ref().map(|f| f.path().to_path_buf()),
         snapshot,
+        slots,
+        monitor: monitor.as_ref().map(|m| m.socket()),
     };
     let mut cmd = Command::new(binary);
     cmd.args(qemu::args(&qc))
@@ -753,7 +802,18 @@ pub(crate) fn start(
         std::thread::sleep(Duration::from_millis(2));
     };
     let _ = stream.set_nonblocking(false);
-    if let Role::Restore(r) = &role {
+    if let Some(m) = &mut monitor {
+        if let Err(detail) = m.keep_connection(limit) {
+            return Err(fail(
+                &mut child,
+                LaunchError::Handshake {
+                    detail,
+                    console: console.tail(30),
+                },
+            ));
+        }
+    }
+    if let Role::Restore(r) = &mut role {
         // Nothing goes on the channel before the restored VM runs: QEMU would take the
         // bytes while the device is not loaded yet, and never look at the socket again.
         if let Err(detail) = r.qmp.wait_running(limit) {
@@ -867,6 +927,7 @@ pub(crate) fn start(
         runtime,
         started,
         xfer,
+        monitor,
     })
 }
 
@@ -880,6 +941,7 @@ pub(crate) struct Started {
     pub runtime: tempfile::TempDir,
     pub started: Instant,
     pub xfer: Option<tempfile::NamedTempFile>,
+    pub monitor: Option<crate::snapshot::Monitor>,
 }
 
 impl Started {
@@ -902,6 +964,7 @@ pub(crate) fn boot(
     machine: Machine,
     deadline: Duration,
     restore: Option<Restore<'_>>,
+    slots: bool,
 ) -> Result<Booted, LaunchError> {
     let restored = restore.is_some();
     let role = match restore {
@@ -909,7 +972,7 @@ pub(crate) fn boot(
         Some(r) => Role::Restore(r),
     };
     let up = start(
-        drives, config, binary, appliance, accel, machine, deadline, role,
+        drives, config, binary, appliance, accel, machine, deadline, slots, role,
     )?;
     if up.frame.kind != FrameKind::Hello {
         let e = LaunchError::Handshake {
@@ -953,6 +1016,7 @@ pub(crate) fn boot(
         // QEMU has it open: the name can go, so nothing is left behind if we die.
         xfer: up.xfer.map(|f| (f.into_file(), XFER_SIZE)),
         restored,
+        monitor: up.monitor,
     })
 }
 

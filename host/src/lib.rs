@@ -244,6 +244,7 @@ pub mod launch;
 pub mod pool;
 pub mod qemu;
 pub mod rpc;
+pub mod slots;
 pub mod snapshot;
 mod sys;
 

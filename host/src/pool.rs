@@ -9,18 +9,27 @@
 //! appliances at its size whatever the number of threads. `guestwright batch` is this pool
 //! with one job per line of its job file.
 //!
-//! Today each job launches its own appliance (restored from the saved appliance, see
-//! [`crate::snapshot`], so about 1-2 s under TCG) and shuts it down, which is what makes a
-//! job's writes durable before its result is returned and keeps one job's images and
-//! mounts out of every other job's appliance. This module must never hand a job an
-//! appliance that another job has used without that appliance having been checked clean.
+//! A pool made with [`Pool::new`] gives each job an appliance of its own, launched for it
+//! (restored from the saved appliance, see [`crate::snapshot`], about 1 s under TCG) and
+//! shut down with it. A pool made with [`Pool::reusing`] keeps each slot's appliance from
+//! one job to the next: a handle from [`Slot::handle`] (or any handle whose
+//! [`LaunchConfig::reuse`] is [`Slot::lease`]) attaches its drives to the appliance's drive
+//! slots at launch instead of booting (see [`crate::slots`]), and at shutdown the appliance
+//! unmounts, takes down LVM, md and LUKS, flushes, drops its caches and unbinds the drives,
+//! checks that nothing of the job remains, and the images are detached and fsynced. A job's
+//! writes are durable when its shutdown returns either way. An appliance that is not clean,
+//! that died, or that a job with other settings (network, memory) needs is replaced.
+//!
+//! This module must never hand a job an appliance that another job has used without that
+//! appliance having been checked clean.
 //!
 //! ```no_run
 //! use guestwright::pool::{Pool, Slot};
 //! use guestwright::prelude::*;
 //!
 //! fn main() -> Result<(), guestwright::Error> {
-//!     let pool = Pool::new(2, LaunchConfig::from_env()?);
+//!     // Two appliances, each serving one job after another.
+//!     let pool = Pool::reusing(2, LaunchConfig::from_env()?);
 //!     let images = ["vm01.qcow2", "vm02.qcow2", "vm03.qcow2"];
 //!     std::thread::scope(|s| {
 //!         for image in images {
@@ -34,6 +43,7 @@
 //!                     let name = format!("{}\n", &image[..4]);
 //!                     h.write_file("/etc/hostname", name.as_str())?;
 //!                     h.shutdown() // the write is in the image once this is Ok
+//!                                  // (and the appliance is ready for the next job)
 //!                 });
 //!                 match result {
 //!                     Ok(Ok(())) => println!("{image}: done"),
@@ -47,9 +57,10 @@
 //! }
 //! ```
 
-use crate::handle::Handle;
+use crate::handle::{Handle, Running};
 use crate::launch::LaunchConfig;
 use guestwright_sync::{Condvar, Mutex};
+use std::sync::Arc;
 
 /// A job the pool runs: given its slot, it does its work and returns what came of it.
 pub trait Job {
@@ -78,11 +89,100 @@ pub enum PoolError {
     Panicked(String),
 }
 
+/// A pool slot's appliance, kept between jobs ([`Pool::reusing`]); clones share it. Set as
+/// [`LaunchConfig::reuse`], it makes a handle's launch use that appliance.
+#[derive(Clone)]
+pub struct Lease {
+    inner: Arc<Mutex<Keeper>>,
+}
+
+impl Default for Lease {
+    fn default() -> Self {
+        Lease {
+            inner: Arc::new(Mutex::new(Keeper::default())),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Keeper {
+    /// The appliance between two jobs.
+    kept: Option<Kept>,
+    /// A handle has the appliance (or is launching one).
+    busy: bool,
+    /// Appliances launched for this slot.
+    launches: usize,
+}
+
+/// An appliance between two jobs, and what it was launched with.
+#[derive(Debug)]
+pub(crate) struct Kept {
+    pub key: String,
+    pub running: Running,
+    pub jobs: u64,
+}
+
+impl Kept {
+    pub(crate) fn new(key: String, running: Running, jobs: u64) -> Kept {
+        Kept { key, running, jobs }
+    }
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (busy, launches) = {
+            let k = self.inner.lock();
+            (k.busy, k.launches)
+        };
+        f.debug_struct("Lease")
+            .field("busy", &busy)
+            .field("launches", &launches)
+            .finish()
+    }
+}
+
+impl Lease {
+    /// Takes the slot's appliance (`Some(None)` when it has none yet), or `None` when
+    /// another handle has it: that handle's job is not over, so this one launches an
+    /// appliance of its own.
+    pub(crate) fn acquire(&self) -> Option<Option<Kept>> {
+        let mut k = self.inner.lock();
+        if k.busy {
+            return None;
+        }
+        k.busy = true;
+        Some(k.kept.take())
+    }
+
+    /// Gives the appliance back after a job (`None`: it was stopped; the next job
+    /// launches a new one).
+    pub(crate) fn give_back(&self, kept: Option<Kept>) {
+        let old = {
+            let mut k = self.inner.lock();
+            k.busy = false;
+            std::mem::replace(&mut k.kept, kept)
+        };
+        // Killed outside the lock.
+        drop(old);
+    }
+
+    /// Counts an appliance launched for this slot.
+    pub(crate) fn launched(&self) {
+        self.inner.lock().launches += 1;
+    }
+
+    /// How many appliances were launched for this slot so far.
+    pub fn launches(&self) -> usize {
+        self.inner.lock().launches
+    }
+}
+
 /// The appliance a job has while it runs.
 #[derive(Debug)]
 pub struct Slot<'a> {
     index: usize,
     config: &'a LaunchConfig,
+    lease: Option<&'a Lease>,
 }
 
 impl Slot<'_> {
@@ -96,10 +196,19 @@ impl Slot<'_> {
         self.config
     }
 
-    /// A new handle with the pool's configuration, for the job to add its drives to and
-    /// launch.
+    /// The slot's kept appliance, in a pool that reuses them: a handle whose
+    /// [`LaunchConfig::reuse`] is this launches on it.
+    pub fn lease(&self) -> Option<Lease> {
+        self.lease.cloned()
+    }
+
+    /// A new handle with the pool's configuration (and the slot's appliance in a pool that
+    /// reuses them), for the job to add its drives to and launch.
     pub fn handle(&self) -> Handle {
-        Handle::with_config(self.config.clone())
+        Handle::with_config(LaunchConfig {
+            reuse: self.lease(),
+            ..self.config.clone()
+        })
     }
 }
 
@@ -110,6 +219,8 @@ pub struct Pool {
     size: usize,
     free: Mutex<Vec<usize>>,
     freed: Condvar,
+    /// One per slot when the pool reuses its appliances.
+    leases: Vec<Lease>,
 }
 
 /// Gives a slot back to the pool when the job ends, panic or not.
@@ -134,7 +245,23 @@ impl Pool {
             size,
             free: Mutex::new((0..size).rev().collect()),
             freed: Condvar::new(),
+            leases: Vec::new(),
         }
+    }
+
+    /// A pool of `size` appliances (at least one) that serve one job after another without
+    /// a new launch (see the module's documentation); each is launched by its slot's first
+    /// job and stopped when the pool is dropped.
+    pub fn reusing(size: usize, config: LaunchConfig) -> Pool {
+        let mut pool = Pool::new(size, config);
+        pool.leases = (0..pool.size).map(|_| Lease::default()).collect();
+        pool
+    }
+
+    /// How many appliances the pool's slots have launched so far (0 for a pool that does
+    /// not reuse them: there each job launches its own).
+    pub fn launches(&self) -> usize {
+        self.leases.iter().map(Lease::launches).sum()
     }
 
     /// How many appliances run at most at once.
@@ -163,6 +290,7 @@ impl Pool {
         let slot = Slot {
             index,
             config: &self.config,
+            lease: self.leases.get(index),
         };
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&slot)));
         drop(taken);

@@ -23,6 +23,8 @@
 //!     network: false,
 //!     xfer: None,
 //!     snapshot: None,
+//!     slots: false,
+//!     monitor: None,
 //! };
 //! let argv: Vec<String> = args(&config).iter().map(|a| a.to_string_lossy().into_owned()).collect();
 //! assert!(argv.windows(2).any(|w| w[0] == "-m" && w[1] == "512"));
@@ -128,6 +130,12 @@ pub struct QemuConfig {
     /// used left empty) and so is the kernel command line, since a restore must match what
     /// was saved.
     pub snapshot: Option<SnapshotRole>,
+    /// Instead of drives, [`SNAPSHOT_SLOTS`] empty drive slots whose images the host
+    /// changes while the appliance runs (see [`crate::slots`]); `drives` must be empty.
+    pub slots: bool,
+    /// The socket QEMU connects a QMP monitor to, for a launch that is not a save or a
+    /// restore (those have their own).
+    pub monitor: Option<PathBuf>,
 }
 
 /// The kernel command line.
@@ -296,7 +304,23 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
             ),
         ]);
     }
-    if config.snapshot.is_some() {
+    if config.slots {
+        // Each slot: a raw node the device reads through, over an empty node of its own;
+        // a job's image replaces the empty node under the raw one (`blockdev-reopen`).
+        // Serial `gw<i>` as a drive's: the daemon finds them as drives once bound.
+        for i in 0..SNAPSHOT_SLOTS {
+            for node in crate::slots::nodes(i) {
+                push(&["-blockdev".into(), node.to_string()]);
+            }
+            push(&[
+                "-device".into(),
+                format!(
+                    "virtio-blk-{bus_suffix},drive={},serial=gw{i},werror=report,rerror=report",
+                    crate::slots::slot_name(i)
+                ),
+            ]);
+        }
+    } else if config.snapshot.is_some() {
         // Empty slots, so that every launch from a saved state has its device layout; the
         // daemon looks for drives by serial and never sees these.
         for i in config.drives.len()..SNAPSHOT_SLOTS {
@@ -351,7 +375,16 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
         ]);
     }
     match &config.snapshot {
-        None => {}
+        None => {
+            if let Some(socket) = &config.monitor {
+                push(&[
+                    "-chardev".into(),
+                    format!("socket,id=qmp,path={}", chardev_path(socket)),
+                    "-mon".into(),
+                    "chardev=qmp,mode=control".into(),
+                ]);
+            }
+        }
         Some(role) => {
             // mapped-ram: every page at its own offset of the file, so a restore reads
             // only the pages the guest had touched (the file is sparse).
@@ -416,6 +449,8 @@ mod tests {
             xfer: None,
             extras: Some("/cache/extras".into()),
             snapshot: None,
+            slots: false,
+            monitor: None,
         }
     }
 
@@ -492,6 +527,53 @@ mod tests {
         assert!(!joined(&config()).contains("guestwright.network"));
         assert!(!kernel_cmdline(&c).contains("quiet"));
         assert!(kernel_cmdline(&config()).contains("guestwright.drives=1"));
+    }
+
+    #[test]
+    fn an_appliance_for_reuse_has_empty_drive_slots_and_a_monitor() {
+        let mut c = config();
+        c.drives.clear();
+        c.slots = true;
+        c.monitor = Some("/run/q".into());
+        let s = joined(&c);
+        for i in 0..SNAPSHOT_SLOTS {
+            assert!(
+                s.contains(&format!(
+                    "virtio-blk-device,drive=slot{i},serial=gw{i},werror=report,rerror=report"
+                )),
+                "{s}"
+            );
+            assert!(s.contains(&format!("\"file\":\"null{i}\"")), "{s}");
+        }
+        assert!(s.contains("socket,id=qmp,path=/run/q -mon chardev=qmp,mode=control"));
+        assert!(kernel_cmdline(&c).contains("guestwright.drives=0"));
+        // Restored from a saved appliance: the saved layout, slots where the empty ones were.
+        let mut restore = c.clone();
+        restore.monitor = None;
+        restore.snapshot = Some(SnapshotRole::Restore {
+            index: 0,
+            qmp_socket: "/run/q2".into(),
+        });
+        let mut save = config();
+        save.drives.clear();
+        save.snapshot = Some(SnapshotRole::Save {
+            qmp_socket: "/run/q3".into(),
+        });
+        let kinds = |a: &[OsString]| -> Vec<String> {
+            a.windows(2)
+                .filter(|w| w[0] == "-device")
+                .map(|w| {
+                    w[1].to_string_lossy()
+                        .split(',')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        assert_eq!(kinds(&args(&restore)), kinds(&args(&save)));
+        let r = joined(&restore);
+        assert!(!r.contains("gwe0") && r.contains("serial=gw3,"), "{r}");
     }
 
     #[test]

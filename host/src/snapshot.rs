@@ -149,6 +149,8 @@ impl Saved {
                 index: 0,
                 qmp_socket: PathBuf::new(),
             }),
+            slots: false,
+            monitor: None,
         };
         let mut h = Sha256::new();
         h.update(b"guestwright saved appliance 1\0");
@@ -200,6 +202,7 @@ impl Saved {
         binary: &Path,
         appliance: &guestwright_appliance::Appliance,
         deadline: Duration,
+        slots: bool,
     ) -> Result<Booted, SnapshotError> {
         let file = match File::open(&self.path) {
             Ok(f) => f,
@@ -229,14 +232,14 @@ impl Saved {
             }
         };
         let t = Instant::now();
-        let qmp = Monitor::new().map_err(|detail| SnapshotError::Save {
+        let mut qmp = Monitor::new().map_err(|detail| SnapshotError::Save {
             path: self.path.clone(),
             detail,
         })?;
         let restore = Restore {
             file: &file,
             path: &self.path,
-            qmp: &qmp,
+            qmp: &mut qmp,
         };
         // A restore takes a fraction of a boot; a state that has not answered by the time
         // a boot would have is not going to.
@@ -250,13 +253,18 @@ impl Saved {
             self.machine,
             limit,
             Some(restore),
+            slots,
         ) {
-            Ok(b) => {
+            Ok(mut b) => {
                 log::debug!(
                     "appliance restored from {} in {:?}",
                     self.path.display(),
                     t.elapsed()
                 );
+                if slots {
+                    // Its drive slots are re-pointed over this monitor.
+                    b.monitor = Some(qmp);
+                }
                 Ok(b)
             }
             Err(e @ (LaunchError::Stopped | LaunchError::ImageInUse { .. })) => {
@@ -340,6 +348,7 @@ impl Saved {
             self.accel,
             self.machine,
             deadline,
+            false,
             Role::Save {
                 qmp_socket: &qmp_socket,
                 file: &out,
@@ -397,11 +406,16 @@ fn remove_abandoned_saves(dir: &Path) {
     }
 }
 
-/// The socket a launch's QEMU connects its QMP monitor to.
+/// The socket a launch's QEMU connects its QMP monitor to, and the connection once it has.
 pub struct Monitor {
     dir: tempfile::TempDir,
     listener: UnixListener,
+    /// Kept for an appliance whose drive slots are re-pointed (see [`crate::slots`]).
+    conn: Option<Qmp>,
 }
+
+/// How long one monitor command may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Monitor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -412,7 +426,7 @@ impl std::fmt::Debug for Monitor {
 }
 
 impl Monitor {
-    fn new() -> Result<Monitor, String> {
+    pub(crate) fn new() -> Result<Monitor, String> {
         let dir = tempfile::Builder::new()
             .prefix("guestwright-qmp-")
             .tempdir()
@@ -420,7 +434,11 @@ impl Monitor {
         let listener = UnixListener::bind(dir.path().join("qmp"))
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| format!("cannot listen for QEMU's monitor: {e}"))?;
-        Ok(Monitor { dir, listener })
+        Ok(Monitor {
+            dir,
+            listener,
+            conn: None,
+        })
     }
 
     /// Where QEMU connects.
@@ -446,9 +464,36 @@ impl Monitor {
         Ok(qmp)
     }
 
-    /// Waits until the restored VM runs.
-    pub(crate) fn wait_running(&self, limit: Instant) -> Result<(), String> {
-        let mut qmp = self.connect(limit)?;
+    /// Accepts QEMU's connection and keeps it for [`Monitor::execute`].
+    pub(crate) fn keep_connection(&mut self, limit: Instant) -> Result<(), String> {
+        if self.conn.is_none() {
+            self.conn = Some(self.connect(limit)?);
+        }
+        Ok(())
+    }
+
+    /// Runs one command on the kept connection, `fd` attached when given (`add-fd`).
+    pub(crate) fn execute(
+        &mut self,
+        command: &serde_json::Value,
+        fd: Option<std::os::fd::BorrowedFd<'_>>,
+    ) -> Result<serde_json::Value, String> {
+        let qmp = self
+            .conn
+            .as_mut()
+            .ok_or("QEMU's monitor is not connected")?;
+        qmp.limit = Instant::now() + COMMAND_TIMEOUT;
+        match fd {
+            None => qmp.execute(&command.to_string()),
+            Some(fd) => qmp.execute_with_fd(&command.to_string(), fd),
+        }
+    }
+
+    /// Waits until the restored VM runs; the connection is kept.
+    pub(crate) fn wait_running(&mut self, limit: Instant) -> Result<(), String> {
+        self.keep_connection(limit)?;
+        let qmp = self.conn.as_mut().expect("connected above");
+        qmp.limit = limit;
         loop {
             let reply = qmp.execute(r#"{"execute":"query-status"}"#)?;
             match reply["return"]["status"].as_str().unwrap_or("") {
@@ -536,6 +581,21 @@ impl Qmp {
         self.writer
             .write_all(format!("{command}\n").as_bytes())
             .map_err(|e| format!("QMP: {e}"))?;
+        self.reply(command)
+    }
+
+    /// As [`Qmp::execute`], with a descriptor attached to the command's bytes.
+    fn execute_with_fd(
+        &mut self,
+        command: &str,
+        fd: std::os::fd::BorrowedFd<'_>,
+    ) -> Result<serde_json::Value, String> {
+        crate::sys::send_with_fd(&self.writer, format!("{command}\n").as_bytes(), fd)
+            .map_err(|e| format!("QMP: {e}"))?;
+        self.reply(command)
+    }
+
+    fn reply(&mut self, command: &str) -> Result<serde_json::Value, String> {
         loop {
             let v = self.line()?;
             if v.get("event").is_some() {

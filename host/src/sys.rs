@@ -81,3 +81,50 @@ pub fn inherit_fds(cmd: &mut std::process::Command, fds: Vec<i32>) {
         });
     }
 }
+
+/// Sends `bytes` on a Unix socket with the descriptor `fd` attached (SCM_RIGHTS), as QMP's
+/// `add-fd` wants it: the descriptor travels with the command that names it.
+pub fn send_with_fd(
+    socket: &std::os::unix::net::UnixStream,
+    bytes: &[u8],
+    fd: std::os::fd::BorrowedFd<'_>,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let raw = fd.as_raw_fd();
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
+    // u64s, so the control buffer is aligned as a cmsghdr needs.
+    let mut control = vec![0u64; space.div_ceil(8)];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid empty one; its pointers are set below to the
+    // iovec and the control buffer, which live until sendmsg returns.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: the control buffer holds CMSG_SPACE(sizeof(int)) bytes, so CMSG_FIRSTHDR is
+    // non-null and its data has room for one int; `raw` is a descriptor the caller keeps
+    // open for the call; sendmsg only reads the buffers described by `msg`.
+    let sent = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), raw);
+        libc::sendmsg(socket.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+    };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if sent as usize != bytes.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            "the monitor took part of a command",
+        ));
+    }
+    Ok(())
+}

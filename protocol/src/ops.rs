@@ -2123,4 +2123,19 @@ define_operations! {
     Debug debug(subcmd: String, extraargs: Vec<String>) -> String
         { group: commands, access: Read, stream: None }
     // ==== end of cmds-last ====
+
+    /// Ends a job on an appliance that serves several in turn (`guestwright batch`):
+    /// unmounts everything, closes LUKS volumes, stops md arrays, deactivates LVM, flushes
+    /// the disks, drops the caches and unbinds the drives, then fails (EBUSY, naming what
+    /// is left) unless nothing of the job remains: no mount, device-mapper, md or loop
+    /// device, no holder of a drive. The host re-points the drive slots after it.
+    DrivesRelease drives_release() -> ()
+        { group: internal, access: Read, stream: None }
+
+    /// Starts a job on an appliance that serves several in turn: binds the disk driver
+    /// to the drive slots the host has just pointed at the job's images (so their size and
+    /// partitions are read anew) and waits for the first `count` of them; returns how many
+    /// disks there are.
+    DrivesProbe drives_probe(count: i32) -> i32
+        { group: internal, access: Read, stream: None }
 }

@@ -566,3 +566,110 @@ fn bad_batch_options_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("missing.jsonl"), "{}", stderr(&out));
 }
+
+/// The number in the summary's `; N appliance launches`, which only a batch that reuses its
+/// appliances prints.
+fn launches(err: &str) -> usize {
+    let (before, _) = err
+        .split_once(" appliance launches")
+        .unwrap_or_else(|| panic!("no launch count in the summary:\n{err}"));
+    before
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no launch count in the summary:\n{err}"))
+}
+
+/// One appliance serves every job of the batch in turn: five jobs, one launch. The jobs mix
+/// qcow2 and raw images, one job has two drives of different formats (a `format` per
+/// drive), and the images differ in size; each image gets its own hostname and marker and
+/// no other job's, checked on the host (e2fsck, debugfs) after the batch. With
+/// `--no-reuse` the same jobs launch once each and the summary has no launch count.
+#[test]
+fn one_appliance_serves_every_job_in_turn_each_image_getting_only_its_own_writes() {
+    require("qemu-img", "qemu-utils");
+    require("debugfs", "e2fsprogs");
+    let dir = tempfile::tempdir().unwrap();
+    let raw = debian(dir.path(), "debian.raw");
+    for id in ["q1", "q2", "mixed"] {
+        qcow2(&raw, dir.path(), &format!("{id}.qcow2"));
+    }
+    // A bigger qcow2: another size on the same drive slot.
+    run(Command::new("qemu-img")
+        .args(["resize", "-q", "-f", "qcow2"])
+        .arg(dir.path().join("q2.qcow2"))
+        .arg("+64M"));
+    std::fs::copy(&raw, dir.path().join("r1.raw")).unwrap();
+    std::fs::copy(&raw, dir.path().join("r2.raw")).unwrap();
+    let data = dir.path().join("data.raw");
+    std::fs::File::create(&data)
+        .unwrap()
+        .set_len(8 << 20)
+        .unwrap();
+    let job = |id: &str, drives: serde_json::Value| -> String {
+        serde_json::json!({"id": id, "drives": drives,
+            "customize": ["--hostname", id, "--write", format!("/etc/job-{id}:{id}")]})
+        .to_string()
+    };
+    let one = |path: String, format: &str| serde_json::json!([{"path": path, "format": format}]);
+    let lines = [
+        job("q1", one("q1.qcow2".into(), "qcow2")),
+        job("r1", one("r1.raw".into(), "raw")),
+        job(
+            "mixed",
+            serde_json::json!([{"path": "mixed.qcow2", "format": "qcow2"},
+                               {"path": "data.raw", "format": "raw"}]),
+        ),
+        job("q2", one("q2.qcow2".into(), "qcow2")),
+        job("r2", serde_json::json!([{"path": "r2.raw"}])),
+    ];
+    let jobs = lines.join("\n") + "\n";
+    let out = batch(
+        dir.path(),
+        &["--appliances", "1", "-"],
+        &jobs,
+        Duration::from_secs(600),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let r = results(&out);
+    assert_eq!(r.len(), 5, "{err}");
+    for r in &r {
+        assert_eq!(r["status"], "ok", "{r}\n{err}");
+    }
+    assert_eq!(launches(&err), 1, "one appliance for five jobs:\n{err}");
+    let check = |id: &str, t: &Tree| {
+        assert_eq!(
+            t["/etc/hostname"].content,
+            format!("{id}\n").as_bytes(),
+            "{id}"
+        );
+        assert_eq!(
+            markers(t),
+            [format!("/etc/job-{id}")],
+            "{id}: another job's write"
+        );
+    };
+    for id in ["q1", "q2", "mixed"] {
+        check(id, &tree(&dir.path().join(format!("{id}.qcow2"))));
+    }
+    for id in ["r1", "r2"] {
+        let img = dir.path().join(format!("{id}.raw"));
+        assert_fsck_clean(&img);
+        check(id, &ext4_tree(&img));
+    }
+    // The data disk of the two-drive job was attached, not written.
+    assert!(std::fs::read(&data).unwrap().iter().all(|&b| b == 0));
+
+    // The same jobs, an appliance each: no launch count, the same results.
+    let out = batch(
+        dir.path(),
+        &["--appliances", "1", "--no-reuse", "-"],
+        &jobs,
+        Duration::from_secs(600),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("appliance launches"), "{err}");
+    assert_eq!(results(&out).len(), 5, "{err}");
+}

@@ -17,6 +17,7 @@ mod appliance;
 mod bad_images;
 mod batch;
 mod batch_examples;
+mod batch_reuse;
 mod block_cmds;
 mod cli;
 mod commands;

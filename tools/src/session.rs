@@ -13,11 +13,32 @@ pub enum Access {
     ReadWrite,
 }
 
+std::thread_local! {
+    /// The pool slot's appliance a batch job runs on ([`with_lease`]).
+    static LEASE: std::cell::RefCell<Option<guestwright::pool::Lease>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (a batch job's command, on this thread) with every launch configuration made
+/// meanwhile carrying `lease`, so the command's appliance is the pool slot's.
+pub fn with_lease<R>(lease: Option<guestwright::pool::Lease>, f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            LEASE.with(|l| l.borrow_mut().take());
+        }
+    }
+    LEASE.with(|l| *l.borrow_mut() = lease);
+    let _reset = Reset;
+    f()
+}
+
 /// The launch settings: environment first, then the command line.
 pub fn launch_config(appliance: &ApplianceArgs, verbose: bool) -> Result<LaunchConfig, Error> {
     let mut config = LaunchConfig::from_env()?;
     appliance.configure(&mut config)?;
     config.verbose |= verbose;
+    config.reuse = LEASE.with(|l| l.borrow().clone());
     Ok(config)
 }
 

@@ -115,7 +115,7 @@ fn is_md_array(path: &Path) -> bool {
 /// The index of a whole disk among the attached ones.
 pub fn disk_index(disks: &Disks, path: &Path) -> Option<usize> {
     let name = path.strip_prefix("/dev").ok()?.to_str()?;
-    (0..disks.len()).find(|&i| disks.kernel_name(i) == Some(name))
+    disks.kernel_names().iter().position(|k| k == name)
 }
 
 /// Opens a block device for reading, insisting that it is one.

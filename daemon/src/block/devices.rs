@@ -4,6 +4,7 @@
 //! those to the kernel's names (`vdb`, `vda`, ...) and translates both ways.
 
 use guestwright_protocol::{BlockDevice, Device, PartitionDevice};
+use guestwright_sync::Mutex;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,11 +13,20 @@ use std::time::{Duration, Instant};
 /// The serial prefix the host sets on each drive.
 pub const SERIAL_PREFIX: &str = "gw";
 
-/// The disks, by the index the host added them at.
-#[derive(Debug, Default)]
+/// The disks, by the index the host added them at. An appliance that serves several jobs
+/// in turn (`guestwright batch`) gets another set of disks for each job: [`Disks::replace`].
+#[derive(Debug)]
 pub struct Disks {
-    /// Kernel names by index: `["vda", "vdb"]`.
-    kernel: Vec<String>,
+    /// Kernel names by index: `["vda", "vdb"]`. A leaf lock, held only to copy or swap it.
+    kernel: Mutex<Vec<String>>,
+}
+
+impl Default for Disks {
+    fn default() -> Self {
+        Disks {
+            kernel: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 fn einval(msg: String) -> io::Error {
@@ -110,7 +120,7 @@ impl Disks {
                     .is_some_and(|k| Path::new("/dev").join(k).exists())
             }) {
                 return Ok(Disks {
-                    kernel: found.into_iter().flatten().collect(),
+                    kernel: Mutex::new(found.into_iter().flatten().collect()),
                 });
             }
             if Instant::now() > deadline {
@@ -128,17 +138,28 @@ impl Disks {
 
     /// Number of disks.
     pub fn len(&self) -> usize {
-        self.kernel.len()
+        self.kernel.lock().len()
     }
 
     /// True with no disks.
     pub fn is_empty(&self) -> bool {
-        self.kernel.is_empty()
+        self.kernel.lock().is_empty()
     }
 
     /// The kernel's name of disk `index` (`vdb`).
-    pub fn kernel_name(&self, index: usize) -> Option<&str> {
-        self.kernel.get(index).map(String::as_str)
+    pub fn kernel_name(&self, index: usize) -> Option<String> {
+        self.kernel.lock().get(index).cloned()
+    }
+
+    /// The kernel's names of every disk, in order.
+    pub fn kernel_names(&self) -> Vec<String> {
+        self.kernel.lock().clone()
+    }
+
+    /// Takes the disks of `other` instead (the next job's, or none between jobs).
+    pub fn replace(&self, other: Disks) {
+        let new = other.kernel.into_inner();
+        *self.kernel.lock() = new;
     }
 
     /// The kernel path of a caller's device name. Disk and partition names are mapped;
@@ -159,13 +180,11 @@ impl Disks {
                     .unwrap_or(tail.len());
                 let (letters, digits) = tail.split_at(split);
                 if let Some(index) = letters_index(letters) {
-                    let disk = self.kernel.get(index).ok_or_else(|| {
+                    let kernel = self.kernel_names();
+                    let disk = kernel.get(index).ok_or_else(|| {
                         io::Error::new(
                             io::ErrorKind::NotFound,
-                            format!(
-                                "{dev}: no such disk ({} drive(s) were added)",
-                                self.kernel.len()
-                            ),
+                            format!("{dev}: no such disk ({} drive(s) were added)", kernel.len()),
                         )
                     })?;
                     let path = if digits.is_empty() {
@@ -206,7 +225,7 @@ impl Disks {
         if let Some(dev) = dm_user_name(name) {
             return dev;
         }
-        for (index, disk) in self.kernel.iter().enumerate() {
+        for (index, disk) in self.kernel_names().iter().enumerate() {
             if name == disk {
                 return Device::from(format!("/dev/sd{}", disk_letters(index)));
             }
@@ -243,7 +262,7 @@ impl Disks {
 
     /// The whole disks.
     pub fn list(&self) -> io::Result<Vec<BlockDevice>> {
-        self.kernel
+        self.kernel_names()
             .iter()
             .enumerate()
             .map(|(index, disk)| {
@@ -260,7 +279,7 @@ impl Disks {
     /// The partitions of every disk, in disk then partition order.
     pub fn partitions(&self) -> io::Result<Vec<PartitionDevice>> {
         let mut out = Vec::new();
-        for (index, disk) in self.kernel.iter().enumerate() {
+        for (index, disk) in self.kernel_names().iter().enumerate() {
             let sys = Path::new("/sys/block").join(disk);
             let mut parts = Vec::new();
             for entry in fs::read_dir(&sys)?.flatten() {
@@ -341,7 +360,7 @@ mod tests {
     #[test]
     fn names_translate_both_ways() {
         let d = Disks {
-            kernel: vec!["vdb".into(), "vda".into()],
+            kernel: Mutex::new(vec!["vdb".into(), "vda".into()]),
         };
         assert_eq!(d.to_user("/dev/vdb").as_str(), "/dev/sda");
         assert_eq!(d.to_user("/dev/vda2").as_str(), "/dev/sdb2");
@@ -356,7 +375,7 @@ mod tests {
         assert!(d.to_kernel(&Device::from("/etc/passwd")).is_err());
         assert_eq!(partition_name("nbd0", 1), "nbd0p1");
         let n = Disks {
-            kernel: vec!["nvme0n1".into()],
+            kernel: Mutex::new(vec!["nvme0n1".into()]),
         };
         assert_eq!(n.to_user("/dev/nvme0n1p3").as_str(), "/dev/sda3");
     }

@@ -94,10 +94,8 @@ fn probe_all(
             info!("md arrays not assembled: {e}");
         }
     }
-    for index in 0..disks.len() {
-        let Some(disk) = disks.kernel_name(index) else {
-            continue;
-        };
+    for disk in disks.kernel_names() {
+        let disk = disk.as_str();
         let disk_path = Path::new("/dev").join(disk);
         let partitions = blockdev::kernel_partitions(disk)?;
         if partitions.is_empty() {
@@ -149,10 +147,8 @@ fn probe_all(
 
 /// Whether a disk or partition carries an md superblock.
 fn has_md_member(disks: &Disks) -> io::Result<bool> {
-    for index in 0..disks.len() {
-        let Some(disk) = disks.kernel_name(index) else {
-            continue;
-        };
+    for disk in disks.kernel_names() {
+        let disk = disk.as_str();
         let partitions = blockdev::kernel_partitions(disk)?;
         let nodes: Vec<std::path::PathBuf> = if partitions.is_empty() {
             vec![Path::new("/dev").join(disk)]

@@ -63,6 +63,12 @@ fn einval(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
+/// Forgets the activation, the extra devices and the filter (the drives they were about
+/// are gone; the next job's start from nothing).
+pub fn forget() {
+    *state() = State::default();
+}
+
 /// Lets LVM scan a device-mapper device this daemon created (an opened LUKS volume), so a
 /// PV inside it is found.
 pub fn allow_device(path: &str) {
@@ -121,9 +127,7 @@ fn prepare(disks: &Disks, modules: &Modules) -> io::Result<()> {
     std::fs::create_dir_all(SYSTEM_DIR)?;
     std::fs::create_dir_all("/run/lock/lvm")?;
     std::fs::create_dir_all("/run/lvm")?;
-    let disk_names: Vec<String> = (0..disks.len())
-        .filter_map(|i| disks.kernel_name(i).map(str::to_string))
-        .collect();
+    let disk_names: Vec<String> = disks.kernel_names();
     std::fs::write(
         Path::new(SYSTEM_DIR).join("lvm.conf"),
         config(&disk_names, &extra, only.as_deref()),

@@ -161,6 +161,12 @@ fn inactive() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Forgets that arrays were assembled (their drives are gone: the next job's are
+/// assembled when they are needed).
+pub fn forget() {
+    *ASSEMBLED.lock() = false;
+}
+
 /// Whether arrays were assembled.
 pub fn assembled() -> bool {
     *ASSEMBLED.lock()

@@ -191,6 +191,18 @@ pub fn init(root: &GuestPath, flags: i32) -> io::Result<()> {
     )
 }
 
+/// Closes the Augeas handle if one is open (unsaved changes are lost), between two jobs of
+/// one appliance.
+pub fn release() {
+    let Some(old) = HANDLE.take_any() else {
+        return;
+    };
+    if let Ok(api) = API.get("aug_close") {
+        // SAFETY: the handle is live and no longer reachable from the state.
+        unsafe { (api.close)(old) };
+    }
+}
+
 /// `aug_close`.
 pub fn close() -> io::Result<()> {
     const CALL: &str = "aug_close";

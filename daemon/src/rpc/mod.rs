@@ -4,4 +4,5 @@
 
 pub mod conn;
 pub mod handles;
+mod reuse;
 pub mod server;

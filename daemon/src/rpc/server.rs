@@ -35,10 +35,7 @@ impl Server {
     /// without a barrier, so each block device gets an fsync and a buffer flush.
     pub fn sync_all(&self) -> io::Result<()> {
         sys::sync();
-        for index in 0..self.disks.len() {
-            let Some(name) = self.disks.kernel_name(index) else {
-                continue;
-            };
+        for name in self.disks.kernel_names() {
             let dev = File::options()
                 .read(true)
                 .write(true)
@@ -3346,6 +3343,16 @@ impl Daemon for Server {
         crate::boot::debug::debug(&subcmd, &extraargs)
     }
     // ==== end of cmds-last ====
+
+    fn drives_release(&self, _: &mut Call) -> io::Result<()> {
+        super::reuse::release(self)
+    }
+
+    fn drives_probe(&self, _: &mut Call, count: i32) -> io::Result<i32> {
+        let count =
+            usize::try_from(count).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        super::reuse::probe(self, count).map(|n| n as i32)
+    }
 }
 
 /// guestfish's copy options; `append` is for files only.

@@ -237,9 +237,11 @@ pub struct CustomizeArgs {
         conflicts_with = "domain"
     )]
     pub images: Vec<PathBuf>,
-    /// The images' format (raw, qcow2, ...); detected from the header when not given.
-    #[arg(long, value_name = "FORMAT", value_parser = crate::options::parse_format)]
-    pub format: Option<Format>,
+    /// The images' format (raw, qcow2, ...); detected from the header when not given. Given
+    /// once, it is every image's; given several times, each -a takes the last --format
+    /// before it (an -a before the first is detected), as in virt-customize.
+    #[arg(long, value_name = "FORMAT", value_parser = crate::options::parse_format, action = ArgAction::Append)]
+    pub format: Vec<Format>,
     /// Customize the disks of this libvirt guest (a name or UUID), as `virsh dumpxml` lists
     /// them; its read-only disks (CD-ROMs, data disks) are left out.
     #[arg(short = 'd', long = "domain", value_name = "GUEST")]
@@ -415,13 +417,17 @@ fn attached(args: &CustomizeArgs, m: &AttachIndices) -> Result<Vec<customize::Di
     Ok(out)
 }
 
-/// Where `--attach` and `--attach-format` were on the command line.
+/// Where `--attach` and `--attach-format`, `-a` and `--format` were on the command line.
 #[derive(Debug, Default)]
 pub struct AttachIndices {
     /// `--attach-format` positions.
     pub formats: Vec<usize>,
     /// `--attach` positions.
     pub disks: Vec<usize>,
+    /// `--format` positions.
+    pub image_formats: Vec<usize>,
+    /// `-a` positions.
+    pub images: Vec<usize>,
 }
 
 impl AttachIndices {
@@ -431,8 +437,29 @@ impl AttachIndices {
         AttachIndices {
             formats: idx("attach_format"),
             disks: idx("attach"),
+            image_formats: idx("format"),
+            images: idx("images"),
         }
     }
+}
+
+/// Each image's format: the one `--format` when there is one (whatever its place), else
+/// the last `--format` before the image's `-a`, else none (detected).
+fn image_formats(args: &CustomizeArgs, m: &AttachIndices) -> Vec<Option<Format>> {
+    if let [one] = args.format[..] {
+        return vec![Some(one); args.images.len()];
+    }
+    (0..args.images.len())
+        .map(|i| {
+            let at = m.images.get(i).copied().unwrap_or(usize::MAX);
+            m.image_formats
+                .iter()
+                .zip(&args.format)
+                .filter(|(&f, _)| f < at)
+                .map(|(_, f)| *f)
+                .next_back()
+        })
+        .collect()
 }
 
 /// Runs `customize`.
@@ -467,16 +494,17 @@ pub fn report(
             .into_iter()
             .map(|d| customize::Disk {
                 path: d.path,
-                format: args.format.or(d.format),
+                format: args.format.first().copied().or(d.format),
                 attached: false,
             })
             .collect(),
         None => args
             .images
             .iter()
-            .map(|p| customize::Disk {
+            .zip(image_formats(args, attach))
+            .map(|(p, format)| customize::Disk {
                 path: p.clone(),
-                format: args.format,
+                format,
                 attached: false,
             })
             .collect(),

@@ -8,7 +8,8 @@
 //! The operation is one of `customize`, `sysprep`, `inspect`, `copy-in`, `copy-out`, its
 //! value the argument list of the single command of that name (parsed later by that
 //! command's own clap definition). The drives become `-a PATH` arguments before it, and
-//! `--format F` when they name one.
+//! `--format F` when they name one; drives of different formats (customize only) get a
+//! `--format F` before each `-a`, as virt-customize reads them.
 
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -137,19 +138,33 @@ fn spec(value: serde_json::Value) -> Result<Spec, String> {
         .filter_map(|d| d.format.as_deref())
         .collect();
     formats.dedup();
-    if formats.len() > 1 || (!formats.is_empty() && raw.drives.iter().any(|d| d.format.is_none())) {
+    if !formats.is_empty() && raw.drives.iter().any(|d| d.format.is_none()) {
         return Err(
-            "the drives of a job share one format (the commands' --format): give the same \
-             format to every drive, or none to have it detected"
+            "some drives of this job have a format and some do not: give every drive its \
+             format, or none to have them detected"
                 .into(),
         );
     }
-    for d in &raw.drives {
-        argv.push("-a".into());
-        argv.push(d.path.clone());
-    }
-    if let Some(f) = formats.first() {
-        argv.push(format!("--format={f}"));
+    if formats.len() > 1 {
+        // customize takes a --format before each -a, as virt-customize does.
+        if operation != "customize" {
+            return Err(format!(
+                "the drives of a {operation} job share one format (its --format): give the \
+                 same format to every drive (drives of other formats: customize jobs only)"
+            ));
+        }
+        for d in &raw.drives {
+            let f = d.format.as_deref().unwrap_or_default();
+            argv.extend([format!("--format={f}"), "-a".into(), d.path.clone()]);
+        }
+    } else {
+        for d in &raw.drives {
+            argv.push("-a".into());
+            argv.push(d.path.clone());
+        }
+        if let Some(f) = formats.first() {
+            argv.push(format!("--format={f}"));
+        }
     }
     argv.extend(args);
     Ok(Spec { operation, argv })
@@ -190,16 +205,46 @@ mod tests {
         let jobs = parse(
             "nonsense\n{\"inspect\":[],\"sysprep\":[]}\n{\"id\":7,\"inspect\":[]}\n\
              {\"id\":\"x\",\"inspect\":[],\"colour\":1}\n{\"id\":\"x\",\"inspect\":[]}\n\
-             {\"drives\":[{\"path\":\"a\",\"format\":\"raw\"},{\"path\":\"b\"}],\"inspect\":[]}\n",
+             {\"drives\":[{\"path\":\"a\",\"format\":\"raw\"},{\"path\":\"b\"}],\"inspect\":[]}\n\
+             {\"drives\":[{\"path\":\"a\",\"format\":\"raw\"},{\"path\":\"b\",\"format\":\"qcow2\"}],\"inspect\":[]}\n",
         );
         let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
-        assert_eq!(ids, ["line-1", "line-2", "line-3", "x", "x", "line-6"]);
+        assert_eq!(
+            ids,
+            ["line-1", "line-2", "line-3", "x", "x", "line-6", "line-7"]
+        );
         let errs: Vec<String> = jobs.iter().map(|j| j.spec.clone().unwrap_err()).collect();
         assert!(errs[0].starts_with("not a JSON object"), "{}", errs[0]);
         assert!(errs[1].contains("this one has 2"), "{}", errs[1]);
         assert!(errs[2].contains("\"id\" must be"), "{}", errs[2]);
         assert!(errs[3].contains("unknown field `colour`"), "{}", errs[3]);
         assert!(errs[4].contains("used by an earlier line"), "{}", errs[4]);
-        assert!(errs[5].contains("share one format"), "{}", errs[5]);
+        assert!(
+            errs[5].contains("some drives of this job have a format"),
+            "{}",
+            errs[5]
+        );
+        assert!(errs[6].contains("customize jobs only"), "{}", errs[6]);
+    }
+
+    #[test]
+    fn drives_of_different_formats_get_a_format_each_in_a_customize_job() {
+        let jobs = parse(
+            "{\"drives\":[{\"path\":\"a.img\",\"format\":\"raw\"},{\"path\":\"b.qcow2\",\"format\":\"qcow2\"}],\"customize\":[\"--hostname\",\"h\"]}\n",
+        );
+        assert_eq!(
+            jobs[0].spec.as_ref().unwrap().argv,
+            [
+                "customize",
+                "--format=raw",
+                "-a",
+                "a.img",
+                "--format=qcow2",
+                "-a",
+                "b.qcow2",
+                "--hostname",
+                "h"
+            ]
+        );
     }
 }

@@ -2,11 +2,14 @@
 //! their own images) on several appliances at once, one result line per job.
 //!
 //! The jobs run on a [`Pool`] of K appliance slots, the library's type for this, one job
-//! per slot at a time. Each job runs in an appliance of its own (launched for it, restored
-//! from the saved appliance where it can be), on a worker thread: a job whose command fails, whose image
-//! is damaged or whose appliance dies fails alone and the workers go on. A result line is
-//! printed only after the job's command returned, which for commands that write is after
-//! the appliance synced and QEMU closed the images: a job reported ok is on disk.
+//! per slot at a time, on a worker thread. Each slot keeps its appliance from one job to
+//! the next ([`Pool::reusing`]: the job's images are attached to the appliance's drive
+//! slots, and between jobs the appliance is checked clean); `--no-reuse` launches one for
+//! every job. A job whose command fails, whose image is damaged or whose appliance dies
+//! fails alone and the workers go on; a dead or unclean appliance is replaced. A result
+//! line is printed only after the job's command returned, which for commands that write is
+//! after the appliance flushed and QEMU closed the images (detached, or QEMU exited) and
+//! the files were fsynced: a job reported ok is on disk.
 //! This module must never run a job's operation itself: [`exec`] hands it to the single
 //! command's code, so a job and the command line behave alike.
 
@@ -35,9 +38,10 @@ use results::{JobResult, Shard, Status};
 /// `{"id": "vm01", "drives": [{"path": "vm01.qcow2", "format": "qcow2"}], "customize":
 /// ["--hostname", "vm01"]}`.
 /// The operation's list holds the arguments of the command of that name; the drives become
-/// its `-a` (and `--format`) options. One result per job is printed on standard output as a
-/// JSON line (id, line, status ok/failed, duration_ms, changed, result, error), a summary on
-/// standard error. Exit status: 0 every job ok, 1 some job failed, 2 bad usage.
+/// its `-a` (and `--format`) options. Each appliance serves one job after another (its drive
+/// slots re-pointed, checked clean in between). One result per job is printed on standard
+/// output as a JSON line (id, line, status ok/failed, duration_ms, changed, result, error), a
+/// summary on standard error. Exit status: 0 every job ok, 1 some job failed, 2 bad usage.
 #[derive(Debug, Args)]
 pub struct BatchArgs {
     /// The job file (JSON Lines; `-` for standard input).
@@ -54,6 +58,10 @@ pub struct BatchArgs {
     /// $JOB_COMPLETION_INDEX/N`); N runs with I = 0..N-1 together run every job once.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    /// Launch a new appliance for every job instead of having each appliance serve one job
+    /// after another (re-pointing its drive slots, checked clean between jobs).
+    #[arg(long)]
+    pub no_reuse: bool,
 }
 
 /// Memory an appliance takes besides its guest RAM (QEMU itself, TCG's code cache).
@@ -101,7 +109,9 @@ fn run_job(pool: &Pool, job: &Job, appliance: &ApplianceArgs, verbose: bool) -> 
         Ok(spec) => {
             // The slot's configuration is the one `launch_config` made from these same
             // appliance options; the single commands take the options, so they get those.
-            let r = pool.submit(|_: &Slot<'_>| exec::run(spec, appliance, verbose));
+            let r = pool.submit(|slot: &Slot<'_>| {
+                crate::session::with_lease(slot.lease(), || exec::run(spec, appliance, verbose))
+            });
             let r = match r {
                 Ok(Ok(o)) => Ok(o),
                 Ok(Err(e)) => Err(guestwright::error::chain(&e)),
@@ -168,7 +178,11 @@ pub fn run(args: &BatchArgs, appliance: &ApplianceArgs, verbose: bool) -> Result
         "batch: {} jobs on {k} appliances ({skipped} skipped)",
         jobs.len()
     );
-    let pool = Pool::new(k, config);
+    let pool = if args.no_reuse {
+        Pool::new(k, config)
+    } else {
+        Pool::reusing(k, config)
+    };
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<JobResult>();
     let progress = bar(jobs.len());
@@ -224,8 +238,15 @@ pub fn run(args: &BatchArgs, appliance: &ApplianceArgs, verbose: bool) -> Result
         return Err(crate::error::stdout(e));
     }
     let not_run = jobs.len() - ok - failed.len();
+    let launches = if args.no_reuse {
+        String::new()
+    } else {
+        format!("; {} appliance launches", pool.launches())
+    };
+    // The pool's appliances stop here, before the summary's time is taken.
+    drop(pool);
     eprintln!(
-        "guestwright: batch: {} jobs in {:.1} s on {k} appliances: {ok} ok, {} failed{}{}",
+        "guestwright: batch: {} jobs in {:.1} s on {k} appliances: {ok} ok, {} failed{}{}{launches}",
         jobs.len(),
         started.elapsed().as_secs_f64(),
         failed.len(),
