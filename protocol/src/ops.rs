@@ -2123,4 +2123,15 @@ define_operations! {
     Debug debug(subcmd: String, extraargs: Vec<String>) -> String
         { group: commands, access: Read, stream: None }
     // ==== end of cmds-last ====
+
+    // ==== the FUSE mount's batches (issue 15) ====
+    /// Reads whole small regular files in one call (the FUSE mount's small-file prefetch:
+    /// one round trip for a directory's worth of files instead of one each). For each path,
+    /// in order: its contents if it is a regular file of at most `maxsize` bytes (default
+    /// 64 KiB, at most 4 MiB), else an errno (see `FileContent`); a symbolic link at the
+    /// last component is never followed. The answer stops growing at 3 MiB of data: the
+    /// paths after that get EAGAIN. At most 4096 paths.
+    ReadFiles read_files(paths: Vec<GuestPath>) [maxsize: ByteSize] -> Vec<FileContent>
+        { group: files, access: Read, stream: None, needs: root }
+    // ==== end of the FUSE mount's batches ====
 }

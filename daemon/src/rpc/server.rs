@@ -3346,6 +3346,17 @@ impl Daemon for Server {
         crate::boot::debug::debug(&subcmd, &extraargs)
     }
     // ==== end of cmds-last ====
+
+    // ==== the FUSE mount's batches (issue 15) ====
+    fn read_files(
+        &self,
+        _: &mut Call,
+        paths: Vec<GuestPath>,
+        maxsize: Option<ByteSize>,
+    ) -> io::Result<Vec<FileContent>> {
+        files::read_files(&paths, maxsize.map(|m| m.0))
+    }
+    // ==== end of the FUSE mount's batches ====
 }
 
 /// guestfish's copy options; `append` is for files only.
