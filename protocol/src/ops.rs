@@ -2138,4 +2138,15 @@ define_operations! {
     /// disks there are.
     DrivesProbe drives_probe(count: i32) -> i32
         { group: internal, access: Read, stream: None }
+
+    // ==== the FUSE mount's batches (issue 15) ====
+    /// Reads whole small regular files in one call (the FUSE mount's small-file prefetch:
+    /// one round trip for a directory's worth of files instead of one each). For each path,
+    /// in order: its contents if it is a regular file of at most `maxsize` bytes (default
+    /// 64 KiB, at most 4 MiB), else an errno (see `FileContent`); a symbolic link at the
+    /// last component is never followed. The answer stops growing at 3 MiB of data: the
+    /// paths after that get EAGAIN. At most 4096 paths.
+    ReadFiles read_files(paths: Vec<GuestPath>) [maxsize: ByteSize] -> Vec<FileContent>
+        { group: files, access: Read, stream: None, needs: root }
+    // ==== end of the FUSE mount's batches ====
 }

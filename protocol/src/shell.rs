@@ -54,6 +54,15 @@ impl ShellArg for GuestPath {
         Ok(GuestPath::from(word))
     }
 }
+impl ShellArg for Vec<GuestPath> {
+    const KIND: ArgKind = ArgKind::StringList;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        string_list(word)?
+            .iter()
+            .map(|w| GuestPath::parse_word(w))
+            .collect()
+    }
+}
 impl ShellArg for LinkTarget {
     const KIND: ArgKind = ArgKind::String;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
@@ -343,6 +352,12 @@ impl Brief for LinkTarget {
 impl Brief for Data {
     fn brief(&self) -> String {
         format!("<{} bytes>", self.0.len())
+    }
+}
+impl Brief for Vec<GuestPath> {
+    fn brief(&self) -> String {
+        let paths: Vec<String> = self.iter().map(GuestPath::escaped).collect();
+        paths.join(" ")
     }
 }
 impl Brief for Vec<String> {
@@ -711,6 +726,7 @@ struct_text! {
     // guestfish 1.48 prints stat and lstat without the nanoseconds (see statns for them).
     Stat { dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime, mtime, ctime }
     StatVfs { bsize, frsize, blocks, bfree, bavail, files, ffree, favail, fsid, flag, namemax }
+    FileContent { path, errno, data }
 }
 
 // ==== end of file API shell forms ====

@@ -1040,6 +1040,19 @@ pub struct DirListing {
     pub next: u64,
 }
 
+/// One file of a `read_files` answer: its whole contents, or why they were not read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileContent {
+    /// The path as asked.
+    pub path: GuestPath,
+    /// 0 when `data` is the whole file; otherwise the errno that stopped the read (EFBIG for
+    /// a file over the size limit, EAGAIN once the answer is full, ELOOP for a symbolic
+    /// link, EINVAL for something other than a regular file), and `data` is empty.
+    pub errno: i32,
+    /// The file's bytes.
+    pub data: Data,
+}
+
 // ==== end of file API types ====
 // ---- block devices, partitions, filesystems, LVM ----
 

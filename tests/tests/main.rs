@@ -32,6 +32,7 @@ mod customize_sysprep;
 mod drives;
 mod faults;
 mod files;
+mod fuse_batch;
 mod fuse_conformance;
 mod fuse_model;
 mod fuse_ro;

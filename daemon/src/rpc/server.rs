@@ -3353,6 +3353,17 @@ impl Daemon for Server {
             usize::try_from(count).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         super::reuse::probe(self, count).map(|n| n as i32)
     }
+
+    // ==== the FUSE mount's batches (issue 15) ====
+    fn read_files(
+        &self,
+        _: &mut Call,
+        paths: Vec<GuestPath>,
+        maxsize: Option<ByteSize>,
+    ) -> io::Result<Vec<FileContent>> {
+        files::read_files(&paths, maxsize.map(|m| m.0))
+    }
+    // ==== end of the FUSE mount's batches ====
 }
 
 /// guestfish's copy options; `append` is for files only.

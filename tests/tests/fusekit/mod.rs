@@ -332,20 +332,48 @@ pub struct Mount {
 impl Mount {
     /// Mounts `img` (`/dev/sda` at `/`) on `dir` with extra arguments (`--rw`, `-o ...`).
     pub fn new(img: &Path, dir: &Path, extra: &[&str]) -> Mount {
+        Mount::start(img, dir, extra, None)
+    }
+
+    /// Mounts like [`Mount::new`] with every appliance call traced (`-v -x`): the serving
+    /// process writes its standard error, trace lines included, to `log`.
+    pub fn traced(img: &Path, dir: &Path, extra: &[&str], log: &Path) -> Mount {
+        Mount::start(img, dir, extra, Some(log))
+    }
+
+    fn start(img: &Path, dir: &Path, extra: &[&str], log: Option<&Path>) -> Mount {
         require("fusermount3", "fuse3");
         std::fs::create_dir_all(dir).unwrap();
         let pid_file = dir.with_extension("pid");
-        let out = guestwright()
-            .arg("mount")
+        let mut c = guestwright();
+        c.arg("mount")
             .arg("-a")
             .arg(img)
             .args(["-m", "/dev/sda"])
             .args(extra)
             .arg("--pid-file")
             .arg(&pid_file)
-            .arg(dir)
-            .output()
-            .expect("guestwright mount");
+            .arg(dir);
+        let out = match log {
+            // The server keeps the file as its standard error: waiting for a pipe to close
+            // would wait for the unmount.
+            Some(log) => {
+                let err = std::fs::File::create(log).unwrap();
+                let status = c
+                    .args(["-v", "-x"])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(err)
+                    .status()
+                    .expect("guestwright mount");
+                Output {
+                    status,
+                    stdout: Vec::new(),
+                    stderr: std::fs::read(log).unwrap_or_default(),
+                }
+            }
+            None => c.output().expect("guestwright mount"),
+        };
         assert!(
             out.status.success(),
             "guestwright mount failed ({}): {}",

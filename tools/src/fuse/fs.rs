@@ -276,6 +276,9 @@ impl Filesystem for GuestFs {
         if offset < 0 {
             return reply.error(libc::EINVAL);
         }
+        if let Some(d) = self.shared.read_cached(fh, offset as u64, size) {
+            return reply.data(&d);
+        }
         self.spawn(move |s| match s.read(fh, offset as u64, size) {
             Ok(d) => reply.data(&d),
             Err(e) => reply.error(e),

@@ -31,18 +31,25 @@ struct Chunk {
 
 /// Where a fetch leaves its result.
 #[derive(Debug, Default)]
-struct Slot {
+pub struct Slot {
     result: Mutex<Option<Result<Arc<Vec<u8>>, i32>>>,
     ready: Condvar,
 }
 
 impl Slot {
-    fn put(&self, r: Result<Arc<Vec<u8>>, i32>) {
+    /// Leaves the result and wakes those waiting for it.
+    pub fn put(&self, r: Result<Arc<Vec<u8>>, i32>) {
         *self.result.lock() = Some(r);
         self.ready.notify_all();
     }
 
-    fn wait(&self) -> Result<Arc<Vec<u8>>, i32> {
+    /// The result, if it has arrived.
+    pub fn peek(&self) -> Option<Result<Arc<Vec<u8>>, i32>> {
+        self.result.lock().clone()
+    }
+
+    /// Waits for the result.
+    pub fn wait(&self) -> Result<Arc<Vec<u8>>, i32> {
         let mut g = self.result.lock();
         loop {
             if let Some(r) = g.as_ref() {

@@ -10,7 +10,8 @@
 //! Modules: [`options`] (`-o`), [`serve`] (the serving process), [`umount`], [`state`] (the
 //! lock that tells `umount` when the image is final), [`fs`] (the fuser `Filesystem`),
 //! [`ops`] (what each request does), [`nodes`] (node ids, names and caches), [`io`] (open
-//! files and read-ahead), [`dirs`] (open directories), [`pool`], [`attr`], [`sys`].
+//! files and read-ahead), [`small`] (small files fetched in batches), [`dirs`] (open
+//! directories), [`pool`], [`attr`], [`sys`].
 
 mod attr;
 mod dirs;
@@ -21,6 +22,7 @@ mod ops;
 mod options;
 mod pool;
 mod serve;
+mod small;
 mod state;
 mod sys;
 mod umount;
@@ -78,6 +80,11 @@ pub struct MountArgs {
     /// Stay in the foreground and serve until unmounted (Ctrl-C unmounts).
     #[arg(long)]
     no_fork: bool,
+    /// Trace every call to the appliance on standard error (`libguestfs: trace: ...`
+    /// lines, as guestmount's --trace); the serving process keeps standard error only with
+    /// --no-fork or -v.
+    #[arg(short = 'x', long)]
+    trace: bool,
     /// Write the serving process's pid to FILE; the file is removed when that process has
     /// finished the image.
     #[arg(long, value_name = "FILE")]

@@ -36,6 +36,8 @@ const REUSED_BASE: u64 = 1 << 61;
 const MAX_NODES: usize = 500_000;
 /// Deepest path rebuilt (guards against a cycle the table should never hold).
 const MAX_DEPTH: usize = 4096;
+/// Entries [`Table::small_files_near`] looks at, at most (it runs under the table's lock).
+const MAX_WALK: usize = 20_000;
 
 #[derive(Debug, Default)]
 struct Node {
@@ -456,6 +458,86 @@ impl Table {
         self.invalidate_stat(newparent);
     }
 
+    /// The regular files of 1 to `max_size` bytes a tree walk meets from `file`'s directory
+    /// on, `file` first: that directory's entries in listing order (directories depth
+    /// first), then what follows it in its parent's listing, and so on up to the root, as
+    /// `find` and `cp -r` read a tree. Only listings the table holds are walked (fresh or
+    /// not: the caller checks what it gets back). Stops at `count` files or `bytes` bytes in
+    /// all; `skip` leaves files out (those already fetched).
+    pub fn small_files_near(
+        &self,
+        file: u64,
+        max_size: u64,
+        count: usize,
+        bytes: u64,
+        skip: impl Fn(u64) -> bool,
+    ) -> Vec<(u64, u64)> {
+        let mut out = vec![];
+        let Some(st) = self.last_stat(file) else {
+            return out;
+        };
+        let mut total = st.size;
+        out.push((file, st.size));
+        let Some(start) = self.parent(file) else {
+            return out;
+        };
+        let mut steps = 0;
+        // (directory, index of the next name in its listing).
+        let mut stack = vec![(start, 0)];
+        let mut top = start;
+        loop {
+            while let Some((dir, i)) = stack.pop() {
+                let Some((names, _)) = self.nodes.get(&dir).and_then(|n| n.listing.as_ref()) else {
+                    continue;
+                };
+                let Some(name) = names.get(i) else { continue };
+                stack.push((dir, i + 1));
+                steps += 1;
+                if steps > MAX_WALK {
+                    return out;
+                }
+                let Some(&id) = self.dentries.get(&(dir, name.clone())) else {
+                    continue;
+                };
+                let Some(st) = self.last_stat(id) else {
+                    continue;
+                };
+                match st.kind() {
+                    FileKind::Directory => stack.push((id, 0)),
+                    FileKind::Regular
+                        if (1..=max_size).contains(&st.size)
+                            && !skip(id)
+                            && !out.iter().any(|(f, _)| *f == id) =>
+                    {
+                        if out.len() >= count || total + st.size > bytes {
+                            return out;
+                        }
+                        total += st.size;
+                        out.push((id, st.size));
+                    }
+                    _ => {}
+                }
+            }
+            // Done below `top`: go on after it in its parent.
+            if top == ROOT {
+                return out;
+            }
+            let Some((parent, name)) = self.nodes.get(&top).and_then(|n| n.names.first()) else {
+                return out;
+            };
+            let Some(at) = self
+                .nodes
+                .get(parent)
+                .and_then(|n| n.listing.as_ref())
+                .and_then(|(names, _)| names.iter().position(|n| n == name))
+            else {
+                return out;
+            };
+            stack.push((*parent, at + 1));
+            top = *parent;
+        }
+    }
+
     /// Drops what the kernel no longer references once the table is large, keeping the
     /// root. A node the kernel holds keeps its parents held too, so paths stay buildable.
     pub fn trim(&mut self) {
@@ -488,6 +570,55 @@ mod tests {
 
     fn table() -> Table {
         Table::new(&st(2, 0o40755), Duration::from_secs(60))
+    }
+
+    #[test]
+    fn small_files_near_walks_the_tree_from_the_file_as_find_does() {
+        let mut t = table();
+        let file = |ino, size| Stat {
+            size,
+            ..st(ino, 0o100644)
+        };
+        let a = t.remember(ROOT, b"a", &st(10, 0o40755), None, None);
+        let b = t.remember(ROOT, b"b", &st(20, 0o40755), None, None);
+        let top = t.remember(ROOT, b"top", &file(30, 10), None, None);
+        let a1 = t.remember(a, b"a1", &file(11, 10), None, None);
+        t.remember(a, b"big", &file(12, 100), None, None);
+        let sub = t.remember(a, b"sub", &st(13, 0o40755), None, None);
+        let a2 = t.remember(a, b"a2", &file(14, 10), None, None);
+        t.remember(a, b"empty", &file(15, 0), None, None);
+        t.remember(a, b"link", &st(16, 0o120777), Some(b"a1".to_vec()), None);
+        let s1 = t.remember(sub, b"s1", &file(17, 10), None, None);
+        let b1 = t.remember(b, b"b1", &file(21, 10), None, None);
+        let names = |n: &[&[u8]]| n.iter().map(|n| n.to_vec()).collect();
+        t.set_listing(ROOT, names(&[b"a", b"b", b"top"]));
+        t.set_listing(a, names(&[b"a1", b"big", b"sub", b"a2", b"empty", b"link"]));
+        t.set_listing(sub, names(&[b"s1"]));
+        t.set_listing(b, names(&[b"b1"]));
+        let ids = |v: Vec<(u64, u64)>| v.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+
+        // The file first, then its directory whole (depth first, the file itself once;
+        // too big, empty and non-regular entries left out), then what follows, up to `/`.
+        let all = t.small_files_near(a2, 50, 100, 1000, |_| false);
+        assert_eq!(ids(all), [a2, a1, s1, b1, top]);
+        assert_eq!(
+            ids(t.small_files_near(a2, 50, 100, 1000, |id| id == a1)),
+            [a2, s1, b1, top]
+        );
+        // Bounded by count and by bytes.
+        assert_eq!(
+            ids(t.small_files_near(a2, 50, 3, 1000, |_| false)),
+            [a2, a1, s1]
+        );
+        assert_eq!(
+            ids(t.small_files_near(a2, 50, 100, 25, |_| false)),
+            [a2, a1]
+        );
+        // From the last directory, the walk ends at the root's last entry.
+        assert_eq!(
+            ids(t.small_files_near(b1, 50, 100, 1000, |_| false)),
+            [b1, top]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub use super::dirs::Entry;
 use super::dirs::{OpenDir, OpenDirs};
 use super::io::{Generation, OpenFile};
 use super::nodes::{Lookup, Table, ROOT};
+use super::small::{self, SmallFiles};
 use fuser::FileAttr;
 use guestwright::prelude::*;
 use guestwright_sync::{Mutex, MutexGuard};
@@ -55,6 +56,8 @@ pub struct Shared {
     pub dirs: OpenDirs,
     /// Bumped by every change of file data, to drop read-ahead.
     pub generation: Arc<Generation>,
+    /// Small files fetched a batch at a time (read-only mounts only).
+    small: Option<SmallFiles>,
 }
 
 #[track_caller]
@@ -101,6 +104,7 @@ impl Shared {
             next_by_path: AtomicU64::new(BY_PATH_HANDLES),
             dirs: OpenDirs::default(),
             generation: Arc::new(Generation::default()),
+            small: readonly.then(SmallFiles::default),
         }
     }
 
@@ -680,7 +684,15 @@ impl Shared {
         }
     }
 
-    /// read(2) at an offset, through read-ahead.
+    /// read(2) from the small files already fetched, if it can be answered without a
+    /// round trip or a wait.
+    pub fn read_cached(&self, fh: u64, offset: u64, size: u32) -> Option<Vec<u8>> {
+        let small = self.small.as_ref()?;
+        small.cached(self.file(fh)?.ino, offset, size)
+    }
+
+    /// read(2) at an offset: a small file of a read-only mount in a batch with its
+    /// neighbours, others through read-ahead.
     pub fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>, Errno> {
         let file = self.file(fh).ok_or(libc::EBADF)?;
         let (size_hint, path) = {
@@ -688,6 +700,12 @@ impl Shared {
             let size = t.last_stat(file.ino).map_or(u64::MAX, |s| s.size);
             (size, t.path(file.ino))
         };
+        if let Some(small) = self.small.as_ref().filter(|_| size_hint <= small::MAX_FILE) {
+            if let Some(data) = small.read(&self.h, &self.table, file.ino, size_hint, offset, size)
+            {
+                return Ok(data);
+            }
+        }
         super::io::read(
             &self.h,
             &file,

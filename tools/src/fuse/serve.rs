@@ -41,6 +41,8 @@ struct Config {
     verbose: bool,
     /// `--no-fork`: the process keeps its terminal (and says why it stopped).
     foreground: bool,
+    /// `-x`: every appliance call on standard error.
+    trace: bool,
 }
 
 fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<Config, String> {
@@ -96,6 +98,7 @@ fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<C
             .map_err(|e| guestwright::error::chain(&e))?,
         verbose,
         foreground: args.no_fork,
+        trace: args.trace,
     })
 }
 
@@ -257,6 +260,7 @@ fn start(config: &Config) -> Result<Handle, guestwright::Error> {
     lc.keys = config.keys.clone();
     lc.verbose |= config.verbose;
     let mut h = Handle::with_config(lc);
+    h.set_trace(config.trace);
     let opts = DriveOptions {
         format: config.format,
         readonly: config.readonly,
