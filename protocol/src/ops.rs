@@ -490,6 +490,15 @@ define_operations! {
     Lchmod lchmod(mode: Mode, path: GuestPath) -> ()
         { group: attributes, access: Write, stream: None, needs: root }
 
+    /// Expands many shell patterns in one round trip, each as `glob_expand` with
+    /// `directoryslash:false` would; a path without pattern characters gives itself when
+    /// `lstat` finds something there (a dangling symlink too), nothing when `lstat` fails
+    /// with ENOENT or ENOTDIR, and `lstat`'s errno otherwise. One answer per pattern, in
+    /// order, with its matches or the errno that stopped its expansion. The library's
+    /// sysprep asks for all its operations' paths at once instead of one call per pattern.
+    GlobExpandList glob_expand_list(patterns: Vec<GuestPath>) -> Vec<GlobMatches>
+        { group: internal, access: Read, stream: None, needs: root }
+
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====

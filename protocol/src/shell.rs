@@ -722,6 +722,21 @@ impl ShellText for DirListing {
     }
 }
 
+/// A `pattern:` line, then one line per match, or the errno.
+impl ShellText for GlobMatches {
+    fn shell_text(&self, out: &mut Vec<u8>, escape: bool) {
+        let mut pattern = Vec::new();
+        self.pattern.shell_text(&mut pattern, escape);
+        pattern.pop();
+        out.extend_from_slice(&pattern);
+        match self.errno {
+            Some(e) => push_line(out, &format!(": {}", e.name())),
+            None => push_line(out, ":"),
+        }
+        self.paths.shell_text(out, escape);
+    }
+}
+
 struct_text! {
     // guestfish 1.48 prints stat and lstat without the nanoseconds (see statns for them).
     Stat { dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime, mtime, ctime }
@@ -755,6 +770,21 @@ impl ShellArg for Vec<Device> {
     const KIND: ArgKind = ArgKind::StringList;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
         string_list(word)?.into_iter().map(Device::new).collect()
+    }
+}
+impl ShellArg for Vec<GuestPath> {
+    const KIND: ArgKind = ArgKind::StringList;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        Ok(string_list(word)?
+            .into_iter()
+            .map(GuestPath::from)
+            .collect())
+    }
+}
+impl Brief for Vec<GuestPath> {
+    fn brief(&self) -> String {
+        let paths: Vec<&[u8]> = self.iter().map(GuestPath::as_bytes).collect();
+        escape_bytes(&paths.join(&b' '))
     }
 }
 brief_display!(PartTableType, PartKind);

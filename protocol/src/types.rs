@@ -1053,6 +1053,17 @@ pub struct FileContent {
     pub data: Data,
 }
 
+/// One pattern of a `glob_expand_list` answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobMatches {
+    /// The pattern, as asked.
+    pub pattern: GuestPath,
+    /// Its matches, sorted, as `glob_expand` with `directoryslash:false` gives them.
+    pub paths: Vec<GuestPath>,
+    /// Why the pattern could not be expanded (its `paths` are then empty).
+    pub errno: Option<crate::Errno>,
+}
+
 // ==== end of file API types ====
 // ---- block devices, partitions, filesystems, LVM ----
 

@@ -304,6 +304,7 @@ serde_value!(
     DirPage,
     DirPlusPage,
     DirListing,
+    GlobMatches,
 );
 
 /// libguestfs's `version` struct: what its `version` call returns (a library call, no

@@ -203,6 +203,67 @@ fn paths_metadata_links_and_errnos() {
         [p("/dir/sub/deep.conf")]
     );
     assert!(h.glob_expand("/none*").check("glob none").is_empty());
+    // Many at once: each pattern as glob_expand without slashes, each path as lstat finds
+    // it (a dangling link is there; a loop of links on the way is lstat's ELOOP).
+    let many = h
+        .glob_expand_list(
+            [
+                "/dir/*",
+                "/d*/s?b/*.conf",
+                "/none*",
+                "/dangling",
+                "/dir/b",
+                "/dir/nothing",
+                "/dir/b/below",
+                "/loop1/x",
+                "/dir/sub/",
+            ]
+            .map(p)
+            .to_vec(),
+        )
+        .check("glob_expand_list");
+    let got: Vec<(String, Vec<String>, Option<Errno>)> = many
+        .into_iter()
+        .map(|m| {
+            (
+                m.pattern.to_string(),
+                m.paths.iter().map(ToString::to_string).collect(),
+                m.errno,
+            )
+        })
+        .collect();
+    let want = |pat: &str, paths: &[&str], errno: Option<Errno>| {
+        (
+            pat.to_owned(),
+            paths.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+            errno,
+        )
+    };
+    assert_eq!(
+        got,
+        [
+            want(
+                "/dir/*",
+                &[
+                    "/dir/a",
+                    "/dir/abs-link",
+                    "/dir/b",
+                    "/dir/escape",
+                    "/dir/rel-link",
+                    "/dir/sub"
+                ],
+                None
+            ),
+            want("/d*/s?b/*.conf", &["/dir/sub/deep.conf"], None),
+            want("/none*", &[], None),
+            want("/dangling", &["/dangling"], None),
+            want("/dir/b", &["/dir/b"], None),
+            want("/dir/nothing", &[], None),
+            want("/dir/b/below", &[], None),
+            want("/loop1/x", &[], Some(Errno::ELOOP)),
+            want("/dir/sub/", &["/dir/sub/"], None),
+        ]
+    );
     let du = h.du("/dir").check("du");
     assert!((3 * 1024..1 << 20).contains(&du), "du /dir = {du}");
     h.shutdown().check("shutdown");

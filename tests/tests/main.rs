@@ -24,6 +24,7 @@ mod commands;
 mod customize_clone;
 mod customize_debian;
 mod customize_differential;
+mod customize_dnf;
 mod customize_hostile;
 mod customize_options;
 mod customize_packages;

@@ -373,6 +373,54 @@ pub fn glob_expand(
     Ok(out)
 }
 
+/// `glob_expand` (without directory slashes) of each pattern, and `lstat` of each path
+/// without pattern characters: one answer per pattern, its errno instead of matches when it
+/// fails, so one bad pattern does not hide the others' matches. Only the whole answer is
+/// limited (to the reply budget).
+pub fn glob_expand_list(patterns: Vec<GuestPath>) -> io::Result<Vec<GlobMatches>> {
+    let mut out = Vec::with_capacity(patterns.len());
+    let mut bytes = 0;
+    for pattern in patterns {
+        let literal = !pattern
+            .as_bytes()
+            .iter()
+            .any(|b| matches!(b, b'*' | b'?' | b'['));
+        let found = match literal {
+            // What `lstat` says, as the caller would have asked it: only a path that is
+            // not there (or not reachable as a directory) matches nothing without an
+            // error, so a loop of links on the way is still reported.
+            true => match crate::fs::fileops::lstat_raw(&pattern) {
+                Ok(_) => Ok(vec![pattern.clone()]),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(e),
+            },
+            false => glob_expand(&pattern, Some(false)),
+        };
+        let (paths, errno) = match found {
+            Ok(paths) => (paths, None),
+            Err(e) => (Vec::new(), Some(RemoteError::from(&e).errno)),
+        };
+        bytes += pattern.as_bytes().len()
+            + 16
+            + paths.iter().map(|p| p.as_bytes().len() + 8).sum::<usize>();
+        if bytes > REPLY_BUDGET {
+            return Err(too_big(
+                &pattern,
+                "the lists of matches",
+                "fewer or narrower patterns",
+            ));
+        }
+        out.push(GlobMatches {
+            pattern,
+            paths,
+            errno,
+        });
+    }
+    Ok(out)
+}
+
 struct DiskUsage<'a> {
     bytes: u64,
     seen: HashSet<(u64, u64)>,

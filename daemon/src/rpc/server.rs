@@ -282,6 +282,14 @@ impl Daemon for Server {
         dirs::glob_expand(&pattern, directoryslash)
     }
 
+    fn glob_expand_list(
+        &self,
+        _: &mut Call,
+        patterns: Vec<GuestPath>,
+    ) -> io::Result<Vec<GlobMatches>> {
+        dirs::glob_expand_list(patterns)
+    }
+
     fn mkdir(&self, _: &mut Call, path: GuestPath) -> io::Result<()> {
         dirs::mkdir(&path, 0o755)
     }

@@ -68,6 +68,11 @@ pub struct Guest<'h> {
     /// but never makes a link or a directory, so what was a real directory stays one until
     /// [`Guest::set_ways`] hands over to customize, which can. Empty outside sysprep.
     real_dirs: std::cell::RefCell<std::collections::HashSet<String>>,
+    /// Patterns expanded ahead by [`Guest::prefetch_globs`], with their matches: sysprep's
+    /// operations only remove, truncate and rewrite, so a match that has gone since is
+    /// found missing when it is removed, and nothing new can match until something is
+    /// created, which forgets them all. Empty outside sysprep.
+    globs: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// An error from the appliance while doing `what`.
@@ -162,6 +167,7 @@ impl<'h> Guest<'h> {
             notes: Vec::new(),
             diff: String::new(),
             real_dirs: Default::default(),
+            globs: Default::default(),
         }
     }
 
@@ -171,6 +177,71 @@ impl<'h> Guest<'h> {
         self.ways = ways;
         self.who = who;
         self.real_dirs.get_mut().clear();
+        self.globs.clear();
+    }
+
+    /// Expands `patterns` in one round trip, for [`Guest::glob`] and [`Guest::absent`] to
+    /// answer from until something is created or [`Guest::set_ways`] hands over. A pattern
+    /// the appliance could not expand is left to [`Guest::glob`] to ask again (and report),
+    /// and so are all of them when the answer does not fit in one reply.
+    pub fn prefetch_globs(&mut self, patterns: &[&str]) {
+        let mut asked: Vec<&str> = patterns.to_vec();
+        asked.sort_unstable();
+        asked.dedup();
+        if asked.is_empty() {
+            return;
+        }
+        let answer = self.h.glob_expand_list(
+            asked
+                .iter()
+                .map(|p| GuestPath::from(*p))
+                .collect::<Vec<_>>(),
+        );
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                log::debug!(
+                    "the patterns could not be expanded at once ({}): one call each",
+                    crate::error::chain(&e)
+                );
+                return;
+            }
+        };
+        for m in answer {
+            if m.errno.is_some() {
+                continue;
+            }
+            let paths = m
+                .paths
+                .into_iter()
+                .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
+                .collect();
+            self.globs.insert(
+                String::from_utf8_lossy(m.pattern.as_bytes()).into_owned(),
+                paths,
+            );
+        }
+    }
+
+    /// True when `path` was expanded ahead and nothing was there (and nothing has been
+    /// created since): what would look at it can be skipped.
+    pub fn absent(&self, path: &str) -> bool {
+        self.globs.get(path).is_some_and(Vec::is_empty)
+    }
+
+    /// Records a change; one that creates something forgets the patterns expanded ahead.
+    fn note(&mut self, change: Change) {
+        if !matches!(
+            change,
+            Change::Modified { .. }
+                | Change::Deleted { .. }
+                | Change::Truncated { .. }
+                | Change::Mode { .. }
+                | Change::Owner { .. }
+        ) {
+            self.globs.clear();
+        }
+        self.changes.push(change);
     }
 
     /// The warnings given since the last call (each was also logged).
@@ -292,7 +363,7 @@ impl<'h> Guest<'h> {
 
     /// Notes a change made by other means.
     pub fn record(&mut self, change: Change) {
-        self.changes.push(change);
+        self.note(change);
     }
 
     /// A file's contents, to edit them; `None` when it does not exist. A symbolic link at
@@ -423,7 +494,7 @@ impl<'h> Guest<'h> {
                 self.diff
                     .push_str(&unified_diff(path, old.as_deref(), new.as_deref()));
             }
-            self.changes.push(match old {
+            self.note(match old {
                 Some(_) => Change::Modified { path: path.into() },
                 None => Change::Created { path: path.into() },
             });
@@ -456,7 +527,7 @@ impl<'h> Guest<'h> {
             self.diff
                 .push_str(&format!("Replaced: {path} ({} bytes)\n", new.len()));
         }
-        self.changes.push(match existed {
+        self.note(match existed {
             true => Change::Modified { path: path.into() },
             false => Change::Created { path: path.into() },
         });
@@ -483,7 +554,7 @@ impl<'h> Guest<'h> {
             self.diff
                 .push_str(&format!("Replaced: {path} (the content of {what})\n"));
         }
-        self.changes.push(match existed {
+        self.note(match existed {
             true => Change::Modified { path: path.into() },
             false => Change::Created { path: path.into() },
         });
@@ -532,7 +603,7 @@ impl<'h> Guest<'h> {
             }
             .unwrap_or_else(|| guest_err(format!("cannot change the mode of {path}"))(e)));
         }
-        self.changes.push(Change::Mode {
+        self.note(Change::Mode {
             path: path.into(),
             mode: format!("{mode:04o}"),
         });
@@ -573,7 +644,7 @@ impl<'h> Guest<'h> {
         self.h
             .lchown(i64::from(uid), i64::from(gid), GuestPath::from(path))
             .map_err(guest_err(format!("cannot change the owner of {path}")))?;
-        self.changes.push(Change::Owner {
+        self.note(Change::Owner {
             path: path.into(),
             uid,
             gid,
@@ -593,7 +664,7 @@ impl<'h> Guest<'h> {
         self.h
             .mkdir_p(GuestPath::from(path))
             .map_err(guest_err(format!("cannot create directory {path}")))?;
-        self.changes.push(Change::Directory { path: path.into() });
+        self.note(Change::Directory { path: path.into() });
         if self.dry_run {
             self.diff.push_str(&format!("New directory: {path}\n"));
         }
@@ -636,7 +707,7 @@ impl<'h> Guest<'h> {
                 self.h
                     .mkdir_mode(GuestPath::from(path), mode)
                     .map_err(guest_err(format!("cannot create directory {path}")))?;
-                self.changes.push(Change::Directory { path: path.into() });
+                self.note(Change::Directory { path: path.into() });
                 // mkdir_mode is subject to the umask.
                 self.h
                     .chmod(mode, GuestPath::from(path))
@@ -685,7 +756,7 @@ impl<'h> Guest<'h> {
             self.diff
                 .push_str(&format!("Symlink: {link} -> {target}\n"));
         }
-        self.changes.push(Change::Symlink {
+        self.note(Change::Symlink {
             path: link.into(),
             target: target.into(),
         });
@@ -697,6 +768,11 @@ impl<'h> Guest<'h> {
         let Some(st) = self.lstat_chosen(path)? else {
             return Ok(false);
         };
+        self.delete_seen(path, &st)
+    }
+
+    /// [`Guest::delete`] of a path the caller has just looked at (`st`, its `lstat`).
+    fn delete_seen(&mut self, path: &str, st: &Stat) -> Result<bool, CustomizeError> {
         if self.dry_run {
             let regular = st.mode & libc::S_IFMT == libc::S_IFREG;
             if regular && st.size <= DIFF_DELETED_MAX {
@@ -711,7 +787,7 @@ impl<'h> Guest<'h> {
         self.h
             .rm_rf(GuestPath::from(path))
             .map_err(guest_err(format!("cannot delete {path}")))?;
-        self.changes.push(Change::Deleted { path: path.into() });
+        self.note(Change::Deleted { path: path.into() });
         Ok(true)
     }
 
@@ -720,6 +796,10 @@ impl<'h> Guest<'h> {
     /// through a symbolic link to a directory are skipped with one warning per link, or
     /// refused.
     pub fn glob(&mut self, pattern: &str) -> Result<Vec<String>, CustomizeError> {
+        let ahead = self.globs.get(pattern).cloned();
+        if ahead.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
         if !pattern.contains(['*', '?', '[']) {
             let found = match self.ways {
                 Ways::Follow => self.lstat(pattern)?,
@@ -727,14 +807,19 @@ impl<'h> Guest<'h> {
             };
             return Ok(found.map(|_| pattern.to_owned()).into_iter().collect());
         }
-        let matches: Vec<String> = match self
-            .h
-            .run(args::GlobExpand::new(GuestPath::from(pattern)).directoryslash(false))
-        {
-            Ok(v) => v
-                .into_iter()
-                .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
-                .collect(),
+        let expanded = match ahead {
+            Some(matches) => Ok(matches),
+            None => self
+                .h
+                .run(args::GlobExpand::new(GuestPath::from(pattern)).directoryslash(false))
+                .map(|v| {
+                    v.into_iter()
+                        .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
+                        .collect()
+                }),
+        };
+        let matches: Vec<String> = match expanded {
+            Ok(v) => v,
             Err(e) if is_missing(&e) => Vec::new(),
             Err(e) if e.errno() == Some(Errno::ELOOP) && self.ways != Ways::Follow => {
                 match self.link_on_way(literal_dir(pattern), true)? {
@@ -804,7 +889,7 @@ impl<'h> Guest<'h> {
     /// alone, as guestfs `rm` (whose errors virt-sysprep ignores) would.
     pub fn delete_file(&mut self, path: &str) -> Result<bool, CustomizeError> {
         match self.lstat_chosen(path)? {
-            Some(st) if st.mode & libc::S_IFMT != libc::S_IFDIR => self.delete(path),
+            Some(st) if st.mode & libc::S_IFMT != libc::S_IFDIR => self.delete_seen(path, &st),
             _ => Ok(false),
         }
     }
@@ -827,7 +912,7 @@ impl<'h> Guest<'h> {
         if self.dry_run {
             self.diff.push_str(&format!("Created: {path} (empty)\n"));
         }
-        self.changes.push(Change::Created { path: path.into() });
+        self.note(Change::Created { path: path.into() });
         Ok(true)
     }
 
@@ -841,7 +926,7 @@ impl<'h> Guest<'h> {
                 self.h
                     .truncate(GuestPath::from(path))
                     .map_err(guest_err(format!("cannot truncate {path}")))?;
-                self.changes.push(Change::Truncated { path: path.into() });
+                self.note(Change::Truncated { path: path.into() });
                 Ok(true)
             }
             _ => Ok(false),

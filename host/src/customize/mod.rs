@@ -313,11 +313,14 @@ pub fn run_plan(
         // Paths sysprep and the lifecycle steps choose are skipped behind a link; those of
         // an operation the user asked for are refused, unless the user named them.
         g.set_ways(Ways::Skip, "sysprep");
-        for op in plan
+        let table: Vec<&SysprepOperation> = plan
             .sysprep
             .iter()
             .filter(|o| !o.on_devices() && o.name != "customize")
-        {
+            .copied()
+            .collect();
+        sysprep::prefetch(&mut g, os, &table);
+        for op in table {
             opts.say(&format!("sysprep: {}", op.name));
             let step =
                 sysprep::run(&mut g, os, &mut scx, op).map_err(|e| CustomizeError::Operation {

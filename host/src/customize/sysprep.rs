@@ -35,6 +35,15 @@ pub fn kind(os: &OsInfo) -> GuestKind<'_> {
     }
 }
 
+/// Expands, in one round trip, every glob and path the operations will look at on this
+/// guest (see [`SysprepOperation::paths`]), so that each of the many that match nothing
+/// costs no call of its own.
+pub fn prefetch(g: &mut Guest<'_>, os: &OsInfo, ops: &[&SysprepOperation]) {
+    let k = kind(os);
+    let paths: Vec<&str> = ops.iter().flat_map(|op| op.paths(&k)).collect();
+    g.prefetch_globs(&paths);
+}
+
 /// Runs one sysprep operation on the mounted guest; its changes are in the returned step.
 pub fn run(
     g: &mut Guest<'_>,
@@ -60,6 +69,12 @@ fn actions(
 ) -> Result<(), CustomizeError> {
     for action in list {
         match *action {
+            // Nothing was there when the operations' paths were expanded ahead.
+            SysprepAction::RemoveFileNotLink(path)
+            | SysprepAction::RemoveEntries(path)
+            | SysprepAction::Truncate(path)
+            | SysprepAction::ResetSeq(path)
+                if g.absent(path) => {}
             SysprepAction::If(when, inner) => {
                 if when.holds(k) {
                     actions(g, k, cx, inner)?;
@@ -134,6 +149,7 @@ fn actions(
                 } else {
                     BACKUP_DIRS
                 };
+                let roots: Vec<&str> = roots.iter().copied().filter(|r| !g.absent(r)).collect();
                 for root in roots {
                     remove_files_below(g, root, |name| !is_backup_file(name))?;
                 }

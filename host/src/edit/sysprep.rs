@@ -169,6 +169,41 @@ impl SysprepOperation {
             [SysprepAction::FsUuids] | [SysprepAction::LvmUuids]
         )
     }
+
+    /// The globs and paths this operation looks at on the guest `k`, for the caller to
+    /// expand them all in one round trip before the operations run: the patterns of its
+    /// removals and edits, and the paths it would otherwise look at one by one (the files
+    /// it truncates or resets, the directories it empties or searches).
+    pub fn paths(&self, k: &GuestKind<'_>) -> Vec<&'static str> {
+        fn walk(list: &'static [SysprepAction], k: &GuestKind<'_>, out: &mut Vec<&'static str>) {
+            for action in list {
+                match *action {
+                    If(when, inner) => {
+                        if when.holds(k) {
+                            walk(inner, k, out);
+                        }
+                    }
+                    RemoveTree(p)
+                    | RemoveFile(p)
+                    | RemoveFileExcept(p, _)
+                    | RemoveFileNotLink(p)
+                    | RemoveCertificate(p, _)
+                    | RemoveEntries(p)
+                    | RemoveFilesBelow(p, _)
+                    | Truncate(p)
+                    | ResetSeq(p)
+                    | DropLines(p, _) => out.push(p),
+                    BackupFiles if k.os_type != "windows" => out.extend(BACKUP_DIRS),
+                    // Touch creates; the rest look at what an earlier step read or left.
+                    BackupFiles | Touch(_) | UserAccounts | Customize | Script | FsUuids
+                    | LvmUuids => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.actions, k, &mut out);
+        out
+    }
 }
 
 use SysprepAction::*;
@@ -1059,6 +1094,50 @@ mod tests {
         assert!(OPERATIONS
             .iter()
             .all(|o| !o.actions.is_empty() && !o.description.ends_with('.')));
+    }
+
+    #[test]
+    fn paths_expanded_ahead_follow_the_guest() {
+        let debian = GuestKind {
+            os_type: "linux",
+            distro: "debian",
+            package_management: "apt",
+            package_format: "deb",
+        };
+        let windows = GuestKind {
+            os_type: "windows",
+            distro: "windows",
+            package_management: "unknown",
+            package_format: "unknown",
+        };
+        let paths = |name: &str, k: &GuestKind<'_>| operation(name).unwrap().paths(k);
+        let logfiles = paths("logfiles", &debian);
+        assert_eq!(logfiles.len(), LOGFILES.len());
+        assert!(logfiles.contains(&"/var/log/*.log*"));
+        assert!(paths("logfiles", &windows).is_empty());
+        assert_eq!(paths("backup-files", &debian), BACKUP_DIRS);
+        assert!(paths("backup-files", &windows).is_empty());
+        // RedHat-only and dnf-only actions are left out on Debian.
+        assert!(paths("net-hwaddr", &debian).is_empty());
+        assert_eq!(
+            paths("package-manager-cache", &debian),
+            ["/var/cache/apt/archives/"]
+        );
+        assert_eq!(
+            paths("cron-spool", &debian),
+            [
+                "/var/spool/cron/",
+                "/var/spool/cron/atjobs/.SEQ",
+                "/var/spool/atjobs/*",
+                "/var/spool/atjobs/.SEQ",
+                "/var/spool/atspool/*",
+                "/var/spool/at/",
+                "/var/spool/at/.SEQ"
+            ]
+        );
+        // Touch creates its file: never looked at ahead.
+        assert_eq!(paths("pacct-log", &debian), ["/var/log/account/pacct*"]);
+        assert!(paths("customize", &debian).is_empty());
     }
 
     #[test]
