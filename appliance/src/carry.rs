@@ -125,6 +125,8 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     // libguestfs's `debug sh` (its applets need no other program; no `sh` link, so nothing
     // else finds a shell in the appliance).
     tool("busybox", &[], &[]),
+    // guestfish's `blkid`: libguestfs's hashtable is blkid's own `-o export` output.
+    tool("blkid", &[], &[]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).

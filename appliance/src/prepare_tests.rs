@@ -524,6 +524,24 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
         ),
         "bzip2" | "lzop" | "resize.f2fs" => (&["{tool}", "-V"], None),
         "yara" | "journalctl" => (&["{tool}", "--version"], None),
+        // guestfish's blkid: what the daemon runs, on a fresh ext2.
+        "blkid" => (
+            &[
+                "/usr/sbin/mke2fs",
+                "-F",
+                "-q",
+                "{img}",
+                "&&",
+                "{tool}",
+                "-c",
+                "/dev/null",
+                "-p",
+                "-o",
+                "export",
+                "{img}",
+            ],
+            Some(16 * MIB),
+        ),
         // `debug sh`: the static busybox runs its shell.
         "busybox" => (&["{tool}", "sh", "-c", "true"], None),
         // cmds-libs: libraries the daemon loads; the dynamic loader resolves their
@@ -687,6 +705,7 @@ fn host_appliance_builds_and_carried_tools_run() {
         "mkfs.xfs",
         "xfs_repair",
         "mkswap",
+        "blkid",
     ] {
         assert!(
             names.contains(&expected),

@@ -307,12 +307,14 @@ define_operations! {
     Lgetxattr lgetxattr(path: GuestPath, name: String) -> Data
         { group: attributes, access: Read, stream: None, needs: root }
 
-    /// Sets an extended attribute (symlinks followed).
-    Setxattr setxattr(xattr: String, val: Data, path: GuestPath) -> ()
+    /// Sets an extended attribute (symlinks followed) to the first `vallen` bytes of `val`,
+    /// as libguestfs declares it. The shell also takes guestfish's old three-word form
+    /// `setxattr XATTR VAL PATH` (the whole value).
+    Setxattr setxattr(xattr: String, val: Data, vallen: i32, path: GuestPath) -> ()
         { group: attributes, access: Write, stream: None, needs: root }
 
-    /// Sets an extended attribute of the path itself.
-    Lsetxattr lsetxattr(xattr: String, val: Data, path: GuestPath) -> ()
+    /// Sets an extended attribute of the path itself to the first `vallen` bytes of `val`.
+    Lsetxattr lsetxattr(xattr: String, val: Data, vallen: i32, path: GuestPath) -> ()
         { group: attributes, access: Write, stream: None, needs: root }
 
     /// Removes an extended attribute (symlinks followed).
@@ -522,9 +524,11 @@ define_operations! {
     VfsUuid vfs_uuid(device: Device) -> String
         { group: blockdev, access: Read, stream: None }
 
-    /// What the superblock probe finds on a device: type, label, UUID, version, block size
-    /// and size. The type is empty when nothing is recognised.
-    Blkid blkid(device: Device) -> BlkidInfo
+    /// What blkid finds on a device, as libguestfs's daemon asks it (`blkid -c /dev/null -p
+    /// -i -o export DEVICE`): blkid's own keys and values in its order (`TYPE`, `UUID`,
+    /// `LABEL`, `BLOCK_SIZE`, `USAGE`, `PART_ENTRY_*`, `DEVNAME`, ...). `DEVNAME` is the
+    /// caller's name of the device. Fails when blkid recognises nothing.
+    Blkid blkid(device: Device) -> Vec<KeyValue>
         { group: blockdev, access: Read, stream: None }
 
     /// The size of a device in bytes.

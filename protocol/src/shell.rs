@@ -856,7 +856,6 @@ struct_text! {
     LvmLv { lv_name, lv_uuid, lv_attr, lv_major, lv_minor, lv_kernel_major, lv_kernel_minor,
             lv_size, seg_count, origin, snap_percent, copy_percent, move_pv, lv_tags,
             mirror_log, modules }
-    BlkidInfo { fstype, label, uuid, version, block_size, size }
     PhysicalVolume { device, uuid, size, free, vg }
     VolumeGroup { name, uuid, size, free, extent_size, pv_count, lv_count }
     LogicalVolume { device, name, vg, uuid, size, active }

@@ -1192,24 +1192,6 @@ pub struct Filesystem {
     pub uuid: Option<String>,
 }
 
-/// What the superblock probe found on a device: blkid's `TYPE`, `LABEL`, `UUID`, `VERSION`,
-/// `BLOCK_SIZE` and the size the superblock claims.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlkidInfo {
-    /// `TYPE` (or `PTTYPE` for a partition table: `gpt`, `dos`).
-    pub fstype: String,
-    /// `LABEL`.
-    pub label: Option<String>,
-    /// `UUID` (or `PTUUID`).
-    pub uuid: Option<String>,
-    /// `VERSION`.
-    pub version: Option<String>,
-    /// `BLOCK_SIZE`: the allocation unit in bytes.
-    pub block_size: Option<u32>,
-    /// The size in bytes the superblock claims.
-    pub size: Option<u64>,
-}
-
 /// One partition of a partition table, as `part_list` reports it. Offsets and sizes are in
 /// bytes; `end` is the last byte of the partition (inclusive, like libguestfs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,7 +53,7 @@ def test_struct_lists_are_lists_of_dicts(g):
     p = parts[0]
     assert p["part_num"] == 1 and p["part_end"] - p["part_start"] + 1 == p["part_size"]
     g.touch("/x")
-    g.setxattr("user.test", "val", "/x")
+    g.setxattr("user.test", "valx", 3, "/x")
     assert g.getxattrs("/x") == [{"attrname": "user.test", "attrval": b"val"}]
 
 
@@ -64,6 +64,7 @@ def test_scalars(g):
     assert type(g.blockdev_getsize64("/dev/sda")) is int
     assert g.blockdev_getsize64("/dev/sda") == 64 << 20
     assert g.vfs_type("/dev/sda1") == "ext4"
+    assert g.blkid("/dev/sda1")["PART_ENTRY_NUMBER"] == "1"
     g.write("/b", b"\x00\xffz")
     assert g.read_file("/b") == b"\x00\xffz"
     assert g.part_get_parttype("/dev/sda") == "msdos"
@@ -75,6 +76,10 @@ def test_hashtables_are_pairs_without_return_dict(ext4_image):
         h.add_drive_opts(str(ext4_image), format="raw", readonly=1)
         h.launch()
         assert h.list_filesystems() == [("/dev/sda", "ext4")]
+        # blkid: libguestfs's hashtable of blkid's own keys, in blkid's order.
+        info = h.blkid("/dev/sda")
+        assert ("TYPE", "ext4") in info and ("DEVNAME", "/dev/sda") in info
+        assert all(type(k) is str and type(v) is str for k, v in info)
         h.mount_ro("/dev/sda", "/")
         assert h.mountpoints() == [("/dev/sda", "/")]
         h.shutdown()

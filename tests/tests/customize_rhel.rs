@@ -52,6 +52,7 @@ fn rhel_customize_then_sysprep() {
         h.setxattr(
             "security.selinux",
             &b"system_u:object_r:shadow_t:s0\0"[..],
+            30,
             "/etc/shadow",
         )
         .check("setxattr");

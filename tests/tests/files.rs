@@ -359,7 +359,7 @@ fn directories_links_attributes_and_contents_are_written() {
     h.cp("/src/one", "/new/one-copy").check("cp");
     assert_eq!(h.stat("/new/one-copy").check("stat").mode & 0o777, 0o750);
     h.chown(1000, 1001, "/src/one").check("chown");
-    h.setxattr("user.note", "hello", "/src/one")
+    h.setxattr("user.note", "hello", 5, "/src/one")
         .check("setxattr");
     h.utimens("/src/one", 1_000_000_000, 5, 1_100_000_000, 123_456_789)
         .check("utimens");
@@ -455,9 +455,21 @@ fn directories_links_attributes_and_contents_are_written() {
         ),
         Errno::ENOENT
     );
-    h.setxattr("user.a", "1", "/new/one-copy").check("setxattr");
-    h.setxattr("user.b", Data(vec![0, 255, 7]), "/new/one-copy")
+    h.setxattr("user.a", "1", 1, "/new/one-copy")
+        .check("setxattr");
+    // The value is the first vallen bytes, as libguestfs declares setxattr.
+    h.setxattr("user.b", Data(vec![0, 255, 7, 9, 9]), 3, "/new/one-copy")
         .check("setxattr binary");
+    for vallen in [6, -1] {
+        assert_eq!(
+            errno(
+                h.setxattr("user.c", "abcde", vallen, "/new/one-copy"),
+                "vallen"
+            ),
+            Errno::EINVAL,
+            "vallen {vallen}"
+        );
+    }
     let mut xs = h.getxattrs("/new/one-copy").check("getxattrs");
     xs.sort_by(|a, b| a.name.cmp(&b.name));
     assert_eq!(
@@ -479,7 +491,7 @@ fn directories_links_attributes_and_contents_are_written() {
         errno(h.getxattr("/new/one-copy", "user.a"), "removed xattr"),
         Errno::ENODATA
     );
-    h.lsetxattr("trusted.t", "on-link", "/new/soft")
+    h.lsetxattr("trusted.t", "on-link", 7, "/new/soft")
         .check("lsetxattr on a symlink");
     assert_eq!(h.lgetxattrs("/new/soft").check("lgetxattrs").len(), 1);
     assert_eq!(
@@ -536,6 +548,7 @@ fn directories_links_attributes_and_contents_are_written() {
     h.setxattr(
         "security.selinux",
         "system_u:object_r:shadow_t:s0\0",
+        30,
         "/etc/shadow",
     )
     .check("label shadow");

@@ -106,13 +106,21 @@ fn mkfs_makes_what_the_host_tools_recognise_and_find_clean() {
             "",
             "a table has no TYPE"
         );
-        let b = h.blkid("/dev/sda").check("blkid");
-        assert_eq!(b.fstype, "gpt");
-        let b = h.blkid("/dev/sdb").check("blkid");
-        assert_eq!(
-            (b.fstype.as_str(), b.label.as_deref()),
-            ("xfs", Some("data"))
-        );
+        // blkid: libguestfs's hashtable of blkid's own keys, the device in the caller's name.
+        let tag = |dev: &str, key: &str| {
+            h.blkid(dev)
+                .check("blkid")
+                .into_iter()
+                .find(|p| p.key == key)
+                .map(|p| p.value)
+        };
+        assert_eq!(tag("/dev/sda", "PTTYPE").as_deref(), Some("gpt"));
+        assert_eq!(tag("/dev/sda", "TYPE"), None, "a table has no TYPE");
+        assert_eq!(tag("/dev/sdb", "TYPE").as_deref(), Some("xfs"));
+        assert_eq!(tag("/dev/sdb", "LABEL").as_deref(), Some("data"));
+        assert_eq!(tag("/dev/sdb", "DEVNAME").as_deref(), Some("/dev/sdb"));
+        assert_eq!(tag("/dev/sda3", "UUID").as_deref(), Some(swap_uuid));
+        assert_eq!(tag("/dev/sda1", "PART_ENTRY_NUMBER").as_deref(), Some("1"));
         let fs = h.list_filesystems().check("list_filesystems");
         let brief: Vec<(String, String, Option<String>)> = fs
             .iter()
@@ -191,7 +199,15 @@ fn mkfs_makes_what_the_host_tools_recognise_and_find_clean() {
             .check("e2fsck -y");
         h.run(args::Resize2fs::new("/dev/sda4").size(ByteSize(16 * MIB)))
             .check("resize2fs");
-        assert_eq!(h.blkid("/dev/sda4").check("blkid").size, Some(16 * MIB));
+        // The size the superblock claims: tune2fs's block count times its block size.
+        let l = h.tune2fs_l("/dev/sda4").check("tune2fs_l");
+        let n = |k: &str| -> u64 {
+            l.iter()
+                .find(|p| p.key == k)
+                .and_then(|p| p.value.parse().ok())
+                .unwrap_or_else(|| panic!("tune2fs -l without {k}: {l:?}"))
+        };
+        assert_eq!(n("Block count") * n("Block size"), 16 * MIB);
         assert_eq!(
             h.run(args::E2fsck::new("/dev/sda4").correct(true).forceall(true))
                 .unwrap_err()

@@ -105,7 +105,7 @@ fn tar_out_then_tar_in_reproduces_the_tree_with_every_compression() {
     h.mkfifo(Mode(0o600), "/src/fifo").check("mkfifo");
     h.mknod_c(Mode(0o640), 4u32, 64u32, "/src/tty")
         .check("mknod_c");
-    h.setxattr("user.color", "blue", "/src/file")
+    h.setxattr("user.color", "blue", 4, "/src/file")
         .check("setxattr");
     h.utimens("/src/deep", 0, -2, 1_500_000_000, 0)
         .check("utimens dir");

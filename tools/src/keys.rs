@@ -65,18 +65,19 @@ impl KeyArgs {
 }
 
 /// One line of standard input, without its line ending; `None` at the end of the input.
+/// Read from the buffer the shell's script shares (`crate::stdin`).
 fn read_stdin_line(device: &Device) -> Option<Secret> {
-    let mut line = String::new();
-    let read = std::io::stdin().lock().read_line(&mut line);
+    let mut line = Vec::new();
+    let read = crate::stdin::read_line_into(&mut line);
     match read {
         Ok(0) => {
             log::warn!("no key for {device} on standard input (it ended)");
             None
         }
         Ok(_) => {
-            let key = line.strip_suffix('\n').unwrap_or(&line);
-            let key = Secret::from(key.strip_suffix('\r').unwrap_or(key));
-            zero(line);
+            let key = line.strip_suffix(b"\n").unwrap_or(&line);
+            let key = Secret::from(key.strip_suffix(b"\r").unwrap_or(key));
+            zero_bytes(line);
             Some(key)
         }
         Err(e) => {
@@ -84,6 +85,51 @@ fn read_stdin_line(device: &Device) -> Option<Secret> {
             None
         }
     }
+}
+
+/// guestfish's way of reading a command's key argument (`luks-format DEVICE KEYSLOT` asks
+/// for `key`): with `--keys-from-stdin` the next line of standard input, which is the
+/// script's next line when the script comes from there too; otherwise from the terminal
+/// (`/dev/tty`), with a prompt naming the argument and echo off unless `--echo-keys`, or
+/// from standard input when there is no terminal. The line's `\n` is not part of the key.
+/// `None` when the input ended.
+pub fn read_key(param: &str, from_stdin: bool, echo: bool) -> std::io::Result<Option<Secret>> {
+    let tty = if from_stdin {
+        None
+    } else {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()
+    };
+    let mut line = Vec::new();
+    match &tty {
+        Some(tty) => {
+            let mut out = tty;
+            write!(out, "Enter key or passphrase (\"{param}\"): ")?;
+            out.flush()?;
+            let _quiet = if echo {
+                None
+            } else {
+                crate::sys::NoEcho::new(tty).ok()
+            };
+            std::io::BufReader::new(tty).read_until(b'\n', &mut line)?;
+        }
+        None => {
+            if std::io::stdin().is_terminal() {
+                print!("Enter key or passphrase (\"{param}\"): ");
+                std::io::stdout().flush()?;
+            }
+            crate::stdin::read_line_into(&mut line)?;
+        }
+    }
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let key = Secret::from(line.strip_suffix(b"\n").unwrap_or(&line));
+    zero_bytes(line);
+    Ok(Some(key))
 }
 
 /// Asks on the terminal, echo off unless `--echo-keys`, as libguestfs's tools ask.
@@ -110,7 +156,11 @@ fn prompt(device: &Device, echo: bool) -> Option<Secret> {
 
 /// Wipes a string that held a key.
 fn zero(s: String) {
-    let mut bytes = s.into_bytes();
+    zero_bytes(s.into_bytes());
+}
+
+/// Wipes bytes that held a key.
+fn zero_bytes(mut bytes: Vec<u8>) {
     bytes.fill(0);
     std::hint::black_box(&bytes);
 }

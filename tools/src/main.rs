@@ -12,6 +12,7 @@ mod progress;
 mod session;
 mod shell;
 mod signals;
+mod stdin;
 mod sys;
 
 use clap::{FromArgMatches, Parser, Subcommand};

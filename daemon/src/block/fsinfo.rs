@@ -1,13 +1,15 @@
-//! What is on the block devices: `list_filesystems`, `vfs_type`/`vfs_label`/`vfs_uuid`,
-//! `blkid`, all answered by the Rust superblock probes (`probe/`), and `available`, which
-//! says which optional groups of operations this appliance supports.
+//! What is on the block devices: `list_filesystems` and `vfs_type`/`vfs_label`/`vfs_uuid`,
+//! answered by the Rust superblock probes (`probe/`); `blkid`, libguestfs's hashtable of
+//! the carried util-linux blkid's own keys; and `available`, which says which optional
+//! groups of operations this appliance supports.
 
 use crate::block::blockdev;
 use crate::block::devices::Disks;
 use crate::boot::modules::Modules;
 use crate::probe::{self, Kind, Probe};
 use crate::{block::luks, block::lvm, block::md, block::parts, boot::tools};
-use guestwright_protocol::{BlkidInfo, Device, Filesystem, KeyValue};
+use guestwright_protocol::{Device, Filesystem, KeyValue};
+use std::ffi::OsStr;
 use std::io;
 use std::path::Path;
 
@@ -186,26 +188,45 @@ pub fn vfs_uuid(path: &Path) -> io::Result<String> {
     Ok(probe_path(path)?.and_then(|p| p.uuid).unwrap_or_default())
 }
 
-/// Everything the probe found; `fstype` is empty when it found nothing.
-pub fn blkid(path: &Path) -> io::Result<BlkidInfo> {
-    Ok(match probe_path(path)? {
-        Some(p) => BlkidInfo {
-            fstype: p.fstype.to_string(),
-            label: p.label,
-            uuid: p.uuid,
-            version: p.version,
-            block_size: p.block_size,
-            size: p.size,
-        },
-        None => BlkidInfo {
-            fstype: String::new(),
-            label: None,
-            uuid: None,
-            version: None,
-            block_size: None,
-            size: None,
-        },
-    })
+/// libguestfs's `blkid`: what `blkid -c /dev/null -p -i -o export` says of the device (no
+/// cache, low-level probing, topology), as pairs in blkid's order. blkid names the device by
+/// the appliance's node in `DEVNAME`; the answer gives the caller's name instead. Like
+/// libguestfs, any exit status but 0 is an error (2: blkid recognised nothing).
+pub fn blkid(device: &blockdev::ResolvedDevice) -> io::Result<Vec<KeyValue>> {
+    let node = device.node();
+    let mut args: Vec<&OsStr> = ["-c", "/dev/null", "-p", "-i", "-o", "export"]
+        .into_iter()
+        .map(OsStr::new)
+        .collect();
+    args.push(node.as_os_str());
+    let out = tools::run_status("blkid", &args, &[], None)?;
+    match out.status.code() {
+        Some(0) => {}
+        Some(2) if out.stderr.is_empty() => {
+            return Err(io::Error::other(format!(
+                "{}: blkid recognised nothing on it",
+                device.name()
+            )))
+        }
+        _ => return Err(tools::failed("blkid", &args, &out)),
+    }
+    let node = node.to_string_lossy();
+    Ok(parse_blkid_export(&String::from_utf8_lossy(&out.stdout))
+        .into_iter()
+        .map(|kv| match kv.key.as_str() {
+            "DEVNAME" if kv.value == node => KeyValue::new("DEVNAME", device.name().as_str()),
+            _ => kv,
+        })
+        .collect())
+}
+
+/// `KEY=value` lines (`-o export`) as pairs; libguestfs splits at the first `=` and skips
+/// blank lines and lines without one.
+fn parse_blkid_export(text: &str) -> Vec<KeyValue> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| KeyValue::new(k, v))
+        .collect()
 }
 
 /// The optional groups and what decides them.
@@ -361,6 +382,22 @@ fn parse_tune2fs_l(text: &str) -> Vec<KeyValue> {
 #[cfg(test)]
 mod tune2fs_tests {
     use super::*;
+
+    #[test]
+    fn blkid_export_lines_become_pairs_in_order() {
+        let text = "DEVNAME=/dev/vda1\nUUID=c0ffee00-0000-4000-8000-000000000001\n\
+                    BLOCK_SIZE=1024\nTYPE=ext4\n\nodd line\nPART_ENTRY_NAME=a=b\n";
+        assert_eq!(
+            parse_blkid_export(text),
+            [
+                KeyValue::new("DEVNAME", "/dev/vda1"),
+                KeyValue::new("UUID", "c0ffee00-0000-4000-8000-000000000001"),
+                KeyValue::new("BLOCK_SIZE", "1024"),
+                KeyValue::new("TYPE", "ext4"),
+                KeyValue::new("PART_ENTRY_NAME", "a=b"),
+            ]
+        );
+    }
 
     #[test]
     fn tune2fs_lines_become_pairs_as_guestfish_splits_them() {

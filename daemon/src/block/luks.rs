@@ -269,8 +269,42 @@ pub fn cryptsetup_open(
             found
         }
     };
-    open_typed(modules, dev, key, mapname, readonly, crypttype)
+    open_typed(modules, dev, key, mapname, readonly, crypttype).map_err(|e| {
+        // libguestfs's words (daemon/cryptsetup.ml), which scripts see after the call's
+        // name; the errno stays (EPERM for a key no slot takes).
+        match e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<CryptsetupFailed>())
+        {
+            Some(f) => io::Error::new(
+                e.kind(),
+                format!(
+                    "cryptsetup_open: cryptsetup exited with status {}: {}",
+                    f.status,
+                    f.stderr.trim_end()
+                ),
+            ),
+            None => e,
+        }
+    })
 }
+
+/// cryptsetup's exit status and standard error, kept beside the error's message so that
+/// `cryptsetup_open` can say it in libguestfs's words.
+#[derive(Debug)]
+struct CryptsetupFailed {
+    message: String,
+    status: i32,
+    stderr: String,
+}
+
+impl std::fmt::Display for CryptsetupFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CryptsetupFailed {}
 
 fn open_typed(
     modules: &Modules,
@@ -295,13 +329,18 @@ fn open_typed(
     args.extend([path.as_os_str(), mapname.as_ref()]);
     let out = tools::run_status("cryptsetup", &args, ENV, Some(key.expose()))?;
     if !out.status.success() {
-        let e = tools::failed("cryptsetup", &args, &out);
+        let failed = CryptsetupFailed {
+            message: tools::failed("cryptsetup", &args, &out).to_string(),
+            status: out.status.code().unwrap_or(-1),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
         // Exit code 2: no key slot matched the passphrase.
-        return Err(if out.status.code() == Some(2) {
-            io::Error::new(io::ErrorKind::PermissionDenied, e.to_string())
+        let kind = if failed.status == 2 {
+            io::ErrorKind::PermissionDenied
         } else {
-            e
-        });
+            io::ErrorKind::Other
+        };
+        return Err(io::Error::new(kind, failed));
     }
     OPENED.lock().push(mapname.to_string());
     lvm::allow_device(&format!("/dev/mapper/{mapname}"));

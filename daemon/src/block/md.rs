@@ -432,7 +432,37 @@ pub fn stop(modules: &Modules, node: &Path) -> io::Result<()> {
     if !out.status.success() {
         return Err(tools::failed("mdadm", &["--stop", &node], &out));
     }
+    forget_node(Path::new(&node));
     Ok(())
+}
+
+/// After `--stop`: the node mdadm made (`/dev/md126`) and the `/dev/md/NAME` links to it
+/// go once the kernel has let go of the array, as udev removes them in libguestfs's
+/// appliance; later calls naming the array then find no such device, as there.
+fn forget_node(node: &Path) {
+    let Some(name) = node.file_name().map(|n| n.to_os_string()) else {
+        return;
+    };
+    let sys = Path::new("/sys/block").join(&name);
+    // The kernel deletes a stopped array from a work queue: wait for that a little.
+    for _ in 0..50 {
+        if !sys.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if sys.exists() {
+        return;
+    }
+    if let Ok(entries) = fs::read_dir("/dev/md") {
+        for link in entries.flatten() {
+            let target = fs::read_link(link.path()).ok();
+            if target.as_deref().and_then(Path::file_name) == Some(name.as_os_str()) {
+                let _ = fs::remove_file(link.path());
+            }
+        }
+    }
+    let _ = fs::remove_file(node);
 }
 
 #[cfg(test)]

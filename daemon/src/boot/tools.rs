@@ -62,6 +62,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("sfdisk", "fdisk"),
     // libguestfs's `debug sh`.
     ("busybox", "busybox-static"),
+    // guestfish's `blkid`.
+    ("blkid", "util-linux"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {

@@ -274,10 +274,35 @@ pub fn getxattr(path: &GuestPath, name: &str, follow: bool) -> io::Result<Data> 
     )?))
 }
 
-/// Sets an extended attribute.
-pub fn setxattr(name: &str, value: &[u8], path: &GuestPath, follow: bool) -> io::Result<()> {
+/// Sets an extended attribute to the first `vallen` bytes of `value` (libguestfs's
+/// `setxattr XATTR VAL VALLEN PATH`); EINVAL when `vallen` is negative or longer than the
+/// value.
+pub fn setxattr(
+    name: &str,
+    value: &[u8],
+    vallen: i32,
+    path: &GuestPath,
+    follow: bool,
+) -> io::Result<()> {
+    let value = first_bytes(value, vallen)?;
     let t = target(path, follow)?;
     sys::setxattr(&t.path, &xattr_name(name)?, value, t.nofollow)
+}
+
+/// The first `vallen` bytes of `value`.
+fn first_bytes(value: &[u8], vallen: i32) -> io::Result<&[u8]> {
+    usize::try_from(vallen)
+        .ok()
+        .and_then(|n| value.get(..n))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "vallen {vallen} is not a length within the value ({} bytes)",
+                    value.len()
+                ),
+            )
+        })
 }
 
 /// Removes an extended attribute; ENODATA if it is not set.
@@ -327,4 +352,20 @@ pub fn copy_xattrs_at(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vallen_takes_the_first_bytes_and_refuses_what_is_not_there() {
+        assert_eq!(first_bytes(b"secondtest", 6).unwrap(), b"second");
+        assert_eq!(first_bytes(b"foo", 3).unwrap(), b"foo");
+        assert_eq!(first_bytes(b"foo", 0).unwrap(), b"");
+        for bad in [4, -1, i32::MIN] {
+            let e = first_bytes(b"foo", bad).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{bad}");
+        }
+    }
 }

@@ -483,12 +483,26 @@ impl Daemon for Server {
         attrs::getxattr(&path, &name, false)
     }
 
-    fn setxattr(&self, _: &mut Call, name: String, val: Data, path: GuestPath) -> io::Result<()> {
-        attrs::setxattr(&name, &val.0, &path, true)
+    fn setxattr(
+        &self,
+        _: &mut Call,
+        name: String,
+        val: Data,
+        vallen: i32,
+        path: GuestPath,
+    ) -> io::Result<()> {
+        attrs::setxattr(&name, &val.0, vallen, &path, true)
     }
 
-    fn lsetxattr(&self, _: &mut Call, name: String, val: Data, path: GuestPath) -> io::Result<()> {
-        attrs::setxattr(&name, &val.0, &path, false)
+    fn lsetxattr(
+        &self,
+        _: &mut Call,
+        name: String,
+        val: Data,
+        vallen: i32,
+        path: GuestPath,
+    ) -> io::Result<()> {
+        attrs::setxattr(&name, &val.0, vallen, &path, false)
     }
 
     fn removexattr(&self, _: &mut Call, name: String, path: GuestPath) -> io::Result<()> {
@@ -781,8 +795,8 @@ impl Daemon for Server {
         crate::block::fsinfo::vfs_uuid(device.node())
     }
 
-    fn blkid(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<BlkidInfo> {
-        crate::block::fsinfo::blkid(device.node())
+    fn blkid(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<Vec<KeyValue>> {
+        crate::block::fsinfo::blkid(&device)
     }
 
     fn blockdev_getsize64(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<u64> {
@@ -1439,7 +1453,24 @@ impl Daemon for Server {
         device: ResolvedDisk,
         n: i32,
     ) -> io::Result<i64> {
-        crate::block::parts::get_gpt_attributes(device.node(), partnum(n)?)
+        // libguestfs 1.48's words for both refusals (its daemon asks sgdisk).
+        const LG: &str = "part_get_gpt_attributes";
+        if n < 1 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{LG}: partition number must be >= 1"),
+            ));
+        }
+        match crate::block::parts::get_gpt_attributes(device.node(), partnum(n)?) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "{LG}: {}: sgdisk output did not contain 'Attribute flags'",
+                    self.disks.to_user(&device.node().to_string_lossy())
+                ),
+            )),
+            r => r,
+        }
     }
 
     fn part_get_mbr_part_type(

@@ -512,6 +512,16 @@ fn hostname(h: &Handle) -> Result<String> {
     Ok(String::new())
 }
 
+/// blkid's `PTUUID` of a disk: the GPT disk GUID, or the MBR disk signature (`1234abcd`)
+/// that MBR PARTUUIDs (`1234abcd-01`) extend.
+pub(crate) fn partition_table_uuid(h: &Handle, disk: &Device) -> Option<String> {
+    h.blkid(disk)
+        .ok()?
+        .into_iter()
+        .find(|p| p.key == "PTUUID")
+        .map(|p| p.value)
+}
+
 /// PARTUUIDs of every partition: GPT unique GUIDs, and `SIGNATURE-NN` on MBR disks.
 fn partition_uuids(h: &Handle) -> Result<fstab::PartUuids> {
     let mut out = Vec::new();
@@ -519,7 +529,7 @@ fn partition_uuids(h: &Handle) -> Result<fstab::PartUuids> {
         let Ok(parts) = h.part_list(&disk.device) else {
             continue;
         };
-        let signature = h.blkid(&disk.device).ok().and_then(|b| b.uuid);
+        let signature = partition_table_uuid(h, &disk.device);
         for p in parts {
             let dev = Device::from(format!("{}{}", disk.device.as_str(), p.partnum));
             if let Some(uuid) = p.uuid {

@@ -72,7 +72,7 @@ pub fn open_luks(
         let mapped = Device::from(format!("/dev/mapper/{map}"));
         // Opened by an earlier inspection. A volume holding an LVM PV is not listed (its
         // logical volumes are), so ask for the device itself.
-        if filesystems.iter().any(|f| f.device == mapped) || h.blkid(&mapped).is_ok() {
+        if filesystems.iter().any(|f| f.device == mapped) || h.blockdev_getsize64(&mapped).is_ok() {
             continue;
         }
         let mut candidates = keys.for_volume(&fs.device, fs.uuid.as_deref());

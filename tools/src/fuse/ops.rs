@@ -853,8 +853,10 @@ impl Shared {
                 return Err(libc::ENODATA);
             }
         }
+        // An xattr value is at most 64 KiB; the kernel has already refused longer ones.
+        let vallen = i32::try_from(value.len()).map_err(|_| libc::E2BIG)?;
         let path = self.path(id)?;
-        let r = self.h.lsetxattr(name, Data(value.to_vec()), &path);
+        let r = self.h.lsetxattr(name, Data(value.to_vec()), vallen, &path);
         let mut t = self.table();
         t.invalidate_xattrs(id);
         t.invalidate_stat(id);

@@ -49,7 +49,11 @@ pub fn kind_text(kind: ArgKind) -> &'static str {
         ArgKind::String => "a word",
         ArgKind::StringList => "words, given as one quoted word separated by spaces",
         ArgKind::FsType => "a filesystem type (ext4, xfs, vfat, ...)",
-        ArgKind::Secret => "a key or passphrase (never kept in the history or echoed by -x)",
+        ArgKind::Secret => {
+            "a key or passphrase: leave it out and it is asked for, as guestfish does (on the \
+             terminal, or the next line of standard input with --keys-from-stdin); given as a \
+             word, it is never kept in the history or echoed by -x"
+        }
     }
 }
 

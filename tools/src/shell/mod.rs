@@ -300,6 +300,10 @@ pub(crate) struct Shell {
     inspection: Option<Vec<guestwright::inspect::OsInfo>>,
     /// The handle settings guestwright only remembers, and the event handlers.
     settings: settings::Settings,
+    /// `--keys-from-stdin`: a command's key argument is the next line of standard input.
+    keys_from_stdin: bool,
+    /// `--echo-keys`: the key typed at the terminal prompt is shown.
+    echo_keys: bool,
 }
 
 impl std::fmt::Debug for Shell {
@@ -530,6 +534,8 @@ impl Shell {
             prepared,
             inspection: None,
             settings: settings::Settings::from_env(),
+            keys_from_stdin: appliance.keys.keys_from_stdin,
+            echo_keys: appliance.keys.echo_keys,
         };
         if !shell.mounts.is_empty() || shell.inspect || !shell.prepared.is_empty() {
             shell.ensure_launched()?;

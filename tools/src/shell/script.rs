@@ -13,7 +13,8 @@ pub trait LineSource {
 
 /// Lines from a reader: a script, standard input, or text.
 pub struct Reader {
-    inner: Box<dyn BufRead>,
+    /// `None`: standard input, whose buffer the keys read with `--keys-from-stdin` share.
+    inner: Option<Box<dyn BufRead>>,
     name: String,
 }
 
@@ -25,10 +26,11 @@ impl std::fmt::Debug for Reader {
 
 impl Reader {
     /// Lines of standard input. A stop signal ends the wait for the next line (see
-    /// `signals::wait_readable`).
+    /// `signals::wait_readable`). Its buffer is the one `--keys-from-stdin` reads keys from
+    /// (`crate::stdin`), so a key is the script's next line, as in guestfish.
     pub fn stdin() -> Reader {
         Reader {
-            inner: Box::new(BufReader::new(StoppableStdin)),
+            inner: None,
             name: "standard input".into(),
         }
     }
@@ -36,7 +38,7 @@ impl Reader {
     /// Lines of a string.
     pub fn text(text: String) -> Reader {
         Reader {
-            inner: Box::new(io::Cursor::new(text.into_bytes())),
+            inner: Some(Box::new(io::Cursor::new(text.into_bytes()))),
             name: "text".into(),
         }
     }
@@ -45,7 +47,11 @@ impl Reader {
 impl LineSource for Reader {
     fn next_line(&mut self, _: &str) -> Option<String> {
         let mut buf = Vec::new();
-        match self.inner.read_until(b'\n', &mut buf) {
+        let read = match &mut self.inner {
+            Some(inner) => inner.read_until(b'\n', &mut buf),
+            None => crate::stdin::read_line_into(&mut buf),
+        };
+        match read {
             Ok(0) => None,
             Ok(_) => {
                 if buf.last() == Some(&b'\n') {
@@ -63,16 +69,6 @@ impl LineSource for Reader {
                 None
             }
         }
-    }
-}
-
-/// Standard input whose reads wait with poll(2), so that a stop signal ends them.
-struct StoppableStdin;
-
-impl Read for StoppableStdin {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        crate::signals::wait_readable(libc::STDIN_FILENO)?;
-        io::stdin().lock().read(buf)
     }
 }
 
@@ -96,7 +92,7 @@ pub fn open(path: &Path) -> Result<Box<dyn LineSource>, ShellError> {
         source,
     })?;
     Ok(Box::new(Reader {
-        inner: Box::new(BufReader::new(file)),
+        inner: Some(Box::new(BufReader::new(file))),
         name: path.display().to_string(),
     }))
 }

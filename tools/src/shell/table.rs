@@ -102,6 +102,8 @@ pub fn masked_args(name: &str, args: &[String]) -> Vec<String> {
         return args.to_vec();
     };
     let required: Vec<_> = op.args.iter().filter(|a| !a.optional).collect();
+    // guestfish's form leaves the keys out: then no positional word is one.
+    let keys_given = missing_keys(op, args).is_empty();
     args.iter()
         .enumerate()
         .map(|(i, word)| {
@@ -114,7 +116,11 @@ pub fn masked_args(name: &str, args: &[String]) -> Vec<String> {
             match named {
                 Some(a) if a.kind == ArgKind::Secret => format!("{}:***", a.name),
                 Some(_) => word.clone(),
-                None if required.get(i).is_some_and(|a| a.kind == ArgKind::Secret) => "***".into(),
+                None if keys_given
+                    && required.get(i).is_some_and(|a| a.kind == ArgKind::Secret) =>
+                {
+                    "***".into()
+                }
                 None => word.clone(),
             }
         })
@@ -150,30 +156,67 @@ fn is_plain_number(word: &str) -> bool {
     !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// guestfish's `setxattr XATTR VAL VALLEN PATH` (and `lsetxattr`): the value is the first
-/// VALLEN bytes of VAL. Gives the table's three words (`XATTR VAL PATH`); `None` for any
-/// other command or the three-word form.
-fn xattr_with_length(op: &OpInfo, args: &[String]) -> Result<Option<Vec<String>>, ShellError> {
-    let [xattr, val, len, path] = args else {
-        return Ok(None);
+/// guestwright's old three-word `setxattr XATTR VAL PATH` (and `lsetxattr`): the table's
+/// four words, with VALLEN the whole value's length in bytes. `None` for any other command
+/// or form (guestfish's `XATTR VAL VALLEN PATH` is the table's own).
+fn xattr_whole_value(op: &OpInfo, args: &[String]) -> Option<Vec<String>> {
+    let [xattr, val, path] = args else {
+        return None;
     };
     if !matches!(op.name, "setxattr" | "lsetxattr") {
-        return Ok(None);
+        return None;
     }
-    let n: usize = len.parse().map_err(|_| {
-        ShellError::Fish(format!(
-            "{}: vallen: '{len}' is not a number of bytes",
-            op.shell_name()
-        ))
-    })?;
-    let Some(value) = val.get(..n) else {
-        return Err(ShellError::Fish(format!(
-            "{}: vallen {n} is longer than the value ({} bytes)",
-            op.shell_name(),
-            val.len()
-        )));
-    };
-    Ok(Some(vec![xattr.clone(), value.to_string(), path.clone()]))
+    Some(vec![
+        xattr.clone(),
+        val.clone(),
+        val.len().to_string(),
+        path.clone(),
+    ])
+}
+
+/// How many of the words are positional: those before the first `NAME:VALUE` word that
+/// names one of the operation's optional arguments.
+fn positional_words(op: &OpInfo, args: &[String]) -> usize {
+    args.iter()
+        .position(|w| {
+            w.split_once(':').is_some_and(|(k, _)| {
+                let k = k.replace('-', "_");
+                op.args.iter().any(|a| a.optional && a.name == k)
+            })
+        })
+        .unwrap_or(args.len())
+}
+
+/// The indexes, among the required arguments, of the keys a command line in guestfish's
+/// form leaves out (`luks-format DEVICE KEYSLOT`: guestfish reads each key, never takes it as
+/// a word); empty when the operation takes no key or the words give them (guestwright's
+/// own form, `luks-format DEVICE KEY KEYSLOT`).
+fn missing_keys(op: &OpInfo, args: &[String]) -> Vec<usize> {
+    let required: Vec<_> = op.args.iter().filter(|a| !a.optional).collect();
+    let keys: Vec<usize> = required
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.kind == ArgKind::Secret)
+        .map(|(i, _)| i)
+        .collect();
+    if !keys.is_empty() && positional_words(op, args) + keys.len() == required.len() {
+        keys
+    } else {
+        Vec::new()
+    }
+}
+
+/// Words holding a key read for the command, wiped when the command is done.
+struct Zeroed(Vec<String>);
+
+impl Drop for Zeroed {
+    fn drop(&mut self) {
+        for w in &mut self.0 {
+            let mut bytes = std::mem::take(w).into_bytes();
+            bytes.fill(0);
+            std::hint::black_box(&bytes);
+        }
+    }
 }
 
 /// The host side of a stream.
@@ -183,6 +226,41 @@ enum HostEnd {
 }
 
 impl Shell {
+    /// For a command line in guestfish's form, which leaves the keys out, reads each key as
+    /// guestfish does (see [`crate::keys::read_key`]) and gives the words with the keys in
+    /// their places; `None` when no key is missing.
+    fn read_missing_keys(
+        &mut self,
+        op: &OpInfo,
+        typed: &str,
+        args: &[String],
+    ) -> Result<Option<Vec<String>>, ShellError> {
+        let missing = missing_keys(op, args);
+        if missing.is_empty() {
+            return Ok(None);
+        }
+        let required: Vec<_> = op.args.iter().filter(|a| !a.optional).collect();
+        let mut words = args.to_vec();
+        for i in missing {
+            let param = required[i].name;
+            let key = crate::keys::read_key(param, self.keys_from_stdin, self.echo_keys);
+            // guestfish counts a key read from standard input as a script line, so the
+            // errors after it name the lines as the script's reader counts them.
+            if self.keys_from_stdin {
+                self.lineno += 1;
+            }
+            let key = key
+                .map_err(|e| ShellError::Fish(format!("{typed}: cannot read \"{param}\": {e}")))?
+                .ok_or_else(|| {
+                    ShellError::Fish(format!(
+                        "{typed}: no \"{param}\": the input ended before the key"
+                    ))
+                })?;
+            words.insert(i, String::from_utf8_lossy(key.expose()).into_owned());
+        }
+        Ok(Some(words))
+    }
+
     /// Runs a table operation with shell words. `name` is what the user typed: it decides
     /// how the result prints (see [`prints_as_string`]).
     pub(super) fn run_op(
@@ -194,10 +272,18 @@ impl Shell {
         input: &mut Input,
     ) -> Result<(), ShellError> {
         let with_length;
-        let args = match xattr_with_length(op, args)? {
+        let args = match xattr_whole_value(op, args) {
             Some(words) => {
                 with_length = words;
                 &with_length[..]
+            }
+            None => args,
+        };
+        let with_keys;
+        let args = match self.read_missing_keys(op, name, args)? {
+            Some(words) => {
+                with_keys = Zeroed(words);
+                &with_keys.0[..]
             }
             None => args,
         };
@@ -429,5 +515,46 @@ mod tests {
         );
         let args = ["/etc/hostname".to_string()];
         assert_eq!(masked_args("cat", &args), args);
+        // guestfish's form leaves the key out: no word is masked.
+        let args = ["/dev/sda2", "cryptroot"].map(String::from);
+        assert_eq!(masked_args("luks-open", &args), args);
+    }
+
+    #[test]
+    fn keys_are_read_when_guestfish_leaves_them_out() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let op = |n| find(n).expect(n);
+        // luks-format DEVICE KEYSLOT: the key (argument 1) is read.
+        assert_eq!(
+            missing_keys(op("luks-format"), &words(&["/dev/sda", "0"])),
+            [1]
+        );
+        assert!(missing_keys(op("luks-format"), &words(&["/dev/sda", "k", "0"])).is_empty());
+        // Two keys, read in order.
+        assert_eq!(
+            missing_keys(op("luks-add-key"), &words(&["/dev/sda1", "1"])),
+            [1, 2]
+        );
+        // Optional arguments are not positional words.
+        let open = words(&["/dev/sda", "lukstest", "readonly:true", "crypttype:luks"]);
+        assert_eq!(missing_keys(op("cryptsetup-open"), &open), [1]);
+        let given = words(&["/dev/sda", "k", "lukstest", "readonly:true"]);
+        assert!(missing_keys(op("cryptsetup-open"), &given).is_empty());
+        // Too few words for either form: the count error, not a key prompt.
+        assert!(missing_keys(op("luks-add-key"), &words(&["/dev/sda1"])).is_empty());
+        assert!(missing_keys(op("cat"), &words(&["/x"])).is_empty());
+    }
+
+    #[test]
+    fn setxattr_takes_the_old_three_word_form_as_the_whole_value() {
+        let op = find("setxattr").expect("setxattr");
+        let old = ["user.a", "héllo", "/x"].map(String::from);
+        assert_eq!(
+            xattr_whole_value(op, &old).unwrap(),
+            ["user.a", "héllo", "6", "/x"]
+        );
+        let new = ["user.a", "hello", "3", "/x"].map(String::from);
+        assert_eq!(xattr_whole_value(op, &new), None);
+        assert_eq!(xattr_whole_value(find("cat").unwrap(), &old), None);
     }
 }

@@ -355,7 +355,7 @@ fn disk_parts(h: &Handle) -> Result<Vec<DiskParts>> {
             .part_get_parttype(&disk.device)
             .is_ok_and(|t| t == guestwright_protocol::PartTableType::Mbr);
         let mbr_signature = if is_mbr {
-            h.blkid(&disk.device).ok().and_then(|b| b.uuid)
+            super::partition_table_uuid(h, &disk.device)
         } else {
             None
         };
