@@ -772,21 +772,6 @@ impl ShellArg for Vec<Device> {
         string_list(word)?.into_iter().map(Device::new).collect()
     }
 }
-impl ShellArg for Vec<GuestPath> {
-    const KIND: ArgKind = ArgKind::StringList;
-    fn parse_word(word: &str) -> Result<Self, ArgError> {
-        Ok(string_list(word)?
-            .into_iter()
-            .map(GuestPath::from)
-            .collect())
-    }
-}
-impl Brief for Vec<GuestPath> {
-    fn brief(&self) -> String {
-        let paths: Vec<&[u8]> = self.iter().map(GuestPath::as_bytes).collect();
-        escape_bytes(&paths.join(&b' '))
-    }
-}
 brief_display!(PartTableType, PartKind);
 impl Brief for Secret {
     fn brief(&self) -> String {
