@@ -67,12 +67,25 @@ pub fn open_luks(
     unreadable: &mut Vec<Unreadable>,
 ) -> Result<bool> {
     let mut opened = false;
+    let mut dm_devices: Option<Vec<String>> = None;
     for fs in filesystems.iter().filter(|f| f.fstype == "crypto_LUKS") {
         let map = mapname(&fs.device, fs.uuid.as_deref());
         let mapped = Device::from(format!("/dev/mapper/{map}"));
         // Opened by an earlier inspection. A volume holding an LVM PV is not listed (its
-        // logical volumes are), so ask for the device itself.
-        if filesystems.iter().any(|f| f.device == mapped) || h.blockdev_getsize64(&mapped).is_ok() {
+        // logical volumes are), so look for the device-mapper device itself. Not by its
+        // name: a missing /dev/mapper name could be an LV's, and the daemon would activate
+        // LVM to look for it (3 s under TCG on a guest without LVM).
+        if filesystems.iter().any(|f| f.device == mapped) {
+            continue;
+        }
+        if dm_devices.is_none() {
+            dm_devices = Some(h.list_dm_devices()?);
+        }
+        if dm_devices
+            .iter()
+            .flatten()
+            .any(|d| d.as_str() == mapped.as_str())
+        {
             continue;
         }
         let mut candidates = keys.for_volume(&fs.device, fs.uuid.as_deref());
