@@ -774,6 +774,7 @@ fn new_path(style: NetworkStyle, spec: &NetworkSpec) -> String {
         NetworkStyle::Ifcfg => ifcfg::path(&spec.iface),
         NetworkStyle::Debian => debian::MAIN.to_string(),
         NetworkStyle::Networkd => networkd::path(&spec.iface),
+        other => panic!("no expected path for the network style {other:?}: teach new_path it"),
     }
 }
 
@@ -827,6 +828,7 @@ fn check_ifcfg(before: Option<&[u8]>, after: &[u8], spec: &NetworkSpec) {
             assert_eq!(get("IPV6ADDR"), Some(s.cidr()));
             assert_eq!(get("IPV6_DEFAULTGW"), s.gateway.map(|g| g.to_string()));
         }
+        other => panic!("no ifcfg check for {other:?}: teach check_ifcfg it"),
     }
     if let Some(before) = before {
         let unmanaged = |d: &[u8]| -> Vec<Vec<u8>> {

@@ -649,17 +649,7 @@ pub(crate) fn start(
     let mut passed = Vec::new();
     for (i, drive) in drives.iter().enumerate() {
         let overlay_path = runtime.path().join(format!("overlay{i}.qcow2"));
-        let overlay = if drive.readonly {
-            overlay::create(&overlay_path, drive.virtual_size).map_err(|source| {
-                LaunchError::Overlay {
-                    path: overlay_path.clone(),
-                    source,
-                }
-            })?;
-            Some(overlay_path.as_path())
-        } else {
-            None
-        };
+        let overlay = readonly_overlay(drive, &overlay_path)?.then_some(overlay_path.as_path());
         blockdevs.push(drive.blockdev(&format!("drive{i}"), overlay, &mut passed)?);
     }
     let socket = runtime.path().join("channel");
@@ -933,6 +923,19 @@ pub(crate) fn start(
 
 /// QEMU running and the daemon's first frame read: `Hello`, or `Parked` for a boot that is
 /// saved.
+/// Creates the throw-away overlay a read-only `drive` is written through, at `path`; true
+/// when the drive is read-only and the overlay was made, false for a writable drive.
+pub(crate) fn readonly_overlay(drive: &Drive, path: &Path) -> Result<bool, LaunchError> {
+    if !drive.readonly {
+        return Ok(false);
+    }
+    overlay::create(path, drive.virtual_size).map_err(|source| LaunchError::Overlay {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(true)
+}
+
 pub(crate) struct Started {
     pub child: Child,
     pub stream: UnixStream,

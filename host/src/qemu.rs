@@ -429,6 +429,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The kinds of the `-device` arguments, in order (`virtio-blk-device`, ...).
+    fn device_kinds(a: &[OsString]) -> Vec<String> {
+        a.windows(2)
+            .filter(|w| w[0] == "-device")
+            .map(|w| {
+                w[1].to_string_lossy()
+                    .split(',')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
     fn config() -> QemuConfig {
         QemuConfig {
             binary: "qemu-system-x86_64".into(),
@@ -559,18 +573,7 @@ mod tests {
         save.snapshot = Some(SnapshotRole::Save {
             qmp_socket: "/run/q3".into(),
         });
-        let kinds = |a: &[OsString]| -> Vec<String> {
-            a.windows(2)
-                .filter(|w| w[0] == "-device")
-                .map(|w| {
-                    w[1].to_string_lossy()
-                        .split(',')
-                        .next()
-                        .unwrap()
-                        .to_string()
-                })
-                .collect()
-        };
+        let kinds = device_kinds;
         assert_eq!(kinds(&args(&restore)), kinds(&args(&save)));
         let r = joined(&restore);
         assert!(!r.contains("gwe0") && r.contains("serial=gw3,"), "{r}");
@@ -608,18 +611,7 @@ mod tests {
             assert!(a.contains("-global migration.mapped-ram=on"), "{a}");
         }
         // The same devices in the same order: the drive slots, extras, the transfer disk.
-        let devices = |a: &[OsString]| -> Vec<String> {
-            a.windows(2)
-                .filter(|w| w[0] == "-device")
-                .map(|w| {
-                    w[1].to_string_lossy()
-                        .split(',')
-                        .next()
-                        .unwrap()
-                        .to_string()
-                })
-                .collect()
-        };
+        let devices = device_kinds;
         let drives = |a: &[OsString]| -> Vec<String> {
             a.windows(2)
                 .filter(|w| w[0] == "-device")

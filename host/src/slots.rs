@@ -11,7 +11,7 @@
 //! nothing of the last job remains) is the daemon's `drives_release` and `drives_probe`.
 //! This module must never leave an image attached after `detach` returned `Ok`.
 
-use crate::drive::{overlay, Drive};
+use crate::drive::Drive;
 use crate::launch::LaunchError;
 use crate::snapshot::Monitor;
 use serde_json::{json, Value};
@@ -95,13 +95,7 @@ fn attach_into(
             detail,
         };
         let overlay_path = runtime.join(format!("job{job}-overlay{i}.qcow2"));
-        let overlay = if drive.readonly {
-            overlay::create(&overlay_path, drive.virtual_size).map_err(|source| {
-                LaunchError::Overlay {
-                    path: overlay_path.clone(),
-                    source,
-                }
-            })?;
+        let overlay = if crate::launch::readonly_overlay(drive, &overlay_path)? {
             attached.overlays.push(overlay_path.clone());
             Some(overlay_path.as_path())
         } else {

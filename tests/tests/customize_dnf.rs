@@ -15,6 +15,7 @@
 //! `rpm --root DIR --dbpath /var/lib/rpm -q` on a copy of it dumped by debugfs, the files
 //! with debugfs, and the filesystem with e2fsck.
 
+use crate::customize_packages::{output_of, report};
 use guestwright_tests::{
     dnf_fedora, guestwright, rpm_repo, run, run_within, RpmPackage, RPM_DBPATH,
 };
@@ -83,29 +84,6 @@ fn customize(img: &Path, args: &[&str]) -> Output {
             .args(args),
         DEADLINE,
     )
-}
-
-fn report(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "customize failed with {}:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn output_of(report: &serde_json::Value, op: &str) -> String {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["operation"].as_str().unwrap().starts_with(op))
-        .unwrap_or_else(|| panic!("no step {op}: {report:#}"))["output"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// A file of the image, read by debugfs; `None` when it is not there.

@@ -56,7 +56,8 @@ fn customize(img: &Path, args: &[&str]) -> std::process::Output {
     )
 }
 
-fn report(out: &std::process::Output) -> serde_json::Value {
+/// The `--json` report of a customize run that must have succeeded.
+pub(crate) fn report(out: &std::process::Output) -> serde_json::Value {
     assert!(
         out.status.success(),
         "customize failed with {}:\n{}",
@@ -67,7 +68,8 @@ fn report(out: &std::process::Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-fn output_of(report: &serde_json::Value, op: &str) -> String {
+/// What the step whose operation starts with `op` printed.
+pub(crate) fn output_of(report: &serde_json::Value, op: &str) -> String {
     report["steps"]
         .as_array()
         .unwrap()
