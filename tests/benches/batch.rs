@@ -11,6 +11,7 @@
 //! faster than (c) and at least 2x faster than (b).
 //!
 //!     cargo bench -p guestwright-tests --bench batch [-- N [N...]]
+//!     BATCH_BENCH_ROWS=growth cargo bench ...   only the batch times by job count
 //!
 //! Runs under TCG unless GUESTWRIGHT_ACCEL says otherwise.
 
@@ -51,21 +52,38 @@ fn main() {
         .arg(&warm[0])
         .args(["--hostname", "warm-up"]));
 
-    println!("batch benchmark: {n} images, --hostname and --root-password each");
     let k = std::env::var("BATCH_BENCH_K").ok();
-    let imgs = copies(dir.path(), &template, "batch", n);
-    let (t_batch, peak) = batch(dir.path(), &imgs, k.as_deref());
+    if std::env::var("BATCH_BENCH_ROWS").as_deref() != Ok("growth") {
+        compare(dir.path(), &template, n, k.as_deref(), libguestfs);
+    }
+
+    println!("batch time by job count:");
+    for &size in &sizes {
+        let imgs = copies(dir.path(), &template, &format!("grow{size}"), size);
+        let (t, peak) = batch(dir.path(), &imgs, k.as_deref());
+        println!(
+            "  {size:>4} jobs: {:.1} s ({:.2} s/job), peak RSS {peak} MiB",
+            t.as_secs_f64(),
+            t.as_secs_f64() / size as f64
+        );
+    }
+}
+
+/// Rows (a) to (c): one batch over `n` images against `n` sequential customize runs of each
+/// tool.
+fn compare(dir: &Path, template: &Path, n: usize, k: Option<&str>, libguestfs: bool) {
+    println!("batch benchmark: {n} images, --hostname and --root-password each");
+    let imgs = copies(dir, template, "batch", n);
+    let (t_batch, peak) = batch(dir, &imgs, k);
     println!(
         "(a) guestwright batch{}: {:.1} s ({:.2} s/image), peak RSS {} MiB",
-        k.as_deref()
-            .map(|k| format!(" --appliances {k}"))
-            .unwrap_or_default(),
+        k.map(|k| format!(" --appliances {k}")).unwrap_or_default(),
         t_batch.as_secs_f64(),
         t_batch.as_secs_f64() / n as f64,
         peak
     );
 
-    let imgs = copies(dir.path(), &template, "single", n);
+    let imgs = copies(dir, template, "single", n);
     let t = Instant::now();
     for (i, img) in imgs.iter().enumerate() {
         run(guestwright()
@@ -82,7 +100,7 @@ fn main() {
     );
 
     if libguestfs {
-        let imgs = copies(dir.path(), &template, "virt", n);
+        let imgs = copies(dir, template, "virt", n);
         let t = Instant::now();
         for (i, img) in imgs.iter().enumerate() {
             run(Command::new("virt-customize")
@@ -91,6 +109,14 @@ fn main() {
                 .arg(img)
                 .args(["--hostname", &format!("vm{i:03}")])
                 .args(["--root-password", &format!("password:pw{i}")]));
+            if (i + 1) % 10 == 0 && i + 1 < n {
+                // A long row: its progress, so that a run stopped early still says something.
+                println!(
+                    "    {} of {n} virt-customize runs: {:.1} s",
+                    i + 1,
+                    t.elapsed().as_secs_f64()
+                );
+            }
         }
         let t_virt = t.elapsed();
         println!(
@@ -100,17 +126,6 @@ fn main() {
         );
     } else {
         println!("(c) virt-customize: not installed (scripts/setup --bench), skipped");
-    }
-
-    println!("batch time by job count:");
-    for &size in &sizes {
-        let imgs = copies(dir.path(), &template, &format!("grow{size}"), size);
-        let (t, peak) = batch(dir.path(), &imgs, k.as_deref());
-        println!(
-            "  {size:>4} jobs: {:.1} s ({:.2} s/job), peak RSS {peak} MiB",
-            t.as_secs_f64(),
-            t.as_secs_f64() / size as f64
-        );
     }
 }
 
