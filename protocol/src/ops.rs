@@ -2161,5 +2161,14 @@ define_operations! {
     /// paths after that get EAGAIN. At most 4096 paths.
     ReadFiles read_files(paths: Vec<GuestPath>) [maxsize: ByteSize] -> Vec<FileContent>
         { group: files, access: Read, stream: None, needs: root }
+
+    /// Writes many ranges of an open file in one call (the FUSE mount's write-back: one
+    /// round trip for the writes it gathered instead of one each). `data` holds the ranges'
+    /// bytes one after the other; range i is `lengths[i]` bytes written at `offsets[i]`, in
+    /// order, so a later range wins where two overlap. Returns the bytes written; the first
+    /// range that fails stops the call with its errno (the ranges before it are written).
+    /// At most 4096 ranges, and the lengths must add up to the size of `data`.
+    FhWriteRanges fh_write_ranges(handle: FileHandle, offsets: Vec<ByteSize>, lengths: Vec<ByteSize>, data: Data) -> u64
+        { group: handles, access: Write, stream: None }
     // ==== end of the FUSE mount's batches ====
 }

@@ -113,6 +113,15 @@ impl ShellArg for ByteSize {
         }
     }
 }
+impl ShellArg for Vec<ByteSize> {
+    const KIND: ArgKind = ArgKind::StringList;
+    fn parse_word(word: &str) -> Result<Self, ArgError> {
+        string_list(word)?
+            .iter()
+            .map(|w| ByteSize::parse_word(w))
+            .collect()
+    }
+}
 impl ShellArg for Mode {
     const KIND: ArgKind = ArgKind::Mode;
     fn parse_word(word: &str) -> Result<Self, ArgError> {
@@ -358,6 +367,16 @@ impl Brief for Vec<GuestPath> {
     fn brief(&self) -> String {
         let paths: Vec<String> = self.iter().map(GuestPath::escaped).collect();
         paths.join(" ")
+    }
+}
+impl Brief for Vec<ByteSize> {
+    fn brief(&self) -> String {
+        // A write-back batch has thousands: a trace line names how many.
+        if self.len() > 8 {
+            return format!("<{} sizes>", self.len());
+        }
+        let sizes: Vec<String> = self.iter().map(|b| b.0.to_string()).collect();
+        sizes.join(" ")
     }
 }
 impl Brief for Vec<String> {

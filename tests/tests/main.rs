@@ -38,6 +38,7 @@ mod fuse_conformance;
 mod fuse_model;
 mod fuse_ro;
 mod fuse_rw;
+mod fuse_writeback;
 mod golden;
 mod inspect;
 mod inspect_luks;

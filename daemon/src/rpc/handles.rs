@@ -124,6 +124,52 @@ pub fn write(h: FileHandle, offset: u64, data: &[u8]) -> io::Result<u64> {
     Ok(data.len() as u64)
 }
 
+/// Most ranges one `write_ranges` call takes.
+pub const MAX_RANGES: usize = 4096;
+
+/// Writes `lengths[i]` bytes of `data` (the ranges one after the other) at `offsets[i]`, in
+/// order; returns the bytes written. The first range that fails stops the call with its
+/// errno, as a write(2) loop would.
+pub fn write_ranges(
+    h: FileHandle,
+    offsets: &[u64],
+    lengths: &[u64],
+    data: &[u8],
+) -> io::Result<u64> {
+    let invalid = |what: String| Err(io::Error::new(io::ErrorKind::InvalidInput, what));
+    if offsets.len() != lengths.len() {
+        return invalid(format!(
+            "{} offsets but {} lengths",
+            offsets.len(),
+            lengths.len()
+        ));
+    }
+    if offsets.len() > MAX_RANGES {
+        return invalid(format!(
+            "{} ranges: at most {MAX_RANGES} per call",
+            offsets.len()
+        ));
+    }
+    let total = lengths
+        .iter()
+        .try_fold(0u64, |sum, &l| sum.checked_add(l))
+        .filter(|&sum| sum == data.len() as u64);
+    if total.is_none() {
+        return invalid(format!(
+            "the lengths do not add up to the {} bytes of data",
+            data.len()
+        ));
+    }
+    let f = get(h)?;
+    let mut at = 0usize;
+    for (&offset, &len) in offsets.iter().zip(lengths) {
+        let len = len as usize;
+        f.write_all_at(&data[at..at + len], offset)?;
+        at += len;
+    }
+    Ok(at as u64)
+}
+
 /// fsync(2), or fdatasync(2) with `datasync`.
 pub fn fsync(h: FileHandle, datasync: bool) -> io::Result<()> {
     let f = get(h)?;

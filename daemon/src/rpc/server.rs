@@ -3402,6 +3402,19 @@ impl Daemon for Server {
     ) -> io::Result<Vec<FileContent>> {
         files::read_files(&paths, maxsize.map(|m| m.0))
     }
+
+    fn fh_write_ranges(
+        &self,
+        _: &mut Call,
+        h: FileHandle,
+        offsets: Vec<ByteSize>,
+        lengths: Vec<ByteSize>,
+        data: Data,
+    ) -> io::Result<u64> {
+        let offsets: Vec<u64> = offsets.iter().map(|o| o.0).collect();
+        let lengths: Vec<u64> = lengths.iter().map(|l| l.0).collect();
+        handles::write_ranges(h, &offsets, &lengths, &data.0)
+    }
     // ==== end of the FUSE mount's batches ====
 }
 

@@ -126,6 +126,12 @@ impl Filesystem for GuestFs {
         Ok(())
     }
 
+    fn destroy(&mut self) {
+        // Normally every file was released (and pushed) before the unmount; a forced one
+        // may leave gathered writes.
+        self.shared.push_node(None);
+    }
+
     fn lookup(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEntry) {
         if let Err(e) = super::ops::check_name(name.as_bytes()) {
             return reply.error(e);
@@ -308,10 +314,13 @@ impl Filesystem for GuestFs {
         });
     }
 
-    fn flush(&mut self, _req: &Request<'_>, _ino: u64, _fh: u64, _lock: u64, reply: ReplyEmpty) {
-        // Writes are not buffered here: each one reached the daemon before it was answered
-        // (the kernel writes its cached pages back before it sends a flush).
-        reply.ok();
+    fn flush(&mut self, _req: &Request<'_>, _ino: u64, fh: u64, _lock: u64, reply: ReplyEmpty) {
+        // The kernel writes its cached pages back before it sends a flush; what this mount
+        // gathered of them goes now, so that close(2) reports a failed write.
+        if !self.shared.flush_needed(fh) {
+            return reply.ok();
+        }
+        self.spawn(move |s| empty(reply, s.flush(fh)));
     }
 
     fn release(

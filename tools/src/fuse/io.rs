@@ -75,6 +75,8 @@ pub struct OpenFile {
     /// The node it belongs to.
     pub ino: u64,
     chunks: Mutex<VecDeque<Chunk>>,
+    /// Writes answered but not yet sent (see [`super::writeback`]).
+    pub pending: super::writeback::Pending,
 }
 
 impl OpenFile {
@@ -85,6 +87,7 @@ impl OpenFile {
             flags,
             ino,
             chunks: Mutex::new(VecDeque::new()),
+            pending: super::writeback::Pending::default(),
         }
     }
 
@@ -95,6 +98,7 @@ impl OpenFile {
             flags,
             ino,
             chunks: Mutex::new(VecDeque::new()),
+            pending: super::writeback::Pending::default(),
         }
     }
 

@@ -10,7 +10,7 @@
 //! Modules: [`options`] (`-o`), [`serve`] (the serving process), [`umount`], [`state`] (the
 //! lock that tells `umount` when the image is final), [`fs`] (the fuser `Filesystem`),
 //! [`ops`] (what each request does), [`nodes`] (node ids, names and caches), [`io`] (open
-//! files and read-ahead), [`small`] (small files fetched in batches), [`dirs`] (open
+//! files and read-ahead), [`writeback`] (writes gathered and sent many at a time), [`small`] (small files fetched in batches), [`dirs`] (open
 //! directories), [`pool`], [`attr`], [`sys`].
 
 mod attr;
@@ -26,6 +26,7 @@ mod small;
 mod state;
 mod sys;
 mod umount;
+mod writeback;
 
 use crate::options::{parse_format, parse_mount, MountSpec};
 use clap::Args;

@@ -13,7 +13,7 @@ use fuser::FileAttr;
 use guestwright::prelude::*;
 use guestwright_sync::{Mutex, MutexGuard};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +58,12 @@ pub struct Shared {
     pub generation: Arc<Generation>,
     /// Small files fetched a batch at a time (read-only mounts only).
     small: Option<SmallFiles>,
+    /// Some write was gathered (see [`super::writeback`]): until then no read or getattr
+    /// looks for writes to push.
+    gathered: AtomicBool,
+    /// The first error of a push of gathered writes, by node, until an fsync or a close of
+    /// the node reports it.
+    write_errors: Mutex<HashMap<u64, Errno>>,
 }
 
 #[track_caller]
@@ -105,6 +111,8 @@ impl Shared {
             dirs: OpenDirs::default(),
             generation: Arc::new(Generation::default()),
             small: readonly.then(SmallFiles::default),
+            gathered: AtomicBool::new(false),
+            write_errors: Mutex::new(HashMap::new()),
         }
     }
 
@@ -240,6 +248,7 @@ impl Shared {
 
     /// Attributes with a round trip (see `stat_now`).
     pub fn getattr(&self, id: u64, fh: Option<u64>) -> Result<FileAttr, Errno> {
+        self.push_node(Some(id));
         let st = self.stat_now(id, fh)?;
         Ok(file_attr(id, &st))
     }
@@ -289,6 +298,8 @@ impl Shared {
         fh: Option<u64>,
     ) -> Result<FileAttr, Errno> {
         self.writable()?;
+        // A truncate must land after the writes before it; the new attributes include them.
+        self.push_node(Some(id));
         let file = fh.and_then(|fh| self.file(fh));
         let path = self.table().path(id);
         let mut size = size;
@@ -647,6 +658,10 @@ impl Shared {
             lock(&self.files).insert(fh, Arc::new(OpenFile::by_path(id, flags)));
             return Ok(fh);
         }
+        if flags & libc::O_TRUNC != 0 {
+            // Writes gathered through another open must not land after the truncate.
+            self.push_node(Some(id));
+        }
         let handle = self.h.fh_open(&path, flags).map_err(|e| errno(&e))?;
         if flags & libc::O_TRUNC != 0 {
             self.generation.bump();
@@ -695,6 +710,7 @@ impl Shared {
     /// neighbours, others through read-ahead.
     pub fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>, Errno> {
         let file = self.file(fh).ok_or(libc::EBADF)?;
+        self.push_node(Some(file.ino));
         let (size_hint, path) = {
             let t = self.table();
             let size = t.last_stat(file.ino).map_or(u64::MAX, |s| s.size);
@@ -717,30 +733,145 @@ impl Shared {
         )
     }
 
-    /// write(2) at an offset.
+    /// write(2) at an offset: gathered for a later push when the kernel's writeback cache
+    /// is on and the file was not opened for synchronous writes, else sent at once.
     pub fn write(&self, fh: u64, offset: u64, data: Vec<u8>) -> Result<u32, Errno> {
         self.writable()?;
         let file = self.file(fh).ok_or(libc::EBADF)?;
         self.generation.bump();
+        let n = data.len() as u32;
+        if self.writeback && file.flags & (libc::O_SYNC | libc::O_DSYNC) == 0 {
+            let handle = self.handle_of(&file)?;
+            self.gathered.store(true, Ordering::Release);
+            while !file.pending.gather(offset, &data) {
+                // Full: this write waits for the push, as the kernel's writer is throttled.
+                if let Err(e) = self.push(&file, handle) {
+                    self.table().invalidate_stat(file.ino);
+                    return Err(e);
+                }
+            }
+            self.table().invalidate_stat(file.ino);
+            return Ok(n);
+        }
         let handle = self.handle_of(&file)?;
         let r = self.h.fh_write(handle, ByteSize(offset), Data(data));
         self.table().invalidate_stat(file.ino);
         r.map(|n| n as u32).map_err(|e| errno(&e))
     }
 
-    /// fsync(2) / fdatasync(2).
-    pub fn fsync(&self, fh: u64, datasync: bool) -> Result<(), Errno> {
-        let file = self.file(fh).ok_or(libc::EBADF)?;
-        self.h
-            .run(args::FhFsync::new(self.handle_of(&file)?).datasync(datasync))
-            .map_err(|e| errno(&e))
+    /// Sends what `file` has gathered, in as many calls as it takes, and waits for a push
+    /// already in flight. An error is also kept for the node's next fsync or close.
+    fn push(&self, file: &OpenFile, handle: FileHandle) -> Result<(), Errno> {
+        let mut result = Ok(());
+        while let Some(ranges) = file.pending.take() {
+            let (offsets, lengths, data) = ranges.into_call();
+            let r = self.h.fh_write_ranges(
+                handle,
+                offsets.into_iter().map(ByteSize).collect::<Vec<_>>(),
+                lengths.into_iter().map(ByteSize).collect::<Vec<_>>(),
+                Data(data),
+            );
+            file.pending.sent();
+            // Read-ahead fetched while the data was on its way may predate it.
+            self.generation.bump();
+            if let Err(e) = r {
+                let e = errno(&e);
+                lock(&self.write_errors).entry(file.ino).or_insert(e);
+                result = result.and(Err(e));
+            }
+        }
+        result
     }
 
-    /// The last close of an open file.
+    /// Sends the gathered writes of every open file of node `id` (None: of every node)
+    /// before something reads its data or size another way. Errors are kept for the
+    /// node's next fsync or close (see [`Shared::take_write_error`]).
+    pub fn push_node(&self, id: Option<u64>) {
+        if !self.gathered.load(Ordering::Acquire) {
+            return;
+        }
+        for f in self.files_of(id) {
+            if let Some(handle) = f.handle().filter(|_| f.pending.busy()) {
+                let _ = self.push(&f, handle);
+            }
+        }
+    }
+
+    /// The first error of a push of node `id`'s writes since the last report, reported once.
+    fn take_write_error(&self, id: u64) -> Result<(), Errno> {
+        let error = lock(&self.write_errors).remove(&id);
+        error.map_or(Ok(()), Err)
+    }
+
+    /// Whether a close of `fh` has anything to push or report, so needs a worker.
+    pub fn flush_needed(&self, fh: u64) -> bool {
+        let Some(file) = self.file(fh) else {
+            return false;
+        };
+        (self.gathered.load(Ordering::Acquire) && self.node_busy(file.ino))
+            || lock(&self.write_errors).contains_key(&file.ino)
+    }
+
+    fn node_busy(&self, id: u64) -> bool {
+        self.files_of(Some(id)).iter().any(|f| f.pending.busy())
+    }
+
+    /// The open files of node `id` (None: all), taken out of the table's lock (which is a
+    /// leaf: a file's gathered writes are not looked at under it).
+    fn files_of(&self, id: Option<u64>) -> Vec<Arc<OpenFile>> {
+        lock(&self.files)
+            .values()
+            .filter(|f| id.is_none_or(|id| f.ino == id))
+            .cloned()
+            .collect()
+    }
+
+    /// close(2) of one descriptor (FUSE flush): pushes the node's gathered writes and
+    /// reports the first error of any push of them, as close(2) reports writeback errors.
+    pub fn flush(&self, fh: u64) -> Result<(), Errno> {
+        let file = self.file(fh).ok_or(libc::EBADF)?;
+        self.push_node(Some(file.ino));
+        self.take_write_error(file.ino)
+    }
+
+    /// fsync(2) / fdatasync(2): the node's gathered writes first, then the guest's fsync.
+    pub fn fsync(&self, fh: u64, datasync: bool) -> Result<(), Errno> {
+        let file = self.file(fh).ok_or(libc::EBADF)?;
+        self.push_node(Some(file.ino));
+        let handle = self.handle_of(&file)?;
+        let r = self
+            .h
+            .run(args::FhFsync::new(handle).datasync(datasync))
+            .map_err(|e| errno(&e));
+        // An earlier push's error counts even when the guest's fsync succeeds (the data
+        // it lost is not on disk).
+        self.take_write_error(file.ino).and(r)
+    }
+
+    /// The last close of an open file: its gathered writes are sent first (an error goes
+    /// to the node's next fsync or close, or is lost with the last descriptor, as for a
+    /// local filesystem's writeback).
     pub fn release(&self, fh: u64) {
+        if let Some(file) = self.file(fh) {
+            if let Some(handle) = file.handle() {
+                if let Err(e) = self.push(&file, handle) {
+                    log::warn!("writing back node {} at its close: errno {e}", file.ino);
+                }
+            }
+        }
         // Out of the table first: the open-files lock must not be held across the round trip
         // (every read, write and fstat takes it).
-        let file = lock(&self.files).remove(&fh);
+        let mut files = lock(&self.files);
+        let file = files.remove(&fh);
+        let last = file
+            .as_ref()
+            .filter(|f| !files.values().any(|o| o.ino == f.ino))
+            .map(|f| f.ino);
+        drop(files);
+        if let Some(id) = last {
+            // Nobody is left to report it to: a later open starts afresh, as with errseq.
+            lock(&self.write_errors).remove(&id);
+        }
         if let Some(handle) = file.and_then(|f| f.handle()) {
             if let Err(e) = self.h.fh_close(handle) {
                 log::debug!("closing {fh}: {}", guestwright::error::chain(&e));
@@ -815,6 +946,8 @@ impl Shared {
 
     /// statfs(2) of the guest root.
     pub fn statfs(&self) -> Result<StatVfs, Errno> {
+        // The free space counts what was written.
+        self.push_node(None);
         self.h.statvfs(GuestPath::from("/")).map_err(|e| errno(&e))
     }
 
