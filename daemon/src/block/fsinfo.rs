@@ -37,9 +37,10 @@ fn entry(device: Device, found: Option<Probe>) -> Filesystem {
     }
 }
 
-/// Every disk without partitions, every partition that can hold a filesystem (not an MBR
-/// extended partition, a Microsoft reserved or an LDM metadata partition), every logical
-/// volume and every opened LUKS volume, with what it holds. LVM physical volumes are left
+/// Every disk without partitions, every opened LUKS volume, every partition that can hold a
+/// filesystem (not an MBR extended partition, a Microsoft reserved or an LDM metadata
+/// partition), every md array and every logical volume, in that order (libguestfs's), with
+/// what it holds. LVM physical volumes are left
 /// out, as libguestfs does: their logical volumes are listed instead.
 pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<Filesystem>> {
     let mut out = Vec::new();
@@ -82,8 +83,11 @@ pub fn holds_pv(disks: &Disks, modules: &Modules) -> io::Result<bool> {
     Ok(saw)
 }
 
-/// Probes every disk without partitions, every partition that can hold a filesystem, every
-/// md array (assembled first when members are found) and every opened LUKS volume.
+/// Probes, in libguestfs's order (`daemon/listfs.ml`), every disk without partitions, then
+/// every opened LUKS volume (libguestfs's non-LV device-mapper devices, sorted by name), then
+/// every partition that can hold a filesystem (those of the disks, then those of md arrays),
+/// then every md array without partitions (assembled first when members are found). So a
+/// whole-disk filesystem on the second disk comes before a partition of the first.
 fn probe_all(
     disks: &Disks,
     modules: &Modules,
@@ -96,6 +100,7 @@ fn probe_all(
             info!("md arrays not assembled: {e}");
         }
     }
+    let mut partitioned = Vec::new();
     for disk in disks.kernel_names() {
         let disk = disk.as_str();
         let disk_path = Path::new("/dev").join(disk);
@@ -106,14 +111,25 @@ fn probe_all(
             }
             let found = probe_path(&disk_path)?;
             push(disks.to_user(&disk_path.to_string_lossy()), found);
-            continue;
+        } else {
+            partitioned.push((disk.to_string(), disk_path, partitions));
         }
+    }
+    let mut maps = luks::opened();
+    maps.sort();
+    for map in maps {
+        let path = Path::new("/dev/mapper").join(&map);
+        if let Ok(found) = probe_path(&path) {
+            push(Device::from(format!("/dev/mapper/{map}")), found);
+        }
+    }
+    for (disk, disk_path, partitions) in partitioned {
         let skip = parts::not_for_filesystems(&disk_path).unwrap_or_default();
         for p in partitions {
             if skip.contains(&p.number) {
                 continue;
             }
-            let node = blockdev::partition_node(disk, p.number);
+            let node = blockdev::partition_node(&disk, p.number);
             if md::is_member(&node.file_name().unwrap_or_default().to_string_lossy()) {
                 continue;
             }
@@ -121,14 +137,13 @@ fn probe_all(
             push(disks.to_user(&node.to_string_lossy()), found);
         }
     }
+    let mut whole_arrays = Vec::new();
     for array in md::list() {
         // An array may hold a partition table of its own (`/dev/md127p1`).
         let name = array.as_str().trim_start_matches("/dev/").to_string();
         let partitions = blockdev::kernel_partitions(&name).unwrap_or_default();
         if partitions.is_empty() {
-            if let Ok(found) = probe_path(Path::new(array.as_str())) {
-                push(array, found);
-            }
+            whole_arrays.push(array);
             continue;
         }
         for p in partitions {
@@ -138,10 +153,9 @@ fn probe_all(
             }
         }
     }
-    for map in luks::opened() {
-        let path = Path::new("/dev/mapper").join(&map);
-        if let Ok(found) = probe_path(&path) {
-            push(Device::from(format!("/dev/mapper/{map}")), found);
+    for array in whole_arrays {
+        if let Ok(found) = probe_path(Path::new(array.as_str())) {
+            push(array, found);
         }
     }
     Ok(())

@@ -849,7 +849,13 @@ impl Daemon for Server {
         start: ByteSize,
         end: ByteSize,
     ) -> io::Result<()> {
-        crate::block::parts::add(device.node(), prlogex, start.0, end.0)
+        crate::block::parts::add(
+            device.node(),
+            device.name().as_str(),
+            prlogex,
+            start.0,
+            end.0,
+        )
     }
 
     fn part_del(&self, _: &mut Call, device: ResolvedDisk, partnum: u32) -> io::Result<()> {
