@@ -504,12 +504,19 @@ define_operations! {
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====
-    /// List every filesystem: whole disks without partitions, partitions (not MBR extended
-    /// ones), logical volumes and opened LUKS volumes, with type, label and UUID. The type is
-    /// `swap` for swap, `crypto_LUKS` for a LUKS volume and `unknown` when nothing is
-    /// recognised; LVM physical volumes are left out (their LVs are listed).
+    /// List every filesystem: whole disks without partitions, opened LUKS volumes,
+    /// partitions (not MBR extended ones), md arrays and logical volumes, in that order, with
+    /// type, label and UUID. The type is `swap` for swap and `unknown` when nothing is
+    /// recognised. Containers are left out, as libguestfs does: an LVM physical volume (its
+    /// LVs are listed) and a LUKS volume (what is inside it is listed once it is opened).
     ListFilesystems list_filesystems() -> Vec<Filesystem>
         { group: blockdev, access: Read, stream: None }
+
+    /// `list_filesystems` with the LUKS volumes themselves (type `crypto_LUKS`), opened or
+    /// not, in their places among the partitions: inspection and the readers look for them
+    /// to open them.
+    ListFilesystemsAll list_filesystems_all() -> Vec<Filesystem>
+        { group: internal, access: Read, stream: None }
 
     /// The filesystem type of a device as blkid's `TYPE` (`ext4`, `vfat`, `swap`,
     /// `LVM2_member`, ...), or an empty string when nothing is recognised.

@@ -1374,7 +1374,11 @@ fn mount_local_serves_the_tree_until_guestunmount_then_the_shell_goes_on() {
         Duration::from_secs(600),
     );
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(r.stdout, "mounted\ntesthost\nhello\nnew\ndone\n", "{r:?}");
+    // A string result is printed with a newline of its own after it, as guestfish does.
+    assert_eq!(
+        r.stdout, "mounted\ntesthost\n\nhello\n\nnew\ndone\n",
+        "{r:?}"
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("status")).unwrap(),
         "umount=0\n"

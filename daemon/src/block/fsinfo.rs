@@ -40,14 +40,22 @@ fn entry(device: Device, found: Option<Probe>) -> Filesystem {
 /// Every disk without partitions, every opened LUKS volume, every partition that can hold a
 /// filesystem (not an MBR extended partition, a Microsoft reserved or an LDM metadata
 /// partition), every md array and every logical volume, in that order (libguestfs's), with
-/// what it holds. LVM physical volumes are left
-/// out, as libguestfs does: their logical volumes are listed instead.
-pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<Filesystem>> {
+/// what it holds. LVM physical volumes are left out, as libguestfs does: their logical
+/// volumes are listed instead; so are LUKS volumes (`crypto_LUKS`) unless `luks` asks for
+/// them.
+pub fn list_filesystems(
+    disks: &Disks,
+    modules: &Modules,
+    luks: bool,
+) -> io::Result<Vec<Filesystem>> {
     let mut out = Vec::new();
     let saw_pv = std::cell::Cell::new(false);
     let mut push = |device: Device, found: Option<Probe>| {
         if found.as_ref().is_some_and(|p| p.kind == Kind::LvmPv) {
             saw_pv.set(true);
+            return;
+        }
+        if !luks && found.as_ref().is_some_and(|p| p.fstype == "crypto_LUKS") {
             return;
         }
         out.push(entry(device, found));

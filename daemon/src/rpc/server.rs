@@ -780,7 +780,11 @@ impl Daemon for Server {
 
     // ==== block devices, partitions, filesystems, LVM ====
     fn list_filesystems(&self, _: &mut Call) -> io::Result<Vec<Filesystem>> {
-        crate::block::fsinfo::list_filesystems(&self.disks, &self.modules)
+        crate::block::fsinfo::list_filesystems(&self.disks, &self.modules, false)
+    }
+
+    fn list_filesystems_all(&self, _: &mut Call) -> io::Result<Vec<Filesystem>> {
+        crate::block::fsinfo::list_filesystems(&self.disks, &self.modules, true)
     }
 
     fn vfs_type(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
