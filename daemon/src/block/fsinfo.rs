@@ -275,6 +275,8 @@ const GROUPS: &[&str] = &[
     "libyara",
     "selinux",
     "selinuxrelabel",
+    "ntfs3g",
+    "ntfsprogs",
 ];
 
 fn fs_in_kernel(modules: &Modules, fs: &str, module: &str) -> bool {
@@ -317,6 +319,9 @@ fn group_available(modules: &Modules, group: &str) -> Option<bool> {
         // on Debian.
         "selinux" => true,
         "selinuxrelabel" => false,
+        // ntfs-3g's tools: ntfs-3g.probe, ntfsfix, ntfscat and ntfsclone; ntfsresize.
+        "ntfs3g" => tools::has("ntfs-3g.probe"),
+        "ntfsprogs" => tools::has("ntfsresize"),
         _ => return None,
     })
 }
@@ -362,6 +367,8 @@ fn hint(group: &str) -> String {
         "augeas" => "libaugeas.so.0",
         "hivex" => "libhivex.so.0",
         "journal" => "journalctl",
+        "ntfs3g" => "ntfs-3g.probe",
+        "ntfsprogs" => "ntfsresize",
         _ => return String::new(),
     };
     format!(" (install {} on the host)", tools::package_of(tool))
