@@ -175,8 +175,12 @@ pub fn kernel_cmdline(config: &QemuConfig) -> String {
     }
     if config.snapshot.is_some() {
         // The same for every launch from one saved state: the drives and verbosity come
-        // with the host's `Resume`.
+        // with the host's `Resume`. A network is part of the saved device layout (its
+        // state is saved apart from one without), and the daemon brings it up on resume.
         args.extend(["quiet", "guestwright.snapshot"]);
+        if config.network {
+            args.push("guestwright.network");
+        }
         return args.join(" ");
     }
     if !config.verbose {
@@ -541,6 +545,21 @@ mod tests {
         assert!(!joined(&config()).contains("guestwright.network"));
         assert!(!kernel_cmdline(&c).contains("quiet"));
         assert!(kernel_cmdline(&config()).contains("guestwright.drives=1"));
+    }
+
+    /// A saved appliance with a network is another state than one without (its name hashes
+    /// the command line), and the restored daemon learns from it to bring the network up.
+    #[test]
+    fn a_saved_appliance_with_a_network_says_so_on_its_command_line() {
+        let mut c = config();
+        c.snapshot = Some(SnapshotRole::Restore {
+            index: 0,
+            qmp_socket: "/run/q".into(),
+        });
+        assert!(!kernel_cmdline(&c).contains("guestwright.network"));
+        c.network = true;
+        assert!(kernel_cmdline(&c).contains(" guestwright.network"));
+        assert!(joined(&c).contains("-netdev user,id=net0"));
     }
 
     #[test]

@@ -17,8 +17,12 @@
 //! so a reader sees a whole state or none. A state that does not restore is removed, and
 //! the launch boots instead, with a warning; never an error.
 //!
-//! Launches that need another layout boot as before: more drives than the slots, a
-//! network, or a machine other than microvm.
+//! A launch with a network restores a state saved with QEMU's user-mode network device in
+//! its layout (a state of its own: the command line differs); the daemon parks before it
+//! would bring the network up, and brings it up on resume.
+//!
+//! Launches that need another layout boot as before: more drives than the slots, or a
+//! machine other than microvm.
 //!
 //! ```
 //! use guestwright::qemu::Machine;
@@ -26,8 +30,8 @@
 //!
 //! let mut config = LaunchConfig::default();
 //! assert!(snapshot::usable(&[], &config, Machine::Microvm));
-//! config.network = true; // another device layout: this launch boots
-//! assert!(!snapshot::usable(&[], &config, Machine::Microvm));
+//! config.network = true; // a state of its own, with the network device
+//! assert!(snapshot::usable(&[], &config, Machine::Microvm));
 //! assert!(!snapshot::usable(&[], &LaunchConfig::default(), Machine::Q35));
 //! ```
 
@@ -84,10 +88,7 @@ const RETRY_SAVE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// True when this launch can come from a saved appliance.
 pub fn usable(drives: &[Drive], config: &LaunchConfig, machine: Machine) -> bool {
-    config.snapshot
-        && machine == Machine::Microvm
-        && !config.network
-        && drives.len() <= qemu::SNAPSHOT_SLOTS
+    config.snapshot && machine == Machine::Microvm && drives.len() <= qemu::SNAPSHOT_SLOTS
 }
 
 /// The `Resume` a restored appliance gets.
@@ -143,7 +144,7 @@ impl Saved {
             fdsets: Vec::new(),
             extras: Some(appliance.extras.clone()),
             verbose: false,
-            network: false,
+            network: config.network,
             xfer: None,
             snapshot: Some(qemu::SnapshotRole::Restore {
                 index: 0,
@@ -713,7 +714,7 @@ mod tests {
     }
 
     #[test]
-    fn launches_that_need_another_layout_boot() {
+    fn launches_that_need_another_layout_boot_and_a_network_does_not() {
         let config = LaunchConfig::default();
         assert!(usable(&[], &config, Machine::Microvm));
         assert!(!usable(&[], &config, Machine::Q35));
@@ -721,7 +722,8 @@ mod tests {
             network: true,
             ..LaunchConfig::default()
         };
-        assert!(!usable(&[], &network, Machine::Microvm));
+        // A network is in the saved layout (a state of its own, see the command line).
+        assert!(usable(&[], &network, Machine::Microvm));
         let off = LaunchConfig {
             snapshot: false,
             ..LaunchConfig::default()

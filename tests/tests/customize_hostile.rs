@@ -992,3 +992,82 @@ fn directory_links_to_themselves() {
 fn directory_links_to_a_file() {
     dir_scenario(&DIR_TO_FILE);
 }
+
+/// Runs `words` as one plan on the mounted guest (one `Guest` for them all, so what
+/// it learnt about the guest's directories in one operation is there for the next).
+fn run_words(
+    h: &Handle,
+    os: &guestwright::inspect::OsInfo,
+    words: &[(&str, &str)],
+) -> Result<Report, String> {
+    let words: Vec<Word> = words.iter().map(|(o, a)| Word::new(o, Some(a))).collect();
+    let operations = customize::expand(&words).map_err(|e| guestwright::error::chain(&e))?;
+    let plan = Plan {
+        operations,
+        ..Plan::default()
+    };
+    let mut report = Report::default();
+    customize::run_plan(h, os, &plan, &Options::default(), &mut report)
+        .map(|()| report)
+        .map_err(|e| guestwright::error::chain(&e))
+}
+
+/// Customize remembers which directories it found real (no link) for the rest of the run,
+/// so that a firstboot script does not cost a round trip per directory per file. An
+/// operation that puts a link where such a directory was must make it forget: the next
+/// operation that chooses its own paths there refuses, naming the link, as it would on a
+/// guest that had the link from the start, and writes nothing through it. Both ways to put
+/// the link there: a command run in the guest, and `--delete` then `--link`.
+#[test]
+fn a_directory_made_a_link_during_the_run_is_not_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    // The host's rm and ln (they need only the C library, which the image has) for the
+    // command that swaps the directory for a link.
+    let rm = std::fs::read("/usr/bin/rm").expect("coreutils");
+    let ln = std::fs::read("/usr/bin/ln").expect("coreutils");
+    let mut entries: Vec<Entry<'_>> = debian_entries();
+    entries.extend([
+        Entry::File("/usr/bin/rm", &rm, 0o755, 0, 0),
+        Entry::File("/usr/bin/ln", &ln, 0o755, 0, 0),
+    ]);
+    let img = customize_images::image(dir.path(), "dir-becomes-link.raw", &entries);
+    let mut h = launch(&[(&img, DriveOptions::default())]);
+    let os = guestwright::inspect::inspect_and_mount(&h, false).check("inspect");
+    let swaps: [&[(&str, &str)]; 2] = [
+        &[(
+            "run-command",
+            "rm -rf /usr/lib/virt-sysprep && ln -s /etc /usr/lib/virt-sysprep",
+        )],
+        &[
+            ("delete", "/usr/lib/virt-sysprep"),
+            ("link", "/etc:/usr/lib/virt-sysprep"),
+        ],
+    ];
+    for swap in swaps {
+        // The first firstboot command makes and walks /usr/lib/virt-sysprep.
+        let mut words: Vec<(&str, &str)> = vec![("firstboot-command", "touch /root/first")];
+        words.extend_from_slice(swap);
+        words.push(("firstboot-command", "touch /root/second"));
+        let result = run_words(&h, &os, &words);
+        let msg = result.expect_err("the second firstboot command must refuse");
+        assert!(
+            msg.contains("/usr/lib/virt-sysprep is a symbolic link to /etc"),
+            "{swap:?}: {msg}"
+        );
+        for p in ["/etc/firstboot.sh", "/etc/scripts"] {
+            assert!(
+                !h.exists(p).check("exists"),
+                "{swap:?}: wrote {p} through the link"
+            );
+        }
+        assert_eq!(
+            h.readlink("/usr/lib/virt-sysprep")
+                .check("readlink")
+                .to_string(),
+            "/etc"
+        );
+        // Back to a real directory for the next way.
+        h.rm("/usr/lib/virt-sysprep").check("rm");
+    }
+    h.shutdown().check("shutdown");
+}

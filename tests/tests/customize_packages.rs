@@ -135,6 +135,14 @@ fn install_update_uninstall_and_firstboot_from_a_local_repository() {
             && install.contains("Setting up gw-extra (1.0) ..."),
         "{install}"
     );
+    // What debconf's apt hook says in a guest without apt-utils, whether it ran or the
+    // shell hook that stands in for it did.
+    assert!(
+        install.contains(
+            "debconf: delaying package configuration, since apt-utils is not installed\n"
+        ),
+        "{install}"
+    );
     assert_eq!(
         output_of(&first, "run-command"),
         "hello 1.0\nnameserver 10.0.2.3\n"
@@ -235,4 +243,113 @@ fn install_update_uninstall_and_firstboot_from_a_local_repository() {
     drop(server);
     // The image is one bare filesystem.
     guestwright_tests::run(std::process::Command::new("e2fsck").arg("-fn").arg(&img));
+}
+
+/// On a guest without apt-utils, `--install`, `--update` and `--uninstall` replace debconf's
+/// apt hook (Perl that takes seconds under TCG to say it delays configuration) by a shell
+/// hook that says the same. The images must come out the same as with the guest's own hook
+/// (`GUESTWRIGHT_APT_DEBCONF_SKIP=0`): every file's kind, mode, owner and content, the log
+/// of what ran included, except what differs between any two runs (times in apt's and
+/// dpkg's logs, apt's caches that record file times, random seeds).
+#[test]
+fn skipping_debconfs_hook_leaves_the_same_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = debootstrap_debian(dir.path());
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    index_repo(&repo, &packages("1.0"));
+    let server = RepoServer::start(&repo, Duration::from_secs(3600));
+    let sources = format!(
+        "/etc/apt/sources.list:deb [trusted=yes] http://10.0.2.2:{}/ ./\n",
+        server.port
+    );
+    let run_on_copy = |name: &str, skip: Option<&str>| {
+        let img = dir.path().join(name);
+        guestwright_tests::run(
+            std::process::Command::new("cp")
+                .arg("--sparse=always")
+                .arg(&base)
+                .arg(&img),
+        );
+        let mut cmd = guestwright();
+        cmd.arg("customize")
+            .arg("-a")
+            .arg(&img)
+            .arg("--json")
+            .args([
+                "--delete",
+                "/etc/apt/sources.list.d/*",
+                "--write",
+                &sources,
+                "--install",
+                "gw-hello",
+                "--uninstall",
+                "gw-hello",
+            ]);
+        if let Some(v) = skip {
+            cmd.env("GUESTWRIGHT_APT_DEBCONF_SKIP", v);
+        }
+        let r = report(&run_within(&mut cmd, DEADLINE));
+        (img, r)
+    };
+    let (kept, kept_report) = run_on_copy("kept.img", Some("0"));
+    let (skipped, skipped_report) = run_on_copy("skipped.img", None);
+    let said = "debconf: delaying package configuration, since apt-utils is not installed\n";
+    for r in [&kept_report, &skipped_report] {
+        assert!(output_of(r, "install").contains(said), "{r:#}");
+    }
+    let len = std::fs::metadata(&base).unwrap().len();
+    let a = guestwright_tests::tree::ext4_tree_at(&kept, 0, len);
+    let b = guestwright_tests::tree::ext4_tree_at(&skipped, 0, len);
+    // Lines with times or speeds in them.
+    let timeless = |c: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(c)
+            .lines()
+            .filter(|l| {
+                !l.starts_with("Fetched ")
+                    && !l.starts_with("Start-Date: ")
+                    && !l.starts_with("End-Date: ")
+                    && !l.starts_with("Log started: ")
+                    && !l.starts_with("Log ended: ")
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut differ = Vec::new();
+    for p in guestwright_tests::tree::changed_paths(&a, &b) {
+        let (x, y) = (a.get(&p), b.get(&p));
+        let same_but_content = matches!((x, y), (Some(x), Some(y))
+            if (x.kind, x.mode, x.uid, x.gid) == (y.kind, y.mode, y.uid, y.gid));
+        // Their times differ; what else they say must not (apt's history holds its
+        // command line).
+        let logs = [
+            "/tmp/builder.log",
+            "/var/log/apt/history.log",
+            "/var/log/apt/term.log",
+        ];
+        if same_but_content && logs.contains(&p.as_str()) {
+            let (x, y) = (x.unwrap(), y.unwrap());
+            assert_eq!(timeless(&x.content), timeless(&y.content), "{p}");
+            continue;
+        }
+        let timed = [
+            "/var/log/dpkg.log",
+            "/var/log/apt/eipp.log.xz",
+            "/var/cache/apt/pkgcache.bin",
+            "/var/cache/apt/srcpkgcache.bin",
+            "/var/lib/urandom/random-seed",
+            "/var/lib/systemd/random-seed",
+            "/etc/machine-id",
+        ];
+        if same_but_content && timed.contains(&p.as_str()) {
+            continue;
+        }
+        differ.push(p);
+    }
+    assert!(
+        differ.is_empty(),
+        "the images differ:\n{}",
+        guestwright_tests::tree::describe_changes(&a, &b, &differ)
+    );
+    drop(server);
 }

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use guestwright_protocol::{ChecksumType, Client};
+use guestwright_protocol::{ChecksumType, Client, Errno, GuestPath};
 use rand::Rng;
 
 use super::files;
@@ -191,20 +191,34 @@ pub fn run<R: Rng>(
         Operation::Run { path, script } => {
             run_in_guest(g, cx, &path.display().to_string(), script, step, false)
         }
+        // The report shows virt-customize's command; the one run may add apt configuration
+        // (see `apt_conf`).
         Operation::Install(pkgs) => {
-            let cmd = packages::install_command(&cx.os.package_management, pkgs)
+            let manager = &cx.os.package_management;
+            let shown = packages::install_command(manager, pkgs)
                 .map_err(|e| CustomizeError::Refused(e.to_string()))?;
-            run_in_guest(g, cx, &cmd, &cmd, step, true)
+            let conf = apt_conf(g, cx)?;
+            let cmd = packages::install_command_with(manager, pkgs, conf.as_deref())
+                .map_err(|e| CustomizeError::Refused(e.to_string()))?;
+            run_in_guest(g, cx, &shown, &cmd, step, true)
         }
         Operation::Update => {
-            let cmd = packages::update_command(&cx.os.package_management)
+            let manager = &cx.os.package_management;
+            let shown = packages::update_command(manager)
                 .map_err(|e| CustomizeError::Refused(e.to_string()))?;
-            run_in_guest(g, cx, &cmd, &cmd, step, true)
+            let conf = apt_conf(g, cx)?;
+            let cmd = packages::update_command_with(manager, conf.as_deref())
+                .map_err(|e| CustomizeError::Refused(e.to_string()))?;
+            run_in_guest(g, cx, &shown, &cmd, step, true)
         }
         Operation::Uninstall(pkgs) => {
-            let cmd = packages::uninstall_command(&cx.os.package_management, pkgs)
+            let manager = &cx.os.package_management;
+            let shown = packages::uninstall_command(manager, pkgs)
                 .map_err(|e| CustomizeError::Refused(e.to_string()))?;
-            run_in_guest(g, cx, &cmd, &cmd, step, false)
+            let conf = apt_conf(g, cx)?;
+            let cmd = packages::uninstall_command_with(manager, pkgs, conf.as_deref())
+                .map_err(|e| CustomizeError::Refused(e.to_string()))?;
+            run_in_guest(g, cx, &shown, &cmd, step, false)
         }
         Operation::FirstbootCommand(cmd) => firstboot(g, cx, cmd, cmd),
         Operation::Firstboot { path, script } => {
@@ -217,6 +231,90 @@ pub fn run<R: Rng>(
             firstboot(g, cx, &name, &cmd)
         }
     }
+}
+
+/// Turns off the skipping of debconf's hook (see [`apt_conf`]) when set to `0`, so that
+/// apt runs exactly as the guest configures it (for comparisons).
+pub const DEBCONF_SKIP_ENV: &str = "GUESTWRIGHT_APT_DEBCONF_SKIP";
+
+/// Files where debconf may be told to keep its warnings to itself (`Nowarnings: yes`).
+const DEBCONF_CONFIGS: &[&str] = &[
+    "/root/.debconfrc",
+    "/etc/debconf.conf",
+    "/usr/share/debconf/debconf.conf",
+];
+
+/// apt configuration for the apt-get runs of `--install`, `--update` and `--uninstall` on
+/// an apt guest without apt-utils: debconf's hook (`dpkg-preconfigure --apt`) only says
+/// then that it delays configuration, after Perl spent seconds under TCG loading debconf,
+/// so it is replaced by a shell hook that says the same, every other hook kept
+/// ([`packages::debconf_delay_config`]). The guest's files and the log end up the same.
+/// `None` (apt as configured) whenever that cannot be known: apt-utils installed,
+/// `dpkg-preconfigure` missing, debconf configured to be quiet, an unusual hook list, or
+/// `apt-config` failing.
+fn apt_conf(g: &Guest<'_>, cx: &Context<'_>) -> Result<Option<String>, CustomizeError> {
+    if cx.os.package_management != "apt" || std::env::var(DEBCONF_SKIP_ENV).is_ok_and(|v| v == "0")
+    {
+        return Ok(None);
+    }
+    // perl's -x as root: any execute bit, or a directory; a link is followed.
+    let executable = |path: &str| match g.h.stat(GuestPath::from(path)) {
+        Ok(st) => st.mode & libc::S_IFMT == libc::S_IFDIR || st.mode & 0o111 != 0,
+        Err(e) => !matches!(e.errno(), Some(Errno::ENOENT) | Some(Errno::ENOTDIR)),
+    };
+    if !g
+        .lstat("/usr/sbin/dpkg-preconfigure")?
+        .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFREG && s.mode & 0o111 != 0)
+    {
+        return Ok(None);
+    }
+    for path in DEBCONF_CONFIGS {
+        if g.read_config(path)
+            .unwrap_or_else(|_| Some(b"nowarnings".to_vec()))
+            .is_some_and(|c| {
+                c.to_ascii_lowercase()
+                    .windows(10)
+                    .any(|w| w == b"nowarnings")
+            })
+        {
+            return Ok(None);
+        }
+    }
+    let dump = match g
+        .h
+        .command(vec!["apt-config".to_owned(), "dump".to_owned()])
+    {
+        Ok(d) => d,
+        Err(e) => {
+            log::debug!(
+                "apt-config dump failed, apt runs as configured: {}",
+                crate::error::chain(&e)
+            );
+            return Ok(None);
+        }
+    };
+    // The configuration files go to the appliance's /dev, bound over a real /dev of the
+    // guest's while commands run; without one they would land in the image.
+    if !g
+        .lstat("/dev")?
+        .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFDIR)
+    {
+        return Ok(None);
+    }
+    let main_exists = g
+        .stat("/etc/apt/apt.conf")?
+        .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFREG);
+    let Some(conf) = packages::debconf_delay_config(&dump, main_exists) else {
+        return Ok(None);
+    };
+    if packages::apt_path_dirs(&dump)
+        .iter()
+        .any(|d| executable(&format!("{d}/apt-extracttemplates")))
+    {
+        return Ok(None);
+    }
+    log::debug!("apt-utils is not installed: debconf's hook is replaced by one that says so");
+    Ok(Some(conf))
 }
 
 /// `--hostname`, per distribution as virt-customize does it, plus /etc/hosts everywhere it

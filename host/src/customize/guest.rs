@@ -63,10 +63,12 @@ pub struct Guest<'h> {
     changes: Vec<Change>,
     notes: Vec<String>,
     diff: String,
-    /// Directories already seen to be real (no link) while sysprep runs, so the walk of a
-    /// path's ways looks at each only once: sysprep removes, truncates and rewrites files
-    /// but never makes a link or a directory, so what was a real directory stays one until
-    /// [`Guest::set_ways`] hands over to customize, which can. Empty outside sysprep.
+    /// Directories already seen to be real (no link), so the walk of a path's ways looks at
+    /// each only once per run. An entry holds only while nothing could have changed what
+    /// is at that path: whatever this module removes, replaces or links forgets the path
+    /// and everything under it ([`Guest::forget_dirs`]), and a change made by other means
+    /// ([`Guest::record`]: a command run in the guest, `--move`, `--copy`, `--copy-in`)
+    /// forgets them all, since it could have put a link where a directory was.
     real_dirs: std::cell::RefCell<std::collections::HashSet<String>>,
     /// Patterns expanded ahead by [`Guest::prefetch_globs`], with their matches: sysprep's
     /// operations only remove, truncate and rewrite, so a match that has gone since is
@@ -175,9 +177,33 @@ impl<'h> Guest<'h> {
     /// warnings and refusals name ("sysprep", "customize").
     pub fn set_ways(&mut self, ways: Ways, who: &'static str) {
         self.ways = ways;
+        if self.who != who {
+            // Hand-over between sysprep and customize: start afresh.
+            self.real_dirs.get_mut().clear();
+        }
         self.who = who;
-        self.real_dirs.get_mut().clear();
         self.globs.clear();
+    }
+
+    /// Forgets that `path` and everything under it were real directories: call after
+    /// anything that removes, replaces or links `path`.
+    fn forget_dirs(&mut self, path: &str) {
+        let path = path.trim_end_matches('/');
+        if path.is_empty() {
+            self.forget_all_dirs();
+            return;
+        }
+        self.real_dirs.get_mut().retain(|d| {
+            !(d == path
+                || d.strip_prefix(path)
+                    .is_some_and(|rest| rest.starts_with('/')))
+        });
+    }
+
+    /// Forgets every directory seen to be real: call after the guest changed by means this
+    /// module does not see (a command run in the guest, say); [`Guest::record`] does.
+    pub fn forget_all_dirs(&mut self) {
+        self.real_dirs.get_mut().clear();
     }
 
     /// Expands `patterns` in one round trip, for [`Guest::glob`] and [`Guest::absent`] to
@@ -256,14 +282,13 @@ impl<'h> Guest<'h> {
         path: &str,
         whole: bool,
     ) -> Result<Option<(String, String)>, CustomizeError> {
-        let remember = self.who == "sysprep";
         for dir in ways(path, whole) {
-            if remember && self.real_dirs.borrow().contains(dir) {
+            if self.real_dirs.borrow().contains(dir) {
                 continue;
             }
             match self.lstat(dir)? {
                 None => return Ok(None),
-                Some(st) if remember && st.mode & libc::S_IFMT == libc::S_IFDIR => {
+                Some(st) if st.mode & libc::S_IFMT == libc::S_IFDIR => {
                     self.real_dirs.borrow_mut().insert(dir.to_owned());
                 }
                 Some(st) if st.mode & libc::S_IFMT == libc::S_IFLNK => {
@@ -361,8 +386,11 @@ impl<'h> Guest<'h> {
         }
     }
 
-    /// Notes a change made by other means.
+    /// Notes a change made by other means (call it right after the change, before anything
+    /// else looks at the guest): what those means could have done is unknown here, so every
+    /// directory seen to be real is forgotten.
     pub fn record(&mut self, change: Change) {
+        self.forget_all_dirs();
         self.note(change);
     }
 
@@ -486,6 +514,7 @@ impl<'h> Guest<'h> {
             if parents && old.is_none() {
                 self.mkdir_p(parent(path))?;
             }
+            self.forget_dirs(path);
             self.h
                 .replace_file(GuestPath::from(path), new)
                 .map_err(guest_err(format!("cannot write {path} in the guest")))?;
@@ -520,6 +549,7 @@ impl<'h> Guest<'h> {
         if !self.way_clear(path, false)? {
             return Ok(());
         }
+        self.forget_dirs(path);
         self.h
             .replace_file(GuestPath::from(path), new)
             .map_err(guest_err(format!("cannot write {path} in the guest")))?;
@@ -547,6 +577,7 @@ impl<'h> Guest<'h> {
         if !self.way_clear(path, false)? {
             return Ok(());
         }
+        self.forget_dirs(path);
         self.h.upload(path, from).map_err(guest_err(format!(
             "cannot upload {what} to {path} in the guest"
         )))?;
@@ -746,6 +777,7 @@ impl<'h> Guest<'h> {
                 self.mkdir_p(parent(link))?;
             }
         }
+        self.forget_dirs(link);
         self.h
             .ln_sf(
                 guestwright_protocol::LinkTarget::from(target),
@@ -784,6 +816,7 @@ impl<'h> Guest<'h> {
                 self.diff.push_str(&format!("Deleted: {path}\n"));
             }
         }
+        self.forget_dirs(path);
         self.h
             .rm_rf(GuestPath::from(path))
             .map_err(guest_err(format!("cannot delete {path}")))?;

@@ -363,7 +363,10 @@ pub fn run_plan(
         }
         if scx.update_ca_store {
             opts.say("sysprep: updating the system CA store");
-            if let Some(w) = sysprep::update_ca_store(h, os) {
+            let warning = sysprep::update_ca_store(h, os);
+            // The guest's own command ran: what it changed is unknown here.
+            g.forget_all_dirs();
+            if let Some(w) = warning {
                 log::warn!("{w}");
                 report.steps.push(Step {
                     operation: "sysprep update-ca-store".into(),
