@@ -295,9 +295,8 @@ fn apt_conf(g: &Guest<'_>, cx: &Context<'_>) -> Result<Option<String>, Customize
     };
     // The configuration files go to the appliance's /dev, bound over a real /dev of the
     // guest's while commands run; without one they would land in the image.
-    if !g
-        .lstat("/dev")?
-        .is_some_and(|s| s.mode & libc::S_IFMT == libc::S_IFDIR)
+    if g.lstat("/dev")?
+        .is_none_or(|s| s.mode & libc::S_IFMT != libc::S_IFDIR)
     {
         return Ok(None);
     }
