@@ -25,7 +25,7 @@ fn fill(h: &TestHandle, map: &str) {
     h.mkfs("ext4", dev.as_str()).check("mkfs");
     h.mount(dev.as_str(), "/").check("mount");
     let data: Vec<u8> = (0..4u32 << 20)
-        .map(|i| (i * 2654435761u32 >> 13) as u8)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     h.write_file("/data", data).check("write");
     h.umount_all().check("umount");
@@ -232,7 +232,7 @@ fn hostile_luks_headers_end_in_an_error_or_the_old_path_never_a_hang() {
         let r = h.luks_open(dev.as_str(), Secret::from(KEY), "x");
         eprintln!(
             "{name}: {:?} in {:?}",
-            r.as_ref().map_err(guestwright::error::chain),
+            r.as_ref().map_err(|e| guestwright::error::chain(e)),
             t.elapsed()
         );
         if r.is_ok() {
