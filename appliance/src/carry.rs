@@ -103,6 +103,12 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     // NTFS when the host kernel has no ntfs3 (Debian's cloud kernel): a FUSE driver.
     tool("ntfs-3g", &[], &[]),
     tool("mkntfs", &["mkfs.ntfs"], &[]),
+    // guestfish's ntfs-3g-probe, ntfsresize, ntfsfix, ntfscat-i and ntfsclone-out/-in.
+    tool("ntfs-3g.probe", &[], &[]),
+    tool("ntfsresize", &[], &[]),
+    tool("ntfsfix", &[], &[]),
+    tool("ntfscat", &[], &[]),
+    tool("ntfsclone", &[], &[]),
     // guestfish's mklost-and-found, zerofree, scrub-device and scrub-freespace.
     tool("mklost+found", &[], &[]),
     tool("zerofree", &[], &[]),

@@ -505,12 +505,19 @@ define_operations! {
     // ==== end of files ====
 
     // ==== block devices, partitions, filesystems, LVM ====
-    /// List every filesystem: whole disks without partitions, partitions (not MBR extended
-    /// ones), logical volumes and opened LUKS volumes, with type, label and UUID. The type is
-    /// `swap` for swap, `crypto_LUKS` for a LUKS volume and `unknown` when nothing is
-    /// recognised; LVM physical volumes are left out (their LVs are listed).
+    /// List every filesystem: whole disks without partitions, opened LUKS volumes,
+    /// partitions (not MBR extended ones), md arrays and logical volumes, in that order, with
+    /// type, label and UUID. The type is `swap` for swap and `unknown` when nothing is
+    /// recognised. Containers are left out, as libguestfs does: an LVM physical volume (its
+    /// LVs are listed) and a LUKS volume (what is inside it is listed once it is opened).
     ListFilesystems list_filesystems() -> Vec<Filesystem>
         { group: blockdev, access: Read, stream: None }
+
+    /// `list_filesystems` with the LUKS volumes themselves (type `crypto_LUKS`), opened or
+    /// not, in their places among the partitions: inspection and the readers look for them
+    /// to open them.
+    ListFilesystemsAll list_filesystems_all() -> Vec<Filesystem>
+        { group: internal, access: Read, stream: None }
 
     /// The filesystem type of a device as blkid's `TYPE` (`ext4`, `vfat`, `swap`,
     /// `LVM2_member`, ...), or an empty string when nothing is recognised.
@@ -635,9 +642,9 @@ define_operations! {
     PartExpandGpt part_expand_gpt(device: Disk) -> ()
         { group: partitions, access: Write, stream: None }
 
-    /// Make a filesystem: `ext2`, `ext3`, `ext4`, `xfs`, `btrfs` (with the tools the
+    /// Make a filesystem: `ext2`, `ext3`, `ext4`, `xfs`, `btrfs`, `ntfs` (with the tools the
     /// appliance carries), `vfat` (built in) or `swap`. `blocksize` is the block (cluster for
-    /// vfat) size in bytes, `features` the ext `-O` list (xfs `-m`, btrfs `-O`), `inode` the
+    /// vfat and ntfs) size in bytes, `features` the ext `-O` list (xfs `-m`, btrfs `-O`), `inode` the
     /// inode size in bytes, `sectorsize` the sector size in bytes (xfs, vfat). A device in
     /// use is refused.
     Mkfs mkfs(fstype: FsType, device: Device) [blocksize: ByteSize, label: String, features: String, inode: u32, sectorsize: u32] -> ()
@@ -645,6 +652,28 @@ define_operations! {
 
     /// Make a swap area, with an optional label and UUID.
     Mkswap mkswap(device: Device) [label: String, uuid: String] -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Whether the NTFS filesystem on `device` can be mounted (read-write with `rw:true`):
+    /// ntfs-3g.probe's exit status, 0 when it can (see ntfs-3g.probe(8) for the others,
+    /// such as 12 for no NTFS there).
+    Ntfs3gProbe ntfs_3g_probe(rw: bool, device: Device) -> i32
+        { group: mkfs, access: Read, stream: None }
+
+    /// Resizes the NTFS filesystem on `device` to `size` bytes, or to fill the device
+    /// (ntfsresize). Windows then checks the filesystem at its next boot; until then a
+    /// second resize needs `force:true`.
+    Ntfsresize ntfsresize(device: Device) [size: i64, force: bool] -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// `ntfsresize` with the size given (an older form).
+    NtfsresizeSize ntfsresize_size(device: Device, size: i64) -> ()
+        { group: mkfs, access: Write, stream: None }
+
+    /// Repairs the most basic NTFS inconsistencies on `device`, resets its journal and has
+    /// Windows check it at its next boot (ntfsfix; not chkdsk). `clearbadsectors:true`
+    /// also empties the list of bad sectors.
+    Ntfsfix ntfsfix(device: Device) [clearbadsectors: bool] -> ()
         { group: mkfs, access: Write, stream: None }
 
     /// Change the label of a filesystem (ext2/3/4 with tune2fs, and swap).
@@ -1983,6 +2012,21 @@ define_operations! {
     /// mounted; deleted files too (sleuthkit's icat).
     DownloadInode download_inode(device: Device, inode: i64) -> ()
         { group: transfer, access: Read, stream: Output }
+
+    /// Streams the file of inode `inode` of the NTFS filesystem on `device` (unmounted),
+    /// `$Extend` and the metafiles included (ntfs-3g's ntfscat; inode 0 is `$MFT`).
+    NtfscatI ntfscat_i(device: Device, inode: i64) -> ()
+        { group: transfer, access: Read, stream: Output }
+
+    /// Streams the NTFS filesystem on `device` in ntfsclone's image format (`--save-image`);
+    /// `metadataonly:true` leaves out the files' data. `rescue`, `ignorefscheck`,
+    /// `preservetimestamps` and `force` are ntfsclone's options of those names.
+    NtfscloneOut ntfsclone_out(device: Device) [metadataonly: bool, rescue: bool, ignorefscheck: bool, preservetimestamps: bool, force: bool] -> ()
+        { group: transfer, access: Read, stream: Output }
+
+    /// Restores an ntfsclone image (from `ntfsclone_out`) onto `device`, overwriting it.
+    NtfscloneIn ntfsclone_in(device: Device) -> ()
+        { group: transfer, access: Write, stream: Input }
 
     /// Every entry of the filesystem on `device` (unmounted), deleted ones included, as
     /// guestfish's `tsk_dirent` structs (sleuthkit's fls and ils).

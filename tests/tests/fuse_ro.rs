@@ -10,6 +10,7 @@ use crate::fusekit;
 
 use fusekit::*;
 use guestwright_tests::*;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -226,4 +227,63 @@ fn read_only_mount_answers_after_a_minute_idle() {
     );
     assert_eq!(out, "deep down\n");
     m.umount();
+}
+
+/// guestunmount unmounts any FUSE mount, not only its own: libguestfs's scripts mount with
+/// the library's `mount_local` and unmount with guestunmount. A FUSE mount made by another
+/// program (ntfs-3g here) goes with exit status 0; a mount that is not FUSE is refused
+/// (exit 3) and stays.
+#[test]
+fn umount_takes_another_programs_fuse_mount_and_refuses_a_non_fuse_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("ntfs.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    let made = Command::new("mkntfs")
+        .args(["-q", "-F", "-Q"])
+        .arg(&img)
+        .output()
+        .expect("mkntfs (apt-get install ntfs-3g; scripts/setup installs it)");
+    assert!(made.status.success(), "{made:?}");
+    let mp = dir.path().join("mp");
+    std::fs::create_dir(&mp).unwrap();
+    let mounted = run_within(
+        Command::new("ntfs-3g").arg(&img).arg(&mp),
+        Duration::from_secs(60),
+    );
+    assert!(mounted.status.success(), "ntfs-3g: {mounted:?}");
+    assert!(is_mounted(&mp));
+    let out = run_within(
+        Command::new(guestwright_bin()).arg("umount").arg(&mp),
+        Duration::from_secs(120),
+    );
+    if is_mounted(&mp) {
+        let _ = Command::new("umount").arg("-l").arg(&mp).status();
+    }
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(!is_mounted(&mp), "the ntfs-3g mount is still there");
+
+    // A tmpfs is not FUSE: refused, left mounted.
+    let tmp = dir.path().join("tmpfs");
+    std::fs::create_dir(&tmp).unwrap();
+    assert!(Command::new("mount")
+        .args(["-t", "tmpfs", "none"])
+        .arg(&tmp)
+        .status()
+        .unwrap()
+        .success());
+    let out = run_within(
+        Command::new(guestwright_bin()).arg("umount").arg(&tmp),
+        Duration::from_secs(60),
+    );
+    let still = is_mounted(&tmp);
+    let _ = Command::new("umount").arg(&tmp).status();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a FUSE mount"),
+        "{out:?}"
+    );
+    assert!(still, "a tmpfs was unmounted");
 }

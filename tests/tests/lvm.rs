@@ -65,12 +65,12 @@ fn an_lvm_root_made_in_the_appliance_is_found_again() {
     assert_eq!(
         brief,
         [
-            want("/dev/sda1", "ext4", Some("boot")),
             want("/dev/sdb", "unknown", None),
+            want("/dev/sda1", "ext4", Some("boot")),
             want("/dev/vg0/root", "ext4", Some("root")),
             want("/dev/vg0/swap", "swap", Some("swap")),
         ],
-        "the PV /dev/sda2 is not listed, its LVs are"
+        "libguestfs's order (whole disks, partitions, LVs); the PV /dev/sda2 is not listed, its LVs are"
     );
     assert_eq!(h.vfs_type("/dev/sda2").check("vfs_type"), "LVM2_member");
     assert_eq!(h.pvs().check("pvs"), [Device::from("/dev/sda2")]);

@@ -132,12 +132,13 @@ fn mkfs_makes_what_the_host_tools_recognise_and_find_clean() {
         assert_eq!(
             brief,
             [
+                // libguestfs's order: the whole-disk filesystems before the partitions.
+                want("/dev/sdb", "xfs", Some("data")),
+                want("/dev/sdc", "btrfs", Some("pool")),
                 want("/dev/sda1", "ext4", Some("root")),
                 want("/dev/sda2", "vfat", Some("ESP")),
                 want("/dev/sda3", "swap", Some("swap0")),
                 want("/dev/sda4", "ext2", None),
-                want("/dev/sdb", "xfs", Some("data")),
-                want("/dev/sdc", "btrfs", Some("pool")),
             ]
         );
 

@@ -202,7 +202,7 @@ fn gpt_tables_reach_the_kernel_at_once_and_agree_with_sfdisk() {
             .unwrap_err();
         assert_eq!(e.errno(), Some(Errno::EINVAL));
         assert!(
-            guestwright::error::chain(&e).contains("outside the usable area"),
+            guestwright::error::chain(&e).contains("is outside of the device /dev/sda"),
             "{}",
             guestwright::error::chain(&e)
         );

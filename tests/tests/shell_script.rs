@@ -1333,3 +1333,74 @@ fn d_and_domain_add_a_libvirt_guests_disks_all_or_none() {
     assert_eq!(r.stdout, "", "{r:?}");
     assert!(r.stderr.contains("d3.img"), "{r:?}");
 }
+
+/// guestfish's `mount-local` / `mount-local-run` (libguestfs's fish/test-mount-local.sh):
+/// the mount exists as soon as `mount-local` returns, so a host command started before
+/// `mount-local-run` writes through it; `mount-local-run` serves until `guestwright umount`
+/// (guestunmount) from that command, and the shell then goes on with the same appliance.
+/// In between, only host commands, `echo` and the mount-local commands run.
+#[test]
+fn mount_local_serves_the_tree_until_guestunmount_then_the_shell_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = gpt_ext4(dir.path(), "disk.img", &base_files());
+    let mp = dir.path().join("mp");
+    std::fs::create_dir(&mp).unwrap();
+    let mp_s = mp.to_str().unwrap();
+    let bin = guestwright_bin();
+    let text = format!(
+        "-mount-local-run\n\
+         mount /dev/sda1 /\n\
+         mount-local {mp_s}\n\
+         -cat /etc/hostname\n\
+         echo mounted\n\
+         !(cat {mp_s}/etc/hostname > {mp_s}/copy && echo hello > {mp_s}/new && \
+           mkdir {mp_s}/d && ln -s new {mp_s}/d/link && sync && {bin} umount {mp_s}; \
+           echo umount=$? > {dir}/status) >/dev/null 2>&1 &\n\
+         mount-local-run\n\
+         cat /copy\n\
+         cat /new\n\
+         readlink /d/link\n\
+         -mount-local-run\n\
+         mount-local {mp_s} readonly:true\n\
+         umount-local\n\
+         -umount-local\n\
+         echo done\n",
+        bin = bin.display(),
+        dir = dir.path().display(),
+    );
+    let r = run_within(
+        &mut shell(&["--rw", "-a", img.to_str().unwrap()]),
+        text.as_bytes(),
+        Duration::from_secs(600),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    // A string result is printed with a newline of its own after it, as guestfish does.
+    assert_eq!(
+        r.stdout, "mounted\ntesthost\n\nhello\n\nnew\ndone\n",
+        "{r:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("status")).unwrap(),
+        "umount=0\n"
+    );
+    let errors: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(errors.len(), 4, "{r:?}");
+    assert!(
+        errors[0].contains("you must call guestfs_mount_local first"),
+        "{r:?}"
+    );
+    assert!(
+        errors[1].contains("cat: the appliance is lent to the local mount"),
+        "{r:?}"
+    );
+    assert!(
+        errors[2].contains("you must call guestfs_mount_local first"),
+        "{r:?}"
+    );
+    assert!(errors[3].contains("no filesystem is mounted"), "{r:?}");
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!info.contains(mp_s), "still mounted: {info}");
+    assert_fsck_clean(&img);
+    assert_eq!(debugfs_cat(&img, "/new"), b"hello\n");
+    assert_eq!(debugfs_cat(&img, "/copy"), b"testhost\n");
+}

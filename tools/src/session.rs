@@ -71,7 +71,7 @@ pub fn launch(
 /// `--keys-from-stdin`), as virt-filesystems and virt-df 1.48 do before they list, so what
 /// is inside them is listed too. A volume without a key is named in a warning and skipped.
 pub fn open_encrypted(h: &Handle) -> Result<(), Error> {
-    let filesystems = h.list_filesystems()?;
+    let filesystems = h.list_filesystems_all()?;
     let mut unreadable = Vec::new();
     guestwright::inspect::volumes::open_luks(h, &filesystems, &h.config().keys, &mut unreadable)?;
     for u in unreadable.iter().filter(|u| u.notable) {

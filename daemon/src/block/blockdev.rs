@@ -54,6 +54,7 @@ pub enum ResolvedDevOrPath {
 /// and its kernel node.
 #[derive(Debug, Clone)]
 pub struct ResolvedDisk {
+    name: Device,
     node: PathBuf,
 }
 
@@ -62,7 +63,13 @@ impl ResolvedDisk {
     pub fn new(disks: &Disks, name: &Disk) -> io::Result<ResolvedDisk> {
         Ok(ResolvedDisk {
             node: resolve_disk(disks, &name.0)?,
+            name: name.0.clone(),
         })
+    }
+
+    /// The caller's name of the disk (`/dev/sda`), for messages.
+    pub fn name(&self) -> &Device {
+        &self.name
     }
 
     /// The appliance's node for the disk (`/dev/vda`).

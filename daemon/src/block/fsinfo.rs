@@ -37,16 +37,25 @@ fn entry(device: Device, found: Option<Probe>) -> Filesystem {
     }
 }
 
-/// Every disk without partitions, every partition that can hold a filesystem (not an MBR
-/// extended partition, a Microsoft reserved or an LDM metadata partition), every logical
-/// volume and every opened LUKS volume, with what it holds. LVM physical volumes are left
-/// out, as libguestfs does: their logical volumes are listed instead.
-pub fn list_filesystems(disks: &Disks, modules: &Modules) -> io::Result<Vec<Filesystem>> {
+/// Every disk without partitions, every opened LUKS volume, every partition that can hold a
+/// filesystem (not an MBR extended partition, a Microsoft reserved or an LDM metadata
+/// partition), every md array and every logical volume, in that order (libguestfs's), with
+/// what it holds. LVM physical volumes are left out, as libguestfs does: their logical
+/// volumes are listed instead; so are LUKS volumes (`crypto_LUKS`) unless `luks` asks for
+/// them.
+pub fn list_filesystems(
+    disks: &Disks,
+    modules: &Modules,
+    luks: bool,
+) -> io::Result<Vec<Filesystem>> {
     let mut out = Vec::new();
     let saw_pv = std::cell::Cell::new(false);
     let mut push = |device: Device, found: Option<Probe>| {
         if found.as_ref().is_some_and(|p| p.kind == Kind::LvmPv) {
             saw_pv.set(true);
+            return;
+        }
+        if !luks && found.as_ref().is_some_and(|p| p.fstype == "crypto_LUKS") {
             return;
         }
         out.push(entry(device, found));
@@ -82,8 +91,11 @@ pub fn holds_pv(disks: &Disks, modules: &Modules) -> io::Result<bool> {
     Ok(saw)
 }
 
-/// Probes every disk without partitions, every partition that can hold a filesystem, every
-/// md array (assembled first when members are found) and every opened LUKS volume.
+/// Probes, in libguestfs's order (`daemon/listfs.ml`), every disk without partitions, then
+/// every opened LUKS volume (libguestfs's non-LV device-mapper devices, sorted by name), then
+/// every partition that can hold a filesystem (those of the disks, then those of md arrays),
+/// then every md array without partitions (assembled first when members are found). So a
+/// whole-disk filesystem on the second disk comes before a partition of the first.
 fn probe_all(
     disks: &Disks,
     modules: &Modules,
@@ -96,6 +108,7 @@ fn probe_all(
             info!("md arrays not assembled: {e}");
         }
     }
+    let mut partitioned = Vec::new();
     for disk in disks.kernel_names() {
         let disk = disk.as_str();
         let disk_path = Path::new("/dev").join(disk);
@@ -106,14 +119,25 @@ fn probe_all(
             }
             let found = probe_path(&disk_path)?;
             push(disks.to_user(&disk_path.to_string_lossy()), found);
-            continue;
+        } else {
+            partitioned.push((disk.to_string(), disk_path, partitions));
         }
+    }
+    let mut maps = luks::opened();
+    maps.sort();
+    for map in maps {
+        let path = Path::new("/dev/mapper").join(&map);
+        if let Ok(found) = probe_path(&path) {
+            push(Device::from(format!("/dev/mapper/{map}")), found);
+        }
+    }
+    for (disk, disk_path, partitions) in partitioned {
         let skip = parts::not_for_filesystems(&disk_path).unwrap_or_default();
         for p in partitions {
             if skip.contains(&p.number) {
                 continue;
             }
-            let node = blockdev::partition_node(disk, p.number);
+            let node = blockdev::partition_node(&disk, p.number);
             if md::is_member(&node.file_name().unwrap_or_default().to_string_lossy()) {
                 continue;
             }
@@ -121,14 +145,13 @@ fn probe_all(
             push(disks.to_user(&node.to_string_lossy()), found);
         }
     }
+    let mut whole_arrays = Vec::new();
     for array in md::list() {
         // An array may hold a partition table of its own (`/dev/md127p1`).
         let name = array.as_str().trim_start_matches("/dev/").to_string();
         let partitions = blockdev::kernel_partitions(&name).unwrap_or_default();
         if partitions.is_empty() {
-            if let Ok(found) = probe_path(Path::new(array.as_str())) {
-                push(array, found);
-            }
+            whole_arrays.push(array);
             continue;
         }
         for p in partitions {
@@ -138,10 +161,9 @@ fn probe_all(
             }
         }
     }
-    for map in luks::opened() {
-        let path = Path::new("/dev/mapper").join(&map);
-        if let Ok(found) = probe_path(&path) {
-            push(Device::from(format!("/dev/mapper/{map}")), found);
+    for array in whole_arrays {
+        if let Ok(found) = probe_path(Path::new(array.as_str())) {
+            push(array, found);
         }
     }
     Ok(())
@@ -253,6 +275,8 @@ const GROUPS: &[&str] = &[
     "libyara",
     "selinux",
     "selinuxrelabel",
+    "ntfs3g",
+    "ntfsprogs",
 ];
 
 fn fs_in_kernel(modules: &Modules, fs: &str, module: &str) -> bool {
@@ -295,6 +319,9 @@ fn group_available(modules: &Modules, group: &str) -> Option<bool> {
         // on Debian.
         "selinux" => true,
         "selinuxrelabel" => false,
+        // ntfs-3g's tools: ntfs-3g.probe, ntfsfix, ntfscat and ntfsclone; ntfsresize.
+        "ntfs3g" => tools::has("ntfs-3g.probe"),
+        "ntfsprogs" => tools::has("ntfsresize"),
         _ => return None,
     })
 }
@@ -340,6 +367,8 @@ fn hint(group: &str) -> String {
         "augeas" => "libaugeas.so.0",
         "hivex" => "libhivex.so.0",
         "journal" => "journalctl",
+        "ntfs3g" => "ntfs-3g.probe",
+        "ntfsprogs" => "ntfsresize",
         _ => return String::new(),
     };
     format!(" (install {} on the host)", tools::package_of(tool))

@@ -116,6 +116,16 @@ fn check_name(what: &str, name: &str) -> io::Result<()> {
     }
 }
 
+/// An existing volume group's name as the caller gave it: `VG` or `/dev/VG`. LVM's tools
+/// accept both (they skip the device directory), and libguestfs hands the argument to them
+/// unchanged, so scripts write `lvcreate LV /dev/VG 100`; the name without the prefix is
+/// checked and passed on.
+fn existing_vg(vg: &str) -> io::Result<&str> {
+    let name = vg.strip_prefix("/dev/").unwrap_or(vg);
+    check_name("volume group", name)?;
+    Ok(name)
+}
+
 /// Writes the configuration and loads the device-mapper core.
 fn prepare(disks: &Disks, modules: &Modules) -> io::Result<()> {
     tools::find("lvm")?;
@@ -693,7 +703,7 @@ pub fn lvcreate(
     size: u64,
 ) -> io::Result<()> {
     check_name("logical volume", name)?;
-    check_name("volume group", vg)?;
+    let vg = existing_vg(vg)?;
     if size == 0 {
         return Err(einval(format!("lvcreate {vg}/{name}: the size is 0 bytes")));
     }
@@ -715,7 +725,7 @@ pub fn lvcreate_free(
     percent: u32,
 ) -> io::Result<()> {
     check_name("logical volume", name)?;
-    check_name("volume group", vg)?;
+    let vg = existing_vg(vg)?;
     if percent == 0 || percent > 100 {
         return Err(einval(format!(
             "lvcreate_free {vg}/{name}: the percentage must be 1 to 100, not {percent}"
@@ -748,7 +758,7 @@ pub fn lvremove(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<()
 
 /// `vgremove -f`: removes the VG and every LV in it.
 pub fn vgremove(disks: &Disks, modules: &Modules, vg: &str) -> io::Result<()> {
-    check_name("volume group", vg)?;
+    let vg = existing_vg(vg)?;
     lvm(disks, modules, &args(&["vgremove", "-f", vg])).map(drop)
 }
 
@@ -846,8 +856,7 @@ pub fn vg_activate(
     }
     let mut a = args(&["vgchange", "-a", if activate { "y" } else { "n" }]);
     for vg in vgs {
-        check_name("volume group", vg)?;
-        a.push(vg.into());
+        a.push(existing_vg(vg)?.into());
     }
     lvm(disks, modules, &a).map(drop)
 }
@@ -921,7 +930,7 @@ pub fn pvchange_uuid(disks: &Disks, modules: &Modules, dev: &ResolvedDevice) -> 
 
 /// `vgchange_uuid`: a new random UUID for one VG.
 pub fn vgchange_uuid(disks: &Disks, modules: &Modules, vg: &str) -> io::Result<()> {
-    check_name("volume group", vg)?;
+    let vg = existing_vg(vg)?;
     lvm(disks, modules, &args(&["vgchange", "--uuid", vg])).map(drop)
 }
 
@@ -955,6 +964,15 @@ mod tests {
         assert!(lv_path(&Device::from("/dev/sda1")).is_err());
         assert!(!valid_name("-x"));
         assert!(!valid_name("a b"));
+    }
+
+    #[test]
+    fn an_existing_group_may_be_named_with_its_device_directory() {
+        assert_eq!(existing_vg("VG").unwrap(), "VG");
+        assert_eq!(existing_vg("/dev/VG").unwrap(), "VG");
+        assert!(existing_vg("/dev/").is_err());
+        assert!(existing_vg("/dev/a/b").is_err());
+        assert!(existing_vg("/dev/-x").is_err());
     }
 
     #[test]

@@ -128,7 +128,7 @@ pub fn list_dm_devices(disks: &Disks, modules: &Modules) -> io::Result<Vec<Strin
 
 /// The device whose filesystem (or swap area) has the label or UUID `value`.
 pub fn findfs(disks: &Disks, modules: &Modules, what: &str, value: &str) -> io::Result<Device> {
-    let found = fsinfo::list_filesystems(disks, modules)?
+    let found = fsinfo::list_filesystems(disks, modules, false)?
         .into_iter()
         .find(|fs| {
             let v = if what == "LABEL" { &fs.label } else { &fs.uuid };

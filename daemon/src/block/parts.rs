@@ -472,8 +472,10 @@ pub fn part_disk(path: &Path, kind: PartTableType) -> io::Result<()> {
     commit(&mut disk, &mut table, true)
 }
 
-/// `part_add`: a partition from byte `start` to byte `end` (inclusive).
-pub fn add(path: &Path, kind: PartKind, start: u64, end: u64) -> io::Result<()> {
+/// `part_add`: a partition from byte `start` to byte `end` (inclusive) on the disk `path`,
+/// which the caller names `dev`. An end past the device is refused in parted's words, as
+/// libguestfs passes them on.
+pub fn add(path: &Path, dev: &str, kind: PartKind, start: u64, end: u64) -> io::Result<()> {
     edit(path, |disk, table| {
         let s = disk.sector;
         if !start.is_multiple_of(s) || !(end + 1).is_multiple_of(s) || end < start {
@@ -484,7 +486,14 @@ pub fn add(path: &Path, kind: PartKind, start: u64, end: u64) -> io::Result<()> 
                 (100 << 20) - 1
             )));
         }
-        add_sectors(disk, table, kind, start / s, (end + 1) / s - 1)
+        let (first, last) = (start / s, (end + 1) / s - 1);
+        if last >= disk.size / s {
+            return Err(einval(format!(
+                "part_add: parted: {dev}: Error: The location {last}s is outside of the device \
+                 {dev}."
+            )));
+        }
+        add_sectors(disk, table, kind, first, last)
     })
 }
 

@@ -80,6 +80,10 @@ pub fn mount_pseudo_filesystems() -> io::Result<()> {
     ] {
         let _ = std::os::unix::fs::symlink(target, link);
     }
+    // Tools that check whether a device is mounted before they write to it (ntfsresize
+    // refuses to go on without) read /etc/mtab, as on any Linux system.
+    fs::create_dir_all("/etc")?;
+    let _ = std::os::unix::fs::symlink("../proc/self/mounts", "/etc/mtab");
     Ok(())
 }
 

@@ -291,7 +291,8 @@ pub fn tune2fs(device: &Path, o: &Tune2fsOptions) -> io::Result<()> {
     let mut a: Vec<OsString> = Vec::new();
     let neg = |name: &str, v: i64| -> io::Result<String> {
         if v < 0 {
-            return Err(einval(format!("{name} cannot be negative")));
+            // libguestfs's words, with the call's name its library puts first.
+            return Err(einval(format!("tune2fs: {name} cannot be negative")));
         }
         Ok(v.to_string())
     };

@@ -1,5 +1,6 @@
 //! Making and maintaining filesystems: `mkfs` (ext2/3/4 with the carried `mke2fs`, vfat with
-//! the `fatfs` crate, xfs and btrfs with the carried `mkfs.xfs` and `mkfs.btrfs`), `mkswap`,
+//! the `fatfs` crate, xfs, btrfs and ntfs with the carried `mkfs.xfs`, `mkfs.btrfs` and
+//! `mkntfs`), `mkswap`,
 //! labels and UUIDs, `e2fsck`/`fsck`, `resize2fs`, zeroing, `wipefs` and `fstrim`.
 //!
 //! What needs a tool the appliance does not carry fails with `EOPNOTSUPP` and names the host
@@ -180,8 +181,24 @@ pub fn mkfs(fstype: &FsType, path: &Path, opts: &MkfsOptions<'_>) -> io::Result<
             tools::run("mkfs.btrfs", &args).map(drop)
         }
         "swap" => mkswap(path, opts.label, None),
+        "ntfs" => {
+            tools::find("mkntfs")?;
+            wipe_head(path)?;
+            // -Q: no zeroing of every cluster and no bad-block scan, pointless on a virtual
+            // disk; -F: a partition or a whole disk alike; -q: mkntfs's progress off.
+            let mut args: Vec<String> = vec!["-Q".into(), "-F".into(), "-q".into()];
+            if let Some(bs) = opts.blocksize {
+                args.extend(["-c".into(), bs.to_string()]);
+            }
+            if let Some(label) = opts.label {
+                check_label(label, 128, "ntfs")?;
+                args.extend(["-L".into(), label.into()]);
+            }
+            args.push(path.to_string_lossy().into_owned());
+            tools::run("mkntfs", &args).map(drop)
+        }
         other => Err(einval(format!(
-            "mkfs: unknown filesystem type '{}': ext2, ext3, ext4, vfat, xfs, btrfs or swap",
+            "mkfs: unknown filesystem type '{}': ext2, ext3, ext4, vfat, xfs, btrfs, ntfs or swap",
             escape_bytes(other.as_bytes())
         ))),
     }

@@ -32,6 +32,7 @@ pub mod journal;
 pub mod btrfs;
 pub mod xfs;
 // cmds-misc
+pub mod ntfs;
 pub mod selinux;
 pub mod tsk;
 pub mod yara;

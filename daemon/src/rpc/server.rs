@@ -780,7 +780,11 @@ impl Daemon for Server {
 
     // ==== block devices, partitions, filesystems, LVM ====
     fn list_filesystems(&self, _: &mut Call) -> io::Result<Vec<Filesystem>> {
-        crate::block::fsinfo::list_filesystems(&self.disks, &self.modules)
+        crate::block::fsinfo::list_filesystems(&self.disks, &self.modules, false)
+    }
+
+    fn list_filesystems_all(&self, _: &mut Call) -> io::Result<Vec<Filesystem>> {
+        crate::block::fsinfo::list_filesystems(&self.disks, &self.modules, true)
     }
 
     fn vfs_type(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<String> {
@@ -849,7 +853,13 @@ impl Daemon for Server {
         start: ByteSize,
         end: ByteSize,
     ) -> io::Result<()> {
-        crate::block::parts::add(device.node(), prlogex, start.0, end.0)
+        crate::block::parts::add(
+            device.node(),
+            device.name().as_str(),
+            prlogex,
+            start.0,
+            end.0,
+        )
     }
 
     fn part_del(&self, _: &mut Call, device: ResolvedDisk, partnum: u32) -> io::Result<()> {
@@ -977,6 +987,44 @@ impl Daemon for Server {
         uuid: Option<String>,
     ) -> io::Result<()> {
         crate::fs::mkfs::mkswap(device.node(), label.as_deref(), uuid.as_deref())
+    }
+
+    fn ntfs_3g_probe(&self, _: &mut Call, rw: bool, device: ResolvedDevice) -> io::Result<i32> {
+        crate::fs::ntfs::probe(rw, device.node(), device.name().as_str())
+    }
+
+    fn ntfsresize(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        size: Option<i64>,
+        force: Option<bool>,
+    ) -> io::Result<()> {
+        crate::fs::ntfs::resize(
+            "ntfsresize",
+            device.node(),
+            device.name().as_str(),
+            size,
+            force.unwrap_or(false),
+        )
+    }
+
+    fn ntfsresize_size(&self, _: &mut Call, device: ResolvedDevice, size: i64) -> io::Result<()> {
+        let name = device.name().as_str();
+        crate::fs::ntfs::resize("ntfsresize_size", device.node(), name, Some(size), false)
+    }
+
+    fn ntfsfix(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        clearbadsectors: Option<bool>,
+    ) -> io::Result<()> {
+        crate::fs::ntfs::fix(
+            device.node(),
+            device.name().as_str(),
+            clearbadsectors.unwrap_or(false),
+        )
     }
 
     fn set_label(&self, _: &mut Call, device: ResolvedDevice, label: String) -> io::Result<()> {
@@ -3101,6 +3149,35 @@ impl Daemon for Server {
         inode: i64,
     ) -> io::Result<()> {
         crate::stream::piped::download_inode(call, device.node(), inode)
+    }
+
+    fn ntfscat_i(&self, call: &mut Call, device: ResolvedDevice, inode: i64) -> io::Result<()> {
+        crate::fs::ntfs::cat_inode(call, device.node(), inode)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ntfsclone_out(
+        &self,
+        call: &mut Call,
+        device: ResolvedDevice,
+        metadataonly: Option<bool>,
+        rescue: Option<bool>,
+        ignorefscheck: Option<bool>,
+        preservetimestamps: Option<bool>,
+        force: Option<bool>,
+    ) -> io::Result<()> {
+        let opts = crate::fs::ntfs::CloneOut {
+            metadata_only: metadataonly.unwrap_or(false),
+            rescue: rescue.unwrap_or(false),
+            ignore_fs_check: ignorefscheck.unwrap_or(false),
+            preserve_timestamps: preservetimestamps.unwrap_or(false),
+            force: force.unwrap_or(false),
+        };
+        crate::fs::ntfs::clone_out(call, device.node(), opts)
+    }
+
+    fn ntfsclone_in(&self, call: &mut Call, device: ResolvedDevice) -> io::Result<()> {
+        crate::fs::ntfs::clone_in(call, device.node(), device.name().as_str())
     }
 
     fn filesystem_walk(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<Vec<TskDirent>> {

@@ -222,9 +222,9 @@ pub fn inspect(h: &Handle) -> Result<Vec<OsInfo>> {
 /// logged as a warning as it is found.
 pub fn inspect_all(h: &Handle) -> Result<Inspection> {
     let mut unreadable = Vec::new();
-    let mut filesystems = h.list_filesystems()?;
+    let mut filesystems = h.list_filesystems_all()?;
     if volumes::open_luks(h, &filesystems, &h.config().keys, &mut unreadable)? {
-        filesystems = h.list_filesystems()?;
+        filesystems = h.list_filesystems_all()?;
     }
     for fs in &filesystems {
         if let Some((reason, notable)) = volumes::unreadable_type(&fs.fstype) {

@@ -7,16 +7,18 @@
 //! setuid programs or device nodes act on the host (`nosuid,nodev`, always), and `umount`
 //! returns only once the image is final.
 //!
-//! Modules: [`options`] (`-o`), [`serve`] (the serving process), [`umount`], [`state`] (the
-//! lock that tells `umount` when the image is final), [`fs`] (the fuser `Filesystem`),
-//! [`ops`] (what each request does), [`nodes`] (node ids, names and caches), [`io`] (open
-//! files and read-ahead), [`writeback`] (writes gathered and sent many at a time), [`small`] (small files fetched in batches), [`dirs`] (open
-//! directories), [`pool`], [`attr`], [`sys`].
+//! Modules: [`options`] (`-o`), [`serve`] (the serving process), [`local`] (the shell's
+//! `mount-local`), [`umount`], [`state`] (the lock that tells `umount` when the image is
+//! final), [`fs`] (the fuser `Filesystem`), [`ops`] (what each request does), [`nodes`]
+//! (node ids, names and caches), [`io`] (open files and read-ahead), [`writeback`] (writes
+//! gathered and sent many at a time), [`small`] (small files fetched in batches), [`dirs`]
+//! (open directories), [`pool`], [`attr`], [`sys`].
 
 mod attr;
 mod dirs;
 mod fs;
 mod io;
+mod local;
 mod nodes;
 mod ops;
 mod options;
@@ -33,6 +35,7 @@ use clap::Args;
 use guestwright::Format;
 use std::path::PathBuf;
 
+pub use local::LocalMount;
 pub use serve::run as mount;
 pub use umount::run as umount;
 

@@ -293,27 +293,46 @@ fn start(config: &Config) -> Result<Handle, guestwright::Error> {
 
 /// Mounts the FUSE filesystem; it is usable when this returns.
 fn mount(config: &Config, h: &Arc<Handle>) -> Result<fuser::Session<GuestFs>, String> {
+    let fsname = format!(
+        "guestwright:{}",
+        config.images[0].display().to_string().replace(',', "_")
+    );
+    session(
+        h,
+        &config.mountpoint,
+        config.readonly,
+        &config.fuse,
+        &fsname,
+    )
+}
+
+/// Mounts the guest's tree (`/` of the appliance's mounts) at `mountpoint`. The kernel
+/// queues requests until the session runs. `fsname` starts with `guestwright:`, which
+/// `umount` (guestunmount) looks for.
+pub(super) fn session(
+    h: &Arc<Handle>,
+    mountpoint: &Path,
+    readonly: bool,
+    fuse: &FuseOptions,
+    fsname: &str,
+) -> Result<fuser::Session<GuestFs>, String> {
     let root = h
         .lstat(GuestPath::from("/"))
         .map_err(|e| guestwright::error::chain(&e))?;
     let shared = Arc::new(Shared::new(
         h.clone(),
         &root,
-        config.readonly,
-        config.fuse.writeback_cache,
-        config.fuse.attr_timeout,
-        config.fuse.entry_timeout,
+        readonly,
+        fuse.writeback_cache,
+        fuse.attr_timeout,
+        fuse.entry_timeout,
     ));
     let fs = GuestFs::new(shared).map_err(|e| format!("cannot start threads: {e}"))?;
-    let fsname = format!(
-        "guestwright:{}",
-        config.images[0].display().to_string().replace(',', "_")
-    );
-    let opts = config.fuse.mount_options(config.readonly, &fsname);
-    fuser::Session::new(fs, &config.mountpoint, &opts).map_err(|e| {
+    let opts = fuse.mount_options(readonly, fsname);
+    fuser::Session::new(fs, mountpoint, &opts).map_err(|e| {
         format!(
             "cannot mount on {}: {e} (is fuse3 installed and /dev/fuse usable? for allow_other, /etc/fuse.conf needs user_allow_other)",
-            config.mountpoint.display()
+            mountpoint.display()
         )
     })
 }

@@ -157,7 +157,14 @@ impl MountInfo {
     /// Whether `guestwright mount` made it (mount(2) as root says `fuse`, fusermount3 says
     /// `fuse.guestwright`; the source names us either way).
     pub fn is_guestwright(&self) -> bool {
-        self.fstype.starts_with("fuse") && self.source.starts_with("guestwright:")
+        self.is_fuse() && self.source.starts_with("guestwright:")
+    }
+
+    /// Whether it is a FUSE mount at all (`fuse`, `fuseblk`, `fuse.NAME`), ours or another
+    /// program's (guestmount's, ntfs-3g's, sshfs's).
+    pub fn is_fuse(&self) -> bool {
+        let base = self.fstype.split('.').next().unwrap_or_default();
+        base == "fuse" || base == "fuseblk"
     }
 }
 

@@ -1,5 +1,6 @@
 //! `guestwright umount`: unmount, then wait until the serving process has finished the
-//! image (see `state` for the lock that tells).
+//! image (see `state` for the lock that tells). Another program's FUSE mount (guestmount's,
+//! say) is unmounted as guestunmount does, with nothing to wait for after.
 //!
 //! Exit codes as guestunmount's: 0 done, 1 error, 2 still busy, 3 not mounted.
 
@@ -90,22 +91,26 @@ pub fn run(args: &UmountArgs) -> ExitCode {
     let mp = canonical(&args.mountpoint);
     let shown = mp.display().to_string();
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    match state::find_mount(&info, &mp) {
+    let ours = match state::find_mount(&info, &mp) {
         None => {
             eprintln!("guestwright: {shown} is not mounted");
             return ExitCode::from(NOT_MOUNTED);
         }
-        Some(m) if !m.is_guestwright() => {
+        Some(m) if !m.is_fuse() => {
             eprintln!(
-                "guestwright: {shown} is not a guestwright mount (it is {}): use umount(8)",
+                "guestwright: {shown} is not a FUSE mount (it is {}): use umount(8)",
                 m.fstype
             );
             return ExitCode::from(NOT_MOUNTED);
         }
-        Some(_) => {}
-    }
+        Some(m) => m.is_guestwright(),
+    };
     // Opened before the unmount: the serving process removes the file when it is done.
-    let mut lock = state::lock_path(&mp).ok().and_then(|p| File::open(p).ok());
+    let mut lock = if ours {
+        state::lock_path(&mp).ok().and_then(|p| File::open(p).ok())
+    } else {
+        None
+    };
     let retries = if args.no_retry { 0 } else { args.retry };
     let mut pause = FIRST_PAUSE;
     let mut attempt = 0;
@@ -135,7 +140,9 @@ pub fn run(args: &UmountArgs) -> ExitCode {
         }
     }
     let Some(file) = lock.as_mut() else {
-        log::warn!("{shown} was unmounted, but its serving process cannot be waited for");
+        if ours {
+            log::warn!("{shown} was unmounted, but its serving process cannot be waited for");
+        }
         return ExitCode::SUCCESS;
     };
     match state::wait(file, FINISH_TIMEOUT) {

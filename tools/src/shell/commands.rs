@@ -71,6 +71,7 @@ enum Kind {
     Env,
     Glob,
     Inspect,
+    MountLocal,
     Setting,
     HostMisc,
 }
@@ -349,6 +350,21 @@ pub static COMMANDS: &[HostCommand] = &[
         kind: Kind::Inspect,
     },
     HostCommand {
+        names: super::local::NAMES,
+        usage: "mount-local MOUNTPOINT [readonly:true|false] [options:..] | mount-local-run | \
+                umount-local",
+        summary: "serve the guest's mounted tree on a host directory (FUSE)",
+        help: "mount-local mounts the filesystems mounted in the appliance (at /) on the host\n\
+               directory MOUNTPOINT; options: are FUSE options, as guestwright mount -o takes\n\
+               them. mount-local-run then serves it until it is unmounted (guestunmount\n\
+               MOUNTPOINT, from another process); the shell goes on afterwards. In between,\n\
+               only host commands (!cmd), echo and umount-local run: the appliance is lent\n\
+               to the mount. The mount is always nosuid,nodev.",
+        slots: &[Slot::HostFile],
+        options: &["readonly", "options", "cachetimeout", "debugcalls", "retry"],
+        kind: Kind::MountLocal,
+    },
+    HostCommand {
         names: super::settings::NAMES,
         usage: "set-SETTING VALUE | get-SETTING | SETTING VALUE",
         summary: "libguestfs's handle settings, event handlers and environment",
@@ -606,6 +622,7 @@ pub fn run(
         Kind::Env => super::builtins::env(name, args)?,
         Kind::Glob => return super::builtins::glob(shell, args, out, input),
         Kind::Inspect => super::inspectcmds::run(shell, name, args, out)?,
+        Kind::MountLocal => super::local::run(shell, name, args)?,
         Kind::Setting => super::settings::run(shell, name, args, out)?,
         Kind::HostMisc => super::hostmisc::run(shell, name, args, out)?,
         Kind::CopyOut => {

@@ -281,8 +281,15 @@ pub fn disk_create(args: &[String]) -> Result<(), ShellError> {
                             _ => "raw".into(),
                         },
                     };
+                    // The backing file's own size; an error names that file (qemu-img
+                    // resolves it beside the new image), not the image to be created.
                     let bsize = if size < 0 {
-                        std::fs::metadata(&bpath).map_err(io)?.len()
+                        std::fs::metadata(&bpath)
+                            .map_err(|source| ShellError::HostIo {
+                                path: bpath.clone(),
+                                source,
+                            })?
+                            .len()
                     } else {
                         size as u64
                     };
@@ -501,10 +508,24 @@ impl Prepared {
     }
 
     fn error(&self, what: String) -> ShellError {
-        ShellError::Fish(format!(
+        ShellError::Fish(self.summary(&what))
+    }
+
+    fn summary(&self, what: &str) -> String {
+        format!(
             "guestfish: error creating prepared disk image \u{2018}{}\u{2019} on \
              \u{2018}{}\u{2019}: {what}",
             self.spec, self.file
+        )
+    }
+
+    /// A call of the preparation failed: libguestfs's error handler prints the call's own
+    /// error as it happens, then guestfish says which step of which image failed.
+    fn call_error(&self, what: &str, e: &guestwright::Error) -> ShellError {
+        let m = last_error(e);
+        ShellError::Fish(format!(
+            "libguestfs: error: {m}\n{}",
+            self.summary(&format!("{what}: {m}"))
         ))
     }
 
@@ -528,8 +549,7 @@ impl Prepared {
 
     /// Partitions and formats `device` (`/dev/sdX`) in the running appliance.
     pub fn postlaunch(&self, h: &Handle, device: &str) -> Result<(), ShellError> {
-        let err =
-            |what: &str, e: guestwright::Error| self.error(format!("{what}: {}", last_error(&e)));
+        let err = |what: &str, e: guestwright::Error| self.call_error(what, &e);
         let parttype = self.param("partition");
         let disk = |d: &str| Disk::parse_word(d).map_err(|e| self.error(e.to_string()));
         let table = PartTableType::parse_word(parttype).map_err(|e| self.error(e.to_string()));
@@ -615,8 +635,7 @@ impl Prepared {
 
     /// A PV on `part`, a VG on it and an LV filling the VG, named by the `name` parameter.
     fn make_lv(&self, h: &Handle, part: &str) -> Result<(), ShellError> {
-        let err =
-            |what: String, e: guestwright::Error| self.error(format!("{what}: {}", last_error(&e)));
+        let err = |what: String, e: guestwright::Error| self.call_error(&what, &e);
         let (vg, lv) = vg_lv(self.param("name"))
             .ok_or_else(|| self.error("incorrect format for LV name, use '/dev/VG/LV'".into()))?;
         let pv = Device::parse_word(part).map_err(|e| self.error(e.to_string()))?;

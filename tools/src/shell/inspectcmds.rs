@@ -100,7 +100,7 @@ pub fn run(
             let found = inspect::inspect(&shell.h)?;
             let mut text = String::new();
             for os in &found {
-                text.push_str(&format!("{}\n", os.root));
+                text.push_str(&format!("{}\n", root_name(os)));
             }
             shell.inspection = Some(found);
             return print(out, &text);
@@ -108,7 +108,7 @@ pub fn run(
         "inspect-get-roots" => {
             let mut text = String::new();
             for os in shell.inspection.iter().flatten() {
-                text.push_str(&format!("{}\n", os.root));
+                text.push_str(&format!("{}\n", root_name(os)));
             }
             return print(out, &text);
         }
@@ -139,12 +139,18 @@ pub fn run(
             .mountpoints
             .iter()
             .rev()
-            .map(|m| format!("{}: {}\n", m.mountpoint, m.device))
+            .map(|m| {
+                format!(
+                    "{}: {}\n",
+                    m.mountpoint,
+                    mountable(&m.device, m.options.as_deref())
+                )
+            })
             .collect(),
         "inspect-get-filesystems" => {
             let mut seen: Vec<String> = Vec::new();
             for m in os.mountpoints.iter().rev() {
-                let d = m.device.to_string();
+                let d = mountable(&m.device, m.options.as_deref());
                 if !seen.contains(&d) {
                     seen.push(d);
                 }
@@ -202,6 +208,25 @@ pub fn run(
 }
 
 /// The operating system whose root is `word`, or libguestfs's error.
+/// libguestfs's name of a mountable: the device, or `btrfsvol:DEVICE/SUBVOLUME` for a
+/// btrfs subvolume (the `subvol=` option inspection found in the guest's fstab).
+fn mountable(device: &Device, options: Option<&str>) -> String {
+    let subvol = options
+        .into_iter()
+        .flat_map(|o| o.split(','))
+        .find_map(|o| o.strip_prefix("subvol="));
+    match subvol {
+        Some(v) => format!("btrfsvol:{device}/{}", v.trim_start_matches('/')),
+        None => device.to_string(),
+    }
+}
+
+/// The name of an operating system's root, as inspect-os prints it and the inspect-get-*
+/// commands take it.
+fn root_name(os: &OsInfo) -> String {
+    mountable(&os.root, os.root_options.as_deref())
+}
+
 fn find_root<'a>(shell: &'a Shell, name: &str, word: &str) -> Result<&'a OsInfo, ShellError> {
     // The daemon's stub checks the device first.
     let exists = shell
@@ -218,7 +243,7 @@ fn find_root<'a>(shell: &'a Shell, name: &str, word: &str) -> Result<&'a OsInfo,
             .inspection
             .iter()
             .flatten()
-            .any(|os| os.root.to_string() == word);
+            .any(|os| root_name(os) == word);
     if !exists {
         let call = name.replace('-', "_");
         return Err(lg_error(
@@ -237,7 +262,7 @@ fn find_root<'a>(shell: &'a Shell, name: &str, word: &str) -> Result<&'a OsInfo,
     };
     found
         .iter()
-        .find(|os| os.root.to_string() == word)
+        .find(|os| root_name(os) == word)
         .ok_or_else(|| {
             lg_error(
                 name,
@@ -299,4 +324,24 @@ fn applications(shell: &Shell, os: &OsInfo, v2: bool) -> Result<String, ShellErr
         text.push_str("}\n");
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod mountable_tests {
+    use super::*;
+
+    #[test]
+    fn a_btrfs_subvolume_is_named_as_libguestfs_names_it() {
+        let dev = Device::from("/dev/sda2");
+        assert_eq!(mountable(&dev, None), "/dev/sda2");
+        assert_eq!(
+            mountable(&dev, Some("subvol=root")),
+            "btrfsvol:/dev/sda2/root"
+        );
+        assert_eq!(
+            mountable(&dev, Some("compress=zstd,subvol=/home")),
+            "btrfsvol:/dev/sda2/home"
+        );
+        assert_eq!(mountable(&dev, Some("subvolid=5")), "/dev/sda2");
+    }
 }

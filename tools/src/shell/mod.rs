@@ -23,6 +23,7 @@ mod hostmisc;
 mod inspectcmds;
 mod interactive;
 mod json;
+mod local;
 pub(crate) mod man;
 mod output;
 mod parse;
@@ -304,6 +305,8 @@ pub(crate) struct Shell {
     keys_from_stdin: bool,
     /// `--echo-keys`: the key typed at the terminal prompt is shown.
     echo_keys: bool,
+    /// `mount-local`'s mount, until `mount-local-run` or `umount-local`.
+    local: Option<local::Lent>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -536,6 +539,7 @@ impl Shell {
             settings: settings::Settings::from_env(),
             keys_from_stdin: appliance.keys.keys_from_stdin,
             echo_keys: appliance.keys.echo_keys,
+            local: None,
         };
         if !shell.mounts.is_empty() || shell.inspect || !shell.prepared.is_empty() {
             shell.ensure_launched()?;
@@ -703,9 +707,12 @@ impl Shell {
 
     /// Shuts the appliance down, so every write is in the images.
     fn close(&mut self) -> Result<(), ShellError> {
+        // A local mount never served is undone first: it holds the handle.
+        let unmounted = self.end_local_mount();
         self.interrupt.set_canceller(None);
         self.inspection = None;
-        self.h.shutdown().map_err(ShellError::Shutdown)
+        self.h.shutdown().map_err(ShellError::Shutdown)?;
+        unmounted.map(drop)
     }
 
     /// guestfish's `reopen`: the appliance stops and the shell goes on with a new handle of
@@ -925,6 +932,9 @@ impl Shell {
         input: &mut script::Input,
     ) -> Result<Flow, ShellError> {
         self.commands_issued += 1;
+        if self.local.is_some() && !local::allowed_while_lent(name) {
+            return Err(local::lent_error(self, name));
+        }
         if let Some(host) = commands::find(name) {
             return commands::run(self, host, &name.replace('_', "-"), args, out, input);
         }
