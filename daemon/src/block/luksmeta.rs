@@ -150,7 +150,7 @@ fn area_len(key_size: u32, stripes: u32) -> u64 {
 /// An area of `len` bytes at `offset` must lie within the device, past `min`.
 fn check_area(offset: u64, len: u64, min: u64, size: u64) -> Result<(), Unsupported> {
     match offset.checked_add(len) {
-        Some(end) if offset >= min && end <= size && offset % 512 == 0 => Ok(()),
+        Some(end) if offset >= min && end <= size && offset.is_multiple_of(512) => Ok(()),
         _ => unsupported(format!(
             "key slot area of {len} bytes at {offset} outside the device"
         )),
@@ -523,7 +523,7 @@ fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
             _ => return None,
         } as u32)
     }
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(s.len() / 4 * 3);
