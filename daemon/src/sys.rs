@@ -938,3 +938,113 @@ pub fn loop_attach(
     }
     Ok((path, dev))
 }
+
+/// The device-mapper ioctls (`linux/dm-ioctl.h`) with which the daemon creates a dm-crypt
+/// mapping itself, without dmsetup or cryptsetup in the appliance.
+pub mod dm {
+    use super::check;
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::AsRawFd;
+
+    /// `sizeof(struct dm_ioctl)`.
+    const HDR: usize = 312;
+    const NAME_LEN: usize = 128;
+    const UUID_LEN: usize = 129;
+    /// `sizeof(struct dm_target_spec)`.
+    const SPEC: usize = 40;
+    const READONLY_FLAG: u32 = 1;
+    /// `_IOWR(0xfd, nr, struct dm_ioctl)`.
+    const fn iowr(nr: u32) -> libc::c_ulong {
+        ((3u32 << 30) | ((HDR as u32) << 16) | (0xfd << 8) | nr) as libc::c_ulong
+    }
+    const DEV_CREATE: libc::c_ulong = iowr(3);
+    const DEV_REMOVE: libc::c_ulong = iowr(4);
+    const DEV_SUSPEND: libc::c_ulong = iowr(6);
+    const TABLE_LOAD: libc::c_ulong = iowr(9);
+
+    /// A `struct dm_ioctl` for `name`, with room for `extra` bytes of data after it.
+    fn header(name: &str, uuid: &str, flags: u32, extra: usize) -> io::Result<Vec<u8>> {
+        if name.is_empty() || name.len() >= NAME_LEN || uuid.len() >= UUID_LEN {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let mut b = vec![0u8; HDR + extra];
+        for (i, v) in [4u32, 0, 0].iter().enumerate() {
+            b[4 * i..4 * i + 4].copy_from_slice(&v.to_ne_bytes());
+        }
+        b[12..16].copy_from_slice(&((HDR + extra) as u32).to_ne_bytes());
+        b[16..20].copy_from_slice(&(HDR as u32).to_ne_bytes());
+        b[28..32].copy_from_slice(&flags.to_ne_bytes());
+        b[48..48 + name.len()].copy_from_slice(name.as_bytes());
+        b[176..176 + uuid.len()].copy_from_slice(uuid.as_bytes());
+        Ok(b)
+    }
+
+    fn ioctl(control: &File, request: libc::c_ulong, buf: &mut [u8]) -> io::Result<()> {
+        // SAFETY: `buf` is a `struct dm_ioctl` whose `data_size` is the buffer's length, so
+        // the kernel reads and writes within it.
+        check(unsafe { libc::ioctl(control.as_raw_fd(), request as _, buf.as_mut_ptr()) }).map(drop)
+    }
+
+    /// Creates device `name` (device-mapper UUID `uuid`) with one target of `sectors`
+    /// 512-byte sectors, of type `target` with `params`, and activates it. Returns its
+    /// device number. The buffers that held `params` are zeroed (they may hold a key).
+    pub fn create(
+        name: &str,
+        uuid: &str,
+        target: &str,
+        sectors: u64,
+        params: &[u8],
+        readonly: bool,
+    ) -> io::Result<u64> {
+        let control = File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/mapper/control")?;
+        let mut buf = header(name, uuid, 0, 0)?;
+        ioctl(&control, DEV_CREATE, &mut buf)?;
+        let mut dev = [0u8; 8];
+        dev.copy_from_slice(&buf[40..48]);
+        let dev = u64::from_ne_bytes(dev);
+        let loaded = (|| {
+            let flags = if readonly { READONLY_FLAG } else { 0 };
+            let data = (SPEC + params.len() + 1).div_ceil(8) * 8;
+            let mut buf = header(name, "", flags, data)?;
+            buf[20..24].copy_from_slice(&1u32.to_ne_bytes());
+            let spec = &mut buf[HDR..];
+            spec[8..16].copy_from_slice(&sectors.to_ne_bytes());
+            spec[20..24].copy_from_slice(&(data as u32).to_ne_bytes());
+            if target.len() >= 16 {
+                return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            spec[24..24 + target.len()].copy_from_slice(target.as_bytes());
+            spec[SPEC..SPEC + params.len()].copy_from_slice(params);
+            let r = ioctl(&control, TABLE_LOAD, &mut buf);
+            buf.fill(0);
+            std::hint::black_box(&buf);
+            r?;
+            // DM_DEV_SUSPEND without DM_SUSPEND_FLAG resumes: the table goes live.
+            let mut buf = header(name, "", 0, 0)?;
+            ioctl(&control, DEV_SUSPEND, &mut buf)
+        })();
+        if let Err(e) = loaded {
+            let _ = remove_with(&control, name);
+            return Err(e);
+        }
+        Ok(dev)
+    }
+
+    fn remove_with(control: &File, name: &str) -> io::Result<()> {
+        let mut buf = header(name, "", 0, 0)?;
+        ioctl(control, DEV_REMOVE, &mut buf)
+    }
+
+    /// Removes device `name`.
+    pub fn remove(name: &str) -> io::Result<()> {
+        let control = File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/mapper/control")?;
+        remove_with(&control, name)
+    }
+}

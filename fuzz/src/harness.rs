@@ -235,6 +235,49 @@ fn probe_target() {
 }
 
 #[test]
+fn luks_header_target() {
+    // A LUKS2 and a LUKS1 header from the host's cryptsetup when it has one, and the magic
+    // alone.
+    let mut seeds = vec![("magic".to_string(), b"LUKS\xba\xbe\x00\x02".to_vec())];
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, "x").unwrap();
+    for t in ["luks2", "luks1"] {
+        let img = dir.path().join(t);
+        std::fs::File::create(&img)
+            .unwrap()
+            .set_len(20 << 20)
+            .unwrap();
+        let made = Command::new("cryptsetup")
+            .args([
+                "-q",
+                "luksFormat",
+                "--type",
+                t,
+                "--pbkdf-force-iterations=1000",
+            ])
+            .args(["--pbkdf=pbkdf2", "--key-file"])
+            .arg(&key)
+            .arg(&img)
+            .status()
+            .is_ok_and(|s| s.success());
+        if made {
+            let mut bytes = std::fs::read(&img).unwrap();
+            bytes.truncate(1 << 20);
+            seeds.push((t.to_string(), bytes));
+        }
+    }
+    exercise(
+        "luks_header",
+        crate::luks_header,
+        &seeds,
+        300,
+        300,
+        64 * 1024,
+    );
+}
+
+#[test]
 fn frame_decode_target() {
     exercise(
         "frame_decode",

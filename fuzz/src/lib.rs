@@ -23,6 +23,7 @@ mod harness;
 pub fn body(name: &str) -> Option<fn(&[u8])> {
     let b: fn(&[u8]) = match name {
         "probe" => probe,
+        "luks_header" => luks_header,
         "frame_decode" => frame_decode,
         "shell_words" => shell_words,
         "fstab" => guest::fstab,
@@ -79,6 +80,42 @@ fn well_formed(p: &Probe) {
         );
     }
     assert_ne!(p.block_size, Some(0), "{p:?}");
+}
+
+/// `luks_header`: the bytes are the start of a device whose LUKS header the appliance reads
+/// for the host's fast unlock (issue 12). Read with the true size and with a size that lies
+/// (reads past the bytes fail, as a short device does). Never a panic, never a read of more
+/// than 4 MiB; what it calls supported is within the bounds the host relies on.
+pub fn luks_header(data: &[u8]) {
+    use guestwright_daemon::block::luksmeta;
+    use guestwright_protocol::{LuksUnlockInfo, LUKS_MAX_AREA_BYTES};
+    for size in [data.len() as u64, u64::MAX / 2] {
+        let mut read = |offset: u64, len: usize| -> std::io::Result<Vec<u8>> {
+            assert!(len <= 4 << 20, "read of {len} bytes");
+            let start = usize::try_from(offset).ok();
+            start
+                .and_then(|s| data.get(s..s.checked_add(len)?))
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| std::io::ErrorKind::UnexpectedEof.into())
+        };
+        if let Ok(LuksUnlockInfo::Supported(v)) = luksmeta::unlock_info(size, &mut read) {
+            let area: usize = v.keyslots.iter().map(|k| k.area.0.len()).sum();
+            assert!(area <= LUKS_MAX_AREA_BYTES, "{area} bytes of areas");
+            assert!(!v.keyslots.is_empty() && !v.digests.is_empty());
+            assert!(v.segment.offset < size, "{:?}", v.segment);
+            assert!(v
+                .segment
+                .cipher
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-:".contains(&b)));
+            for k in &v.keyslots {
+                assert_eq!(
+                    k.area.0.len() as u64,
+                    (u64::from(k.key_size) * u64::from(k.af_stripes)).div_ceil(512) * 512
+                );
+            }
+        }
+    }
 }
 
 /// `frame_decode`: the bytes are what arrives on the channel. Frames are read until the first

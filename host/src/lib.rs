@@ -241,6 +241,7 @@ pub mod hostfile;
 pub mod inspect;
 pub mod interrupt;
 pub mod launch;
+pub mod luks;
 pub mod pool;
 pub mod qemu;
 pub mod rpc;

@@ -25,6 +25,7 @@ pub mod codec;
 pub mod errno;
 pub mod fish;
 pub mod frame;
+pub mod luks;
 pub mod names;
 pub mod ops;
 pub mod shell;
@@ -48,6 +49,7 @@ pub use frame::{
     PROTOCOL_VERSION, XFER_SERIAL,
 };
 pub use generate::{Access, Arg, ArgInfo, ArgSource, CallStream, Checks, OpInfo, Stream};
+pub use luks::*;
 pub use ops::{args, dispatch, Client, Daemon, Operation, Reply, Request, OPERATIONS};
 pub use types::*;
 

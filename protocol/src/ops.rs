@@ -20,6 +20,7 @@
 
 use crate::fish::*;
 use crate::generate::{ArgInfo, CallStream, OpInfo};
+use crate::luks::*;
 use crate::types::*;
 
 define_operations! {
@@ -2215,4 +2216,19 @@ define_operations! {
     FhWriteRanges fh_write_ranges(handle: FileHandle, offsets: Vec<ByteSize>, lengths: Vec<ByteSize>, data: Data) -> u64
         { group: handles, access: Write, stream: None }
     // ==== end of the FUSE mount's batches ====
+
+    // ==== LUKS volumes unlocked by the host (issue 12) ====
+    /// The key slots, digest and data segment of the LUKS header of `device`, parsed in the
+    /// appliance, with the encrypted key slot areas (bounded), so that the host can derive
+    /// the volume key itself; `Unsupported` for what it does not handle (the host then uses
+    /// `luks_open`).
+    LuksKeyslots luks_keyslots(device: Device) -> LuksUnlockInfo
+        { group: internal, access: Read, stream: None }
+
+    /// Opens the LUKS volume `device` as `/dev/mapper/{mapname}` with its volume key (never
+    /// printed or logged), checked by the host against the header's digest; the dm-crypt
+    /// table comes from the segment the appliance parses itself.
+    LuksOpenVolumeKey luks_open_volume_key(device: Device, key: Secret, mapname: String, readonly: bool) -> ()
+        { group: internal, access: Read, stream: None }
+    // ==== end of LUKS volumes unlocked by the host ====
 }

@@ -457,7 +457,7 @@ pub trait ShellText {
     fn shell_text(&self, out: &mut Vec<u8>, escape: bool);
 }
 
-fn push_line(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_line(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
     out.push(b'\n');
 }

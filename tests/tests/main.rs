@@ -46,6 +46,7 @@ mod inspect_parity;
 mod inspect_windows;
 mod library_api;
 mod library_examples;
+mod luks_fast;
 mod luks_md_build;
 mod lvm;
 mod mkfs;

@@ -370,3 +370,115 @@ pub fn close(dev: &Device) -> io::Result<()> {
     OPENED.lock().retain(|n| *n != name);
     Ok(())
 }
+
+/// Reads `len` bytes at `offset` of `file`.
+fn read_at(file: &std::fs::File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, offset)?;
+    Ok(buf)
+}
+
+/// `luks_keyslots`: the header of `dev` as the host needs it to derive the volume key (see
+/// `luksmeta`).
+pub fn keyslots(dev: &ResolvedDevice) -> io::Result<guestwright_protocol::LuksUnlockInfo> {
+    let file = crate::block::blockdev::open_read(dev.node())?;
+    let size = crate::sys::block_size64(&file)?;
+    super::luksmeta::unlock_info(size, &mut |offset, len| read_at(&file, offset, len))
+}
+
+/// `luks_open_volume_key`: maps `dev` as `/dev/mapper/{mapname}` with the volume key the
+/// host derived, with a dm-crypt table built from the segment parsed here (never from the
+/// host). The device-mapper calls are the daemon's own: no cryptsetup, no key derivation.
+/// Any failure leaves nothing mapped, and the host then runs `luks_open`, whose errors are
+/// the ones users see.
+pub fn open_volume_key(
+    modules: &Modules,
+    dev: &ResolvedDevice,
+    key: &Secret,
+    mapname: &str,
+    readonly: bool,
+) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    use std::os::unix::fs::MetadataExt;
+    check_mapname(mapname)?;
+    let invalid = |why: String| io::Error::new(io::ErrorKind::InvalidInput, why);
+    let file = crate::block::blockdev::open_read(dev.node())?;
+    let size = crate::sys::block_size64(&file)?;
+    let header = super::luksmeta::parse(size, &mut |offset, len| read_at(&file, offset, len))?
+        .map_err(|u| invalid(format!("the fast LUKS path does not apply: {}", u.0)))?;
+    let key_len = key.expose().len();
+    if !header
+        .keyslots
+        .iter()
+        .any(|(k, _, _)| k.key_size as usize == key_len)
+    {
+        return Err(invalid(format!(
+            "a volume key of {key_len} bytes fits no key slot"
+        )));
+    }
+    let seg = &header.segment;
+    let bytes = match seg.size {
+        Some(n) => n,
+        None => size - seg.offset,
+    };
+    if bytes % u64::from(seg.sector_size) != 0 || bytes == 0 {
+        return Err(invalid(
+            "the data segment is not a whole number of sectors".into(),
+        ));
+    }
+    let meta = std::fs::metadata(dev.node())?;
+    if !meta.file_type().is_block_device() {
+        return Err(invalid(format!(
+            "{} is not a block device",
+            dev.node().display()
+        )));
+    }
+    let rdev = meta.rdev();
+    let (major, minor) = (libc::major(rdev), libc::minor(rdev));
+    let mapped = Path::new("/dev/mapper").join(mapname);
+    if mapped.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{}: already exists", mapped.display()),
+        ));
+    }
+    let ro = readonly
+        || std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/ro"))
+            .is_ok_and(|s| s.trim() == "1");
+    modules.load("dm_mod")?;
+    modules.load("dm_crypt")?;
+    for m in ["xts", "ecb", "cbc"] {
+        let _ = modules.load(m);
+    }
+    // As cryptsetup names it, so that `cryptsetup close` and status know it.
+    let uuid: String = header.uuid.chars().filter(|c| *c != '-').collect();
+    let mut dm_uuid = format!("CRYPT-LUKS{}-{uuid}-{mapname}", header.version);
+    dm_uuid.truncate(128);
+    let mut params = Vec::with_capacity(256);
+    params.extend_from_slice(seg.cipher.as_bytes());
+    params.push(b' ');
+    for b in key.expose() {
+        params.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    params.extend_from_slice(
+        format!(" {} {major}:{minor} {}", seg.iv_tweak, seg.offset / 512).as_bytes(),
+    );
+    if seg.sector_size != 512 {
+        params.extend_from_slice(format!(" 1 sector_size:{}", seg.sector_size).as_bytes());
+    }
+    let created = crate::sys::dm::create(mapname, &dm_uuid, "crypt", bytes / 512, &params, ro);
+    params.fill(0);
+    std::hint::black_box(&params);
+    let devno = created?;
+    let node = crate::sys::cstring(mapped.as_os_str().as_encoded_bytes())?;
+    let dir = std::fs::File::open("/")?;
+    use std::os::fd::AsFd;
+    if let Err(e) = crate::sys::mknodat(dir.as_fd(), &node, libc::S_IFBLK | 0o600, devno) {
+        let _ = crate::sys::dm::remove(mapname);
+        return Err(e);
+    }
+    OPENED.lock().push(mapname.to_string());
+    lvm::allow_device(&format!("/dev/mapper/{mapname}"));
+    Ok(())
+}

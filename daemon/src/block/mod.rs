@@ -7,6 +7,7 @@ pub mod devices;
 pub mod fsinfo;
 pub mod isoinfo;
 pub mod luks;
+pub mod luksmeta;
 pub mod lvm;
 pub mod md;
 pub mod names;

@@ -3480,6 +3480,21 @@ impl Daemon for Server {
         files::read_files(&paths, maxsize.map(|m| m.0))
     }
 
+    fn luks_keyslots(&self, _: &mut Call, device: ResolvedDevice) -> io::Result<LuksUnlockInfo> {
+        crate::block::luks::keyslots(&device)
+    }
+
+    fn luks_open_volume_key(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        key: Secret,
+        mapname: String,
+        readonly: bool,
+    ) -> io::Result<()> {
+        crate::block::luks::open_volume_key(&self.modules, &device, &key, &mapname, readonly)
+    }
+
     fn fh_write_ranges(
         &self,
         _: &mut Call,
