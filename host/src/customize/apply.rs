@@ -233,8 +233,8 @@ pub fn run<R: Rng>(
     }
 }
 
-/// Turns off the skipping of debconf's hook (see [`apt_conf`]) when set to `0`, so that
-/// apt runs exactly as the guest configures it (for comparisons).
+/// Turns off the skipping of debconf's apt hook (on a guest without apt-utils) when set to
+/// `0`, so that apt runs exactly as the guest configures it (for comparisons).
 pub const DEBCONF_SKIP_ENV: &str = "GUESTWRIGHT_APT_DEBCONF_SKIP";
 
 /// Files where debconf may be told to keep its warnings to itself (`Nowarnings: yes`).
