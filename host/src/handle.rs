@@ -86,6 +86,8 @@ pub(crate) struct Running {
     hello: Hello,
     accel: Accelerator,
     launched_in: Duration,
+    /// Where the launch's time went; `None` for a pool's appliance (`batch`).
+    phases: Option<launch::LaunchPhases>,
     restored: bool,
     runtime: tempfile::TempDir,
     /// The monitor of an appliance with drive slots.
@@ -373,6 +375,7 @@ impl Handle {
             runtime,
             accel,
             elapsed,
+            phases,
             xfer,
             restored,
             monitor,
@@ -399,6 +402,7 @@ impl Handle {
             hello,
             accel,
             launched_in: elapsed,
+            phases: Some(phases),
             restored,
             runtime,
             monitor,
@@ -476,6 +480,8 @@ impl Handle {
             }
         }
         running.launched_in = started.elapsed();
+        // The pool's appliance may be another job's; its phases do not describe this one.
+        running.phases = None;
         log::debug!(
             "job {jobs} of a reused appliance: drives attached in {:?}",
             running.launched_in
@@ -512,6 +518,13 @@ impl Handle {
     /// and waiting for the daemon's greeting); `None` before launch.
     pub fn launch_time(&self) -> Option<Duration> {
         self.running.as_ref().map(|r| r.launched_in)
+    }
+
+    /// Where [`Handle::launch`]'s time went: preparing, QEMU's start, the restore of a saved
+    /// appliance and the wait for the daemon; `None` before launch, and on a pool's
+    /// appliance (`guestwright batch`), which may have been started for another job.
+    pub fn launch_phases(&self) -> Option<launch::LaunchPhases> {
+        self.running.as_ref().and_then(|r| r.phases)
     }
 
     /// True when the running appliance was restored from a saved one rather than booted

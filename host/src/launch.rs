@@ -431,12 +431,33 @@ pub struct Booted {
     pub accel: Accelerator,
     /// How long the launch took.
     pub elapsed: Duration,
+    /// Where that time went.
+    pub phases: LaunchPhases,
     /// The transfer disk's file (already unlinked) and its size, when there is one.
     pub xfer: Option<(std::fs::File, u64)>,
     /// Restored from a saved appliance rather than booted ([`crate::snapshot`]).
     pub restored: bool,
     /// The monitor of an appliance launched with re-pointable drive slots.
     pub monitor: Option<crate::snapshot::Monitor>,
+}
+
+/// Where a launch's time went, phase by phase; the phases add up to the whole launch.
+/// `-v` logs them and the launch benchmark reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaunchPhases {
+    /// Everything before the QEMU that answered was started: finding QEMU, checking the
+    /// appliance cache, naming the saved state, the drives' overlays, and a restore or a
+    /// boot that failed before it.
+    pub prepare: Duration,
+    /// From starting QEMU until it connected the appliance's channel: QEMU's own start.
+    pub qemu_start: Duration,
+    /// Restored: until the saved state was loaded and the appliance ran again. Zero when
+    /// booted.
+    pub restore: Duration,
+    /// Until the daemon's greeting. Restored: the resume (fresh random bytes, the host's
+    /// clock) and the drive probe. Booted: the kernel's boot, the daemon's start and the
+    /// drive probe.
+    pub ready: Duration,
 }
 
 fn find_qemu(config: &LaunchConfig) -> Result<PathBuf, LaunchError> {
@@ -536,10 +557,7 @@ fn launch_with(
             let launched =
                 saved.and_then(|s| s.launch(drives, config, &binary, &appliance, deadline, slots));
             match launched {
-                Ok(mut booted) => {
-                    booted.elapsed = started.elapsed();
-                    return Ok(booted);
-                }
+                Ok(booted) => return Ok(finished(booted, started)),
                 Err(crate::snapshot::SnapshotError::Launch(e @ LaunchError::Stopped)) => {
                     return Err(e)
                 }
@@ -566,12 +584,11 @@ fn launch_with(
             }
         }
         match result {
-            Ok(mut booted) => {
+            Ok(booted) => {
                 if config.accel == AccelChoice::Auto {
                     verdict.store(accel);
                 }
-                booted.elapsed = started.elapsed();
-                return Ok(booted);
+                return Ok(finished(booted, started));
             }
             Err(e @ LaunchError::Timeout { .. }) | Err(e @ LaunchError::QemuFailed { .. })
                 if accel == Accelerator::Kvm && config.accel == AccelChoice::Auto =>
@@ -593,6 +610,24 @@ fn launch_with(
         }
     }
     Err(last_err.expect("the plan is never empty"))
+}
+
+/// Stamps a launch that began at `started` with its whole time and logs its phases.
+fn finished(mut booted: Booted, started: Instant) -> Booted {
+    booted.elapsed = started.elapsed();
+    let p = &mut booted.phases;
+    p.prepare = booted
+        .elapsed
+        .saturating_sub(p.qemu_start + p.restore + p.ready);
+    log::debug!(
+        "launch {:?}: prepare {:?}, QEMU start {:?}, restore {:?}, ready {:?}",
+        booted.elapsed,
+        p.prepare,
+        p.qemu_start,
+        p.restore,
+        p.ready
+    );
+    booted
 }
 
 /// A saved appliance to restore instead of booting: its file and the `Resume` to send.
@@ -723,6 +758,7 @@ pub(crate) fn start(
     sys::unblock_signals(&mut cmd);
     sys::inherit_fds(&mut cmd, qc.fdsets.clone());
     log::debug!("starting {} {:?}", binary.display(), qemu::args(&qc));
+    let spawned = Instant::now();
     let mut child = cmd.spawn().map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => LaunchError::QemuNotFound {
             binary: binary.display().to_string(),
@@ -792,6 +828,11 @@ pub(crate) fn start(
         std::thread::sleep(Duration::from_millis(2));
     };
     let _ = stream.set_nonblocking(false);
+    let mut phases = LaunchPhases {
+        qemu_start: spawned.elapsed(),
+        ..LaunchPhases::default()
+    };
+    let mut mark = Instant::now();
     if let Some(m) = &mut monitor {
         if let Err(detail) = m.keep_connection(limit) {
             return Err(fail(
@@ -815,6 +856,8 @@ pub(crate) fn start(
                 },
             ));
         }
+        phases.restore = mark.elapsed();
+        mark = Instant::now();
         let resume = crate::snapshot::resume_for(drives.len(), config.verbose);
         let sent = codec::encode(&resume)
             .map_err(std::io::Error::other)
@@ -909,6 +952,7 @@ pub(crate) fn start(
         }
     };
     let _ = stream.set_read_timeout(None);
+    phases.ready = mark.elapsed();
     Ok(Started {
         child,
         stream,
@@ -916,6 +960,7 @@ pub(crate) fn start(
         console,
         runtime,
         started,
+        phases,
         xfer,
         monitor,
     })
@@ -943,6 +988,8 @@ pub(crate) struct Started {
     pub console: Console,
     pub runtime: tempfile::TempDir,
     pub started: Instant,
+    /// QEMU's start, the restore and the wait for the first frame; `prepare` is the caller's.
+    pub phases: LaunchPhases,
     pub xfer: Option<tempfile::NamedTempFile>,
     pub monitor: Option<crate::snapshot::Monitor>,
 }
@@ -1016,6 +1063,7 @@ pub(crate) fn boot(
         runtime: up.runtime,
         accel,
         elapsed: up.started.elapsed(),
+        phases: up.phases,
         // QEMU has it open: the name can go, so nothing is left behind if we die.
         xfer: up.xfer.map(|f| (f.into_file(), XFER_SIZE)),
         restored,

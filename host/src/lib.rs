@@ -255,7 +255,7 @@ pub use error::{Error, Result};
 pub use guestwright_appliance as appliance;
 pub use guestwright_protocol as protocol;
 pub use handle::{Canceller, Handle};
-pub use launch::LaunchConfig;
+pub use launch::{LaunchConfig, LaunchPhases};
 
 /// Everything needed to use a handle: `use guestwright::prelude::*` brings the handle, its
 /// options and error, the [`Client`](guestwright_protocol::Client) trait whose methods are

@@ -96,7 +96,7 @@ fn main() {
         return;
     }
     let mut theirs = Vec::new();
-    for i in 0..runs.min(3) {
+    for i in 0..runs.min(7) {
         let t = Instant::now();
         let out = Command::new("virt-customize")
             .args(["-q", "--format", "qcow2", "-a"])
@@ -164,7 +164,7 @@ fn row_sysprep(dir: &Path, runs: usize, theirs: bool) {
         println!("libguestfs: virt-sysprep not installed, no comparison");
         return;
     }
-    let lg: Vec<Duration> = (0..runs.min(3))
+    let lg: Vec<Duration> = (0..runs.min(7))
         .map(|_| {
             time(
                 Command::new("virt-sysprep")
@@ -210,7 +210,7 @@ fn row(
     if !theirs {
         return;
     }
-    let lg: Vec<Duration> = (0..runs.min(3))
+    let lg: Vec<Duration> = (0..runs.min(7))
         .map(|_| {
             time(
                 Command::new("virt-customize")

@@ -17,6 +17,9 @@
 //! GUESTWRIGHT_ACCEL says otherwise; guestmount runs with
 //! LIBGUESTFS_BACKEND_SETTINGS=force_tcg (its KVM attempt hangs on these machines) and is
 //! left out, with a note, when it is not installed.
+//!
+//!     FUSE_BENCH_ROWS=read,fio cargo bench ...   only the rows whose label contains one of
+//!                                                these words
 
 #[path = "../tests/fusekit/mod.rs"]
 mod fusekit;
@@ -293,9 +296,16 @@ fn main() {
             image: Image::Fio,
         },
     ];
+    let chosen = std::env::var("FUSE_BENCH_ROWS").ok();
+    let wanted = |c: &&Case| {
+        chosen
+            .as_deref()
+            .is_none_or(|rows| rows.split(',').any(|w| c.label.contains(w.trim())))
+    };
     let cases: Vec<&Case> = cases
         .iter()
         .chain(fio_cases.iter().filter(|_| has_fio))
+        .filter(wanted)
         .collect();
     std::env::set_var("TARBALL", &tarball);
     let mut results: Vec<(&str, Tool, Stats, Stats, usize)> = Vec::new();
