@@ -211,6 +211,8 @@ fn base64_is_strict() {
     assert_eq!(base64_decode(b"aGV"), None);
     assert_eq!(base64_decode(b"a=Vs"), None);
     assert_eq!(base64_decode(b"aG=sbG8="), None);
+    // Non-zero bits after the last byte: another encoder's output, not cryptsetup's.
+    assert_eq!(base64_decode(b"aGVsbB=="), None);
 }
 
 #[test]

@@ -678,28 +678,10 @@ pub fn check_ssh_host_key_env() -> Result<(), RemoteError> {
     }
 }
 
-/// Standard base64, padding optional.
+/// Standard base64, padding optional (`ssh-keygen -l` prints none).
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.trim_end_matches('=').bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    use base64ct::Encoding;
+    base64ct::Base64Unpadded::decode_vec(s.trim_end_matches('=')).ok()
 }
 
 #[cfg(test)]

@@ -106,35 +106,12 @@ fn key_parts(line: &str) -> Option<(&str, Option<&str>)> {
     Some((words[pos], words.get(pos + 1).copied()))
 }
 
+/// Standard base64 with padding, as OpenSSH writes a key's blob.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let s = s.as_bytes();
-    if s.is_empty() || !s.len().is_multiple_of(4) {
-        return None;
-    }
-    let body = s
-        .strip_suffix(b"==")
-        .or_else(|| s.strip_suffix(b"="))
-        .unwrap_or(s);
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    for chunk in body.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= val(c)? << (18 - 6 * i);
-        }
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    Some(out)
+    use base64ct::Encoding;
+    base64ct::Base64::decode_vec(s)
+        .ok()
+        .filter(|b| !b.is_empty())
 }
 
 /// Parses and validates one public key (`ssh-ed25519 AAAA… comment`, optionally with
