@@ -78,7 +78,20 @@ fn launch_restored(config: &LaunchConfig, drives: &[(PathBuf, DriveOptions)]) ->
         .collect();
     let h = launch_with(config.clone(), &images);
     assert!(h.restored(), "the launch booted instead of restoring");
+    check_phases(&h, true);
     h
+}
+
+/// The launch's phases add up to its time, and only a restored launch has a restore phase.
+fn check_phases(h: &Handle, restored: bool) {
+    let p = h.launch_phases().expect("a launched handle has its phases");
+    assert_eq!(
+        Some(p.prepare + p.qemu_start + p.restore + p.ready),
+        h.launch_time(),
+        "{p:?}"
+    );
+    assert!(!p.qemu_start.is_zero() && !p.ready.is_zero(), "{p:?}");
+    assert_eq!(p.restore.is_zero(), !restored, "{p:?}");
 }
 
 #[test]
@@ -213,4 +226,5 @@ fn launches_with_more_drives_than_slots_or_snapshots_off_boot() {
     off.snapshot = false;
     let h = launch_with(off, &images[..1]);
     assert!(!h.restored());
+    check_phases(&h, false);
 }
