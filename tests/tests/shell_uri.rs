@@ -258,3 +258,44 @@ fn drives_connect_at_launch_and_unsupported_protocols_say_what_to_do() {
         "{err}"
     );
 }
+
+/// `add`/`add-drive` with `protocol:` records the drive as `-a URI` does: libguestfs's
+/// checks at once (its message, with the script's place), the connection only at launch.
+#[test]
+fn add_with_protocol_records_and_checks_as_libguestfs() {
+    let run = |script: &str| {
+        let mut child = guestwright()
+            .args(["shell"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("guestwright");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(
+        "add-drive pool/disk protocol:rbd server:tcp:example.com:6789\n\
+                   add /disk.img protocol:ssh server:example.com username:u secret:pw\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run("add \"\" protocol:nbd server:tcp:h:99999\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "*stdin*:1: libguestfs: error: invalid port number \u{2018}99999\u{2019}\n"
+    );
+    let out = run("add-drive disk protocol:gluster server:example.com\nrun\n");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("guestwright cannot open gluster drives"),
+        "{}",
+        stderr(&out)
+    );
+}
