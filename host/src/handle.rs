@@ -222,7 +222,7 @@ impl Handle {
     /// appliance as `/dev/sda`, `/dev/sdb`, ... in the order they are added.
     pub fn add_drive(&mut self, path: impl AsRef<Path>, options: DriveOptions) -> Result<()> {
         if self.trace {
-            let mut line = format!("add_drive {:?}", path.as_ref().to_string_lossy());
+            let mut line = format!("add_drive \"{}\"", path.as_ref().to_string_lossy());
             if options.readonly {
                 line.push_str(" \"readonly:true\"");
             }
@@ -276,6 +276,33 @@ impl Handle {
         }
         let drive = Drive::open_remote(remote, &options)?;
         self.push_drive(drive);
+        Ok(())
+    }
+
+    /// Records a drive on the network as libguestfs's `add_drive` does with `protocol:`:
+    /// its parts are checked now (with libguestfs's messages), and it is connected when the
+    /// appliance launches, where a protocol guestwright cannot open fails (see
+    /// [`crate::drive::uri`]).
+    pub fn add_remote_spec(
+        &mut self,
+        spec: crate::drive::uri::RemoteSpec,
+        options: DriveOptions,
+    ) -> Result<()> {
+        if self.running.is_some() {
+            return Err(Error::AlreadyLaunched);
+        }
+        let drive = Drive::pending_remote(spec, &options)?;
+        self.push_drive(drive);
+        Ok(())
+    }
+
+    /// Connects the drives recorded by [`Handle::add_remote_spec`], in order.
+    fn connect_pending(&mut self) -> Result<()> {
+        for i in 0..self.drives.len() {
+            if self.drives[i].is_pending() {
+                self.drives[i] = self.drives[i].connect()?;
+            }
+        }
         Ok(())
     }
 
@@ -353,6 +380,7 @@ impl Handle {
         if self.running.is_some() {
             return Err(Error::AlreadyLaunched);
         }
+        self.connect_pending()?;
         if let Some(lease) = self.config.reuse.clone() {
             if crate::slots::fit(&self.drives) {
                 if let Some(kept) = lease.acquire() {

@@ -56,6 +56,7 @@ mod rpmdb;
 mod shell_interactive;
 mod shell_remote;
 mod shell_script;
+mod shell_uri;
 mod snapshot;
 mod sysprep_cli;
 mod tar;

@@ -38,6 +38,7 @@
 pub mod format;
 pub mod overlay;
 pub mod remote;
+pub mod uri;
 
 pub use format::Format;
 pub use remote::Remote;
@@ -243,6 +244,9 @@ pub enum DriveError {
     /// A drive URI that cannot be used.
     #[error(transparent)]
     Uri(#[from] remote::RemoteError),
+    /// A remote drive libguestfs's `add_drive` refuses (its message).
+    #[error(transparent)]
+    Spec(#[from] uri::SpecError),
     /// A remote drive that cannot be reached or read.
     #[error("cannot open the remote drive {uri}: {why}")]
     Remote {
@@ -342,6 +346,9 @@ pub struct Drive {
     files: Vec<Arc<File>>,
     /// A drive on the network: `chain` then holds one layer named by its URI and no file.
     remote: Option<Remote>,
+    /// A drive on the network recorded but not yet connected ([`Drive::pending_remote`]):
+    /// `chain` holds one layer named by it, and the size is 0 until [`Drive::connect`].
+    pending: Option<uri::RemoteSpec>,
 }
 
 /// Refuses a sector size QEMU's disks do not take as libguestfs does.
@@ -659,6 +666,7 @@ impl Drive {
             requested_format: options.format,
             files,
             remote: None,
+            pending: None,
         })
     }
 
@@ -879,7 +887,54 @@ impl Drive {
             requested_format: options.format,
             files: Vec::new(),
             remote: Some(remote),
+            pending: None,
         })
+    }
+
+    /// A drive on the network as libguestfs's `add_drive` records it: its parts checked as
+    /// libguestfs checks them, nothing opened or connected. [`Drive::connect`] opens it (at
+    /// launch); until then its size is 0.
+    pub fn pending_remote(
+        spec: uri::RemoteSpec,
+        options: &DriveOptions,
+    ) -> Result<Drive, DriveError> {
+        check_blocksize(options)?;
+        spec.check()?;
+        Ok(Drive {
+            chain: vec![Layer {
+                path: PathBuf::from(spec.describe()),
+                format: options.format.unwrap_or(Format::Raw),
+            }],
+            readonly: options.readonly,
+            blocksize: options.blocksize,
+            virtual_size: 0,
+            requested_format: options.format,
+            files: Vec::new(),
+            remote: None,
+            pending: Some(spec),
+        })
+    }
+
+    /// True for a drive recorded by [`Drive::pending_remote`] and not yet connected.
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Opens a drive recorded by [`Drive::pending_remote`] as [`Drive::open_remote`] does
+    /// (a protocol guestwright has no driver for fails here, saying what to do instead); any
+    /// other drive is returned as it is.
+    pub fn connect(&self) -> Result<Drive, DriveError> {
+        match &self.pending {
+            None => Ok(self.clone()),
+            Some(spec) => Drive::open_remote(
+                spec.remote()?,
+                &DriveOptions {
+                    format: self.requested_format,
+                    readonly: self.readonly,
+                    blocksize: self.blocksize,
+                },
+            ),
+        }
     }
 }
 

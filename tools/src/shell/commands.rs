@@ -486,7 +486,7 @@ pub fn run(
                         })?)
                     }
                     "iface" | "name" | "cachemode" | "discard" | "copyonread" | "protocol"
-                    | "server" | "username" => {}
+                    | "server" | "username" | "secret" => {}
                     other => {
                         return Err(ShellError::Usage(format!(
                             "{name}: the optional argument {other}: is not supported by \
@@ -499,27 +499,29 @@ pub fn run(
             shell.refuse_if_launched(c.names[0])?;
             match protocol {
                 Some(p) => {
-                    // guestfish's server: is a list; a remote drive has one server.
-                    let servers: Vec<&str> = opt("server")
-                        .map(|s| s.split_whitespace().collect())
-                        .unwrap_or_default();
-                    if servers.len() > 1 {
-                        return Err(ShellError::Usage(format!(
-                            "{name}: protocol:{p} takes one server, not {}",
-                            servers.len()
-                        )));
-                    }
-                    let remote = guestwright::drive::Remote::from_parts(
-                        p,
-                        image,
-                        servers.first().copied(),
-                        opt("username"),
-                    )
-                    .map_err(|e| ShellError::Usage(format!("{name}: {e}")))?;
-                    shell.h.add_remote(remote, drive)?;
+                    // As libguestfs: the parts are checked now and the drive is connected
+                    // when the appliance launches. guestfish's server: is a list.
+                    let spec = guestwright::drive::uri::RemoteSpec {
+                        protocol: p.to_string(),
+                        name: image.to_string(),
+                        servers: opt("server")
+                            .map(|s| s.split_whitespace().map(String::from).collect())
+                            .unwrap_or_default(),
+                        username: opt("username").map(String::from),
+                        secret: opt("secret").map(String::from),
+                    };
+                    shell.h.add_remote_spec(spec, drive).map_err(|e| match e {
+                        guestwright::Error::Drive(guestwright::drive::DriveError::Spec(m)) => {
+                            ShellError::Libguestfs(m.0)
+                        }
+                        e => e.into(),
+                    })?;
                 }
                 None => {
-                    if opt("server").is_some() || opt("username").is_some() {
+                    if opt("server").is_some()
+                        || opt("username").is_some()
+                        || opt("secret").is_some()
+                    {
                         return Err(ShellError::Usage(format!(
                             "{name}: server: and username: need protocol:"
                         )));

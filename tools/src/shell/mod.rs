@@ -397,21 +397,57 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
     ExitCode::from(code)
 }
 
-/// With `-x` (libguestfs's call trace in guestfish), the call that adds a `-a` image, as
-/// libguestfs traces it: `add_drive "IMAGE" "readonly:true" "format:FMT"`, then its result.
-fn trace_add_drive(image: &std::path::Path, options: &DriveOptions) {
-    eprint!("{}", add_drive_trace(image, options));
+/// What one `-a` names, read as guestfish reads it (common/options/uri.c).
+#[derive(Debug)]
+enum DriveArg {
+    /// A local file (or a URI of guestwright's own schemes, such as `nbd+unix://`, which
+    /// guestfish would take for a file name).
+    File(PathBuf),
+    /// A drive on the network, connected when the appliance launches.
+    Remote(guestwright::drive::uri::RemoteSpec),
 }
 
-fn add_drive_trace(image: &std::path::Path, options: &DriveOptions) -> String {
-    let mut line = format!("libguestfs: trace: add_drive {:?}", image.to_string_lossy());
+/// Reads one `-a`: a URI is taken apart (a bad one refused in guestfish's words), a file
+/// must exist, as guestfish checks before anything else.
+fn drive_arg(image: &std::path::Path) -> Result<DriveArg, ShellError> {
+    use guestwright::drive::uri::{self, DriveUri};
+    let path = match image.to_str().map(uri::parse) {
+        Some(Err(e)) => return Err(ShellError::Fish(format!("guestfish: {e}"))),
+        Some(Ok(DriveUri::Remote(spec))) => return Ok(DriveArg::Remote(spec)),
+        Some(Ok(DriveUri::File(path))) => PathBuf::from(path),
+        None => image.to_path_buf(),
+    };
+    let own_scheme = path
+        .to_str()
+        .and_then(|p| p.split_once("://"))
+        .is_some_and(|(scheme, _)| guestwright::drive::remote::SCHEMES.contains(&scheme));
+    if let (false, Err(e)) = (own_scheme, std::fs::metadata(&path)) {
+        // guestfish checks the file first, in these words.
+        return Err(ShellError::Fish(format!(
+            "guestfish: access: {}: {}",
+            path.display(),
+            fisherr::strerror(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+        )));
+    }
+    Ok(DriveArg::File(path))
+}
+
+/// With `-x` (libguestfs's call trace in guestfish), the call that adds a `-a` image, as
+/// libguestfs traces it: the name as it is (no escaping), then the optional arguments in
+/// add_drive's order: `readonly`, `format`, then a remote drive's `protocol`, `server`,
+/// `username`, `secret`.
+fn add_drive_trace(name: &str, options: &DriveOptions, remote: &[String]) -> String {
+    let mut line = format!("libguestfs: trace: add_drive \"{name}\"");
     if options.readonly {
         line.push_str(" \"readonly:true\"");
     }
     if let Some(format) = options.format {
         line.push_str(&format!(" \"format:{format}\""));
     }
-    line + "\nlibguestfs: trace: add_drive = 0\n"
+    for o in remote {
+        line.push_str(&format!(" \"{o}\""));
+    }
+    line
 }
 
 /// Prints an error with its causes, once. `place` is the script's name and line for a
@@ -467,27 +503,45 @@ impl Shell {
         let readonly = args.ro && !args.rw;
         let formats = sticky_formats(std::env::args().skip(1), args.images.len())
             .unwrap_or_else(|| vec![args.format.last().copied(); args.images.len()]);
+        // As guestfish: every -a is read (a URI taken apart, a file checked) while the
+        // options are parsed, then the drives are added in order, each call traced.
+        let mut adds = Vec::new();
         for (image, format) in args.images.iter().zip(formats) {
             let options = DriveOptions {
                 format,
                 readonly,
                 blocksize: None,
             };
-            let uri = image
-                .to_str()
-                .is_some_and(guestwright::drive::remote::looks_like_uri);
-            if let (false, Err(e)) = (uri, std::fs::metadata(image)) {
-                // guestfish checks the file first, in these words (not a URI's).
-                return Err(ShellError::Fish(format!(
-                    "guestfish: access: {}: {}",
-                    image.display(),
-                    fisherr::strerror(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-                )));
-            }
+            adds.push((drive_arg(image)?, options));
+        }
+        for (add, options) in adds {
+            let (name, optargs) = match &add {
+                DriveArg::File(path) => (path.to_string_lossy().into_owned(), Vec::new()),
+                DriveArg::Remote(spec) => (spec.name.clone(), spec.optargs()),
+            };
             if args.echo {
-                trace_add_drive(image, &options);
+                eprintln!("{}", add_drive_trace(&name, &options, &optargs));
             }
-            h.add_drive(image, options)?;
+            let added = match add {
+                DriveArg::File(path) => h.add_drive(&path, options).map_err(ShellError::from),
+                DriveArg::Remote(spec) => h.add_remote_spec(spec, options).map_err(|e| match e {
+                    guestwright::Error::Drive(guestwright::drive::DriveError::Spec(m)) => {
+                        ShellError::Libguestfs(m.0)
+                    }
+                    e => e.into(),
+                }),
+            };
+            if args.echo {
+                match &added {
+                    Ok(()) => eprintln!("libguestfs: trace: add_drive = 0"),
+                    Err(e) => {
+                        report(e);
+                        eprintln!("libguestfs: trace: add_drive = -1 (error)");
+                        return Err(ShellError::Reported(e.exit_code()));
+                    }
+                }
+            }
+            added?;
         }
         // -d GUEST: as common/options does, with readonlydisk "read".
         for dom in &args.domain {
@@ -1052,25 +1106,34 @@ mod tests {
 
     #[test]
     fn x_traces_add_drive_as_libguestfs() {
-        // fish/test-a.sh greps these lines.
-        let t = |format, readonly| {
+        // fish/test-a.sh and fish/test-add-uri.sh grep these lines.
+        let t = |format, readonly, remote: &[&str]| {
             add_drive_trace(
-                std::path::Path::new("test-a.img"),
+                "test-a.img",
                 &DriveOptions {
                     format,
                     readonly,
                     blocksize: None,
                 },
+                &remote.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             )
         };
         assert_eq!(
-            t(None, false),
-            "libguestfs: trace: add_drive \"test-a.img\"\nlibguestfs: trace: add_drive = 0\n"
+            t(None, false, &[]),
+            "libguestfs: trace: add_drive \"test-a.img\""
         );
         assert_eq!(
-            t(Some(Format::Qcow2), true),
-            "libguestfs: trace: add_drive \"test-a.img\" \"readonly:true\" \"format:qcow2\"\n\
-             libguestfs: trace: add_drive = 0\n"
+            t(Some(Format::Qcow2), true, &[]),
+            "libguestfs: trace: add_drive \"test-a.img\" \"readonly:true\" \"format:qcow2\""
+        );
+        assert_eq!(
+            t(
+                Some(Format::Raw),
+                true,
+                &["protocol:nbd", "server:unix:/sk"]
+            ),
+            "libguestfs: trace: add_drive \"test-a.img\" \"readonly:true\" \"format:raw\" \
+             \"protocol:nbd\" \"server:unix:/sk\""
         );
     }
 

@@ -1,0 +1,301 @@
+//! `guestwright shell -a URI` as guestfish 1.48 does it (common/options/uri.c, lib/drives.c):
+//! every URI of libguestfs's fish/test-add-uri.sh traced by `-x` as libguestfs traces the
+//! `add_drive` call, with nothing connected (the hosts do not exist: guestfish only records
+//! the drive until `run`); bad URIs refused in guestfish's words and exit status; protocols
+//! guestwright cannot open refused at launch, naming the protocol and what to do instead.
+//! No test boots the appliance.
+
+use guestwright_tests::*;
+use std::net::TcpListener;
+use std::process::{Output, Stdio};
+
+/// `guestwright shell ARGS </dev/null`, as the libguestfs test runs guestfish.
+fn shell(args: &[&str]) -> Output {
+    guestwright()
+        .arg("shell")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("guestwright")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// fish/test-add-uri.sh's URIs and the trace line it greps for, whole.
+const TEST_ADD_URI: &[(&str, &str)] = &[
+    (
+        "ftp://user@example.com/disk.img",
+        r#"add_drive "/disk.img" "protocol:ftp" "server:tcp:example.com" "username:user""#,
+    ),
+    (
+        "gluster://example.com/disk",
+        r#"add_drive "disk" "protocol:gluster" "server:tcp:example.com""#,
+    ),
+    (
+        "nbd://example.com",
+        r#"add_drive "" "protocol:nbd" "server:tcp:example.com""#,
+    ),
+    (
+        "nbd://example.com:3000",
+        r#"add_drive "" "protocol:nbd" "server:tcp:example.com:3000""#,
+    ),
+    (
+        "nbd://?socket=/sk",
+        r#"add_drive "" "protocol:nbd" "server:unix:/sk""#,
+    ),
+    (
+        "nbd:///export?socket=/sk",
+        r#"add_drive "export" "protocol:nbd" "server:unix:/sk""#,
+    ),
+    (
+        "rbd://example.com:6789/pool/disk",
+        r#"add_drive "pool/disk" "protocol:rbd" "server:tcp:example.com:6789""#,
+    ),
+    (
+        "rbd:///pool/disk",
+        r#"add_drive "pool/disk" "protocol:rbd""#,
+    ),
+    (
+        "sheepdog:///volume/image",
+        r#"add_drive "volume/image" "protocol:sheepdog""#,
+    ),
+    (
+        "sheepdog://example.com:3000/volume/image",
+        r#"add_drive "volume/image" "protocol:sheepdog" "server:tcp:example.com:3000""#,
+    ),
+    (
+        "ssh://example.com/disk.img",
+        r#"add_drive "/disk.img" "protocol:ssh" "server:tcp:example.com""#,
+    ),
+    (
+        "ssh://user@example.com/disk.img",
+        r#"add_drive "/disk.img" "protocol:ssh" "server:tcp:example.com" "username:user""#,
+    ),
+    (
+        "ssh://user@example.com:2000/disk.img",
+        r#"add_drive "/disk.img" "protocol:ssh" "server:tcp:example.com:2000" "username:user""#,
+    ),
+    (
+        "iscsi://example.com/iqn.2015-12.com.libguestfs:test1/0",
+        r#"add_drive "iqn.2015-12.com.libguestfs:test1/0" "protocol:iscsi" "server:tcp:example.com""#,
+    ),
+    (
+        "iscsi://user:password@example.com/iqn.2015-12.com.libguestfs:test2/0",
+        r#"add_drive "iqn.2015-12.com.libguestfs:test2/0" "protocol:iscsi" "server:tcp:example.com" "username:user" "secret:password""#,
+    ),
+];
+
+#[test]
+fn every_uri_of_test_add_uri_sh_is_traced_and_recorded_without_connecting() {
+    for (uri, line) in TEST_ADD_URI {
+        let out = shell(&["-x", "-a", uri]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{uri}:\n{err}");
+        // What guestfish prints before its shutdown/close lines.
+        let want = format!("libguestfs: trace: {line}\nlibguestfs: trace: add_drive = 0\n");
+        assert!(err.starts_with(&want), "{uri}: wanted\n{want}got\n{err}");
+        assert!(out.stdout.is_empty(), "{uri}");
+    }
+}
+
+#[test]
+fn file_uris_and_plain_files_are_traced_as_guestfish_traces_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("test-add-uri.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(10 << 20)
+        .unwrap();
+    let path = img.to_str().unwrap();
+    for (args, want) in [
+        (
+            vec!["-x", "-a", &*format!("file://{path}")],
+            format!("add_drive \"{path}\""),
+        ),
+        (vec!["-x", "-a", path], format!("add_drive \"{path}\"")),
+        (
+            vec!["-x", "--ro", "--format=raw", "-a", path],
+            format!("add_drive \"{path}\" \"readonly:true\" \"format:raw\""),
+        ),
+        (
+            vec!["-x", "--ro", "-a", "nbd://example.com/e"],
+            r#"add_drive "e" "readonly:true" "protocol:nbd" "server:tcp:example.com""#.into(),
+        ),
+    ] {
+        let out = shell(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}:\n{err}");
+        let want = format!("libguestfs: trace: {want}\nlibguestfs: trace: add_drive = 0\n");
+        assert!(err.starts_with(&want), "{args:?}: wanted\n{want}got\n{err}");
+    }
+    // A file:// URI to no file: guestfish's access check on the path.
+    let out = shell(&["-x", "-a", "file:///nonexistent/x.img"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "guestfish: access: /nonexistent/x.img: No such file or directory\n"
+    );
+}
+
+/// guestfish 1.48.6's exact stderr and exit status, recorded on this machine.
+#[test]
+fn bad_uris_are_refused_in_guestfish_words() {
+    for (uri, want) in [
+        (
+            "nbd://h:/x",
+            "guestfish: --add: could not parse URI \u{2018}nbd://h:/x\u{2019}\n",
+        ),
+        (
+            "nbd://h/x%zz",
+            "guestfish: --add: could not parse URI \u{2018}nbd://h/x%zz\u{2019}\n",
+        ),
+        (
+            "nbd://h h/x",
+            "guestfish: --add: could not parse URI \u{2018}nbd://h h/x\u{2019}\n",
+        ),
+        (
+            "nbd://h/x?socket=/s",
+            "guestfish: nbd://h/x?socket=/s: cannot have both a server name and a socket \
+             query parameter\n",
+        ),
+    ] {
+        let out = shell(&["-x", "-a", uri]);
+        assert_eq!(out.status.code(), Some(1), "{uri}");
+        assert_eq!(stderr(&out), want, "{uri}");
+    }
+    // Parsed, then refused by add_drive: the call traced, libguestfs's error, its result.
+    for (uri, call, error) in [
+        (
+            "nbd://h:99999/x",
+            r#"add_drive "x" "protocol:nbd" "server:tcp:h:99999""#,
+            "invalid port number \u{2018}99999\u{2019}",
+        ),
+        (
+            "gopher://h/x",
+            r#"add_drive "/x" "protocol:gopher" "server:tcp:h""#,
+            "unknown protocol \u{2018}gopher\u{2019}",
+        ),
+        (
+            "nbd://u@h/x",
+            r#"add_drive "x" "protocol:nbd" "server:tcp:h" "username:u""#,
+            "nbd: you cannot specify a username with this protocol",
+        ),
+        (
+            "rbd://h/x",
+            r#"add_drive "x" "protocol:rbd" "server:tcp:h""#,
+            "rbd: port number must be specified",
+        ),
+        (
+            "ssh://:pw@h/x",
+            r#"add_drive "/x" "protocol:ssh" "server:tcp:h" "username:" "secret:pw""#,
+            "ssh: username should not be an empty string",
+        ),
+    ] {
+        let out = shell(&["-x", "-a", uri]);
+        assert_eq!(out.status.code(), Some(1), "{uri}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "libguestfs: trace: {call}\nlibguestfs: error: {error}\n\
+                 libguestfs: trace: add_drive = -1 (error)\n"
+            ),
+            "{uri}"
+        );
+        let out = shell(&["-a", uri]);
+        assert_eq!(out.status.code(), Some(1), "{uri}");
+        assert_eq!(
+            stderr(&out),
+            format!("libguestfs: error: {error}\n"),
+            "{uri}"
+        );
+    }
+    // Schemes guestfish does not take for URIs are file names.
+    let out = shell(&["-a", "NBD://h/x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "guestfish: access: NBD://h/x: No such file or directory\n"
+    );
+}
+
+/// The drive is connected at launch: a protocol guestwright has no driver for fails there
+/// (not at -a), naming the protocol and what to do; an NBD server that is not there fails
+/// there too, with QEMU's reason. Neither starts QEMU.
+#[test]
+fn drives_connect_at_launch_and_unsupported_protocols_say_what_to_do() {
+    for (uri, protocol) in [
+        ("gluster://example.com/disk", "gluster"),
+        ("rbd://example.com:6789/pool/disk", "rbd"),
+        ("sheepdog:///volume/image", "sheepdog"),
+        ("ftp://user@example.com/disk.img", "ftp"),
+    ] {
+        let out = shell(&["-a", uri, "run"]);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{uri}:\n{err}");
+        assert!(
+            err.contains(&format!("guestwright cannot open {protocol} drives"))
+                && err.contains("qemu-img convert")
+                && err.contains("nbd://"),
+            "{uri}:\n{err}"
+        );
+    }
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let uri = format!("nbd://127.0.0.1:{port}");
+    let out = shell(&["-x", "-a", &uri]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = shell(&["-a", &uri, "run"]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot open the remote drive nbd://127.0.0.1:{port}/"
+        )),
+        "{err}"
+    );
+}
+
+/// `add`/`add-drive` with `protocol:` records the drive as `-a URI` does: libguestfs's
+/// checks at once (its message, with the script's place), the connection only at launch.
+#[test]
+fn add_with_protocol_records_and_checks_as_libguestfs() {
+    let run = |script: &str| {
+        let mut child = guestwright()
+            .args(["shell"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("guestwright");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(
+        "add-drive pool/disk protocol:rbd server:tcp:example.com:6789\n\
+                   add /disk.img protocol:ssh server:example.com username:u secret:pw\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run("add \"\" protocol:nbd server:tcp:h:99999\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "*stdin*:1: libguestfs: error: invalid port number \u{2018}99999\u{2019}\n"
+    );
+    let out = run("add-drive disk protocol:gluster server:example.com\nrun\n");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("guestwright cannot open gluster drives"),
+        "{}",
+        stderr(&out)
+    );
+}
