@@ -315,22 +315,26 @@ impl RemoteSpec {
             Ok(())
         };
         let name = self.name.as_str();
-        match p {
-            "ftp" | "ftps" | "http" | "https" | "tftp" => {
-                let fail = |why: &str| Err(SpecError(format!("curl: {why}")));
-                if !one_server() {
-                    return fail("you must specify exactly one server");
-                }
-                if !tcp_only() {
-                    return fail("only tcp transport is supported");
-                }
-                if name.is_empty() {
-                    return fail("pathname should not be an empty string");
-                }
-                if !name.starts_with('/') {
-                    return fail("pathname must begin with a '/'");
-                }
+        // curl's and ssh's checks (their messages named `who`): one tcp server, and a path
+        // from the root.
+        let server_and_path = |who: &str| -> Result<(), SpecError> {
+            let fail = |why: &str| Err(SpecError(format!("{who}: {why}")));
+            if !one_server() {
+                return fail("you must specify exactly one server");
             }
+            if !tcp_only() {
+                return fail("only tcp transport is supported");
+            }
+            if name.is_empty() {
+                return fail("pathname should not be an empty string");
+            }
+            if !name.starts_with('/') {
+                return fail("pathname must begin with a '/'");
+            }
+            Ok(())
+        };
+        match p {
+            "ftp" | "ftps" | "http" | "https" | "tftp" => server_and_path("curl")?,
             "gluster" => {
                 no_user()?;
                 if !one_server() {
@@ -375,18 +379,7 @@ impl RemoteSpec {
                 }
             }
             "ssh" => {
-                if !one_server() {
-                    return fail("you must specify exactly one server");
-                }
-                if !tcp_only() {
-                    return fail("only tcp transport is supported");
-                }
-                if name.is_empty() {
-                    return fail("pathname should not be an empty string");
-                }
-                if !name.starts_with('/') {
-                    return fail("pathname must begin with a '/'");
-                }
+                server_and_path(p)?;
                 if self.username.as_deref() == Some("") {
                     return fail("username should not be an empty string");
                 }
