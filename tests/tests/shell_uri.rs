@@ -8,15 +8,17 @@
 use guestwright_tests::*;
 use std::net::TcpListener;
 use std::process::{Output, Stdio};
+use std::time::Duration;
+
+/// Long enough for a refused launch on a loaded machine; none of these boots.
+const DEADLINE: Duration = Duration::from_secs(120);
 
 /// `guestwright shell ARGS </dev/null`, as the libguestfs test runs guestfish.
 fn shell(args: &[&str]) -> Output {
-    guestwright()
-        .arg("shell")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("guestwright")
+    run_within(
+        guestwright().arg("shell").args(args).stdin(Stdio::null()),
+        DEADLINE,
+    )
 }
 
 fn stderr(out: &Output) -> String {
@@ -263,22 +265,12 @@ fn drives_connect_at_launch_and_unsupported_protocols_say_what_to_do() {
 /// checks at once (its message, with the script's place), the connection only at launch.
 #[test]
 fn add_with_protocol_records_and_checks_as_libguestfs() {
+    let dir = tempfile::tempdir().unwrap();
     let run = |script: &str| {
-        let mut child = guestwright()
-            .args(["shell"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("guestwright");
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(script.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let path = dir.path().join("script");
+        std::fs::write(&path, script).unwrap();
+        let stdin = std::fs::File::open(&path).unwrap();
+        run_within(guestwright().arg("shell").stdin(stdin), DEADLINE)
     };
     let out = run(
         "add-drive pool/disk protocol:rbd server:tcp:example.com:6789\n\
