@@ -92,11 +92,32 @@ fn print_phases(phases: &[LaunchPhases]) {
 
 /// `guestfish -a /dev/null run`, and the ratios against our launch + shutdown.
 fn guestfish_launch(runs: usize, totals: &[(&str, Duration)]) {
+    compare_guestfish(
+        runs,
+        &["-a", "/dev/null", "run"],
+        b"",
+        "-a /dev/null run",
+        "launch+shutdown",
+        totals,
+    );
+}
+
+/// Runs guestfish with `args` (shown as `what`; under TCG) `runs` times, at most 7, each
+/// printing `stdout`; prints the median and the ratios for `row` against `ours` (a label
+/// and our median each).
+fn compare_guestfish(
+    runs: usize,
+    args: &[&str],
+    stdout: &[u8],
+    what: &str,
+    row: &str,
+    ours: &[(&str, Duration)],
+) {
     let mut gf = Vec::new();
     for _ in 0..runs.min(7) {
         let t = Instant::now();
         let out = Command::new("guestfish")
-            .args(["-a", "/dev/null", "run"])
+            .args(args)
             .env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
             .output()
             .expect("guestfish");
@@ -105,17 +126,14 @@ fn guestfish_launch(runs: usize, totals: &[(&str, Duration)]) {
             "guestfish failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        assert_eq!(out.stdout, stdout);
         gf.push(t.elapsed());
     }
-    println!(
-        "libguestfs `guestfish -a /dev/null run` (launch + shutdown), {} runs:",
-        gf.len()
-    );
+    println!("libguestfs `guestfish {what}`, {} runs:", gf.len());
     println!("{}", report_line("guestfish", &Stats::of(&gf)));
-    for (label, ours) in totals {
-        let ours = *ours;
+    for (label, ours) in ours {
         println!(
-            "ratio (guestfish / guestwright {label} launch+shutdown, medians): {:.1}x ({:.2} s vs {:.2} s)",
+            "ratio (guestfish / guestwright {label} {row}, medians): {:.1}x ({:.2} s vs {:.2} s)",
             median(&gf).as_secs_f64() / ours.as_secs_f64(),
             median(&gf).as_secs_f64(),
             ours.as_secs_f64()
@@ -167,38 +185,16 @@ fn mount_and_cat(runs: usize, img: &Path, libguestfs: bool) {
         println!("{}", report_line("shutdown", &Stats::of(&shutdown)));
         whole.push((label, median(&total)));
     }
-    if !libguestfs {
-        return;
-    }
-    let mut gf = Vec::new();
-    for _ in 0..runs.min(7) {
-        let t = Instant::now();
-        let out = Command::new("guestfish")
-            .args(["--ro", "-a"])
-            .arg(img)
-            .args(["-m", "/dev/sda1", "cat", "/etc/hostname"])
-            .env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
-            .output()
-            .expect("guestfish");
-        assert!(
-            out.status.success(),
-            "guestfish failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.stdout, b"debian-tmpl\n\n");
-        gf.push(t.elapsed());
-    }
-    println!(
-        "libguestfs `guestfish --ro -a IMG -m /dev/sda1 cat /etc/hostname`, {} runs:",
-        gf.len()
-    );
-    println!("{}", report_line("guestfish", &Stats::of(&gf)));
-    for (label, ours) in whole {
-        println!(
-            "ratio (guestfish / guestwright {label} launch + mount + cat, medians): {:.1}x ({:.2} s vs {:.2} s)",
-            median(&gf).as_secs_f64() / ours.as_secs_f64(),
-            median(&gf).as_secs_f64(),
-            ours.as_secs_f64()
+    if libguestfs {
+        let img = img.to_str().expect("a UTF-8 temporary path");
+        compare_guestfish(
+            runs,
+            &["--ro", "-a", img, "-m", "/dev/sda1", "cat", "/etc/hostname"],
+            // guestfish ends what it prints with a newline of its own.
+            b"debian-tmpl\n\n",
+            "--ro -a IMG -m /dev/sda1 cat /etc/hostname",
+            "launch + mount + cat",
+            &whole,
         );
     }
 }
