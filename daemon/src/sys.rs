@@ -631,7 +631,18 @@ pub fn unshare_fs() -> io::Result<()> {
     if unsafe { libc::unshare(libc::CLONE_FS) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    OWN_FS.with(|own| own.set(true));
     Ok(())
+}
+
+thread_local! {
+    static OWN_FS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread has its own filesystem context ([`unshare_fs`]): its working
+/// directory, root and umask are no longer the daemon's, so it must not serve another request.
+pub fn has_own_fs() -> bool {
+    OWN_FS.with(|own| own.get())
 }
 
 /// fchdir(2): makes `dir` the working directory (of this thread, after [`unshare_fs`]).

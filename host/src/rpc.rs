@@ -527,7 +527,9 @@ fn mark_closed(channel: &Channel, reason: String) {
     }
 }
 
-fn read_loop(mut reader: UnixStream, channel: std::sync::Weak<Channel>) {
+fn read_loop(reader: UnixStream, channel: std::sync::Weak<Channel>) {
+    // A frame's header and payload in one read, and the frames that came with it.
+    let mut reader = std::io::BufReader::with_capacity(256 << 10, reader);
     loop {
         let frame = read_frame(&mut reader);
         let Some(ch) = channel.upgrade() else { return };

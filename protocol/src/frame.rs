@@ -251,7 +251,10 @@ pub fn read_frame(r: &mut impl Read) -> Result<Frame, FrameError> {
     })
 }
 
-/// Writes one frame (header and payload) and does not flush.
+/// Writes one frame (header and payload) with one write and does not flush.
+///
+/// One write, not two: each write to a virtio-serial port is a buffer of its own on the
+/// virtqueue and a notification, and the reader on the far side wakes for each.
 ///
 /// A payload over [`MAX_PAYLOAD`] is a bug on this side and is refused with `InvalidInput`.
 pub fn write_frame(w: &mut impl Write, kind: FrameKind, id: u32, payload: &[u8]) -> io::Result<()> {
@@ -266,8 +269,10 @@ pub fn write_frame(w: &mut impl Write, kind: FrameKind, id: u32, payload: &[u8])
         len,
     }
     .encode();
-    w.write_all(&header)?;
-    w.write_all(payload)
+    let mut frame = Vec::with_capacity(HEADER_LEN + payload.len());
+    frame.extend_from_slice(&header);
+    frame.extend_from_slice(payload);
+    w.write_all(&frame)
 }
 
 #[cfg(test)]

@@ -4,15 +4,18 @@
 
 use crate::call::Conn;
 use crate::rpc::server::Server;
+use crate::rpc::workers::{self, Workers};
 use guestwright_protocol::{codec, dispatch, read_frame, FrameKind, RemoteError, Request};
 use std::fs::File;
-use std::io;
+use std::io::{self, BufReader};
 use std::sync::Arc;
 
 /// Serves requests until the host closes the channel or asks for shutdown.
 pub fn serve(server: Arc<Server>, port: File) -> io::Result<()> {
-    let mut reader = port.try_clone()?;
+    // Most frames are small and the port hands over what the host wrote in one read.
+    let mut reader = BufReader::with_capacity(64 << 10, port.try_clone()?);
     let conn = Arc::new(Conn::new(port));
+    let workers = Workers::new();
     loop {
         let frame = match read_frame(&mut reader) {
             Ok(f) => f,
@@ -28,13 +31,19 @@ pub fn serve(server: Arc<Server>, port: File) -> io::Result<()> {
             }
         };
         match frame.kind {
-            FrameKind::Request => start_request(&server, &conn, frame.id, &frame.payload),
+            FrameKind::Request => start_request(&server, &conn, &workers, frame.id, &frame.payload),
             _ => conn.deliver(frame),
         }
     }
 }
 
-fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]) {
+fn start_request(
+    server: &Arc<Server>,
+    conn: &Arc<Conn>,
+    workers: &Arc<Workers>,
+    id: u32,
+    payload: &[u8],
+) {
     let request: Request = match codec::decode(payload) {
         Ok(r) => r,
         Err(e) => {
@@ -50,38 +59,37 @@ fn start_request(server: &Arc<Server>, conn: &Arc<Conn>, id: u32, payload: &[u8]
     let server = server.clone();
     let conn_for_thread = conn.clone();
     let name = request.name();
-    let spawned = std::thread::Builder::new()
-        .name(format!("req-{id}-{name}"))
-        .spawn(move || {
-            let conn = conn_for_thread;
-            debug!("request {id}: {name}");
-            let is_poweroff = matches!(request, Request::Poweroff(_));
-            // A bug in one operation must not take the daemon (PID 1) down with it.
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                dispatch(&*server, &mut call, request)
-            }))
-            .unwrap_or_else(|_| {
-                Err(io::Error::other(format!(
-                    "daemon bug: the {name} operation panicked (see the appliance console)"
-                )))
-            });
-            conn.end_call(id);
-            drop(call);
-            match result {
-                Ok(reply) => {
-                    if let Err(e) = conn.send(FrameKind::Reply, id, &reply) {
-                        info!("cannot send reply for request {id}: {e}");
-                    }
-                }
-                Err(e) => {
-                    debug!("request {id} ({name}) failed: {e}");
-                    conn.send_error(id, &RemoteError::from(&e));
-                }
-            }
-            if is_poweroff {
-                crate::boot::power_off();
-            }
+    let spawned = workers.run(move || {
+        let conn = conn_for_thread;
+        debug!("request {id}: {name}");
+        let is_poweroff = matches!(request, Request::Poweroff(_));
+        // A bug in one operation must not take the daemon (PID 1) down with it.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            dispatch(&*server, &mut call, request)
+        }))
+        .unwrap_or_else(|_| {
+            workers::taint();
+            Err(io::Error::other(format!(
+                "daemon bug: the {name} operation panicked (see the appliance console)"
+            )))
         });
+        conn.end_call(id);
+        drop(call);
+        match result {
+            Ok(reply) => {
+                if let Err(e) = conn.send(FrameKind::Reply, id, &reply) {
+                    info!("cannot send reply for request {id}: {e}");
+                }
+            }
+            Err(e) => {
+                debug!("request {id} ({name}) failed: {e}");
+                conn.send_error(id, &RemoteError::from(&e));
+            }
+        }
+        if is_poweroff {
+            crate::boot::power_off();
+        }
+    });
     if let Err(e) = spawned {
         conn.end_call(id);
         conn.send_error(

@@ -6,3 +6,4 @@ pub mod conn;
 pub mod handles;
 mod reuse;
 pub mod server;
+pub mod workers;

@@ -75,6 +75,8 @@ pub struct OpenFile {
     /// The node it belongs to.
     pub ino: u64,
     chunks: Mutex<VecDeque<Chunk>>,
+    /// Where the last read ended: a read that starts there is sequential.
+    next: AtomicU64,
     /// Writes answered but not yet sent (see [`super::writeback`]).
     pub pending: super::writeback::Pending,
 }
@@ -87,6 +89,7 @@ impl OpenFile {
             flags,
             ino,
             chunks: Mutex::new(VecDeque::new()),
+            next: AtomicU64::new(0),
             pending: super::writeback::Pending::default(),
         }
     }
@@ -98,6 +101,7 @@ impl OpenFile {
             flags,
             ino,
             chunks: Mutex::new(VecDeque::new()),
+            next: AtomicU64::new(0),
             pending: super::writeback::Pending::default(),
         }
     }
@@ -158,6 +162,11 @@ const SMALL: u64 = 1 << 20;
 /// the reads are sequential. `file_size` is the last known size (no chunk is fetched past
 /// it) and `path` the file's current guest path (None once unlinked). Chunks are aligned to
 /// [`CHUNK`].
+///
+/// Only a sequential read (from the start, or where the last one ended) fetches chunks: a
+/// random read takes what it asked for, with one round trip, or from a chunk already
+/// fetched. Fetching megabytes ahead for a read that will jump elsewhere next costs far more
+/// than it saves.
 pub fn read(
     h: &Arc<Handle>,
     file: &OpenFile,
@@ -176,12 +185,14 @@ pub fn read(
         path,
     };
     let end = offset + u64::from(size);
+    let sequential = file.next.swap(end, Ordering::AcqRel) == offset || offset == 0;
     let start = offset - offset % CHUNK;
     let current = gen.get();
     let slot = {
         let mut chunks = file.chunks.lock();
         chunks.retain(|c| c.generation == current);
         match chunks.iter().position(|c| c.offset == start) {
+            Some(i) if !sequential => Some(chunks[i].data.clone()),
             Some(i) => {
                 // Sequential: drop what lies behind, keep the window full ahead.
                 for _ in 0..i {
@@ -195,9 +206,9 @@ pub fn read(
                 }
                 Some(chunks[0].data.clone())
             }
-            // The start of a sequential read (most reads are), or a jump to a new chunk
-            // while nothing is buffered: fetch ahead from here.
-            None if offset == 0 || chunks.is_empty() => {
+            // The start of a sequential read (most reads are), or one going on past the
+            // window: fetch ahead from here.
+            None if sequential => {
                 chunks.clear();
                 let mut next = start;
                 while chunks.len() < WINDOW && (next == start || next < file_size) {
