@@ -45,6 +45,12 @@ tar -C "$1" -cf - data/setgid-dir data/links | tar -xpf - --numeric-owner
 rsync -aH "$1/data/dir/" rsynced/
 setfattr -n user.k -v value new.txt
 setfattr -x user.comment xattr
+mkdir acl-dir
+setfacl -d -m u:1234:rwx acl-dir
+getfacl -p acl-dir > /dev/null
+echo in > acl-dir/inherited
+mkdir acl-dir/sub
+getfacl -p acl-dir/inherited > /dev/null
 touch -d '2020-01-02 03:04:05.123456789' odd
 mkfifo fifo
 cp big big.copy
@@ -54,7 +60,12 @@ python3 -c 'import os; os.rename("trunc.txt", "trunc2.txt")' 2>/dev/null || mv t
 
 #[test]
 fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
-    for (tool, pkg) in [("setfattr", "attr"), ("rsync", "rsync"), ("git", "git")] {
+    for (tool, pkg) in [
+        ("setfattr", "attr"),
+        ("setfacl", "acl"),
+        ("rsync", "rsync"),
+        ("git", "git"),
+    ] {
         require(tool, pkg);
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -112,6 +123,16 @@ fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
         ok("stat -c %y odd", Some(&data)),
         "2020-01-02 03:04:05.123456789 +0000\n"
     );
+    // A file made in a directory with a default ACL inherits it, as on the host, and the
+    // mount says so at once (its cache of a new file's extended attributes).
+    let acls = "getfacl -p acl-dir acl-dir/inherited acl-dir/sub";
+    let inherited = ok(acls, Some(&expected));
+    assert!(
+        inherited.contains("# file: acl-dir/inherited\n"),
+        "{inherited}"
+    );
+    assert!(inherited.contains("user:1234:rwx"), "{inherited}");
+    assert_eq!(ok(acls, Some(&data)), inherited);
     // git works in the mount (lock files, renames, fsync, mmap-free reads).
     ok(
         "git init -q repo && cd repo && echo a > a && mkdir d && echo b > d/b && git add -A \
@@ -185,6 +206,7 @@ fn read_write_mount_changes_the_image_and_umount_waits_until_it_is_final() {
         ok("getfattr -h -d -m '^user\\.' new.txt xattr", Some(&data2)),
         "# file: new.txt\nuser.k=\"value\"\n\n"
     );
+    assert_eq!(ok(acls, Some(&data2)), inherited);
     assert_eq!(
         ok("git log --format=%s", Some(&mnt2.join("repo"))),
         "two\none\n"

@@ -6,7 +6,7 @@ use super::attr::utime;
 use super::ops::Shared;
 use super::pool::Pool;
 use fuser::consts::{
-    FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, FUSE_ATOMIC_O_TRUNC, FUSE_CACHE_SYMLINKS,
+    FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, FUSE_ATOMIC_O_TRUNC, FUSE_CACHE_SYMLINKS, FUSE_DONT_MASK,
     FUSE_DO_READDIRPLUS, FUSE_PARALLEL_DIROPS, FUSE_READDIRPLUS_AUTO, FUSE_WRITEBACK_CACHE,
 };
 use fuser::{
@@ -109,6 +109,9 @@ impl Filesystem for GuestFs {
             FUSE_READDIRPLUS_AUTO,
             FUSE_PARALLEL_DIROPS,
             FUSE_CACHE_SYMLINKS,
+            // The mode of a new file unmasked, with the caller's umask beside it: in a
+            // directory with a default ACL the ACL, not the umask, decides.
+            FUSE_DONT_MASK,
         ] {
             let _ = config.add_capabilities(cap);
         }
@@ -192,12 +195,12 @@ impl Filesystem for GuestFs {
         parent: u64,
         name: &OsStr,
         mode: u32,
-        _umask: u32,
+        umask: u32,
         rdev: u32,
         reply: ReplyEntry,
     ) {
         let name = bytes(name);
-        self.spawn(move |s| entry(reply, s, s.mknod(parent, &name, mode, rdev)));
+        self.spawn(move |s| entry(reply, s, s.mknod(parent, &name, mode, umask, rdev)));
     }
 
     fn mkdir(
@@ -206,11 +209,11 @@ impl Filesystem for GuestFs {
         parent: u64,
         name: &OsStr,
         mode: u32,
-        _umask: u32,
+        umask: u32,
         reply: ReplyEntry,
     ) {
         let name = bytes(name);
-        self.spawn(move |s| entry(reply, s, s.mkdir(parent, &name, mode)));
+        self.spawn(move |s| entry(reply, s, s.mkdir(parent, &name, mode, umask)));
     }
 
     fn unlink(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEmpty) {
@@ -511,12 +514,12 @@ impl Filesystem for GuestFs {
         parent: u64,
         name: &OsStr,
         mode: u32,
-        _umask: u32,
+        umask: u32,
         flags: i32,
         reply: ReplyCreate,
     ) {
         let name = bytes(name);
-        self.spawn(move |s| match s.create(parent, &name, mode, flags) {
+        self.spawn(move |s| match s.create(parent, &name, mode, umask, flags) {
             Ok((a, fh)) => reply.created(&s.entry_ttl, &a, 0, fh, FOPEN_KEEP_CACHE),
             Err(e) => reply.error(e),
         });

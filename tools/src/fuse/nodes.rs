@@ -340,6 +340,30 @@ impl Table {
         }
     }
 
+    /// After a write, chmod, chown or truncate: the kernel may have removed or rewritten
+    /// some of the node's extended attributes (`security.capability`, an ACL's mode bits),
+    /// but a node known to have none still has none.
+    pub fn xattrs_may_change(&mut self, id: u64) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            if node.xattrs.as_ref().is_some_and(|(x, _)| !x.is_empty()) {
+                node.xattrs = None;
+            }
+        }
+    }
+
+    /// A node just created in `parent` has no extended attributes when `parent` is known to
+    /// have no default ACL (the appliance runs no security module that labels new files): so
+    /// the kernel's `security.capability` check on its first write needs no round trip.
+    pub fn created_without_xattrs(&mut self, parent: u64, id: u64) {
+        let inherits = match self.xattrs(parent) {
+            Some(x) => x.iter().any(|a| a.name == "system.posix_acl_default"),
+            None => true,
+        };
+        if !inherits {
+            self.set_xattrs(id, Vec::new());
+        }
+    }
+
     /// The directory's entries (name, node, attributes) when its listing and every entry's
     /// attributes are fresh.
     pub fn listing(&self, dir: u64) -> Option<Vec<(Vec<u8>, u64, Stat)>> {

@@ -310,7 +310,10 @@ impl Shared {
         if let (Some(f), Some(n)) = (&file, size) {
             let handle = self.handle_of(f)?;
             let r = self.h.fh_truncate(handle, ByteSize(n));
-            self.table().invalidate_stat(id);
+            let mut t = self.table();
+            t.invalidate_stat(id);
+            t.xattrs_may_change(id);
+            drop(t);
             r.map_err(|e| errno(&e))?;
             size = None;
         }
@@ -353,6 +356,7 @@ impl Shared {
         };
         let mut t = self.table();
         t.invalidate_stat(id);
+        t.xattrs_may_change(id);
         let st = result.map_err(|e| errno(&e))?;
         t.set_stat(id, &st);
         drop(t);
@@ -418,25 +422,58 @@ impl Shared {
         let id = t.remember(parent, name, &st, link, None);
         t.add_lookup(id);
         t.invalidate_stat(parent);
+        t.created_without_xattrs(parent, id);
         drop(t);
         Ok((id, st))
     }
 
+    /// The mode to create a node of `mode` with in `parent` for a caller whose umask is
+    /// `umask`, and the permission bits it must end with, if they are known. In a directory
+    /// with a default ACL the guest's kernel sets them from the ACL and ignores the umask, as
+    /// on a local filesystem; elsewhere they are `mode` less the umask (the daemon's own umask
+    /// may clear more, which [`Shared::created`] puts back).
+    fn creation_mode(&self, parent: u64, mode: u32, umask: u32) -> (u32, Option<u32>) {
+        let acl = self
+            .xattrs(parent)
+            .is_ok_and(|x| x.iter().any(|a| a.name == "system.posix_acl_default"));
+        if acl {
+            (mode, None)
+        } else {
+            let masked = mode & !(umask & 0o777);
+            (masked, Some(masked))
+        }
+    }
+
     /// mkdir(2).
-    pub fn mkdir(&self, parent: u64, name: &[u8], mode: u32) -> Result<FileAttr, Errno> {
+    pub fn mkdir(
+        &self,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+    ) -> Result<FileAttr, Errno> {
         self.writable()?;
         let path = self.child_path(parent, name)?;
+        let (mode, perm) = self.creation_mode(parent, mode, umask);
         self.h
             .mkdir_mode(&path, Mode(mode & 0o7777))
             .map_err(|e| errno(&e))?;
-        let (id, st) = self.created(parent, name, &path, Some(mode))?;
+        let (id, st) = self.created(parent, name, &path, perm)?;
         Ok(file_attr(id, &st))
     }
 
     /// mknod(2): device nodes, FIFOs, sockets and empty regular files.
-    pub fn mknod(&self, parent: u64, name: &[u8], mode: u32, rdev: u32) -> Result<FileAttr, Errno> {
+    pub fn mknod(
+        &self,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+        rdev: u32,
+    ) -> Result<FileAttr, Errno> {
         self.writable()?;
         let path = self.child_path(parent, name)?;
+        let (mode, perm) = self.creation_mode(parent, mode, umask);
         if mode & libc::S_IFMT == libc::S_IFREG || mode & libc::S_IFMT == 0 {
             let fh = self
                 .h
@@ -449,7 +486,7 @@ impl Shared {
                 .mknod(mode, major, minor, &path)
                 .map_err(|e| errno(&e))?;
         }
-        let (id, st) = self.created(parent, name, &path, Some(mode))?;
+        let (id, st) = self.created(parent, name, &path, perm)?;
         Ok(file_attr(id, &st))
     }
 
@@ -676,10 +713,12 @@ impl Shared {
         parent: u64,
         name: &[u8],
         mode: u32,
+        umask: u32,
         flags: i32,
     ) -> Result<(FileAttr, u64), Errno> {
         self.writable()?;
         let path = self.child_path(parent, name)?;
+        let (mode, perm) = self.creation_mode(parent, mode, umask);
         let excl = flags & libc::O_EXCL != 0;
         let flags = self.daemon_flags(flags);
         let handle = match self.h.fh_create(&path, Mode(mode & 0o7777), flags) {
@@ -690,7 +729,7 @@ impl Shared {
             }
             Err(e) => return Err(errno(&e)),
         };
-        match self.created(parent, name, &path, Some(mode)) {
+        match self.created(parent, name, &path, perm) {
             Ok((id, st)) => Ok((file_attr(id, &st), self.register(handle, id, flags))),
             Err(e) => {
                 let _ = self.h.fh_close(handle);
@@ -750,12 +789,18 @@ impl Shared {
                     return Err(e);
                 }
             }
-            self.table().invalidate_stat(file.ino);
+            let mut t = self.table();
+            t.invalidate_stat(file.ino);
+            t.xattrs_may_change(file.ino);
+            drop(t);
             return Ok(n);
         }
         let handle = self.handle_of(&file)?;
         let r = self.h.fh_write(handle, ByteSize(offset), Data(data));
-        self.table().invalidate_stat(file.ino);
+        let mut t = self.table();
+        t.invalidate_stat(file.ino);
+        t.xattrs_may_change(file.ino);
+        drop(t);
         r.map(|n| n as u32).map_err(|e| errno(&e))
     }
 
