@@ -77,12 +77,37 @@ fn run() -> std::io::Result<()> {
     }
     let mut port = boot::open_port(CHANNEL_NAME, Duration::from_secs(10))?;
     let drives = if args.snapshot {
-        park(&mut port)?
+        // The disk driver is loaded before the save but bound to nothing: loading a module
+        // takes a quarter of a second under TCG, binding the drive slots after the restore
+        // (to the launch's drives, with their sizes) a few milliseconds.
+        let held = boot::virtio_autoprobe(false);
+        match &held {
+            Ok(()) => {
+                if let Err(e) = modules.load(DISK_MODULE) {
+                    info!("{DISK_MODULE}: {e}");
+                }
+            }
+            Err(e) => info!("virtio drivers_autoprobe: {e}; the disk driver waits for the restore"),
+        }
+        let drives = park(&mut port)?;
+        if held.is_ok() {
+            if let Err(e) = boot::virtio_autoprobe(true) {
+                info!("virtio drivers_autoprobe: {e}");
+            }
+        }
+        drives
     } else {
         args.drives
     };
+    // Loads the disk driver, unless it went in before the save.
     if let Err(e) = modules.load(DISK_MODULE) {
         info!("{DISK_MODULE}: {e}");
+    }
+    if args.snapshot {
+        debug!(
+            "{} virtio device(s) probed after the restore",
+            boot::probe_unbound_virtio()
+        );
     }
     debug!("boot modules loaded at {} ms", boot::uptime_ms());
     let disks = block::devices::Disks::discover(drives, Duration::from_secs(10))?;
