@@ -177,36 +177,6 @@ pub fn resume(seed: &[u8], unix_time: (i64, u32)) -> io::Result<()> {
     sys::set_realtime(unix_time.0, unix_time.1)
 }
 
-/// Whether the virtio bus binds a driver to a device by itself, as a driver registers or a
-/// device appears (`drivers_autoprobe`). A saved appliance loads the disk driver with this
-/// off, so that the drive slots are probed after the restore, with the launch's drives.
-pub fn virtio_autoprobe(on: bool) -> io::Result<()> {
-    fs::write(
-        "/sys/bus/virtio/drivers_autoprobe",
-        if on { "1" } else { "0" },
-    )
-}
-
-/// Binds a driver to every virtio device that has none yet (`drivers_probe`); a device no
-/// loaded driver takes stays as it is. Returns how many devices were offered.
-pub fn probe_unbound_virtio() -> usize {
-    let Ok(devices) = fs::read_dir("/sys/bus/virtio/devices") else {
-        return 0;
-    };
-    let mut offered = 0;
-    for dev in devices.flatten() {
-        if dev.path().join("driver").exists() {
-            continue;
-        }
-        let name = dev.file_name();
-        if let Err(e) = fs::write("/sys/bus/virtio/drivers_probe", name.as_encoded_bytes()) {
-            debug!("probing {}: {e}", name.to_string_lossy());
-        }
-        offered += 1;
-    }
-    offered
-}
-
 /// Seconds since boot, in milliseconds.
 pub fn uptime_ms() -> u64 {
     let text = fs::read_to_string("/proc/uptime").unwrap_or_default();
