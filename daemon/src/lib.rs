@@ -11,7 +11,8 @@
 //! `rpc/` (the channel loop and the operations) → `stream/` (uploads, downloads, tar,
 //! checksums, copies) → `fs/` (the guest's filesystems and paths) → `block/` (disks,
 //! partitions, LVM, LUKS) → `boot/` (boot phases, kernel modules, carried tools) → `call/`
-//! (what an operation gets besides its arguments), `probe/` (superblocks), `sys`.
+//! (what an operation gets besides its arguments), `probe/` (superblocks), `vblk` (the disk
+//! driver of a saved appliance: which virtio device is which disk), `sys`.
 
 #[macro_use]
 mod log;
@@ -23,6 +24,7 @@ pub mod probe;
 pub mod rpc;
 pub mod stream;
 mod sys;
+pub mod vblk;
 
 use guestwright_protocol::{codec, FrameKind, Hello, CHANNEL_NAME, PROTOCOL_VERSION, VERSION};
 use std::process::ExitCode;
@@ -30,8 +32,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The module the channel needs, after the bus (virtio-mmio on microvm, virtio-pci on q35),
-/// then the one the disks need: a saved appliance stops between the two, so that a restored
-/// one probes the drives it was given. Whichever the kernel lacks as modules it has built in.
+/// then the one the disks need: a saved appliance loads that one bound to no disk, so that a
+/// restored one probes the drives it was given (see `vblk`). Whichever the kernel lacks as
+/// modules it has built in.
 const CHANNEL_MODULE: &str = "virtio_console";
 const DISK_MODULE: &str = "virtio_blk";
 
@@ -77,12 +80,26 @@ fn run() -> std::io::Result<()> {
     }
     let mut port = boot::open_port(CHANNEL_NAME, Duration::from_secs(10))?;
     let drives = if args.snapshot {
+        // The disk driver goes in before the save, bound to no disk: after the restore only
+        // the launch's drives are probed (see `vblk`).
+        if let Err(e) = vblk::hold(|| modules.load(DISK_MODULE)) {
+            info!("{DISK_MODULE} before the save: {e}; the disks are probed after the restore");
+        }
         park(&mut port)?
     } else {
         args.drives
     };
-    if let Err(e) = modules.load(DISK_MODULE) {
-        info!("{DISK_MODULE}: {e}");
+    if vblk::held() {
+        vblk::bind_slots(drives)?;
+    } else {
+        // Loads the disk driver, which binds every disk; after a restore whose driver went
+        // in before the save, binds them.
+        if let Err(e) = modules.load(DISK_MODULE) {
+            info!("{DISK_MODULE}: {e}");
+        }
+        if args.snapshot {
+            vblk::bind_unbound()?;
+        }
     }
     debug!("boot modules loaded at {} ms", boot::uptime_ms());
     let disks = block::devices::Disks::discover(drives, Duration::from_secs(10))?;

@@ -3,13 +3,14 @@
 //! Under TCG most of a launch is the guest kernel's own start (about 1.5-2 s here). The
 //! kernel's work does not depend on the drives, so it is done once: an appliance boots with
 //! the device layout every launch will have ([`qemu::SNAPSHOT_SLOTS`] drive slots, empty,
-//! then the extras and transfer disks), its daemon loads the channel's modules and stops
-//! before the disk driver (`FrameKind::Parked`), and QEMU saves the VM to a file in the
-//! appliance's cache entry (`migrate` to `file:` with `mapped-ram`: every page at its own
+//! then the extras and transfer disks), its daemon loads the channel's modules and the disk
+//! driver, bound to no disk, and stops (`FrameKind::Parked`); QEMU saves the VM to a file in
+//! the appliance's cache entry (`migrate` to `file:` with `mapped-ram`: every page at its own
 //! offset, the file sparse). A launch then starts QEMU with the same layout, the user's
 //! drives in the first slots, restores the file with `-incoming`, and sends the daemon a
 //! `Resume`: how many drives there are, fresh random bytes and the host's clock. The
-//! daemon then loads the disk driver, which probes the drives this QEMU has.
+//! daemon then binds the disk driver to the slots holding drives, which probes the drives
+//! this QEMU has (the extras and transfer disks when first used; see the daemon's `vblk`).
 //!
 //! The file's name is a hash of everything a restore must match: the QEMU binary, the
 //! appliance (kernel, modules, daemon; its cache entry's name), the accelerator, machine,

@@ -228,3 +228,107 @@ fn launches_with_more_drives_than_slots_or_snapshots_off_boot() {
     assert!(!h.restored());
     check_phases(&h, false);
 }
+
+/// Runs `f` on another thread and fails the test if it takes longer than `limit`.
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|e| panic!("the test did not finish within {limit:?} ({e})"))
+}
+
+/// The serials of the disks the appliance's disk driver is bound to, sorted.
+fn bound_serials(h: &Handle) -> Vec<String> {
+    let out = h
+        .debug(
+            "sh",
+            vec!["for d in /sys/block/vd*; do echo \"$(cat $d/serial)\"; done".into()],
+        )
+        .check("debug sh");
+    let mut serials: Vec<String> = out.split_whitespace().map(str::to_string).collect();
+    serials.sort();
+    serials
+}
+
+#[test]
+fn a_restored_appliance_probes_its_drives_at_once_and_the_transfer_disk_when_used() {
+    // The disk driver is in the saved appliance, bound to no disk: after the restore the
+    // daemon binds the launch's drives itself. It once did so only when it logged (verbose),
+    // so every quiet restore waited for its drives in vain and booted instead.
+    within(Duration::from_secs(600), || {
+        let dir = tempfile::tempdir().unwrap();
+        let all = [
+            drive(dir.path(), "a", 32 << 20, false, "drive-a"),
+            drive(dir.path(), "b", 16 << 20, true, "drive-b"),
+        ];
+        for verbose in [false, true] {
+            let mut config = config(640);
+            config.verbose = verbose;
+            let h = launch_restored(&config, &all[..1]);
+            let bound = bound_serials(&h);
+            // The drive, not the empty slots, nor the transfer disk nobody used yet.
+            assert!(
+                bound.contains(&"gw0".to_string()),
+                "verbose {verbose}: {bound:?}"
+            );
+            assert!(
+                !bound.iter().any(|s| s.starts_with("gwe") || s == "gwt"),
+                "verbose {verbose}: disks no one used were probed: {bound:?}"
+            );
+            // The transfer disk is probed when an upload needs it.
+            h.mkfs("ext4", "/dev/sda").check("mkfs");
+            h.mount("/dev/sda", "/").check("mount");
+            let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8).collect();
+            let before = h.transfer_disk_bytes();
+            h.upload("/up", &mut &data[..]).check("upload");
+            assert!(
+                h.transfer_disk_bytes() - before >= data.len() as u64,
+                "verbose {verbose}: the upload did not go through the transfer disk"
+            );
+            assert_eq!(h.read_file("/up").check("read_file").0, data);
+            assert!(bound_serials(&h).contains(&"gwt".to_string()));
+            drop(h);
+
+            // Two drives: both probed, sizes right.
+            let h = launch_restored(&config, &all);
+            let devices = h.list_devices().check("list_devices");
+            let sizes: Vec<u64> = devices.iter().map(|d| d.size).collect();
+            assert_eq!(sizes, [32 << 20, 16 << 20], "verbose {verbose}");
+            assert_eq!(
+                h.pread_device("/dev/sdb", 7, 0).check("pread_device").0,
+                b"drive-b"
+            );
+        }
+    });
+}
+
+/// Many fresh saves, each restored at once: every one must restore and see its drive.
+/// `GUESTWRIGHT_SOAK_SAVES` sets how many (default 20).
+#[test]
+#[ignore = "long: run with GUESTWRIGHT_SOAK_SAVES"]
+fn soak_every_fresh_save_restores() {
+    let saves: usize = std::env::var("GUESTWRIGHT_SOAK_SAVES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let config = config(656);
+    let dir = tempfile::tempdir().unwrap();
+    let d = drive(dir.path(), "a", 16 << 20, false, "drive-a");
+    let state = state_of(&config);
+    for n in 0..saves {
+        std::fs::remove_file(&state).unwrap();
+        let (config, d) = (config.clone(), d.clone());
+        within(Duration::from_secs(180), move || {
+            let h = launch_with(config, &[(d.0.as_path(), d.1.clone())]);
+            assert!(
+                h.restored(),
+                "save {n}: the launch booted instead of restoring"
+            );
+            let head = h.pread_device("/dev/sda", 7, 0).check("pread_device");
+            assert_eq!(head.0, b"drive-a", "save {n}");
+        });
+        assert!(state.exists(), "save {n}: no state was saved");
+    }
+}

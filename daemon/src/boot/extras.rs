@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The serial the host gives the extras disk (`guestwright_appliance::EXTRAS_SERIAL`).
-pub const SERIAL: &str = "gwx";
+pub const SERIAL: &str = crate::vblk::EXTRAS_SERIAL;
 const HEADER: usize = 110;
 const MAX_ENTRIES: usize = 100_000;
 const MAX_NAME: usize = 4096;
@@ -47,8 +47,12 @@ fn state() -> &'static Mutex<State> {
     })
 }
 
-/// The kernel's node for the extras disk, found by its serial.
+/// The kernel's node for the extras disk, found by its serial (bound first, in a restored
+/// appliance that has not needed it yet).
 fn find_device() -> Option<PathBuf> {
+    if let Err(e) = crate::vblk::bind(crate::vblk::Role::Extras) {
+        info!("the extras disk: {e}");
+    }
     for entry in fs::read_dir("/sys/block").ok()?.flatten() {
         let serial = fs::read_to_string(entry.path().join("serial")).unwrap_or_default();
         if serial.trim() == SERIAL {

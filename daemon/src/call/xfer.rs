@@ -18,6 +18,10 @@ const ALIGN: usize = 4096;
 static DEVICE: OnceLock<Option<File>> = OnceLock::new();
 
 fn find() -> Option<File> {
+    // A restored appliance binds the disk when it is first used.
+    if let Err(e) = crate::vblk::bind(crate::vblk::Role::Xfer) {
+        info!("the transfer disk: {e}");
+    }
     for entry in std::fs::read_dir("/sys/block").ok()?.flatten() {
         let serial = std::fs::read_to_string(entry.path().join("serial")).unwrap_or_default();
         if serial.trim() == XFER_SERIAL {

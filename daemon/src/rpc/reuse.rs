@@ -75,15 +75,21 @@ pub fn release(server: &Server) -> io::Result<()> {
     Ok(())
 }
 
-/// Starts a job: binds the driver to every drive slot (unbinding first those still bound:
-/// the first job finds them bound since the boot) and waits for `count` drives.
+/// Starts a job: binds the driver to every drive slot, or in a restored appliance to the
+/// job's `count` (unbinding first those still bound: the first job of a booted appliance
+/// finds them bound since the boot), and waits for `count` drives.
 pub fn probe(server: &Server, count: usize) -> io::Result<usize> {
     for dev in slot_devices() {
         unbind(&dev)?;
     }
-    for dev in unbound_block_devices() {
-        fs::write(Path::new(DRIVER).join("bind"), &dev)
-            .map_err(|e| io::Error::new(e.kind(), format!("binding {dev}: {e}")))?;
+    if crate::vblk::held() {
+        // A restored appliance knows which device is which slot: only the job's are probed.
+        crate::vblk::bind_slots(count)?;
+    } else {
+        for dev in unbound_block_devices() {
+            fs::write(Path::new(DRIVER).join("bind"), &dev)
+                .map_err(|e| io::Error::new(e.kind(), format!("binding {dev}: {e}")))?;
+        }
     }
     let disks = Disks::discover(count, Duration::from_secs(10))?;
     let n = disks.len();
