@@ -133,6 +133,21 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     tool("busybox", &[], &[]),
     // guestfish's `blkid`: libguestfs's hashtable is blkid's own `-o export` output.
     tool("blkid", &[], &[]),
+    // guestfish's syslinux (Debian's is the mtools installer: it runs mattrib, mcopy and
+    // mmove, through busybox's shell) and extlinux.
+    tool("syslinux", &[], &[]),
+    tool(
+        "mtools",
+        &["mcopy", "mattrib", "mmove"],
+        &[
+            "/etc/mtools.conf",
+            // FAT names go through iconv to mtools' default code page, 850.
+            "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules",
+            "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache",
+            "/usr/lib/x86_64-linux-gnu/gconv/IBM850.so",
+        ],
+    ),
+    tool("extlinux", &[], &[]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).

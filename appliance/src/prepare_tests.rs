@@ -618,6 +618,11 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
         ),
         // `debug sh`: the static busybox runs its shell.
         "busybox" => (&["{tool}", "sh", "-c", "true"], None),
+        // guestfish's syslinux and extlinux, and the mtools syslinux runs (the bootloaders
+        // suite test installs with them in the appliance).
+        "syslinux" | "extlinux" | "mtools" | "mcopy" | "mattrib" | "mmove" => {
+            (&["{tool}", "--version"], None)
+        }
         // cmds-libs: libraries the daemon loads; the dynamic loader resolves their
         // dependencies (any "not found" fails the test, below).
         "libaugeas.so.0" | "libhivex.so.0" => {

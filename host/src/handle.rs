@@ -218,7 +218,9 @@ impl Handle {
     /// Attaches a disk image. Its format is checked now (detected from its magic bytes
     /// unless given) along with anything its header refers to: a raw backing file is
     /// followed only inside the image's directory tree or under a directory of
-    /// [`LaunchConfig::allow_backing`]. Drives appear in the
+    /// [`LaunchConfig::allow_backing`]. A URI (`nbd://`, `nbd+unix://`, `http[s]://`,
+    /// `ssh://`, `iscsi://`; read by [`crate::drive::uri::parse_drive`]) is a drive on the
+    /// network, checked now and connected at launch. Drives appear in the
     /// appliance as `/dev/sda`, `/dev/sdb`, ... in the order they are added.
     pub fn add_drive(&mut self, path: impl AsRef<Path>, options: DriveOptions) -> Result<()> {
         if self.trace {
@@ -251,21 +253,26 @@ impl Handle {
         if path == Path::new("/dev/null") {
             return self.add_empty_drive(options);
         }
-        if let Some(uri) = path
-            .to_str()
-            .filter(|s| crate::drive::remote::looks_like_uri(s))
-        {
-            let remote =
-                crate::drive::Remote::parse(uri).map_err(crate::drive::DriveError::from)?;
-            return self.add_remote(remote, options);
-        }
+        // A URI is read by the one reader of drive names and connected at launch, as
+        // libguestfs does; a file:// URI names a file.
+        let file = match path.to_str().map(crate::drive::uri::parse_drive) {
+            Some(Err(e)) => return Err(crate::drive::DriveError::from(e).into()),
+            Some(Ok(crate::drive::uri::DriveUri::Remote(spec))) => {
+                return self.add_remote_spec(spec, options)
+            }
+            Some(Ok(crate::drive::uri::DriveUri::File(f))) => PathBuf::from(f),
+            None => path.to_path_buf(),
+        };
+        let path = file.as_path();
         let drive = Drive::open_allowing(path, &options, &self.config.allow_backing)?;
         self.push_drive(drive);
         Ok(())
     }
 
-    /// Attaches a drive on the network (see [`crate::drive::remote`]); `add_drive` takes the
-    /// same drives written as URIs. Its format is `options.format`, or raw: never guessed.
+    /// Attaches a drive on the network and connects to it now (see
+    /// [`crate::drive::remote`]); `add_drive` with a URI and [`Handle::add_remote_spec`]
+    /// record one instead and connect at launch, as libguestfs does. Its format is
+    /// `options.format`, or raw: never guessed.
     pub fn add_remote(
         &mut self,
         remote: crate::drive::Remote,

@@ -2231,4 +2231,45 @@ define_operations! {
     LuksOpenVolumeKey luks_open_volume_key(device: Device, key: Secret, mapname: String, readonly: bool) -> ()
         { group: internal, access: Read, stream: None }
     // ==== end of LUKS volumes unlocked by the host ====
+
+    // ==== bootloaders and 9p (issue 11) ====
+    /// List 9p filesystems.
+    ///
+    /// This call does nothing and returns an error: libguestfs 1.48 removed 9p support.
+    /// Deprecated, with no replacement.
+    List9p list_9p() -> Vec<String>
+        { group: mount, access: Read, stream: None }
+
+    /// Mount a 9p filesystem.
+    ///
+    /// This call does nothing and returns an error: libguestfs 1.48 removed 9p support.
+    /// Deprecated, with no replacement.
+    Mount9p mount_9p(mounttag: String, mountpoint: String) [options: String] -> ()
+        { group: mount, access: Write, stream: None }
+
+    /// Install the SYSLINUX bootloader.
+    ///
+    /// Installs it on `device`: a whole disk or a partition holding a
+    /// FAT filesystem (not mounted). For a partition, mark it active
+    /// (`part_set_bootable`) and put a master boot record on the disk's first sector (for
+    /// example with `pwrite_device`; SYSLINUX comes with suitable ones); see syslinux(1).
+    /// `directory:` installs it in that subdirectory of the filesystem instead of its root.
+    /// SYSLINUX reads further configuration from `syslinux.cfg` in the root or in that
+    /// directory. Runs the host's syslinux (package syslinux, with mtools), carried into
+    /// the appliance. See also `extlinux`.
+    Syslinux syslinux(device: Device) [directory: String] -> ()
+        { group: boot, access: Write, stream: None }
+
+    /// Install the SYSLINUX bootloader on an ext2/3/4 or btrfs filesystem.
+    ///
+    /// Installs it on the filesystem mounted at `directory` (a
+    /// mountpoint or a directory inside it): ext2/3/4 or btrfs, where `syslinux` needs
+    /// FAT. Mark the partition active (`part_set_bootable`) and put a master boot record on
+    /// the disk's first sector (for example with `pwrite_device`; SYSLINUX comes with
+    /// suitable ones); see extlinux(1). Further configuration goes in `extlinux.conf` under
+    /// `directory`. Runs the host's extlinux (package extlinux), carried into the
+    /// appliance. See also `syslinux`.
+    Extlinux extlinux(directory: GuestPath) -> ()
+        { group: boot, access: Write, stream: None, needs: root }
+    // ==== end of bootloaders and 9p ====
 }

@@ -182,15 +182,17 @@ impl Handle {
                         servers.len()
                     )));
                 }
-                let remote = guestwright::drive::Remote::from_parts(
-                    p,
-                    &filename_text,
-                    servers.first().map(String::as_str),
-                    username,
-                )
-                .map_err(|e| invalid(e.to_string()))?;
+                // Read as libguestfs reads add_drive's parts; what guestwright cannot
+                // open is refused now, the connection made at launch.
+                let spec = guestwright::drive::uri::RemoteSpec {
+                    servers,
+                    username: username.map(String::from),
+                    ..guestwright::drive::uri::RemoteSpec::new(p, &filename_text)
+                };
+                spec.check().map_err(|e| invalid(e.to_string()))?;
+                guestwright::drive::Remote::from_spec(&spec).map_err(|e| invalid(e.to_string()))?;
                 self.h
-                    .add_remote(remote, options)
+                    .add_remote_spec(spec, options)
                     .map_err(|e| error(py, &e))
             }
             None => {

@@ -19,6 +19,7 @@ mod batch;
 mod batch_examples;
 mod batch_reuse;
 mod block_cmds;
+mod bootloaders;
 mod cli;
 mod commands;
 mod customize_clone;

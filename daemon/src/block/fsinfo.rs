@@ -277,6 +277,8 @@ const GROUPS: &[&str] = &[
     "selinuxrelabel",
     "ntfs3g",
     "ntfsprogs",
+    "syslinux",
+    "extlinux",
 ];
 
 fn fs_in_kernel(modules: &Modules, fs: &str, module: &str) -> bool {
@@ -322,6 +324,9 @@ fn group_available(modules: &Modules, group: &str) -> Option<bool> {
         // ntfs-3g's tools: ntfs-3g.probe, ntfsfix, ntfscat and ntfsclone; ntfsresize.
         "ntfs3g" => tools::has("ntfs-3g.probe"),
         "ntfsprogs" => tools::has("ntfsresize"),
+        // The bootloader installers; syslinux runs mtools through busybox's shell.
+        "syslinux" => tools::has("syslinux") && tools::has("mcopy") && tools::has("busybox"),
+        "extlinux" => tools::has("extlinux"),
         _ => return None,
     })
 }
@@ -369,6 +374,8 @@ fn hint(group: &str) -> String {
         "journal" => "journalctl",
         "ntfs3g" => "ntfs-3g.probe",
         "ntfsprogs" => "ntfsresize",
+        "syslinux" => "syslinux",
+        "extlinux" => "extlinux",
         _ => return String::new(),
     };
     format!(" (install {} on the host)", tools::package_of(tool))

@@ -69,6 +69,13 @@ const PACKAGES: &[(&str, &str)] = &[
     ("busybox", "busybox-static"),
     // guestfish's `blkid`.
     ("blkid", "util-linux"),
+    // guestfish's syslinux and extlinux.
+    ("syslinux", "syslinux and mtools"),
+    ("mtools", "mtools"),
+    ("mcopy", "mtools"),
+    ("mattrib", "mtools"),
+    ("mmove", "mtools"),
+    ("extlinux", "extlinux"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {
@@ -193,8 +200,32 @@ pub fn run_status_in<S: AsRef<OsStr>>(
     stdin: Option<&[u8]>,
     dir: Option<&std::path::Path>,
 ) -> io::Result<Output> {
+    spawn_and_wait(tool, false, args, env, stdin, dir)
+}
+
+/// [`run_status`] with the tool's name as its `argv[0]`, as libguestfs's daemon runs tools
+/// (through `PATH`): for the tools whose messages start with it (`syslinux: ...`).
+pub fn run_status_named<S: AsRef<OsStr>>(
+    tool: &str,
+    args: &[S],
+    env: &[(&str, &str)],
+) -> io::Result<Output> {
+    spawn_and_wait(tool, true, args, env, None, None)
+}
+
+fn spawn_and_wait<S: AsRef<OsStr>>(
+    tool: &str,
+    named: bool,
+    args: &[S],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+    dir: Option<&std::path::Path>,
+) -> io::Result<Output> {
     let path = find(tool)?;
     let mut cmd = Command::new(&path);
+    if named {
+        std::os::unix::process::CommandExt::arg0(&mut cmd, tool);
+    }
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }

@@ -4,6 +4,7 @@
 //! (`guestfs`), never joined into a string.
 
 pub mod attrs;
+pub mod bootloader;
 pub mod command;
 pub mod df;
 pub mod dirs;

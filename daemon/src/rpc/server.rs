@@ -3508,6 +3508,35 @@ impl Daemon for Server {
         handles::write_ranges(h, &offsets, &lengths, &data.0)
     }
     // ==== end of the FUSE mount's batches ====
+
+    // ==== bootloaders and 9p (issue 11) ====
+    fn list_9p(&self, _: &mut Call) -> io::Result<Vec<String>> {
+        Err(crate::fs::bootloader::removed_9p("list_9p"))
+    }
+
+    fn mount_9p(
+        &self,
+        _: &mut Call,
+        _mounttag: String,
+        _mountpoint: String,
+        _options: Option<String>,
+    ) -> io::Result<()> {
+        Err(crate::fs::bootloader::removed_9p("mount_9p"))
+    }
+
+    fn syslinux(
+        &self,
+        _: &mut Call,
+        device: ResolvedDevice,
+        directory: Option<String>,
+    ) -> io::Result<()> {
+        crate::fs::bootloader::syslinux(device.node(), directory.as_deref())
+    }
+
+    fn extlinux(&self, _: &mut Call, directory: GuestPath) -> io::Result<()> {
+        crate::fs::bootloader::extlinux(&directory)
+    }
+    // ==== end of bootloaders and 9p ====
 }
 
 /// guestfish's copy options; `append` is for files only.

@@ -241,9 +241,12 @@ pub enum DriveError {
         /// The group that owns it (`disk` on Debian).
         group: Option<String>,
     },
-    /// A drive URI that cannot be used.
+    /// A remote drive that cannot be opened as named (checked at launch).
     #[error(transparent)]
     Uri(#[from] remote::RemoteError),
+    /// A drive name that is not a URI the library reads (see [`uri::parse_drive`]).
+    #[error(transparent)]
+    Name(#[from] uri::UriError),
     /// A remote drive libguestfs's `add_drive` refuses (its message).
     #[error(transparent)]
     Spec(#[from] uri::SpecError),
@@ -927,7 +930,7 @@ impl Drive {
         match &self.pending {
             None => Ok(self.clone()),
             Some(spec) => Drive::open_remote(
-                spec.remote()?,
+                Remote::from_spec(spec)?,
                 &DriveOptions {
                     format: self.requested_format,
                     readonly: self.readonly,

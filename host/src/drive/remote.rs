@@ -1,14 +1,13 @@
-//! Drives on the network, named the way libguestfs names them: a URI given to `-a`
-//! (`nbd://HOST[:PORT][/EXPORT]`, `nbd+unix:///EXPORT?socket=PATH`, `http[s]://...`,
-//! `ssh://[USER@]HOST[:PORT]/PATH`, `iscsi://HOST[:PORT]/TARGET/LUN`), or the parts of one
-//! (`add-drive NAME protocol:P server:S username:U`).
-//!
-//! Every URI is taken apart into typed fields here, each field checked, and QEMU gets a JSON
-//! `-blockdev` built from those fields: a comma, a quote or `json:` in a URI stays inside one
-//! JSON string and can never become a QEMU option. What cannot be represented safely (a
-//! space or quote in an HTTP URL, a host name with odd characters, an unknown query
-//! parameter) is refused with a message saying how to write it.
+//! Connecting to drives on the network: what a remote drive named as libguestfs names it
+//! (a [`RemoteSpec`], read from a URI or from `add_drive`'s `protocol:`, `server:` and
+//! `username:` by [`super::uri`], the one reader of drive URIs) becomes when the appliance
+//! launches: typed fields, each checked, from which QEMU gets a JSON `-blockdev`. A comma,
+//! a quote or `json:` in a name stays inside one JSON string and can never become a QEMU
+//! option. A protocol guestwright has no driver for, a password, or a field that cannot be
+//! represented safely (a host name with odd characters, a relative socket path) is refused
+//! here with a message naming the protocol and what to do instead.
 
+use super::uri::RemoteSpec;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -82,64 +81,11 @@ pub struct RemoteError {
     pub why: String,
 }
 
-/// The URI schemes guestwright knows, as libguestfs spells them.
-pub const SCHEMES: &[&str] = &[
-    "nbd", "nbd+tcp", "nbd+unix", "http", "https", "ssh", "iscsi",
-];
-
-/// True when `s` is written as a URI (`scheme://...`) rather than a file name.
-pub fn looks_like_uri(s: &str) -> bool {
-    match s.split_once("://") {
-        Some((scheme, _)) => {
-            !scheme.is_empty()
-                && scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
-        }
-        None => false,
-    }
-}
-
 fn err(uri: &str, why: impl Into<String>) -> RemoteError {
     RemoteError {
         uri: guestwright_protocol::escape_bytes(uri.as_bytes()),
         why: why.into(),
     }
-}
-
-/// `%XX` decoding; a `%` not followed by two hex digits is an error.
-fn percent_decode(uri: &str, s: &str) -> Result<String, RemoteError> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| err(uri, "a '%' must be followed by two hex digits"))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    let s =
-        String::from_utf8(out).map_err(|_| err(uri, "it decodes to bytes that are not UTF-8"))?;
-    if s.chars().any(char::is_control) {
-        return Err(err(uri, "it decodes to control characters"));
-    }
-    Ok(s)
-}
-
-/// The characters RFC 3986 allows in a URI, besides `%XX`. A space, a quote, a backslash
-/// or a control character must be percent-encoded.
-fn uri_chars_ok(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b))
-        && !s.contains('\'')
 }
 
 /// Checks a host name or address: letters, digits, `.`, `-` (not first), or an IPv6
@@ -209,281 +155,153 @@ fn host_port(uri: &str, s: &str) -> Result<(String, Option<u16>), RemoteError> {
     Ok((host, port))
 }
 
-/// The query parameters of a URI, decoded, as `(name, value)`.
-fn query_params(uri: &str, query: Option<&str>) -> Result<Vec<(String, String)>, RemoteError> {
-    let Some(q) = query else {
-        return Ok(Vec::new());
-    };
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            Ok((percent_decode(uri, k)?, percent_decode(uri, v)?))
-        })
-        .collect()
-}
-
-fn bool_param(uri: &str, name: &str, v: &str) -> Result<bool, RemoteError> {
-    match v {
-        "1" | "true" | "on" | "yes" => Ok(true),
-        "0" | "false" | "off" | "no" => Ok(false),
-        _ => Err(err(uri, format!("{name}= takes true or false"))),
-    }
-}
+/// The protocols [`Remote::from_spec`] opens.
+pub const PROTOCOLS: &[&str] = &["nbd", "http", "https", "ssh", "iscsi"];
 
 impl Remote {
-    /// Parses a drive URI.
-    pub fn parse(uri: &str) -> Result<Remote, RemoteError> {
-        let Some((scheme, rest)) = uri.split_once("://") else {
-            return Err(err(uri, "not a URI (scheme://...)"));
-        };
-        let scheme = scheme.to_ascii_lowercase();
-        if !SCHEMES.contains(&scheme.as_str()) {
-            return Err(err(
-                uri,
-                format!(
-                    "unknown protocol '{}': guestwright takes {} URIs; to name a local file \
-                     whose name contains '://', write it as ./NAME",
-                    guestwright_protocol::escape_bytes(scheme.as_bytes()),
-                    SCHEMES.join(", ")
-                ),
-            ));
+    /// The drive QEMU opens for `spec`, at launch (libguestfs connects only then).
+    /// Protocols guestwright has no driver for, passwords, and fields QEMU must not see
+    /// are refused, each in words that name the protocol and what to do instead.
+    pub fn from_spec(spec: &RemoteSpec) -> Result<Remote, RemoteError> {
+        let what = spec.describe();
+        let refuse = |why: String| err(&what, why);
+        let p = spec.protocol.as_str();
+        let instead = "copy the image to a local file first (for example with `qemu-img \
+                       convert`), or serve it over NBD (`qemu-nbd`, `nbdkit`) and add \
+                       nbd://HOST[:PORT]/EXPORT";
+        if !PROTOCOLS.contains(&p) {
+            return Err(refuse(format!(
+                "guestwright cannot open {} drives (it opens {} ones): {instead}",
+                guestwright_protocol::escape_bytes(p.as_bytes()),
+                PROTOCOLS.join(", ")
+            )));
         }
-        if !uri_chars_ok(rest) {
-            return Err(err(
-                uri,
-                "it contains a space, a quote, a backslash or another character URIs do not \
-                 allow; percent-encode it (a space is %20)",
-            ));
+        if spec.secret.is_some() {
+            return Err(refuse(format!(
+                "guestwright does not pass passwords to {p} servers (secret:, or a password \
+                 in the URI): {}",
+                match p {
+                    "ssh" => "log in with the ssh-agent or a key in ~/.ssh instead",
+                    _ =>
+                        "allow access without one from this host, or serve the image over \
+                          NBD and add nbd://HOST[:PORT]/EXPORT",
+                }
+            )));
         }
-        if rest.contains('#') {
-            return Err(err(uri, "a drive URI has no #fragment"));
-        }
-        let (rest, query) = match rest.split_once('?') {
-            Some((r, q)) => (r, Some(q)),
-            None => (rest, None),
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(at) => (&rest[..at], &rest[at..]),
-            None => (rest, ""),
-        };
-        let (user, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(percent_decode(uri, u)?), h),
-            None => (None, authority),
-        };
-        if user.as_deref().is_some_and(|u| u.contains(':')) {
-            return Err(err(
-                uri,
-                "passwords in URIs are not supported: use the ssh-agent or a key",
-            ));
-        }
-        let params = query_params(uri, query)?;
-        let only = |allowed: &[&str]| -> Result<(), RemoteError> {
-            match params.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
-                Some((k, _)) => Err(err(
-                    uri,
-                    format!(
-                        "unknown query parameter '{}'{}",
-                        guestwright_protocol::escape_bytes(k.as_bytes()),
-                        if allowed.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (this protocol takes {})", allowed.join(", "))
-                        }
-                    ),
-                )),
-                None => Ok(()),
-            }
-        };
-        let no_user = |what: &str| -> Result<(), RemoteError> {
-            if user.is_some() {
-                Err(err(uri, format!("{what} URIs take no user name")))
-            } else {
-                Ok(())
-            }
-        };
-        match scheme.as_str() {
-            "nbd" | "nbd+tcp" | "nbd+unix" => {
-                no_user("nbd")?;
-                let export = match path.strip_prefix('/') {
-                    None | Some("") => None,
-                    Some(e) => Some(percent_decode(uri, e)?),
-                };
-                let server = if scheme == "nbd+unix" {
-                    only(&["socket"])?;
-                    if !authority.is_empty() {
-                        return Err(err(
-                            uri,
-                            "nbd+unix URIs have no host: nbd+unix:///EXPORT?socket=PATH",
-                        ));
+        let server = match spec.servers.as_slice() {
+            [s] => s.trim(),
+            [] => {
+                return Err(refuse(format!(
+                    "protocol:{p} needs {}",
+                    if p == "nbd" {
+                        "server:tcp:HOST[:PORT] or server:unix:PATH"
+                    } else {
+                        "server:HOST[:PORT]"
                     }
-                    let socket = params
-                        .iter()
-                        .find(|(k, _)| k == "socket")
-                        .map(|(_, v)| v.clone())
-                        .ok_or_else(|| err(uri, "nbd+unix needs ?socket=PATH"))?;
-                    Server::Unix(unix_socket(uri, &socket)?)
-                } else {
-                    only(&[])?;
-                    let (host, port) = host_port(uri, hostport)?;
-                    Server::Tcp {
+                )))
+            }
+            more => {
+                return Err(refuse(format!(
+                    "guestwright connects to one {p} server, not {}: name one",
+                    more.len()
+                )))
+            }
+        };
+        let user = match (&spec.username, p) {
+            (Some(u), "ssh") => {
+                check_user(&what, u)?;
+                Some(u.clone())
+            }
+            (Some(_), _) => {
+                return Err(refuse(format!(
+                    "a user name is only for ssh drives: allow access to the {p} server \
+                     without one"
+                )))
+            }
+            (None, _) => None,
+        };
+        let name = spec.name.as_str();
+        if let Some(socket) = server.strip_prefix("unix:") {
+            if p != "nbd" {
+                return Err(refuse(format!(
+                    "{p} drives connect over tcp: write server:HOST[:PORT]"
+                )));
+            }
+            if name.chars().any(char::is_control) {
+                return Err(refuse("the export name has control characters".into()));
+            }
+            return Ok(Remote::Nbd {
+                server: Server::Unix(unix_socket(&what, socket)?),
+                export: (!name.is_empty()).then(|| name.to_string()),
+            });
+        }
+        let (host, port) = host_port(&what, server.strip_prefix("tcp:").unwrap_or(server))?;
+        match p {
+            "nbd" => {
+                if name.chars().any(char::is_control) {
+                    return Err(refuse("the export name has control characters".into()));
+                }
+                Ok(Remote::Nbd {
+                    server: Server::Tcp {
                         host,
                         port: port.unwrap_or(10809),
-                    }
-                };
-                Ok(Remote::Nbd { server, export })
+                    },
+                    export: (!name.is_empty()).then(|| name.to_string()),
+                })
             }
             "http" | "https" => {
-                only(&["sslverify"])?;
-                let mut sslverify = true;
-                for (k, v) in &params {
-                    if k == "sslverify" {
-                        sslverify = bool_param(uri, k, v)?;
-                    }
+                if name.trim_start_matches('/').is_empty() {
+                    return Err(refuse(format!("a {p} drive needs the image's path")));
                 }
-                no_user("http")?;
-                let (host, port) = host_port(uri, hostport)?;
-                if path.is_empty() || path == "/" {
-                    return Err(err(uri, "an http URI needs the image's path"));
-                }
-                // Rebuilt from the checked parts; the path keeps its (already valid)
-                // percent-encoding, the query (ours) is dropped.
-                percent_decode(uri, path)?;
                 let host = if host.contains(':') {
                     format!("[{host}]")
                 } else {
                     host
                 };
+                let path = encode_path(name);
+                let sep = if path.starts_with('/') { "" } else { "/" };
                 let url = match port {
-                    Some(p) => format!("{scheme}://{host}:{p}{path}"),
-                    None => format!("{scheme}://{host}{path}"),
+                    Some(port) => format!("{p}://{host}:{port}{sep}{path}"),
+                    None => format!("{p}://{host}{sep}{path}"),
                 };
                 Ok(Remote::Http {
-                    https: scheme == "https",
+                    https: p == "https",
                     url,
-                    sslverify,
+                    sslverify: spec.sslverify,
                 })
             }
             "ssh" => {
-                only(&[])?;
-                let (host, port) = host_port(uri, hostport)?;
-                let path = percent_decode(uri, path)?;
-                if !path.starts_with('/') || path.len() < 2 {
-                    return Err(err(uri, "an ssh URI needs the image's absolute path"));
-                }
-                if let Some(u) = &user {
-                    check_user(uri, u)?;
+                if !name.starts_with('/') || name.len() < 2 || name.chars().any(char::is_control) {
+                    return Err(refuse(
+                        "an ssh drive needs the image's absolute path".into(),
+                    ));
                 }
                 Ok(Remote::Ssh {
                     host,
                     port,
                     user,
-                    path,
+                    path: name.to_string(),
                 })
             }
-            "iscsi" => {
-                only(&[])?;
-                no_user("iscsi")?;
-                let (host, port) = host_port(uri, hostport)?;
-                let p = percent_decode(uri, path.trim_start_matches('/'))?;
-                let (target, lun) = p
-                    .rsplit_once('/')
-                    .ok_or_else(|| err(uri, "iscsi URIs are iscsi://HOST[:PORT]/TARGET/LUN"))?;
+            _ => {
+                let (target, lun) =
+                    name.trim_start_matches('/')
+                        .rsplit_once('/')
+                        .ok_or_else(|| {
+                            refuse("iscsi drives are iscsi://HOST[:PORT]/TARGET/LUN".into())
+                        })?;
                 Ok(Remote::Iscsi {
                     host,
                     port,
-                    target: check_iqn(uri, target)?,
-                    lun: lun
-                        .parse()
-                        .map_err(|_| err(uri, format!("'{lun}' is not a LUN number")))?,
-                })
-            }
-            _ => unreachable!("scheme checked above"),
-        }
-    }
-
-    /// The drive libguestfs's `add-drive NAME protocol:P server:S username:U` names. For nbd
-    /// NAME is the export (empty: the default one) and the server is `tcp:HOST:PORT`,
-    /// `unix:PATH` or `HOST[:PORT]`; for http, https and ssh NAME is the path; for iscsi it
-    /// is `TARGET/LUN`.
-    pub fn from_parts(
-        protocol: &str,
-        name: &str,
-        server: Option<&str>,
-        username: Option<&str>,
-    ) -> Result<Remote, RemoteError> {
-        let what = format!("{protocol} drive {name}");
-        let server_err = |why: &str| err(&what, why.to_string());
-        let server = server.map(str::trim);
-        let encode = |s: &str| -> String {
-            s.bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect()
-        };
-        match protocol {
-            "nbd" => {
-                let export = (!name.is_empty()).then(|| name.to_string());
-                if export
-                    .as_deref()
-                    .is_some_and(|e| e.chars().any(char::is_control))
-                {
-                    return Err(server_err("the export name has control characters"));
-                }
-                let server = match server {
-                    None => {
-                        return Err(server_err(
-                            "protocol:nbd needs server:tcp:HOST:PORT or server:unix:PATH",
+                    target: check_iqn(&what, target)?,
+                    lun: lun.parse().map_err(|_| {
+                        refuse(format!(
+                            "'{}' is not a LUN number",
+                            guestwright_protocol::escape_bytes(lun.as_bytes())
                         ))
-                    }
-                    Some(s) => {
-                        if let Some(p) = s.strip_prefix("unix:") {
-                            Server::Unix(unix_socket(&what, p)?)
-                        } else {
-                            let hp = s.strip_prefix("tcp:").unwrap_or(s);
-                            let (host, port) = host_port(&what, hp)?;
-                            Server::Tcp {
-                                host,
-                                port: port.unwrap_or(10809),
-                            }
-                        }
-                    }
-                };
-                Ok(Remote::Nbd { server, export })
+                    })?,
+                })
             }
-            "http" | "https" | "ssh" | "iscsi" => {
-                let server = server.ok_or_else(|| {
-                    server_err(&format!("protocol:{protocol} needs server:HOST[:PORT]"))
-                })?;
-                let server = server.strip_prefix("tcp:").unwrap_or(server);
-                host_port(&what, server)?;
-                let user = match username {
-                    Some(u) if protocol == "ssh" => {
-                        check_user(&what, u)?;
-                        format!("{}@", encode(u))
-                    }
-                    Some(_) => return Err(server_err("username: is only for protocol:ssh")),
-                    None => String::new(),
-                };
-                let path = if name.starts_with('/') {
-                    encode(name)
-                } else {
-                    format!("/{}", encode(name))
-                };
-                Remote::parse(&format!("{protocol}://{user}{server}{path}"))
-            }
-            other => Err(err(
-                &what,
-                format!(
-                    "protocol:{} is not supported (nbd, http, https, ssh, iscsi are)",
-                    guestwright_protocol::escape_bytes(other.as_bytes())
-                ),
-            )),
         }
     }
 
@@ -616,6 +434,20 @@ impl Remote {
     }
 }
 
+/// An HTTP path from a decoded name: what a URI path may hold stays, anything else
+/// (a space, a quote, `%`, `?`, `#`, bytes beyond ASCII) is percent-encoded.
+fn encode_path(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/!$&()*+,;=:@".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 fn unix_socket(uri: &str, p: &str) -> Result<PathBuf, RemoteError> {
     if !p.starts_with('/') || p.chars().any(char::is_control) {
         return Err(err(uri, "the socket must be an absolute path"));
@@ -686,12 +518,32 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::uri::{self, DriveUri};
     use super::*;
+
+    /// A library drive name as a launch connects it: read, checked as libguestfs checks
+    /// it, then turned into the drive QEMU opens; the first refusal's words.
+    fn remote(name: &str) -> Result<Remote, String> {
+        let spec = match uri::parse_drive(name).map_err(|e| e.to_string())? {
+            DriveUri::Remote(spec) => spec,
+            DriveUri::File(f) => return Err(format!("a file: {f}")),
+        };
+        spec.check().map_err(|e| e.to_string())?;
+        Remote::from_spec(&spec).map_err(|e| e.to_string())
+    }
+
+    fn spec(protocol: &str, name: &str, server: &str, username: Option<&str>) -> RemoteSpec {
+        RemoteSpec {
+            servers: vec![server.to_string()],
+            username: username.map(String::from),
+            ..RemoteSpec::new(protocol, name)
+        }
+    }
 
     #[test]
     fn uris_become_typed_fields() {
         assert_eq!(
-            Remote::parse("nbd://localhost:10810/disk%20one").unwrap(),
+            remote("nbd://localhost:10810/disk%20one").unwrap(),
             Remote::Nbd {
                 server: Server::Tcp {
                     host: "localhost".into(),
@@ -701,7 +553,7 @@ mod tests {
             }
         );
         assert_eq!(
-            Remote::parse("nbd://[::1]").unwrap(),
+            remote("nbd://[::1]").unwrap(),
             Remote::Nbd {
                 server: Server::Tcp {
                     host: "::1".into(),
@@ -711,14 +563,19 @@ mod tests {
             }
         );
         assert_eq!(
-            Remote::parse("nbd+unix:///e?socket=/run/a,b.sock").unwrap(),
+            remote("nbd+unix:///e?socket=/run/a,b.sock").unwrap(),
             Remote::Nbd {
                 server: Server::Unix("/run/a,b.sock".into()),
                 export: Some("e".into())
             }
         );
         assert_eq!(
-            Remote::parse("ssh://root@example.org:2222/var/img%2Cx.qcow2").unwrap(),
+            remote("nbd+unix:///e?socket=/run/a,b.sock"),
+            remote("nbd:///e?socket=/run/a,b.sock")
+        );
+        assert_eq!(remote("nbd+tcp://h:1/e"), remote("nbd://h:1/e"));
+        assert_eq!(
+            remote("ssh://root@example.org:2222/var/img%2Cx.qcow2").unwrap(),
             Remote::Ssh {
                 host: "example.org".into(),
                 port: Some(2222),
@@ -727,7 +584,7 @@ mod tests {
             }
         );
         assert_eq!(
-            Remote::parse("iscsi://10.0.0.1/iqn.2001-04.com.example:disk/1").unwrap(),
+            remote("iscsi://10.0.0.1/iqn.2001-04.com.example:disk/1").unwrap(),
             Remote::Iscsi {
                 host: "10.0.0.1".into(),
                 port: None,
@@ -736,88 +593,122 @@ mod tests {
             }
         );
         assert_eq!(
-            Remote::parse("https://h:8443/a,b/c.img?sslverify=false").unwrap(),
+            remote("https://h:8443/a,b/c%20d.img?sslverify=false").unwrap(),
             Remote::Http {
                 https: true,
-                url: "https://h:8443/a,b/c.img".into(),
+                url: "https://h:8443/a,b/c%20d.img".into(),
                 sslverify: false
+            }
+        );
+        assert_eq!(
+            remote("https://h/x.img").unwrap(),
+            Remote::Http {
+                https: true,
+                url: "https://h/x.img".into(),
+                sslverify: true
             }
         );
     }
 
     #[test]
     fn hostile_uris_are_refused_or_stay_inside_a_json_string() {
-        for bad in [
-            "nbd://host,driver=file:1/x",
-            "nbd://-oProxyCommand=x/e",
-            "nbd://h:99999/",
-            "nbd://h/e?socket=/x",
-            "nbd+unix:///e",
-            "nbd+unix:///e?socket=rel",
-            "http://h/a b.img",
-            "http://h/a\"b.img",
-            "http://h/a'b.img",
-            "http://h/x.img?driver=file",
-            "http://h/x.img#frag",
-            "ssh://user:pw@h/x",
-            "ssh://-l@h/x",
-            "ssh://h/",
-            "iscsi://h/iqn,x=y/1",
-            "iscsi://h/iqn/x",
-            "json://{\"driver\":\"file\"}",
-            "file:///etc/passwd",
-            "ftp://h/x",
+        for (bad, says) in [
+            ("nbd://host,driver=file:1/x", "invalid hostname"),
+            ("nbd://-oProxyCommand=x/e", "invalid hostname"),
+            ("nbd://-o/e", "is not a host name"),
+            ("nbd://h:99999/", "invalid port number"),
+            ("nbd://h/e?socket=/x", "both a server and a ?socket="),
+            ("nbd+unix:///e", "needs ?socket=PATH"),
+            ("nbd+unix://h/e?socket=/x", "both a server"),
+            ("nbd+unix://h/e", "have no host"),
+            ("nbd+unix:///e?socket=rel", "absolute path"),
+            ("http://h/a b.img", "percent-encoded"),
+            ("http://h/a\"b.img", "percent-encoded"),
+            (
+                "http://h/x.img?driver=file",
+                "unknown query parameter 'driver'",
+            ),
+            ("https://h/x.img?sslverify=maybe", "true or false"),
+            ("http://h/x.img#frag", "no #fragment"),
+            ("ssh://user:pw@h/x", "does not pass passwords"),
+            ("ssh://-l@h/x", "user name must be"),
+            ("ssh://h/", "absolute path"),
+            ("iscsi://h/iqn,x=y/1", "must be an IQN"),
+            ("iscsi://h/iqn/x", "not a LUN number"),
+            ("json://{\"driver\":\"file\"}", "not a URI"),
+            ("json:{\"driver\":\"file\"}", "a file"),
+            ("ftp://h/x", "cannot open ftp drives"),
+            ("gopher://h/x", "unknown protocol"),
         ] {
-            assert!(Remote::parse(bad).is_err(), "{bad} was accepted");
+            match remote(bad) {
+                Ok(r) => panic!("{bad} was accepted: {r:?}"),
+                Err(e) => assert!(e.contains(says), "{bad}: wanted {says:?}, got {e}"),
+            }
         }
         // A comma, quote or json: (percent-encoded where a URI wants it) stays one JSON
         // string; written raw, quotes and braces are refused.
-        assert!(Remote::parse("nbd://h/json:{\"a\":1}").is_err());
-        let r = Remote::parse("nbd://h/json:%7B%22a%22:1%7D,file.driver=file").unwrap();
+        assert!(remote("nbd://h/json:{\"a\":1}").is_err());
+        let r = remote("nbd://h/json:%7B%22a%22:1%7D,file.driver=file").unwrap();
         let node = r.protocol_node(true);
         assert_eq!(node["export"], "json:{\"a\":1},file.driver=file");
         assert_eq!(node["server"]["host"], "h");
         assert_eq!(node.as_object().unwrap().len(), 4, "{node}");
-        let r = Remote::parse("ssh://h/a%2C,b%22c").unwrap();
+        let r = remote("ssh://h/a%2C,b%22c").unwrap();
         assert_eq!(r.protocol_node(false)["path"], "/a,,b\"c");
+        // A name from add-drive is encoded into the URL, never spliced.
+        let r = Remote::from_spec(&spec("http", "/a b\"?#.img", "h", None)).unwrap();
+        assert_eq!(r.protocol_node(true)["url"], "http://h/a%20b%22%3F%23.img");
     }
 
     #[test]
     fn libguestfs_parts_make_the_same_drives() {
+        let from = |p, n, s, u| Remote::from_spec(&spec(p, n, s, u));
         assert_eq!(
-            Remote::from_parts("nbd", "", Some("tcp:127.0.0.1:10810"), None).unwrap(),
-            Remote::parse("nbd://127.0.0.1:10810").unwrap()
+            from("nbd", "", "tcp:127.0.0.1:10810", None).unwrap(),
+            remote("nbd://127.0.0.1:10810").unwrap()
         );
         assert_eq!(
-            Remote::from_parts("nbd", "exp", Some("unix:/tmp/s"), None).unwrap(),
-            Remote::parse("nbd+unix:///exp?socket=/tmp/s").unwrap()
+            from("nbd", "exp", "unix:/tmp/s", None).unwrap(),
+            remote("nbd+unix:///exp?socket=/tmp/s").unwrap()
         );
         assert_eq!(
-            Remote::from_parts("ssh", "/img x", Some("h:22"), Some("me")).unwrap(),
-            Remote::parse("ssh://me@h:22/img%20x").unwrap()
+            from("ssh", "/img x", "h:22", Some("me")).unwrap(),
+            remote("ssh://me@h:22/img%20x").unwrap()
         );
         assert_eq!(
-            Remote::from_parts("http", "/a/b.img", Some("h"), None).unwrap(),
-            Remote::parse("http://h/a/b.img").unwrap()
+            from("http", "/a/b.img", "h", None).unwrap(),
+            remote("http://h/a/b.img").unwrap()
         );
-        assert!(Remote::from_parts("nbd", "", None, None).is_err());
-        assert!(Remote::from_parts("nbd", "", Some("h,x=y"), None).is_err());
-        assert!(Remote::from_parts("gluster", "v/x", Some("h"), None).is_err());
-        assert!(Remote::from_parts("http", "x", Some("h"), Some("u")).is_err());
+        assert!(Remote::from_spec(&RemoteSpec::new("nbd", "")).is_err());
+        assert!(from("nbd", "", "h,x=y", None).is_err());
+        assert!(from("http", "x", "h", Some("u")).is_err());
+        let e = from("gluster", "v/x", "h", None).unwrap_err().to_string();
+        assert!(e.contains("cannot open gluster drives") && e.contains("qemu-img convert"));
+    }
+
+    #[test]
+    fn unsupported_protocols_and_passwords_fail_at_launch_in_words() {
+        for uri in [
+            "gluster://example.com/disk",
+            "rbd:///pool/disk",
+            "sheepdog:///volume/image",
+            "ftp://h/x",
+        ] {
+            let DriveUri::Remote(spec) = uri::parse(uri).unwrap() else {
+                panic!("{uri}")
+            };
+            let e = Remote::from_spec(&spec).unwrap_err().to_string();
+            let p = uri.split_once(':').unwrap().0;
+            assert!(e.contains(&format!("cannot open {p} drives")), "{e}");
+            assert!(e.contains("qemu-img convert"), "{e}");
+        }
+        let e = remote("iscsi://user:password@example.com/iqn.2015-12.com.x:t/0").unwrap_err();
+        assert!(e.contains("passwords") && !e.contains("password@"), "{e}");
     }
 
     #[test]
     fn fingerprints_decode() {
         assert_eq!(base64_decode("AAEC/w").unwrap(), vec![0, 1, 2, 255]);
         assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
-    }
-
-    #[test]
-    fn uri_or_file() {
-        assert!(looks_like_uri("nbd://h"));
-        assert!(looks_like_uri("weird://h"));
-        assert!(!looks_like_uri("./nbd://h"));
-        assert!(!looks_like_uri("disk.img"));
-        assert!(!looks_like_uri("json:{\"a\":\"b://\"}"));
     }
 }

@@ -1,13 +1,14 @@
-//! `-a URI` as libguestfs's tools read it (common/options/uri.c, over libxml2's URI parser),
-//! and the remote drives libguestfs's `add_drive` accepts per protocol (lib/drives.c): the
-//! parts (`protocol:`, `server:`, `username:`, `secret:` and the name) are recorded when the
-//! drive is added and turned into a [`Remote`] (QEMU's typed `-blockdev`) only when the
-//! appliance launches, as libguestfs connects only at launch.
+//! Drive names as URIs: the one reader of them. `-a URI` as libguestfs's tools read it
+//! (common/options/uri.c, over libxml2's URI parser), the library's drive names (the same
+//! reading plus a few forms of its own, see [`parse_drive`]), and the remote drives
+//! libguestfs's `add_drive` accepts per protocol (lib/drives.c): the parts (`protocol:`,
+//! `server:`, `username:`, `secret:` and the name) are recorded when the drive is added and
+//! turned into a [`super::Remote`] (QEMU's typed `-blockdev`) only when the appliance
+//! launches, as libguestfs connects only at launch.
 //!
-//! Nothing here connects anywhere or builds QEMU options: [`RemoteSpec::remote`] hands the
-//! parts to [`Remote::from_parts`], which checks each field for QEMU.
-
-use super::remote::{Remote, RemoteError};
+//! Nothing here connects anywhere or builds QEMU options: [`super::Remote::from_spec`]
+//! takes the parts, checks each field for QEMU, and says what to do about what it cannot
+//! open.
 
 /// The protocols libguestfs 1.48's `add_drive` knows.
 pub const LIBGUESTFS_PROTOCOLS: &[&str] = &[
@@ -27,6 +28,23 @@ pub struct RemoteSpec {
     pub username: Option<String>,
     /// `secret:` (a password).
     pub secret: Option<String>,
+    /// For https: check the server's certificate (the library's `?sslverify=false` turns it
+    /// off; guestfish has no way to).
+    pub sslverify: bool,
+}
+
+impl RemoteSpec {
+    /// A drive named by its protocol and name, with no server, user or secret yet.
+    pub fn new(protocol: &str, name: &str) -> RemoteSpec {
+        RemoteSpec {
+            protocol: protocol.to_string(),
+            name: name.to_string(),
+            servers: Vec::new(),
+            username: None,
+            secret: None,
+            sslverify: true,
+        }
+    }
 }
 
 /// What `-a ARG` names.
@@ -47,7 +65,28 @@ pub enum UriError {
     /// Both `//HOST` and `?socket=`.
     #[error("{0}: cannot have both a server name and a socket query parameter")]
     ServerAndSocket(String),
+    /// Refused by the library's reading ([`parse_drive`]), which says how to write it.
+    #[error("drive URI {uri}: {why}")]
+    Refused {
+        /// The URI, escaped.
+        uri: String,
+        /// What is wrong and how to write it.
+        why: String,
+    },
 }
+
+/// Whose reading of a drive name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// guestfish's `-a`, byte for byte.
+    Guestfish,
+    /// The library's: see [`parse_drive`].
+    Library,
+}
+
+/// The schemes the library takes besides guestfish's: the NBD URI standard's, which
+/// guestfish takes for file names.
+const NBD_SCHEMES: &[&str] = &["nbd+tcp", "nbd+unix"];
 
 /// Why libguestfs's `add_drive` refuses a remote drive, in its words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,10 +101,56 @@ pub fn is_uri(arg: &str) -> bool {
     }
 }
 
+/// True when the library reads `arg` as a URI ([`parse_drive`]): guestfish's URIs (see
+/// [`is_uri`]) and `nbd+tcp://` / `nbd+unix://`.
+pub fn is_drive_uri(arg: &str) -> bool {
+    is_uri(arg)
+        || arg
+            .split_once("://")
+            .is_some_and(|(scheme, _)| NBD_SCHEMES.contains(&scheme))
+}
+
 /// Reads `-a ARG` as guestfish does: a URI (see [`is_uri`]) becomes its parts, anything
 /// else is a file name.
 pub fn parse(arg: &str) -> Result<DriveUri, UriError> {
-    if !is_uri(arg) {
+    parse_as(arg, Dialect::Guestfish)
+}
+
+/// Reads a drive name as the library takes it ([`crate::Handle::add_drive`], the one-shot
+/// commands' `-a`): guestfish's reading, plus `nbd+unix:///EXPORT?socket=PATH` and
+/// `nbd+tcp://HOST[:PORT]/EXPORT` (the NBD URI standard, which guestfish takes for file
+/// names) and https's `?sslverify=false`. Where guestfish quietly drops a query parameter
+/// or a `#fragment`, the library refuses it; every refusal says how to write the URI.
+pub fn parse_drive(arg: &str) -> Result<DriveUri, UriError> {
+    if !is_drive_uri(arg) {
+        return Ok(DriveUri::File(arg.to_string()));
+    }
+    parse_as(arg, Dialect::Library).map_err(|e| match e {
+        UriError::Unparsable(uri) => refused(
+            &uri,
+            "it is not a URI: a space, a quote, a backslash or another character URIs do not \
+             allow must be percent-encoded (a space is %20), a '%' needs two hex digits after \
+             it, and a port is digits",
+        ),
+        UriError::ServerAndSocket(uri) => refused(
+            &uri,
+            "it names both a server and a ?socket=: write nbd://HOST[:PORT]/EXPORT or \
+             nbd+unix:///EXPORT?socket=PATH",
+        ),
+        e => e,
+    })
+}
+
+fn refused(uri: &str, why: impl Into<String>) -> UriError {
+    UriError::Refused {
+        uri: guestwright_protocol::escape_bytes(uri.as_bytes()),
+        why: why.into(),
+    }
+}
+
+fn parse_as(arg: &str, dialect: Dialect) -> Result<DriveUri, UriError> {
+    let library = dialect == Dialect::Library;
+    if !is_uri(arg) && !library {
         return Ok(DriveUri::File(arg.to_string()));
     }
     let bad = || UriError::Unparsable(arg.to_string());
@@ -112,6 +197,53 @@ pub fn parse(arg: &str) -> Result<DriveUri, UriError> {
     if scheme == "file" {
         return Ok(DriveUri::File(path));
     }
+    let mut sslverify = true;
+    let mut scheme = scheme;
+    if library {
+        if fragment.is_some() {
+            return Err(refused(arg, "a drive URI has no #fragment"));
+        }
+        let takes: &[&str] = match scheme {
+            "nbd" | "nbd+unix" => &["socket"],
+            "https" => &["sslverify"],
+            _ => &[],
+        };
+        for (name, value) in query.map(query_pairs).unwrap_or_default() {
+            if !takes.contains(&name.as_str()) {
+                return Err(refused(
+                    arg,
+                    format!(
+                        "unknown query parameter '{}'{}",
+                        guestwright_protocol::escape_bytes(name.as_bytes()),
+                        match takes {
+                            [] => format!(" ({scheme} URIs take none)"),
+                            t => format!(" ({scheme} URIs take {})", t.join(", ")),
+                        }
+                    ),
+                ));
+            }
+            if name == "sslverify" {
+                sslverify = match value.as_str() {
+                    "1" | "true" | "on" | "yes" => true,
+                    "0" | "false" | "off" | "no" => false,
+                    _ => return Err(refused(arg, "sslverify= takes true or false")),
+                };
+            }
+        }
+        match scheme {
+            "nbd+unix" if !host.is_empty() || port.is_some() => {
+                return Err(refused(
+                    arg,
+                    "nbd+unix URIs have no host: nbd+unix:///EXPORT?socket=PATH",
+                ))
+            }
+            "nbd+unix" if socket.is_none() => {
+                return Err(refused(arg, "nbd+unix needs ?socket=PATH"))
+            }
+            "nbd+tcp" | "nbd+unix" => scheme = "nbd",
+            _ => {}
+        }
+    }
     let server = if !host.is_empty() {
         Some(match port {
             Some(p) => format!("tcp:{host}:{p}"),
@@ -141,6 +273,7 @@ pub fn parse(arg: &str) -> Result<DriveUri, UriError> {
         servers: server.into_iter().collect(),
         username,
         secret,
+        sslverify,
     }))
 }
 
@@ -243,6 +376,22 @@ fn query_get(query: &str, search: &str) -> Option<String> {
         q = q.get(end + 1..).unwrap_or("");
     }
     None
+}
+
+/// Every `name=value` of a raw query, decoded, sectioned as [`query_get`] does; a part that
+/// does not decode keeps its raw text (to be named in a refusal).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split(['&', ';'])
+        .filter(|s| !s.is_empty())
+        .map(|section| {
+            let (k, v) = section.split_once('=').unwrap_or((section, ""));
+            (
+                unescape(k).unwrap_or_else(|| k.to_string()),
+                unescape(v).unwrap_or_else(|| v.to_string()),
+            )
+        })
+        .collect()
 }
 
 /// One `server:` string, parsed as lib/drives.c's `parse_one_server` does.
@@ -439,45 +588,6 @@ impl RemoteSpec {
         let sep = if self.name.starts_with('/') { "" } else { "/" };
         format!("{}://{user}{server}{sep}{}", self.protocol, self.name)
     }
-
-    /// The drive QEMU opens, at launch. Protocols guestwright has no driver for, and
-    /// passwords, are refused here with what to do instead.
-    pub fn remote(&self) -> Result<Remote, RemoteError> {
-        let refuse = |why: String| RemoteError {
-            uri: guestwright_protocol::escape_bytes(self.describe().as_bytes()),
-            why,
-        };
-        let p = self.protocol.as_str();
-        let instead = "copy the image to a local file first (for example with `qemu-img \
-                       convert`), or serve it over NBD (`qemu-nbd`, `nbdkit`) and add \
-                       nbd://HOST[:PORT]/EXPORT";
-        match p {
-            "gluster" | "rbd" | "sheepdog" | "ftp" | "ftps" | "tftp" => {
-                return Err(refuse(format!(
-                    "guestwright cannot open {p} drives (it opens nbd, http, https, ssh and \
-                     iscsi ones): {instead}"
-                )))
-            }
-            _ => {}
-        }
-        if self.secret.is_some() {
-            return Err(refuse(format!(
-                "guestwright does not pass passwords to {p} servers (secret:, or a password \
-                 in the URI): {}",
-                match p {
-                    "ssh" => "log in with the ssh-agent or a key in ~/.ssh instead",
-                    _ =>
-                        "allow access without one from this host, or serve the image over \
-                          NBD and add nbd://HOST[:PORT]/EXPORT",
-                }
-            )));
-        }
-        let server = match self.servers.as_slice() {
-            [s] => Some(s.as_str()),
-            _ => None,
-        };
-        Remote::from_parts(p, &self.name, server, self.username.as_deref())
-    }
 }
 
 #[cfg(test)]
@@ -485,9 +595,15 @@ mod tests {
     use super::*;
 
     fn remote(arg: &str) -> RemoteSpec {
-        match parse(arg) {
-            Ok(DriveUri::Remote(r)) => r,
-            other => panic!("{arg}: {other:?}"),
+        parse(arg).unwrap().remote_spec()
+    }
+
+    impl DriveUri {
+        fn remote_spec(self) -> RemoteSpec {
+            match self {
+                DriveUri::Remote(r) => r,
+                other => panic!("not remote: {other:?}"),
+            }
         }
     }
 
@@ -500,66 +616,51 @@ mod tests {
         s
     }
 
-    /// Every URI of libguestfs's fish/test-add-uri.sh, and what its trace shows.
+    /// Every URI of libguestfs's fish/test-add-uri.sh, and what its trace shows: the table
+    /// the shell's test (tests/tests/shell_uri.rs) also reads.
     #[test]
     fn test_add_uri_sh_parts() {
-        for (uri, want) in [
-            (
-                "ftp://user@example.com/disk.img",
-                r#""/disk.img" "protocol:ftp" "server:tcp:example.com" "username:user""#,
-            ),
-            (
-                "gluster://example.com/disk",
-                r#""disk" "protocol:gluster" "server:tcp:example.com""#,
-            ),
-            (
-                "nbd://example.com",
-                r#""" "protocol:nbd" "server:tcp:example.com""#,
-            ),
-            (
-                "nbd://example.com:3000",
-                r#""" "protocol:nbd" "server:tcp:example.com:3000""#,
-            ),
-            (
-                "nbd://?socket=/sk",
-                r#""" "protocol:nbd" "server:unix:/sk""#,
-            ),
-            (
-                "nbd:///export?socket=/sk",
-                r#""export" "protocol:nbd" "server:unix:/sk""#,
-            ),
-            (
-                "rbd://example.com:6789/pool/disk",
-                r#""pool/disk" "protocol:rbd" "server:tcp:example.com:6789""#,
-            ),
-            ("rbd:///pool/disk", r#""pool/disk" "protocol:rbd""#),
-            (
-                "sheepdog:///volume/image",
-                r#""volume/image" "protocol:sheepdog""#,
-            ),
-            (
-                "sheepdog://example.com:3000/volume/image",
-                r#""volume/image" "protocol:sheepdog" "server:tcp:example.com:3000""#,
-            ),
-            (
-                "ssh://example.com/disk.img",
-                r#""/disk.img" "protocol:ssh" "server:tcp:example.com""#,
-            ),
-            (
-                "ssh://user@example.com:2000/disk.img",
-                r#""/disk.img" "protocol:ssh" "server:tcp:example.com:2000" "username:user""#,
-            ),
-            (
-                "iscsi://example.com/iqn.2015-12.com.libguestfs:test1/0",
-                r#""iqn.2015-12.com.libguestfs:test1/0" "protocol:iscsi" "server:tcp:example.com""#,
-            ),
-            (
-                "iscsi://user:password@example.com/iqn.2015-12.com.libguestfs:test2/0",
-                r#""iqn.2015-12.com.libguestfs:test2/0" "protocol:iscsi" "server:tcp:example.com" "username:user" "secret:password""#,
-            ),
-        ] {
+        let table = test_add_uri_table();
+        assert_eq!(table.len(), 15, "the table lost lines");
+        for (uri, want) in table {
             assert_eq!(line(uri), want, "{uri}");
             assert_eq!(remote(uri).check(), Ok(()), "{uri}");
+        }
+    }
+
+    fn test_add_uri_table() -> Vec<(&'static str, &'static str)> {
+        include_str!("test-add-uri.txt")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| l.split_once('\t').expect("URI<TAB>trace"))
+            .collect()
+    }
+
+    /// The library's reading: guestfish's, plus the NBD URI standard's schemes, which
+    /// guestfish reads as file names.
+    #[test]
+    fn the_library_reads_nbd_schemes_guestfish_takes_for_files() {
+        for arg in ["nbd+unix:///e?socket=/s", "nbd+tcp://h/e"] {
+            assert_eq!(parse(arg), Ok(DriveUri::File(arg.into())), "{arg}");
+            assert!(is_drive_uri(arg) && !is_uri(arg), "{arg}");
+        }
+        let DriveUri::Remote(r) = parse_drive("nbd+unix:///e?socket=/s").unwrap() else {
+            panic!()
+        };
+        assert_eq!(r, parse_drive("nbd:///e?socket=/s").unwrap().remote_spec());
+        assert_eq!(
+            parse_drive("disk.img"),
+            Ok(DriveUri::File("disk.img".into()))
+        );
+        // guestfish drops what it does not know; the library refuses it.
+        assert!(parse("http://h/x?a=b#f").is_ok());
+        assert!(parse_drive("http://h/x?a=b").is_err());
+        assert!(parse_drive("http://h/x#f").is_err());
+        for (uri, https) in [
+            ("https://h/x?sslverify=false", false),
+            ("https://h/x", true),
+        ] {
+            assert_eq!(parse_drive(uri).unwrap().remote_spec().sslverify, https);
         }
     }
 
@@ -651,37 +752,5 @@ mod tests {
         for ok in ["ftp://h/x", "tftp://h/x", "ftps://h/x", "nbd://?socket=rel"] {
             assert_eq!(remote(ok).check(), Ok(()), "{ok}");
         }
-    }
-
-    #[test]
-    fn unsupported_protocols_fail_at_launch_in_words() {
-        for uri in [
-            "gluster://example.com/disk",
-            "rbd:///pool/disk",
-            "sheepdog:///volume/image",
-            "ftp://h/x",
-        ] {
-            let e = remote(uri).remote().unwrap_err().to_string();
-            let p = uri.split_once(':').unwrap().0;
-            assert!(e.contains(&format!("cannot open {p} drives")), "{e}");
-            assert!(e.contains("qemu-img convert"), "{e}");
-        }
-        let e = remote("iscsi://user:password@example.com/iqn.2015-12.com.x:t/0")
-            .remote()
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("passwords") && !e.contains("password@"), "{e}");
-        assert_eq!(
-            remote("nbd://example.com:3000/e").remote().unwrap(),
-            Remote::parse("nbd://example.com:3000/e").unwrap()
-        );
-        assert_eq!(
-            remote("ssh://me@h:2000/disk.img").remote().unwrap(),
-            Remote::parse("ssh://me@h:2000/disk.img").unwrap()
-        );
-        assert_eq!(
-            remote("nbd:///export?socket=/sk").remote().unwrap(),
-            Remote::parse("nbd+unix:///export?socket=/sk").unwrap()
-        );
     }
 }

@@ -71,7 +71,7 @@ fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<C
         .images
         .iter()
         .map(|p| match p.to_str() {
-            Some(s) if guestwright::drive::remote::looks_like_uri(s) => Ok(p.clone()),
+            Some(s) if guestwright::drive::uri::is_drive_uri(s) => Ok(p.clone()),
             _ => absolute(p),
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -502,13 +502,12 @@ pub fn run(
                     // As libguestfs: the parts are checked now and the drive is connected
                     // when the appliance launches. guestfish's server: is a list.
                     let spec = guestwright::drive::uri::RemoteSpec {
-                        protocol: p.to_string(),
-                        name: image.to_string(),
                         servers: opt("server")
                             .map(|s| s.split_whitespace().map(String::from).collect())
                             .unwrap_or_default(),
                         username: opt("username").map(String::from),
                         secret: opt("secret").map(String::from),
+                        ..guestwright::drive::uri::RemoteSpec::new(p, image)
                     };
                     shell.h.add_remote_spec(spec, drive).map_err(|e| match e {
                         guestwright::Error::Drive(guestwright::drive::DriveError::Spec(m)) => {

@@ -417,10 +417,7 @@ fn drive_arg(image: &std::path::Path) -> Result<DriveArg, ShellError> {
         Some(Ok(DriveUri::File(path))) => PathBuf::from(path),
         None => image.to_path_buf(),
     };
-    let own_scheme = path
-        .to_str()
-        .and_then(|p| p.split_once("://"))
-        .is_some_and(|(scheme, _)| guestwright::drive::remote::SCHEMES.contains(&scheme));
+    let own_scheme = path.to_str().is_some_and(uri::is_drive_uri);
     if let (false, Err(e)) = (own_scheme, std::fs::metadata(&path)) {
         // guestfish checks the file first, in these words.
         return Err(ShellError::Fish(format!(
