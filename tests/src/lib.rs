@@ -29,6 +29,20 @@ pub use parity::*;
 use std::process::{Command, Output};
 pub use windows::*;
 
+/// Runs `f` on another thread and fails the test if it takes longer than `limit` (the thread
+/// is left behind: the test is failing anyway).
+pub fn in_time<T: Send + 'static>(
+    limit: std::time::Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|e| panic!("the test did not finish within {limit:?} ({e})"))
+}
+
 /// Runs a host command and insists on success.
 pub fn run(cmd: &mut Command) -> Output {
     let shown = format!("{cmd:?}");

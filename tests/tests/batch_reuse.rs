@@ -13,16 +13,6 @@ use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
 
-/// Runs `f` on another thread and fails the test if it takes longer than `limit`.
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(limit)
-        .unwrap_or_else(|e| panic!("the test did not finish within {limit:?} ({e})"))
-}
-
 /// Runs a job on the pool, with the whole error chain in a failure.
 fn job<T>(pool: &Pool, f: impl FnOnce(&mut Handle) -> Result<T, Error>) -> T {
     let r = pool.submit(|slot: &Slot<'_>| -> Result<T, Error> {
@@ -62,7 +52,7 @@ fn a_job_on_a_reused_appliance_sees_nothing_of_the_job_before() {
     let b = dir.path().join("b.qcow2");
     qcow2_of(&b_raw, &b);
     let (a2, b2) = (a.clone(), b.clone());
-    let pool = within(Duration::from_secs(600), move || {
+    let pool = in_time(Duration::from_secs(600), move || {
         let pool = Pool::reusing(1, test_config());
         let pid_a = job(&pool, |h| {
             h.add_drive(&a2, DriveOptions::readwrite())?;
@@ -173,7 +163,7 @@ fn an_appliance_a_job_left_unclean_is_replaced() {
     let img = gpt_ext4(dir.path(), "u.raw", &[file("/u", "u\n")]);
     let img2 = img.clone();
     let start = Instant::now();
-    within(Duration::from_secs(300), move || {
+    in_time(Duration::from_secs(300), move || {
         let pool = Pool::reusing(1, test_config());
         let first = job(&pool, |h| {
             h.add_drive(&img2, DriveOptions::readwrite())?;

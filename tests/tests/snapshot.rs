@@ -229,16 +229,6 @@ fn launches_with_more_drives_than_slots_or_snapshots_off_boot() {
     check_phases(&h, false);
 }
 
-/// Runs `f` on another thread and fails the test if it takes longer than `limit`.
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(limit)
-        .unwrap_or_else(|e| panic!("the test did not finish within {limit:?} ({e})"))
-}
-
 /// The serials of the disks the appliance's disk driver is bound to, sorted.
 fn bound_serials(h: &Handle) -> Vec<String> {
     let out = h
@@ -257,7 +247,7 @@ fn a_restored_appliance_probes_its_drives_at_once_and_the_transfer_disk_when_use
     // The disk driver is in the saved appliance, bound to no disk: after the restore the
     // daemon binds the launch's drives itself. It once did so only when it logged (verbose),
     // so every quiet restore waited for its drives in vain and booted instead.
-    within(Duration::from_secs(600), || {
+    in_time(Duration::from_secs(600), || {
         let dir = tempfile::tempdir().unwrap();
         let all = [
             drive(dir.path(), "a", 32 << 20, false, "drive-a"),
@@ -320,7 +310,7 @@ fn soak_every_fresh_save_restores() {
     for n in 0..saves {
         std::fs::remove_file(&state).unwrap();
         let (config, d) = (config.clone(), d.clone());
-        within(Duration::from_secs(180), move || {
+        in_time(Duration::from_secs(180), move || {
             let h = launch_with(config, &[(d.0.as_path(), d.1.clone())]);
             assert!(
                 h.restored(),
