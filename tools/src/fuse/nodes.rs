@@ -340,11 +340,12 @@ impl Table {
         }
     }
 
-    /// After a write, chmod, chown or truncate: the kernel may have removed or rewritten
-    /// some of the node's extended attributes (`security.capability`, an ACL's mode bits),
-    /// but a node known to have none still has none.
-    pub fn xattrs_may_change(&mut self, id: u64) {
+    /// After a write, chmod, chown or truncate: forgets the node's attributes, and its
+    /// extended attributes unless it has none (the kernel may have removed or rewritten
+    /// `security.capability` or an ACL's mode bits, but a node without any still has none).
+    pub fn changed(&mut self, id: u64) {
         if let Some(node) = self.nodes.get_mut(&id) {
+            node.stat = None;
             if node.xattrs.as_ref().is_some_and(|(x, _)| !x.is_empty()) {
                 node.xattrs = None;
             }
@@ -355,10 +356,7 @@ impl Table {
     /// have no default ACL (the appliance runs no security module that labels new files): so
     /// the kernel's `security.capability` check on its first write needs no round trip.
     pub fn created_without_xattrs(&mut self, parent: u64, id: u64) {
-        let inherits = match self.xattrs(parent) {
-            Some(x) => x.iter().any(|a| a.name == "system.posix_acl_default"),
-            None => true,
-        };
+        let inherits = self.xattrs(parent).is_none_or(|x| has_default_acl(&x));
         if !inherits {
             self.set_xattrs(id, Vec::new());
         }
@@ -575,6 +573,11 @@ impl Table {
         let nodes = &self.nodes;
         self.dentries.retain(|_, id| nodes.contains_key(id));
     }
+}
+
+/// Whether a directory's extended attributes hold a default ACL, which new nodes in it inherit.
+pub fn has_default_acl(xattrs: &[XAttr]) -> bool {
+    xattrs.iter().any(|a| a.name == "system.posix_acl_default")
 }
 
 #[cfg(test)]

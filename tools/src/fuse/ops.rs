@@ -310,10 +310,7 @@ impl Shared {
         if let (Some(f), Some(n)) = (&file, size) {
             let handle = self.handle_of(f)?;
             let r = self.h.fh_truncate(handle, ByteSize(n));
-            let mut t = self.table();
-            t.invalidate_stat(id);
-            t.xattrs_may_change(id);
-            drop(t);
+            self.table().changed(id);
             r.map_err(|e| errno(&e))?;
             size = None;
         }
@@ -355,8 +352,7 @@ impl Shared {
             },
         };
         let mut t = self.table();
-        t.invalidate_stat(id);
-        t.xattrs_may_change(id);
+        t.changed(id);
         let st = result.map_err(|e| errno(&e))?;
         t.set_stat(id, &st);
         drop(t);
@@ -435,7 +431,7 @@ impl Shared {
     fn creation_mode(&self, parent: u64, mode: u32, umask: u32) -> (u32, Option<u32>) {
         let acl = self
             .xattrs(parent)
-            .is_ok_and(|x| x.iter().any(|a| a.name == "system.posix_acl_default"));
+            .is_ok_and(|x| super::nodes::has_default_acl(&x));
         if acl {
             (mode, None)
         } else {
@@ -789,18 +785,12 @@ impl Shared {
                     return Err(e);
                 }
             }
-            let mut t = self.table();
-            t.invalidate_stat(file.ino);
-            t.xattrs_may_change(file.ino);
-            drop(t);
+            self.table().changed(file.ino);
             return Ok(n);
         }
         let handle = self.handle_of(&file)?;
         let r = self.h.fh_write(handle, ByteSize(offset), Data(data));
-        let mut t = self.table();
-        t.invalidate_stat(file.ino);
-        t.xattrs_may_change(file.ino);
-        drop(t);
+        self.table().changed(file.ino);
         r.map(|n| n as u32).map_err(|e| errno(&e))
     }
 
