@@ -29,8 +29,11 @@ use gpt::partition::Partition as GptPart;
 mod resize;
 pub use resize::{part_resize, set_disk_guid, set_gpt_attributes, set_gpt_guid};
 
-/// Partitions start at 1 MiB when the caller lets the daemon choose (`part_disk`).
-const ALIGN: u64 = 1 << 20;
+/// Where `part_disk`'s partition starts, and how much it leaves free at the disk's end,
+/// in sectors: libguestfs's `128s` and `-128s` (aligned to 64 KiB on 512-byte sectors,
+/// with room for GPT's backup table), so a disk set up by a guestfish script is laid out
+/// as guestfish lays it out.
+const PART_DISK_MARGIN: u64 = 128;
 /// GPT's standard entry array: the only shape this module edits.
 const GPT_ENTRIES: u32 = 128;
 const GPT_ENTRY_SIZE: u32 = 128;
@@ -453,18 +456,24 @@ fn fresh(disk: &mut Disk<'_>, kind: PartTableType) -> io::Result<Table> {
     })
 }
 
-/// `part_disk`: a new table with one partition from 1 MiB to the end of the disk.
+/// `part_disk`: a new table with one partition from sector 128 to 128 sectors before the
+/// end of the disk, as libguestfs's (parted's `mkpart 128s -128s`).
 pub fn part_disk(path: &Path, kind: PartTableType) -> io::Result<()> {
     let mut disk = Disk::open(path, true)?;
     let mut table = fresh(&mut disk, kind)?;
-    let first = ALIGN / disk.sector;
+    let first = PART_DISK_MARGIN;
+    let sectors = disk.size / disk.sector;
     let last = match &table {
-        Table::Gpt(g) => g.header.last_usable,
-        Table::Mbr(_) => (disk.size / disk.sector).min(1 << 32) - 1,
+        Table::Gpt(g) => g
+            .header
+            .last_usable
+            .min(sectors.saturating_sub(PART_DISK_MARGIN)),
+        Table::Mbr(_) => sectors.min(1 << 32).saturating_sub(PART_DISK_MARGIN),
     };
     if last <= first {
         return Err(einval(format!(
-            "{}: too small for a partition starting at 1 MiB",
+            "{}: too small for a partition from sector {PART_DISK_MARGIN} to {PART_DISK_MARGIN} \
+             sectors before its end",
             path.display()
         )));
     }
