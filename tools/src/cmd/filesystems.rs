@@ -140,9 +140,22 @@ pub fn run(args: &FilesystemsArgs, appliance: &ApplianceArgs, verbose: bool) -> 
             }
         }
         if args.all || args.vgs {
+            let pvs = h.pvs_full()?;
+            let plain = |u: &str| u.replace('-', "");
             for vg in h.vgs_full()? {
                 let mut r = Row::new(format!("/dev/{}", vg.vg_name), "vg", Some(vg.vg_size));
                 r.uuid = Some(vg.vg_uuid);
+                // Its parents are its PVs, as virt-filesystems finds them: by UUID.
+                let parents: Vec<String> = h
+                    .run(args::Vgpvuuids::new(vg.vg_name.as_str()))?
+                    .iter()
+                    .map(|u| {
+                        pvs.iter()
+                            .find(|pv| plain(&pv.pv_uuid) == plain(u))
+                            .map_or_else(|| plain(u), |pv| pv.pv_name.clone())
+                    })
+                    .collect();
+                r.parent = Some(parents.join(","));
                 rows.push(r);
             }
         }
@@ -219,12 +232,19 @@ fn long_text(args: &FilesystemsArgs, cols: &Columns, rows: &[Row]) -> String {
     for r in rows {
         let mut line = vec![Some(r.name.clone()), Some(r.kind.to_string())];
         if cols.vfs {
-            line.extend([r.vfs.clone(), r.label.clone()]);
+            // A filesystem's label is a string, empty when it has none; other rows have
+            // none at all (which matters to which columns show).
+            let label = match r.kind {
+                "filesystem" => Some(r.label.clone().unwrap_or_default()),
+                _ => r.label.clone(),
+            };
+            line.extend([r.vfs.clone(), label]);
         }
         if cols.mbr {
             line.push(r.mbr.map(|id| format!("{id:02x}")));
         }
-        line.extend([size(r.size), r.parent.clone()]);
+        // Parents are a list, shown as `-` when empty.
+        line.extend([size(r.size), Some(r.parent.clone().unwrap_or_default())]);
         if cols.uuid {
             line.push(r.uuid.clone());
         }
@@ -242,13 +262,13 @@ fn long_text(args: &FilesystemsArgs, cols: &Columns, rows: &[Row]) -> String {
             })
             .collect();
     }
+    // A column with nothing in any row (only possible without the title) is left out, as
+    // virt-filesystems leaves it out (an MBR column on a GPT disk); an empty cell shows
+    // as `-`.
     let width = |i: usize| {
         table
             .iter()
-            .map(|l| {
-                l[i].as_deref()
-                    .map_or(1, |c| cell(c).chars().count().max(1))
-            })
+            .filter_map(|l| l[i].as_deref().map(|c| cell(c).chars().count().max(1)))
             .max()
             .unwrap_or(0)
     };
@@ -257,14 +277,18 @@ fn long_text(args: &FilesystemsArgs, cols: &Columns, rows: &[Row]) -> String {
     let total: usize = widths.iter().sum::<usize>() + 8 * 2;
     let gap = if total > 72 { 1 } else { 2 };
     let mut text = String::new();
+    let last = (0..head.len()).rev().find(|&i| widths[i] > 0).unwrap_or(0);
     for line in &table {
         let mut l = String::new();
         for (i, c) in line.iter().enumerate() {
+            if widths[i] == 0 {
+                continue;
+            }
             let c = c
                 .as_deref()
                 .filter(|c| !c.is_empty())
                 .map_or_else(|| "-".to_string(), cell);
-            if i + 1 == line.len() {
+            if i == last {
                 l.push_str(&c);
             } else {
                 let pad = widths[i] - c.chars().count() + gap;
