@@ -69,7 +69,8 @@ fn readers_print_what_the_guest_holds_and_change_nothing() {
         "/interfaces\n",
         "virt-ls -R names paths below the directory"
     );
-    let sums = ok(&["ls", "-a", i, "--checksum", "/etc/network"]);
+    // virt-ls -lR: the directory itself, then full paths, with the checksum asked for.
+    let sums = ok(&["ls", "-a", i, "-lR", "--checksum=sha256", "/etc/network"]);
     let expected = run(std::process::Command::new("sh").arg("-c").arg(
         "printf 'source /etc/network/interfaces.d/*\\n\\nauto lo\\niface lo inet loopback\\n\\nallow-hotplug eth0\\niface eth0 inet dhcp\\n' | sha256sum",
     ));
@@ -78,7 +79,25 @@ fn readers_print_what_the_guest_holds_and_change_nothing() {
         .next()
         .unwrap()
         .to_string();
-    assert_eq!(sums, format!("{expected}  interfaces\n"));
+    let lines: Vec<&str> = sums.lines().collect();
+    assert_eq!(lines.len(), 2, "{sums}");
+    assert!(
+        lines[0].starts_with("d 0755 ") && lines[0].ends_with(" /etc/network"),
+        "{sums}"
+    );
+    assert!(
+        lines[1].starts_with("- 0644 ")
+            && lines[1].ends_with(&format!(" {expected} /etc/network/interfaces")),
+        "{sums}"
+    );
+    // As in virt-ls, the long listing's options only go with -lR.
+    let out = gw(&["ls", "-a", i, "--checksum", "/etc/network"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "virt-ls: used a flag which can only be combined with -lR mode\nFor more information, \
+         read the virt-ls(1) man page.\n"
+    );
 
     // inspect: JSON by default, virt-inspector XML on request.
     let json: serde_json::Value = serde_json::from_str(&ok(&["inspect", "-a", i])).unwrap();

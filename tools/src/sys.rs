@@ -1,7 +1,7 @@
 //! The system calls the tool makes that std does not wrap, outside the mount's own
 //! (`fuse/sys.rs`): the signals that stop a command; turning a terminal's echo off while a
 //! passphrase is typed; overwriting a passphrase in this process's own command line, so `ps`
-//! and `/proc/PID/cmdline` stop showing it.
+//! and `/proc/PID/cmdline` stop showing it; the local time zone's reading of a time.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -166,4 +166,15 @@ pub fn scrub_arguments(values: &[(&[u8], usize)]) {
             }
         }
     }
+}
+
+/// `secs` since the epoch in the local time zone (`localtime_r`), or `None` when it cannot
+/// be represented.
+pub fn local_time(secs: i64) -> Option<libc::tm> {
+    // SAFETY: an all-zero tm is a valid value for localtime_r to fill.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let t = secs as libc::time_t;
+    // SAFETY: localtime_r reads t and writes into the tm we own.
+    let r = unsafe { libc::localtime_r(&t, &mut tm) };
+    (!r.is_null()).then_some(tm)
 }

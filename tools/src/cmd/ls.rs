@@ -1,7 +1,8 @@
 //! `guestwright ls`: list guest directories, like virt-ls.
 
-use crate::error::{stdout, Result};
-use crate::format::{date, mode_string, write_name};
+use crate::error::{stdout, CliError, Result};
+use crate::format::write_name;
+use crate::listing::{self, FieldArgs, Line};
 use crate::options::{ApplianceArgs, ImageArgs};
 use crate::session::{self, Access};
 use clap::Args;
@@ -11,9 +12,13 @@ use std::io::{IsTerminal, Write};
 /// List directories in a disk image (read-only unless --rw).
 ///
 /// Plain output is one name per line. -l is `ls -la` as virt-ls prints it; -R lists whole
-/// trees, each path below the directory with a leading / (as virt-ls); -lR and --checksum add
-/// mode, links, owner, group, size, modification time (UTC), symlink targets and checksums.
+/// trees, each path below the directory with a leading / (as virt-ls). -lR is virt-ls's long
+/// listing: the directory itself, then every entry below it by full path, as `TYPE PERMS
+/// SIZE PATH [-> TARGET]`, with the fields --uids, --times, --extra-stats and --checksum add
+/// (only with -lR, as in virt-ls). `-h` means --human-readable, as there (--help is long
+/// only).
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct LsArgs {
     #[command(flatten)]
     image: ImageArgs,
@@ -23,10 +28,15 @@ pub struct LsArgs {
     /// Recurse into subdirectories.
     #[arg(short = 'R', long)]
     recursive: bool,
-    /// Add a checksum of each regular file: --checksum for sha256, --checksum=TYPE for md5,
-    /// sha1, sha224, sha384 or sha512.
-    #[arg(long, value_name = "TYPE", num_args = 0..=1, require_equals = true, default_missing_value = "sha256")]
+    /// Add a checksum of each regular file (with -lR): --checksum for md5, as virt-ls,
+    /// --checksum=TYPE for crc, sha1, sha224, sha256, sha384 or sha512.
+    #[arg(long, value_name = "TYPE", num_args = 0..=1, require_equals = true, default_missing_value = "md5")]
     checksum: Option<ChecksumType>,
+    #[command(flatten)]
+    fields: FieldArgs,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Guest directories to list.
     #[arg(value_name = "DIR", required = true)]
     dirs: Vec<String>,
@@ -58,46 +68,9 @@ impl Lister<'_> {
         Ok(all)
     }
 
-    fn line(
-        &self,
-        out: &mut impl Write,
-        path: &GuestPath,
-        shown: &[u8],
-        e: &DirEntryPlus,
-    ) -> Result {
-        let checksum = match self.args.checksum {
-            Some(t) if e.stat.kind() == FileKind::Regular => Some(self.h.checksum(t, path)?),
-            _ => None,
-        };
-        let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(stdout);
-        if self.args.long {
-            w(
-                out,
-                &format!(
-                    "{} {:>3} {:>5} {:>5} {:>10} {} ",
-                    mode_string(e.stat.mode),
-                    e.stat.nlink,
-                    e.stat.uid,
-                    e.stat.gid,
-                    e.stat.size,
-                    date(e.stat.mtime)
-                ),
-            )?;
-            if let Some(c) = &checksum {
-                w(out, &format!("{c} "))?;
-            }
-            write_name(out, shown, self.escape).map_err(stdout)?;
-            if let Some(link) = &e.link {
-                w(out, " -> ")?;
-                write_name(out, link.as_bytes(), self.escape).map_err(stdout)?;
-            }
-        } else {
-            if let Some(c) = &checksum {
-                w(out, &format!("{c}  "))?;
-            }
-            write_name(out, shown, self.escape).map_err(stdout)?;
-        }
-        w(out, "\n")
+    fn line(&self, out: &mut impl Write, shown: &[u8]) -> Result {
+        write_name(out, shown, self.escape).map_err(stdout)?;
+        out.write_all(b"\n").map_err(stdout)
     }
 
     /// Lists `dir`; with -R, whole trees, each name as virt-ls prints it: its path below
@@ -110,7 +83,7 @@ impl Lister<'_> {
             } else {
                 e.name.as_bytes().to_vec()
             };
-            self.line(out, &path, &shown, &e)?;
+            self.line(out, &shown)?;
             if self.args.recursive && e.stat.kind() == FileKind::Directory {
                 self.list(out, &path, &shown)?;
             }
@@ -121,6 +94,19 @@ impl Lister<'_> {
 
 /// Runs `ls`.
 pub fn run(args: &LsArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    let long_r = args.long && args.recursive;
+    if !long_r && (args.fields.any() || args.checksum.is_some()) {
+        return Err(CliError::AsReference(
+            "virt-ls: used a flag which can only be combined with -lR mode\nFor more \
+             information, read the virt-ls(1) man page."
+                .into(),
+        ));
+    }
+    if args.fields.human && args.fields.csv {
+        return Err(CliError::AsReference(
+            "virt-ls: you cannot use -h and --csv options together.".into(),
+        ));
+    }
     let mut h = session::open(&args.image, appliance, Access::ReadOnly, verbose)?;
     let stdout_handle = std::io::stdout();
     let escape = stdout_handle.is_terminal();
@@ -130,9 +116,16 @@ pub fn run(args: &LsArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
         args,
         escape,
     };
+    let now = listing::now();
     for dir in &args.dirs {
+        if long_r {
+            listing::walk(&h, dir.as_bytes(), false, &mut |e| {
+                long_line(&h, args, &mut out, now, escape, &e)
+            })?;
+            continue;
+        }
         let dir = GuestPath::from(dir.as_str());
-        if args.long && !args.recursive && args.checksum.is_none() {
+        if args.long {
             // virt-ls -l is the appliance's `ls -la`, as guestfish's `ll` prints it (the
             // daemon escapes the names already).
             let text = h.ll(&dir)?;
@@ -145,4 +138,28 @@ pub fn run(args: &LsArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     drop(out);
     h.shutdown()?;
     Ok(())
+}
+
+/// One line of virt-ls -lR.
+fn long_line(
+    h: &Handle,
+    args: &LsArgs,
+    out: &mut impl Write,
+    now: i64,
+    escape: bool,
+    e: &listing::Entry,
+) -> Result {
+    let f = &args.fields;
+    let checksum = match args.checksum {
+        Some(t) if e.stat.kind() == FileKind::Regular => {
+            Some(h.checksum(t, GuestPath::from(e.path.as_slice()))?)
+        }
+        // An empty field keeps the CSV columns in place.
+        Some(_) if f.csv => Some(String::new()),
+        _ => None,
+    };
+    let mut l = Line::new(out, f, now, true, escape);
+    // virt-ls shows no extended attributes (--xattrs is accepted, as there).
+    listing::entry_fields(&mut l, f, e, checksum.as_deref(), true, false)?;
+    l.end()
 }
