@@ -6,6 +6,7 @@ mod format;
 mod fuse;
 mod keys;
 mod libvirt;
+mod listing;
 mod logger;
 mod options;
 mod progress;
@@ -56,6 +57,9 @@ enum Command {
     Inspect(cmd::inspect::InspectArgs),
     Filesystems(cmd::filesystems::FilesystemsArgs),
     Df(cmd::df::DfArgs),
+    Diff(cmd::diff::DiffArgs),
+    Format(cmd::format::FormatArgs),
+    MakeFs(cmd::make_fs::MakeFsArgs),
     Customize(cmd::customize::CustomizeArgs),
     Sysprep(cmd::sysprep::SysprepArgs),
     Clone(cmd::clone::CloneArgs),
@@ -82,6 +86,9 @@ fn run(cli: &Cli, attach: &cmd::customize::AttachIndices) -> error::Result {
         Command::Inspect(a) => cmd::inspect::run(a, &cli.appliance, verbose),
         Command::Filesystems(a) => cmd::filesystems::run(a, &cli.appliance, verbose),
         Command::Df(a) => cmd::df::run(a, &cli.appliance, verbose),
+        Command::Diff(a) => cmd::diff::run(a, &cli.appliance, verbose),
+        Command::Format(a) => cmd::format::run(a, &cli.appliance, verbose),
+        Command::MakeFs(a) => cmd::make_fs::run(a, &cli.appliance, verbose),
         Command::Customize(a) => cmd::customize::run(a, attach, &cli.appliance, verbose),
         Command::Sysprep(a) => cmd::sysprep::run(a, &cli.appliance, verbose),
         Command::Clone(a) => cmd::clone::run(a, &cli.appliance, verbose),

@@ -17,6 +17,7 @@ mod commands;
 mod complete;
 mod copy;
 mod drives;
+pub use drives::parse_size;
 pub(crate) mod fisherr;
 mod help;
 mod hostmisc;
