@@ -167,3 +167,28 @@ fn record() {
         "the reference did not finish these cases: {timeouts:?}"
     );
 }
+
+/// The filter replaces device numbers and drops virt-diff's `st_dev`-only changes, and
+/// keeps everything else as it is.
+#[test]
+fn the_filter_hides_only_the_reference_appliances_disk_numbering() {
+    let wd = std::path::Path::new("/nowhere");
+    assert_eq!(
+        goldenkit::normalize(b"dev: 2065\nino: 12\nrdev: 0\nst_dev: 2049\n", wd),
+        b"dev: <DEV>\nino: 12\nrdev: 0\nst_dev: <DEV>\n"
+    );
+    let diff = b"- d 0755       1024 /\n+ d 0755       1024 /\n# changed: st_dev\n\
++ d 0755       1024 /a-b\n- - 0644         68 /etc/fstab\n+ - 0600         68 /etc/fstab\n\
+# changed: st_dev st_mode st_ctime_sec\n= - 0644 16 /etc/hostname\n";
+    assert_eq!(
+        goldenkit::without_dev_changes(diff),
+        b"+ d 0755       1024 /a-b\n- - 0644         68 /etc/fstab\n+ - 0600         68 /etc/fstab\n\
+# changed: st_mode st_ctime_sec\n= - 0644 16 /etc/hostname\n"
+    );
+    let csv = b"-,d,0755,1024,/\n+,d,0755,1024,/\n#,changed:,st_dev\n+,d,0755,1024,/a-b\n\
+-,-,0644,5,/x\n+,-,0600,5,/x\n#,changed:,st_dev,st_mode\n";
+    assert_eq!(
+        goldenkit::without_dev_changes(csv),
+        b"+,d,0755,1024,/a-b\n-,-,0644,5,/x\n+,-,0600,5,/x\n#,changed:,st_mode\n"
+    );
+}

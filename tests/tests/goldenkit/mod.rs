@@ -10,9 +10,16 @@
 //! == NAME                      (letters, digits, '-' and '_')
 //! image: gpt|bare|mbr|none     (copied to disk.img in the case's directory)
 //! run: guestfish --ro -a disk.img -m /dev/sda1
+//! then: virt-cat -a disk.img /etc/hostname   (optional, repeatable: runs after `run:`)
 //! stdin:                       (optional; every following line up to the next '==')
 //! cat /etc/hostname
 //! ```
+//!
+//! A `then:` line runs once `run:` has ended, in the same directory, with no input: a
+//! reference tool (run as the case's runner runs tools) to look at what a tool that writes
+//! did to the image, or one of [`HOST_COMMANDS`] (run as it is by both runners) to look at
+//! what it wrote on the host. Each `then:` adds a line `--- then: COMMAND` and its output to
+//! the case's standard output and error, and its exit status to the case's (`0 0`).
 //!
 //! Lines before `stdin:` that start with '#' are comments. `run:` is split on blanks, with
 //! '...' quoting. Each case runs in a fresh directory of its own with its own copy of the
@@ -42,6 +49,8 @@ pub struct Case {
     pub image: Option<String>,
     /// The command line, argv[0] first (the reference tool's name).
     pub argv: Vec<String>,
+    /// Command lines run after `argv`, in order (`then:`).
+    pub then: Vec<Vec<String>>,
     /// Standard input.
     pub stdin: String,
     /// Where it is declared (`file:line`), for messages.
@@ -98,6 +107,7 @@ pub fn parse_cases(fname: &str, text: &str) -> Vec<Case> {
                     name,
                     image: None,
                     argv: Vec::new(),
+                    then: Vec::new(),
                     stdin: String::new(),
                     origin,
                 },
@@ -124,10 +134,20 @@ pub fn parse_cases(fname: &str, text: &str) -> Vec<Case> {
             }
         } else if let Some(v) = line.strip_prefix("run:") {
             case.argv = split_words(v).unwrap_or_else(|e| panic!("{origin}: {e}"));
+        } else if let Some(v) = line.strip_prefix("then:") {
+            let argv = split_words(v).unwrap_or_else(|e| panic!("{origin}: {e}"));
+            assert!(
+                argv.first()
+                    .is_some_and(|t| guestwright_subcommand(t).is_some()
+                        || HOST_COMMANDS.contains(&t.as_str())),
+                "{origin}: then: runs a reference tool guestwright stands for, or one of \
+                 {HOST_COMMANDS:?}"
+            );
+            case.then.push(argv);
         } else if line.trim() == "stdin:" {
             *in_stdin = true;
         } else {
-            panic!("{origin}: expected image:, run: or stdin:, found {line:?}");
+            panic!("{origin}: expected image:, run:, then: or stdin:, found {line:?}");
         }
     }
     if let Some((c, _)) = cur.take() {
@@ -215,10 +235,19 @@ pub fn guestwright_subcommand(tool: &str) -> Option<&'static str> {
         "virt-df" => "df",
         "virt-inspector" => "inspect",
         "virt-tar-out" => "tar-out",
+        "virt-tar-in" => "tar-in",
         "virt-copy-out" => "copy-out",
+        "virt-copy-in" => "copy-in",
+        "virt-diff" => "diff",
+        "virt-format" => "format",
+        "virt-make-fs" => "make-fs",
         _ => return None,
     })
 }
+
+/// Host programs a case may run (the same program for both runners): they make a tool's
+/// input, or show what a tool wrote on the host.
+pub const HOST_COMMANDS: &[&str] = &["cp", "mkdir", "ls", "cat", "tar", "sha256sum", "find", "od"];
 
 /// Runs `case` with `runner` in a fresh directory, killing it after `limit`.
 pub fn run_case(case: &Case, runner: Runner, limit: Duration) -> Outcome {
@@ -235,23 +264,93 @@ pub fn run_case(case: &Case, runner: Runner, limit: Duration) -> Outcome {
     if let Some(img) = &case.image {
         images::copy_to(img, &work.join("disk.img"));
     }
+    let run = |argv: &[String], input: &[u8]| {
+        let (mut o, e, st) = run_within(
+            &mut command(case, argv, runner, &work, links.path()),
+            input,
+            limit,
+        );
+        if argv[0] == "virt-diff" {
+            o = without_dev_changes(&o);
+        }
+        (o, e, st)
+    };
+    let (mut stdout, mut stderr, mut status) = run(&case.argv, case.stdin.as_bytes());
+    for argv in &case.then {
+        let (o, e, st) = run(argv, b"");
+        let head = format!("--- then: {}\n", argv.join(" "));
+        stdout.extend_from_slice(head.as_bytes());
+        stdout.extend_from_slice(&o);
+        stderr.extend_from_slice(head.as_bytes());
+        stderr.extend_from_slice(&e);
+        status = format!("{status} {st}");
+    }
+    Outcome {
+        stdout: normalize(&stdout, &work),
+        stderr: normalize(&stderr, &work),
+        status,
+    }
+}
+
+/// virt-diff's output without the changes of `st_dev` alone: the reference runs each guest
+/// in an appliance of its own, where the guest's disk is /dev/sda (8:0) or /dev/sdb (8:16)
+/// as the SCSI probe happens to order it, so in some runs it reports every file as changed
+/// in `st_dev`. A `-` line, `+` line and `# changed: st_dev` line go; `st_dev` leaves a
+/// longer `# changed:` list.
+pub fn without_dev_changes(out: &[u8]) -> Vec<u8> {
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for line in out.split_inclusive(|&b| b == b'\n') {
+        // `# changed: a b` or, with --csv, `#,changed:,a,b`.
+        let (rest, sep) = if let Some(r) = line.strip_prefix(b"# changed:") {
+            (r, " ")
+        } else if let Some(r) = line.strip_prefix(b"#,changed:") {
+            (r, ",")
+        } else {
+            kept.push(line.to_vec());
+            continue;
+        };
+        let rest = String::from_utf8_lossy(rest);
+        let fields: Vec<&str> = rest
+            .trim_end_matches('\n')
+            .split(sep)
+            .filter(|f| !f.is_empty() && *f != "st_dev")
+            .collect();
+        if fields.is_empty() && kept.len() >= 2 {
+            kept.truncate(kept.len() - 2);
+            continue;
+        }
+        let head = if sep == " " {
+            "# changed:"
+        } else {
+            "#,changed:"
+        };
+        kept.push(format!("{head}{sep}{}\n", fields.join(sep)).into_bytes());
+    }
+    kept.concat()
+}
+
+/// The command for `argv` in the case's directory `work`: a host program as it is, a
+/// reference tool as `runner` runs it (guestwright under the tool's name, from a link in
+/// `links`).
+fn command(case: &Case, argv: &[String], runner: Runner, work: &Path, links: &Path) -> Command {
+    let host = HOST_COMMANDS.contains(&argv[0].as_str());
     let mut cmd = match runner {
+        _ if host => Command::new(&argv[0]),
         Runner::Reference => {
-            let mut c = Command::new(&case.argv[0]);
+            let mut c = Command::new(&argv[0]);
             c.env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg");
             c
         }
         Runner::Guestwright => {
-            guestwright_subcommand(&case.argv[0]).unwrap_or_else(|| {
-                panic!(
-                    "{}: no guestwright subcommand for {}",
-                    case.origin, case.argv[0]
-                )
+            guestwright_subcommand(&argv[0]).unwrap_or_else(|| {
+                panic!("{}: no guestwright subcommand for {}", case.origin, argv[0])
             });
             // Run under the tool's own name, as `guestwright install-links` sets it up:
             // the name picks the subcommand.
-            let link = links.path().join(&case.argv[0]);
-            std::os::unix::fs::symlink(guestwright_tests::guestwright_bin(), &link).unwrap();
+            let link = links.join(&argv[0]);
+            if !link.exists() {
+                std::os::unix::fs::symlink(guestwright_tests::guestwright_bin(), &link).unwrap();
+            }
             let mut c = Command::new(&link);
             if std::env::var_os("GUESTWRIGHT_ACCEL").is_none() {
                 c.env("GUESTWRIGHT_ACCEL", "tcg");
@@ -259,17 +358,13 @@ pub fn run_case(case: &Case, runner: Runner, limit: Duration) -> Outcome {
             c
         }
     };
-    cmd.args(&case.argv[1..])
-        .current_dir(&work)
+    cmd.args(&argv[1..])
+        .current_dir(work)
         .env("LC_ALL", "C")
+        .env("TZ", "UTC")
         .env_remove("LANG")
         .env_remove("LANGUAGE");
-    let (stdout, stderr, status) = run_within(&mut cmd, case.stdin.as_bytes(), limit);
-    Outcome {
-        stdout: normalize(&stdout, &work),
-        stderr: normalize(&stderr, &work),
-        status,
-    }
+    cmd
 }
 
 /// Runs `cmd` with `input` on its standard input; kills its process group after `limit`.
@@ -331,7 +426,13 @@ fn run_within(cmd: &mut Command, input: &[u8], limit: Duration) -> (Vec<u8>, Vec
 /// 3. in a `KEY: VALUE` line whose key ends in `time` or `time_sec` (stat, statns,
 ///    lstatns, ...), a number of seconds later than a day after the images' fixed
 ///    time [`images::EPOCH`] is the clock of the run and becomes `<NOW>`; under a key
-///    ending in `time_nsec`, any value but 0 becomes `<NOW>` (the images' times have none).
+///    ending in `time_nsec`, any value but 0 becomes `<NOW>` (the images' times have none);
+/// 4. in a `KEY: VALUE` line whose key is `dev` or `st_dev`, the number becomes `<DEV>`:
+///    the reference's appliance makes the guest's disk /dev/sda or /dev/sdb as its SCSI
+///    probe happens to order them (a file on the first partition is 8:1 in one run, 8:17
+///    in the next).
+///
+/// (virt-diff's output also loses what [`without_dev_changes`] drops, for that reason.)
 ///
 /// Everything else, appliance messages included, is compared byte for byte: the
 /// reference's appliance prints nothing on standard output or error unless asked (-v, -x).
@@ -404,6 +505,9 @@ fn replace_now(line: &str) -> String {
     let Ok(n) = v.parse::<i64>() else {
         return line.to_string();
     };
+    if k == "dev" || k == "st_dev" {
+        return format!("{key}: <DEV>");
+    }
     let now = if k.ends_with("time_nsec") {
         n != 0
     } else if k.ends_with("time") || k.ends_with("time_sec") {
