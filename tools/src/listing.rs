@@ -54,6 +54,27 @@ impl DevNumbers<'_> {
     }
 }
 
+/// The entries of `dir` without `.` and `..`, sorted by name (byte order, as libguestfs's
+/// `ls` sorts them), each with its `lstat` and a symlink's target.
+pub fn entries(h: &Handle, dir: &GuestPath) -> Result<Vec<DirEntryPlus>> {
+    let mut all = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = h.run(args::ReaddirPlus::new(dir).offset(offset))?;
+        all.extend(
+            page.entries
+                .into_iter()
+                .filter(|e| e.name.as_bytes() != b"." && e.name.as_bytes() != b".."),
+        );
+        if !page.more {
+            break;
+        }
+        offset = page.next;
+    }
+    all.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    Ok(all)
+}
+
 /// Walks `dir`: calls `f` with `dir` itself, then with everything below it, each directory's
 /// entries sorted by name and a directory's tree right after its entry. With `xattrs`, each
 /// entry carries its extended attributes (one call per directory). Device numbers are
@@ -96,22 +117,7 @@ fn walk_below(
     f: &mut dyn FnMut(Entry) -> Result,
 ) -> Result {
     let h = devs.h;
-    let path = GuestPath::from(dir);
-    let mut entries = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = h.run(args::ReaddirPlus::new(&path).offset(offset))?;
-        entries.extend(
-            page.entries
-                .into_iter()
-                .filter(|e| e.name.as_bytes() != b"." && e.name.as_bytes() != b".."),
-        );
-        if !page.more {
-            break;
-        }
-        offset = page.next;
-    }
-    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    let entries = entries(h, &GuestPath::from(dir))?;
     let mut attrs = if xattrs {
         entry_xattrs(h, dir, &entries)?
     } else {

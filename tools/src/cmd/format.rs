@@ -57,12 +57,18 @@ fn parse_vg_lv(s: &str) -> Result<(String, String)> {
 }
 
 /// The MBR partition type virt-format sets for what goes in the partition (so that
-/// Windows sees the filesystem).
-fn mbr_id(lvm: bool, filesystem: Option<&str>) -> Option<u8> {
+/// Windows sees the filesystem): LVM's, or the filesystem's.
+fn mbr_id(lvm: bool, filesystem: Option<&str>) -> Option<u32> {
     if lvm {
         return Some(0x8e);
     }
-    match filesystem? {
+    mbr_id_of(filesystem?)
+}
+
+/// The MBR partition type virt-format and virt-make-fs give a partition holding a
+/// filesystem of type `fstype`, when they know one.
+pub fn mbr_id_of(fstype: &str) -> Option<u32> {
+    match fstype {
         "msdos" => Some(0x01),
         "fat" | "vfat" => Some(0x0b),
         "ntfs" => Some(0x07),
@@ -143,7 +149,7 @@ pub fn run(args: &FormatArgs, appliance: &ApplianceArgs, verbose: bool) -> Resul
             target = format!("{}1", dev.as_str());
             if kind == PartTableType::Mbr {
                 if let Some(id) = mbr_id(lvm.is_some(), filesystem) {
-                    h.run(args::PartSetMbrId::new(dev.as_str(), 1u32, u32::from(id)))?;
+                    h.run(args::PartSetMbrId::new(dev.as_str(), 1u32, id))?;
                 }
             }
         }

@@ -49,25 +49,6 @@ struct Lister<'a> {
 }
 
 impl Lister<'_> {
-    fn entries(&self, dir: &GuestPath) -> Result<Vec<DirEntryPlus>> {
-        let mut all = Vec::new();
-        let mut offset = 0;
-        loop {
-            let page = self.h.run(args::ReaddirPlus::new(dir).offset(offset))?;
-            all.extend(
-                page.entries
-                    .into_iter()
-                    .filter(|e| e.name.as_bytes() != b"." && e.name.as_bytes() != b".."),
-            );
-            if !page.more {
-                break;
-            }
-            offset = page.next;
-        }
-        all.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-        Ok(all)
-    }
-
     fn line(&self, out: &mut impl Write, shown: &[u8]) -> Result {
         write_name(out, shown, self.escape).map_err(stdout)?;
         out.write_all(b"\n").map_err(stdout)
@@ -76,7 +57,7 @@ impl Lister<'_> {
     /// Lists `dir`; with -R, whole trees, each name as virt-ls prints it: its path below
     /// the listed directory, with a leading `/` (`virt-ls -R /data` prints `/a`, `/a/b`).
     fn list(&self, out: &mut impl Write, dir: &GuestPath, below: &[u8]) -> Result {
-        for e in self.entries(dir)? {
+        for e in listing::entries(self.h, dir)? {
             let path = dir.join(e.name.as_bytes());
             let shown = if self.args.recursive {
                 [below, b"/", e.name.as_bytes()].concat()

@@ -145,9 +145,9 @@ fn input_size(input: &Path, kind: &Input) -> Result<u64> {
             }),
         Input::Compressed(_) => {
             let mut child = tar_stream(input, kind)?.expect("a compressed input has a stream");
-            let n = std::io::copy(&mut child.stdout.take().unwrap(), &mut std::io::sink())
-                .map_err(|e| fail(format!("reading {}: {e}", input.display())))?;
+            let copied = std::io::copy(&mut child.stdout.take().unwrap(), &mut std::io::sink());
             let status = child.wait().map_err(|e| fail(format!("{e}")))?;
+            let n = copied.map_err(|e| fail(format!("reading {}: {e}", input.display())))?;
             if !status.success() {
                 return Err(fail(format!("{}: cannot uncompress it", input.display())));
             }
@@ -176,18 +176,6 @@ fn estimate(bytes: u64, fstype: &str, partition: bool) -> u64 {
         e += 4096 * 4096;
     }
     ((e as f64 * 1.10) as u64).next_multiple_of(512)
-}
-
-/// The MBR partition type virt-make-fs sets for the filesystem.
-fn mbr_id(fstype: &str) -> Option<u32> {
-    match fstype {
-        "msdos" => Some(0x01),
-        "vfat" | "fat" => Some(0x0b),
-        "ntfs" => Some(0x07),
-        "minix" => Some(0x81),
-        t if t.starts_with("ext") => Some(0x83),
-        _ => None,
-    }
 }
 
 /// Creates the empty image: a sparse raw file, or qcow2 with preallocated metadata.
@@ -301,7 +289,7 @@ pub fn run(args: &MakeFsArgs, appliance: &ApplianceArgs, verbose: bool) -> Resul
         h.run(args::PartDisk::new("/dev/sda", kind))?;
         dev = "/dev/sda1".to_owned();
         if kind == PartTableType::Mbr {
-            if let Some(id) = mbr_id(fstype) {
+            if let Some(id) = super::format::mbr_id_of(fstype) {
                 h.run(args::PartSetMbrId::new("/dev/sda", 1u32, id))?;
             }
         }
