@@ -22,7 +22,8 @@ pub(crate) struct ToolSpec {
     pub(crate) name: &'static str,
     /// Other names, as symlinks next to it; the program looks at `argv[0]`.
     pub(crate) links: &'static [&'static str],
-    /// Configuration files it reads, carried when present.
+    /// Configuration files it reads, and directories whose files it reads, carried when
+    /// present.
     pub(crate) configs: &'static [&'static str],
 }
 
@@ -148,6 +149,11 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
         ],
     ),
     tool("extlinux", &[], &[]),
+    // guestfish's ldmtool-* and list-ldm-* (Windows dynamic disks), rsync, rsync-in and
+    // rsync-out, and grub-install with GRUB's i386-pc modules (a directory: its files).
+    tool("ldmtool", &[], &[]),
+    tool("rsync", &[], &[]),
+    tool("grub-install", &[], &["/usr/lib/grub/i386-pc"]),
 ];
 
 /// Where tools are looked for, in order (the first is the canonical place on merged-/usr).
@@ -201,11 +207,11 @@ pub(crate) fn plan(
         });
         plan.files.extend(libs);
         for config in spec.configs {
-            if Path::new(config).is_file() {
-                needs.push(config.into());
+            for file in data_files(config) {
+                needs.push(file.clone());
                 plan.files.push(LibFile {
-                    source: config.into(),
-                    dest: config.into(),
+                    source: file.clone(),
+                    dest: file,
                 });
             }
         }
@@ -251,6 +257,26 @@ pub(crate) fn plan(
     plan.files.sort();
     plan.files.dedup_by(|a, b| a.dest == b.dest);
     plan
+}
+
+/// The files to carry for a data path: the file itself, or a directory's files (not its
+/// subdirectories), sorted; nothing when it is not there.
+fn data_files(path: &str) -> Vec<PathBuf> {
+    let path = Path::new(path);
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        log::debug!("no {} to carry", path.display());
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
 }
 
 /// A C library the daemon loads at run time (with dlopen) for a family of guestfish
@@ -317,25 +343,7 @@ pub(crate) fn plan_libraries(resolver: &mut LibResolver, plan: &mut CarryPlan, l
         let mut needs = vec![lib.dest.clone()];
         needs.extend(deps.iter().map(|l| l.dest.clone()));
         for dir in spec.data_dirs {
-            if Path::new(dir).is_file() {
-                needs.push(dir.into());
-                plan.files.push(LibFile {
-                    source: dir.into(),
-                    dest: dir.into(),
-                });
-                continue;
-            }
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                log::debug!("{}: no {dir} to carry", spec.soname);
-                continue;
-            };
-            let mut files: Vec<PathBuf> = entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .collect();
-            files.sort();
-            for file in files {
+            for file in data_files(dir) {
                 needs.push(file.clone());
                 plan.files.push(LibFile {
                     source: file.clone(),
@@ -406,6 +414,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_data_directory_is_carried_as_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("normal.mod"), "m").unwrap();
+        std::fs::write(dir.path().join("modinfo.sh"), "s").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let d = dir.path().to_str().unwrap();
+        assert_eq!(
+            data_files(d),
+            [dir.path().join("modinfo.sh"), dir.path().join("normal.mod")]
+        );
+        let file = dir.path().join("normal.mod");
+        assert_eq!(data_files(file.to_str().unwrap()), [file.clone()]);
+        assert!(data_files(&format!("{d}/absent")).is_empty());
     }
 
     #[test]

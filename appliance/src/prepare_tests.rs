@@ -623,6 +623,10 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
         "syslinux" | "extlinux" | "mtools" | "mcopy" | "mattrib" | "mmove" => {
             (&["{tool}", "--version"], None)
         }
+        // Windows dynamic disks, rsync and grub-install (the ldm_rsync_grub suite test uses
+        // them in the appliance).
+        "ldmtool" => (&["{tool}", "--help"], None),
+        "rsync" | "grub-install" => (&["{tool}", "--version"], None),
         // cmds-libs: libraries the daemon loads; the dynamic loader resolves their
         // dependencies (any "not found" fails the test, below).
         "libaugeas.so.0" | "libhivex.so.0" => {

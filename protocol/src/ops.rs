@@ -2272,4 +2272,133 @@ define_operations! {
     Extlinux extlinux(directory: GuestPath) -> ()
         { group: boot, access: Write, stream: None, needs: root }
     // ==== end of bootloaders and 9p ====
+
+    // ==== Windows dynamic disks, rsync and grub-install (issue 11) ====
+    /// List all Windows dynamic disk volumes.
+    ///
+    /// Returns the device names (`/dev/mapper/ldm_vol_*`) of the Windows dynamic disk
+    /// volumes: those `ldmtool_create_all` made, which the first call of this or
+    /// `list_ldm_partitions` does once, as libguestfs does at launch.
+    ListLdmVolumes list_ldm_volumes() -> Vec<String>
+        { group: ldm, access: Read, stream: None }
+
+    /// List all Windows dynamic disk partitions.
+    ///
+    /// Returns the device names (`/dev/mapper/ldm_part_*`) of the Windows dynamic disk
+    /// partitions: those `ldmtool_create_all` made, which the first call of this or
+    /// `list_ldm_volumes` does once, as libguestfs does at launch.
+    ListLdmPartitions list_ldm_partitions() -> Vec<String>
+        { group: ldm, access: Read, stream: None }
+
+    /// Scan and create Windows dynamic disk volumes.
+    ///
+    /// Scans all block devices for Windows dynamic disk volumes and partitions, and
+    /// creates device-mapper devices for any that were found; `list_ldm_volumes` and
+    /// `list_ldm_partitions` return them. Runs the host's ldmtool (package ldmtool),
+    /// carried into the appliance.
+    LdmtoolCreateAll ldmtool_create_all() -> ()
+        { group: ldm, access: Write, stream: None }
+
+    /// Remove all Windows dynamic disk volumes.
+    ///
+    /// The opposite of `ldmtool_create_all`: removes the device-mapper devices of every
+    /// Windows dynamic disk volume.
+    LdmtoolRemoveAll ldmtool_remove_all() -> ()
+        { group: ldm, access: Write, stream: None }
+
+    /// Scan for Windows dynamic disks.
+    ///
+    /// Scans all block devices and returns the identifiers (GUIDs) of the disk groups
+    /// found, for the other `ldmtool_*` calls. `ldmtool_scan_devices` scans only some
+    /// devices.
+    LdmtoolScan ldmtool_scan() -> Vec<String>
+        { group: ldm, access: Read, stream: None }
+
+    /// Scan some devices for Windows dynamic disks.
+    ///
+    /// Scans `devices` (all block devices when the list is empty) and returns the
+    /// identifiers (GUIDs) of the disk groups found, for the other `ldmtool_*` calls.
+    LdmtoolScanDevices ldmtool_scan_devices(devices: Vec<Device>) -> Vec<String>
+        { group: ldm, access: Read, stream: None }
+
+    /// The name of a Windows dynamic disk group.
+    ///
+    /// `diskgroup` is a disk group's GUID, as `ldmtool_scan` returns it.
+    LdmtoolDiskgroupName ldmtool_diskgroup_name(diskgroup: String) -> String
+        { group: ldm, access: Read, stream: None }
+
+    /// The volumes of a Windows dynamic disk group.
+    ///
+    /// `diskgroup` is a disk group's GUID, as `ldmtool_scan` returns it.
+    LdmtoolDiskgroupVolumes ldmtool_diskgroup_volumes(diskgroup: String) -> Vec<String>
+        { group: ldm, access: Read, stream: None }
+
+    /// The disks of a Windows dynamic disk group.
+    ///
+    /// `diskgroup` is a disk group's GUID, as `ldmtool_scan` returns it.
+    LdmtoolDiskgroupDisks ldmtool_diskgroup_disks(diskgroup: String) -> Vec<String>
+        { group: ldm, access: Read, stream: None }
+
+    /// The type of a Windows dynamic disk volume.
+    ///
+    /// The type of the volume named `volume` in the disk group whose GUID is `diskgroup`:
+    /// `simple`, `spanned`, `striped`, `mirrored`, `raid5` or another.
+    LdmtoolVolumeType ldmtool_volume_type(diskgroup: String, volume: String) -> String
+        { group: ldm, access: Read, stream: None }
+
+    /// The hint of a Windows dynamic disk volume.
+    ///
+    /// The hint field of the volume named `volume` in the disk group whose GUID is
+    /// `diskgroup`, often (not always) a Windows drive such as `E:`; empty when the volume
+    /// has none.
+    LdmtoolVolumeHint ldmtool_volume_hint(diskgroup: String, volume: String) -> String
+        { group: ldm, access: Read, stream: None }
+
+    /// The partitions of a Windows dynamic disk volume.
+    ///
+    /// The partitions of the volume named `volume` in the disk group whose GUID is
+    /// `diskgroup`.
+    LdmtoolVolumePartitions ldmtool_volume_partitions(diskgroup: String, volume: String) -> Vec<String>
+        { group: ldm, access: Read, stream: None }
+
+    /// Synchronize the contents of two directories.
+    ///
+    /// Copies `src` to `dest` inside the guest with rsync(1), which skips files that are
+    /// already the same. As with rsync, a trailing `/` on `src` copies its contents rather
+    /// than the directory itself. `archive:true` is rsync's `--archive`;
+    /// `deletedest:true` deletes files at the destination that are not at the source.
+    /// Runs the host's rsync (package rsync), carried into the appliance.
+    Rsync rsync(src: GuestPath, dest: GuestPath) [archive: bool, deletedest: bool] -> ()
+        { group: rsync, access: Write, stream: None, needs: root }
+
+    /// Synchronize a remote rsync server's files into the guest.
+    ///
+    /// Copies from `remote`, in rsync(1)'s syntax (`rsync://HOST[:PORT]/MODULE/PATH`), to
+    /// `dest` in the guest. Needs the appliance's network (`--network`, `set_network`); the
+    /// host's own loopback is 10.0.2.2 from the appliance. There is no way to give a
+    /// password: the server must not ask for one. The optional arguments are `rsync`'s.
+    RsyncIn rsync_in(remote: String, dest: GuestPath) [archive: bool, deletedest: bool] -> ()
+        { group: rsync, access: Write, stream: None, needs: root }
+
+    /// Synchronize the guest's files to a remote rsync server.
+    ///
+    /// Copies `src` in the guest to `remote`, in rsync(1)'s syntax
+    /// (`rsync://HOST[:PORT]/MODULE/PATH`). Needs the appliance's network (`--network`,
+    /// `set_network`); the host's own loopback is 10.0.2.2 from the appliance. There is no
+    /// way to give a password: the server must not ask for one. `src` is not globbed (in the
+    /// shell: `glob rsync-out /* rsync://remote/`). The optional arguments are `rsync`'s.
+    RsyncOut rsync_out(src: GuestPath, remote: String) [archive: bool, deletedest: bool] -> ()
+        { group: rsync, access: Read, stream: None, needs: root }
+
+    /// Install GRUB on a disk (BIOS, i386-pc).
+    ///
+    /// Runs grub-install for the i386-pc platform on `device`, with its boot directory
+    /// `root/boot` in the guest (`root` is usually `/`): GRUB's boot code goes in the
+    /// device's first sector and its core image after it (a partitioned disk needs room
+    /// before its first partition), and its modules in `root/boot/grub/i386-pc`. It writes
+    /// no `grub.cfg`. Runs the host's grub-install (packages grub-pc-bin and grub-common),
+    /// carried into the appliance with GRUB's i386-pc modules.
+    GrubInstall grub_install(root: GuestPath, device: Device) -> ()
+        { group: boot, access: Write, stream: None, needs: root }
+    // ==== end of Windows dynamic disks, rsync and grub-install ====
 }

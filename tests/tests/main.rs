@@ -45,6 +45,7 @@ mod inspect;
 mod inspect_luks;
 mod inspect_parity;
 mod inspect_windows;
+mod ldm_rsync_grub;
 mod library_api;
 mod library_examples;
 mod luks_fast;

@@ -279,6 +279,9 @@ const GROUPS: &[&str] = &[
     "ntfsprogs",
     "syslinux",
     "extlinux",
+    "ldm",
+    "rsync",
+    "grub",
 ];
 
 fn fs_in_kernel(modules: &Modules, fs: &str, module: &str) -> bool {
@@ -327,6 +330,11 @@ fn group_available(modules: &Modules, group: &str) -> Option<bool> {
         // The bootloader installers; syslinux runs mtools through busybox's shell.
         "syslinux" => tools::has("syslinux") && tools::has("mcopy") && tools::has("busybox"),
         "extlinux" => tools::has("extlinux"),
+        // Windows dynamic disks (ldmtool), rsync and grub-install (GRUB's i386-pc modules
+        // come with it).
+        "ldm" => crate::block::ldm::available(),
+        "rsync" => tools::has("rsync"),
+        "grub" => tools::has("grub-install"),
         _ => return None,
     })
 }
@@ -376,6 +384,9 @@ fn hint(group: &str) -> String {
         "ntfsprogs" => "ntfsresize",
         "syslinux" => "syslinux",
         "extlinux" => "extlinux",
+        "ldm" => "ldmtool",
+        "rsync" => "rsync",
+        "grub" => "grub-install",
         _ => return String::new(),
     };
     format!(" (install {} on the host)", tools::package_of(tool))

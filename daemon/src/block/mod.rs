@@ -6,6 +6,7 @@ pub mod copydev;
 pub mod devices;
 pub mod fsinfo;
 pub mod isoinfo;
+pub mod ldm;
 pub mod luks;
 pub mod luksmeta;
 pub mod lvm;

@@ -76,6 +76,10 @@ const PACKAGES: &[(&str, &str)] = &[
     ("mattrib", "mtools"),
     ("mmove", "mtools"),
     ("extlinux", "extlinux"),
+    // Windows dynamic disks, rsync and grub-install.
+    ("ldmtool", "ldmtool"),
+    ("rsync", "rsync"),
+    ("grub-install", "grub-pc-bin and grub-common"),
 ];
 
 fn carried() -> &'static [(String, PathBuf)] {

@@ -10,6 +10,7 @@ use crate::fs::guestfs;
 use guestwright_protocol::GuestPath;
 use std::ffi::OsStr;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// `list_9p` and `mount_9p`: libguestfs 1.48's daemon answers both with this error (its
@@ -88,13 +89,40 @@ pub fn syslinux(device: &Path, directory: Option<&str>) -> io::Result<()> {
 /// `extlinux --install DIR`, DIR opened beneath the guest root (a guest symlink cannot lead
 /// it out into the appliance).
 pub fn extlinux(directory: &GuestPath) -> io::Result<()> {
-    let dir = guestfs::open(directory, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-    let real = guestfs::real_path(&dir)?;
+    let real = match guestfs::open(directory, libc::O_PATH | libc::O_DIRECTORY, 0) {
+        Ok(dir) => guestfs::real_path(&dir)?,
+        // What is not a directory, extlinux refuses in its own words, as in guestfish:
+        // its name beneath the guest's resolved parent.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+            let (parent, name) = guestfs::parent(directory)?;
+            let name = std::ffi::OsStr::from_bytes(name.as_bytes());
+            guestfs::real_path(&parent)?.join(name)
+        }
+        Err(e) => return Err(e),
+    };
     let args: [&OsStr; 2] = ["--install".as_ref(), real.as_os_str()];
     let out = tools::run_status_named("extlinux", &args, &[])?;
     if out.status.success() {
         Ok(())
     } else {
         Err(failed("extlinux", Some(&directory.to_string()), &out))
+    }
+}
+
+/// `grub-install --target=i386-pc --boot-directory=ROOT/boot DEVICE`, ROOT opened beneath the
+/// guest root. libguestfs 1.48 passes `--root-directory`, which GRUB 2 keeps only as the
+/// same thing spelt the old way; the boot directory is where GRUB 2 puts its files.
+pub fn grub_install(root: &GuestPath, device: &Path) -> io::Result<()> {
+    let dir = guestfs::open(root, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    let mut boot = guestfs::real_path(&dir)?.into_os_string();
+    boot.push("/boot");
+    let mut arg = std::ffi::OsString::from("--boot-directory=");
+    arg.push(&boot);
+    let args: [&OsStr; 3] = ["--target=i386-pc".as_ref(), &arg, device.as_os_str()];
+    let out = tools::run_status_named("grub-install", &args, &[])?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(failed("grub_install", None, &out))
     }
 }

@@ -50,7 +50,11 @@ pub fn release(server: &Server) -> io::Result<()> {
             problems.push(format!("stopping {md}: {e}"));
         }
     }
+    if let Err(e) = crate::block::ldm::remove_if_created(&server.modules) {
+        problems.push(format!("removing the Windows dynamic disk volumes: {e}"));
+    }
     crate::block::lvm::forget();
+    crate::block::ldm::forget();
     crate::block::md::forget();
     if let Err(e) = server.sync_all() {
         problems.push(format!("flushing the disks: {e}"));

@@ -3537,6 +3537,144 @@ impl Daemon for Server {
         crate::fs::bootloader::extlinux(&directory)
     }
     // ==== end of bootloaders and 9p ====
+
+    // ==== Windows dynamic disks, rsync and grub-install (issue 11) ====
+    fn list_ldm_volumes(&self, _: &mut Call) -> io::Result<Vec<String>> {
+        crate::block::ldm::list(&self.modules, "ldm_vol_")
+    }
+
+    fn list_ldm_partitions(&self, _: &mut Call) -> io::Result<Vec<String>> {
+        crate::block::ldm::list(&self.modules, "ldm_part_")
+    }
+
+    fn ldmtool_create_all(&self, _: &mut Call) -> io::Result<()> {
+        crate::block::ldm::create_all(&self.modules)
+    }
+
+    fn ldmtool_remove_all(&self, _: &mut Call) -> io::Result<()> {
+        crate::block::ldm::remove_all(&self.modules)
+    }
+
+    fn ldmtool_scan(&self, _: &mut Call) -> io::Result<Vec<String>> {
+        crate::block::ldm::scan("ldmtool_scan", &self.modules, &[])
+    }
+
+    fn ldmtool_scan_devices(
+        &self,
+        _: &mut Call,
+        devices: Vec<ResolvedDevice>,
+    ) -> io::Result<Vec<String>> {
+        let nodes: Vec<&std::path::Path> = devices.iter().map(|d| d.node()).collect();
+        crate::block::ldm::scan("ldmtool_scan_devices", &self.modules, &nodes)
+    }
+
+    fn ldmtool_diskgroup_name(&self, _: &mut Call, diskgroup: String) -> io::Result<String> {
+        crate::block::ldm::diskgroup("ldmtool_diskgroup_name", &self.modules, &diskgroup)?
+            .string("name", false)
+    }
+
+    fn ldmtool_diskgroup_volumes(
+        &self,
+        _: &mut Call,
+        diskgroup: String,
+    ) -> io::Result<Vec<String>> {
+        crate::block::ldm::diskgroup("ldmtool_diskgroup_volumes", &self.modules, &diskgroup)?
+            .strings("volumes")
+    }
+
+    fn ldmtool_diskgroup_disks(&self, _: &mut Call, diskgroup: String) -> io::Result<Vec<String>> {
+        let disks =
+            crate::block::ldm::diskgroup("ldmtool_diskgroup_disks", &self.modules, &diskgroup)?
+                .strings("disks")?;
+        Ok(crate::block::ldm::user_names(&self.disks, disks))
+    }
+
+    fn ldmtool_volume_type(
+        &self,
+        _: &mut Call,
+        diskgroup: String,
+        volume: String,
+    ) -> io::Result<String> {
+        crate::block::ldm::volume("ldmtool_volume_type", &self.modules, &diskgroup, &volume)?
+            .string("type", false)
+    }
+
+    fn ldmtool_volume_hint(
+        &self,
+        _: &mut Call,
+        diskgroup: String,
+        volume: String,
+    ) -> io::Result<String> {
+        crate::block::ldm::volume("ldmtool_volume_hint", &self.modules, &diskgroup, &volume)?
+            .string("hint", true)
+    }
+
+    fn ldmtool_volume_partitions(
+        &self,
+        _: &mut Call,
+        diskgroup: String,
+        volume: String,
+    ) -> io::Result<Vec<String>> {
+        let parts = crate::block::ldm::volume(
+            "ldmtool_volume_partitions",
+            &self.modules,
+            &diskgroup,
+            &volume,
+        )?
+        .strings("partitions")?;
+        Ok(crate::block::ldm::user_names(&self.disks, parts))
+    }
+
+    fn rsync(
+        &self,
+        _: &mut Call,
+        src: GuestPath,
+        dest: GuestPath,
+        archive: Option<bool>,
+        deletedest: Option<bool>,
+    ) -> io::Result<()> {
+        crate::stream::rsync::rsync(&src, &dest, rsync_options(archive, deletedest))
+    }
+
+    fn rsync_in(
+        &self,
+        _: &mut Call,
+        remote: String,
+        dest: GuestPath,
+        archive: Option<bool>,
+        deletedest: Option<bool>,
+    ) -> io::Result<()> {
+        crate::stream::rsync::rsync_in(&remote, &dest, rsync_options(archive, deletedest))
+    }
+
+    fn rsync_out(
+        &self,
+        _: &mut Call,
+        src: GuestPath,
+        remote: String,
+        archive: Option<bool>,
+        deletedest: Option<bool>,
+    ) -> io::Result<()> {
+        crate::stream::rsync::rsync_out(&src, &remote, rsync_options(archive, deletedest))
+    }
+
+    fn grub_install(
+        &self,
+        _: &mut Call,
+        root: GuestPath,
+        device: ResolvedDevice,
+    ) -> io::Result<()> {
+        crate::fs::bootloader::grub_install(&root, device.node())
+    }
+    // ==== end of Windows dynamic disks, rsync and grub-install ====
+}
+
+/// guestfish's rsync options: each off unless given.
+fn rsync_options(archive: Option<bool>, deletedest: Option<bool>) -> crate::stream::rsync::Options {
+    crate::stream::rsync::Options {
+        archive: archive.unwrap_or(false),
+        deletedest: deletedest.unwrap_or(false),
+    }
 }
 
 /// guestfish's copy options; `append` is for files only.

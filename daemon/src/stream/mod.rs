@@ -9,3 +9,5 @@ pub mod transfer;
 pub mod encode;
 // cmds-misc
 pub mod piped;
+// issue 11: rsync, rsync-in, rsync-out
+pub mod rsync;
