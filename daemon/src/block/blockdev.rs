@@ -94,6 +94,12 @@ pub fn resolve(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<Pat
         md::assemble_once(disks, modules)?;
         found = disks.to_kernel(dev);
     }
+    // An LV on an md array (`/dev/VG/Root` on `/dev/md127`): its VG appears once the
+    // arrays are assembled, which marks LVM for activation again.
+    if missing(&found) && lvm::could_be_lv(dev) && md::assemble_once(disks, modules).is_ok() {
+        lvm::activate_once(disks, modules)?;
+        found = disks.to_kernel(dev);
+    }
     found
 }
 
