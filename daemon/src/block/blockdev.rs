@@ -80,19 +80,27 @@ impl ResolvedDisk {
 
 /// The kernel path of a caller's device name. Names that could be logical volumes
 /// (`/dev/VG/LV`, `/dev/mapper/VG-LV`) and do not exist yet activate LVM once, then are
-/// looked up again.
+/// looked up again; names of md arrays (`/dev/md127`, `/dev/md/NAME`) assemble the arrays
+/// once. `/dev/md/NAME` has an LV's shape too: LVM is tried first, then md.
 pub fn resolve(disks: &Disks, modules: &Modules, dev: &Device) -> io::Result<PathBuf> {
-    match disks.to_kernel(dev) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound && lvm::could_be_lv(dev) => {
-            lvm::activate_once(disks, modules)?;
-            disks.to_kernel(dev)
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound && md::could_be_md(dev) => {
-            md::assemble_once(disks, modules)?;
-            disks.to_kernel(dev)
-        }
-        other => other,
+    let missing =
+        |r: &io::Result<PathBuf>| matches!(r, Err(e) if e.kind() == io::ErrorKind::NotFound);
+    let mut found = disks.to_kernel(dev);
+    if missing(&found) && lvm::could_be_lv(dev) {
+        lvm::activate_once(disks, modules)?;
+        found = disks.to_kernel(dev);
     }
+    if missing(&found) && md::could_be_md(dev) {
+        md::assemble_once(disks, modules)?;
+        found = disks.to_kernel(dev);
+    }
+    // An LV on an md array (`/dev/VG/Root` on `/dev/md127`): its VG appears once the
+    // arrays are assembled, which marks LVM for activation again.
+    if missing(&found) && lvm::could_be_lv(dev) && md::assemble_once(disks, modules).is_ok() {
+        lvm::activate_once(disks, modules)?;
+        found = disks.to_kernel(dev);
+    }
+    found
 }
 
 /// A whole disk (not a partition or an LV), or an md array (partitionable, as in

@@ -24,6 +24,17 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
 
+/// Whether `path` can only name a directory: `/`, or a last component `.` or `..`. Writing
+/// there is EISDIR, as `open(2)` says for guestfish's daemon (`upload FILE /`), not a
+/// complaint about the name.
+fn names_directory(path: &GuestPath) -> bool {
+    let last = path
+        .as_bytes()
+        .split(|&b| b == b'/')
+        .rfind(|c| !c.is_empty());
+    matches!(last, None | Some(b".") | Some(b".."))
+}
+
 /// Mode of a file that did not exist (or was a symbolic link) before.
 const NEW_FILE_MODE: u32 = 0o644;
 
@@ -53,6 +64,9 @@ impl Replacement {
     /// Creates the temporary file beside `path`. A directory or special file at `path` is
     /// refused (EISDIR, or EINVAL naming the path).
     pub fn begin(path: &GuestPath) -> io::Result<Replacement> {
+        if names_directory(path) {
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        }
         let (dir, name) = guestfs::parent(path)?;
         let old = match walk::lstat_at(dir.as_fd(), &name) {
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Old::Missing,
@@ -224,4 +238,20 @@ pub fn replace_file(path: &GuestPath, content: &[u8]) -> io::Result<()> {
     let mut r = Replacement::begin(path)?;
     r.file().write_all(content)?;
     r.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_directory;
+    use guestwright_protocol::GuestPath;
+
+    #[test]
+    fn root_dot_and_dotdot_name_a_directory_so_writes_there_are_eisdir() {
+        for p in ["/", "//", "/d/.", "/d/..", "/d/../"] {
+            assert!(names_directory(&GuestPath::from(p)), "{p}");
+        }
+        for p in ["/f", "/d/f", "/d/f/", "/.f", "/..f"] {
+            assert!(!names_directory(&GuestPath::from(p)), "{p}");
+        }
+    }
 }

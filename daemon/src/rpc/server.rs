@@ -94,7 +94,17 @@ impl Checks for Server {
 
     fn dev_or_path(&self, name: DevOrPath) -> io::Result<ResolvedDevOrPath> {
         match name {
-            DevOrPath::Device(d) => self.device(d).map(ResolvedDevOrPath::Device),
+            DevOrPath::Device(d) => match self.device(d.clone()) {
+                Ok(dev) => Ok(ResolvedDevOrPath::Device(dev)),
+                // As libguestfs's is_device_parameter: a /dev/ name that is not /dev/sd*
+                // and no block device of ours is a file of the guest's own /dev
+                // (`file /dev/console`, tests/regressions/rhbz1477623.sh), once a root is
+                // mounted; it resolves under the guest's root like any path.
+                Err(_) if !d.as_str().starts_with("/dev/sd") && self.mounts.root_mounted() => {
+                    Ok(ResolvedDevOrPath::Path(GuestPath::from(d.as_str())))
+                }
+                Err(e) => Err(e),
+            },
             DevOrPath::Path(p) => {
                 self.need_root()?;
                 Ok(ResolvedDevOrPath::Path(p))
@@ -2463,6 +2473,7 @@ impl Daemon for Server {
         path: GuestPath,
         names: Vec<String>,
     ) -> io::Result<Vec<FishStat>> {
+        crate::fs::lists::check_file_names("lstatlist", &names)?;
         let list = crate::fs::lists::lstatnslist(&path, &names)?;
         Ok(list
             .into_iter()
@@ -2497,6 +2508,7 @@ impl Daemon for Server {
         path: GuestPath,
         names: Vec<String>,
     ) -> io::Result<Vec<FishXAttr>> {
+        crate::fs::lists::check_file_names("lxattrlist", &names)?;
         extra::lxattrlist(&path, &names)
     }
 

@@ -32,6 +32,7 @@ pub mod elf;
 pub mod fstab;
 pub mod keys;
 pub mod libguestfs;
+pub mod mdnames;
 pub mod osrelease;
 pub mod packages;
 pub mod rpmdb;
@@ -110,6 +111,31 @@ pub struct Mountpoint {
 
 /// Reads at most [`SMALL_FILE`] bytes of a guest file; `None` when it is missing or not a
 /// regular file. Only the appliance dying is an error.
+/// What [`mdnames::resolve`] needs: the ARRAY lines of the guest's mdadm.conf and the
+/// arrays assembled in the appliance (none when it cannot assemble any).
+fn md_arrays(h: &Handle) -> Result<(mdnames::ConfArrays, Vec<mdnames::MdArray>)> {
+    let mut conf = Vec::new();
+    for path in ["/etc/mdadm.conf", "/etc/mdadm/mdadm.conf"] {
+        if let Some(t) = read_small(h, path)? {
+            conf.extend(mdnames::conf_arrays(&text(&t)));
+        }
+    }
+    let devices = match h.list_md_devices() {
+        Ok(d) => d,
+        Err(e) if e.errno().is_some() => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let mut arrays = Vec::new();
+    for device in devices {
+        match h.md_detail(&device) {
+            Ok(detail) => arrays.push(mdnames::MdArray::from_detail(device, &detail)),
+            Err(e) if e.errno().is_some() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((conf, arrays))
+}
+
 fn read_small(h: &Handle, path: &str) -> Result<Option<Vec<u8>>> {
     match h.pread(GuestPath::from(path), ByteSize(SMALL_FILE), ByteSize(0)) {
         Ok(d) => Ok(Some(d.0)),
@@ -422,11 +448,22 @@ fn inspect_mounted(
 
     if let Some(t) = read_small(h, "/etc/fstab")? {
         let mut partuuids = None;
+        let mut md = None;
         for entry in fstab::parse(&text(&t)) {
             if entry.mountpoint == "/" {
                 continue;
             }
-            let mut device = fstab::resolve(&entry.spec, filesystems, &Vec::new(), disks);
+            let mut device = None;
+            if entry.spec.starts_with("/dev/md") {
+                let (conf, arrays) = match &md {
+                    Some(m) => m,
+                    None => md.insert(md_arrays(h)?),
+                };
+                device = mdnames::resolve(&entry.spec, conf, arrays);
+            }
+            if device.is_none() {
+                device = fstab::resolve(&entry.spec, filesystems, &Vec::new(), disks);
+            }
             if device.is_none() && entry.spec.contains("PARTUUID") {
                 let known = match &partuuids {
                     Some(p) => p,
