@@ -428,7 +428,10 @@ mod tests {
             [dir.path().join("modinfo.sh"), dir.path().join("normal.mod")]
         );
         let file = dir.path().join("normal.mod");
-        assert_eq!(data_files(file.to_str().unwrap()), [file.clone()]);
+        assert_eq!(
+            data_files(file.to_str().unwrap()),
+            std::slice::from_ref(&file)
+        );
         assert!(data_files(&format!("{d}/absent")).is_empty());
     }
 
