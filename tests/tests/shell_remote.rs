@@ -164,3 +164,28 @@ t guestfish --listen extra words; echo "extra: $?"
     );
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// A listening server that no client talks to any more stops at SIGTERM, as a daemon is
+/// expected to (libguestfs's tests/regressions/rhbz727178.sh leaves one behind): before, it
+/// noticed the signal only when the next client connected, so it ran on for good.
+#[test]
+fn a_listening_server_stops_at_sigterm_with_no_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = bash(
+        dir.path(),
+        r#"
+eval "$(t guestfish --listen 2>/dev/null)"
+sock=/tmp/.guestfish-$(id -u)/socket-$GUESTFISH_PID
+t guestfish --remote version > /dev/null; echo "version: $?"
+kill -TERM "$GUESTFISH_PID"
+for i in $(seq 1 100); do gone "$GUESTFISH_PID" && break; sleep 0.1; done
+gone "$GUESTFISH_PID" && echo "server gone" || echo "server still running"
+[ -e "$sock" ] && echo "socket left" || echo "socket removed"
+"#,
+    );
+    assert_eq!(
+        stdout, "version: 0\nserver gone\nsocket removed\n",
+        "stderr:\n{stderr}"
+    );
+    assert_eq!(code, 0, "{stderr}");
+}

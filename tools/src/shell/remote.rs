@@ -325,6 +325,13 @@ enum After {
 
 fn accept_loop(shell: &mut Shell, listener: &UnixListener) -> u8 {
     loop {
+        // SIGTERM and SIGHUP are taken by the signal thread, so they never interrupt
+        // accept: wait for a client or a stop signal, whichever comes first.
+        if crate::signals::wait_readable(listener.as_raw_fd()).is_err() {
+            if let Some(sig) = crate::signals::received() {
+                return crate::signals::status(sig);
+            }
+        }
         let (stream, _) = match listener.accept() {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
