@@ -8,11 +8,12 @@
 //! sends: bad input is an error reply.
 //!
 //! The folders are layers; each uses only the ones after it, never one before:
-//! `rpc/` (the channel loop and the operations) → `stream/` (uploads, downloads, tar,
-//! checksums, copies) → `fs/` (the guest's filesystems and paths) → `block/` (disks,
-//! partitions, LVM, LUKS) → `boot/` (boot phases, kernel modules, carried tools) → `call/`
-//! (what an operation gets besides its arguments), `probe/` (superblocks), `vblk` (the disk
-//! driver of a saved appliance: which virtio device is which disk), `sys`.
+//! `rescue` (virt-rescue's shell, beside the channel) → `rpc/` (the channel loop and the
+//! operations) → `stream/` (uploads, downloads, tar, checksums, copies) → `fs/` (the guest's
+//! filesystems and paths) → `block/` (disks, partitions, LVM, LUKS) → `boot/` (boot phases,
+//! kernel modules, carried tools) → `call/` (what an operation gets besides its arguments),
+//! `probe/` (superblocks), `vblk` (the disk driver of a saved appliance: which virtio device
+//! is which disk), `sys`.
 
 #[macro_use]
 mod log;
@@ -21,6 +22,7 @@ pub mod boot;
 pub mod call;
 pub mod fs;
 pub mod probe;
+pub mod rescue;
 pub mod rpc;
 pub mod stream;
 mod sys;
@@ -125,6 +127,9 @@ fn run() -> std::io::Result<()> {
         boot::network::begin();
         let s = server.clone();
         std::thread::spawn(move || boot::network::setup(&s.modules));
+    }
+    if args.rescue {
+        rescue::start(server.clone());
     }
     let conn_port = port.try_clone()?;
     call::Conn::new(port).send(FrameKind::Hello, 0, &codec::encode(&hello)?)?;

@@ -92,6 +92,8 @@ pub(crate) struct Running {
     runtime: tempfile::TempDir,
     /// The monitor of an appliance with drive slots.
     monitor: Option<crate::snapshot::Monitor>,
+    /// The rescue console's connection until [`Handle::take_rescue_console`] takes it.
+    rescue: Option<std::os::unix::net::UnixStream>,
 }
 
 impl Running {
@@ -414,6 +416,7 @@ impl Handle {
             xfer,
             restored,
             monitor,
+            rescue,
         } = booted;
         let channel = match Channel::start(stream, self.call_timeout) {
             Ok(channel) => channel,
@@ -441,6 +444,7 @@ impl Handle {
             restored,
             runtime,
             monitor,
+            rescue,
         })
     }
 
@@ -547,6 +551,13 @@ impl Handle {
     /// kernel's release, how many drives it found; `None` before launch.
     pub fn hello(&self) -> Option<&Hello> {
         self.running.as_ref().map(|r| &r.hello)
+    }
+
+    /// The rescue console of an appliance launched with [`LaunchConfig::rescue`], once: the
+    /// connection to the shell's port, spoken in [`guestwright_protocol::rescue`]'s frames.
+    /// The shell starts when `Start` is sent on it; the handle keeps serving calls meanwhile.
+    pub fn take_rescue_console(&mut self) -> Option<std::os::unix::net::UnixStream> {
+        self.running.as_mut()?.rescue.take()
     }
 
     /// How long [`Handle::launch`] took (preparing the appliance, starting or restoring it,

@@ -49,6 +49,10 @@ pub struct LaunchConfig {
     pub smp: u32,
     /// Give the appliance a network.
     pub network: bool,
+    /// Give the appliance a rescue console (`guestwright rescue`, virt-rescue): a shell the
+    /// daemon runs on a terminal of its own, reached through [`Booted::rescue`]. Such a
+    /// launch always boots (the port is not in a saved appliance's layout).
+    pub rescue: bool,
     /// Where the kernel and cache are.
     pub appliance: guestwright_appliance::Config,
     /// The QEMU binary (default: `qemu-system-<arch>` on PATH, or `GUESTWRIGHT_QEMU`).
@@ -85,6 +89,7 @@ impl Default for LaunchConfig {
             memory_mib: 512,
             smp: 1,
             network: false,
+            rescue: false,
             appliance: guestwright_appliance::Config::default(),
             qemu: None,
             timeout: Duration::from_secs(120),
@@ -439,6 +444,9 @@ pub struct Booted {
     pub restored: bool,
     /// The monitor of an appliance launched with re-pointable drive slots.
     pub monitor: Option<crate::snapshot::Monitor>,
+    /// The rescue console's connection, when the launch asked for one
+    /// ([`LaunchConfig::rescue`]).
+    pub rescue: Option<UnixStream>,
 }
 
 /// Where a launch's time went, phase by phase; the phases add up to the whole launch.
@@ -701,6 +709,16 @@ pub(crate) fn start(
 
     let save = matches!(role, Role::Save { .. });
     let xfer = if save { None } else { xfer_file(&runtime) };
+    let rescue_socket = runtime.path().join("rescue");
+    let rescue_listener = if config.rescue && !save {
+        let l = UnixListener::bind(&rescue_socket).map_err(|source| LaunchError::RuntimeDir {
+            base: rescue_socket.clone(),
+            source,
+        })?;
+        Some(l)
+    } else {
+        None
+    };
     let mut pass = |file: &std::fs::File, path: &Path| {
         let file = file.try_clone().map_err(|source| LaunchError::Spawn {
             binary: binary.to_path_buf(),
@@ -745,6 +763,7 @@ pub(crate) fn start(
         snapshot,
         slots,
         monitor: monitor.as_ref().map(|m| m.socket()),
+        rescue_socket: rescue_listener.as_ref().map(|_| rescue_socket.clone()),
     };
     let mut cmd = Command::new(binary);
     cmd.args(qemu::args(&qc))
@@ -828,6 +847,45 @@ pub(crate) fn start(
         std::thread::sleep(Duration::from_millis(2));
     };
     let _ = stream.set_nonblocking(false);
+    // QEMU connected the rescue console's chardev before the channel's.
+    let rescue = match &rescue_listener {
+        None => None,
+        Some(l) => {
+            let _ = l.set_nonblocking(true);
+            loop {
+                match l.accept() {
+                    Ok((s, _)) => {
+                        let _ = s.set_nonblocking(false);
+                        break Some(s);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(source) => {
+                        return Err(fail(
+                            &mut child,
+                            LaunchError::RuntimeDir {
+                                base: rescue_socket,
+                                source,
+                            },
+                        ))
+                    }
+                }
+                if let Some(e) = exited(&mut child) {
+                    return Err(e);
+                }
+                if Instant::now() > limit {
+                    return Err(fail(
+                        &mut child,
+                        LaunchError::Timeout {
+                            after: deadline,
+                            accel: accel.name(),
+                            console: console.tail(30),
+                        },
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    };
     let mut phases = LaunchPhases {
         qemu_start: spawned.elapsed(),
         ..LaunchPhases::default()
@@ -963,6 +1021,7 @@ pub(crate) fn start(
         phases,
         xfer,
         monitor,
+        rescue,
     })
 }
 
@@ -992,6 +1051,7 @@ pub(crate) struct Started {
     pub phases: LaunchPhases,
     pub xfer: Option<tempfile::NamedTempFile>,
     pub monitor: Option<crate::snapshot::Monitor>,
+    pub rescue: Option<UnixStream>,
 }
 
 impl Started {
@@ -1068,6 +1128,7 @@ pub(crate) fn boot(
         xfer: up.xfer.map(|f| (f.into_file(), XFER_SIZE)),
         restored,
         monitor: up.monitor,
+        rescue: up.rescue,
     })
 }
 

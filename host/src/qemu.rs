@@ -25,6 +25,7 @@
 //!     snapshot: None,
 //!     slots: false,
 //!     monitor: None,
+//!     rescue_socket: None,
 //! };
 //! let argv: Vec<String> = args(&config).iter().map(|a| a.to_string_lossy().into_owned()).collect();
 //! assert!(argv.windows(2).any(|w| w[0] == "-m" && w[1] == "512"));
@@ -136,6 +137,9 @@ pub struct QemuConfig {
     /// The socket QEMU connects a QMP monitor to, for a launch that is not a save or a
     /// restore (those have their own).
     pub monitor: Option<PathBuf>,
+    /// The socket QEMU connects the rescue console's port to (`guestwright rescue`), for a
+    /// cold boot only; `None`: no rescue port.
+    pub rescue_socket: Option<PathBuf>,
 }
 
 /// The kernel command line.
@@ -193,6 +197,10 @@ pub fn kernel_cmdline(config: &QemuConfig) -> String {
     }
     if config.network {
         s.push_str(" guestwright.network");
+    }
+    if config.rescue_socket.is_some() {
+        s.push(' ');
+        s.push_str(guestwright_protocol::rescue::BOOT_FLAG);
     }
     s
 }
@@ -270,10 +278,27 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
     let mut push = |items: &[String]| a.extend(items.iter().map(OsString::from));
     // Two ports (port 0 is reserved for a console): the default 31 make the guest set up 64
     // virtqueues, ~50 ms of every boot under TCG.
+    // A third port for the rescue console, when there is one.
+    let ports = if config.rescue_socket.is_some() { 3 } else { 2 };
     push(&[
         "-device".into(),
-        format!("virtio-serial-{bus_suffix},id=serial0,max_ports=2"),
+        format!("virtio-serial-{bus_suffix},id=serial0,max_ports={ports}"),
     ]);
+    if let Some(rescue) = &config.rescue_socket {
+        // Before the channel's: QEMU connects its chardevs in order, so this one is
+        // connected when the channel is.
+        push(&[
+            "-chardev".into(),
+            format!("socket,id=rescue0,path={}", chardev_path(rescue)),
+        ]);
+        push(&[
+            "-device".into(),
+            format!(
+                "virtserialport,bus=serial0.0,chardev=rescue0,name={}",
+                guestwright_protocol::rescue::PORT_NAME
+            ),
+        ]);
+    }
     push(&[
         "-chardev".into(),
         format!(
@@ -469,6 +494,7 @@ mod tests {
             snapshot: None,
             slots: false,
             monitor: None,
+            rescue_socket: None,
         }
     }
 

@@ -89,7 +89,11 @@ const RETRY_SAVE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// True when this launch can come from a saved appliance.
 pub fn usable(drives: &[Drive], config: &LaunchConfig, machine: Machine) -> bool {
-    config.snapshot && machine == Machine::Microvm && drives.len() <= qemu::SNAPSHOT_SLOTS
+    // A rescue console's port is not in the saved device layout.
+    config.snapshot
+        && !config.rescue
+        && machine == Machine::Microvm
+        && drives.len() <= qemu::SNAPSHOT_SLOTS
 }
 
 /// The `Resume` a restored appliance gets.
@@ -153,6 +157,7 @@ impl Saved {
             }),
             slots: false,
             monitor: None,
+            rescue_socket: None,
         };
         let mut h = Sha256::new();
         h.update(b"guestwright saved appliance 1\0");

@@ -8,6 +8,7 @@
 //!   [`Checks`] the table implies before an operation), the host's [`Client`] trait, and
 //!   [`OPERATIONS`] for the shell.
 //! * [`errno`]: symbolic errno plus message, [`RemoteError`].
+//! * [`rescue`]: the rescue console's framing (a port of its own, not the channel).
 //!
 //! A conversation: the daemon sends [`FrameKind::Hello`] with a [`Hello`]; then the host
 //! sends `Request` frames, each with its own id. Several may be in flight. A request ends
@@ -28,6 +29,7 @@ pub mod frame;
 pub mod luks;
 pub mod names;
 pub mod ops;
+pub mod rescue;
 pub mod shell;
 pub mod types;
 pub mod value;

@@ -54,6 +54,7 @@ mod lvm;
 mod mkfs;
 mod packaging;
 mod partitions;
+mod rescue;
 mod rpmdb;
 mod shell_interactive;
 mod shell_remote;

@@ -98,6 +98,8 @@ pub struct BootArgs {
     pub verbose: bool,
     /// Bring up QEMU's user-mode network (`boot::network`).
     pub network: bool,
+    /// Serve the rescue console (`crate::rescue`).
+    pub rescue: bool,
     /// Boot to be saved: stop before the drives are probed and wait for the host's
     /// `Resume` (`guestwright.snapshot`).
     pub snapshot: bool,
@@ -122,6 +124,7 @@ impl BootArgs {
                 None if word == "guestwright.verbose" => args.verbose = true,
                 None if word == "guestwright.network" => args.network = true,
                 None if word == "guestwright.snapshot" => args.snapshot = true,
+                None if word == guestwright_protocol::rescue::BOOT_FLAG => args.rescue = true,
                 _ => {}
             }
         }
@@ -212,6 +215,8 @@ mod tests {
         assert_eq!(a.drives, 0);
         assert!(!a.verbose);
         assert!(BootArgs::parse("quiet guestwright.network").network);
+        assert!(BootArgs::parse("quiet guestwright.rescue").rescue);
+        assert!(!BootArgs::parse("quiet guestwright.network").rescue);
         assert!(BootArgs::parse("quiet guestwright.snapshot").snapshot);
         assert!(!BootArgs::parse("quiet").snapshot);
     }

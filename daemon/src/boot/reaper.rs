@@ -50,6 +50,16 @@ fn spawn_locked(owned: &mut Option<HashSet<i32>>, cmd: &mut Command) -> io::Resu
     Ok(child)
 }
 
+/// Waits for a child spawned with [`spawn`] whose output goes elsewhere.
+pub fn wait_status(mut child: Child) -> io::Result<std::process::ExitStatus> {
+    let pid = child.id() as i32;
+    let status = child.wait();
+    if let Some(s) = OWNED.lock().as_mut() {
+        s.remove(&pid);
+    }
+    status
+}
+
 /// Waits for a child spawned with [`spawn`] and collects its output.
 pub fn wait(child: Child) -> io::Result<std::process::Output> {
     let pid = child.id() as i32;

@@ -25,6 +25,7 @@ pub const NAMES: &[(&str, &str)] = &[
     ("virt-make-fs", "make-fs"),
     ("virt-customize", "customize"),
     ("virt-sysprep", "sysprep"),
+    ("virt-rescue", "rescue"),
     ("guestmount", "mount"),
     ("guestunmount", "umount"),
 ];

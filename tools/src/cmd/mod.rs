@@ -16,6 +16,7 @@ pub mod links;
 pub mod ls;
 pub mod make_fs;
 pub mod man;
+pub mod rescue;
 pub mod sysprep;
 pub mod tar;
 pub mod write;
