@@ -177,6 +177,13 @@ fn the_filter_hides_only_the_reference_appliances_disk_numbering() {
         goldenkit::normalize(b"dev: 2065\nino: 12\nrdev: 0\nst_dev: 2049\n", wd),
         b"dev: <DEV>\nino: 12\nrdev: 0\nst_dev: <DEV>\n"
     );
+    assert_eq!(
+        goldenkit::normalize(
+            b"[   0.0] Examining the guest ...\n[ 123.4] Done\n[x] y\n",
+            wd
+        ),
+        b"[<ELAPSED>] Examining the guest ...\n[<ELAPSED>] Done\n[x] y\n"
+    );
     let diff = b"- d 0755       1024 /\n+ d 0755       1024 /\n# changed: st_dev\n\
 + d 0755       1024 /a-b\n- - 0644         68 /etc/fstab\n+ - 0600         68 /etc/fstab\n\
 # changed: st_dev st_mode st_ctime_sec\n= - 0644 16 /etc/hostname\n";

@@ -73,6 +73,26 @@ enum Command {
     Man(cmd::man::ManArgs),
 }
 
+impl Command {
+    /// The image options of the subcommands that take them.
+    fn image_args_mut(&mut self) -> Option<&mut options::ImageArgs> {
+        match self {
+            Command::Cat(a) => Some(&mut a.image),
+            Command::Ls(a) => Some(&mut a.image),
+            Command::CopyIn(a) => Some(&mut a.image),
+            Command::CopyOut(a) => Some(&mut a.image),
+            Command::Edit(a) => Some(&mut a.image),
+            Command::Write(a) => Some(&mut a.image),
+            Command::TarIn(a) => Some(&mut a.image),
+            Command::TarOut(a) => Some(&mut a.image),
+            Command::Inspect(a) => Some(&mut a.image),
+            Command::Filesystems(a) => Some(&mut a.image),
+            Command::Df(a) => Some(&mut a.image),
+            _ => None,
+        }
+    }
+}
+
 fn run(cli: &Cli, attach: &cmd::customize::AttachIndices) -> error::Result {
     let verbose = cli.verbose > 0;
     match &cli.command {
@@ -106,7 +126,11 @@ fn run(cli: &Cli, attach: &cmd::customize::AttachIndices) -> error::Result {
 fn main() -> ExitCode {
     let matches = <Cli as clap::CommandFactory>::command()
         .get_matches_from(cmd::links::as_subcommand(std::env::args_os().collect()));
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Which -a each --format belongs to depends on where they stand.
+    if let (Some(image), Some((_, sub))) = (cli.command.image_args_mut(), matches.subcommand()) {
+        image.place_formats(sub);
+    }
     // Where --attach-format stands among the --attach options matters.
     let attach = matches
         .subcommand_matches("customize")

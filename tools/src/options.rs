@@ -1,7 +1,7 @@
 //! Options shared by the subcommands, parsed by clap and then checked into a plain
 //! configuration before any work starts.
 
-use clap::Args;
+use clap::{ArgAction, ArgMatches, Args};
 use guestwright::{AccelChoice, Format};
 use std::path::PathBuf;
 
@@ -12,9 +12,24 @@ pub struct ImageArgs {
     #[arg(short = 'a', long = "add", value_name = "IMAGE", value_hint = clap::ValueHint::FilePath, required = true)]
     pub images: Vec<PathBuf>,
     /// The format of the images: raw, qcow2, vmdk, vdi, vhdx, vpc. Detected from the
-    /// image's header when not given; QEMU never guesses.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    pub format: Option<Format>,
+    /// image's header when not given; QEMU never guesses. Given once, it is every image's;
+    /// given more than once, each -a takes the last --format before it, and `--format`
+    /// alone (or `--format=auto`) goes back to detection for the -a after it, as in the
+    /// virt-* tools (`--format=raw -a disk.img --format -a another.img`).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_parser = parse_format_choice,
+        num_args = 0..=1,
+        require_equals = false,
+        default_missing_value = "auto",
+        action = ArgAction::Append
+    )]
+    pub format: Vec<FormatChoice>,
+    /// Each image's format when `--format` was given more than once, from where the
+    /// `--format` options stand among the `-a` options ([`ImageArgs::place_formats`]).
+    #[arg(skip)]
+    pub placed: Vec<Option<Format>>,
     /// Mount a filesystem: DEVICE[:MOUNTPOINT[:OPTIONS[:FSTYPE]]] (mountpoint defaults to /).
     #[arg(short = 'm', long = "mount", value_name = "DEV[:MP[:OPTS[:FSTYPE]]]", value_parser = parse_mount)]
     pub mounts: Vec<MountSpec>,
@@ -31,7 +46,64 @@ pub struct ImageArgs {
     pub rw: bool,
 }
 
+/// A `--format` value: a format, or `None` for `auto` (detect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatChoice(pub Option<Format>);
+
+/// Parses a `--format` value that may be `auto`.
+pub fn parse_format_choice(s: &str) -> Result<FormatChoice, String> {
+    match s {
+        "auto" => Ok(FormatChoice(None)),
+        s => parse_format(s).map(|f| FormatChoice(Some(f))),
+    }
+}
+
 impl ImageArgs {
+    /// The `-a` images, all of one format (`None`: detected).
+    pub fn new(images: Vec<PathBuf>, format: Option<Format>) -> ImageArgs {
+        ImageArgs {
+            images,
+            format: vec![FormatChoice(format)],
+            placed: Vec::new(),
+            mounts: Vec::new(),
+            inspect: false,
+            ro: false,
+            rw: false,
+        }
+    }
+
+    /// Reads where the `--format` options stand among the `-a` options in the subcommand's
+    /// matches `m`, when there are several, so each image gets the last one before it.
+    pub fn place_formats(&mut self, m: &ArgMatches) {
+        if self.format.len() < 2 {
+            return;
+        }
+        let idx =
+            |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+        let (at_format, at_image) = (idx("format"), idx("images"));
+        self.placed = at_image
+            .iter()
+            .map(|&at| {
+                at_format
+                    .iter()
+                    .zip(&self.format)
+                    .filter(|(&f, _)| f < at)
+                    .map(|(_, c)| c.0)
+                    .next_back()
+                    .flatten()
+            })
+            .collect();
+    }
+
+    /// The format of the `i`th image (`None`: detect it).
+    pub fn format_of(&self, i: usize) -> Option<Format> {
+        match &self.format[..] {
+            [] => None,
+            [one] => one.0,
+            _ => self.placed.get(i).copied().flatten(),
+        }
+    }
+
     /// Read-write only when asked, or when the command writes and read-only was not asked.
     pub fn access(&self, default: crate::session::Access) -> crate::session::Access {
         use crate::session::Access;

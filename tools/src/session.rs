@@ -50,13 +50,13 @@ pub fn launch(
     verbose: bool,
 ) -> Result<Handle, Error> {
     let mut h = Handle::with_config(launch_config(appliance, verbose)?);
-    let options = DriveOptions {
-        format: images.format,
-        readonly: access == Access::ReadOnly,
-        blocksize: None,
-    };
-    for image in &images.images {
-        h.add_drive(image, options.clone())?;
+    for (i, image) in images.images.iter().enumerate() {
+        let options = DriveOptions {
+            format: images.format_of(i),
+            readonly: access == Access::ReadOnly,
+            blocksize: None,
+        };
+        h.add_drive(image, options)?;
     }
     h.launch()?;
     log::debug!(

@@ -714,7 +714,7 @@ impl<W: Write> Packer<'_, W> {
             l.set_mode(0o644);
             l.set_entry_type(tar::EntryType::new(kind));
             l.set_size(value.len() as u64 + 1);
-            l.set_cksum();
+            gnu_cksum(&mut l);
             Ok(l)
         };
         let field = h.as_old().name.len();
@@ -737,7 +737,7 @@ impl<W: Write> Packer<'_, W> {
             old.linkname.fill(0);
             old.linkname[..fits].copy_from_slice(&link[..fits]);
         }
-        h.set_cksum();
+        gnu_cksum(h);
         self.builder.append(h, data)
     }
 
@@ -820,9 +820,43 @@ impl<W: Write> Visitor for Packer<'_, W> {
     }
 }
 
+/// Sets a header's checksum as GNU tar writes it: six octal digits, a NUL and a space
+/// (the `tar` crate writes seven digits and a NUL, which GNU tar also reads).
+fn gnu_cksum(h: &mut tar::Header) {
+    h.as_old_mut().cksum = *b"        ";
+    let sum: u32 = h.as_bytes().iter().map(|&b| u32::from(b)).sum();
+    let text = format!("{:06o}\0 ", sum & 0o777_777);
+    h.as_old_mut().cksum.copy_from_slice(text.as_bytes());
+}
+
+/// GNU tar's record: 20 blocks of 512 bytes. It writes whole records, so an archive ends
+/// in zeros up to a multiple of this.
+const RECORD: u64 = 20 * 512;
+
+/// A writer that counts what it passes on.
+struct Counted<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 fn pack<W: Write>(root: &OwnedFd, out: W, how: &TarHow, cancel: CancelFlag) -> io::Result<W> {
     let mut packer = Packer {
-        builder: tar::Builder::new(out),
+        builder: tar::Builder::new(Counted {
+            inner: out,
+            written: 0,
+        }),
         how,
         owners: if how.numericowner {
             Owners::default()
@@ -834,8 +868,13 @@ fn pack<W: Write>(root: &OwnedFd, out: W, how: &TarHow, cancel: CancelFlag) -> i
     };
     let st = walk::fstat(root.as_fd())?;
     packer.add(root.as_fd(), c".", b"", &st)?;
-    walk::walk(root.as_fd(), &mut packer)?;
-    packer.builder.into_inner()
+    // The members in the order the kernel lists each directory, as GNU tar (which
+    // libguestfs's tar-out runs) writes them.
+    walk::walk_in(root.as_fd(), &mut packer, walk::Order::Kernel)?;
+    let mut out = packer.builder.into_inner()?;
+    let short = (RECORD - out.written % RECORD) % RECORD;
+    io::copy(&mut io::repeat(0).take(short), &mut out)?;
+    Ok(out.inner)
 }
 
 /// Packs `dir` into the output stream.

@@ -156,7 +156,11 @@ pub fn unpack(reader: impl Read, root: &Path) -> Result<Unpacked, UntarError> {
         let mode = header.mode().unwrap_or(0o644) & 0o777;
         let mtime = mtime_of(&header);
         if rel.as_os_str().is_empty() {
-            // `./` itself: the destination directory.
+            // `./` itself: the destination directory, which takes the guest directory's
+            // mode and time at the end, as GNU tar gives them (virt-copy-out's `tar -x`).
+            if header.entry_type() == tar::EntryType::Directory {
+                dirs.insert(0, (root.to_path_buf(), mode, mtime));
+            }
             continue;
         }
         check_parents(root, &rel, &name, true)?;
@@ -263,7 +267,7 @@ mod tests {
     fn a_normal_tree_unpacks_with_modes_times_and_links() {
         let dir = tempfile::tempdir().unwrap();
         let tar = archive(&[
-            (raw_header(b"./", tar::EntryType::Directory, 0, 0o755), b""),
+            (raw_header(b"./", tar::EntryType::Directory, 0, 0o750), b""),
             (
                 raw_header(b"./etc/", tar::EntryType::Directory, 0, 0o755),
                 b"",
@@ -322,6 +326,12 @@ mod tests {
         assert_eq!(fs::read(root.join("ro/f")).unwrap(), b"x");
         assert_eq!(fs::metadata(root.join("ro")).unwrap().mode() & 0o777, 0o555);
         assert!(!root.join("dev/null").exists());
+        let top = fs::metadata(root).unwrap();
+        assert_eq!(
+            (top.mode() & 0o777, top.mtime()),
+            (0o750, 1_000_000_000),
+            "the destination takes ./'s mode and time, as tar -x gives them"
+        );
         fs::set_permissions(root.join("ro"), fs::Permissions::from_mode(0o755)).unwrap();
     }
 

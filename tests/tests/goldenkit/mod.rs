@@ -9,6 +9,7 @@
 //! ```text
 //! == NAME                      (letters, digits, '-' and '_')
 //! image: gpt|bare|mbr|none     (copied to disk.img in the case's directory)
+//! env: EDITOR=sed -i s/a/b/    (optional, repeatable: set for every command of the case)
 //! run: guestfish --ro -a disk.img -m /dev/sda1
 //! then: virt-cat -a disk.img /etc/hostname   (optional, repeatable: runs after `run:`)
 //! stdin:                       (optional; every following line up to the next '==')
@@ -51,6 +52,8 @@ pub struct Case {
     pub argv: Vec<String>,
     /// Command lines run after `argv`, in order (`then:`).
     pub then: Vec<Vec<String>>,
+    /// Environment variables set for every command of the case (`env:`), in order.
+    pub env: Vec<(String, String)>,
     /// Standard input.
     pub stdin: String,
     /// Where it is declared (`file:line`), for messages.
@@ -108,6 +111,7 @@ pub fn parse_cases(fname: &str, text: &str) -> Vec<Case> {
                     image: None,
                     argv: Vec::new(),
                     then: Vec::new(),
+                    env: Vec::new(),
                     stdin: String::new(),
                     origin,
                 },
@@ -132,6 +136,12 @@ pub fn parse_cases(fname: &str, text: &str) -> Vec<Case> {
                 assert!(images::NAMES.contains(&v), "{origin}: unknown image {v:?}");
                 case.image = Some(v.to_string());
             }
+        } else if let Some(v) = line.strip_prefix("env:") {
+            let (k, v) = v
+                .trim()
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{origin}: env: wants NAME=VALUE"));
+            case.env.push((k.to_string(), v.to_string()));
         } else if let Some(v) = line.strip_prefix("run:") {
             case.argv = split_words(v).unwrap_or_else(|e| panic!("{origin}: {e}"));
         } else if let Some(v) = line.strip_prefix("then:") {
@@ -147,7 +157,7 @@ pub fn parse_cases(fname: &str, text: &str) -> Vec<Case> {
         } else if line.trim() == "stdin:" {
             *in_stdin = true;
         } else {
-            panic!("{origin}: expected image:, run:, then: or stdin:, found {line:?}");
+            panic!("{origin}: expected image:, env:, run:, then: or stdin:, found {line:?}");
         }
     }
     if let Some((c, _)) = cur.take() {
@@ -357,7 +367,8 @@ fn command(case: &Case, argv: &[String], runner: Runner, work: &Path, links: &Pa
         .env("LC_ALL", "C")
         .env("TZ", "UTC")
         .env_remove("LANG")
-        .env_remove("LANGUAGE");
+        .env_remove("LANGUAGE")
+        .envs(case.env.iter().map(|(k, v)| (k, v)));
     cmd
 }
 
@@ -426,6 +437,9 @@ fn run_within(cmd: &mut Command, input: &[u8], limit: Duration) -> (Vec<u8>, Vec
 ///    probe happens to order them (a file on the first partition is 8:1 in one run, 8:17
 ///    in the next).
 ///
+/// 5. a line that starts with the elapsed seconds of virt-customize's and virt-sysprep's
+///    progress messages (`[   0.0] `, `[  12.3] `) starts with `[<ELAPSED>] ` instead.
+///
 /// (virt-diff's output also loses what [`without_dev_changes`] drops, for that reason.)
 ///
 /// Everything else, appliance messages included, is compared byte for byte: the
@@ -441,6 +455,7 @@ pub fn normalize(bytes: &[u8], workdir: &Path) -> Vec<u8> {
             Ok(s) => {
                 let s = s.replace(&wd, "<WORKDIR>");
                 let s = replace_uuids(&s);
+                let s = replace_elapsed(&s);
                 out.extend_from_slice(replace_now(&s).as_bytes());
             }
             Err(_) => out.extend_from_slice(line),
@@ -488,6 +503,25 @@ fn replace_uuids(s: &str) -> String {
         }
     }
     out
+}
+
+/// `[  12.3] message` (a right-aligned `%6.1f` of seconds) becomes `[<ELAPSED>] message`.
+fn replace_elapsed(line: &str) -> String {
+    let stamp = line
+        .strip_prefix('[')
+        .and_then(|r| r.split_once("] "))
+        .filter(|(t, _)| {
+            t.len() >= 6
+                && t.trim_start().split_once('.').is_some_and(|(a, b)| {
+                    !a.is_empty()
+                        && b.len() == 1
+                        && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+                })
+        });
+    match stamp {
+        Some((_, rest)) => format!("[<ELAPSED>] {rest}"),
+        None => line.to_string(),
+    }
 }
 
 fn replace_now(line: &str) -> String {

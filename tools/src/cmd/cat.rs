@@ -14,7 +14,7 @@ use std::io::Write;
 #[derive(Debug, Args)]
 pub struct CatArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Guest files to print, in order.
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<String>,

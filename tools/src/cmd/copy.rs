@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct CopyInArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Host files and directories, then the guest directory to copy them into.
     #[arg(value_name = "PATH", num_args = 2.., required = true)]
     paths: Vec<String>,
@@ -27,7 +27,7 @@ pub struct CopyInArgs {
 #[derive(Debug, Args)]
 pub struct CopyOutArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Guest files and directories, then the host directory to copy them into.
     #[arg(value_name = "PATH", num_args = 2.., required = true)]
     paths: Vec<String>,

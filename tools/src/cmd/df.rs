@@ -15,7 +15,7 @@ use std::io::Write;
 #[command(disable_help_flag = true)]
 pub struct DfArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Sizes like 1.5G instead of 1K blocks.
     #[arg(short = 'h', short_alias = 'H', long = "human-readable")]
     human: bool,

@@ -224,12 +224,9 @@ fn open(args: &DiffArgs, appliance: &ApplianceArgs, verbose: bool, second: bool)
         None => (images.clone(), args.format),
     };
     let image = ImageArgs {
-        images,
-        format,
-        mounts: Vec::new(),
         inspect: true,
         ro: true,
-        rw: false,
+        ..ImageArgs::new(images, format)
     };
     session::open(&image, appliance, Access::ReadOnly, verbose).map_err(|e| {
         if fisherr::is_no_os(&e) {

@@ -14,10 +14,14 @@ use std::process::Command;
 #[derive(Debug, Args)]
 pub struct EditArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Instead of an editor, apply a sed-style substitution: s/REGEX/REPLACEMENT/[gi].
     #[arg(short = 'e', long = "expr", value_name = "s/RE/REP/")]
     expr: Option<String>,
+    /// Keep the original file as PATH followed by this extension (`-b .orig`), when the
+    /// edit changes it.
+    #[arg(short = 'b', long = "backup", value_name = "EXTENSION")]
+    backup: Option<String>,
     /// The guest file.
     #[arg(value_name = "PATH")]
     path: String,
@@ -39,6 +43,10 @@ pub fn run(args: &EditArgs, appliance: &ApplianceArgs, verbose: bool) -> Result 
         None => run_editor(&args.path, &old)?,
     };
     if new != old {
+        if let Some(ext) = &args.backup {
+            // A copy that keeps mode, owner and times, as virt-edit's renamed original.
+            h.cp_a(args.path.as_str(), format!("{}{ext}", args.path).as_str())?;
+        }
         h.replace_file(&path, new)?;
     } else {
         log::info!("{} unchanged", args.path);

@@ -16,7 +16,7 @@ use std::io::Write;
 #[command(disable_help_flag = true)]
 pub struct FilesystemsArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Everything: filesystems, partitions, disks, LVs, VGs and PVs.
     #[arg(long)]
     all: bool,

@@ -104,12 +104,8 @@ pub fn run(args: &FormatArgs, appliance: &ApplianceArgs, verbose: bool) -> Resul
         }
     };
     let image = ImageArgs {
-        images: args.images.clone(),
-        format: args.format,
-        mounts: Vec::new(),
-        inspect: false,
-        ro: false,
         rw: true,
+        ..ImageArgs::new(args.images.clone(), args.format)
     };
     let mut h = session::launch(&image, appliance, Access::ReadWrite, verbose)?;
     let devices: Vec<String> = h

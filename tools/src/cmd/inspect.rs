@@ -19,7 +19,7 @@ use std::io::Write;
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Print virt-inspector's XML instead of JSON.
     #[arg(long)]
     pub(crate) xml: bool,

@@ -40,6 +40,7 @@ pub fn as_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
         .unwrap_or_default()
         .to_string();
     if let Some((_, sub)) = NAMES.iter().find(|(n, _)| *n == name) {
+        args = old_style(&name, args);
         args.insert(1, OsString::from(*sub));
         // `virt-inspector` prints XML, the one output it has.
         if *sub == "inspect" && !args.iter().any(|a| a == "--xml" || a == "--json") {
@@ -53,6 +54,80 @@ pub fn as_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
 /// subcommand with that tool's options) to this program in DIR.
 ///
 /// An existing file of the same name is left alone (and reported) unless --force is given.
+/// The tools that still take their old-style command line (`virt-cat disk.img /etc/fstab`,
+/// `virt-inspector disk.img`) when no -a or -d is given, and how many of the last
+/// arguments are not disk images.
+const OLD_STYLE: &[(&str, usize)] = &[
+    ("virt-cat", 1),
+    ("virt-ls", 1),
+    ("virt-edit", 1),
+    ("virt-inspector", 0),
+    ("virt-df", 0),
+];
+
+/// Their options that take the next argument as their value.
+const TAKES_VALUE: &[&str] = &[
+    "-a",
+    "--add",
+    "-c",
+    "--connect",
+    "-d",
+    "--domain",
+    "-m",
+    "--mount",
+    "--key",
+    "-e",
+    "--expr",
+    "-b",
+    "--backup",
+];
+
+/// Rewrites an old-style command line of the tool `name` into the -a form: with no -a and
+/// no -d, the arguments that are not options (all but the last ones the tool reads as
+/// guest paths) are the disk images, as in the reference, which takes such an argument
+/// that holds no '/' and names no host file as a libvirt guest instead: that one is left
+/// as it is, for the tool to refuse.
+fn old_style(name: &str, args: Vec<OsString>) -> Vec<OsString> {
+    let Some(&(_, keep)) = OLD_STYLE.iter().find(|(n, _)| *n == name) else {
+        return args;
+    };
+    let word = |a: &OsString| a.to_str().unwrap_or_default().to_string();
+    let names_drive = |w: &str| {
+        ["-a", "--add", "-d", "--domain"].contains(&w)
+            || w.starts_with("--add=")
+            || w.starts_with("--domain=")
+            || (w.starts_with("-a") && !w.starts_with("--"))
+            || (w.starts_with("-d") && !w.starts_with("--"))
+    };
+    if args.iter().skip(1).any(|a| names_drive(&word(a))) {
+        return args;
+    }
+    let mut positional = Vec::new();
+    let mut i = 1;
+    let mut options_end = false;
+    while i < args.len() {
+        let w = word(&args[i]);
+        if options_end || !w.starts_with('-') || w == "-" {
+            positional.push(i);
+        } else if w == "--" {
+            options_end = true;
+        } else if TAKES_VALUE.contains(&w.as_str()) {
+            i += 1;
+        }
+        i += 1;
+    }
+    let disks = &positional[..positional.len().saturating_sub(keep)];
+    let mut out = Vec::with_capacity(args.len() + disks.len());
+    for (i, a) in args.into_iter().enumerate() {
+        let w = word(&a);
+        if disks.contains(&i) && (w.contains('/') || Path::new(&a).exists()) {
+            out.push(OsString::from("-a"));
+        }
+        out.push(a);
+    }
+    out
+}
+
 #[derive(Debug, Args)]
 pub struct InstallLinksArgs {
     /// Where to create the links (it must exist).
@@ -134,6 +209,54 @@ mod tests {
         assert_eq!(
             as_subcommand(words(&["virt-inspector", "-a", "x"])),
             words(&["virt-inspector", "inspect", "--xml", "-a", "x"])
+        );
+        assert_eq!(
+            as_subcommand(words(&["guestwright", "cat"])),
+            words(&["guestwright", "cat"])
+        );
+    }
+
+    #[test]
+    fn an_old_style_command_line_names_its_disks_with_a() {
+        assert_eq!(
+            as_subcommand(words(&["virt-cat", "./disk.img", "/etc/fstab"])),
+            words(&["virt-cat", "cat", "-a", "./disk.img", "/etc/fstab"])
+        );
+        assert_eq!(
+            as_subcommand(words(&[
+                "virt-ls",
+                "-l",
+                "-m",
+                "/dev/sda1",
+                "a/d1",
+                "a/d2",
+                "/etc"
+            ])),
+            words(&[
+                "virt-ls",
+                "ls",
+                "-l",
+                "-m",
+                "/dev/sda1",
+                "-a",
+                "a/d1",
+                "-a",
+                "a/d2",
+                "/etc"
+            ])
+        );
+        assert_eq!(
+            as_subcommand(words(&["virt-inspector", "/x/disk.img"])),
+            words(&["virt-inspector", "inspect", "--xml", "-a", "/x/disk.img"])
+        );
+        // With -a, or for a guest name (libvirt), nothing changes.
+        assert_eq!(
+            as_subcommand(words(&["virt-cat", "-a", "d/x", "/etc/fstab", "/etc/motd"])),
+            words(&["virt-cat", "cat", "-a", "d/x", "/etc/fstab", "/etc/motd"])
+        );
+        assert_eq!(
+            as_subcommand(words(&["virt-edit", "no-such-guest", "/etc/fstab"])),
+            words(&["virt-edit", "edit", "no-such-guest", "/etc/fstab"])
         );
         assert_eq!(
             as_subcommand(words(&["guestwright", "cat"])),

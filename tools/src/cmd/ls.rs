@@ -21,7 +21,7 @@ use std::io::{IsTerminal, Write};
 #[command(disable_help_flag = true)]
 pub struct LsArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Long listing.
     #[arg(short = 'l', long)]
     long: bool,
@@ -56,17 +56,23 @@ impl Lister<'_> {
 
     /// Lists `dir`; with -R, whole trees, each name as virt-ls prints it: its path below
     /// the listed directory, with a leading `/` (`virt-ls -R /data` prints `/a`, `/a/b`).
-    fn list(&self, out: &mut impl Write, dir: &GuestPath, below: &[u8]) -> Result {
+    /// Lists `dir`; with -R, each name shown after `below` and a '/' (after nothing at all
+    /// for `None`: virt-ls -R prints the paths it finds with the directory it was given cut
+    /// off, so under `/data` a name is `/a/b`, and under `/` it is `a/b`).
+    fn list(&self, out: &mut impl Write, dir: &GuestPath, below: Option<&[u8]>) -> Result {
         for e in listing::entries(self.h, dir)? {
             let path = dir.join(e.name.as_bytes());
             let shown = if self.args.recursive {
-                [below, b"/", e.name.as_bytes()].concat()
+                match below {
+                    Some(b) => [b, b"/", e.name.as_bytes()].concat(),
+                    None => e.name.as_bytes().to_vec(),
+                }
             } else {
                 e.name.as_bytes().to_vec()
             };
             self.line(out, &shown)?;
             if self.args.recursive && e.stat.kind() == FileKind::Directory {
-                self.list(out, &path, &shown)?;
+                self.list(out, &path, Some(&shown))?;
             }
         }
         Ok(())
@@ -113,7 +119,11 @@ pub fn run(args: &LsArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
             out.write_all(text.as_bytes()).map_err(stdout)?;
             continue;
         }
-        lister.list(&mut out, &dir, b"")?;
+        let below: Option<&[u8]> = match dir.as_bytes().ends_with(b"/") {
+            true => None,
+            false => Some(b""),
+        };
+        lister.list(&mut out, &dir, below)?;
     }
     out.flush().map_err(stdout)?;
     drop(out);

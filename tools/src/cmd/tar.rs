@@ -17,7 +17,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct TarInArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Compression of the archive: none, gzip, xz, zstd.
     #[arg(long, default_value = "none")]
     compress: Compression,
@@ -36,7 +36,7 @@ pub struct TarInArgs {
 #[derive(Debug, Args)]
 pub struct TarOutArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// Compression of the archive: none, gzip, xz, zstd.
     #[arg(long, default_value = "none")]
     compress: Compression,

@@ -11,7 +11,7 @@ use guestwright::prelude::*;
 #[derive(Debug, Args)]
 pub struct WriteArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    pub(crate) image: ImageArgs,
     /// The guest file.
     #[arg(value_name = "PATH")]
     path: String,
