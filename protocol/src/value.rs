@@ -322,6 +322,18 @@ pub struct Version {
 }
 
 impl Version {
+    /// The libguestfs API level guestwright implements, as libguestfs 1.48.6's `version`
+    /// reports it: scripts and bindings compare `version` to decide which calls they may
+    /// use, so it is the API's level, not guestwright's own (`guestwright --version`).
+    pub fn libguestfs_api() -> Version {
+        Version {
+            major: 1,
+            minor: 48,
+            release: 6,
+            extra: String::new(),
+        }
+    }
+
     /// Reads `MAJOR.MINOR.RELEASE[-EXTRA]`; a missing or unreadable number is 0.
     pub fn parse(version: &str) -> Version {
         let (numbers, extra) = version.split_once('-').unwrap_or((version, ""));

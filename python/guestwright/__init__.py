@@ -15,6 +15,10 @@ arguments as keywords, failures raised as `guestwright.Error` (a `RuntimeError`,
 here, at import, from the table of operations compiled into the native module
 (`_guestwright.operations()`, the table the shell's commands come from): nothing here names
 one. Drives, launch, settings and inspection are written in the native module.
+
+`GuestFS().version()` answers as libguestfs does, with the libguestfs API level guestwright
+implements (major 1, minor 48, release 6), since callers test it for features;
+`guestwright.__version__` is guestwright's own version.
 """
 
 import inspect as _inspect

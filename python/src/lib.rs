@@ -328,10 +328,12 @@ impl Handle {
         value::to_python(py, &reply.guestfs_value(), self.return_dict)
     }
 
-    /// libguestfs's `version` struct (`major`, `minor`, `release`, `extra`) of this
-    /// library: a library call, no appliance needed.
+    /// libguestfs's `version` struct (`major`, `minor`, `release`, `extra`): the libguestfs
+    /// API level this library implements (1.48.6), which callers test for features, as
+    /// guestfish's `version` prints it; a library call, no appliance needed.
+    /// `guestwright.__version__` is guestwright's own version.
     fn version<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let version = Version::parse(env!("CARGO_PKG_VERSION"));
+        let version = Version::libguestfs_api();
         value::to_python(py, &version.guestfs_value(), self.return_dict)
     }
 

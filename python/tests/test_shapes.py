@@ -43,6 +43,8 @@ def test_structs_are_dicts_with_libguestfs_field_names(g):
     assert list(v) == ["major", "minor", "release", "extra"]
     assert all(type(v[k]) is int for k in ("major", "minor", "release"))
     assert type(v["extra"]) is str
+    # The libguestfs API level implemented, which callers test for features.
+    assert (v["major"], v["minor"], v["release"], v["extra"]) == (1, 48, 6, "")
     assert g.utsname()["uts_sysname"] == "Linux"
 
 

@@ -168,6 +168,61 @@ fn record() {
     );
 }
 
+/// The filter drops the calls libguestfs makes inside another call from its trace, and
+/// nothing else: the outer calls, their results and the error messages between stay.
+#[test]
+fn the_filter_drops_only_the_calls_libguestfs_makes_itself_from_the_trace() {
+    let t = |s: &str| format!("libguestfs: trace: {s}\n");
+    let traced: String = [
+        t("add_drive \"disk.img\" \"readonly:true\""),
+        t("get_tmpdir"),
+        t("get_tmpdir = \"/tmp\""),
+        t("disk_create \"/tmp/libguestfsVD7um8/overlay1.qcow2\" \"qcow2\" -1"),
+        t("disk_format \"disk.img\""),
+        t("disk_format = \"raw\""),
+        t("disk_create = 0"),
+        t("add_drive = 0"),
+        t("is_config"),
+        t("is_config = 1"),
+        t("cat \"/nonexistent\""),
+        t("read_file \"/nonexistent\""),
+        t("download \"/nonexistent\" \"/tmp/libguestfsVD7um8/cat3\""),
+        t("download = -1 (error)"),
+        "*stdin*:3: libguestfs: error: download: /nonexistent: No such file or directory\n"
+            .to_string(),
+        t("read_file = NULL (error)"),
+        t("cat = NULL (error)"),
+        t("exists \"/nope\""),
+        t("exists = 0"),
+        t("close"),
+        t("internal_autosync"),
+        t("internal_autosync = 0"),
+    ]
+    .concat();
+    let want: String = [
+        t("add_drive \"disk.img\" \"readonly:true\""),
+        t("add_drive = 0"),
+        t("is_config"),
+        t("is_config = 1"),
+        t("cat \"/nonexistent\""),
+        "*stdin*:3: libguestfs: error: download: /nonexistent: No such file or directory\n"
+            .to_string(),
+        t("cat = NULL (error)"),
+        t("exists \"/nope\""),
+        t("exists = 0"),
+        t("close"),
+    ]
+    .concat();
+    let wd = std::path::Path::new("/nowhere");
+    assert_eq!(
+        String::from_utf8(goldenkit::normalize(traced.as_bytes(), wd)).unwrap(),
+        want
+    );
+    // Without a trace, nothing changes.
+    let plain = b"libguestfs: error: x\nlibguestfs: trace: launch = 0 without its call\n";
+    assert_eq!(goldenkit::normalize(plain, wd), plain);
+}
+
 /// The filter replaces device numbers and drops virt-diff's `st_dev`-only changes, and
 /// keeps everything else as it is.
 #[test]

@@ -98,7 +98,8 @@ pub fn mountable_subvolume(mountable: &str) -> io::Result<String> {
     split_mountable(mountable).1.ok_or_else(|| {
         RemoteError::new(
             Errno::EINVAL,
-            "mountable is not a btrfs subvolume".to_string(),
+            // libguestfs's words, without the call's name (see fisherr's UNPREFIXED).
+            "not a btrfs subvolume identifier".to_string(),
         )
         .into()
     })

@@ -1935,7 +1935,9 @@ impl Daemon for Server {
             "ext2" | "ext3" | "ext4" => crate::fs::ext::minimum_size(mountable.node()),
             other => Err(io::Error::from(RemoteError::new(
                 Errno::EOPNOTSUPP,
-                format!("don't know how to get minimum size of '{other}' filesystems"),
+                format!(
+                    "vfs_minimum_size: don't know how to get minimum size of '{other}' filesystems"
+                ),
             ))),
         }
     }
@@ -2066,7 +2068,14 @@ impl Daemon for Server {
         sparse: Option<bool>,
         append: Option<bool>,
     ) -> io::Result<()> {
-        let opts = copy_options(srcoffset, destoffset, size, sparse, append)?;
+        let opts = copy_options(
+            "copy_device_to_device",
+            srcoffset,
+            destoffset,
+            size,
+            sparse,
+            append,
+        )?;
         let s = crate::block::blockdev::open_read(src.node())?;
         let d = crate::block::blockdev::open_write(dest.node())?;
         crate::block::copydev::copy(call, &s, src.name().as_str(), &d, 0, &opts)
@@ -2084,7 +2093,14 @@ impl Daemon for Server {
         sparse: Option<bool>,
         append: Option<bool>,
     ) -> io::Result<()> {
-        let mut opts = copy_options(srcoffset, destoffset, size, sparse, None)?;
+        let mut opts = copy_options(
+            "copy_device_to_file",
+            srcoffset,
+            destoffset,
+            size,
+            sparse,
+            None,
+        )?;
         opts.append = append.unwrap_or(false);
         let s = crate::block::blockdev::open_read(src.node())?;
         let trunc = if opts.append { 0 } else { libc::O_TRUNC };
@@ -2110,7 +2126,14 @@ impl Daemon for Server {
         sparse: Option<bool>,
         append: Option<bool>,
     ) -> io::Result<()> {
-        let opts = copy_options(srcoffset, destoffset, size, sparse, append)?;
+        let opts = copy_options(
+            "copy_file_to_device",
+            srcoffset,
+            destoffset,
+            size,
+            sparse,
+            append,
+        )?;
         let s = File::from(crate::fs::guestfs::open(
             &src,
             libc::O_RDONLY | libc::O_NOCTTY,
@@ -3689,8 +3712,10 @@ fn rsync_options(archive: Option<bool>, deletedest: Option<bool>) -> crate::stre
     }
 }
 
-/// guestfish's copy options; `append` is for files only.
+/// guestfish's copy options; `append` is for files only: a copy to a device (`call`)
+/// refuses it in libguestfs's words.
 fn copy_options(
+    call: &str,
     srcoffset: Option<i64>,
     destoffset: Option<i64>,
     size: Option<i64>,
@@ -3700,7 +3725,7 @@ fn copy_options(
     if append == Some(true) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "the append flag cannot be set for this call",
+            format!("{call}: the append flag cannot be set for this call"),
         ));
     }
     Ok(crate::block::copydev::CopyOptions {

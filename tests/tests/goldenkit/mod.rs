@@ -439,12 +439,20 @@ fn run_within(cmd: &mut Command, input: &[u8], limit: Duration) -> (Vec<u8>, Vec
 ///
 /// 5. a line that starts with the elapsed seconds of virt-customize's and virt-sysprep's
 ///    progress messages (`[   0.0] `, `[  12.3] `) starts with `[<ELAPSED>] ` instead.
+/// 6. libguestfs's call trace (-x, `set-trace`) loses the calls libguestfs makes itself
+///    inside another call ([`without_internal_calls`]): `add_drive` of a read-only drive
+///    creates its overlay (`get_tmpdir`, `disk_create`, `disk_format`), `launch` asks
+///    `max_disks`, `get_cachedir`, `get_sockdir`, `get_backend_setting`, `cat` reads
+///    through `read_file` and `download` into a temporary file of a random name, `stat`
+///    calls `statns`, `shutdown` and `close` call `internal_autosync`. They belong to how
+///    libguestfs is built, not to what a script asked for; guestwright makes no such calls.
 ///
 /// (virt-diff's output also loses what [`without_dev_changes`] drops, for that reason.)
 ///
 /// Everything else, appliance messages included, is compared byte for byte: the
 /// reference's appliance prints nothing on standard output or error unless asked (-v, -x).
 pub fn normalize(bytes: &[u8], workdir: &Path) -> Vec<u8> {
+    let bytes = without_internal_calls(bytes);
     let wd = workdir.to_string_lossy().into_owned();
     let mut out = Vec::with_capacity(bytes.len());
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -460,6 +468,41 @@ pub fn normalize(bytes: &[u8], workdir: &Path) -> Vec<u8> {
             }
             Err(_) => out.extend_from_slice(line),
         }
+    }
+    out
+}
+
+/// The trace without the calls made inside another call: a `libguestfs: trace: NAME ARGS`
+/// line opens a call and `libguestfs: trace: NAME = RESULT` closes it; a trace line while a
+/// call is open is one libguestfs made itself, and goes. `close` traces no result, so what
+/// is traced after it (its `internal_autosync`) goes too. Other lines (error messages)
+/// stay wherever they are.
+pub fn without_internal_calls(bytes: &[u8]) -> Vec<u8> {
+    const TRACE: &[u8] = b"libguestfs: trace: ";
+    let mut open: Vec<Vec<u8>> = Vec::new();
+    let mut out = Vec::with_capacity(bytes.len());
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let Some(rest) = line.strip_prefix(TRACE) else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        let rest = rest.strip_suffix(b"\n").unwrap_or(rest);
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        let name = rest[..end].to_vec();
+        if rest[end..].starts_with(b" = ") {
+            if open.last() == Some(&name) {
+                open.pop();
+            }
+            // The outermost call's own result line stays.
+            if open.is_empty() {
+                out.extend_from_slice(line);
+            }
+            continue;
+        }
+        if open.is_empty() {
+            out.extend_from_slice(line);
+        }
+        open.push(name);
     }
     out
 }

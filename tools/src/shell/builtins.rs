@@ -43,6 +43,41 @@ impl Shell {
         self.trace_line(&format!("{} = {result}", name.replace('-', "_")));
     }
 
+    /// With `set-trace true`, one trace line built by [`super::trace`], escaped as
+    /// libguestfs's printer escapes it.
+    pub(super) fn trace_bytes(&self, line: &[u8]) {
+        if self.trace {
+            self.trace_line(&super::trace::escape_line(line));
+        }
+    }
+
+    /// A call `call` (of the table's return type `ret`) failed with `e`: with the trace on,
+    /// its `= -1 (error)` line goes where libguestfs prints it. An error the daemon
+    /// answered follows that line; any other (a check in the library, a call libguestfs
+    /// runs in the library) precedes it, so it is reported here.
+    pub(super) fn traced_failure(
+        &self,
+        call: &str,
+        ret: &str,
+        e: ShellError,
+        daemon_reply: bool,
+    ) -> ShellError {
+        if !self.trace {
+            return e;
+        }
+        let line = super::trace::error_line(call, ret);
+        if daemon_reply && !super::trace::is_library_call(call) {
+            self.trace_bytes(&line);
+            return e;
+        }
+        self.report(&e);
+        self.trace_bytes(&line);
+        match e {
+            ShellError::Reported(code) => ShellError::Reported(code),
+            e => ShellError::Reported(e.exit_code()),
+        }
+    }
+
     /// With `set-trace true`, one trace line: to the `trace` event handlers when there are
     /// any, otherwise to stderr, as libguestfs sends it.
     pub(super) fn trace_line(&self, line: &str) {
@@ -117,7 +152,7 @@ pub fn smp(
 }
 
 /// `set-trace BOOL` / `trace BOOL` / `get-trace`: libguestfs's call trace on standard error
-/// (guestwright traces its settings calls; operations are not traced yet).
+/// (see [`super::trace`] for the lines).
 pub fn trace(
     shell: &mut Shell,
     typed: &str,

@@ -301,8 +301,9 @@ pub static COMMANDS: &[HostCommand] = &[
         names: &["set-trace", "trace", "get-trace"],
         usage: "set-trace true|false",
         summary: "trace calls on standard error, as libguestfs does",
-        help: "With true, the settings commands print libguestfs's 'libguestfs: trace:' lines\n\
-               on standard error (operations of the appliance are not traced yet).",
+        help: "With true, each call prints libguestfs's trace lines on standard error:\n\
+               'libguestfs: trace: NAME ARGS' as it starts, 'libguestfs: trace: NAME = RESULT'\n\
+               as it ends (the same as -x, or LIBGUESTFS_TRACE=1).",
         slots: &[Slot::Words(&["true", "false"])],
         options: &[],
         kind: Kind::Trace,
@@ -423,6 +424,86 @@ fn options<'a>(c: &HostCommand, words: &'a [String]) -> (Vec<&'a String>, Vec<(&
     (plain, opts)
 }
 
+/// `add`, `add-ro`, `add-cdrom` once guestfish's checks of the words passed: the drive is
+/// checked and added.
+fn add_drive(
+    shell: &mut Shell,
+    c: &'static HostCommand,
+    name: &str,
+    image: &str,
+    opts: &[(&str, &str)],
+) -> Result<(), ShellError> {
+    let protocol = opts
+        .iter()
+        .find(|(k, _)| *k == "protocol")
+        .map(|(_, v)| *v)
+        .filter(|p| *p != "file");
+    if let (None, Err(e)) = (protocol, std::fs::metadata(image)) {
+        return Err(ShellError::Libguestfs(format!(
+            "{image}: {}",
+            super::fisherr::strerror(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+        )));
+    }
+    let mut drive = DriveOptions {
+        format: None,
+        readonly: c.kind == Kind::AddRo,
+        blocksize: None,
+    };
+    for &(k, v) in opts {
+        match k {
+            "format" => drive.format = Some(v.parse().map_err(ShellError::Usage)?),
+            "readonly" => {
+                drive.readonly = bool::parse_word(v)
+                    .map_err(|e| ShellError::Usage(format!("{}: {e}", c.names[0])))?
+            }
+            "blocksize" => {
+                drive.blocksize = Some(v.parse().map_err(|_| {
+                    ShellError::Usage(format!("{}: blocksize:{v}: not a number", c.names[0]))
+                })?)
+            }
+            "iface" | "name" | "cachemode" | "discard" | "copyonread" | "protocol" | "server"
+            | "username" | "secret" => {}
+            other => {
+                return Err(ShellError::Usage(format!(
+                    "{name}: the optional argument {other}: is not supported by \
+                     guestwright (drives are named /dev/sdX)"
+                )))
+            }
+        }
+    }
+    let opt = |k: &str| opts.iter().find(|(o, _)| *o == k).map(|(_, v)| *v);
+    shell.refuse_if_launched(c.names[0])?;
+    match protocol {
+        Some(p) => {
+            // As libguestfs: the parts are checked now and the drive is connected
+            // when the appliance launches. guestfish's server: is a list.
+            let spec = guestwright::drive::uri::RemoteSpec {
+                servers: opt("server")
+                    .map(|s| s.split_whitespace().map(String::from).collect())
+                    .unwrap_or_default(),
+                username: opt("username").map(String::from),
+                secret: opt("secret").map(String::from),
+                ..guestwright::drive::uri::RemoteSpec::new(p, image)
+            };
+            shell.h.add_remote_spec(spec, drive).map_err(|e| match e {
+                guestwright::Error::Drive(guestwright::drive::DriveError::Spec(m)) => {
+                    ShellError::Libguestfs(m.0)
+                }
+                e => e.into(),
+            })?;
+        }
+        None => {
+            if opt("server").is_some() || opt("username").is_some() || opt("secret").is_some() {
+                return Err(ShellError::Usage(format!(
+                    "{name}: server: and username: need protocol:"
+                )));
+            }
+            shell.h.add_drive(image, drive)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs a host-side command.
 pub fn run(
     shell: &mut Shell,
@@ -452,81 +533,28 @@ pub fn run(
             let [image] = plain[..] else {
                 return Err(usage_error(c));
             };
-            let protocol = opts
-                .iter()
-                .find(|(k, _)| *k == "protocol")
-                .map(|(_, v)| *v)
-                .filter(|p| *p != "file");
-            if let (None, Err(e)) = (protocol, std::fs::metadata(image)) {
-                return Err(ShellError::Libguestfs(format!(
-                    "{image}: {}",
-                    super::fisherr::strerror(Errno::from_raw(
-                        e.raw_os_error().unwrap_or(libc::EIO)
-                    ))
-                )));
-            }
-            let mut drive = DriveOptions {
-                format: None,
-                readonly: c.kind == Kind::AddRo,
-                blocksize: None,
+            // Traced as libguestfs's call, its optional arguments in its order.
+            let call = match (c.kind, name) {
+                (Kind::AddRo, "add-cdrom") => "add_cdrom",
+                (Kind::AddRo, _) => "add_drive_ro",
+                _ => "add_drive",
             };
-            for &(k, v) in &opts {
-                match k {
-                    "format" => drive.format = Some(v.parse().map_err(ShellError::Usage)?),
-                    "readonly" => {
-                        drive.readonly = bool::parse_word(v)
-                            .map_err(|e| ShellError::Usage(format!("{}: {e}", c.names[0])))?
-                    }
-                    "blocksize" => {
-                        drive.blocksize = Some(v.parse().map_err(|_| {
-                            ShellError::Usage(format!(
-                                "{}: blocksize:{v}: not a number",
-                                c.names[0]
-                            ))
-                        })?)
-                    }
-                    "iface" | "name" | "cachemode" | "discard" | "copyonread" | "protocol"
-                    | "server" | "username" | "secret" => {}
-                    other => {
-                        return Err(ShellError::Usage(format!(
-                            "{name}: the optional argument {other}: is not supported by \
-                             guestwright (drives are named /dev/sdX)"
-                        )))
-                    }
+            let mut line = format!("{call} \"{image}\"");
+            for o in c.options {
+                if let Some((k, v)) = opts.iter().find(|(k, _)| k == o) {
+                    let v = match *k {
+                        "readonly" | "copyonread" => {
+                            bool::parse_word(v).map_or_else(|_| v.to_string(), |b| b.to_string())
+                        }
+                        _ => v.to_string(),
+                    };
+                    line.push_str(&format!(" \"{k}:{v}\""));
                 }
             }
-            let opt = |k: &str| opts.iter().find(|(o, _)| *o == k).map(|(_, v)| *v);
-            shell.refuse_if_launched(c.names[0])?;
-            match protocol {
-                Some(p) => {
-                    // As libguestfs: the parts are checked now and the drive is connected
-                    // when the appliance launches. guestfish's server: is a list.
-                    let spec = guestwright::drive::uri::RemoteSpec {
-                        servers: opt("server")
-                            .map(|s| s.split_whitespace().map(String::from).collect())
-                            .unwrap_or_default(),
-                        username: opt("username").map(String::from),
-                        secret: opt("secret").map(String::from),
-                        ..guestwright::drive::uri::RemoteSpec::new(p, image)
-                    };
-                    shell.h.add_remote_spec(spec, drive).map_err(|e| match e {
-                        guestwright::Error::Drive(guestwright::drive::DriveError::Spec(m)) => {
-                            ShellError::Libguestfs(m.0)
-                        }
-                        e => e.into(),
-                    })?;
-                }
-                None => {
-                    if opt("server").is_some()
-                        || opt("username").is_some()
-                        || opt("secret").is_some()
-                    {
-                        return Err(ShellError::Usage(format!(
-                            "{name}: server: and username: need protocol:"
-                        )));
-                    }
-                    shell.h.add_drive(image, drive)?;
-                }
+            shell.trace_bytes(line.as_bytes());
+            match add_drive(shell, c, name, image, &opts) {
+                Ok(()) => shell.trace_bytes(format!("{call} = 0").as_bytes()),
+                Err(e) => return Err(shell.traced_failure(call, "()", e, false)),
             }
         }
         Kind::Run => {

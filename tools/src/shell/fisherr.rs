@@ -97,8 +97,23 @@ pub fn remote(op: &OpInfo, words: &[String], errno: Errno, message: &str) -> Str
     text
 }
 
+/// libguestfs calls that run in its library and word their errors without the call's name
+/// (`/dev/sda1: device not found`): the daemon's message is theirs, as it is.
+const UNPREFIXED: &[&str] = &["device_index", "mountable_subvolume"];
+
 fn libguestfs_words(op: &OpInfo, words: &[String], errno: Errno, message: &str) -> String {
     let lg = lg_name(op);
+    if UNPREFIXED.contains(&lg) {
+        return message.to_string();
+    }
+    // libguestfs's chmod names the mode after the path, in octal (`/x: 0755: ...`).
+    if matches!(lg, "chmod" | "lchmod") {
+        if let [mode, path] = words {
+            if let Ok(m) = mode.parse::<guestwright::protocol::Mode>() {
+                return format!("{lg}: {}: 0{:o}: {}", shown(path), m.0, strerror(errno));
+            }
+        }
+    }
     // The daemon already wrote libguestfs's wording (it starts with the call's name).
     if message
         .strip_prefix(lg)

@@ -52,7 +52,7 @@ pub fn kind_text(kind: ArgKind) -> &'static str {
         ArgKind::Secret => {
             "a key or passphrase: leave it out and it is asked for, as guestfish does (on the \
              terminal, or the next line of standard input with --keys-from-stdin); given as a \
-             word, it is never kept in the history or echoed by -x"
+             word, it is never kept in the history, and the trace (-x) shows it as ***"
         }
     }
 }

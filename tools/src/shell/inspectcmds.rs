@@ -6,6 +6,7 @@ use super::output::Output;
 use super::{fisherr, Shell, ShellError};
 use guestwright::inspect::{self, OsInfo};
 use guestwright::prelude::*;
+use guestwright::protocol::value::Value;
 
 /// The inspection commands, by name.
 pub const NAMES: &[&str] = &[
@@ -54,6 +55,27 @@ fn or_unknown(s: &str) -> &str {
     }
 }
 
+/// One line per root.
+fn lines(roots: &[String]) -> String {
+    roots.iter().map(|r| format!("{r}\n")).collect()
+}
+
+/// The trace's result line of a call that returns the roots.
+fn trace_roots(shell: &Shell, call: &str, roots: &[String]) {
+    let value = Value::List(
+        roots
+            .iter()
+            .map(|r| Value::Text(r.clone().into_bytes()))
+            .collect(),
+    );
+    shell.trace_bytes(&super::trace::result_value_line(
+        call,
+        "Vec<String>",
+        &value,
+        false,
+    ));
+}
+
 /// Runs an inspection command.
 pub fn run(
     shell: &mut Shell,
@@ -95,22 +117,23 @@ pub fn run(
     shell.need_appliance(name)?;
     match name {
         "inspect-os" => {
+            shell.trace_bytes(b"inspect_os");
             // libguestfs unmounts everything first, and leaves nothing mounted.
-            shell.h.umount_all()?;
-            let found = inspect::inspect(&shell.h)?;
-            let mut text = String::new();
-            for os in &found {
-                text.push_str(&format!("{}\n", root_name(os)));
-            }
+            let found = shell
+                .h
+                .umount_all()
+                .and_then(|()| inspect::inspect(&shell.h))
+                .map_err(|e| shell.traced_failure("inspect_os", "Vec<String>", e.into(), true))?;
+            let roots: Vec<String> = found.iter().map(root_name).collect();
+            trace_roots(shell, "inspect_os", &roots);
             shell.inspection = Some(found);
-            return print(out, &text);
+            return print(out, &lines(&roots));
         }
         "inspect-get-roots" => {
-            let mut text = String::new();
-            for os in shell.inspection.iter().flatten() {
-                text.push_str(&format!("{}\n", root_name(os)));
-            }
-            return print(out, &text);
+            shell.trace_bytes(b"inspect_get_roots");
+            let roots: Vec<String> = shell.inspection.iter().flatten().map(root_name).collect();
+            trace_roots(shell, "inspect_get_roots", &roots);
+            return print(out, &lines(&roots));
         }
         _ => {}
     }

@@ -32,6 +32,7 @@ mod remote;
 mod script;
 mod settings;
 mod table;
+mod trace;
 
 use crate::options::{parse_format, parse_mount, ApplianceArgs, MountSpec};
 use crate::session::Access;
@@ -109,9 +110,11 @@ pub struct ShellArgs {
     /// '#!/usr/bin/env -S guestwright shell -f'.
     #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
     file: Option<PathBuf>,
-    /// Echo each command to standard error before running it.
+    /// Trace each library call on standard error, as guestfish -x does (the same as
+    /// 'set-trace true' first, or LIBGUESTFS_TRACE=1): 'libguestfs: trace: NAME ARGS' as it
+    /// starts, 'libguestfs: trace: NAME = RESULT' as it ends.
     #[arg(short = 'x')]
-    echo: bool,
+    trace: bool,
     /// Print results as JSON, one value per line (same as the 'json on' command).
     #[arg(long)]
     json: bool,
@@ -278,7 +281,6 @@ pub(crate) struct Shell {
     mounts: Vec<MountSpec>,
     inspect: bool,
     json: bool,
-    echo: bool,
     /// Errors are reported and the shell goes on.
     interactive: bool,
     interrupt: Arc<Interrupt>,
@@ -386,7 +388,17 @@ pub fn run(args: &ShellArgs, appliance: &ApplianceArgs, verbose: u8) -> ExitCode
         Ok(()) | Err(Stop::Quit) => EXIT_OK,
         Err(Stop::Failed(code)) => code,
     };
-    if let Err(e) = shell.close() {
+    // guestfish shuts the handle down when its commands are done; after a failed one it
+    // exits at once, and only closing the handle is traced.
+    let traced = code == EXIT_OK;
+    if traced {
+        shell.trace_call("shutdown", &[]);
+    }
+    let closed = shell.close();
+    if traced {
+        shell.trace_result("shutdown", if closed.is_ok() { "0" } else { "-1 (error)" });
+    }
+    if let Err(e) = closed {
         report(&e);
         code = EXIT_APPLIANCE;
     }
@@ -497,6 +509,15 @@ impl Shell {
         let mut config = crate::session::launch_config(appliance, verbose > 0)?;
         config.network |= args.network;
         let mut h = Handle::with_config(config);
+        // libguestfs's handle reads LIBGUESTFS_TRACE as it is created; -x sets the trace
+        // before the drives are added.
+        let trace = args.trace
+            || std::env::var("LIBGUESTFS_TRACE").is_ok_and(|v| {
+                matches!(
+                    v.to_ascii_lowercase().as_str(),
+                    "1" | "true" | "t" | "yes" | "y" | "on"
+                )
+            });
         // guestfish's default; the one-shot readers (cat, ls, ...) stay read-only.
         let readonly = args.ro && !args.rw;
         let formats = sticky_formats(std::env::args().skip(1), args.images.len())
@@ -517,7 +538,7 @@ impl Shell {
                 DriveArg::File(path) => (path.to_string_lossy().into_owned(), Vec::new()),
                 DriveArg::Remote(spec) => (spec.name.clone(), spec.optargs()),
             };
-            if args.echo {
+            if trace {
                 eprintln!("{}", add_drive_trace(&name, &options, &optargs));
             }
             let added = match add {
@@ -529,7 +550,7 @@ impl Shell {
                     e => e.into(),
                 }),
             };
-            if args.echo {
+            if trace {
                 match &added {
                     Ok(()) => eprintln!("libguestfs: trace: add_drive = 0"),
                     Err(e) => {
@@ -572,7 +593,6 @@ impl Shell {
             mounts: args.mounts.clone(),
             inspect: args.inspector,
             json: args.json,
-            echo: args.echo,
             interactive,
             interrupt: Arc::new(Interrupt::default()),
             stdout_closed: false,
@@ -583,7 +603,7 @@ impl Shell {
             },
             lineno: 0,
             commands_issued: 0,
-            trace: false,
+            trace,
             pipe_error: args.pipe_error,
             scratch: Vec::new(),
             prepared,
@@ -594,6 +614,9 @@ impl Shell {
             local: None,
         };
         if !shell.mounts.is_empty() || shell.inspect || !shell.prepared.is_empty() {
+            // guestfish launches only a handle still in its configuration state.
+            shell.trace_call("is_config", &[]);
+            shell.trace_result("is_config", "1");
             shell.ensure_launched()?;
         }
         Ok(shell)
@@ -604,7 +627,12 @@ impl Shell {
         if self.h.is_launched() && !self.forget_dead_appliance() {
             return Ok(());
         }
-        self.h.launch().map_err(ShellError::Launch)?;
+        self.trace_call("launch", &[]);
+        if let Err(e) = self.h.launch() {
+            self.trace_result("launch", "-1 (error)");
+            return Err(ShellError::Launch(e));
+        }
+        self.trace_result("launch", "0");
         self.interrupt.set_canceller(self.h.canceller());
         self.settings.fire("launch_done");
         log::debug!(
@@ -649,12 +677,33 @@ impl Shell {
         });
         let op = table::find("mount").expect("the table has mount");
         for m in specs {
+            // As guestfish's -m calls libguestfs: mount_vfs with a type, else mount_options
+            // (its options "ro" on a read-only handle, "" otherwise, unless given).
+            let options = match (&m.options, access) {
+                (Some(o), _) => o.clone(),
+                (None, Access::ReadOnly) => "ro".to_string(),
+                (None, _) => String::new(),
+            };
+            let (call, mut words) = match &m.fstype {
+                Some(t) => ("mount_vfs", vec![options, t.clone()]),
+                None => ("mount_options", vec![options]),
+            };
+            words.extend([m.device.clone(), m.mountpoint.clone()]);
+            let line: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+            self.trace_bytes(format!("{call} {}", line.join(" ")).as_bytes());
             let result = self.h.run(args::Mount {
                 options: m.options.clone(),
                 fstype: m.fstype.as_deref().map(FsType::from),
                 readonly: Some(access == Access::ReadOnly),
                 ..args::Mount::new(m.device.as_str(), m.mountpoint.as_str())
             });
+            self.trace_bytes(
+                format!(
+                    "{call} = {}",
+                    if result.is_ok() { "0" } else { "-1 (error)" }
+                )
+                .as_bytes(),
+            );
             let source = match result {
                 Ok(()) => continue,
                 Err(guestwright::Error::Remote { source, .. }) => source,
@@ -924,12 +973,10 @@ impl Shell {
         match line {
             Line::Empty => Ok(Flow::Continue),
             Line::Host { command, .. } => {
-                self.echo_line(&format!("!{command}"));
                 commands::host_shell(&command)?;
                 Ok(Flow::Continue)
             }
             Line::Eval { command, .. } => {
-                self.echo_line(&format!("<! {command}"));
                 let text = commands::host_output(&command)?;
                 let mut lines = script::Reader::text(text);
                 match self.run_inline(&mut lines) {
@@ -939,14 +986,6 @@ impl Shell {
                 }
             }
             Line::Command(cmd) => {
-                if self.echo {
-                    let mut text = cmd.name.clone();
-                    for a in table::masked_args(&cmd.name, &cmd.args) {
-                        text.push(' ');
-                        text.push_str(&parse::quote(&a));
-                    }
-                    self.echo_line(&text);
-                }
                 let mut input = match &cmd.heredoc {
                     Some(end) => script::Input::Bytes(script::heredoc(source, end)?),
                     None => script::Input::Stdin,
@@ -966,12 +1005,6 @@ impl Shell {
                 finished.map_err(ShellError::from)?;
                 Ok(flow)
             }
-        }
-    }
-
-    fn echo_line(&self, text: &str) {
-        if self.echo {
-            eprintln!("{text}");
         }
     }
 

@@ -11,9 +11,11 @@
 use super::fisherr;
 use super::output::{is_broken_pipe, Output};
 use super::script::Input;
+use super::trace;
 use super::{Shell, ShellError};
 use guestwright::hostfile::HostFile;
 use guestwright::protocol::shell::ArgKind;
+use guestwright::protocol::value::{GuestfsValue, Version};
 use guestwright::protocol::{CallStream, Client, Errno, GuestPath, OpInfo, Reply, Request, Stream};
 use std::fs::File;
 use std::path::PathBuf;
@@ -69,14 +71,10 @@ fn guestfish_text(reply: &Reply) -> Option<Vec<u8>> {
     }
 }
 
-/// guestfish's `version` struct for a version string such as `0.1.0-rc1`.
-fn version_struct(version: &str) -> String {
+/// guestfish's `version` struct.
+fn version_struct(version: &Version) -> String {
     let mut text = Vec::new();
-    guestwright::protocol::shell::ShellText::shell_text(
-        &guestwright::protocol::value::Version::parse(version),
-        &mut text,
-        false,
-    );
+    guestwright::protocol::shell::ShellText::shell_text(version, &mut text, false);
     String::from_utf8_lossy(&text).into_owned()
 }
 
@@ -94,37 +92,6 @@ pub fn find(name: &str) -> Option<&'static OpInfo> {
 /// Whether a command takes a key or passphrase: such lines stay out of the history.
 pub fn takes_secret(name: &str) -> bool {
     find(name).is_some_and(|op| op.args.iter().any(|a| a.kind == ArgKind::Secret))
-}
-
-/// The arguments as they may be shown (by `-x`): keys and passphrases masked.
-pub fn masked_args(name: &str, args: &[String]) -> Vec<String> {
-    let Some(op) = find(name) else {
-        return args.to_vec();
-    };
-    let required: Vec<_> = op.args.iter().filter(|a| !a.optional).collect();
-    // guestfish's form leaves the keys out: then no positional word is one.
-    let keys_given = missing_keys(op, args).is_empty();
-    args.iter()
-        .enumerate()
-        .map(|(i, word)| {
-            let named = op.args.iter().find(|a| {
-                a.optional
-                    && word
-                        .strip_prefix(a.name)
-                        .is_some_and(|rest| rest.starts_with(':'))
-            });
-            match named {
-                Some(a) if a.kind == ArgKind::Secret => format!("{}:***", a.name),
-                Some(_) => word.clone(),
-                None if keys_given
-                    && required.get(i).is_some_and(|a| a.kind == ArgKind::Secret) =>
-                {
-                    "***".into()
-                }
-                None => word.clone(),
-            }
-        })
-        .collect()
 }
 
 /// The guestfish names of an operation.
@@ -288,18 +255,19 @@ impl Shell {
             None => args,
         };
         fisherr::check_words(op, name, args)?;
+        let call = trace::call_name(name);
         if op.name == "version" && !self.json {
             // A library call in guestfish: no appliance needed.
-            let text = version_struct(env!("CARGO_PKG_VERSION"));
+            self.trace_bytes(call.as_bytes());
+            let version = Version::libguestfs_api();
+            self.trace_bytes(&trace::result_value_line(
+                &call,
+                "Version",
+                &version.guestfs_value(),
+                false,
+            ));
+            let text = version_struct(&version);
             return out.write_all(text.as_bytes()).map_err(ShellError::Output);
-        }
-        if !self.h.is_launched() && self.h.drives().is_empty() {
-            // guestfish's answer: nothing to launch with.
-            return Err(ShellError::Libguestfs(format!(
-                "{}: call launch before using this function\n\
-                 (in guestfish, don't forget to use the 'run' command)",
-                fisherr::lg_name(op)
-            )));
         }
         let mut words = args.to_vec();
         let host_end = match stream_word_index(op) {
@@ -332,24 +300,37 @@ impl Shell {
         }
         let request =
             Request::from_words(op.name, &words).map_err(|e| ShellError::Usage(e.to_string()))?;
-        let reply = self
-            .call_op(op, request, host_end, out, input)
-            .map_err(|e| match e {
-                ShellError::Library(guestwright::Error::Remote { source, .. })
-                    if source.errno != Errno::ECANCELED =>
-                {
-                    ShellError::Libguestfs(fisherr::remote(
-                        op,
-                        &words,
-                        source.errno,
-                        &source.message,
-                    ))
-                }
-                e => e,
-            })?;
+        // Traced as libguestfs's wrapper does once its arguments are read and checked.
+        self.trace_bytes(&trace::call_line(op, name, args));
+        if !self.h.is_launched() && self.h.drives().is_empty() {
+            // guestfish's answer: nothing to launch with.
+            let e = ShellError::Libguestfs(format!(
+                "{}: call launch before using this function\n\
+                 (in guestfish, don't forget to use the 'run' command)",
+                fisherr::lg_name(op)
+            ));
+            return Err(self.traced_failure(&call, op.ret, e, false));
+        }
+        let reply = self.call_op(op, request, host_end, out, input);
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(ShellError::Library(guestwright::Error::Remote { source, .. }))
+                if source.errno != Errno::ECANCELED =>
+            {
+                let e = ShellError::Libguestfs(fisherr::remote(
+                    op,
+                    &words,
+                    source.errno,
+                    &source.message,
+                ));
+                return Err(self.traced_failure(&call, op.ret, e, true));
+            }
+            Err(e) => return Err(self.traced_failure(&call, op.ret, e, false)),
+        };
         let Some(reply) = reply else {
             return Ok(());
         };
+        self.trace_bytes(&trace::result_line(op, name, &reply));
         if !self.json {
             if let Some(text) = guestfish_text(&reply) {
                 return out.write_all(&text).map_err(ShellError::Output);
@@ -485,11 +466,11 @@ mod tests {
     #[test]
     fn guestfish_forms_of_version_and_mbr_ids() {
         assert_eq!(
-            version_struct("1.48.6"),
+            version_struct(&Version::libguestfs_api()),
             "major: 1\nminor: 48\nrelease: 6\nextra: \n"
         );
         assert_eq!(
-            version_struct("0.1.0-rc1"),
+            version_struct(&Version::parse("0.1.0-rc1")),
             "major: 0\nminor: 1\nrelease: 0\nextra: rc1\n"
         );
         assert_eq!(
@@ -505,19 +486,9 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_masked_and_kept_out_of_the_history() {
+    fn keys_are_kept_out_of_the_history() {
         assert!(takes_secret("luks-open") && takes_secret("luks_open"));
         assert!(!takes_secret("cat") && !takes_secret("no-such-command"));
-        let args = ["/dev/sda2", "hunter2", "cryptroot"].map(String::from);
-        assert_eq!(
-            masked_args("luks-open", &args),
-            ["/dev/sda2", "***", "cryptroot"]
-        );
-        let args = ["/etc/hostname".to_string()];
-        assert_eq!(masked_args("cat", &args), args);
-        // guestfish's form leaves the key out: no word is masked.
-        let args = ["/dev/sda2", "cryptroot"].map(String::from);
-        assert_eq!(masked_args("luks-open", &args), args);
     }
 
     #[test]
