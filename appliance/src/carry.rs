@@ -83,6 +83,8 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     ),
     tool("tune2fs", &["e2label"], &[]),
     tool("resize2fs", &[], &[]),
+    // mkfs vfat: guestfish's appliance runs mkfs.fat, whose layout guestwright then has too.
+    tool("mkfs.fat", &[], &[]),
     tool("mkfs.xfs", &[], &[]),
     tool("xfs_repair", &[], &[]),
     tool("mkfs.btrfs", &[], &[]),

@@ -22,6 +22,7 @@ const CARRIED_FILES: &str = "/etc/guestwright/carried-files";
 const PACKAGES: &[(&str, &str)] = &[
     ("lvm", "lvm2"),
     ("mke2fs", "e2fsprogs"),
+    ("mkfs.fat", "dosfstools"),
     ("e2fsck", "e2fsprogs"),
     ("tune2fs", "e2fsprogs"),
     ("resize2fs", "e2fsprogs"),

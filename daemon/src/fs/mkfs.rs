@@ -210,8 +210,58 @@ fn random_u32() -> io::Result<u32> {
     Ok(u32::from_le_bytes(b))
 }
 
-/// vfat with the `fatfs` crate: FAT12/16/32 chosen by size, a random volume ID.
+/// vfat as libguestfs makes it: with mkfs.fat when the appliance carries it (dosfstools
+/// on the host), which lays the filesystem out exactly as guestfish's appliance does
+/// (`virt-make-fs`, `mkfs vfat` and `df` then agree with libguestfs to the byte); with the
+/// `fatfs` crate otherwise.
 fn mkfs_vfat(path: &Path, opts: &MkfsOptions<'_>) -> io::Result<()> {
+    if tools::has("mkfs.fat") {
+        return mkfs_fat_tool(path, opts);
+    }
+    mkfs_vfat_crate(path, opts)
+}
+
+/// `mkfs.fat` with libguestfs's arguments: `-I` (a whole disk is fine), `--mbr=n` (no
+/// made-up partition table on a whole disk), the cluster size as sectors per cluster (`-s`),
+/// the sector size (`-S`), the label (`-n`); and `-g 1/1`: mkfs.fat rounds the filesystem
+/// down to whole tracks of the geometry the kernel reports, and virtio-blk reports 16 heads
+/// of 63 sectors where libguestfs's virtio-scsi disk reports a geometry taken from the
+/// partition table (1 head of 3 sectors for virt-make-fs --floppy's partition, which it
+/// fills): one-sector tracks keep every sector, as the reference does there.
+fn mkfs_fat_tool(path: &Path, opts: &MkfsOptions<'_>) -> io::Result<()> {
+    let mut args: Vec<String> = vec!["-I".into(), "--mbr=n".into(), "-g".into(), "1/1".into()];
+    if let Some(bs) = opts.blocksize {
+        let ss = u64::from(blockdev::sector_size(path)?);
+        let spc = bs / ss;
+        if !(1..=128).contains(&spc) {
+            return Err(einval(format!(
+                "unsupported cluster size for vfat filesystem (requested cluster size = {bs}, \
+                 sector size = {ss}, trying sectors per cluster = {spc})"
+            )));
+        }
+        args.extend(["-s".into(), spc.to_string()]);
+    }
+    if let Some(ss) = opts.sectorsize {
+        if !ss.is_power_of_two() || !(512..=4096).contains(&ss) {
+            return Err(einval(format!(
+                "mkfs vfat: the sector size {ss} is not a power of two from 512 to 4096 bytes"
+            )));
+        }
+        args.extend(["-S".into(), ss.to_string()]);
+    }
+    if let Some(label) = opts.label {
+        // A word of its own after -n: mkfs.fat takes it as the label whatever it holds.
+        check_label(label, 11, "vfat")?;
+        args.extend(["-n".into(), label.into()]);
+    }
+    wipe_head(path)?;
+    args.push(path.to_string_lossy().into_owned());
+    tools::run("mkfs.fat", &args).map(drop)
+}
+
+/// vfat with the `fatfs` crate, for an appliance without mkfs.fat: FAT12/16/32 chosen by
+/// size, a random volume ID.
+fn mkfs_vfat_crate(path: &Path, opts: &MkfsOptions<'_>) -> io::Result<()> {
     let mut file = open_exclusive(path)?;
     let size = sys::block_size64(&file)?;
     zero_range(&mut file, size, 0, 128 * 1024)?;
