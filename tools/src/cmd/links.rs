@@ -46,6 +46,15 @@ pub fn as_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
         if *sub == "inspect" && !args.iter().any(|a| a == "--xml" || a == "--json") {
             args.insert(2, OsString::from("--xml"));
         }
+        // guestmount mounts read-write unless --ro (libguestfs-tools.conf's default), where
+        // `guestwright mount` is read-only unless --rw.
+        if *sub == "mount"
+            && !args
+                .iter()
+                .any(|a| ["--ro", "-r", "--rw", "-w"].contains(&a.to_str().unwrap_or_default()))
+        {
+            args.insert(2, OsString::from("--rw"));
+        }
     }
     args
 }
@@ -213,6 +222,19 @@ mod tests {
         assert_eq!(
             as_subcommand(words(&["guestwright", "cat"])),
             words(&["guestwright", "cat"])
+        );
+        // guestmount's default is read-write; `guestwright mount`'s stays read-only.
+        assert_eq!(
+            as_subcommand(words(&["guestmount", "-a", "x", "-i", "m"])),
+            words(&["guestmount", "mount", "--rw", "-a", "x", "-i", "m"])
+        );
+        assert_eq!(
+            as_subcommand(words(&["guestmount", "-r", "-a", "x", "-i", "m"])),
+            words(&["guestmount", "mount", "-r", "-a", "x", "-i", "m"])
+        );
+        assert_eq!(
+            as_subcommand(words(&["guestwright", "mount", "-a", "x", "-i", "m"])),
+            words(&["guestwright", "mount", "-a", "x", "-i", "m"])
         );
     }
 

@@ -71,8 +71,9 @@ pub struct MountArgs {
     /// Inspect the disks and mount the guest's filesystems as its fstab says.
     #[arg(short = 'i', long = "inspector", conflicts_with = "mounts")]
     inspector: bool,
-    /// Read-only (the default): the image's bytes never change.
-    #[arg(long, conflicts_with = "rw")]
+    /// Read-only (the default; started as guestmount, read-write is): the image's bytes
+    /// never change.
+    #[arg(short = 'r', long, conflicts_with = "rw")]
     ro: bool,
     /// Read-write: changes are written to the image. Never use it on the disk of a running
     /// virtual machine.
