@@ -461,6 +461,11 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
             Some(128 * MIB),
         ),
         "mkswap" => (&["{tool}", "{img}"], Some(MIB)),
+        // mkfs vfat's arguments in the daemon (daemon/src/fs/mkfs.rs).
+        "mkfs.fat" => (
+            &["{tool}", "-I", "--mbr=n", "-g", "1/1", "-n", "GW", "{img}"],
+            Some(4 * MIB),
+        ),
         "cryptsetup" => (&["{tool}", "--version"], None),
         "mdadm" => (&["{tool}", "--version"], None),
         // Mounting needs /dev/fuse in the appliance: here the binary and its libraries load.
