@@ -814,77 +814,43 @@ pub(crate) fn start(
             &passed,
         ))
     };
-    let stream = loop {
-        match listener.accept() {
-            Ok((s, _)) => break s,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(source) => {
-                return Err(fail(
-                    &mut child,
-                    LaunchError::RuntimeDir {
-                        base: socket,
-                        source,
-                    },
-                ))
+    // Waits for QEMU to connect a chardev to `l`, checking on QEMU while it does.
+    let accept = |l: &UnixListener, base: &Path, child: &mut Child| {
+        let _ = l.set_nonblocking(true);
+        loop {
+            match l.accept() {
+                Ok((s, _)) => {
+                    let _ = s.set_nonblocking(false);
+                    return Ok(s);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(source) => {
+                    let base = base.to_path_buf();
+                    return Err(fail(child, LaunchError::RuntimeDir { base, source }));
+                }
             }
-        }
-        if let Some(e) = exited(&mut child) {
-            return Err(e);
-        }
-        if crate::interrupt::stopping() {
-            return Err(fail(&mut child, LaunchError::Stopped));
-        }
-        if Instant::now() > limit {
-            return Err(fail(
-                &mut child,
-                LaunchError::Timeout {
+            if let Some(e) = exited(child) {
+                return Err(e);
+            }
+            if crate::interrupt::stopping() {
+                return Err(fail(child, LaunchError::Stopped));
+            }
+            if Instant::now() > limit {
+                let e = LaunchError::Timeout {
                     after: deadline,
                     accel: accel.name(),
                     console: console.tail(30),
-                },
-            ));
+                };
+                return Err(fail(child, e));
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
-        std::thread::sleep(Duration::from_millis(2));
     };
-    let _ = stream.set_nonblocking(false);
+    let stream = accept(&listener, &socket, &mut child)?;
     // QEMU connected the rescue console's chardev before the channel's.
     let rescue = match &rescue_listener {
         None => None,
-        Some(l) => {
-            let _ = l.set_nonblocking(true);
-            loop {
-                match l.accept() {
-                    Ok((s, _)) => {
-                        let _ = s.set_nonblocking(false);
-                        break Some(s);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(source) => {
-                        return Err(fail(
-                            &mut child,
-                            LaunchError::RuntimeDir {
-                                base: rescue_socket,
-                                source,
-                            },
-                        ))
-                    }
-                }
-                if let Some(e) = exited(&mut child) {
-                    return Err(e);
-                }
-                if Instant::now() > limit {
-                    return Err(fail(
-                        &mut child,
-                        LaunchError::Timeout {
-                            after: deadline,
-                            accel: accel.name(),
-                            console: console.tail(30),
-                        },
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
+        Some(l) => Some(accept(l, &rescue_socket, &mut child)?),
     };
     let mut phases = LaunchPhases {
         qemu_start: spawned.elapsed(),

@@ -190,7 +190,13 @@ pub fn extract(img: &Path, offset: u64, len: u64) -> tempfile::NamedTempFile {
 
 /// `e2fsck -fn` on the ext4 partition of a [`gpt_ext4`] image must report no problem.
 pub fn assert_fsck_clean(img: &Path) {
-    let part = extract(img, PART_OFFSET, PART_SIZE);
+    assert_fsck_clean_at(img, PART_OFFSET, PART_SIZE)
+}
+
+/// `e2fsck -fn` on the ext4 filesystem at `offset` (`len` bytes) of an image must report
+/// no problem.
+pub fn assert_fsck_clean_at(img: &Path, offset: u64, len: u64) {
+    let part = extract(img, offset, len);
     let out = Command::new("e2fsck")
         .arg("-fn")
         .arg(part.path())

@@ -240,17 +240,7 @@ fn writers_change_exactly_what_they_say() {
             .any(|l| l.starts_with("-rw-r----- ") && l.ends_with(" shadow")),
         "{long}"
     );
-    let part = extract(&img, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
-    let fsck = std::process::Command::new("e2fsck")
-        .arg("-fn")
-        .arg(part.path())
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stdout)
-    );
+    guestwright_tests::assert_fsck_clean_at(&img, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! What it prints before the shell (`--suggest`, usage errors) is checked against virt-rescue
 //! itself by the golden cases (tests/golden/cases/95-rescue.txt).
 
-use guestwright_tests::{debian_like, extract, file, guestwright, in_time, sha256};
+use guestwright_tests::{
+    assert_fsck_clean_at, debian_like, extract, file, guestwright, in_time, sha256,
+};
 use guestwright_tests::{DEBIAN_HOSTNAME, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -97,16 +99,7 @@ fn a_script_on_stdin_runs_in_the_shell_on_the_inspected_guest_and_its_writes_sta
         .output()
         .unwrap();
     assert_eq!(note.stdout, b"rescued\n");
-    let fsck = Command::new("e2fsck")
-        .args(["-fn"])
-        .arg(root.path())
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stdout)
-    );
+    assert_fsck_clean_at(&img, DEBIAN_ROOT_OFFSET, DEBIAN_ROOT_SIZE);
 }
 
 #[test]
