@@ -279,3 +279,44 @@ fn on_a_terminal_the_user_gets_a_prompt_job_control_and_the_escape_keys_as_virt_
     let status = in_time(Duration::from_secs(120), move || child.wait().unwrap());
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn each_format_option_is_for_the_disks_after_it_as_in_virt_rescue() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw.img");
+    std::fs::File::create(&raw)
+        .unwrap()
+        .set_len(4 << 20)
+        .unwrap();
+    let qcow2 = dir.path().join("second.qcow2");
+    let made = Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&qcow2)
+        .arg("8M")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (raw, qcow2) = (
+        raw.to_str().unwrap().to_owned(),
+        qcow2.to_str().unwrap().to_owned(),
+    );
+    // The manual's own example: raw for the first, detection again for the second.
+    let out = in_time(DEADLINE, move || {
+        scripted(
+            &[
+                "rescue",
+                "--format=raw",
+                "-a",
+                &raw,
+                "--format",
+                "-a",
+                &qcow2,
+            ],
+            "echo sizes $(blockdev --getsize64 /dev/sda) $(blockdev --getsize64 /dev/sdb)\n",
+        )
+    });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // Read as raw, the qcow2 file would be its few hundred KiB of header and tables.
+    assert!(stdout.contains("sizes 4194304 8388608\r\n"), "{stdout}");
+}

@@ -131,6 +131,9 @@ fn main() -> ExitCode {
     if let (Some(image), Some((_, sub))) = (cli.command.image_args_mut(), matches.subcommand()) {
         image.place_formats(sub);
     }
+    if let (Command::Rescue(r), Some((_, sub))) = (&mut cli.command, matches.subcommand()) {
+        r.place_formats(sub);
+    }
     // Where --attach-format stands among the --attach options matters.
     let attach = matches
         .subcommand_matches("customize")

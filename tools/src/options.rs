@@ -50,6 +50,27 @@ pub struct ImageArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FormatChoice(pub Option<Format>);
 
+/// Each `-a` image's format (the argument ids `images` and `format`), from where the
+/// `--format` options stand among the `-a` options in the subcommand's matches `m`: the
+/// last one before it (`None`: detect).
+pub fn formats_by_image(formats: &[FormatChoice], m: &ArgMatches) -> Vec<Option<Format>> {
+    let idx =
+        |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+    let (at_format, at_image) = (idx("format"), idx("images"));
+    at_image
+        .iter()
+        .map(|&at| {
+            at_format
+                .iter()
+                .zip(formats)
+                .filter(|(&f, _)| f < at)
+                .map(|(_, c)| c.0)
+                .next_back()
+                .flatten()
+        })
+        .collect()
+}
+
 /// Parses a `--format` value that may be `auto`.
 pub fn parse_format_choice(s: &str) -> Result<FormatChoice, String> {
     match s {
@@ -78,21 +99,7 @@ impl ImageArgs {
         if self.format.len() < 2 {
             return;
         }
-        let idx =
-            |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
-        let (at_format, at_image) = (idx("format"), idx("images"));
-        self.placed = at_image
-            .iter()
-            .map(|&at| {
-                at_format
-                    .iter()
-                    .zip(&self.format)
-                    .filter(|(&f, _)| f < at)
-                    .map(|(_, c)| c.0)
-                    .next_back()
-                    .flatten()
-            })
-            .collect();
+        self.placed = formats_by_image(&self.format, m);
     }
 
     /// The format of the `i`th image (`None`: detect it).

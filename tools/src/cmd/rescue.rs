@@ -9,7 +9,9 @@
 //! end ends the shell, so a rescue session can be scripted.
 
 use crate::error::{stdout, CliError, Result};
-use crate::options::{parse_format, parse_mount, ApplianceArgs, MountSpec};
+use crate::options::{
+    formats_by_image, parse_format_choice, parse_mount, ApplianceArgs, FormatChoice, MountSpec,
+};
 use crate::session::{self, Access};
 use clap::Args;
 use guestwright::inspect::OsInfo;
@@ -48,10 +50,21 @@ pub struct RescueArgs {
     /// The libvirt URI for -d.
     #[arg(short = 'c', long = "connect", value_name = "URI")]
     connect: Option<String>,
-    /// The format of the images (raw, qcow2, ...); detected from their headers when not
-    /// given.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    format: Option<Format>,
+    /// The format of the -a images after it (raw, qcow2, ...); `--format` alone (or
+    /// `=auto`) goes back to detecting it from the image's header, as in virt-rescue
+    /// (`--format=raw -a disk.img --format -a another.img`).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_parser = parse_format_choice,
+        num_args = 0..=1,
+        default_missing_value = "auto",
+        action = clap::ArgAction::Append
+    )]
+    format: Vec<FormatChoice>,
+    /// Each -a image's format, from where the --format options stand ([`Self::place_formats`]).
+    #[arg(skip)]
+    placed: Vec<Option<Format>>,
     /// The disks' sector size: 512 or 4096 (512 when given without a value).
     #[arg(long, value_name = "512|4096", num_args = 0..=1, require_equals = true,
           default_missing_value = "512")]
@@ -102,6 +115,18 @@ pub struct RescueArgs {
     trace: bool,
 }
 
+impl RescueArgs {
+    /// Gives each -a image the last --format before it on the command line `m`.
+    pub fn place_formats(&mut self, m: &clap::ArgMatches) {
+        self.placed = formats_by_image(&self.format, m);
+    }
+
+    /// The last --format given (for disks named without -a).
+    fn last_format(&self) -> Option<Format> {
+        self.format.last().and_then(|f| f.0)
+    }
+}
+
 /// The escape key `-e` names: `^X` is Ctrl-X; `none` (0) turns escapes off.
 pub fn parse_escape_key(s: &str) -> Option<u8> {
     if s == "none" {
@@ -134,7 +159,8 @@ fn disks(args: &RescueArgs) -> Result<Vec<(PathBuf, Option<Format>)>> {
     let mut out: Vec<(PathBuf, Option<Format>)> = args
         .images
         .iter()
-        .map(|p| (p.clone(), args.format))
+        .enumerate()
+        .map(|(i, p)| (p.clone(), args.placed.get(i).copied().flatten()))
         .collect();
     let mut domains: Vec<&str> = args.domain.iter().map(String::as_str).collect();
     if let Some(extra) = args.old_style.first() {
@@ -149,7 +175,7 @@ fn disks(args: &RescueArgs) -> Result<Vec<(PathBuf, Option<Format>)>> {
         // anything else is a guest's name.
         for a in &args.old_style {
             if a.contains('/') || std::path::Path::new(a).exists() {
-                out.push((PathBuf::from(a), args.format));
+                out.push((PathBuf::from(a), args.last_format()));
             } else {
                 domains.push(a);
             }
@@ -157,7 +183,7 @@ fn disks(args: &RescueArgs) -> Result<Vec<(PathBuf, Option<Format>)>> {
     }
     for d in domains {
         for disk in crate::libvirt::domain_disks(args.connect.as_deref(), d)? {
-            out.push((disk.path, disk.format.or(args.format)));
+            out.push((disk.path, disk.format.or(args.last_format())));
         }
     }
     Ok(out)
