@@ -67,6 +67,21 @@ pub fn launch(
     Ok(h)
 }
 
+/// A sparse temporary file of `size` bytes for a scratch disk (guestfish's `scratch`,
+/// virt-rescue's `--scratch`), removed when the returned path is dropped. On failure, the
+/// path the error is about.
+pub fn scratch_file(size: u64) -> Result<tempfile::TempPath, (std::path::PathBuf, std::io::Error)> {
+    let file = tempfile::Builder::new()
+        .prefix("guestwright-scratch-")
+        .suffix(".img")
+        .tempfile()
+        .map_err(|e| (std::env::temp_dir(), e))?;
+    file.as_file()
+        .set_len(size)
+        .map_err(|e| (file.path().to_path_buf(), e))?;
+    Ok(file.into_temp_path())
+}
+
 /// Opens the LUKS volumes of the attached disks with the keys given (`--key`,
 /// `--keys-from-stdin`), as virt-filesystems and virt-df 1.48 do before they list, so what
 /// is inside them is listed too. A volume without a key is named in a warning and skipped.

@@ -237,29 +237,17 @@ pub fn run(args: &RescueArgs, appliance: &ApplianceArgs, verbose: bool) -> Resul
     }
     let mut scratch = Vec::new();
     for _ in 0..args.scratch.unwrap_or(0) {
-        let file = tempfile::Builder::new()
-            .prefix("guestwright-scratch-")
-            .suffix(".img")
-            .tempfile()
-            .map_err(|source| CliError::HostIo {
-                path: std::env::temp_dir(),
-                source,
-            })?;
-        file.as_file()
-            .set_len(SCRATCH_SIZE)
-            .map_err(|source| CliError::HostIo {
-                path: file.path().to_path_buf(),
-                source,
-            })?;
+        let file = session::scratch_file(SCRATCH_SIZE)
+            .map_err(|(path, source)| CliError::HostIo { path, source })?;
         h.add_drive(
-            file.path(),
+            &file,
             DriveOptions {
                 format: Some(Format::Raw),
                 readonly: false,
                 blocksize: args.blocksize,
             },
         )?;
-        scratch.push(file.into_temp_path());
+        scratch.push(file);
     }
     h.launch()?;
     let access = if readonly {

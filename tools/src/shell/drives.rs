@@ -147,29 +147,17 @@ pub fn scratch(shell: &mut Shell, typed: &str, args: &[String]) -> Result<(), Sh
     }
     let size = parse_size(size)?;
     shell.refuse_if_launched("add-drive-scratch")?;
-    let file = tempfile::Builder::new()
-        .prefix("guestwright-scratch-")
-        .suffix(".img")
-        .tempfile()
-        .map_err(|source| ShellError::HostIo {
-            path: std::env::temp_dir(),
-            source,
-        })?;
-    file.as_file()
-        .set_len(size)
-        .map_err(|source| ShellError::HostIo {
-            path: file.path().to_path_buf(),
-            source,
-        })?;
+    let file = crate::session::scratch_file(size)
+        .map_err(|(path, source)| ShellError::HostIo { path, source })?;
     shell.h.add_drive(
-        file.path(),
+        &file,
         DriveOptions {
             format: Some(Format::Raw),
             readonly: false,
             blocksize: None,
         },
     )?;
-    shell.scratch.push(file.into_temp_path());
+    shell.scratch.push(file);
     Ok(())
 }
 
