@@ -16,7 +16,11 @@ use std::io::Write;
 /// Filesystems that cannot be read (LUKS without a key, no driver, damaged) are named on
 /// stderr with the reason. Finding no operating system at all is a failure (exit 1), as in
 /// virt-inspector, unless --allow-no-os is given.
+///
+/// With --xpath QUERY it opens no image: it runs the XPath query over the XML on standard
+/// input (what an earlier `inspect --xml` printed) and prints the result, as virt-inspector does.
 #[derive(Debug, Args)]
+#[command(mut_arg("images", |a| a.required(false).required_unless_present("xpath")))]
 pub struct InspectArgs {
     #[command(flatten)]
     pub(crate) image: ImageArgs,
@@ -29,6 +33,10 @@ pub struct InspectArgs {
     /// Finding no operating system is not a failure: print an empty list and exit 0.
     #[arg(long)]
     allow_no_os: bool,
+    /// Run an XPath query over the XML on standard input and print what it finds; no image is
+    /// opened (virt-inspector's --xpath).
+    #[arg(long, value_name = "QUERY", allow_hyphen_values = true)]
+    xpath: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -49,6 +57,15 @@ enum Apps {
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
+    if let Some(query) = &args.xpath {
+        // Modal, as in virt-inspector: the query reads XML, not disks.
+        if !args.image.images.is_empty() {
+            return Err(CliError::AsReference(
+                "virt-inspector: cannot use --xpath together with other options.".into(),
+            ));
+        }
+        return super::xpath::run(query);
+    }
     let (found, apps) = collect(args, appliance, verbose)?;
     let text = if args.xml {
         xml(&found, &apps)

@@ -89,6 +89,7 @@ const TAKES_VALUE: &[&str] = &[
     "--expr",
     "-b",
     "--backup",
+    "--xpath",
 ];
 
 /// Rewrites an old-style command line of the tool `name` into the -a form: with no -a and
@@ -270,6 +271,17 @@ mod tests {
         assert_eq!(
             as_subcommand(words(&["virt-inspector", "/x/disk.img"])),
             words(&["virt-inspector", "inspect", "--xml", "-a", "/x/disk.img"])
+        );
+        // --xpath's query is not a disk, though it holds a '/'.
+        assert_eq!(
+            as_subcommand(words(&["virt-inspector", "--xpath", "//filesystems"])),
+            words(&[
+                "virt-inspector",
+                "inspect",
+                "--xml",
+                "--xpath",
+                "//filesystems"
+            ])
         );
         // With -a, or for a guest name (libvirt), nothing changes.
         assert_eq!(

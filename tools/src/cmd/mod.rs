@@ -20,3 +20,4 @@ pub mod rescue;
 pub mod sysprep;
 pub mod tar;
 pub mod write;
+pub mod xpath;
