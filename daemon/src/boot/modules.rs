@@ -66,7 +66,7 @@ impl Modules {
             };
             let params = self.params.get(&module).map(String::as_str).unwrap_or("");
             let started = std::time::Instant::now();
-            match sys::finit_module(&file, params) {
+            match finit_module(&file, params) {
                 Ok(()) => debug!("loaded {module} in {:?}", started.elapsed()),
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
                 Err(e) => {
@@ -129,6 +129,22 @@ fn module_params(cmdline: &str) -> HashMap<String, String> {
         entry.push_str(param);
     }
     params
+}
+
+/// `finit_module`, again while the file is "busy": the module was just copied out of the
+/// extras, and a child another thread forks at that moment holds the writable descriptor
+/// until its exec closes it, so the kernel refuses the load (ETXTBSY) for that instant.
+fn finit_module(file: &File, params: &str) -> io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match sys::finit_module(file, params) {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 #[cfg(test)]
