@@ -134,6 +134,9 @@ pub(crate) const TOOLS: &[ToolSpec] = &[
     // libguestfs's `debug sh` (its applets need no other program; no `sh` link, so nothing
     // else finds a shell in the appliance).
     tool("busybox", &[], &[]),
+    // virt-rescue's shell is bash, as in libguestfs's appliance: its scripts and the manual's
+    // `/dev/tcp/HOST/PORT` connections need bash, not busybox's ash.
+    tool("bash", &[], &[]),
     // guestfish's `blkid`: libguestfs's hashtable is blkid's own `-o export` output.
     tool("blkid", &[], &[]),
     // guestfish's syslinux (Debian's is the mtools installer: it runs mattrib, mcopy and

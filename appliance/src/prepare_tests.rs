@@ -623,6 +623,8 @@ fn tool_check(name: &str) -> Option<(&'static [&'static str], Option<u64>)> {
         ),
         // `debug sh`: the static busybox runs its shell.
         "busybox" => (&["{tool}", "sh", "-c", "true"], None),
+        // virt-rescue's shell, started as the rescue console starts it.
+        "bash" => (&["{tool}", "--norc", "--noprofile", "-c", "true"], None),
         // guestfish's syslinux and extlinux, and the mtools syslinux runs (the bootloaders
         // suite test installs with them in the appliance).
         "syslinux" | "extlinux" | "mtools" | "mcopy" | "mattrib" | "mmove" => {

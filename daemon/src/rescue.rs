@@ -2,8 +2,9 @@
 //! command line, a shell on a pseudo-terminal of its own, relayed to the host over the
 //! rescue port in the framing of [`guestwright_protocol::rescue`].
 //!
-//! The shell is busybox's, as root in the appliance, with every carried tool unpacked and on
-//! its PATH (`lvm` also under its command names: `lvs`, `vgs`, ...). The guest is wherever
+//! The shell is bash, as in virt-rescue (busybox's `sh` where bash is not carried), as root in
+//! the appliance, with every carried tool unpacked and on its PATH (busybox's applets after
+//! the carried tools) (`lvm` also under its command names: `lvs`, `vgs`, ...). The guest is wherever
 //! the host mounted it, under `/sysroot`. The disks are the kernel's `/dev/vdX`; `/dev/sdX`
 //! links give them (and the partitions found at the start) the names guestfish uses, so that
 //! `mount /dev/sda1 /sysroot` works as virt-rescue's manual says.
@@ -121,7 +122,7 @@ fn serve(server: &Server) -> io::Result<()> {
         }
     };
     let shell = match prepare(&server.disks, &server.modules)
-        .and_then(|busybox| spawn(&busybox, rows, cols, echo, &term))
+        .and_then(|shell| spawn(&shell, rows, cols, echo, &term))
     {
         Ok(shell) => shell,
         Err(e) => {
@@ -219,8 +220,8 @@ fn next_packet(port: &mut File, decoder: &mut Decoder) -> io::Result<Packet> {
 }
 
 /// Unpacks the carried tools, loads the modules a rescue needs, makes the applet and LVM
-/// names and the `/dev/sdX` links; returns busybox's path.
-fn prepare(disks: &Disks, modules: &Modules) -> io::Result<std::path::PathBuf> {
+/// names and the `/dev/sdX` links; returns the shell to run: bash, or busybox's `sh`.
+fn prepare(disks: &Disks, modules: &Modules) -> io::Result<ShellCommand> {
     crate::boot::extras::ensure_tools()?;
     // The appliance has no modprobe for the kernel to ask: what `mount`, `lvm`,
     // `cryptsetup` and `mdadm` need goes in now (a module the kernel lacks is skipped).
@@ -265,7 +266,25 @@ fn prepare(disks: &Disks, modules: &Modules) -> io::Result<std::path::PathBuf> {
     for (i, kernel) in disks.kernel_names().iter().enumerate() {
         link_disk(&format!("sd{}", disk_letters(i)), kernel);
     }
-    Ok(busybox)
+    Ok(match tools::find("bash") {
+        Ok(bash) => ShellCommand {
+            program: bash,
+            args: vec!["--norc", "--noprofile"],
+        },
+        Err(e) => {
+            debug!("rescue console: no bash ({e}), busybox's shell instead");
+            ShellCommand {
+                program: busybox,
+                args: vec!["sh"],
+            }
+        }
+    })
+}
+
+/// The shell's program and its arguments.
+struct ShellCommand {
+    program: std::path::PathBuf,
+    args: Vec<&'static str>,
 }
 
 /// `/dev/sdX` → `/dev/vdY` and `/dev/sdXN` → `/dev/vdYN` for the partitions there now.
@@ -295,17 +314,24 @@ struct Shell {
     master: OwnedFd,
 }
 
-/// Starts `busybox sh` as the session leader of a new pseudo-terminal of this size.
-fn spawn(busybox: &Path, rows: u16, cols: u16, echo: bool, term: &str) -> io::Result<Shell> {
+/// Starts the shell as the session leader of a new pseudo-terminal of this size.
+fn spawn(shell: &ShellCommand, rows: u16, cols: u16, echo: bool, term: &str) -> io::Result<Shell> {
     let (master, slave) = openpty(rows, cols)?;
     if !echo {
         set_echo(&slave, false)?;
     }
     let stdio = |fd: &OwnedFd| fd.try_clone().map(Stdio::from);
     let term = if term.is_empty() { "linux" } else { term };
-    let mut cmd = Command::new(busybox);
-    cmd.arg("sh")
-        .env_clear()
+    let mut cmd = Command::new(&shell.program);
+    cmd.args(&shell.args);
+    if !echo && shell.args.first() == Some(&"--norc") {
+        // A script (the host's stdin is no terminal): bash without line editing keeps the
+        // terminal canonical, so the ^D the host sends at the script's end reads as the end
+        // of input. Readline would switch to raw mode with the ^D already queued, where the
+        // line discipline has turned it into a NUL byte, and the shell would wait forever.
+        cmd.arg("--noediting");
+    }
+    cmd.env_clear()
         .env("PATH", format!("/usr/sbin:/usr/bin:/sbin:/bin:{BIN}"))
         .env("HOME", "/root")
         .env("TERM", term)

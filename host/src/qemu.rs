@@ -434,7 +434,8 @@ pub fn args(config: &QemuConfig) -> Vec<OsString> {
         }
     }
     if config.network {
-        push(&["-netdev".into(), "user,id=net0".into()]);
+        // libguestfs's network, so that its users' scripts find the host at 169.254.2.2.
+        push(&["-netdev".into(), "user,id=net0,net=169.254.0.0/16".into()]);
         push(&[
             "-device".into(),
             format!("virtio-net-{bus_suffix},netdev=net0"),
@@ -565,7 +566,7 @@ mod tests {
         assert!(s.contains("-machine q35"));
         assert!(s.contains("virtio-blk-pci"));
         assert!(s.contains("-accel kvm -cpu host"));
-        assert!(s.contains("-netdev user,id=net0"));
+        assert!(s.contains("-netdev user,id=net0,net=169.254.0.0/16"));
         assert!(s.contains("guestwright.verbose"));
         assert!(s.contains("guestwright.network"));
         assert!(!joined(&config()).contains("guestwright.network"));

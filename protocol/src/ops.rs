@@ -2375,7 +2375,7 @@ define_operations! {
     ///
     /// Copies from `remote`, in rsync(1)'s syntax (`rsync://HOST[:PORT]/MODULE/PATH`), to
     /// `dest` in the guest. Needs the appliance's network (`--network`, `set_network`); the
-    /// host's own loopback is 10.0.2.2 from the appliance. There is no way to give a
+    /// host's own loopback is 169.254.2.2 from the appliance, as in libguestfs. There is no way to give a
     /// password: the server must not ask for one. The optional arguments are `rsync`'s.
     RsyncIn rsync_in(remote: String, dest: GuestPath) [archive: bool, deletedest: bool] -> ()
         { group: rsync, access: Write, stream: None, needs: root }
@@ -2384,7 +2384,7 @@ define_operations! {
     ///
     /// Copies `src` in the guest to `remote`, in rsync(1)'s syntax
     /// (`rsync://HOST[:PORT]/MODULE/PATH`). Needs the appliance's network (`--network`,
-    /// `set_network`); the host's own loopback is 10.0.2.2 from the appliance. There is no
+    /// `set_network`); the host's own loopback is 169.254.2.2 from the appliance, as in libguestfs. There is no
     /// way to give a password: the server must not ask for one. `src` is not globbed (in the
     /// shell: `glob rsync-out /* rsync://remote/`). The optional arguments are `rsync`'s.
     RsyncOut rsync_out(src: GuestPath, remote: String) [archive: bool, deletedest: bool] -> ()

@@ -3,7 +3,7 @@
 //! the same run (when libguestfs is installed), and the ratio of the medians. Each run sets a
 //! different host name and password than the one before, so every run really writes.
 //! Then, each tool on a fresh copy of its image per run: (b) `--install` of one package from a
-//! local apt repository (served on 127.0.0.1, 10.0.2.2 in the appliance) on the debootstrap
+//! local apt repository (served on 127.0.0.1, 169.254.2.2 in the appliance) on the debootstrap
 //! Debian guest, and (c) `--run-command` + `--firstboot-command` on the Debian-like image.
 //!
 //! Last, (d) `sysprep` with the default operations against `virt-sysprep` on fresh copies of
@@ -190,7 +190,7 @@ fn row_sysprep(dir: &Path, runs: usize, theirs: bool) {
 /// Times `args` on a fresh copy of `base` per run, with guestwright and (when `theirs`)
 /// virt-customize, and prints both and the ratio.
 /// `args(host)` gets the address at which the appliance reaches the host's loopback:
-/// 10.0.2.2 for guestwright, 169.254.2.2 for libguestfs (its user network is 169.254.0.0/16).
+/// 169.254.2.2 for both (libguestfs's user network, 169.254.0.0/16, which guestwright uses too).
 fn row(
     label: &str,
     dir: &Path,
@@ -206,7 +206,7 @@ fn row(
             time(
                 guestwright()
                     .args(["customize", "-q", "--format", "raw"])
-                    .args(args("10.0.2.2")),
+                    .args(args("169.254.2.2")),
             )
         })
         .collect();

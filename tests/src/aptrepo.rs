@@ -1,7 +1,7 @@
 //! A local apt repository for the package tests: packages built with `dpkg-deb`, indexed with
 //! `dpkg-scanpackages` into a flat repository (`deb [trusted=yes] URL ./`), and served over
 //! HTTP on 127.0.0.1 by a small server thread of the test itself, which QEMU's user-mode
-//! network reaches from the appliance as 10.0.2.2. The server answers GET and HEAD for files
+//! network reaches from the appliance as 169.254.2.2. The server answers GET and HEAD for files
 //! of the repository directory only, logs every request, and stops when dropped (or after
 //! its deadline).
 

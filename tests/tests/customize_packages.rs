@@ -1,7 +1,7 @@
 //! `guestwright customize` running the guest's own programs: `--install`, `--update`,
 //! `--uninstall`, `--run-command`, `--firstboot-command` and `--firstboot-install` on a real
 //! Debian 12 guest (debootstrap, cached), with apt fetching from a repository this test builds
-//! and serves on 127.0.0.1, which the appliance reaches as 10.0.2.2 through QEMU's user-mode
+//! and serves on 127.0.0.1, which the appliance reaches as 169.254.2.2 through QEMU's user-mode
 //! network. Nothing leaves the machine: the guest's sources are replaced by the local one
 //! before anything runs, and afterwards apt's lists must hold that source only.
 
@@ -90,7 +90,7 @@ fn install_update_uninstall_and_firstboot_from_a_local_repository() {
     index_repo(&repo, &packages("1.0"));
     let server = RepoServer::start(&repo, Duration::from_secs(3600));
     let sources = format!(
-        "/etc/apt/sources.list:deb [trusted=yes] http://10.0.2.2:{}/ ./\n",
+        "/etc/apt/sources.list:deb [trusted=yes] http://169.254.2.2:{}/ ./\n",
         server.port
     );
 
@@ -112,7 +112,7 @@ fn install_update_uninstall_and_firstboot_from_a_local_repository() {
     assert!(
         stderr.contains("command exited with an error")
             && stderr.contains("the appliance had no network")
-            && stderr.contains("10.0.2.2"),
+            && stderr.contains("169.254.2.2"),
         "{stderr}"
     );
 
@@ -145,7 +145,7 @@ fn install_update_uninstall_and_firstboot_from_a_local_repository() {
     );
     assert_eq!(
         output_of(&first, "run-command"),
-        "hello 1.0\nnameserver 10.0.2.3\n"
+        "hello 1.0\nnameserver 169.254.2.3\n"
     );
 
     index_repo(&repo, &packages("1.1"));
@@ -210,14 +210,14 @@ fn install_update_uninstall_and_firstboot_from_a_local_repository() {
         let name = String::from_utf8_lossy(name.as_bytes()).into_owned();
         assert!(
             ["lock", "partial", "auxfiles"].contains(&name.as_str())
-                || name.starts_with("10.0.2.2"),
+                || name.starts_with("169.254.2.2"),
             "apt fetched from somewhere else: {name}"
         );
     }
     // Everything that ran logged to /tmp/builder.log, as in virt-customize.
     let log = read("/tmp/builder.log");
-    assert!(log.contains(" http://10.0.2.2:"), "{log}");
-    assert!(log.contains("hello 1.0\nnameserver 10.0.2.3\n"), "{log}");
+    assert!(log.contains(" http://169.254.2.2:"), "{log}");
+    assert!(log.contains("hello 1.0\nnameserver 169.254.2.3\n"), "{log}");
     // Firstboot, in virt-customize's layout.
     let s1 = "/usr/lib/virt-sysprep/scripts/5000-0001-gw-hello----root-fb-txt";
     assert_eq!(read(s1), "gw-hello > /root/fb.txt");
@@ -260,7 +260,7 @@ fn skipping_debconfs_hook_leaves_the_same_image() {
     index_repo(&repo, &packages("1.0"));
     let server = RepoServer::start(&repo, Duration::from_secs(3600));
     let sources = format!(
-        "/etc/apt/sources.list:deb [trusted=yes] http://10.0.2.2:{}/ ./\n",
+        "/etc/apt/sources.list:deb [trusted=yes] http://169.254.2.2:{}/ ./\n",
         server.port
     );
     let run_on_copy = |name: &str, skip: Option<&str>| {

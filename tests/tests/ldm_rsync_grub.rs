@@ -2,7 +2,7 @@
 //! the Windows dynamic disk calls (`ldmtool-*`, `list-ldm-*`) on disks without LDM metadata
 //! answer as guestfish 1.48 does (empty lists, ldmtool's errors); `rsync` copies between
 //! guest directories, `rsync-in` / `rsync-out` between the guest and an rsync daemon this
-//! test starts on 127.0.0.1 (the appliance reaches it as 10.0.2.2); `grub-install` puts
+//! test starts on 127.0.0.1 (the appliance reaches it as 169.254.2.2); `grub-install` puts
 //! GRUB's boot code in the MBR, its core image after it and its modules under /boot. Each
 //! launch and the rsync daemon have a deadline, and the daemon is killed at the end.
 
@@ -214,7 +214,7 @@ fn rsync_between_guest_directories_and_an_rsync_daemon() {
     std::fs::create_dir_all(served.join("back")).unwrap();
     std::fs::write(served.join("back/stale.txt"), "stale\n").unwrap();
     let daemon = RsyncDaemon::start(dir.path(), &served);
-    let url = format!("rsync://10.0.2.2:{}/m", daemon.port);
+    let url = format!("rsync://169.254.2.2:{}/m", daemon.port);
     let img = dir.path().join("disk.img");
     std::fs::File::create(&img)
         .unwrap()

@@ -123,6 +123,52 @@ fn ro_leaves_the_image_as_it_was_whatever_the_shell_does() {
     assert_eq!(sha256(&img), before, "--ro changed the image");
 }
 
+/// The manual's way to make a TCP connection from the rescue shell: bash's
+/// `/dev/tcp/HOST/PORT`, with `--network`. The host is 169.254.2.2 on QEMU's user network.
+#[test]
+fn with_network_the_shell_connects_out_through_dev_tcp_as_the_manual_shows() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    // A one-request server: reads a line, answers with one, under the test's deadline.
+    let server = std::thread::spawn(move || {
+        let start = Instant::now();
+        loop {
+            match listener.accept() {
+                Ok((mut conn, _)) => {
+                    conn.set_nonblocking(false).unwrap();
+                    conn.set_read_timeout(Some(Duration::from_secs(60)))
+                        .unwrap();
+                    let mut got = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while conn.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+                        got.push(byte[0]);
+                    }
+                    conn.write_all(b"HELLO FROM THE HOST\n").unwrap();
+                    return Some(String::from_utf8_lossy(&got).into_owned());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if start.elapsed() > DEADLINE {
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    });
+    let script = format!(
+        "exec 3<>/dev/tcp/169.254.2.2/{port}\necho \"GET /\" >&3\nhead -n 1 <&3\nexec 3>&-\n"
+    );
+    let out = in_time(DEADLINE, move || {
+        scripted(&["rescue", "--network", "-a", "/dev/null"], &script)
+    });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(server.join().unwrap().as_deref(), Some("GET /"));
+    assert!(stdout.contains("HELLO FROM THE HOST\r\n"), "{stdout}");
+}
+
 #[test]
 fn usage_errors_say_what_to_do_and_launch_nothing() {
     let out = guestwright().args(["rescue"]).output().unwrap();

@@ -1,9 +1,11 @@
 //! The appliance's network, only when the host asks for it (`guestwright.network` on the
 //! kernel command line, which the host adds with QEMU's user-mode network device): the
-//! virtio-net driver is loaded, `lo` and `eth0` come up with QEMU's fixed addressing (the
-//! appliance at 10.0.2.15/24, the gateway 10.0.2.2, which is also the host's loopback, and
-//! the DNS forwarder 10.0.2.3), and /etc/resolv.conf of the appliance names that forwarder,
-//! for the commands that run in the guest (see `fs::command`).
+//! virtio-net driver is loaded, `lo` and `eth0` come up with the fixed addressing of
+//! libguestfs's appliance, whose user network the host asks QEMU for (169.254.0.0/16: the
+//! appliance at 169.254.2.15/16, the gateway 169.254.2.2, which is also the host's loopback,
+//! and the DNS forwarder 169.254.2.3; scripts written for libguestfs reach the host at
+//! 169.254.2.2), and /etc/resolv.conf of the appliance names that forwarder, for the
+//! commands that run in the guest (see `fs::command`).
 //!
 //! Without the flag nothing here runs, so launches without a network load no driver. The
 //! setup runs beside the first requests; guest commands wait for it ([`wait`]).
@@ -16,15 +18,15 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 /// The appliance's address on QEMU's user-mode network.
-pub const ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
+pub const ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 2, 15);
 /// Its netmask.
-pub const NETMASK: Ipv4Addr = Ipv4Addr::new(255, 255, 255, 0);
+pub const NETMASK: Ipv4Addr = Ipv4Addr::new(255, 255, 0, 0);
 /// The gateway (QEMU; connections to it reach the host's loopback).
-pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 2, 2);
 /// QEMU's DNS forwarder.
-pub const DNS: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 3);
+pub const DNS: Ipv4Addr = Ipv4Addr::new(169, 254, 2, 3);
 /// The resolver configuration guest commands get.
-pub const RESOLV_CONF: &str = "nameserver 10.0.2.3\n";
+pub const RESOLV_CONF: &str = "nameserver 169.254.2.3\n";
 /// The interface virtio-net makes (no udev renames it in the appliance).
 const IFACE: &str = "eth0";
 /// How long the interface may take to appear once the driver is loaded.
