@@ -87,6 +87,7 @@ const TAKES_VALUE: &[&str] = &[
     "--key",
     "-e",
     "--expr",
+    "--edit",
     "-b",
     "--backup",
     "--xpath",
@@ -295,6 +296,29 @@ mod tests {
         assert_eq!(
             as_subcommand(words(&["guestwright", "cat"])),
             words(&["guestwright", "cat"])
+        );
+    }
+
+    #[test]
+    fn virt_edit_takes_edit_as_e() {
+        // virt-edit's -e is also --edit, with its value (not an old-style disk).
+        assert_eq!(
+            as_subcommand(words(&[
+                "virt-edit",
+                "dir/d.img",
+                "/etc/motd",
+                "--edit",
+                "s/a/b/"
+            ])),
+            words(&[
+                "virt-edit",
+                "edit",
+                "-a",
+                "dir/d.img",
+                "/etc/motd",
+                "--edit",
+                "s/a/b/"
+            ])
         );
     }
 }
