@@ -54,9 +54,19 @@ pub struct FormatChoice(pub Option<Format>);
 /// `--format` options stand among the `-a` options in the subcommand's matches `m`: the
 /// last one before it (`None`: detect).
 pub fn formats_by_image(formats: &[FormatChoice], m: &ArgMatches) -> Vec<Option<Format>> {
+    formats_for(formats, m, "images")
+}
+
+/// [`formats_by_image`] for the images of the argument `images_id` (virt-diff's `-a` and
+/// `-A` each take the last `--format` before them).
+pub fn formats_for(
+    formats: &[FormatChoice],
+    m: &ArgMatches,
+    images_id: &str,
+) -> Vec<Option<Format>> {
     let idx =
         |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
-    let (at_format, at_image) = (idx("format"), idx("images"));
+    let (at_format, at_image) = (idx("format"), idx(images_id));
     at_image
         .iter()
         .map(|&at| {
@@ -90,6 +100,20 @@ impl ImageArgs {
             inspect: false,
             ro: false,
             rw: false,
+        }
+    }
+
+    /// The `-a` images with the `--format` options as given and, when there are several,
+    /// each image's format from where they stand (see [`ImageArgs::format_of`]).
+    pub fn with_formats(
+        images: Vec<PathBuf>,
+        format: Vec<FormatChoice>,
+        placed: Vec<Option<Format>>,
+    ) -> ImageArgs {
+        ImageArgs {
+            format,
+            placed,
+            ..ImageArgs::new(images, None)
         }
     }
 

@@ -2,10 +2,10 @@
 
 use crate::error::{stdout, CliError, Result};
 use crate::listing::{self, Entry, FieldArgs, Line};
-use crate::options::{parse_format, ApplianceArgs, ImageArgs};
+use crate::options::{formats_for, parse_format_choice, ApplianceArgs, FormatChoice, ImageArgs};
 use crate::session::{self, Access};
 use crate::shell::fisherr;
-use clap::Args;
+use clap::{ArgAction, Args};
 use guestwright::prelude::*;
 use guestwright::Format;
 use std::io::{IsTerminal, Write};
@@ -48,9 +48,24 @@ pub struct DiffArgs {
     #[arg(short = 'c', long = "connect", value_name = "URI")]
     connect: Option<String>,
     /// The format of the images (raw, qcow2, ...); detected from their headers when not
-    /// given.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    format: Option<Format>,
+    /// given. Given more than once, each -a and -A takes the last --format before it, and
+    /// `--format` alone goes back to detection (`--format=raw -a a.img --format -A b.img`).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_parser = parse_format_choice,
+        num_args = 0..=1,
+        require_equals = false,
+        default_missing_value = "auto",
+        action = ArgAction::Append
+    )]
+    format: Vec<FormatChoice>,
+    /// Each -a image's format, from where the --format options stand.
+    #[arg(skip)]
+    placed_first: Vec<Option<Format>>,
+    /// Each -A image's format.
+    #[arg(skip)]
+    placed_second: Vec<Option<Format>>,
     /// Same as --extra-stats --times --uids --xattrs.
     #[arg(long)]
     all: bool,
@@ -209,6 +224,19 @@ fn content_diff(
     }
 }
 
+impl DiffArgs {
+    /// The -a images, then the -A images.
+    pub fn images(&self) -> Vec<PathBuf> {
+        self.first.iter().chain(&self.second).cloned().collect()
+    }
+
+    /// Gives each -a and -A image the last --format before it on the command line `m`.
+    pub fn place_formats(&mut self, m: &clap::ArgMatches) {
+        self.placed_first = formats_for(&self.format, m, "first");
+        self.placed_second = formats_for(&self.format, m, "second");
+    }
+}
+
 fn open(args: &DiffArgs, appliance: &ApplianceArgs, verbose: bool, second: bool) -> Result<Handle> {
     let (images, domain) = if second {
         (&args.second, &args.domain2)
@@ -221,12 +249,23 @@ fn open(args: &DiffArgs, appliance: &ApplianceArgs, verbose: bool, second: bool)
             let format = disks.first().and_then(|d| d.format);
             (disks.into_iter().map(|d| d.path).collect(), format)
         }
-        None => (images.clone(), args.format),
+        None => (images.clone(), None),
+    };
+    let image = match domain {
+        Some(_) => ImageArgs::new(images, format),
+        None => {
+            let placed = if second {
+                &args.placed_second
+            } else {
+                &args.placed_first
+            };
+            ImageArgs::with_formats(images, args.format.clone(), placed.clone())
+        }
     };
     let image = ImageArgs {
         inspect: true,
         ro: true,
-        ..ImageArgs::new(images, format)
+        ..image
     };
     session::open(&image, appliance, Access::ReadOnly, verbose).map_err(|e| {
         if fisherr::is_no_os(&e) {

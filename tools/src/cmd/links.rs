@@ -30,6 +30,14 @@ pub const NAMES: &[(&str, &str)] = &[
     ("guestunmount", "umount"),
 ];
 
+/// The reference tool's name this process was started as (`virt-cat`, `guestmount`, ...),
+/// if it was started as one of [`NAMES`].
+pub fn started_as() -> Option<&'static str> {
+    let arg0 = std::env::args_os().next()?;
+    let name = Path::new(&arg0).file_name()?;
+    NAMES.iter().map(|(n, _)| *n).find(|n| name == *n)
+}
+
 /// The command line as guestwright's own: when started under one of [`NAMES`], the
 /// subcommand goes after the program name.
 pub fn as_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
