@@ -2,10 +2,10 @@
 
 use crate::error::{stdout, CliError, Result};
 use crate::listing::{self, Entry, FieldArgs, Line};
-use crate::options::{formats_for, parse_format_choice, ApplianceArgs, FormatChoice, ImageArgs};
+use crate::options::{formats_for, ApplianceArgs, FormatOptions, ImageArgs};
 use crate::session::{self, Access};
 use crate::shell::fisherr;
-use clap::{ArgAction, Args};
+use clap::Args;
 use guestwright::prelude::*;
 use guestwright::Format;
 use std::io::{IsTerminal, Write};
@@ -47,19 +47,9 @@ pub struct DiffArgs {
     /// The libvirt URI for -d and -D.
     #[arg(short = 'c', long = "connect", value_name = "URI")]
     connect: Option<String>,
-    /// The format of the images (raw, qcow2, ...); detected from their headers when not
-    /// given. Given more than once, each -a and -A takes the last --format before it, and
-    /// `--format` alone goes back to detection (`--format=raw -a a.img --format -A b.img`).
-    #[arg(
-        long,
-        value_name = "FORMAT",
-        value_parser = parse_format_choice,
-        num_args = 0..=1,
-        require_equals = false,
-        default_missing_value = "auto",
-        action = ArgAction::Append
-    )]
-    format: Vec<FormatChoice>,
+    /// The formats of the -a and -A images (each takes the last --format before it).
+    #[command(flatten)]
+    formats: FormatOptions,
     /// Each -a image's format, from where the --format options stand.
     #[arg(skip)]
     placed_first: Vec<Option<Format>>,
@@ -232,8 +222,8 @@ impl DiffArgs {
 
     /// Gives each -a and -A image the last --format before it on the command line `m`.
     pub fn place_formats(&mut self, m: &clap::ArgMatches) {
-        self.placed_first = formats_for(&self.format, m, "first");
-        self.placed_second = formats_for(&self.format, m, "second");
+        self.placed_first = formats_for(&self.formats.format, m, "first");
+        self.placed_second = formats_for(&self.formats.format, m, "second");
     }
 }
 
@@ -259,7 +249,7 @@ fn open(args: &DiffArgs, appliance: &ApplianceArgs, verbose: bool, second: bool)
             } else {
                 &args.placed_first
             };
-            ImageArgs::with_formats(images, args.format.clone(), placed.clone())
+            ImageArgs::with_formats(images, args.formats.clone(), placed.clone())
         }
     };
     let image = ImageArgs {

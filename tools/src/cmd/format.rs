@@ -1,11 +1,9 @@
 //! `guestwright format`: erase disks and make them blank, like virt-format.
 
 use crate::error::{CliError, Result};
-use crate::options::{
-    formats_by_image, parse_format_choice, ApplianceArgs, FormatChoice, ImageArgs,
-};
+use crate::options::{formats_by_image, ApplianceArgs, FormatOptions, ImageArgs};
 use crate::session::{self, Access};
-use clap::{ArgAction, Args};
+use clap::Args;
 use guestwright::prelude::*;
 use guestwright::Format;
 use std::path::PathBuf;
@@ -20,19 +18,8 @@ pub struct FormatArgs {
     #[arg(short = 'a', long = "add", value_name = "IMAGE", value_hint = clap::ValueHint::FilePath,
           required = true)]
     images: Vec<PathBuf>,
-    /// The format of the images (raw, qcow2, ...); detected from their headers when not
-    /// given. Given more than once, each -a takes the last --format before it, and
-    /// `--format` alone goes back to detection (`--format=raw -a a.img --format -a b.img`).
-    #[arg(
-        long,
-        value_name = "FORMAT",
-        value_parser = parse_format_choice,
-        num_args = 0..=1,
-        require_equals = false,
-        default_missing_value = "auto",
-        action = ArgAction::Append
-    )]
-    format: Vec<FormatChoice>,
+    #[command(flatten)]
+    formats: FormatOptions,
     /// Each -a image's format, from where the --format options stand.
     #[arg(skip)]
     placed: Vec<Option<Format>>,
@@ -100,7 +87,7 @@ impl FormatArgs {
 
     /// Gives each -a image the last --format before it on the command line `m`.
     pub fn place_formats(&mut self, m: &clap::ArgMatches) {
-        self.placed = formats_by_image(&self.format, m);
+        self.placed = formats_by_image(&self.formats.format, m);
     }
 }
 
@@ -133,7 +120,7 @@ pub fn run(args: &FormatArgs, appliance: &ApplianceArgs, verbose: bool) -> Resul
         rw: true,
         ..ImageArgs::with_formats(
             args.images.clone(),
-            args.format.clone(),
+            args.formats.clone(),
             args.placed.clone(),
         )
     };
