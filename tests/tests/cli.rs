@@ -772,3 +772,28 @@ fn customize_network_is_virt_customizes_flag_and_its_old_meaning_warns() {
     assert!(err.contains("now --net-config"), "{err}");
     assert!(err.contains("invalid --net-config"), "{err}");
 }
+
+#[test]
+fn fuse_help_runs_without_an_image_or_mountpoint() {
+    // mount --fuse-help: no -a, -m or mountpoint; the options on stderr, status 0.
+    let out = gw_within(
+        &["mount", "--fuse-help"],
+        &[],
+        std::time::Duration::from_secs(10),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {err}", out.status);
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.starts_with("usage: guestwright mount mountpoint [options]\n")
+            && err.contains("-o allow_other"),
+        "{err}"
+    );
+    // Without --fuse-help the mountpoint is still required (clap's usage error).
+    let out = gw_within(
+        &["mount", "-a", "x.img", "-i"],
+        &[],
+        std::time::Duration::from_secs(10),
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

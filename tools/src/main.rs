@@ -123,6 +123,41 @@ fn run(cli: &Cli, attach: &cmd::customize::AttachIndices) -> error::Result {
     }
 }
 
+/// The reference tools whose option parser checks each -a image with access(2) as it reads
+/// it (libguestfs's C tools; virt-copy-in and friends are shell scripts, and
+/// virt-customize and virt-sysprep word it their own way).
+const CHECK_ACCESS: &[&str] = &[
+    "virt-cat",
+    "virt-ls",
+    "virt-edit",
+    "virt-inspector",
+    "virt-filesystems",
+    "virt-df",
+    "virt-diff",
+    "virt-format",
+    "guestmount",
+];
+
+/// Started as one of [`CHECK_ACCESS`], an image that does not exist stops the command in
+/// that tool's words before anything starts.
+fn check_images(command: &mut Command) -> error::Result {
+    let Some(tool) = cmd::links::started_as().filter(|t| CHECK_ACCESS.contains(t)) else {
+        return Ok(());
+    };
+    let images: Vec<std::path::PathBuf> = match command {
+        Command::Format(a) => a.images().to_vec(),
+        Command::Diff(a) => a.images(),
+        Command::Mount(a) => a.images().to_vec(),
+        c => c
+            .image_args_mut()
+            .map(|a| a.images.clone())
+            .unwrap_or_default(),
+    };
+    images
+        .iter()
+        .try_for_each(|i| session::check_access(tool, i))
+}
+
 fn main() -> ExitCode {
     let matches = <Cli as clap::CommandFactory>::command()
         .get_matches_from(cmd::links::as_subcommand(std::env::args_os().collect()));
@@ -131,8 +166,11 @@ fn main() -> ExitCode {
     if let (Some(image), Some((_, sub))) = (cli.command.image_args_mut(), matches.subcommand()) {
         image.place_formats(sub);
     }
-    if let (Command::Rescue(r), Some((_, sub))) = (&mut cli.command, matches.subcommand()) {
-        r.place_formats(sub);
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Rescue(r), Some((_, sub))) => r.place_formats(sub),
+        (Command::Format(f), Some((_, sub))) => f.place_formats(sub),
+        (Command::Diff(d), Some((_, sub))) => d.place_formats(sub),
+        _ => {}
     }
     // Where --attach-format stands among the --attach options matters.
     let attach = matches
@@ -141,6 +179,9 @@ fn main() -> ExitCode {
         .unwrap_or_default();
     cli.appliance.keys.scrub_command_line();
     logger::init(cli.verbose);
+    if let Err(e) = check_images(&mut cli.command) {
+        return e.report();
+    }
     match &cli.command {
         Command::Shell(a) => return shell::run(a, &cli.appliance, cli.verbose),
         Command::Mount(a) => return fuse::mount(a, &cli.appliance, cli.verbose > 0),

@@ -11,21 +11,8 @@ pub struct ImageArgs {
     /// A disk image to open (repeat for several disks: /dev/sda, /dev/sdb, ...).
     #[arg(short = 'a', long = "add", value_name = "IMAGE", value_hint = clap::ValueHint::FilePath, required = true)]
     pub images: Vec<PathBuf>,
-    /// The format of the images: raw, qcow2, vmdk, vdi, vhdx, vpc. Detected from the
-    /// image's header when not given; QEMU never guesses. Given once, it is every image's;
-    /// given more than once, each -a takes the last --format before it, and `--format`
-    /// alone (or `--format=auto`) goes back to detection for the -a after it, as in the
-    /// virt-* tools (`--format=raw -a disk.img --format -a another.img`).
-    #[arg(
-        long,
-        value_name = "FORMAT",
-        value_parser = parse_format_choice,
-        num_args = 0..=1,
-        require_equals = false,
-        default_missing_value = "auto",
-        action = ArgAction::Append
-    )]
-    pub format: Vec<FormatChoice>,
+    #[command(flatten)]
+    pub formats: FormatOptions,
     /// Each image's format when `--format` was given more than once, from where the
     /// `--format` options stand among the `-a` options ([`ImageArgs::place_formats`]).
     #[arg(skip)]
@@ -46,6 +33,27 @@ pub struct ImageArgs {
     pub rw: bool,
 }
 
+/// `--format` as the virt-* tools take it, in every command with `-a` images (the clap id
+/// `format`, which [`formats_for`] reads the positions of).
+#[derive(Debug, Args, Clone, Default)]
+pub struct FormatOptions {
+    /// The format of the images: raw, qcow2, vmdk, vdi, vhdx, vpc. Detected from the
+    /// image's header when not given; QEMU never guesses. Given once, it is every image's;
+    /// given more than once, each -a takes the last --format before it, and `--format`
+    /// alone (or `--format=auto`) goes back to detection for the -a after it, as in the
+    /// virt-* tools (`--format=raw -a disk.img --format -a another.img`).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_parser = parse_format_choice,
+        num_args = 0..=1,
+        require_equals = false,
+        default_missing_value = "auto",
+        action = ArgAction::Append
+    )]
+    pub format: Vec<FormatChoice>,
+}
+
 /// A `--format` value: a format, or `None` for `auto` (detect).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FormatChoice(pub Option<Format>);
@@ -54,9 +62,19 @@ pub struct FormatChoice(pub Option<Format>);
 /// `--format` options stand among the `-a` options in the subcommand's matches `m`: the
 /// last one before it (`None`: detect).
 pub fn formats_by_image(formats: &[FormatChoice], m: &ArgMatches) -> Vec<Option<Format>> {
+    formats_for(formats, m, "images")
+}
+
+/// [`formats_by_image`] for the images of the argument `images_id` (virt-diff's `-a` and
+/// `-A` each take the last `--format` before them).
+pub fn formats_for(
+    formats: &[FormatChoice],
+    m: &ArgMatches,
+    images_id: &str,
+) -> Vec<Option<Format>> {
     let idx =
         |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
-    let (at_format, at_image) = (idx("format"), idx("images"));
+    let (at_format, at_image) = (idx("format"), idx(images_id));
     at_image
         .iter()
         .map(|&at| {
@@ -84,7 +102,9 @@ impl ImageArgs {
     pub fn new(images: Vec<PathBuf>, format: Option<Format>) -> ImageArgs {
         ImageArgs {
             images,
-            format: vec![FormatChoice(format)],
+            formats: FormatOptions {
+                format: vec![FormatChoice(format)],
+            },
             placed: Vec::new(),
             mounts: Vec::new(),
             inspect: false,
@@ -93,18 +113,32 @@ impl ImageArgs {
         }
     }
 
+    /// The `-a` images with the `--format` options as given and, when there are several,
+    /// each image's format from where they stand (see [`ImageArgs::format_of`]).
+    pub fn with_formats(
+        images: Vec<PathBuf>,
+        formats: FormatOptions,
+        placed: Vec<Option<Format>>,
+    ) -> ImageArgs {
+        ImageArgs {
+            formats,
+            placed,
+            ..ImageArgs::new(images, None)
+        }
+    }
+
     /// Reads where the `--format` options stand among the `-a` options in the subcommand's
     /// matches `m`, when there are several, so each image gets the last one before it.
     pub fn place_formats(&mut self, m: &ArgMatches) {
-        if self.format.len() < 2 {
+        if self.formats.format.len() < 2 {
             return;
         }
-        self.placed = formats_by_image(&self.format, m);
+        self.placed = formats_by_image(&self.formats.format, m);
     }
 
     /// The format of the `i`th image (`None`: detect it).
     pub fn format_of(&self, i: usize) -> Option<Format> {
-        match &self.format[..] {
+        match &self.formats.format[..] {
             [] => None,
             [one] => one.0,
             _ => self.placed.get(i).copied().flatten(),

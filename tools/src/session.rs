@@ -42,6 +42,27 @@ pub fn launch_config(appliance: &ApplianceArgs, verbose: bool) -> Result<LaunchC
     Ok(config)
 }
 
+/// What the reference tools that read `-a` with libguestfs's option parser (virt-cat,
+/// virt-df, guestmount, ...) say about an image that does not exist, checked as they check it
+/// while they read their options: `TOOL: access: IMAGE: REASON`, the image as given. Drive
+/// URIs are not files and are not checked.
+pub fn check_access(tool: &str, image: &std::path::Path) -> Result<(), crate::error::CliError> {
+    if image
+        .to_str()
+        .is_some_and(guestwright::drive::uri::is_drive_uri)
+    {
+        return Ok(());
+    }
+    std::fs::metadata(image).map(drop).map_err(|e| {
+        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+        crate::error::CliError::AsReference(format!(
+            "{tool}: access: {}: {}",
+            image.display(),
+            crate::shell::fisherr::strerror(errno)
+        ))
+    })
+}
+
 /// Adds the images and launches the appliance, mounting nothing.
 pub fn launch(
     images: &ImageArgs,

@@ -129,39 +129,46 @@ impl Substitution {
     pub fn apply(&self, content: &[u8]) -> Vec<u8> {
         let mut b = Builder::like(content);
         for l in text::lines(content) {
-            let mut out = Vec::with_capacity(l.body.len());
-            let mut last = 0;
-            let mut matched = false;
-            for caps in self.regex.captures_iter(l.body) {
-                let m = caps.get(0).expect("group 0 always matches");
-                out.extend_from_slice(&l.body[last..m.start()]);
-                for p in &self.replacement {
-                    match p {
-                        Piece::Literal(s) => out.extend_from_slice(s),
-                        Piece::Group(g) => {
-                            out.extend_from_slice(caps.get(*g).map_or(&b""[..], |m| m.as_bytes()))
-                        }
-                    }
-                }
-                last = m.end();
-                matched = true;
-                if !self.global {
-                    break;
-                }
-            }
-            if !matched {
-                b.keep(&l);
-            } else {
-                out.extend_from_slice(&l.body[last..]);
-                b.replace(&l, &out);
+            match self.apply_to_body(l.body) {
+                Some(out) => b.replace(&l, &out),
+                None => b.keep(&l),
             }
         }
         b.finish()
     }
+
+    /// The line `body` (without its terminator) after the substitution, or `None` when the
+    /// regex does not match it.
+    pub(crate) fn apply_to_body(&self, body: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(body.len());
+        let mut last = 0;
+        let mut matched = false;
+        for caps in self.regex.captures_iter(body) {
+            let m = caps.get(0).expect("group 0 always matches");
+            out.extend_from_slice(&body[last..m.start()]);
+            for p in &self.replacement {
+                match p {
+                    Piece::Literal(s) => out.extend_from_slice(s),
+                    Piece::Group(g) => {
+                        out.extend_from_slice(caps.get(*g).map_or(&b""[..], |m| m.as_bytes()))
+                    }
+                }
+            }
+            last = m.end();
+            matched = true;
+            if !self.global {
+                break;
+            }
+        }
+        matched.then(|| {
+            out.extend_from_slice(&body[last..]);
+            out
+        })
+    }
 }
 
 /// Splits at the first unescaped `delim`, returning the part before (escapes intact) and after.
-fn split_at_delim(s: &str, delim: char) -> Option<(&str, &str)> {
+pub(crate) fn split_at_delim(s: &str, delim: char) -> Option<(&str, &str)> {
     let mut escaped = false;
     for (i, c) in s.char_indices() {
         if escaped {
@@ -176,7 +183,7 @@ fn split_at_delim(s: &str, delim: char) -> Option<(&str, &str)> {
 }
 
 /// `\DELIM` in the regex means a literal delimiter.
-fn unescape_delim_in_regex(p: &str, delim: char) -> String {
+pub(crate) fn unescape_delim_in_regex(p: &str, delim: char) -> String {
     let mut out = String::with_capacity(p.len());
     let mut chars = p.chars().peekable();
     while let Some(c) = chars.next() {

@@ -17,6 +17,7 @@
 //! | [`udev`] | `--udev-net`: 70-persistent-net.rules |
 //! | [`sysprep`] | sysprep operations table, `--operations`, ifcfg clean-ups |
 //! | [`edit_expr`] | `--edit PATH:s/…/…/` |
+//! | [`line_expr`] | `edit -e` (virt-edit): the Perl statements its manual shows |
 //! | [`diff`] | `--dry-run` unified diffs |
 //! | [`timezone`], [`firstboot`] | `--timezone`, `--firstboot*` (virt-customize's layout) |
 //! | [`packages`] | `--install`, `--update`, `--uninstall`, `--firstboot-install` commands |
@@ -42,6 +43,7 @@ pub mod diff;
 pub mod edit_expr;
 pub mod firstboot;
 pub mod hostname;
+pub mod line_expr;
 pub mod network;
 pub mod packages;
 pub mod password;

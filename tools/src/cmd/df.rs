@@ -36,23 +36,23 @@ const MEASURABLE: &[&str] = &[
     "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "exfat", "iso9660", "udf", "squashfs", "ntfs",
 ];
 
+/// The name virt-df gives the guest of every row: the first image's file name, with a `+`
+/// for each further disk (`disk.img++` for three), since the -a disks are one guest.
+fn display_name(images: &[std::path::PathBuf]) -> String {
+    let Some(first) = images.first() else {
+        return String::new();
+    };
+    let s = first.to_string_lossy();
+    let base = s.rsplit('/').next().unwrap_or(&s);
+    format!("{base}{}", "+".repeat(images.len() - 1))
+}
+
 /// Runs `df`.
 pub fn run(args: &DfArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     let access = args.image.access(Access::ReadOnly);
     let mut h = session::launch(&args.image, appliance, access, verbose)?;
     session::open_encrypted(&h)?;
-    let image_name = |dev: &Device| -> String {
-        // virt-df names a filesystem by its image and device; the disk letter picks the image.
-        let letter = dev
-            .as_str()
-            .strip_prefix("/dev/sd")
-            .and_then(|r| r.bytes().next());
-        letter
-            .and_then(|l| args.image.images.get((l - b'a') as usize))
-            .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
+    let name = display_name(&args.image.images);
     let mut rows = Vec::new();
     for fs in h
         .list_filesystems()?
@@ -70,7 +70,7 @@ pub fn run(args: &DfArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
         let v = h.statvfs("/");
         h.umount_all()?;
         let v = v?;
-        rows.push((image_name(&fs.device), fs.device.to_string(), v));
+        rows.push((name.clone(), fs.device.to_string(), v));
     }
     h.shutdown()?;
 
@@ -222,5 +222,13 @@ mod tests {
         );
         assert!(args(&["-h"]).human && args(&["-H"]).human);
         assert_eq!(csv_field("a,b"), "\"a,b\"");
+    }
+
+    #[test]
+    fn the_disks_are_one_guest_named_after_the_first() {
+        let p = |v: &[&str]| v.iter().map(std::path::PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(display_name(&p(&["/x/disk.img"])), "disk.img");
+        assert_eq!(display_name(&p(&["disk.img", "/y/b.img"])), "disk.img+");
+        assert_eq!(display_name(&p(&["a/w-a", "w-b", "w-c"])), "w-a++");
     }
 }

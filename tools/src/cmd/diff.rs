@@ -2,7 +2,7 @@
 
 use crate::error::{stdout, CliError, Result};
 use crate::listing::{self, Entry, FieldArgs, Line};
-use crate::options::{parse_format, ApplianceArgs, ImageArgs};
+use crate::options::{formats_for, ApplianceArgs, FormatOptions, ImageArgs};
 use crate::session::{self, Access};
 use crate::shell::fisherr;
 use clap::Args;
@@ -47,10 +47,15 @@ pub struct DiffArgs {
     /// The libvirt URI for -d and -D.
     #[arg(short = 'c', long = "connect", value_name = "URI")]
     connect: Option<String>,
-    /// The format of the images (raw, qcow2, ...); detected from their headers when not
-    /// given.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    format: Option<Format>,
+    /// The formats of the -a and -A images (each takes the last --format before it).
+    #[command(flatten)]
+    formats: FormatOptions,
+    /// Each -a image's format, from where the --format options stand.
+    #[arg(skip)]
+    placed_first: Vec<Option<Format>>,
+    /// Each -A image's format.
+    #[arg(skip)]
+    placed_second: Vec<Option<Format>>,
     /// Same as --extra-stats --times --uids --xattrs.
     #[arg(long)]
     all: bool,
@@ -209,6 +214,19 @@ fn content_diff(
     }
 }
 
+impl DiffArgs {
+    /// The -a images, then the -A images.
+    pub fn images(&self) -> Vec<PathBuf> {
+        self.first.iter().chain(&self.second).cloned().collect()
+    }
+
+    /// Gives each -a and -A image the last --format before it on the command line `m`.
+    pub fn place_formats(&mut self, m: &clap::ArgMatches) {
+        self.placed_first = formats_for(&self.formats.format, m, "first");
+        self.placed_second = formats_for(&self.formats.format, m, "second");
+    }
+}
+
 fn open(args: &DiffArgs, appliance: &ApplianceArgs, verbose: bool, second: bool) -> Result<Handle> {
     let (images, domain) = if second {
         (&args.second, &args.domain2)
@@ -221,12 +239,23 @@ fn open(args: &DiffArgs, appliance: &ApplianceArgs, verbose: bool, second: bool)
             let format = disks.first().and_then(|d| d.format);
             (disks.into_iter().map(|d| d.path).collect(), format)
         }
-        None => (images.clone(), args.format),
+        None => (images.clone(), None),
+    };
+    let image = match domain {
+        Some(_) => ImageArgs::new(images, format),
+        None => {
+            let placed = if second {
+                &args.placed_second
+            } else {
+                &args.placed_first
+            };
+            ImageArgs::with_formats(images, args.formats.clone(), placed.clone())
+        }
     };
     let image = ImageArgs {
         inspect: true,
         ro: true,
-        ..ImageArgs::new(images, format)
+        ..image
     };
     session::open(&image, appliance, Access::ReadOnly, verbose).map_err(|e| {
         if fisherr::is_no_os(&e) {

@@ -4,7 +4,7 @@ use crate::error::{CliError, Result};
 use crate::options::{ApplianceArgs, ImageArgs};
 use crate::session::{self, Access};
 use clap::Args;
-use guestwright::edit::edit_expr::Substitution;
+use guestwright::edit::line_expr::LineExpr;
 use guestwright::prelude::*;
 use std::process::Command;
 
@@ -15,8 +15,16 @@ use std::process::Command;
 pub struct EditArgs {
     #[command(flatten)]
     pub(crate) image: ImageArgs,
-    /// Instead of an editor, apply a sed-style substitution: s/REGEX/REPLACEMENT/[gi].
-    #[arg(short = 'e', long = "expr", value_name = "s/RE/REP/")]
+    /// Instead of an editor, run a Perl-style statement on each line, as virt-edit -e:
+    /// s/REGEX/REPLACEMENT/[gi], $_ = "TEXT" (`$_ = ""` deletes the line), $_ .= "TEXT" or
+    /// $_ = "TEXT" . $_, optionally followed by `if` or `unless` and /REGEX/[i] or
+    /// $lineno == N (also !=, <, <=, >, >=). The line is in $_ with its "\n".
+    #[arg(
+        short = 'e',
+        long = "expr",
+        visible_alias = "edit",
+        value_name = "EXPR"
+    )]
     expr: Option<String>,
     /// Keep the original file as PATH followed by this extension (`-b .orig`), when the
     /// edit changes it.
@@ -29,8 +37,10 @@ pub struct EditArgs {
 
 /// Runs `edit`.
 pub fn run(args: &EditArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
-    let substitution: Option<Substitution> = match &args.expr {
-        Some(e) => Some(Substitution::parse(e).map_err(|e| CliError::Usage(e.to_string()))?),
+    let expr: Option<LineExpr> = match &args.expr {
+        Some(e) => {
+            Some(LineExpr::parse(e).map_err(|e| CliError::Usage(guestwright::error::chain(&e)))?)
+        }
         None => None,
     };
     let mut h = session::open(&args.image, appliance, Access::ReadWrite, verbose)?;
@@ -38,8 +48,8 @@ pub fn run(args: &EditArgs, appliance: &ApplianceArgs, verbose: bool) -> Result 
     // The entry itself: a symbolic link is refused, naming its target, so the edit never
     // changes the file it points to nor copies that file's contents here.
     let old = h.read_file_nofollow(&path)?.0;
-    let new = match &substitution {
-        Some(sub) => sub.apply(&old),
+    let new = match &expr {
+        Some(e) => e.apply(&old),
         None => run_editor(&args.path, &old)?,
     };
     if new != old {

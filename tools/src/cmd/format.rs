@@ -1,7 +1,7 @@
 //! `guestwright format`: erase disks and make them blank, like virt-format.
 
 use crate::error::{CliError, Result};
-use crate::options::{parse_format, ApplianceArgs, ImageArgs};
+use crate::options::{formats_by_image, ApplianceArgs, FormatOptions, ImageArgs};
 use crate::session::{self, Access};
 use clap::Args;
 use guestwright::prelude::*;
@@ -18,10 +18,11 @@ pub struct FormatArgs {
     #[arg(short = 'a', long = "add", value_name = "IMAGE", value_hint = clap::ValueHint::FilePath,
           required = true)]
     images: Vec<PathBuf>,
-    /// The format of the images (raw, qcow2, ...); detected from their headers when not
-    /// given.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    format: Option<Format>,
+    #[command(flatten)]
+    formats: FormatOptions,
+    /// Each -a image's format, from where the --format options stand.
+    #[arg(skip)]
+    placed: Vec<Option<Format>>,
     /// Create an empty filesystem of this type (ext4, xfs, vfat, ntfs, ...); `none` for no
     /// filesystem (the default).
     #[arg(long, value_name = "TYPE")]
@@ -78,6 +79,18 @@ pub fn mbr_id_of(fstype: &str) -> Option<u32> {
     }
 }
 
+impl FormatArgs {
+    /// The -a images.
+    pub fn images(&self) -> &[PathBuf] {
+        &self.images
+    }
+
+    /// Gives each -a image the last --format before it on the command line `m`.
+    pub fn place_formats(&mut self, m: &clap::ArgMatches) {
+        self.placed = formats_by_image(&self.formats.format, m);
+    }
+}
+
 /// Runs `format`.
 pub fn run(args: &FormatArgs, appliance: &ApplianceArgs, verbose: bool) -> Result {
     let filesystem = match args.filesystem.as_deref() {
@@ -105,7 +118,11 @@ pub fn run(args: &FormatArgs, appliance: &ApplianceArgs, verbose: bool) -> Resul
     };
     let image = ImageArgs {
         rw: true,
-        ..ImageArgs::new(args.images.clone(), args.format)
+        ..ImageArgs::with_formats(
+            args.images.clone(),
+            args.formats.clone(),
+            args.placed.clone(),
+        )
     };
     let mut h = session::launch(&image, appliance, Access::ReadWrite, verbose)?;
     let devices: Vec<String> = h

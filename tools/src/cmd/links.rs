@@ -30,6 +30,14 @@ pub const NAMES: &[(&str, &str)] = &[
     ("guestunmount", "umount"),
 ];
 
+/// The reference tool's name this process was started as (`virt-cat`, `guestmount`, ...),
+/// if it was started as one of [`NAMES`].
+pub fn started_as() -> Option<&'static str> {
+    let arg0 = std::env::args_os().next()?;
+    let name = Path::new(&arg0).file_name()?;
+    NAMES.iter().map(|(n, _)| *n).find(|n| name == *n)
+}
+
 /// The command line as guestwright's own: when started under one of [`NAMES`], the
 /// subcommand goes after the program name.
 pub fn as_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
@@ -87,6 +95,7 @@ const TAKES_VALUE: &[&str] = &[
     "--key",
     "-e",
     "--expr",
+    "--edit",
     "-b",
     "--backup",
     "--xpath",
@@ -295,6 +304,29 @@ mod tests {
         assert_eq!(
             as_subcommand(words(&["guestwright", "cat"])),
             words(&["guestwright", "cat"])
+        );
+    }
+
+    #[test]
+    fn virt_edit_takes_edit_as_e() {
+        // virt-edit's -e is also --edit, with its value (not an old-style disk).
+        assert_eq!(
+            as_subcommand(words(&[
+                "virt-edit",
+                "dir/d.img",
+                "/etc/motd",
+                "--edit",
+                "s/a/b/"
+            ])),
+            words(&[
+                "virt-edit",
+                "edit",
+                "-a",
+                "dir/d.img",
+                "/etc/motd",
+                "--edit",
+                "s/a/b/"
+            ])
         );
     }
 }

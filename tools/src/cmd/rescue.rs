@@ -9,9 +9,7 @@
 //! end ends the shell, so a rescue session can be scripted.
 
 use crate::error::{stdout, CliError, Result};
-use crate::options::{
-    formats_by_image, parse_format_choice, parse_mount, ApplianceArgs, FormatChoice, MountSpec,
-};
+use crate::options::{formats_by_image, parse_mount, ApplianceArgs, FormatOptions, MountSpec};
 use crate::session::{self, Access};
 use clap::Args;
 use guestwright::inspect::OsInfo;
@@ -50,18 +48,8 @@ pub struct RescueArgs {
     /// The libvirt URI for -d.
     #[arg(short = 'c', long = "connect", value_name = "URI")]
     connect: Option<String>,
-    /// The format of the -a images after it (raw, qcow2, ...); `--format` alone (or
-    /// `=auto`) goes back to detecting it from the image's header, as in virt-rescue
-    /// (`--format=raw -a disk.img --format -a another.img`).
-    #[arg(
-        long,
-        value_name = "FORMAT",
-        value_parser = parse_format_choice,
-        num_args = 0..=1,
-        default_missing_value = "auto",
-        action = clap::ArgAction::Append
-    )]
-    format: Vec<FormatChoice>,
+    #[command(flatten)]
+    formats: FormatOptions,
     /// Each -a image's format, from where the --format options stand ([`Self::place_formats`]).
     #[arg(skip)]
     placed: Vec<Option<Format>>,
@@ -118,12 +106,12 @@ pub struct RescueArgs {
 impl RescueArgs {
     /// Gives each -a image the last --format before it on the command line `m`.
     pub fn place_formats(&mut self, m: &clap::ArgMatches) {
-        self.placed = formats_by_image(&self.format, m);
+        self.placed = formats_by_image(&self.formats.format, m);
     }
 
     /// The last --format given (for disks named without -a).
     fn last_format(&self) -> Option<Format> {
-        self.format.last().and_then(|f| f.0)
+        self.formats.format.last().and_then(|f| f.0)
     }
 }
 

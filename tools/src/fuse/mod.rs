@@ -59,14 +59,14 @@ pub use umount::run as umount;
 #[derive(Debug, Args)]
 pub struct MountArgs {
     /// A disk image to open (repeat for several disks: /dev/sda, /dev/sdb, ...).
-    #[arg(short = 'a', long = "add", value_name = "IMAGE", value_hint = clap::ValueHint::FilePath, required = true)]
+    #[arg(short = 'a', long = "add", value_name = "IMAGE", value_hint = clap::ValueHint::FilePath, required_unless_present = "fuse_help")]
     images: Vec<PathBuf>,
     /// The format of the images: raw, qcow2, vmdk, vdi, vhdx, vpc. Detected from the
     /// image's header when not given.
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     format: Option<Format>,
     /// Mount a filesystem: DEVICE[:MOUNTPOINT[:OPTIONS[:FSTYPE]]] (something must be at /).
-    #[arg(short = 'm', long = "mount", value_name = "DEV[:MP[:OPTS[:FSTYPE]]]", value_parser = parse_mount, required_unless_present = "inspector")]
+    #[arg(short = 'm', long = "mount", value_name = "DEV[:MP[:OPTS[:FSTYPE]]]", value_parser = parse_mount, required_unless_present_any = ["inspector", "fuse_help"])]
     mounts: Vec<MountSpec>,
     /// Inspect the disks and mount the guest's filesystems as its fstab says.
     #[arg(short = 'i', long = "inspector", conflicts_with = "mounts")]
@@ -97,9 +97,27 @@ pub struct MountArgs {
     /// Write one byte to descriptor N when the mount is ready, then close it.
     #[arg(long, value_name = "N")]
     fd: Option<i32>,
+    /// Print the -o options this mount takes, in the layout of guestmount's --fuse-help
+    /// (which prints libfuse's), and exit.
+    #[arg(long)]
+    fuse_help: bool,
     /// The local directory to mount on.
-    #[arg(value_name = "MOUNTPOINT")]
-    mountpoint: PathBuf,
+    #[arg(value_name = "MOUNTPOINT", required_unless_present = "fuse_help")]
+    mountpoint: Option<PathBuf>,
+}
+
+impl MountArgs {
+    /// The -a images.
+    pub fn images(&self) -> &[PathBuf] {
+        &self.images
+    }
+
+    /// The mountpoint (clap requires it unless --fuse-help).
+    fn mountpoint(&self) -> &std::path::Path {
+        self.mountpoint
+            .as_deref()
+            .expect("clap requires MOUNTPOINT without --fuse-help")
+    }
 }
 
 /// Unmount a `guestwright mount` and wait until the image is final.

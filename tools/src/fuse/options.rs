@@ -65,6 +65,37 @@ fn seconds(name: &str, value: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("-o {name}={value}: give a number of seconds, such as {name}=1.5"))
 }
 
+/// What `--fuse-help` prints for the program `name`: the `-o` options [`parse`] takes, in the
+/// layout of libfuse's help (which is what guestmount prints). libfuse's own list would name
+/// options this mount refuses (`-d`, `-s`, `modules=`, `large_read`, ...), so it is not
+/// copied.
+pub fn help(name: &str) -> String {
+    let t = DEFAULT_TIMEOUT.as_secs();
+    format!(
+        "usage: {name} mountpoint [options]\n\n\
+         general options:\n\
+         \x20   -o opt,[opt...]        mount options\n\
+         \x20   -h   --help            print help\n\n\
+         FUSE options:\n\
+         \x20   -o allow_other         allow access to other users (implies default_permissions)\n\
+         \x20   -o allow_root          allow access to root (implies default_permissions)\n\
+         \x20   -o default_permissions enable permission checking by kernel\n\
+         \x20   -o attr_timeout=T      cache timeout for attributes ({t}s)\n\
+         \x20   -o entry_timeout=T     cache timeout for names ({t}s)\n\
+         \x20   -o exec                allow running programs (read-only mounts are noexec)\n\
+         \x20   -o noexec              do not allow running programs\n\
+         \x20   -o atime               update access times\n\
+         \x20   -o noatime             do not update access times\n\
+         \x20   -o sync                synchronous writes (turns off writeback_cache)\n\
+         \x20   -o async               asynchronous writes (default)\n\
+         \x20   -o dirsync             synchronous directory changes\n\
+         \x20   -o [no_]writeback_cache  kernel writeback cache of written pages (on)\n\
+         \x20   -o kernel_cache        cache files in kernel (always on)\n\
+         \x20   -o use_ino             let filesystem set inode numbers (always on)\n\n\
+         The mount is always nosuid,nodev: -o suid and -o dev are refused.\n"
+    )
+}
+
 /// Parses every `-o` argument (each a comma-separated list).
 pub fn parse(args: &[String]) -> Result<FuseOptions, String> {
     let mut o = FuseOptions::default();
@@ -150,6 +181,33 @@ impl FuseOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuse_help_names_only_options_that_parse() {
+        let h = help("guestmount");
+        assert!(h.starts_with("usage: guestmount mountpoint [options]\n\ngeneral options:\n"));
+        let mut named = 0;
+        for line in h.lines() {
+            let Some(rest) = line.trim_start().strip_prefix("-o ") else {
+                continue;
+            };
+            let opt = rest.split_whitespace().next().unwrap();
+            if opt.starts_with("opt,") {
+                continue;
+            }
+            named += 1;
+            let opt = opt.replace("=T", "=1.5");
+            let forms: Vec<String> = match opt.strip_prefix("[no_]") {
+                Some(o) => vec![o.to_string(), format!("no_{o}")],
+                None => vec![opt],
+            };
+            for o in forms {
+                parse(std::slice::from_ref(&o))
+                    .unwrap_or_else(|e| panic!("--fuse-help names {o}: {e}"));
+            }
+        }
+        assert!(named >= 14, "{h}");
+    }
 
     fn p(s: &[&str]) -> Result<FuseOptions, String> {
         parse(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>())

@@ -47,10 +47,10 @@ struct Config {
 
 fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<Config, String> {
     let fuse = options::parse(&args.options)?;
-    let mountpoint = args.mountpoint.canonicalize().map_err(|e| {
+    let mountpoint = args.mountpoint().canonicalize().map_err(|e| {
         format!(
             "mountpoint {}: {e}: create the directory first",
-            args.mountpoint.display()
+            args.mountpoint().display()
         )
     })?;
     if !mountpoint.is_dir() {
@@ -104,6 +104,12 @@ fn check(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> Result<C
 
 /// Runs `guestwright mount`.
 pub fn run(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> ExitCode {
+    if args.fuse_help {
+        // On standard error with status 0, as guestmount --fuse-help.
+        let name = crate::cmd::links::started_as().unwrap_or("guestwright mount");
+        eprint!("{}", options::help(name));
+        return ExitCode::SUCCESS;
+    }
     let config = match check(args, appliance, verbose) {
         Ok(c) => c,
         Err(e) => {
@@ -121,7 +127,7 @@ pub fn run(args: &MountArgs, appliance: &ApplianceArgs, verbose: bool) -> ExitCo
                         "guestwright: interrupted by {}: unmounted {}; the image is closed \
                          cleanly",
                         crate::signals::name(sig),
-                        args.mountpoint.display()
+                        args.mountpoint().display()
                     );
                     ExitCode::from(crate::signals::status(sig))
                 }
