@@ -55,6 +55,26 @@ pub fn stdout(e: io::Error) -> CliError {
 }
 
 impl CliError {
+    /// Prints the error as virt-customize and virt-sysprep print theirs (`PROG: error:
+    /// MESSAGE`, then how to report a bug) and returns their exit code, 1.
+    pub fn report_as_virt(&self, prog: &str) -> ExitCode {
+        if let CliError::Stdout(e) = self {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return ExitCode::SUCCESS;
+            }
+        }
+        if let CliError::AsReference(m) = self {
+            eprintln!("{m}");
+            return ExitCode::from(1);
+        }
+        let message = guestwright::error::chain(self);
+        eprintln!(
+            "{prog}: error: {message}\n\nIf reporting bugs, run {prog} with debugging enabled \
+             and include the complete output:\n\n  {prog} -v -x [...]"
+        );
+        ExitCode::from(1)
+    }
+
     /// Prints the error (with its causes, once) and returns the exit code.
     pub fn report(&self) -> ExitCode {
         if let CliError::Stdout(e) = self {
