@@ -67,7 +67,13 @@ impl CliError {
             eprintln!("{m}");
             return ExitCode::from(1);
         }
-        let message = guestwright::error::chain(self);
+        let message = match self {
+            // virt-customize's and virt-sysprep's words for it.
+            CliError::Customize(guestwright::customize::CustomizeError::NoOperatingSystem(_)) => {
+                "no operating systems were found in the guest image".to_owned()
+            }
+            e => guestwright::error::chain(e),
+        };
         eprintln!(
             "{prog}: error: {message}\n\nIf reporting bugs, run {prog} with debugging enabled \
              and include the complete output:\n\n  {prog} -v -x [...]"

@@ -132,6 +132,9 @@ pub enum CustomizeError {
     /// Launching, inspecting or shutting down failed.
     #[error(transparent)]
     Library(#[from] crate::Error),
+    /// Inspection found no operating system on the disks (the error says what it saw).
+    #[error(transparent)]
+    NoOperatingSystem(crate::Error),
 }
 
 impl CustomizeError {
@@ -519,7 +522,7 @@ pub fn run_disks(
     // virt-sysprep run theirs once per root (a guest copied to two disks is two roots).
     let inspection = crate::inspect::inspect_all(&h)?;
     if inspection.found.is_empty() {
-        return Err(inspection.no_os_error().into());
+        return Err(CustomizeError::NoOperatingSystem(inspection.no_os_error()));
     }
     report.timings.inspect = t.elapsed().as_secs_f64();
     let t = Instant::now();

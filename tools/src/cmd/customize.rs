@@ -571,6 +571,15 @@ fn image_formats(args: &CustomizeArgs, m: &AttachIndices) -> Vec<Option<Format>>
     placed_formats(&args.format, &m.image_formats, &m.images, args.images.len())
 }
 
+/// virt-customize's and virt-sysprep's refusal of a `--format` that no `-a` follows
+/// (guestwright's subcommands take one such `--format` for every image).
+pub const FORMAT_AFTER_A: &str = "--format parameter must appear before -a parameter";
+
+/// True when a `--format` stands after the last `-a`.
+fn format_after_last_image(m: &AttachIndices) -> bool {
+    m.image_formats.last() > m.images.last()
+}
+
 /// Each of `n` images' format, from the `--format` values `formats` at the command-line
 /// positions `at_format` and the `-a` positions `at_image`: the one `--format` when there is
 /// one (whatever its place), else the last `--format` before the image's `-a`, else none
@@ -617,6 +626,9 @@ pub fn report(
     appliance: &ApplianceArgs,
     verbose: bool,
 ) -> Result<Report> {
+    if args.run.messages == Messages::Virt && format_after_last_image(attach) {
+        return Err(CliError::Usage(FORMAT_AFTER_A.into()));
+    }
     let plan = plan(&args.ops)?;
     plan.check()?;
     if plan.selinux_relabel() && args.run.no_selinux_relabel {

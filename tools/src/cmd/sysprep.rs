@@ -9,7 +9,7 @@ use guestwright::customize::{self, CustomizeError, Report};
 use guestwright::edit::sysprep::{list_operations, Selection, SysprepError, UserAccounts};
 use guestwright::Format;
 
-use super::customize::{options_as, plan, print_report, OperationArgs, RunArgs};
+use super::customize::{options_as, plan, print_report, Messages, OperationArgs, RunArgs};
 use crate::error::{CliError, Result};
 use crate::options::{ApplianceArgs, FormatChoice};
 use crate::session::launch_config;
@@ -38,6 +38,9 @@ pub struct SysprepArgs {
     /// Each image's format, from where the `--format` options stand ([`Self::place_formats`]).
     #[arg(skip)]
     pub placed: Vec<Option<Format>>,
+    /// A `--format` stands after the last `-a` (virt-sysprep refuses that).
+    #[arg(skip)]
+    pub format_after_last_image: bool,
     /// Enable/disable operations, applied to what earlier --operations chose (nothing at
     /// first): NAME adds, -NAME removes; `defaults`, `-defaults`, `all`, `-all`.
     #[arg(
@@ -86,10 +89,12 @@ impl SysprepArgs {
     pub fn place_formats(&mut self, m: &clap::ArgMatches) {
         let idx =
             |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+        let (at_format, at_image) = (idx("format"), idx("images"));
+        self.format_after_last_image = at_format.last() > at_image.last();
         self.placed = super::customize::placed_formats(
             &self.format,
-            &idx("format"),
-            &idx("images"),
+            &at_format,
+            &at_image,
             self.images.len(),
         );
     }
@@ -146,6 +151,9 @@ pub fn report(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> R
              --list-operations` on its own"
                 .into(),
         ));
+    }
+    if args.run.messages == Messages::Virt && args.format_after_last_image {
+        return Err(CliError::Usage(super::customize::FORMAT_AFTER_A.into()));
     }
     let mut selection = Selection::default();
     if args.enable.len() > 1 {
