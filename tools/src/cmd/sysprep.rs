@@ -207,7 +207,8 @@ pub fn report(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> R
         .filter(|o| o.name != "script")
         .partition(|o| o.name < "script" && o.name != "customize" && !o.on_devices());
     let mut report = Report::default();
-    if !before.is_empty() {
+    let launched = !before.is_empty();
+    if launched {
         let mut first = base.clone();
         first.sysprep = before;
         first.operations.clear();
@@ -215,10 +216,27 @@ pub fn report(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> R
         c.network = false;
         report = customize::run_disks(&args.disks(), c, &first, &opts)?;
     }
+    if let Some(say) = opts.progress {
+        say(customize::Progress::Sysprep("script"));
+    }
     run_scripts(args, appliance, verbose)?;
     if !after.is_empty() {
         let mut rest = base;
         rest.sysprep = after;
+        // One "Examining the guest ..." for the run, as virt-sysprep prints it.
+        let quieter = |step: customize::Progress<'_>| {
+            if !(launched && matches!(step, customize::Progress::Launching)) {
+                if let Some(say) = opts.progress {
+                    say(step);
+                }
+            }
+        };
+        let opts = customize::Options {
+            progress: opts
+                .progress
+                .map(|_| &quieter as &dyn Fn(customize::Progress<'_>)),
+            ..opts
+        };
         let r = customize::run_disks(&args.disks(), config, &rest, &opts)?;
         report.images = r.images.clone();
         report.guest = r.guest.clone();
