@@ -55,6 +55,32 @@ pub fn stdout(e: io::Error) -> CliError {
 }
 
 impl CliError {
+    /// Prints the error as virt-customize and virt-sysprep print theirs (`PROG: error:
+    /// MESSAGE`, then how to report a bug) and returns their exit code, 1.
+    pub fn report_as_virt(&self, prog: &str) -> ExitCode {
+        if let CliError::Stdout(e) = self {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return ExitCode::SUCCESS;
+            }
+        }
+        if let CliError::AsReference(m) = self {
+            eprintln!("{m}");
+            return ExitCode::from(1);
+        }
+        let message = match self {
+            // virt-customize's and virt-sysprep's words for it.
+            CliError::Customize(guestwright::customize::CustomizeError::NoOperatingSystem(_)) => {
+                "no operating systems were found in the guest image".to_owned()
+            }
+            e => guestwright::error::chain(e),
+        };
+        eprintln!(
+            "{prog}: error: {message}\n\nIf reporting bugs, run {prog} with debugging enabled \
+             and include the complete output:\n\n  {prog} -v -x [...]"
+        );
+        ExitCode::from(1)
+    }
+
     /// Prints the error (with its causes, once) and returns the exit code.
     pub fn report(&self) -> ExitCode {
         if let CliError::Stdout(e) = self {

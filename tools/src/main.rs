@@ -74,6 +74,17 @@ enum Command {
 }
 
 impl Command {
+    /// The reference tool whose messages this run prints (`--messages virt`), if any.
+    fn virt_tool(&self) -> Option<guestwright::customize::VirtTool> {
+        use cmd::customize::Messages::Virt;
+        use guestwright::customize::VirtTool;
+        match self {
+            Command::Customize(a) if a.run.messages == Virt => Some(VirtTool::Customize),
+            Command::Sysprep(a) if a.run.messages == Virt => Some(VirtTool::Sysprep),
+            _ => None,
+        }
+    }
+
     /// The image options of the subcommands that take them.
     fn image_args_mut(&mut self) -> Option<&mut options::ImageArgs> {
         match self {
@@ -159,6 +170,7 @@ fn check_images(command: &mut Command) -> error::Result {
 }
 
 fn main() -> ExitCode {
+    cmd::customize::start_clock();
     let matches = <Cli as clap::CommandFactory>::command()
         .get_matches_from(cmd::links::as_subcommand(std::env::args_os().collect()));
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
@@ -171,6 +183,9 @@ fn main() -> ExitCode {
         (Command::Format(f), Some((_, sub))) => f.place_formats(sub),
         (Command::Diff(d), Some((_, sub))) => d.place_formats(sub),
         _ => {}
+    }
+    if let (Command::Sysprep(s), Some((_, sub))) = (&mut cli.command, matches.subcommand()) {
+        s.place_formats(sub);
     }
     // Where --attach-format stands among the --attach options matters.
     let attach = matches
@@ -193,8 +208,9 @@ fn main() -> ExitCode {
     if let Some(sig) = signals::received() {
         return signals::report(sig);
     }
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => e.report(),
+    match (result, cli.command.virt_tool()) {
+        (Ok(()), _) => ExitCode::SUCCESS,
+        (Err(e), Some(tool)) => e.report_as_virt(cmd::customize::virt_name(tool)),
+        (Err(e), None) => e.report(),
     }
 }

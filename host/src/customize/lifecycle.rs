@@ -26,12 +26,16 @@ const SEED_FILES: &[&str] = &[
     "/etc/random-seed",
 ];
 
+/// True when /etc/machine-id is an empty regular file (a sysprepped template's), which
+/// [`machine_id`] fills.
+pub fn machine_id_is_empty(g: &Guest<'_>) -> Result<bool, CustomizeError> {
+    Ok(g.lstat("/etc/machine-id")?
+        .is_some_and(|st| st.mode & libc::S_IFMT == libc::S_IFREG && st.size == 0))
+}
+
 /// Fills an empty /etc/machine-id with a random id.
 pub fn machine_id<R: RngCore>(g: &mut Guest<'_>, rng: &mut R) -> Result<(), CustomizeError> {
-    let Some(st) = g.lstat("/etc/machine-id")? else {
-        return Ok(());
-    };
-    if st.mode & libc::S_IFMT != libc::S_IFREG || st.size != 0 {
+    if !machine_id_is_empty(g)? {
         return Ok(());
     }
     let mut id = [0u8; 16];
@@ -43,11 +47,12 @@ pub fn machine_id<R: RngCore>(g: &mut Guest<'_>, rng: &mut R) -> Result<(), Cust
 
 /// Writes fresh random seeds (each existing seed file keeps its size within 512..=8192
 /// bytes; when none exists, the distribution's file is created 0600 if its directory does).
+/// False when there was nowhere to write one (virt-customize warns then).
 pub fn random_seed<R: RngCore>(
     g: &mut Guest<'_>,
     os: &OsInfo,
     rng: &mut R,
-) -> Result<(), CustomizeError> {
+) -> Result<bool, CustomizeError> {
     let mut wrote = false;
     for path in SEED_FILES {
         let Some(st) = g.lstat(path)? else { continue };
@@ -60,22 +65,24 @@ pub fn random_seed<R: RngCore>(
         wrote = true;
     }
     if wrote {
-        return Ok(());
+        return Ok(true);
     }
     let path = match os.distro.as_str() {
         "fedora" | "rhel" | "centos" | "scientificlinux" | "oraclelinux" | "rocky"
         | "almalinux" | "redhat-based" => "/var/lib/random-seed",
         "debian" | "ubuntu" | "kalilinux" => "/var/lib/urandom/random-seed",
         "opensuse" | "sles" | "suse-based" => "/var/lib/misc/random-seed",
-        _ => return Ok(()),
+        "cirros" => "/etc/random-seed",
+        _ => return Ok(false),
     };
-    if g.is_dir(super::guest::parent(path))? {
-        let mut seed = vec![0u8; 512];
-        rng.fill_bytes(&mut seed);
-        g.replace(path, false, &seed)?;
-        g.chmod(path, 0o600)?;
+    if !g.is_dir(super::guest::parent(path))? {
+        return Ok(false);
     }
-    Ok(())
+    let mut seed = vec![0u8; 512];
+    rng.fill_bytes(&mut seed);
+    g.replace(path, false, &seed)?;
+    g.chmod(path, 0o600)?;
+    Ok(true)
 }
 
 /// Touches /.autorelabel when the guest uses SELinux and it is not there yet.

@@ -36,6 +36,7 @@ pub mod files;
 pub mod guest;
 pub mod lifecycle;
 pub mod ops;
+pub mod progress;
 pub mod report;
 pub mod source;
 pub mod sysprep;
@@ -44,6 +45,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub use ops::{parse_operation, Operation, OPERATIONS};
+pub use progress::{Progress, VirtTool};
 pub use report::{Change, Report, Step, Timings};
 pub use source::{expand, Word};
 
@@ -130,6 +132,9 @@ pub enum CustomizeError {
     /// Launching, inspecting or shutting down failed.
     #[error(transparent)]
     Library(#[from] crate::Error),
+    /// Inspection found no operating system on the disks (the error says what it saw).
+    #[error(transparent)]
+    NoOperatingSystem(crate::Error),
 }
 
 impl CustomizeError {
@@ -154,8 +159,15 @@ pub struct Options<'a> {
     pub dry_run: bool,
     /// Touch /.autorelabel on SELinux guests when files changed.
     pub selinux_relabel: bool,
-    /// Receives one short message per phase and operation.
-    pub progress: Option<&'a dyn Fn(&str)>,
+    /// Told each phase and operation as it starts.
+    pub progress: Option<&'a dyn Fn(Progress<'_>)>,
+    /// Do what virt-customize does around the operations, in its order, so that its
+    /// progress messages come out as it prints them: a random seed before the operations
+    /// on every run (and an empty /etc/machine-id filled) wherever customize runs, sysprep's
+    /// `customize` announced. Without it (guestwright's own way) the seed is refreshed after
+    /// the operations and only when they changed something, so that a second identical run
+    /// changes nothing.
+    pub virt_order: bool,
     /// Mount options by guest mountpoint (virt-sysprep's `--mount-options`).
     pub mount_options: &'a [(String, String)],
     /// Trace every call to the appliance on standard error (`-x`, see
@@ -169,6 +181,7 @@ impl Default for Options<'_> {
             dry_run: false,
             selinux_relabel: true,
             progress: None,
+            virt_order: false,
             mount_options: &[],
             trace: false,
         }
@@ -185,9 +198,9 @@ impl std::fmt::Debug for Options<'_> {
 }
 
 impl Options<'_> {
-    fn say(&self, msg: &str) {
+    fn say(&self, step: Progress<'_>) {
         if let Some(p) = self.progress {
-            p(msg);
+            p(step);
         }
     }
 }
@@ -321,7 +334,7 @@ pub fn run_plan(
             .collect();
         sysprep::prefetch(&mut g, os, &table);
         for op in table {
-            opts.say(&format!("sysprep: {}", op.name));
+            opts.say(Progress::Sysprep(op.name));
             let step =
                 sysprep::run(&mut g, os, &mut scx, op).map_err(|e| CustomizeError::Operation {
                     operation: format!("sysprep {}", op.name),
@@ -334,7 +347,27 @@ pub fn run_plan(
             true => &plan.operations,
             false => &[],
         };
-        if !operations.is_empty() && !sysprep_machine_id {
+        if opts.virt_order && customize_enabled {
+            // virt-customize's Customize_run.run: a seed on every run, then the machine id,
+            // then the operations; sysprep's `customize` (run last) announces it.
+            if !plan.sysprep.is_empty() {
+                opts.say(Progress::Sysprep("customize"));
+            }
+            opts.say(Progress::RandomSeed);
+            if !lifecycle::random_seed(&mut g, os, &mut rng)? {
+                opts.say(Progress::Warning(
+                    "random seed could not be set for this type of guest",
+                ));
+            }
+            push_if_changed(report, &mut g, "random-seed");
+        }
+        // Not after sysprep's machine-id, which emptied the file on purpose (virt-sysprep
+        // 1.48's `customize` would fill it again).
+        if (!operations.is_empty() || (opts.virt_order && customize_enabled))
+            && !sysprep_machine_id
+            && lifecycle::machine_id_is_empty(&g)?
+        {
+            opts.say(Progress::MachineId);
             lifecycle::machine_id(&mut g, &mut rng)?;
             push_if_changed(report, &mut g, "machine-id");
         }
@@ -342,7 +375,7 @@ pub fn run_plan(
             if op.is_setting() {
                 continue;
             }
-            opts.say(&op.to_string());
+            opts.say(Progress::Operation(op));
             let mut step = Step {
                 operation: op.to_string(),
                 ..Step::default()
@@ -362,7 +395,7 @@ pub fn run_plan(
             report.steps.push(step);
         }
         if scx.update_ca_store {
-            opts.say("sysprep: updating the system CA store");
+            opts.say(Progress::UpdateCaStore);
             let warning = sysprep::update_ca_store(h, os);
             // The guest's own command ran: what it changed is unknown here.
             g.forget_all_dirs();
@@ -377,18 +410,22 @@ pub fn run_plan(
         }
         report.update_changed();
         g.set_ways(Ways::Skip, "customize");
-        if report.changed {
+        if report.changed && !opts.virt_order {
+            opts.say(Progress::RandomSeed);
             lifecycle::random_seed(&mut g, os, &mut rng)?;
             push_if_changed(report, &mut g, "random-seed");
         }
         // --selinux-relabel asks for it whatever changed, as in virt-customize 1.48; without
         // it, a run that changed files marks them for relabelling unless told not to.
         if plan.selinux_relabel() || (report.changed && opts.selinux_relabel) {
+            if plan.selinux_relabel() {
+                opts.say(Progress::SelinuxRelabel);
+            }
             lifecycle::selinux_relabel(&mut g)?;
             push_if_changed(report, &mut g, "selinux-relabel");
         }
         if plan.no_logfile() {
-            opts.say("scrubbing the log file");
+            opts.say(Progress::ScrubLogfile);
             apply::scrub_logfile(&mut g)?;
             push_if_changed(report, &mut g, "no-logfile");
         }
@@ -476,39 +513,61 @@ pub fn run_disks(
         )?;
     }
     let t = Instant::now();
-    opts.say("launching the appliance");
+    opts.say(Progress::Launching);
     h.launch()?;
     report.timings.launch = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    opts.say("inspecting the guest");
-    // A dry run mounts read-write too: the writes land in the throw-away overlay.
-    let os = crate::inspect::inspect_and_mount_options(&h, false, opts.mount_options)?;
-    report.guest = format!("{} {}.{}", os.distro, os.major_version, os.minor_version);
+    opts.say(Progress::Inspecting);
+    // Every operating system found gets the plan in turn, as virt-customize and
+    // virt-sysprep run theirs once per root (a guest copied to two disks is two roots).
+    let inspection = crate::inspect::inspect_all(&h)?;
+    if inspection.found.is_empty() {
+        return Err(CustomizeError::NoOperatingSystem(inspection.no_os_error()));
+    }
     report.timings.inspect = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let mut result = run_plan(&h, &os, plan, opts, &mut report);
     let devices: Vec<&SysprepOperation> = plan
         .sysprep
         .iter()
         .copied()
         .filter(|o| o.on_devices())
         .collect();
-    if result.is_ok() && !devices.is_empty() {
-        for op in &devices {
-            opts.say(&format!("sysprep: {}", op.name));
+    let mut result = Ok(());
+    let mut guests = Vec::new();
+    for (i, os) in inspection.found.iter().enumerate() {
+        // A dry run mounts read-write too: the writes land in the throw-away overlay.
+        let mounted = crate::inspect::mount_inspected_options(&h, os, false, opts.mount_options);
+        result = mounted
+            .map_err(CustomizeError::from)
+            .and_then(|()| run_plan(&h, os, plan, opts, &mut report));
+        guests.push(format!(
+            "{} {}.{}",
+            os.distro, os.major_version, os.minor_version
+        ));
+        let last = i + 1 == inspection.found.len();
+        if result.is_ok() && (!devices.is_empty() || !last) {
+            result = guestwright_protocol::Client::umount_all(&h)
+                .map_err(guest::guest_err("cannot unmount the guest's filesystems"));
         }
-        result = guestwright_protocol::Client::umount_all(&h)
-            .map_err(guest::guest_err("cannot unmount the guest's filesystems"))
-            .and_then(|()| sysprep::run_on_devices(&h, &os, &devices, opts.dry_run))
-            .map(|(steps, diff)| {
-                report.steps.extend(steps);
-                report.diff.push_str(&diff);
-                report.update_changed();
-            });
+        if result.is_ok() && !devices.is_empty() {
+            for op in &devices {
+                opts.say(Progress::Sysprep(op.name));
+            }
+            result =
+                sysprep::run_on_devices(&h, os, &devices, opts.dry_run).map(|(steps, diff)| {
+                    report.steps.extend(steps);
+                    report.diff.push_str(&diff);
+                    report.update_changed();
+                });
+        }
+        if result.is_err() {
+            break;
+        }
     }
+    report.guest = guests.join(", ");
     report.timings.operations = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    opts.say("flushing the changes to the image");
+    opts.say(Progress::Finishing);
     let shutdown = h.shutdown();
     report.timings.shutdown = t.elapsed().as_secs_f64();
     result?;

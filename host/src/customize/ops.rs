@@ -275,6 +275,71 @@ impl Operation {
         )
     }
 
+    /// The progress messages virt-customize 1.48 prints for this operation, in its words
+    /// (`customize_run.ml`; one per link of `--link`). Passwords print none here (it sets
+    /// them all at the end), nor do the settings; guestwright's own operations (`--user-add`,
+    /// `--net-config`, `--udev-net`) print their own description.
+    pub fn virt_messages(&self) -> Vec<String> {
+        let one = |m: String| vec![m];
+        match self {
+            Operation::AppendLine { path, .. } => one(format!("Appending line to {path}")),
+            Operation::Chmod { mode, path } => {
+                one(format!("Changing permissions of {path} to 0{mode:o}"))
+            }
+            Operation::RunCommand(c) => one(format!("Running: {c}")),
+            Operation::Run { path, .. } => one(format!("Running: {}", path.display())),
+            Operation::Copy { src, dest } => one(format!("Copying (in image): {src} to {dest}")),
+            Operation::CopyIn { local, dir } => {
+                one(format!("Copying: {} to {dir}", local.display()))
+            }
+            Operation::Delete(p) => one(format!("Deleting: {p}")),
+            Operation::Edit { path, .. } => one(format!("Editing: {path}")),
+            Operation::FirstbootCommand(c) => one(format!("Installing firstboot command: {c}")),
+            Operation::FirstbootInstall(p) => {
+                one(format!("Installing firstboot packages: {}", p.join(" ")))
+            }
+            Operation::Firstboot { path, .. } => {
+                one(format!("Installing firstboot script: {}", path.display()))
+            }
+            Operation::Hostname(h) => one(format!("Setting the hostname: {h}")),
+            Operation::Install(p) => one(format!("Installing packages: {}", p.join(" "))),
+            Operation::Link { target, links } => links
+                .iter()
+                .map(|l| format!("Linking: {l} -> {target}"))
+                .collect(),
+            Operation::Mkdir(p) => one(format!("Making directory: {p}")),
+            Operation::Move { src, dest } => one(format!("Moving: {src} -> {dest}")),
+            Operation::Scrub(p) => one(format!("Scrubbing: {p}")),
+            Operation::SmAttach(SmPool::Auto) => {
+                one("Attaching to compatible subscriptions".into())
+            }
+            Operation::SmAttach(SmPool::Id(id)) => one(format!("Attaching to the pool {id}")),
+            Operation::SmRegister => one("Registering with subscription-manager".into()),
+            Operation::SmRemove => one("Removing all the subscriptions".into()),
+            Operation::SmUnregister => one("Unregistering with subscription-manager".into()),
+            Operation::SshInject(s) => one(format!("SSH key inject: {}", s.user)),
+            Operation::Truncate(p) => one(format!("Truncating: {p}")),
+            Operation::TruncateRecursive(p) => one(format!("Recursively truncating: {p}")),
+            Operation::Timezone(t) => one(format!("Setting the timezone: {}", t.as_str())),
+            Operation::Touch(p) => one(format!("Running touch: {p}")),
+            Operation::Uninstall(p) => one(format!("Uninstalling packages: {}", p.join(" "))),
+            Operation::Update => one("Updating packages".into()),
+            Operation::Upload { host, path } => {
+                one(format!("Uploading: {} to {path}", host.display()))
+            }
+            Operation::Write { path, .. } => one(format!("Writing: {path}")),
+            Operation::Password { .. }
+            | Operation::PasswordCrypto(_)
+            | Operation::SelinuxRelabel
+            | Operation::NoLogfile
+            | Operation::SmCredentials(_) => Vec::new(),
+            Operation::UserAdd(_)
+            | Operation::Network(_)
+            | Operation::UdevNet(_)
+            | Operation::UdevNetClear => one(self.to_string()),
+        }
+    }
+
     /// The subscription-manager command line of an `--sm-*` operation, as virt-customize
     /// runs it, and what to show of it (never the password).
     pub fn sm_command(&self, credentials: Option<&SmCredentials>) -> Option<(String, String)> {

@@ -652,6 +652,18 @@ pub fn inspect_and_mount_options(
         return inspect_and_mount(h, readonly);
     }
     let os = inspection.found[0].clone();
+    mount_inspected_options(h, &os, readonly, options)?;
+    Ok(os)
+}
+
+/// [`mount_inspected`] with mount options chosen by mountpoint, added to what the mount
+/// needs anyway (see [`inspect_and_mount_options`]).
+pub fn mount_inspected_options(
+    h: &Handle,
+    os: &OsInfo,
+    readonly: bool,
+    options: &[(String, String)],
+) -> Result<()> {
     let mut with = os.clone();
     for m in &mut with.mountpoints {
         if let Some((_, o)) = options.iter().rev().find(|(mp, _)| *mp == m.mountpoint) {
@@ -663,8 +675,7 @@ pub fn inspect_and_mount_options(
             }
         }
     }
-    mount_inspected(h, &with, readonly)?;
-    Ok(os)
+    mount_inspected(h, &with, readonly)
 }
 
 /// The installed packages of an inspected OS whose filesystems are mounted.

@@ -8,11 +8,13 @@
 use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
-use guestwright::customize::{self, CustomizeError, Options, Plan, Report, Word, OPERATIONS};
+use guestwright::customize::{
+    self, CustomizeError, Options, Plan, Progress, Report, VirtTool, Word, OPERATIONS,
+};
 use guestwright::Format;
 
 use crate::error::{CliError, Result};
-use crate::options::ApplianceArgs;
+use crate::options::{ApplianceArgs, FormatChoice};
 use crate::session::launch_config;
 
 /// Operations that name files of further operations.
@@ -167,14 +169,39 @@ pub struct RunArgs {
     /// is not a terminal (where they are wrapped anyway).
     #[arg(long)]
     pub wrap: bool,
+    /// How to print progress: `guestwright` (`guestwright: MESSAGE` on standard error, then
+    /// a summary of what changed on standard output, which scripts read) or `virt` (as
+    /// virt-customize and virt-sysprep 1.48 do: `[  12.3] Message` on standard output, no
+    /// summary). Run as virt-customize or virt-sysprep, `virt` is the default.
+    #[arg(long, value_enum, value_name = "STYLE", default_value_t = Messages::Guestwright)]
+    pub messages: Messages,
+}
+
+/// How progress is printed (`--messages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Messages {
+    /// guestwright's own: on standard error, standard output keeps the report.
+    Guestwright,
+    /// virt-customize's and virt-sysprep's, byte for byte: on standard output.
+    Virt,
 }
 
 impl RunArgs {
     /// Colours and wrapping as virt-customize decides them: on for a terminal, or when asked.
-    fn style(&self) -> Style {
+    fn style(&self, tool: VirtTool) -> Style {
         use std::io::IsTerminal;
+        let virt = (self.messages == Messages::Virt).then_some(tool);
+        if virt.is_some() {
+            // virt-customize colours its messages (on standard output) and never wraps them.
+            return Style {
+                colors: self.colors || std::io::stdout().is_terminal(),
+                width: None,
+                virt,
+            };
+        }
         let tty = std::io::stderr().is_terminal();
         Style {
+            virt,
             colors: self.colors || tty,
             width: (self.wrap || tty).then(|| {
                 std::env::var("COLUMNS")
@@ -194,9 +221,59 @@ struct Style {
     colors: bool,
     /// Wrap at this many columns; continuation lines are indented.
     width: Option<usize>,
+    /// Printed as this reference tool prints its messages (`--messages virt`).
+    virt: Option<VirtTool>,
 }
 
 static STYLE: std::sync::OnceLock<Style> = std::sync::OnceLock::new();
+
+/// When the program started: virt-customize's messages count the seconds from there.
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Starts the clock of the `[  12.3]` times; `main` calls it first thing.
+pub fn start_clock() {
+    let _ = START.get_or_init(std::time::Instant::now);
+}
+
+/// Prints `msg` as virt-customize's `message` does: `[%6.1f] ` seconds since the start,
+/// the text (green when coloured), on standard output, flushed.
+fn virt_message(msg: &str) {
+    use std::io::Write;
+    let style = STYLE.get().copied().unwrap_or_default();
+    let secs = START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64();
+    let text = match style.colors {
+        true => format!("\x1b[0;32m{msg}\x1b[0m"),
+        false => msg.to_owned(),
+    };
+    let mut out = std::io::stdout().lock();
+    // A closed standard output loses the progress, not the run.
+    let _ = writeln!(out, "[{:>6}] {text}", format!("{secs:.1}")).and_then(|()| out.flush());
+}
+
+/// Prints a warning as virt-customize's `warning` does: `PROG: warning: TEXT` on standard
+/// output (blue when coloured).
+fn virt_warning(tool: VirtTool, msg: &str) {
+    use std::io::Write;
+    let style = STYLE.get().copied().unwrap_or_default();
+    let line = format!("{}: warning: {msg}", virt_name(tool));
+    let text = match style.colors {
+        true => format!("\x1b[1;34m{line}\x1b[0m"),
+        false => line,
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
+/// The reference tool's program name.
+pub fn virt_name(tool: VirtTool) -> &'static str {
+    match tool {
+        VirtTool::Customize => "virt-customize",
+        VirtTool::Sysprep => "virt-sysprep",
+    }
+}
 
 /// Wraps `text` at word boundaries into lines of at most `width` columns (a longer word
 /// stays whole); continuation lines start with `indent` spaces.
@@ -237,11 +314,12 @@ pub struct CustomizeArgs {
         conflicts_with = "domain"
     )]
     pub images: Vec<PathBuf>,
-    /// The images' format (raw, qcow2, ...); detected from the header when not given. Given
-    /// once, it is every image's; given several times, each -a takes the last --format
-    /// before it (an -a before the first is detected), as in virt-customize.
-    #[arg(long, value_name = "FORMAT", value_parser = crate::options::parse_format, action = ArgAction::Append)]
-    pub format: Vec<Format>,
+    /// The images' format (raw, qcow2, ...; `auto`: detect, the default); detected from the
+    /// header when not given. Given once, it is every image's; given several times, each -a
+    /// takes the last --format before it (an -a before the first is detected), as in
+    /// virt-customize (`--format raw -a disk.img --format auto -a another.img`).
+    #[arg(long, value_name = "FORMAT", value_parser = crate::options::parse_format_choice, action = ArgAction::Append)]
+    pub format: Vec<FormatChoice>,
     /// Customize the disks of this libvirt guest (a name or UUID), as `virsh dumpxml` lists
     /// them; its read-only disks (CD-ROMs, data disks) are left out.
     #[arg(short = 'd', long = "domain", value_name = "GUEST")]
@@ -269,8 +347,17 @@ pub struct CustomizeArgs {
     pub ops: OperationArgs,
 }
 
-fn progress(msg: &str) {
-    eprintln!("{}", styled(msg));
+fn progress(step: Progress<'_>) {
+    match STYLE.get().and_then(|s| s.virt) {
+        Some(tool) => match step {
+            Progress::Warning(w) => virt_warning(tool, w),
+            step => step
+                .virt_messages(tool)
+                .iter()
+                .for_each(|m| virt_message(m)),
+        },
+        None => eprintln!("{}", styled(&step.to_string())),
+    }
 }
 
 /// A message as the style of the run wants it.
@@ -289,13 +376,31 @@ fn styled(msg: &str) -> String {
 
 /// The library options for these flags (which also set how messages look).
 pub fn options(run: &RunArgs) -> Options<'static> {
-    let _ = STYLE.set(run.style());
+    options_as(run, VirtTool::Customize)
+}
+
+/// [`options`], with `--messages virt` worded as `tool` words them.
+pub fn options_as(run: &RunArgs, tool: VirtTool) -> Options<'static> {
+    let _ = STYLE.set(run.style(tool));
+    let virt = run.messages == Messages::Virt;
     Options {
         dry_run: run.dry_run,
         selinux_relabel: !run.no_selinux_relabel,
-        progress: (!run.quiet).then_some(&progress as &dyn Fn(&str)),
+        // Warnings are shown even with --quiet, as virt-customize shows them.
+        progress: match (run.quiet, virt) {
+            (true, false) => None,
+            (true, true) => Some(&quiet_virt as &dyn Fn(Progress<'_>)),
+            (false, _) => Some(&progress as &dyn Fn(Progress<'_>)),
+        },
+        virt_order: virt,
         trace: run.trace,
         ..Options::default()
+    }
+}
+
+fn quiet_virt(step: Progress<'_>) {
+    if let Progress::Warning(_) = step {
+        progress(step);
     }
 }
 
@@ -304,6 +409,23 @@ pub fn options(run: &RunArgs) -> Options<'static> {
 pub fn print_report(report: &Report, run: &RunArgs) -> Result {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
+    if let Some(tool) = STYLE.get().and_then(|s| s.virt).filter(|_| !run.json) {
+        // As virt-customize: the progress was the output (a dry run's diff is not shown:
+        // `--messages guestwright` shows it); random passwords are its `info`.
+        for (user, pw) in &report.generated_passwords {
+            let line = format!(
+                "{}: Setting random password of {user} to {}",
+                virt_name(tool),
+                String::from_utf8_lossy(pw.expose())
+            );
+            match STYLE.get().is_some_and(|s| s.colors) {
+                true => writeln!(out, "\x1b[1;35m{line}\x1b[0m"),
+                false => writeln!(out, "{line}"),
+            }
+            .map_err(crate::error::stdout)?;
+        }
+        return out.flush().map_err(crate::error::stdout);
+    }
     if run.json {
         let text = serde_json::to_string_pretty(report).expect("the report serializes");
         writeln!(out, "{text}").map_err(crate::error::stdout)?;
@@ -446,18 +568,41 @@ impl AttachIndices {
 /// Each image's format: the one `--format` when there is one (whatever its place), else
 /// the last `--format` before the image's `-a`, else none (detected).
 fn image_formats(args: &CustomizeArgs, m: &AttachIndices) -> Vec<Option<Format>> {
-    if let [one] = args.format[..] {
-        return vec![Some(one); args.images.len()];
+    placed_formats(&args.format, &m.image_formats, &m.images, args.images.len())
+}
+
+/// virt-customize's and virt-sysprep's refusal of a `--format` that no `-a` follows
+/// (guestwright's subcommands take one such `--format` for every image).
+pub const FORMAT_AFTER_A: &str = "--format parameter must appear before -a parameter";
+
+/// True when a `--format` stands after the last `-a`.
+fn format_after_last_image(m: &AttachIndices) -> bool {
+    m.image_formats.last() > m.images.last()
+}
+
+/// Each of `n` images' format, from the `--format` values `formats` at the command-line
+/// positions `at_format` and the `-a` positions `at_image`: the one `--format` when there is
+/// one (whatever its place), else the last `--format` before the image's `-a`, else none
+/// (detected). Shared with `sysprep`.
+pub fn placed_formats(
+    formats: &[FormatChoice],
+    at_format: &[usize],
+    at_image: &[usize],
+    n: usize,
+) -> Vec<Option<Format>> {
+    if let [one] = formats {
+        return vec![one.0; n];
     }
-    (0..args.images.len())
+    (0..n)
         .map(|i| {
-            let at = m.images.get(i).copied().unwrap_or(usize::MAX);
-            m.image_formats
+            let at = at_image.get(i).copied().unwrap_or(usize::MAX);
+            at_format
                 .iter()
-                .zip(&args.format)
+                .zip(formats)
                 .filter(|(&f, _)| f < at)
-                .map(|(_, f)| *f)
+                .map(|(_, f)| f.0)
                 .next_back()
+                .flatten()
         })
         .collect()
 }
@@ -481,6 +626,9 @@ pub fn report(
     appliance: &ApplianceArgs,
     verbose: bool,
 ) -> Result<Report> {
+    if args.run.messages == Messages::Virt && format_after_last_image(attach) {
+        return Err(CliError::Usage(FORMAT_AFTER_A.into()));
+    }
     let plan = plan(&args.ops)?;
     plan.check()?;
     if plan.selinux_relabel() && args.run.no_selinux_relabel {
@@ -494,7 +642,7 @@ pub fn report(
             .into_iter()
             .map(|d| customize::Disk {
                 path: d.path,
-                format: args.format.first().copied().or(d.format),
+                format: args.format.first().and_then(|f| f.0).or(d.format),
                 attached: false,
             })
             .collect(),
@@ -533,4 +681,34 @@ pub fn report(
         &plan,
         &options(&args.run),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choice(f: Option<Format>) -> FormatChoice {
+        FormatChoice(f)
+    }
+
+    #[test]
+    fn each_image_takes_the_last_format_before_it_and_auto_detects() {
+        let raw = Some(Format::Raw);
+        // --format raw -a disk.img --format auto -a another.img
+        assert_eq!(
+            placed_formats(&[choice(raw), choice(None)], &[1, 5], &[3, 7], 2),
+            vec![raw, None]
+        );
+        // -a disk.img --format raw --format auto -a another.img: the first is detected.
+        assert_eq!(
+            placed_formats(&[choice(raw), choice(None)], &[3, 5], &[1, 7], 2),
+            vec![None, None]
+        );
+        // One --format is every image's, wherever it stands.
+        assert_eq!(
+            placed_formats(&[choice(raw)], &[5], &[1, 3], 2),
+            vec![raw, raw]
+        );
+        assert_eq!(placed_formats(&[], &[], &[1], 1), vec![None]);
+    }
 }

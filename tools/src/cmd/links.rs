@@ -50,6 +50,11 @@ pub fn as_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
     if let Some((_, sub)) = NAMES.iter().find(|(n, _)| *n == name) {
         args = old_style(&name, args);
         args.insert(1, OsString::from(*sub));
+        // virt-customize and virt-sysprep print their progress on standard output, in
+        // their words, where `guestwright customize` keeps standard output for its report.
+        if *sub == "customize" || *sub == "sysprep" {
+            args.insert(2, OsString::from("--messages=virt"));
+        }
         // `virt-inspector` prints XML, the one output it has.
         if *sub == "inspect" && !args.iter().any(|a| a == "--xml" || a == "--json") {
             args.insert(2, OsString::from("--xml"));
@@ -245,6 +250,37 @@ mod tests {
         assert_eq!(
             as_subcommand(words(&["guestwright", "mount", "-a", "x", "-i", "m"])),
             words(&["guestwright", "mount", "-a", "x", "-i", "m"])
+        );
+    }
+
+    #[test]
+    fn virt_customize_and_virt_sysprep_print_their_own_progress_messages() {
+        assert_eq!(
+            as_subcommand(words(&["virt-customize", "-a", "x", "--hostname", "h"])),
+            words(&[
+                "virt-customize",
+                "customize",
+                "--messages=virt",
+                "-a",
+                "x",
+                "--hostname",
+                "h"
+            ])
+        );
+        assert_eq!(
+            as_subcommand(words(&["/usr/bin/virt-sysprep", "-a", "x"])),
+            words(&[
+                "/usr/bin/virt-sysprep",
+                "sysprep",
+                "--messages=virt",
+                "-a",
+                "x"
+            ])
+        );
+        // guestwright's own subcommands keep their messages on standard error.
+        assert_eq!(
+            as_subcommand(words(&["guestwright", "customize", "-a", "x"])),
+            words(&["guestwright", "customize", "-a", "x"])
         );
     }
 

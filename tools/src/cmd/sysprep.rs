@@ -9,9 +9,9 @@ use guestwright::customize::{self, CustomizeError, Report};
 use guestwright::edit::sysprep::{list_operations, Selection, SysprepError, UserAccounts};
 use guestwright::Format;
 
-use super::customize::{options, plan, print_report, OperationArgs, RunArgs};
+use super::customize::{options_as, plan, print_report, Messages, OperationArgs, RunArgs};
 use crate::error::{CliError, Result};
-use crate::options::ApplianceArgs;
+use crate::options::{ApplianceArgs, FormatChoice};
 use crate::session::launch_config;
 
 /// Reset a disk image to a template: machine-id, SSH host keys, logs, users, ... (virt-sysprep)
@@ -30,9 +30,17 @@ pub struct SysprepArgs {
         required_unless_present = "list_operations"
     )]
     pub images: Vec<PathBuf>,
-    /// The images' format (raw, qcow2, ...); detected from the header when not given.
-    #[arg(long, value_name = "FORMAT", value_parser = crate::options::parse_format)]
-    pub format: Option<Format>,
+    /// The images' format (raw, qcow2, ...; `auto`: detect, the default). Given once, it is
+    /// every image's; given several times, each -a takes the last --format before it, as in
+    /// virt-sysprep (`--format raw -a disk.img --format auto -a another.img`).
+    #[arg(long, value_name = "FORMAT", value_parser = crate::options::parse_format_choice, action = clap::ArgAction::Append)]
+    pub format: Vec<FormatChoice>,
+    /// Each image's format, from where the `--format` options stand ([`Self::place_formats`]).
+    #[arg(skip)]
+    pub placed: Vec<Option<Format>>,
+    /// A `--format` stands after the last `-a` (virt-sysprep refuses that).
+    #[arg(skip)]
+    pub format_after_last_image: bool,
     /// Enable/disable operations, applied to what earlier --operations chose (nothing at
     /// first): NAME adds, -NAME removes; `defaults`, `-defaults`, `all`, `-all`.
     #[arg(
@@ -70,11 +78,43 @@ pub struct SysprepArgs {
     pub ops: OperationArgs,
 }
 
+/// A command line virt-sysprep refuses, in its words.
 fn usage(e: SysprepError) -> CliError {
-    CliError::Customize(CustomizeError::InvalidArgument {
-        op: "sysprep".into(),
-        reason: e.to_string(),
-    })
+    CliError::Usage(e.to_string())
+}
+
+impl SysprepArgs {
+    /// Reads where the `--format` options stand among the `-a` options in the
+    /// subcommand's matches `m`, so each image gets the last one before it.
+    pub fn place_formats(&mut self, m: &clap::ArgMatches) {
+        let idx =
+            |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+        let (at_format, at_image) = (idx("format"), idx("images"));
+        self.format_after_last_image = at_format.last() > at_image.last();
+        self.placed = super::customize::placed_formats(
+            &self.format,
+            &at_format,
+            &at_image,
+            self.images.len(),
+        );
+    }
+
+    /// The guest's disks with their formats.
+    fn disks(&self) -> Vec<customize::Disk> {
+        let formats = match self.placed.len() == self.images.len() {
+            true => self.placed.clone(),
+            false => super::customize::placed_formats(&self.format, &[], &[], self.images.len()),
+        };
+        self.images
+            .iter()
+            .zip(formats)
+            .map(|(path, format)| customize::Disk {
+                path: path.clone(),
+                format,
+                attached: false,
+            })
+            .collect()
+    }
 }
 
 /// `--mount-options`: `MP:OPTS` pairs separated by `;`.
@@ -112,6 +152,9 @@ pub fn report(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> R
                 .into(),
         ));
     }
+    if args.run.messages == Messages::Virt && args.format_after_last_image {
+        return Err(CliError::Usage(super::customize::FORMAT_AFTER_A.into()));
+    }
     let mut selection = Selection::default();
     if args.enable.len() > 1 {
         return Err(usage(SysprepError::EnableTwice));
@@ -140,7 +183,7 @@ pub fn report(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> R
         mount_options: &mount_opts,
         // virt-sysprep 1.48 relabels only when asked (its --no-selinux-relabel does nothing).
         selinux_relabel: false,
-        ..options(&args.run)
+        ..options_as(&args.run, guestwright::customize::VirtTool::Sysprep)
     };
     let mut config = launch_config(appliance, verbose)?;
     // virt-sysprep's network is off unless --network.
@@ -155,13 +198,7 @@ pub fn report(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> R
             );
         }
         base.sysprep = ordered;
-        return Ok(customize::run_images(
-            &args.images,
-            args.format,
-            config,
-            &base,
-            &opts,
-        )?);
+        return Ok(customize::run_disks(&args.disks(), config, &base, &opts)?);
     }
     // The scripts run where `script` comes in name order: the operations before it in one
     // launch, the scripts in a mount, the rest (customize, the devices') in another launch.
@@ -170,19 +207,37 @@ pub fn report(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> R
         .filter(|o| o.name != "script")
         .partition(|o| o.name < "script" && o.name != "customize" && !o.on_devices());
     let mut report = Report::default();
-    if !before.is_empty() {
+    let launched = !before.is_empty();
+    if launched {
         let mut first = base.clone();
         first.sysprep = before;
         first.operations.clear();
         let mut c = config.clone();
         c.network = false;
-        report = customize::run_images(&args.images, args.format, c, &first, &opts)?;
+        report = customize::run_disks(&args.disks(), c, &first, &opts)?;
+    }
+    if let Some(say) = opts.progress {
+        say(customize::Progress::Sysprep("script"));
     }
     run_scripts(args, appliance, verbose)?;
     if !after.is_empty() {
         let mut rest = base;
         rest.sysprep = after;
-        let r = customize::run_images(&args.images, args.format, config, &rest, &opts)?;
+        // One "Examining the guest ..." for the run, as virt-sysprep prints it.
+        let quieter = |step: customize::Progress<'_>| {
+            if !(launched && matches!(step, customize::Progress::Launching)) {
+                if let Some(say) = opts.progress {
+                    say(step);
+                }
+            }
+        };
+        let opts = customize::Options {
+            progress: opts
+                .progress
+                .map(|_| &quieter as &dyn Fn(customize::Progress<'_>)),
+            ..opts
+        };
+        let r = customize::run_disks(&args.disks(), config, &rest, &opts)?;
         report.images = r.images.clone();
         report.guest = r.guest.clone();
         report.steps.extend(r.steps);
@@ -221,11 +276,25 @@ fn run_scripts(args: &SysprepArgs, appliance: &ApplianceArgs, verbose: bool) -> 
         mount.arg("-v");
     }
     mount.args(["mount", "--rw", "-i"]);
-    if let Some(f) = args.format {
-        mount.arg(format!("--format={f}"));
+    // `guestwright mount` takes one --format for every image.
+    let disks = args.disks();
+    let mut formats: Vec<Option<Format>> = disks.iter().map(|d| d.format).collect();
+    formats.dedup();
+    match formats[..] {
+        [Some(f)] => {
+            mount.arg(format!("--format={f}"));
+        }
+        [None] | [] => {}
+        _ => {
+            return Err(fail(
+                "the scripts see the guest through one mount, which takes one --format for \
+                 every disk: give the disks the same --format, or none"
+                    .into(),
+            ))
+        }
     }
-    for i in &args.images {
-        mount.arg("-a").arg(i);
+    for d in &disks {
+        mount.arg("-a").arg(&d.path);
     }
     mount.arg(dir);
     let st = mount

@@ -50,7 +50,8 @@ pub fn run(spec: &Spec, appliance: &ApplianceArgs, verbose: bool) -> Result<Outc
             })
         }
         "sysprep" => {
-            let (mut a, _) = parse::<sysprep::SysprepArgs>(spec)?;
+            let (mut a, m) = parse::<sysprep::SysprepArgs>(spec)?;
+            a.place_formats(&m);
             a.run.quiet = true;
             let report = sysprep::report(&a, appliance, verbose)?;
             Ok(Outcome {
