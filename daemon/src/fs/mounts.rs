@@ -107,6 +107,15 @@ impl Mounts {
             readonly,
         } = how;
         let (source, device) = (device.node().to_path_buf(), device.name());
+        // An md array is listed by its kernel name (/dev/md126 for /dev/md/bootdev), as
+        // libguestfs lists what /proc/mounts shows after mount(8) resolved the link.
+        let kernel_name = device
+            .as_str()
+            .starts_with("/dev/md/")
+            .then(|| std::fs::canonicalize(&source).ok())
+            .flatten()
+            .and_then(|p| Device::new(p.to_string_lossy().into_owned()).ok());
+        let device = kernel_name.as_ref().unwrap_or(device);
         // Recorded as the kernel lists it: `/loop/` is mounted on `/loop`.
         let trimmed = match mountpoint.as_bytes() {
             b"/" => &b"/"[..],
