@@ -55,17 +55,25 @@ pub fn stdout(e: io::Error) -> CliError {
 }
 
 impl CliError {
+    /// The errors every front end reports the same way: a closed pipe on our output ends
+    /// the command quietly (the reader has what it wanted), and a message already worded as
+    /// the reference tool words it is printed as it is.
+    fn report_unworded(&self) -> Option<ExitCode> {
+        match self {
+            CliError::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe => Some(ExitCode::SUCCESS),
+            CliError::AsReference(m) => {
+                eprintln!("{m}");
+                Some(ExitCode::from(1))
+            }
+            _ => None,
+        }
+    }
+
     /// Prints the error as virt-customize and virt-sysprep print theirs (`PROG: error:
     /// MESSAGE`, then how to report a bug) and returns their exit code, 1.
     pub fn report_as_virt(&self, prog: &str) -> ExitCode {
-        if let CliError::Stdout(e) = self {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return ExitCode::SUCCESS;
-            }
-        }
-        if let CliError::AsReference(m) = self {
-            eprintln!("{m}");
-            return ExitCode::from(1);
+        if let Some(code) = self.report_unworded() {
+            return code;
         }
         let message = match self {
             // virt-customize's and virt-sysprep's words for it.
@@ -83,14 +91,8 @@ impl CliError {
 
     /// Prints the error (with its causes, once) and returns the exit code.
     pub fn report(&self) -> ExitCode {
-        if let CliError::Stdout(e) = self {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return ExitCode::SUCCESS;
-            }
-        }
-        if let CliError::AsReference(m) = self {
-            eprintln!("{m}");
-            return ExitCode::from(1);
+        if let Some(code) = self.report_unworded() {
+            return code;
         }
         eprintln!("guestwright: {}", guestwright::error::chain(self));
         match self {
