@@ -200,12 +200,14 @@ fn filesystems_and_df_open_luks_volumes_with_their_keys() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // virt-df's layout: a long name on a line of its own, the numbers below it.
+    // virt-df's layout: a long name on a line of its own, the numbers below it. The name is
+    // the guest's (the image's file name), then the device, as virt-df names every row.
     let lines: Vec<&str> = stdout.lines().collect();
+    let named = format!("parity-debian-luks.img:{mapped}");
     let at = lines
         .iter()
-        .position(|l| *l == mapped)
-        .unwrap_or_else(|| panic!("no {mapped} in:\n{stdout}"));
+        .position(|l| *l == named)
+        .unwrap_or_else(|| panic!("no {named} in:\n{stdout}"));
     let nums: Vec<&str> = lines[at + 1].split_whitespace().collect();
     assert_eq!(nums[0].parse::<u64>().unwrap() * 1024, size, "{stdout}");
     assert_eq!(nums.len(), 4, "{stdout}");
