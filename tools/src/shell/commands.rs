@@ -809,14 +809,22 @@ pub fn host_output(command: &str) -> Result<String, ShellError> {
 /// `-i`: finds the one operating system on the disks and mounts its filesystems as it
 /// would (read-only when the images are). Interactively, says what was mounted where.
 pub fn mount_inspected(shell: &mut Shell) -> Result<(), ShellError> {
+    if shell.trace {
+        probe_for_encryption(shell)?;
+    }
     let os =
         guestwright::inspect::inspect_and_mount(&shell.h, shell.h.is_readonly()).map_err(|e| {
             if super::fisherr::is_no_os(&e) {
+                shell.trace_call("inspect_os", &[]);
+                shell.trace_result("inspect_os", "[]");
                 ShellError::Fish(super::fisherr::no_os("guestfish"))
             } else {
                 e.into()
             }
         })?;
+    if shell.trace {
+        trace_inspection(shell, &os)?;
+    }
     shell.inspection = Some(vec![os.clone()]);
     if shell.interactive {
         eprintln!(
@@ -826,6 +834,68 @@ pub fn mount_inspected(shell: &mut Shell) -> Result<(), ShellError> {
         for m in shell.h.mounts()? {
             eprintln!("{} mounted on {}", m.device, m.mountpoint);
         }
+    }
+    Ok(())
+}
+
+/// With the trace on, `-i` first makes the calls guestfish makes to find encrypted volumes
+/// to open (the filesystem type of every partition, then of every logical volume), so the
+/// trace shows them as guestfish's does. guestwright's inspection finds them itself, so
+/// without the trace they are not made.
+fn probe_for_encryption(shell: &mut Shell) -> Result<(), ShellError> {
+    let word = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    // A device whose type cannot be read is reported, as guestfish's error handler does,
+    // and passed over.
+    let vfs_type = |shell: &mut Shell, device: &[u8]| {
+        if let Err(e) = shell.own_call("vfs-type", &[word(device)]) {
+            shell.report(&e);
+        }
+    };
+    for part in shell.own_call("list-partitions", &[])? {
+        vfs_type(shell, &part);
+    }
+    shell.own_call("feature-available", &["lvm2".to_string()])?;
+    for lv in shell.own_call("lvs", &[])? {
+        vfs_type(shell, &lv);
+    }
+    Ok(())
+}
+
+/// The trace lines of guestfish's `-i` after that: `inspect_os`, `inspect_get_mountpoints`
+/// of the root, and a mount of each mountpoint. guestwright's library inspected and mounted
+/// in its own calls; these lines report the same steps, with their results, in libguestfs's
+/// terms.
+fn trace_inspection(shell: &Shell, os: &guestwright::inspect::OsInfo) -> Result<(), ShellError> {
+    let list = |items: &[String]| {
+        let quoted: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
+        format!("[{}]", quoted.join(", "))
+    };
+    let root = super::inspectcmds::root_name(os);
+    shell.trace_call("inspect_os", &[]);
+    shell.trace_result("inspect_os", &list(std::slice::from_ref(&root)));
+    shell.trace_call("inspect_get_mountpoints", &[format!("\"{root}\"")]);
+    // libguestfs 1.48 lists the fstab's entries last first.
+    let pairs: Vec<String> = os
+        .mountpoints
+        .iter()
+        .rev()
+        .flat_map(|m| {
+            [
+                m.mountpoint.clone(),
+                super::inspectcmds::mountable(&m.device, m.options.as_deref()),
+            ]
+        })
+        .collect();
+    shell.trace_result("inspect_get_mountpoints", &list(&pairs));
+    let call = if shell.h.is_readonly() {
+        "mount_ro"
+    } else {
+        "mount"
+    };
+    for m in shell.h.mounts()? {
+        let words = [format!("\"{}\"", m.device), format!("\"{}\"", m.mountpoint)];
+        shell.trace_call(call, &words);
+        shell.trace_result(call, "0");
     }
     Ok(())
 }

@@ -233,7 +233,7 @@ pub fn run(
 /// The operating system whose root is `word`, or libguestfs's error.
 /// libguestfs's name of a mountable: the device, or `btrfsvol:DEVICE/SUBVOLUME` for a
 /// btrfs subvolume (the `subvol=` option inspection found in the guest's fstab).
-fn mountable(device: &Device, options: Option<&str>) -> String {
+pub(super) fn mountable(device: &Device, options: Option<&str>) -> String {
     let subvol = options
         .into_iter()
         .flat_map(|o| o.split(','))
@@ -246,7 +246,7 @@ fn mountable(device: &Device, options: Option<&str>) -> String {
 
 /// The name of an operating system's root, as inspect-os prints it and the inspect-get-*
 /// commands take it.
-fn root_name(os: &OsInfo) -> String {
+pub(super) fn root_name(os: &OsInfo) -> String {
     mountable(&os.root, os.root_options.as_deref())
 }
 

@@ -617,7 +617,13 @@ impl Shell {
             // guestfish launches only a handle still in its configuration state.
             shell.trace_call("is_config", &[]);
             shell.trace_result("is_config", "1");
-            shell.ensure_launched()?;
+            if let Err(e) = shell.ensure_launched() {
+                // guestfish exits at once; libguestfs still closes its handle on the way
+                // out, which the trace shows after the message.
+                report(&e);
+                shell.trace_line("close");
+                return Err(ShellError::Reported(e.exit_code()));
+            }
         }
         Ok(shell)
     }

@@ -15,7 +15,7 @@ use super::trace;
 use super::{Shell, ShellError};
 use guestwright::hostfile::HostFile;
 use guestwright::protocol::shell::ArgKind;
-use guestwright::protocol::value::{GuestfsValue, Version};
+use guestwright::protocol::value::{GuestfsValue, Value, Version};
 use guestwright::protocol::{CallStream, Client, Errno, GuestPath, OpInfo, Reply, Request, Stream};
 use std::fs::File;
 use std::path::PathBuf;
@@ -343,6 +343,36 @@ impl Shell {
         };
         out.reply(&reply, self.json, prints_as_string(name))
             .map_err(ShellError::Output)
+    }
+
+    /// A call guestfish makes itself (for `-i`), made and traced as a typed command is,
+    /// printing nothing: its reply's values, as text.
+    pub(super) fn own_call(
+        &mut self,
+        name: &str,
+        words: &[String],
+    ) -> Result<Vec<Vec<u8>>, ShellError> {
+        let op = find(name).expect("guestfish's own calls are in the table");
+        let call = trace::call_name(name);
+        let request =
+            Request::from_words(op.name, words).map_err(|e| ShellError::Usage(e.to_string()))?;
+        self.trace_bytes(&trace::call_line(op, name, words));
+        let reply = match self.call(request, CallStream::None) {
+            Ok(reply) => reply,
+            Err(e) => return Err(self.traced_failure(&call, op.ret, e, true)),
+        };
+        self.trace_bytes(&trace::result_line(op, name, &reply));
+        Ok(match reply.guestfs_value() {
+            Value::List(items) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::Text(t) => t,
+                    other => format!("{other:?}").into_bytes(),
+                })
+                .collect(),
+            Value::Text(t) => vec![t],
+            _ => Vec::new(),
+        })
     }
 
     /// Sends the request with its stream; `None` when the reader of the output went away.
