@@ -3,6 +3,7 @@
 //! What it prints before the shell (`--suggest`, usage errors) is checked against virt-rescue
 //! itself by the golden cases (tests/golden/cases/95-rescue.txt).
 
+use guestwright_tests::run_within;
 use guestwright_tests::{
     assert_fsck_clean_at, debian_like, extract, file, guestwright, in_time, sha256,
 };
@@ -14,49 +15,16 @@ use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(240);
 
-/// Runs `guestwright ARGS` with `script` on stdin (a pipe, not a terminal). A session still
+/// Runs `guestwright ARGS` with `script` on stdin (a file, not a terminal). A session still
 /// running shortly before the test's deadline is killed (its QEMU goes with it), so a hung
 /// shell leaves nothing behind.
 fn scripted(args: &[&str], script: &str) -> std::process::Output {
+    let input = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(input.path(), script).unwrap();
     let mut cmd = guestwright();
     cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("guestwright");
-    let mut stdin = child.stdin.take().unwrap();
-    let script = script.to_owned();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(script.as_bytes());
-    });
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
-            v
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let limit = DEADLINE - Duration::from_secs(10);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("guestwright {args:?} did not finish within {limit:?}; killed");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    writer.join().unwrap();
-    let out = std::process::Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    };
+        .stdin(std::fs::File::open(input.path()).unwrap());
+    let out = run_within(&mut cmd, DEADLINE - Duration::from_secs(10));
     eprintln!(
         "stdout:\n{}\nstderr:\n{}",
         String::from_utf8_lossy(&out.stdout),
