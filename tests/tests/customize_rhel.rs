@@ -94,18 +94,19 @@ fn rhel_customize_then_sysprep() {
         [
             "machine-id",
             "hostname web02.example.com",
-            "password root:password:…",
             "net-config eth0:static:10.0.0.5/24",
             "net-config eth1:dhcp",
             "udev-net eth1=52:54:00:dd:ee:ff",
+            // passwords after the other operations, as virt-customize sets them
+            "password root:password:…",
             "random-seed",
             "selinux-relabel"
         ]
     );
-    assert_eq!(steps[3]["notes"][0], "style: Keyfile", "{report:#}");
-    assert_eq!(steps[4]["notes"][0], "style: Ifcfg", "{report:#}");
+    assert_eq!(steps[2]["notes"][0], "style: Keyfile", "{report:#}");
+    assert_eq!(steps[3]["notes"][0], "style: Ifcfg", "{report:#}");
     assert_eq!(
-        steps[4]["changes"],
+        steps[3]["changes"],
         serde_json::json!([]),
         "eth1 was dhcp already"
     );

@@ -43,6 +43,10 @@ pub struct Context<'a> {
     pub network: bool,
     /// Firstboot scripts installed so far in this run (they are numbered from 1).
     pub firstboot_count: u32,
+    /// Edit as virt-customize does where its result differs from guestwright's own
+    /// ([`super::Options::virt_order`]): passwords keep shadow's last-change day and lock
+    /// with `!!`, and a user the guest lacks is passed over.
+    pub virt: bool,
 }
 
 /// Runs one operation; the changes it made are in `g` (take them after).
@@ -71,8 +75,16 @@ pub fn run<R: Rng>(
                 crypto,
                 ..selector.clone()
             };
-            let change = shadow::set_user_password(&old, user, selector, None, cx.today, rng)
-                .map_err(|e| CustomizeError::Refused(crate::error::chain(&e)))?;
+            let change = match cx.virt {
+                false => shadow::set_user_password(&old, user, selector, None, cx.today, rng),
+                true => shadow::set_user_password_as_virt_customize(&old, user, selector, rng),
+            };
+            let change = match change {
+                Ok(c) => c,
+                // virt-customize passes over a user the guest does not have, saying nothing.
+                Err(shadow::ShadowError::NoSuchUser(_)) if cx.virt => return Ok(()),
+                Err(e) => return Err(CustomizeError::Refused(crate::error::chain(&e))),
+            };
             g.write("/etc/shadow", Some(&old), &change.shadow, None, false)?;
             if let Some(p) = change.generated {
                 cx.generated.push((user.clone(), p));
@@ -148,8 +160,11 @@ pub fn run<R: Rng>(
             g.delete_glob(p)?;
             Ok(())
         }
-        Operation::Chmod { mode, path } => {
-            g.chmod(path, *mode)?;
+        Operation::Chmod { mode, path, .. } => {
+            match cx.virt {
+                true => g.chmod_always(path, *mode)?,
+                false => g.chmod(path, *mode)?,
+            };
             Ok(())
         }
         Operation::Link { target, links } => {

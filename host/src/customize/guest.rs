@@ -644,6 +644,16 @@ impl<'h> Guest<'h> {
     /// Sets the permission bits of an existing path if they differ; a symbolic link is
     /// refused, never followed.
     pub fn chmod(&mut self, path: &str, mode: u32) -> Result<bool, CustomizeError> {
+        self.chmod_if(path, mode, false)
+    }
+
+    /// [`Guest::chmod`], but the bits are set even when they are already `mode`, as
+    /// virt-customize's `--chmod` sets them (the change time moves).
+    pub fn chmod_always(&mut self, path: &str, mode: u32) -> Result<bool, CustomizeError> {
+        self.chmod_if(path, mode, true)
+    }
+
+    fn chmod_if(&mut self, path: &str, mode: u32, always: bool) -> Result<bool, CustomizeError> {
         if !self.way_clear(path, false)? {
             return Ok(false);
         }
@@ -652,7 +662,7 @@ impl<'h> Guest<'h> {
                 "{path} does not exist in the guest: nothing to chmod"
             ))
         })?;
-        if st.mode & libc::S_IFMT != libc::S_IFLNK && st.mode & 0o7777 == mode {
+        if !always && st.mode & libc::S_IFMT != libc::S_IFLNK && st.mode & 0o7777 == mode {
             return Ok(false);
         }
         self.set_mode(path, mode)?;

@@ -111,6 +111,9 @@ pub enum CustomizeError {
     /// The guest is not as the operation needs it.
     #[error("{0}")]
     Refused(String),
+    /// Two `--password` / `--root-password` name the same user (virt-customize's words).
+    #[error("multiple --root-password/--password options set the password for user ‘{0}’ twice")]
+    PasswordTwice(String),
     /// A call into the appliance failed.
     #[error("{what}")]
     Guest {
@@ -314,6 +317,7 @@ pub fn run_plan(
         sm_credentials: plan.sm_credentials().cloned(),
         network: h.config().network,
         firstboot_count: 0,
+        virt: opts.virt_order,
     };
     let sysprep_machine_id = plan.sysprep.iter().any(|o| o.name == "machine-id");
     let customize_enabled =
@@ -371,8 +375,23 @@ pub fn run_plan(
             lifecycle::machine_id(&mut g, &mut rng)?;
             push_if_changed(report, &mut g, "machine-id");
         }
+        // Passwords are set after every other operation, as virt-customize sets them: a
+        // `--run-command 'useradd bob'` later on the command line still makes the user
+        // `--password bob:...` names. Naming one user twice is refused where the second
+        // one stands, as there.
+        let mut passwords: Vec<&Operation> = Vec::new();
         for op in operations {
             if op.is_setting() {
+                continue;
+            }
+            if let Operation::Password { user, .. } = op {
+                if passwords
+                    .iter()
+                    .any(|p| matches!(p, Operation::Password { user: u, .. } if u == user))
+                {
+                    return Err(CustomizeError::PasswordTwice(user.clone()));
+                }
+                passwords.push(op);
                 continue;
             }
             opts.say(Progress::Operation(op));
@@ -393,6 +412,25 @@ pub fn run_plan(
             step.changes = g.take_changes();
             step.notes.extend(g.take_notes());
             report.steps.push(step);
+        }
+        if !passwords.is_empty() {
+            opts.say(Progress::Passwords);
+            g.set_ways(Ways::Refuse, "customize");
+            for op in passwords {
+                let mut step = Step {
+                    operation: op.to_string(),
+                    ..Step::default()
+                };
+                apply::run(&mut g, &mut cx, op, &mut step, &mut rng).map_err(|e| {
+                    CustomizeError::Operation {
+                        operation: op.to_string(),
+                        source: Box::new(e),
+                    }
+                })?;
+                step.changes = g.take_changes();
+                step.notes.extend(g.take_notes());
+                report.steps.push(step);
+            }
         }
         if scx.update_ca_store {
             opts.say(Progress::UpdateCaStore);
@@ -567,7 +605,11 @@ pub fn run_disks(
     report.guest = guests.join(", ");
     report.timings.operations = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    opts.say(Progress::Finishing);
+    // virt-customize stops at an error without this message (what was done before it is
+    // flushed all the same).
+    if result.is_ok() || !opts.virt_order {
+        opts.say(Progress::Finishing);
+    }
     let shutdown = h.shutdown();
     report.timings.shutdown = t.elapsed().as_secs_f64();
     result?;

@@ -178,6 +178,9 @@ pub enum Operation {
     Chmod {
         /// Permission bits.
         mode: u32,
+        /// The mode as the command line wrote it (`0644`, `420`), which virt-customize's
+        /// message repeats.
+        written: String,
         /// Guest path.
         path: String,
     },
@@ -283,8 +286,8 @@ impl Operation {
         let one = |m: String| vec![m];
         match self {
             Operation::AppendLine { path, .. } => one(format!("Appending line to {path}")),
-            Operation::Chmod { mode, path } => {
-                one(format!("Changing permissions of {path} to 0{mode:o}"))
+            Operation::Chmod { written, path, .. } => {
+                one(format!("Changing permissions of {path} to {written}"))
             }
             Operation::RunCommand(c) => one(format!("Running: {c}")),
             Operation::Run { path, .. } => one(format!("Running: {}", path.display())),
@@ -496,7 +499,7 @@ impl fmt::Display for Operation {
             Operation::Upload { host, path } => write!(f, "upload {} {path}", host.display()),
             Operation::Mkdir(p) => write!(f, "mkdir {p}"),
             Operation::Delete(p) => write!(f, "delete {p}"),
-            Operation::Chmod { mode, path } => write!(f, "chmod {mode:04o} {path}"),
+            Operation::Chmod { mode, path, .. } => write!(f, "chmod {mode:04o} {path}"),
             Operation::Link { target, links } => write!(f, "link {} -> {target}", links.join(" ")),
             Operation::Timezone(t) => write!(f, "timezone {}", t.as_str()),
             Operation::Edit { path, text, .. } => write!(f, "edit {path}:{text}"),
@@ -811,6 +814,7 @@ pub fn parse_operation(name: &str, arg: Option<&str>) -> Result<Operation, Custo
             let (mode, path) = arg
                 .split_once(':')
                 .ok_or_else(|| invalid(op, "expected MODE:PATH, e.g. 0644:/etc/motd"))?;
+            let written = mode.to_owned();
             let mode = parse_permissions(mode).ok_or_else(|| {
                 invalid(
                     op,
@@ -819,6 +823,7 @@ pub fn parse_operation(name: &str, arg: Option<&str>) -> Result<Operation, Custo
             })?;
             Operation::Chmod {
                 mode,
+                written,
                 path: guest_path(op, path)?,
             }
         }

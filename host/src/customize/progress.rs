@@ -24,6 +24,8 @@ pub enum Progress<'a> {
     MachineId,
     /// A customize operation runs.
     Operation(&'a Operation),
+    /// Every `--password` and `--root-password` is set, after the other operations.
+    Passwords,
     /// The system CA store is updated (sysprep's `ca-certificates` removed some).
     UpdateCaStore,
     /// `--selinux-relabel`: the guest is marked for relabelling.
@@ -59,6 +61,7 @@ impl Progress<'_> {
             Progress::Sysprep(name) => format!("Performing \"{name}\" ..."),
             Progress::RandomSeed => "Setting a random seed".to_owned(),
             Progress::MachineId => "Setting the machine ID in /etc/machine-id".to_owned(),
+            Progress::Passwords => "Setting passwords".to_owned(),
             Progress::SelinuxRelabel => "SELinux relabelling".to_owned(),
             Progress::ScrubLogfile => "Scrubbing the log file".to_owned(),
             Progress::Finishing => match tool {
@@ -80,6 +83,7 @@ impl fmt::Display for Progress<'_> {
             Progress::RandomSeed => f.write_str("setting a random seed"),
             Progress::MachineId => f.write_str("setting the machine ID in /etc/machine-id"),
             Progress::Operation(op) => write!(f, "{op}"),
+            Progress::Passwords => f.write_str("setting passwords"),
             Progress::UpdateCaStore => f.write_str("sysprep: updating the system CA store"),
             Progress::SelinuxRelabel => f.write_str("marking the guest for SELinux relabelling"),
             Progress::ScrubLogfile => f.write_str("scrubbing the log file"),

@@ -118,6 +118,64 @@ pub fn set_user_password<R: Rng + ?Sized>(
     })
 }
 
+/// `--root-password` / `--password` as virt-customize 1.48 sets them (its
+/// `set_linux_passwords`), for the `virt-customize` name: the user's lines get the new
+/// password field and keep every other field as it is, last-change day included; a locked
+/// password starts with `!!`; and the file's last line gets a newline if it had none. Where
+/// this differs from [`set_user_password`] (which updates the last-change day, as `passwd`
+/// does, and locks with a single `!`, which `passwd -u` undoes), that one is guestwright's
+/// own choice.
+pub fn set_user_password_as_virt_customize<R: Rng + ?Sized>(
+    shadow: &[u8],
+    user: &str,
+    selector: &PasswordSelector,
+    rng: &mut R,
+) -> Result<PasswordChange, ShadowError> {
+    let current =
+        password_field(shadow, user).ok_or_else(|| ShadowError::NoSuchUser(user.to_owned()))?;
+    // The same password in the same lock state keeps its hash (see `shadow_field`).
+    let same_lock = match selector.locked {
+        true => current.strip_prefix("!!"),
+        false => (!current.starts_with('!')).then_some(current.as_str()),
+    };
+    let unlocked = PasswordSelector {
+        locked: false,
+        ..selector.clone()
+    };
+    let made = unlocked
+        .shadow_field(None, same_lock, rng)
+        .map_err(|source| ShadowError::Password {
+            user: user.to_owned(),
+            source,
+        })?;
+    let field = match selector.locked {
+        true => format!("!!{}", made.field),
+        false => made.field,
+    };
+    if field.contains([':', '\n', '\r']) {
+        return Err(ShadowError::InvalidField);
+    }
+    let mut b = Builder::like(shadow);
+    for l in text::lines(shadow) {
+        let mut fields: Vec<&[u8]> = l.body.split(|&b| b == b':').collect();
+        match fields.len() >= 2 && fields[0] == user.as_bytes() {
+            true => {
+                fields[1] = field.as_bytes();
+                b.replace(&l, &fields.join(&b':'));
+            }
+            false => b.keep(&l),
+        }
+    }
+    let mut out = b.finish();
+    if out.last().is_some_and(|&c| c != b'\n') {
+        out.push(b'\n');
+    }
+    Ok(PasswordChange {
+        shadow: out,
+        generated: made.generated,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::password::verify_sha512;
@@ -201,6 +259,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("\"alice\""), "{e}");
+    }
+
+    #[test]
+    fn as_virt_customize_keeps_the_day_locks_with_two_bangs_and_ends_the_line() {
+        let mut rng = rand::rng();
+        let sel: PasswordSelector = "locked:disabled".parse().unwrap();
+        let c = set_user_password_as_virt_customize(
+            b"root:x:19000:0:99999:7:::",
+            "root",
+            &sel,
+            &mut rng,
+        )
+        .unwrap();
+        assert_eq!(c.shadow, b"root:!!*:19000:0:99999:7:::\n");
+        // a short line keeps its shape; other users' lines are untouched
+        let c = set_user_password_as_virt_customize(
+            b"bin:*:1::\nroot:x\n",
+            "root",
+            &"disabled".parse().unwrap(),
+            &mut rng,
+        )
+        .unwrap();
+        assert_eq!(c.shadow, b"bin:*:1::\nroot:*\n");
+        // the same password in the same lock state keeps its hash
+        let sel: PasswordSelector = "locked:password:pw".parse().unwrap();
+        let once = set_user_password_as_virt_customize(DEBIAN12.as_bytes(), "man", &sel, &mut rng)
+            .unwrap();
+        let twice =
+            set_user_password_as_virt_customize(&once.shadow, "man", &sel, &mut rng).unwrap();
+        assert_eq!(once.shadow, twice.shadow);
+        assert!(String::from_utf8(once.shadow)
+            .unwrap()
+            .contains("\nman:!!$6$"));
+        assert_eq!(
+            set_user_password_as_virt_customize(b"root:x:1::::::\n", "alice", &sel, &mut rng),
+            Err(ShadowError::NoSuchUser("alice".into()))
+        );
     }
 
     #[test]

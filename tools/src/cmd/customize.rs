@@ -385,7 +385,9 @@ pub fn options_as(run: &RunArgs, tool: VirtTool) -> Options<'static> {
     let virt = run.messages == Messages::Virt;
     Options {
         dry_run: run.dry_run,
-        selinux_relabel: !run.no_selinux_relabel,
+        // virt-customize 1.48 marks an SELinux guest for relabelling only when
+        // --selinux-relabel asks (its --no-selinux-relabel is accepted and does nothing).
+        selinux_relabel: !run.no_selinux_relabel && !virt,
         // Warnings are shown even with --quiet, as virt-customize shows them.
         progress: match (run.quiet, virt) {
             (true, false) => None,
