@@ -395,41 +395,21 @@ pub fn run_plan(
                 continue;
             }
             opts.say(Progress::Operation(op));
-            let mut step = Step {
-                operation: op.to_string(),
-                ..Step::default()
-            };
             match op.names_paths() {
                 true => g.set_ways(Ways::Follow, "customize"),
                 false => g.set_ways(Ways::Refuse, "customize"),
             }
-            apply::run(&mut g, &mut cx, op, &mut step, &mut rng).map_err(|e| {
-                CustomizeError::Operation {
-                    operation: op.to_string(),
-                    source: Box::new(e),
-                }
-            })?;
-            step.changes = g.take_changes();
-            step.notes.extend(g.take_notes());
-            report.steps.push(step);
+            report
+                .steps
+                .push(run_operation(&mut g, &mut cx, op, &mut rng)?);
         }
         if !passwords.is_empty() {
             opts.say(Progress::Passwords);
             g.set_ways(Ways::Refuse, "customize");
             for op in passwords {
-                let mut step = Step {
-                    operation: op.to_string(),
-                    ..Step::default()
-                };
-                apply::run(&mut g, &mut cx, op, &mut step, &mut rng).map_err(|e| {
-                    CustomizeError::Operation {
-                        operation: op.to_string(),
-                        source: Box::new(e),
-                    }
-                })?;
-                step.changes = g.take_changes();
-                step.notes.extend(g.take_notes());
-                report.steps.push(step);
+                report
+                    .steps
+                    .push(run_operation(&mut g, &mut cx, op, &mut rng)?);
             }
         }
         if scx.update_ca_store {
@@ -473,6 +453,26 @@ pub fn run_plan(
     report.diff.push_str(&g.take_diff());
     report.update_changed();
     result
+}
+
+/// Runs one customize operation and returns its step, with what it changed.
+fn run_operation<R: rand::Rng>(
+    g: &mut Guest<'_>,
+    cx: &mut apply::Context<'_>,
+    op: &Operation,
+    rng: &mut R,
+) -> Result<Step, CustomizeError> {
+    let mut step = Step {
+        operation: op.to_string(),
+        ..Step::default()
+    };
+    apply::run(g, cx, op, &mut step, rng).map_err(|e| CustomizeError::Operation {
+        operation: op.to_string(),
+        source: Box::new(e),
+    })?;
+    step.changes = g.take_changes();
+    step.notes.extend(g.take_notes());
+    Ok(step)
 }
 
 fn push_if_changed(report: &mut Report, g: &mut Guest<'_>, name: &str) {
