@@ -216,6 +216,20 @@ fn bad_combinations_fail_before_anything_starts() {
     assert!(msg(&o).contains("--smp"), "{}", msg(&o));
     let o = fails(&["-a", img, "-d", "guest", "--touch=/x"]);
     assert!(msg(&o).contains("cannot be used with"), "{}", msg(&o));
+    // Passwords are set after the other operations; one user named twice is refused
+    // before they start (virt-customize refuses it where the second one stands).
+    let o = fails(&[
+        "-a",
+        img,
+        "--root-password=disabled",
+        "--touch=/x",
+        "--password=root:random",
+    ]);
+    assert!(
+        msg(&o).contains("\"root\" is given a password twice"),
+        "{}",
+        msg(&o)
+    );
 }
 
 /// A libvirt test-driver node with one guest: its first disk is `disk`, then a read-only

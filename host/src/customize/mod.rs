@@ -261,6 +261,22 @@ impl Plan {
         Ok(())
     }
 
+    /// The first user that two `--password` / `--root-password` name, if any (the run
+    /// refuses the second of them where it stands, as virt-customize does; guestwright's
+    /// own command line refuses it before anything starts).
+    pub fn user_with_two_passwords(&self) -> Option<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for o in &self.operations {
+            if let Operation::Password { user, .. } = o {
+                if seen.contains(&user.as_str()) {
+                    return Some(user);
+                }
+                seen.push(user);
+            }
+        }
+        None
+    }
+
     /// The last `--sm-credentials` of the plan.
     pub fn sm_credentials(&self) -> Option<&ops::SmCredentials> {
         self.operations.iter().rev().find_map(|o| match o {

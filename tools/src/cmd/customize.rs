@@ -633,6 +633,15 @@ pub fn report(
     }
     let plan = plan(&args.ops)?;
     plan.check()?;
+    if let (Some(user), false) = (
+        plan.user_with_two_passwords(),
+        args.run.messages == Messages::Virt,
+    ) {
+        return Err(usage(
+            "password",
+            format!("user {user:?} is given a password twice (--root-password is root's): give one per user"),
+        ));
+    }
     if plan.selinux_relabel() && args.run.no_selinux_relabel {
         return Err(usage(
             "selinux-relabel",
