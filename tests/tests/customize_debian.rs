@@ -87,13 +87,17 @@ fn every_operation_then_a_second_run_changes_nothing() {
         stderr.contains("guestwright: hostname web01.example.com"),
         "{stderr}"
     );
-    // The order of the steps is the command line's.
+    // The order of the steps is the command line's, but passwords come after the other
+    // operations, as virt-customize sets them.
     let names: Vec<&str> = steps
         .iter()
         .map(|s| s["operation"].as_str().unwrap())
         .collect();
     assert!(
-        names[0].starts_with("hostname") && names[18].starts_with("run-command"),
+        names[0].starts_with("hostname")
+            && names[16].starts_with("run-command")
+            && names[17].starts_with("password root")
+            && names[18].starts_with("password bob"),
         "{names:?}"
     );
 
